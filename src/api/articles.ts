@@ -1,0 +1,96 @@
+import { Router } from 'express';
+import type { Catalog, Collection } from '../domain/catalog.js';
+import type { SalesLedger } from '../domain/ledger.js';
+import type { Store } from '../store/port.js';
+import { AppError } from '../errors.js';
+import { ifMatch, notModified, optionalInt, paging } from './http.js';
+import { validateBody } from './validate.js';
+
+const COLLECTIONS: [Collection, string][] = [
+  ['taxes', 'tax'], ['discounts', 'discount'], ['categories', 'category'], ['products', 'product'], ['commodities', 'commodity'],
+];
+
+export interface ArticlesDeps {
+  catalog: Catalog;
+  ledger: SalesLedger;
+  store: Store;
+  /** Bridge mode: upstream owns the articles; local writes are refused. */
+  assertWritable: () => void;
+}
+
+/** srv4pos use cases 1 and 2 (taxes, categories, products, commodities) plus discounts and stock levels. */
+export function articlesRouter({ catalog, ledger, store, assertWritable }: ArticlesDeps): Router {
+  const router = Router();
+  const commit = () => store.commit();
+
+  router.get('/version', (_req, res) => {
+    res.set('ETag', `"${catalog.version}"`).json({ version: catalog.version });
+  });
+
+  for (const [collection, schema] of COLLECTIONS) {
+    router.get(`/${collection}`, (req, res) => {
+      const { firstResult, maxResults } = paging(req);
+      if (notModified(req, res, catalog.version)) return;
+      res.json(catalog.list(collection, firstResult, maxResults));
+    });
+    router.get(`/${collection}/:id`, (req, res) => {
+      const item = catalog.get(collection, req.params.id);
+      if (notModified(req, res, catalog.version)) return;
+      res.json(item);
+    });
+    router.post(`/${collection}`, async (req, res) => {
+      assertWritable();
+      const item = await catalog.create(collection, validateBody<Record<string, unknown>>(schema, req.body) as never, ifMatch(req));
+      await commit();
+      res.status(201).set('ETag', `"${catalog.version}"`).location(`${req.baseUrl}/${collection}/${encodeURIComponent(item.identifier)}`).json(item);
+    });
+    router.put(`/${collection}/:id`, async (req, res) => {
+      assertWritable();
+      const { item, created } = await catalog.replace(collection, req.params.id, validateBody<Record<string, unknown>>(schema, req.body) as never, ifMatch(req));
+      await commit();
+      res.status(created ? 201 : 200).set('ETag', `"${catalog.version}"`).json(item);
+    });
+    router.delete(`/${collection}/:id`, async (req, res) => {
+      assertWritable();
+      await catalog.remove(collection, req.params.id, ifMatch(req));
+      await commit();
+      res.status(204).set('ETag', `"${catalog.version}"`).end();
+    });
+  }
+
+  router.get('/stock', (req, res) => {
+    const { firstResult, maxResults } = paging(req);
+    res.json(catalog.listStock(firstResult, maxResults));
+  });
+  router.get('/stock/:product', (req, res) => {
+    res.json(catalog.stockOf(req.params.product));
+  });
+  router.put('/stock/:product', async (req, res) => {
+    assertWritable();
+    const body = validateBody<{ product?: string; quantity: number }>('stock-set', req.body);
+    if (body.product !== undefined && body.product !== req.params.product) {
+      throw new AppError('url_and_body_identifiers_mismatch', `product in the URL (${req.params.product}) differs from the body's (${body.product})`);
+    }
+    const view = await catalog.setStock(req.params.product, body.quantity, ledger.salesSeq, ifMatch(req));
+    await commit();
+    res.set('ETag', `"${catalog.version}"`).json(view);
+  });
+  router.post('/stock/:product/adjustments', async (req, res) => {
+    assertWritable();
+    const body = validateBody<{ delta: number; reason?: string }>('stock-adjustment', req.body);
+    const view = await catalog.adjustStock(req.params.product, body.delta, body.reason ?? '', ledger.salesSeq, ifMatch(req));
+    await commit();
+    res.status(201).set('ETag', `"${catalog.version}"`).json(view);
+  });
+
+  router.get('/modifications', (req, res) => {
+    const from = optionalInt(req, 'from', 0);
+    const latest = catalog.version;
+    const to = req.query.to === 'latest' ? latest : optionalInt(req, 'to', latest);
+    const max = paging(req).maxResults;
+    const page = catalog.modificationsBetween(from, to, max);
+    res.json({ from, to: page.to, latest, items: page.items.map(({ at: _at, ...m }) => m) });
+  });
+
+  return router;
+}

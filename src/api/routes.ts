@@ -1,0 +1,39 @@
+import express, { type RequestHandler, Router } from 'express';
+import type { Accounts } from '../auth/accounts.js';
+import { accountOf, basicAuth } from '../auth/basic-auth.js';
+import type { LoginThrottle } from '../auth/throttle.js';
+import { AppError } from '../errors.js';
+import { articlesRouter, type ArticlesDeps } from './articles.js';
+import { salesRouter, type SalesDeps } from './sales.js';
+
+export interface ApiDeps extends ArticlesDeps, SalesDeps {
+  accounts: Accounts;
+  throttle: LoginThrottle;
+  bodyLimit: string;
+  /** Extra routers (back office, outbox, ...) mounted after the core ones. */
+  extra?: Router[];
+}
+
+const DEVICE_READABLE = /^\/(version|taxes|discounts|categories|products|commodities|stock|modifications)(\/|$)/;
+
+/** Devices may read articles and post sales of their own register; everything else needs an admin. */
+const devicePermissions: RequestHandler = (req, res, next) => {
+  const account = accountOf(res);
+  if (account.role === 'admin') return next();
+  const readable = (req.method === 'GET' || req.method === 'HEAD') && DEVICE_READABLE.test(req.path);
+  const postsSale = (req.method === 'POST' && req.path === '/sales') || (req.method === 'PUT' && req.path.startsWith('/sales/'));
+  if (readable || postsSale) return next();
+  next(new AppError('forbidden', `device ${account.username} may not ${req.method} ${req.path}; an admin account is required`));
+};
+
+/** The srv4pos-style API (reference/srv4pos-api-notes.md Part B). */
+export function apiRouter(deps: ApiDeps): Router {
+  const router = Router();
+  router.use(basicAuth({ accounts: deps.accounts, throttle: deps.throttle, allow: () => true, what: 'API' }));
+  router.use(devicePermissions);
+  router.use(express.json({ type: () => true, limit: deps.bodyLimit }));
+  router.use(articlesRouter(deps));
+  router.use(salesRouter(deps));
+  for (const extra of deps.extra ?? []) router.use(extra);
+  return router;
+}

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { Router, type Response } from 'express';
+import { accountOf } from '../auth/basic-auth.js';
+import type { SalesLedger } from '../domain/ledger.js';
+import type { Sale, SaleStatus } from '../domain/types.js';
+import { AppError, notFound } from '../errors.js';
+import type { Store } from '../store/port.js';
+import { paging, stringParam, timeParam } from './http.js';
+import { validateBody } from './validate.js';
+
+type SaleBody = Omit<Sale, 'version'> & Partial<Pick<Sale, 'identifier' | 'status'>>;
+
+const STATUSES: ReadonlySet<string> = new Set(['completed', 'refunded', 'cancelled']);
+
+export interface SalesDeps {
+  ledger: SalesLedger;
+  store: Store;
+  now: () => Date;
+}
+
+/** srv4pos use case 3 (sales) over the gateway's own store, and the quarantine. */
+export function salesRouter({ ledger, store, now }: SalesDeps): Router {
+  const router = Router();
+
+  router.get('/sales', async (req, res) => {
+    const { firstResult, maxResults } = paging(req);
+    const register = stringParam(req, 'cashRegisterName');
+    const status = stringParam(req, 'status');
+    if (status !== undefined && !STATUSES.has(status)) throw new AppError('bad_request', 'status must be completed, refunded or cancelled');
+    const from = timeParam(req, 'from');
+    const to = timeParam(req, 'to');
+    const matches = [...ledger.entries((e) =>
+      (register === undefined || e.cashRegisterName === register) &&
+      (status === undefined || e.status === status) &&
+      (from === undefined || e.createdAt >= from) &&
+      (to === undefined || e.createdAt < to))];
+    const page = matches.slice(firstResult, firstResult + maxResults);
+    const items = await Promise.all(page.map(async (e) => (await ledger.getSale(e.identifier))!.sale));
+    res.json({ items, total: matches.length });
+  });
+
+  router.get('/sales/:id', async (req, res) => {
+    const record = await ledger.getSale(req.params.id);
+    if (!record) throw notFound(`sale ${req.params.id}`);
+    res.json(record.sale);
+  });
+
+  router.post('/sales', async (req, res) => {
+    const body = validateBody<SaleBody>('sale', req.body);
+    await storeSale(res, body, body.identifier ?? defaultIdentifier(body));
+  });
+
+  router.put('/sales/:id', async (req, res) => {
+    const body = validateBody<SaleBody>('sale', req.body);
+    if (body.identifier !== undefined && body.identifier !== req.params.id) {
+      throw new AppError('url_and_body_identifiers_mismatch', `identifier in the URL (${req.params.id}) differs from the body's (${body.identifier})`);
+    }
+    await storeSale(res, body, req.params.id);
+  });
+
+  async function storeSale(res: Response, body: SaleBody, identifier: string): Promise<void> {
+    const account = accountOf(res);
+    if (account.role === 'device' && body.cashRegisterName !== account.cashRegister) {
+      throw new AppError('forbidden', `device ${account.username} may only post sales of register ${account.cashRegister}`);
+    }
+    if (!identifier.startsWith(`${body.cashRegisterName}:`)) {
+      throw new AppError('validation_failed', 'a sale identifier is "<cashRegisterName>:<id>"', [{ field: '/identifier', message: `must start with ${body.cashRegisterName}:` }]);
+    }
+    const sale = normaliseSale(body, identifier, account.username);
+    const { outcome, sale: stored } = await ledger.putApiSale(sale, now());
+    await store.commit();
+    res.status(outcome === 'created' ? 201 : 200).location(`sales/${encodeURIComponent(identifier)}`).json(stored);
+  }
+
+  router.get('/quarantine', async (req, res) => {
+    const { firstResult, maxResults } = paging(req);
+    const all = ledger.quarantineSummaries();
+    const items = await Promise.all(all.slice(firstResult, firstResult + maxResults).map((q) => store.getQuarantine(q.id)));
+    res.json({ items, total: all.length });
+  });
+
+  router.get('/quarantine/:id', async (req, res) => {
+    const item = await store.getQuarantine(req.params.id);
+    if (!item) throw notFound(`quarantine item ${req.params.id}`);
+    res.json(item);
+  });
+
+  return router;
+}
+
+function defaultIdentifier(body: SaleBody): string {
+  const invoiceId = body.source?.invoiceId;
+  return `${body.cashRegisterName}:${invoiceId ?? randomUUID()}`;
+}
+
+function normaliseSale(body: SaleBody, identifier: string, username: string): Sale {
+  const lines = body.lines.map((l, i) => ({
+    lineNo: l.lineNo ?? i + 1, product: l.product, name: l.name ?? '', ...(l.title !== undefined ? { title: l.title } : {}),
+    quantity: l.quantity, subtotal: l.subtotal ?? l.total, discount: l.discount ?? 0, vat: l.vat ?? 0, total: l.total,
+    costPrice: l.costPrice ?? 0,
+  }));
+  return {
+    identifier,
+    cashRegisterName: body.cashRegisterName,
+    createdAt: new Date(body.createdAt).toISOString(),
+    status: (body.status ?? 'completed') as SaleStatus,
+    lines,
+    payments: body.payments ?? [],
+    total: body.total ?? 0,
+    vat: body.vat ?? 0,
+    discount: body.discount ?? 0,
+    costPrice: body.costPrice ?? 0,
+    customer: { name: body.customer?.name ?? '', address: body.customer?.address ?? '', email: body.customer?.email ?? '' },
+    receiptPrintedAt: null,
+    source: { ...(body.source ?? {}), kind: body.source?.kind ?? 'api', device: username },
+  };
+}

@@ -1,0 +1,38 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
+import { AppError } from '../errors.js';
+
+const addFormats = addFormatsPlugin.default;
+const SCHEMA_DIR = new URL('../../schemas/srv4pos/', import.meta.url);
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+addFormats(ajv);
+
+const validators = new Map<string, ValidateFunction>();
+for (const file of readdirSync(SCHEMA_DIR)) {
+  if (!file.endsWith('.schema.json')) continue;
+  validators.set(file.replace('.schema.json', ''), ajv.compile(JSON.parse(readFileSync(new URL(file, SCHEMA_DIR), 'utf8'))));
+}
+
+export interface Problem {
+  field: string;
+  message: string;
+}
+
+/** Validates a srv4pos-style request body against schemas/srv4pos/<name>.schema.json; 400 validation_failed listing every problem. */
+export function validateBody<T>(name: string, body: unknown): T {
+  const validate = validators.get(name);
+  if (!validate) throw new Error(`no schema ${name}`);
+  if (body === undefined) throw new AppError('invalid_body', 'a JSON request body is required');
+  if (validate(body)) return body as T;
+  const details: Problem[] = (validate.errors ?? []).map((e) => ({
+    field: e.keyword === 'additionalProperties'
+      ? `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`
+      : e.keyword === 'required'
+        ? `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`
+        : e.instancePath || '/',
+    message: e.keyword === 'additionalProperties' ? 'unknown key' : (e.message ?? 'invalid'),
+  }));
+  throw new AppError('validation_failed', `request body is invalid: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
+}

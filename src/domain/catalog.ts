@@ -1,0 +1,292 @@
+import { randomUUID } from 'node:crypto';
+import { Decimal } from 'decimal.js';
+import { AppError, notFound } from '../errors.js';
+import type { Store } from '../store/port.js';
+import type { ArticleEntity, ArticlesData, Modification, StockLevel } from '../store/records.js';
+import type { Category, Commodity, Discount, Product, Tax } from './types.js';
+
+export type Collection = 'taxes' | 'discounts' | 'categories' | 'products' | 'commodities';
+type Article = Tax | Discount | Category | Product | Commodity;
+
+export const ENTITY_OF: Record<Collection, ArticleEntity> = {
+  taxes: 'tax', discounts: 'discount', categories: 'category', products: 'product', commodities: 'commodity',
+};
+
+interface Reference {
+  field: string;
+  target: Collection;
+}
+
+const REFERENCES: Record<Collection, Reference[]> = {
+  taxes: [],
+  discounts: [],
+  categories: [{ field: 'parent', target: 'categories' }],
+  products: [{ field: 'tax', target: 'taxes' }, { field: 'discount', target: 'discounts' }],
+  commodities: [{ field: 'product', target: 'products' }, { field: 'category', target: 'categories' }],
+};
+
+/** TabShop keys taxes and discounts by integer ids, so theirs are integer strings. */
+const NUMERIC_IDS: ReadonlySet<Collection> = new Set(['taxes', 'discounts']);
+
+export interface StockView {
+  product: string;
+  quantity: number;
+  tracked: boolean;
+  setAt: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+/**
+ * The articles (taxes, discounts, categories, products, commodities, stock levels) in memory,
+ * with the srv4pos conventions: one version counter, a change feed, referential integrity.
+ * Every change is durable once the caller awaits store.commit().
+ */
+export class Catalog {
+  /** Net quantity moved by sales since each tracked product's last stock set (negative = sold). */
+  private readonly salesMoves = new Map<string, Decimal>();
+  private readonly modifications: Modification[] = [];
+  private readonly listeners = new Set<() => void>();
+  stockGeneration = 0;
+
+  constructor(private readonly store: Store, private readonly now: () => Date = () => new Date()) {}
+
+  private get data(): ArticlesData {
+    return this.store.articles;
+  }
+
+  get version(): number {
+    return this.data.version;
+  }
+
+  /** Called for every modification found at start-up, in any order. */
+  loadModification(m: Modification): void {
+    this.modifications.push(m);
+  }
+
+  finishLoading(): void {
+    this.modifications.sort((a, b) => a.version - b.version);
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  list<T extends Article>(collection: Collection, firstResult = 0, maxResults = 100): Page<T> {
+    const all = Object.values(this.data[collection]) as T[];
+    all.sort((a, b) => compareIds(a.identifier, b.identifier));
+    return { items: all.slice(firstResult, firstResult + maxResults), total: all.length };
+  }
+
+  get<T extends Article>(collection: Collection, id: string): T {
+    const item = this.data[collection][id] as T | undefined;
+    if (!item) throw notFound(`${ENTITY_OF[collection]} ${id}`);
+    return item;
+  }
+
+  find<T extends Article>(collection: Collection, id: string | null | undefined): T | undefined {
+    return id == null ? undefined : (this.data[collection][id] as T | undefined);
+  }
+
+  all<T extends Article>(collection: Collection): T[] {
+    return Object.values(this.data[collection]) as T[];
+  }
+
+  checkVersion(ifMatch: number | undefined): void {
+    if (ifMatch !== undefined && ifMatch !== this.version) {
+      throw new AppError('version_conflict', `articles are at version ${this.version}, not ${ifMatch}`);
+    }
+  }
+
+  /** POST: the body's identifier, or a generated one; an existing identifier is a conflict. */
+  async create<T extends Article>(collection: Collection, body: Omit<T, 'identifier'> & { identifier?: string }, ifMatch?: number): Promise<T> {
+    this.checkVersion(ifMatch);
+    const id = body.identifier ?? this.newId(collection);
+    if (this.data[collection][id]) throw new AppError('already_exists', `${ENTITY_OF[collection]} ${id} already exists`);
+    const item = { ...body, identifier: id } as T;
+    this.checkReferences(collection, item);
+    await this.write(collection, item, 'create');
+    return item;
+  }
+
+  /** PUT: creates or replaces under the URL's identifier. */
+  async replace<T extends Article>(collection: Collection, id: string, body: Omit<T, 'identifier'> & { identifier?: string }, ifMatch?: number): Promise<{ item: T; created: boolean }> {
+    this.checkVersion(ifMatch);
+    if (body.identifier !== undefined && body.identifier !== id) {
+      throw new AppError('url_and_body_identifiers_mismatch', `identifier in the URL (${id}) differs from the body's (${body.identifier})`);
+    }
+    if (NUMERIC_IDS.has(collection) && !/^[0-9]{1,9}$/.test(id)) {
+      throw new AppError('validation_failed', `${ENTITY_OF[collection]} identifiers are integers (TabShop needs them so)`, [{ field: '/identifier', message: 'must be an integer string' }]);
+    }
+    const created = !this.data[collection][id];
+    const item = { ...body, identifier: id } as T;
+    this.checkReferences(collection, item);
+    if (collection === 'categories') this.checkNoCycle(item as Category);
+    await this.write(collection, item, created ? 'create' : 'update');
+    return { item, created };
+  }
+
+  async remove(collection: Collection, id: string, ifMatch?: number): Promise<void> {
+    this.checkVersion(ifMatch);
+    this.get(collection, id);
+    const user = this.referrer(collection, id);
+    if (user) throw new AppError('still_referenced', `${ENTITY_OF[collection]} ${id} is still referenced by ${user}`);
+    delete this.data[collection][id];
+    if (collection === 'products' && this.data.stock[id]) {
+      delete this.data.stock[id];
+      this.salesMoves.delete(id);
+    }
+    await this.record(ENTITY_OF[collection], id, 'delete', null);
+  }
+
+  // ---- stock levels (gateway extension) ----
+
+  isTracked(product: string): boolean {
+    return this.data.stock[product] !== undefined;
+  }
+
+  stockOf(product: string): StockView {
+    const level = this.data.stock[product];
+    if (!level) {
+      this.get('products', product);
+      return { product, quantity: 0, tracked: false, setAt: null };
+    }
+    return { product, quantity: this.quantity(level).toNumber(), tracked: true, setAt: level.setAt };
+  }
+
+  listStock(firstResult = 0, maxResults = 100): Page<StockView> {
+    const ids = Object.keys(this.data.products).sort(compareIds);
+    return { items: ids.slice(firstResult, firstResult + maxResults).map((id) => this.stockOf(id)), total: ids.length };
+  }
+
+  quantityOf(product: string): Decimal | null {
+    const level = this.data.stock[product];
+    return level ? this.quantity(level) : null;
+  }
+
+  async setStock(product: string, quantity: number, salesSeq: number, ifMatch?: number): Promise<StockView> {
+    this.checkVersion(ifMatch);
+    this.get('products', product);
+    const level: StockLevel = {
+      product, level: new Decimal(String(quantity)).toString(), setAt: this.now().toISOString(),
+      salesSeqAtSet: salesSeq, adjustmentsTotal: '0', adjustments: [],
+    };
+    this.data.stock[product] = level;
+    this.salesMoves.delete(product);
+    await this.record('stock', product, 'update', this.stockOf(product));
+    return this.stockOf(product);
+  }
+
+  async adjustStock(product: string, delta: number, reason: string, salesSeq: number, ifMatch?: number): Promise<StockView> {
+    this.checkVersion(ifMatch);
+    this.get('products', product);
+    const level = this.data.stock[product] ?? {
+      product, level: '0', setAt: this.now().toISOString(), salesSeqAtSet: salesSeq, adjustmentsTotal: '0', adjustments: [],
+    };
+    const d = new Decimal(String(delta));
+    level.adjustmentsTotal = new Decimal(level.adjustmentsTotal).plus(d).toString();
+    level.adjustments = [...level.adjustments, { delta: d.toString(), reason, at: this.now().toISOString() }].slice(-50);
+    this.data.stock[product] = level;
+    await this.record('stock', product, 'update', this.stockOf(product));
+    return this.stockOf(product);
+  }
+
+  /**
+   * A sale change moved `delta` of `product` (negative = sold). Counts only for tracked,
+   * non-voucher products, and only for changes after the level was last set.
+   */
+  applySaleMove(product: string, delta: Decimal, seq: number): void {
+    const level = this.data.stock[product];
+    if (!level || seq <= level.salesSeqAtSet || delta.isZero()) return;
+    if (((this.data.products[product]?.attribute ?? 0) & 16) !== 0) return;
+    this.salesMoves.set(product, (this.salesMoves.get(product) ?? new Decimal(0)).plus(delta));
+    this.stockGeneration++;
+    this.notify();
+  }
+
+  // ---- change feed ----
+
+  modificationsBetween(from: number, to: number, maxResults: number): { items: Modification[]; to: number } {
+    const items: Modification[] = [];
+    for (const m of this.modifications) {
+      if (m.version <= from) continue;
+      if (m.version > to || items.length >= maxResults) break;
+      items.push(m);
+    }
+    return { items, to: items.length >= maxResults ? items[items.length - 1].version : to };
+  }
+
+  // ---- internals ----
+
+  private quantity(level: StockLevel): Decimal {
+    return new Decimal(level.level).plus(level.adjustmentsTotal).plus(this.salesMoves.get(level.product) ?? 0);
+  }
+
+  private async write(collection: Collection, item: Article, op: 'create' | 'update'): Promise<void> {
+    (this.data[collection] as Record<string, Article>)[item.identifier] = item;
+    await this.record(ENTITY_OF[collection], item.identifier, op, item);
+  }
+
+  private async record(entity: ArticleEntity, identifier: string, op: Modification['op'], data: unknown): Promise<void> {
+    this.data.version++;
+    const m: Modification = { version: this.data.version, entity, identifier, op, data, at: this.now().toISOString() };
+    this.modifications.push(m);
+    this.store.saveArticles();
+    await this.store.addModification(m);
+    this.stockGeneration++;
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const l of this.listeners) l();
+  }
+
+  private newId(collection: Collection): string {
+    if (!NUMERIC_IDS.has(collection)) return randomUUID();
+    const ids = Object.keys(this.data[collection]).map(Number);
+    return String(ids.length ? Math.max(...ids) + 1 : 1);
+  }
+
+  private checkReferences(collection: Collection, item: Article): void {
+    for (const { field, target } of REFERENCES[collection]) {
+      const ref = (item as unknown as Record<string, unknown>)[field];
+      if (ref == null) continue;
+      if (!this.data[target][ref as string]) {
+        throw new AppError('reference_not_found', `${ENTITY_OF[target]} ${String(ref)} (${field}) not found`, [{ field: `/${field}`, entity: ENTITY_OF[target], identifier: ref }]);
+      }
+    }
+  }
+
+  private checkNoCycle(category: Category): void {
+    const seen = new Set([category.identifier]);
+    for (let p = category.parent; p; p = this.data.categories[p]?.parent) {
+      if (seen.has(p)) throw new AppError('validation_failed', `category ${category.identifier} would be its own ancestor`, [{ field: '/parent', message: 'creates a cycle' }]);
+      seen.add(p);
+    }
+  }
+
+  private referrer(collection: Collection, id: string): string | null {
+    for (const [source, refs] of Object.entries(REFERENCES) as [Collection, Reference[]][]) {
+      for (const { field, target } of refs) {
+        if (target !== collection) continue;
+        for (const item of Object.values(this.data[source])) {
+          if ((item as unknown as Record<string, unknown>)[field] === id) return `${ENTITY_OF[source]} ${item.identifier}`;
+        }
+      }
+    }
+    return null;
+  }
+}
+
+/** Numeric identifiers in numeric order, then the rest by code point. */
+export function compareIds(a: string, b: string): number {
+  const na = /^\d+$/.test(a);
+  const nb = /^\d+$/.test(b);
+  if (na && nb) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+  if (na !== nb) return na ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

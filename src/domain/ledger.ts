@@ -1,0 +1,272 @@
+import { createHash } from 'node:crypto';
+import { Decimal } from 'decimal.js';
+import { AppError } from '../errors.js';
+import type { Store } from '../store/port.js';
+import type { QuarantineCode, QuarantineItem, SaleRecord } from '../store/records.js';
+import { validateInvoice } from '../translate/invoice-schema.js';
+import { invoiceContentKey, invoiceIdentityKey, invoiceToSale, saleContentKey, saleIdentityKey } from '../translate/invoice.js';
+import type { Catalog } from './catalog.js';
+import { isReversed, type Sale, type SaleStatus } from './types.js';
+
+export type Outcome = 'created' | 'updated' | 'unchanged' | 'quarantined';
+
+export interface PushSummary {
+  received: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  quarantined: number;
+}
+
+export interface PushContext {
+  device: string;
+  cashRegisterName: string;
+  at: Date;
+}
+
+export interface SaleIndexEntry {
+  identifier: string;
+  cashRegisterName: string;
+  createdAt: string;
+  status: SaleStatus;
+  identity: string;
+  content: string;
+  seq: number;
+}
+
+export interface QuarantineSummary {
+  id: string;
+  at: string;
+  code: QuarantineCode;
+  reason: string;
+  cashRegisterName?: string;
+  invoiceId?: string;
+}
+
+interface Candidate {
+  sale: Sale;
+  identity: string;
+  content: string;
+  /** The original payload, kept in a quarantine entry on collision. */
+  payload: unknown;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * The sales of every register: upsert by (register, invoice id) with the identity rules of
+ * DESIGN §4.1, quarantine for what cannot be stored as a sale, stock moves into the catalogue.
+ * Changes run one at a time (a promise chain) so concurrent pushes never interleave; callers
+ * then await store.commit() outside the chain, so concurrent pushes share fsyncs.
+ */
+export class SalesLedger {
+  private readonly index = new Map<string, SaleIndexEntry>();
+  /** Identifiers in the order they were first stored. */
+  private readonly order: string[] = [];
+  private readonly quarantine = new Map<string, QuarantineSummary>();
+  private seq = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<(record: SaleRecord, previous: SaleStatus | null) => void>();
+
+  constructor(private readonly store: Store, private readonly catalog: Catalog) {}
+
+  get salesSeq(): number {
+    return this.seq;
+  }
+
+  get saleCount(): number {
+    return this.index.size;
+  }
+
+  get quarantineCount(): number {
+    return this.quarantine.size;
+  }
+
+  /** Start-up: every stored record once, in any order. */
+  loadSale(record: SaleRecord): void {
+    this.remember(record);
+    let previous: SaleStatus | null = null;
+    for (const change of record.history) {
+      this.moveStock(record.sale, previous, change.status, change.seq);
+      previous = change.status;
+    }
+  }
+
+  loadQuarantine(item: QuarantineItem): void {
+    this.quarantine.set(item.id, summarise(item));
+  }
+
+  finishLoading(): void {
+    this.order.sort((a, b) => this.index.get(a)!.seq - this.index.get(b)!.seq);
+  }
+
+  onSaleChange(listener: (record: SaleRecord, previous: SaleStatus | null) => void): void {
+    this.listeners.add(listener);
+  }
+
+  /** Applies one TabShop push (the `invoices` array), in array order. Durable after store.commit(). */
+  ingestInvoices(invoices: unknown[], ctx: PushContext): Promise<PushSummary> {
+    return this.serialised(async () => {
+      const summary: PushSummary = { received: invoices.length, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
+      for (const item of invoices) summary[await this.ingestOne(item, ctx)]++;
+      return summary;
+    });
+  }
+
+  /** Quarantines a push body that is not `{"invoices": [...]}` (kept raw, nothing else stored). */
+  quarantineBody(raw: string, reason: string, ctx: PushContext): Promise<void> {
+    return this.serialised(() =>
+      this.addQuarantine('invalid_body', reason, ctx, raw, { key: `body|${ctx.cashRegisterName}|${raw}` }).then(() => undefined));
+  }
+
+  /** A sale posted through the API: same store and rules, but a collision is answered with 409. */
+  putApiSale(sale: Sale, at: Date): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
+    return this.serialised(async () => {
+      const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
+      const existing = this.index.get(sale.identifier);
+      if (existing && existing.identity !== candidate.identity) {
+        throw new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`);
+      }
+      const outcome = await this.upsert(candidate, at);
+      const stored = await this.store.getSale(sale.identifier);
+      return { outcome: outcome as Exclude<Outcome, 'quarantined'>, sale: stored!.sale };
+    });
+  }
+
+  entry(identifier: string): SaleIndexEntry | undefined {
+    return this.index.get(identifier);
+  }
+
+  async getSale(identifier: string): Promise<SaleRecord | undefined> {
+    return this.index.has(identifier) ? this.store.getSale(identifier) : undefined;
+  }
+
+  /** Index entries in the order first stored, filtered. */
+  *entries(filter: (e: SaleIndexEntry) => boolean = () => true): Generator<SaleIndexEntry> {
+    for (const id of this.order) {
+      const e = this.index.get(id)!;
+      if (filter(e)) yield e;
+    }
+  }
+
+  quarantineSummaries(): QuarantineSummary[] {
+    return [...this.quarantine.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  }
+
+  // ---- internals ----
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async ingestOne(item: unknown, ctx: PushContext): Promise<Outcome> {
+    const checked = validateInvoice(item);
+    if (!checked.ok) {
+      await this.addQuarantine('invalid_invoice', checked.reason, ctx, item, {
+        problems: checked.problems,
+        invoiceId: invoiceIdOf(item),
+      });
+      return 'quarantined';
+    }
+    const invoice = checked.invoice;
+    const sale = invoiceToSale(invoice, { cashRegisterName: ctx.cashRegisterName, device: ctx.device });
+    const candidate: Candidate = { sale, identity: invoiceIdentityKey(invoice), content: invoiceContentKey(invoice), payload: invoice };
+    const existing = this.index.get(sale.identifier);
+    if (existing && existing.identity !== candidate.identity) {
+      const stored = await this.store.getSale(sale.identifier);
+      await this.addQuarantine('collision',
+        `invoice id ${sale.source?.invoiceId} of register ${ctx.cashRegisterName} is already stored with a different date or positions (two tablets with the same POS id?); the stored sale is untouched`,
+        ctx, invoice, { stored: stored?.sale.source?.invoice ?? stored?.sale, invoiceId: sale.source?.invoiceId });
+      return 'quarantined';
+    }
+    return this.upsert(candidate, ctx.at);
+  }
+
+  private async upsert(candidate: Candidate, at: Date): Promise<Outcome> {
+    const { sale } = candidate;
+    const existing = this.index.get(sale.identifier);
+    if (existing && existing.content === candidate.content) return 'unchanged';
+    const previous = existing ? (await this.store.getSale(sale.identifier))! : undefined;
+    const seq = ++this.seq;
+    const change = { seq, status: sale.status, at: at.toISOString() };
+    const record: SaleRecord = {
+      sale: {
+        ...sale,
+        receiptPrintedAt: previous?.sale.receiptPrintedAt ?? sale.receiptPrintedAt ?? null,
+        version: (previous?.sale.version ?? 0) + 1,
+      },
+      identity: candidate.identity,
+      content: candidate.content,
+      history: [...(previous?.history ?? []), change],
+    };
+    await this.store.putSale(record, change.at);
+    this.remember(record);
+    const previousStatus = previous?.sale.status ?? null;
+    this.moveStock(record.sale, previousStatus, sale.status, seq);
+    for (const listener of this.listeners) listener(record, previousStatus);
+    return previous ? 'updated' : 'created';
+  }
+
+  private remember(record: SaleRecord): void {
+    const { sale } = record;
+    const seq = record.history[record.history.length - 1]?.seq ?? 0;
+    if (!this.index.has(sale.identifier)) this.order.push(sale.identifier);
+    this.index.set(sale.identifier, {
+      identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, createdAt: sale.createdAt,
+      status: sale.status, identity: record.identity, content: record.content, seq,
+    });
+    if (seq > this.seq) this.seq = seq;
+  }
+
+  /** Stock follows the status: selling takes it, a reversal returns it, an un-reversal takes it again. */
+  private moveStock(sale: Sale, from: SaleStatus | null, to: SaleStatus, seq: number): void {
+    const wasSold = from !== null && !isReversed(from);
+    const isSold = !isReversed(to);
+    const sign = from === null ? (isSold ? -1 : 0) : wasSold === isSold ? 0 : isSold ? -1 : 1;
+    if (sign === 0) return;
+    for (const line of sale.lines) {
+      this.catalog.applySaleMove(line.product, new Decimal(String(line.quantity)).times(sign), seq);
+    }
+  }
+
+  private async addQuarantine(
+    code: QuarantineCode, reason: string, ctx: PushContext, payload: unknown,
+    extra: { key?: string; stored?: unknown; invoiceId?: string; problems?: QuarantineItem['problems'] },
+  ): Promise<void> {
+    const key = extra.key ?? `${code}|${ctx.cashRegisterName}|${stableJson(payload)}`;
+    const id = `q-${sha256(key).slice(0, 20)}`;
+    if (this.quarantine.has(id)) return;
+    const item: QuarantineItem = {
+      id, at: ctx.at.toISOString(), code, reason, device: ctx.device, cashRegisterName: ctx.cashRegisterName,
+      payload,
+    };
+    if (extra.invoiceId !== undefined) item.invoiceId = extra.invoiceId;
+    if (extra.stored !== undefined) item.stored = extra.stored;
+    if (extra.problems !== undefined) item.problems = extra.problems;
+    await this.store.putQuarantine(item);
+    this.quarantine.set(id, summarise(item));
+  }
+}
+
+function summarise(item: QuarantineItem): QuarantineSummary {
+  const s: QuarantineSummary = { id: item.id, at: item.at, code: item.code, reason: item.reason };
+  if (item.cashRegisterName !== undefined) s.cashRegisterName = item.cashRegisterName;
+  if (item.invoiceId !== undefined) s.invoiceId = item.invoiceId;
+  return s;
+}
+
+function invoiceIdOf(item: unknown): string | undefined {
+  const id = item !== null && typeof item === 'object' ? (item as Record<string, unknown>).id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}
+
+/** JSON with sorted keys, so the same payload always gives the same quarantine key. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

@@ -1,0 +1,81 @@
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { Accounts } from './auth/accounts.js';
+import { LoginThrottle } from './auth/throttle.js';
+import type { Config } from './config/load.js';
+import { Catalog, type Collection } from './domain/catalog.js';
+import { SalesLedger } from './domain/ledger.js';
+import { LowdbStore } from './store/lowdb-store.js';
+import type { Store } from './store/port.js';
+import { TabShopViews } from './tabshop/views.js';
+
+/** Everything createApp needs, wired from the config; the CLI and the tests build one of these. */
+export interface Gateway {
+  config: Config;
+  store: Store;
+  catalog: Catalog;
+  ledger: SalesLedger;
+  views: TabShopViews;
+  accounts: Accounts;
+  throttle: LoginThrottle;
+  logger: Logger;
+  now: () => Date;
+  startedAt: Date;
+  close(): Promise<void>;
+}
+
+const DEMO_CATALOGUE = new URL('../fixtures/demo/catalogue.json', import.meta.url);
+
+export async function openGateway(config: Config, logger: Logger, now: () => Date = () => new Date()): Promise<Gateway> {
+  const store = new LowdbStore(config.store.dataDir);
+  const catalog = new Catalog(store, now);
+  const ledger = new SalesLedger(store, catalog);
+  await store.open({
+    onSale: (r) => ledger.loadSale(r),
+    onQuarantine: (q) => ledger.loadQuarantine(q),
+    onModification: (m) => catalog.loadModification(m),
+  });
+  catalog.finishLoading();
+  ledger.finishLoading();
+  if (config.store.seedDemo && catalog.version === 0 && ledger.saleCount === 0) {
+    await seedCatalogue(catalog, ledger, JSON.parse(await readFile(DEMO_CATALOGUE, 'utf8')));
+    await store.commit();
+    logger.info({ products: catalog.all('products').length }, 'loaded the demo catalogue into an empty data dir');
+  }
+  return {
+    config, store, catalog, ledger, logger, now,
+    views: new TabShopViews(catalog),
+    accounts: new Accounts(config.devices, config.admins),
+    throttle: new LoginThrottle(),
+    startedAt: now(),
+    close: () => store.close(),
+  };
+}
+
+interface CatalogueFile {
+  taxes?: unknown[];
+  discounts?: unknown[];
+  categories?: { identifier: string; parent?: string | null }[];
+  products?: unknown[];
+  commodities?: unknown[];
+  stock?: { product: string; quantity: number }[];
+}
+
+/** Loads a srv4pos-shaped catalogue file; parents before children, products before commodities. */
+export async function seedCatalogue(catalog: Catalog, ledger: SalesLedger, file: CatalogueFile): Promise<void> {
+  const put = async (collection: Collection, items: unknown[] = []) => {
+    for (const item of items as { identifier: string }[]) await catalog.replace(collection, item.identifier, item);
+  };
+  await put('taxes', file.taxes);
+  await put('discounts', file.discounts);
+  await put('categories', parentsFirst(file.categories ?? []));
+  await put('products', file.products);
+  await put('commodities', file.commodities);
+  for (const s of file.stock ?? []) await catalog.setStock(s.product, s.quantity, ledger.salesSeq);
+}
+
+function parentsFirst<T extends { identifier: string; parent?: string | null }>(items: T[]): T[] {
+  const byId = new Map(items.map((c) => [c.identifier, c]));
+  const depth = (c: T, seen = 0): number => (c.parent && byId.has(c.parent) && seen < items.length ? 1 + depth(byId.get(c.parent)!, seen + 1) : 0);
+  return [...items].sort((a, b) => depth(a) - depth(b));
+}

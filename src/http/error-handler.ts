@@ -1,0 +1,53 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError, INTERNAL_ERROR_BODY } from '../errors.js';
+
+/** body-parser and other HTTP-layer errors carry `type`/`status`; they become catalog errors. */
+function toAppError(err: unknown): AppError | null {
+  if (err instanceof AppError) return err;
+  const e = err as { type?: string; status?: number; message?: string };
+  switch (e?.type) {
+    case 'entity.too.large': return new AppError('payload_too_large', 'the request body is larger than the configured limit (server.bodyLimit)');
+    case 'entity.parse.failed': return new AppError('invalid_json', `the body is not JSON: ${e.message}`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported': return new AppError('unsupported_media_type', e.message ?? 'unsupported encoding');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set': return new AppError('bad_request', e.message ?? 'bad request');
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new AppError('bad_request', 'bad request');
+  return null;
+}
+
+export const jsonErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const appError = toAppError(err);
+  if (res.headersSent) {
+    req.log?.error({ err }, 'error after the response started');
+    res.destroy();
+    return;
+  }
+  if (!appError || appError.status >= 500) {
+    if (!appError) req.log?.error({ err }, 'unhandled error');
+    res.locals.error = appError?.code ?? 'internal_error';
+  }
+  if (!appError) {
+    res.status(500).json(INTERNAL_ERROR_BODY);
+    return;
+  }
+  res.locals.error = appError.code;
+  if (appError.headers) res.set(appError.headers);
+  res.status(appError.status).json(appError.toBody());
+};
+
+export const jsonNotFound: RequestHandler = (req, _res, next) => {
+  next(new AppError('not_found', `no route for ${req.method} ${req.path}`));
+};
+
+/** Tablets may be configured with a trailing slash or a double slash in their server URL. */
+export const normalisePath: RequestHandler = (req, _res, next) => {
+  const q = req.url.indexOf('?');
+  const path = q >= 0 ? req.url.slice(0, q) : req.url;
+  let normal = path.replace(/\/{2,}/g, '/');
+  if (normal.length > 1 && normal.endsWith('/')) normal = normal.slice(0, -1);
+  if (normal !== path) req.url = normal + (q >= 0 ? req.url.slice(q) : '');
+  next();
+};

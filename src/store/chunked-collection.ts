@@ -1,0 +1,134 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { DurableJSONFile } from './durable-file.js';
+import type { GroupCommit } from './group-commit.js';
+
+interface ChunkData<R> {
+  records: R[];
+}
+
+const CHUNK_FILE = /^c-(\d{6})\.json$/;
+const chunkName = (n: number) => `c-${String(n).padStart(6, '0')}.json`;
+
+/**
+ * Records kept in lowdb files of at most `chunkSize` records, in partition folders
+ * (e.g. register/day). A write rewrites one bounded chunk, so its cost never grows with
+ * history. Only an id → chunk index stays in memory; chunks are read back on demand.
+ */
+export class ChunkedCollection<R> {
+  private readonly where = new Map<string, string>();
+  private readonly tails = new Map<string, { path: string; count: number; n: number }>();
+  private readonly cache = new Map<string, Low<ChunkData<R>>>();
+
+  constructor(
+    private readonly root: string,
+    private readonly commit: GroupCommit,
+    private readonly idOf: (r: R) => string,
+    private readonly chunkSize = 200,
+    private readonly cacheSize = 64,
+  ) {}
+
+  get size(): number {
+    return this.where.size;
+  }
+
+  has(id: string): boolean {
+    return this.where.has(id);
+  }
+
+  /** Reads every chunk once at start-up; `visit` builds whatever in-memory index the owner needs. */
+  async load(visit: (record: R) => void): Promise<void> {
+    await this.commit.ensureDir(this.root);
+    for (const partition of await listPartitions(this.root)) {
+      const dir = join(this.root, partition);
+      const files = (await readdir(dir)).filter((f) => CHUNK_FILE.test(f)).sort();
+      for (const file of files) {
+        const path = join(dir, file);
+        const db = new Low<ChunkData<R>>(new DurableJSONFile(path), { records: [] });
+        await db.read();
+        for (const record of db.data.records) {
+          this.where.set(this.idOf(record), path);
+          visit(record);
+        }
+        const n = Number(CHUNK_FILE.exec(file)![1]);
+        this.tails.set(partition, { path, count: db.data.records.length, n });
+      }
+    }
+  }
+
+  async get(id: string): Promise<R | undefined> {
+    const path = this.where.get(id);
+    if (!path) return undefined;
+    const db = await this.chunk(path);
+    return db.data.records.find((r) => this.idOf(r) === id);
+  }
+
+  /** Stores a new record in `partition`'s open chunk, or replaces an existing one where it lives. Durable at the next commit. */
+  async put(partition: string, record: R): Promise<void> {
+    const id = this.idOf(record);
+    const existing = this.where.get(id);
+    const path = existing ?? (await this.tailFor(partition));
+    const db = await this.chunk(path);
+    const records = db.data.records;
+    const at = existing ? records.findIndex((r) => this.idOf(r) === id) : -1;
+    if (at >= 0) records[at] = record;
+    else records.push(record);
+    this.where.set(id, path);
+    this.commit.markDirty({ path, write: () => db.write() });
+  }
+
+  /** Every record, chunk by chunk (for exports and rebuilds; not for hot paths). */
+  async *all(): AsyncGenerator<R> {
+    const paths = [...new Set(this.where.values())];
+    for (const path of paths) yield* (await this.chunk(path)).data.records;
+  }
+
+  private async tailFor(partition: string): Promise<string> {
+    let tail = this.tails.get(partition);
+    if (!tail || tail.count >= this.chunkSize) {
+      const dir = join(this.root, partition);
+      await this.commit.ensureDir(dir);
+      const n = (tail?.n ?? 0) + 1;
+      tail = { path: join(dir, chunkName(n)), count: 0, n };
+      this.tails.set(partition, tail);
+      this.cache.set(tail.path, new Low<ChunkData<R>>(new DurableJSONFile(tail.path), { records: [] }));
+    }
+    tail.count++;
+    return tail.path;
+  }
+
+  private async chunk(path: string): Promise<Low<ChunkData<R>>> {
+    let db = this.cache.get(path);
+    if (db) {
+      this.cache.delete(path); // re-insert: Map order is the LRU order
+      this.cache.set(path, db);
+      return db;
+    }
+    db = new Low<ChunkData<R>>(new DurableJSONFile(path), { records: [] });
+    await db.read();
+    this.cache.set(path, db);
+    this.evict();
+    return db;
+  }
+
+  private evict(): void {
+    // Only evict chunks whose changes are on disk; a dirty chunk must stay until committed.
+    for (const path of this.cache.keys()) {
+      if (this.cache.size <= this.cacheSize) return;
+      if (!this.commit.isDirty(path)) this.cache.delete(path);
+    }
+  }
+}
+
+async function listPartitions(root: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(join(root, prefix), { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const rel = prefix ? join(prefix, entry.name) : entry.name;
+    const inner = await readdir(join(root, rel));
+    if (inner.some((f) => CHUNK_FILE.test(f))) out.push(rel);
+    out.push(...(await listPartitions(root, rel)));
+  }
+  return out.sort();
+}

@@ -1,0 +1,107 @@
+import { access, constants } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { ChunkedCollection } from './chunked-collection.js';
+import { DurableJSONFile } from './durable-file.js';
+import { GroupCommit } from './group-commit.js';
+import { acquireLock } from './lock.js';
+import type { Store } from './port.js';
+import {
+  emptyArticles,
+  type ArticlesData, type JournalEntry, type Modification, type QuarantineItem, type SaleRecord,
+} from './records.js';
+
+const day = (iso: string) => iso.slice(0, 10);
+const safeSegment = (s: string) => encodeURIComponent(s).replace(/\./g, '%2E');
+
+/** The embedded store: lowdb documents made durable, sales and quarantine in bounded chunks, an append-only journal. */
+export class LowdbStore implements Store {
+  readonly commitQueue = new GroupCommit();
+  private readonly articlesDb: Low<ArticlesData>;
+  private readonly sales: ChunkedCollection<SaleRecord>;
+  private readonly quarantine: ChunkedCollection<QuarantineItem>;
+  private readonly modifications: ChunkedCollection<Modification>;
+  private releaseLock: (() => Promise<void>) | null = null;
+
+  constructor(readonly dataDir: string, private readonly now: () => Date = () => new Date()) {
+    this.articlesDb = new Low(new DurableJSONFile<ArticlesData>(join(dataDir, 'articles.json')), emptyArticles());
+    this.sales = new ChunkedCollection(join(dataDir, 'sales'), this.commitQueue, (r) => r.sale.identifier);
+    this.quarantine = new ChunkedCollection(join(dataDir, 'quarantine'), this.commitQueue, (q) => q.id);
+    this.modifications = new ChunkedCollection(join(dataDir, 'modifications'), this.commitQueue, (m) => String(m.version), 1000);
+  }
+
+  async open(visit: Parameters<Store['open']>[0]): Promise<void> {
+    await this.commitQueue.ensureDir(this.dataDir);
+    this.releaseLock = await acquireLock(this.dataDir);
+    try {
+      await this.articlesDb.read();
+      this.articlesDb.data = { ...emptyArticles(), ...this.articlesDb.data };
+      await this.sales.load(visit.onSale);
+      await this.quarantine.load(visit.onQuarantine);
+      await this.modifications.load(visit.onModification);
+      await this.commitQueue.ensureDir(join(this.dataDir, 'journal'));
+      await this.commit();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.commitQueue.pending) await this.commit().catch(() => undefined);
+    await this.releaseLock?.();
+    this.releaseLock = null;
+  }
+
+  async probeWritable(): Promise<boolean> {
+    if (this.commitQueue.lastError) return false;
+    try {
+      await access(this.dataDir, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  commit(): Promise<void> {
+    return this.commitQueue.commit();
+  }
+
+  journal(entry: JournalEntry): void {
+    this.commitQueue.append(join(this.dataDir, 'journal', `${day(entry.at)}.ndjson`), `${JSON.stringify(entry)}\n`);
+  }
+
+  get articles(): ArticlesData {
+    return this.articlesDb.data;
+  }
+
+  saveArticles(): void {
+    const db = this.articlesDb;
+    this.commitQueue.markDirty({ path: (db.adapter as DurableJSONFile<ArticlesData>).path, write: () => db.write() });
+  }
+
+  addModification(m: Modification): Promise<void> {
+    return this.modifications.put('log', m);
+  }
+
+  getSale(identifier: string): Promise<SaleRecord | undefined> {
+    return this.sales.get(identifier);
+  }
+
+  putSale(record: SaleRecord, partitionDay: string): Promise<void> {
+    return this.sales.put(join(safeSegment(record.sale.cashRegisterName), day(partitionDay)), record);
+  }
+
+  getQuarantine(id: string): Promise<QuarantineItem | undefined> {
+    return this.quarantine.get(id);
+  }
+
+  putQuarantine(item: QuarantineItem): Promise<void> {
+    return this.quarantine.put(day(item.at), item);
+  }
+
+  /** Every stored sale record (exports, rebuilds). */
+  allSales(): AsyncGenerator<SaleRecord> {
+    return this.sales.all();
+  }
+}

@@ -1,0 +1,32 @@
+import type { ArticlesData, JournalEntry, Modification, QuarantineItem, SaleRecord } from './records.js';
+
+/**
+ * The storage port. Callers change state, then await commit(): when it resolves, every change
+ * made before the call is durable. lowdb is the embedded adapter; a server database can
+ * implement the same port.
+ */
+export interface Store {
+  readonly dataDir: string;
+  /** Takes the data-dir lock and loads everything; `onSale` and `onQuarantine` see each stored record once. */
+  open(visit: {
+    onSale(record: SaleRecord): void;
+    onQuarantine(item: QuarantineItem): void;
+    onModification(m: Modification): void;
+  }): Promise<void>;
+  close(): Promise<void>;
+  probeWritable(): Promise<boolean>;
+  commit(): Promise<void>;
+
+  journal(entry: JournalEntry): void;
+
+  /** The live articles document; call saveArticles() after changing it. */
+  readonly articles: ArticlesData;
+  saveArticles(): void;
+  addModification(m: Modification): Promise<void>;
+
+  getSale(identifier: string): Promise<SaleRecord | undefined>;
+  putSale(record: SaleRecord, partitionDay: string): Promise<void>;
+
+  getQuarantine(id: string): Promise<QuarantineItem | undefined>;
+  putQuarantine(item: QuarantineItem): Promise<void>;
+}

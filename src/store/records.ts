@@ -1,0 +1,87 @@
+import type { Category, Commodity, Discount, Product, Sale, SaleStatus, Tax } from '../domain/types.js';
+
+export interface StockLevel {
+  product: string;
+  /** The count set by the last PUT /stock (decimal string, exact). */
+  level: string;
+  setAt: string;
+  /** Sales changes with a sequence number above this one move the level. */
+  salesSeqAtSet: number;
+  /** Sum of adjustments since the last set (decimal string). */
+  adjustmentsTotal: string;
+  adjustments: { delta: string; reason: string; at: string }[];
+}
+
+export interface ArticlesData {
+  version: number;
+  taxes: Record<string, Tax>;
+  discounts: Record<string, Discount>;
+  categories: Record<string, Category>;
+  products: Record<string, Product>;
+  commodities: Record<string, Commodity>;
+  stock: Record<string, StockLevel>;
+}
+
+export const emptyArticles = (): ArticlesData => ({
+  version: 0, taxes: {}, discounts: {}, categories: {}, products: {}, commodities: {}, stock: {},
+});
+
+export type ArticleEntity = 'tax' | 'discount' | 'category' | 'product' | 'commodity' | 'stock';
+
+export interface Modification {
+  version: number;
+  entity: ArticleEntity;
+  identifier: string;
+  op: 'create' | 'update' | 'delete';
+  data: unknown;
+  at: string;
+}
+
+export interface SaleChange {
+  seq: number;
+  status: SaleStatus;
+  at: string;
+}
+
+export interface SaleRecord {
+  sale: Sale;
+  /** Decides "same sale" (date + positions); see translate/invoice. */
+  identity: string;
+  /** Decides unchanged vs updated. */
+  content: string;
+  /** Every create or change, oldest first; the last one is the sale's current sequence number. */
+  history: SaleChange[];
+}
+
+export type QuarantineCode = 'invalid_invoice' | 'collision' | 'invalid_body';
+
+export interface QuarantineItem {
+  id: string;
+  at: string;
+  code: QuarantineCode;
+  reason: string;
+  device?: string;
+  cashRegisterName?: string;
+  invoiceId?: string;
+  /** What was pushed: the invoice item, or the raw body text when it was not JSON. */
+  payload: unknown;
+  /** For a collision: the stored sale's original invoice, untouched. */
+  stored?: unknown;
+  problems?: { path: string; message: string }[];
+}
+
+export interface JournalEntry {
+  at: string;
+  requestId?: string;
+  device?: string;
+  cashRegisterName?: string;
+  method: string;
+  path: string;
+  query?: string;
+  contentType?: string;
+  legacy?: boolean;
+  /** Raw body as UTF-8 text, or base64 when it is not valid UTF-8. */
+  body?: string;
+  bodyBase64?: string;
+  headers?: Record<string, string>;
+}

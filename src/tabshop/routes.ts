@@ -1,0 +1,142 @@
+import express, { type Request, type Response, Router } from 'express';
+import { accountOf, basicAuth } from '../auth/basic-auth.js';
+import type { Accounts } from '../auth/accounts.js';
+import type { LoginThrottle } from '../auth/throttle.js';
+import type { SalesLedger, PushContext } from '../domain/ledger.js';
+import { AppError } from '../errors.js';
+import type { Store } from '../store/port.js';
+import type { JournalEntry } from '../store/records.js';
+import type { CachedBody, TabShopViews } from './views.js';
+
+export interface TabShopDeps {
+  store: Store;
+  ledger: SalesLedger;
+  views: TabShopViews;
+  accounts: Accounts;
+  throttle: LoginThrottle;
+  bodyLimit: string;
+  now: () => Date;
+  /** Extra readiness condition (bridge mode: a catalogue is cached). */
+  ready?: () => boolean;
+}
+
+const READ_METHODS = ['get', 'post'] as const;
+
+/** The TabShop JSON interface: home, stock, tax, discount (GET, or POST as older clients do) and invoice pushes. */
+export function tabshopRouter(deps: TabShopDeps): Router {
+  const router = Router();
+  const deviceAuth = basicAuth({ accounts: deps.accounts, throttle: deps.throttle, allow: (a) => a.role === 'device', what: 'device' });
+
+  for (const method of READ_METHODS) {
+    router[method]('/home', deviceAuth, async (_req, res) => {
+      const writable = await deps.store.probeWritable();
+      if (!writable || (deps.ready && !deps.ready())) throw new AppError('not_ready', 'the gateway cannot store sales right now');
+      res.type('text/plain').send('true');
+    });
+    router[method]('/stock', deviceAuth, (req, res) => sendCached(req, res, deps.views.stockBody()));
+    router[method]('/tax', deviceAuth, (req, res) => sendCached(req, res, deps.views.taxBody()));
+    router[method]('/discount', deviceAuth, (req, res) => sendCached(req, res, deps.views.discountBody()));
+  }
+
+  // Any Content-Type: tablets' HTTP stacks label JSON as form data or text; the body is parsed as JSON regardless.
+  const rawBody = express.raw({ type: () => true, limit: deps.bodyLimit });
+  router.post('/invoice', deviceAuth, rawBody, async (req, res) => {
+    const account = accountOf(res);
+    const ctx: PushContext = { device: account.username, cashRegisterName: account.cashRegister!, at: deps.now() };
+    const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const text = decodeUtf8(raw);
+    deps.store.journal(journalEntry(req, ctx, raw, text));
+    const parsed = parseInvoiceBody(text);
+    if (!parsed.ok) {
+      await deps.ledger.quarantineBody(text ?? raw.toString('base64'), parsed.message, ctx);
+      await durably(deps.store);
+      throw new AppError(parsed.code, parsed.message);
+    }
+    const summary = await deps.ledger.ingestInvoices(parsed.invoices, ctx);
+    await durably(deps.store);
+    res.locals.pushSummary = summary;
+    if (wantsJson(req)) res.json(summary);
+    else res.type('text/plain').send('true');
+  });
+  router.all('/invoice', deviceAuth, (_req, res) => {
+    res.set('Allow', 'POST');
+    throw new AppError('method_not_allowed', 'invoice only accepts POST');
+  });
+  return router;
+}
+
+async function durably(store: Store): Promise<void> {
+  try {
+    await store.commit();
+  } catch {
+    throw new AppError('not_ready', 'the push could not be stored durably; nothing is lost if it is sent again');
+  }
+}
+
+type ParsedBody = { ok: true; invoices: unknown[] } | { ok: false; code: 'invalid_json' | 'invalid_body'; message: string };
+
+export function parseInvoiceBody(text: string | null): ParsedBody {
+  if (text === null) return { ok: false, code: 'invalid_json', message: 'the body is not valid UTF-8 JSON' };
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, code: 'invalid_json', message: `the body is not JSON: ${(err as Error).message}` };
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || !Array.isArray((body as { invoices?: unknown }).invoices)) {
+    return { ok: false, code: 'invalid_body', message: 'the body must be an object with an "invoices" array' };
+  }
+  return { ok: true, invoices: (body as { invoices: unknown[] }).invoices };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeUtf8(raw: Buffer): string | null {
+  try {
+    return utf8.decode(raw);
+  } catch {
+    return null;
+  }
+}
+
+function journalEntry(req: Request, ctx: PushContext, raw: Buffer, text: string | null): JournalEntry {
+  const entry: JournalEntry = {
+    at: ctx.at.toISOString(), device: ctx.device, cashRegisterName: ctx.cashRegisterName,
+    method: req.method, path: req.originalUrl.split('?')[0],
+  };
+  if (req.id !== undefined) entry.requestId = String(req.id);
+  const query = req.originalUrl.split('?')[1];
+  if (query) entry.query = query;
+  if (req.headers['content-type']) entry.contentType = req.headers['content-type'];
+  if (text !== null) entry.body = text;
+  else entry.bodyBase64 = raw.toString('base64');
+  return entry;
+}
+
+// Only an explicit application/json gets the JSON summary, not wildcards (tablets send those).
+export function wantsJson(req: Request): boolean {
+  const accept = req.headers.accept;
+  if (!accept) return false;
+  return accept.split(',').some((part) => {
+    const [type, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    return type === 'application/json' && !params.some((p) => /^q=0(\.0*)?$/.test(p));
+  });
+}
+
+export function sendCached(req: Request, res: Response, cachedBody: CachedBody): void {
+  res.set('ETag', cachedBody.etag);
+  res.set('Cache-Control', 'no-cache');
+  res.set('Vary', 'Accept-Encoding');
+  res.type('application/json');
+  const inm = req.headers['if-none-match'];
+  if (inm && inm.split(',').some((t) => t.trim() === cachedBody.etag || t.trim() === '*')) {
+    res.status(304).end();
+    return;
+  }
+  if (cachedBody.body.length > 1024 && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+    res.set('Content-Encoding', 'gzip');
+    res.end(cachedBody.gzipped());
+    return;
+  }
+  res.end(cachedBody.body);
+}

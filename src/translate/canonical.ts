@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { decimalKey, isNumeric } from './decimal.js';
+
+type Canonical = null | boolean | string | Canonical[] | { [key: string]: Canonical };
+
+export interface CanonicalRules {
+  /** Numeric strings become their decimal key ("1.0" → "1"), like numbers do. */
+  numericStrings: boolean;
+  /** Keys whose string values are names or ids, never normalised ("007" stays "007"). */
+  verbatim: ReadonlySet<string>;
+  /** Keys whose arrays are compared as multisets (order ignored). */
+  unordered: ReadonlySet<string>;
+  /** Keys whose values follow other rules (a sale's embedded invoice). */
+  nested: Readonly<Record<string, CanonicalRules>>;
+}
+
+/** JSON with sorted keys and every number as its decimal key, so 1, 1.0 (and "1" where allowed) compare equal. */
+export function canonicalJson(value: unknown, rules: CanonicalRules): string {
+  return JSON.stringify(canonical(value, rules, undefined));
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function canonical(value: unknown, rules: CanonicalRules, key: string | undefined): Canonical {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') return decimalKey(value);
+  if (typeof value === 'string') {
+    const normalise = rules.numericStrings && !(key !== undefined && rules.verbatim.has(key)) && isNumeric(value);
+    return normalise ? decimalKey(value) : value;
+  }
+  if (typeof value === 'boolean') return value;
+  if (Array.isArray(value)) {
+    const items = value.map((item) => canonical(item, rules, undefined));
+    if (key === undefined || !rules.unordered.has(key)) return items;
+    return items.map((item) => [JSON.stringify(item), item] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
+  }
+  if (typeof value === 'object') {
+    const out: { [key: string]: Canonical } = {};
+    for (const k of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) out[k] = canonical(v, rules.nested[k] ?? rules, k);
+    }
+    return out;
+  }
+  return String(value);
+}
