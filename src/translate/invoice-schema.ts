@@ -13,7 +13,7 @@ export type BatchCheck =
   | { ok: true; invoices: unknown[] }
   | { ok: false; reason: string; problems: SchemaProblem[] };
 
-export const CHECKOUT_STATUSES = ['10', '11', '12'];
+export const CHECKOUT_STATUSES: readonly string[] = ['10', '11', '12'];
 
 // A date outside these bounds is a tablet sending seconds, or garbage, rather than epoch ms.
 const EARLIEST_DATE_MS = Date.UTC(2000, 0, 1);

@@ -1,0 +1,46 @@
+import { resolve } from 'node:path';
+import { LOG_LEVELS } from './types.js';
+import type { Config, LogLevel } from './types.js';
+
+export interface EnvOverrides {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  logLevel?: LogLevel;
+}
+
+// An empty variable (`PORT=`) counts as unset, as shells and compose files produce those easily.
+const read = (env: NodeJS.ProcessEnv, name: string) => (env[name] === '' ? undefined : env[name]);
+
+/** Reads PORT, HOST, DATA_DIR (relative to cwd) and LOG_LEVEL; problems are one line each, naming the variable. */
+export function readEnvOverrides(env: NodeJS.ProcessEnv, cwd: string): { overrides: EnvOverrides; problems: string[] } {
+  const overrides: EnvOverrides = {};
+  const problems: string[] = [];
+
+  const port = read(env, 'PORT');
+  if (port !== undefined) {
+    if (/^[0-9]{1,5}$/.test(port) && Number(port) <= 65535) overrides.port = Number(port);
+    else problems.push('PORT: must be an integer 0-65535');
+  }
+
+  const host = read(env, 'HOST');
+  if (host !== undefined) overrides.host = host;
+
+  const dataDir = read(env, 'DATA_DIR');
+  if (dataDir !== undefined) overrides.dataDir = resolve(cwd, dataDir);
+
+  const logLevel = read(env, 'LOG_LEVEL');
+  if (logLevel !== undefined) {
+    if ((LOG_LEVELS as readonly string[]).includes(logLevel)) overrides.logLevel = logLevel as LogLevel;
+    else problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  return { overrides, problems };
+}
+
+export function applyEnvOverrides(config: Config, overrides: EnvOverrides): void {
+  if (overrides.port !== undefined) config.server.port = overrides.port;
+  if (overrides.host !== undefined) config.server.host = overrides.host;
+  if (overrides.dataDir !== undefined) config.store.dataDir = overrides.dataDir;
+  if (overrides.logLevel !== undefined) config.logLevel = overrides.logLevel;
+}

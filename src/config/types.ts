@@ -1,0 +1,46 @@
+/** The configuration after loading: every default filled in, env overrides applied, `store.dataDir` absolute. */
+export interface Config {
+  server: { host: string; port: number; bodyLimit: string };
+  tabshop: { basePath: string; legacy: boolean };
+  api: { basePath: string };
+  store: { dataDir: string; seedDemo: boolean };
+  currency: string;
+  logLevel: LogLevel;
+  devices: DeviceConfig[];
+  admins: AdminConfig[];
+  upstream?: UpstreamConfig;
+  webhooks: WebhookConfig[];
+  ops: { metricsRequireAdmin: boolean; allowDemoCredentials: boolean; statusPage: boolean };
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Exactly one of `password` (plain text) or `passwordHash` (scrypt, see password.ts). */
+export type Credential =
+  | { username: string; password: string; passwordHash?: undefined }
+  | { username: string; passwordHash: string; password?: undefined };
+
+export type DeviceConfig = Credential & { cashRegister: string };
+export type AdminConfig = Credential;
+
+export interface UpstreamConfig {
+  baseUrl: string;
+  username?: string;
+  password?: string;
+  apiKey?: string;
+  timeoutMs: number;
+  pollIntervalMs: number;
+  breakerFailures: number;
+  breakerCooldownMs: number;
+  retryCapMs: number;
+}
+
+export type WebhookEvent = 'sale.created' | 'sale.reversed';
+
+export interface WebhookConfig {
+  url: string;
+  secret: string;
+  /** Absent: every event. */
+  events?: WebhookEvent[];
+}

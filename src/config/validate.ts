@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
+import { isPasswordHash } from './password.js';
+
+const addFormats = addFormatsPlugin.default;
+
+export const CONFIG_SCHEMA_URL = new URL('../../schemas/config.schema.json', import.meta.url);
+
+const HASH_MESSAGE = 'must be a scrypt hash as printed by "tabshop-gateway hash-password"';
+
+// Readable messages for the schema's patterns and formats, keyed by ajv's schemaPath.
+const MESSAGES_BY_SCHEMA_PATH: Record<string, string> = {
+  '#/definitions/passwordHash/pattern': HASH_MESSAGE,
+  '#/definitions/username/pattern': 'must be non-empty, without ":" or whitespace',
+  '#/definitions/httpUrl/pattern': 'must be an http:// or https:// URL',
+  '#/definitions/httpUrl/format': 'must be an http:// or https:// URL',
+  '#/properties/server/properties/bodyLimit/pattern': 'must be a size like "512kb" or "10mb"',
+  '#/properties/tabshop/properties/basePath/pattern': 'must start with "/" and contain no whitespace, "?" or "#"',
+  '#/properties/api/properties/basePath/pattern': 'must start with "/" and contain no whitespace, "?" or "#"',
+  '#/properties/currency/pattern': 'must be an ISO 4217 code (three uppercase letters, e.g. "EUR")',
+  '#/properties/devices/items/oneOf': 'give exactly one of password or passwordHash',
+  '#/properties/admins/items/oneOf': 'give exactly one of password or passwordHash',
+};
+
+let compiled: ValidateFunction | undefined;
+
+function schemaValidator(): ValidateFunction {
+  if (!compiled) {
+    // strictRequired stays off: it rejects `required` inside oneOf branches, which is exactly how
+    // "password or passwordHash" is expressed.
+    const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, useDefaults: true });
+    addFormats(ajv);
+    compiled = ajv.compile(JSON.parse(readFileSync(CONFIG_SCHEMA_URL, 'utf8')));
+  }
+  return compiled;
+}
+
+const pointerSegment = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+function describe(error: ErrorObject): string {
+  const at = error.instancePath;
+  const custom = MESSAGES_BY_SCHEMA_PATH[error.schemaPath];
+  if (error.keyword === 'additionalProperties') {
+    return `${at}/${pointerSegment(String(error.params.additionalProperty))}: unknown key`;
+  }
+  if (error.keyword === 'required') {
+    return `${at}/${pointerSegment(String(error.params.missingProperty))}: is required`;
+  }
+  const message =
+    custom ??
+    (error.keyword === 'enum'
+      ? `must be one of: ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`
+      : error.message ?? 'is invalid');
+  return `${at || '(root)'}: ${message}`;
+}
+
+function schemaProblems(errors: ErrorObject[]): string[] {
+  // A failed oneOf also reports why each branch failed; its own message says it all.
+  const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => `${e.schemaPath}/`);
+  return errors.filter((e) => !oneOfPaths.some((p) => e.schemaPath.startsWith(p))).map(describe);
+}
+
+interface CredentialLike {
+  username?: unknown;
+  passwordHash?: unknown;
+}
+
+function credentialLists(data: unknown): Array<[string, CredentialLike[]]> {
+  if (typeof data !== 'object' || data === null) return [];
+  const record = data as Record<string, unknown>;
+  return (['devices', 'admins'] as const)
+    .filter((key) => Array.isArray(record[key]))
+    .map((key) => [key, (record[key] as unknown[]).map((c) => (typeof c === 'object' && c !== null ? c : {}))]);
+}
+
+/** What JSON Schema cannot say: usernames unique across devices and admins, hash parameters in range. */
+function crossFieldProblems(data: unknown): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const [listName, credentials] of credentialLists(data)) {
+    credentials.forEach((credential, index) => {
+      const { username, passwordHash } = credential;
+      if (typeof username === 'string') {
+        if (seen.has(username)) problems.push(`/${listName}/${index}/username: duplicate username ${JSON.stringify(username)}`);
+        seen.add(username);
+      }
+      if (typeof passwordHash === 'string' && !isPasswordHash(passwordHash)) {
+        problems.push(`/${listName}/${index}/passwordHash: ${HASH_MESSAGE}`);
+      }
+    });
+  }
+  return problems;
+}
+
+/**
+ * Validates parsed config JSON in place (ajv fills in the defaults) and returns one line per problem,
+ * each naming the JSON path. An empty list means `data` is now a complete, valid file config.
+ */
+export function validateConfigData(data: unknown): string[] {
+  const validate = schemaValidator();
+  const schemaErrors = validate(data) ? [] : schemaProblems(validate.errors ?? []);
+  return [...new Set([...schemaErrors, ...crossFieldProblems(data)])];
+}
