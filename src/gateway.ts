@@ -8,6 +8,8 @@ import { SalesLedger } from './domain/ledger.js';
 import { LowdbStore } from './store/lowdb-store.js';
 import type { Store } from './store/port.js';
 import { TabShopViews } from './tabshop/views.js';
+import { GatewayEvents } from './events.js';
+import type { ForwardingStatus } from './forward/status.js';
 
 /** Everything createApp needs, wired from the config; the CLI and the tests build one of these. */
 export interface Gateway {
@@ -19,6 +21,9 @@ export interface Gateway {
   accounts: Accounts;
   throttle: LoginThrottle;
   logger: Logger;
+  events: GatewayEvents;
+  /** Bridge mode and webhooks; absent in a standalone gateway without webhooks. */
+  forwarding?: ForwardingStatus;
   now: () => Date;
   startedAt: Date;
   close(): Promise<void>;
@@ -29,7 +34,8 @@ const DEMO_CATALOGUE = new URL('../fixtures/demo/catalogue.json', import.meta.ur
 export async function openGateway(config: Config, logger: Logger, now: () => Date = () => new Date()): Promise<Gateway> {
   const store = new LowdbStore(config.store.dataDir);
   const catalog = new Catalog(store, now);
-  const ledger = new SalesLedger(store, catalog);
+  const events = new GatewayEvents();
+  const ledger = new SalesLedger(store, catalog, events);
   await store.open({
     onSale: (r) => ledger.loadSale(r),
     onQuarantine: (q) => ledger.loadQuarantine(q),
@@ -43,7 +49,7 @@ export async function openGateway(config: Config, logger: Logger, now: () => Dat
     logger.info({ products: catalog.all('products').length }, 'loaded the demo catalogue into an empty data dir');
   }
   return {
-    config, store, catalog, ledger, logger, now,
+    config, store, catalog, ledger, logger, now, events,
     views: new TabShopViews(catalog),
     accounts: new Accounts(config.devices, config.admins),
     throttle: new LoginThrottle(),

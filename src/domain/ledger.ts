@@ -6,6 +6,7 @@ import type { QuarantineCode, QuarantineItem, SaleRecord } from '../store/record
 import { validateInvoice } from '../translate/invoice-schema.js';
 import { invoiceContentKey, invoiceIdentityKey, invoiceToSale, saleContentKey, saleIdentityKey } from '../translate/invoice.js';
 import type { Catalog } from './catalog.js';
+import type { GatewayEvents } from '../events.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'quarantined';
@@ -32,6 +33,16 @@ export interface SaleIndexEntry {
   identity: string;
   content: string;
   seq: number;
+}
+
+/**
+ * beforeStore may enrich the record (e.g. its day) or throw an AppError to refuse an API
+ * change; afterStore sees the stored record (e.g. to enqueue it for forwarding). Both run
+ * before the caller's commit, so their writes are durable together with the sale.
+ */
+export interface SaleHooks {
+  beforeStore?(record: SaleRecord, previous: SaleRecord | undefined, at: Date): void | Promise<void>;
+  afterStore?(record: SaleRecord, previous: SaleRecord | undefined, at: Date): void | Promise<void>;
 }
 
 export interface QuarantineSummary {
@@ -66,9 +77,9 @@ export class SalesLedger {
   private readonly quarantine = new Map<string, QuarantineSummary>();
   private seq = 0;
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly listeners = new Set<(record: SaleRecord, previous: SaleStatus | null) => void>();
+  private readonly hooks: SaleHooks[] = [];
 
-  constructor(private readonly store: Store, private readonly catalog: Catalog) {}
+  constructor(private readonly store: Store, private readonly catalog: Catalog, private readonly events?: GatewayEvents) {}
 
   get salesSeq(): number {
     return this.seq;
@@ -100,8 +111,9 @@ export class SalesLedger {
     this.order.sort((a, b) => this.index.get(a)!.seq - this.index.get(b)!.seq);
   }
 
-  onSaleChange(listener: (record: SaleRecord, previous: SaleStatus | null) => void): void {
-    this.listeners.add(listener);
+  /** Extensions (days, outbox) join every sale change inside the same serialised step and commit round. */
+  use(hooks: SaleHooks): void {
+    this.hooks.push(hooks);
   }
 
   /** Applies one TabShop push (the `invoices` array), in array order. Durable after store.commit(). */
@@ -109,6 +121,7 @@ export class SalesLedger {
     return this.serialised(async () => {
       const summary: PushSummary = { received: invoices.length, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
       for (const item of invoices) summary[await this.ingestOne(item, ctx)]++;
+      this.events?.emit('push', { device: ctx.device, cashRegisterName: ctx.cashRegisterName, summary, at: ctx.at });
       return summary;
     });
   }
@@ -201,11 +214,13 @@ export class SalesLedger {
       content: candidate.content,
       history: [...(previous?.history ?? []), change],
     };
+    for (const hook of this.hooks) await hook.beforeStore?.(record, previous, at);
     await this.store.putSale(record, change.at);
     this.remember(record);
     const previousStatus = previous?.sale.status ?? null;
     this.moveStock(record.sale, previousStatus, sale.status, seq);
-    for (const listener of this.listeners) listener(record, previousStatus);
+    for (const hook of this.hooks) await hook.afterStore?.(record, previous, at);
+    this.events?.emit('sale.changed', { identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, status: sale.status, previousStatus, seq });
     return previous ? 'updated' : 'created';
   }
 
@@ -247,6 +262,7 @@ export class SalesLedger {
     if (extra.problems !== undefined) item.problems = extra.problems;
     await this.store.putQuarantine(item);
     this.quarantine.set(id, summarise(item));
+    this.events?.emit('quarantine', { id, code, reason, cashRegisterName: ctx.cashRegisterName, device: ctx.device });
   }
 }
 
