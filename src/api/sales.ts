@@ -5,6 +5,7 @@ import type { SalesLedger } from '../domain/ledger.js';
 import type { Sale, SaleStatus } from '../domain/types.js';
 import { AppError, notFound } from '../errors.js';
 import type { Store } from '../store/port.js';
+import { sumDecimals } from '../translate/decimal.js';
 import { paging, stringParam, timeParam } from './http.js';
 import { validateBody } from './validate.js';
 
@@ -106,10 +107,10 @@ function normaliseSale(body: SaleBody, identifier: string, username: string): Sa
     status: (body.status ?? 'completed') as SaleStatus,
     lines,
     payments: body.payments ?? [],
-    total: body.total ?? 0,
-    vat: body.vat ?? 0,
-    discount: body.discount ?? 0,
-    costPrice: body.costPrice ?? 0,
+    total: body.total ?? sumDecimals(lines.map((l) => l.total)).toNumber(),
+    vat: body.vat ?? sumDecimals(lines.map((l) => l.vat)).toNumber(),
+    discount: body.discount ?? sumDecimals(lines.map((l) => l.discount)).toNumber(),
+    costPrice: body.costPrice ?? sumDecimals(lines.map((l) => l.costPrice)).toNumber(),
     customer: { name: body.customer?.name ?? '', address: body.customer?.address ?? '', email: body.customer?.email ?? '' },
     receiptPrintedAt: null,
     source: { ...(body.source ?? {}), kind: body.source?.kind ?? 'api', device: username },

@@ -20,13 +20,23 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function readHolder(path: string): Promise<number | null> {
+async function readPid(path: string): Promise<number | null> {
   try {
     const pid = Number.parseInt(JSON.parse(await readFile(path, 'utf8')).pid, 10);
     return Number.isInteger(pid) ? pid : null;
   } catch {
-    return null; // unreadable or half-written lock: treat as stale
+    return null;
   }
+}
+
+/** A lock being created right now is briefly empty: look again before calling it stale. */
+async function readHolder(path: string): Promise<number | null> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const pid = await readPid(path);
+    if (pid !== null) return pid;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return null;
 }
 
 /** One process per data dir. A lock left by a dead process (crash, SIGKILL) is taken over. */
@@ -39,7 +49,7 @@ export async function acquireLock(dataDir: string): Promise<() => Promise<void>>
       await fh.sync();
       await fh.close();
       return async () => {
-        if ((await readHolder(path)) === process.pid) await unlink(path).catch(() => undefined);
+        if ((await readPid(path)) === process.pid) await unlink(path).catch(() => undefined);
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
