@@ -5,6 +5,7 @@ import { createLogger } from '../logger.js';
 import { startServer } from '../server.js';
 import { DataDirLockedError } from '../store/lock.js';
 import { CorruptFileError } from '../store/durable-file.js';
+import { demoCredentialsRefusal } from './demo-guard.js';
 import { ExitError } from './exit.js';
 
 export function serveCommand(program: Command): void {
@@ -21,6 +22,10 @@ export function serveCommand(program: Command): void {
         throw err;
       }
       const { config, configPath, isDemo } = loaded;
+      const refusal = demoCredentialsRefusal({
+        isDemo, allowDemoCredentials: config.ops.allowDemoCredentials, nodeEnv: process.env.NODE_ENV, host: config.server.host, configPath,
+      });
+      if (refusal) throw new ExitError(2, refusal);
       const logger = createLogger(config.logLevel);
       let gateway;
       try {
