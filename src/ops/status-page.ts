@@ -47,7 +47,18 @@ td.reason{min-width:14em;overflow-wrap:anywhere}
 .notice.ok{background:rgba(26,127,55,.12);color:inherit}.notice.warn{background:rgba(154,103,0,.14);color:inherit}
 button{font:inherit;padding:8px 14px;min-height:40px;border-radius:6px;border:1px solid var(--line);background:var(--head);color:inherit;cursor:pointer}
 form{margin:0}
-@media (max-width:600px){body{padding:8px;font-size:14px}th,td{padding:5px 6px}}
+h3{font-size:1em;margin:1em 0 .3em}
+@media (max-width:640px){
+body{padding:8px}
+table.cards thead{display:none}
+table.cards,table.cards tbody,table.cards tfoot,table.cards tr{display:block;width:100%}
+table.cards tr{border:1px solid var(--line);border-radius:8px;margin:0 0 10px;padding:4px 10px}
+table.cards tfoot tr{background:var(--head)}
+table.cards td,table.cards th{display:flex;gap:10px;border:0;padding:4px 0;text-align:left;white-space:normal;background:none}
+table.cards td::before,table.cards th::before{content:attr(data-label);flex:0 0 38%;color:var(--muted);font-weight:600}
+table.cards td .v,table.cards th .v{flex:1;min-width:0;overflow-wrap:anywhere}
+table.cards tr.empty td::before{content:none}
+}
 `;
 
 /** The inline style is allowed by its hash; the page runs no script at all. */
@@ -55,11 +66,53 @@ export const STATUS_CSS_HASH = `'sha256-${createHash('sha256').update(STATUS_CSS
 
 const badge = (status: string, text = status) => html`<span class="badge ${status}">${text}</span>`;
 
+type Content = SafeHtml | string | number | null | undefined;
+
+interface Cell {
+  value: Content;
+  /** data-field, for tests and scripts reading the page. */
+  field?: string;
+  num?: boolean;
+  wide?: boolean;
+}
+
+interface Column {
+  label: string;
+  num?: boolean;
+}
+
+interface Row {
+  attrs: SafeHtml;
+  cells: (Cell | Content)[];
+}
+
+const asCell = (c: Cell | Content): Cell =>
+  c !== null && typeof c === 'object' && !(c instanceof SafeHtml) ? c : { value: c };
+
+/**
+ * A table that turns into one card per row on a phone: every cell carries its column's label
+ * (data-label), which the narrow-screen CSS shows in front of the value.
+ */
+function cardTable(id: string, columns: Column[], rows: Row[], empty: string, foot?: Row): SafeHtml {
+  const cells = (row: Row, tag: 'td' | 'th') => row.cells.map((c, i) => {
+    const cell = asCell(c);
+    const cls = [cell.num ?? columns[i].num ? 'num' : '', cell.wide ? 'reason' : ''].filter(Boolean).join(' ');
+    return html`<${new SafeHtml(tag)} data-label="${columns[i].label}"${cls ? html` class="${cls}"` : ''}${cell.field ? html` data-field="${cell.field}"` : ''}><div class="v">${cell.value}</div></${new SafeHtml(tag)}>`;
+  });
+  const head = columns.map((c) => html`<th${c.num ? html` class="num"` : ''}>${c.label}</th>`);
+  const body = rows.length ? rows.map((r) => html`<tr ${r.attrs}>${cells(r, 'td')}</tr>`) : html`<tr class="empty"><td colspan="${columns.length}" class="muted">${empty}</td></tr>`;
+  return html`<div class="scroll"><table class="cards" id="${id}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody>${foot ? html`<tfoot><tr ${foot.attrs}>${cells(foot, 'th')}</tr></tfoot>` : ''}</table></div>`;
+}
+
 function checkRow(name: string, check: Check): SafeHtml {
   return html`<tr data-check="${name}"><td>${name}</td><td>${badge(check.status)}</td><td class="reason">${check.message}</td></tr>`;
 }
 
-function deviceRow(d: DeviceState, now: Date): SafeHtml {
+const DEVICE_COLUMNS: Column[] = [
+  { label: 'Device' }, { label: 'Register' }, { label: 'State' }, { label: 'Last seen' }, { label: 'Last push' }, { label: 'Last failed login' },
+];
+
+function deviceRow(d: DeviceState, now: Date): Row {
   const failing = d.lastFailedLogin && (!d.lastSeen || d.lastFailedLogin.at > d.lastSeen.at);
   const state = failing ? badge('fail', d.lastFailedLogin!.status === 429 ? 'login throttled' : 'login failing')
     : d.lastSeen ? badge('ok', 'ok') : badge('standalone', 'never seen');
@@ -68,33 +121,44 @@ function deviceRow(d: DeviceState, now: Date): SafeHtml {
     ? `${push.received} received: ${push.created} new, ${push.updated} updated, ${push.unchanged} unchanged, ${push.quarantined} quarantined`
     : d.lastPush?.derived ? 'from stored sales' : '';
   const last = d.lastSeen ? `${d.lastSeen.method} ${d.lastSeen.path} → ${d.lastSeen.status} from ${d.lastSeen.ip}` : '';
-  return html`<tr data-device="${d.username}">
-<td>${d.username}</td><td>${d.cashRegister}</td><td>${state}</td>
-<td data-field="last-seen">${when(d.lastSeen?.at, now)}<div class="muted">${last}</div></td>
-<td data-field="last-push">${when(d.lastPush?.at, now)}<div class="muted">${pushText}</div></td>
-<td data-field="failed-login">${d.lastFailedLogin ? html`${when(d.lastFailedLogin.at, now)}<div class="muted">${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip}</div>` : ''}</td>
-</tr>`;
+  return {
+    attrs: html`data-device="${d.username}"`,
+    cells: [
+      d.username, d.cashRegister, state,
+      { field: 'last-seen', value: html`${when(d.lastSeen?.at, now)}<div class="muted">${last}</div>` },
+      { field: 'last-push', value: html`${when(d.lastPush?.at, now)}<div class="muted">${pushText}</div>` },
+      { field: 'failed-login', value: d.lastFailedLogin ? html`${when(d.lastFailedLogin.at, now)}<div class="muted">${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip}</div>` : '' },
+    ],
+  };
 }
 
 function salesTable(today: DaySummary, currency: string): SafeHtml {
-  const rows = today.registers.map((r) => html`<tr data-register="${r.register}">
-<td>${r.register}</td><td class="num" data-field="sales">${r.sales}</td><td class="num" data-field="total">${r.total}</td>
-<td class="num" data-field="reversed">${r.reversed}</td><td class="num" data-field="reversed-total">${r.reversedTotal}</td></tr>`);
-  return html`<div class="scroll"><table id="sales-table">
-<thead><tr><th>Register</th><th class="num">Sales</th><th class="num">Total ${currency}</th><th class="num">Refunded / cancelled</th><th class="num">Reversed ${currency}</th></tr></thead>
-<tbody>${rows}</tbody>
-<tfoot><tr data-register="(all)"><th>All registers</th><th class="num" data-field="sales">${today.sales}</th><th class="num" data-field="total">${today.total}</th><th class="num" data-field="reversed">${today.reversed}</th><th class="num" data-field="reversed-total">${today.reversedTotal}</th></tr></tfoot>
-</table></div>`;
+  const columns: Column[] = [
+    { label: 'Register' }, { label: 'Sales', num: true }, { label: `Total ${currency}`, num: true },
+    { label: 'Refunded / cancelled', num: true }, { label: `Reversed ${currency}`, num: true },
+  ];
+  const figures = (r: { sales: number; total: string; reversed: number; reversedTotal: string }) => [
+    { field: 'sales', value: r.sales }, { field: 'total', value: r.total },
+    { field: 'reversed', value: r.reversed }, { field: 'reversed-total', value: r.reversedTotal },
+  ];
+  const rows = today.registers.map((r) => ({ attrs: html`data-register="${r.register}"`, cells: [r.register, ...figures(r)] }));
+  return cardTable('sales-table', columns, rows, 'no registers', { attrs: html`data-register="(all)"`, cells: ['All registers', ...figures(today)] });
 }
 
 function quarantineTable(view: StatusView): SafeHtml {
   const { total, recent } = view.quarantine;
   if (total === 0) return html`<p class="muted">Empty: every pushed invoice was stored.</p>`;
-  const rows = recent.map((q) => html`<tr data-quarantine="${q.id}">
-<td>${when(q.at, view.now)}</td><td>${q.cashRegisterName ?? ''}</td><td>${q.invoiceId ?? ''}</td><td>${badge(q.code === 'collision' ? 'fail' : 'warn', q.code)}</td>
-<td class="reason">${q.reason}</td><td><a href="${`.${view.apiPath}/quarantine/${encodeURIComponent(q.id)}`}">${q.id}</a></td></tr>`);
+  const columns: Column[] = [{ label: 'When' }, { label: 'Register' }, { label: 'Invoice' }, { label: 'Code' }, { label: 'Reason' }, { label: 'Id' }];
+  const rows = recent.map((q) => ({
+    attrs: html`data-quarantine="${q.id}"`,
+    cells: [
+      when(q.at, view.now), q.cashRegisterName ?? '', q.invoiceId ?? '', badge(q.code === 'collision' ? 'fail' : 'warn', q.code),
+      { value: q.reason, wide: true },
+      html`<a href="${`.${view.apiPath}/quarantine/${encodeURIComponent(q.id)}`}">${q.id}</a>`,
+    ],
+  }));
   return html`<p>${total} item(s)${total > recent.length ? `, the newest ${recent.length} shown` : ''}. Full payloads: <code>GET ${view.apiPath}/quarantine</code>.</p>
-<div class="scroll"><table id="quarantine-table"><thead><tr><th>When</th><th>Register</th><th>Invoice</th><th>Code</th><th>Reason</th><th>Id</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+${cardTable('quarantine-table', columns, rows, '')}`;
 }
 
 function forwardingSection(view: StatusView): SafeHtml {
@@ -105,19 +169,29 @@ function forwardingSection(view: StatusView): SafeHtml {
     ? html`<p data-field="upstream">Upstream: ${up.reachable === null ? badge('standalone', 'unknown') : up.reachable ? badge('ok', 'reachable') : badge('fail', 'unreachable')}
  breaker ${up.breaker ?? 'n/a'}, catalogue ${up.catalogueCached ? 'cached' : 'not cached'}, last sync ${when(up.lastSyncAt, view.now)}</p>`
     : html`<p class="muted">No upstream (webhooks only).</p>`;
-  const targets = f.targets.map((t) => html`<tr data-target="${safeTarget(t.target)}">
-<td>${safeTarget(t.target)}</td><td class="num" data-field="depth">${t.depth}</td><td class="num">${t.oldestAgeMs === null ? '' : formatDuration(t.oldestAgeMs)}</td>
-<td class="num">${t.attempts}</td><td class="reason">${t.lastError ? safeText(t.lastError) : ''}</td><td>${t.nextAttemptAt ? when(t.nextAttemptAt, view.now) : ''}</td></tr>`);
-  const dead = f.deadLetters.map((d) => html`<tr data-dead-letter="${d.identifier}">
-<td>${d.identifier}</td><td>${safeTarget(d.target)}</td><td class="num">${d.attempts}</td><td class="reason">${safeText(d.lastError)}</td><td>${when(d.at, view.now)}</td>
-<td><form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/retry`}"><input type="hidden" name="token" value="${view.csrfToken}"><button type="submit">Retry</button></form></td></tr>`);
+  const targetColumns: Column[] = [
+    { label: 'Target' }, { label: 'Waiting', num: true }, { label: 'Oldest', num: true }, { label: 'Attempts', num: true }, { label: 'Last error' }, { label: 'Next attempt' },
+  ];
+  const targets = f.targets.map((t) => ({
+    attrs: html`data-target="${safeTarget(t.target)}"`,
+    cells: [
+      safeTarget(t.target), { field: 'depth', value: t.depth }, t.oldestAgeMs === null ? '' : formatDuration(t.oldestAgeMs), t.attempts,
+      { value: t.lastError ? safeText(t.lastError) : '', wide: true }, t.nextAttemptAt ? when(t.nextAttemptAt, view.now) : '',
+    ],
+  }));
+  const deadColumns: Column[] = [{ label: 'Sale' }, { label: 'Target' }, { label: 'Attempts', num: true }, { label: 'Reason' }, { label: 'Since' }, { label: '' }];
+  const dead = f.deadLetters.map((d) => ({
+    attrs: html`data-dead-letter="${d.identifier}"`,
+    cells: [
+      d.identifier, safeTarget(d.target), d.attempts, { value: safeText(d.lastError), wide: true }, when(d.at, view.now),
+      html`<form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/retry`}"><input type="hidden" name="token" value="${view.csrfToken}"><button type="submit">Retry</button></form>`,
+    ],
+  }));
   return html`${upstream}
 <h3>Outbox</h3>
-<div class="scroll"><table id="outbox-table"><thead><tr><th>Target</th><th class="num">Waiting</th><th class="num">Oldest</th><th class="num">Attempts</th><th>Last error</th><th>Next attempt</th></tr></thead>
-<tbody>${targets.length ? targets : html`<tr><td colspan="6" class="muted">no targets</td></tr>`}</tbody></table></div>
+${cardTable('outbox-table', targetColumns, targets, 'no targets')}
 <h3>Dead letters</h3>
-${dead.length ? html`<div class="scroll"><table id="dead-letters-table"><thead><tr><th>Sale</th><th>Target</th><th class="num">Attempts</th><th>Reason</th><th>Since</th><th></th></tr></thead><tbody>${dead}</tbody></table></div>`
-    : html`<p class="muted" id="no-dead-letters">None.</p>`}`;
+${dead.length ? cardTable('dead-letters-table', deadColumns, dead, '') : html`<p class="muted" id="no-dead-letters">None.</p>`}`;
 }
 
 export function renderStatusPage(view: StatusView): string {
@@ -136,9 +210,7 @@ export function renderStatusPage(view: StatusView): string {
 <p class="meta">version <span data-field="version">${view.version}</span> · up <span data-field="uptime">${formatDuration(view.now.getTime() - view.startedAt.getTime())}</span> (since ${when(view.startedAt, view.now)}) · ${view.forwarding?.upstream.mode === 'bridge' ? 'bridge mode' : 'standalone'} · <a href="status">refresh</a></p></header>
 ${view.notice ? html`<p class="notice ${view.notice.kind}" id="notice">${view.notice.text}</p>` : ''}
 <section id="health"><h2>Health</h2><div class="scroll"><table><tbody>${checks}</tbody></table></div></section>
-<section id="devices"><h2>Devices</h2><div class="scroll"><table id="devices-table">
-<thead><tr><th>Device</th><th>Register</th><th>State</th><th>Last seen</th><th>Last push</th><th>Last failed login</th></tr></thead>
-<tbody>${view.devices.map((d) => deviceRow(d, view.now))}</tbody></table></div></section>
+<section id="devices"><h2>Devices</h2>${cardTable('devices-table', DEVICE_COLUMNS, view.devices.map((d) => deviceRow(d, view.now)), 'no devices configured')}</section>
 <section id="sales"><h2>Today's sales <span class="muted" data-field="day">${view.today.day}</span></h2>${salesTable(view.today, view.currency)}</section>
 <section id="quarantine"><h2>Quarantine</h2>${quarantineTable(view)}</section>
 <section id="forwarding"><h2>Forwarding</h2>${forwardingSection(view)}</section>
