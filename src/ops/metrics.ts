@@ -40,7 +40,6 @@ export class GatewayMetrics {
   readonly registry: Registry;
   private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
-  private readonly detachers: (() => void)[] = [];
 
   constructor(deps: MetricsDeps) {
     const own = new Registry();
@@ -166,12 +165,11 @@ export class GatewayMetrics {
     return this.registry.metrics();
   }
 
-  detach(): void {
-    for (const off of this.detachers.splice(0)) off();
-  }
-
   private on<K extends keyof GatewayEventMap>(events: GatewayEvents, name: K, fn: (...args: GatewayEventMap[K]) => void): void {
-    events.on(name, fn as never);
-    this.detachers.push(() => events.off(name, fn as never));
+    // A metric must never break the producer (a push in progress): listeners must not throw.
+    const safe = (...args: GatewayEventMap[K]) => {
+      try { fn(...args); } catch { /* a lost increment is better than a failed push */ }
+    };
+    events.on(name, safe as never);
   }
 }
