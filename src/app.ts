@@ -1,10 +1,9 @@
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
-import { randomUUID } from 'node:crypto';
 import { apiRouter } from './api/routes.js';
 import type { Gateway } from './gateway.js';
 import { jsonErrorHandler, jsonNotFound, normalisePath } from './http/error-handler.js';
-import { opsRouter } from './ops/routes.js';
+import { createOps } from './ops/ops.js';
+import { requestLogger } from './ops/request-log.js';
 import { tabshopRouter } from './tabshop/routes.js';
 import { AppError } from './errors.js';
 
@@ -16,26 +15,12 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('trust proxy', false);
+  app.set('trust proxy', config.server.trustProxy);
   app.use(normalisePath);
-  app.use(pinoHttp({
-    logger: deps.logger,
-    genReqId: (req, res) => {
-      const id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    customProps: (_req, res) => {
-      const account = (res as express.Response).locals?.account;
-      return account ? { device: account.username, cashRegister: account.cashRegister } : {};
-    },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    serializers: {
-      req: (req) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
-      res: (res) => ({ statusCode: res.statusCode }),
-    },
-  }));
-  app.use(opsRouter(deps));
+  app.use(requestLogger(deps.logger));
+  const ops = createOps(deps);
+  app.use(ops.observeRequests);
+  app.use(ops.router);
   app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit }));
   app.use(config.api.basePath, apiRouter({
     ...deps,

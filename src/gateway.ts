@@ -10,6 +10,7 @@ import type { Store } from './store/port.js';
 import { TabShopViews } from './tabshop/views.js';
 import { GatewayEvents } from './events.js';
 import type { ForwardingStatus } from './forward/status.js';
+import { attachEventLog } from './ops/event-log.js';
 
 /** Everything createApp needs, wired from the config; the CLI and the tests build one of these. */
 export interface Gateway {
@@ -48,6 +49,7 @@ export async function openGateway(config: Config, logger: Logger, now: () => Dat
     await store.commit();
     logger.info({ products: catalog.all('products').length }, 'loaded the demo catalogue into an empty data dir');
   }
+  attachEventLog(events, logger);
   return {
     config, store, catalog, ledger, logger, now, events,
     views: new TabShopViews(catalog),

@@ -1,13 +1,33 @@
 import { pino, type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 /** Secrets never reach a log line: credentials, Authorization headers and hashes are censored. */
 export const REDACT_PATHS = [
   'req.headers.authorization', 'headers.authorization', 'authorization',
   'password', 'passwordHash', '*.password', '*.passwordHash', '*.*.password', '*.*.passwordHash',
-  'upstream.password', 'upstream.apiKey', 'secret', '*.secret',
+  'upstream.password', 'upstream.apiKey', 'apiKey', '*.apiKey', 'secret', '*.secret', '*.*.secret',
 ];
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { name: 'tabshop-gateway' } },
-    destination as never);
+export interface LoggerOptions {
+  /** Human-readable lines instead of JSON; default: when stdout is a terminal. */
+  pretty?: boolean;
+}
+
+/**
+ * JSON lines for machines (journald, log shippers); pretty lines for a person at a terminal.
+ * pino-pretty runs in-process and synchronously, so nothing is lost on exit.
+ */
+export function createLogger(level: string, destination?: NodeJS.WritableStream, opts: LoggerOptions = {}): Logger {
+  const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { name: 'tabshop-gateway' } };
+  const pretty = opts.pretty ?? (destination === undefined && process.stdout.isTTY === true);
+  if (pretty) {
+    return pino(options, pinoPretty({
+      destination: destination ?? 1,
+      sync: true,
+      colorize: destination === undefined && pinoPretty.isColorSupported,
+      translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+      ignore: 'pid,hostname,name',
+    }));
+  }
+  return pino(options, destination as never);
 }

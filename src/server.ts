@@ -13,6 +13,9 @@ export interface RunningServer {
 export async function startServer(gateway: Gateway, host: string, port: number): Promise<RunningServer> {
   const server = createServer(createApp(gateway));
   // Tablets on shop Wi-Fi are slow but not that slow; these bound what a stalled client can hold.
+  // headers: 30 s to send the request head; request: 2 min for a whole push (a large backlog
+  // over weak Wi-Fi); keep-alive: 65 s idle, longer than the 60 s of common proxies and load
+  // balancers in front, so the proxy always closes first and never reuses a closed socket.
   server.headersTimeout = 30_000;
   server.requestTimeout = 120_000;
   server.keepAliveTimeout = 65_000;
@@ -29,15 +32,22 @@ export async function startServer(gateway: Gateway, host: string, port: number):
   return {
     server,
     url: `http://${shownHost}:${address.port}`,
-    stop: (graceMs = 8_000) => (stopping ??= stop(server, gateway, graceMs)),
+    stop: (graceMs = 7_000) => (stopping ??= stop(server, gateway, graceMs)),
   };
 }
 
+/**
+ * Stops accepting, lets in-flight requests finish (keep-alive connections are closed as soon as
+ * they fall idle, not when their keep-alive timeout ends), cuts whatever is still open after
+ * graceMs, then flushes and releases the data dir. The CLI adds a hard limit on top.
+ */
 async function stop(server: Server, gateway: Gateway, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  const sweeper = setInterval(() => server.closeIdleConnections(), 100);
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);
   await closed;
+  clearInterval(sweeper);
   clearTimeout(timer);
   await gateway.close();
 }

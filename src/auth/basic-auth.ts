@@ -18,7 +18,8 @@ export function basicAuth(opts: {
   what: string;
 }): RequestHandler {
   return async (req, res, next) => {
-    const address = req.socket.remoteAddress ?? 'unknown';
+    // req.ip is the socket's address unless server.trustProxy names a reverse proxy in front.
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const creds = parseBasicAuth(req);
     const username = creds?.name ?? '';
     const wait = opts.throttle.retryAfterMs(address, username);

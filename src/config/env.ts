@@ -7,12 +7,13 @@ export interface EnvOverrides {
   host?: string;
   dataDir?: string;
   logLevel?: LogLevel;
+  allowDemoCredentials?: boolean;
 }
 
 // An empty variable (`PORT=`) counts as unset, as shells and compose files produce those easily.
 const read = (env: NodeJS.ProcessEnv, name: string) => (env[name] === '' ? undefined : env[name]);
 
-/** Reads PORT, HOST, DATA_DIR (relative to cwd) and LOG_LEVEL; problems are one line each, naming the variable. */
+/** Reads PORT, HOST, DATA_DIR (relative to cwd), LOG_LEVEL and ALLOW_DEMO_CREDENTIALS; problems are one line each, naming the variable. */
 export function readEnvOverrides(env: NodeJS.ProcessEnv, cwd: string): { overrides: EnvOverrides; problems: string[] } {
   const overrides: EnvOverrides = {};
   const problems: string[] = [];
@@ -35,12 +36,22 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv, cwd: string): { overrid
     else problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const allowDemo = read(env, 'ALLOW_DEMO_CREDENTIALS');
+  if (allowDemo !== undefined) {
+    const flag = BOOLEAN_WORDS[allowDemo.toLowerCase()];
+    if (flag !== undefined) overrides.allowDemoCredentials = flag;
+    else problems.push('ALLOW_DEMO_CREDENTIALS: must be true or false (1/0, yes/no also work)');
+  }
+
   return { overrides, problems };
 }
+
+const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
 
 export function applyEnvOverrides(config: Config, overrides: EnvOverrides): void {
   if (overrides.port !== undefined) config.server.port = overrides.port;
   if (overrides.host !== undefined) config.server.host = overrides.host;
   if (overrides.dataDir !== undefined) config.store.dataDir = overrides.dataDir;
   if (overrides.logLevel !== undefined) config.logLevel = overrides.logLevel;
+  if (overrides.allowDemoCredentials !== undefined) config.ops.allowDemoCredentials = overrides.allowDemoCredentials;
 }

@@ -1,6 +1,6 @@
 /** The configuration after loading: every default filled in, env overrides applied, `store.dataDir` absolute. */
 export interface Config {
-  server: { host: string; port: number; bodyLimit: string };
+  server: { host: string; port: number; bodyLimit: string; trustProxy: boolean | string | number };
   tabshop: { basePath: string; legacy: boolean };
   api: { basePath: string };
   store: { dataDir: string; seedDemo: boolean };
@@ -10,7 +10,14 @@ export interface Config {
   admins: AdminConfig[];
   upstream?: UpstreamConfig;
   webhooks: WebhookConfig[];
-  ops: { metricsRequireAdmin: boolean; allowDemoCredentials: boolean; statusPage: boolean };
+  ops: {
+    metricsRequireAdmin: boolean;
+    allowDemoCredentials: boolean;
+    statusPage: boolean;
+    outboxMaxAgeSeconds: number;
+    diskLowFreeMiB: number;
+    diskLowFreePercent: number;
+  };
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

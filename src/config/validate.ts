@@ -22,6 +22,7 @@ const MESSAGES_BY_SCHEMA_PATH: Record<string, string> = {
   '#/properties/currency/pattern': 'must be an ISO 4217 code (three uppercase letters, e.g. "EUR")',
   '#/properties/devices/items/oneOf': 'give exactly one of password or passwordHash',
   '#/properties/admins/items/oneOf': 'give exactly one of password or passwordHash',
+  '#/properties/server/properties/trustProxy/anyOf': 'must be true, false, a number of proxy hops, or addresses/subnets such as "loopback"',
 };
 
 let compiled: ValidateFunction | undefined;
@@ -57,8 +58,8 @@ function describe(error: ErrorObject): string {
 }
 
 function schemaProblems(errors: ErrorObject[]): string[] {
-  // A failed oneOf also reports why each branch failed; its own message says it all.
-  const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => `${e.schemaPath}/`);
+  // A failed oneOf/anyOf also reports why each branch failed; its own message says it all.
+  const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf').map((e) => `${e.schemaPath}/`);
   return errors.filter((e) => !oneOfPaths.some((p) => e.schemaPath.startsWith(p))).map(describe);
 }
 

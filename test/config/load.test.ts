@@ -36,13 +36,17 @@ const load = (config: unknown, env: NodeJS.ProcessEnv = {}) =>
   loadConfig({ file: writeConfig(config), cwd: dir, env });
 const problems = (config: unknown, env: NodeJS.ProcessEnv = {}) => problemsOf(() => load(config, env));
 
+const OPS_DEFAULTS = {
+  metricsRequireAdmin: false, allowDemoCredentials: false, statusPage: true, outboxMaxAgeSeconds: 900, diskLowFreeMiB: 1024, diskLowFreePercent: 5,
+};
+
 describe('loadConfig: defaults', () => {
   it('fills every default around the required devices', () => {
     const { config, configPath, isDemo } = load(minimal);
     expect(configPath).toBe(join(dir, 'config.json'));
     expect(isDemo).toBe(false);
     expect(config).toEqual({
-      server: { host: '0.0.0.0', port: 8080, bodyLimit: '10mb' },
+      server: { host: '0.0.0.0', port: 8080, bodyLimit: '10mb', trustProxy: false },
       tabshop: { basePath: '/', legacy: false },
       api: { basePath: '/api' },
       store: { dataDir: join(dir, 'data'), seedDemo: false },
@@ -51,7 +55,7 @@ describe('loadConfig: defaults', () => {
       devices: [device],
       admins: [],
       webhooks: [],
-      ops: { metricsRequireAdmin: false, allowDemoCredentials: false, statusPage: true },
+      ops: { ...OPS_DEFAULTS },
     });
     expect(config.upstream).toBeUndefined();
   });
@@ -84,7 +88,7 @@ describe('loadConfig: defaults', () => {
     });
     expect(config.upstream?.timeoutMs).toBe(5);
     expect(config.upstream?.pollIntervalMs).toBe(30000);
-    expect(config.ops).toEqual({ metricsRequireAdmin: true, allowDemoCredentials: false, statusPage: true });
+    expect(config.ops).toEqual({ ...OPS_DEFAULTS, metricsRequireAdmin: true });
     expect(config.logLevel).toBe('debug');
   });
 

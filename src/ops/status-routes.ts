@@ -1,0 +1,121 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import express, { type Request, type RequestHandler, Router } from 'express';
+import helmet from 'helmet';
+import { AppError, notFound } from '../errors.js';
+import type { Gateway } from '../gateway.js';
+import type { DailySales } from './daily-sales.js';
+import type { DeviceActivity } from './device-activity.js';
+import { checkReadiness, type ReadinessThresholds } from './readiness.js';
+import { renderStatusPage, STATUS_CSS_HASH, type StatusView } from './status-page.js';
+import { VERSION } from './version.js';
+
+export interface StatusDeps {
+  gateway: Gateway;
+  activity: DeviceActivity;
+  dailySales: DailySales;
+  thresholds: ReadinessThresholds;
+  adminAuth: RequestHandler;
+}
+
+const RECENT_QUARANTINE = 50;
+
+/**
+ * HSTS is left to a TLS-terminating proxy (tablets on a LAN may use plain HTTP), and so is
+ * upgrade-insecure-requests, which would send the retry form to https:// on a plain-HTTP LAN.
+ * Referrer-Policy same-origin keeps Origin/Referer on our own form posts for the CSRF check.
+ */
+export const statusSecurityHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      styleSrc: [STATUS_CSS_HASH],
+      imgSrc: ['data:'],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+  },
+  strictTransportSecurity: false,
+  xFrameOptions: { action: 'deny' },
+  referrerPolicy: { policy: 'same-origin' },
+});
+
+/** The admin status page at /status, and the retry of a dead letter from it. */
+export function statusRouter(deps: StatusDeps): Router {
+  const router = Router();
+  const { gateway } = deps;
+  // A per-process token in the form: a cross-site page cannot read it, so cannot forge the POST.
+  const csrfToken = randomBytes(24).toString('base64url');
+
+  router.use('/status', statusSecurityHeaders, (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+
+  router.get('/status', deps.adminAuth, async (req, res) => {
+    if (/\/$/.test(req.originalUrl.split('?')[0])) {
+      res.redirect(301, '../status');
+      return;
+    }
+    const now = gateway.now();
+    const fwd = gateway.forwarding;
+    const quarantine = gateway.ledger.quarantineSummaries();
+    const registers = [...new Set(gateway.accounts.devices().map((d) => d.cashRegister!))];
+    const view: StatusView = {
+      now, version: VERSION, startedAt: gateway.startedAt, currency: gateway.config.currency,
+      readiness: await checkReadiness({ store: gateway.store, forwarding: fwd }, deps.thresholds),
+      devices: deps.activity.list(),
+      today: await deps.dailySales.today(registers),
+      quarantine: { total: quarantine.length, recent: quarantine.slice(-RECENT_QUARANTINE).reverse() },
+      forwarding: fwd ? { upstream: fwd.upstream(), targets: fwd.targets(), deadLetters: fwd.deadLetters() } : null,
+      csrfToken,
+      apiPath: gateway.config.api.basePath.replace(/\/+$/, ''),
+      notice: notice(req),
+    };
+    res.type('html').send(renderStatusPage(view));
+  });
+
+  router.post('/status/deadletters/:id/retry', deps.adminAuth, express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
+    assertSameOrigin(req);
+    const token = typeof req.body?.token === 'string' ? req.body.token : '';
+    if (!sameSecret(token, csrfToken)) throw new AppError('forbidden', 'the form is stale or was not sent by the status page; reload /status and try again');
+    const fwd = gateway.forwarding;
+    if (!fwd) throw notFound('forwarding (this gateway forwards nothing, so it has no dead letters)');
+    const id = String(req.params.id);
+    const retried = await fwd.retryDeadLetter(id);
+    req.log?.info({ event: 'deadletter.retry', identifier: id, retried, admin: res.locals.account?.username }, retried ? `dead letter ${id} moved back to the outbox` : `no dead letter ${id}`);
+    // Relative, so that the page also works behind a proxy that mounts it under a prefix.
+    res.redirect(303, `../../../status?${retried ? 'retried' : 'missing'}=${encodeURIComponent(id)}`);
+  });
+
+  return router;
+}
+
+function notice(req: Request): StatusView['notice'] {
+  const retried = req.query.retried;
+  const missing = req.query.missing;
+  if (typeof retried === 'string') return { kind: 'ok', text: `Dead letter ${retried} moved back to the outbox; it will be delivered again.` };
+  if (typeof missing === 'string') return { kind: 'warn', text: `No dead letter ${missing} (already retried?).` };
+  return null;
+}
+
+/** Browsers send Origin (or at least Referer) on form posts; when they do, it must be this host. */
+function assertSameOrigin(req: Request): void {
+  const host = req.headers.host;
+  const source = req.headers.origin ?? req.headers.referer;
+  if (source === undefined) return;
+  let sourceHost: string | null = null;
+  try {
+    sourceHost = new URL(source).host;
+  } catch {
+    sourceHost = null;
+  }
+  if (!host || sourceHost !== host) throw new AppError('forbidden', 'cross-origin form posts are refused');
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

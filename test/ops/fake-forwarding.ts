@@ -1,0 +1,41 @@
+import type { DeadLetter, ForwardingStatus, OutboxTargetState } from '../../src/forward/status.js';
+
+type UpstreamState = ReturnType<ForwardingStatus['upstream']>;
+
+/** A ForwardingStatus held in memory: tests set its state and see the retries. */
+export class FakeForwarding implements ForwardingStatus {
+  targetStates: OutboxTargetState[] = [];
+  dead: DeadLetter[] = [];
+  retried: string[] = [];
+  upstreamState: UpstreamState = { mode: 'bridge', reachable: true, breaker: 'closed', lastSyncAt: null, catalogueCached: true };
+
+  targets(): OutboxTargetState[] {
+    return this.targetStates;
+  }
+
+  deadLetters(): DeadLetter[] {
+    return this.dead;
+  }
+
+  async retryDeadLetter(identifier: string): Promise<boolean> {
+    const i = this.dead.findIndex((d) => d.identifier === identifier);
+    if (i < 0) return false;
+    const [letter] = this.dead.splice(i, 1);
+    this.retried.push(identifier);
+    const target = this.targetStates.find((t) => t.target === letter.target);
+    if (target) target.depth++;
+    return true;
+  }
+
+  upstream(): UpstreamState {
+    return this.upstreamState;
+  }
+}
+
+export function target(name: string, over: Partial<OutboxTargetState> = {}): OutboxTargetState {
+  return { target: name, depth: 0, oldestAgeMs: null, attempts: 0, lastError: null, nextAttemptAt: null, registers: {}, ...over };
+}
+
+export function deadLetter(identifier: string, over: Partial<DeadLetter> = {}): DeadLetter {
+  return { identifier, target: 'upstream', sale: {}, attempts: 3, lastError: '422 unknown product 999', at: new Date().toISOString(), ...over };
+}
