@@ -110,10 +110,24 @@ export class GroupCommit {
   }
 }
 
+/** Journal files whose end this process has checked (see appendDurably). */
+const checkedEnds = new Set<string>();
+
 async function appendDurably(path: string, lines: string[]): Promise<void> {
-  const fh = await open(path, 'a');
+  const fh = await open(path, 'a+');
   try {
-    await fh.writeFile(lines.join(''));
+    let prefix = '';
+    if (!checkedEnds.has(path)) {
+      // A crash mid-append can leave a torn last line; start on a fresh line so the next entry stays parseable.
+      const { size } = await fh.stat();
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await fh.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) prefix = '\n';
+      }
+      checkedEnds.add(path);
+    }
+    await fh.writeFile(prefix + lines.join(''));
     await fh.sync();
   } finally {
     await fh.close();

@@ -126,3 +126,20 @@ describe('LowdbStore', () => {
     expect(await readdir(join(dir, 'journal'))).toEqual(['2026-11-23.ndjson', '2026-11-24.ndjson']);
   });
 });
+
+describe('journal after a crash', () => {
+  it('starts a fresh line after a torn last line, so later entries stay parseable', async () => {
+    const journalDir = join(dir, 'journal');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(journalDir, { recursive: true });
+    await writeFile(join(journalDir, '2026-11-25.ndjson'), '{"at":"2026-11-25T01:00:00.000Z","body":"ok"}\n{"at":"2026-11-25T02:00:00.000Z","bo');
+    const store = new LowdbStore(dir);
+    await store.open({ onSale: () => undefined, onQuarantine: () => undefined, onModification: () => undefined });
+    store.journal({ at: '2026-11-25T03:00:00.000Z', method: 'POST', path: '/invoice', body: 'after' });
+    await store.commit();
+    await store.close();
+    const lines = (await readFile(join(journalDir, '2026-11-25.ndjson'), 'utf8')).split('\n');
+    expect(lines).toHaveLength(4);
+    expect(JSON.parse(lines[2]).body).toBe('after');
+  });
+});
