@@ -133,8 +133,9 @@ export class CatalogSync {
     if (mode === 'full') ({ changes, skipped } = await this.applyFull(await this.fetchAll()));
     const { stock, stockChanges } = await this.syncStock();
     const syncedAt = this.deps.now().toISOString();
-    if (!sameUpstream || state.version !== version || mode !== 'unchanged') catalog.setUpstreamSync({ baseUrl: client.baseUrl, version, syncedAt });
-    await this.deps.store.commit();
+    const stateChanged = !sameUpstream || state.version !== version || mode !== 'unchanged';
+    if (stateChanged) catalog.setUpstreamSync({ baseUrl: client.baseUrl, version, syncedAt });
+    if (stateChanged || changes + stockChanges > 0) await this.deps.store.commit();
     this.lastSuccessAt = syncedAt;
     this.lastError = null;
     if (changes + stockChanges > 0 || mode === 'full') {
@@ -173,7 +174,8 @@ export class CatalogSync {
       if (items === null) throw new AppError('upstream_error', `GET ${path}: upstream's answer is not a list`);
       all.push(...items);
       const total = Array.isArray(body) ? undefined : typeof body.total === 'number' ? body.total : undefined;
-      if (items.length < PAGE || items.length === 0 || (total !== undefined && all.length >= total)) return all;
+      // A server may cap pages below what we ask: follow `total` when given, else read until an empty page.
+      if (items.length === 0 || (total !== undefined && all.length >= total)) return all;
     }
     throw new AppError('upstream_error', `GET ${path}: more than ${MAX_PAGES} pages`);
   }

@@ -28,7 +28,8 @@ export class UpstreamTarget implements DeliveryTarget {
 
   async deliver(item: OutboxItem, signal: AbortSignal): Promise<DeliveryOutcome> {
     const create = item.kind === 'created';
-    const path = create ? '/sales' : `/sales/${encodeURIComponent(item.identifier)}`;
+    // ':' is a legal path character and sale identifiers are register:invoice, so it stays readable.
+    const path = create ? '/sales' : `/sales/${encodeURIComponent(item.identifier).replace(/%3A/gi, ':')}`;
     const method = create ? 'POST' : 'PUT';
     try {
       const res = await this.client.request(method, path, { data: saleForUpstream(item.sale), signal });

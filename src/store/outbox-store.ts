@@ -80,6 +80,8 @@ export class OutboxStore {
   private readonly stateDb: Low<OutboxState>;
   private readonly chunks = new Map<string, Chunk[]>();
   private readonly chunkOf = new Map<OutboxItem, Chunk>();
+  /** For items added in this process: the commit round they go out with at the earliest. */
+  private readonly writtenBy = new WeakMap<OutboxItem, number>();
 
   constructor(dataDir: string, private readonly commit: GroupCommit, private readonly chunkSize = OUTBOX_CHUNK_SIZE) {
     this.root = join(dataDir, 'outbox');
@@ -126,6 +128,7 @@ export class OutboxStore {
     tail.data.records.push(item);
     this.chunkOf.set(item, tail);
     this.markDirty(tail);
+    this.writtenBy.set(item, this.commit.roundsStarted + 1);
   }
 
   /** The item changed in memory (dead-lettered, retried): rewrite its chunk at the next commit. */
@@ -148,10 +151,10 @@ export class OutboxStore {
     this.markDirty(chunk);
   }
 
-  /** True once the item's chunk holds no unwritten change (so the item, and the sale change before it, are on disk). */
+  /** True once a commit round that began after the item was added has completed: the item, and the sale change before it, are on disk. */
   isWritten(item: OutboxItem): boolean {
-    const chunk = this.chunkOf.get(item);
-    return !chunk || !this.commit.isDirty(chunk.path);
+    const round = this.writtenBy.get(item);
+    return round === undefined || this.commit.durableThrough >= round;
   }
 
   saveState(): void {

@@ -21,6 +21,7 @@ export interface Parts {
   outbox: Outbox;
   client: HttpClient | null;
   logs: string[];
+  logger: ReturnType<typeof createLogger>;
   opened: Awaited<ReturnType<Outbox['open']>>;
   push(invoices: unknown[], register?: string): Promise<PushSummary>;
   close(): Promise<void>;
@@ -59,7 +60,7 @@ export async function openParts(dataDir: string, opts: PartsOptions = {}): Promi
   ledger.use({ afterStore: (record, previous) => outbox.onSaleStored(record, previous) });
   if (opts.start !== false) outbox.start();
   return {
-    store, catalog, ledger, events, outbox, client, logs, opened,
+    store, catalog, ledger, events, outbox, client, logs, logger, opened,
     async push(invoices, register = 'TAB-1') {
       const summary = await ledger.ingestInvoices(invoices, { device: 'tablet', cashRegisterName: register, at: new Date() });
       await store.commit();
@@ -74,7 +75,7 @@ export async function openParts(dataDir: string, opts: PartsOptions = {}): Promi
 }
 
 /** Resolves once `predicate` holds (polled), or fails with `what` after `ms`. */
-export async function eventually<T>(fn: () => T | Promise<T>, what: string, ms = 5_000): Promise<T> {
+export async function eventually<T>(fn: () => T | Promise<T>, what: string, ms = 10_000): Promise<T> {
   const started = Date.now();
   for (;;) {
     const value = await fn();
