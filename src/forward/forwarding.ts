@@ -58,7 +58,13 @@ export class Forwarding implements ForwardingStatus {
       });
       targets.push(new UpstreamTarget(client, up.retryCapMs, nowMs));
     }
-    for (const hook of config.webhooks) targets.push(new WebhookTarget(hook, nowMs));
+    for (const hook of config.webhooks) {
+      if (targets.some((t) => t.name === `webhook:${hook.url}`)) {
+        log.warn({ url: hook.url }, 'webhook listed twice; the second entry is ignored');
+        continue;
+      }
+      targets.push(new WebhookTarget(hook, nowMs));
+    }
     const outbox = new Outbox({ store: new OutboxStore(config.store.dataDir, store.commitQueue), ledger, commit: () => store.commit(), logger: log, events, now });
     const opened = await outbox.open(targets);
     ledger.use({ afterStore: (record, previous) => outbox.onSaleStored(record, previous) });

@@ -97,10 +97,12 @@ export class HttpClient {
   private readonly now: () => number;
 
   constructor(private readonly opts: HttpClientOptions, exactUrl = false) {
-    this.baseUrl = exactUrl ? opts.baseUrl : normaliseBaseUrl(opts.baseUrl);
+    // Credentials written into the URL become the Basic header, so they never show in messages, logs or /outbox.
+    const { url, username, password } = splitCredentials(opts.baseUrl);
+    this.baseUrl = exactUrl ? url : normaliseBaseUrl(url);
     this.now = opts.now ?? Date.now;
     this.breaker = opts.breaker ? new CircuitBreaker({ ...opts.breaker, now: this.now }) : null;
-    const authorization = authorizationHeader(opts);
+    const authorization = authorizationHeader(opts.apiKey || opts.username !== undefined ? opts : { username, password });
     this.http = axios.create({
       baseURL: this.baseUrl,
       allowAbsoluteUrls: false,
@@ -154,6 +156,16 @@ export class HttpClient {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+function splitCredentials(raw: string): { url: string; username?: string; password?: string } {
+  const url = new URL(raw);
+  if (!url.username && !url.password) return { url: raw };
+  const username = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  url.username = '';
+  url.password = '';
+  return { url: url.toString(), username, password };
 }
 
 function toUpstreamError(err: unknown, method: string, url: string, timeoutMs: number, deadlineHit: boolean, callerAborted: boolean): UpstreamError {

@@ -66,6 +66,15 @@ describe('authentication', () => {
     expect(authorizationHeader(creds)).toBe(header);
   });
 
+  it('takes credentials out of the URL and sends them as the Basic header', async () => {
+    const scope = nock('http://up.test', { reqheaders: { authorization: `Basic ${Buffer.from('gw:s3cret').toString('base64')}` } })
+      .get('/api/version').reply(200, { version: 3 });
+    const c = client({ baseUrl: 'http://gw:s3cret@up.test/api/' });
+    expect(c.baseUrl).toBe('http://up.test/api');
+    await c.request('GET', '/version');
+    scope.done();
+  });
+
   it('sends the header on every request', async () => {
     const scope = nock('http://up.test', { reqheaders: { authorization: `Basic ${Buffer.from('KEY').toString('base64')}` } })
       .get('/api/version').reply(200, { version: 3 });
