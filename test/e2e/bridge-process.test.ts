@@ -98,7 +98,14 @@ describe('bridge gateway as a process, SIGKILLed with a non-empty outbox', () =>
     const second = await pushMany(a2, 20261123040000, 60);
     expect(second).toHaveLength(60);
     await kill(a2);
-    await startA(configPath);
+    const a3 = await startA(configPath);
     await expectExactlyOnce(b2, changes, [...first, ...second]);
+
+    // 3. SIGTERM stops the bridge (workers, poll, keep-alive sockets) cleanly.
+    const stopping = Date.now();
+    a3.child.kill('SIGTERM');
+    expect(await a3.exited).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(9_000);
+    processes.splice(processes.indexOf(a3), 1);
   }, 120_000);
 });
