@@ -6,6 +6,7 @@ import { createOps } from './ops/ops.js';
 import { requestLogger } from './ops/request-log.js';
 import { tabshopRouter } from './tabshop/routes.js';
 import { AppError } from './errors.js';
+import { forwardingRouter } from './forward/routes.js';
 
 export type AppDeps = Gateway;
 
@@ -21,10 +22,11 @@ export function createApp(deps: AppDeps): Express {
   const ops = createOps(deps);
   app.use(ops.observeRequests);
   app.use(ops.router);
-  app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit }));
+  app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit, ready: () => catalogueReady(deps) }));
   app.use(config.api.basePath, apiRouter({
     ...deps,
     bodyLimit: config.server.bodyLimit,
+    extra: [forwardingRouter(deps.forwarding, deps.now)],
     assertWritable: () => {
       if (config.upstream) throw new AppError('bridge_mode_read_only', 'articles are owned by the upstream server in bridge mode; change them there');
     },
@@ -32,4 +34,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(jsonNotFound);
   app.use(jsonErrorHandler);
   return app;
+}
+
+/** Bridge mode serves tablets only once a catalogue from upstream is on disk (then also while upstream is down). */
+function catalogueReady(deps: AppDeps): boolean {
+  const upstream = deps.forwarding?.upstream();
+  return !upstream || upstream.mode === 'standalone' || upstream.catalogueCached;
 }

@@ -11,6 +11,7 @@ import { TabShopViews } from './tabshop/views.js';
 import { GatewayEvents } from './events.js';
 import type { ForwardingStatus } from './forward/status.js';
 import { attachEventLog } from './ops/event-log.js';
+import { Forwarding } from './forward/forwarding.js';
 
 /** Everything createApp needs, wired from the config; the CLI and the tests build one of these. */
 export interface Gateway {
@@ -44,19 +45,31 @@ export async function openGateway(config: Config, logger: Logger, now: () => Dat
   });
   catalog.finishLoading();
   ledger.finishLoading();
-  if (config.store.seedDemo && catalog.version === 0 && ledger.saleCount === 0) {
+  // In bridge mode the catalogue is upstream's: no demo articles.
+  if (config.store.seedDemo && !config.upstream && catalog.version === 0 && ledger.saleCount === 0) {
     await seedCatalogue(catalog, ledger, JSON.parse(await readFile(DEMO_CATALOGUE, 'utf8')));
     await store.commit();
     logger.info({ products: catalog.all('products').length }, 'loaded the demo catalogue into an empty data dir');
   }
   attachEventLog(events, logger);
+  let forwarding: Forwarding | undefined;
+  try {
+    forwarding = await Forwarding.open({ config, store, catalog, ledger, events, logger, now });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  forwarding?.start();
   return {
-    config, store, catalog, ledger, logger, now, events,
+    config, store, catalog, ledger, logger, now, events, forwarding,
     views: new TabShopViews(catalog),
     accounts: new Accounts(config.devices, config.admins),
     throttle: new LoginThrottle(),
     startedAt: now(),
-    close: () => store.close(),
+    close: async () => {
+      await forwarding?.stop();
+      await store.close();
+    },
   };
 }
 

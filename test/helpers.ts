@@ -29,8 +29,8 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-/** A real gateway on an ephemeral 127.0.0.1 port over a temp data dir. */
-export async function startTestGateway(overrides: Record<string, unknown> = {}, existingDir?: string): Promise<TestGateway> {
+/** A real gateway on an ephemeral (or the given) 127.0.0.1 port over a temp data dir. */
+export async function startTestGateway(overrides: Record<string, unknown> = {}, existingDir?: string, port = 0): Promise<TestGateway> {
   const dir = existingDir ?? (await mkdtemp(join(tmpdir(), 'tsg-http-')));
   const configPath = join(dir, 'config.json');
   await writeFile(configPath, JSON.stringify({
@@ -44,7 +44,7 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } });
   const gateway = await openGateway(config, createLogger(config.logLevel, sink));
-  const running = await startServer(gateway, '127.0.0.1', 0);
+  const running = await startServer(gateway, '127.0.0.1', port);
   const doFetch = (path: string, init: RequestInit & { auth?: string | null } = {}) => {
     const headers = new Headers(init.headers);
     const auth = init.auth === undefined ? deviceAuth : init.auth;

@@ -48,7 +48,7 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
 
   router.post('/sales', async (req, res) => {
     const body = validateBody<SaleBody>('sale', req.body);
-    await storeSale(res, body, body.identifier ?? defaultIdentifier(body));
+    await storeSale(res, body, body.identifier ?? defaultIdentifier(body), true);
   });
 
   router.put('/sales/:id', async (req, res) => {
@@ -59,7 +59,7 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     await storeSale(res, body, req.params.id);
   });
 
-  async function storeSale(res: Response, body: SaleBody, identifier: string): Promise<void> {
+  async function storeSale(res: Response, body: SaleBody, identifier: string, createOnly = false): Promise<void> {
     const account = accountOf(res);
     if (account.role === 'device' && body.cashRegisterName !== account.cashRegister) {
       throw new AppError('forbidden', `device ${account.username} may only post sales of register ${account.cashRegister}`);
@@ -68,7 +68,7 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
       throw new AppError('validation_failed', 'a sale identifier is "<cashRegisterName>:<id>"', [{ field: '/identifier', message: `must start with ${body.cashRegisterName}:` }]);
     }
     const sale = normaliseSale(body, identifier, account.username);
-    const { outcome, sale: stored } = await ledger.putApiSale(sale, now());
+    const { outcome, sale: stored } = await ledger.putApiSale(sale, now(), { createOnly });
     await store.commit();
     res.status(outcome === 'created' ? 201 : 200).location(`sales/${encodeURIComponent(identifier)}`).json(stored);
   }

@@ -22,11 +22,18 @@ export interface Problem {
 
 /** Validates a srv4pos-style request body against schemas/srv4pos/<name>.schema.json; 400 validation_failed listing every problem. */
 export function validateBody<T>(name: string, body: unknown): T {
+  if (body === undefined) throw new AppError('invalid_body', 'a JSON request body is required');
+  const details = problemsOf(name, body);
+  if (details.length === 0) return body as T;
+  throw new AppError('validation_failed', `request body is invalid: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
+}
+
+/** Every way `value` breaks schemas/srv4pos/<name>.schema.json (none: it is valid). */
+export function problemsOf(name: string, value: unknown): Problem[] {
   const validate = validators.get(name);
   if (!validate) throw new Error(`no schema ${name}`);
-  if (body === undefined) throw new AppError('invalid_body', 'a JSON request body is required');
-  if (validate(body)) return body as T;
-  const details: Problem[] = (validate.errors ?? []).map((e) => ({
+  if (validate(value)) return [];
+  return (validate.errors ?? []).map((e) => ({
     field: e.keyword === 'additionalProperties'
       ? `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`
       : e.keyword === 'required'
@@ -34,5 +41,4 @@ export function validateBody<T>(name: string, body: unknown): T {
         : e.instancePath || '/',
     message: e.keyword === 'additionalProperties' ? 'unknown key' : (e.message ?? 'invalid'),
   }));
-  throw new AppError('validation_failed', `request body is invalid: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
 }

@@ -43,11 +43,13 @@ export interface UpstreamConfig {
   retryCapMs: number;
 }
 
-export type WebhookEvent = 'sale.created' | 'sale.reversed';
+export type WebhookEvent = 'sale.created' | 'sale.reversed' | 'sale.updated';
 
 export interface WebhookConfig {
   url: string;
   secret: string;
   /** Absent: every event. */
   events?: WebhookEvent[];
+  timeoutMs: number;
+  retryCapMs: number;
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { AppError, notFound } from '../errors.js';
 import type { Store } from '../store/port.js';
-import type { ArticleEntity, ArticlesData, Modification, StockLevel } from '../store/records.js';
+import type { ArticleEntity, ArticlesData, Modification, StockLevel, UpstreamSyncState } from '../store/records.js';
+import { canonicalJson } from '../translate/canonical.js';
 import type { Category, Commodity, Discount, Product, Tax } from './types.js';
 
 export type Collection = 'taxes' | 'discounts' | 'categories' | 'products' | 'commodities';
@@ -208,6 +209,64 @@ export class Catalog {
     this.notify();
   }
 
+  // ---- bridge mode: upstream owns the articles ----
+
+  get upstreamSync(): UpstreamSyncState | undefined {
+    return this.data.upstream;
+  }
+
+  setUpstreamSync(state: UpstreamSyncState): void {
+    this.data.upstream = state;
+    this.store.saveArticles();
+  }
+
+  /** Upstream's copy of an article, stored as given (upstream keeps its own references); a change only when it differs. */
+  async putFromUpstream(collection: Collection, item: Article): Promise<boolean> {
+    const current = this.data[collection][item.identifier];
+    if (current && sameArticle(current, item)) return false;
+    await this.write(collection, item, current ? 'update' : 'create');
+    return true;
+  }
+
+  async removeFromUpstream(collection: Collection, id: string): Promise<boolean> {
+    if (!this.data[collection][id]) return false;
+    delete this.data[collection][id];
+    if (collection === 'products' && this.data.stock[id]) {
+      delete this.data.stock[id];
+      this.salesMoves.delete(id);
+    }
+    await this.record(ENTITY_OF[collection], id, 'delete', null);
+    return true;
+  }
+
+  /**
+   * Upstream's stock level of a product (null: not tracked upstream), less `unacknowledged`: what
+   * local sales upstream has not acknowledged yet took out (negative) or put back. Sale changes
+   * after `salesSeq` move it as usual. A change only when the level or what tablets see differs.
+   */
+  async setStockFromUpstream(product: string, quantity: Decimal | null, unacknowledged: Decimal, salesSeq: number): Promise<boolean> {
+    if (!this.data.products[product]) return false;
+    const existing = this.data.stock[product];
+    if (quantity === null) {
+      if (!existing) return false;
+      delete this.data.stock[product];
+      this.salesMoves.delete(product);
+      await this.record('stock', product, 'update', this.stockOf(product));
+      return true;
+    }
+    const voucher = ((this.data.products[product].attribute ?? 0) & 16) !== 0;
+    const pending = voucher ? new Decimal(0) : unacknowledged;
+    if (existing && new Decimal(existing.level).eq(quantity) && this.quantity(existing).eq(quantity.plus(pending))) return false;
+    const at = this.now().toISOString();
+    this.data.stock[product] = {
+      product, level: quantity.toString(), setAt: at, salesSeqAtSet: salesSeq, adjustmentsTotal: pending.toString(),
+      adjustments: pending.isZero() ? [] : [{ delta: pending.toString(), reason: 'local sales not yet acknowledged by upstream', at }],
+    };
+    this.salesMoves.delete(product);
+    await this.record('stock', product, 'update', this.stockOf(product));
+    return true;
+  }
+
   // ---- change feed ----
 
   modificationsBetween(from: number, to: number, maxResults: number): { items: Modification[]; to: number } {
@@ -289,4 +348,10 @@ export function compareIds(a: string, b: string): number {
   if (na && nb) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
   if (na !== nb) return na ? -1 : 1;
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const SAME_RULES = { numericStrings: false, verbatim: new Set<string>(), unordered: new Set<string>(), nested: {} };
+
+function sameArticle(a: unknown, b: unknown): boolean {
+  return canonicalJson(a, SAME_RULES) === canonicalJson(b, SAME_RULES);
 }

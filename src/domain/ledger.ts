@@ -132,18 +132,30 @@ export class SalesLedger {
       this.addQuarantine('invalid_body', reason, ctx, raw, { key: `body|${ctx.cashRegisterName}|${raw}` }).then(() => undefined));
   }
 
-  /** A sale posted through the API: same store and rules, but a collision is answered with 409. */
-  putApiSale(sale: Sale, at: Date): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
+  /**
+   * A sale posted through the API: same store and rules, but a collision is answered with 409.
+   * `createOnly` (POST): an existing identifier is 409 already_exists, so a client that re-sends
+   * a create (an outbox after a timeout) learns the sale is there.
+   */
+  putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
     return this.serialised(async () => {
       const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
       const existing = this.index.get(sale.identifier);
       if (existing && existing.identity !== candidate.identity) {
         throw new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`);
       }
+      if (existing && opts.createOnly) {
+        throw new AppError('already_exists', `sale ${sale.identifier} already exists; change it with PUT /sales/${sale.identifier}`);
+      }
       const outcome = await this.upsert(candidate, at);
       const stored = await this.store.getSale(sale.identifier);
       return { outcome: outcome as Exclude<Outcome, 'quarantined'>, sale: stored!.sale };
     });
+  }
+
+  /** Runs fn between sale changes (never in the middle of one), e.g. to rebase stock on upstream's levels. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serialised(fn);
   }
 
   entry(identifier: string): SaleIndexEntry | undefined {

@@ -2,14 +2,25 @@
  * What forwarding (bridge mode upstream + webhooks) exposes to the API, the status page and
  * metrics. Standalone gateways without webhooks have none.
  */
+export interface RegisterOutboxState {
+  depth: number;
+  oldestAgeMs: number | null;
+  deadLetters: number;
+  /** Failed attempts on the register's head item. */
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+}
+
 export interface OutboxTargetState {
   target: string;            // "upstream" or "webhook:<url>"
   depth: number;             // items waiting
   oldestAgeMs: number | null;
+  deadLetters: number;
   attempts: number;          // attempts on the head item
   lastError: string | null;
   nextAttemptAt: string | null;
-  registers: Record<string, { depth: number; oldestAgeMs: number | null }>;
+  registers: Record<string, RegisterOutboxState>;
 }
 
 export interface DeadLetter {
@@ -19,6 +30,21 @@ export interface DeadLetter {
   attempts: number;
   lastError: string;
   at: string;
+  /** `<identifier>@<change seq>`: the one sale change that was refused. */
+  key: string;
+  event: string;
+  /** The refusing HTTP status (null when there was none) and an excerpt of its body. */
+  status: number | null;
+  response: string;
+}
+
+export interface UpstreamState {
+  mode: 'standalone' | 'bridge';
+  reachable: boolean | null;
+  breaker: 'open' | 'half-open' | 'closed' | null;
+  lastSyncAt: string | null;
+  catalogueCached: boolean;
+  lastSyncError?: string | null;
 }
 
 export interface ForwardingStatus {
@@ -26,5 +52,5 @@ export interface ForwardingStatus {
   deadLetters(): DeadLetter[];
   /** Moves a dead letter back into its queue; false when there is no such dead letter. */
   retryDeadLetter(identifier: string): Promise<boolean>;
-  upstream(): { mode: 'standalone' | 'bridge'; reachable: boolean | null; breaker: 'open' | 'half-open' | 'closed' | null; lastSyncAt: string | null; catalogueCached: boolean } ;
+  upstream(): UpstreamState;
 }

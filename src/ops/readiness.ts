@@ -49,9 +49,14 @@ export function diskCheck(space: { freeBytes: number; totalBytes: number } | { e
 /** Bridge mode: upstream reachable, or at least a catalogue cached so tablets can keep selling. */
 export function upstreamCheck(state: ReturnType<ForwardingStatus['upstream']> | undefined): Check {
   if (!state || state.mode === 'standalone') return { status: 'standalone', message: 'no upstream: this gateway is the system of record' };
-  const details = { reachable: state.reachable, breaker: state.breaker, lastSyncAt: state.lastSyncAt, catalogueCached: state.catalogueCached };
+  const details = {
+    reachable: state.reachable, breaker: state.breaker, lastSyncAt: state.lastSyncAt, catalogueCached: state.catalogueCached,
+    ...(state.lastSyncError ? { lastSyncError: safeText(state.lastSyncError) } : {}),
+  };
   if (state.reachable !== false && state.breaker !== 'open') {
-    return { status: state.catalogueCached ? 'ok' : 'warn', message: state.catalogueCached ? 'upstream reachable' : 'upstream reachable, no catalogue synced yet', ...details };
+    // Tablets get no articles until a first sync: not ready, like `home`.
+    return state.catalogueCached ? { status: 'ok', message: 'upstream reachable', ...details }
+      : { status: 'fail', message: 'no catalogue synced from upstream yet', ...details };
   }
   const why = state.breaker === 'open' ? 'upstream unreachable (circuit breaker open)' : 'upstream unreachable';
   return state.catalogueCached

@@ -37,6 +37,10 @@ export class GroupCommit {
   private running = false;
   lastError: unknown = null;
   rounds = 0;
+  /** Rounds begun so far; whatever is marked now goes out with round `roundsStarted + 1` or later. */
+  roundsStarted = 0;
+  /** Everything marked before round n began is on disk once durableThrough ≥ n (rounds run one at a time). */
+  durableThrough = 0;
 
   markDirty(writer: DirtyWriter): void {
     this.dirty.set(writer.path, writer);
@@ -80,10 +84,12 @@ export class GroupCommit {
       this.appends = new Map();
       this.newDirs = new Set();
       this.inFlight = new Set(dirty.keys());
+      const index = ++this.roundsStarted;
       try {
         await this.flush(dirty, appends, newDirs);
         this.lastError = null;
         this.rounds++;
+        this.durableThrough = index;
         round.resolve();
       } catch (err) {
         this.requeue(dirty, appends, newDirs);

@@ -12,8 +12,17 @@ export interface StockLevel {
   adjustments: { delta: string; reason: string; at: string }[];
 }
 
+/** Bridge mode: where the articles came from and which upstream version they reflect. */
+export interface UpstreamSyncState {
+  baseUrl: string;
+  /** Upstream's articles version at the last sync; null when upstream has no /version. */
+  version: number | null;
+  syncedAt: string;
+}
+
 export interface ArticlesData {
   version: number;
+  upstream?: UpstreamSyncState;
   taxes: Record<string, Tax>;
   discounts: Record<string, Discount>;
   categories: Record<string, Category>;

@@ -30,7 +30,8 @@ export function tabshopRouter(deps: TabShopDeps): Router {
   for (const method of READ_METHODS) {
     router[method]('/home', deviceAuth, async (_req, res) => {
       const writable = await deps.store.probeWritable();
-      if (!writable || (deps.ready && !deps.ready())) throw new AppError('not_ready', 'the gateway cannot store sales right now');
+      if (!writable) throw new AppError('not_ready', 'the gateway cannot store sales right now');
+      if (deps.ready && !deps.ready()) throw new AppError('not_ready', 'no catalogue from the upstream server yet (bridge mode); retry once it is reachable');
       res.type('text/plain').send('true');
     });
     router[method]('/stock', deviceAuth, (req, res) => sendCached(req, res, deps.views.stockBody()));

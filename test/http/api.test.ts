@@ -147,11 +147,16 @@ describe('sales', () => {
     payments: [{ method: 'card', code: '2', amount: 3.5 }], total: 3.5, vat: 0.32,
   };
 
-  it('POST /sales stores a sale with the same rules: created, then unchanged, then 409 on a collision', async () => {
+  it('POST /sales creates (201), an existing identifier is 409 already_exists, PUT changes it, a collision is 409', async () => {
     const created = await admin('/sales', 'POST', apiSale);
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ identifier: 'TAB-1:web-1', status: 'completed', version: 1 });
-    expect((await admin('/sales', 'POST', apiSale)).status).toBe(200);
+    const again = await admin('/sales', 'POST', apiSale);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('already_exists');
+    expect((await admin('/sales', 'POST', { ...apiSale, status: 'refunded' })).body.error.code).toBe('already_exists');
+    expect((await admin('/sales/TAB-1:web-1')).body).toMatchObject({ status: 'completed', version: 1 });
+    expect((await admin('/sales/TAB-1:web-1', 'PUT', apiSale)).status).toBe(200);
     const refunded = await admin('/sales/TAB-1:web-1', 'PUT', { ...apiSale, status: 'refunded' });
     expect(refunded.body).toMatchObject({ status: 'refunded', version: 2 });
     const collision = await admin('/sales', 'POST', { ...apiSale, lines: [{ ...apiSale.lines[0], quantity: 2 }] });

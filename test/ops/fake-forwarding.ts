@@ -33,9 +33,10 @@ export class FakeForwarding implements ForwardingStatus {
 }
 
 export function target(name: string, over: Partial<OutboxTargetState> = {}): OutboxTargetState {
-  return { target: name, depth: 0, oldestAgeMs: null, attempts: 0, lastError: null, nextAttemptAt: null, registers: {}, ...over };
+  return { target: name, depth: 0, oldestAgeMs: null, deadLetters: 0, attempts: 0, lastError: null, nextAttemptAt: null, registers: {}, ...over };
 }
 
 export function deadLetter(identifier: string, over: Partial<DeadLetter> = {}): DeadLetter {
-  return { identifier, target: 'upstream', sale: {}, attempts: 3, lastError: '422 unknown product 999', at: new Date().toISOString(), ...over };
+  return { identifier, target: 'upstream', sale: {}, attempts: 3, lastError: '422 unknown product 999', at: new Date().toISOString(),
+    key: `${identifier}@1`, event: 'sale.created', status: 422, response: 'unknown product 999', ...over };
 }

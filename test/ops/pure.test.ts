@@ -111,7 +111,7 @@ describe('readiness checks', () => {
     [undefined, 'standalone'],
     [{ mode: 'standalone', reachable: null, breaker: null, lastSyncAt: null, catalogueCached: false }, 'standalone'],
     [{ mode: 'bridge', reachable: true, breaker: 'closed', lastSyncAt: '2026-11-23T10:00:00Z', catalogueCached: true }, 'ok'],
-    [{ mode: 'bridge', reachable: null, breaker: null, lastSyncAt: null, catalogueCached: false }, 'warn'],
+    [{ mode: 'bridge', reachable: null, breaker: null, lastSyncAt: null, catalogueCached: false }, 'fail'],
     [{ mode: 'bridge', reachable: false, breaker: 'open', lastSyncAt: '2026-11-23T10:00:00Z', catalogueCached: true }, 'warn'],
     [{ mode: 'bridge', reachable: false, breaker: 'open', lastSyncAt: null, catalogueCached: false }, 'fail'],
   ] as const)('upstream %j → %s', (state, status) => {

@@ -1,0 +1,128 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import type { Catalog } from '../domain/catalog.js';
+import type { SalesLedger } from '../domain/ledger.js';
+import type { GatewayEvents } from '../events.js';
+import { OutboxStore } from '../store/outbox-store.js';
+import type { LowdbStore } from '../store/lowdb-store.js';
+import { CatalogSync } from './catalog-sync.js';
+import type { DeliveryTarget } from './delivery.js';
+import { Outbox } from './outbox.js';
+import type { DeadLetter, ForwardingStatus, OutboxTargetState, UpstreamState } from './status.js';
+import { HttpClient } from './upstream-client.js';
+import { UpstreamTarget } from './upstream-target.js';
+import { WebhookTarget } from './webhook.js';
+
+export interface ForwardingDeps {
+  config: Config;
+  store: LowdbStore;
+  catalog: Catalog;
+  ledger: SalesLedger;
+  events: GatewayEvents;
+  logger: Logger;
+  now: () => Date;
+}
+
+/**
+ * Bridge mode (articles from upstream, sales to upstream) and webhooks, wired together: one
+ * upstream client (breaker shared by the catalogue poll and the sales worker), one outbox
+ * queue per target, the catalogue poll.
+ */
+export class Forwarding implements ForwardingStatus {
+  private constructor(
+    private readonly outbox: Outbox,
+    private readonly client: HttpClient | null,
+    readonly catalogSync: CatalogSync | null,
+  ) {}
+
+  /** Undefined for a standalone gateway without webhooks: nothing to forward. */
+  static async open(deps: ForwardingDeps): Promise<Forwarding | undefined> {
+    const { config, store, catalog, ledger, events, logger, now } = deps;
+    if (!config.upstream && config.webhooks.length === 0) return undefined;
+    const log = logger.child({ component: 'forward' });
+    const nowMs = () => now().getTime();
+    const targets: DeliveryTarget[] = [];
+    let client: HttpClient | null = null;
+    if (config.upstream) {
+      const up = config.upstream;
+      client = new HttpClient({
+        baseUrl: up.baseUrl, timeoutMs: up.timeoutMs, username: up.username, password: up.password, apiKey: up.apiKey, now: nowMs,
+        breaker: {
+          failures: up.breakerFailures, cooldownMs: up.breakerCooldownMs,
+          onChange: (state, failures) => {
+            events.emit('upstream.breaker', { state, failures });
+            log[state === 'open' ? 'warn' : 'info']({ state, failures, cooldownMs: up.breakerCooldownMs }, `upstream circuit breaker ${state}`);
+          },
+        },
+        onRequest: (e) => events.emit('upstream.request', e),
+      });
+      targets.push(new UpstreamTarget(client, up.retryCapMs, nowMs));
+    }
+    for (const hook of config.webhooks) {
+      if (targets.some((t) => t.name === `webhook:${hook.url}`)) {
+        log.warn({ url: hook.url }, 'webhook listed twice; the second entry is ignored');
+        continue;
+      }
+      targets.push(new WebhookTarget(hook, nowMs));
+    }
+    const outbox = new Outbox({ store: new OutboxStore(config.store.dataDir, store.commitQueue), ledger, commit: () => store.commit(), logger: log, events, now });
+    const opened = await outbox.open(targets);
+    ledger.use({ afterStore: (record, previous) => outbox.onSaleStored(record, previous) });
+    log.info({ targets: targets.map((t) => t.name), ...opened }, 'outbox opened');
+    const catalogSync = client && config.upstream
+      ? new CatalogSync({
+        client, catalog, ledger, store, logger: log, events, now, pollIntervalMs: config.upstream.pollIntervalMs,
+        unacknowledged: () => outbox.itemsOf('upstream'),
+      })
+      : null;
+    return new Forwarding(outbox, client, catalogSync);
+  }
+
+  start(): void {
+    this.outbox.start();
+    this.catalogSync?.start();
+  }
+
+  /** Finishes the current deliveries (bounded), stops polling, writes what is pending. */
+  async stop(graceMs = 2_000): Promise<void> {
+    await this.catalogSync?.stop();
+    await this.outbox.stop(graceMs);
+    this.client?.close();
+  }
+
+  /** Tablets may be served: standalone always; bridge once a catalogue from upstream is on disk. */
+  ready(): boolean {
+    return this.catalogSync === null || this.catalogSync.cached;
+  }
+
+  targets(): OutboxTargetState[] {
+    return this.outbox.targets();
+  }
+
+  deadLetters(): DeadLetter[] {
+    return this.outbox.deadLetters();
+  }
+
+  async retryDeadLetter(identifier: string): Promise<boolean> {
+    return (await this.outbox.retryDeadLetters(identifier)) > 0;
+  }
+
+  retryDeadLetters(identifier: string, target?: string): Promise<number> {
+    return this.outbox.retryDeadLetters(identifier, target);
+  }
+
+  upstream(): UpstreamState {
+    if (!this.client || !this.catalogSync) {
+      return { mode: 'standalone', reachable: null, breaker: null, lastSyncAt: null, catalogueCached: false };
+    }
+    const contact = this.client.lastContact;
+    return {
+      mode: 'bridge',
+      reachable: contact === null ? null : contact.ok,
+      breaker: this.client.breaker?.current ?? null,
+      lastSyncAt: this.catalogSync.lastSyncAt,
+      catalogueCached: this.catalogSync.cached,
+      lastSyncError: this.catalogSync.lastError,
+    };
+  }
+}

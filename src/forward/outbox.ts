@@ -1,0 +1,443 @@
+import type { Logger } from 'pino';
+import type { SalesLedger } from '../domain/ledger.js';
+import { isReversed, type SaleStatus } from '../domain/types.js';
+import type { GatewayEvents } from '../events.js';
+import type { OutboxItem, OutboxStore, SaleEventKind, TargetMark } from '../store/outbox-store.js';
+import type { SaleRecord } from '../store/records.js';
+import { nextDelay } from './backoff.js';
+import type { DeliveryOutcome, DeliveryTarget } from './delivery.js';
+import type { DeadLetter, OutboxTargetState, RegisterOutboxState } from './status.js';
+
+/** What a sale change means to a receiver: its first change creates it; a change into refunded/cancelled reverses it. */
+export function changeKind(previous: SaleStatus | null, status: SaleStatus): SaleEventKind {
+  if (previous === null) return 'created';
+  if (isReversed(status) && !isReversed(previous)) return 'reversed';
+  return 'updated';
+}
+
+export const itemKey = (identifier: string, seq: number) => `${identifier}@${seq}`;
+
+/** A sleep that ends early when woken (new work, a retry request, or stop). */
+class Waker {
+  private resolve: (() => void) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      if (Number.isFinite(ms)) this.timer = setTimeout(() => this.wake(), Math.max(0, ms));
+    });
+  }
+
+  wake(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const resolve = this.resolve;
+    this.resolve = null;
+    resolve?.();
+  }
+}
+
+interface Queue {
+  target: DeliveryTarget;
+  /** Pending items per register, oldest change first: delivered strictly in this order. */
+  registers: Map<string, OutboxItem[]>;
+  dead: OutboxItem[];
+  keys: Set<string>;
+  waker: Waker;
+  running: Promise<void> | null;
+  inFlight: AbortController | null;
+}
+
+export interface OutboxDeps {
+  store: OutboxStore;
+  ledger: SalesLedger;
+  /** The store's group commit. */
+  commit: () => Promise<void>;
+  logger: Logger;
+  events?: GatewayEvents;
+  now?: () => Date;
+  random?: () => number;
+}
+
+const DURABLE_POLL_MS = 10;
+const DURABLE_NUDGE_MS = 200;
+
+/**
+ * The durable outbox: one queue per target, fed by the ledger's afterStore hook so an item is
+ * written in the same commit round as its sale change. A worker per target delivers in order
+ * per register, only once the item is on disk, with backoff + jitter; refused items become
+ * dead letters. Start-up rebuilds anything a crash lost between files from the stored sales.
+ */
+export class Outbox {
+  private readonly queues = new Map<string, Queue>();
+  private readonly awaitingCommit = new Set<OutboxItem>();
+  private readonly orphans = new Map<string, number>();
+  private seenSeq = 0;
+  private stopping = false;
+  private commitTimer: NodeJS.Timeout | null = null;
+  private readonly now: () => Date;
+  private readonly random: () => number;
+
+  constructor(private readonly deps: OutboxDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.random = deps.random ?? Math.random;
+  }
+
+  /** Loads stored items, drops those whose sale change never became durable, re-enqueues what a crash lost. */
+  async open(targets: DeliveryTarget[]): Promise<{ loaded: number; dropped: number; recovered: number }> {
+    const { store, ledger } = this.deps;
+    this.seenSeq = ledger.salesSeq;
+    for (const target of targets) {
+      this.queues.set(target.name, { target, registers: new Map(), dead: [], keys: new Set(), waker: new Waker(), running: null, inFlight: null });
+      await store.prepare(target.name);
+    }
+    let loaded = 0;
+    let dropped = 0;
+    for (const item of await store.load()) {
+      const q = this.queues.get(item.target);
+      if (!q) {
+        this.orphans.set(item.target, (this.orphans.get(item.target) ?? 0) + 1);
+        continue;
+      }
+      const entry = ledger.entry(item.identifier);
+      if (!entry || item.seq > entry.seq || q.keys.has(item.key)) {
+        store.remove(item);
+        dropped++;
+        continue;
+      }
+      this.place(q, item);
+      loaded++;
+    }
+    for (const q of this.queues.values()) for (const list of q.registers.values()) list.sort((a, b) => a.seq - b.seq);
+    let marksChanged = false;
+    for (const q of this.queues.values()) {
+      const marks = store.state.targets;
+      const mark = marks[q.target.name];
+      if (mark) marksChanged = clampMark(mark, this.seenSeq) || marksChanged;
+      else {
+        // A new target starts with the sales stored from now on, not the whole history.
+        marks[q.target.name] = { baseline: this.seenSeq, registers: {} };
+        marksChanged = true;
+      }
+    }
+    const recovered = await this.recover();
+    if (marksChanged) store.saveState();
+    if (dropped + recovered > 0 || marksChanged) await this.deps.commit();
+    for (const [target, count] of this.orphans) {
+      this.deps.logger.warn({ target, items: count }, 'the outbox holds items for a target that is no longer configured; they are kept on disk');
+    }
+    if (recovered > 0) this.deps.logger.warn({ recovered }, 'outbox: re-enqueued sale changes whose outbox entry was lost (crash between files)');
+    return { loaded, dropped, recovered };
+  }
+
+  /** The ledger's afterStore hook: runs inside the sale's serialised step, before its commit. */
+  onSaleStored(record: SaleRecord, previous: SaleRecord | undefined): void {
+    const change = record.history[record.history.length - 1];
+    const kind = changeKind(previous?.sale.status ?? null, record.sale.status);
+    const now = this.now().toISOString();
+    for (const q of this.queues.values()) {
+      if (!q.target.accepts(kind)) continue;
+      const item: OutboxItem = {
+        key: itemKey(record.sale.identifier, change.seq), target: q.target.name,
+        identifier: record.sale.identifier, cashRegisterName: record.sale.cashRegisterName,
+        seq: change.seq, version: record.sale.version ?? record.history.length, kind,
+        previousStatus: previous?.sale.status ?? null, changedAt: change.at,
+        sale: structuredClone(record.sale), enqueuedAt: now, attempts: 0, lastError: null, nextAttemptAt: null,
+      };
+      if (q.keys.has(item.key)) continue;
+      this.place(q, item);
+      this.deps.store.add(item);
+      this.awaitingCommit.add(item);
+      q.waker.wake();
+    }
+    if (change.seq > this.seenSeq) this.seenSeq = change.seq;
+  }
+
+  start(): void {
+    for (const q of this.queues.values()) q.running ??= this.run(q);
+  }
+
+  /** Lets the current deliveries finish (up to graceMs, then aborts them), stops the workers, writes what is pending. */
+  async stop(graceMs = 2_000): Promise<void> {
+    this.stopping = true;
+    for (const q of this.queues.values()) q.waker.wake();
+    const abort = setTimeout(() => { for (const q of this.queues.values()) q.inFlight?.abort(); }, graceMs);
+    await Promise.all([...this.queues.values()].map((q) => q.running));
+    clearTimeout(abort);
+    if (this.commitTimer) clearTimeout(this.commitTimer);
+    this.commitTimer = null;
+    for (const q of this.queues.values()) q.target.close();
+    await this.deps.commit().catch((err) => this.deps.logger.error({ err }, 'outbox: could not write its state while stopping'));
+  }
+
+  /** Pending items and dead letters of one target (bridge-mode stock: sales upstream has not acknowledged). */
+  itemsOf(target: string): OutboxItem[] {
+    const q = this.queues.get(target);
+    if (!q) return [];
+    return [...[...q.registers.values()].flat(), ...q.dead];
+  }
+
+  targets(): OutboxTargetState[] {
+    const now = this.now().getTime();
+    return [...this.queues.values()].map((q) => {
+      const registers: Record<string, RegisterOutboxState> = {};
+      let depth = 0;
+      let oldest: number | null = null;
+      let head: OutboxItem | null = null;
+      for (const [register, list] of q.registers) {
+        const deadCount = q.dead.filter((d) => d.cashRegisterName === register).length;
+        if (list.length === 0 && deadCount === 0) continue;
+        const first = list[0];
+        const age = first ? now - Date.parse(first.changedAt) : null;
+        registers[register] = {
+          depth: list.length, oldestAgeMs: age, deadLetters: deadCount,
+          attempts: first?.attempts ?? 0, lastError: first?.lastError ?? null, nextAttemptAt: first?.nextAttemptAt ?? null,
+        };
+        depth += list.length;
+        if (age !== null && (oldest === null || age > oldest)) oldest = age;
+        if (first && (head === null || first.attempts > head.attempts)) head = first;
+      }
+      const nextAttempts = [...q.registers.values()].map((l) => l[0]?.nextAttemptAt).filter((t): t is string => !!t).sort();
+      return {
+        target: q.target.name, depth, oldestAgeMs: oldest, deadLetters: q.dead.length,
+        attempts: head?.attempts ?? 0, lastError: head?.lastError ?? null, nextAttemptAt: nextAttempts[0] ?? null, registers,
+      };
+    });
+  }
+
+  deadLetters(): DeadLetter[] {
+    const out: DeadLetter[] = [];
+    for (const q of this.queues.values()) {
+      for (const item of q.dead) {
+        out.push({
+          identifier: item.identifier, target: item.target, sale: item.sale, attempts: item.attempts,
+          lastError: item.dead!.error, at: item.dead!.at, key: item.key, event: `sale.${item.kind}`,
+          status: item.dead!.status, response: item.dead!.response,
+        });
+      }
+    }
+    return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  }
+
+  /** Puts every dead letter of a sale (identifier) or of one change (key) back in its queue; returns how many. */
+  async retryDeadLetters(match: string, target?: string): Promise<number> {
+    let n = 0;
+    for (const q of this.queues.values()) {
+      if (target !== undefined && q.target.name !== target) continue;
+      for (const item of q.dead.filter((d) => d.identifier === match || d.key === match)) {
+        q.dead.splice(q.dead.indexOf(item), 1);
+        delete item.dead;
+        item.attempts = 0;
+        item.lastError = null;
+        item.nextAttemptAt = null;
+        insertBySeq(this.listOf(q, item.cashRegisterName), item);
+        this.deps.store.update(item);
+        q.waker.wake();
+        n++;
+      }
+    }
+    if (n > 0) await this.deps.commit();
+    return n;
+  }
+
+  // ---- internals ----
+
+  private async recover(): Promise<number> {
+    const { ledger, store } = this.deps;
+    const queues = [...this.queues.values()];
+    if (queues.length === 0) return 0;
+    const markOf = (q: Queue, register: string) => {
+      const mark = store.state.targets[q.target.name];
+      return Math.max(mark.baseline, mark.registers[register] ?? 0);
+    };
+    let recovered = 0;
+    const now = this.now().toISOString();
+    const candidates = [...ledger.entries((e) => queues.some((q) => e.seq > markOf(q, e.cashRegisterName)))];
+    for (const entry of candidates) {
+      const record = await ledger.getSale(entry.identifier);
+      if (!record) continue;
+      let previous: SaleStatus | null = null;
+      record.history.forEach((change, index) => {
+        const kind = changeKind(previous, change.status);
+        const last = index === record.history.length - 1;
+        for (const q of queues) {
+          const key = itemKey(record.sale.identifier, change.seq);
+          if (change.seq <= markOf(q, record.sale.cashRegisterName) || q.keys.has(key) || !q.target.accepts(kind)) continue;
+          const sale = last ? structuredClone(record.sale) : { ...structuredClone(record.sale), status: change.status, version: index + 1 };
+          const item: OutboxItem = {
+            key, target: q.target.name, identifier: record.sale.identifier, cashRegisterName: record.sale.cashRegisterName,
+            seq: change.seq, version: sale.version ?? index + 1, kind, previousStatus: previous, changedAt: change.at, sale,
+            enqueuedAt: now, attempts: 0, lastError: null, nextAttemptAt: null, recovered: true,
+          };
+          insertBySeq(this.listOf(q, item.cashRegisterName), item);
+          q.keys.add(key);
+          store.add(item);
+          recovered++;
+        }
+        previous = change.status;
+      });
+    }
+    return recovered;
+  }
+
+  private place(q: Queue, item: OutboxItem): void {
+    q.keys.add(item.key);
+    if (item.dead) q.dead.push(item);
+    else this.listOf(q, item.cashRegisterName).push(item);
+  }
+
+  private listOf(q: Queue, register: string): OutboxItem[] {
+    let list = q.registers.get(register);
+    if (!list) q.registers.set(register, (list = []));
+    return list;
+  }
+
+  /** The head of every register whose turn it is; the oldest change first. */
+  private nextReady(q: Queue): { item: OutboxItem } | { waitMs: number } {
+    const now = this.now().getTime();
+    let best: OutboxItem | null = null;
+    let waitMs = Infinity;
+    for (const list of q.registers.values()) {
+      const head = list[0];
+      if (!head) continue;
+      const due = head.nextAttemptAt === null ? now : Date.parse(head.nextAttemptAt);
+      if (due <= now) {
+        if (best === null || head.seq < best.seq) best = head;
+      } else waitMs = Math.min(waitMs, due - now);
+    }
+    return best ? { item: best } : { waitMs };
+  }
+
+  private async run(q: Queue): Promise<void> {
+    while (!this.stopping) {
+      const next = this.nextReady(q);
+      if (!('item' in next)) {
+        await q.waker.wait(next.waitMs);
+        continue;
+      }
+      const item = next.item;
+      if (this.awaitingCommit.has(item) && !(await this.untilDurable(q, item))) continue;
+      const controller = new AbortController();
+      q.inFlight = controller;
+      let outcome: DeliveryOutcome;
+      try {
+        outcome = await q.target.deliver(item, controller.signal);
+      } catch (err) {
+        outcome = { verdict: 'retry', status: null, error: (err as Error)?.message ?? String(err), notBefore: null, counts: true };
+      } finally {
+        q.inFlight = null;
+      }
+      if (controller.signal.aborted && outcome.verdict !== 'delivered') break;
+      this.settle(q, item, outcome);
+    }
+  }
+
+  /** Never deliver what is not on disk yet: a sale that a crash could still lose must not reach upstream. */
+  private async untilDurable(q: Queue, item: OutboxItem): Promise<boolean> {
+    const started = Date.now();
+    while (!this.deps.store.isWritten(item)) {
+      if (this.stopping) return false;
+      if (Date.now() - started < DURABLE_NUDGE_MS) {
+        await q.waker.wait(DURABLE_POLL_MS);
+        continue;
+      }
+      // Normally the push that enqueued it commits; nudge in case nobody does.
+      try {
+        await this.deps.commit();
+      } catch {
+        await q.waker.wait(1_000);
+      }
+    }
+    this.awaitingCommit.delete(item);
+    return true;
+  }
+
+  private settle(q: Queue, item: OutboxItem, outcome: DeliveryOutcome): void {
+    const now = this.now();
+    const { logger, events } = this.deps;
+    const target = q.target.name;
+    if (outcome.verdict === 'delivered') {
+      this.detach(q, item);
+      this.deps.store.remove(item);
+      this.updateMarks(q, item.cashRegisterName);
+      events?.emit('outbox.delivered', { target, identifier: item.identifier, attempts: item.attempts + 1 });
+      logger.debug({ target, key: item.key, status: outcome.status }, 'outbox: delivered');
+      return;
+    }
+    item.attempts++;
+    item.lastError = outcome.error;
+    if (outcome.verdict === 'retry') {
+      if (!outcome.counts) item.attempts--;
+      const retryAfter = outcome.notBefore === null ? null : outcome.notBefore - now.getTime();
+      const delay = nextDelay(Math.max(item.attempts, 1), q.target.retryCapMs, retryAfter, this.random);
+      const at = new Date(now.getTime() + delay);
+      item.nextAttemptAt = at.toISOString();
+      events?.emit('outbox.retry', { target, identifier: item.identifier, attempts: item.attempts, error: outcome.error, nextAttemptAt: at });
+      const loud = outcome.counts && (item.attempts === 1 || item.attempts % 20 === 0);
+      logger[loud ? 'warn' : 'debug']({ target, key: item.key, attempts: item.attempts, error: outcome.error, retryInMs: delay }, 'outbox: delivery failed, will retry');
+      return;
+    }
+    item.nextAttemptAt = null;
+    item.dead = { at: now.toISOString(), error: outcome.error, status: outcome.status, response: outcome.response };
+    this.detach(q, item);
+    q.keys.add(item.key);
+    q.dead.push(item);
+    this.deps.store.update(item);
+    this.updateMarks(q, item.cashRegisterName);
+    events?.emit('outbox.deadletter', { target, identifier: item.identifier, attempts: item.attempts, error: outcome.error });
+    logger.warn({ target, key: item.key, status: outcome.status, error: outcome.error }, 'outbox: refused for good, moved to the dead letters (retry: POST /deadletters/{identifier}/retry)');
+  }
+
+  private detach(q: Queue, item: OutboxItem): void {
+    const list = q.registers.get(item.cashRegisterName);
+    const at = list ? list.indexOf(item) : -1;
+    if (at >= 0) list!.splice(at, 1);
+    q.keys.delete(item.key);
+    this.awaitingCommit.delete(item);
+  }
+
+  /** Moves the recovery marks forward past what is settled, and writes them (lazily: redelivery is harmless, loss is not). */
+  private updateMarks(q: Queue, register: string): void {
+    const mark = this.deps.store.state.targets[q.target.name];
+    const list = q.registers.get(register);
+    const registerMark = list && list.length > 0 ? list[0].seq - 1 : this.seenSeq;
+    mark.registers[register] = Math.max(mark.registers[register] ?? 0, registerMark);
+    const heads = [...q.registers.values()].filter((l) => l.length > 0).map((l) => l[0].seq);
+    mark.baseline = Math.max(mark.baseline, heads.length > 0 ? Math.min(...heads) - 1 : this.seenSeq);
+    for (const [r, m] of Object.entries(mark.registers)) if (m <= mark.baseline) delete mark.registers[r];
+    this.deps.store.saveState();
+    this.scheduleCommit();
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitTimer || this.stopping) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = null;
+      this.deps.commit().catch((err) => this.deps.logger.warn({ err }, 'outbox: could not write delivered items yet; will retry with the next commit'));
+    }, 50);
+    this.commitTimer.unref();
+  }
+}
+
+function insertBySeq(list: OutboxItem[], item: OutboxItem): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1].seq > item.seq) i--;
+  list.splice(i, 0, item);
+}
+
+/** A crash can leave marks ahead of the sales that made it to disk; never trust a mark beyond them. */
+function clampMark(mark: TargetMark, seen: number): boolean {
+  let changed = false;
+  if (mark.baseline > seen) {
+    mark.baseline = seen;
+    changed = true;
+  }
+  for (const [r, m] of Object.entries(mark.registers)) {
+    if (m > seen) {
+      mark.registers[r] = seen;
+      changed = true;
+    }
+  }
+  return changed;
+}

@@ -1,0 +1,77 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { WebhookConfig, WebhookEvent } from '../config/types.js';
+import type { Sale } from '../domain/types.js';
+import type { OutboxItem } from '../store/outbox-store.js';
+import { outcomeOfFailure, outcomeOfResponse, type DeliveryOutcome, type DeliveryTarget } from './delivery.js';
+import { HttpClient } from './upstream-client.js';
+
+export interface WebhookPayload {
+  /** Stable per sale change: the same change always carries the same id (deduplicate on it). */
+  id: string;
+  type: WebhookEvent;
+  /** When the gateway stored the change. */
+  createdAt: string;
+  sale: Sale;
+}
+
+export const SIGNATURE_HEADER = 'X-Signature';
+
+export function webhookPayload(item: OutboxItem): WebhookPayload {
+  return { id: item.key, type: `sale.${item.kind}`, createdAt: item.changedAt, sale: item.sale };
+}
+
+/** `sha256=<hex HMAC-SHA256 of the raw body, keyed with the webhook's secret>`. */
+export function signBody(body: string | Buffer, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** What a receiver does: recompute the HMAC over the raw body bytes and compare in constant time. */
+export function verifySignature(body: string | Buffer, secret: string, header: string | undefined | null): boolean {
+  if (!header) return false;
+  const expected = Buffer.from(signBody(body, secret));
+  const given = Buffer.from(header.trim());
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** POSTs every accepted sale event, signed, to one webhook URL. */
+export class WebhookTarget implements DeliveryTarget {
+  readonly name: string;
+  readonly retryCapMs: number;
+  private readonly client: HttpClient;
+  private readonly events: ReadonlySet<string> | null;
+
+  constructor(private readonly config: WebhookConfig, private readonly now: () => number = Date.now) {
+    this.name = `webhook:${config.url}`;
+    this.retryCapMs = config.retryCapMs;
+    this.events = config.events ? new Set(config.events) : null;
+    this.client = new HttpClient({ baseUrl: config.url, timeoutMs: config.timeoutMs, now }, true);
+  }
+
+  accepts(kind: OutboxItem['kind']): boolean {
+    return this.events === null || this.events.has(`sale.${kind}`);
+  }
+
+  async deliver(item: OutboxItem, signal: AbortSignal): Promise<DeliveryOutcome> {
+    const payload = webhookPayload(item);
+    const body = JSON.stringify(payload);
+    try {
+      const res = await this.client.request('POST', '', {
+        data: Buffer.from(body, 'utf8'), // a Buffer goes out byte for byte, exactly as signed
+        signal,
+        headers: {
+          'Content-Type': 'application/json',
+          [SIGNATURE_HEADER]: signBody(body, this.config.secret),
+          'X-Event-Id': payload.id,
+          'X-Event-Type': payload.type,
+        },
+      });
+      return outcomeOfResponse(res, { create: false, now: this.now(), what: `POST ${this.config.url}` });
+    } catch (err) {
+      return outcomeOfFailure(err);
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
