@@ -7,6 +7,7 @@ import { jsonErrorHandler, jsonNotFound, normalisePath } from './http/error-hand
 import { opsRouter } from './ops/routes.js';
 import { tabshopRouter } from './tabshop/routes.js';
 import { AppError } from './errors.js';
+import { presence } from './http/presence.js';
 
 export type AppDeps = Gateway;
 
@@ -35,6 +36,7 @@ export function createApp(deps: AppDeps): Express {
       res: (res) => ({ statusCode: res.statusCode }),
     },
   }));
+  app.use(presence(deps.backOffice, deps.now));
   app.use(opsRouter(deps));
   app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit }));
   app.use(config.api.basePath, apiRouter({

@@ -10,6 +10,8 @@ import type { Store } from './store/port.js';
 import { TabShopViews } from './tabshop/views.js';
 import { GatewayEvents } from './events.js';
 import type { ForwardingStatus } from './forward/status.js';
+import { BackOffice } from './domain/back-office.js';
+import { LowdbBackOfficeStore } from './store/lowdb-back-office.js';
 
 /** Everything createApp needs, wired from the config; the CLI and the tests build one of these. */
 export interface Gateway {
@@ -22,6 +24,8 @@ export interface Gateway {
   throttle: LoginThrottle;
   logger: Logger;
   events: GatewayEvents;
+  /** Registrations, days, reports, cash balance, stats (srv4pos use cases 3, 4). */
+  backOffice: BackOffice;
   /** Bridge mode and webhooks; absent in a standalone gateway without webhooks. */
   forwarding?: ForwardingStatus;
   now: () => Date;
@@ -36,25 +40,42 @@ export async function openGateway(config: Config, logger: Logger, now: () => Dat
   const catalog = new Catalog(store, now);
   const events = new GatewayEvents();
   const ledger = new SalesLedger(store, catalog, events);
+  const backOffice = new BackOffice({
+    salesStore: store, store: new LowdbBackOfficeStore(config.store.dataDir, store.commitQueue), ledger, catalog, events,
+    currency: config.currency, devices: config.devices, now, logger,
+  });
+  ledger.use(backOffice.hooks);
   await store.open({
-    onSale: (r) => ledger.loadSale(r),
+    onSale: (r) => {
+      ledger.loadSale(r);
+      backOffice.loadSale(r);
+    },
     onQuarantine: (q) => ledger.loadQuarantine(q),
     onModification: (m) => catalog.loadModification(m),
   });
   catalog.finishLoading();
   ledger.finishLoading();
+  try {
+    await backOffice.open();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   if (config.store.seedDemo && catalog.version === 0 && ledger.saleCount === 0) {
     await seedCatalogue(catalog, ledger, JSON.parse(await readFile(DEMO_CATALOGUE, 'utf8')));
     await store.commit();
     logger.info({ products: catalog.all('products').length }, 'loaded the demo catalogue into an empty data dir');
   }
   return {
-    config, store, catalog, ledger, logger, now, events,
+    config, store, catalog, ledger, logger, now, events, backOffice,
     views: new TabShopViews(catalog),
     accounts: new Accounts(config.devices, config.admins),
     throttle: new LoginThrottle(),
     startedAt: now(),
-    close: () => store.close(),
+    close: async () => {
+      backOffice.savePresence();
+      await store.close();
+    },
   };
 }
 

@@ -30,7 +30,7 @@ export interface TestGateway {
 }
 
 /** A real gateway on an ephemeral 127.0.0.1 port over a temp data dir. */
-export async function startTestGateway(overrides: Record<string, unknown> = {}, existingDir?: string): Promise<TestGateway> {
+export async function startTestGateway(overrides: Record<string, unknown> = {}, existingDir?: string, opts: { now?: () => Date } = {}): Promise<TestGateway> {
   const dir = existingDir ?? (await mkdtemp(join(tmpdir(), 'tsg-http-')));
   const configPath = join(dir, 'config.json');
   await writeFile(configPath, JSON.stringify({
@@ -43,7 +43,7 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
   const { config } = loadConfig({ file: configPath, cwd: dir, env: {} });
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } });
-  const gateway = await openGateway(config, createLogger('info', sink));
+  const gateway = await openGateway(config, createLogger('info', sink), opts.now);
   const running = await startServer(gateway, '127.0.0.1', 0);
   const doFetch = (path: string, init: RequestInit & { auth?: string | null } = {}) => {
     const headers = new Headers(init.headers);
