@@ -17,8 +17,8 @@ export function receiptText(r: Receipt, money: Money): string {
   out.push(rule());
   for (const l of r.lines) {
     out.push(columns(l.name, m(l.total)));
-    const detail = `  ${l.quantity} x ${m(l.unitPrice)}${l.discount ? `, discount -${m(l.discount)}` : ''}  VAT ${l.vatRate}%`;
-    out.push(...wrap(detail).map((s) => `  ${s}`));
+    const detail = `${l.quantity} x ${m(l.unitPrice)}${l.discount ? `, discount -${m(l.discount)}` : ''}, VAT ${l.vatRate}%`;
+    out.push(...wrap(detail, 38).map((s) => `  ${s}`));
   }
   out.push(rule());
   if (r.discount) out.push(columns('Discounts', `-${m(r.discount)}`));

@@ -16,8 +16,8 @@ export function reportText(r: DayReport, money: Money): string {
     columns('Currency', r.currency),
     rule(),
     columns('Sales', String(r.saleCount)),
-    columns('Refunds', `${r.refundCount}  ${m(r.refundTotal)}`),
-    columns('Cancels', `${r.cancelCount}  ${m(r.cancelTotal)}`),
+    columns(`Refunds (${r.refundCount})`, m(r.refundTotal)),
+    columns(`Cancels (${r.cancelCount})`, m(r.cancelTotal)),
     rule(),
     columns('Gross', m(r.gross)),
   ];
