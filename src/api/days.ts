@@ -5,7 +5,7 @@ import { badRequest, notFound } from '../errors.js';
 import { objectToCsv } from '../render/csv.js';
 import { reportText } from '../render/report-text.js';
 import type { BackOfficeDeps } from './back-office.js';
-import { paging, stringParam, timeParam } from './http.js';
+import { stringParam, timeParam } from './http.js';
 import { representation, sendCsv, sendList, sendText } from './negotiate.js';
 
 /** Days per register: close the open one (Z report), list them, read X/Z reports as JSON, text or CSV. */
@@ -45,9 +45,8 @@ export function daysRouter({ backOffice, store }: BackOfficeDeps): Router {
   });
 
   router.get('/days', (req, res) => {
-    const { firstResult, maxResults } = paging(req);
     const days = backOffice.days({ register: stringParam(req, 'cashRegisterName'), from: timeParam(req, 'from'), to: timeParam(req, 'to') });
-    sendList(req, res, days.slice(firstResult, firstResult + maxResults), days.length, {}, 'days.csv');
+    sendList(req, res, days, (d) => d, {}, 'days.csv');
   });
 
   router.get('/days/:dayId', (req, res) => {

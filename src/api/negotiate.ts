@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { badRequest } from '../errors.js';
 import { objectsToCsv } from '../render/csv.js';
+import { paging } from './http.js';
 
 export type Representation = 'json' | 'text' | 'csv';
 
@@ -31,8 +32,15 @@ export function sendCsv(res: Response, body: string, filename: string): void {
   res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="${filename}"`).send(body);
 }
 
-/** A list answered as JSON `{items, total, ...extra}` or as CSV rows. */
-export function sendList(req: Request, res: Response, items: unknown[], total: number, extra: Record<string, unknown>, filename: string, columns: string[] = []): void {
-  if (representation(req, ['json', 'csv']) === 'csv') sendCsv(res, objectsToCsv(items, columns), filename);
-  else res.json({ ...extra, items, total });
+/**
+ * A list answered as JSON `{...extra, items, total}` (paged: firstResult, maxResults) or as CSV
+ * rows — every row unless paging is asked for (an export). `row` maps only what is sent.
+ */
+export function sendList<S>(req: Request, res: Response, all: S[], row: (s: S) => unknown, extra: Record<string, unknown>, filename: string): void {
+  const asCsv = representation(req, ['json', 'csv']) === 'csv';
+  const paged = !asCsv || req.query.firstResult !== undefined || req.query.maxResults !== undefined;
+  const { firstResult, maxResults } = paging(req);
+  const items = (paged ? all.slice(firstResult, firstResult + maxResults) : all).map(row);
+  if (asCsv) sendCsv(res, objectsToCsv(items), filename);
+  else res.json({ ...extra, items, total: all.length });
 }

@@ -4,7 +4,7 @@ import { compareIds } from '../domain/catalog.js';
 import { itemRow, mergeByRegister, mergeItems, registerRow, type DateRange } from '../domain/stats.js';
 import { badRequest } from '../errors.js';
 import type { BackOfficeDeps } from './back-office.js';
-import { paging, stringParam } from './http.js';
+import { stringParam } from './http.js';
 import { sendList } from './negotiate.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -37,41 +37,36 @@ export function statsRouter({ backOffice, catalog, ledger }: BackOfficeDeps): Ro
 
   router.get('/products/stats', (req, res) => {
     const { range, cashRegisterName, echo } = filters(req);
-    const { firstResult, maxResults } = paging(req);
     const items = mergeItems(backOffice.stats.select(range, cashRegisterName), (b) => b.products);
     const rows = [...items].sort(([a], [b]) => compareIds(a, b)).map(([product, it]) => ({
       product, name: catalog.find<Product>('products', product)?.name ?? it.name, ...itemRow(it, money),
     }));
-    sendList(req, res, rows.slice(firstResult, firstResult + maxResults), rows.length, { ...echo, currency: money.currency }, 'products-stats.csv');
+    sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'products-stats.csv');
   });
 
   router.get('/categories/stats', (req, res) => {
     const { range, cashRegisterName, echo } = filters(req);
-    const { firstResult, maxResults } = paging(req);
     const items = mergeItems(backOffice.stats.select(range, cashRegisterName), (b) => b.categories);
     const rows = [...items].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([category, it]) => ({ category, ...itemRow(it, money) }));
-    sendList(req, res, rows.slice(firstResult, firstResult + maxResults), rows.length, { ...echo, currency: money.currency }, 'categories-stats.csv');
+    sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'categories-stats.csv');
   });
 
   router.get('/registrations/stats', (req, res) => {
     const { range, cashRegisterName, echo } = filters(req);
-    const { firstResult, maxResults } = paging(req);
     const byRegister = mergeByRegister(backOffice.stats.select(range, cashRegisterName));
     const rows = [...byRegister].sort(([a], [b]) => compareIds(a, b)).map(([name, f]) => registerRow(name, f, money));
-    sendList(req, res, rows.slice(firstResult, firstResult + maxResults), rows.length, { ...echo, currency: money.currency }, 'registrations-stats.csv');
+    sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'registrations-stats.csv');
   });
 
   router.get('/sales/stats', (req, res) => {
     const { range, cashRegisterName, echo } = filters(req);
-    const { firstResult, maxResults } = paging(req);
     const ids = backOffice.stats.select(range, cashRegisterName).flatMap((b) => b.sales);
     const rows = ids.map((identifier) => ({ identifier, entry: ledger.entry(identifier)!, summary: backOffice.summary(identifier)! }))
       .sort((a, b) => a.summary.firstSeq - b.summary.firstSeq);
-    const page = rows.slice(firstResult, firstResult + maxResults).map(({ identifier, entry, summary }) => ({
+    sendList(req, res, rows, ({ identifier, entry, summary }) => ({
       identifier, cashRegisterName: entry.cashRegisterName, createdAt: entry.createdAt, receivedAt: summary.receivedAt,
       dayId: summary.dayId, status: entry.status, total: summary.total, vat: summary.vat, lines: summary.lines,
-    }));
-    sendList(req, res, page, rows.length, { ...echo, currency: money.currency }, 'sales-stats.csv');
+    }), { ...echo, currency: money.currency }, 'sales-stats.csv');
   });
 
   return router;

@@ -1,4 +1,5 @@
 import { Decimal, decimalKey, toDecimal } from '../translate/decimal.js';
+import { Exact } from './exact.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
 
 /**
@@ -72,7 +73,10 @@ export function footprintKey(f: SaleFootprint): string {
 
 /** A line's identity (product, quantity, total) never changes for a stored sale: the key of its frozen facts. */
 export const lineKey = (l: { product: string; quantity: number; total: number }) =>
-  `${l.product}|${decimalKey(l.quantity)}|${decimalKey(l.total)}`;
+  `${l.product}|${numberKey(l.quantity)}|${numberKey(l.total)}`;
+
+// A JSON number's shortest form is already one string per value (as decimal.js prints it), minus -0.
+const numberKey = (x: number) => (typeof x === 'number' ? String(x === 0 ? 0 : x) : decimalKey(x));
 
 /**
  * A line's VAT rate (percent, as a decimal string): its catalogue product's tax rate; else derived from
@@ -97,18 +101,20 @@ export function vatRateOf(line: { vat: number; total: number }, productRate: num
 
 export const compareRates = (a: string, b: string) => new Decimal(a).comparedTo(new Decimal(b));
 
+const E = (x: number) => Exact.of(x);
+
 /** Counts and exact sums of a set of sale changes (one day, or one date and register for stats). */
 export class Figures {
   saleCount = 0;
   refundCount = 0;
   cancelCount = 0;
-  gross: Decimal = ZERO;
-  discounts: Decimal = ZERO;
-  cost: Decimal = ZERO;
-  refundTotal: Decimal = ZERO;
-  cancelTotal: Decimal = ZERO;
-  readonly byRate = new Map<string, { gross: Decimal; vat: Decimal }>();
-  readonly payments = new Map<string, Decimal>();
+  readonly gross = new Exact();
+  readonly discounts = new Exact();
+  readonly cost = new Exact();
+  readonly refundTotal = new Exact();
+  readonly cancelTotal = new Exact();
+  readonly byRate = new Map<string, { gross: Exact; vat: Exact }>();
+  readonly payments = new Map<string, Exact>();
 
   /**
    * A sale received counts once in saleCount (even if reversed later the same day); a reversal
@@ -120,13 +126,12 @@ export class Figures {
     if (before === null) this.saleCount++;
     const wasReversed = before !== null && isReversed(before.status);
     if (!wasReversed && isReversed(after.status)) {
-      const total = toDecimal(after.footprint.total);
       if (after.status === 'refunded') {
         this.refundCount++;
-        this.refundTotal = this.refundTotal.plus(total);
+        this.refundTotal.add(E(after.footprint.total));
       } else {
         this.cancelCount++;
-        this.cancelTotal = this.cancelTotal.plus(total);
+        this.cancelTotal.add(E(after.footprint.total));
       }
     }
     if (before !== null && !wasReversed) this.add(before.footprint, -1, change.factsOf);
@@ -137,30 +142,41 @@ export class Figures {
     this.saleCount += other.saleCount;
     this.refundCount += other.refundCount;
     this.cancelCount += other.cancelCount;
-    this.gross = this.gross.plus(other.gross);
-    this.discounts = this.discounts.plus(other.discounts);
-    this.cost = this.cost.plus(other.cost);
-    this.refundTotal = this.refundTotal.plus(other.refundTotal);
-    this.cancelTotal = this.cancelTotal.plus(other.cancelTotal);
+    this.gross.add(other.gross);
+    this.discounts.add(other.discounts);
+    this.cost.add(other.cost);
+    this.refundTotal.add(other.refundTotal);
+    this.cancelTotal.add(other.cancelTotal);
     for (const [rate, v] of other.byRate) {
-      const mine = this.byRate.get(rate);
-      this.byRate.set(rate, mine ? { gross: mine.gross.plus(v.gross), vat: mine.vat.plus(v.vat) } : v);
+      const mine = this.rate(rate);
+      mine.gross.add(v.gross);
+      mine.vat.add(v.vat);
     }
-    for (const [method, amount] of other.payments) this.payments.set(method, (this.payments.get(method) ?? ZERO).plus(amount));
+    for (const [method, amount] of other.payments) this.payment(method).add(amount);
+  }
+
+  private rate(rate: string) {
+    let v = this.byRate.get(rate);
+    if (!v) this.byRate.set(rate, (v = { gross: new Exact(), vat: new Exact() }));
+    return v;
+  }
+
+  private payment(method: string): Exact {
+    let p = this.payments.get(method);
+    if (!p) this.payments.set(method, (p = new Exact()));
+    return p;
   }
 
   private add(f: SaleFootprint, sign: 1 | -1, factsOf: ChangeFacts['factsOf']): void {
-    this.gross = this.gross.plus(toDecimal(f.total).times(sign));
-    this.discounts = this.discounts.plus(toDecimal(f.discount).times(sign));
-    this.cost = this.cost.plus(toDecimal(f.costPrice).times(sign));
+    this.gross.add(E(f.total), sign);
+    this.discounts.add(E(f.discount), sign);
+    this.cost.add(E(f.costPrice), sign);
     for (const line of f.lines) {
-      const rate = factsOf(line).vatRate;
-      const v = this.byRate.get(rate) ?? { gross: ZERO, vat: ZERO };
-      this.byRate.set(rate, { gross: v.gross.plus(toDecimal(line.total).times(sign)), vat: v.vat.plus(toDecimal(line.vat).times(sign)) });
+      const v = this.rate(factsOf(line).vatRate);
+      v.gross.add(E(line.total), sign);
+      v.vat.add(E(line.vat), sign);
     }
-    for (const p of f.payments) {
-      this.payments.set(p.method, (this.payments.get(p.method) ?? ZERO).plus(toDecimal(p.amount).times(sign)));
-    }
+    for (const p of f.payments) this.payment(p.method).add(E(p.amount), sign);
   }
 }
 
@@ -169,19 +185,19 @@ export class ItemFigures {
   name = '';
   saleCount = 0;
   reversalCount = 0;
-  quantity: Decimal = ZERO;
-  gross: Decimal = ZERO;
-  vat: Decimal = ZERO;
-  cost: Decimal = ZERO;
+  readonly quantity = new Exact();
+  readonly gross = new Exact();
+  readonly vat = new Exact();
+  readonly cost = new Exact();
 
   merge(other: ItemFigures): void {
     if (other.name) this.name = other.name;
     this.saleCount += other.saleCount;
     this.reversalCount += other.reversalCount;
-    this.quantity = this.quantity.plus(other.quantity);
-    this.gross = this.gross.plus(other.gross);
-    this.vat = this.vat.plus(other.vat);
-    this.cost = this.cost.plus(other.cost);
+    this.quantity.add(other.quantity);
+    this.gross.add(other.gross);
+    this.vat.add(other.vat);
+    this.cost.add(other.cost);
   }
 }
 
@@ -201,10 +217,10 @@ export function applyToItems(items: Map<string, ItemFigures>, change: ChangeFact
     for (const line of f.lines) {
       const it = item(keyOf(line));
       if (line.name) it.name = line.name;
-      it.quantity = it.quantity.plus(toDecimal(line.quantity).times(sign));
-      it.gross = it.gross.plus(toDecimal(line.total).times(sign));
-      it.vat = it.vat.plus(toDecimal(line.vat).times(sign));
-      it.cost = it.cost.plus(toDecimal(line.costPrice).times(sign));
+      it.quantity.add(E(line.quantity), sign);
+      it.gross.add(E(line.total), sign);
+      it.vat.add(E(line.vat), sign);
+      it.cost.add(E(line.costPrice), sign);
     }
   };
   if (before !== null && !wasReversed) add(before.footprint, -1);
@@ -225,17 +241,17 @@ export function minorUnitDigits(currency: string): number {
 export class Money {
   constructor(readonly currency: string, readonly digits = minorUnitDigits(currency)) {}
 
-  round(x: Decimal | number): Decimal {
-    return toDecimal(x).toDecimalPlaces(this.digits, Decimal.ROUND_HALF_EVEN);
+  round(x: Decimal | Exact | number): Decimal {
+    return (x instanceof Exact ? x.toDecimal() : toDecimal(x)).toDecimalPlaces(this.digits, Decimal.ROUND_HALF_EVEN);
   }
 
   /** The rounded amount as a JSON number (never -0). */
-  num(x: Decimal | number): number {
+  num(x: Decimal | Exact | number): number {
     const n = this.round(x).toNumber();
     return n === 0 ? 0 : n;
   }
 
-  text(x: Decimal | number): string {
+  text(x: Decimal | Exact | number): string {
     const d = this.round(x);
     return (d.isZero() ? d.abs() : d).toFixed(this.digits);
   }
@@ -327,9 +343,10 @@ export interface CashBalance {
 /** The drawer: what the last closed day left + deposits − withdrawals + cash taken (net of cash refunds). */
 export function cashBalance(opening: number, movements: BalanceMovement[], f: Figures, money: Money): CashBalance {
   const sum = (action: BalanceMovement['action']) => movements.filter((m) => m.action === action).reduce((s, m) => s.plus(toDecimal(m.amount)), ZERO);
+  const cashTaken = f.payments.get('cash');
   const deposits = money.round(sum('deposit'));
   const withdrawals = money.round(sum('withdraw'));
-  const cash = money.round(f.payments.get('cash') ?? ZERO);
+  const cash = money.round(cashTaken ?? ZERO);
   return {
     opening,
     deposits: money.num(deposits),
@@ -376,5 +393,14 @@ export function dayReport(meta: DayMeta, f: Figures, movements: BalanceMovement[
 
 /** Facts of one change from stored states (used live and when rebuilding from stored sales). */
 export function changeFacts(before: SaleState | null, after: SaleState, facts: Record<string, LineFacts>, fallback: (line: FootprintLine) => LineFacts): ChangeFacts {
-  return { before, after, factsOf: (line) => facts[lineKey(line)] ?? fallback(line) };
+  const seen = new Map<FootprintLine, LineFacts>();
+  return {
+    before,
+    after,
+    factsOf: (line) => {
+      let f = seen.get(line);
+      if (!f) seen.set(line, (f = facts[lineKey(line)] ?? fallback(line)));
+      return f;
+    },
+  };
 }

@@ -112,6 +112,7 @@ describe('stats', () => {
     const regs = await (await gw.fetch(`/api/registrations/stats?${MARCH}&format=csv`, { auth: adminAuth })).text();
     expect(regs.split('\r\n')[0]).toBe('cashRegisterName,saleCount,refundCount,cancelCount,refundTotal,cancelTotal,gross,net,vatTotal,vat.10,discounts,costPrice,margin,payments.cash');
     expect((await (await gw.fetch('/api/sales/stats?format=csv', { auth: adminAuth })).text()).split('\r\n').length).toBe(1 + 4 + 1);
+    expect((await (await gw.fetch('/api/sales/stats?format=csv&maxResults=1', { auth: adminAuth })).text()).split('\r\n').length).toBe(1 + 1 + 1);
     expect((await (await gw.fetch('/api/categories/stats?format=csv', { auth: adminAuth })).text())).toContain('/Drinks,');
   });
 
