@@ -37,12 +37,14 @@ export function daysRouter({ backOffice, store }: BackOfficeDeps): Router {
     sendReport(req, res, report);
   });
 
-  router.get('/days/current', (req, res) => {
+  /** `current` (with ?cashRegisterName=R) names the register's open day. */
+  const dayIdParam = (req: Request) => {
+    if (req.params.dayId !== 'current') return req.params.dayId as string;
     const register = registerParam(req);
     const dayId = backOffice.currentDayId(register);
     if (!dayId) throw notFound(`an open day of register ${register}`);
-    res.json(backOffice.day(dayId));
-  });
+    return dayId;
+  };
 
   router.get('/days', (req, res) => {
     const days = backOffice.days({ register: stringParam(req, 'cashRegisterName'), from: timeParam(req, 'from'), to: timeParam(req, 'to') });
@@ -50,11 +52,11 @@ export function daysRouter({ backOffice, store }: BackOfficeDeps): Router {
   });
 
   router.get('/days/:dayId', (req, res) => {
-    res.json(backOffice.day(req.params.dayId));
+    res.json(backOffice.day(dayIdParam(req)));
   });
 
   router.get('/days/:dayId/report', (req, res) => {
-    sendReport(req, res, backOffice.report(req.params.dayId));
+    sendReport(req, res, backOffice.report(dayIdParam(req)));
   });
 
   return router;

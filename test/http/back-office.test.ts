@@ -49,6 +49,8 @@ describe('closing a day', () => {
     expect(retry.status).toBe(200);
     expect(retry.body).toEqual(first.body);
     expect((await admin('/days/current?cashRegisterName=TAB-1')).body).toMatchObject({ dayId: 'TAB-1:2', status: 'open', gross: 3 });
+    expect((await admin('/days/current/report?cashRegisterName=TAB-1')).body).toMatchObject({ type: 'X', dayId: 'TAB-1:2', gross: 3 });
+    expect((await admin('/days/current/report')).status).toBe(400);
     expect((await close('TAB-1', '&dayId=TAB-1:7')).body.error.code).toBe('day_is_not_open');
     expect((await close('TAB-1', '&dayId=TAB-2:2')).status).toBe(400);
     expect((await close('TAB-1', '&dayId=TAB-1:2')).status).toBe(201);
