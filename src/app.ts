@@ -7,6 +7,7 @@ import { requestLogger } from './ops/request-log.js';
 import { tabshopRouter } from './tabshop/routes.js';
 import { AppError } from './errors.js';
 import { forwardingRouter } from './forward/routes.js';
+import { presence } from './http/presence.js';
 
 export type AppDeps = Gateway;
 
@@ -22,6 +23,7 @@ export function createApp(deps: AppDeps): Express {
   const ops = createOps(deps);
   app.use(ops.observeRequests);
   app.use(ops.router);
+  app.use(presence(deps.backOffice, deps.now));
   app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit, ready: () => catalogueReady(deps) }));
   app.use(config.api.basePath, apiRouter({
     ...deps,

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   receipt_is_printed_already: 422,
   day_is_closed: 422,
   day_is_not_closed: 422,
+  day_is_not_open: 422,
   bridge_mode_read_only: 409,
   too_many_requests: 429,
   internal_error: 500,

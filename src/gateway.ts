@@ -12,6 +12,8 @@ import { GatewayEvents } from './events.js';
 import type { ForwardingStatus } from './forward/status.js';
 import { attachEventLog } from './ops/event-log.js';
 import { Forwarding } from './forward/forwarding.js';
+import { BackOffice } from './domain/back-office.js';
+import { LowdbBackOfficeStore } from './store/lowdb-back-office.js';
 
 /** Everything createApp needs, wired from the config; the CLI and the tests build one of these. */
 export interface Gateway {
@@ -24,6 +26,8 @@ export interface Gateway {
   throttle: LoginThrottle;
   logger: Logger;
   events: GatewayEvents;
+  /** Registrations, days, reports, cash balance, stats (srv4pos use cases 3, 4). */
+  backOffice: BackOffice;
   /** Bridge mode and webhooks; absent in a standalone gateway without webhooks. */
   forwarding?: ForwardingStatus;
   now: () => Date;
@@ -38,13 +42,27 @@ export async function openGateway(config: Config, logger: Logger, now: () => Dat
   const catalog = new Catalog(store, now);
   const events = new GatewayEvents();
   const ledger = new SalesLedger(store, catalog, events);
+  const backOffice = new BackOffice({
+    salesStore: store, store: new LowdbBackOfficeStore(config.store.dataDir, store.commitQueue), ledger, catalog, events,
+    currency: config.currency, devices: config.devices, now, logger,
+  });
+  ledger.use(backOffice.hooks);
   await store.open({
-    onSale: (r) => ledger.loadSale(r),
+    onSale: (r) => {
+      ledger.loadSale(r);
+      backOffice.loadSale(r);
+    },
     onQuarantine: (q) => ledger.loadQuarantine(q),
     onModification: (m) => catalog.loadModification(m),
   });
   catalog.finishLoading();
   ledger.finishLoading();
+  try {
+    await backOffice.open();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   // In bridge mode the catalogue is upstream's: no demo articles.
   if (config.store.seedDemo && !config.upstream && catalog.version === 0 && ledger.saleCount === 0) {
     await seedCatalogue(catalog, ledger, JSON.parse(await readFile(DEMO_CATALOGUE, 'utf8')));
@@ -61,13 +79,14 @@ export async function openGateway(config: Config, logger: Logger, now: () => Dat
   }
   forwarding?.start();
   return {
-    config, store, catalog, ledger, logger, now, events, forwarding,
+    config, store, catalog, ledger, logger, now, events, forwarding, backOffice,
     views: new TabShopViews(catalog),
     accounts: new Accounts(config.devices, config.admins),
     throttle: new LoginThrottle(),
     startedAt: now(),
     close: async () => {
       await forwarding?.stop();
+      backOffice.savePresence();
       await store.close();
     },
   };

@@ -30,7 +30,7 @@ export interface TestGateway {
 }
 
 /** A real gateway on an ephemeral (or the given) 127.0.0.1 port over a temp data dir. */
-export async function startTestGateway(overrides: Record<string, unknown> = {}, existingDir?: string, port = 0): Promise<TestGateway> {
+export async function startTestGateway(overrides: Record<string, unknown> = {}, existingDir?: string, opts: { now?: () => Date; port?: number } = {}): Promise<TestGateway> {
   const dir = existingDir ?? (await mkdtemp(join(tmpdir(), 'tsg-http-')));
   const configPath = join(dir, 'config.json');
   await writeFile(configPath, JSON.stringify({
@@ -43,8 +43,8 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
   const { config } = loadConfig({ file: configPath, cwd: dir, env: {} });
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } });
-  const gateway = await openGateway(config, createLogger(config.logLevel, sink));
-  const running = await startServer(gateway, '127.0.0.1', port);
+  const gateway = await openGateway(config, createLogger(config.logLevel, sink), opts.now);
+  const running = await startServer(gateway, '127.0.0.1', opts.port ?? 0);
   const doFetch = (path: string, init: RequestInit & { auth?: string | null } = {}) => {
     const headers = new Headers(init.headers);
     const auth = init.auth === undefined ? deviceAuth : init.auth;

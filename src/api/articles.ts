@@ -83,13 +83,17 @@ export function articlesRouter({ catalog, ledger, store, assertWritable }: Artic
     res.status(201).set('ETag', `"${catalog.version}"`).json(view);
   });
 
-  router.get('/modifications', (req, res) => {
+  router.get('/modifications', async (req, res) => {
     const from = optionalInt(req, 'from', 0);
-    const latest = catalog.version;
-    const to = req.query.to === 'latest' ? latest : optionalInt(req, 'to', latest);
+    const to = req.query.to === 'latest' ? Infinity : optionalInt(req, 'to', Number.MAX_SAFE_INTEGER);
+    if (to < from) throw new AppError('bad_request', 'to must not be below from', [{ field: 'to', message: 'below from' }]);
     const max = paging(req).maxResults;
-    const page = catalog.modificationsBetween(from, to, max);
-    res.json({ from, to: page.to, latest, items: page.items.map(({ at: _at, ...m }) => m) });
+    // Only what is durable is served, and `to` never runs past it: a consumer that continues from
+    // the answer's `to` cannot skip a change made after this read.
+    const latest = catalog.version;
+    await store.commit();
+    const page = catalog.modificationsBetween(from, Math.min(to, latest), max);
+    res.json({ from, to: Math.max(from, page.to), latest, items: page.items.map(({ at: _at, ...m }) => m) });
   });
 
   return router;

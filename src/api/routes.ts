@@ -4,9 +4,10 @@ import { accountOf, basicAuth } from '../auth/basic-auth.js';
 import type { LoginThrottle } from '../auth/throttle.js';
 import { AppError } from '../errors.js';
 import { articlesRouter, type ArticlesDeps } from './articles.js';
+import { backOfficeRouter, type BackOfficeDeps } from './back-office.js';
 import { salesRouter, type SalesDeps } from './sales.js';
 
-export interface ApiDeps extends ArticlesDeps, SalesDeps {
+export interface ApiDeps extends ArticlesDeps, SalesDeps, BackOfficeDeps {
   accounts: Accounts;
   throttle: LoginThrottle;
   bodyLimit: string;
@@ -20,7 +21,7 @@ const DEVICE_READABLE = /^\/(version|taxes|discounts|categories|products|commodi
 const devicePermissions: RequestHandler = (req, res, next) => {
   const account = accountOf(res);
   if (account.role === 'admin') return next();
-  const readable = (req.method === 'GET' || req.method === 'HEAD') && DEVICE_READABLE.test(req.path);
+  const readable = (req.method === 'GET' || req.method === 'HEAD') && DEVICE_READABLE.test(req.path) && !/^\/[^/]+\/stats$/.test(req.path);
   const postsSale = (req.method === 'POST' && req.path === '/sales') || (req.method === 'PUT' && req.path.startsWith('/sales/'));
   if (readable || postsSale) return next();
   next(new AppError('forbidden', `device ${account.username} may not ${req.method} ${req.path}; an admin account is required`));
@@ -32,6 +33,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use(basicAuth({ accounts: deps.accounts, throttle: deps.throttle, allow: () => true, what: 'API' }));
   router.use(devicePermissions);
   router.use(express.json({ type: () => true, limit: deps.bodyLimit }));
+  router.use(backOfficeRouter(deps));
   router.use(articlesRouter(deps));
   router.use(salesRouter(deps));
   for (const extra of deps.extra ?? []) router.use(extra);

@@ -41,9 +41,12 @@ export interface SaleIndexEntry {
  * before the caller's commit, so their writes are durable together with the sale.
  */
 export interface SaleHooks {
-  beforeStore?(record: SaleRecord, previous: SaleRecord | undefined, at: Date): void | Promise<void>;
-  afterStore?(record: SaleRecord, previous: SaleRecord | undefined, at: Date): void | Promise<void>;
+  beforeStore?(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): void | Promise<void>;
+  afterStore?(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): void | Promise<void>;
 }
+
+/** Who changed a sale: a TabShop push (never refused), the API, or a receipt marked printed. */
+export type ChangeKind = 'tabshop' | 'api' | 'receipt';
 
 export interface QuarantineSummary {
   id: string;
@@ -147,15 +150,34 @@ export class SalesLedger {
       if (existing && opts.createOnly) {
         throw new AppError('already_exists', `sale ${sale.identifier} already exists; change it with PUT /sales/${sale.identifier}`);
       }
-      const outcome = await this.upsert(candidate, at);
+      const outcome = await this.upsert(candidate, at, 'api');
       const stored = await this.store.getSale(sale.identifier);
       return { outcome: outcome as Exclude<Outcome, 'quarantined'>, sale: stored!.sale };
     });
   }
 
-  /** Runs fn between sale changes (never in the middle of one), e.g. to rebase stock on upstream's levels. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.serialised(fn);
+  /** Marks a sale's receipt printed: a sale change of its own (next seq), so feeds and hooks see it. */
+  markReceiptPrinted(identifier: string, at: Date): Promise<Sale> {
+    return this.serialised(async () => {
+      const previous = await this.getSale(identifier);
+      if (!previous) throw new AppError('not_found', `sale ${identifier} not found`);
+      if (previous.sale.receiptPrintedAt) {
+        throw new AppError('receipt_is_printed_already', `the receipt of sale ${identifier} was printed at ${previous.sale.receiptPrintedAt}`);
+      }
+      const change = { seq: this.seq + 1, status: previous.sale.status, at: at.toISOString(), kind: 'receipt' as const };
+      const record: SaleRecord = {
+        ...previous,
+        sale: { ...previous.sale, receiptPrintedAt: change.at, version: (previous.sale.version ?? 0) + 1 },
+        history: [...previous.history, change],
+      };
+      await this.storeChange(record, previous, at, 'receipt');
+      return record.sale;
+    });
+  }
+
+  /** Runs `fn` between sale changes (never during one): day closes, balance changes, consistent feed reads. */
+  exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    return this.serialised(async () => fn());
   }
 
   entry(identifier: string): SaleIndexEntry | undefined {
@@ -206,17 +228,18 @@ export class SalesLedger {
         ctx, invoice, { stored: stored?.sale.source?.invoice ?? stored?.sale, invoiceId: sale.source?.invoiceId });
       return 'quarantined';
     }
-    return this.upsert(candidate, ctx.at);
+    return this.upsert(candidate, ctx.at, 'tabshop');
   }
 
-  private async upsert(candidate: Candidate, at: Date): Promise<Outcome> {
+  private async upsert(candidate: Candidate, at: Date, kind: ChangeKind): Promise<Outcome> {
     const { sale } = candidate;
     const existing = this.index.get(sale.identifier);
     if (existing && existing.content === candidate.content) return 'unchanged';
     const previous = existing ? (await this.store.getSale(sale.identifier))! : undefined;
-    const seq = ++this.seq;
-    const change = { seq, status: sale.status, at: at.toISOString() };
+    // The seq is taken only once the change is stored (remember): a change a hook refuses burns none.
+    const change = { seq: this.seq + 1, status: sale.status, at: at.toISOString() };
     const record: SaleRecord = {
+      ...previous,
       sale: {
         ...sale,
         receiptPrintedAt: previous?.sale.receiptPrintedAt ?? sale.receiptPrintedAt ?? null,
@@ -226,14 +249,20 @@ export class SalesLedger {
       content: candidate.content,
       history: [...(previous?.history ?? []), change],
     };
-    for (const hook of this.hooks) await hook.beforeStore?.(record, previous, at);
-    await this.store.putSale(record, change.at);
+    await this.storeChange(record, previous, at, kind);
+    return previous ? 'updated' : 'created';
+  }
+
+  private async storeChange(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): Promise<void> {
+    const { sale } = record;
+    const { seq } = record.history[record.history.length - 1];
+    for (const hook of this.hooks) await hook.beforeStore?.(record, previous, at, kind);
+    await this.store.putSale(record, record.history[record.history.length - 1].at);
     this.remember(record);
     const previousStatus = previous?.sale.status ?? null;
     this.moveStock(record.sale, previousStatus, sale.status, seq);
-    for (const hook of this.hooks) await hook.afterStore?.(record, previous, at);
+    for (const hook of this.hooks) await hook.afterStore?.(record, previous, at, kind);
     this.events?.emit('sale.changed', { identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, status: sale.status, previousStatus, seq });
-    return previous ? 'updated' : 'created';
   }
 
   private remember(record: SaleRecord): void {

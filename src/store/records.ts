@@ -1,3 +1,4 @@
+import type { LineFacts, SaleFootprint } from '../domain/reports.js';
 import type { Category, Commodity, Discount, Product, Sale, SaleStatus, Tax } from '../domain/types.js';
 
 export interface StockLevel {
@@ -50,6 +51,12 @@ export interface SaleChange {
   seq: number;
   status: SaleStatus;
   at: string;
+  /** 'receipt': the receipt was marked printed (nothing else changed). */
+  kind?: 'receipt';
+  /** The register day (`<register>:<n>`) the change was received in, and is accounted in. */
+  dayId?: string;
+  /** The sale's accounting figures just before this change, kept only when the change altered them. */
+  prior?: SaleFootprint;
 }
 
 export interface SaleRecord {
@@ -60,6 +67,8 @@ export interface SaleRecord {
   content: string;
   /** Every create or change, oldest first; the last one is the sale's current sequence number. */
   history: SaleChange[];
+  /** Per line identity: the VAT rate and category frozen when the sale was first received (reports). */
+  lineFacts?: Record<string, LineFacts>;
 }
 
 export type QuarantineCode = 'invalid_invoice' | 'collision' | 'invalid_body';

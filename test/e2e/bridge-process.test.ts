@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 async function upstreamB(dir?: string, port = 0): Promise<TestGateway> {
-  const b = await startTestGateway({}, dir, port);
+  const b = await startTestGateway({}, dir, { port });
   gateways.push(b);
   if (!dir) dirs.push(b.dir);
   return b;

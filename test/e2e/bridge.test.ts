@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 async function gateway(overrides: Record<string, unknown> = {}, dir?: string, port = 0): Promise<TestGateway> {
-  const g = await startTestGateway(overrides, dir, port);
+  const g = await startTestGateway(overrides, dir, { port });
   started.push(g);
   dirs.add(g.dir);
   return g;

@@ -1,0 +1,73 @@
+import { Router, type Request } from 'express';
+import type { Product } from '../domain/types.js';
+import { compareIds } from '../domain/catalog.js';
+import { itemRow, mergeByRegister, mergeItems, registerRow, type DateRange } from '../domain/stats.js';
+import { badRequest } from '../errors.js';
+import type { BackOfficeDeps } from './back-office.js';
+import { stringParam } from './http.js';
+import { sendList } from './negotiate.js';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Stats are kept per UTC date (the date the gateway received each change), so `from` and `to` are
+ * dates (2026-03-01) or times at 00:00 UTC; `from` is inclusive, `to` exclusive.
+ */
+export function dateParam(req: Request, name: string): string | undefined {
+  const raw = stringParam(req, name);
+  if (raw === undefined) return undefined;
+  const date = DATE.test(raw) ? new Date(`${raw}T00:00:00Z`) : /^\d+$/.test(raw) ? new Date(Number(raw)) : new Date(raw);
+  const problem = (message: string) => badRequest(`${name} ${message}`, [{ field: name, message }]);
+  if (Number.isNaN(date.getTime())) throw problem('must be a date (2026-03-01), an ISO-8601 time or epoch milliseconds');
+  const iso = date.toISOString();
+  if (!iso.endsWith('T00:00:00.000Z')) throw problem('must fall on a UTC day boundary (stats are kept per UTC day)');
+  return iso.slice(0, 10);
+}
+
+function filters(req: Request) {
+  const range: DateRange = { from: dateParam(req, 'from'), to: dateParam(req, 'to') };
+  const cashRegisterName = stringParam(req, 'cashRegisterName');
+  return { range, cashRegisterName, echo: { from: range.from ?? null, to: range.to ?? null, cashRegisterName: cashRegisterName ?? null } };
+}
+
+/** GET /products/stats, /categories/stats, /registrations/stats, /sales/stats (JSON or CSV). */
+export function statsRouter({ backOffice, catalog, ledger }: BackOfficeDeps): Router {
+  const router = Router();
+  const money = backOffice.money;
+
+  router.get('/products/stats', (req, res) => {
+    const { range, cashRegisterName, echo } = filters(req);
+    const items = mergeItems(backOffice.stats.select(range, cashRegisterName), (b) => b.products);
+    const rows = [...items].sort(([a], [b]) => compareIds(a, b)).map(([product, it]) => ({
+      product, name: catalog.find<Product>('products', product)?.name ?? it.name, ...itemRow(it, money),
+    }));
+    sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'products-stats.csv');
+  });
+
+  router.get('/categories/stats', (req, res) => {
+    const { range, cashRegisterName, echo } = filters(req);
+    const items = mergeItems(backOffice.stats.select(range, cashRegisterName), (b) => b.categories);
+    const rows = [...items].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([category, it]) => ({ category, ...itemRow(it, money) }));
+    sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'categories-stats.csv');
+  });
+
+  router.get('/registrations/stats', (req, res) => {
+    const { range, cashRegisterName, echo } = filters(req);
+    const byRegister = mergeByRegister(backOffice.stats.select(range, cashRegisterName));
+    const rows = [...byRegister].sort(([a], [b]) => compareIds(a, b)).map(([name, f]) => registerRow(name, f, money));
+    sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'registrations-stats.csv');
+  });
+
+  router.get('/sales/stats', (req, res) => {
+    const { range, cashRegisterName, echo } = filters(req);
+    const ids = backOffice.stats.select(range, cashRegisterName).flatMap((b) => b.sales);
+    const rows = ids.map((identifier) => ({ identifier, entry: ledger.entry(identifier)!, summary: backOffice.summary(identifier)! }))
+      .sort((a, b) => a.summary.firstSeq - b.summary.firstSeq);
+    sendList(req, res, rows, ({ identifier, entry, summary }) => ({
+      identifier, cashRegisterName: entry.cashRegisterName, createdAt: entry.createdAt, receivedAt: summary.receivedAt,
+      dayId: summary.dayId, status: entry.status, total: summary.total, vat: summary.vat, lines: summary.lines,
+    }), { ...echo, currency: money.currency }, 'sales-stats.csv');
+  });
+
+  return router;
+}

@@ -1,0 +1,119 @@
+import { Figures, ItemFigures, applyToItems, summarise, type ChangeFacts, type FiguresSummary, type FootprintLine, type LineFacts, type Money } from './reports.js';
+
+/**
+ * Running aggregates per (UTC date of receipt, register): figures, per product, per category,
+ * and the sales first received that date. A stats query merges the buckets of its range, so its
+ * cost follows the number of days and products asked for, never the number of sales stored.
+ */
+export interface StatsBucket {
+  date: string;
+  register: string;
+  figures: Figures;
+  products: Map<string, ItemFigures>;
+  categories: Map<string, ItemFigures>;
+  sales: string[];
+}
+
+/** [from, to) as UTC dates (YYYY-MM-DD); absent bounds are open. */
+export interface DateRange {
+  from?: string;
+  to?: string;
+}
+
+export const dateOf = (iso: string) => iso.slice(0, 10);
+
+export class StatsIndex {
+  private readonly buckets = new Map<string, StatsBucket>();
+
+  apply(at: string, register: string, change: ChangeFacts): void {
+    const b = this.bucket(dateOf(at), register);
+    b.figures.apply(change);
+    applyToItems(b.products, change, (line) => line.product);
+    applyToItems(b.categories, change, (line) => change.factsOf(line).category);
+  }
+
+  addSale(at: string, register: string, identifier: string): void {
+    this.bucket(dateOf(at), register).sales.push(identifier);
+  }
+
+  select(range: DateRange, register?: string): StatsBucket[] {
+    const out: StatsBucket[] = [];
+    for (const b of this.buckets.values()) {
+      if (register !== undefined && b.register !== register) continue;
+      if (range.from !== undefined && b.date < range.from) continue;
+      if (range.to !== undefined && b.date >= range.to) continue;
+      out.push(b);
+    }
+    return out.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.register < b.register ? -1 : a.register > b.register ? 1 : 0));
+  }
+
+  private bucket(date: string, register: string): StatsBucket {
+    const key = `${date}\u0000${register}`;
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = { date, register, figures: new Figures(), products: new Map(), categories: new Map(), sales: [] };
+      this.buckets.set(key, b);
+    }
+    return b;
+  }
+}
+
+export function mergeItems(buckets: StatsBucket[], pick: (b: StatsBucket) => Map<string, ItemFigures>): Map<string, ItemFigures> {
+  const out = new Map<string, ItemFigures>();
+  for (const b of buckets) {
+    for (const [key, it] of pick(b)) {
+      let mine = out.get(key);
+      if (!mine) out.set(key, (mine = new ItemFigures()));
+      mine.merge(it);
+    }
+  }
+  return out;
+}
+
+export function mergeByRegister(buckets: StatsBucket[]): Map<string, Figures> {
+  const out = new Map<string, Figures>();
+  for (const b of buckets) {
+    let f = out.get(b.register);
+    if (!f) out.set(b.register, (f = new Figures()));
+    f.merge(b.figures);
+  }
+  return out;
+}
+
+export interface ItemRow {
+  quantity: number;
+  gross: number;
+  net: number;
+  vat: number;
+  costPrice: number;
+  margin: number;
+  saleCount: number;
+  reversalCount: number;
+}
+
+/** Rounded per-item figures; net = gross − VAT, margin = net − cost, each from rounded parts. */
+export function itemRow(it: ItemFigures, money: Money): ItemRow {
+  const gross = money.round(it.gross);
+  const vat = money.round(it.vat);
+  const cost = money.round(it.cost);
+  const net = gross.minus(vat);
+  return {
+    quantity: it.quantity.toNumber() || 0,
+    gross: money.num(gross),
+    net: money.num(net),
+    vat: money.num(vat),
+    costPrice: money.num(cost),
+    margin: money.num(net.minus(cost)),
+    saleCount: it.saleCount,
+    reversalCount: it.reversalCount,
+  };
+}
+
+export type RegisterRow = { cashRegisterName: string } & Omit<FiguresSummary, 'vatRates'>;
+
+export function registerRow(cashRegisterName: string, f: Figures, money: Money): RegisterRow {
+  const { vatRates: _rates, ...summary } = summarise(f, money);
+  return { cashRegisterName, ...summary };
+}
+
+export type { FootprintLine, LineFacts };

@@ -1,0 +1,14 @@
+import type { RequestHandler } from 'express';
+import type { Account } from '../auth/accounts.js';
+import type { BackOffice } from '../domain/back-office.js';
+
+/** Remembers when each device was last seen (any authenticated request), for GET /registrations. */
+export function presence(backOffice: BackOffice, now: () => Date): RequestHandler {
+  return (_req, res, next) => {
+    res.on('finish', () => {
+      const account = res.locals.account as Account | undefined;
+      if (account && res.statusCode < 400) backOffice.seen(account, now());
+    });
+    next();
+  };
+}

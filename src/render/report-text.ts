@@ -1,0 +1,51 @@
+import type { DayReport, Money } from '../domain/reports.js';
+import { center, columns, lines, rule, shortTime, wrap } from './text.js';
+
+/** A 40-column printable X or Z report. */
+export function reportText(r: DayReport, money: Money): string {
+  const m = (x: number) => money.text(x);
+  const out: string[] = [
+    rule('='),
+    center(`${r.type === 'Z' ? 'Z REPORT (day closed)' : 'X REPORT (day open)'}`),
+    ...wrap(r.dayId).map((s) => center(s)),
+    rule('='),
+    columns('Register', r.cashRegisterName),
+    columns('Day', String(r.dayNo)),
+    columns('Opened', shortTime(r.openedAt)),
+    columns('Closed', r.closedAt ? shortTime(r.closedAt) : 'open'),
+    columns('Currency', r.currency),
+    rule(),
+    columns('Sales', String(r.saleCount)),
+    columns(`Refunds (${r.refundCount})`, m(r.refundTotal)),
+    columns(`Cancels (${r.cancelCount})`, m(r.cancelTotal)),
+    rule(),
+    columns('Gross', m(r.gross)),
+  ];
+  for (const v of r.vatRates) out.push(columns(`  VAT ${v.rate}% of ${m(v.net)}`, m(v.vat)));
+  out.push(
+    columns('VAT total', m(r.vatTotal)),
+    columns('Net', m(r.net)),
+    columns('Discounts', m(r.discounts)),
+    columns('Cost', m(r.costPrice)),
+    columns('Margin', m(r.margin)),
+    rule(),
+    'Payments',
+  );
+  const methods = Object.entries(r.payments);
+  if (methods.length === 0) out.push(columns('  none', m(0)));
+  for (const [method, amount] of methods) out.push(columns(`  ${method}`, m(amount)));
+  out.push(
+    rule(),
+    'Cash drawer',
+    columns('  Opening', m(r.balance.opening)),
+    columns('  Deposits', m(r.balance.deposits)),
+    columns('  Withdrawals', r.balance.withdrawals ? `-${m(r.balance.withdrawals)}` : m(0)),
+    columns('  Cash payments', m(r.balance.cashPayments)),
+    columns('  Expected cash', m(r.balance.expectedCash)),
+  );
+  for (const mv of r.balance.movements) {
+    out.push(columns(`  ${mv.at.slice(11, 16)} ${mv.action} ${mv.note}`, `${mv.action === 'withdraw' ? '-' : ''}${m(mv.amount)}`));
+  }
+  out.push(rule(), columns('Grand total', m(r.grandTotal)), rule('='));
+  return lines(out);
+}
