@@ -70,6 +70,9 @@ export class Catalog {
 
   finishLoading(): void {
     this.modifications.sort((a, b) => a.version - b.version);
+    // A crash between writing a feed entry and articles.json leaves entries the articles never
+    // reached; drop them, and their versions are taken again (and overwritten on disk) by the next writes.
+    while (this.modifications.length && this.modifications[this.modifications.length - 1].version > this.version) this.modifications.pop();
   }
 
   onChange(listener: () => void): () => void {
@@ -294,8 +297,9 @@ export class Catalog {
     this.data.version++;
     const m: Modification = { version: this.data.version, entity, identifier, op, data, at: this.now().toISOString() };
     this.modifications.push(m);
-    this.store.saveArticles();
+    // The feed entry is marked for writing before articles.json, so a crash never leaves a change without its entry.
     await this.store.addModification(m);
+    this.store.saveArticles();
     this.stockGeneration++;
     this.notify();
   }
