@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Response } from 'express';
 import { accountOf } from '../auth/basic-auth.js';
+import type { Account } from '../auth/accounts.js';
 import type { SalesLedger } from '../domain/ledger.js';
 import type { Sale, SaleStatus } from '../domain/types.js';
 import { AppError, notFound } from '../errors.js';
@@ -67,7 +68,7 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     if (!identifier.startsWith(`${body.cashRegisterName}:`)) {
       throw new AppError('validation_failed', 'a sale identifier is "<cashRegisterName>:<id>"', [{ field: '/identifier', message: `must start with ${body.cashRegisterName}:` }]);
     }
-    const sale = normaliseSale(body, identifier, account.username);
+    const sale = normaliseSale(body, identifier, account);
     const { outcome, sale: stored } = await ledger.putApiSale(sale, now(), { createOnly });
     await store.commit();
     res.status(outcome === 'created' ? 201 : 200).location(`sales/${encodeURIComponent(identifier)}`).json(stored);
@@ -94,7 +95,7 @@ function defaultIdentifier(body: SaleBody): string {
   return `${body.cashRegisterName}:${invoiceId ?? randomUUID()}`;
 }
 
-function normaliseSale(body: SaleBody, identifier: string, username: string): Sale {
+function normaliseSale(body: SaleBody, identifier: string, account: Account): Sale {
   const lines = body.lines.map((l, i) => ({
     lineNo: l.lineNo ?? i + 1, product: l.product, name: l.name ?? '', ...(l.title !== undefined ? { title: l.title } : {}),
     quantity: l.quantity, subtotal: l.subtotal ?? l.total, discount: l.discount ?? 0, vat: l.vat ?? 0, total: l.total,
@@ -113,6 +114,10 @@ function normaliseSale(body: SaleBody, identifier: string, username: string): Sa
     costPrice: body.costPrice ?? sumDecimals(lines.map((l) => l.costPrice)).toNumber(),
     customer: { name: body.customer?.name ?? '', address: body.customer?.address ?? '', email: body.customer?.email ?? '' },
     receiptPrintedAt: null,
-    source: { ...(body.source ?? {}), kind: body.source?.kind ?? 'api', device: username },
+    // A device is who it says; an admin (e.g. a bridge gateway forwarding a tablet's sale) may name the tablet.
+    source: {
+      ...(body.source ?? {}), kind: body.source?.kind ?? 'api',
+      device: account.role === 'device' ? account.username : (body.source?.device ?? account.username),
+    },
   };
 }

@@ -50,7 +50,7 @@ describe('bridge gateway A in front of gateway B', { timeout: 60_000 }, () => {
     expect((await tabletView(a, 'stock') as { products: { stockqty: number }[] }).products[0].stockqty).toBe(8);
     await eventually(async () => (await salesOn(b)).length === 1, 'the sale on B');
     const onB = await b.json('/api/sales/TAB-1:202611230100001', { auth: adminAuth });
-    expect(onB.body).toMatchObject({ status: 'completed', version: 1, total: 7, source: { invoice: { id: 202611230100001 } } });
+    expect(onB.body).toMatchObject({ status: 'completed', version: 1, total: 7, source: { device: 'tablet-1', invoice: { id: 202611230100001 } } });
     await eventually(async () => JSON.stringify(await tabletView(a, 'stock')) === JSON.stringify(await tabletView(b, 'stock')), 'A\'s stock = B\'s stock after the next poll');
     expect((await tabletView(b, 'stock') as { products: { stockqty: number }[] }).products[0].stockqty).toBe(8);
 

@@ -155,7 +155,7 @@ describe('article change feed after a crash', () => {
       return { store, catalog };
     };
     const first = await open();
-    await first.catalog.replace('taxes', '1', { name: 'VAT', vat: 10 });
+    await first.catalog.replace('taxes', '1', { name: 'VAT', vat: 10 } as never);
     await first.store.commit();
     await first.store.addModification({ version: 2, entity: 'tax', identifier: '9', op: 'create', data: { identifier: '9' }, at: '2026-01-01T00:00:00.000Z' });
     await first.store.commit(); // the entry reached the disk, articles.json (version 1) did not: a crash here
@@ -163,7 +163,7 @@ describe('article change feed after a crash', () => {
     const second = await open();
     expect(second.catalog.version).toBe(1);
     expect(second.catalog.modificationsBetween(0, 10, 100).items.map((m) => m.identifier)).toEqual(['1']);
-    await second.catalog.replace('taxes', '2', { name: 'Std', vat: 20 });
+    await second.catalog.replace('taxes', '2', { name: 'Std', vat: 20 } as never);
     await second.store.commit();
     await second.store.close();
     const third = await open();
