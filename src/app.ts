@@ -36,7 +36,7 @@ export function createApp(deps: AppDeps): Express {
     },
   }));
   app.use(opsRouter(deps));
-  app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit }));
+  app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit, legacy: config.tabshop.legacy }));
   app.use(config.api.basePath, apiRouter({
     ...deps,
     bodyLimit: config.server.bodyLimit,

@@ -16,10 +16,12 @@ export function basicAuth(opts: {
   throttle: LoginThrottle;
   allow: (account: Account) => boolean;
   what: string;
+  /** Credentials from elsewhere when there is no Authorization header (legacy clients). */
+  fallback?: (res: { locals: Record<string, unknown> }) => { name: string; pass: string } | undefined;
 }): RequestHandler {
   return async (req, res, next) => {
     const address = req.socket.remoteAddress ?? 'unknown';
-    const creds = parseBasicAuth(req);
+    const creds = parseBasicAuth(req) ?? opts.fallback?.(res);
     const username = creds?.name ?? '';
     const wait = opts.throttle.retryAfterMs(address, username);
     if (wait > 0) {
