@@ -36,7 +36,8 @@ followed by a count. Exit codes: 0 no problem, 1 problems found, 2 bad usage.`)
         const out = opts.translate ? process.stderr : process.stdout;
         if (opts.translate) process.stdout.write(`${JSON.stringify(result.sales, null, 2)}\n`);
         for (const p of problems) out.write(`${formatProblem(p)}\n`);
-        const scope = `${num(set.files.length)} file${set.files.length === 1 ? '' : 's'}, ${num(result.pushes)} push${result.pushes === 1 ? '' : 'es'}, ${num(result.invoices)} invoice${result.invoices === 1 ? '' : 's'}`;
+        const scope = `${num(set.files.length)} file${set.files.length === 1 ? '' : 's'}, ${num(result.pushes)} push${result.pushes === 1 ? '' : 'es'}, ${num(result.invoices)} invoice${result.invoices === 1 ? '' : 's'}`
+          + (result.skipped ? ` (${num(result.skipped)} captured request${result.skipped === 1 ? '' : 's'} that are not pushes skipped)` : '');
         const badFiles = new Set(problems.map((p) => p.source.replace(/:\d+$/, ''))).size;
         out.write(ok
           ? `OK: ${scope}, no problems${opts.translate ? `; ${num(result.sales.length)} sales` : ''}\n`

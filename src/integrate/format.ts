@@ -10,6 +10,8 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
+const ms = (n: number) => `${n >= 10 ? Math.round(n) : n} ms`;
+
 const counts = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k} ×${num(v)}`).join(' · ');
 
 /** A replay's outcome in one line: what a script or a person checks first. */
@@ -42,7 +44,7 @@ export function formatReplaySummary(s: ReplaySummary): string {
     row('invoices', `${num(inv.sent)} sent` + (inv.summaries
       ? ` · received ${num(inv.received)} · created ${num(inv.created)} · updated ${num(inv.updated)} · unchanged ${num(inv.unchanged)} · quarantined ${num(inv.quarantined)}`
       : ' (the target sent no JSON summary)'));
-    if (s.latencyMs) row('latency', `p50 ${s.latencyMs.p50} ms · p95 ${s.latencyMs.p95} ms · max ${s.latencyMs.max} ms`);
+    if (s.latencyMs) row('latency', `p50 ${ms(s.latencyMs.p50)} · p95 ${ms(s.latencyMs.p95)} · max ${ms(s.latencyMs.max)}`);
     row('rate', `${formatRate(s.pushesPerSecond)} pushes/s · ${formatRate(s.invoicesPerSecond)} invoices/s`);
   }
   lines.push(replayVerdict(s));
