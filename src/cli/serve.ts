@@ -36,14 +36,8 @@ export function serveCommand(program: Command): void {
         await gateway.close();
         throw new ExitError(1, `cannot listen on ${config.server.host}:${config.server.port}: ${(err as Error).message}`);
       }
-      const tabshopUrl = running.url + (config.tabshop.basePath === '/' ? '' : config.tabshop.basePath);
-      logger.info({ url: running.url, tabshopUrl, apiUrl: running.url + config.api.basePath, configPath, dataDir: config.store.dataDir }, 'tabshop-gateway listening');
-      if (isDemo) {
-        logger.warn({ devices: config.devices.map((d) => ({ username: d.username, password: d.password, cashRegister: d.cashRegister })), admins: config.admins.map((a) => a.username) },
-          'DEMO CREDENTIALS IN USE: these are public demo passwords; copy config.example.json to config.json and set your own before real use');
-        process.stderr.write(`\n  !!! tabshop-gateway is running with DEMO credentials (from ${configPath}).\n  !!! Tablet server URL: ${tabshopUrl}  user: ${config.devices[0].username}  password: ${config.devices[0].password ?? '(hash)'}\n  !!! Do not use these in a shop: create config.json with your own passwords.\n\n`);
-      }
-      await new Promise<void>((resolve) => {
+      // Handlers first: a supervisor may send SIGTERM as soon as it reads the "listening" line.
+      const stopped = new Promise<void>((resolve) => {
         const shutdown = (signal: string) => {
           logger.info({ signal }, 'shutting down');
           const hardStop = setTimeout(() => process.exit(1), 9_500);
@@ -60,5 +54,13 @@ export function serveCommand(program: Command): void {
         process.once('SIGTERM', shutdown);
         process.once('SIGINT', shutdown);
       });
+      const tabshopUrl = running.url + (config.tabshop.basePath === '/' ? '' : config.tabshop.basePath);
+      logger.info({ url: running.url, tabshopUrl, apiUrl: running.url + config.api.basePath, configPath, dataDir: config.store.dataDir }, 'tabshop-gateway listening');
+      if (isDemo) {
+        logger.warn({ devices: config.devices.map((d) => ({ username: d.username, password: d.password, cashRegister: d.cashRegister })), admins: config.admins.map((a) => a.username) },
+          'DEMO CREDENTIALS IN USE: these are public demo passwords; copy config.example.json to config.json and set your own before real use');
+        process.stderr.write(`\n  !!! tabshop-gateway is running with DEMO credentials (from ${configPath}).\n  !!! Tablet server URL: ${tabshopUrl}  user: ${config.devices[0].username}  password: ${config.devices[0].password ?? '(hash)'}\n  !!! Do not use these in a shop: create config.json with your own passwords.\n\n`);
+      }
+      await stopped;
     });
 }
