@@ -31,7 +31,7 @@ export function replayCommand(program: Command): void {
     .option('--url <url>', 'the server URL exactly as typed into a tablet; "invoice" is appended')
     .option('-u, --user <user>', 'device user name (HTTP Basic auth)')
     .option('-p, --password <password>', 'device password (default: $TABSHOP_PASSWORD, else a prompt on a TTY)')
-    .option('-c, --concurrency <n>', 'pushes in flight at once', integerOption(1, 256), 8)
+    .option('-c, --concurrency <n>', 'pushes in flight at once', integerOption(1, 256), 16)
     .option('--rate <r/s>', 'at most this many pushes per second, e.g. 50/s', rateOption)
     .option('--retries <n>', 'retries of a push after a connection error (exponential backoff; HTTP errors are not retried)', integerOption(0, 20), 5)
     .option('--timeout <ms>', 'give up on an answer after this long (then retry)', integerOption(1, 3_600_000), 30_000)
