@@ -24,7 +24,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(ops.observeRequests);
   app.use(ops.router);
   app.use(presence(deps.backOffice, deps.now));
-  app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit, ready: () => catalogueReady(deps) }));
+  app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit, ready: () => catalogueReady(deps), legacy: config.tabshop.legacy }));
   app.use(config.api.basePath, apiRouter({
     ...deps,
     bodyLimit: config.server.bodyLimit,

@@ -3,6 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { serveCommand } from './cli/serve.js';
 import { hashPasswordCommand } from './cli/hash-password.js';
 import { ExitError } from './cli/exit.js';
+import { captureCommand } from './cli/capture.js';
+import { replayCommand } from './cli/replay.js';
+import { validateCommand } from './cli/validate.js';
 
 
 const program = new Command('tabshop-gateway')
@@ -12,6 +15,9 @@ const program = new Command('tabshop-gateway')
 
 serveCommand(program);
 hashPasswordCommand(program);
+captureCommand(program);
+replayCommand(program);
+validateCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -16,11 +16,13 @@ export function basicAuth(opts: {
   throttle: LoginThrottle;
   allow: (account: Account) => boolean;
   what: string;
+  /** Credentials from elsewhere when there is no Authorization header (legacy clients). */
+  fallback?: (res: { locals: Record<string, unknown> }) => { name: string; pass: string } | undefined;
 }): RequestHandler {
   return async (req, res, next) => {
     // req.ip is the socket's address unless server.trustProxy names a reverse proxy in front.
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    const creds = parseBasicAuth(req);
+    const creds = parseBasicAuth(req) ?? opts.fallback?.(res);
     const username = creds?.name ?? '';
     const wait = opts.throttle.retryAfterMs(address, username);
     if (wait > 0) {

@@ -7,6 +7,7 @@ import { AppError } from '../errors.js';
 import type { Store } from '../store/port.js';
 import type { JournalEntry } from '../store/records.js';
 import type { CachedBody, TabShopViews } from './views.js';
+import { invoiceJsonFromForm, legacyCredentialsOf, legacyJournalEntry, redactParams, withLegacy } from './legacy.js';
 
 export interface TabShopDeps {
   store: Store;
@@ -18,6 +19,8 @@ export interface TabShopDeps {
   now: () => Date;
   /** Extra readiness condition (bridge mode: a catalogue is cached). */
   ready?: () => boolean;
+  /** tabshop.legacy: accept pre-146 clients (see legacy.ts). */
+  legacy?: boolean;
 }
 
 const READ_METHODS = ['get', 'post'] as const;
@@ -25,7 +28,10 @@ const READ_METHODS = ['get', 'post'] as const;
 /** The TabShop JSON interface: home, stock, tax, discount (GET, or POST as older clients do) and invoice pushes. */
 export function tabshopRouter(deps: TabShopDeps): Router {
   const router = Router();
-  const deviceAuth = basicAuth({ accounts: deps.accounts, throttle: deps.throttle, allow: (a) => a.role === 'device', what: 'device' });
+  const deviceAuth = withLegacy(
+    basicAuth({ accounts: deps.accounts, throttle: deps.throttle, allow: (a) => a.role === 'device', what: 'device', fallback: legacyCredentialsOf }),
+    { ...deps, enabled: deps.legacy === true },
+  );
 
   for (const method of READ_METHODS) {
     router[method]('/home', deviceAuth, async (_req, res) => {
@@ -46,8 +52,16 @@ export function tabshopRouter(deps: TabShopDeps): Router {
     const ctx: PushContext = { device: account.username, cashRegisterName: account.cashRegister!, at: deps.now() };
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const text = decodeUtf8(raw);
-    deps.store.journal(journalEntry(req, ctx, raw, text));
-    const parsed = parseInvoiceBody(text);
+    let parsed = parseInvoiceBody(text);
+    const formJson = !parsed.ok && text !== null ? invoiceJsonFromForm(text) : null;
+    if (formJson !== null && deps.legacy) {
+      parsed = parseInvoiceBody(formJson);
+      res.locals.legacy = true;
+    } else if (formJson !== null && !parsed.ok) {
+      parsed.message += '; it looks like a pre-146 form-encoded push: set "tabshop": {"legacy": true} in the gateway config to accept those';
+    }
+    const entry = journalEntry(req, ctx, raw, text);
+    deps.store.journal(res.locals.legacy ? legacyJournalEntry(entry, req) : entry);
     if (!parsed.ok) {
       await deps.ledger.quarantineBody(text ?? raw.toString('base64'), parsed.message, ctx);
       await durably(deps.store);
@@ -107,7 +121,7 @@ function journalEntry(req: Request, ctx: PushContext, raw: Buffer, text: string 
   };
   if (req.id !== undefined) entry.requestId = String(req.id);
   const query = req.originalUrl.split('?')[1];
-  if (query) entry.query = query;
+  if (query) entry.query = redactParams(query);
   if (req.headers['content-type']) entry.contentType = req.headers['content-type'];
   if (text !== null) entry.body = text;
   else entry.bodyBase64 = raw.toString('base64');

@@ -1,0 +1,166 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import express, { type Request, type RequestHandler } from 'express';
+import { accountOf, REALM } from '../auth/basic-auth.js';
+import { AppError } from '../errors.js';
+import type { Store } from '../store/port.js';
+import type { JournalEntry } from '../store/records.js';
+
+/**
+ * Pre-146 TabShop clients (DESIGN §4.1 `tabshop.legacy`, tabshop-protocol-notes §2): credentials
+ * as URL parameters or form fields, and the invoice JSON inside a form-encoded body. The exact
+ * field names were never published, so every name seen in the wild is accepted and every legacy
+ * request is journaled in full (credential values blanked) to confirm them from a capture.
+ */
+export const USER_FIELDS = ['user', 'username', 'login'] as const;
+export const PASSWORD_FIELDS = ['password', 'pwd', 'pass'] as const;
+export const REDACTED = '[redacted]';
+
+const CREDENTIAL_FIELDS: ReadonlySet<string> = new Set([...USER_FIELDS, ...PASSWORD_FIELDS]);
+/** Headers that carry secrets; never journaled. */
+const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
+export interface LegacyCredentials {
+  name: string;
+  pass: string;
+  /** Where they were found, for messages: "URL parameters", "form fields", or both. */
+  from: string;
+}
+
+/**
+ * The first user name and the first password under any accepted name, looked up in each source
+ * in turn (the query, then the form); null when no source has either.
+ */
+export function findCredentials(sources: { label: string; params: URLSearchParams }[]): LegacyCredentials | null {
+  const lookup = (names: readonly string[]) => {
+    for (const { label, params } of sources) {
+      for (const name of names) {
+        const value = params.get(name);
+        if (value !== null) return { value, label };
+      }
+    }
+    return null;
+  };
+  const name = lookup(USER_FIELDS);
+  const pass = lookup(PASSWORD_FIELDS);
+  if (name === null && pass === null) return null;
+  const from = [...new Set([name?.label, pass?.label].filter((l) => l !== undefined))].join(' and ');
+  return { name: name?.value ?? '', pass: pass?.value ?? '', from };
+}
+
+export function isFormEncoded(contentType: string | undefined): boolean {
+  return /^\s*application\/x-www-form-urlencoded\b/i.test(contentType ?? '');
+}
+
+/** The invoice JSON of a form-encoded push: the first field value that parses as `{"invoices": [...]}`. */
+export function invoiceJsonFromForm(text: string): string | null {
+  if (!text.includes('=')) return null;
+  for (const [, value] of new URLSearchParams(text)) {
+    const trimmed = value.trim();
+    if (!trimmed.startsWith('{')) continue;
+    try {
+      const parsed = JSON.parse(trimmed) as unknown;
+      if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { invoices?: unknown }).invoices)) return trimmed;
+    } catch {
+      // not this field
+    }
+  }
+  return null;
+}
+
+/** Credential values replaced by "[redacted]", their names kept; other parameters unchanged. */
+export function redactParams(text: string): string {
+  const params = new URLSearchParams(text);
+  if (![...params.keys()].some((k) => CREDENTIAL_FIELDS.has(k))) return text;
+  for (const key of new Set(params.keys())) {
+    if (CREDENTIAL_FIELDS.has(key)) params.set(key, REDACTED);
+  }
+  return params.toString();
+}
+
+export function journalHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || SECRET_HEADERS.has(name)) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+const rawQuery = (req: Request) => {
+  const q = req.originalUrl.indexOf('?');
+  return q >= 0 ? req.originalUrl.slice(q + 1) : '';
+};
+
+/**
+ * Runs before device auth on every TabShop route. Without an Authorization header it looks for
+ * credentials in the query and in a form-encoded body; when legacy mode is on they are handed
+ * to basicAuth (so failed logins are throttled the same way), when off the client is told that
+ * legacy mode exists.
+ */
+export function legacyCredentials(opts: { enabled: boolean; bodyLimit: string }): RequestHandler[] {
+  const readForm = express.raw({ type: (req) => !req.headers.authorization && isFormEncoded(req.headers['content-type']), limit: opts.bodyLimit });
+  const find: RequestHandler = (req, res, next) => {
+    if (req.headers.authorization) return next();
+    const sources = [{ label: 'URL parameters', params: new URLSearchParams(rawQuery(req)) }];
+    if (Buffer.isBuffer(req.body) && isFormEncoded(req.headers['content-type'])) {
+      sources.push({ label: 'form fields', params: new URLSearchParams(req.body.toString('utf8')) });
+    }
+    const creds = findCredentials(sources);
+    if (!creds) return next();
+    if (!opts.enabled) {
+      return next(new AppError('unauthorized',
+        `credentials were sent as ${creds.from} (pre-146 TabShop); this gateway expects HTTP Basic auth. ` +
+        'Update TabShop, or set "tabshop": {"legacy": true} in the gateway config to accept legacy clients',
+        undefined, { 'WWW-Authenticate': `Basic realm="${REALM}"` }));
+    }
+    res.locals.legacyCredentials = creds;
+    res.locals.legacy = true;
+    next();
+  };
+  return [readForm, find];
+}
+
+/** Device auth wrapped for legacy clients: credential lookup before it, journaling of legacy reads after it. */
+export function withLegacy(auth: RequestHandler, opts: { enabled: boolean; bodyLimit: string; store: Store; now: () => Date }): RequestHandler {
+  const steps = [...legacyCredentials(opts), auth, journalLegacyReads(opts)];
+  return (req, res, next) => {
+    const run = (i: number, err?: unknown): void => {
+      if (err != null || i === steps.length) return next(err);
+      Promise.resolve(steps[i](req, res, (e?: unknown) => run(i + 1, e))).catch(next);
+    };
+    run(0);
+  };
+}
+
+/** For basicAuth: the legacy credentials found by legacyCredentials(), if any. */
+export const legacyCredentialsOf = (res: { locals: Record<string, unknown> }): LegacyCredentials | undefined =>
+  res.locals.legacyCredentials as LegacyCredentials | undefined;
+
+/** After device auth: journals legacy read requests (invoice pushes journal themselves). */
+export function journalLegacyReads(deps: { store: Store; now: () => Date }): RequestHandler {
+  return (req, res, next) => {
+    if (res.locals.legacy && !/\/invoice$/.test(req.path)) {
+      const account = accountOf(res);
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      deps.store.journal(legacyJournalEntry({
+        at: deps.now().toISOString(), device: account.username, cashRegisterName: account.cashRegister,
+        method: req.method, path: req.originalUrl.split('?')[0],
+        ...(req.id !== undefined && { requestId: String(req.id) }),
+        ...(req.headers['content-type'] && { contentType: req.headers['content-type'] }),
+        ...(body.length > 0 && { body: body.toString('utf8') }),
+      }, req));
+      // Reads never commit; flush soon without making the tablet wait for it.
+      deps.store.commit().catch(() => undefined);
+    }
+    next();
+  };
+}
+
+/** A journal entry of a legacy request in full: headers (no secrets), query and form with credential values blanked. */
+export function legacyJournalEntry(entry: JournalEntry, req: Request): JournalEntry {
+  const out: JournalEntry = { ...entry, legacy: true, headers: journalHeaders(req.headers) };
+  const query = rawQuery(req);
+  if (query) out.query = redactParams(query);
+  if (out.body !== undefined && isFormEncoded(out.contentType)) out.body = redactParams(out.body);
+  return out;
+}
