@@ -31,14 +31,9 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     if (status !== undefined && !STATUSES.has(status)) throw new AppError('bad_request', 'status must be completed, refunded or cancelled');
     const from = timeParam(req, 'from');
     const to = timeParam(req, 'to');
-    const matches = [...ledger.entries((e) =>
-      (register === undefined || e.cashRegisterName === register) &&
-      (status === undefined || e.status === status) &&
-      (from === undefined || e.createdAt >= from) &&
-      (to === undefined || e.createdAt < to))];
-    const page = matches.slice(firstResult, firstResult + maxResults);
-    const items = await Promise.all(page.map(async (e) => (await ledger.getSale(e.identifier))!.sale));
-    res.json({ items, total: matches.length });
+    const page = ledger.page({ cashRegisterName: register, status: status as SaleStatus | undefined, from, to }, firstResult, maxResults);
+    const items = await Promise.all(page.items.map(async (e) => (await ledger.getSale(e.identifier))!.sale));
+    res.json({ items, total: page.total });
   });
 
   router.get('/sales/:id', async (req, res) => {

@@ -8,6 +8,7 @@ import { invoiceContentKey, invoiceIdentityKey, invoiceToSale, saleContentKey, s
 import type { Catalog } from './catalog.js';
 import type { GatewayEvents } from '../events.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
+import { SaleIndex, type SaleIndexEntry, type SaleQuery } from './sale-index.js';
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'quarantined';
 
@@ -25,15 +26,7 @@ export interface PushContext {
   at: Date;
 }
 
-export interface SaleIndexEntry {
-  identifier: string;
-  cashRegisterName: string;
-  createdAt: string;
-  status: SaleStatus;
-  identity: string;
-  content: string;
-  seq: number;
-}
+export type { SaleIndexEntry, SaleQuery } from './sale-index.js';
 
 /**
  * beforeStore may enrich the record (e.g. its day) or throw an AppError to refuse an API
@@ -74,9 +67,7 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
  * then await store.commit() outside the chain, so concurrent pushes share fsyncs.
  */
 export class SalesLedger {
-  private readonly index = new Map<string, SaleIndexEntry>();
-  /** Identifiers in the order they were first stored. */
-  private readonly order: string[] = [];
+  private readonly index = new SaleIndex();
   private readonly quarantine = new Map<string, QuarantineSummary>();
   private seq = 0;
   private chain: Promise<unknown> = Promise.resolve();
@@ -111,7 +102,7 @@ export class SalesLedger {
   }
 
   finishLoading(): void {
-    this.order.sort((a, b) => this.index.get(a)!.seq - this.index.get(b)!.seq);
+    this.index.sortBySeq();
   }
 
   /** Extensions (days, outbox) join every sale change inside the same serialised step and commit round. */
@@ -143,11 +134,10 @@ export class SalesLedger {
   putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
     return this.serialised(async () => {
       const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
-      const existing = this.index.get(sale.identifier);
-      if (existing && existing.identity !== candidate.identity) {
+      if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
         throw new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`);
       }
-      if (existing && opts.createOnly) {
+      if (this.index.has(sale.identifier) && opts.createOnly) {
         throw new AppError('already_exists', `sale ${sale.identifier} already exists; change it with PUT /sales/${sale.identifier}`);
       }
       const outcome = await this.upsert(candidate, at, 'api');
@@ -189,11 +179,18 @@ export class SalesLedger {
   }
 
   /** Index entries in the order first stored, filtered. */
-  *entries(filter: (e: SaleIndexEntry) => boolean = () => true): Generator<SaleIndexEntry> {
-    for (const id of this.order) {
-      const e = this.index.get(id)!;
-      if (filter(e)) yield e;
-    }
+  entries(filter: (e: SaleIndexEntry) => boolean = () => true): Generator<SaleIndexEntry> {
+    return this.index.entries(filter);
+  }
+
+  /** The same, filtered by register, status and time without building an entry for every sale. */
+  select(query: SaleQuery): Generator<SaleIndexEntry> {
+    return this.index.select(query);
+  }
+
+  /** One page of select() and the number of matches. */
+  page(query: SaleQuery, firstResult: number, maxResults: number): { items: SaleIndexEntry[]; total: number } {
+    return this.index.page(query, firstResult, maxResults);
   }
 
   quarantineSummaries(): QuarantineSummary[] {
@@ -220,8 +217,7 @@ export class SalesLedger {
     const invoice = checked.invoice;
     const sale = invoiceToSale(invoice, { cashRegisterName: ctx.cashRegisterName, device: ctx.device });
     const candidate: Candidate = { sale, identity: invoiceIdentityKey(invoice), content: invoiceContentKey(invoice), payload: invoice };
-    const existing = this.index.get(sale.identifier);
-    if (existing && existing.identity !== candidate.identity) {
+    if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
       const stored = await this.store.getSale(sale.identifier);
       await this.addQuarantine('collision',
         `invoice id ${sale.source?.invoiceId} of register ${ctx.cashRegisterName} is already stored with a different date or positions (two tablets with the same POS id?); the stored sale is untouched`,
@@ -233,8 +229,8 @@ export class SalesLedger {
 
   private async upsert(candidate: Candidate, at: Date, kind: ChangeKind): Promise<Outcome> {
     const { sale } = candidate;
-    const existing = this.index.get(sale.identifier);
-    if (existing && existing.content === candidate.content) return 'unchanged';
+    const existing = this.index.has(sale.identifier);
+    if (existing && this.index.sameContent(sale.identifier, candidate.content)) return 'unchanged';
     const previous = existing ? (await this.store.getSale(sale.identifier))! : undefined;
     // The seq is taken only once the change is stored (remember): a change a hook refuses burns none.
     const change = { seq: this.seq + 1, status: sale.status, at: at.toISOString() };
@@ -268,8 +264,7 @@ export class SalesLedger {
   private remember(record: SaleRecord): void {
     const { sale } = record;
     const seq = record.history[record.history.length - 1]?.seq ?? 0;
-    if (!this.index.has(sale.identifier)) this.order.push(sale.identifier);
-    this.index.set(sale.identifier, {
+    this.index.set({
       identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, createdAt: sale.createdAt,
       status: sale.status, identity: record.identity, content: record.content, seq,
     });

@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { DurableJSONFile } from './durable-file.js';
+import { CorruptFileError, DurableJSONFile } from './durable-file.js';
 import type { GroupCommit } from './group-commit.js';
 
 interface ChunkData<R> {
@@ -13,8 +14,11 @@ const chunkName = (n: number) => `c-${String(n).padStart(6, '0')}.json`;
 
 /**
  * Records kept in lowdb files of at most `chunkSize` records, in partition folders
- * (e.g. register/day). A write rewrites one bounded chunk, so its cost never grows with
- * history. Only an id → chunk index stays in memory; chunks are read back on demand.
+ * (e.g. register/day). A change is logged (write-ahead log, see wal.ts) and its chunk
+ * rewritten at a checkpoint, or rewritten at its commit when the GroupCommit has no log; either
+ * way a write never touches more than one bounded chunk, so its cost never grows with history.
+ * Records are only appended or replaced, never removed: the log addresses them by index.
+ * Only an id → chunk index stays in memory; chunks are read back on demand.
  */
 export class ChunkedCollection<R> {
   private readonly where = new Map<string, string>();
@@ -45,14 +49,13 @@ export class ChunkedCollection<R> {
       const files = (await readdir(dir)).filter((f) => CHUNK_FILE.test(f)).sort();
       for (const file of files) {
         const path = join(dir, file);
-        const db = new Low<ChunkData<R>>(new DurableJSONFile(path), { records: [] });
-        await db.read();
-        for (const record of db.data.records) {
+        const { records } = readChunkSync<R>(path);
+        for (const record of records) {
           this.where.set(this.idOf(record), path);
           visit(record);
         }
         const n = Number(CHUNK_FILE.exec(file)![1]);
-        this.tails.set(partition, { path, count: db.data.records.length, n });
+        this.tails.set(partition, { path, count: records.length, n });
       }
     }
   }
@@ -75,7 +78,7 @@ export class ChunkedCollection<R> {
     if (at >= 0) records[at] = record;
     else records.push(record);
     this.where.set(id, path);
-    this.commit.markDirty({ path, write: () => db.write() });
+    this.commit.logChange({ path, write: () => db.write() }, at >= 0 ? at : records.length - 1, record);
   }
 
   /** Every record, chunk by chunk (for exports and rebuilds; not for hot paths). */
@@ -118,6 +121,21 @@ export class ChunkedCollection<R> {
       if (this.cache.size <= this.cacheSize) return;
       if (!this.commit.isDirty(path)) this.cache.delete(path);
     }
+  }
+}
+
+/**
+ * Start-up only, before anything is served: Node decodes a file read synchronously as UTF-8
+ * straight into a string (no intermediate Buffer, no promise round trip per chunk).
+ */
+function readChunkSync<R>(path: string): ChunkData<R> {
+  const text = readFileSync(path, 'utf8');
+  try {
+    const data = JSON.parse(text) as ChunkData<R>;
+    if (!Array.isArray(data?.records)) throw new Error('no "records" array');
+    return data;
+  } catch (err) {
+    throw new CorruptFileError(path, (err as Error).message);
   }
 }
 

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fsyncDir, mkdirRecorded } from './durable-file.js';
+import type { WriteAheadLog } from './wal.js';
 
 /** Something whose current in-memory state must reach the disk at the next commit. */
 export interface DirtyWriter {
@@ -22,19 +23,38 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+export interface CheckpointPolicy {
+  /** Checkpoint once the open log segment holds this many bytes… */
+  segmentBytes: number;
+  /** …or this many chunks wait for their rewrite (they stay in memory until then)… */
+  pendingChunks: number;
+  /** …or the gateway has been idle this long. */
+  idleMs: number;
+}
+
+const DEFAULT_POLICY: CheckpointPolicy = { segmentBytes: 8 * 2 ** 20, pendingChunks: 64, idleMs: 1000 };
+
 /**
- * Group commit: callers change memory, mark files dirty, and await commit(). One flush round
- * writes every dirty file (journal appends first), fsyncs each touched folder once, then
- * resolves every caller that arrived before the round began. Concurrent pushes share fsyncs;
- * a resolved commit always means durable.
+ * Group commit: callers change memory, mark files dirty (or log chunk changes), and await
+ * commit(). One flush round appends the journal, then appends the round's chunk changes to the
+ * write-ahead log and writes every dirty file, fsyncs each touched folder once, then resolves
+ * every caller that arrived before the round began. Concurrent pushes share fsyncs; a resolved
+ * commit always means durable. Logged chunks are rewritten later, at checkpoints.
  */
 export class GroupCommit {
   private dirty = new Map<string, DirtyWriter>();
   private appends = new Map<string, string[]>();
+  private walLines: string[] = [];
   private newDirs = new Set<string>();
   private inFlight = new Set<string>();
+  /** Chunks whose changes are only in the log so far. */
+  private pendingChunks = new Map<string, DirtyWriter>();
+  private checkpointing: Promise<void> | null = null;
+  private checkpointInFlight = new Set<string>();
+  private idleTimer: NodeJS.Timeout | null = null;
   private next: Deferred | null = null;
   private running = false;
+  private readonly policy: CheckpointPolicy;
   lastError: unknown = null;
   rounds = 0;
   /** Rounds begun so far; whatever is marked now goes out with round `roundsStarted + 1` or later. */
@@ -42,8 +62,28 @@ export class GroupCommit {
   /** Everything marked before round n began is on disk once durableThrough ≥ n (rounds run one at a time). */
   durableThrough = 0;
 
+  checkpoints = 0;
+
+  private wal: WriteAheadLog | null = null;
+
+  constructor(policy: Partial<CheckpointPolicy> = {}) {
+    this.policy = { ...DEFAULT_POLICY, ...policy };
+  }
+
+  /** From now on chunk changes are logged; without a log, a chunk change is written (whole chunk) in the round that commits it. */
+  attachLog(wal: WriteAheadLog): void {
+    this.wal = wal;
+  }
+
   markDirty(writer: DirtyWriter): void {
     this.dirty.set(writer.path, writer);
+  }
+
+  /** Record `index` of the chunk `writer` was replaced or appended: logged at the next round, the chunk rewritten at a checkpoint. */
+  logChange(writer: DirtyWriter, index: number, record: unknown): void {
+    if (!this.wal) return this.markDirty(writer);
+    this.walLines.push(this.wal.entryLine(writer.path, index, record));
+    this.pendingChunks.set(writer.path, writer);
   }
 
   append(path: string, line: string): void {
@@ -56,13 +96,23 @@ export class GroupCommit {
     for (const created of await mkdirRecorded(dir)) this.newDirs.add(dirname(created));
   }
 
-  /** Dirty or being written: such a file's in-memory copy is the only up-to-date one. */
+  /** Dirty, only logged, or being written: such a file's in-memory copy is the only up-to-date one. */
   isDirty(path: string): boolean {
-    return this.dirty.has(path) || this.inFlight.has(path);
+    return this.dirty.has(path) || this.inFlight.has(path) || this.pendingChunks.has(path) || this.checkpointInFlight.has(path);
   }
 
   get pending(): boolean {
-    return this.dirty.size > 0 || this.appends.size > 0 || this.newDirs.size > 0;
+    return this.dirty.size > 0 || this.appends.size > 0 || this.walLines.length > 0 || this.newDirs.size > 0;
+  }
+
+  /** Commits what is pending, then rewrites every logged chunk and empties the log (clean shutdown). */
+  async close(): Promise<void> {
+    this.clearIdleTimer();
+    while (this.pending || this.running) await this.commit();
+    await this.checkpointing;
+    if (this.pendingChunks.size > 0) await this.checkpoint();
+    if (this.lastError) throw this.lastError;
+    await this.wal?.close();
   }
 
   commit(): Promise<void> {
@@ -74,45 +124,105 @@ export class GroupCommit {
 
   private async run(): Promise<void> {
     this.running = true;
+    this.clearIdleTimer();
     while (this.next) {
       const round = this.next;
       this.next = null;
       const dirty = this.dirty;
       const appends = this.appends;
+      const walLines = this.walLines;
       const newDirs = this.newDirs;
       this.dirty = new Map();
       this.appends = new Map();
+      this.walLines = [];
       this.newDirs = new Set();
       this.inFlight = new Set(dirty.keys());
       const index = ++this.roundsStarted;
       try {
-        await this.flush(dirty, appends, newDirs);
+        await this.flush(dirty, appends, walLines, newDirs);
         this.lastError = null;
         this.rounds++;
         this.durableThrough = index;
         round.resolve();
       } catch (err) {
-        this.requeue(dirty, appends, newDirs);
+        this.requeue(dirty, appends, walLines, newDirs);
         this.lastError = err;
         round.reject(err);
       }
       this.inFlight = new Set();
+      this.maybeCheckpoint();
     }
     this.running = false;
+    this.armIdleTimer();
   }
 
-  private async flush(dirty: Map<string, DirtyWriter>, appends: Map<string, string[]>, newDirs: Set<string>) {
+  private async flush(dirty: Map<string, DirtyWriter>, appends: Map<string, string[]>, walLines: string[], newDirs: Set<string>) {
     const dirs = new Set(newDirs);
     // The journal goes first: no stored sale without its raw request on disk before it.
     await Promise.all([...appends].map(([path, lines]) => appendDurably(path, lines).then(() => dirs.add(dirname(path)))));
-    await Promise.all([...dirty.values()].map((w) => w.write().then(() => dirs.add(dirname(w.path)))));
+    await Promise.all([
+      this.wal?.append(walLines),
+      ...[...dirty.values()].map((w) => w.write().then(() => dirs.add(dirname(w.path)))),
+    ]);
     await Promise.all([...dirs].map(fsyncDir));
   }
 
-  private requeue(dirty: Map<string, DirtyWriter>, appends: Map<string, string[]>, newDirs: Set<string>) {
+  private requeue(dirty: Map<string, DirtyWriter>, appends: Map<string, string[]>, walLines: string[], newDirs: Set<string>) {
     for (const [path, w] of dirty) if (!this.dirty.has(path)) this.dirty.set(path, w);
     for (const [path, lines] of appends) this.appends.set(path, [...lines, ...(this.appends.get(path) ?? [])]);
+    // Appending the same entries again is harmless: replaying an entry twice gives the same chunk.
+    this.walLines = [...walLines, ...this.walLines];
     for (const d of newDirs) this.newDirs.add(d);
+  }
+
+  // ---- checkpoints: logged chunks rewritten (temp + fsync + rename + folder fsync), then their log segments deleted ----
+
+  private maybeCheckpoint(): void {
+    if (!this.wal || this.checkpointing || this.pendingChunks.size === 0) return;
+    if (this.wal.bytes >= this.policy.segmentBytes || this.pendingChunks.size >= this.policy.pendingChunks) void this.checkpoint();
+  }
+
+  /** Runs beside later rounds, which append to a fresh segment; only one checkpoint at a time. */
+  private checkpoint(): Promise<void> {
+    if (this.checkpointing) return this.checkpointing;
+    const wal = this.wal!;
+    const writers = this.pendingChunks;
+    this.pendingChunks = new Map();
+    this.checkpointInFlight = new Set(writers.keys());
+    // Everything the closed segments hold is in these chunks' memory now (rounds never overlap a rotation).
+    const closed = wal.rotate();
+    const run = async () => {
+      try {
+        const dirs = new Set<string>();
+        await Promise.all([...writers.values()].map((w) => w.write().then(() => dirs.add(dirname(w.path)))));
+        await Promise.all([...dirs].map(fsyncDir));
+        await wal.removeUpTo(closed);
+        this.checkpoints++;
+      } catch (err) {
+        for (const [path, w] of writers) if (!this.pendingChunks.has(path)) this.pendingChunks.set(path, w);
+        this.lastError = err;
+      } finally {
+        this.checkpointInFlight = new Set();
+        this.checkpointing = null;
+      }
+    };
+    this.checkpointing = run();
+    return this.checkpointing;
+  }
+
+  private armIdleTimer(): void {
+    if (!this.wal || this.pendingChunks.size === 0) return;
+    this.clearIdleTimer();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (!this.running && this.pendingChunks.size > 0) void this.checkpoint();
+    }, this.policy.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 }
 

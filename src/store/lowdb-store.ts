@@ -5,6 +5,7 @@ import { ChunkedCollection } from './chunked-collection.js';
 import { DurableJSONFile } from './durable-file.js';
 import { GroupCommit } from './group-commit.js';
 import { acquireLock } from './lock.js';
+import { recoverWal, WriteAheadLog } from './wal.js';
 import type { Store } from './port.js';
 import {
   emptyArticles,
@@ -17,6 +18,8 @@ const safeSegment = (s: string) => encodeURIComponent(s).replace(/\./g, '%2E');
 /** The embedded store: lowdb documents made durable, sales and quarantine in bounded chunks, an append-only journal. */
 export class LowdbStore implements Store {
   readonly commitQueue = new GroupCommit();
+  /** What start-up recovered from the write-ahead log (after a crash: entries > 0). */
+  recovery = { applied: 0, tornBytes: 0 };
   private readonly articlesDb: Low<ArticlesData>;
   private readonly sales: ChunkedCollection<SaleRecord>;
   private readonly quarantine: ChunkedCollection<QuarantineItem>;
@@ -34,6 +37,11 @@ export class LowdbStore implements Store {
     await this.commitQueue.ensureDir(this.dataDir);
     this.releaseLock = await acquireLock(this.dataDir);
     try {
+      // Changes acknowledged but not yet in their chunk files (a crash) go there before anything is read.
+      const walDir = join(this.dataDir, 'wal');
+      const { nextSegment, ...recovery } = await recoverWal(walDir, this.dataDir);
+      this.recovery = recovery;
+      this.commitQueue.attachLog(new WriteAheadLog(walDir, this.dataDir, nextSegment));
       await this.articlesDb.read();
       this.articlesDb.data = { ...emptyArticles(), ...this.articlesDb.data };
       await this.sales.load(visit.onSale);
@@ -48,7 +56,8 @@ export class LowdbStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.commitQueue.pending) await this.commit().catch(() => undefined);
+    // A clean stop leaves every chunk file complete and the log empty.
+    await this.commitQueue.close().catch(() => undefined);
     await this.releaseLock?.();
     this.releaseLock = null;
   }

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { SaleIndex, type IndexedSale, type SaleQuery } from '../../src/domain/sale-index.js';
+
+const hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function sale(n: number, extra: Partial<IndexedSale> = {}): IndexedSale {
+  return {
+    identifier: `TAB-${n % 3}:${n}`, cashRegisterName: `TAB-${n % 3}`, createdAt: `2026-11-${String(10 + (n % 20)).padStart(2, '0')}T10:00:00.000Z`,
+    status: n % 4 === 0 ? 'refunded' : 'completed', identity: hex(`id${n}`), content: hex(`c${n}`), seq: n, ...extra,
+  };
+}
+
+describe('SaleIndex', () => {
+  it('gives back what was stored, across growth of its columns', () => {
+    const index = new SaleIndex();
+    for (let n = 1; n <= 3000; n++) index.set(sale(n));
+    expect(index.size).toBe(3000);
+    const e = index.get('TAB-2:2000')!;
+    expect(e).toMatchObject({ identifier: 'TAB-2:2000', cashRegisterName: 'TAB-2', createdAt: '2026-11-10T10:00:00.000Z', status: 'refunded', seq: 2000 });
+    expect(e.identity).toHaveLength(16);
+    expect(index.get('TAB-0:1')).toBeUndefined();
+    expect(index.has('TAB-1:1')).toBe(true);
+  });
+
+  it('compares identity and content keys by their first 128 bits', () => {
+    const index = new SaleIndex();
+    index.set(sale(1));
+    expect(index.sameIdentity('TAB-1:1', hex('id1'))).toBe(true);
+    expect(index.sameIdentity('TAB-1:1', hex('id2'))).toBe(false);
+    expect(index.sameContent('TAB-1:1', hex('c1'))).toBe(true);
+    expect(index.sameContent('TAB-1:1', hex('c1').slice(0, 32) + '0'.repeat(32))).toBe(true);
+    expect(index.sameContent('TAB-1:1', hex('c2'))).toBe(false);
+    expect(index.sameContent('TAB-9:9', hex('c1'))).toBe(false);
+  });
+
+  it('accepts keys that are not hex digests (digesting them)', () => {
+    const index = new SaleIndex();
+    index.set(sale(1, { identity: 'plain', content: 'other' }));
+    expect(index.sameIdentity('TAB-1:1', 'plain')).toBe(true);
+    expect(index.sameContent('TAB-1:1', 'plain')).toBe(false);
+  });
+
+  it('updates a sale in place, keeping its place in the order', () => {
+    const index = new SaleIndex();
+    for (let n = 1; n <= 3; n++) index.set(sale(n));
+    index.set(sale(1, { status: 'cancelled', content: hex('changed'), seq: 9 }));
+    expect([...index.entries()].map((e) => [e.identifier, e.status, e.seq])).toEqual([
+      ['TAB-1:1', 'cancelled', 9], ['TAB-2:2', 'completed', 2], ['TAB-0:3', 'completed', 3],
+    ]);
+    expect(index.sameContent('TAB-1:1', hex('changed'))).toBe(true);
+    expect(index.size).toBe(3);
+  });
+
+  it('orders a load by sequence number', () => {
+    const index = new SaleIndex();
+    for (const n of [5, 2, 9, 1]) index.set(sale(n));
+    index.sortBySeq();
+    expect([...index.entries()].map((e) => e.seq)).toEqual([1, 2, 5, 9]);
+  });
+
+  it.each<[SaleQuery, number]>([
+    [{}, 40],
+    [{ cashRegisterName: 'TAB-1' }, 14],
+    [{ cashRegisterName: 'TAB-7' }, 0],
+    [{ status: 'refunded' }, 10],
+    [{ from: '2026-11-20T00:00:00.000Z' }, 20],
+    [{ to: '2026-11-20T00:00:00.000Z' }, 20],
+    [{ cashRegisterName: 'TAB-0', status: 'completed', from: '2026-11-12T00:00:00.000Z', to: '2026-11-25T00:00:00.000Z' }, 6],
+  ])('selects %j like a filter over entries() would (%i)', (query, count) => {
+    const index = new SaleIndex();
+    for (let n = 1; n <= 40; n++) index.set(sale(n));
+    const expected = [...index.entries((e) =>
+      (query.cashRegisterName === undefined || e.cashRegisterName === query.cashRegisterName) &&
+      (query.status === undefined || e.status === query.status) &&
+      (query.from === undefined || e.createdAt >= query.from) &&
+      (query.to === undefined || e.createdAt < query.to))];
+    expect(expected).toHaveLength(count);
+    expect([...index.select(query)]).toEqual(expected);
+    const page = index.page(query, 2, 3);
+    expect(page.total).toBe(count);
+    expect(page.items).toEqual(expected.slice(2, 5));
+  });
+});
