@@ -1,0 +1,255 @@
+/**
+ * npm run bench: the gateway against bare-Express baselines measured in the same run, on this
+ * machine, over 127.0.0.1. Prints a table (scenario, ours, baseline, ratio, target, result) and
+ * writes bench/results/<date>.json. See docs/performance.md for the method.
+ *
+ * Environment: BENCH_SECONDS (measured seconds per server and scenario, default 10, split
+ * into BENCH_SLICES interleaved runs, default 2), BENCH_WARMUP (seconds, default 3),
+ * BENCH_ONLY=stock,push,ingest,replay (a subset), BENCH_DIR (where data dirs go; default the
+ * OS temp dir), BENCH_CPU_PROF=1 (write --cpu-prof profiles of the gateway under BENCH_DIR).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { measureInterleaved, type LoadOptions, type LoadResult } from './lib/load.js';
+import { ROOT, startBaseline, startGateway, type ServerProcess } from './lib/procs.js';
+import { evaluate, formatTable, machineInfo, markdownTable, type Row } from './lib/report.js';
+import { BENCH_ADMIN, benchDevices, seedDataDir, writeBenchConfig, type BenchDevice } from './lib/seed.js';
+import { catalogue, prng, tabshopInvoice, type CatalogueFile } from './lib/workload.js';
+import { runReplay, REPLAY_AVAILABLE } from './lib/replay.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const SLICES = Number(process.env.BENCH_SLICES ?? 2);
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'stock,push,ingest,replay').split(',').map((s) => s.trim()));
+const PROFILE = process.env.BENCH_CPU_PROF === '1';
+
+const PRODUCTS = 10_000;
+const HISTORY = 100_000;
+const PUSH_CLIENTS = 32;
+const LATENCY_CLIENTS = 4;
+const READ_CLIENTS = 10;
+const REPLAY_INVOICES = 10_000;
+
+const basic = (d: { username: string; password: string }) => `Basic ${Buffer.from(`${d.username}:${d.password}`).toString('base64')}`;
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+const timing = { seconds: SECONDS, warmupSeconds: WARMUP, slices: SLICES };
+
+let root = '';
+const servers: ServerProcess[] = [];
+
+async function gateway(name: string, configPath: string): Promise<ServerProcess> {
+  const flags = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'profiles', name)}`] : [];
+  const s = await startGateway(configPath, join(root, `${name}.log`), flags);
+  servers.push(s);
+  return s;
+}
+
+async function baseline(script: string, env: Record<string, string>): Promise<ServerProcess> {
+  const s = await startBaseline(script, join(root, `${script}.log`), env);
+  servers.push(s);
+  return s;
+}
+
+async function stop(s: ServerProcess): Promise<void> {
+  await s.stop();
+  servers.splice(servers.indexOf(s), 1);
+}
+
+/** Seeding writes hundreds of MB: let the kernel write it back before anything is timed. */
+async function settle(): Promise<void> {
+  execFileSync('sync');
+  await new Promise((r) => setTimeout(r, 2000));
+}
+
+/** Every request a fresh invoice (ids never repeat), every connection its own tablet. */
+function pushLoad(url: string, devices: BenchDevice[], products: string[], connections: number, seed: number): LoadOptions {
+  const rnd = prng(seed);
+  let nextDevice = 0;
+  let seq = 0;
+  const auths = devices.map(basic);
+  return {
+    url: `${url}/invoice`, connections, method: 'POST',
+    setupRequest: (req, context) => {
+      if (context.auth === undefined) context.auth = auths[nextDevice++ % auths.length];
+      const invoice = tabshopInvoice({ seq: seed * 100_000_000 + seq++, products, date: Date.UTC(2026, 5, 1, 12) + seq, rnd });
+      return { ...req, method: 'POST', headers: { authorization: context.auth as string, 'content-type': 'application/x-www-form-urlencoded' }, body: JSON.stringify({ invoices: [invoice] }) };
+    },
+  };
+}
+
+async function storedSales(url: string): Promise<number> {
+  const res = await fetch(`${url}/api/sales?maxResults=1`, { headers: { authorization: basic(BENCH_ADMIN) } });
+  return ((await res.json()) as { total: number }).total;
+}
+
+function summary(what: string, r: LoadResult): Record<string, unknown> {
+  if (r.non2xx || r.errors || r.timeouts) log(`WARNING ${what}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  return {
+    rps: Math.round(r.rps), requests: r.requests, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, p50Ms: r.p50, p99Ms: r.p99,
+    serverCpuMsPerRequest: r.cpuMsPerRequest === null ? null : Math.round(r.cpuMsPerRequest * 1000) / 1000,
+  };
+}
+
+const load = () => ({ loadAverage: loadavg().map((x) => Math.round(x * 100) / 100) });
+
+async function stockScenario(rows: Row[], devices: BenchDevice[]): Promise<void> {
+  const configPath = await writeBenchConfig(join(root, 'stock'), devices);
+  log(`seeding ${PRODUCTS} products`);
+  await seedDataDir(configPath, { products: PRODUCTS, sales: 0 });
+  await settle();
+  const ours = await gateway('stock', configPath);
+  const auth = basic(devices[0]);
+  const res = await fetch(`${ours.url}/stock`, { headers: { authorization: auth, 'accept-encoding': 'identity' } });
+  const body = Buffer.from(await res.arrayBuffer());
+  const bodyFile = join(root, 'stock-body.json');
+  await writeFile(bodyFile, body);
+  const base = await baseline('static-body.ts', { BENCH_BODY_FILE: bodyFile });
+  for (const encoding of ['identity', 'gzip'] as const) {
+    log(`GET stock (${encoding}): gateway vs baseline, interleaved`);
+    const before = load();
+    const [o, b] = await measureInterleaved([
+      { load: { url: `${ours.url}/stock`, connections: READ_CLIENTS, headers: { 'accept-encoding': encoding, authorization: auth } }, pid: ours.child.pid },
+      { load: { url: `${base.url}/stock`, connections: READ_CLIENTS, headers: { 'accept-encoding': encoding } }, pid: base.child.pid },
+    ], timing);
+    rows.push({
+      scenario: `GET stock, ${PRODUCTS.toLocaleString('en-US')} products${encoding === 'gzip' ? ', gzip' : ''} (${READ_CLIENTS} conn.)`,
+      unit: 'req/s', ours: o.rps, baseline: b.rps, target: { kind: 'min-ratio', value: 0.8 },
+      details: { bodyBytes: body.length, ours: summary('stock', o), baseline: summary('stock baseline', b), before, after: load() },
+    });
+  }
+  await stop(base);
+  await stop(ours);
+}
+
+async function pushScenario(rows: Row[], devices: BenchDevice[], cat: CatalogueFile): Promise<void> {
+  const configPath = await writeBenchConfig(join(root, 'push'), devices);
+  await seedDataDir(configPath, { products: PRODUCTS, sales: 0 });
+  await settle();
+  const products = cat.products.map((p) => p.identifier);
+  const ours = await gateway('push', configPath);
+  const base = await baseline('push-validate.ts', { BENCH_USERS: JSON.stringify(devices) });
+  log(`POST invoice, ${PUSH_CLIENTS} tablets: gateway vs baseline, interleaved`);
+  const before = load();
+  const [o, b] = await measureInterleaved([
+    { load: pushLoad(ours.url, devices, products, PUSH_CLIENTS, 11), pid: ours.child.pid },
+    { load: pushLoad(base.url, devices, products, PUSH_CLIENTS, 12), pid: base.child.pid },
+  ], timing);
+  const after = load();
+  const stored = await storedSales(ours.url);
+  await stop(base);
+  await stop(ours);
+  rows.push({
+    scenario: `POST invoice, durable, ${PUSH_CLIENTS} tablets`, unit: 'req/s', ours: o.rps, baseline: b.rps,
+    target: { kind: 'min-ratio', value: 0.5 },
+    details: { ours: summary('push', o), baseline: summary('push baseline', b), storedSales: stored, before, after },
+  });
+}
+
+async function ingestScenario(rows: Row[], devices: BenchDevice[], cat: CatalogueFile): Promise<void> {
+  const products = cat.products.map((p) => p.identifier);
+  const emptyConfig = await writeBenchConfig(join(root, 'ingest-0'), devices);
+  await seedDataDir(emptyConfig, { products: PRODUCTS, sales: 0 });
+  const fullConfig = await writeBenchConfig(join(root, 'ingest-100k'), devices);
+  log(`seeding ${HISTORY.toLocaleString('en-US')} stored sales`);
+  const t0 = performance.now();
+  await seedDataDir(fullConfig, { products: PRODUCTS, sales: HISTORY });
+  const seedSeconds = (performance.now() - t0) / 1000;
+  log(`seeded in ${seedSeconds.toFixed(1)} s`);
+  await settle();
+
+  const t1 = performance.now();
+  const full = await gateway('ingest-100k', fullConfig);
+  const startSeconds = (performance.now() - t1) / 1000;
+  await new Promise((r) => setTimeout(r, 1000));
+  const rss = full.rss();
+  const stored = await storedSales(full.url);
+  if (stored < HISTORY) throw new Error(`expected ${HISTORY} stored sales, found ${stored}`);
+  const empty = await gateway('ingest-0', emptyConfig);
+  log(`push latency with 0 and with ${HISTORY.toLocaleString('en-US')} stored sales (${LATENCY_CLIENTS} tablets), interleaved`);
+  const before = load();
+  const [with0, with100k] = await measureInterleaved([
+    { load: pushLoad(empty.url, devices, products, LATENCY_CLIENTS, 21), pid: empty.child.pid },
+    { load: pushLoad(full.url, devices, products, LATENCY_CLIENTS, 22), pid: full.child.pid },
+  ], timing);
+  const after = load();
+  await stop(empty);
+  await stop(full);
+  rows.push({
+    scenario: `push p50 latency, 100k vs 0 stored sales (${LATENCY_CLIENTS} tablets)`, unit: 'ms',
+    ours: with100k.p50, baseline: with0.p50, target: { kind: 'max-ratio', value: 1.2 },
+    details: { with0: summary('ingest 0', with0), with100k: summary('ingest 100k', with100k), before, after },
+  });
+  rows.push({
+    scenario: `push p99 latency, 100k vs 0 stored sales (no target)`, unit: 'ms',
+    ours: with100k.p99, baseline: with0.p99, target: { kind: 'none', value: 0 },
+  });
+  rows.push({
+    scenario: `RSS after loading ${HISTORY.toLocaleString('en-US')} stored sales`, unit: 'MB', ours: mb(rss), baseline: null,
+    target: { kind: 'below', value: 150 }, details: { startSeconds: Math.round(startSeconds * 10) / 10, seedSeconds: Math.round(seedSeconds) },
+  });
+}
+
+async function replayScenario(rows: Row[], devices: BenchDevice[], cat: CatalogueFile): Promise<void> {
+  const scenario = `replay ${REPLAY_INVOICES.toLocaleString('en-US')} invoices into a local gateway`;
+  const target = { kind: 'at-least' as const, value: 2000 };
+  if (!REPLAY_AVAILABLE) {
+    rows.push({ scenario, unit: 'inv/s', ours: null, baseline: null, target, unavailable: 'n/a (replay command not available)' });
+    return;
+  }
+  const configPath = await writeBenchConfig(join(root, 'replay'), devices);
+  await seedDataDir(configPath, { products: PRODUCTS, sales: 0 });
+  const ours = await gateway('replay', configPath);
+  log(`replay ${REPLAY_INVOICES} invoices`);
+  const r = await runReplay({ dir: join(root, 'replay-fixtures'), url: ours.url, device: devices[0], products: cat.products.map((p) => p.identifier), invoices: REPLAY_INVOICES });
+  const stored = await storedSales(ours.url);
+  await stop(ours);
+  if (r.exitCode !== 0 || stored !== REPLAY_INVOICES) log(`WARNING replay: exit code ${r.exitCode}, ${stored} sales stored:\n${r.outputTail}`);
+  rows.push({
+    scenario, unit: 'inv/s', ours: r.exitCode === 0 && stored === REPLAY_INVOICES ? r.invoicesPerSecond : 0, baseline: null, target,
+    details: { ...r, storedSales: stored },
+  });
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(ROOT, 'dist/cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first (npm run bench does)');
+  root = process.env.BENCH_DIR ? await mkdtemp(join(process.env.BENCH_DIR, 'tsg-perf-')) : await mkdtemp(join(tmpdir(), 'tsg-perf-'));
+  const machine = machineInfo(root);
+  log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.filesystem}; data under ${root}`);
+  const devices = benchDevices(PUSH_CLIENTS);
+  const cat = catalogue(PRODUCTS);
+  const rows: Row[] = [];
+  const started = Date.now();
+  if (ONLY.has('stock')) await stockScenario(rows, devices);
+  if (ONLY.has('push')) await pushScenario(rows, devices, cat);
+  if (ONLY.has('ingest')) await ingestScenario(rows, devices, cat);
+  if (ONLY.has('replay')) await replayScenario(rows, devices, cat);
+  const evaluated = rows.map(evaluate);
+  const date = new Date();
+  const results = {
+    date: date.toISOString(), machine,
+    settings: { seconds: SECONDS, warmupSeconds: WARMUP, slices: SLICES, products: PRODUCTS, history: HISTORY, pushClients: PUSH_CLIENTS, latencyClients: LATENCY_CLIENTS, readClients: READ_CLIENTS },
+    durationSeconds: Math.round((Date.now() - started) / 1000), rows: evaluated,
+  };
+  await mkdir(join(ROOT, 'bench/results'), { recursive: true });
+  const file = join(ROOT, 'bench/results', `${date.toISOString().slice(0, 19).replace(/:/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\n${formatTable(evaluated)}\n\n`);
+  if (process.env.BENCH_MARKDOWN === '1') process.stdout.write(`${markdownTable(evaluated)}\n\n`);
+  process.stdout.write(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}, ${machine.filesystem}\n`);
+  process.stdout.write(`results: ${file} (${results.durationSeconds} s)\n`);
+  if (evaluated.some((r) => r.verdict === 'FAIL')) process.exitCode = 1;
+}
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+  process.exitCode = 2;
+} finally {
+  for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
+  if (root && !PROFILE && process.env.BENCH_KEEP !== '1') await rm(root, { recursive: true, force: true });
+}
