@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -99,4 +100,27 @@ export function invoice(id: number | string, positions: { productId: string; qty
     positions: positions.map((p) => ({ productName: p.productId, posTitle: p.productId, subtotal: p.total, tax: 0, discount: 0, costPrice: 0, ...p })),
     ...extra,
   };
+}
+
+export interface GatewayUnderTest {
+  /** The gateway of the running test (a fresh one per test). */
+  gw: TestGateway;
+  /** Admin call of the srv4pos-style API. */
+  admin(path: string, method?: string, body?: unknown, headers?: Record<string, string>): ReturnType<TestGateway['json']>;
+}
+
+/** Starts a fresh gateway before each test of the file and removes it after. */
+export function useTestGateway(overrides: Record<string, unknown> = {}): GatewayUnderTest {
+  const ctx = {
+    admin: (path: string, method = 'GET', body?: unknown, headers: Record<string, string> = {}) =>
+      ctx.gw.json(`/api${path}`, { method, body, auth: adminAuth, headers }),
+  } as GatewayUnderTest;
+  beforeEach(async () => {
+    ctx.gw = await startTestGateway(overrides);
+  });
+  afterEach(async () => {
+    await ctx.gw.stop();
+    await removeDir(ctx.gw.dir);
+  });
+  return ctx;
 }

@@ -1,17 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { adminAuth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { adminAuth, deviceAuth, invoice, useTestGateway } from '../helpers.js';
 
-let gw: TestGateway;
-beforeEach(async () => {
-  gw = await startTestGateway();
-});
-afterEach(async () => {
-  await gw.stop();
-  await removeDir(gw.dir);
-});
-
-const admin = (path: string, method = 'GET', body?: unknown, headers: Record<string, string> = {}) =>
-  gw.json(`/api${path}`, { method, body, auth: adminAuth, headers });
+const t = useTestGateway();
+const { admin } = t;
 
 async function seedBasics() {
   expect((await admin('/taxes/1', 'PUT', { name: 'Reduced', vat: 10 })).status).toBe(201);
@@ -44,13 +35,13 @@ describe('articles', () => {
   it('serves them to tablets in TabShop shapes', async () => {
     await seedBasics();
     await admin('/stock/72', 'PUT', { quantity: 12.5 });
-    const stock = await (await gw.fetch('/stock')).json();
+    const stock = await (await t.gw.fetch('/stock')).json();
     expect(stock.products).toEqual([{
       id: '72', category: '/Drinks/Coffee', title: 'Latte', price: 3.5, costprice: 0.9, discountid: 1,
       description: 'milk', attribute: 0, stockqty: 12.5, taxid: 1,
     }]);
-    expect(await (await gw.fetch('/tax')).json()).toEqual({ taxes: [{ id: 1, percentage: 0.1, name: 'Reduced' }] });
-    expect(await (await gw.fetch('/discount')).json()).toEqual({ discounts: [{ id: 1, percentage: 0.15, name: 'Staff' }] });
+    expect(await (await t.gw.fetch('/tax')).json()).toEqual({ taxes: [{ id: 1, percentage: 0.1, name: 'Reduced' }] });
+    expect(await (await t.gw.fetch('/discount')).json()).toEqual({ discounts: [{ id: 1, percentage: 0.15, name: 'Staff' }] });
   });
 
   it('honours If-None-Match (304) and If-Match (409 version_conflict)', async () => {
@@ -93,11 +84,11 @@ describe('articles', () => {
 
   it('lets devices read articles but not write them', async () => {
     await seedBasics();
-    expect((await gw.json('/api/products', { auth: deviceAuth })).status).toBe(200);
-    const write = await gw.json('/api/products/1', { method: 'PUT', body: { name: 'X', price: 1 }, auth: deviceAuth });
+    expect((await t.gw.json('/api/products', { auth: deviceAuth })).status).toBe(200);
+    const write = await t.gw.json('/api/products/1', { method: 'PUT', body: { name: 'X', price: 1 }, auth: deviceAuth });
     expect(write.status).toBe(403);
-    expect((await gw.json('/api/quarantine', { auth: deviceAuth })).status).toBe(403);
-    expect((await gw.json('/api/products', { auth: null })).status).toBe(401);
+    expect((await t.gw.json('/api/quarantine', { auth: deviceAuth })).status).toBe(403);
+    expect((await t.gw.json('/api/products', { auth: null })).status).toBe(401);
   });
 
   it('records a change feed that can be followed part by part', async () => {
@@ -118,11 +109,11 @@ describe('stock levels', () => {
     await admin('/stock/72', 'PUT', { quantity: 3 });
     expect((await admin('/stock/72/adjustments', 'POST', { delta: 0.5, reason: 'delivery' })).body.quantity).toBe(3.5);
     const sale = invoice(202611230100001, [{ productId: '72', qty: 5, total: 17.5 }]);
-    await gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [sale] }) });
+    await t.gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [sale] }) });
     expect((await admin('/stock/72')).body).toMatchObject({ product: '72', quantity: -1.5, tracked: true });
-    const served = await (await gw.fetch('/stock')).json();
+    const served = await (await t.gw.fetch('/stock')).json();
     expect(served.products[0].stockqty).toBe(0);
-    await gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [{ ...sale, checkoutStatus: '11' }] }) });
+    await t.gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [{ ...sale, checkoutStatus: '11' }] }) });
     expect((await admin('/stock/72')).body.quantity).toBe(3.5);
     await admin('/stock/72', 'PUT', { quantity: 10 });
     expect((await admin('/stock/72')).body.quantity).toBe(10);
@@ -132,7 +123,7 @@ describe('stock levels', () => {
     await seedBasics();
     await admin('/products/v1', 'PUT', { name: 'Voucher', price: 10, attribute: 16 });
     await admin('/stock/v1', 'PUT', { quantity: 5 });
-    await gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [
+    await t.gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [
       invoice(1, [{ productId: 'v1', qty: 2, total: 20 }, { productId: 'custom-99', qty: 1, total: 4 }]),
     ] }) });
     expect((await admin('/stock/v1')).body.quantity).toBe(5);
@@ -165,13 +156,13 @@ describe('sales', () => {
   });
 
   it('lets a device post sales of its own register only', async () => {
-    expect((await gw.json('/api/sales', { method: 'POST', body: apiSale, auth: deviceAuth })).status).toBe(201);
-    const other = await gw.json('/api/sales', { method: 'POST', body: { ...apiSale, identifier: 'TAB-2:x', cashRegisterName: 'TAB-2' }, auth: deviceAuth });
+    expect((await t.gw.json('/api/sales', { method: 'POST', body: apiSale, auth: deviceAuth })).status).toBe(201);
+    const other = await t.gw.json('/api/sales', { method: 'POST', body: { ...apiSale, identifier: 'TAB-2:x', cashRegisterName: 'TAB-2' }, auth: deviceAuth });
     expect(other.status).toBe(403);
   });
 
   it('lists with filters and paging', async () => {
-    const push = (invoices: unknown[]) => gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }) });
+    const push = (invoices: unknown[]) => t.gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }) });
     await push([
       invoice(1, [{ productId: 'a', qty: 1, total: 1 }], { date: String(Date.parse('2026-11-20T10:00:00Z')) }),
       invoice(2, [{ productId: 'a', qty: 1, total: 1 }], { date: String(Date.parse('2026-11-21T10:00:00Z')), checkoutStatus: '11' }),

@@ -1,19 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { adminAuth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { adminAuth, deviceAuth, invoice, startTestGateway, useTestGateway } from '../helpers.js';
 
-let gw: TestGateway;
-beforeEach(async () => {
-  gw = await startTestGateway();
-});
-afterEach(async () => {
-  await gw.stop();
-  await removeDir(gw.dir);
-});
-
-const admin = (path: string, method = 'GET', body?: unknown, headers: Record<string, string> = {}) =>
-  gw.json(`/api${path}`, { method, body, auth: adminAuth, headers });
+const t = useTestGateway();
+const { admin } = t;
 const push = async (invoices: unknown[], auth = deviceAuth) => {
-  const res = await gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }), auth });
+  const res = await t.gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }), auth });
   expect(res.status).toBe(200);
 };
 const close = (register = 'TAB-1', query = '') => admin(`/days/current?cashRegisterName=${register}${query}`, 'POST');
@@ -69,7 +60,7 @@ describe('closing a day', () => {
     expect((await admin('/days/TAB-1:1')).body).toMatchObject({ status: 'closed', gross: 2 });
     expect((await admin('/days/TAB-1:9/report')).status).toBe(404);
     expect((await admin('/days/garbage/report')).status).toBe(404);
-    const csv = await gw.fetch('/api/days?format=csv', { auth: adminAuth });
+    const csv = await t.gw.fetch('/api/days?format=csv', { auth: adminAuth });
     expect((await csv.text()).split('\r\n')[0]).toBe('dayId,cashRegisterName,dayNo,status,openedAt,closedAt,saleCount,refundCount,cancelCount,gross');
   });
 });
@@ -119,7 +110,7 @@ describe('receipts', () => {
       lines: [{ name: 'Cheese Burger', unitPrice: 3.99, total: 3.19, vatRate: '10' }, { vatRate: '10' }],
       payments: [{ method: 'cash', amount: 6.38, given: 10, returned: 3.62 }],
     });
-    const printed = await gw.fetch('/api/sales/TAB-1:201409200100001/receipt', { method: 'POST', auth: adminAuth, headers: { accept: 'text/plain' } });
+    const printed = await t.gw.fetch('/api/sales/TAB-1:201409200100001/receipt', { method: 'POST', auth: adminAuth, headers: { accept: 'text/plain' } });
     expect(printed.status).toBe(200);
     const text = await printed.text();
     const rows = text.split('\n');
@@ -131,16 +122,16 @@ describe('receipts', () => {
     const again = await admin('/sales/TAB-1:201409200100001/receipt', 'POST');
     expect(again.status).toBe(422);
     expect(again.body.error.code).toBe('receipt_is_printed_already');
-    const copy = await gw.fetch('/api/sales/TAB-1:201409200100001/receipt?format=text', { auth: adminAuth });
+    const copy = await t.gw.fetch('/api/sales/TAB-1:201409200100001/receipt?format=text', { auth: adminAuth });
     expect(await copy.text()).toContain('*** COPY ***');
     expect((await admin('/sales/TAB-1:nope/receipt')).status).toBe(404);
-    expect((await gw.json('/api/sales/TAB-1:201409200100001/receipt', { method: 'POST', auth: deviceAuth })).status).toBe(403);
+    expect((await t.gw.json('/api/sales/TAB-1:201409200100001/receipt', { method: 'POST', auth: deviceAuth })).status).toBe(403);
   });
 });
 
 describe('registrations and cash balance', () => {
   it('lists configured registers and those seen in sales, with devices, presence and a per-register version', async () => {
-    await gw.fetch('/stock');
+    await t.gw.fetch('/stock');
     await push([invoice(1, [{ productId: 'a', qty: 1, total: 2 }])]);
     await push([invoice(1, [{ productId: 'a', qty: 1, total: 2 }], { checkoutStatus: '11' })]);
     expect((await admin('/sales', 'POST', { ...apiSale('x'), identifier: 'WEB:1', cashRegisterName: 'WEB' })).status).toBe(201);
@@ -160,11 +151,11 @@ describe('registrations and cash balance', () => {
     expect(version.body).toEqual({ cashRegisterName: 'TAB-1', version: 4 });
     expect(version.headers.get('etag')).toBe('"4"');
     expect((await admin('/registrations/NOPE/version')).status).toBe(404);
-    expect((await gw.json('/api/registrations', { auth: deviceAuth })).status).toBe(403);
+    expect((await t.gw.json('/api/registrations', { auth: deviceAuth })).status).toBe(403);
 
     const lastPushAt = tab1.lastPushAt;
-    await gw.stop();
-    gw = await startTestGateway({}, gw.dir);
+    await t.gw.stop();
+    t.gw = await startTestGateway({}, t.gw.dir);
     expect((await admin('/registrations/TAB-1')).body).toMatchObject({ version: 4, lastPushAt, lastClosedDayId: 'TAB-1:1' });
   });
 

@@ -1,16 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { adminAuth, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { adminAuth, device2Auth, deviceAuth, invoice, useTestGateway } from '../helpers.js';
 
-let gw: TestGateway;
-beforeEach(async () => {
-  gw = await startTestGateway();
-});
-afterEach(async () => {
-  await gw.stop();
-  await removeDir(gw.dir);
-});
-
-const admin = (path: string, method = 'GET', body?: unknown) => gw.json(`/api${path}`, { method, body, auth: adminAuth });
+const t = useTestGateway();
+const { admin } = t;
 
 /** Follows a feed page by page while `writing` runs, then until it is drained. */
 async function follow(page: (from: number) => Promise<{ to: number; items: any[] }>, writing: Promise<unknown>) {
@@ -55,9 +47,9 @@ describe('change feeds under concurrent writes', () => {
     const writing = (async () => {
       for (let round = 0; round < 5; round++) {
         await Promise.all([
-          ...Array.from({ length: 6 }, (_, i) => gw.fetch('/invoice', { method: 'POST', auth: i % 2 ? device2Auth : deviceAuth,
+          ...Array.from({ length: 6 }, (_, i) => t.gw.fetch('/invoice', { method: 'POST', auth: i % 2 ? device2Auth : deviceAuth,
             body: JSON.stringify({ invoices: [invoice(round * 10 + i, [{ productId: 'a', qty: 1, total: i + 1 }])] }) })),
-          ...(round > 0 ? [gw.fetch('/invoice', { method: 'POST', auth: deviceAuth,
+          ...(round > 0 ? [t.gw.fetch('/invoice', { method: 'POST', auth: deviceAuth,
             body: JSON.stringify({ invoices: [invoice((round - 1) * 10, [{ productId: 'a', qty: 1, total: 1 }], { checkoutStatus: '11' })] }) })] : []),
           ...(round > 1 ? [admin(`/sales/TAB-2:${(round - 2) * 10 + 1}/receipt`, 'POST')] : []),
         ]);
@@ -78,7 +70,7 @@ describe('change feeds under concurrent writes', () => {
 
   it('never answers a `to` beyond what exists, and checks its parameters', async () => {
     await admin('/taxes/1', 'PUT', { name: 'VAT', vat: 10 });
-    await gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'a', qty: 1, total: 1 }])] }) });
+    await t.gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'a', qty: 1, total: 1 }])] }) });
     expect((await admin('/modifications?from=0&to=999')).body).toMatchObject({ from: 0, to: 1, latest: 1 });
     expect((await admin('/modifications?from=5')).body).toMatchObject({ from: 5, to: 5, items: [] });
     expect((await admin('/modifications?from=3&to=2')).status).toBe(400);
@@ -87,6 +79,6 @@ describe('change feeds under concurrent writes', () => {
     expect((await admin('/sales-diff/2/1')).status).toBe(400);
     expect((await admin('/sales-diff/x/latest')).status).toBe(400);
     expect((await admin('/sales-diff/0/latest?maxResults=0')).status).toBe(400);
-    expect((await gw.json('/api/sales-diff/0/latest', { auth: deviceAuth })).status).toBe(403);
+    expect((await t.gw.json('/api/sales-diff/0/latest', { auth: deviceAuth })).status).toBe(403);
   });
 });
