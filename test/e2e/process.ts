@@ -2,6 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const BUILT_CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+/** `src`: the TypeScript sources through tsx (tests, no build step); `dist`: the built CLI as `npm start` runs it. */
+export type CliBuild = 'src' | 'dist';
 
 export interface GatewayProcess {
   child: ChildProcess;
@@ -11,8 +15,8 @@ export interface GatewayProcess {
 }
 
 /** Runs the real CLI (through tsx) as a child process; resolves once it logs its URL. */
-export function spawnCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output(): string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+export function spawnCli(args: string[], env: Record<string, string> = {}, build: CliBuild = 'src'): { child: ChildProcess; output(): string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, build === 'dist' ? [BUILT_CLI, ...args] : ['--import', 'tsx', CLI, ...args], {
     env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -23,8 +27,8 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): { ch
   return { child, output: () => out, exited };
 }
 
-export async function startGatewayProcess(configPath: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const proc = spawnCli(['serve', '--config', configPath], env);
+export async function startGatewayProcess(configPath: string, env: Record<string, string> = {}, build: CliBuild = 'src'): Promise<GatewayProcess> {
+  const proc = spawnCli(['serve', '--config', configPath], env, build);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${proc.output()}`)), 20_000);
     const check = () => {

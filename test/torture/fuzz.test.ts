@@ -1,26 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
-
-/** A small deterministic generator, so a failing body can be reproduced from its index. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
+import { malformedBody, prng, VALID_PUSH } from './lib/generators.js';
 
 const valid = JSON.stringify({ invoices: [invoice(202611230100001, [{ productId: '101', qty: 1, total: 2.2 }])] });
-
-function malformedBody(i: number, rnd: () => number): string | Uint8Array {
-  switch (i % 8) {
-    case 0: return valid.slice(0, Math.floor(rnd() * (valid.length - 1)));                       // truncated JSON
-    case 1: return `{"invoices":[{"id":1,"date":"1763900000000","positions":[{"productId":"1","qty":1e${400 + i},"total":${'9'.repeat(400)}}]}]}`; // huge numbers
-    case 2: return `${'['.repeat(2000 + i)}${']'.repeat(2000 + i)}`;                               // deep nesting
-    case 3: return JSON.stringify({ invoices: [[], null, 7, 'x', true, { id: {}, positions: 'no' }] }); // wrong types (quarantined, 200)
-    case 4: return Buffer.from(Array.from({ length: 64 + (i % 200) }, () => Math.floor(rnd() * 256))); // binary garbage
-    case 5: return JSON.stringify({ invoices: { 0: 'not an array' } });
-    case 6: return Buffer.concat([Buffer.from('{"invoices":["'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"]}')]); // invalid UTF-8
-    default: return `{"invoices":[${'{"id":'.repeat(50)}`;
-  }
-}
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -60,5 +42,11 @@ describe('fuzzed and malformed pushes', () => {
     const res = await fetch(`${gw.url}/home`, { headers: { authorization: deviceAuth, 'x-pad': 'x'.repeat(20_000) } });
     expect(res.status).toBe(431);
     expect((await gw.fetch('/home')).status).toBe(200);
+  });
+});
+
+describe('shared generators', () => {
+  it('VALID_PUSH is the valid push the fuzz bodies are cut from', () => {
+    expect(VALID_PUSH).toBe(valid);
   });
 });
