@@ -101,7 +101,29 @@ export function parseInvoiceBody(text: string | null): ParsedBody {
   if (body === null || typeof body !== 'object' || Array.isArray(body) || !Array.isArray((body as { invoices?: unknown }).invoices)) {
     return { ok: false, code: 'invalid_body', message: 'the body must be an object with an "invoices" array' };
   }
+  if (nestedDeeperThan(body, MAX_BODY_DEPTH)) {
+    return { ok: false, code: 'invalid_body', message: `the body is nested deeper than ${MAX_BODY_DEPTH} levels` };
+  }
   return { ok: true, invoices: (body as { invoices: unknown[] }).invoices };
+}
+
+/**
+ * A push holds 5 levels (body, invoices, invoice, positions, position). Much deeper values cannot
+ * be stored or quarantined as values (JSON.stringify and the quarantine key recurse and overflow
+ * the stack: a 500): such a body is refused whole, its raw text kept in the quarantine.
+ */
+const MAX_BODY_DEPTH = 64;
+
+function nestedDeeperThan(value: object, max: number): boolean {
+  const stack: [object, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -45,6 +45,27 @@ describe('fuzzed and malformed pushes', () => {
   });
 });
 
+describe('deeply nested pushes (found by npm run torture: a 500 from a stack overflow)', () => {
+  it('refuses a body nested deeper than 64 levels with a 400 JSON error and keeps its raw text in the quarantine', async () => {
+    const before = (await gw.json('/api/quarantine?maxResults=1', { auth: adminAuth })).body.total;
+    const salesBefore = (await gw.json('/api/sales', { auth: adminAuth })).body.total;
+    const deep = (d: number) => `{"invoices":[${JSON.stringify(invoice(202611239900001 + d, [{ productId: '101', qty: 1, total: 2.2 }]))},{"id":${d},"x":${'['.repeat(d)}${']'.repeat(d)}}]}`;
+    for (const d of [100, 5000, 50_000]) {
+      const res = await gw.fetch('/invoice', { method: 'POST', body: deep(d), headers: { accept: 'application/json' } });
+      expect(res.status, `depth ${d}`).toBe(400);
+      expect((await res.json()).error.code).toBe('invalid_body');
+    }
+    const q = (await gw.json('/api/quarantine?maxResults=1000', { auth: adminAuth })).body;
+    expect(q.total).toBe(before + 3);
+    const raws = await Promise.all(q.items.slice(-3).map(async (item: { id: string }) => (await gw.json(`/api/quarantine/${item.id}`, { auth: adminAuth })).body));
+    expect(raws.map((r) => JSON.stringify(r)).join()).toContain('[[[[');
+    // The valid invoice beside it is not stored (the body is refused whole); normal depth still is.
+    expect((await gw.json('/api/sales', { auth: adminAuth })).body.total).toBe(salesBefore);
+    const ok = await gw.fetch('/invoice', { method: 'POST', body: deep(58), headers: { accept: 'application/json' } });
+    expect(await ok.json()).toMatchObject({ received: 2, created: 1, quarantined: 1 });
+  });
+});
+
 describe('shared generators', () => {
   it('VALID_PUSH is the valid push the fuzz bodies are cut from', () => {
     expect(VALID_PUSH).toBe(valid);
