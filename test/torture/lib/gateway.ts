@@ -42,12 +42,25 @@ export interface RunningGateway extends GatewayProcess {
   alive(): boolean;
 }
 
+/** Every gateway process started here and still running, so a watchdog can end them (by pid). */
+const running = new Set<RunningGateway>();
+
+/** SIGKILLs every gateway this process started that is still running (the torture watchdog). */
+export function killStartedGateways(): void {
+  for (const gw of running) gw.child.kill('SIGKILL');
+}
+
 export async function startGateway(configPath: string, build: CliBuild): Promise<RunningGateway> {
   const proc = await startGatewayProcess(configPath, {}, build);
   const u = new URL(proc.url);
   let alive = true;
-  void proc.exited.then(() => (alive = false));
-  return { ...proc, host: u.hostname, port: Number(u.port), alive: () => alive };
+  void proc.exited.then(() => {
+    alive = false;
+    running.delete(gw);
+  });
+  const gw: RunningGateway = { ...proc, host: u.hostname, port: Number(u.port), alive: () => alive };
+  if (alive) running.add(gw);
+  return gw;
 }
 
 /** SIGKILL and wait for the exit. */

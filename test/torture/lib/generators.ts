@@ -61,7 +61,7 @@ export function malformedApiBody(i: number, rnd: () => number): string {
   const depth = 200 + Math.floor(rnd() * 3000);
   return pick(rnd, [
     '{"quantity":', '{"quantity":"abc"}', '{"quantity":[]}', '{"quantity":null}', '{"quantity":1e400}', '{"quantity":-1e400}',
-    '{"name":5,"price":"x"}', '{"name":"","price":-0}', `{"name":${'['.repeat(depth)}${']'.repeat(depth)}}`, '{"delta":{}}', '[]', 'null',
+    '{"name":5,"price":"x"}', '{"name":"","price":"0"}', `{"name":${'['.repeat(depth)}${']'.repeat(depth)}}`, '{"delta":{}}', '[]', 'null',
     `{"identifier":"${'x'.repeat(5000)}","name":"a"}`, '{"__proto__":{"name":"x","vat":10}}', '\u0000\u0001\u0002', `{"a":${'{"a":'.repeat(depth)}0${'}'.repeat(depth)}}`,
     '{"cashRegisterName":"TAB-1","lines":"no"}', '{"action":"deposit","amount":"1e999"}', `${i}`,
   ]);
