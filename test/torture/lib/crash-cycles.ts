@@ -40,7 +40,7 @@ export interface CycleOptions {
   build: CliBuild;
   log?: (msg: string) => void;
   /** Called after the last cycle, with the restarted gateway (tests use it to check that the checks can fail). */
-  afterCycles?: (ctx: { url: string; verify(): Promise<void> }) => Promise<void>;
+  afterCycles?: (ctx: { url: string; verify(): Promise<void>; report: CycleReport }) => Promise<void>;
   /** Keep the data dir when something failed (default true), for a post-mortem. */
   keepDirOnFailure?: boolean;
 }
@@ -237,7 +237,7 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
     }
     if (opts.afterCycles) {
       const url = gw.url;
-      await opts.afterCycles({ url, verify: () => verify(url, opts.cycles + 1) });
+      await opts.afterCycles({ url, verify: () => verify(url, opts.cycles + 1), report });
     }
     // A graceful stop after all that: exit 0.
     const code = await stop(gw);

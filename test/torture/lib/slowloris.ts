@@ -15,6 +15,8 @@ export interface SlowlorisOptions {
   seconds: number;
   /** Each slow socket writes one byte this often (jittered ±50 %). */
   byteIntervalMs: number;
+  /** How long tablets push before the attack, for the comparison figures (default 1500 ms). */
+  baselineMs?: number;
   /** Concurrent tablet pushers (over the four tablets). */
   pushers: number;
   /** Bounds asserted on the tablets' push latency during the attack. */
@@ -96,7 +98,7 @@ export async function runSlowloris(opts: SlowlorisOptions): Promise<SlowlorisRep
       return latencies;
     };
 
-    report.baseline = stats(await tablets(1500));
+    report.baseline = stats(await tablets(opts.baselineMs ?? 1500));
 
     // Open the slow sockets, staggered over a second.
     const headerPart = `POST /invoice HTTP/1.1\r\nHost: ${g.host}:${g.port}\r\n`;
