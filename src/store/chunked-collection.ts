@@ -24,6 +24,7 @@ export class ChunkedCollection<R> {
   private readonly where = new Map<string, string>();
   private readonly tails = new Map<string, { path: string; count: number; n: number }>();
   private readonly cache = new Map<string, Low<ChunkData<R>>>();
+  private readonly loading = new Map<string, Promise<Low<ChunkData<R>>>>();
 
   constructor(
     private readonly root: string,
@@ -108,7 +109,19 @@ export class ChunkedCollection<R> {
       this.cache.set(path, db);
       return db;
     }
-    db = new Low<ChunkData<R>>(new DurableJSONFile(path), { records: [] });
+    // One read per chunk however many callers miss it at once: two reads would give two copies,
+    // and a change made to the first could be replaced in the cache by the second, stale one
+    // (an acknowledged refund lost: test/store/cold-chunk-race.test.ts).
+    let loading = this.loading.get(path);
+    if (!loading) {
+      loading = this.read(path).finally(() => this.loading.delete(path));
+      this.loading.set(path, loading);
+    }
+    return loading;
+  }
+
+  private async read(path: string): Promise<Low<ChunkData<R>>> {
+    const db = new Low<ChunkData<R>>(new DurableJSONFile(path), { records: [] });
     await db.read();
     this.cache.set(path, db);
     this.evict();
