@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     failures.push(...cycles.failures.map((f) => `kill: ${f}`));
     if (cycles.cycles !== CYCLES) failures.push(`kill: only ${cycles.cycles} of ${CYCLES} cycles ran`);
     if (cycles.acknowledged === 0) failures.push('kill: no invoice was acknowledged at all');
-    log(`kill: ${cycles.pushesAcked} pushes acknowledged, ${cycles.pushesUnanswered} cut off by a kill (${cycles.unackedButStored} of their changes were stored anyway, each once); slowest restart ${cycles.maxRestartMs} ms; cycles killed before any acknowledgement ${cycles.cyclesWithoutAck}; wrong ${cycles.wrong}, stock errors ${cycles.stockErrors}, bad answers ${cycles.badAnswers}`);
+    log(`kill: ${cycles.pushesAcked} pushes acknowledged, ${cycles.pushesUnanswered} cut off by a kill (${cycles.unackedButStored} of their changes were stored anyway, each once); slowest restart ${cycles.maxRestartMs} ms; cycles killed before any acknowledgement ${cycles.cyclesWithoutAck}; back-office reads during the loads ${cycles.backOfficeReads}; wrong ${cycles.wrong}, stock errors ${cycles.stockErrors}, bad answers ${cycles.badAnswers}`);
   }
 
   fuzz = await phase('fuzz', () => runFuzz({ requests: REQUESTS, concurrency: 32, seed: SEED, build: 'dist', log }));

@@ -68,6 +68,8 @@ export interface CycleReport {
   maxRestartMs: number;
   /** Cycles whose kill came before any push was acknowledged (allowed; the next cycle retries). */
   cyclesWithoutAck: number;
+  /** Sales reads of the simulated back office during the loads. */
+  backOfficeReads: number;
 }
 
 const QTYS: (number | string)[] = [1, 2, 3, 0.5, '1.25', '2'];
@@ -88,7 +90,7 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
   const rnd = prng(opts.seed);
   const report: CycleReport = {
     cycles: 0, acknowledged: 0, pushesAcked: 0, pushesUnanswered: 0, unackedButStored: 0,
-    lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0, failures: [], maxRestartMs: 0, cyclesWithoutAck: 0,
+    lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0, failures: [], maxRestartMs: 0, cyclesWithoutAck: 0, backOfficeReads: 0,
   };
   const fail = (kind: keyof CycleReport, msg: string) => {
     (report[kind] as number)++;
@@ -220,20 +222,40 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
 
       const killAt = opts.killAfterMs[0] + rnd() * (opts.killAfterMs[1] - opts.killAfterMs[0]);
       const acksBefore = report.pushesAcked;
-      const loops = TABLETS.flatMap((_, t) => Array.from({ length: opts.workersPerTablet }, (_, w) => tabletLoop(t, w)));
+      // A back office reading sales meanwhile, on the gateway's cold caches (it was just started).
+      const backOffice = async () => {
+        while (!stopping) {
+          const known = [...invoices.values()];
+          const pick1 = known[Math.floor(rnd() * known.length)];
+          const path = rnd() < 0.5 || !pick1 ? `/sales?firstResult=${Math.floor(rnd() * known.length)}&maxResults=1000` : `/sales/${encodeURIComponent(key(pick1))}`;
+          await api(url, path).then(() => report.backOfficeReads++, () => {});
+        }
+      };
+      const loops = [...TABLETS.flatMap((_, t) => Array.from({ length: opts.workersPerTablet }, (_, w) => tabletLoop(t, w))), backOffice()];
       await sleep(killAt);
       stopping = true;
       await kill(gw);
+      const tKill = performance.now();
       await Promise.all(loops);
       await Promise.all([...inFlight]);
+      const settleMs = Math.round(performance.now() - tKill);
       report.cycles = cycle;
       if (report.pushesAcked === acksBefore) report.cyclesWithoutAck++;
 
       const t0 = performance.now();
       gw = await startGateway(dir.configPath, opts.build);
-      report.maxRestartMs = Math.max(report.maxRestartMs, Math.round(performance.now() - t0));
+      const restartMs = Math.round(performance.now() - t0);
+      report.maxRestartMs = Math.max(report.maxRestartMs, restartMs);
+      const t1 = performance.now();
       await verify(gw.url, cycle);
-      log(`cycle ${cycle}/${opts.cycles}: killed at ${Math.round(killAt)} ms; ${report.pushesAcked} pushes acknowledged, ${report.pushesUnanswered} unanswered so far; ${invoices.size} invoices; lost ${report.lost}, duplicated ${report.duplicated}, wrong ${report.wrong}, stock errors ${report.stockErrors}`);
+      const verifyMs = Math.round(performance.now() - t1);
+      if (cycle < opts.cycles) {
+        // A graceful stop and a fresh start, so the next load meets cold caches (as after any restart).
+        const code = await stop(gw);
+        if (code !== 0) fail('wrong', `cycle ${cycle}: graceful stop exited with ${code}`);
+        gw = await startGateway(dir.configPath, opts.build);
+      }
+      log(`cycle ${cycle}/${opts.cycles}: killed at ${Math.round(killAt)} ms (in-flight settled in ${settleMs} ms), restarted in ${restartMs} ms, verified in ${verifyMs} ms; ${report.pushesAcked} pushes acknowledged, ${report.pushesUnanswered} unanswered so far; ${invoices.size} invoices; lost ${report.lost}, duplicated ${report.duplicated}, wrong ${report.wrong}, stock errors ${report.stockErrors}`);
     }
     if (opts.afterCycles) {
       const url = gw.url;
@@ -251,7 +273,9 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
   return report;
 
   async function verify(url: string, cycle: number): Promise<void> {
+    const tList = performance.now();
     const { items, total } = await allSales(url);
+    if (process.env.TORTURE_DEBUG) log(`verify: listed ${items.length} sales in ${Math.round(performance.now() - tList)} ms`);
     const seen = new Map<string, any>();
     for (const sale of items) {
       if (seen.has(sale.identifier)) fail('duplicated', `cycle ${cycle}: ${sale.identifier} listed twice`);
@@ -282,6 +306,7 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
     }
     for (const id of seen.keys()) if (!invoices.has(id)) fail('wrong', `cycle ${cycle}: ${id} is stored but was never pushed`);
 
+    if (process.env.TORTURE_DEBUG) log(`verify: model checked at ${Math.round(performance.now() - tList)} ms`);
     const quarantine = await api(url, '/quarantine?maxResults=1');
     if (quarantine.body.total !== 0) fail('wrong', `cycle ${cycle}: ${quarantine.body.total} quarantine entries (none expected)`);
 
