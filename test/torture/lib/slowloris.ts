@@ -19,6 +19,11 @@ export interface SlowlorisOptions {
   baselineMs?: number;
   /** Concurrent tablet pushers (over the four tablets). */
   pushers: number;
+  /**
+   * Require the gateway to have closed every socket that never finished its headers (set when the
+   * attack lasts past the gateway's 30 s headers timeout plus Node's 30 s check interval).
+   */
+  expectHeaderTimeouts?: boolean;
   /** Bounds asserted on the tablets' push latency during the attack. */
   maxLatencyMs: number;
   p99LatencyMs: number;
@@ -31,6 +36,8 @@ export interface SlowlorisReport {
   sockets: number;
   /** Slow sockets the gateway closed during the attack (its header/request timeouts), and still open at the end. */
   closedByServer: number;
+  /** Of those closed: sockets that never finished their headers (server.headersTimeout 30 s, checked every 30 s). */
+  closedHeaderSockets: number;
   stillOpen: number;
   bytesTrickled: number;
   pushes: number;
@@ -53,7 +60,7 @@ export async function runSlowloris(opts: SlowlorisOptions): Promise<SlowlorisRep
   const log = opts.log ?? (() => {});
   const rnd = prng(opts.seed);
   const report: SlowlorisReport = {
-    sockets: 0, closedByServer: 0, stillOpen: 0, bytesTrickled: 0, pushes: 0, pushesOk: 0,
+    sockets: 0, closedByServer: 0, closedHeaderSockets: 0, stillOpen: 0, bytesTrickled: 0, pushes: 0, pushesOk: 0,
     baseline: { p50: 0, p99: 0, max: 0 }, latency: { p50: 0, p99: 0, max: 0 }, salesStored: 0, invoicesAcknowledged: 0, failures: [],
   };
   const fail = (msg: string) => { if (report.failures.length < 30) report.failures.push(msg); };
@@ -106,12 +113,15 @@ export async function runSlowloris(opts: SlowlorisOptions): Promise<SlowlorisRep
       const s = connect({ host: g.host, port: g.port });
       s.on('error', () => {});
       let closed = false;
+      const headersOnly = i % 2 === 0;
       s.on('close', () => {
-        if (!closed) report.closedByServer++;
+        if (!closed) {
+          report.closedByServer++;
+          if (headersOnly) report.closedHeaderSockets++;
+        }
         closed = true;
       });
       (s as Socket & { markClosed?: () => void }).markClosed = () => (closed = true);
-      const headersOnly = i % 2 === 0;
       // Header-slow sockets never end their head; body-slow ones send a whole head, then a body a byte at a time.
       const start = headersOnly ? headerPart : `${headerPart}Authorization: ${auths[i % auths.length]}\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{"invoices":[`;
       const drip = headersOnly ? 'X-Slow-Header-' : ' ';
@@ -136,12 +146,14 @@ export async function runSlowloris(opts: SlowlorisOptions): Promise<SlowlorisRep
     const during = await tablets(opts.seconds * 1000);
     report.latency = stats(during);
     report.stillOpen = slow.filter((s) => !s.destroyed && !s.closed).length;
-    log(`slowloris: ${report.sockets} slow sockets (${report.bytesTrickled} bytes trickled, ${report.closedByServer} closed by the gateway); tablets: ${report.pushesOk}/${report.pushes} pushes ok, latency p50 ${report.latency.p50} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms (without the attack: p99 ${report.baseline.p99} ms, max ${report.baseline.max} ms)`);
+    log(`slowloris: ${report.sockets} slow sockets (${report.bytesTrickled} bytes trickled; the gateway closed ${report.closedByServer}, ${report.closedHeaderSockets} of them with unfinished headers); tablets: ${report.pushesOk}/${report.pushes} pushes ok, latency p50 ${report.latency.p50} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms (without the attack: p99 ${report.baseline.p99} ms, max ${report.baseline.max} ms)`);
 
     if (report.pushesOk !== report.pushes) fail(`${report.pushes - report.pushesOk} of ${report.pushes} tablet pushes failed during the attack`);
     if (report.latency.max > opts.maxLatencyMs) fail(`max push latency ${report.latency.max} ms during the attack, bound ${opts.maxLatencyMs} ms`);
     if (report.latency.p99 > opts.p99LatencyMs) fail(`p99 push latency ${report.latency.p99} ms during the attack, bound ${opts.p99LatencyMs} ms`);
     if (during.length < opts.pushers * 2) fail(`only ${during.length} pushes during a ${opts.seconds} s attack`);
+    const headerSockets = Math.ceil(opts.sockets / 2);
+    if (opts.expectHeaderTimeouts && report.closedHeaderSockets !== headerSockets) fail(`the gateway closed ${report.closedHeaderSockets} of the ${headerSockets} sockets that never finished their headers (headers timeout)`);
     if (report.stillOpen + report.closedByServer !== report.sockets) fail(`${report.sockets} slow sockets opened, ${report.stillOpen} open + ${report.closedByServer} closed`);
 
     // The slow clients go away; nothing of them is stored, every acknowledged push is.
