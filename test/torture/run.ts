@@ -4,7 +4,7 @@
  *
  *   1. SIGKILL cycles: four tablets push (fresh invoices, re-pushes, refunds) while the gateway
  *      is SIGKILLed at a random instant, restarted on the same data dir and checked.
- *   2. Fuzz: hostile and malformed requests, many at a time.
+ *   2. Fuzz: hostile and malformed requests, many at a time (a fifth of them in legacy mode).
  *   3. Slowloris: slow sockets while tablets push; push latency must stay bounded.
  *
  * Settings (environment): TORTURE_CYCLES (20), TORTURE_REQUESTS (10000), TORTURE_SOCKETS (500),
@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runCrashCycles, type CycleReport } from './lib/crash-cycles.js';
-import { runFuzz, type FuzzReport } from './lib/fuzz.js';
+import { mergeFuzzReports, runFuzz, type FuzzReport } from './lib/fuzz.js';
 import { killStartedGateways } from './lib/gateway.js';
 import { runSlowloris, type SlowlorisReport } from './lib/slowloris.js';
 
@@ -73,7 +73,12 @@ async function main(): Promise<number> {
     log(`kill: ${cycles.pushesAcked} pushes acknowledged, ${cycles.pushesUnanswered} cut off by a kill (${cycles.unackedButStored} of their changes were stored anyway, each once); slowest restart ${cycles.maxRestartMs} ms; cycles killed before any acknowledgement ${cycles.cyclesWithoutAck}; back-office reads during the loads ${cycles.backOfficeReads}; wrong ${cycles.wrong}, stock errors ${cycles.stockErrors}, bad answers ${cycles.badAnswers}`);
   }
 
-  fuzz = await phase('fuzz', () => runFuzz({ requests: REQUESTS, concurrency: 32, seed: SEED, build: 'dist', log }));
+  // Four fifths against a default gateway, one fifth against one in legacy mode (pre-146 clients).
+  const legacyRequests = Math.round(REQUESTS / 5);
+  fuzz = await phase('fuzz', async () => mergeFuzzReports(
+    await runFuzz({ requests: REQUESTS - legacyRequests, concurrency: 32, seed: SEED, build: 'dist', log }),
+    await runFuzz({ requests: legacyRequests, concurrency: 32, seed: SEED + 1, build: 'dist', legacy: true, log: (m) => log(`legacy mode: ${m}`) }),
+  ));
   if (fuzz) {
     failures.push(...fuzz.failures.map((f) => `fuzz: ${f}`));
     if (fuzz.requests !== REQUESTS) failures.push(`fuzz: only ${fuzz.requests} of ${REQUESTS} requests were sent`);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runCrashCycles, type CycleReport } from './lib/crash-cycles.js';
-import { runFuzz } from './lib/fuzz.js';
+import { mergeFuzzReports, runFuzz } from './lib/fuzz.js';
 import { api, basicAuth, PRODUCTS, TABLETS } from './lib/gateway.js';
 import { runSlowloris } from './lib/slowloris.js';
 
@@ -35,10 +35,14 @@ describe.concurrent('torture, short variant of npm run torture', () => {
     expect(tampered!.wrong).toBeGreaterThan(0);
   }, 90_000);
 
-  it('400 hostile requests of every family: no 5xx, no crash, every Express refusal a JSON error, nothing written but quarantine', async () => {
-    const r = await runFuzz({ requests: 400, concurrency: 16, seed: 8, build: 'src' });
+  it('400 + 200 (legacy mode) hostile requests of every family: no 5xx, no crash, every Express refusal a JSON error, nothing written but quarantine', async () => {
+    const r = mergeFuzzReports(
+      await runFuzz({ requests: 400, concurrency: 16, seed: 8, build: 'src' }),
+      await runFuzz({ requests: 200, concurrency: 16, seed: 9, build: 'src', legacy: true }),
+    );
     expect(r.failures).toEqual([]);
-    expect(r.requests).toBe(400);
+    expect(r.requests).toBe(600);
+    expect(r.byKind['legacy-0']).toBeGreaterThan(0);
     expect({ fiveXx: r.fiveXx, crashes: r.crashes, nonJson4xx: r.nonJson4xx, unexpected: r.unexpected }).toEqual({ fiveXx: 0, crashes: 0, nonJson4xx: 0, unexpected: 0 });
     expect(r.nodeAnswered['431']).toBeGreaterThan(0);
     expect(r.quarantineAdded).toBeGreaterThan(0);

@@ -16,6 +16,8 @@ export interface FuzzOptions {
   concurrency: number;
   seed: number;
   build: CliBuild;
+  /** Run the gateway with `tabshop.legacy: true` (pre-146 clients: credentials in query or form, form bodies). */
+  legacy?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -65,7 +67,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     report.failuresByKind[family] = (report.failuresByKind[family] ?? 0) + 1;
     if (report.failures.length < 60) report.failures.push(msg);
   };
-  const dir = await tortureDir('tsg-torture-fuzz-');
+  const dir = await tortureDir('tsg-torture-fuzz-', opts.legacy ? { tabshop: { legacy: true } } : {});
   let gw: RunningGateway | undefined;
   try {
     gw = await startGateway(dir.configPath, opts.build);
@@ -77,6 +79,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     const env = {
       host: `${g.host}:${g.port}`, deviceAuth: basicAuth(TABLETS[0]), adminAuth: adminAuthHeader,
       badAuthAddresses: Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`), product: PRODUCTS.tracked[0],
+      legacy: opts.legacy ? TABLETS[0] : undefined,
     };
     const rnd = prng(opts.seed);
     let next = 0;
@@ -182,4 +185,24 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   }
   report.durationMs = Math.round(performance.now() - started);
   return report;
+}
+
+/** Two runs' figures as one (the full run fuzzes a default and a legacy-mode gateway). */
+export function mergeFuzzReports(a: FuzzReport, b: FuzzReport): FuzzReport {
+  const add = (x: Record<string, number>, y: Record<string, number>) => {
+    const out = { ...x };
+    for (const [k, v] of Object.entries(y)) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  return {
+    requests: a.requests + b.requests, byStatus: add(a.byStatus, b.byStatus), byKind: add(a.byKind, b.byKind),
+    fiveXx: a.fiveXx + b.fiveXx, crashes: a.crashes + b.crashes, nonJson4xx: a.nonJson4xx + b.nonJson4xx,
+    nodeAnswered: add(a.nodeAnswered, b.nodeAnswered), aborted: a.aborted + b.aborted, unexpected: a.unexpected + b.unexpected,
+    quarantineAdded: a.quarantineAdded + b.quarantineAdded, quarantineAllowed: a.quarantineAllowed + b.quarantineAllowed,
+    createdBySummaries: a.createdBySummaries + b.createdBySummaries, salesAdded: a.salesAdded + b.salesAdded,
+    articlesVersionChanged: a.articlesVersionChanged || b.articlesVersionChanged,
+    tabletProbes: a.tabletProbes + b.tabletProbes, tabletProbeFailures: a.tabletProbeFailures + b.tabletProbeFailures,
+    failures: [...a.failures, ...b.failures.map((f) => `legacy mode: ${f}`)], failuresByKind: add(a.failuresByKind, b.failuresByKind),
+    durationMs: a.durationMs + b.durationMs,
+  };
 }

@@ -26,11 +26,11 @@ export interface TortureDir {
 }
 
 /** A temp folder with a config: 127.0.0.1, port 0, the four tablets and the admin. */
-export async function tortureDir(prefix = 'tsg-torture-'): Promise<TortureDir> {
+export async function tortureDir(prefix = 'tsg-torture-', overrides: Record<string, unknown> = {}): Promise<TortureDir> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const configPath = join(dir, 'config.json');
   await writeFile(configPath, JSON.stringify({
-    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: TABLETS, admins: [TORTURE_ADMIN],
+    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: TABLETS, admins: [TORTURE_ADMIN], ...overrides,
   }));
   return { dir, configPath, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -96,6 +96,11 @@ export interface FuzzEnv {
   badAuthAddresses: string[];
   /** A product id that exists in the catalogue. */
   product: string;
+  /**
+   * The gateway runs with `tabshop.legacy: true`: half the bad-credential family then carries
+   * credentials the pre-146 way (query string, form fields) and form-encoded pushes.
+   */
+  legacy?: { username: string; password: string };
 }
 
 const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'multipart/form-data; boundary=x', ''];
@@ -154,6 +159,7 @@ export function fuzzCase(i: number, rnd: () => number, env: FuzzEnv): FuzzCase {
       return push(VALID_PUSH, [['Content-Encoding', pick(rnd, ['br', 'x-unknown', 'compress', 'gzip, gzip', 'identity, x'])]], { kind: 'bad-encoding', refuse: true });
     }
     case 11: {
+      if (env.legacy && k % 2 === 1) return legacyCase(k, rnd, env, base);
       // Bad credentials, from addresses other than the tablets' (each failed login counts there).
       const addr = pick(rnd, env.badAuthAddresses);
       const auth = pick(rnd, [
@@ -228,6 +234,37 @@ export function fuzzCase(i: number, rnd: () => number, env: FuzzEnv): FuzzCase {
         req: { head: head(method, path, [...base, ['Authorization', env.adminAuth], ['Content-Type', pick(rnd, ['application/json', 'application/json; charset=utf-8'])], ['Content-Length', String(body.length)]]), body: [body] },
       };
     }
+  }
+}
+
+/** Pre-146 clients (legacy mode): credentials in the query or the form, form-encoded pushes, all of it broken somehow. */
+function legacyCase(k: number, rnd: () => number, env: FuzzEnv, base: [string, string][]): FuzzCase {
+  const { username, password } = env.legacy!;
+  const enc = encodeURIComponent;
+  const garbage = String(malformedBody(k >> 1, rnd));
+  const form = 'application/x-www-form-urlencoded';
+  const post = (path: string, body: string, authedPush: boolean, refuse: boolean, localAddress?: string, extra: [string, string][] = []): FuzzCase => {
+    const buf = Buffer.from(body);
+    return {
+      kind: `legacy-${(k >> 1) % 6}`, expect: 'app', refuse, authedPush,
+      req: { head: head('POST', path, [...base, ...extra, ['Accept', 'application/json'], ['Content-Type', form], ['Content-Length', String(buf.length)]]), body: [buf], localAddress },
+    };
+  };
+  switch ((k >> 1) % 6) {
+    // Good credentials in the query, a broken form push.
+    case 0: return post(`/invoice?user=${enc(username)}&password=${enc(password)}`, `invoice=${enc(garbage)}`, true, false);
+    // Good credentials in the form, the invoice field truncated or missing.
+    case 1: return post('/invoice', `username=${enc(username)}&pwd=${enc(password)}&${pick(rnd, ['invoice=%7B%22invoices%22%3A%5B', 'invoices=', 'data=%FF%FE', 'invoice', '&&&=&='])}`, true, false);
+    // Wrong credentials the legacy way (throttled: from the bad-credential addresses).
+    case 2: return post(`/invoice?login=${enc(username)}&pass=wrong${k}`, `invoice=${enc(VALID_PUSH)}`, false, true, pick(rnd, env.badAuthAddresses));
+    case 3: return {
+      kind: 'legacy-3', expect: 'app', refuse: true, authedPush: false,
+      req: { head: head('GET', pick(rnd, ['/stock?user=%ff&password=%00', `/tax?user=x&user=${enc(username)}&password=${enc(password)}`, '/home?user[]=a&password[x]=b', `/discount?user=${'a'.repeat(3000)}&password=`, '/stock?%=%&user']), base), localAddress: pick(rnd, env.badAuthAddresses) },
+    };
+    // Good credentials in the query of a read (the user given twice, the good one first: served as that user).
+    case 4: return { kind: 'legacy-4', expect: 'app', refuse: false, authedPush: false, req: { head: head(pick(rnd, ['GET', 'POST']), `${pick(rnd, READ_PATHS)}?user=${enc(username)}${pick(rnd, ['', '&user=x'])}&password=${enc(password)}`, [...base, ['Content-Length', '0']]) } };
+    // A Basic header and legacy fields at once (Basic wins), with a form body that is not JSON.
+    default: return post(`/invoice?user=nobody&password=x`, `user=nobody&password=x&invoice=${enc(garbage.slice(0, 40))}%ZZ`, true, false, undefined, [['Authorization', env.deviceAuth]]);
   }
 }
 
