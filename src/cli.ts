@@ -6,6 +6,7 @@ import { ExitError } from './cli/exit.js';
 import { captureCommand } from './cli/capture.js';
 import { replayCommand } from './cli/replay.js';
 import { validateCommand } from './cli/validate.js';
+import { migrateCommand } from './cli/migrate.js';
 
 
 const program = new Command('tabshop-gateway')
@@ -18,6 +19,7 @@ hashPasswordCommand(program);
 captureCommand(program);
 replayCommand(program);
 validateCommand(program);
+migrateCommand(program);
 
 try {
   await program.parseAsync(process.argv);
