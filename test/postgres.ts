@@ -56,8 +56,9 @@ let dbCounter = 0;
 export async function startPostgres(): Promise<PgCluster> {
   if (!PG_BIN) throw new Error(MISSING_POSTGRES);
   const bin = PG_BIN;
-  const dir = await mkdtemp(join(tmpdir(), 'tsg-pg-'));
   const asRoot = process.getuid?.() === 0;
+  // The postgres user must be able to reach the folder: as root, /tmp rather than a private TMPDIR.
+  const dir = await mkdtemp(join(asRoot && existsSync('/tmp') ? '/tmp' : tmpdir(), 'tsg-pg-'));
   const exec = (cmd: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]) : run(join(bin, cmd), args));
   if (asRoot) {
     const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
