@@ -122,14 +122,17 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     expect(viaConfig).toMatchObject({ code: 0 });
     expect(viaConfig.stdout).toContain('schema up to date (version 1)');
 
-    const help = await runCli(['migrate', '--help']).done;
+    const [help, noPostgres, mysql, down] = await Promise.all([
+      runCli(['migrate', '--help']).done,
+      runCli(['migrate'], { DATABASE_URL: '' }).done,
+      runCli(['migrate', '--url', 'mysql://x']).done,
+      runCli(['migrate', '--url', `postgres://postgres:secret-pw@127.0.0.1:${cluster.port + 1}/nope`]).done,
+    ]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit codes');
-    const noPostgres = await runCli(['migrate'], { DATABASE_URL: '' }).done;
     expect(noPostgres.code).toBe(2);
     expect(noPostgres.stderr).toContain('no PostgreSQL store configured');
-    expect((await runCli(['migrate', '--url', 'mysql://x']).done).code).toBe(2);
-    const down = await runCli(['migrate', '--url', `postgres://postgres:secret-pw@127.0.0.1:${cluster.port + 1}/nope`]).done;
+    expect(mysql.code).toBe(2);
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('cannot use PostgreSQL database "nope"');
     expect(down.stderr).not.toContain('secret-pw');
