@@ -7,6 +7,7 @@ import { captureCommand } from './cli/capture.js';
 import { replayCommand } from './cli/replay.js';
 import { validateCommand } from './cli/validate.js';
 import { migrateCommand } from './cli/migrate.js';
+import { migrateStoreCommand } from './cli/migrate-store.js';
 
 
 const program = new Command('tabshop-gateway')
@@ -20,6 +21,7 @@ captureCommand(program);
 replayCommand(program);
 validateCommand(program);
 migrateCommand(program);
+migrateStoreCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -29,7 +29,7 @@ const QUARANTINE_COLUMNS: Column[] = [
 const MODIFICATION_COLUMNS: Column[] = [
   ['version', 'integer'], ['entity', 'text'], ['identifier', 'text'], ['op', 'text'], ['at', 'timestamptz'], ['modification', 'json'],
 ];
-const JOURNAL_COLUMNS: Column[] = [
+export const JOURNAL_COLUMNS: Column[] = [
   ['received_at', 'timestamptz'], ['request_id', 'text'], ['device', 'text'], ['cash_register', 'text'], ['method', 'text'], ['path', 'text'],
   ['query', 'text'], ['content_type', 'text'], ['legacy', 'boolean'], ['headers', 'json'], ['body', 'bytea'], ['body_encoding', 'text'],
 ];
@@ -55,7 +55,7 @@ function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][] } {
   return { row, lines };
 }
 
-function journalRow(e: JournalEntry): unknown[] {
+export function journalRow(e: JournalEntry): unknown[] {
   const body = e.bodyBase64 !== undefined ? Buffer.from(e.bodyBase64, 'base64') : e.body !== undefined ? Buffer.from(e.body, 'utf8') : null;
   const encoding = e.bodyBase64 !== undefined ? 'base64' : e.body !== undefined ? 'utf8' : null;
   return [
