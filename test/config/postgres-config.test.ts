@@ -59,3 +59,19 @@ describe('store.postgres and DATABASE_URL', () => {
     expect(redactUrl('postgres://gw:s3cret@db.example/tabshop')).toBe('postgres://gw:***@db.example/tabshop');
   });
 });
+
+describe('naming a database', () => {
+  it.each([
+    ['postgres://u:p@db:6543/shop', 'PostgreSQL database "shop" on db:6543'],
+    ['postgresql://db/shop?sslmode=require', 'PostgreSQL database "shop" on db:5432'],
+    ['postgres://u@/shop?host=/run/postgresql', 'PostgreSQL database "shop" on /run/postgresql (socket), port 5432'],
+    ['postgres://u:p@[::1]:5433/shop', 'PostgreSQL database "shop" on ::1:5433'],
+    ['postgres://gateway@db', 'PostgreSQL database "gateway" on db:5432'],
+  ])('%s → %s', (url, name) => {
+    expect(describeDatabase(url)).toBe(name);
+  });
+
+  it('never shows a password', () => {
+    expect(redactUrl('postgres://u:s3cret@db/shop?password=x&sslmode=require')).toBe('postgres://u:***@db/shop?password=***&sslmode=require');
+  });
+});

@@ -44,26 +44,28 @@ export function timeValue(value: unknown): string | null {
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
-/** postgres://user:secret@host:5432/db → "db on host:5432" (never the password). */
+const URL_PARTS = /^postgres(?:ql)?:\/\/(?:([^@/?]*)@)?([^/?]*)(?:\/([^?]*))?(?:\?(.*))?$/;
+
+/** postgres://user:secret@host:5432/db → `PostgreSQL database "db" on host:5432` (never the password); unix sockets too (?host=/run/postgresql). */
 export function describeDatabase(url: string): string {
-  try {
-    const u = new URL(url);
-    const db = decodeURIComponent(u.pathname.replace(/^\//, '')) || u.username || 'postgres';
-    const host = u.hostname || u.searchParams.get('host') || 'localhost';
-    return `PostgreSQL database "${db}" on ${host}:${u.port || '5432'}`;
-  } catch {
-    return 'PostgreSQL database (unparseable URL)';
-  }
+  const m = URL_PARTS.exec(url);
+  if (!m) return 'PostgreSQL database (unparseable URL)';
+  const [, auth = '', hostPort = '', path = '', query = ''] = m;
+  const params = new URLSearchParams(query);
+  const decode = (v: string) => { try { return decodeURIComponent(v); } catch { return v; } };
+  const user = decode(auth.split(':')[0] ?? '');
+  const db = decode(path) || params.get('dbname') || user || 'postgres';
+  const bracket = /^\[([^\]]*)\](?::(\d+))?$/.exec(hostPort);
+  let host = bracket ? bracket[1] : hostPort.replace(/:\d*$/, '');
+  let port = bracket ? bracket[2] ?? '' : /:(\d+)$/.exec(hostPort)?.[1] ?? '';
+  host = decode(host) || params.get('host') || 'localhost';
+  port = port || params.get('port') || '5432';
+  return `PostgreSQL database "${db}" on ${host.startsWith('/') ? `${host} (socket), port ${port}` : `${host}:${port}`}`;
 }
 
 /** The URL with its password replaced, for messages. */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    for (const key of [...u.searchParams.keys()]) if (/pass/i.test(key)) u.searchParams.set(key, '***');
-    return u.toString();
-  } catch {
-    return 'postgres://…';
-  }
+  return url
+    .replace(/^(postgres(?:ql)?:\/\/[^:@/?]*:)[^@/?]*@/, '$1***@')
+    .replace(/([?&][^=&]*pass[^=&]*=)[^&]*/gi, '$1***');
 }
