@@ -106,11 +106,14 @@ export function storeContract(adapter: string, freshLocation: () => Promise<Stor
       const odd = saleRecord('201409200100002', { name: 'Zoë \u0000 \ud800 🍔 "quoted" \\ back', total: 0.1 + 0.2 });
       await a.store.putSale(odd, odd.history[0].at);
       await a.store.putQuarantine(quarantineItem('q-odd', 'raw \u0000 body \udfff'));
+      const nul = saleRecord('api\u0000sale');
+      await a.store.putSale(nul, nul.history[0].at);
       await a.store.commit();
       await a.close();
       const b = await openStores(loc);
-      expect(b.sales).toEqual([odd]);
-      expect(b.sales[0].sale.total).toBe(0.30000000000000004);
+      expect(b.sales.sort((x, y) => x.sale.identifier.localeCompare(y.sale.identifier))).toEqual([odd, saleRecord('api\u0000sale')]);
+      expect(await b.store.getSale('TAB-1:api\u0000sale')).toEqual(saleRecord('api\u0000sale'));
+      expect(b.sales.find((r) => r.sale.identifier === odd.sale.identifier)!.sale.total).toBe(0.30000000000000004);
       expect(b.quarantine).toEqual([quarantineItem('q-odd', 'raw \u0000 body \udfff')]);
       await b.close();
     });

@@ -18,11 +18,11 @@ export class PgOutboxStore implements OutboxStorage {
     this.rows = new PendingMap(async (client, entries) => {
       const gone = entries.filter(([, item]) => item === null).map(([k]) => k.split('\u0001'));
       if (gone.length > 0) {
-        await client.query('DELETE FROM outbox WHERE (target, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [gone.map((g) => g[0]), gone.map((g) => g[1])]);
+        await client.query('DELETE FROM outbox WHERE (target, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [gone.map((g) => textValue(g[0])), gone.map((g) => textValue(g[1]))]);
       }
       const live = entries.map(([, item]) => item).filter((item): item is OutboxItem => item !== null);
       await insertRows(client, 'outbox', [['target', 'text'], ['key', 'text'], ['cash_register', 'text'], ['seq', 'bigint'], ['dead', 'boolean'], ['item', 'json']],
-        live.map((i) => [i.target, i.key, textValue(i.cashRegisterName) ?? '', i.seq, i.dead !== undefined, jsonText(i)]), ['target', 'key']);
+        live.map((i) => [textValue(i.target), textValue(i.key), textValue(i.cashRegisterName) ?? '', i.seq, i.dead !== undefined, jsonText(i)]), ['target', 'key']);
     });
     this.stateDocPart = new PendingDoc(() => jsonText(this.stateDoc), async (client, json) => {
       await client.query('INSERT INTO outbox_state (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc', [json]);

@@ -34,7 +34,10 @@ export const JOURNAL_COLUMNS: Column[] = [
   ['query', 'text'], ['content_type', 'text'], ['legacy', 'boolean'], ['headers', 'json'], ['body', 'bytea'], ['body_encoding', 'text'],
 ];
 
-/** A sale row: the exact record as json plus the columns SQL reports use. Serialised when its round starts. */
+/**
+ * A sale row: the exact record as json plus the columns SQL reports use. Keys go through
+ * textValue too: an identifier with a NUL (possible through the API) must not fail the round.
+ */
 function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][] } {
   const { sale } = r;
   const first = r.history[0];
@@ -42,14 +45,15 @@ function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][] } {
   const invoiceId = sale.source?.invoiceId;
   // Only a TabShop identifier (<register>:<invoice id>) fills the (cash_register, invoice_id) unique key.
   const ownInvoiceId = invoiceId !== undefined && sale.identifier === `${sale.cashRegisterName}:${invoiceId}` ? invoiceId : null;
+  const key = textValue(sale.identifier) ?? '';
   const row = [
-    sale.identifier, textValue(sale.cashRegisterName) ?? '', textValue(ownInvoiceId), textValue(sale.status) ?? '',
+    key, textValue(sale.cashRegisterName) ?? '', textValue(ownInvoiceId), textValue(sale.status) ?? '',
     timeValue(sale.createdAt), timeValue(first?.at), timeValue(last?.at), last?.seq ?? 0, textValue(sale.dayId ?? last?.dayId ?? null),
     numericValue(sale.total), numericValue(sale.vat), numericValue(sale.discount), numericValue(sale.costPrice),
     sale.source?.invoice === undefined ? null : jsonbText(sale.source.invoice), jsonText(r),
   ];
   const lines = (Array.isArray(sale.lines) ? sale.lines : []).map((l, i) => [
-    sale.identifier, i + 1, intValue(l.lineNo), textValue(l.product), textValue(l.name),
+    key, i + 1, intValue(l.lineNo), textValue(l.product), textValue(l.name),
     numericValue(l.quantity), numericValue(l.subtotal), numericValue(l.discount), numericValue(l.vat), numericValue(l.total), numericValue(l.costPrice),
   ]);
   return { row, lines };
@@ -112,11 +116,11 @@ export class PgStore implements Store {
     this.salesPart = new PendingMap(async (client, entries) => {
       const rows = entries.map(([, r]) => saleRow(r));
       await insertRows(client, 'sales', SALE_COLUMNS, rows.map((r) => r.row), ['identifier']);
-      await client.query('DELETE FROM sale_lines WHERE sale_identifier = ANY($1::text[])', [entries.map(([id]) => id)]);
+      await client.query('DELETE FROM sale_lines WHERE sale_identifier = ANY($1::text[])', [entries.map(([id]) => textValue(id))]);
       await insertRows(client, 'sale_lines', LINE_COLUMNS, rows.flatMap((r) => r.lines));
     });
     this.quarantinePart = new PendingMap(async (client, entries) => insertRows(client, 'quarantine', QUARANTINE_COLUMNS, entries.map(([, q]) => [
-      q.id, timeValue(q.at), textValue(q.code) ?? '', textValue(q.cashRegisterName), textValue(q.device), textValue(q.invoiceId), textValue(q.reason), jsonText(q),
+      textValue(q.id), timeValue(q.at), textValue(q.code) ?? '', textValue(q.cashRegisterName), textValue(q.device), textValue(q.invoiceId), textValue(q.reason), jsonText(q),
     ]), ['id']));
     this.modificationsPart = new PendingMap(async (client, entries) => insertRows(client, 'modifications', MODIFICATION_COLUMNS, entries.map(([, m]) => [
       m.version, textValue(m.entity) ?? '', textValue(m.identifier) ?? '', textValue(m.op) ?? '', timeValue(m.at), jsonText(m),
@@ -179,11 +183,13 @@ export class PgStore implements Store {
 
   async probeWritable(): Promise<boolean> {
     if (this.commitQueue.lastError || this.lock.lost) return false;
+    // A database that does not answer within 2 s is as good as down for a readiness probe.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), 2_000); });
     try {
-      await this.pool.query('SELECT 1');
-      return true;
-    } catch {
-      return false;
+      return await Promise.race([this.pool.query('SELECT 1').then(() => true, () => false), timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -210,7 +216,7 @@ export class PgStore implements Store {
   async getSale(identifier: string): Promise<SaleRecord | undefined> {
     const pending = this.salesPart.get(identifier);
     if (pending) return pending;
-    const { rows } = await this.pool.query<{ record: SaleRecord }>('SELECT record FROM sales WHERE identifier = $1', [identifier]);
+    const { rows } = await this.pool.query<{ record: SaleRecord }>('SELECT record FROM sales WHERE identifier = $1', [textValue(identifier)]);
     // A round may have committed it between the two looks: the pending map is checked again.
     return this.salesPart.get(identifier) ?? rows[0]?.record;
   }
@@ -222,7 +228,7 @@ export class PgStore implements Store {
   async getQuarantine(id: string): Promise<QuarantineItem | undefined> {
     const pending = this.quarantinePart.get(id);
     if (pending) return pending;
-    const { rows } = await this.pool.query<{ item: QuarantineItem }>('SELECT item FROM quarantine WHERE id = $1', [id]);
+    const { rows } = await this.pool.query<{ item: QuarantineItem }>('SELECT item FROM quarantine WHERE id = $1', [textValue(id)]);
     return this.quarantinePart.get(id) ?? rows[0]?.item;
   }
 
