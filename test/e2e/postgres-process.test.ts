@@ -122,14 +122,17 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     expect(viaConfig).toMatchObject({ code: 0 });
     expect(viaConfig.stdout).toContain('schema up to date (version 2)');
 
-    const [help, noPostgres, mysql, down] = await Promise.all([
+    const [help, storeHelp, noPostgres, mysql, down] = await Promise.all([
       runCli(['migrate', '--help']).done,
+      runCli(['migrate-store', '--help']).done,
       runCli(['migrate'], { DATABASE_URL: '' }).done,
       runCli(['migrate', '--url', 'mysql://x']).done,
       runCli(['migrate', '--url', `postgres://postgres:secret-pw@127.0.0.1:${cluster.port + 1}/nope`]).done,
     ]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit codes');
+    expect(storeHelp).toMatchObject({ code: 0 });
+    expect(storeHelp.stdout).toContain('resumes');
     expect(noPostgres.code).toBe(2);
     expect(noPostgres.stderr).toContain('no PostgreSQL store configured');
     expect(mysql.code).toBe(2);
