@@ -145,8 +145,8 @@ describe('journal after a crash', () => {
   });
 });
 
-// The same contract as the PostgreSQL adapter (postgres-store.test.ts); the "crash between the
-// change feed and articles.json" case lives there too.
+// The store contract (contract.ts), the same for the PostgreSQL adapter (postgres-store.test.ts);
+// it holds the "feed entry on disk, articles.json not" crash case that used to be here.
 storeContract('lowdb', async () => {
   const dataDir = join(dir, 'data');
   return {

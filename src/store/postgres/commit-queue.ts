@@ -46,7 +46,13 @@ export class PgCommitQueue {
   /** Everything queued before round n began is committed once durableThrough ≥ n. */
   durableThrough = 0;
 
-  constructor(private readonly pool: pg.Pool, private readonly beforeRound: () => Promise<void> = async () => undefined) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    /** Before a round takes a connection (take the database lock again if it was lost). */
+    private readonly beforeRound: () => Promise<void> = async () => undefined,
+    /** First statement of every round's transaction (check the lock is still held). */
+    private readonly inRound: (client: pg.PoolClient) => Promise<void> = async () => undefined,
+  ) {}
 
   register(part: RoundPart): void {
     this.parts.push(part);
@@ -92,6 +98,7 @@ export class PgCommitQueue {
     let broken: unknown = undefined;
     try {
       await client.query('BEGIN');
+      await this.inRound(client);
       // In part order: the journal first, then sales, quarantine, articles, back office, outbox.
       for (const t of taken) await t.write(client);
       await client.query('COMMIT');

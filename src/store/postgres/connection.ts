@@ -49,6 +49,8 @@ const LOCK_KEY: [number, number] = [0x7ab5_4009, 1];
  */
 export class DatabaseLock {
   private client: pg.Client | null = null;
+  /** The server process of the lock's connection: pg_locks names the holder by it. */
+  private backendPid: number | null = null;
   lost = false;
 
   constructor(private readonly url: string, private readonly onLost: (err: Error) => void = () => undefined) {}
@@ -72,14 +74,32 @@ export class DatabaseLock {
         ? `${h.application_name || 'unknown client'}${h.client_addr ? ` from ${h.client_addr}` : ''}, connected since ${h.backend_start.toISOString()}`
         : 'holder unknown');
     }
+    const { rows: [me] } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     client.on('error', (err) => {
       // The server or the network dropped the connection: the lock is gone with it.
+      if (this.client !== client) return;
       this.lost = true;
-      this.client = null;
       this.onLost(err);
     });
+    const old = this.client;
     this.client = client;
+    this.backendPid = me.pid;
     this.lost = false;
+    if (old) await old.end().catch(() => undefined);
+  }
+
+  /**
+   * Inside a commit round's transaction: fails the round unless the lock's connection still holds
+   * the lock (a dropped connection may not have been noticed yet), so nothing commits without it.
+   */
+  async assertHeld(client: pg.ClientBase): Promise<void> {
+    const { rows } = await client.query<{ held: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND objsubid = 2 AND granted AND pid = $3) AS held`,
+      [...LOCK_KEY, this.backendPid]);
+    if (!rows[0].held) {
+      this.lost = true;
+      throw new Error('lost the database lock (its connection was dropped); it is taken again at the next commit');
+    }
   }
 
   /** After a lost connection: takes the lock again (refused if another process took it meanwhile). */
@@ -91,6 +111,7 @@ export class DatabaseLock {
   async release(): Promise<void> {
     const client = this.client;
     this.client = null;
+    this.backendPid = null;
     if (!client) return;
     await client.query('SELECT pg_advisory_unlock($1, $2)', LOCK_KEY).catch(() => undefined);
     await client.end().catch(() => undefined);

@@ -111,7 +111,7 @@ export class PgStore implements Store {
   constructor(readonly options: PostgresOptions, readonly dataDir: string, private readonly log: (msg: string, err?: unknown) => void = () => undefined) {
     this.pool = createPool(options, (err) => this.log('idle PostgreSQL connection failed', err));
     this.lock = new DatabaseLock(options.url, (err) => this.log('lost the connection holding the database lock; it is taken again at the next commit', err));
-    this.commitQueue = new PgCommitQueue(this.pool, () => this.lock.ensure());
+    this.commitQueue = new PgCommitQueue(this.pool, () => this.lock.ensure(), (client) => this.lock.assertHeld(client));
     this.journalPart = new PendingList(async (client, rows) => insertRows(client, 'journal', JOURNAL_COLUMNS, rows));
     this.salesPart = new PendingMap(async (client, entries) => {
       const rows = entries.map(([, r]) => saleRow(r));
