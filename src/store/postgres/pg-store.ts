@@ -148,7 +148,7 @@ export class PgStore implements Store {
       }
       const articles = await this.pool.query<{ doc: ArticlesData }>('SELECT doc FROM articles WHERE id');
       this.articlesDoc = { ...emptyArticles(), ...(articles.rows[0]?.doc ?? {}) };
-      await this.eachPage<{ identifier: string; record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
+      await this.eachPage<{ record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
         (row) => visit.onSale(row.record));
       await this.eachPage<{ item: QuarantineItem }>('SELECT id AS key, item FROM quarantine WHERE id > $1 ORDER BY id LIMIT $2', (row) => visit.onQuarantine(row.item));
       const mods = await this.pool.query<{ modification: Modification }>('SELECT modification FROM modifications ORDER BY version');
