@@ -6,6 +6,8 @@ import { ExitError } from './cli/exit.js';
 import { captureCommand } from './cli/capture.js';
 import { replayCommand } from './cli/replay.js';
 import { validateCommand } from './cli/validate.js';
+import { migrateCommand } from './cli/migrate.js';
+import { migrateStoreCommand } from './cli/migrate-store.js';
 
 
 const program = new Command('tabshop-gateway')
@@ -18,6 +20,8 @@ hashPasswordCommand(program);
 captureCommand(program);
 replayCommand(program);
 validateCommand(program);
+migrateCommand(program);
+migrateStoreCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -5,7 +5,7 @@ import { LoginThrottle } from './auth/throttle.js';
 import type { Config } from './config/load.js';
 import { Catalog, type Collection } from './domain/catalog.js';
 import { SalesLedger } from './domain/ledger.js';
-import { LowdbStore } from './store/lowdb-store.js';
+import { createStores } from './store/open-stores.js';
 import type { Store } from './store/port.js';
 import { TabShopViews } from './tabshop/views.js';
 import { GatewayEvents } from './events.js';
@@ -13,7 +13,6 @@ import type { ForwardingStatus } from './forward/status.js';
 import { attachEventLog } from './ops/event-log.js';
 import { Forwarding } from './forward/forwarding.js';
 import { BackOffice } from './domain/back-office.js';
-import { LowdbBackOfficeStore } from './store/lowdb-back-office.js';
 
 /** Everything createApp needs, wired from the config; the CLI and the tests build one of these. */
 export interface Gateway {
@@ -38,12 +37,13 @@ export interface Gateway {
 const DEMO_CATALOGUE = new URL('../fixtures/demo/catalogue.json', import.meta.url);
 
 export async function openGateway(config: Config, logger: Logger, now: () => Date = () => new Date()): Promise<Gateway> {
-  const store = new LowdbStore(config.store.dataDir);
+  const stores = createStores(config, logger);
+  const store = stores.store;
   const catalog = new Catalog(store, now);
   const events = new GatewayEvents();
   const ledger = new SalesLedger(store, catalog, events);
   const backOffice = new BackOffice({
-    salesStore: store, store: new LowdbBackOfficeStore(config.store.dataDir, store.commitQueue), ledger, catalog, events,
+    salesStore: store, store: stores.backOffice, ledger, catalog, events,
     currency: config.currency, devices: config.devices, now, logger,
   });
   ledger.use(backOffice.hooks);
@@ -72,7 +72,7 @@ export async function openGateway(config: Config, logger: Logger, now: () => Dat
   attachEventLog(events, logger);
   let forwarding: Forwarding | undefined;
   try {
-    forwarding = await Forwarding.open({ config, store, catalog, ledger, events, logger, now });
+    forwarding = await Forwarding.open({ config, store, outboxStore: stores.outbox, catalog, ledger, events, logger, now });
   } catch (err) {
     await store.close();
     throw err;

@@ -5,6 +5,9 @@ import { createLogger } from '../logger.js';
 import { startServer } from '../server.js';
 import { DataDirLockedError } from '../store/lock.js';
 import { CorruptFileError } from '../store/durable-file.js';
+import { DatabaseLockedError, DatabaseUnavailableError } from '../store/postgres/connection.js';
+import { MigrationError } from '../store/postgres/migrate.js';
+import { describeDatabase } from '../store/postgres/sql-values.js';
 import { demoCredentialsRefusal } from './demo-guard.js';
 import { ExitError } from './exit.js';
 
@@ -32,6 +35,7 @@ export function serveCommand(program: Command): void {
         gateway = await openGateway(config, logger);
       } catch (err) {
         if (err instanceof DataDirLockedError || err instanceof CorruptFileError) throw new ExitError(1, err.message);
+        if (err instanceof DatabaseLockedError || err instanceof DatabaseUnavailableError || err instanceof MigrationError) throw new ExitError(1, err.message);
         throw err;
       }
       let running;
@@ -63,7 +67,7 @@ export function serveCommand(program: Command): void {
         process.once('SIGINT', shutdown);
       });
       const tabshopUrl = running.url + (config.tabshop.basePath === '/' ? '' : config.tabshop.basePath);
-      logger.info({ url: running.url, tabshopUrl, apiUrl: running.url + config.api.basePath, configPath, dataDir: config.store.dataDir }, 'tabshop-gateway listening');
+      logger.info({ url: running.url, tabshopUrl, apiUrl: running.url + config.api.basePath, configPath, ...(config.store.postgres ? { store: describeDatabase(config.store.postgres.url) } : { dataDir: config.store.dataDir }) }, 'tabshop-gateway listening');
       if (isDemo) {
         logger.warn({ devices: config.devices.map((d) => ({ username: d.username, password: d.password, cashRegister: d.cashRegister })), admins: config.admins.map((a) => a.username) },
           'DEMO CREDENTIALS IN USE: these are public demo passwords; copy config.example.json to config.json and set your own before real use');

@@ -8,12 +8,13 @@ export interface EnvOverrides {
   dataDir?: string;
   logLevel?: LogLevel;
   allowDemoCredentials?: boolean;
+  databaseUrl?: string;
 }
 
 // An empty variable (`PORT=`) counts as unset, as shells and compose files produce those easily.
 const read = (env: NodeJS.ProcessEnv, name: string) => (env[name] === '' ? undefined : env[name]);
 
-/** Reads PORT, HOST, DATA_DIR (relative to cwd), LOG_LEVEL and ALLOW_DEMO_CREDENTIALS; problems are one line each, naming the variable. */
+/** Reads PORT, HOST, DATA_DIR (relative to cwd), LOG_LEVEL, ALLOW_DEMO_CREDENTIALS and DATABASE_URL; problems are one line each, naming the variable. */
 export function readEnvOverrides(env: NodeJS.ProcessEnv, cwd: string): { overrides: EnvOverrides; problems: string[] } {
   const overrides: EnvOverrides = {};
   const problems: string[] = [];
@@ -43,8 +44,16 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv, cwd: string): { overrid
     else problems.push('ALLOW_DEMO_CREDENTIALS: must be true or false (1/0, yes/no also work)');
   }
 
+  const databaseUrl = read(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined) {
+    if (POSTGRES_URL.test(databaseUrl)) overrides.databaseUrl = databaseUrl;
+    else problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL');
+  }
+
   return { overrides, problems };
 }
+
+export const POSTGRES_URL = /^postgres(ql)?:\/\/\S*$/;
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
 
@@ -54,4 +63,5 @@ export function applyEnvOverrides(config: Config, overrides: EnvOverrides): void
   if (overrides.dataDir !== undefined) config.store.dataDir = overrides.dataDir;
   if (overrides.logLevel !== undefined) config.logLevel = overrides.logLevel;
   if (overrides.allowDemoCredentials !== undefined) config.ops.allowDemoCredentials = overrides.allowDemoCredentials;
+  if (overrides.databaseUrl !== undefined) config.store.postgres = { poolSize: 10, ...config.store.postgres, url: overrides.databaseUrl };
 }

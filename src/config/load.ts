@@ -5,7 +5,7 @@ import { applyEnvOverrides, readEnvOverrides } from './env.js';
 import type { Config } from './types.js';
 import { validateConfigData } from './validate.js';
 
-export type { AdminConfig, Config, Credential, DeviceConfig, LogLevel, UpstreamConfig, WebhookConfig, WebhookEvent } from './types.js';
+export type { AdminConfig, Config, Credential, DeviceConfig, LogLevel, PostgresConfig, UpstreamConfig, WebhookConfig, WebhookEvent } from './types.js';
 
 /** The package's embedded demo config; `dist/config` and `src/config` are both one level below the package root. */
 export const EXAMPLE_CONFIG_PATH = fileURLToPath(new URL('../../config.example.json', import.meta.url));

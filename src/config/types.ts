@@ -3,7 +3,7 @@ export interface Config {
   server: { host: string; port: number; bodyLimit: string; trustProxy: boolean | string | number };
   tabshop: { basePath: string; legacy: boolean };
   api: { basePath: string };
-  store: { dataDir: string; seedDemo: boolean };
+  store: { dataDir: string; seedDemo: boolean; postgres?: PostgresConfig };
   currency: string;
   logLevel: LogLevel;
   devices: DeviceConfig[];
@@ -18,6 +18,13 @@ export interface Config {
     diskLowFreeMiB: number;
     diskLowFreePercent: number;
   };
+}
+
+/** `store.postgres` (or DATABASE_URL): the PostgreSQL store instead of lowdb. */
+export interface PostgresConfig {
+  url: string;
+  /** Connections in the pool (default 10). */
+  poolSize: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -3,8 +3,8 @@ import type { Config } from '../config/types.js';
 import type { Catalog } from '../domain/catalog.js';
 import type { SalesLedger } from '../domain/ledger.js';
 import type { GatewayEvents } from '../events.js';
-import { OutboxStore } from '../store/outbox-store.js';
-import type { LowdbStore } from '../store/lowdb-store.js';
+import type { OutboxStorage } from '../store/outbox-port.js';
+import type { Store } from '../store/port.js';
 import { CatalogSync } from './catalog-sync.js';
 import type { DeliveryTarget } from './delivery.js';
 import { Outbox } from './outbox.js';
@@ -15,7 +15,9 @@ import { WebhookTarget } from './webhook.js';
 
 export interface ForwardingDeps {
   config: Config;
-  store: LowdbStore;
+  store: Store;
+  /** The outbox storage of the store's backend (files or PostgreSQL), in the store's commit rounds. */
+  outboxStore: () => OutboxStorage;
   catalog: Catalog;
   ledger: SalesLedger;
   events: GatewayEvents;
@@ -65,7 +67,7 @@ export class Forwarding implements ForwardingStatus {
       }
       targets.push(new WebhookTarget(hook, nowMs));
     }
-    const outbox = new Outbox({ store: new OutboxStore(config.store.dataDir, store.commitQueue), ledger, commit: () => store.commit(), logger: log, events, now });
+    const outbox = new Outbox({ store: deps.outboxStore(), ledger, commit: () => store.commit(), logger: log, events, now });
     const opened = await outbox.open(targets);
     ledger.use({ afterStore: (record, previous) => outbox.onSaleStored(record, previous) });
     log.info({ targets: targets.map((t) => t.name), ...opened }, 'outbox opened');

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { SalesLedger } from '../domain/ledger.js';
 import { isReversed, type SaleStatus } from '../domain/types.js';
 import type { GatewayEvents } from '../events.js';
-import type { OutboxItem, OutboxStore, SaleEventKind, TargetMark } from '../store/outbox-store.js';
+import type { OutboxStorage } from '../store/outbox-port.js';
+import type { OutboxItem, SaleEventKind, TargetMark } from '../store/outbox-store.js';
 import type { SaleRecord } from '../store/records.js';
 import { nextDelay } from './backoff.js';
 import type { DeliveryOutcome, DeliveryTarget } from './delivery.js';
@@ -50,7 +51,7 @@ interface Queue {
 }
 
 export interface OutboxDeps {
-  store: OutboxStore;
+  store: OutboxStorage;
   ledger: SalesLedger;
   /** The store's group commit. */
   commit: () => Promise<void>;

@@ -17,7 +17,8 @@ export interface GatewayProcess {
 /** Runs the real CLI (through tsx) as a child process; resolves once it logs its URL. */
 export function spawnCli(args: string[], env: Record<string, string> = {}, build: CliBuild = 'src'): { child: ChildProcess; output(): string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, build === 'dist' ? [BUILT_CLI, ...args] : ['--import', 'tsx', CLI, ...args], {
-    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
+    // DATABASE_URL of the machine running the tests must not move these gateways to PostgreSQL.
+    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'info', DATABASE_URL: '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';

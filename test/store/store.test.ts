@@ -7,6 +7,7 @@ import { CorruptFileError } from '../../src/store/durable-file.js';
 import { GroupCommit } from '../../src/store/group-commit.js';
 import { acquireLock, DataDirLockedError } from '../../src/store/lock.js';
 import { LowdbStore } from '../../src/store/lowdb-store.js';
+import { storeContract } from './contract.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -144,30 +145,17 @@ describe('journal after a crash', () => {
   });
 });
 
-describe('article change feed after a crash', () => {
-  it('drops feed entries that articles.json never reached, and reuses their versions', async () => {
-    const { Catalog } = await import('../../src/domain/catalog.js');
-    const open = async () => {
-      const store = new LowdbStore(dir);
-      const catalog = new Catalog(store);
-      await store.open({ onSale: () => undefined, onQuarantine: () => undefined, onModification: (m) => catalog.loadModification(m) });
-      catalog.finishLoading();
-      return { store, catalog };
-    };
-    const first = await open();
-    await first.catalog.replace('taxes', '1', { name: 'VAT', vat: 10 } as never);
-    await first.store.commit();
-    await first.store.addModification({ version: 2, entity: 'tax', identifier: '9', op: 'create', data: { identifier: '9' }, at: '2026-01-01T00:00:00.000Z' });
-    await first.store.commit(); // the entry reached the disk, articles.json (version 1) did not: a crash here
-    await first.store.close();
-    const second = await open();
-    expect(second.catalog.version).toBe(1);
-    expect(second.catalog.modificationsBetween(0, 10, 100).items.map((m) => m.identifier)).toEqual(['1']);
-    await second.catalog.replace('taxes', '2', { name: 'Std', vat: 20 } as never);
-    await second.store.commit();
-    await second.store.close();
-    const third = await open();
-    expect(third.catalog.modificationsBetween(0, 10, 100).items.map((m) => `${m.version}:${m.identifier}`)).toEqual(['1:1', '2:2']);
-    await third.store.close();
-  });
-});
+// The store contract (contract.ts), the same for the PostgreSQL adapter (postgres-store.test.ts);
+// it holds the "feed entry on disk, articles.json not" crash case that used to be here.
+storeContract('lowdb', async () => {
+  const dataDir = join(dir, 'data');
+  return {
+    storeConfig: { dataDir, seedDemo: false },
+    name: dataDir,
+    async readJournal() {
+      const files = (await readdir(join(dataDir, 'journal'))).sort();
+      const lines = await Promise.all(files.map(async (f) => (await readFile(join(dataDir, 'journal', f), 'utf8')).split('\n').filter(Boolean)));
+      return lines.flat().map((l) => JSON.parse(l));
+    },
+  };
+}, { lockInProcess: false });

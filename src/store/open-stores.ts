@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import type { BackOfficeStore } from './back-office-port.js';
+import { LowdbBackOfficeStore } from './lowdb-back-office.js';
+import { LowdbStore } from './lowdb-store.js';
+import type { OutboxStorage } from './outbox-port.js';
+import { OutboxStore } from './outbox-store.js';
+import type { Store } from './port.js';
+import { PgBackOfficeStore } from './postgres/pg-back-office.js';
+import { PgOutboxStore } from './postgres/pg-outbox.js';
+import { PgStore } from './postgres/pg-store.js';
+
+/** The adapters of one backend: sales store, back office, outbox, all committing in the same rounds. */
+export interface Stores {
+  kind: 'lowdb' | 'postgres';
+  store: Store;
+  backOffice: BackOfficeStore;
+  /** Called only when something is forwarded (bridge mode, webhooks). */
+  outbox(): OutboxStorage;
+}
+
+/** lowdb in `store.dataDir` by default; PostgreSQL with `store.postgres` (or DATABASE_URL). */
+export function createStores(config: Config, logger?: Logger): Stores {
+  const pgConfig = config.store.postgres;
+  if (pgConfig) {
+    const log = logger?.child({ component: 'store' });
+    const store = new PgStore(pgConfig, config.store.dataDir, (msg, err) => log?.error({ err }, msg));
+    return { kind: 'postgres', store, backOffice: new PgBackOfficeStore(store), outbox: () => new PgOutboxStore(store) };
+  }
+  const store = new LowdbStore(config.store.dataDir);
+  return {
+    kind: 'lowdb', store,
+    backOffice: new LowdbBackOfficeStore(config.store.dataDir, store.commitQueue),
+    outbox: () => new OutboxStore(config.store.dataDir, store.commitQueue),
+  };
+}

@@ -1,0 +1,223 @@
+import type pg from 'pg';
+
+/** What one part of the store (sales, journal, back office, outbox…) puts into a commit round. */
+export interface TakenWrites {
+  write(client: pg.PoolClient): Promise<void>;
+  /** The round committed. */
+  committed(): void;
+  /** The round failed: keep the writes for the next one (unless something newer replaced them). */
+  failed(): void;
+}
+
+export interface RoundPart {
+  /** Synchronously moves what is pending into the starting round; null when nothing is pending. */
+  take(): TakenWrites | null;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/**
+ * Group commit on PostgreSQL: callers change memory and queue their writes with the store's
+ * parts, then await commit(). One round takes everything queued so far and writes it in ONE
+ * transaction (one COMMIT, one WAL flush on the server), then resolves every caller that arrived
+ * before the round began. Rounds run one at a time, so concurrent pushes share a COMMIT and a
+ * resolved commit always means durable.
+ */
+export class PgCommitQueue {
+  private readonly parts: RoundPart[] = [];
+  private next: Deferred | null = null;
+  private running = false;
+  lastError: unknown = null;
+  /** Rounds that wrote something and committed. */
+  rounds = 0;
+  roundsStarted = 0;
+  /** Everything queued before round n began is committed once durableThrough ≥ n. */
+  durableThrough = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    /** Before a round takes a connection (take the database lock again if it was lost). */
+    private readonly beforeRound: () => Promise<void> = async () => undefined,
+    /** First statement of every round's transaction (check the lock is still held). */
+    private readonly inRound: (client: pg.PoolClient) => Promise<void> = async () => undefined,
+  ) {}
+
+  register(part: RoundPart): void {
+    this.parts.push(part);
+  }
+
+  get busy(): boolean {
+    return this.running;
+  }
+
+  commit(): Promise<void> {
+    if (!this.next) this.next = deferred();
+    const { promise } = this.next;
+    if (!this.running) void this.run();
+    return promise;
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    while (this.next) {
+      const round = this.next;
+      this.next = null;
+      const index = ++this.roundsStarted;
+      const taken = this.parts.map((p) => p.take()).filter((t): t is TakenWrites => t !== null);
+      try {
+        if (taken.length > 0) await this.write(taken);
+        this.lastError = null;
+        for (const t of taken) t.committed();
+        if (taken.length > 0) this.rounds++;
+        this.durableThrough = index;
+        round.resolve();
+      } catch (err) {
+        for (const t of taken) t.failed();
+        this.lastError = err;
+        round.reject(err);
+      }
+    }
+    this.running = false;
+  }
+
+  private async write(taken: TakenWrites[]): Promise<void> {
+    await this.beforeRound();
+    const client = await this.pool.connect();
+    let broken: unknown = undefined;
+    try {
+      await client.query('BEGIN');
+      await this.inRound(client);
+      // In part order: the journal first, then sales, quarantine, articles, back office, outbox.
+      for (const t of taken) await t.write(client);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e) => { broken = e; });
+      throw err;
+    } finally {
+      client.release(broken as Error | undefined);
+    }
+  }
+}
+
+/**
+ * A pending set keyed by id (the latest value wins), with what the running round took kept
+ * visible until it committed: reads see every change, committed or not.
+ */
+export class PendingMap<V> implements RoundPart {
+  private pending = new Map<string, V>();
+  private inFlight = new Map<string, V>();
+
+  constructor(private readonly writeAll: (client: pg.PoolClient, entries: [string, V][]) => Promise<void>) {}
+
+  set(key: string, value: V): void {
+    this.pending.set(key, value);
+  }
+
+  /** The latest value not yet known to be committed. */
+  get(key: string): V | undefined {
+    return this.pending.get(key) ?? this.inFlight.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.pending.has(key) || this.inFlight.has(key);
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  take(): TakenWrites | null {
+    if (this.pending.size === 0) return null;
+    const taken = this.pending;
+    this.pending = new Map();
+    for (const [k, v] of taken) this.inFlight.set(k, v);
+    const entries = [...taken];
+    return {
+      write: (client) => this.writeAll(client, entries),
+      committed: () => {
+        for (const [k, v] of taken) if (this.inFlight.get(k) === v) this.inFlight.delete(k);
+      },
+      failed: () => {
+        for (const [k, v] of taken) {
+          if (!this.pending.has(k)) this.pending.set(k, v);
+          if (this.inFlight.get(k) === v) this.inFlight.delete(k);
+        }
+      },
+    };
+  }
+}
+
+/** An append-only pending list (the journal). */
+export class PendingList<V> implements RoundPart {
+  private pending: V[] = [];
+
+  constructor(private readonly writeAll: (client: pg.PoolClient, items: V[]) => Promise<void>) {}
+
+  push(item: V): void {
+    this.pending.push(item);
+  }
+
+  take(): TakenWrites | null {
+    if (this.pending.length === 0) return null;
+    const taken = this.pending;
+    this.pending = [];
+    return {
+      write: (client) => this.writeAll(client, taken),
+      committed: () => undefined,
+      failed: () => { this.pending = [...taken, ...this.pending]; },
+    };
+  }
+}
+
+/** A single document (articles, presence, outbox state), serialised when its round starts. */
+export class PendingDoc implements RoundPart {
+  private dirty = false;
+
+  constructor(private readonly snapshot: () => string, private readonly writeDoc: (client: pg.PoolClient, json: string) => Promise<void>) {}
+
+  mark(): void {
+    this.dirty = true;
+  }
+
+  take(): TakenWrites | null {
+    if (!this.dirty) return null;
+    this.dirty = false;
+    const json = this.snapshot();
+    return {
+      write: (client) => this.writeDoc(client, json),
+      committed: () => undefined,
+      failed: () => { this.dirty = true; },
+    };
+  }
+}
+
+export type Column = [name: string, type: string];
+
+/**
+ * One statement for many rows: INSERT … SELECT FROM unnest($1::type[], …) in array order, with
+ * ON CONFLICT (key) DO UPDATE of every other column when `conflict` is given.
+ */
+export async function insertRows(client: pg.PoolClient, table: string, columns: Column[], rows: unknown[][], conflict?: string[]): Promise<void> {
+  if (rows.length === 0) return;
+  const params = columns.map((_, i) => rows.map((r) => r[i]));
+  const unnest = columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
+  const names = columns.map(([n]) => n);
+  let sql = `INSERT INTO ${table} (${names.join(', ')}) SELECT ${names.map((n) => `u.${n}`).join(', ')} FROM unnest(${unnest}) WITH ORDINALITY AS u(${names.join(', ')}, ord) ORDER BY u.ord`;
+  if (conflict) {
+    const rest = names.filter((n) => !conflict.includes(n));
+    sql += ` ON CONFLICT (${conflict.join(', ')}) DO ${rest.length ? `UPDATE SET ${rest.map((n) => `${n} = EXCLUDED.${n}`).join(', ')}` : 'NOTHING'}`;
+  }
+  await client.query(sql, params);
+}

@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ClientBase } from 'pg';
+
+/** `migrations/` at the package root: src/store/postgres and dist/store/postgres are both three levels below it. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url));
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+const FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
+
+/** Every migration file, in version order (`NNNN_name.sql`). */
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  const list = readdirSync(dir).filter((f) => FILE.test(f)).sort().map((file) => {
+    const [, version, name] = FILE.exec(file)!;
+    const sql = readFileSync(`${dir}/${file}`, 'utf8');
+    return { version: Number(version), name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+  });
+  list.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`${dir}: migration versions must run 1, 2, 3… without gaps (found ${m.version} at position ${i + 1})`);
+  });
+  return list;
+}
+
+export class MigrationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MigrationError';
+  }
+}
+
+export interface MigrationReport {
+  /** Schema version before and after. */
+  from: number;
+  to: number;
+  applied: { version: number; name: string }[];
+  /** Known but not applied (dryRun). */
+  pending: { version: number; name: string }[];
+}
+
+/** Serialises migrations of several processes on one database (transaction-scoped advisory lock). */
+const MIGRATION_LOCK = 7_291_304_811;
+
+/**
+ * Applies the migrations not yet recorded in schema_migrations, each in its own transaction
+ * with its record, under an advisory lock: idempotent, safe to run from two processes at once.
+ * Refuses a database whose schema is newer than this gateway, or whose recorded migration differs.
+ */
+export async function migrate(client: ClientBase, opts: { dryRun?: boolean; migrations?: Migration[] } = {}): Promise<MigrationReport> {
+  const migrations = opts.migrations ?? loadMigrations();
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number; name: string; checksum: string }>('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
+    const known = new Map(migrations.map((m) => [m.version, m]));
+    for (const row of rows) {
+      const m = known.get(row.version);
+      if (!m) {
+        throw new MigrationError(`the database schema is at version ${rows[rows.length - 1].version} (${rows[rows.length - 1].name}), newer than this gateway knows (${migrations.length}): upgrade tabshop-gateway`);
+      }
+      if (m.checksum !== row.checksum) {
+        throw new MigrationError(`migration ${String(m.version).padStart(4, '0')}_${m.name} applied to the database differs from migrations/${String(m.version).padStart(4, '0')}_${m.name}.sql of this gateway: do not edit applied migrations, add a new one`);
+      }
+    }
+    const from = rows.length;
+    const todo = migrations.filter((m) => m.version > from);
+    const report: MigrationReport = { from, to: from, applied: [], pending: todo.map(({ version, name }) => ({ version, name })) };
+    if (opts.dryRun || todo.length === 0) {
+      await client.query('COMMIT');
+      return report;
+    }
+    for (const m of todo) {
+      if (report.applied.length > 0) {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      }
+      await client.query(m.sql);
+      await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
+      await client.query('COMMIT');
+      report.applied.push({ version: m.version, name: m.name });
+      report.to = m.version;
+    }
+    report.pending = [];
+    return report;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

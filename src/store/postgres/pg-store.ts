@@ -1,0 +1,249 @@
+import { mkdir } from 'node:fs/promises';
+import type pg from 'pg';
+import type { Store } from '../port.js';
+import {
+  emptyArticles,
+  type ArticlesData, type JournalEntry, type Modification, type QuarantineItem, type SaleRecord,
+} from '../records.js';
+import { PendingDoc, PendingList, PendingMap, PgCommitQueue, insertRows, type Column } from './commit-queue.js';
+import { createPool, DatabaseLock, DatabaseUnavailableError, type PostgresOptions } from './connection.js';
+import { migrate, type MigrationReport } from './migrate.js';
+import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
+
+const PAGE = 2000;
+const INT4_MAX = 2 ** 31 - 1;
+const intValue = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= INT4_MAX ? v : null);
+
+const SALE_COLUMNS: Column[] = [
+  ['identifier', 'text'], ['cash_register', 'text'], ['invoice_id', 'text'], ['status', 'text'],
+  ['created_at', 'timestamptz'], ['received_at', 'timestamptz'], ['changed_at', 'timestamptz'], ['seq', 'bigint'], ['day_id', 'text'],
+  ['total', 'numeric'], ['vat', 'numeric'], ['discount', 'numeric'], ['cost_price', 'numeric'], ['invoice', 'jsonb'], ['record', 'json'],
+];
+const LINE_COLUMNS: Column[] = [
+  ['sale_identifier', 'text'], ['position', 'integer'], ['line_no', 'integer'], ['product', 'text'], ['name', 'text'],
+  ['quantity', 'numeric'], ['subtotal', 'numeric'], ['discount', 'numeric'], ['vat', 'numeric'], ['total', 'numeric'], ['cost_price', 'numeric'],
+];
+const QUARANTINE_COLUMNS: Column[] = [
+  ['id', 'text'], ['at', 'timestamptz'], ['code', 'text'], ['cash_register', 'text'], ['device', 'text'], ['invoice_id', 'text'], ['reason', 'text'], ['item', 'json'],
+];
+const MODIFICATION_COLUMNS: Column[] = [
+  ['version', 'integer'], ['entity', 'text'], ['identifier', 'text'], ['op', 'text'], ['at', 'timestamptz'], ['modification', 'json'],
+];
+export const JOURNAL_COLUMNS: Column[] = [
+  ['received_at', 'timestamptz'], ['request_id', 'text'], ['device', 'text'], ['cash_register', 'text'], ['method', 'text'], ['path', 'text'],
+  ['query', 'text'], ['content_type', 'text'], ['legacy', 'boolean'], ['headers', 'json'], ['body', 'bytea'], ['body_encoding', 'text'],
+];
+
+/**
+ * A sale row: the exact record as json plus the columns SQL reports use. Keys go through
+ * textValue too: an identifier with a NUL (possible through the API) must not fail the round.
+ */
+function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][] } {
+  const { sale } = r;
+  const first = r.history[0];
+  const last = r.history[r.history.length - 1];
+  const invoiceId = sale.source?.invoiceId;
+  // Only a TabShop identifier (<register>:<invoice id>) fills the (cash_register, invoice_id) unique key.
+  const ownInvoiceId = invoiceId !== undefined && sale.identifier === `${sale.cashRegisterName}:${invoiceId}` ? invoiceId : null;
+  const key = textValue(sale.identifier) ?? '';
+  const row = [
+    key, textValue(sale.cashRegisterName) ?? '', textValue(ownInvoiceId), textValue(sale.status) ?? '',
+    timeValue(sale.createdAt), timeValue(first?.at), timeValue(last?.at), last?.seq ?? 0, textValue(sale.dayId ?? last?.dayId ?? null),
+    numericValue(sale.total), numericValue(sale.vat), numericValue(sale.discount), numericValue(sale.costPrice),
+    sale.source?.invoice === undefined ? null : jsonbText(sale.source.invoice), jsonText(r),
+  ];
+  const lines = (Array.isArray(sale.lines) ? sale.lines : []).map((l, i) => [
+    key, i + 1, intValue(l.lineNo), textValue(l.product), textValue(l.name),
+    numericValue(l.quantity), numericValue(l.subtotal), numericValue(l.discount), numericValue(l.vat), numericValue(l.total), numericValue(l.costPrice),
+  ]);
+  return { row, lines };
+}
+
+export function journalRow(e: JournalEntry): unknown[] {
+  const body = e.bodyBase64 !== undefined ? Buffer.from(e.bodyBase64, 'base64') : e.body !== undefined ? Buffer.from(e.body, 'utf8') : null;
+  const encoding = e.bodyBase64 !== undefined ? 'base64' : e.body !== undefined ? 'utf8' : null;
+  return [
+    timeValue(e.at) ?? new Date().toISOString(), textValue(e.requestId), textValue(e.device), textValue(e.cashRegisterName),
+    textValue(e.method) ?? '', textValue(e.path) ?? '', textValue(e.query), textValue(e.contentType), e.legacy === true,
+    e.headers === undefined ? null : jsonText(e.headers), body, encoding,
+  ];
+}
+
+/** A journal row back as the entry it was written from (capture, migrations, tests). */
+export function journalEntryOf(row: {
+  received_at: Date; request_id: string | null; device: string | null; cash_register: string | null; method: string; path: string;
+  query: string | null; content_type: string | null; legacy: boolean; headers: Record<string, string> | null; body: Buffer | null; body_encoding: string | null;
+}): JournalEntry {
+  const e: JournalEntry = { at: row.received_at.toISOString(), method: row.method, path: row.path };
+  if (row.request_id !== null) e.requestId = row.request_id;
+  if (row.device !== null) e.device = row.device;
+  if (row.cash_register !== null) e.cashRegisterName = row.cash_register;
+  if (row.query !== null) e.query = row.query;
+  if (row.content_type !== null) e.contentType = row.content_type;
+  if (row.legacy) e.legacy = true;
+  if (row.headers !== null) e.headers = row.headers;
+  if (row.body !== null) {
+    if (row.body_encoding === 'base64') e.bodyBase64 = row.body.toString('base64');
+    else e.body = row.body.toString('utf8');
+  }
+  return e;
+}
+
+/**
+ * The store on PostgreSQL (node-postgres pool). State lives in memory as with lowdb; every change
+ * is queued and written by the next group-commit round, one transaction for everything changed
+ * before it (journal, sales with their lines, quarantine, articles, change feed, back office,
+ * outbox). One gateway process per database: a session advisory lock, taken at open().
+ */
+export class PgStore implements Store {
+  readonly pool: pg.Pool;
+  readonly commitQueue: PgCommitQueue;
+  readonly lock: DatabaseLock;
+  migration: MigrationReport | null = null;
+  private articlesDoc: ArticlesData = emptyArticles();
+  private readonly journalPart: PendingList<unknown[]>;
+  private readonly salesPart: PendingMap<SaleRecord>;
+  private readonly quarantinePart: PendingMap<QuarantineItem>;
+  private readonly articlesPart: PendingDoc;
+  private readonly modificationsPart: PendingMap<Modification>;
+  private opened = false;
+
+  constructor(readonly options: PostgresOptions, readonly dataDir: string, private readonly log: (msg: string, err?: unknown) => void = () => undefined) {
+    this.pool = createPool(options, (err) => this.log('idle PostgreSQL connection failed', err));
+    this.lock = new DatabaseLock(options.url, (err) => this.log('lost the connection holding the database lock; it is taken again at the next commit', err));
+    this.commitQueue = new PgCommitQueue(this.pool, () => this.lock.ensure(), (client) => this.lock.assertHeld(client));
+    this.journalPart = new PendingList(async (client, rows) => insertRows(client, 'journal', JOURNAL_COLUMNS, rows));
+    this.salesPart = new PendingMap(async (client, entries) => {
+      const rows = entries.map(([, r]) => saleRow(r));
+      await insertRows(client, 'sales', SALE_COLUMNS, rows.map((r) => r.row), ['identifier']);
+      await client.query('DELETE FROM sale_lines WHERE sale_identifier = ANY($1::text[])', [entries.map(([id]) => textValue(id))]);
+      await insertRows(client, 'sale_lines', LINE_COLUMNS, rows.flatMap((r) => r.lines));
+    });
+    this.quarantinePart = new PendingMap(async (client, entries) => insertRows(client, 'quarantine', QUARANTINE_COLUMNS, entries.map(([, q]) => [
+      textValue(q.id), timeValue(q.at), textValue(q.code) ?? '', textValue(q.cashRegisterName), textValue(q.device), textValue(q.invoiceId), textValue(q.reason), jsonText(q),
+    ]), ['id']));
+    this.modificationsPart = new PendingMap(async (client, entries) => insertRows(client, 'modifications', MODIFICATION_COLUMNS, entries.map(([, m]) => [
+      m.version, textValue(m.entity) ?? '', textValue(m.identifier) ?? '', textValue(m.op) ?? '', timeValue(m.at), jsonText(m),
+    ]), ['version']));
+    this.articlesPart = new PendingDoc(() => jsonText(this.articlesDoc), async (client, json) => {
+      await client.query(`INSERT INTO articles (id, version, doc, saved_at) VALUES (true, ($1::json->>'version')::integer, $1::json, now())
+        ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, doc = EXCLUDED.doc, saved_at = EXCLUDED.saved_at`, [json]);
+    });
+    for (const part of [this.journalPart, this.salesPart, this.quarantinePart, this.articlesPart, this.modificationsPart]) this.commitQueue.register(part);
+  }
+
+  /** Back office and outbox storage join this store's commit rounds. */
+  join(part: Parameters<PgCommitQueue['register']>[0]): void {
+    this.commitQueue.register(part);
+  }
+
+  async open(visit: Parameters<Store['open']>[0]): Promise<void> {
+    await this.lock.acquire();
+    try {
+      const client = await this.pool.connect().catch((err) => { throw new DatabaseUnavailableError(this.options.url, err); });
+      try {
+        this.migration = await migrate(client);
+      } finally {
+        client.release();
+      }
+      const articles = await this.pool.query<{ doc: ArticlesData }>('SELECT doc FROM articles WHERE id');
+      this.articlesDoc = { ...emptyArticles(), ...(articles.rows[0]?.doc ?? {}) };
+      await this.eachPage<{ record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
+        (row) => visit.onSale(row.record));
+      await this.eachPage<{ item: QuarantineItem }>('SELECT id AS key, item FROM quarantine WHERE id > $1 ORDER BY id LIMIT $2', (row) => visit.onQuarantine(row.item));
+      const mods = await this.pool.query<{ modification: Modification }>('SELECT modification FROM modifications ORDER BY version');
+      for (const row of mods.rows) visit.onModification(row.modification);
+      // The readiness check reports the free space of the data dir; with PostgreSQL it holds no data.
+      await mkdir(this.dataDir, { recursive: true }).catch(() => undefined);
+      this.opened = true;
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  /** Keyset pages of `sql` (with $1 = last key, $2 = page size, selecting `key`), one row at a time to `visit`. */
+  async eachPage<R>(sql: string, visit: (row: R) => void): Promise<void> {
+    let last = '';
+    for (;;) {
+      const { rows } = await this.pool.query<R & { key: string }>(sql, [last, PAGE]);
+      for (const row of rows) visit(row);
+      if (rows.length < PAGE) return;
+      last = rows[rows.length - 1].key;
+    }
+  }
+
+  async close(): Promise<void> {
+    // Rounds run one at a time: this one comes after any running round and takes whatever is left.
+    if (this.opened) await this.commit().catch((err) => this.log('could not write the last changes at shutdown', err));
+    this.opened = false;
+    await this.lock.release();
+    await this.pool.end().catch(() => undefined);
+  }
+
+  async probeWritable(): Promise<boolean> {
+    if (this.commitQueue.lastError || this.lock.lost) return false;
+    // A database that does not answer within 2 s is as good as down for a readiness probe.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), 2_000); });
+    try {
+      return await Promise.race([this.pool.query('SELECT 1').then(() => true, () => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  commit(): Promise<void> {
+    return this.commitQueue.commit();
+  }
+
+  journal(entry: JournalEntry): void {
+    this.journalPart.push(journalRow(entry));
+  }
+
+  get articles(): ArticlesData {
+    return this.articlesDoc;
+  }
+
+  saveArticles(): void {
+    this.articlesPart.mark();
+  }
+
+  async addModification(m: Modification): Promise<void> {
+    this.modificationsPart.set(String(m.version), m);
+  }
+
+  async getSale(identifier: string): Promise<SaleRecord | undefined> {
+    const pending = this.salesPart.get(identifier);
+    if (pending) return pending;
+    const { rows } = await this.pool.query<{ record: SaleRecord }>('SELECT record FROM sales WHERE identifier = $1', [textValue(identifier)]);
+    // A round may have committed it between the two looks: the pending map is checked again.
+    return this.salesPart.get(identifier) ?? rows[0]?.record;
+  }
+
+  async putSale(record: SaleRecord, _partitionDay: string): Promise<void> {
+    this.salesPart.set(record.sale.identifier, record);
+  }
+
+  async getQuarantine(id: string): Promise<QuarantineItem | undefined> {
+    const pending = this.quarantinePart.get(id);
+    if (pending) return pending;
+    const { rows } = await this.pool.query<{ item: QuarantineItem }>('SELECT item FROM quarantine WHERE id = $1', [textValue(id)]);
+    return this.quarantinePart.get(id) ?? rows[0]?.item;
+  }
+
+  async putQuarantine(item: QuarantineItem): Promise<void> {
+    this.quarantinePart.set(item.id, item);
+  }
+
+  /** Every stored sale record, in identifier order (exports, migrations). */
+  async *allSales(): AsyncGenerator<SaleRecord> {
+    let last = '';
+    for (;;) {
+      const { rows } = await this.pool.query<{ key: string; record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2', [last, PAGE]);
+      for (const row of rows) yield row.record;
+      if (rows.length < PAGE) return;
+      last = rows[rows.length - 1].key;
+    }
+  }
+}

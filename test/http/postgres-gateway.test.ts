@@ -1,0 +1,120 @@
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adminAuth, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+import { eventually, fastUpstream, salesOn, seedUpstreamCatalogue } from '../e2e/bridge-helpers.js';
+import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
+
+let cluster: PgCluster;
+const started: TestGateway[] = [];
+const dirs = new Set<string>();
+
+async function gateway(url: string, overrides: Record<string, unknown> = {}, dir?: string, port = 0): Promise<TestGateway> {
+  const g = await startTestGateway({ store: { dataDir: './data', postgres: { url } }, ...overrides }, dir, { port });
+  started.push(g);
+  dirs.add(g.dir);
+  return g;
+}
+
+async function stop(g: TestGateway): Promise<void> {
+  await g.stop();
+  started.splice(started.indexOf(g), 1);
+}
+
+async function rows<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const pushJson = async (g: TestGateway, invoices: unknown[], auth = deviceAuth) => {
+  const res = await g.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }), auth, headers: { accept: 'application/json' } });
+  return { status: res.status, body: await res.json() };
+};
+
+const burger = (id: number, extra: Record<string, unknown> = {}) => invoice(id, [{ productId: '18', qty: 1, total: 3.19 }, { productId: '24', qty: 0.5, total: '1.10' }], extra);
+
+describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, () => {
+  beforeAll(async () => {
+    if (!PG_BIN) throw new Error(MISSING_POSTGRES);
+    cluster = await startPostgres();
+  }, 60_000);
+  afterEach(async () => {
+    for (const g of started.splice(0).reverse()) await g.stop().catch(() => undefined);
+    for (const d of dirs) await removeDir(d);
+    dirs.clear();
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('push, re-push, refund, quarantine, stock, restart: nothing lost, nothing doubled', async () => {
+    const url = await cluster.createDatabase();
+    const a = await gateway(url);
+    const admin = (path: string, method = 'GET', body?: unknown) => a.json(`/api${path}`, { method, body, auth: adminAuth });
+    expect((await admin('/products/18', 'PUT', { name: 'Cheese Burger', price: 3.19 })).status).toBeLessThan(300);
+    expect((await admin('/stock/18', 'PUT', { quantity: 10 })).status).toBeLessThan(300);
+
+    expect(await pushJson(a, [burger(202611230100001), burger(202611230100002), { id: 'x', date: 'nope' }]))
+      .toEqual({ status: 200, body: { received: 3, created: 2, updated: 0, unchanged: 0, quarantined: 1 } });
+    expect((await pushJson(a, [burger(202611230100001), burger(202611230100002)])).body).toMatchObject({ unchanged: 2, created: 0 });
+    expect((await pushJson(a, [burger(202611230100001, { checkoutStatus: '11' })])).body).toMatchObject({ updated: 1 });
+    // The same invoice id from the other tablet is another register's sale.
+    expect((await pushJson(a, [burger(202611230100001)], device2Auth)).body).toMatchObject({ created: 1 });
+    expect((await admin('/stock/18')).body).toMatchObject({ quantity: 8 }); // 10 − TAB-1's second sale − TAB-2's sale
+    const before = (await admin('/sales?maxResults=100')).body;
+    await stop(a);
+
+    const b = await gateway(url, {}, a.dir);
+    const adminB = (path: string) => b.json(`/api${path}`, { auth: adminAuth });
+    const after = (await adminB('/sales?maxResults=100')).body;
+    // Same sales, same content (after a restart the list is ordered by last change, with lowdb too).
+    const byId = (list: { items: { identifier: string }[] }) => [...list.items].sort((x, y) => x.identifier.localeCompare(y.identifier));
+    expect(byId(after)).toEqual(byId(before));
+    expect(after.total).toBe(3);
+    expect((await adminB('/sales/TAB-1:202611230100001')).body).toMatchObject({ status: 'refunded', total: 4.29 });
+    expect((await adminB('/stock/18')).body).toMatchObject({ quantity: 8 });
+    expect((await adminB('/quarantine')).body.total).toBe(1);
+    expect((await pushJson(b, [burger(202611230100001, { checkoutStatus: '11' }), burger(202611230100002)])).body).toMatchObject({ unchanged: 2 });
+
+    const [counts] = await rows<{ sales: string; lines: string; journal: string; quarantine: string; total: string }>(url, `SELECT
+      (SELECT count(*) FROM sales)::text AS sales, (SELECT count(*) FROM sale_lines)::text AS lines, (SELECT count(*) FROM journal)::text AS journal,
+      (SELECT count(*) FROM quarantine)::text AS quarantine, (SELECT sum(total) FROM sales WHERE status = 'completed')::text AS total`);
+    expect(counts).toEqual({ sales: '3', lines: '6', journal: '5', quarantine: '1', total: '8.58' });
+    const [refund] = await rows<{ status: string; invoice_status: string }>(url,
+      `SELECT status, invoice->>'checkoutStatus' AS invoice_status FROM sales WHERE cash_register = 'TAB-1' AND invoice_id = '202611230100001'`);
+    expect(refund).toEqual({ status: 'refunded', invoice_status: '11' });
+  });
+
+  it('bridge mode on PostgreSQL: the outbox survives an upstream outage and a restart, each sale delivered once in effect', async () => {
+    const upstreamUrl = await cluster.createDatabase();
+    const upstream = await gateway(upstreamUrl);
+    await seedUpstreamCatalogue(upstream);
+    const upstreamPort = Number(new URL(upstream.url).port);
+    const url = await cluster.createDatabase();
+    const a = await gateway(url, { upstream: fastUpstream(upstream.url) });
+    await eventually(async () => (await a.fetch('/home')).status === 200, 'a catalogue from upstream');
+    expect((await pushJson(a, [invoice(202611230200001, [{ productId: '72', qty: 1, total: 3.5 }])])).status).toBe(200);
+    await eventually(async () => (await salesOn(upstream)).length === 1, 'the first sale upstream');
+
+    // Upstream down: pushes still answer at once; the outbox holds them in PostgreSQL, across a restart of A.
+    await stop(upstream);
+    expect((await pushJson(a, [invoice(202611230200002, [{ productId: '72', qty: 1, total: 3.5 }])])).status).toBe(200);
+    expect((await pushJson(a, [invoice(202611230200001, [{ productId: '72', qty: 1, total: 3.5 }], { checkoutStatus: '11' })])).status).toBe(200);
+    const outbox = async () => Number((await rows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM outbox')).at(0)!.n);
+    expect(await outbox()).toBe(2);
+    await stop(a);
+    const a2 = await gateway(url, { upstream: fastUpstream(upstream.url) }, a.dir);
+    expect((await a2.json('/api/outbox', { auth: adminAuth })).body).toMatchObject({ depth: 2 });
+
+    const back = await gateway(upstreamUrl, {}, upstream.dir, upstreamPort);
+    const want = JSON.stringify(['TAB-1:202611230200001 refunded', 'TAB-1:202611230200002 completed']);
+    await eventually(async () => JSON.stringify((await salesOn(back)).map((s) => `${s.identifier} ${s.status}`).sort()) === want && (await outbox()) === 0,
+      'both sales upstream, the refund applied, the outbox empty', 15_000);
+    const [n] = await rows<{ n: string }>(upstreamUrl, 'SELECT count(*)::text AS n FROM sales');
+    expect(n.n).toBe('2');
+  });
+});
