@@ -64,6 +64,11 @@ export class SaleIndex {
     return this.slots.has(identifier);
   }
 
+  /** A sale's slot: a small number that never changes, for columns kept beside the index. */
+  slotOf(identifier: string): number | undefined {
+    return this.slots.get(identifier);
+  }
+
   /** Adds a sale, or updates the one stored under its identifier. */
   set(sale: IndexedSale): void {
     let slot = this.slots.get(sale.identifier);
