@@ -127,7 +127,7 @@ export class BackOffice {
 
   constructor(private readonly opts: BackOfficeOptions) {
     this.money = new Money(opts.currency);
-    this.feed = new SalesFeed((id) => opts.ledger.entry(id)?.seq);
+    this.feed = new SalesFeed((id) => opts.ledger.seqOf(id));
     this.summaries = new SaleSummaries((id) => opts.ledger.slotOf(id));
     for (const d of opts.devices) this.device(this.register(d.cashRegister, true), d.username).configured = true;
     opts.events.on('push', ({ device, cashRegisterName, at }) => this.pushed(device, cashRegisterName, at));
@@ -175,7 +175,7 @@ export class BackOffice {
     this.loading = null;
     this.stats.trim();
     await this.migrateLegacy(loading.legacy);
-    this.feed.load(this.opts.ledger.entries());
+    this.feed.load(this.opts.ledger.seqEntries());
   }
 
   private async settleDays(reg: RegisterState): Promise<void> {

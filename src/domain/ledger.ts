@@ -175,6 +175,14 @@ export class SalesLedger {
     return this.index.slotOf(identifier);
   }
 
+  seqOf(identifier: string): number | undefined {
+    return this.index.seqOf(identifier);
+  }
+
+  seqEntries(): Generator<{ seq: number; identifier: string }> {
+    return this.index.seqEntries();
+  }
+
   entry(identifier: string): SaleIndexEntry | undefined {
     return this.index.get(identifier);
   }
