@@ -173,7 +173,6 @@ export class BackOffice {
     this.applyPresence(presence);
     for (const reg of this.registers.values()) await this.settleDays(reg);
     this.loading = null;
-    this.stats.trim();
     await this.migrateLegacy(loading.legacy);
     this.feed.load(this.opts.ledger.seqEntries());
   }

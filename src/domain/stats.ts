@@ -37,14 +37,6 @@ export class StatsIndex {
     this.bucket(dateOf(at), register).sales.push(identifier);
   }
 
-  /** After start-up: gives back the spare capacity of every bucket. */
-  trim(): void {
-    for (const b of this.buckets.values()) {
-      b.products.trim();
-      b.categories.trim();
-    }
-  }
-
   select(range: DateRange, register?: string): StatsBucket[] {
     const out: StatsBucket[] = [];
     for (const b of this.buckets.values()) {
