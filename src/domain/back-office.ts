@@ -493,6 +493,11 @@ export class BackOffice {
     return this.summaries.get(identifier);
   }
 
+  /** summary(identifier)?.firstSeq without building the summary. */
+  firstSeqOf(identifier: string): number | undefined {
+    return this.summaries.firstSeqOf(identifier);
+  }
+
   lineFactsOf(record: SaleRecord): (line: FootprintLine) => LineFacts {
     return (line) => record.lineFacts?.[lineKey(line)] ?? this.factsNow(line);
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isoOfMs } from './iso-time.js';
 import type { SaleStatus } from './types.js';
 
 /** What the ledger knows about a stored sale without reading its chunk. */
@@ -196,7 +197,7 @@ export class SaleIndex {
 
   private createdAtOf(slot: number): string {
     const ms = this.createdMs[slot];
-    return Number.isNaN(ms) ? this.oddCreatedAts.get(slot)! : new Date(ms).toISOString();
+    return Number.isNaN(ms) ? this.oddCreatedAts.get(slot)! : isoOfMs(ms);
   }
 
   private keyEquals(identifier: string, key: string, offset: number): boolean {
