@@ -15,6 +15,7 @@ import {
   type LineFacts, type SaleState,
 } from './reports.js';
 import { SalesFeed } from './sales-feed.js';
+import { SaleSummaries } from './sale-summaries.js';
 import { StatsIndex } from './stats.js';
 import type { Category, Commodity, Product, Sale, Tax } from './types.js';
 
@@ -117,7 +118,7 @@ export class BackOffice {
   readonly stats = new StatsIndex();
   readonly feed: SalesFeed;
   private readonly registers = new Map<string, RegisterState>();
-  private readonly summaries = new Map<string, SaleSummary>();
+  private readonly summaries: SaleSummaries;
   /** Start-up only: figures of every day found in the stored sales, and movements by day. */
   private loading: { days: Map<string, { figures: Figures; openedAt: string }>; movements: Map<string, BalanceMovement[]>; legacy: string[] } | null =
     { days: new Map(), movements: new Map(), legacy: [] };
@@ -126,7 +127,8 @@ export class BackOffice {
 
   constructor(private readonly opts: BackOfficeOptions) {
     this.money = new Money(opts.currency);
-    this.feed = new SalesFeed((id) => opts.ledger.entry(id)?.seq);
+    this.feed = new SalesFeed((id) => opts.ledger.seqOf(id));
+    this.summaries = new SaleSummaries((id) => opts.ledger.slotOf(id));
     for (const d of opts.devices) this.device(this.register(d.cashRegister, true), d.username).configured = true;
     opts.events.on('push', ({ device, cashRegisterName, at }) => this.pushed(device, cashRegisterName, at));
   }
@@ -172,7 +174,7 @@ export class BackOffice {
     for (const reg of this.registers.values()) await this.settleDays(reg);
     this.loading = null;
     await this.migrateLegacy(loading.legacy);
-    this.feed.load(this.opts.ledger.entries());
+    this.feed.load(this.opts.ledger.seqEntries());
   }
 
   private async settleDays(reg: RegisterState): Promise<void> {
@@ -489,6 +491,11 @@ export class BackOffice {
 
   summary(identifier: string): SaleSummary | undefined {
     return this.summaries.get(identifier);
+  }
+
+  /** summary(identifier)?.firstSeq without building the summary. */
+  firstSeqOf(identifier: string): number | undefined {
+    return this.summaries.firstSeqOf(identifier);
   }
 
   lineFactsOf(record: SaleRecord): (line: FootprintLine) => LineFacts {

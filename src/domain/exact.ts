@@ -36,6 +36,20 @@ export class Exact {
     return value;
   }
 
+  /** An exact value of `units` × 10^-scale. */
+  static fromUnits(units: bigint, scale: number): Exact {
+    return new Exact(units, scale);
+  }
+
+  /** The value is units × 10^-scale (read-only views, for compact columns of sums). */
+  get units(): bigint {
+    return this.n;
+  }
+
+  get scale(): number {
+    return this.s;
+  }
+
   clone(): Exact {
     return new Exact(this.n, this.s);
   }
@@ -48,6 +62,18 @@ export class Exact {
       this.s = x.s;
     }
     const term = x.s < this.s ? x.n * pow10(this.s - x.s) : x.n;
+    this.n += sign === 1 ? term : -term;
+    return this;
+  }
+
+  /** this += sign × units × 10^-scale */
+  addUnits(units: bigint, scale: number, sign: 1 | -1 = 1): this {
+    if (units === 0n) return this;
+    if (scale > this.s) {
+      this.n *= pow10(scale - this.s);
+      this.s = scale;
+    }
+    const term = scale < this.s ? units * pow10(this.s - scale) : units;
     this.n += sign === 1 ? term : -term;
     return this;
   }

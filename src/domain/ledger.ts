@@ -170,6 +170,19 @@ export class SalesLedger {
     return this.serialised(async () => fn());
   }
 
+  /** The sale's index slot (stable, dense): lets other components keep per-sale columns. */
+  slotOf(identifier: string): number | undefined {
+    return this.index.slotOf(identifier);
+  }
+
+  seqOf(identifier: string): number | undefined {
+    return this.index.seqOf(identifier);
+  }
+
+  seqEntries(): Generator<{ seq: number; identifier: string }> {
+    return this.index.seqEntries();
+  }
+
   entry(identifier: string): SaleIndexEntry | undefined {
     return this.index.get(identifier);
   }

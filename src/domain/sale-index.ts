@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isoOfMs } from './iso-time.js';
 import type { SaleStatus } from './types.js';
 
 /** What the ledger knows about a stored sale without reading its chunk. */
@@ -35,18 +36,32 @@ export interface SaleQuery {
 }
 
 const STATUSES: readonly SaleStatus[] = ['completed', 'refunded', 'cancelled'];
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * Epoch ms of a time written as toISOString() writes it (4-digit years), else NaN. Such strings
+ * sort as their times do, so comparing the ms gives what comparing the strings gives.
+ */
+function canonicalMs(iso: string): number {
+  if (!ISO.test(iso)) return NaN;
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === iso ? ms : NaN;
+}
 const KEY_BYTES = 16;
 
 /**
  * Every stored sale, in memory, in columns: a slot per sale in typed arrays (status, register,
- * sequence, the two keys as 128-bit digests) and only the identifier and createdAt as strings.
- * About 170 bytes a sale instead of ~450 for an object per sale, and almost nothing for the
- * garbage collector to trace or promote while 100,000 sales load. Entries are built on demand.
+ * sequence, createdAt as epoch ms, the two keys as 128-bit digests) and only the identifier as a
+ * string (a createdAt that is not a canonical ISO time is kept as given, aside). About 130 bytes
+ * a sale instead of ~450 for an object per sale, and almost nothing for the garbage collector to
+ * trace or promote while 100,000 sales load. Entries are built on demand.
  */
 export class SaleIndex {
   private readonly slots = new Map<string, number>();
   private ids: string[] = [];
-  private createdAts: string[] = [];
+  private createdMs = new Float64Array(1024);
+  /** createdAt values that are not canonical ISO times (rare: API clients), by slot. */
+  private readonly oddCreatedAts = new Map<number, string>();
   private statuses = new Uint8Array(1024);
   private registers = new Uint16Array(1024);
   private seqs = new Float64Array(1024);
@@ -64,6 +79,11 @@ export class SaleIndex {
     return this.slots.has(identifier);
   }
 
+  /** A sale's slot: a small number that never changes, for columns kept beside the index. */
+  slotOf(identifier: string): number | undefined {
+    return this.slots.get(identifier);
+  }
+
   /** Adds a sale, or updates the one stored under its identifier. */
   set(sale: IndexedSale): void {
     let slot = this.slots.get(sale.identifier);
@@ -72,16 +92,28 @@ export class SaleIndex {
       this.grow(slot + 1);
       this.slots.set(sale.identifier, slot);
       this.ids.push(sale.identifier);
-      this.createdAts.push(sale.createdAt);
       this.order.push(slot);
-    } else {
-      this.createdAts[slot] = sale.createdAt;
     }
+    const ms = canonicalMs(sale.createdAt);
+    this.createdMs[slot] = ms;
+    if (Number.isNaN(ms)) this.oddCreatedAts.set(slot, sale.createdAt);
+    else this.oddCreatedAts.delete(slot);
     this.statuses[slot] = STATUSES.indexOf(sale.status);
     this.registers[slot] = this.registerSlot(sale.cashRegisterName);
     this.seqs[slot] = sale.seq;
     keyBytes(sale.identity).copy(this.keys, slot * 2 * KEY_BYTES);
     keyBytes(sale.content).copy(this.keys, slot * 2 * KEY_BYTES + KEY_BYTES);
+  }
+
+  /** The sale's current sequence number, without building an entry. */
+  seqOf(identifier: string): number | undefined {
+    const slot = this.slots.get(identifier);
+    return slot === undefined ? undefined : this.seqs[slot];
+  }
+
+  /** (seq, identifier) of every sale, in the order first stored. */
+  *seqEntries(): Generator<{ seq: number; identifier: string }> {
+    for (const slot of this.order) yield { seq: this.seqs[slot], identifier: this.ids[slot] };
   }
 
   get(identifier: string): SaleIndexEntry | undefined {
@@ -132,11 +164,20 @@ export class SaleIndex {
     const register = q.cashRegisterName === undefined ? -1 : this.registerSlots.get(q.cashRegisterName);
     if (register === undefined) return;
     const status = q.status === undefined ? -1 : STATUSES.indexOf(q.status);
+    // Bounds in canonical form compare as ms; others (and odd createdAts) as strings, like before.
+    const fromMs = q.from === undefined ? -Infinity : canonicalMs(q.from);
+    const toMs = q.to === undefined ? Infinity : canonicalMs(q.to);
+    const byString = Number.isNaN(fromMs) || Number.isNaN(toMs);
     for (const slot of this.order) {
       if (register >= 0 && this.registers[slot] !== register) continue;
       if (status >= 0 && this.statuses[slot] !== status) continue;
-      const createdAt = this.createdAts[slot];
-      if ((q.from !== undefined && createdAt < q.from) || (q.to !== undefined && createdAt >= q.to)) continue;
+      const ms = this.createdMs[slot];
+      if (byString || Number.isNaN(ms)) {
+        const createdAt = this.createdAtOf(slot);
+        if ((q.from !== undefined && createdAt < q.from) || (q.to !== undefined && createdAt >= q.to)) continue;
+      } else if (ms < fromMs || ms >= toMs) {
+        continue;
+      }
       yield slot;
     }
   }
@@ -146,12 +187,17 @@ export class SaleIndex {
     return {
       identifier: this.ids[slot],
       cashRegisterName: this.registerNames[this.registers[slot]],
-      createdAt: this.createdAts[slot],
+      createdAt: this.createdAtOf(slot),
       status: STATUSES[this.statuses[slot]],
       identity: this.keys.toString('latin1', at, at + KEY_BYTES),
       content: this.keys.toString('latin1', at + KEY_BYTES, at + 2 * KEY_BYTES),
       seq: this.seqs[slot],
     };
+  }
+
+  private createdAtOf(slot: number): string {
+    const ms = this.createdMs[slot];
+    return Number.isNaN(ms) ? this.oddCreatedAts.get(slot)! : isoOfMs(ms);
   }
 
   private keyEquals(identifier: string, key: string, offset: number): boolean {
@@ -181,11 +227,14 @@ export class SaleIndex {
     registers.set(this.registers);
     const seqs = new Float64Array(capacity);
     seqs.set(this.seqs);
+    const createdMs = new Float64Array(capacity);
+    createdMs.set(this.createdMs);
     const keys = Buffer.alloc(capacity * 2 * KEY_BYTES);
     this.keys.copy(keys);
     this.statuses = statuses;
     this.registers = registers;
     this.seqs = seqs;
+    this.createdMs = createdMs;
     this.keys = keys;
   }
 }

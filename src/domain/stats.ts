@@ -1,4 +1,5 @@
-import { Figures, ItemFigures, applyToItems, summarise, type ChangeFacts, type FiguresSummary, type FootprintLine, type LineFacts, type Money } from './reports.js';
+import { ItemTable } from './item-table.js';
+import { Figures, ItemFigures, summarise, type ChangeFacts, type FiguresSummary, type FootprintLine, type LineFacts, type Money } from './reports.js';
 
 /**
  * Running aggregates per (UTC date of receipt, register): figures, per product, per category,
@@ -9,8 +10,8 @@ export interface StatsBucket {
   date: string;
   register: string;
   figures: Figures;
-  products: Map<string, ItemFigures>;
-  categories: Map<string, ItemFigures>;
+  products: ItemTable;
+  categories: ItemTable;
   sales: string[];
 }
 
@@ -28,8 +29,8 @@ export class StatsIndex {
   apply(at: string, register: string, change: ChangeFacts): void {
     const b = this.bucket(dateOf(at), register);
     b.figures.apply(change);
-    applyToItems(b.products, change, (line) => line.product);
-    applyToItems(b.categories, change, (line) => change.factsOf(line).category);
+    b.products.apply(change, (line) => line.product);
+    b.categories.apply(change, (line) => change.factsOf(line).category);
   }
 
   addSale(at: string, register: string, identifier: string): void {
@@ -51,22 +52,16 @@ export class StatsIndex {
     const key = `${date}\u0000${register}`;
     let b = this.buckets.get(key);
     if (!b) {
-      b = { date, register, figures: new Figures(), products: new Map(), categories: new Map(), sales: [] };
+      b = { date, register, figures: new Figures(), products: new ItemTable(), categories: new ItemTable(), sales: [] };
       this.buckets.set(key, b);
     }
     return b;
   }
 }
 
-export function mergeItems(buckets: StatsBucket[], pick: (b: StatsBucket) => Map<string, ItemFigures>): Map<string, ItemFigures> {
+export function mergeItems(buckets: StatsBucket[], pick: (b: StatsBucket) => ItemTable): Map<string, ItemFigures> {
   const out = new Map<string, ItemFigures>();
-  for (const b of buckets) {
-    for (const [key, it] of pick(b)) {
-      let mine = out.get(key);
-      if (!mine) out.set(key, (mine = new ItemFigures()));
-      mine.merge(it);
-    }
-  }
+  for (const b of buckets) pick(b).mergeInto(out);
   return out;
 }
 

@@ -81,4 +81,22 @@ describe('SaleIndex', () => {
     expect(page.total).toBe(count);
     expect(page.items).toEqual(expected.slice(2, 5));
   });
+
+  it('keeps createdAt exactly as given and filters by it as strings compare, canonical or not', () => {
+    const index = new SaleIndex();
+    const times = ['2026-11-10T10:00:00.000Z', '2026-11-10T10:00:00Z', '2026-11-11', '+012026-01-01T00:00:00.000Z', 'not a time', '2026-11-12T23:59:59.999Z'];
+    times.forEach((createdAt, n) => index.set(sale(n, { identifier: `R:${n}`, cashRegisterName: 'R', createdAt })));
+    expect([...index.entries()].map((e) => e.createdAt)).toEqual(times);
+    index.set(sale(1, { identifier: 'R:1', cashRegisterName: 'R', createdAt: '2026-11-13T00:00:00.000Z' }));
+    index.set(sale(0, { identifier: 'R:0', cashRegisterName: 'R', createdAt: 'odd again' }));
+    const all = [...index.entries()].map((e) => e.createdAt);
+    expect(all).toEqual(['odd again', '2026-11-13T00:00:00.000Z', ...times.slice(2)]);
+    for (const q of [
+      { from: '2026-11-10T12:00:00.000Z' }, { to: '2026-11-12T00:00:00.000Z' }, { from: '2026-11-11', to: '2026-11-12T23:59:59.999Z' },
+      { from: '2026-11-11T00:00:00Z' }, { from: '+0', to: 'z' }, { from: '2026-11-12T23:59:59.999Z', to: '2026-11-13T00:00:00.001Z' },
+    ] as SaleQuery[]) {
+      const expected = all.filter((c) => (q.from === undefined || c >= q.from) && (q.to === undefined || c < q.to));
+      expect([...index.select(q)].map((e) => e.createdAt), JSON.stringify(q)).toEqual(expected);
+    }
+  });
 });
