@@ -102,7 +102,7 @@ export class SalesLedger {
   }
 
   finishLoading(): void {
-    this.index.sortBySeq();
+    this.index.sortByFirstStored();
   }
 
   /** Extensions (days, outbox) join every sale change inside the same serialised step and commit round. */
@@ -279,7 +279,7 @@ export class SalesLedger {
     const seq = record.history[record.history.length - 1]?.seq ?? 0;
     this.index.set({
       identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, createdAt: sale.createdAt,
-      status: sale.status, identity: record.identity, content: record.content, seq,
+      status: sale.status, identity: record.identity, content: record.content, seq, firstSeq: record.history[0]?.seq,
     });
     if (seq > this.seq) this.seq = seq;
   }

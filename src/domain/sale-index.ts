@@ -24,6 +24,8 @@ export interface IndexedSale {
   identity: string;
   content: string;
   seq: number;
+  /** The sequence number of the sale's first change (its place in the order received). */
+  firstSeq?: number;
 }
 
 export interface SaleQuery {
@@ -65,6 +67,7 @@ export class SaleIndex {
   private statuses = new Uint8Array(1024);
   private registers = new Uint16Array(1024);
   private seqs = new Float64Array(1024);
+  private firstSeqs = new Float64Array(1024);
   private keys = Buffer.alloc(1024 * 2 * KEY_BYTES);
   private readonly registerNames: string[] = [];
   private readonly registerSlots = new Map<string, number>();
@@ -93,6 +96,7 @@ export class SaleIndex {
       this.slots.set(sale.identifier, slot);
       this.ids.push(sale.identifier);
       this.order.push(slot);
+      this.firstSeqs[slot] = sale.firstSeq ?? sale.seq;
     }
     const ms = canonicalMs(sale.createdAt);
     this.createdMs[slot] = ms;
@@ -131,9 +135,9 @@ export class SaleIndex {
     return this.keyEquals(identifier, contentKey, KEY_BYTES);
   }
 
-  /** After a load (sales arrive in file order): order the sales by sequence number. */
-  sortBySeq(): void {
-    this.order.sort((a, b) => this.seqs[a] - this.seqs[b]);
+  /** After a load (sales arrive in file order): back to the order received, whatever changed since. */
+  sortByFirstStored(): void {
+    this.order.sort((a, b) => this.firstSeqs[a] - this.firstSeqs[b]);
   }
 
   /** Entries in the order first stored, filtered. */
@@ -227,11 +231,14 @@ export class SaleIndex {
     registers.set(this.registers);
     const seqs = new Float64Array(capacity);
     seqs.set(this.seqs);
+    const firstSeqs = new Float64Array(capacity);
+    firstSeqs.set(this.firstSeqs);
     const createdMs = new Float64Array(capacity);
     createdMs.set(this.createdMs);
     const keys = Buffer.alloc(capacity * 2 * KEY_BYTES);
     this.keys.copy(keys);
     this.statuses = statuses;
+    this.firstSeqs = firstSeqs;
     this.registers = registers;
     this.seqs = seqs;
     this.createdMs = createdMs;

@@ -52,11 +52,12 @@ describe('SaleIndex', () => {
     expect(index.size).toBe(3);
   });
 
-  it('orders a load by sequence number', () => {
+  it('orders a load by the sequence number each sale was first stored with', () => {
     const index = new SaleIndex();
     for (const n of [5, 2, 9, 1]) index.set(sale(n));
-    index.sortBySeq();
-    expect([...index.entries()].map((e) => e.seq)).toEqual([1, 2, 5, 9]);
+    index.set({ ...sale(3), seq: 12, firstSeq: 3 });
+    index.sortByFirstStored();
+    expect([...index.entries()].map((e) => e.seq)).toEqual([1, 2, 12, 5, 9]);
   });
 
   it.each<[SaleQuery, number]>([

@@ -28,6 +28,17 @@ const salesChunk = async (dataDir: string) => {
 };
 
 describe('start-up', () => {
+  it('lists sales in the order received after a restart, even when an older sale changed since', async () => {
+    gw = await startTestGateway();
+    await push([invoice(1, [{ productId: 'a', qty: 1, total: 2 }]), invoice(2, [{ productId: 'a', qty: 1, total: 3 }])]);
+    await push([invoice(1, [{ productId: 'a', qty: 1, total: 2 }], { checkoutStatus: '11' })]);
+    const order = async () => (await admin('/sales')).body.items.map((s: { identifier: string; status: string }) => `${s.identifier} ${s.status}`);
+    const before = await order();
+    expect(before).toEqual(['TAB-1:1 refunded', 'TAB-1:2 completed']);
+    await restart();
+    expect(await order()).toEqual(before);
+  });
+
   it('gives sales stored before days existed to the open day, once, and writes it back', async () => {
     gw = await startTestGateway();
     await push([invoice(1, [{ productId: 'a', qty: 1, total: 2 }])]);
