@@ -15,7 +15,8 @@ export interface LoggerOptions {
 
 /**
  * JSON lines for machines (journald, log shippers); pretty lines for a person at a terminal.
- * pino-pretty runs in-process and synchronously, so nothing is lost on exit.
+ * pino-pretty runs in-process and synchronously, so nothing is lost on exit; JSON lines to stdout
+ * are written asynchronously and flushed synchronously when the process exits.
  */
 export function createLogger(level: string, destination?: NodeJS.WritableStream, opts: LoggerOptions = {}): Logger {
   const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { name: 'tabshop-gateway' } };
@@ -29,5 +30,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
       ignore: 'pid,hostname,name',
     }));
   }
-  return pino(options, destination as never);
+  // stdout: written asynchronously (a request never waits for a write(2) of its log line; lines
+  // written while one write is in flight go out together). pino registers a synchronous flush on
+  // process exit for such a destination, so nothing is lost on a graceful stop or process.exit().
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
 }
