@@ -30,8 +30,26 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
       ignore: 'pid,hostname,name',
     }));
   }
-  // stdout: written asynchronously (a request never waits for a write(2) of its log line; lines
-  // written while one write is in flight go out together). pino registers a synchronous flush on
-  // process exit for such a destination, so nothing is lost on a graceful stop or process.exit().
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
+  return pino(options, destination ?? stdoutDestination());
+}
+
+/** Lines wait at most this long in memory before they are written. */
+const FLUSH_MS = 100;
+
+/**
+ * stdout, written asynchronously in batches of about 4 KB, and at least every FLUSH_MS: a
+ * request never waits for a write(2) of its log line, and a busy gateway makes one write per
+ * several lines instead of one per line. pino flushes such a destination synchronously when the
+ * process exits (graceful stop, process.exit, uncaught error), so only a SIGKILL can lose the
+ * last FLUSH_MS of lines (logs are not the durability path; the journal and the store are).
+ */
+function stdoutDestination() {
+  const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // sonic-boom keeps its buffered length private; flushing an empty buffer would be a write(2) of nothing.
+  const state = dest as unknown as { _len: number; _writing: boolean; destroyed: boolean };
+  const timer = setInterval(() => {
+    if (state._len > 0 && !state._writing && !state.destroyed) dest.flush();
+  }, FLUSH_MS);
+  timer.unref();
+  return dest;
 }

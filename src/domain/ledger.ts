@@ -24,6 +24,8 @@ export interface PushContext {
   device: string;
   cashRegisterName: string;
   at: Date;
+  /** The invoices were parsed for this call alone (a push body) and nobody changes them later: sales keep them without a copy. */
+  adopt?: boolean;
 }
 
 export type { SaleIndexEntry, SaleQuery } from './sale-index.js';
@@ -215,7 +217,7 @@ export class SalesLedger {
       return 'quarantined';
     }
     const invoice = checked.invoice;
-    const sale = invoiceToSale(invoice, { cashRegisterName: ctx.cashRegisterName, device: ctx.device });
+    const sale = invoiceToSale(invoice, { cashRegisterName: ctx.cashRegisterName, device: ctx.device, adopt: ctx.adopt === true });
     const candidate: Candidate = { sale, identity: invoiceIdentityKey(invoice), content: invoiceContentKey(invoice), payload: invoice };
     if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
       const stored = await this.store.getSale(sale.identifier);

@@ -31,6 +31,9 @@ const childLogs = new WeakMap<IncomingMessage, Logger>();
  * through it, and the request line is written straight from the response's finish (or close).
  */
 export function requestLogger(logger: Logger): RequestHandler {
+  // Every field of a request line is the gateway's own (never a header, body or query string), so
+  // the line skips redaction, which walks every logged object for the wildcard secret paths.
+  const lines = logger.child({}, { redact: [] });
   return (req, res, next) => {
     const started = Date.now();
     const given = req.headers['x-request-id'];
@@ -58,11 +61,11 @@ export function requestLogger(logger: Logger): RequestHandler {
       res.removeListener('finish', finished);
       res.removeListener('close', finished);
       const level = levelOf(req, res);
-      if (!logger.isLevelEnabled(level)) return;
+      if (!lines.isLevelEnabled(level)) return;
       const line = requestLine(req, res, Date.now() - started);
       line.reqId = id;
-      // The gateway logger itself (not a child per request): the reqId is a field of the line.
-      logger[level](line, `${req.method} ${line.path as string} ${res.statusCode}`);
+      // Not a child logger per request: the reqId is a field of the line (the same JSON as a binding).
+      lines[level](line, `${req.method} ${line.path as string} ${res.statusCode}`);
     };
     res.on('finish', finished);
     res.on('close', finished);

@@ -67,7 +67,8 @@ export function tabshopRouter(deps: TabShopDeps): Router {
       await durably(deps.store);
       throw new AppError(parsed.code, parsed.message);
     }
-    const summary = await deps.ledger.ingestInvoices(parsed.invoices, ctx);
+    // The invoices were parsed from this body just now and nothing else holds them.
+    const summary = await deps.ledger.ingestInvoices(parsed.invoices, { ...ctx, adopt: true });
     await durably(deps.store);
     res.locals.pushSummary = summary;
     if (wantsJson(req)) res.json(summary);

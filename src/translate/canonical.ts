@@ -16,7 +16,46 @@ export interface CanonicalRules {
 
 /** JSON with sorted keys and every number as its decimal key, so 1, 1.0 (and "1" where allowed) compare equal. */
 export function canonicalJson(value: unknown, rules: CanonicalRules): string {
+  return canonicalText(value, rules, undefined);
+}
+
+/** The slower reference form of canonicalJson (a canonical tree, then JSON.stringify); the two give the same text. */
+export function canonicalJsonReference(value: unknown, rules: CanonicalRules): string {
   return JSON.stringify(canonical(value, rules, undefined));
+}
+
+// An object key that JSON.stringify would not print in insertion order (array indices come first) or that
+// assignment would not create as an own property: such objects take the reference path.
+const SPECIAL_KEY = /^(?:0|[1-9]\d*)$|^__proto__$/;
+
+/**
+ * canonicalJson written out directly, without building the canonical tree first: the same text
+ * as JSON.stringify(canonical(...)) (stored sales carry content keys hashed from that text).
+ */
+function canonicalText(value: unknown, rules: CanonicalRules, key: string | undefined): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'number') return JSON.stringify(decimalKey(value));
+  if (typeof value === 'string') {
+    const normalise = rules.numericStrings && !(key !== undefined && rules.verbatim.has(key)) && isNumeric(value);
+    return JSON.stringify(normalise ? decimalKey(value) : value);
+  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (Array.isArray(value)) {
+    const items = value.map((item) => canonicalText(item, rules, undefined));
+    if (key !== undefined && rules.unordered.has(key)) items.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return `[${items.join(',')}]`;
+  }
+  if (typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    if (keys.some((k) => SPECIAL_KEY.test(k))) return JSON.stringify(canonical(value, rules, key));
+    const parts: string[] = [];
+    for (const k of keys) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) parts.push(`${JSON.stringify(k)}:${canonicalText(v, rules.nested[k] ?? rules, k)}`);
+    }
+    return `{${parts.join(',')}}`;
+  }
+  return JSON.stringify(String(value));
 }
 
 export function sha256Hex(text: string): string {
