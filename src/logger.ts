@@ -37,19 +37,23 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
 const FLUSH_MS = 100;
 
 /**
- * stdout, written asynchronously in batches of about 4 KB, and at least every FLUSH_MS: a
- * request never waits for a write(2) of its log line, and a busy gateway makes one write per
- * several lines instead of one per line. pino flushes such a destination synchronously when the
- * process exits (graceful stop, process.exit, uncaught error), so only a SIGKILL can lose the
- * last FLUSH_MS of lines (logs are not the durability path; the journal and the store are).
+ * stdout in batches: lines collect in memory and are written with one write(2) per 4 KB, and
+ * at least every FLUSH_MS, on the event loop's own thread (a write to a file or pipe only copies
+ * into the kernel; a thread-pool write would cost two hand-offs per batch). The buffer is flushed
+ * synchronously when the process exits (graceful stop, process.exit, uncaught error), so only a
+ * SIGKILL can lose the last FLUSH_MS of lines (logs are not the durability path; the journal
+ * and the store are).
  */
 function stdoutDestination() {
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const dest = pino.destination({ dest: 1, sync: true, minLength: 4096 });
   // sonic-boom keeps its buffered length private; flushing an empty buffer would be a write(2) of nothing.
-  const state = dest as unknown as { _len: number; _writing: boolean; destroyed: boolean };
-  const timer = setInterval(() => {
-    if (state._len > 0 && !state._writing && !state.destroyed) dest.flush();
-  }, FLUSH_MS);
+  const state = dest as unknown as { _len: number; destroyed: boolean };
+  // In sync mode flush() writes the buffer at once (flushSync would also fsync stdout).
+  const flush = () => {
+    if (state._len > 0 && !state.destroyed) dest.flush();
+  };
+  const timer = setInterval(flush, FLUSH_MS);
   timer.unref();
+  process.on('exit', flush);
   return dest;
 }

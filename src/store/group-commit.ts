@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fsyncDir, mkdirRecorded } from './durable-file.js';
+import { appendSync, fsyncDir, mkdirRecorded } from './durable-file.js';
 import type { WriteAheadLog } from './wal.js';
 
 /** Something whose current in-memory state must reach the disk at the next commit. */
@@ -272,7 +272,7 @@ class JournalFiles {
   async append(path: string, lines: string[]): Promise<boolean> {
     const { fh, created } = await this.handle(path);
     try {
-      await fh.write(lines.length === 1 ? lines[0] : lines.join(''));
+      appendSync(fh.fd, lines.length === 1 ? lines[0] : lines.join(''));
       await fh.datasync();
     } catch (err) {
       // A failed append may have left a torn tail: reopen (and check the end again) before the next one.

@@ -1,6 +1,6 @@
 import { open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { CorruptFileError, fsyncDir, mkdirRecorded, readJsonFile, writeFileAtomic } from './durable-file.js';
+import { appendSync, CorruptFileError, fsyncDir, mkdirRecorded, readJsonFile, writeFileAtomic } from './durable-file.js';
 
 /**
  * One change of a chunked record: chunk file `f` (relative to the data dir) holds `r` at index
@@ -46,10 +46,11 @@ export class WriteAheadLog {
   async append(lines: string[]): Promise<void> {
     if (lines.length === 0) return;
     const data = lines.join('');
+    let written = 0;
     try {
       const created = this.handle === null;
       this.handle ??= await open(join(this.dir, segmentName(this.current)), 'a');
-      await this.handle.write(data);
+      written = appendSync(this.handle.fd, data);
       await this.handle.datasync();
       if (created) await fsyncDir(this.dir);
     } catch (err) {
@@ -59,7 +60,7 @@ export class WriteAheadLog {
       this.bytes = 0;
       throw err;
     }
-    this.bytes += Buffer.byteLength(data);
+    this.bytes += written;
   }
 
   /** Starts a new segment for later appends; returns the number of the last closed one. Call between rounds only. */
