@@ -34,8 +34,18 @@ export class WriteAheadLog {
     this.current = firstSegment;
   }
 
+  /** Chunk path → its JSON-quoted path relative to the data dir (the same few chunks are logged over and over). */
+  private readonly relPaths = new Map<string, string>();
+
+  /** The same text as JSON.stringify({ f, n, r }) plus a newline. */
   entryLine(path: string, index: number, record: unknown): string {
-    return `${JSON.stringify({ f: relative(this.baseDir, path), n: index, r: record })}\n`;
+    let f = this.relPaths.get(path);
+    if (f === undefined) {
+      f = JSON.stringify(relative(this.baseDir, path));
+      if (this.relPaths.size >= 4096) this.relPaths.clear();
+      this.relPaths.set(path, f);
+    }
+    return `{"f":${f},"n":${index},"r":${JSON.stringify(record) ?? 'null'}}\n`;
   }
 
   /**

@@ -27,6 +27,20 @@ export function canonicalJsonReference(value: unknown, rules: CanonicalRules): s
 // An object key that JSON.stringify would not print in insertion order (array indices come first) or that
 // assignment would not create as an own property: such objects take the reference path.
 const SPECIAL_KEY = /^(?:0|[1-9]\d*)$|^__proto__$/;
+// A string JSON.stringify prints as is between quotes (no escapes, no surrogates).
+const PLAIN_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+const quote = (s: string) => (s.length < 64 && PLAIN_STRING.test(s) ? `"${s}"` : JSON.stringify(s));
+
+/** Invoice keys repeat in every push: their JSON form, or null for a special key. */
+const keyText = new Map<string, string | null>();
+function quotedKey(k: string): string | null {
+  let q = keyText.get(k);
+  if (q === undefined) {
+    q = SPECIAL_KEY.test(k) ? null : JSON.stringify(k);
+    if (keyText.size < 10_000) keyText.set(k, q);
+  }
+  return q;
+}
 
 /**
  * canonicalJson written out directly, without building the canonical tree first: the same text
@@ -34,10 +48,10 @@ const SPECIAL_KEY = /^(?:0|[1-9]\d*)$|^__proto__$/;
  */
 function canonicalText(value: unknown, rules: CanonicalRules, key: string | undefined): string {
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'number') return JSON.stringify(decimalKey(value));
+  if (typeof value === 'number') return `"${decimalKey(value)}"`;
   if (typeof value === 'string') {
     const normalise = rules.numericStrings && !(key !== undefined && rules.verbatim.has(key)) && isNumeric(value);
-    return JSON.stringify(normalise ? decimalKey(value) : value);
+    return normalise ? `"${decimalKey(value)}"` : quote(value);
   }
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (Array.isArray(value)) {
@@ -47,13 +61,14 @@ function canonicalText(value: unknown, rules: CanonicalRules, key: string | unde
   }
   if (typeof value === 'object') {
     const keys = Object.keys(value).sort();
-    if (keys.some((k) => SPECIAL_KEY.test(k))) return JSON.stringify(canonical(value, rules, key));
-    const parts: string[] = [];
+    let text = '';
     for (const k of keys) {
+      const q = quotedKey(k);
+      if (q === null) return JSON.stringify(canonical(value, rules, key));
       const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) parts.push(`${JSON.stringify(k)}:${canonicalText(v, rules.nested[k] ?? rules, k)}`);
+      if (v !== undefined) text += `${text === '' ? '' : ','}${q}:${canonicalText(v, rules.nested[k] ?? rules, k)}`;
     }
-    return `{${parts.join(',')}}`;
+    return `{${text}}`;
   }
   return JSON.stringify(String(value));
 }

@@ -242,6 +242,7 @@ describe('canonicalJson (content keys of stored sales)', () => {
     JSON.parse('{"__proto__":{"a":1},"b":1}'),
     { '2': 'b', '10': 'a', a: [true, false, null], n: 1e21, m: 1e-7, s: '007', id: '007', name: '1.0', u: undefined, arr: [undefined, -0] },
     { positions: [[2, 1], [1, 2], { z: 1, a: '0.10' }, 'x', null], nested: { positions: ['b', 'a'] } },
+    { a: 'he said "hi"\n', b: 'Crème brûlée', c: '\ud83d\ude00', d: '\ud800', e: 'x'.repeat(100), 'k"ey': 'back\\slash', '\u0001': '\u001f' },
   ];
 
   it('writes the same text as the reference (canonical tree, then JSON.stringify)', async () => {
