@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { CorruptFileError, DurableJSONFile } from './durable-file.js';
 import type { GroupCommit } from './group-commit.js';
+import { chunkJson } from './wal.js';
 
 interface ChunkData<R> {
   records: R[];
@@ -95,7 +96,7 @@ export class ChunkedCollection<R> {
       const n = (tail?.n ?? 0) + 1;
       tail = { path: join(dir, chunkName(n)), count: 0, n };
       this.tails.set(partition, tail);
-      this.cache.set(tail.path, new Low<ChunkData<R>>(new DurableJSONFile(tail.path), { records: [] }));
+      this.cache.set(tail.path, new Low<ChunkData<R>>(new DurableJSONFile<ChunkData<R>>(tail.path, chunkJson), { records: [] }));
     }
     tail.count++;
     return tail.path;
@@ -108,7 +109,7 @@ export class ChunkedCollection<R> {
       this.cache.set(path, db);
       return db;
     }
-    db = new Low<ChunkData<R>>(new DurableJSONFile(path), { records: [] });
+    db = new Low<ChunkData<R>>(new DurableJSONFile<ChunkData<R>>(path, chunkJson), { records: [] });
     await db.read();
     this.cache.set(path, db);
     this.evict();

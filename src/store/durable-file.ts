@@ -82,13 +82,14 @@ export async function readJsonFile<T>(path: string): Promise<T | null> {
  * does it once per folder per round.
  */
 export class DurableJSONFile<T> implements Adapter<T> {
-  constructor(readonly path: string) {}
+  /** `serialize` must give the text JSON.stringify would (chunks reuse their records' logged JSON). */
+  constructor(readonly path: string, private readonly serialize: (data: T) => string = JSON.stringify) {}
 
   read(): Promise<T | null> {
     return readJsonFile<T>(this.path);
   }
 
   write(data: T): Promise<void> {
-    return writeFileAtomic(this.path, JSON.stringify(data));
+    return writeFileAtomic(this.path, this.serialize(data));
   }
 }

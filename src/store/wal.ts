@@ -12,6 +12,28 @@ export interface WalEntry {
   r: unknown;
 }
 
+/**
+ * The JSON of each record as it was logged, until its chunk is next rewritten (a checkpoint):
+ * the chunk then reuses the text instead of serialising the record again. Records are never
+ * changed in place once stored (a change stores a new record), so the text is the record's.
+ * Bounded by what the open log segments hold (the checkpoint policy's segment size).
+ */
+const loggedJson = new WeakMap<object, string>();
+
+/** `JSON.stringify({ records })` of a chunk, reusing (and forgetting) each record's logged text. */
+export function chunkJson(data: { records: unknown[] }): string {
+  const keys = Object.keys(data);
+  if (keys.length !== 1 || keys[0] !== 'records' || !Array.isArray(data.records)) return JSON.stringify(data);
+  const parts = data.records.map((r) => {
+    if (r === null || typeof r !== 'object') return JSON.stringify(r) ?? 'null';
+    const text = loggedJson.get(r);
+    if (text === undefined) return JSON.stringify(r) ?? 'null';
+    loggedJson.delete(r);
+    return text;
+  });
+  return `{"records":[${parts.join(',')}]}`;
+}
+
 const SEGMENT = /^wal-(\d{6})\.ndjson$/;
 const segmentName = (n: number) => `wal-${String(n).padStart(6, '0')}.ndjson`;
 
@@ -45,7 +67,9 @@ export class WriteAheadLog {
       if (this.relPaths.size >= 4096) this.relPaths.clear();
       this.relPaths.set(path, f);
     }
-    return `{"f":${f},"n":${index},"r":${JSON.stringify(record) ?? 'null'}}\n`;
+    const r = JSON.stringify(record) ?? 'null';
+    if (record !== null && typeof record === 'object') loggedJson.set(record, r);
+    return `{"f":${f},"n":${index},"r":${r}}\n`;
   }
 
   /**
