@@ -4,6 +4,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Account } from '../auth/accounts.js';
 import type { PushSummary } from '../domain/ledger.js';
+import { onResponseDone } from '../http/response-done.js';
 import { pathOf } from './route-label.js';
 
 declare module 'http' {
@@ -54,21 +55,14 @@ export function requestLogger(logger: Logger): RequestHandler {
         },
       });
     }
-    let done = false;
-    const finished = () => {
-      if (done) return;
-      done = true;
-      res.removeListener('finish', finished);
-      res.removeListener('close', finished);
+    onResponseDone(res, () => {
       const level = levelOf(req, res);
       if (!lines.isLevelEnabled(level)) return;
       const line = requestLine(req, res, Date.now() - started);
       line.reqId = id;
       // Not a child logger per request: the reqId is a field of the line (the same JSON as a binding).
       lines[level](line, `${req.method} ${line.path as string} ${res.statusCode}`);
-    };
-    res.on('finish', finished);
-    res.on('close', finished);
+    });
     next();
   };
 }
