@@ -254,12 +254,19 @@ export class SalesLedger {
   private async storeChange(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): Promise<void> {
     const { sale } = record;
     const { seq } = record.history[record.history.length - 1];
-    for (const hook of this.hooks) await hook.beforeStore?.(record, previous, at, kind);
+    // Hooks are mostly synchronous: await only what returns a promise (one microtask fewer per hook).
+    for (const hook of this.hooks) {
+      const pending = hook.beforeStore?.(record, previous, at, kind);
+      if (pending) await pending;
+    }
     await this.store.putSale(record, record.history[record.history.length - 1].at);
     this.remember(record);
     const previousStatus = previous?.sale.status ?? null;
     this.moveStock(record.sale, previousStatus, sale.status, seq);
-    for (const hook of this.hooks) await hook.afterStore?.(record, previous, at, kind);
+    for (const hook of this.hooks) {
+      const pending = hook.afterStore?.(record, previous, at, kind);
+      if (pending) await pending;
+    }
     this.events?.emit('sale.changed', { identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, status: sale.status, previousStatus, seq });
   }
 
