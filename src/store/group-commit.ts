@@ -228,7 +228,7 @@ export class GroupCommit {
         await Promise.all([...writers.values(), ...lazy.values()].map((w) => w.write().then(() => dirs.add(dirname(w.path)))));
         await Promise.all([...dirs].map(fsyncDir));
         if (closed !== null) await wal.removeUpTo(closed);
-        this.checkpoints++;
+        if (closed !== null) this.checkpoints++;
       } catch (err) {
         for (const [path, w] of writers) if (!this.pendingChunks.has(path)) this.pendingChunks.set(path, w);
         if (this.lazy.size === 0 && lazy.size > 0) this.lazySince = Date.now();

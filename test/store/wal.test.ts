@@ -166,3 +166,33 @@ describe('chunkJson', () => {
     expect(chunkJson(other as { records: unknown[] })).toBe(JSON.stringify(other));
   });
 });
+
+describe('GroupCommit.markLazy', () => {
+  it('keeps a lazily marked file out of commit rounds and writes it at close', async () => {
+    const { GroupCommit } = await import('../../src/store/group-commit.js');
+    const commit = new GroupCommit({ idleMs: 60_000 });
+    commit.attachLog(new WriteAheadLog(join(dir, 'wal'), dir));
+    let writes = 0;
+    commit.markLazy({ path: join(dir, 'presence.json'), write: async () => { writes++; } });
+    commit.append(join(dir, 'journal.ndjson'), 'line\n');
+    await commit.commit();
+    expect(writes).toBe(0);
+    expect(await readFile(join(dir, 'journal.ndjson'), 'utf8')).toBe('line\n');
+    await commit.close();
+    expect(writes).toBe(1);
+  });
+
+  it('a markDirty of the same file takes it into the next round', async () => {
+    const { GroupCommit } = await import('../../src/store/group-commit.js');
+    const commit = new GroupCommit({ idleMs: 60_000 });
+    commit.attachLog(new WriteAheadLog(join(dir, 'wal'), dir));
+    let writes = 0;
+    const writer = { path: join(dir, 'presence.json'), write: async () => { writes++; } };
+    commit.markLazy(writer);
+    commit.markDirty(writer);
+    await commit.commit();
+    expect(writes).toBe(1);
+    await commit.close();
+    expect(writes).toBe(1);
+  });
+});
