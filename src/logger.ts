@@ -15,7 +15,8 @@ export interface LoggerOptions {
 
 /**
  * JSON lines for machines (journald, log shippers); pretty lines for a person at a terminal.
- * pino-pretty runs in-process and synchronously, so nothing is lost on exit.
+ * pino-pretty runs in-process and synchronously, so nothing is lost on exit; JSON lines to stdout
+ * are written asynchronously and flushed synchronously when the process exits.
  */
 export function createLogger(level: string, destination?: NodeJS.WritableStream, opts: LoggerOptions = {}): Logger {
   const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { name: 'tabshop-gateway' } };
@@ -29,5 +30,30 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
       ignore: 'pid,hostname,name',
     }));
   }
-  return pino(options, destination as never);
+  return pino(options, destination ?? stdoutDestination());
+}
+
+/** Lines wait at most this long in memory before they are written. */
+const FLUSH_MS = 100;
+
+/**
+ * stdout in batches: lines collect in memory and are written with one write(2) per 4 KB, and
+ * at least every FLUSH_MS, on the event loop's own thread (a write to a file or pipe only copies
+ * into the kernel; a thread-pool write would cost two hand-offs per batch). The buffer is flushed
+ * synchronously when the process exits (graceful stop, process.exit, uncaught error), so only a
+ * SIGKILL can lose the last FLUSH_MS of lines (logs are not the durability path; the journal
+ * and the store are).
+ */
+function stdoutDestination() {
+  const dest = pino.destination({ dest: 1, sync: true, minLength: 4096 });
+  // sonic-boom keeps its buffered length private; flushing an empty buffer would be a write(2) of nothing.
+  const state = dest as unknown as { _len: number; destroyed: boolean };
+  // In sync mode flush() writes the buffer at once (flushSync would also fsync stdout).
+  const flush = () => {
+    if (state._len > 0 && !state.destroyed) dest.flush();
+  };
+  const timer = setInterval(flush, FLUSH_MS);
+  timer.unref();
+  process.on('exit', flush);
+  return dest;
 }

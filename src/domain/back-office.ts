@@ -514,6 +514,10 @@ export class BackOffice {
 
   /** Writes presence now (at shutdown; pushes, balance changes and closes write it anyway). */
   savePresence(): void {
+    this.opts.store.savePresence(this.presenceDoc());
+  }
+
+  private presenceDoc(): PresenceDoc {
     const registers: PresenceDoc['registers'] = {};
     for (const reg of this.registers.values()) {
       registers[reg.name] = {
@@ -522,7 +526,7 @@ export class BackOffice {
       };
     }
     this.presence = { registers };
-    this.opts.store.savePresence(this.presence);
+    return this.presence;
   }
 
   private pushed(device: string, register: string, at: Date): void {
@@ -533,7 +537,8 @@ export class BackOffice {
     const dev = this.device(reg, device);
     dev.lastPushAt = maxIso(dev.lastPushAt, iso);
     dev.lastSeenAt = maxIso(dev.lastSeenAt, iso);
-    if (!this.loading) this.savePresence();
+    // Not with the push's commit round: presence is written a little later (and at shutdown).
+    if (!this.loading) this.opts.store.savePresenceLater(() => this.presenceDoc());
   }
 
   private applyPresence(doc: PresenceDoc): void {

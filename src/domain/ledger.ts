@@ -24,6 +24,8 @@ export interface PushContext {
   device: string;
   cashRegisterName: string;
   at: Date;
+  /** The invoices were parsed for this call alone (a push body) and nobody changes them later: sales keep them without a copy. */
+  adopt?: boolean;
 }
 
 export type { SaleIndexEntry, SaleQuery } from './sale-index.js';
@@ -228,7 +230,7 @@ export class SalesLedger {
       return 'quarantined';
     }
     const invoice = checked.invoice;
-    const sale = invoiceToSale(invoice, { cashRegisterName: ctx.cashRegisterName, device: ctx.device });
+    const sale = invoiceToSale(invoice, { cashRegisterName: ctx.cashRegisterName, device: ctx.device, adopt: ctx.adopt === true });
     const candidate: Candidate = { sale, identity: invoiceIdentityKey(invoice), content: invoiceContentKey(invoice), payload: invoice };
     if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
       const stored = await this.store.getSale(sale.identifier);
@@ -265,12 +267,19 @@ export class SalesLedger {
   private async storeChange(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): Promise<void> {
     const { sale } = record;
     const { seq } = record.history[record.history.length - 1];
-    for (const hook of this.hooks) await hook.beforeStore?.(record, previous, at, kind);
+    // Hooks are mostly synchronous: await only what returns a promise (one microtask fewer per hook).
+    for (const hook of this.hooks) {
+      const pending = hook.beforeStore?.(record, previous, at, kind);
+      if (pending) await pending;
+    }
     await this.store.putSale(record, record.history[record.history.length - 1].at);
     this.remember(record);
     const previousStatus = previous?.sale.status ?? null;
     this.moveStock(record.sale, previousStatus, sale.status, seq);
-    for (const hook of this.hooks) await hook.afterStore?.(record, previous, at, kind);
+    for (const hook of this.hooks) {
+      const pending = hook.afterStore?.(record, previous, at, kind);
+      if (pending) await pending;
+    }
     this.events?.emit('sale.changed', { identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, status: sale.status, previousStatus, seq });
   }
 

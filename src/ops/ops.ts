@@ -5,6 +5,7 @@ import type { Gateway } from '../gateway.js';
 import { DailySales } from './daily-sales.js';
 import { DeviceActivity } from './device-activity.js';
 import { GatewayMetrics } from './metrics.js';
+import { onResponseDone } from '../http/response-done.js';
 import type { ReadinessThresholds } from './readiness.js';
 import { routeOf, pathOf } from './route-label.js';
 import { adminOnly, opsRouter } from './routes.js';
@@ -45,16 +46,11 @@ export function createOps(gateway: Gateway): Ops {
 
   const observeRequests: RequestHandler = (req, res, next) => {
     const started = process.hrtime.bigint();
-    let done = false;
-    const finished = () => {
-      if (done) return;
-      done = true;
+    onResponseDone(res, () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.observeRequest(req.method, routeOf(req), res.writableFinished ? String(res.statusCode) : 'aborted', seconds);
       noteDevice(req, res.statusCode, res.locals.account as Account | undefined);
-    };
-    res.once('finish', finished);
-    res.once('close', finished);
+    });
     next();
   };
 

@@ -29,4 +29,6 @@ export interface BackOfficeStore {
   putClosedDay(day: ClosedDay): Promise<void>;
   putMovement(m: BalanceMovement): Promise<void>;
   savePresence(doc: PresenceDoc): void;
+  /** Presence changed (a push): written later, off the commit path, with the document `build` returns then. */
+  savePresenceLater(build: () => PresenceDoc): void;
 }

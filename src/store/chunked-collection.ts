@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { CorruptFileError, DurableJSONFile } from './durable-file.js';
 import type { GroupCommit } from './group-commit.js';
+import { chunkJson } from './wal.js';
 
 interface ChunkData<R> {
   records: R[];
@@ -96,14 +97,14 @@ export class ChunkedCollection<R> {
       const n = (tail?.n ?? 0) + 1;
       tail = { path: join(dir, chunkName(n)), count: 0, n };
       this.tails.set(partition, tail);
-      this.cache.set(tail.path, new Low<ChunkData<R>>(new DurableJSONFile(tail.path), { records: [] }));
+      this.cache.set(tail.path, new Low<ChunkData<R>>(new DurableJSONFile<ChunkData<R>>(tail.path, chunkJson), { records: [] }));
     }
     tail.count++;
     return tail.path;
   }
 
   private async chunk(path: string): Promise<Low<ChunkData<R>>> {
-    let db = this.cache.get(path);
+    const db = this.cache.get(path);
     if (db) {
       this.cache.delete(path); // re-insert: Map order is the LRU order
       this.cache.set(path, db);
@@ -121,7 +122,7 @@ export class ChunkedCollection<R> {
   }
 
   private async read(path: string): Promise<Low<ChunkData<R>>> {
-    const db = new Low<ChunkData<R>>(new DurableJSONFile(path), { records: [] });
+    const db = new Low<ChunkData<R>>(new DurableJSONFile<ChunkData<R>>(path, chunkJson), { records: [] });
     await db.read();
     this.cache.set(path, db);
     this.evict();

@@ -45,4 +45,16 @@ export class LowdbBackOfficeStore implements BackOfficeStore {
     db.data = doc;
     this.commit.markDirty({ path: (db.adapter as DurableJSONFile<PresenceDoc>).path, write: () => db.write() });
   }
+
+  /** Presence may lag behind a crash by a few seconds (it is not what a push acknowledges): written at a checkpoint. */
+  savePresenceLater(build: () => PresenceDoc): void {
+    const db = this.presence;
+    this.commit.markLazy({
+      path: (db.adapter as DurableJSONFile<PresenceDoc>).path,
+      write: () => {
+        db.data = build();
+        return db.write();
+      },
+    });
+  }
 }

@@ -76,8 +76,12 @@ export class LowdbStore implements Store {
     return this.commitQueue.commit();
   }
 
+  private journalPath = { day: '', path: '' };
+
   journal(entry: JournalEntry): void {
-    this.commitQueue.append(join(this.dataDir, 'journal', `${day(entry.at)}.ndjson`), `${JSON.stringify(entry)}\n`);
+    const d = day(entry.at);
+    if (this.journalPath.day !== d) this.journalPath = { day: d, path: join(this.dataDir, 'journal', `${d}.ndjson`) };
+    this.commitQueue.append(this.journalPath.path, `${JSON.stringify(entry)}\n`);
   }
 
   get articles(): ArticlesData {

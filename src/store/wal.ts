@@ -1,6 +1,6 @@
 import { open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { CorruptFileError, fsyncDir, mkdirRecorded, readJsonFile, writeFileAtomic } from './durable-file.js';
+import { appendSync, CorruptFileError, fsyncDir, mkdirRecorded, readJsonFile, writeFileAtomic } from './durable-file.js';
 
 /**
  * One change of a chunked record: chunk file `f` (relative to the data dir) holds `r` at index
@@ -10,6 +10,28 @@ export interface WalEntry {
   f: string;
   n: number;
   r: unknown;
+}
+
+/**
+ * The JSON of each record as it was logged, until its chunk is next rewritten (a checkpoint):
+ * the chunk then reuses the text instead of serialising the record again. Records are never
+ * changed in place once stored (a change stores a new record), so the text is the record's.
+ * Bounded by what the open log segments hold (the checkpoint policy's segment size).
+ */
+const loggedJson = new WeakMap<object, string>();
+
+/** `JSON.stringify({ records })` of a chunk, reusing (and forgetting) each record's logged text. */
+export function chunkJson(data: { records: unknown[] }): string {
+  const keys = Object.keys(data);
+  if (keys.length !== 1 || keys[0] !== 'records' || !Array.isArray(data.records)) return JSON.stringify(data);
+  const parts = data.records.map((r) => {
+    if (r === null || typeof r !== 'object') return JSON.stringify(r) ?? 'null';
+    const text = loggedJson.get(r);
+    if (text === undefined) return JSON.stringify(r) ?? 'null';
+    loggedJson.delete(r);
+    return text;
+  });
+  return `{"records":[${parts.join(',')}]}`;
 }
 
 const SEGMENT = /^wal-(\d{6})\.ndjson$/;
@@ -34,8 +56,20 @@ export class WriteAheadLog {
     this.current = firstSegment;
   }
 
+  /** Chunk path → its JSON-quoted path relative to the data dir (the same few chunks are logged over and over). */
+  private readonly relPaths = new Map<string, string>();
+
+  /** The same text as JSON.stringify({ f, n, r }) plus a newline. */
   entryLine(path: string, index: number, record: unknown): string {
-    return `${JSON.stringify({ f: relative(this.baseDir, path), n: index, r: record })}\n`;
+    let f = this.relPaths.get(path);
+    if (f === undefined) {
+      f = JSON.stringify(relative(this.baseDir, path));
+      if (this.relPaths.size >= 4096) this.relPaths.clear();
+      this.relPaths.set(path, f);
+    }
+    const r = JSON.stringify(record) ?? 'null';
+    if (record !== null && typeof record === 'object') loggedJson.set(record, r);
+    return `{"f":${f},"n":${index},"r":${r}}\n`;
   }
 
   /**
@@ -46,10 +80,11 @@ export class WriteAheadLog {
   async append(lines: string[]): Promise<void> {
     if (lines.length === 0) return;
     const data = lines.join('');
+    let written = 0;
     try {
       const created = this.handle === null;
       this.handle ??= await open(join(this.dir, segmentName(this.current)), 'a');
-      await this.handle.write(data);
+      written = appendSync(this.handle.fd, data);
       await this.handle.datasync();
       if (created) await fsyncDir(this.dir);
     } catch (err) {
@@ -59,7 +94,7 @@ export class WriteAheadLog {
       this.bytes = 0;
       throw err;
     }
-    this.bytes += Buffer.byteLength(data);
+    this.bytes += written;
   }
 
   /** Starts a new segment for later appends; returns the number of the last closed one. Call between rounds only. */

@@ -124,6 +124,12 @@ export function legacyCredentials(opts: { enabled: boolean; bodyLimit: string })
 export function withLegacy(auth: RequestHandler, opts: { enabled: boolean; bodyLimit: string; store: Store; now: () => Date }): RequestHandler {
   const steps = [...legacyCredentials(opts), auth, journalLegacyReads(opts)];
   return (req, res, next) => {
+    // With an Authorization header the legacy steps have nothing to do (no form read, no lookup,
+    // res.locals.legacy stays unset, so nothing to journal): straight to auth.
+    if (req.headers.authorization) {
+      Promise.resolve(auth(req, res, next)).catch(next);
+      return;
+    }
     const run = (i: number, err?: unknown): void => {
       if (err != null || i === steps.length) return next(err);
       Promise.resolve(steps[i](req, res, (e?: unknown) => run(i + 1, e))).catch(next);

@@ -46,10 +46,17 @@ export function validateBatch(body: unknown): BatchCheck {
   return { ok: true, invoices: body.invoices as unknown[] };
 }
 
+// Epoch ms as tablets send them: an integer (number or plain digits) that a double holds exactly.
+const PLAIN_DIGITS = /^[1-9]\d{0,15}$/;
+
 function checkDate(date: unknown): SchemaProblem[] {
   if (!isNumeric(date)) return []; // already reported by the schema
-  const ms = toDecimal(date);
-  const plausible = ms.isInteger() && ms.gte(EARLIEST_DATE_MS) && ms.lt(LATEST_DATE_MS);
+  const n = Number(date);
+  const exact = Number.isSafeInteger(n) && (typeof date === 'number' || PLAIN_DIGITS.test(date));
+  const ms = exact ? null : toDecimal(date);
+  const plausible = exact
+    ? n >= EARLIEST_DATE_MS && n < LATEST_DATE_MS
+    : ms!.isInteger() && ms!.gte(EARLIEST_DATE_MS) && ms!.lt(LATEST_DATE_MS);
   return plausible ? [] : [{ path: '/date', message: `must be epoch milliseconds between 2000 and 2100, got ${String(date)}` }];
 }
 

@@ -8,6 +8,11 @@ export { invoiceContentKey, invoiceIdentityKey, saleContentKey, saleIdentityKey 
 export interface InvoiceContext {
   cashRegisterName: string;
   device?: string;
+  /**
+   * The caller hands the invoice over (parsed for this call, kept by nothing else, never changed
+   * later): the sale keeps it as its source instead of a copy.
+   */
+  adopt?: boolean;
 }
 
 export interface StockMovement {
@@ -44,7 +49,7 @@ export function paymentMethod(checkoutType: TabShopNumeric | undefined): { metho
 
 export function invoiceToSale(invoice: TabShopInvoice, ctx: InvoiceContext): Sale {
   const lines = invoice.positions.map(positionToLine);
-  const total = amountOr(invoice.total, invoice.positions.map((p) => p.total));
+  const total = amountOr(invoice.total, invoice.positions, (p) => p.total);
   return {
     identifier: `${ctx.cashRegisterName}:${idString(invoice.id)}`,
     cashRegisterName: ctx.cashRegisterName,
@@ -53,10 +58,10 @@ export function invoiceToSale(invoice: TabShopInvoice, ctx: InvoiceContext): Sal
     lines,
     payments: [payment(invoice, total)],
     total,
-    vat: amountOr(invoice.tax, invoice.positions.map((p) => p.tax ?? 0)),
-    discount: amountOr(invoice.discount, invoice.positions.map((p) => p.discount ?? 0)),
+    vat: amountOr(invoice.tax, invoice.positions, (p) => p.tax ?? 0),
+    discount: amountOr(invoice.discount, invoice.positions, (p) => p.discount ?? 0),
     // Whether a position's costPrice is per unit or per line is unknown; we keep it as pushed and sum it.
-    costPrice: amountOr(invoice.costPrice, invoice.positions.map((p) => p.costPrice ?? 0)),
+    costPrice: amountOr(invoice.costPrice, invoice.positions, (p) => p.costPrice ?? 0),
     customer: {
       name: invoice.customer?.name ?? '',
       address: invoice.customer?.address ?? '',
@@ -103,10 +108,10 @@ function source(invoice: TabShopInvoice, ctx: InvoiceContext): SaleSource {
     invoiceId: idString(invoice.id),
     ...(invoice.checkoutType !== undefined && { checkoutType: String(invoice.checkoutType) }),
     ...(invoice.checkoutStatus !== undefined && { checkoutStatus: String(invoice.checkoutStatus) }),
-    invoice: structuredClone(invoice),
+    invoice: ctx.adopt ? invoice : structuredClone(invoice),
   };
 }
 
-function amountOr(pushed: TabShopNumeric | undefined, parts: TabShopNumeric[]): number {
-  return toNumber(pushed ?? sumDecimals(parts));
+function amountOr(pushed: TabShopNumeric | undefined, positions: TabShopPosition[], part: (p: TabShopPosition) => TabShopNumeric): number {
+  return toNumber(pushed ?? sumDecimals(positions.map(part)));
 }

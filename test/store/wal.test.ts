@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptFileError } from '../../src/store/durable-file.js';
 import { LowdbStore } from '../../src/store/lowdb-store.js';
 import type { QuarantineItem, SaleRecord } from '../../src/store/records.js';
-import { parseSegment, recoverWal } from '../../src/store/wal.js';
+import { chunkJson, parseSegment, recoverWal, WriteAheadLog } from '../../src/store/wal.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -149,5 +149,50 @@ describe('parseSegment', () => {
     ['an entry without an index', `${JSON.stringify({ f: 'x', r: 1 })}\n${entry(0)}\n`],
   ])('refuses %s', (_name, text) => {
     expect(() => parseSegment('seg', text)).toThrow(CorruptFileError);
+  });
+});
+
+describe('chunkJson', () => {
+  it('writes exactly what JSON.stringify would, reusing the logged text of each record once', () => {
+    const wal = new WriteAheadLog(join(dir, 'wal'), dir);
+    const records = [record('A:1'), record('A:2', 'refunded', 2), { odd: 'a "quoted" \u2028 text', n: [1, null] }];
+    const lines = records.map((r, i) => wal.entryLine(join(dir, 'sales', 'A', 'c-000001.json'), i, r));
+    expect(lines.map((l) => JSON.parse(l))).toEqual(records.map((r, i) => ({ f: join('sales', 'A', 'c-000001.json'), n: i, r })));
+    for (const [i, l] of lines.entries()) expect(l).toBe(`${JSON.stringify({ f: join('sales', 'A', 'c-000001.json'), n: i, r: records[i] })}\n`);
+    const data = { records: [...records, record('A:3')] };
+    expect(chunkJson(data)).toBe(JSON.stringify(data));
+    expect(chunkJson(data)).toBe(JSON.stringify(data)); // the logged texts were used once; serialised afresh now
+    const other = { records: [record('B:1')], extra: 1 };
+    expect(chunkJson(other as { records: unknown[] })).toBe(JSON.stringify(other));
+  });
+});
+
+describe('GroupCommit.markLazy', () => {
+  it('keeps a lazily marked file out of commit rounds and writes it at close', async () => {
+    const { GroupCommit } = await import('../../src/store/group-commit.js');
+    const commit = new GroupCommit({ idleMs: 60_000 });
+    commit.attachLog(new WriteAheadLog(join(dir, 'wal'), dir));
+    let writes = 0;
+    commit.markLazy({ path: join(dir, 'presence.json'), write: async () => { writes++; } });
+    commit.append(join(dir, 'journal.ndjson'), 'line\n');
+    await commit.commit();
+    expect(writes).toBe(0);
+    expect(await readFile(join(dir, 'journal.ndjson'), 'utf8')).toBe('line\n');
+    await commit.close();
+    expect(writes).toBe(1);
+  });
+
+  it('a markDirty of the same file takes it into the next round', async () => {
+    const { GroupCommit } = await import('../../src/store/group-commit.js');
+    const commit = new GroupCommit({ idleMs: 60_000 });
+    commit.attachLog(new WriteAheadLog(join(dir, 'wal'), dir));
+    let writes = 0;
+    const writer = { path: join(dir, 'presence.json'), write: async () => { writes++; } };
+    commit.markLazy(writer);
+    commit.markDirty(writer);
+    await commit.commit();
+    expect(writes).toBe(1);
+    await commit.close();
+    expect(writes).toBe(1);
   });
 });

@@ -90,3 +90,40 @@ describe('percent ⇄ fraction', () => {
     expect(percentToFraction(10)).toBe(0.1);
   });
 });
+
+describe('fast paths of decimalKey and toNumber', () => {
+  // Content keys stored with every sale were built with decimal.js: the fast paths must give the same strings and numbers.
+  const slowKey = (x: number | string) => toDecimal(x).toString();
+  const slowNumber = (x: number | string) => {
+    const n = toDecimal(x).toNumber();
+    return n === 0 ? 0 : n;
+  };
+  let seed = 42;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const numbers: number[] = [0, -0, 1, -1, 0.1, 0.1 + 0.2, 1e21, 1e-7, -1e-7, 1.5e-7, 1e20, 5e-324, 2 ** 53 + 2, Number.MAX_VALUE, -Number.MIN_VALUE, 123456789012345680000, 9.999999999999999e20];
+  for (let i = 0; i < 3000; i++) {
+    const scale = 10 ** Math.floor(rnd() * 40 - 20);
+    numbers.push((rnd() - 0.5) * scale, Math.round((rnd() - 0.5) * 1e6) / 100, Math.floor(rnd() * 1e15));
+  }
+  const strings: string[] = ['0', '-0', '+0', '00', '007', '1', '-1', '10', '12345678901234567890', '123456789012345678901', '-12345678901234567890',
+    '1.0', '1.50', '.5', '5.', '1e3', '1E-3', '0.0000001', '1e21', '-0.000001', '201409200100001', '1772000000000'];
+  for (const n of numbers) strings.push(String(n), n.toFixed(Math.floor(rnd() * 8)));
+
+  it('decimalKey: same string as decimal.js for numbers and numeric strings', () => {
+    for (const x of [...numbers, ...strings]) expect(decimalKey(x), String(x)).toBe(slowKey(x));
+  });
+
+  it('toNumber: same number as decimal.js (never -0)', () => {
+    for (const x of [...numbers, ...strings]) expect(Object.is(toNumber(x), slowNumber(x)), String(x)).toBe(true);
+  });
+
+  it('still refuses what is not numeric', () => {
+    for (const x of [NaN, Infinity, '', 'abc', '0x10', ' 1']) {
+      expect(() => decimalKey(x)).toThrow(/not a number/);
+      expect(() => toNumber(x)).toThrow(/not a number/);
+    }
+  });
+});

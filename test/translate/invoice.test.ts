@@ -230,3 +230,34 @@ describe('stockMovements', () => {
     ]);
   });
 });
+
+describe('canonicalJson (content keys of stored sales)', () => {
+  const rules = (numericStrings: boolean) => ({
+    numericStrings, verbatim: new Set(['id', 'name']), unordered: new Set(['positions', 'lines']), nested: {},
+  });
+  const samples: unknown[] = [
+    ...fixtures.map((f) => f.fixture.invoice),
+    ...fixtures.flatMap((f) => ('sale' in f.fixture.expected ? [f.fixture.expected.sale] : [])),
+    JSON.parse('{"b":[3,"2",{"10":1,"9":2,"x":"1.50"}],"positions":[{"q":"2.0"},{"q":1},{"q":"1"}]}'),
+    JSON.parse('{"__proto__":{"a":1},"b":1}'),
+    { '2': 'b', '10': 'a', a: [true, false, null], n: 1e21, m: 1e-7, s: '007', id: '007', name: '1.0', u: undefined, arr: [undefined, -0] },
+    { positions: [[2, 1], [1, 2], { z: 1, a: '0.10' }, 'x', null], nested: { positions: ['b', 'a'] } },
+    { a: 'he said "hi"\n', b: 'Crème brûlée', c: '\ud83d\ude00', d: '\ud800', e: 'x'.repeat(100), 'k"ey': 'back\\slash', '\u0001': '\u001f' },
+  ];
+
+  it('writes the same text as the reference (canonical tree, then JSON.stringify)', async () => {
+    const { canonicalJson, canonicalJsonReference } = await import('../../src/translate/canonical.js');
+    for (const sample of samples) {
+      for (const numericStrings of [true, false]) {
+        const outcome = (f: typeof canonicalJson) => {
+          try {
+            return f(sample, rules(numericStrings));
+          } catch (err) {
+            return `throws ${(err as Error).name}`;
+          }
+        };
+        expect(outcome(canonicalJson)).toBe(outcome(canonicalJsonReference));
+      }
+    }
+  });
+});

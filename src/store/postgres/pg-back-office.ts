@@ -10,6 +10,7 @@ export class PgBackOfficeStore implements BackOfficeStore {
   private readonly movements: PendingMap<BalanceMovement>;
   private readonly presence: PendingDoc;
   private presenceDoc: PresenceDoc = { registers: {} };
+  private buildPresence: (() => PresenceDoc) | null = null;
 
   constructor(private readonly store: PgStore) {
     this.days = new PendingMap(async (client, entries) => insertRows(client, 'closed_days', [
@@ -18,7 +19,7 @@ export class PgBackOfficeStore implements BackOfficeStore {
     this.movements = new PendingMap(async (client, entries) => insertRows(client, 'cash_movements', [
       ['id', 'text'], ['cash_register', 'text'], ['at', 'timestamptz'], ['amount', 'numeric'], ['movement', 'json'],
     ], entries.map(([, m]) => [textValue(m.id), textValue(m.cashRegisterName) ?? '', timeValue(m.at), numericValue(m.amount), jsonText(m)]), ['id']));
-    this.presence = new PendingDoc(() => jsonText(this.presenceDoc), async (client, json) => {
+    this.presence = new PendingDoc(() => jsonText(this.currentPresence()), async (client, json) => {
       await client.query('INSERT INTO presence (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc', [json]);
     });
     for (const part of [this.days, this.movements, this.presence]) store.join(part);
@@ -44,6 +45,21 @@ export class PgBackOfficeStore implements BackOfficeStore {
 
   savePresence(doc: PresenceDoc): void {
     this.presenceDoc = doc;
+    this.buildPresence = null;
     this.presence.mark();
+  }
+
+  /** One small row in the next round's transaction: cheap here, so no separate timer as on files. */
+  savePresenceLater(build: () => PresenceDoc): void {
+    this.buildPresence = build;
+    this.presence.mark();
+  }
+
+  private currentPresence(): PresenceDoc {
+    if (this.buildPresence) {
+      this.presenceDoc = this.buildPresence();
+      this.buildPresence = null;
+    }
+    return this.presenceDoc;
   }
 }
