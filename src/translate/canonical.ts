@@ -66,12 +66,15 @@ function canonicalText(value: unknown, rules: CanonicalRules, key: string | unde
       const q = quotedKey(k);
       if (q === null) return JSON.stringify(canonical(value, rules, key));
       const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) text += `${text === '' ? '' : ','}${q}:${canonicalText(v, rules.nested[k] ?? rules, k)}`;
+      if (v !== undefined) text += `${text === '' ? '' : ','}${q}:${canonicalText(v, nestedRules(rules, k), k)}`;
     }
     return `{${text}}`;
   }
   return JSON.stringify(String(value));
 }
+
+// Own keys only: a pushed "__proto__" or "constructor" key must not find Object.prototype's members.
+const nestedRules = (rules: CanonicalRules, key: string): CanonicalRules => (Object.hasOwn(rules.nested, key) ? rules.nested[key] : rules);
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -91,10 +94,11 @@ function canonical(value: unknown, rules: CanonicalRules, key: string | undefine
     return items.map((item) => [JSON.stringify(item), item] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
   }
   if (typeof value === 'object') {
-    const out: { [key: string]: Canonical } = {};
+    // No prototype: a pushed "__proto__" key stays a plain own key instead of hitting the setter.
+    const out: { [key: string]: Canonical } = Object.create(null);
     for (const k of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out[k] = canonical(v, rules.nested[k] ?? rules, k);
+      if (v !== undefined) out[k] = canonical(v, nestedRules(rules, k), k);
     }
     return out;
   }

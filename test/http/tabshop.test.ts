@@ -207,6 +207,16 @@ describe('invoice push', () => {
     expect((await gw.json('/api/quarantine', { auth: adminAuth })).body.total).toBe(3);
   });
 
+  it('stores an invoice carrying "__proto__" or "constructor" keys like any extra field, and keeps them', async () => {
+    const body = `{"invoices":[${JSON.stringify(invoice(202611230100007, [{ productId: '301', qty: 1, total: 2.5 }])).slice(0, -1)},"__proto__":{"x":1},"constructor":{"prototype":{"polluted":true}}}]}`;
+    const first = await pushJson(body);
+    expect(first).toEqual({ status: 200, body: { received: 1, created: 1, updated: 0, unchanged: 0, quarantined: 0 } });
+    expect((await pushJson(body)).body.unchanged).toBe(1);
+    const sale = await gw.json('/api/sales/TAB-1:202611230100007', { auth: adminAuth });
+    expect(Object.getOwnPropertyNames(sale.body.source.invoice)).toContain('__proto__');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('the same invoice twice in one batch is created then unchanged', async () => {
     const sale = invoice(202611230100006, [{ productId: '301', qty: 1, total: 2.5 }]);
     expect((await pushJson({ invoices: [sale, sale, { ...sale, checkoutStatus: '11' }] })).body)
