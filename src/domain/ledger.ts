@@ -230,8 +230,18 @@ export class SalesLedger {
       return 'quarantined';
     }
     const invoice = checked.invoice;
-    const sale = invoiceToSale(invoice, { cashRegisterName: ctx.cashRegisterName, device: ctx.device, adopt: ctx.adopt === true });
-    const candidate: Candidate = { sale, identity: invoiceIdentityKey(invoice), content: invoiceContentKey(invoice), payload: invoice };
+    let candidate: Candidate;
+    try {
+      const sale = invoiceToSale(invoice, { cashRegisterName: ctx.cashRegisterName, device: ctx.device, adopt: ctx.adopt === true });
+      candidate = { sale, identity: invoiceIdentityKey(invoice), content: invoiceContentKey(invoice), payload: invoice };
+    } catch (err) {
+      // A translation bug must not turn one invoice into a batch the tablet re-sends forever.
+      await this.addQuarantine('invalid_invoice', `the invoice could not be translated: ${(err as Error).message}`, ctx, item, {
+        invoiceId: invoiceIdOf(item),
+      });
+      return 'quarantined';
+    }
+    const { sale } = candidate;
     if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
       const stored = await this.store.getSale(sale.identifier);
       await this.addQuarantine('collision',
