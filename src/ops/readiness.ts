@@ -25,7 +25,11 @@ export interface ReadinessThresholds {
   outboxMaxAgeMs: number;
 }
 
-export function storeCheck(writable: boolean): Check {
+export function storeCheck(writable: boolean, kind: Store['kind'] = 'lowdb'): Check {
+  if (kind === 'postgres') {
+    return writable ? { status: 'ok', message: 'the database answers and the last write succeeded' }
+      : { status: 'fail', message: 'the database does not answer (or the last write failed, or the store lock was lost); pushes are refused until it does' };
+  }
   return writable ? { status: 'ok', message: 'the data dir is writable' }
     : { status: 'fail', message: 'the data dir is not writable (or the last write failed); pushes are refused until it is' };
 }
@@ -101,7 +105,7 @@ export async function checkReadiness(deps: { store: Store; forwarding?: Forwardi
   const [writable, space] = await Promise.all([deps.store.probeWritable(), freeSpace(deps.store.dataDir)]);
   const fwd = deps.forwarding;
   return summariseReadiness({
-    store: storeCheck(writable),
+    store: storeCheck(writable, deps.store.kind),
     disk: diskCheck(space, t),
     upstream: upstreamCheck(fwd?.upstream()),
     outbox: outboxCheck(fwd?.targets(), fwd?.deadLetters(), t.outboxMaxAgeMs),

@@ -17,6 +17,7 @@ const safeSegment = (s: string) => encodeURIComponent(s).replace(/\./g, '%2E');
 
 /** The embedded store: lowdb documents made durable, sales and quarantine in bounded chunks, an append-only journal. */
 export class LowdbStore implements Store {
+  readonly kind = 'lowdb' as const;
   readonly commitQueue = new GroupCommit();
   /** What start-up recovered from the write-ahead log (after a crash: entries > 0). */
   recovery = { applied: 0, tornBytes: 0 };

@@ -7,6 +7,8 @@ import type { ArticlesData, JournalEntry, Modification, QuarantineItem, SaleReco
  */
 export interface Store {
   readonly dataDir: string;
+  /** Where the data lives, for operators: 'the data dir' or 'the database'. */
+  readonly kind: 'lowdb' | 'postgres';
   /** Takes the data-dir lock and loads everything; `onSale` and `onQuarantine` see each stored record once. */
   open(visit: {
     onSale(record: SaleRecord): void;

@@ -57,6 +57,7 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     const admin = (path: string, method = 'GET', body?: unknown) => a.json(`/api${path}`, { method, body, auth: adminAuth });
     expect((await admin('/products/18', 'PUT', { name: 'Cheese Burger', price: 3.19 })).status).toBeLessThan(300);
     expect((await admin('/stock/18', 'PUT', { quantity: 10 })).status).toBeLessThan(300);
+    expect((await a.json('/readyz')).body.checks.store).toEqual({ status: 'ok', message: 'the database answers and the last write succeeded' });
 
     expect(await pushJson(a, [burger(202611230100001), burger(202611230100002), { id: 'x', date: 'nope' }]))
       .toEqual({ status: 200, body: { received: 3, created: 2, updated: 0, unchanged: 0, quarantined: 1 } });

@@ -96,6 +96,8 @@ describe('readiness checks', () => {
   it('store: fails when not writable', () => {
     expect(storeCheck(true).status).toBe('ok');
     expect(storeCheck(false)).toMatchObject({ status: 'fail' });
+    expect(storeCheck(true, 'postgres').message).toMatch(/database answers/);
+    expect(storeCheck(false, 'postgres')).toMatchObject({ status: 'fail', message: expect.stringMatching(/database does not answer/) });
   });
 
   it.each([

@@ -96,6 +96,7 @@ export function journalEntryOf(row: {
  * outbox). One gateway process per database: a session advisory lock, taken at open().
  */
 export class PgStore implements Store {
+  readonly kind = 'postgres' as const;
   readonly pool: pg.Pool;
   readonly commitQueue: PgCommitQueue;
   readonly lock: DatabaseLock;
