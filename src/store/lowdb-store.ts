@@ -8,7 +8,7 @@ import { acquireLock } from './lock.js';
 import { recoverWal, WriteAheadLog } from './wal.js';
 import type { Store } from './port.js';
 import {
-  emptyArticles,
+  articlesFrom, emptyArticles,
   type ArticlesData, type JournalEntry, type Modification, type QuarantineItem, type SaleRecord,
 } from './records.js';
 
@@ -44,7 +44,7 @@ export class LowdbStore implements Store {
       this.recovery = recovery;
       this.commitQueue.attachLog(new WriteAheadLog(walDir, this.dataDir, nextSegment));
       await this.articlesDb.read();
-      this.articlesDb.data = { ...emptyArticles(), ...this.articlesDb.data };
+      this.articlesDb.data = articlesFrom(this.articlesDb.data);
       await this.sales.load(visit.onSale);
       await this.quarantine.load(visit.onQuarantine);
       await this.modifications.load(visit.onModification);

@@ -32,9 +32,19 @@ export interface ArticlesData {
   stock: Record<string, StockLevel>;
 }
 
-export const emptyArticles = (): ArticlesData => ({
-  version: 0, taxes: {}, discounts: {}, categories: {}, products: {}, commodities: {}, stock: {},
-});
+const ARTICLE_MAPS = ['taxes', 'discounts', 'categories', 'products', 'commodities', 'stock'] as const;
+
+/**
+ * The articles document as stored (or empty), with every collection a map without a prototype:
+ * identifiers come from clients, and "__proto__" or "constructor" must be plain missing keys.
+ */
+export function articlesFrom(stored: Partial<ArticlesData> | null | undefined): ArticlesData {
+  const doc = { version: 0, ...stored } as ArticlesData;
+  for (const name of ARTICLE_MAPS) doc[name] = Object.assign(Object.create(null), stored?.[name]);
+  return doc;
+}
+
+export const emptyArticles = (): ArticlesData => articlesFrom(null);
 
 export type ArticleEntity = 'tax' | 'discount' | 'category' | 'product' | 'commodity' | 'stock';
 

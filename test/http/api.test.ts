@@ -77,6 +77,22 @@ describe('articles', () => {
     if (code) expect(res.body.error.code).toBe(code);
   });
 
+  it.each(['__proto__', 'constructor', 'toString'])('treats "%s" as an ordinary identifier: 404 until created, then stored and served like any other', async (id) => {
+    for (const path of [`/products/${id}`, `/taxes/${id}`, `/categories/${id}`, `/discounts/${id}`, `/commodities/${id}`, `/stock/${id}`]) {
+      expect((await admin(path)).status, path).toBe(404);
+    }
+    expect((await admin('/taxes/7', 'PUT', { name: 'Odd', vat: 10 })).status).toBe(201);
+    expect((await admin(`/categories/${id}`, 'PUT', { name: 'Odd shelf' })).status).toBe(201);
+    expect((await admin(`/products/${id}`, 'PUT', { name: 'Odd one', price: 1, tax: '7' })).status).toBe(201);
+    expect((await admin(`/commodities/${id}`, 'PUT', { product: id, category: id })).status).toBe(201);
+    expect((await admin(`/stock/${id}`, 'PUT', { quantity: 3 })).status).toBe(200);
+    expect((await admin(`/products/${id}`)).body).toMatchObject({ identifier: id, name: 'Odd one', tax: '7' });
+    expect((await admin('/products')).body.total).toBe(1);
+    const stock = await (await t.gw.fetch('/stock')).json();
+    expect(stock.products).toMatchObject([{ id, title: 'Odd one', category: '/Odd shelf', stockqty: 3, taxid: 7 }]);
+    expect(({} as Record<string, unknown>).name).toBeUndefined();
+  });
+
   it('POST of an existing identifier is 409 already_exists', async () => {
     await admin('/taxes', 'POST', { identifier: '1', name: 'X', vat: 1 });
     expect((await admin('/taxes', 'POST', { identifier: '1', name: 'X', vat: 1 })).body.error.code).toBe('already_exists');

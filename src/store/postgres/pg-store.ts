@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type pg from 'pg';
 import type { Store } from '../port.js';
 import {
-  emptyArticles,
+  articlesFrom, emptyArticles,
   type ArticlesData, type JournalEntry, type Modification, type QuarantineItem, type SaleRecord,
 } from '../records.js';
 import { PendingDoc, PendingList, PendingMap, PgCommitQueue, insertRows, type Column } from './commit-queue.js';
@@ -148,7 +148,7 @@ export class PgStore implements Store {
         client.release();
       }
       const articles = await this.pool.query<{ doc: ArticlesData }>('SELECT doc FROM articles WHERE id');
-      this.articlesDoc = { ...emptyArticles(), ...(articles.rows[0]?.doc ?? {}) };
+      this.articlesDoc = articlesFrom(articles.rows[0]?.doc);
       await this.eachPage<{ record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
         (row) => visit.onSale(row.record));
       await this.eachPage<{ item: QuarantineItem }>('SELECT id AS key, item FROM quarantine WHERE id > $1 ORDER BY id LIMIT $2', (row) => visit.onQuarantine(row.item));
