@@ -2,25 +2,12 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { appendSync, fsyncDir, mkdirRecorded } from './durable-file.js';
 import type { WriteAheadLog } from './wal.js';
+import { deferred, type Deferred } from './deferred.js';
 
 /** Something whose current in-memory state must reach the disk at the next commit. */
 export interface DirtyWriter {
   readonly path: string;
   write(): Promise<void>;
-}
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(err: unknown): void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }
 
 export interface CheckpointPolicy {

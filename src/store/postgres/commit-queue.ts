@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { deferred, type Deferred } from '../deferred.js';
 
 /** What one part of the store (sales, journal, back office, outbox…) puts into a commit round. */
 export interface TakenWrites {
@@ -12,20 +13,6 @@ export interface TakenWrites {
 export interface RoundPart {
   /** Synchronously moves what is pending into the starting round; null when nothing is pending. */
   take(): TakenWrites | null;
-}
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(err: unknown): void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }
 
 /**
