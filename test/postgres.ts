@@ -106,3 +106,14 @@ export async function startPostgres(): Promise<PgCluster> {
     throw new Error(`could not start a throwaway PostgreSQL: ${(err as Error).message}\n${serverLog}`);
   }
 }
+
+/** One query on its own connection (tests look into the database behind a gateway's back). */
+export async function queryRows<R extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,23 +1,13 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { copyLowdbToPostgres } from '../../src/store/postgres/copy-from-lowdb.js';
 import { adminAuth, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
-import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
+import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
 import { runCli } from './run-cli.js';
 
 let cluster: PgCluster;
 const dirs: string[] = [];
 const webhooks = [{ url: 'http://127.0.0.1:9/hook', secret: 's' }]; // nothing listens: items stay in the outbox
 
-async function query<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 /** A lowdb gateway with a bit of everything: articles, stock, sales, a refund, quarantine, a closed day, cash, outbox. */
 async function fillLowdb(): Promise<TestGateway> {
@@ -96,7 +86,7 @@ describe.skipIf(skipPostgres)('tabshop-gateway migrate-store (lowdb data dir →
     const first = await copyLowdbToPostgres({ dataDir: lowdb.dataDir, url });
     expect(first.ok).toBe(true);
     // An interruption half-way: the last sales, lines and journal lines never arrived, nothing was verified.
-    await query(url, `DELETE FROM sales WHERE identifier IN (SELECT identifier FROM sales ORDER BY identifier DESC LIMIT 20);
+    await queryRows(url, `DELETE FROM sales WHERE identifier IN (SELECT identifier FROM sales ORDER BY identifier DESC LIMIT 20);
       DELETE FROM journal WHERE id > 2; UPDATE store_imports SET finished_at = NULL`);
     const resumed = await copyLowdbToPostgres({ dataDir: lowdb.dataDir, url });
     expect(resumed.ok).toBe(true);

@@ -1,8 +1,7 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
 import { eventually, fastUpstream, salesOn, seedUpstreamCatalogue } from '../e2e/bridge-helpers.js';
-import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
+import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
 
 let cluster: PgCluster;
 const started: TestGateway[] = [];
@@ -20,15 +19,6 @@ async function stop(g: TestGateway): Promise<void> {
   started.splice(started.indexOf(g), 1);
 }
 
-async function rows<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 const pushJson = async (g: TestGateway, invoices: unknown[], auth = deviceAuth) => {
   const res = await g.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }), auth, headers: { accept: 'application/json' } });
@@ -81,11 +71,11 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     expect((await adminB('/quarantine')).body.total).toBe(1);
     expect((await pushJson(b, [burger(202611230100001, { checkoutStatus: '11' }), burger(202611230100002)])).body).toMatchObject({ unchanged: 2 });
 
-    const [counts] = await rows<{ sales: string; lines: string; journal: string; quarantine: string; total: string }>(url, `SELECT
+    const [counts] = await queryRows<{ sales: string; lines: string; journal: string; quarantine: string; total: string }>(url, `SELECT
       (SELECT count(*) FROM sales)::text AS sales, (SELECT count(*) FROM sale_lines)::text AS lines, (SELECT count(*) FROM journal)::text AS journal,
       (SELECT count(*) FROM quarantine)::text AS quarantine, (SELECT sum(total) FROM sales WHERE status = 'completed')::text AS total`);
     expect(counts).toEqual({ sales: '3', lines: '6', journal: '5', quarantine: '1', total: '8.58' });
-    const [refund] = await rows<{ status: string; invoice_status: string }>(url,
+    const [refund] = await queryRows<{ status: string; invoice_status: string }>(url,
       `SELECT status, invoice->>'checkoutStatus' AS invoice_status FROM sales WHERE cash_register = 'TAB-1' AND invoice_id = '202611230100001'`);
     expect(refund).toEqual({ status: 'refunded', invoice_status: '11' });
   });
@@ -105,7 +95,7 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     await stop(upstream);
     expect((await pushJson(a, [invoice(202611230200002, [{ productId: '72', qty: 1, total: 3.5 }])])).status).toBe(200);
     expect((await pushJson(a, [invoice(202611230200001, [{ productId: '72', qty: 1, total: 3.5 }], { checkoutStatus: '11' })])).status).toBe(200);
-    const outbox = async () => Number((await rows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM outbox')).at(0)!.n);
+    const outbox = async () => Number((await queryRows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM outbox')).at(0)!.n);
     expect(await outbox()).toBe(2);
     await stop(a);
     const a2 = await gateway(url, { upstream: fastUpstream(upstream.url) }, a.dir);
@@ -115,7 +105,7 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     const want = JSON.stringify(['TAB-1:202611230200001 refunded', 'TAB-1:202611230200002 completed']);
     await eventually(async () => JSON.stringify((await salesOn(back)).map((s) => `${s.identifier} ${s.status}`).sort()) === want && (await outbox()) === 0,
       'both sales upstream, the refund applied, the outbox empty', 15_000);
-    const [n] = await rows<{ n: string }>(upstreamUrl, 'SELECT count(*)::text AS n FROM sales');
+    const [n] = await queryRows<{ n: string }>(upstreamUrl, 'SELECT count(*)::text AS n FROM sales');
     expect(n.n).toBe('2');
   });
 });

@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ItemTable } from '../../src/domain/item-table.js';
 import { ItemFigures, applyToItems, type ChangeFacts, type SaleFootprint, type FootprintLine } from '../../src/domain/reports.js';
 import type { SaleStatus } from '../../src/domain/types.js';
+import { prng } from '../torture/lib/generators.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const AMOUNTS: (() => number)[] = [
   () => 0, () => 1.5, () => 0.1, () => 123.45, () => -2.25, () => 1e-7, () => 0.2718181818181818, () => 9e15, () => 1e21, () => 3.99,

@@ -8,7 +8,7 @@ import { loadMigrations, migrate, MigrationError } from '../../src/store/postgre
 import { journalEntryOf } from '../../src/store/postgres/pg-store.js';
 import { describeDatabase } from '../../src/store/postgres/sql-values.js';
 import { removeDir } from '../helpers.js';
-import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
+import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
 import { openStores, saleRecord, storeContract, type StoreLocation } from './contract.js';
 
 let cluster: PgCluster;
@@ -32,15 +32,6 @@ async function freshDatabase(): Promise<StoreLocation & { url: string }> {
   };
 }
 
-async function query<R extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 // Locally without PostgreSQL the suite is skipped; in CI (CI=true) missing binaries are a failure.
 describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
@@ -63,17 +54,17 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     await s.store.putSale(r, r.history[0].at);
     await s.store.commit();
     await s.close();
-    const [row] = await query<{ total: string; invoice_total: string; invoice_type: string; quantity: string; invoice_id: string; status: string }>(loc.url,
+    const [row] = await queryRows<{ total: string; invoice_total: string; invoice_type: string; quantity: string; invoice_id: string; status: string }>(loc.url,
       `SELECT s.total::text, (s.invoice->>'total') AS invoice_total, jsonb_typeof(s.invoice) AS invoice_type, l.quantity::text, s.invoice_id, s.status
          FROM sales s JOIN sale_lines l ON l.sale_identifier = s.identifier`);
     expect(row).toEqual({ total: '6.38', invoice_total: '6.38', invoice_type: 'object', quantity: '0.5', invoice_id: '201409200100001', status: 'completed' });
-    const types = await query<{ column_name: string; data_type: string }>(loc.url,
+    const types = await queryRows<{ column_name: string; data_type: string }>(loc.url,
       `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'sales' AND column_name IN ('total', 'vat', 'invoice', 'record') ORDER BY column_name`);
     expect(types).toEqual([
       { column_name: 'invoice', data_type: 'jsonb' }, { column_name: 'record', data_type: 'json' },
       { column_name: 'total', data_type: 'numeric' }, { column_name: 'vat', data_type: 'numeric' },
     ]);
-    const err = await query(loc.url, `INSERT INTO sales (identifier, cash_register, invoice_id, status, seq, record) VALUES ('other', 'TAB-1', '201409200100001', 'completed', 1, '{}')`)
+    const err = await queryRows(loc.url, `INSERT INTO sales (identifier, cash_register, invoice_id, status, seq, record) VALUES ('other', 'TAB-1', '201409200100001', 'completed', 1, '{}')`)
       .catch((e: { code?: string; constraint?: string }) => e);
     expect(err).toMatchObject({ code: '23505', constraint: 'sales_register_invoice_unique' });
   });
@@ -81,7 +72,7 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
   it('writes one transaction per round however many pushes share it', async () => {
     const loc = await freshDatabase();
     const s = await openStores(loc);
-    const commits = async () => Number((await query<{ n: string }>(loc.url, 'SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()'))[0].n);
+    const commits = async () => Number((await queryRows<{ n: string }>(loc.url, 'SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()'))[0].n);
     const before = await commits();
     let chain = Promise.resolve();
     await Promise.all(Array.from({ length: 50 }, (_, i) => {
@@ -94,7 +85,7 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     await s.close();
     // The pool's own transactions (one per round) plus the counting queries; 50 pushes never cost 50 commits.
     expect(await commits() - before).toBeLessThan(20);
-    expect((await query<{ n: string }>(loc.url, 'SELECT count(*)::text AS n FROM journal'))[0].n).toBe('50');
+    expect((await queryRows<{ n: string }>(loc.url, 'SELECT count(*)::text AS n FROM journal'))[0].n).toBe('50');
   });
 
   it('applies migrations once (versioned, idempotent) and refuses an edited or unknown one', async () => {
@@ -131,7 +122,7 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     const first = saleRecord('202611250100001');
     await s.store.putSale(first, first.history[0].at);
     await s.store.commit();
-    await query(loc.url, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    await queryRows(loc.url, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
     const second = saleRecord('202611250100002');
     await s.store.putSale(second, second.history[0].at);
     // The first rounds after the cut may pick a dead connection, or find the lock gone before its
