@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, adminAuth, DEVICE, DEVICE2, deviceAuth, device2Auth, invoice, removeDir } from '../helpers.js';
+import { ADMIN, DEVICE, DEVICE2, deviceAuth, removeDir } from '../helpers.js';
+import { killAfterAcknowledgedPushes } from './kill-after-ack.js';
 import { spawnCli, startGatewayProcess, type GatewayProcess } from './process.js';
 
 const running: GatewayProcess[] = [];
@@ -30,32 +31,7 @@ async function start(configPath: string): Promise<GatewayProcess> {
 describe('durability', () => {
   it('loses nothing acknowledged and doubles nothing when SIGKILLed right after acknowledging pushes', async () => {
     const configPath = await writeConfig();
-    const first = await start(configPath);
-    const acked: string[] = [];
-    const pushes = Array.from({ length: 24 }, (_, i) => {
-      const auth = i % 2 ? device2Auth : deviceAuth;
-      const register = i % 2 ? 'TAB-2' : 'TAB-1';
-      const invoices = Array.from({ length: 5 }, (_, j) => invoice(20261123000000 + i * 10 + j, [{ productId: 'p', qty: 1, total: 1.1 }]));
-      return fetch(`${first.url}/invoice`, { method: 'POST', headers: { authorization: auth }, body: JSON.stringify({ invoices }) })
-        .then(async (res) => {
-          if (res.status === 200 && (await res.text()) === 'true') acked.push(...invoices.map((inv) => `${register}:${inv.id}`));
-        });
-    });
-    await Promise.all(pushes);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    expect(acked).toHaveLength(120);
-
-    const second = await start(configPath);
-    const list = await (await fetch(`${second.url}/api/sales?maxResults=1000`, { headers: { authorization: adminAuth } })).json();
-    const ids = list.items.map((s: { identifier: string }) => s.identifier).sort();
-    expect(ids).toEqual([...acked].sort());
-    expect(list.total).toBe(120);
-    const again = await fetch(`${second.url}/invoice`, {
-      method: 'POST', headers: { authorization: deviceAuth, accept: 'application/json' },
-      body: JSON.stringify({ invoices: [invoice(20261123000000, [{ productId: 'p', qty: 1, total: 1.1 }])] }),
-    });
-    expect(await again.json()).toMatchObject({ unchanged: 1, created: 0 });
+    await killAfterAcknowledgedPushes(() => start(configPath));
   });
 
   it('refuses a second process on the same data dir, naming it and the holder pid, and exits 1', async () => {

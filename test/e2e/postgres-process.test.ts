@@ -1,12 +1,12 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeDatabase } from '../../src/store/postgres/sql-values.js';
-import { ADMIN, adminAuth, DEVICE, DEVICE2, deviceAuth, device2Auth, invoice, removeDir } from '../helpers.js';
-import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
+import { ADMIN, DEVICE, DEVICE2, deviceAuth, invoice, removeDir } from '../helpers.js';
+import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
 import { spawnCli, startGatewayProcess, type GatewayProcess } from './process.js';
+import { killAfterAcknowledgedPushes } from './kill-after-ack.js';
 import { runCli } from './run-cli.js';
 
 let cluster: PgCluster;
@@ -45,37 +45,11 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
   it('loses nothing acknowledged and doubles nothing when SIGKILLed right after acknowledging pushes', async () => {
     const url = await cluster.createDatabase();
     const configPath = await writeConfig(url);
-    const first = await start(configPath);
-    const acked: string[] = [];
-    await Promise.all(Array.from({ length: 24 }, (_, i) => {
-      const auth = i % 2 ? device2Auth : deviceAuth;
-      const register = i % 2 ? 'TAB-2' : 'TAB-1';
-      const invoices = Array.from({ length: 5 }, (_, j) => invoice(20261123000000 + i * 10 + j, [{ productId: 'p', qty: 1, total: 1.1 }]));
-      return fetch(`${first.url}/invoice`, { method: 'POST', headers: { authorization: auth }, body: JSON.stringify({ invoices }) })
-        .then(async (res) => {
-          if (res.status === 200 && (await res.text()) === 'true') acked.push(...invoices.map((inv) => `${register}:${inv.id}`));
-        });
-    }));
-    first.child.kill('SIGKILL');
-    await first.exited;
-    expect(acked).toHaveLength(120);
-
     // The killed process's connections (and its lock) are gone with it: a new process starts at once.
-    const second = await start(configPath);
-    const list = await (await fetch(`${second.url}/api/sales?maxResults=1000`, { headers: { authorization: adminAuth } })).json();
-    expect(list.items.map((s: { identifier: string }) => s.identifier).sort()).toEqual([...acked].sort());
-    expect(list.total).toBe(120);
-    const again = await fetch(`${second.url}/invoice`, {
-      method: 'POST', headers: { authorization: deviceAuth, accept: 'application/json' },
-      body: JSON.stringify({ invoices: [invoice(20261123000000, [{ productId: 'p', qty: 1, total: 1.1 }])] }),
-    });
-    expect(await again.json()).toMatchObject({ unchanged: 1, created: 0 });
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    const { rows } = await client.query<{ sales: string; journal: string; total: string }>(
+    await killAfterAcknowledgedPushes(() => start(configPath));
+    const [counts] = await queryRows<{ sales: string; journal: string; total: string }>(url,
       'SELECT (SELECT count(*) FROM sales)::text AS sales, (SELECT count(*) FROM journal)::text AS journal, (SELECT sum(total) FROM sales)::text AS total');
-    await client.end();
-    expect(rows[0]).toEqual({ sales: '120', journal: '25', total: '132.0' });
+    expect(counts).toEqual({ sales: '120', journal: '25', total: '132.0' });
   });
 
   it('refuses a second process on the same database with exit 1, naming the database and the holder; SIGTERM releases it', async () => {
@@ -103,11 +77,7 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     running.push(p);
     expect(p.output()).toContain(JSON.stringify(describeDatabase(url)).slice(1, -1));
     expect((await fetch(`${p.url}/invoice`, { method: 'POST', headers: { authorization: deviceAuth }, body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'p', qty: 1, total: 1 }])] }) })).status).toBe(200);
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    const { rows } = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM sales');
-    await client.end();
-    expect(rows[0].n).toBe('1');
+    expect(await queryRows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM sales')).toEqual([{ n: '1' }]);
   });
 
   it('tabshop-gateway migrate: applies once, then reports the schema up to date; exit codes 0/1/2', async () => {
