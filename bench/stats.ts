@@ -66,7 +66,7 @@ async function open(dir: string, now: () => Date): Promise<Gateway> {
   const configPath = join(dir, 'config.json');
   await writeFile(configPath, JSON.stringify({ store: { dataDir: './data' }, devices: DEVICES, admins: [{ username: 'admin', password: 'admin' }], logLevel: 'warn' }));
   const { config } = loadConfig({ file: configPath, cwd: dir, env: {} });
-  return openGateway(config, createLogger('warn'), now);
+  return openGateway(config, createLogger('warn'), { now });
 }
 
 async function generate(dir: string): Promise<void> {

@@ -7,6 +7,7 @@ import { Catalog, type Collection } from './domain/catalog.js';
 import { SalesLedger } from './domain/ledger.js';
 import { createStores } from './store/open-stores.js';
 import type { Store } from './store/port.js';
+import type { AcquireOptions } from './store/postgres/connection.js';
 import { TabShopViews } from './tabshop/views.js';
 import { GatewayEvents } from './events.js';
 import type { ForwardingStatus } from './forward/status.js';
@@ -36,8 +37,15 @@ export interface Gateway {
 
 const DEMO_CATALOGUE = new URL('../fixtures/demo/catalogue.json', import.meta.url);
 
-export async function openGateway(config: Config, logger: Logger, now: () => Date = () => new Date()): Promise<Gateway> {
-  const stores = createStores(config, logger);
+export interface OpenOptions {
+  now?: () => Date;
+  /** PostgreSQL: how this process takes the lead of the database (serve waits for it, following the leader). */
+  lead?: AcquireOptions;
+}
+
+export async function openGateway(config: Config, logger: Logger, opts: OpenOptions = {}): Promise<Gateway> {
+  const { now = () => new Date(), lead } = opts;
+  const stores = createStores(config, logger, lead);
   const store = stores.store;
   const catalog = new Catalog(store, now);
   const events = new GatewayEvents();

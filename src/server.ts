@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import type { Gateway } from './gateway.js';
@@ -11,7 +11,13 @@ export interface RunningServer {
 }
 
 export async function startServer(gateway: Gateway, host: string, port: number): Promise<RunningServer> {
-  const server = createServer(createApp(gateway));
+  const { server, url } = await listen(createApp(gateway), host, port);
+  return stoppable(server, url, () => gateway.close());
+}
+
+/** An HTTP server listening on host:port with the timeouts below; its URL as clients reach it. */
+export async function listen(listener: RequestListener, host: string, port: number): Promise<{ server: Server; url: string }> {
+  const server = createServer(listener);
   // Tablets on shop Wi-Fi are slow but not that slow; these bound what a stalled client can hold.
   // headers: 30 s to send the request head; request: 2 min for a whole push (a large backlog
   // over weak Wi-Fi); keep-alive: 65 s idle, longer than the 60 s of common proxies and load
@@ -28,12 +34,13 @@ export async function startServer(gateway: Gateway, host: string, port: number):
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { server, url: `http://${shownHost}:${address.port}` };
+}
+
+/** `release` runs once the server has stopped: flush and release the store. */
+export function stoppable(server: Server, url: string, release: () => Promise<void>): RunningServer {
   let stopping: Promise<void> | null = null;
-  return {
-    server,
-    url: `http://${shownHost}:${address.port}`,
-    stop: (graceMs = 7_000) => (stopping ??= stop(server, gateway, graceMs)),
-  };
+  return { server, url, stop: (graceMs = 7_000) => (stopping ??= stop(server, release, graceMs)) };
 }
 
 /**
@@ -41,7 +48,7 @@ export async function startServer(gateway: Gateway, host: string, port: number):
  * they fall idle, not when their keep-alive timeout ends), cuts whatever is still open after
  * graceMs, then flushes and releases the data dir. The CLI adds a hard limit on top.
  */
-async function stop(server: Server, gateway: Gateway, graceMs: number): Promise<void> {
+async function stop(server: Server, release: () => Promise<void>, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const sweeper = setInterval(() => server.closeIdleConnections(), 100);
@@ -49,5 +56,5 @@ async function stop(server: Server, gateway: Gateway, graceMs: number): Promise<
   await closed;
   clearInterval(sweeper);
   clearTimeout(timer);
-  await gateway.close();
+  await release();
 }

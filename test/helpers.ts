@@ -44,7 +44,7 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
   const { config } = loadConfig({ file: configPath, cwd: dir, env: {} });
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } });
-  const gateway = await openGateway(config, createLogger(config.logLevel, sink), opts.now);
+  const gateway = await openGateway(config, createLogger(config.logLevel, sink), { now: opts.now });
   const running = await startServer(gateway, '127.0.0.1', opts.port ?? 0);
   const doFetch = (path: string, init: RequestInit & { auth?: string | null } = {}) => {
     const headers = new Headers(init.headers);

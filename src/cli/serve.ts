@@ -2,7 +2,13 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { openGateway } from '../gateway.js';
 import { createLogger } from '../logger.js';
-import { startServer } from '../server.js';
+import type { Server, RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createApp } from '../app.js';
+import { followerHandler, startingHandler } from '../cluster/follower.js';
+import type { Config } from '../config/types.js';
+import { listen, stoppable, type RunningServer } from '../server.js';
 import { DataDirLockedError } from '../store/lock.js';
 import { CorruptFileError } from '../store/durable-file.js';
 import { DatabaseLockedError, DatabaseUnavailableError } from '../store/postgres/connection.js';
@@ -30,25 +36,12 @@ export function serveCommand(program: Command): void {
       });
       if (refusal) throw new ExitError(2, refusal);
       const logger = createLogger(config.logLevel);
-      let gateway;
-      try {
-        gateway = await openGateway(config, logger);
-      } catch (err) {
-        if (err instanceof DataDirLockedError || err instanceof CorruptFileError) throw new ExitError(1, err.message);
-        if (err instanceof DatabaseLockedError || err instanceof DatabaseUnavailableError || err instanceof MigrationError) throw new ExitError(1, err.message);
-        throw err;
-      }
-      let running;
-      try {
-        running = await startServer(gateway, config.server.host, config.server.port);
-      } catch (err) {
-        await gateway.close();
-        throw new ExitError(1, `cannot listen on ${config.server.host}:${config.server.port}: ${(err as Error).message}`);
-      }
+      const running = config.store.postgres ? await startSharing(config, logger) : await startAlone(config, logger);
       // Handlers first: whoever reads the "listening" line may send a signal at once.
       const stopped = new Promise<void>((resolve) => {
-        const shutdown = (signal: string) => {
-          logger.info({ signal }, 'shutting down');
+        const shutdown = (reason: string, exitCode = 0) => {
+          logger.info({ reason }, 'shutting down');
+          if (exitCode) process.exitCode = exitCode;
           const hardStop = setTimeout(() => {
             logger.error('could not stop within 9.5 s; exiting anyway');
             process.exit(1);
@@ -63,8 +56,12 @@ export function serveCommand(program: Command): void {
             resolve();
           });
         };
-        process.once('SIGTERM', shutdown);
-        process.once('SIGINT', shutdown);
+        process.once('SIGTERM', () => shutdown('SIGTERM'));
+        process.once('SIGINT', () => shutdown('SIGINT'));
+        running.fatal.then((err) => {
+          logger.error({ err: err.message }, 'stopping: this process can no longer serve from its store');
+          shutdown('fatal', 1);
+        });
       });
       const tabshopUrl = running.url + (config.tabshop.basePath === '/' ? '' : config.tabshop.basePath);
       logger.info({ url: running.url, tabshopUrl, apiUrl: running.url + config.api.basePath, configPath, ...(config.store.postgres ? { store: describeDatabase(config.store.postgres.url) } : { dataDir: config.store.dataDir }) }, 'tabshop-gateway listening');
@@ -75,4 +72,104 @@ export function serveCommand(program: Command): void {
       }
       await stopped;
     });
+}
+
+interface Serving extends RunningServer {
+  /** Settles when the process must stop (another process took the lead of the database). */
+  fatal: Promise<Error>;
+}
+
+function openFailure(err: unknown): unknown {
+  if (err instanceof DataDirLockedError || err instanceof CorruptFileError) return new ExitError(1, err.message);
+  if (err instanceof DatabaseLockedError || err instanceof DatabaseUnavailableError || err instanceof MigrationError) return new ExitError(1, err.message);
+  return err;
+}
+
+async function listenOrExit(listener: RequestListener, config: Config): Promise<{ server: Server; url: string }> {
+  try {
+    return await listen(listener, config.server.host, config.server.port);
+  } catch (err) {
+    throw new ExitError(1, `cannot listen on ${config.server.host}:${config.server.port}: ${(err as Error).message}`);
+  }
+}
+
+/** lowdb: open the data dir, then listen. */
+async function startAlone(config: Config, logger: Logger): Promise<Serving> {
+  const gateway = await openGateway(config, logger).catch((err) => { throw openFailure(err); });
+  try {
+    const { server, url } = await listenOrExit(createApp(gateway), config);
+    return { ...stoppable(server, url, () => gateway.close()), fatal: new Promise(() => undefined) };
+  } catch (err) {
+    await gateway.close();
+    throw err;
+  }
+}
+
+/**
+ * PostgreSQL: listen at once, then take the lead of the database. While another process leads,
+ * forward every request to it; once this one leads, load the store and serve (503 meanwhile).
+ */
+async function startSharing(config: Config, logger: Logger): Promise<Serving> {
+  let current: RequestListener = startingHandler();
+  const { server, url } = await listenOrExit((req, res) => current(req, res), config);
+  const advertiseUrl = config.store.postgres!.advertiseUrl?.replace(/\/$/, '') ?? reachableUrl(server.address() as AddressInfo);
+  const waiting = new AbortController();
+  let follower: ReturnType<typeof followerHandler> | null = null;
+  let leader: string | null = null;
+  let fail: (err: Error) => void = () => undefined;
+  let followed: () => void = () => undefined;
+  const following = new Promise<void>((resolve) => { followed = resolve; });
+  const fatal = new Promise<Error>((resolve) => { fail = resolve; });
+  const opening = openGateway(config, logger, {
+    lead: {
+      advertiseUrl,
+      follow: {
+        signal: waiting.signal,
+        onFollowing: (info) => {
+          // The database may still name this process's own URL from an earlier run.
+          leader = info.url === advertiseUrl ? null : info.url;
+          follower ??= followerHandler({ leaderUrl: () => leader, log: logger });
+          current = follower.handler;
+          followed();
+          logger.info({ leader: info.url, holder: info.holder }, 'another gateway process leads the database: forwarding requests to it; this one takes over when it stops');
+        },
+        onLeading: () => {
+          current = startingHandler();
+          if (follower) logger.info('this process leads the database now: loading the store');
+        },
+      },
+    },
+  });
+  const serving = stoppable(server, url, async () => {
+    waiting.abort(new Error('stopped'));
+    follower?.close();
+    const opened = await opening.catch(() => null);
+    await opened?.close();
+  });
+  // Start-up failures (database down, schema too new) exit as before; later ones stop the process.
+  try {
+    await Promise.race([opening, following]);
+  } catch (err) {
+    await serving.stop(0);
+    throw openFailure(err);
+  }
+  opening.then((opened) => {
+    current = createApp(opened);
+    follower?.close();
+    logger.info({ advertiseUrl }, 'serving as the leading gateway process of the database');
+    void opened.store.fatal?.then(fail);
+  }, (err) => {
+    if (waiting.signal.aborted) return;
+    const failure = openFailure(err);
+    logger.error({ err: failure instanceof Error ? failure.message : String(failure) }, 'could not open the store');
+    fail(failure instanceof Error ? failure : new Error(String(failure)));
+  });
+  return { ...serving, fatal };
+}
+
+/** A URL other processes on this host can reach: the loopback address when listening on all of them. */
+function reachableUrl(address: AddressInfo): string {
+  if (address.address === '0.0.0.0') return `http://127.0.0.1:${address.port}`;
+  if (address.address === '::') return `http://[::1]:${address.port}`;
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }

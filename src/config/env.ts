@@ -9,12 +9,13 @@ export interface EnvOverrides {
   logLevel?: LogLevel;
   allowDemoCredentials?: boolean;
   databaseUrl?: string;
+  advertiseUrl?: string;
 }
 
 // An empty variable (`PORT=`) counts as unset, as shells and compose files produce those easily.
 const read = (env: NodeJS.ProcessEnv, name: string) => (env[name] === '' ? undefined : env[name]);
 
-/** Reads PORT, HOST, DATA_DIR (relative to cwd), LOG_LEVEL, ALLOW_DEMO_CREDENTIALS and DATABASE_URL; problems are one line each, naming the variable. */
+/** Reads PORT, HOST, DATA_DIR (relative to cwd), LOG_LEVEL, ALLOW_DEMO_CREDENTIALS, DATABASE_URL and ADVERTISE_URL; problems are one line each, naming the variable. */
 export function readEnvOverrides(env: NodeJS.ProcessEnv, cwd: string): { overrides: EnvOverrides; problems: string[] } {
   const overrides: EnvOverrides = {};
   const problems: string[] = [];
@@ -50,9 +51,16 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv, cwd: string): { overrid
     else problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL');
   }
 
+  const advertiseUrl = read(env, 'ADVERTISE_URL');
+  if (advertiseUrl !== undefined) {
+    if (ADVERTISE_URL.test(advertiseUrl)) overrides.advertiseUrl = advertiseUrl;
+    else problems.push('ADVERTISE_URL: must be an http:// or https:// origin such as http://10.0.0.5:8080');
+  }
+
   return { overrides, problems };
 }
 
+const ADVERTISE_URL = /^https?:\/\/[^\s/]+\/?$/;
 export const POSTGRES_URL = /^postgres(ql)?:\/\/\S*$/;
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
@@ -64,4 +72,5 @@ export function applyEnvOverrides(config: Config, overrides: EnvOverrides): void
   if (overrides.logLevel !== undefined) config.logLevel = overrides.logLevel;
   if (overrides.allowDemoCredentials !== undefined) config.ops.allowDemoCredentials = overrides.allowDemoCredentials;
   if (overrides.databaseUrl !== undefined) config.store.postgres = { poolSize: 10, ...config.store.postgres, url: overrides.databaseUrl };
+  if (overrides.advertiseUrl !== undefined && config.store.postgres) config.store.postgres.advertiseUrl = overrides.advertiseUrl;
 }

@@ -25,6 +25,8 @@ export interface PostgresConfig {
   url: string;
   /** Connections in the pool (default 10). */
   poolSize: number;
+  /** Where the other processes on this database forward requests while this one leads. */
+  advertiseUrl?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

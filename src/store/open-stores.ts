@@ -9,6 +9,7 @@ import type { Store } from './port.js';
 import { PgBackOfficeStore } from './postgres/pg-back-office.js';
 import { PgOutboxStore } from './postgres/pg-outbox.js';
 import { PgStore } from './postgres/pg-store.js';
+import type { AcquireOptions } from './postgres/connection.js';
 
 /** The adapters of one backend: sales store, back office, outbox, all committing in the same rounds. */
 export interface Stores {
@@ -20,11 +21,11 @@ export interface Stores {
 }
 
 /** lowdb in `store.dataDir` by default; PostgreSQL with `store.postgres` (or DATABASE_URL). */
-export function createStores(config: Config, logger?: Logger): Stores {
+export function createStores(config: Config, logger?: Logger, lead?: AcquireOptions): Stores {
   const pgConfig = config.store.postgres;
   if (pgConfig) {
     const log = logger?.child({ component: 'store' });
-    const store = new PgStore(pgConfig, config.store.dataDir, (msg, err) => log?.error({ err }, msg));
+    const store = new PgStore(pgConfig, config.store.dataDir, (msg, err) => log?.error({ err }, msg), lead);
     return { kind: 'postgres', store, backOffice: new PgBackOfficeStore(store), outbox: () => new PgOutboxStore(store) };
   }
   const store = new LowdbStore(config.store.dataDir);

@@ -16,6 +16,8 @@ export interface Store {
     onModification(m: Modification): void;
   }): Promise<void>;
   close(): Promise<void>;
+  /** Settles if the store can no longer be used by this process (another took the lead of the database): stop. */
+  readonly fatal?: Promise<Error>;
   probeWritable(): Promise<boolean>;
   commit(): Promise<void>;
 

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { describeDatabase } from './sql-values.js';
 
@@ -34,78 +35,124 @@ export class DatabaseUnavailableError extends Error {
 
 export class DatabaseLockedError extends Error {
   constructor(readonly url: string, readonly holder: string) {
-    super(`${describeDatabase(url)} is in use by another gateway process (${holder}); stop it first — one gateway process per database for now (docs/postgres.md)`);
+    super(`${describeDatabase(url)} is in use by another gateway process (${holder}); stop it first (docs/postgres.md)`);
     this.name = 'DatabaseLockedError';
   }
 }
 
-/** The advisory lock key (two int4: classid, objid) that says "a gateway process uses this database". */
+/** This process led, and another took the lead meanwhile: its memory may be behind the database, so it must stop. */
+export class LeadershipLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeadershipLostError';
+  }
+}
+
+/** The process that leads a database, as the others see it. */
+export interface LeaderInfo {
+  /** Where followers forward requests (null before any process led). */
+  url: string | null;
+  /** Who holds the lock, for operators. */
+  holder: string;
+}
+
+export interface AcquireOptions {
+  /** Where this process serves, written for followers once it leads. */
+  advertiseUrl?: string;
+  /** Wait while another process leads (serve); without it a held lock is refused (DatabaseLockedError). */
+  follow?: {
+    /** Called once another process is found leading, and again whenever the leader changes. */
+    onFollowing(leader: LeaderInfo): void;
+    /** Called once the lock is taken, before anything is loaded. */
+    onLeading?(): void;
+    signal?: AbortSignal;
+    pollMs?: number;
+  };
+}
+
+/** The advisory lock key (two int4: classid, objid) that says "a gateway process leads this database". */
 const LOCK_KEY: [number, number] = [0x7ab5_4009, 1];
+const HOLDER_SQL = `SELECT a.application_name, host(a.client_addr) AS client_addr, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+  WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2 AND l.granted`;
 
 /**
- * Takes the database's gateway lock on a connection of its own, held until release(): a
- * session-level advisory lock, freed by the server when the process dies (SIGKILL, crash), so a
- * restart takes it over at once. A second process is refused with the holder named.
+ * The database's gateway lock on a connection of its own, held until release(): a session-level
+ * advisory lock, freed by the server when the process dies (SIGKILL, crash), so a follower (or a
+ * restart) takes it over at once. The process holding it leads: it raises the fencing epoch in
+ * gateway_leader, and every commit round checks both lock and epoch (assertHeld).
  */
 export class DatabaseLock {
   private client: pg.Client | null = null;
   /** The server process of the lock's connection: pg_locks names the holder by it. */
   private backendPid: number | null = null;
+  /** The fencing epoch this process leads under (text: bigint). */
+  private epoch: string | null = null;
   lost = false;
 
   constructor(private readonly url: string, private readonly onLost: (err: Error) => void = () => undefined) {}
 
-  async acquire(): Promise<void> {
-    const name = `tabshop-gateway pid ${process.pid} on ${hostname()}`;
-    const client = createClient(this.url, name.slice(0, 63));
+  get holderName(): string {
+    return `tabshop-gateway pid ${process.pid} on ${hostname()}`;
+  }
+
+  async acquire(opts: AcquireOptions = {}): Promise<void> {
+    const client = await this.connect();
     try {
-      await client.connect();
+      let followed: string | null = null;
+      while (!(await this.tryLock(client))) {
+        const leader = await describeLeader(client);
+        if (!opts.follow) throw new DatabaseLockedError(this.url, leader.holder);
+        const key = `${leader.url}|${leader.holder}`;
+        if (key !== followed) opts.follow.onFollowing(leader);
+        followed = key;
+        await delay(opts.follow.pollMs ?? 500, undefined, { signal: opts.follow.signal });
+      }
+      opts.follow?.onLeading?.();
+      // Waits for a round of the previous leader still in flight (it holds the row FOR SHARE).
+      const { rows: [row] } = await client.query<{ epoch: string }>(
+        `INSERT INTO gateway_leader (id, epoch, url, holder) VALUES (true, 1, $1, $2)
+          ON CONFLICT (id) DO UPDATE SET epoch = gateway_leader.epoch + 1, url = EXCLUDED.url, holder = EXCLUDED.holder, since = now()
+          RETURNING epoch::text`, [opts.advertiseUrl ?? '', this.holderName]);
+      this.epoch = row.epoch;
     } catch (err) {
-      throw new DatabaseUnavailableError(this.url, err);
-    }
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', LOCK_KEY);
-    if (!rows[0].ok) {
-      const holder = await client.query<{ application_name: string; client_addr: string | null; backend_start: Date }>(
-        `SELECT a.application_name, host(a.client_addr) AS client_addr, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-          WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2 AND l.granted`, LOCK_KEY).catch(() => ({ rows: [] }));
       await client.end().catch(() => undefined);
-      const h = holder.rows[0];
-      throw new DatabaseLockedError(this.url, h
-        ? `${h.application_name || 'unknown client'}${h.client_addr ? ` from ${h.client_addr}` : ''}, connected since ${h.backend_start.toISOString()}`
-        : 'holder unknown');
+      throw err;
     }
-    const { rows: [me] } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    client.on('error', (err) => {
-      // The server or the network dropped the connection: the lock is gone with it.
-      if (this.client !== client) return;
-      this.lost = true;
-      this.onLost(err);
-    });
-    const old = this.client;
-    this.client = client;
-    this.backendPid = me.pid;
-    this.lost = false;
-    if (old) await old.end().catch(() => undefined);
+    this.adopt(client);
   }
 
   /**
    * Inside a commit round's transaction: fails the round unless the lock's connection still holds
-   * the lock (a dropped connection may not have been noticed yet), so nothing commits without it.
+   * the lock (a dropped connection may not have been noticed yet) and no other process has led
+   * since (the epoch); FOR SHARE makes a new leader's epoch wait until this round has committed.
    */
   async assertHeld(client: pg.ClientBase): Promise<void> {
-    const { rows } = await client.query<{ held: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND objsubid = 2 AND granted AND pid = $3) AS held`,
+    const { rows } = await client.query<{ held: boolean; epoch: string }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND objsubid = 2 AND granted AND pid = $3) AS held,
+        epoch::text FROM gateway_leader WHERE id FOR SHARE`,
       [...LOCK_KEY, this.backendPid]);
+    if (rows[0]?.epoch !== this.epoch) throw new LeadershipLostError('another gateway process took the lead of the database; this one stops');
     if (!rows[0].held) {
       this.lost = true;
       throw new Error('lost the database lock (its connection was dropped); it is taken again at the next commit');
     }
   }
 
-  /** After a lost connection: takes the lock again (refused if another process took it meanwhile). */
+  /** After a lost connection: takes the lock again, unless another process leads now (LeadershipLostError). */
   async ensure(): Promise<void> {
     if (this.client && !this.lost) return;
-    await this.acquire();
+    const client = await this.connect();
+    try {
+      const locked = await this.tryLock(client);
+      const { rows } = await client.query<{ epoch: string }>('SELECT epoch::text FROM gateway_leader WHERE id');
+      if (!locked || rows[0]?.epoch !== this.epoch) {
+        throw new LeadershipLostError(`lost the lead of ${describeDatabase(this.url)} to another gateway process (${(await describeLeader(client)).holder}); this one stops`);
+      }
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    this.adopt(client);
   }
 
   async release(): Promise<void> {
@@ -116,4 +163,47 @@ export class DatabaseLock {
     await client.query('SELECT pg_advisory_unlock($1, $2)', LOCK_KEY).catch(() => undefined);
     await client.end().catch(() => undefined);
   }
+
+  private async connect(): Promise<pg.Client> {
+    const client = createClient(this.url, this.holderName.slice(0, 63));
+    try {
+      await client.connect();
+    } catch (err) {
+      throw new DatabaseUnavailableError(this.url, err);
+    }
+    return client;
+  }
+
+  private async tryLock(client: pg.Client): Promise<boolean> {
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', LOCK_KEY);
+    return rows[0].ok;
+  }
+
+  private adopt(client: pg.Client): void {
+    client.on('error', (err) => {
+      // The server or the network dropped the connection: the lock is gone with it.
+      if (this.client !== client) return;
+      this.lost = true;
+      this.onLost(err);
+    });
+    const old = this.client;
+    this.client = client;
+    // The backend key the server sent at connect: the pid pg_locks names.
+    this.backendPid = (client as unknown as { processID: number }).processID;
+    this.lost = false;
+    if (old) void old.end().catch(() => undefined);
+  }
+}
+
+/** Who leads, from the lock's holder in pg_stat_activity and the gateway_leader row. */
+export async function describeLeader(client: pg.ClientBase): Promise<LeaderInfo> {
+  const holder = await client.query<{ application_name: string; client_addr: string | null; backend_start: Date }>(HOLDER_SQL, LOCK_KEY).catch(() => ({ rows: [] }));
+  const row = await client.query<{ url: string }>('SELECT url FROM gateway_leader WHERE id').catch(() => ({ rows: [] }));
+  const h = holder.rows[0];
+  return {
+    url: row.rows[0]?.url || null,
+    holder: h
+      ? `${h.application_name || 'unknown client'}${h.client_addr ? ` from ${h.client_addr}` : ''}, connected since ${h.backend_start.toISOString()}`
+      : 'holder unknown',
+  };
 }

@@ -6,7 +6,7 @@ import {
   type ArticlesData, type JournalEntry, type Modification, type QuarantineItem, type SaleRecord,
 } from '../records.js';
 import { PendingDoc, PendingList, PendingMap, PgCommitQueue, insertRows, type Column } from './commit-queue.js';
-import { createPool, DatabaseLock, DatabaseUnavailableError, type PostgresOptions } from './connection.js';
+import { createPool, DatabaseLock, DatabaseUnavailableError, LeadershipLostError, type AcquireOptions, type PostgresOptions } from './connection.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
 
@@ -93,7 +93,8 @@ export function journalEntryOf(row: {
  * The store on PostgreSQL (node-postgres pool). State lives in memory as with lowdb; every change
  * is queued and written by the next group-commit round, one transaction for everything changed
  * before it (journal, sales with their lines, quarantine, articles, change feed, back office,
- * outbox). One gateway process per database: a session advisory lock, taken at open().
+ * outbox). One gateway process leads a database at a time: open() takes its session advisory lock
+ * (waiting for it with `lead.follow`, refusing otherwise), and every round checks it still leads.
  */
 export class PgStore implements Store {
   readonly kind = 'postgres' as const;
@@ -108,11 +109,17 @@ export class PgStore implements Store {
   private readonly articlesPart: PendingDoc;
   private readonly modificationsPart: PendingMap<Modification>;
   private opened = false;
+  private depose: (err: Error) => void = () => undefined;
+  /** Settles when another process took the lead from this one: it must stop (its memory may be behind). */
+  readonly fatal = new Promise<Error>((resolve) => { this.depose = resolve; });
 
-  constructor(readonly options: PostgresOptions, readonly dataDir: string, private readonly log: (msg: string, err?: unknown) => void = () => undefined) {
+  constructor(
+    readonly options: PostgresOptions, readonly dataDir: string, private readonly log: (msg: string, err?: unknown) => void = () => undefined,
+    private readonly lead: AcquireOptions = {},
+  ) {
     this.pool = createPool(options, (err) => this.log('idle PostgreSQL connection failed', err));
     this.lock = new DatabaseLock(options.url, (err) => this.log('lost the connection holding the database lock; it is taken again at the next commit', err));
-    this.commitQueue = new PgCommitQueue(this.pool, () => this.lock.ensure(), (client) => this.lock.assertHeld(client));
+    this.commitQueue = new PgCommitQueue(this.pool, () => this.fenced(this.lock.ensure()), (client) => this.fenced(this.lock.assertHeld(client)));
     this.journalPart = new PendingList(async (client, rows) => insertRows(client, 'journal', JOURNAL_COLUMNS, rows));
     this.salesPart = new PendingMap(async (client, entries) => {
       const rows = entries.map(([, r]) => saleRow(r));
@@ -139,14 +146,15 @@ export class PgStore implements Store {
   }
 
   async open(visit: Parameters<Store['open']>[0]): Promise<void> {
-    await this.lock.acquire();
     try {
+      // Migrations serialise themselves, so a follower may run them too (a no-op once applied).
       const client = await this.pool.connect().catch((err) => { throw new DatabaseUnavailableError(this.options.url, err); });
       try {
         this.migration = await migrate(client);
       } finally {
         client.release();
       }
+      await this.lock.acquire(this.lead);
       const articles = await this.pool.query<{ doc: ArticlesData }>('SELECT doc FROM articles WHERE id');
       this.articlesDoc = articlesFrom(articles.rows[0]?.doc);
       await this.eachPage<{ record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
@@ -171,6 +179,15 @@ export class PgStore implements Store {
       for (const row of rows) visit(row);
       if (rows.length < PAGE) return;
       last = rows[rows.length - 1].key;
+    }
+  }
+
+  private async fenced(check: Promise<void>): Promise<void> {
+    try {
+      await check;
+    } catch (err) {
+      if (err instanceof LeadershipLostError) this.depose(err);
+      throw err;
     }
   }
 
