@@ -40,7 +40,7 @@ export function serveCommand(program: Command): void {
       // Handlers first: whoever reads the "listening" line may send a signal at once.
       const stopped = new Promise<void>((resolve) => {
         const shutdown = (reason: string, exitCode = 0) => {
-          logger.info({ reason }, 'shutting down');
+          logger.info(exitCode ? { reason } : { signal: reason }, 'shutting down');
           if (exitCode) process.exitCode = exitCode;
           const hardStop = setTimeout(() => {
             logger.error('could not stop within 9.5 s; exiting anyway');

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeDatabase } from '../../src/store/postgres/sql-values.js';
-import { ADMIN, DEVICE, DEVICE2, deviceAuth, invoice, removeDir } from '../helpers.js';
+import { ADMIN, adminAuth, DEVICE, DEVICE2, deviceAuth, invoice, removeDir } from '../helpers.js';
 import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
-import { spawnCli, startGatewayProcess, type GatewayProcess } from './process.js';
+import { startGatewayProcess, type GatewayProcess } from './process.js';
 import { killAfterAcknowledgedPushes } from './kill-after-ack.js';
 import { runCli } from './run-cli.js';
 
@@ -52,19 +52,32 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     expect(counts).toEqual({ sales: '120', journal: '25', total: '132.0' });
   });
 
-  it('refuses a second process on the same database with exit 1, naming the database and the holder; SIGTERM releases it', async () => {
+  it('a second process on the same database follows the first: it forwards every request, and takes the lead when the first stops', async () => {
     const url = await cluster.createDatabase();
     const configPath = await writeConfig(url);
     const first = await start(configPath);
-    const second = spawnCli(['serve', '--config', configPath]);
-    expect(await second.exited).toBe(1);
-    expect(second.output()).toContain(describeDatabase(url));
+    const second = await start(configPath);
+    expect(second.output()).toContain('another gateway process leads the database');
     expect(second.output()).toContain(`pid ${first.child.pid}`);
-    expect(second.output()).not.toContain('"level"'); // one line, no stack trace
+    expect(await (await fetch(`${second.url}/healthz`)).json()).toMatchObject({ status: 'ok', role: 'follower' });
+    const pushed = await fetch(`${second.url}/invoice`, {
+      method: 'POST', headers: { authorization: deviceAuth, accept: 'application/json' },
+      body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'p', qty: 1, total: 1 }])] }),
+    });
+    expect(await pushed.json()).toMatchObject({ created: 1 });
+    // Wrong credentials are the leader's answer too.
+    expect((await fetch(`${second.url}/home`, { headers: { authorization: 'Basic eDp5' } })).status).toBe(401);
+    // A request another process forwarded is never forwarded again (two followers never loop).
+    const looped = await fetch(`${second.url}/home`, { headers: { authorization: deviceAuth, 'x-tabshop-gateway-forwarded': '1' } });
+    expect(looped.status).toBe(503);
+    expect((await looped.json()).error.code).toBe('not_ready');
+
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    const third = await start(configPath);
-    expect((await fetch(`${third.url}/home`, { headers: { authorization: deviceAuth } })).status).toBe(200);
+    await expect.poll(() => second.output(), { timeout: 10_000 }).toContain('serving as the leading gateway process');
+    const list = await (await fetch(`${second.url}/api/sales`, { headers: { authorization: adminAuth } })).json();
+    expect(list.total).toBe(1);
+    expect(await queryRows<{ holder: string }>(url, 'SELECT holder FROM gateway_leader')).toEqual([{ holder: expect.stringContaining(`pid ${second.child.pid}`) }]);
   });
 
   it('DATABASE_URL selects PostgreSQL over the config file', async () => {
@@ -87,10 +100,10 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     expect(first.stdout).toContain('applied 0001_initial');
     const again = await runCli(['migrate', '--url', url, '--json']).done;
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ database: describeDatabase(url), from: 2, to: 2, applied: [], pending: [] });
+    expect(JSON.parse(again.stdout)).toMatchObject({ database: describeDatabase(url), from: 3, to: 3, applied: [], pending: [] });
     const viaConfig = await runCli(['migrate', '--config', await writeConfig(url)]).done;
     expect(viaConfig).toMatchObject({ code: 0 });
-    expect(viaConfig.stdout).toContain('schema up to date (version 2)');
+    expect(viaConfig.stdout).toContain('schema up to date (version 3)');
 
     const [help, storeHelp, noPostgres, mysql, down] = await Promise.all([
       runCli(['migrate', '--help']).done,

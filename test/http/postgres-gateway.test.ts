@@ -108,4 +108,21 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     const [n] = await queryRows<{ n: string }>(upstreamUrl, 'SELECT count(*)::text AS n FROM sales');
     expect(n.n).toBe('2');
   });
+
+  it('a process that lost the lead of the database never commits again: the new leader raised the epoch before loading', async () => {
+    const url = await cluster.createDatabase();
+    const a = await gateway(url);
+    expect((await pushJson(a, [burger(202611230300001)])).status).toBe(200);
+    // The connection holding A's lock dies (a network cut, an admin); B takes the lead at once.
+    await queryRows(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'tabshop-gateway pid %'");
+    const b = await gateway(url);
+    const refused = await a.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [burger(202611230300002)] }) });
+    expect(refused.status).toBeGreaterThanOrEqual(500);
+    await expect(a.gateway.store.fatal).resolves.toMatchObject({ name: 'LeadershipLostError' });
+    expect((await pushJson(b, [burger(202611230300003)])).body).toMatchObject({ created: 1 });
+    expect(await queryRows(url, 'SELECT identifier FROM sales ORDER BY identifier')).toEqual([
+      { identifier: 'TAB-1:202611230300001' }, { identifier: 'TAB-1:202611230300003' },
+    ]);
+    expect((await pushJson(b, [burger(202611230300001)])).body).toMatchObject({ unchanged: 1 });
+  });
 });
