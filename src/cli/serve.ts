@@ -119,6 +119,7 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
   let fail: (err: Error) => void = () => undefined;
   let followed: () => void = () => undefined;
   const following = new Promise<void>((resolve) => { followed = resolve; });
+  let lastError = '';
   const fatal = new Promise<Error>((resolve) => { fail = resolve; });
   const opening = openGateway(config, logger, {
     lead: {
@@ -126,12 +127,17 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
       follow: {
         signal: waiting.signal,
         onFollowing: (info) => {
+          lastError = '';
           // The database may still name this process's own URL from an earlier run.
           leader = info.url === advertiseUrl ? null : info.url;
           follower ??= followerHandler({ leaderUrl: () => leader, log: logger });
           current = follower.handler;
           followed();
           logger.info({ leader: info.url, holder: info.holder }, 'another gateway process leads the database: forwarding requests to it; this one takes over when it stops');
+        },
+        onError: (err) => {
+          if (err.message !== lastError) logger.warn({ err: err.message }, 'cannot reach the database while following; trying again');
+          lastError = err.message;
         },
         onLeading: () => {
           current = startingHandler();
@@ -155,7 +161,6 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
   }
   opening.then((opened) => {
     current = createApp(opened);
-    follower?.close();
     logger.info({ advertiseUrl }, 'serving as the leading gateway process of the database');
     void opened.store.fatal?.then(fail);
   }, (err) => {

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
 import { eventually, fastUpstream, salesOn, seedUpstreamCatalogue } from '../e2e/bridge-helpers.js';
@@ -109,20 +110,60 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     expect(n.n).toBe('2');
   });
 
-  it('a process that lost the lead of the database never commits again: the new leader raised the epoch before loading', async () => {
+  it('a process that lost the lead of the database never commits again: it stops, and the new leader has everything', async () => {
     const url = await cluster.createDatabase();
     const a = await gateway(url);
     expect((await pushJson(a, [burger(202611230300001)])).status).toBe(200);
-    // The connection holding A's lock dies (a network cut, an admin); B takes the lead at once.
-    await queryRows(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'tabshop-gateway pid %'");
-    const b = await gateway(url);
+    // In one round trip: A's lock connection dies (a network cut, an admin) and another process
+    // takes the lock and raises the epoch, before A can notice.
+    const rival = new pg.Client({ connectionString: url });
+    await rival.connect();
+    await rival.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'tabshop-gateway pid %';
+      SELECT pg_advisory_lock(${0x7ab5_4009}, 1); UPDATE gateway_leader SET epoch = epoch + 1`);
     const refused = await a.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [burger(202611230300002)] }) });
-    expect(refused.status).toBeGreaterThanOrEqual(500);
+    expect(refused.status).toBe(503);
     await expect(a.gateway.store.fatal).resolves.toMatchObject({ name: 'LeadershipLostError' });
+    await rival.end();
+
+    const b = await gateway(url);
     expect((await pushJson(b, [burger(202611230300003)])).body).toMatchObject({ created: 1 });
     expect(await queryRows(url, 'SELECT identifier FROM sales ORDER BY identifier')).toEqual([
       { identifier: 'TAB-1:202611230300001' }, { identifier: 'TAB-1:202611230300003' },
     ]);
     expect((await pushJson(b, [burger(202611230300001)])).body).toMatchObject({ unchanged: 1 });
+    // A's refused push never reached the database, and A cannot write any more.
+    expect((await a.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [burger(202611230300004)] }) })).status).toBe(503);
+    expect(await queryRows(url, 'SELECT count(*)::int AS n FROM sales')).toEqual([{ n: 2 }]);
+  });
+
+  it('fencing: a round of the old leader still in flight when another process takes the lead commits before the new one can load', async () => {
+    const url = await cluster.createDatabase();
+    const a = await gateway(url);
+    expect((await pushJson(a, [burger(202611230400001)])).status).toBe(200);
+    // Hold A's next round inside its transaction, after its lock check: its write to sales waits.
+    const blocker = new pg.Client({ connectionString: url });
+    const rival = new pg.Client({ connectionString: url });
+    await Promise.all([blocker.connect(), rival.connect()]);
+    await blocker.query('BEGIN; LOCK TABLE sales IN EXCLUSIVE MODE');
+    const pushed = pushJson(a, [burger(202611230400002)]);
+    for (let i = 0; !(await queryRows(url, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO sales%'")).length; i++) {
+      if (i > 100) throw new Error('A\'s round never reached its write');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // A rival does what a new leader does: A's lock connection dies, the rival takes the lock,
+    // raises the epoch, then reads what it would load.
+    const takeover = rival.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'tabshop-gateway pid %';
+      SELECT pg_advisory_lock(${0x7ab5_4009}, 1); UPDATE gateway_leader SET epoch = epoch + 1; SELECT count(*)::int AS n FROM sales`) as unknown as Promise<pg.QueryResult[]>;
+    await new Promise((r) => setTimeout(r, 500));
+    await blocker.query('COMMIT');
+    await blocker.end();
+    expect(await pushed).toMatchObject({ status: 200, body: { created: 1 } });
+    // The epoch waited for A's round: what a new leader loads holds the sale A acknowledged.
+    expect((await takeover).at(-1)!.rows).toEqual([{ n: 2 }]);
+    await expect(a.gateway.store.fatal).resolves.toMatchObject({ name: 'LeadershipLostError' });
+    await rival.end();
+    const b = await gateway(url);
+    expect((await b.json('/api/sales', { auth: adminAuth })).body.total).toBe(2);
+    expect((await pushJson(b, [burger(202611230400002)])).body).toMatchObject({ unchanged: 1 });
   });
 });

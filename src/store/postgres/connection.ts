@@ -65,6 +65,8 @@ export interface AcquireOptions {
     onFollowing(leader: LeaderInfo): void;
     /** Called once the lock is taken, before anything is loaded. */
     onLeading?(): void;
+    /** The database could not be reached while following (it is tried again). */
+    onError?(err: Error): void;
     signal?: AbortSignal;
     pollMs?: number;
   };
@@ -87,6 +89,7 @@ export class DatabaseLock {
   private backendPid: number | null = null;
   /** The fencing epoch this process leads under (text: bigint). */
   private epoch: string | null = null;
+  private ensuring: Promise<void> | null = null;
   lost = false;
 
   constructor(private readonly url: string, private readonly onLost: (err: Error) => void = () => undefined) {}
@@ -96,17 +99,9 @@ export class DatabaseLock {
   }
 
   async acquire(opts: AcquireOptions = {}): Promise<void> {
-    const client = await this.connect();
+    const client = opts.follow ? await this.follow(opts.follow) : await this.connect();
     try {
-      let followed: string | null = null;
-      while (!(await this.tryLock(client))) {
-        const leader = await describeLeader(client);
-        if (!opts.follow) throw new DatabaseLockedError(this.url, leader.holder);
-        const key = `${leader.url}|${leader.holder}`;
-        if (key !== followed) opts.follow.onFollowing(leader);
-        followed = key;
-        await delay(opts.follow.pollMs ?? 500, undefined, { signal: opts.follow.signal });
-      }
+      if (!opts.follow && !(await this.tryLock(client))) throw new DatabaseLockedError(this.url, (await describeLeader(client)).holder);
       opts.follow?.onLeading?.();
       // Waits for a round of the previous leader still in flight (it holds the row FOR SHARE).
       const { rows: [row] } = await client.query<{ epoch: string }>(
@@ -119,6 +114,40 @@ export class DatabaseLock {
       throw err;
     }
     this.adopt(client);
+  }
+
+  /**
+   * Polls for the lock while another process leads, telling who leads whenever that changes; a
+   * database that goes away meanwhile is waited for too (reported through onError). Resolves with
+   * the connection that holds the lock.
+   */
+  private async follow(follow: NonNullable<AcquireOptions['follow']>): Promise<pg.Client> {
+    let client: pg.Client | null = null;
+    let followed: string | null = null;
+    for (;;) {
+      try {
+        if (!client) {
+          client = await this.connect();
+          // An idle connection that dies emits 'error'; the next query reports it.
+          client.on('error', () => undefined);
+        }
+        if (await this.tryLock(client)) return client;
+        const leader = await describeLeader(client);
+        const key = `${leader.url}|${leader.holder}`;
+        if (key !== followed) follow.onFollowing(leader);
+        followed = key;
+      } catch (err) {
+        follow.onError?.(err as Error);
+        await client?.end().catch(() => undefined);
+        client = null;
+      }
+      try {
+        await delay(follow.pollMs ?? 500, undefined, { signal: follow.signal });
+      } catch (aborted) {
+        await client?.end().catch(() => undefined);
+        throw aborted;
+      }
+    }
   }
 
   /**
@@ -138,9 +167,17 @@ export class DatabaseLock {
     }
   }
 
-  /** After a lost connection: takes the lock again, unless another process leads now (LeadershipLostError). */
-  async ensure(): Promise<void> {
-    if (this.client && !this.lost) return;
+  /**
+   * After a lost connection: takes the lock again, unless another process leads now
+   * (LeadershipLostError). One attempt at a time: two at once would refuse each other.
+   */
+  ensure(): Promise<void> {
+    if (this.client && !this.lost) return Promise.resolve();
+    this.ensuring ??= this.retake().finally(() => { this.ensuring = null; });
+    return this.ensuring;
+  }
+
+  private async retake(): Promise<void> {
     const client = await this.connect();
     try {
       const locked = await this.tryLock(client);

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Store } from '../port.js';
 import {
@@ -11,6 +12,7 @@ import { migrate, type MigrationReport } from './migrate.js';
 import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
 
 const PAGE = 2000;
+const REGAIN_RETRY_MS = 500;
 const INT4_MAX = 2 ** 31 - 1;
 const intValue = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= INT4_MAX ? v : null);
 
@@ -118,7 +120,10 @@ export class PgStore implements Store {
     private readonly lead: AcquireOptions = {},
   ) {
     this.pool = createPool(options, (err) => this.log('idle PostgreSQL connection failed', err));
-    this.lock = new DatabaseLock(options.url, (err) => this.log('lost the connection holding the database lock; it is taken again at the next commit', err));
+    this.lock = new DatabaseLock(options.url, (err) => {
+      this.log('lost the connection holding the database lock; taking it again', err);
+      void this.regainLead();
+    });
     this.commitQueue = new PgCommitQueue(this.pool, () => this.fenced(this.lock.ensure()), (client) => this.fenced(this.lock.assertHeld(client)));
     this.journalPart = new PendingList(async (client, rows) => insertRows(client, 'journal', JOURNAL_COLUMNS, rows));
     this.salesPart = new PendingMap(async (client, entries) => {
@@ -179,6 +184,21 @@ export class PgStore implements Store {
       for (const row of rows) visit(row);
       if (rows.length < PAGE) return;
       last = rows[rows.length - 1].key;
+    }
+  }
+
+  /**
+   * Takes the lock again as soon as the database answers, so a process that lost the lead to
+   * another finds out (and stops) at once, not at its next write.
+   */
+  private async regainLead(): Promise<void> {
+    while (this.opened && this.lock.lost) {
+      try {
+        await this.fenced(this.lock.ensure());
+      } catch (err) {
+        if (err instanceof LeadershipLostError) return;
+        await delay(REGAIN_RETRY_MS);
+      }
     }
   }
 
