@@ -15,7 +15,9 @@ export interface OpsRouterDeps {
 export function opsRouter({ gateway, metrics, thresholds, adminAuth }: OpsRouterDeps): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', uptimeSeconds: Math.round((gateway.now().getTime() - gateway.startedAt.getTime()) / 1000) });
+    // On PostgreSQL, several processes may share the database: this one leads it (followers say "follower").
+    const role = gateway.store.kind === 'postgres' ? { role: 'leader' } : {};
+    res.json({ status: 'ok', ...role, uptimeSeconds: Math.round((gateway.now().getTime() - gateway.startedAt.getTime()) / 1000) });
   });
   router.get('/readyz', async (_req, res) => {
     const readiness = await checkReadiness({ store: gateway.store, forwarding: gateway.forwarding }, thresholds);

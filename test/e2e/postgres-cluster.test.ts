@@ -1,12 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, adminAuth, basic, invoice, removeDir } from '../helpers.js';
-import { MISSING_POSTGRES, PG_BIN, queryRows, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
-import { startGatewayProcess, type GatewayProcess } from './process.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, adminAuth, basic, invoice } from '../helpers.js';
+import { queryRows, skipPostgres } from '../postgres.js';
+import { postgresProcesses } from './postgres-processes.js';
 
 const TABLETS = [1, 2, 3, 4].map((n) => ({ username: `tablet-${n}`, password: `pw-tablet-${n}`, cashRegister: `TAB-${n}` }));
 const BATCHES = 24;
@@ -35,46 +32,24 @@ async function startReceiver(): Promise<{ url: string; deliveries: Delivery[]; d
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database', { timeout: 180_000 }, () => {
-  let cluster: PgCluster;
-  const running: GatewayProcess[] = [];
-  const dirs: string[] = [];
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
-
-  beforeAll(async () => {
-    if (!PG_BIN) throw new Error(MISSING_POSTGRES);
-    cluster = await startPostgres();
-  }, 60_000);
-  afterEach(async () => {
-    for (const p of running.splice(0)) p.child.kill('SIGKILL');
-    for (const d of dirs.splice(0)) await removeDir(d);
-    await new Promise((r) => receiver?.server.close(r));
+  let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
+  const pg = postgresProcesses(async () => {
+    const closing = receiver?.server;
+    receiver = undefined;
+    if (closing) await new Promise((r) => closing.close(r));
   });
-  afterAll(async () => {
-    await cluster?.stop();
+  const configFor = (url: string, hook: string) => pg.writeConfig({
+    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', postgres: { url } },
+    devices: TABLETS, admins: [ADMIN],
+    webhooks: [{ url: hook, secret: 'cluster-test-secret', retryCapMs: 300, timeoutMs: 2000 }],
   });
-
-  async function configFor(url: string): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), 'tsg-pg-cluster-'));
-    dirs.push(dir);
-    const path = join(dir, 'config.json');
-    await writeFile(path, JSON.stringify({
-      server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', postgres: { url } },
-      devices: TABLETS, admins: [ADMIN],
-      webhooks: [{ url: receiver.url, secret: 'cluster-test-secret', retryCapMs: 300, timeoutMs: 2000 }],
-    }));
-    return path;
-  }
-
-  async function start(configPath: string): Promise<GatewayProcess> {
-    const p = await startGatewayProcess(configPath);
-    running.push(p);
-    return p;
-  }
+  const start = (configPath: string) => pg.start(configPath);
 
   it('behave as one gateway: pushes spread over both, concurrent re-pushes, SIGKILL of the leader and of a follower, a webhook outage — nothing lost or doubled, locally or upstream', async () => {
-    receiver = await startReceiver();
-    const url = await cluster.createDatabase();
-    const configPath = await configFor(url);
+    const hooks = await startReceiver();
+    receiver = hooks;
+    const url = await pg.cluster.createDatabase();
+    const configPath = await configFor(url, hooks.url);
     const first = await start(configPath);
     const second = await start(configPath);
     expect(second.output()).toContain('another gateway process leads the database');
@@ -112,7 +87,7 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
       first.child.kill('SIGKILL');
       await first.exited;
       instances[0] = await start(configPath);
-      receiver.down = false;
+      hooks.down = false;
       while (done < (TABLETS.length * BATCHES) * 0.7) await sleep(20);
       // Now a follower dies: its forwarded requests fail, and the tablets send them again.
       instances[0].child.kill('SIGKILL');
@@ -150,9 +125,9 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
 
     // Upstream: every sale delivered, once in effect (the same event id), in order per register.
     const deadline = Date.now() + 60_000;
-    const acceptedIds = () => new Set(receiver.deliveries.filter((d) => d.accepted).map((d) => d.id));
+    const acceptedIds = () => new Set(hooks.deliveries.filter((d) => d.accepted).map((d) => d.id));
     while (acceptedIds().size < expected && Date.now() < deadline) await sleep(100);
-    const accepted = receiver.deliveries.filter((d) => d.accepted);
+    const accepted = hooks.deliveries.filter((d) => d.accepted);
     expect(acceptedIds().size).toBe(expected);
     expect(new Set(accepted.map((d) => d.id.slice(0, d.id.lastIndexOf('@'))))).toEqual(acked);
     // At most the deliveries in flight when a process died come twice: one per register.
@@ -161,8 +136,8 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
       const seqs = [...new Map(accepted.filter((d) => d.register === tablet.cashRegister).map((d) => [d.id, d.seq])).values()];
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
     }
-    expect(receiver.deliveries.some((d) => !d.accepted)).toBe(true); // the outage was real
+    expect(hooks.deliveries.some((d) => !d.accepted)).toBe(true); // the outage was real
     expect(refused).toBeGreaterThan(0); // and so were the kills
-    console.log(`cluster: pushes ${pushes}, refused and sent again ${refused}, acknowledged invoices ${acked.size}, webhook deliveries ${receiver.deliveries.length} (${accepted.length} accepted)`);
+    console.log(`cluster: pushes ${pushes}, refused and sent again ${refused}, acknowledged invoices ${acked.size}, webhook deliveries ${hooks.deliveries.length} (${accepted.length} accepted)`);
   });
 });

@@ -1,49 +1,20 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeDatabase } from '../../src/store/postgres/sql-values.js';
-import { ADMIN, adminAuth, DEVICE, DEVICE2, deviceAuth, invoice, removeDir } from '../helpers.js';
-import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
-import { startGatewayProcess, type GatewayProcess } from './process.js';
+import { ADMIN, adminAuth, DEVICE, DEVICE2, deviceAuth, invoice } from '../helpers.js';
+import { skipPostgres, queryRows } from '../postgres.js';
 import { killAfterAcknowledgedPushes } from './kill-after-ack.js';
+import { postgresProcesses } from './postgres-processes.js';
 import { runCli } from './run-cli.js';
 
-let cluster: PgCluster;
-const running: GatewayProcess[] = [];
-const dirs: string[] = [];
-
-async function writeConfig(url: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'tsg-pg-e2e-'));
-  dirs.push(dir);
-  const path = join(dir, 'config.json');
-  await writeFile(path, JSON.stringify({
-    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', postgres: { url } }, devices: [DEVICE, DEVICE2], admins: [ADMIN],
-  }));
-  return path;
-}
-
-async function start(configPath: string): Promise<GatewayProcess> {
-  const p = await startGatewayProcess(configPath);
-  running.push(p);
-  return p;
-}
-
 describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_000 }, () => {
-  beforeAll(async () => {
-    if (!PG_BIN) throw new Error(MISSING_POSTGRES);
-    cluster = await startPostgres();
-  }, 60_000);
-  afterEach(async () => {
-    for (const p of running.splice(0)) p.child.kill('SIGKILL');
-    for (const d of dirs.splice(0)) await removeDir(d);
+  const pg = postgresProcesses();
+  const writeConfig = (url: string) => pg.writeConfig({
+    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', postgres: { url } }, devices: [DEVICE, DEVICE2], admins: [ADMIN],
   });
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const start = (configPath: string) => pg.start(configPath);
 
   it('loses nothing acknowledged and doubles nothing when SIGKILLed right after acknowledging pushes', async () => {
-    const url = await cluster.createDatabase();
+    const url = await pg.cluster.createDatabase();
     const configPath = await writeConfig(url);
     // The killed process's connections (and its lock) are gone with it: a new process starts at once.
     await killAfterAcknowledgedPushes(() => start(configPath));
@@ -53,13 +24,14 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
   });
 
   it('a second process on the same database follows the first: it forwards every request, and takes the lead when the first stops', async () => {
-    const url = await cluster.createDatabase();
+    const url = await pg.cluster.createDatabase();
     const configPath = await writeConfig(url);
     const first = await start(configPath);
     const second = await start(configPath);
     expect(second.output()).toContain('another gateway process leads the database');
     expect(second.output()).toContain(`pid ${first.child.pid}`);
     expect(await (await fetch(`${second.url}/healthz`)).json()).toMatchObject({ status: 'ok', role: 'follower' });
+    expect(await (await fetch(`${first.url}/healthz`)).json()).toMatchObject({ status: 'ok', role: 'leader' });
     const pushed = await fetch(`${second.url}/invoice`, {
       method: 'POST', headers: { authorization: deviceAuth, accept: 'application/json' },
       body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'p', qty: 1, total: 1 }])] }),
@@ -81,20 +53,16 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
   });
 
   it('DATABASE_URL selects PostgreSQL over the config file', async () => {
-    const url = await cluster.createDatabase();
-    const dir = await mkdtemp(join(tmpdir(), 'tsg-pg-e2e-'));
-    dirs.push(dir);
-    const configPath = join(dir, 'config.json');
-    await writeFile(configPath, JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, devices: [DEVICE], admins: [ADMIN] }));
-    const p = await startGatewayProcess(configPath, { DATABASE_URL: url });
-    running.push(p);
+    const url = await pg.cluster.createDatabase();
+    const configPath = await pg.writeConfig({ server: { host: '127.0.0.1', port: 0 }, devices: [DEVICE], admins: [ADMIN] });
+    const p = await pg.start(configPath, { DATABASE_URL: url });
     expect(p.output()).toContain(JSON.stringify(describeDatabase(url)).slice(1, -1));
     expect((await fetch(`${p.url}/invoice`, { method: 'POST', headers: { authorization: deviceAuth }, body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'p', qty: 1, total: 1 }])] }) })).status).toBe(200);
     expect(await queryRows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM sales')).toEqual([{ n: '1' }]);
   });
 
   it('tabshop-gateway migrate: applies once, then reports the schema up to date; exit codes 0/1/2', async () => {
-    const url = await cluster.createDatabase();
+    const url = await pg.cluster.createDatabase();
     const first = await runCli(['migrate', '--url', url]).done;
     expect(first).toMatchObject({ code: 0 });
     expect(first.stdout).toContain('applied 0001_initial');
@@ -110,7 +78,7 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
       runCli(['migrate-store', '--help']).done,
       runCli(['migrate'], { DATABASE_URL: '' }).done,
       runCli(['migrate', '--url', 'mysql://x']).done,
-      runCli(['migrate', '--url', `postgres://postgres:secret-pw@127.0.0.1:${cluster.port + 1}/nope`]).done,
+      runCli(['migrate', '--url', `postgres://postgres:secret-pw@127.0.0.1:${pg.cluster.port + 1}/nope`]).done,
     ]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit codes');
