@@ -75,18 +75,26 @@ export function followerHandler(opts: { leaderUrl: () => string | null; log: Log
     const target = new URL(req.url ?? '/', leader);
     const upstream = request(target, { method: req.method, headers: forwardedHeaders(req), agent, timeout: PROXIED_TIMEOUT_MS });
     upstream.on('timeout', () => upstream.destroy(new Error('the leading gateway process did not answer in time')));
+    let answered = false;
     upstream.on('response', (answer: IncomingMessage) => {
+      answered = true;
       const headers: IncomingHttpHeaders = {};
       for (const [name, value] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
       res.writeHead(answer.statusCode ?? 502, headers);
       pipeline(answer, res, () => undefined);
     });
     upstream.on('error', (err) => {
+      // The leader answered before reading the whole body (413, 401): the answer still goes out whole.
+      if (answered) return;
       opts.log.warn({ err: err.message, leader: target.origin }, 'could not forward a request to the leading gateway process');
       send(res, new AppError('not_ready', 'the gateway process that leads the database did not answer; retry shortly'), 1);
     });
-    // A client that goes away cancels the forwarded request (a push not fully received is not stored).
-    pipeline(req, upstream, () => undefined);
+    // pipe, not pipeline: a leader that stops reading early must not take the client's socket down
+    // with its answer still on the way. A client gone mid-body cancels the forwarded request.
+    req.pipe(upstream);
+    req.on('close', () => {
+      if (!req.complete) upstream.destroy();
+    });
   };
   return { handler, close: () => agent.destroy() };
 }

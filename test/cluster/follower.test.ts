@@ -62,6 +62,31 @@ describe('a follower process', () => {
     expect(seen!.headers['x-forwarded-host']).toBe(new URL(url).host);
   });
 
+  it('passes on a refusal the leader sends before reading the body (413), whole, and a client gone mid-body cancels the forwarded request', async () => {
+    let aborted = 0;
+    const leader = await serve((req, res) => {
+      if (req.url === '/big') {
+        // Answered at once, the rest of the body discarded (what the gateway's body limit does).
+        res.writeHead(413, { 'content-type': 'application/json' });
+        res.end('{"error":{"code":"payload_too_large","message":"too big"}}');
+        return req.resume();
+      }
+      req.on('aborted', () => aborted++);
+      req.resume();
+    });
+    const url = await follower(() => leader);
+    const big = await fetch(`${url}/big`, { method: 'POST', body: Buffer.alloc(8 * 1024 * 1024, 97) });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toEqual({ error: { code: 'payload_too_large', message: 'too big' } });
+
+    const half = request(`${url}/slow`, { method: 'POST', headers: { 'content-length': '1000' } });
+    half.on('error', () => undefined);
+    half.write('x'.repeat(10));
+    await new Promise((r) => setTimeout(r, 100));
+    half.destroy();
+    await expect.poll(() => aborted).toBe(1);
+  });
+
   it('answers 503 not_ready with Retry-After when no process leads or the leader does not answer, and /healthz itself', async () => {
     let leader: string | null = null;
     const url = await follower(() => leader);
