@@ -10,13 +10,16 @@ export const FORWARDED_HEADER = 'x-tabshop-gateway-forwarded';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 const PROXIED_TIMEOUT_MS = 130_000;
 
-function send(res: ServerResponse, err: AppError, retryAfterSeconds: number): void {
+function send(res: ServerResponse, err: AppError, retryAfterSeconds?: number): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const body = JSON.stringify(err.toBody());
-  res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'retry-after': String(retryAfterSeconds) });
+  res.writeHead(err.status, {
+    'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body),
+    ...(retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) }),
+  });
   res.end(body);
 }
 
@@ -72,8 +75,19 @@ export function followerHandler(opts: { leaderUrl: () => string | null; log: Log
       const why = leader ? 'the request was forwarded by another gateway process, and this one does not lead the database either' : 'no gateway process leads the database right now';
       return send(res, new AppError('not_ready', `${why}; retry shortly`), 1);
     }
-    const target = new URL(req.url ?? '/', leader);
-    const upstream = request(target, { method: req.method, headers: forwardedHeaders(req), agent, timeout: PROXIED_TIMEOUT_MS });
+    // The path goes as it came, never through URL resolution: `//host/x` must not name another host.
+    const target = new URL(leader);
+    let upstream: ReturnType<typeof request>;
+    try {
+      upstream = request({
+        protocol: target.protocol, hostname: target.hostname.replace(/^\[|\]$/g, ''), port: target.port, path: req.url ?? '/',
+        method: req.method, headers: forwardedHeaders(req), agent, timeout: PROXIED_TIMEOUT_MS,
+      });
+    } catch (err) {
+      // Something Node's server let through but its client refuses to send (a header value).
+      req.resume();
+      return send(res, new AppError('bad_request', `the request cannot be forwarded: ${(err as Error).message}`));
+    }
     upstream.on('timeout', () => upstream.destroy(new Error('the leading gateway process did not answer in time')));
     let answered = false;
     upstream.on('response', (answer: IncomingMessage) => {

@@ -54,13 +54,13 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv, cwd: string): { overrid
   const advertiseUrl = read(env, 'ADVERTISE_URL');
   if (advertiseUrl !== undefined) {
     if (ADVERTISE_URL.test(advertiseUrl)) overrides.advertiseUrl = advertiseUrl;
-    else problems.push('ADVERTISE_URL: must be an http:// or https:// origin such as http://10.0.0.5:8080');
+    else problems.push('ADVERTISE_URL: must be an http:// origin such as http://10.0.0.5:8080 (the gateway speaks plain HTTP)');
   }
 
   return { overrides, problems };
 }
 
-const ADVERTISE_URL = /^https?:\/\/[^\s/]+\/?$/;
+const ADVERTISE_URL = /^http:\/\/[^\s/]+\/?$/;
 export const POSTGRES_URL = /^postgres(ql)?:\/\/\S*$/;
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };

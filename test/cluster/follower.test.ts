@@ -60,6 +60,11 @@ describe('a follower process', () => {
     });
     expect(seen!.headers['x-hop']).toBeUndefined(); // named in Connection: one hop only
     expect(seen!.headers['x-forwarded-host']).toBe(new URL(url).host);
+
+    // Found by the fuzz run: `//invoice` once went through URL resolution and named a host "invoice".
+    const slashes = await fetch(`${url}//evil.example/invoice`, { method: 'POST', body: '{}' });
+    expect(slashes.status).toBe(201);
+    expect(seen).toMatchObject({ url: '//evil.example/invoice' });
   });
 
   it('passes on a refusal the leader sends before reading the body (413), whole, and a client gone mid-body cancels the forwarded request', async () => {

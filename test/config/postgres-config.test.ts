@@ -53,13 +53,14 @@ describe('store.postgres and DATABASE_URL', () => {
     expect(problems({ devices }, { DATABASE_URL: 'db.example:5432' })).toEqual(['DATABASE_URL: must be a postgres:// or postgresql:// URL']);
   });
 
-  it('store.postgres.advertiseUrl (or ADVERTISE_URL, which beats it): an http(s) origin', () => {
+  it('store.postgres.advertiseUrl (or ADVERTISE_URL, which beats it): an http:// origin', () => {
     const pg = { url: 'postgres://db/tabshop', advertiseUrl: 'http://10.0.0.5:8080' };
     expect(load({ devices, store: { postgres: pg } }).store.postgres).toEqual({ ...pg, poolSize: 10 });
-    expect(load({ devices, store: { postgres: pg } }, { ADVERTISE_URL: 'https://gw-b.internal' }).store.postgres?.advertiseUrl).toBe('https://gw-b.internal');
+    expect(load({ devices, store: { postgres: pg } }, { ADVERTISE_URL: 'http://gw-b.internal' }).store.postgres?.advertiseUrl).toBe('http://gw-b.internal');
     expect(load({ devices }, { DATABASE_URL: 'postgres://db/x', ADVERTISE_URL: 'http://[fd00::5]:8080/' }).store.postgres?.advertiseUrl).toBe('http://[fd00::5]:8080/');
     expect(problems({ devices, store: { postgres: { ...pg, advertiseUrl: 'http://10.0.0.5:8080/api' } } })).toEqual([expect.stringContaining('/store/postgres/advertiseUrl: must match pattern')]);
-    expect(problems({ devices }, { ADVERTISE_URL: '10.0.0.5:8080' })).toEqual(['ADVERTISE_URL: must be an http:// or https:// origin such as http://10.0.0.5:8080']);
+    expect(problems({ devices }, { ADVERTISE_URL: '10.0.0.5:8080' })).toEqual(['ADVERTISE_URL: must be an http:// origin such as http://10.0.0.5:8080 (the gateway speaks plain HTTP)']);
+    expect(problems({ devices, store: { postgres: { ...pg, advertiseUrl: 'https://10.0.0.5' } } })).toEqual([expect.stringContaining('/store/postgres/advertiseUrl: must match pattern')]);
   });
 
   it('names a database without its password', () => {
