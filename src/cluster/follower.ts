@@ -9,6 +9,7 @@ export const FORWARDED_HEADER = 'x-tabshop-gateway-forwarded';
 /** Connection-level headers: they describe one hop, never the next (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 const PROXIED_TIMEOUT_MS = 130_000;
+const WARN_EVERY_MS = 60_000;
 
 function send(res: ServerResponse, err: AppError, retryAfterSeconds?: number): void {
   if (res.headersSent) {
@@ -55,6 +56,20 @@ function forwardedHeaders(req: IncomingMessage): IncomingHttpHeaders {
   return headers;
 }
 
+/** One line a minute per leader: an unreachable advertiseUrl must not flood the log. */
+function throttledWarning(log: Logger): (leader: string, err: Error) => void {
+  const last = { leader: '', at: 0, skipped: 0 };
+  return (leader, err) => {
+    const now = Date.now();
+    if (leader === last.leader && now - last.at < WARN_EVERY_MS) {
+      last.skipped++;
+      return;
+    }
+    log.warn({ err: err.message, leader, failedSinceLastLine: last.skipped }, 'could not forward a request to the leading gateway process');
+    Object.assign(last, { leader, at: now, skipped: 0 });
+  };
+}
+
 /**
  * A process that does not lead the database forwards every request to the one that does (its
  * advertised URL), body and answer streamed as they are, so tablets and the back office get the
@@ -64,6 +79,7 @@ function forwardedHeaders(req: IncomingMessage): IncomingHttpHeaders {
 export function followerHandler(opts: { leaderUrl: () => string | null; log: Logger }): { handler: RequestListener; close(): void } {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const startedAt = Date.now();
+  const warnUnreachable = throttledWarning(opts.log);
   const handler: RequestListener = (req, res) => {
     if (isHealthz(req)) {
       req.resume();
@@ -100,7 +116,7 @@ export function followerHandler(opts: { leaderUrl: () => string | null; log: Log
     upstream.on('error', (err) => {
       // The leader answered before reading the whole body (413, 401): the answer still goes out whole.
       if (answered) return;
-      opts.log.warn({ err: err.message, leader: target.origin }, 'could not forward a request to the leading gateway process');
+      warnUnreachable(target.origin, err);
       send(res, new AppError('not_ready', 'the gateway process that leads the database did not answer; retry shortly'), 1);
     });
     // pipe, not pipeline: a leader that stops reading early must not take the client's socket down
