@@ -6,11 +6,14 @@
  *      is SIGKILLed at a random instant, restarted on the same data dir and checked.
  *   2. Fuzz: hostile and malformed requests, many at a time (a fifth of them in legacy mode).
  *   3. Slowloris: slow sockets while tablets push; push latency must stay bounded.
+ *   4. Cluster: the SIGKILL cycles against two gateway processes sharing a throwaway PostgreSQL
+ *      database (the leader killed on odd cycles, the follower on even ones), when Debian's
+ *      PostgreSQL binaries are installed (TORTURE_CLUSTER_CYCLES, default 20).
  *
  * Settings (environment): TORTURE_CYCLES (20), TORTURE_REQUESTS (10000), TORTURE_SOCKETS (500),
  * TORTURE_SLOW_SECONDS (65: past the gateway's 30 s headers timeout and Node's 30 s check of it,
  * so the sockets that never finish their headers must have been closed by then), TORTURE_SEED
- * (default: from the clock; printed, so a run can be repeated), TORTURE_ONLY=kill,fuzz,slow,
+ * (default: from the clock; printed, so a run can be repeated), TORTURE_ONLY=kill,fuzz,slow,cluster,
  * TORTURE_MAX_LATENCY_MS (2000), TORTURE_P99_LATENCY_MS (1000). Exits 1 when an invariant fails.
  */
 import { existsSync } from 'node:fs';
@@ -19,6 +22,7 @@ import { runCrashCycles, type CycleReport } from './lib/crash-cycles.js';
 import { mergeFuzzReports, runFuzz, type FuzzReport } from './lib/fuzz.js';
 import { killStartedGateways } from './lib/gateway.js';
 import { runSlowloris, type SlowlorisReport } from './lib/slowloris.js';
+import { PG_BIN, startPostgres } from '../postgres.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const CYCLES = env('TORTURE_CYCLES', 20);
@@ -28,7 +32,8 @@ const SLOW_SECONDS = env('TORTURE_SLOW_SECONDS', 65);
 const SEED = env('TORTURE_SEED', Date.now() % 1_000_000);
 const MAX_LATENCY = env('TORTURE_MAX_LATENCY_MS', 2000);
 const P99_LATENCY = env('TORTURE_P99_LATENCY_MS', 1000);
-const ONLY = new Set((process.env.TORTURE_ONLY ?? 'kill,fuzz,slow').split(',').map((s) => s.trim()));
+const CLUSTER_CYCLES = env('TORTURE_CLUSTER_CYCLES', 20);
+const ONLY = new Set((process.env.TORTURE_ONLY ?? 'kill,fuzz,slow,cluster').split(',').map((s) => s.trim()));
 /** The whole run stops itself after this, whatever happens. */
 const WATCHDOG_MS = 9 * 60_000;
 
@@ -92,6 +97,25 @@ async function main(): Promise<number> {
   slow = await phase('slow', () => runSlowloris({ sockets: SOCKETS, seconds: SLOW_SECONDS, byteIntervalMs: 500, pushers: 8, expectHeaderTimeouts: SLOW_SECONDS >= 65, maxLatencyMs: MAX_LATENCY, p99LatencyMs: P99_LATENCY, seed: SEED, build: 'dist', log }));
   if (slow) failures.push(...slow.failures.map((f) => `slowloris: ${f}`));
 
+  let cluster: CycleReport | undefined;
+  if (ONLY.has('cluster') && !PG_BIN) log('cluster: skipped, PostgreSQL is not installed (apt-get install -y postgresql)');
+  else {
+    cluster = await phase('cluster', async () => {
+      const pg = await startPostgres();
+      try {
+        return await runCrashCycles({ cycles: CLUSTER_CYCLES, workersPerTablet: 3, killAfterMs: [300, 2500], seed: SEED + 2, build: 'dist', log: (m) => log(`cluster: ${m}`), postgresUrl: await pg.createDatabase() });
+      } finally {
+        await pg.stop();
+      }
+    });
+  }
+  if (cluster) {
+    failures.push(...cluster.failures.map((f) => `cluster: ${f}`));
+    if (cluster.cycles !== CLUSTER_CYCLES) failures.push(`cluster: only ${cluster.cycles} of ${CLUSTER_CYCLES} cycles ran`);
+    if (cluster.acknowledged === 0) failures.push('cluster: no invoice was acknowledged at all');
+    log(`cluster: ${cluster.pushesAcked} pushes acknowledged, ${cluster.pushesUnanswered} cut off or answered 503 "retry" by a follower (${cluster.retryLater}); slowest restart ${cluster.maxRestartMs} ms; wrong ${cluster.wrong}, stock errors ${cluster.stockErrors}, bad answers ${cluster.badAnswers}`);
+  }
+
   clearTimeout(watchdog);
   killStartedGateways();
   const seconds = ((performance.now() - started) / 1000).toFixed(0);
@@ -99,6 +123,7 @@ async function main(): Promise<number> {
   process.stdout.write(failures.length ? `\nFAILED: ${failures.length} problems (seed ${SEED}, ${seconds} s)\n` : `\nOK: every invariant held (seed ${SEED}, ${seconds} s)\n`);
   if (cycles) process.stdout.write(`cycles: ${cycles.cycles}  acknowledged: ${cycles.acknowledged}  lost: ${cycles.lost}  duplicated: ${cycles.duplicated}\n`);
   if (fuzz) process.stdout.write(`requests: ${fuzz.requests}  5xx: ${fuzz.fiveXx}  crashes: ${fuzz.crashes}  non-JSON 4xx: ${fuzz.nonJson4xx}  (Node-level: ${Object.entries(fuzz.nodeAnswered).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'})\n`);
+  if (cluster) process.stdout.write(`two processes on PostgreSQL: cycles: ${cluster.cycles}  acknowledged: ${cluster.acknowledged}  lost: ${cluster.lost}  duplicated: ${cluster.duplicated}\n`);
   if (slow) process.stdout.write(`slowloris: sockets ${slow.sockets} (${slow.closedByServer} closed by the gateway), tablet pushes ${slow.pushesOk} ok of ${slow.pushes}, p99 latency ${slow.latency.p99} ms, max latency ${slow.latency.max} ms\n`);
   return failures.length ? 1 : 0;
 }

@@ -7,6 +7,7 @@ import { runCrashCycles, type CycleReport } from './lib/crash-cycles.js';
 import { mergeFuzzReports, runFuzz } from './lib/fuzz.js';
 import { api, basicAuth, PRODUCTS, TABLETS } from './lib/gateway.js';
 import { runSlowloris } from './lib/slowloris.js';
+import { skipPostgres, startPostgres } from '../postgres.js';
 
 const counts = (r: CycleReport) => ({ lost: r.lost, duplicated: r.duplicated, wrong: r.wrong, stockErrors: r.stockErrors, badAnswers: r.badAnswers });
 
@@ -34,6 +35,20 @@ describe.concurrent('torture, short variant of npm run torture', () => {
     expect(tampered!.stockErrors).toBeGreaterThan(0);
     expect(tampered!.wrong).toBeGreaterThan(0);
   }, 90_000);
+
+  it.skipIf(skipPostgres)('3 SIGKILL cycles against two processes on one PostgreSQL database (the leader, then the follower, then the leader): nothing lost or doubled, the same answers from both', async () => {
+    const pg = await startPostgres();
+    try {
+      const report = await runCrashCycles({
+        cycles: 3, workersPerTablet: 2, killAfterMs: [300, 800], seed: 20261202, build: 'src', keepDirOnFailure: false, postgresUrl: await pg.createDatabase(),
+      });
+      expect(report.cycles).toBe(3);
+      expect(report.acknowledged).toBeGreaterThan(0);
+      expect(counts(report), report.failures.join('\n')).toEqual({ lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0 });
+    } finally {
+      await pg.stop();
+    }
+  }, 120_000);
 
   it('400 + 200 (legacy mode) hostile requests of every family: no 5xx, no crash, every Express refusal a JSON error, nothing written but quarantine', async () => {
     const r = mergeFuzzReports(

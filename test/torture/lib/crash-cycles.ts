@@ -7,7 +7,7 @@
  */
 import { Decimal } from 'decimal.js';
 import type { CliBuild } from '../../e2e/process.js';
-import { allSales, api, basicAuth, kill, PRODUCTS, seedCatalogue, sleep, START_LEVEL, startGateway, stop, TABLETS, tortureDir, type RunningGateway } from './gateway.js';
+import { allSales, api, basicAuth, PRODUCTS, seedCatalogue, singleProcess, sleep, START_LEVEL, TABLETS, tortureDir, twoProcesses } from './gateway.js';
 import { prng, pick } from './generators.js';
 
 type Status = '10' | '11';
@@ -43,6 +43,8 @@ export interface CycleOptions {
   afterCycles?: (ctx: { url: string; verify(): Promise<void>; report: CycleReport }) => Promise<void>;
   /** Keep the data dir when something failed (default true), for a post-mortem. */
   keepDirOnFailure?: boolean;
+  /** Two gateway processes on this PostgreSQL database instead of one on a lowdb data dir. */
+  postgresUrl?: string;
 }
 
 export interface CycleReport {
@@ -70,6 +72,8 @@ export interface CycleReport {
   cyclesWithoutAck: number;
   /** Sales reads of the simulated back office during the loads. */
   backOfficeReads: number;
+  /** Two processes: pushes a follower answered 503 "retry" while the leader was down (sent again). */
+  retryLater: number;
 }
 
 const QTYS: (number | string)[] = [1, 2, 3, 0.5, '1.25', '2'];
@@ -90,7 +94,7 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
   const rnd = prng(opts.seed);
   const report: CycleReport = {
     cycles: 0, acknowledged: 0, pushesAcked: 0, pushesUnanswered: 0, unackedButStored: 0,
-    lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0, failures: [], maxRestartMs: 0, cyclesWithoutAck: 0, backOfficeReads: 0,
+    lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0, failures: [], maxRestartMs: 0, cyclesWithoutAck: 0, backOfficeReads: 0, retryLater: 0,
   };
   const fail = (kind: keyof CycleReport, msg: string) => {
     (report[kind] as number)++;
@@ -104,14 +108,17 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
   const key = (inv: Invoice) => `${TABLETS[inv.tablet].cashRegister}:${inv.id}`;
   let seq = 0;
 
-  const dir = await tortureDir('tsg-torture-kill-');
-  let gw: RunningGateway | undefined;
+  const dir = await tortureDir('tsg-torture-kill-', opts.postgresUrl ? { store: { dataDir: './data', postgres: { url: opts.postgresUrl } } } : {});
+  const gateway = opts.postgresUrl ? twoProcesses(dir.configPath, opts.build) : singleProcess(dir.configPath, opts.build);
   try {
-    gw = await startGateway(dir.configPath, opts.build);
-    await seedCatalogue(gw.url);
+    await gateway.start();
+    await seedCatalogue(gateway.urls()[0]);
 
     for (let cycle = 1; cycle <= opts.cycles; cycle++) {
-      const url = gw.url;
+      // Tablets and the back office take turns over the processes.
+      const urls = gateway.urls();
+      let turn = 0;
+      const anyUrl = () => urls[turn++ % urls.length];
       let stopping = false;
       const inFlight = new Set<Promise<void>>();
 
@@ -130,7 +137,7 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
         }
         let acked = false;
         try {
-          const res = await fetch(`${url}/invoice`, {
+          const res = await fetch(`${anyUrl()}/invoice`, {
             method: 'POST',
             headers: { authorization: auths[tablet], 'content-type': pick(rnd, ['application/x-www-form-urlencoded', 'application/json', 'text/plain']), accept: json ? 'application/json' : '*/*' },
             body: JSON.stringify({ invoices: batch.map((b) => invoiceBody(b.inv, b.status, TABLETS[tablet].cashRegister)) }),
@@ -142,6 +149,9 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
               const got = JSON.parse(text);
               if (JSON.stringify(got) !== JSON.stringify(expected)) fail('badAnswers', `cycle ${cycle}: push summary ${text}, expected ${JSON.stringify(expected)}`);
             } else if (text !== 'true') fail('badAnswers', `cycle ${cycle}: push answered 200 ${text.slice(0, 100)}`);
+          } else if (urls.length > 1 && res.status === 503 && res.headers.has('retry-after') && text.includes('"not_ready"')) {
+            // A follower whose leader was just killed (or is taking over): "send again", like a cut-off push.
+            report.retryLater++;
           } else {
             fail('badAnswers', `cycle ${cycle}: push answered ${res.status} ${text.slice(0, 200)}`);
           }
@@ -228,13 +238,13 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
           const known = [...invoices.values()];
           const pick1 = known[Math.floor(rnd() * known.length)];
           const path = rnd() < 0.5 || !pick1 ? `/sales?firstResult=${Math.floor(rnd() * known.length)}&maxResults=1000` : `/sales/${encodeURIComponent(key(pick1))}`;
-          await api(url, path).then(() => report.backOfficeReads++, () => {});
+          await api(anyUrl(), path).then(() => report.backOfficeReads++, () => {});
         }
       };
       const loops = [...TABLETS.flatMap((_, t) => Array.from({ length: opts.workersPerTablet }, (_, w) => tabletLoop(t, w))), backOffice()];
       await sleep(killAt);
       stopping = true;
-      await kill(gw);
+      await gateway.killOne(cycle);
       const tKill = performance.now();
       await Promise.all(loops);
       await Promise.all([...inFlight]);
@@ -243,29 +253,30 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
       if (report.pushesAcked === acksBefore) report.cyclesWithoutAck++;
 
       const t0 = performance.now();
-      gw = await startGateway(dir.configPath, opts.build);
+      await gateway.restartKilled();
       const restartMs = Math.round(performance.now() - t0);
       report.maxRestartMs = Math.max(report.maxRestartMs, restartMs);
       const t1 = performance.now();
-      await verify(gw.url, cycle);
+      // Every process gives the same answers: each is checked.
+      for (const url of gateway.urls()) await verify(url, cycle);
       const verifyMs = Math.round(performance.now() - t1);
       if (cycle < opts.cycles) {
         // A graceful stop and a fresh start, so the next load meets cold caches (as after any restart).
-        const code = await stop(gw);
-        if (code !== 0) fail('wrong', `cycle ${cycle}: graceful stop exited with ${code}`);
-        gw = await startGateway(dir.configPath, opts.build);
+        const codes = await gateway.stop();
+        if (codes.some((c) => c !== 0)) fail('wrong', `cycle ${cycle}: graceful stop exited with ${codes.join(', ')}`);
+        await gateway.start();
       }
       log(`cycle ${cycle}/${opts.cycles}: killed at ${Math.round(killAt)} ms (in-flight settled in ${settleMs} ms), restarted in ${restartMs} ms, verified in ${verifyMs} ms; ${report.pushesAcked} pushes acknowledged, ${report.pushesUnanswered} unanswered so far; ${invoices.size} invoices; lost ${report.lost}, duplicated ${report.duplicated}, wrong ${report.wrong}, stock errors ${report.stockErrors}`);
     }
     if (opts.afterCycles) {
-      const url = gw.url;
+      const url = gateway.urls()[0];
       await opts.afterCycles({ url, verify: () => verify(url, opts.cycles + 1), report });
     }
     // A graceful stop after all that: exit 0.
-    const code = await stop(gw);
-    if (code !== 0) fail('wrong', `graceful stop after the cycles exited with ${code}`);
+    const codes = await gateway.stop();
+    if (codes.some((c) => c !== 0)) fail('wrong', `graceful stop after the cycles exited with ${codes.join(', ')}`);
   } finally {
-    if (gw) await kill(gw);
+    await gateway.killAll();
     if (report.failures.length === 0 || opts.keepDirOnFailure === false) await dir.remove();
     else report.failures.push(`data dir kept: ${dir.dir}`);
   }

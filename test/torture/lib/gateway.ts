@@ -120,3 +120,69 @@ export async function allSales(url: string): Promise<{ items: any[]; total: numb
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * What the SIGKILL cycles run against: one gateway process on a lowdb data dir, or two processes
+ * sharing a PostgreSQL database (one leads, one forwards to it). Tablets spread over `urls()`.
+ */
+export interface Deployment {
+  readonly name: string;
+  start(): Promise<void>;
+  urls(): string[];
+  /** SIGKILLs one process mid-load (for two processes: the leader on odd cycles, the follower on even ones). */
+  killOne(cycle: number): Promise<void>;
+  /** Starts again what killOne killed. */
+  restartKilled(): Promise<void>;
+  /** Graceful stop of every process; their exit codes. */
+  stop(): Promise<(number | null)[]>;
+  killAll(): Promise<void>;
+}
+
+export function singleProcess(configPath: string, build: CliBuild): Deployment {
+  let gw: RunningGateway | undefined;
+  return {
+    name: 'one process',
+    async start() { gw = await startGateway(configPath, build); },
+    urls: () => [gw!.url],
+    async killOne() { await kill(gw!); },
+    async restartKilled() { gw = await startGateway(configPath, build); },
+    async stop() { return [await stop(gw!)]; },
+    async killAll() { if (gw) await kill(gw); },
+  };
+}
+
+/** Two processes on one database: the first started leads; a killed one comes back as a follower. */
+export function twoProcesses(configPath: string, build: CliBuild): Deployment {
+  const procs: RunningGateway[] = [];
+  let killed = -1;
+  const leaderIndex = async () => {
+    const roles = await Promise.all(procs.map((p) => fetch(`${p.url}/healthz`).then((r) => r.json()).then((h: { role?: string }) => h.role, () => 'down')));
+    return Math.max(0, roles.indexOf('leader'));
+  };
+  return {
+    name: 'two processes on PostgreSQL',
+    async start() {
+      procs.splice(0, procs.length, await startGateway(configPath, build));
+      procs.push(await startGateway(configPath, build));
+    },
+    urls: () => procs.map((p) => p.url),
+    async killOne(cycle) {
+      const leader = await leaderIndex();
+      killed = cycle % 2 === 1 ? leader : 1 - leader;
+      await kill(procs[killed]);
+    },
+    async restartKilled() {
+      procs[killed] = await startGateway(configPath, build);
+      // Until the other process has taken the lead (after killing the leader), answers are 503.
+      for (let i = 0; i < 200 && (await fetch(`${procs[killed].url}/readyz`).then((r) => r.status, () => 0)) !== 200; i++) await sleep(50);
+    },
+    async stop() {
+      // Followers first: a stopping leader would hand the lead to them.
+      const leader = await leaderIndex();
+      const codes = [await stop(procs[1 - leader])];
+      codes.push(await stop(procs[leader]));
+      return codes;
+    },
+    async killAll() { await Promise.all(procs.map((p) => kill(p))); },
+  };
+}
