@@ -75,7 +75,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   if (config.store.seedDemo && !config.upstream && catalog.version === 0 && ledger.saleCount === 0) {
     await seedCatalogue(catalog, ledger, JSON.parse(await readFile(DEMO_CATALOGUE, 'utf8')));
     await store.commit();
-    logger.info({ products: catalog.all('products').length }, 'loaded the demo catalogue into an empty data dir');
+    logger.info({ products: catalog.all('products').length }, `loaded the demo catalogue into an empty ${store.kind === 'postgres' ? 'database' : 'data dir'}`);
   }
   attachEventLog(events, logger);
   let forwarding: Forwarding | undefined;
