@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, adminAuth, basic, invoice } from '../helpers.js';
+import { ADMIN, adminAuth, basic, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+import { eventually, fastUpstream, salesOn, seedUpstreamCatalogue } from './bridge-helpers.js';
 import { queryRows, skipPostgres } from '../postgres.js';
 import { postgresProcesses } from './postgres-processes.js';
 
@@ -33,33 +34,36 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database', { timeout: 180_000 }, () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
+  const upstreams: TestGateway[] = [];
   const pg = postgresProcesses(async () => {
     const closing = receiver?.server;
     receiver = undefined;
     if (closing) await new Promise((r) => closing.close(r));
+    for (const u of upstreams.splice(0)) {
+      await u.stop().catch(() => undefined);
+      await removeDir(u.dir);
+    }
   });
-  const configFor = (url: string, hook: string) => pg.writeConfig({
+  const configFor = (url: string, forwarding: Record<string, unknown>) => pg.writeConfig({
     server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', postgres: { url } },
-    devices: TABLETS, admins: [ADMIN],
-    webhooks: [{ url: hook, secret: 'cluster-test-secret', retryCapMs: 300, timeoutMs: 2000 }],
+    devices: TABLETS, admins: [ADMIN], ...forwarding,
   });
-  const start = (configPath: string) => pg.start(configPath);
 
-  it('behave as one gateway: pushes spread over both, concurrent re-pushes, SIGKILL of the leader and of a follower, a webhook outage — nothing lost or doubled, locally or upstream', async () => {
-    const hooks = await startReceiver();
-    receiver = hooks;
-    const url = await pg.cluster.createDatabase();
-    const configPath = await configFor(url, hooks.url);
-    const first = await start(configPath);
-    const second = await start(configPath);
+  /**
+   * Four tablets push BATCHES batches each, spread over both processes (every fourth batch to both
+   * at once, older batches again now and then), sending until acknowledged as tablets do. At 35 %
+   * the leader is SIGKILLed and started again (it follows), then `afterLeaderKill` runs; at 70 %
+   * the follower is SIGKILLed and started again.
+   */
+  async function loadWithKills(configPath: string, productOf: (n: number) => string, afterLeaderKill: () => Promise<void>) {
+    const first = await pg.start(configPath);
+    const second = await pg.start(configPath);
     expect(second.output()).toContain('another gateway process leads the database');
     const instances = [first, second];
-
     const acked = new Set<string>();
     let pushes = 0;
     let refused = 0;
-    /** A tablet: sends until the push is acknowledged (200 `true`), moving to the other process when one does not answer. */
-    async function push(tablet: (typeof TABLETS)[number], invoices: unknown[], prefer: number): Promise<void> {
+    const push = async (tablet: (typeof TABLETS)[number], invoices: unknown[], prefer: number): Promise<void> => {
       const deadline = Date.now() + 60_000;
       for (let attempt = 0; Date.now() < deadline; attempt++) {
         const target = instances[(prefer + attempt) % 2];
@@ -76,44 +80,43 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
         await sleep(100);
       }
       throw new Error(`a push of ${tablet.cashRegister} was never acknowledged`);
-    }
-
+    };
     const batchOf = (t: number, b: number) => Array.from({ length: PER_BATCH }, (_, j) =>
-      invoice(20261201000000 + t * 10_000 + b * 10 + j, [{ productId: `p${(b + j) % 5}`, qty: 1 + j, total: `${b}.${j}5` }]));
+      invoice(20261201000000 + t * 10_000 + b * 10 + j, [{ productId: productOf(b + j), qty: 1 + j, total: `${b}.${j}5` }]));
     let done = 0;
     const chaos = (async () => {
-      while (done < (TABLETS.length * BATCHES) * 0.35) await sleep(20);
-      // The leader dies mid-load, the webhook receiver still down: the other process takes over.
+      while (done < TABLETS.length * BATCHES * 0.35) await sleep(20);
       first.child.kill('SIGKILL');
       await first.exited;
-      instances[0] = await start(configPath);
-      hooks.down = false;
-      while (done < (TABLETS.length * BATCHES) * 0.7) await sleep(20);
+      instances[0] = await pg.start(configPath);
+      await afterLeaderKill();
+      while (done < TABLETS.length * BATCHES * 0.7) await sleep(20);
       // Now a follower dies: its forwarded requests fail, and the tablets send them again.
       instances[0].child.kill('SIGKILL');
       await instances[0].exited;
-      instances[0] = await start(configPath);
+      instances[0] = await pg.start(configPath);
     })();
     await Promise.all(TABLETS.map(async (tablet, t) => {
       for (let b = 0; b < BATCHES; b++) {
         const batch = batchOf(t, b);
-        // Every fourth batch goes to both processes at once: the same invoices, concurrently.
         if (b % 4 === 3) await Promise.all([push(tablet, batch, 0), push(tablet, batch, 1)]);
         else await push(tablet, batch, b % 2);
-        // A tablet that never saw an answer sends an older batch again.
         if (b % 5 === 4) await push(tablet, batchOf(t, b - 2), b % 2);
         done++;
       }
     }));
     await chaos;
+    expect(refused).toBeGreaterThan(0); // the kills were real
+    return { instances, acked, pushes, refused };
+  }
 
+  /** Every acknowledged invoice stored once, and both processes answer GET /api/sales the same. */
+  async function expectOneGateway(url: string, instances: { url: string }[], acked: Set<string>): Promise<void> {
     const expected = TABLETS.length * BATCHES * PER_BATCH;
     expect(acked.size).toBe(expected);
     const [db] = await queryRows<{ sales: string; distinct_ids: string }>(url,
       'SELECT count(*)::text AS sales, count(DISTINCT (cash_register, invoice_id))::text AS distinct_ids FROM sales');
     expect(db).toEqual({ sales: String(expected), distinct_ids: String(expected) });
-
-    // Same answers from both processes.
     const [a, b] = await Promise.all(instances.map(async (p) => {
       const res = await fetch(`${p.url}/api/sales?maxResults=1000`, { headers: { authorization: adminAuth } });
       return res.json() as Promise<{ total: number; items: { identifier: string; version: number }[] }>;
@@ -122,6 +125,17 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
     expect(a.total).toBe(expected);
     expect(new Set(a.items.map((s) => s.identifier))).toEqual(acked);
     expect(a.items.every((s) => s.version === 1)).toBe(true);
+  }
+
+  it('behave as one gateway: pushes spread over both, concurrent re-pushes, SIGKILL of the leader and of a follower, a webhook outage — nothing lost or doubled, locally or upstream', async () => {
+    const hooks = await startReceiver();
+    receiver = hooks;
+    const url = await pg.cluster.createDatabase();
+    const configPath = await configFor(url, { webhooks: [{ url: hooks.url, secret: 'cluster-test-secret', retryCapMs: 300, timeoutMs: 2000 }] });
+    // The receiver is down from the start until the leader has been killed and started again.
+    const { instances, acked, pushes, refused } = await loadWithKills(configPath, (n) => `p${n % 5}`, async () => { hooks.down = false; });
+    await expectOneGateway(url, instances, acked);
+    const expected = acked.size;
 
     // Upstream: every sale delivered, once in effect (the same event id), in order per register.
     const deadline = Date.now() + 60_000;
@@ -137,7 +151,28 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
     }
     expect(hooks.deliveries.some((d) => !d.accepted)).toBe(true); // the outage was real
-    expect(refused).toBeGreaterThan(0); // and so were the kills
-    console.log(`cluster: pushes ${pushes}, refused and sent again ${refused}, acknowledged invoices ${acked.size}, webhook deliveries ${hooks.deliveries.length} (${accepted.length} accepted)`);
+    console.log(`cluster, webhook: pushes ${pushes}, refused and sent again ${refused}, acknowledged invoices ${acked.size}, webhook deliveries ${hooks.deliveries.length} (${accepted.length} accepted)`);
+  });
+
+  it('bridge mode: a srv4pos upstream down mid-load, the leader and a follower SIGKILLed — upstream gets every sale exactly once', async () => {
+    let upstream = await startTestGateway();
+    upstreams.push(upstream);
+    await seedUpstreamCatalogue(upstream);
+    const upstreamPort = Number(new URL(upstream.url).port);
+    const url = await pg.cluster.createDatabase();
+    const configPath = await configFor(url, { upstream: fastUpstream(upstream.url) });
+    await upstream.stop(); // down before the first push
+    const { instances, acked, pushes, refused } = await loadWithKills(configPath, (n) => (n % 2 ? '72' : '73'), async () => {
+      upstream = await startTestGateway({}, upstream.dir, { port: upstreamPort });
+      upstreams.push(upstream);
+    });
+    await expectOneGateway(url, instances, acked);
+    await eventually(async () => (await salesOn(upstream)).length === acked.size, 'every sale upstream', 60_000);
+    const upstreamSales = await salesOn(upstream);
+    expect(new Set(upstreamSales.map((s) => s.identifier))).toEqual(acked);
+    // Created once upstream: a repeated delivery would have changed it (version 2) or been refused.
+    expect(upstreamSales.every((s) => s.version === 1)).toBe(true);
+    await eventually(async () => Number((await queryRows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM outbox'))[0].n) === 0, 'an empty outbox');
+    console.log(`cluster, bridge: pushes ${pushes}, refused and sent again ${refused}, acknowledged invoices ${acked.size}, upstream sales ${upstreamSales.length}`);
   });
 });
