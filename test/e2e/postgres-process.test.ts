@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { describeDatabase } from '../../src/store/postgres/sql-values.js';
 import { ADMIN, adminAuth, DEVICE, DEVICE2, deviceAuth, invoice } from '../helpers.js';
@@ -50,6 +51,23 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     const list = await (await fetch(`${second.url}/api/sales`, { headers: { authorization: adminAuth } })).json();
     expect(list.total).toBe(1);
     expect(await queryRows<{ holder: string }>(url, 'SELECT holder FROM gateway_leader')).toEqual([{ holder: expect.stringContaining(`pid ${second.child.pid}`) }]);
+  });
+
+  it('a process that lost the lead to another exits 1, saying so (a supervisor restarts it as a follower)', async () => {
+    const url = await pg.cluster.createDatabase();
+    const first = await start(await writeConfig(url));
+    const rival = new Client({ connectionString: url });
+    await rival.connect();
+    try {
+      // Its lock connection dies and another process takes the lock at once.
+      await rival.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'tabshop-gateway pid %';
+        SELECT pg_advisory_lock(${0x7ab5_4009}, 1); UPDATE gateway_leader SET epoch = epoch + 1`);
+      expect(await first.exited).toBe(1);
+      expect(first.output()).toContain('lost the lead of');
+      expect(first.output()).toContain('stopping: this process can no longer serve from its store');
+    } finally {
+      await rival.end();
+    }
   });
 
   it('DATABASE_URL selects PostgreSQL over the config file', async () => {
