@@ -10,6 +10,7 @@ import { MigrationError } from '../store/postgres/migrate.js';
 import { describeDatabase } from '../store/postgres/sql-values.js';
 import { demoCredentialsRefusal } from './demo-guard.js';
 import { ExitError } from './exit.js';
+import { settleAfterLoad } from './heap-policy.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -38,6 +39,7 @@ export function serveCommand(program: Command): void {
         if (err instanceof DatabaseLockedError || err instanceof DatabaseUnavailableError || err instanceof MigrationError) throw new ExitError(1, err.message);
         throw err;
       }
+      logger.debug(settleAfterLoad(), 'start-up heap compacted');
       let running;
       try {
         running = await startServer(gateway, config.server.host, config.server.port);
