@@ -37,7 +37,7 @@ export interface Gateway {
 const DEMO_CATALOGUE = new URL('../fixtures/demo/catalogue.json', import.meta.url);
 
 export async function openGateway(config: Config, logger: Logger, now: () => Date = () => new Date()): Promise<Gateway> {
-  const stores = createStores(config, logger);
+  const stores = await createStores(config, logger);
   const store = stores.store;
   const catalog = new Catalog(store, now);
   const events = new GatewayEvents();

@@ -5,8 +5,6 @@ import { createLogger } from '../logger.js';
 import { startServer } from '../server.js';
 import { DataDirLockedError } from '../store/lock.js';
 import { CorruptFileError } from '../store/durable-file.js';
-import { DatabaseLockedError, DatabaseUnavailableError } from '../store/postgres/connection.js';
-import { MigrationError } from '../store/postgres/migrate.js';
 import { describeDatabase } from '../store/postgres/sql-values.js';
 import { demoCredentialsRefusal } from './demo-guard.js';
 import { ExitError } from './exit.js';
@@ -36,7 +34,13 @@ export function serveCommand(program: Command): void {
         gateway = await openGateway(config, logger);
       } catch (err) {
         if (err instanceof DataDirLockedError || err instanceof CorruptFileError) throw new ExitError(1, err.message);
-        if (err instanceof DatabaseLockedError || err instanceof DatabaseUnavailableError || err instanceof MigrationError) throw new ExitError(1, err.message);
+        if (config.store.postgres) {
+          // Loaded with the PostgreSQL store only (a lowdb gateway never loads the pg client).
+          const [{ DatabaseLockedError, DatabaseUnavailableError }, { MigrationError }] = await Promise.all([
+            import('../store/postgres/connection.js'), import('../store/postgres/migrate.js'),
+          ]);
+          if (err instanceof DatabaseLockedError || err instanceof DatabaseUnavailableError || err instanceof MigrationError) throw new ExitError(1, err.message);
+        }
         throw err;
       }
       logger.debug(settleAfterLoad(), 'start-up heap compacted');
