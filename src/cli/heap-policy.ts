@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm';
  * ends up full of holes (garbage promoted while the load ran, between what stays live), so the
  * process keeps ~60 MB it does not use. Around the load the gateway therefore
  *  1. keeps the young generation at its current size (V8's growth factor 1 until the load is done),
- *  2. then runs two full, compacting collections (live objects moved together, empty pages freed),
+ *  2. then runs one full, compacting collection (live objects moved together, empty pages freed),
  *  3. and gives the young generation back its usual growth: under traffic V8 grows it as before,
  *     so serving costs what it cost (measured: a young generation held small for good costs the
  *     push path ~25 % more CPU).
@@ -65,15 +65,15 @@ export function settleAfterLoad(flags: readonly string[] = userNodeFlags()): { c
 }
 
 /**
- * Two full collections with compaction of every fragmented page (V8's --compact-on-every-full-gc,
- * set for these two only). One alone leaves pages whose objects were moved in the same cycle.
+ * One full collection that compacts every fragmented page (V8's --compact-on-every-full-gc, set
+ * for this one only; a plain full GC only moves objects off pages that are mostly empty). A second
+ * one was measured to free nothing more.
  */
 export function compactHeap(flags: readonly string[] = userNodeFlags()): void {
   const gc = collector();
   const setCompact = !userSets(flags, 'compact-on-every-full-gc');
   if (setCompact) setFlagsFromString('--compact-on-every-full-gc');
   try {
-    gc();
     gc();
   } finally {
     if (setCompact) setFlagsFromString('--no-compact-on-every-full-gc');
