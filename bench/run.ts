@@ -6,7 +6,8 @@
  * Environment: BENCH_SECONDS (measured seconds per server and scenario, default 10, split
  * into BENCH_SLICES interleaved runs, default 2), BENCH_WARMUP (seconds, default 3),
  * BENCH_ONLY=stock,push,ingest,replay (a subset), BENCH_DIR (where data dirs go; default the
- * OS temp dir), BENCH_CPU_PROF=1 (write --cpu-prof profiles of the gateway under BENCH_DIR).
+ * OS temp dir), BENCH_CPU_PROF=1 (write --cpu-prof profiles of the gateway under BENCH_DIR),
+ * BENCH_NODE_FLAGS (extra node options for the gateway processes only, space-separated: experiments).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,6 +26,7 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const SLICES = Number(process.env.BENCH_SLICES ?? 2);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'stock,push,ingest,replay').split(',').map((s) => s.trim()));
 const PROFILE = process.env.BENCH_CPU_PROF === '1';
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 const PRODUCTS = 10_000;
 const HISTORY = 100_000;
@@ -42,7 +44,7 @@ let root = '';
 const servers: ServerProcess[] = [];
 
 async function gateway(name: string, configPath: string): Promise<ServerProcess> {
-  const flags = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'profiles', name)}`] : [];
+  const flags = [...NODE_FLAGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'profiles', name)}`] : [])];
   const s = await startGateway(configPath, join(root, `${name}.log`), flags);
   servers.push(s);
   return s;

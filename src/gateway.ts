@@ -45,7 +45,7 @@ export interface OpenOptions {
 
 export async function openGateway(config: Config, logger: Logger, opts: OpenOptions = {}): Promise<Gateway> {
   const { now = () => new Date(), lead } = opts;
-  const stores = createStores(config, logger, lead);
+  const stores = await createStores(config, logger, lead);
   const store = stores.store;
   const catalog = new Catalog(store, now);
   const events = new GatewayEvents();

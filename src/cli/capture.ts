@@ -6,9 +6,6 @@ import { num } from '../integrate/format.js';
 import { journalFiles, parseSince, readJournal, type SkippedLine } from '../integrate/journal.js';
 import { POSTGRES_URL } from '../config/env.js';
 import type { JournalEntry } from '../store/records.js';
-import { DatabaseUnavailableError } from '../store/postgres/connection.js';
-import { readPgJournal } from '../store/postgres/journal-reader.js';
-import { describeDatabase } from '../store/postgres/sql-values.js';
 import { ExitError } from './exit.js';
 import { collect } from './options.js';
 
@@ -93,6 +90,10 @@ async function journalSource(opts: CaptureOptions, since: Date | undefined, onSk
   const url = dataDir === undefined ? opts.databaseUrl ?? process.env.DATABASE_URL : undefined;
   if (url !== undefined) {
     if (!POSTGRES_URL.test(url)) throw new ExitError(2, 'capture: --database-url must be a postgres:// or postgresql:// URL');
+    // The PostgreSQL client is loaded only by the commands that use it (docs/performance.md).
+    const [{ DatabaseUnavailableError }, { readPgJournal }, { describeDatabase }] = await Promise.all([
+      import('../store/postgres/connection.js'), import('../store/postgres/journal-reader.js'), import('../store/postgres/sql-values.js'),
+    ]);
     const failed = (err: unknown) => new ExitError(1, `capture: ${err instanceof DatabaseUnavailableError ? err.message : `${describeDatabase(url)}: ${(err as Error).message}`}`);
     const rows = readPgJournal(url, since);
     const entries = (async function* () {

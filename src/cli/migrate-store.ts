@@ -2,9 +2,6 @@ import { Command } from 'commander';
 import { POSTGRES_URL } from '../config/env.js';
 import { CorruptFileError } from '../store/durable-file.js';
 import { DataDirLockedError } from '../store/lock.js';
-import { DatabaseLockedError, DatabaseUnavailableError } from '../store/postgres/connection.js';
-import { copyLowdbToPostgres, CopyRefusedError } from '../store/postgres/copy-from-lowdb.js';
-import { MigrationError } from '../store/postgres/migrate.js';
 import { ExitError } from './exit.js';
 
 export function migrateStoreCommand(program: Command): void {
@@ -28,6 +25,10 @@ Exit codes: 0 copied and verified, 1 a failure or a mismatch (the report names i
     .action(async (opts: { from: string; to: string; json?: boolean }) => {
       if (!POSTGRES_URL.test(opts.to)) throw new ExitError(2, 'migrate-store: --to must be a postgres:// or postgresql:// URL');
       const tty = process.stderr.isTTY && !opts.json;
+      // The PostgreSQL client is loaded only by the commands that use it (docs/performance.md).
+      const [{ DatabaseLockedError, DatabaseUnavailableError }, { copyLowdbToPostgres, CopyRefusedError }, { MigrationError }] = await Promise.all([
+        import('../store/postgres/connection.js'), import('../store/postgres/copy-from-lowdb.js'), import('../store/postgres/migrate.js'),
+      ]);
       let report;
       try {
         report = await copyLowdbToPostgres({

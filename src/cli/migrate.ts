@@ -1,9 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { POSTGRES_URL } from '../config/env.js';
-import { createClient, DatabaseUnavailableError } from '../store/postgres/connection.js';
-import { migrate, MigrationError } from '../store/postgres/migrate.js';
-import { describeDatabase } from '../store/postgres/sql-values.js';
 import { ExitError } from './exit.js';
 
 const pad = (v: number) => String(v).padStart(4, '0');
@@ -27,6 +24,10 @@ failed, 2 bad usage or config (no PostgreSQL configured).`)
     .action(async (opts: { config?: string; url?: string; dryRun?: boolean; json?: boolean }) => {
       const url = opts.url ?? databaseFromConfig(opts.config);
       if (!POSTGRES_URL.test(url)) throw new ExitError(2, 'migrate: --url must be a postgres:// or postgresql:// URL');
+      // The PostgreSQL client is loaded only by the commands that use it (docs/performance.md).
+      const [{ createClient, DatabaseUnavailableError }, { migrate, MigrationError }, { describeDatabase }] = await Promise.all([
+        import('../store/postgres/connection.js'), import('../store/postgres/migrate.js'), import('../store/postgres/sql-values.js'),
+      ]);
       const name = describeDatabase(url);
       const client = createClient(url, 'tabshop-gateway migrate');
       try {

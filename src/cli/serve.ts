@@ -11,11 +11,10 @@ import type { Config } from '../config/types.js';
 import { listen, stoppable, type RunningServer } from '../server.js';
 import { DataDirLockedError } from '../store/lock.js';
 import { CorruptFileError } from '../store/durable-file.js';
-import { DatabaseLockedError, DatabaseUnavailableError } from '../store/postgres/connection.js';
-import { MigrationError } from '../store/postgres/migrate.js';
 import { describeDatabase } from '../store/postgres/sql-values.js';
 import { demoCredentialsRefusal } from './demo-guard.js';
 import { ExitError } from './exit.js';
+import { settleAfterLoad } from './heap-policy.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -89,9 +88,16 @@ interface Serving extends RunningServer {
   fatal: Promise<Error>;
 }
 
-function openFailure(err: unknown): unknown {
+/** Why the store could not be opened, as the one line and exit code 1 of a start-up failure. */
+async function openFailure(err: unknown, config: Config): Promise<unknown> {
   if (err instanceof DataDirLockedError || err instanceof CorruptFileError) return new ExitError(1, err.message);
-  if (err instanceof DatabaseLockedError || err instanceof DatabaseUnavailableError || err instanceof MigrationError) return new ExitError(1, err.message);
+  if (config.store.postgres) {
+    // Loaded with the PostgreSQL store only (a lowdb gateway never loads the pg client).
+    const [{ DatabaseLockedError, DatabaseUnavailableError }, { MigrationError }] = await Promise.all([
+      import('../store/postgres/connection.js'), import('../store/postgres/migrate.js'),
+    ]);
+    if (err instanceof DatabaseLockedError || err instanceof DatabaseUnavailableError || err instanceof MigrationError) return new ExitError(1, err.message);
+  }
   return err;
 }
 
@@ -105,7 +111,8 @@ async function listenOrExit(listener: RequestListener, config: Config): Promise<
 
 /** lowdb: open the data dir, then listen. */
 async function startAlone(config: Config, logger: Logger): Promise<Serving> {
-  const gateway = await openGateway(config, logger).catch((err) => { throw openFailure(err); });
+  const gateway = await openGateway(config, logger).catch(async (err) => { throw await openFailure(err, config); });
+  logger.debug(settleAfterLoad(), 'start-up heap compacted');
   try {
     const { server, url } = await listenOrExit(createApp(gateway), config);
     return { ...stoppable(server, url, () => gateway.close()), fatal: new Promise(() => undefined) };
@@ -167,15 +174,16 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
     await Promise.race([opening, following]);
   } catch (err) {
     await serving.stop(0);
-    throw openFailure(err);
+    throw await openFailure(err, config);
   }
   opening.then((opened) => {
+    logger.debug(settleAfterLoad(), 'start-up heap compacted');
     current = createApp(opened);
     logger.info({ advertiseUrl }, 'serving as the leading gateway process of the database');
     void opened.store.fatal?.then(fail);
-  }, (err) => {
+  }, async (err) => {
     if (waiting.signal.aborted) return;
-    const failure = openFailure(err);
+    const failure = await openFailure(err, config);
     logger.error({ err: failure instanceof Error ? failure.message : String(failure) }, 'could not open the store');
     fail(failure instanceof Error ? failure : new Error(String(failure)));
   });

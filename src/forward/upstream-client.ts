@@ -1,6 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import axios, { AxiosError, type AxiosInstance, type Method } from 'axios';
+import type { AxiosInstance, CreateAxiosDefaults, Method } from 'axios';
 import { AppError, type ErrorCode } from '../errors.js';
 import { CircuitBreaker, type BreakerState } from './breaker.js';
 
@@ -91,7 +91,8 @@ export class HttpClient {
   readonly breaker: CircuitBreaker | null;
   /** The outcome of the last request that reached (or failed to reach) the server. */
   lastContact: { ok: boolean; at: number; error?: string } | null = null;
-  private readonly http: AxiosInstance;
+  /** axios is loaded with the first client (a gateway that forwards nothing never loads it). */
+  private readonly http: Promise<AxiosInstance>;
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 8 });
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 8 });
   private readonly now: () => number;
@@ -103,7 +104,7 @@ export class HttpClient {
     this.now = opts.now ?? Date.now;
     this.breaker = opts.breaker ? new CircuitBreaker({ ...opts.breaker, now: this.now }) : null;
     const authorization = authorizationHeader(opts.apiKey || opts.username !== undefined ? opts : { username, password });
-    this.http = axios.create({
+    const defaults: CreateAxiosDefaults = {
       baseURL: this.baseUrl,
       allowAbsoluteUrls: false,
       timeout: opts.timeoutMs,
@@ -120,7 +121,9 @@ export class HttpClient {
         Accept: 'application/json',
         ...(authorization ? { Authorization: authorization } : {}),
       },
-    });
+    };
+    this.http = import('axios').then(({ default: axios }) => axios.create(defaults));
+    this.http.catch(() => undefined); // reported by the first request that awaits it
   }
 
   async request(method: Method, path: string, init: { data?: unknown; params?: Record<string, string | number>; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<HttpResult> {
@@ -132,7 +135,7 @@ export class HttpClient {
     const deadline = AbortSignal.timeout(this.opts.timeoutMs + 250);
     const signal = init.signal ? AbortSignal.any([deadline, init.signal]) : deadline;
     try {
-      const res = await this.http.request({ method, url: path, data: init.data, params: init.params, headers: init.headers, signal });
+      const res = await (await this.http).request({ method, url: path, data: init.data, params: init.params, headers: init.headers, signal });
       const ms = this.now() - started;
       const failing = isFailureStatus(res.status);
       if (failing) this.breaker?.failure();
@@ -171,11 +174,16 @@ function splitCredentials(raw: string): { url: string; username?: string; passwo
 function toUpstreamError(err: unknown, method: string, url: string, timeoutMs: number, deadlineHit: boolean, callerAborted: boolean): UpstreamError {
   const what = `${method.toUpperCase()} ${url}`;
   if (callerAborted) return new UpstreamError('aborted', `${what}: aborted (stopping)`);
-  const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException)?.code;
+  const code = isAxiosError(err) ? err.code : (err as NodeJS.ErrnoException)?.code;
   if (deadlineHit || code === 'ETIMEDOUT' || code === 'ECONNABORTED') return new UpstreamError('timeout', `${what}: no answer within ${timeoutMs} ms`);
-  const cause = err instanceof AxiosError && err.cause ? (err.cause as NodeJS.ErrnoException).code ?? err.cause.message : undefined;
+  const cause = isAxiosError(err) && err.cause ? (err.cause as NodeJS.ErrnoException).code ?? err.cause.message : undefined;
   const reason = [code, cause && cause !== code ? cause : undefined].filter(Boolean).join(' ') || (err as Error)?.message || 'request failed';
   return new UpstreamError('network', `${what}: ${reason}`);
+}
+
+/** axios's own test (axios.isAxiosError), without loading axios for it. */
+function isAxiosError(err: unknown): err is { code?: string; cause?: Error } {
+  return typeof err === 'object' && err !== null && (err as { isAxiosError?: unknown }).isAxiosError === true;
 }
 
 function flattenHeaders(headers: Record<string, unknown>): Record<string, string | undefined> {

@@ -6,9 +6,6 @@ import { LowdbStore } from './lowdb-store.js';
 import type { OutboxStorage } from './outbox-port.js';
 import { OutboxStore } from './outbox-store.js';
 import type { Store } from './port.js';
-import { PgBackOfficeStore } from './postgres/pg-back-office.js';
-import { PgOutboxStore } from './postgres/pg-outbox.js';
-import { PgStore } from './postgres/pg-store.js';
 import type { AcquireOptions } from './postgres/connection.js';
 
 /** The adapters of one backend: sales store, back office, outbox, all committing in the same rounds. */
@@ -20,10 +17,17 @@ export interface Stores {
   outbox(): OutboxStorage;
 }
 
-/** lowdb in `store.dataDir` by default; PostgreSQL with `store.postgres` (or DATABASE_URL). */
-export function createStores(config: Config, logger?: Logger, lead?: AcquireOptions): Stores {
+/**
+ * lowdb in `store.dataDir` by default; PostgreSQL with `store.postgres` (or DATABASE_URL).
+ * The PostgreSQL adapters (and the pg client) are loaded only then: a lowdb gateway never
+ * loads them (docs/performance.md, memory).
+ */
+export async function createStores(config: Config, logger?: Logger, lead?: AcquireOptions): Promise<Stores> {
   const pgConfig = config.store.postgres;
   if (pgConfig) {
+    const [{ PgStore }, { PgBackOfficeStore }, { PgOutboxStore }] = await Promise.all([
+      import('./postgres/pg-store.js'), import('./postgres/pg-back-office.js'), import('./postgres/pg-outbox.js'),
+    ]);
     const log = logger?.child({ component: 'store' });
     const store = new PgStore(pgConfig, config.store.dataDir, (msg, err) => log?.error({ err }, msg), lead);
     return { kind: 'postgres', store, backOffice: new PgBackOfficeStore(store), outbox: () => new PgOutboxStore(store) };

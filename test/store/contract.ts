@@ -28,7 +28,7 @@ export interface OpenedStores extends Stores {
 }
 
 export async function openStores(location: StoreLocation): Promise<OpenedStores> {
-  const stores = createStores({ store: location.storeConfig } as Config);
+  const stores = await createStores({ store: location.storeConfig } as Config);
   const sales: SaleRecord[] = [];
   const quarantine: QuarantineItem[] = [];
   const modifications: Modification[] = [];
