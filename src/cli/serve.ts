@@ -6,7 +6,7 @@ import type { Server, RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from '../app.js';
-import { followerHandler, startingHandler } from '../cluster/follower.js';
+import { SharedFront } from '../cluster/front.js';
 import type { Config } from '../config/types.js';
 import { listen, stoppable, type RunningServer } from '../server.js';
 import { DataDirLockedError } from '../store/lock.js';
@@ -127,59 +127,30 @@ async function startAlone(config: Config, logger: Logger): Promise<Serving> {
  * forward every request to it; once this one leads, load the store and serve (503 meanwhile).
  */
 async function startSharing(config: Config, logger: Logger): Promise<Serving> {
-  let current: RequestListener = startingHandler();
-  const { server, url } = await listenOrExit((req, res) => current(req, res), config);
-  const advertiseUrl = config.store.postgres!.advertiseUrl?.replace(/\/$/, '') ?? reachableUrl(server.address() as AddressInfo);
+  let advertiseUrl = config.store.postgres!.advertiseUrl?.replace(/\/$/, '') ?? '';
+  const front = new SharedFront(logger, () => advertiseUrl);
+  const { server, url } = await listenOrExit(front.listener, config);
+  advertiseUrl ||= reachableUrl(server.address() as AddressInfo);
   const waiting = new AbortController();
-  let follower: ReturnType<typeof followerHandler> | null = null;
-  let leader: string | null = null;
   let fail: (err: Error) => void = () => undefined;
-  let followed: () => void = () => undefined;
-  const following = new Promise<void>((resolve) => { followed = resolve; });
-  let lastError = '';
   const fatal = new Promise<Error>((resolve) => { fail = resolve; });
-  const opening = openGateway(config, logger, {
-    lead: {
-      advertiseUrl,
-      follow: {
-        signal: waiting.signal,
-        onFollowing: (info) => {
-          lastError = '';
-          // The database may still name this process's own URL from an earlier run.
-          leader = info.url === advertiseUrl ? null : info.url;
-          follower ??= followerHandler({ leaderUrl: () => leader, log: logger });
-          current = follower.handler;
-          followed();
-          logger.info({ leader: info.url, holder: info.holder }, 'another gateway process leads the database: forwarding requests to it; this one takes over when it stops');
-        },
-        onError: (err) => {
-          if (err.message !== lastError) logger.warn({ err: err.message }, 'cannot reach the database while following; trying again');
-          lastError = err.message;
-        },
-        onLeading: () => {
-          current = startingHandler();
-          if (follower) logger.info('this process leads the database now: loading the store');
-        },
-      },
-    },
-  });
+  const opening = openGateway(config, logger, { lead: { advertiseUrl, follow: front.follow(waiting.signal) } });
   const serving = stoppable(server, url, async () => {
     waiting.abort(new Error('stopped'));
-    follower?.close();
+    front.close();
     const opened = await opening.catch(() => null);
     await opened?.close();
   });
   // Start-up failures (database down, schema too new) exit as before; later ones stop the process.
   try {
-    await Promise.race([opening, following]);
+    await Promise.race([opening, front.following]);
   } catch (err) {
     await serving.stop(0);
     throw await openFailure(err, config);
   }
   opening.then((opened) => {
     logger.debug(settleAfterLoad(), 'start-up heap compacted');
-    current = createApp(opened);
-    logger.info({ advertiseUrl }, 'serving as the leading gateway process of the database');
+    front.serve(createApp(opened));
     void opened.store.fatal?.then(fail);
   }, async (err) => {
     if (waiting.signal.aborted) return;
