@@ -1,0 +1,82 @@
+/**
+ * Where the durable push's CPU goes, outside the bench's ratio: `npx tsx bench/push-floor.ts`.
+ *   1. The domain and store alone, in-process (no HTTP): JSON.parse of a push body, validation,
+ *      translation, ledger, back office, WAL, commit rounds of 32, on a lowdb data dir.
+ *   2. Requests that do (almost) nothing through the gateway's HTTP stack vs bare Express 5
+ *      (the bench's baseline server): CPU per request of the server process, 32 connections.
+ * docs/performance.md ("Why 0.5× is out of reach") uses these figures.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../src/config/load.js';
+import { openGateway } from '../src/gateway.js';
+import { measureInterleaved, type Contender } from './lib/load.js';
+import { startBaseline, startGateway } from './lib/procs.js';
+import { benchDevices, seedDataDir, writeBenchConfig } from './lib/seed.js';
+import { catalogue, prng, tabshopInvoice } from './lib/workload.js';
+
+const root = await mkdtemp(join(tmpdir(), 'push-floor-'));
+
+async function domainCost(invoices: number): Promise<number> {
+  await writeFile(join(root, 'config.json'), JSON.stringify({
+    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: [{ username: 't', password: 'p', cashRegister: 'TAB-1' }], admins: [],
+  }));
+  const { config } = loadConfig({ file: join(root, 'config.json'), cwd: root, env: {} });
+  const g = await openGateway(config, pino({ level: 'silent' }));
+  const products = catalogue(100).products.map((p) => p.identifier);
+  const rnd = prng(7);
+  const body = (seq: number) => JSON.stringify({ invoices: [tabshopInvoice({ seq, products, date: Date.UTC(2026, 5, 1, 12) + seq, rnd })] });
+  const run = async (n: number, offset: number) => {
+    const t0 = process.cpuUsage();
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      const parsed = JSON.parse(body(offset + i)) as { invoices: unknown[] };
+      pending.push(g.ledger.ingestInvoices(parsed.invoices, { device: 't', cashRegisterName: 'TAB-1', at: new Date(), adopt: true }));
+      if (pending.length === 32) {
+        await Promise.all(pending.splice(0));
+        await g.store.commit();
+      }
+    }
+    await Promise.all(pending);
+    await g.store.commit();
+    const cpu = process.cpuUsage(t0);
+    return (cpu.user + cpu.system) / 1000 / n;
+  };
+  await run(3000, 0);
+  const ms = Math.min(await run(invoices, 100_000), await run(invoices, 200_000));
+  await g.close();
+  return ms;
+}
+
+async function httpCosts(): Promise<[string, number | null][]> {
+  const devices = benchDevices(32);
+  const configPath = await writeBenchConfig(join(root, 'gw'), devices);
+  await seedDataDir(configPath, { products: 100, sales: 0 });
+  const gw = await startGateway(configPath, join(root, 'gw.log'));
+  const base = await startBaseline('push-validate.ts', join(root, 'base.log'), { BENCH_USERS: JSON.stringify(devices) });
+  const auth = `Basic ${Buffer.from(`${devices[0].username}:${devices[0].password}`).toString('base64')}`;
+  const cases: [string, Contender][] = [
+    ['bare Express 5: GET of an unknown path (404)', { load: { url: `${base.url}/nope`, connections: 32 }, pid: base.child.pid }],
+    ['gateway: GET of an unknown path (404 JSON)', { load: { url: `${gw.url}/nope`, connections: 32 }, pid: gw.child.pid }],
+    ['gateway: GET /healthz', { load: { url: `${gw.url}/healthz`, connections: 32 }, pid: gw.child.pid }],
+    ['gateway: GET /home (device Basic auth)', { load: { url: `${gw.url}/home`, connections: 32, headers: { authorization: auth } }, pid: gw.child.pid }],
+  ];
+  const out: [string, number | null][] = [];
+  for (const [name, c] of cases) {
+    const [r] = await measureInterleaved([c], { seconds: 4, warmupSeconds: 2, slices: 1 });
+    out.push([name, r.cpuMsPerRequest]);
+  }
+  await gw.stop();
+  await base.stop();
+  return out;
+}
+
+try {
+  const domain = await domainCost(20_000);
+  console.log(`domain + store in-process, per one-invoice push: ${domain.toFixed(3)} ms CPU`);
+  for (const [name, ms] of await httpCosts()) console.log(`${name}: ${ms?.toFixed(3)} ms CPU/request`);
+} finally {
+  await rm(root, { recursive: true, force: true });
+}
