@@ -105,6 +105,21 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     }
   });
 
+  it('applies each migration once when several processes migrate a fresh database at once (found starting two gateways together)', async () => {
+    const loc = await freshDatabase();
+    const clients = Array.from({ length: 4 }, () => new pg.Client({ connectionString: loc.url }));
+    await Promise.all(clients.map((c) => c.connect()));
+    try {
+      const reports = await Promise.all(clients.map((c) => migrate(c)));
+      const all = loadMigrations().map(({ version, name }) => ({ version, name }));
+      expect(reports.flatMap((r) => r.applied).sort((a, b) => a.version - b.version)).toEqual(all);
+      expect(reports.every((r) => r.to === all.length && r.pending.length === 0)).toBe(true);
+      expect(await queryRows(loc.url, 'SELECT version FROM schema_migrations ORDER BY version')).toEqual(all.map((m) => ({ version: m.version })));
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
   it('lets one process use a database: the second opener gets DatabaseLockedError naming it and the holder', async () => {
     const loc = await freshDatabase();
     const a = await openStores(loc);

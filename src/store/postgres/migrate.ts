@@ -49,49 +49,53 @@ const MIGRATION_LOCK = 7_291_304_811;
 
 /**
  * Applies the migrations not yet recorded in schema_migrations, each in its own transaction
- * with its record, under an advisory lock: idempotent, safe to run from two processes at once.
- * Refuses a database whose schema is newer than this gateway, or whose recorded migration differs.
+ * with its record, under an advisory lock: idempotent, safe to run from two processes at once
+ * (each transaction reads what is applied again under the lock: the other process may have
+ * applied some meanwhile). Refuses a database whose schema is newer than this gateway, or whose
+ * recorded migration differs.
  */
 export async function migrate(client: ClientBase, opts: { dryRun?: boolean; migrations?: Migration[] } = {}): Promise<MigrationReport> {
   const migrations = opts.migrations ?? loadMigrations();
-  await client.query('BEGIN');
-  try {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const { rows } = await client.query<{ version: number; name: string; checksum: string }>('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
-    const known = new Map(migrations.map((m) => [m.version, m]));
-    for (const row of rows) {
-      const m = known.get(row.version);
-      if (!m) {
-        throw new MigrationError(`the database schema is at version ${rows[rows.length - 1].version} (${rows[rows.length - 1].name}), newer than this gateway knows (${migrations.length}): upgrade tabshop-gateway`);
+  let report: MigrationReport | null = null;
+  for (;;) {
+    await client.query('BEGIN');
+    try {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      const version = await appliedVersion(client, migrations);
+      report ??= { from: version, to: version, applied: [], pending: [] };
+      report.to = version;
+      const todo = migrations.filter((m) => m.version > version);
+      report.pending = todo.map(({ version: v, name }) => ({ version: v, name }));
+      const next = todo[0];
+      if (opts.dryRun || !next) {
+        await client.query('COMMIT');
+        return report;
       }
-      if (m.checksum !== row.checksum) {
-        throw new MigrationError(`migration ${String(m.version).padStart(4, '0')}_${m.name} applied to the database differs from migrations/${String(m.version).padStart(4, '0')}_${m.name}.sql of this gateway: do not edit applied migrations, add a new one`);
-      }
-    }
-    const from = rows.length;
-    const todo = migrations.filter((m) => m.version > from);
-    const report: MigrationReport = { from, to: from, applied: [], pending: todo.map(({ version, name }) => ({ version, name })) };
-    if (opts.dryRun || todo.length === 0) {
+      await client.query(next.sql);
+      await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [next.version, next.name, next.checksum]);
       await client.query('COMMIT');
-      return report;
+      report.applied.push({ version: next.version, name: next.name });
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
     }
-    for (const m of todo) {
-      if (report.applied.length > 0) {
-        await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      }
-      await client.query(m.sql);
-      await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
-      await client.query('COMMIT');
-      report.applied.push({ version: m.version, name: m.name });
-      report.to = m.version;
-    }
-    report.pending = [];
-    return report;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
   }
+}
+
+/** The schema version recorded in the database, after checking each record against this gateway's files. */
+async function appliedVersion(client: ClientBase, migrations: Migration[]): Promise<number> {
+  await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const { rows } = await client.query<{ version: number; name: string; checksum: string }>('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
+  const known = new Map(migrations.map((m) => [m.version, m]));
+  for (const row of rows) {
+    const m = known.get(row.version);
+    if (!m) {
+      throw new MigrationError(`the database schema is at version ${rows[rows.length - 1].version} (${rows[rows.length - 1].name}), newer than this gateway knows (${migrations.length}): upgrade tabshop-gateway`);
+    }
+    if (m.checksum !== row.checksum) {
+      throw new MigrationError(`migration ${String(m.version).padStart(4, '0')}_${m.name} applied to the database differs from migrations/${String(m.version).padStart(4, '0')}_${m.name}.sql of this gateway: do not edit applied migrations, add a new one`);
+    }
+  }
+  return rows.length;
 }
