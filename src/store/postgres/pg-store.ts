@@ -170,6 +170,8 @@ export class PgStore implements Store {
       // The readiness check reports the free space of the data dir; with PostgreSQL it holds no data.
       await mkdir(this.dataDir, { recursive: true }).catch(() => undefined);
       this.opened = true;
+      // The lock's connection may have dropped while loading: find out now, not at the first write.
+      if (this.lock.lost) void this.regainLead();
     } catch (err) {
       await this.close();
       throw err;
