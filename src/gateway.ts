@@ -66,6 +66,11 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   catalog.finishLoading();
   ledger.finishLoading();
   try {
+    if (store.followStock) {
+      // PostgreSQL: the stock table is rewritten from what was just loaded, then follows every change.
+      store.followStock(catalog);
+      await store.commit();
+    }
     await backOffice.open();
   } catch (err) {
     await store.close();

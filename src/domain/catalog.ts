@@ -51,6 +51,7 @@ export class Catalog {
   private readonly salesMoves = new Map<string, Decimal>();
   private readonly modifications: Modification[] = [];
   private readonly listeners = new Set<() => void>();
+  private readonly stockListeners = new Set<(product: string) => void>();
   stockGeneration = 0;
 
   constructor(private readonly store: Store, private readonly now: () => Date = () => new Date()) {}
@@ -78,6 +79,17 @@ export class Catalog {
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Called with a product whenever its central stock quantity may have changed (a sale, a level set, a deletion). */
+  onStockChange(listener: (product: string) => void): () => void {
+    this.stockListeners.add(listener);
+    return () => this.stockListeners.delete(listener);
+  }
+
+  /** The products whose stock is tracked (a level was set). */
+  trackedProducts(): string[] {
+    return Object.keys(this.data.stock);
   }
 
   list<T extends Article>(collection: Collection, firstResult = 0, maxResults = 100): Page<T> {
@@ -210,6 +222,7 @@ export class Catalog {
     this.salesMoves.set(product, (this.salesMoves.get(product) ?? new Decimal(0)).plus(delta));
     this.stockGeneration++;
     this.notify();
+    for (const l of this.stockListeners) l(product);
   }
 
   // ---- bridge mode: upstream owns the articles ----
@@ -302,6 +315,7 @@ export class Catalog {
     this.store.saveArticles();
     this.stockGeneration++;
     this.notify();
+    if (entity === 'stock' || (entity === 'product' && op === 'delete')) for (const l of this.stockListeners) l(identifier);
   }
 
   private notify(): void {

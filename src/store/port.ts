@@ -1,4 +1,13 @@
+import type { Decimal } from 'decimal.js';
 import type { ArticlesData, JournalEntry, Modification, QuarantineItem, SaleRecord } from './records.js';
+
+/** Where the central stock comes from (the catalogue). */
+export interface StockSource {
+  trackedProducts(): string[];
+  /** null: not tracked (no level set). */
+  quantityOf(product: string): Decimal | null;
+  onStockChange(listener: (product: string) => void): void;
+}
 
 /**
  * The storage port. Callers change state, then await commit(): when it resolves, every change
@@ -30,6 +39,12 @@ export interface Store {
 
   getSale(identifier: string): Promise<SaleRecord | undefined>;
   putSale(record: SaleRecord, partitionDay: string): Promise<void>;
+
+  /**
+   * A server database keeps the central stock in a table for SQL, written with the sale that
+   * moved it; files need nothing (the quantity is derived from the sales at start).
+   */
+  followStock?(stock: StockSource): void;
 
   getQuarantine(id: string): Promise<QuarantineItem | undefined>;
   putQuarantine(item: QuarantineItem): Promise<void>;

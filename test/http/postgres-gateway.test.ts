@@ -81,6 +81,33 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     expect(refund).toEqual({ status: 'refunded', invoice_status: '11' });
   });
 
+  it('central stock for SQL: stock_levels moves in the transaction of each sale, level change and deletion, and is rewritten by a new leader', async () => {
+    const url = await cluster.createDatabase();
+    const a = await gateway(url);
+    const admin = (path: string, method = 'GET', body?: unknown) => a.json(`/api${path}`, { method, body, auth: adminAuth });
+    const stockRows = () => queryRows<{ product: string; quantity: string }>(url, 'SELECT product, quantity::text FROM stock_levels ORDER BY product');
+    for (const id of ['18', '24', '30']) expect((await admin(`/products/${id}`, 'PUT', { name: `P${id}`, price: 1 })).status).toBeLessThan(300);
+    expect((await admin('/stock/18', 'PUT', { quantity: 10 })).status).toBeLessThan(300);
+    expect((await admin('/stock/30', 'PUT', { quantity: 1 })).status).toBeLessThan(300);
+    expect(await stockRows()).toEqual([{ product: '18', quantity: '10' }, { product: '30', quantity: '1' }]);
+    // Each acknowledged push has moved the table already: 24 has no level (not tracked, no row).
+    expect((await pushJson(a, [burger(202611230500001)])).body).toMatchObject({ created: 1 });
+    expect(await stockRows()).toEqual([{ product: '18', quantity: '9' }, { product: '30', quantity: '1' }]);
+    expect((await pushJson(a, [burger(202611230500002, { positions: [{ productId: '18', qty: '0.25', total: 0.8 }] })])).body).toMatchObject({ created: 1 });
+    expect(await stockRows()).toEqual([{ product: '18', quantity: '8.75' }, { product: '30', quantity: '1' }]);
+    expect((await pushJson(a, [burger(202611230500001, { checkoutStatus: '11' })])).body).toMatchObject({ updated: 1 });
+    expect(await stockRows()).toEqual([{ product: '18', quantity: '9.75' }, { product: '30', quantity: '1' }]);
+    expect((await admin('/stock/18/adjustments', 'POST', { delta: -0.75, reason: 'breakage' })).status).toBe(201);
+    expect((await admin('/products/30', 'DELETE')).status).toBe(204);
+    expect(await stockRows()).toEqual([{ product: '18', quantity: '9' }]);
+    expect((await admin('/stock/18')).body).toMatchObject({ quantity: 9 });
+    // A new leader rewrites the table from what it loaded: a row nobody tracks goes.
+    await queryRows(url, "INSERT INTO stock_levels (product, quantity) VALUES ('ghost', 1)");
+    await stop(a);
+    await gateway(url, {}, a.dir);
+    expect(await stockRows()).toEqual([{ product: '18', quantity: '9' }]);
+  });
+
   it('bridge mode on PostgreSQL: the outbox survives an upstream outage and a restart, each sale delivered once in effect', async () => {
     const upstreamUrl = await cluster.createDatabase();
     const upstream = await gateway(upstreamUrl);

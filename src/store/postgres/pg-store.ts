@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
-import type { Store } from '../port.js';
+import type { StockSource, Store } from '../port.js';
 import {
   articlesFrom, emptyArticles,
   type ArticlesData, type JournalEntry, type Modification, type QuarantineItem, type SaleRecord,
@@ -13,6 +13,8 @@ import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-v
 
 const PAGE = 2000;
 const REGAIN_RETRY_MS = 500;
+/** A stock entry that empties stock_levels first (no product has an empty identifier). */
+const STOCK_RESET = '';
 const INT4_MAX = 2 ** 31 - 1;
 const intValue = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= INT4_MAX ? v : null);
 
@@ -110,6 +112,7 @@ export class PgStore implements Store {
   private readonly quarantinePart: PendingMap<QuarantineItem>;
   private readonly articlesPart: PendingDoc;
   private readonly modificationsPart: PendingMap<Modification>;
+  private readonly stockPart: PendingMap<string | null>;
   private opened = false;
   private depose: (err: Error) => void = () => undefined;
   /** Settles when another process took the lead from this one: it must stop (its memory may be behind). */
@@ -142,7 +145,14 @@ export class PgStore implements Store {
       await client.query(`INSERT INTO articles (id, version, doc, saved_at) VALUES (true, ($1::json->>'version')::integer, $1::json, now())
         ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, doc = EXCLUDED.doc, saved_at = EXCLUDED.saved_at`, [json]);
     });
-    for (const part of [this.journalPart, this.salesPart, this.quarantinePart, this.articlesPart, this.modificationsPart]) this.commitQueue.register(part);
+    this.stockPart = new PendingMap(async (client, entries) => {
+      if (entries.some(([p]) => p === STOCK_RESET)) await client.query('DELETE FROM stock_levels');
+      const gone = entries.filter(([p, q]) => q === null && p !== STOCK_RESET).map(([p]) => textValue(p));
+      if (gone.length > 0) await client.query('DELETE FROM stock_levels WHERE product = ANY($1::text[])', [gone]);
+      await insertRows(client, 'stock_levels', [['product', 'text'], ['quantity', 'numeric'], ['changed_at', 'timestamptz']],
+        entries.filter(([, q]) => q !== null).map(([p, q]) => [textValue(p) ?? '', q, new Date().toISOString()]), ['product']);
+    });
+    for (const part of [this.journalPart, this.salesPart, this.quarantinePart, this.articlesPart, this.modificationsPart, this.stockPart]) this.commitQueue.register(part);
   }
 
   /** Back office and outbox storage join this store's commit rounds. */
@@ -263,6 +273,13 @@ export class PgStore implements Store {
 
   async putSale(record: SaleRecord, _partitionDay: string): Promise<void> {
     this.salesPart.set(record.sale.identifier, record);
+  }
+
+  /** Every tracked product's quantity now (a new leader rewrites them all), then each change with its round. */
+  followStock(stock: StockSource): void {
+    this.stockPart.set(STOCK_RESET, null);
+    for (const product of stock.trackedProducts()) this.stockPart.set(product, stock.quantityOf(product)?.toString() ?? null);
+    stock.onStockChange((product) => this.stockPart.set(product, stock.quantityOf(product)?.toString() ?? null));
   }
 
   async getQuarantine(id: string): Promise<QuarantineItem | undefined> {
