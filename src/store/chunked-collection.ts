@@ -39,6 +39,11 @@ export class ChunkedCollection<R> {
     return this.where.size;
   }
 
+  /** Chunks held in memory now (at most cacheSize, plus those with changes not yet on disk). */
+  get cachedChunks(): number {
+    return this.cache.size;
+  }
+
   has(id: string): boolean {
     return this.where.has(id);
   }
@@ -74,7 +79,7 @@ export class ChunkedCollection<R> {
     const id = this.idOf(record);
     const existing = this.where.get(id);
     const path = existing ?? (await this.tailFor(partition));
-    const db = await this.chunk(path);
+    const db = this.live(path, await this.chunk(path));
     const records = db.data.records;
     const at = existing ? records.findIndex((r) => this.idOf(r) === id) : -1;
     if (at >= 0) records[at] = record;
@@ -98,6 +103,8 @@ export class ChunkedCollection<R> {
       tail = { path: join(dir, chunkName(n)), count: 0, n };
       this.tails.set(partition, tail);
       this.cache.set(tail.path, new Low<ChunkData<R>>(new DurableJSONFile<ChunkData<R>>(tail.path, chunkJson), { records: [] }));
+      // A new tail is a cache entry too: without this, a gateway that only takes pushes kept every chunk it wrote.
+      this.evict();
     }
     tail.count++;
     return tail.path;
@@ -127,6 +134,17 @@ export class ChunkedCollection<R> {
     this.cache.set(path, db);
     this.evict();
     return db;
+  }
+
+  /**
+   * The one copy of a chunk to change: a clean chunk may have been evicted while the caller
+   * waited for it (and read again by another call); changing an evicted copy would fork it.
+   */
+  private live(path: string, got: Low<ChunkData<R>>): Low<ChunkData<R>> {
+    const cached = this.cache.get(path);
+    if (cached) return cached;
+    this.cache.set(path, got);
+    return got;
   }
 
   private evict(): void {

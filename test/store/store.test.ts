@@ -38,6 +38,24 @@ describe('ChunkedCollection', () => {
     expect(await again.get('r17')).toEqual({ id: 'r17', n: 17 });
   });
 
+  it('keeps at most cacheSize chunks in memory under appends only (a gateway that only took pushes kept every chunk it wrote)', async () => {
+    const commit = new GroupCommit();
+    const col = new ChunkedCollection<Rec>(join(dir, 'recs'), commit, (r) => r.id, 10, 4);
+    await col.load(() => undefined);
+    for (let i = 0; i < 200; i++) {
+      await col.put('p/2026-01-01', { id: `r${i}`, n: i });
+      if (i % 7 === 6) await commit.commit();
+    }
+    await commit.commit();
+    await col.put('p/2026-01-01', { id: 'last', n: -1 }); // a new tail evicts what is on disk
+    await commit.commit();
+    expect(col.cachedChunks).toBeLessThanOrEqual(5);
+    // Evicted chunks are read back from disk.
+    expect(await col.get('r3')).toEqual({ id: 'r3', n: 3 });
+    expect(await col.get('r150')).toEqual({ id: 'r150', n: 150 });
+    expect(col.size).toBe(201);
+  });
+
   it('updates a record in place, in its own chunk, without adding one', async () => {
     const commit = new GroupCommit();
     const col = new ChunkedCollection<Rec>(join(dir, 'recs'), commit, (r) => r.id, 10);
