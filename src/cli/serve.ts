@@ -14,7 +14,7 @@ import { CorruptFileError } from '../store/durable-file.js';
 import { describeDatabase } from '../store/postgres/sql-values.js';
 import { demoCredentialsRefusal } from './demo-guard.js';
 import { ExitError } from './exit.js';
-import { settleAfterLoad } from './heap-policy.js';
+import { holdYoungGeneration, releaseYoungGeneration, settleAfterLoad } from './heap-policy.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -134,7 +134,24 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
   const waiting = new AbortController();
   let fail: (err: Error) => void = () => undefined;
   const fatal = new Promise<Error>((resolve) => { fail = resolve; });
-  const opening = openGateway(config, logger, { lead: { advertiseUrl, follow: front.follow(waiting.signal) } });
+  const follow = front.follow(waiting.signal);
+  const opening = openGateway(config, logger, {
+    lead: {
+      advertiseUrl,
+      follow: {
+        ...follow,
+        // A follower only forwards: V8's usual young generation (held small, requests cost more CPU); held again for the load.
+        onFollowing: (info) => {
+          releaseYoungGeneration();
+          follow.onFollowing(info);
+        },
+        onLeading: () => {
+          holdYoungGeneration();
+          follow.onLeading?.();
+        },
+      },
+    },
+  });
   const serving = stoppable(server, url, async () => {
     waiting.abort(new Error('stopped'));
     front.close();
