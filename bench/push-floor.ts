@@ -2,24 +2,28 @@
  * Where the durable push's CPU goes, outside the bench's ratio: `npx tsx bench/push-floor.ts`.
  *   1. The domain and store alone, in-process (no HTTP): JSON.parse of a push body, validation,
  *      translation, ledger, back office, WAL, commit rounds of 32, on a lowdb data dir.
+ *      The same with the raw body journaled as the push route does (DESIGN: every raw body).
  *   2. Requests that do (almost) nothing through the gateway's HTTP stack vs bare Express 5
  *      (the bench's baseline server): CPU per request of the server process, 32 connections.
+ *   3. The durable push through HTTP with logging at `info` (the default) and `silent`.
  * docs/performance.md ("Why 0.5× is out of reach") uses these figures.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../src/config/load.js';
 import { openGateway } from '../src/gateway.js';
 import { measureInterleaved, type Contender } from './lib/load.js';
-import { startBaseline, startGateway } from './lib/procs.js';
+import { ROOT, startBaseline, startGateway } from './lib/procs.js';
 import { benchDevices, seedDataDir, writeBenchConfig } from './lib/seed.js';
 import { catalogue, prng, tabshopInvoice } from './lib/workload.js';
 
 const root = await mkdtemp(join(tmpdir(), 'push-floor-'));
 
-async function domainCost(invoices: number): Promise<number> {
+async function domainCost(invoices: number, journal: boolean): Promise<number> {
   await writeFile(join(root, 'config.json'), JSON.stringify({
     server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: [{ username: 't', password: 'p', cashRegister: 'TAB-1' }], admins: [],
   }));
@@ -32,8 +36,13 @@ async function domainCost(invoices: number): Promise<number> {
     const t0 = process.cpuUsage();
     const pending: Promise<unknown>[] = [];
     for (let i = 0; i < n; i++) {
-      const parsed = JSON.parse(body(offset + i)) as { invoices: unknown[] };
-      pending.push(g.ledger.ingestInvoices(parsed.invoices, { device: 't', cashRegisterName: 'TAB-1', at: new Date(), adopt: true }));
+      const text = body(offset + i);
+      const at = new Date();
+      if (journal) {
+        g.store.journal({ at: at.toISOString(), device: 't', cashRegisterName: 'TAB-1', method: 'POST', path: '/invoice', requestId: String(offset + i), contentType: 'application/x-www-form-urlencoded', body: text });
+      }
+      const parsed = JSON.parse(text) as { invoices: unknown[] };
+      pending.push(g.ledger.ingestInvoices(parsed.invoices, { device: 't', cashRegisterName: 'TAB-1', at, adopt: true }));
       if (pending.length === 32) {
         await Promise.all(pending.splice(0));
         await g.store.commit();
@@ -44,10 +53,53 @@ async function domainCost(invoices: number): Promise<number> {
     const cpu = process.cpuUsage(t0);
     return (cpu.user + cpu.system) / 1000 / n;
   };
-  await run(3000, 0);
-  const ms = Math.min(await run(invoices, 100_000), await run(invoices, 200_000));
+  await run(3000, journal ? 500_000 : 0);
+  const ms = Math.min(await run(invoices, journal ? 600_000 : 100_000), await run(invoices, journal ? 700_000 : 200_000));
   await g.close();
   return ms;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function pushWithLogLevel(level: 'info' | 'silent'): Promise<number | null> {
+  const devices = benchDevices(32);
+  const configPath = await writeBenchConfig(join(root, `push-${level}`), devices);
+  await seedDataDir(configPath, { products: 100, sales: 0 });
+  // LOG_LEVEL=silent logs no URL to wait for: a fixed free port, and /healthz polled.
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'serve', '--config', configPath], {
+    cwd: ROOT, stdio: 'ignore', env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: level, PORT: String(port) },
+  });
+  const gw = { url: `http://127.0.0.1:${port}`, child };
+  for (let i = 0; i < 300 && !(await fetch(`${gw.url}/healthz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  const products = catalogue(100).products.map((p) => p.identifier);
+  const rnd = prng(level === 'info' ? 1 : 2);
+  let seq = level === 'info' ? 0 : 50_000_000;
+  const auths = devices.map((d) => `Basic ${Buffer.from(`${d.username}:${d.password}`).toString('base64')}`);
+  let next = 0;
+  const [r] = await measureInterleaved([{
+    load: {
+      url: `${gw.url}/invoice`, connections: 32, method: 'POST',
+      setupRequest: (req, context) => {
+        if (context.auth === undefined) context.auth = auths[next++ % auths.length];
+        const invoice = tabshopInvoice({ seq: seq++, products, date: Date.UTC(2026, 5, 1, 12) + seq, rnd });
+        return { ...req, method: 'POST', headers: { authorization: context.auth as string, 'content-type': 'application/x-www-form-urlencoded' }, body: JSON.stringify({ invoices: [invoice] }) };
+      },
+    },
+    pid: gw.child.pid,
+  }], { seconds: 5, warmupSeconds: 2, slices: 1 });
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return r.cpuMsPerRequest;
 }
 
 async function httpCosts(): Promise<[string, number | null][]> {
@@ -74,9 +126,12 @@ async function httpCosts(): Promise<[string, number | null][]> {
 }
 
 try {
-  const domain = await domainCost(20_000);
+  const domain = await domainCost(20_000, false);
   console.log(`domain + store in-process, per one-invoice push: ${domain.toFixed(3)} ms CPU`);
+  const journaled = await domainCost(20_000, true);
+  console.log(`the same with the raw body journaled: ${journaled.toFixed(3)} ms CPU`);
   for (const [name, ms] of await httpCosts()) console.log(`${name}: ${ms?.toFixed(3)} ms CPU/request`);
+  for (const level of ['info', 'silent'] as const) console.log(`gateway: durable push, LOG_LEVEL=${level}: ${(await pushWithLogLevel(level))?.toFixed(3)} ms CPU/request`);
 } finally {
   await rm(root, { recursive: true, force: true });
 }
