@@ -10,7 +10,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -20,6 +19,7 @@ import { measureInterleaved, type Contender } from './lib/load.js';
 import { ROOT, startBaseline, startGateway } from './lib/procs.js';
 import { benchDevices, seedDataDir, writeBenchConfig } from './lib/seed.js';
 import { catalogue, prng, tabshopInvoice } from './lib/workload.js';
+import { freePort } from '../test/free-port.js';
 
 const root = await mkdtemp(join(tmpdir(), 'push-floor-'));
 
@@ -57,17 +57,6 @@ async function domainCost(invoices: number, journal: boolean): Promise<number> {
   const ms = Math.min(await run(invoices, journal ? 600_000 : 100_000), await run(invoices, journal ? 700_000 : 200_000));
   await g.close();
   return ms;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function pushWithLogLevel(level: 'info' | 'silent'): Promise<number | null> {
