@@ -124,3 +124,29 @@ export function useTestGateway(overrides: Record<string, unknown> = {}): Gateway
   });
   return ctx;
 }
+
+/**
+ * The test gateways a suite starts: `start` as startTestGateway, `stop` one of them; `cleanup()`
+ * (in afterEach) stops the rest, newest first, and removes every dir they used.
+ */
+export function testGateways() {
+  const started: TestGateway[] = [];
+  const dirs = new Set<string>();
+  return {
+    async start(overrides: Record<string, unknown> = {}, dir?: string, port = 0): Promise<TestGateway> {
+      const g = await startTestGateway(overrides, dir, { port });
+      started.push(g);
+      dirs.add(g.dir);
+      return g;
+    },
+    async stop(g: TestGateway): Promise<void> {
+      await g.stop();
+      started.splice(started.indexOf(g), 1);
+    },
+    async cleanup(): Promise<void> {
+      for (const g of started.splice(0).reverse()) await g.stop().catch(() => undefined);
+      for (const d of dirs) await removeDir(d);
+      dirs.clear();
+    },
+  };
+}

@@ -1,26 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { adminAuth, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+import { adminAuth, device2Auth, deviceAuth, invoice, testGateways, type TestGateway } from '../helpers.js';
 import { eventually, fastUpstream, salesOn, seedUpstreamCatalogue, tabletView } from './bridge-helpers.js';
 
-const started: TestGateway[] = [];
-const dirs = new Set<string>();
-afterEach(async () => {
-  for (const g of started.splice(0).reverse()) await g.stop().catch(() => undefined);
-  for (const d of dirs) await removeDir(d);
-  dirs.clear();
-});
-
-async function gateway(overrides: Record<string, unknown> = {}, dir?: string, port = 0): Promise<TestGateway> {
-  const g = await startTestGateway(overrides, dir, { port });
-  started.push(g);
-  dirs.add(g.dir);
-  return g;
-}
-
-async function stop(g: TestGateway): Promise<void> {
-  await g.stop();
-  started.splice(started.indexOf(g), 1);
-}
+const gateways = testGateways();
+afterEach(() => gateways.cleanup());
+const gateway = gateways.start;
+const stop = gateways.stop;
 
 const push = (g: TestGateway, invoices: unknown[], auth = deviceAuth) =>
   g.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }), auth });

@@ -1,25 +1,14 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { adminAuth, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+import { adminAuth, device2Auth, deviceAuth, invoice, testGateways, type TestGateway } from '../helpers.js';
 import { eventually, fastUpstream, salesOn, seedUpstreamCatalogue } from '../e2e/bridge-helpers.js';
 import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
 
 let cluster: PgCluster;
-const started: TestGateway[] = [];
-const dirs = new Set<string>();
-
-async function gateway(url: string, overrides: Record<string, unknown> = {}, dir?: string, port = 0): Promise<TestGateway> {
-  const g = await startTestGateway({ store: { dataDir: './data', postgres: { url } }, ...overrides }, dir, { port });
-  started.push(g);
-  dirs.add(g.dir);
-  return g;
-}
-
-async function stop(g: TestGateway): Promise<void> {
-  await g.stop();
-  started.splice(started.indexOf(g), 1);
-}
-
+const gateways = testGateways();
+const gateway = (url: string, overrides: Record<string, unknown> = {}, dir?: string, port = 0) =>
+  gateways.start({ store: { dataDir: './data', postgres: { url } }, ...overrides }, dir, port);
+const stop = gateways.stop;
 
 const pushJson = async (g: TestGateway, invoices: unknown[], auth = deviceAuth) => {
   const res = await g.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }), auth, headers: { accept: 'application/json' } });
@@ -34,9 +23,7 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     cluster = await startPostgres();
   }, 60_000);
   afterEach(async () => {
-    for (const g of started.splice(0).reverse()) await g.stop().catch(() => undefined);
-    for (const d of dirs) await removeDir(d);
-    dirs.clear();
+    await gateways.cleanup();
   });
   afterAll(async () => {
     await cluster?.stop();
