@@ -277,9 +277,10 @@ export class PgStore implements Store {
 
   /** Every tracked product's quantity now (a new leader rewrites them all), then each change with its round. */
   followStock(stock: StockSource): void {
+    const record = (product: string) => this.stockPart.set(product, stock.quantityOf(product)?.toString() ?? null);
     this.stockPart.set(STOCK_RESET, null);
-    for (const product of stock.trackedProducts()) this.stockPart.set(product, stock.quantityOf(product)?.toString() ?? null);
-    stock.onStockChange((product) => this.stockPart.set(product, stock.quantityOf(product)?.toString() ?? null));
+    for (const product of stock.trackedProducts()) record(product);
+    stock.onStockChange(record);
   }
 
   async getQuarantine(id: string): Promise<QuarantineItem | undefined> {
