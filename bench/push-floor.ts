@@ -9,12 +9,10 @@
  * docs/performance.md ("Why 0.5× is out of reach") uses these figures.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { loadConfig } from '../src/config/load.js';
-import { openGateway } from '../src/gateway.js';
+import { inProcessPusher, openInProcess } from './lib/in-process.js';
 import { measureInterleaved, type Contender } from './lib/load.js';
 import { ROOT, startBaseline, startGateway } from './lib/procs.js';
 import { benchDevices, seedDataDir, writeBenchConfig } from './lib/seed.js';
@@ -24,37 +22,16 @@ import { freePort } from '../test/free-port.js';
 const root = await mkdtemp(join(tmpdir(), 'push-floor-'));
 
 async function domainCost(invoices: number, journal: boolean): Promise<number> {
-  await writeFile(join(root, 'config.json'), JSON.stringify({
-    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: [{ username: 't', password: 'p', cashRegister: 'TAB-1' }], admins: [],
-  }));
-  const { config } = loadConfig({ file: join(root, 'config.json'), cwd: root, env: {} });
-  const g = await openGateway(config, pino({ level: 'silent' }));
-  const products = catalogue(100).products.map((p) => p.identifier);
-  const rnd = prng(7);
-  const body = (seq: number) => JSON.stringify({ invoices: [tabshopInvoice({ seq, products, date: Date.UTC(2026, 5, 1, 12) + seq, rnd })] });
-  const run = async (n: number, offset: number) => {
+  const g = await openInProcess(root);
+  const push = inProcessPusher(g, { journal });
+  const cpuPerPush = async (n: number, first: number) => {
     const t0 = process.cpuUsage();
-    const pending: Promise<unknown>[] = [];
-    for (let i = 0; i < n; i++) {
-      const text = body(offset + i);
-      const at = new Date();
-      if (journal) {
-        g.store.journal({ at: at.toISOString(), device: 't', cashRegisterName: 'TAB-1', method: 'POST', path: '/invoice', requestId: String(offset + i), contentType: 'application/x-www-form-urlencoded', body: text });
-      }
-      const parsed = JSON.parse(text) as { invoices: unknown[] };
-      pending.push(g.ledger.ingestInvoices(parsed.invoices, { device: 't', cashRegisterName: 'TAB-1', at, adopt: true }));
-      if (pending.length === 32) {
-        await Promise.all(pending.splice(0));
-        await g.store.commit();
-      }
-    }
-    await Promise.all(pending);
-    await g.store.commit();
+    await push(n, first);
     const cpu = process.cpuUsage(t0);
     return (cpu.user + cpu.system) / 1000 / n;
   };
-  await run(3000, journal ? 500_000 : 0);
-  const ms = Math.min(await run(invoices, journal ? 600_000 : 100_000), await run(invoices, journal ? 700_000 : 200_000));
+  await cpuPerPush(3000, journal ? 500_000 : 0);
+  const ms = Math.min(await cpuPerPush(invoices, journal ? 600_000 : 100_000), await cpuPerPush(invoices, journal ? 700_000 : 200_000));
   await g.close();
   return ms;
 }
