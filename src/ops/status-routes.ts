@@ -101,7 +101,7 @@ function notice(req: Request): StatusView['notice'] {
 }
 
 /** Browsers send Origin (or at least Referer) on form posts; when they do, it must be this host. */
-function assertSameOrigin(req: Request): void {
+export function assertSameOrigin(req: Request): void {
   const host = req.headers.host;
   const source = req.headers.origin ?? req.headers.referer;
   if (source === undefined) return;
