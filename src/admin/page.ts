@@ -36,7 +36,7 @@ export interface PageView {
 export function renderPage(v: PageView): string {
   const nav = v.user ? NAV.filter(([s]) => s !== 'forwarding' || v.forwarding).map(([section, label, path]) =>
     html`<li><a href="${v.root}${path}"${section === v.section ? html` aria-current="page"` : ''}>${label}</a></li>`) : [];
-  const bodyAttrs = html`${v.live ? html` data-events="${v.root}events"` : ''}${v.print ? html` class="print-${v.print}"` : ''}`;
+  const bodyAttrs = html`${v.live ? html` data-events="${v.root}events"` : ''}${v.print ? html` class="print-${v.print === "80mm" ? "80" : "a4"}"` : ''}`;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
