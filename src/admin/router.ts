@@ -8,6 +8,9 @@ import { dashboardRoutes } from './dashboard.js';
 import { eventStream } from './events.js';
 import { articleRoutes, KINDS } from './articles.js';
 import { salesRoutes } from './sales.js';
+import { devicesRoutes } from './devices.js';
+import { stockRoutes } from './stock.js';
+import { daysRoutes } from './days.js';
 
 export type { AdminDeps } from './context.js';
 
@@ -153,6 +156,10 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
   router.get('/events', eventStream(gateway));
   router.use(dashboardRoutes(deps));
   router.use(salesRoutes(deps));
+  router.use(devicesRoutes(deps));
+  router.use(stockRoutes(deps));
+  router.use(daysRoutes(deps));
+  router.use((req, res) => send(req, res, deps, { title: 'Not found', content: html`<h1>Page not found</h1><p>There is no page here. <a href="${rootOf(req)}">Go to the dashboard</a>.</p>` }, 404));
   for (const kind of KINDS) router.use(articleRoutes(deps, kind));
   return router;
 }
