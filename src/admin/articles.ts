@@ -3,6 +3,7 @@ import { problemsOf } from '../api/validate.js';
 import type { Catalog, Collection } from '../domain/catalog.js';
 import type { Category, Commodity, Discount, Product, Tax } from '../domain/types.js';
 import { AppError } from '../errors.js';
+import { placeInCategory } from '../domain/product-import.js';
 import { type AdminDeps, isStale, rootOf, noticeOf, redirectTo, send, sessionOf, STALE_FORM, text } from './context.js';
 import { csrfField, field, html, type FieldErrors, type Notice, SafeHtml, table } from './page.js';
 
@@ -96,18 +97,7 @@ export const PRODUCTS: ArticleKind = {
   ],
   search: (p, q, c) => [p.identifier, p.name, p.description, c.find<Category>('categories', categoryOf(c, p.identifier))?.name].some((s) => typeof s === 'string' && s.toLowerCase().includes(q)),
   async afterSave(catalog, id, values) {
-    const wanted = optional(values.category);
-    const placed = catalog.all<Commodity>('commodities').filter((c) => c.product === id).sort((a, b) => a.identifier.localeCompare(b.identifier));
-    if (!wanted) {
-      for (const c of placed) await catalog.remove('commodities', c.identifier);
-      return;
-    }
-    if (placed[0]?.category === wanted) return;
-    if (placed[0]) await catalog.replace('commodities', placed[0].identifier, { product: id, category: wanted } as never);
-    else {
-      const natural = `${id}.${wanted}`;
-      await catalog.create('commodities', { product: id, category: wanted, ...(natural.length <= 64 ? { identifier: natural } : {}) } as never);
-    }
+    await placeInCategory(catalog, id, optional(values.category) ?? null);
   },
 };
 

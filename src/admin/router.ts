@@ -11,6 +11,7 @@ import { salesRoutes } from './sales.js';
 import { devicesRoutes } from './devices.js';
 import { stockRoutes } from './stock.js';
 import { daysRoutes } from './days.js';
+import { importRoutes } from './import.js';
 
 export type { AdminDeps } from './context.js';
 
@@ -160,6 +161,7 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
   router.use(stockRoutes(deps));
   router.use(daysRoutes(deps));
   router.use((req, res) => send(req, res, deps, { title: 'Not found', content: html`<h1>Page not found</h1><p>There is no page here. <a href="${rootOf(req)}">Go to the dashboard</a>.</p>` }, 404));
+  router.use(importRoutes(deps));
   for (const kind of KINDS) router.use(articleRoutes(deps, kind));
   return router;
 }

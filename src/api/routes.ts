@@ -6,6 +6,9 @@ import { AppError } from '../errors.js';
 import { articlesRouter, type ArticlesDeps } from './articles.js';
 import { backOfficeRouter, type BackOfficeDeps } from './back-office.js';
 import { salesRouter, type SalesDeps } from './sales.js';
+import { productImportRoute } from './product-import.js';
+import { exportProductsCsv } from '../domain/product-import.js';
+import { sendCsv } from './negotiate.js';
 
 export interface ApiDeps extends ArticlesDeps, SalesDeps, BackOfficeDeps {
   accounts: Accounts;
@@ -32,6 +35,9 @@ export function apiRouter(deps: ApiDeps): Router {
   const router = Router();
   router.use(basicAuth({ accounts: deps.accounts, throttle: deps.throttle, allow: () => true, what: 'API' }));
   router.use(devicePermissions);
+  // A CSV body: before the JSON parser, which takes every other body.
+  router.post('/products/import', ...productImportRoute(deps, deps.bodyLimit));
+  router.get('/products/export.csv', (_req, res) => sendCsv(res, exportProductsCsv(deps.catalog), 'products.csv'));
   router.use(express.json({ type: () => true, limit: deps.bodyLimit }));
   router.use(backOfficeRouter(deps));
   router.use(articlesRouter(deps));
