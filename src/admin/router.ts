@@ -160,8 +160,9 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
   router.use(devicesRoutes(deps));
   router.use(stockRoutes(deps));
   router.use(daysRoutes(deps));
-  router.use((req, res) => send(req, res, deps, { title: 'Not found', content: html`<h1>Page not found</h1><p>There is no page here. <a href="${rootOf(req)}">Go to the dashboard</a>.</p>` }, 404));
   router.use(importRoutes(deps));
   for (const kind of KINDS) router.use(articleRoutes(deps, kind));
+  // Last: a page of the back office, not the API's JSON 404.
+  router.use((req, res) => send(req, res, deps, { title: 'Not found', content: html`<h1>Page not found</h1><p>There is no page here. <a href="${rootOf(req)}">Go to the dashboard</a>.</p>` }, 404));
   return router;
 }

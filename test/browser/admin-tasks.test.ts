@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, basic, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
 import { DESKTOP, haveChromium, inCi, launchChromium, signIn, submit, watchedPage } from './admin-browser.js';
 
-describe.skipIf(!haveChromium && !inCi)('back office tasks in a real browser (Chromium): stock, days, devices', () => {
+describe.skipIf(!haveChromium && !inCi)('back office tasks in a real browser (Chromium): stock, days, CSV import, devices', () => {
   let gw: TestGateway;
   let browser: Browser;
   let page: Page;
@@ -91,6 +91,33 @@ describe.skipIf(!haveChromium && !inCi)('back office tasks in a real browser (Ch
     expect(problems).toEqual([]);
   }, 60_000);
 
+  it('CSV import: upload, preview of created/changed/refused rows, Confirm import; Export CSV imports back unchanged', async () => {
+    await page.getByRole('link', { name: 'Products' }).first().click();
+    await page.getByRole('link', { name: 'Import CSV' }).click();
+    const file = Buffer.from('Barcode;Name;Price;Quantity\r\n7;Scone;3,10;\r\n500;Crème brûlée;4,50;12\r\n501;Broken;x;\r\n', 'latin1');
+    await page.getByLabel('CSV file').setInputFiles({ name: 'products.csv', mimeType: 'text/csv', buffer: file });
+    await submit(page, 'Import');
+    expect(await page.locator('#import-summary').textContent()).toContain('1 to create, 1 to change, 0 unchanged, 1 refused');
+    expect(await page.locator('#import-refused tr[data-row="4"]').textContent()).toContain('price "x" is not a number');
+    expect(await page.locator('#import-changed tr[data-row="2"]').textContent()).toContain('price');
+    expect((await api('/products/500')).status).toBe(404);
+    await submit(page, 'Confirm import');
+    expect(await page.locator('#notice').textContent()).toContain('1 created, 1 changed');
+    expect((await api('/products/500')).body).toMatchObject({ name: 'Crème brûlée', price: 4.5 });
+    expect((await api('/products/7')).body.price).toBe(3.1);
+    expect((await api('/stock/500')).body.quantity).toBe(12);
+
+    const href = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
+    const exported = await (await page.request.get(new URL(href!, page.url()).href)).body();
+    await page.getByRole('link', { name: 'Import CSV' }).click();
+    await page.getByLabel('CSV file').setInputFiles({ name: 'export.csv', mimeType: 'text/csv', buffer: exported });
+    await submit(page, 'Import');
+    expect(await page.locator('#import-summary').textContent()).toContain('0 to create, 0 to change, 2 unchanged, 0 refused');
+    expect(await page.getByRole('button', { name: 'Confirm import' }).count()).toBe(0);
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  // Last: it restarts the gateway.
   it('devices: create one (password shown once), usernames unique, change its password; it survives a restart', async () => {
     await page.getByRole('link', { name: 'Devices' }).click();
     expect(await page.locator('tr[data-device="tablet-1"]').textContent()).toContain('config file');
@@ -122,4 +149,5 @@ describe.skipIf(!haveChromium && !inCi)('back office tasks in a real browser (Ch
     expect(await (await home(second)).text()).toBe('true');
     expect((await api('/registrations')).status).toBe(200);
   }, 60_000);
+
 });
