@@ -9,6 +9,7 @@ import { validateCommand } from './validate.js';
 import { migrateCommand } from './migrate.js';
 import { migrateStoreCommand } from './migrate-store.js';
 import { releaseYoungGeneration } from './heap-policy.js';
+import { importProductsCommand } from './import-products.js';
 
 
 const program = new Command('tabshop-gateway')
@@ -27,6 +28,7 @@ replayCommand(program);
 validateCommand(program);
 migrateCommand(program);
 migrateStoreCommand(program);
+importProductsCommand(program);
 
 try {
   await program.parseAsync(process.argv);
