@@ -12,6 +12,8 @@ import { devicesRoutes } from './devices.js';
 import { stockRoutes } from './stock.js';
 import { daysRoutes } from './days.js';
 import { importRoutes } from './import.js';
+import { quarantineRoutes } from './quarantine.js';
+import { forwardingRoutes } from './forwarding.js';
 
 export type { AdminDeps } from './context.js';
 
@@ -161,6 +163,8 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
   router.use(stockRoutes(deps));
   router.use(daysRoutes(deps));
   router.use(importRoutes(deps));
+  router.use(quarantineRoutes(deps));
+  router.use(forwardingRoutes(deps));
   for (const kind of KINDS) router.use(articleRoutes(deps, kind));
   // Last: a page of the back office, not the API's JSON 404.
   router.use((req, res) => send(req, res, deps, { title: 'Not found', content: html`<h1>Page not found</h1><p>There is no page here. <a href="${rootOf(req)}">Go to the dashboard</a>.</p>` }, 404));
