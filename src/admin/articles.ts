@@ -85,7 +85,7 @@ export const PRODUCTS: ArticleKind = {
     if (!(v.name ?? '').trim()) errors.name = 'Enter a name.';
     return {
       name: (v.name ?? '').trim(), price, tax: optional(v.tax) ?? null, discount: optional(v.discount) ?? null,
-      ...(costPrice !== undefined ? { costPrice } : {}), description: v.description ?? '',
+      costPrice, description: v.description ?? '',
     };
   },
   columns: [
@@ -208,7 +208,11 @@ ${o.id ? html`<h2>Delete</h2><p><a class="button" href="${encodeURIComponent(o.i
     const readOnly = canWrite();
     if (readOnly) return formPage(req, res, { id: existing, values, errors: {}, notice: { kind: 'fail', text: readOnly }, status: 409 });
     const errors: FieldErrors = {};
-    const body = kind.bodyOf(values, errors);
+    // Fields the form does not show (attribute bits, priceIncludesVat, …) keep their values; a field emptied is removed.
+    const current = existing ? catalog.find(kind.collection, existing) as unknown as Item | undefined : undefined;
+    const { identifier: _id, ...kept } = current ?? { identifier: '' };
+    const body: Record<string, unknown> = { ...kept, ...kind.bodyOf(values, errors) };
+    for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
     let id = existing ?? (optional(values.identifier) ?? '');
     if (!existing && id && catalog.find(kind.collection, id)) errors.identifier = `There is already a ${kind.one} ${id}.`;
     if (!id && (kind.numericIds || kind === PRODUCTS)) id = nextNumericId(catalog, kind.collection);

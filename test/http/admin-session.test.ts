@@ -98,4 +98,16 @@ describe('back office sign-in and sessions (HTTP)', () => {
     const withBasic = await t.gw.fetch('/admin/', { auth: basic(ADMIN.username, ADMIN.password), redirect: 'manual' });
     expect(withBasic.status).toBe(303);
   });
+
+  it('editing a product keeps the fields the form does not show (attribute bits, priceIncludesVat)', async () => {
+    await t.admin('/products/9', 'PUT', { name: 'Gift card', price: 10, attribute: 16, priceIncludesVat: true, costPrice: 1 });
+    const { cookie } = await signIn();
+    const token = csrfOf((await page('products/9', cookie)).text);
+    const res = await t.gw.fetch('/admin/products/9', {
+      method: 'POST', auth: null, redirect: 'manual', headers: { ...FORM, cookie },
+      body: form({ _csrf: token, name: 'Gift card 20', price: '20,00', tax: '', category: '', discount: '', costPrice: '', description: '' }),
+    });
+    expect(res.status).toBe(303);
+    expect((await t.admin('/products/9')).body).toEqual({ identifier: '9', name: 'Gift card 20', price: 20, attribute: 16, priceIncludesVat: true, tax: null, discount: null, description: '' });
+  });
 });
