@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminAuth, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+import { ADMIN, adminAuth, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
 import { ARTIFACTS, DESKTOP, fitsWidth, haveChromium, inCi, launchChromium, PHONE, signIn, submit, watchedPage } from './admin-browser.js';
 
 const MINUTE = 60_000;
@@ -119,7 +119,18 @@ describe.skipIf(!haveChromium && !inCi)('back office in a real browser (Chromium
     expect(await page.locator('#sales-list tbody tr').count()).toBe(1);
     expect(await page.locator('#sales-list tbody tr').getAttribute('data-sale')).toBe('TAB-2:202612030200001');
 
+    // Date range (the server's local days, inclusive).
+    const day = (offset: number) => { const d = new Date(); d.setDate(d.getDate() + offset); return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`; };
     await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('From').fill(day(1));
+    await submit(page, 'Filter');
+    expect(await page.locator('#sales-list tbody').textContent()).toContain('No sales match.');
+    await page.getByLabel('From').fill(day(0));
+    await page.getByLabel('To').fill(day(0));
+    await submit(page, 'Filter');
+    expect(await page.locator('#sales-list tbody tr').count()).toBe(3);
+    expect((await api(`/sales?from=${new Date(`${day(0)}T00:00:00`).toISOString()}`)).body.total).toBe(3);
+
     await page.getByLabel('Register').selectOption('TAB-1');
     await submit(page, 'Filter');
     await page.getByRole('link', { name: '202612030100002' }).click();
@@ -144,7 +155,14 @@ describe.skipIf(!haveChromium && !inCi)('back office in a real browser (Chromium
     await signIn(p, 'admin', 'wrong');
     expect(await p.locator('#notice').textContent()).toContain('Wrong username or password');
     expect(await p.getByLabel('Username').inputValue()).toBe('admin');
-    await signIn(p);
+    // Keyboard only: the skip link, then Username, Password, Enter.
+    await p.keyboard.press('Tab');
+    await p.keyboard.press('Tab');
+    await p.keyboard.press('Control+A');
+    await p.keyboard.type('admin');
+    await p.keyboard.press('Tab');
+    await p.keyboard.type(ADMIN.password);
+    await Promise.all([p.waitForURL(/products\/new/), p.keyboard.press('Enter')]);
     expect(new URL(p.url()).pathname).toBe('/admin/products/new');
     expect(await fitsWidth(p)).toBe(true);
     const cookie = (await phone.cookies()).find((c) => c.name === 'tsg_admin')!;
