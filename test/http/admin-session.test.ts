@@ -67,7 +67,7 @@ describe('back office sign-in and sessions (HTTP)', () => {
     expect(after.res.headers.get('location')).toBe('./sign-in?expired=1&next=taxes');
   });
 
-  it('strict CSP, no inline script or style on any page, everything escaped', async () => {
+  it('strict CSP, no inline script or style on any page, everything escaped, only relative links', async () => {
     await t.admin('/products/1', 'PUT', { name: '<script>alert(1)</script>', price: 1, description: '"><img src=x onerror=alert(2)>' });
     const { cookie } = await signIn();
     for (const path of ['', 'sales', 'products', 'products/1', 'products/new', 'products/import', 'taxes', 'discounts', 'categories', 'stock', 'stock/1', 'days', 'quarantine', 'devices', 'forwarding', 'nowhere']) {
@@ -81,6 +81,8 @@ describe('back office sign-in and sessions (HTTP)', () => {
       expect([...text.matchAll(/<[a-z][^>]*>/gi)].map((m) => m[0]).filter((tag) => /\sstyle=|\son[a-z]+=/i.test(tag)), path).toEqual([]);
       expect(text, path).not.toContain('<script>alert');
       expect(text, path).not.toContain('<img src=x');
+      // Relative links only: the back office also works under a reverse-proxy prefix.
+      expect(text.match(/\s(?:href|src|action|data-events)="\/[^"]*"/g), path).toBeNull();
     }
     expect((await page('products', cookie)).text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     const js = await t.gw.fetch('/admin/assets/admin.js', { auth: null });
