@@ -1,0 +1,73 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { adminAuth, deviceAuth, invoice, useTestGateway } from '../helpers.js';
+
+const t = useTestGateway({ store: { dataDir: './data', seedDemo: true } });
+
+const pushBytes = (body: Buffer, contentType = 'application/x-www-form-urlencoded') =>
+  t.gw.fetch('/invoice', { method: 'POST', body: new Uint8Array(body), auth: deviceAuth, headers: { 'content-type': contentType, accept: 'application/json' } });
+
+async function journalLines(): Promise<Record<string, unknown>[]> {
+  const dir = join(t.gw.dataDir, 'journal');
+  const lines: Record<string, unknown>[] = [];
+  for (const f of (await readdir(dir)).sort()) {
+    for (const line of (await readFile(join(dir, f), 'utf8')).split('\n')) if (line) lines.push(JSON.parse(line));
+  }
+  return lines;
+}
+
+describe('push body encoding (issue 18 item 9)', () => {
+  const kaese = invoice(202611230100001, [{ productId: '403', qty: 1, total: 3.8 }], { positions: [{ productId: '403', productName: 'Käsekuchen', qty: 1, total: 3.8 }] });
+
+  it('stores an ISO-8859-1 push (0xE4 for ä) as Windows-1252, records source.encoding and keeps the raw bytes in the journal', async () => {
+    const latin1 = Buffer.from(JSON.stringify({ invoices: [kaese] }), 'latin1');
+    expect(latin1.includes(0xe4)).toBe(true);
+    const res = await pushBytes(latin1);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: 1, created: 1, updated: 0, unchanged: 0, quarantined: 0 });
+
+    const sale = (await t.admin('/sales/TAB-1:202611230100001')).body;
+    expect(sale.lines[0].name).toBe('Käsekuchen');
+    expect(sale.source.encoding).toBe('windows-1252');
+    expect(sale.source.invoice.positions[0].productName).toBe('Käsekuchen');
+
+    const [entry] = await journalLines();
+    expect(entry.body).toBeUndefined();
+    expect(Buffer.from(entry.bodyBase64 as string, 'base64').equals(latin1)).toBe(true);
+
+    // The same invoice re-sent as UTF-8 (the tablet's next sync) is the same sale.
+    const again = await pushBytes(Buffer.from(JSON.stringify({ invoices: [kaese] }), 'utf8'));
+    expect((await again.json()).unchanged).toBe(1);
+  });
+
+  it('decodes Windows-1252 specials (0x80 is €) and leaves UTF-8 sales without source.encoding', async () => {
+    const euro = invoice(202611230100002, [{ productId: 'x', qty: 1, total: 1 }], { positions: [{ productId: 'x', productName: '€ \u2013 Gutschein', qty: 1, total: 1 }] });
+    const bytes = Buffer.from(JSON.stringify({ invoices: [euro] }).replace('€ \u2013', '\u0080 \u0096'), 'latin1');
+    expect((await pushBytes(bytes)).status).toBe(200);
+    expect((await t.admin('/sales/TAB-1:202611230100002')).body.lines[0].name).toBe('€ \u2013 Gutschein');
+
+    expect((await pushBytes(Buffer.from(JSON.stringify({ invoices: [kaese] }), 'utf8'), 'application/json')).status).toBe(200);
+    const utf8Sale = (await t.admin('/sales/TAB-1:202611230100001')).body;
+    expect(utf8Sale.lines[0].name).toBe('Käsekuchen');
+    expect(utf8Sale.source.encoding).toBeUndefined();
+  });
+
+  it('accepts a UTF-8 BOM and journals the bytes as received', async () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ invoices: [kaese] }), 'utf8')]);
+    const res = await pushBytes(body, 'application/json; charset=utf-8');
+    expect(res.status).toBe(200);
+    expect((await res.json()).created).toBe(1);
+    expect((await t.admin('/sales/TAB-1:202611230100001')).body.source.encoding).toBeUndefined();
+    const [entry] = await journalLines();
+    expect(Buffer.from(entry.body as string, 'utf8').equals(body)).toBe(true);
+  });
+
+  it('still refuses a body that is JSON in neither decoding (400, raw body quarantined)', async () => {
+    const res = await pushBytes(Buffer.from([0x7b, 0xe4, 0x7d]));
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.code).toBe('invalid_json');
+    const quarantine = await t.gw.json('/api/quarantine', { auth: adminAuth });
+    expect(quarantine.body.total).toBe(1);
+  });
+});
