@@ -71,3 +71,37 @@ describe('push body encoding (issue 18 item 9)', () => {
     expect(quarantine.body.total).toBe(1);
   });
 });
+
+describe('the interface document\'s shapes (issue 18 item 10)', () => {
+  const NONE = { id: 0, percentage: 0, name: '-' };
+  const get = async (path: string) => (await t.gw.fetch(path)).json();
+
+  it('tax and discount lists start with the document\'s "none" entry', async () => {
+    expect(await get('/tax')).toEqual({ taxes: [NONE, { id: 1, percentage: 0.1, name: 'Reduced 10 %' }, { id: 2, percentage: 0.2, name: 'Standard 20 %' }] });
+    expect((await get('/discount')).discounts[0]).toEqual(NONE);
+  });
+
+  it('stock: attribute is a string ("0", "4", "16", "20"); no tax or discount is 0', async () => {
+    const { products } = await get('/stock');
+    const byId = new Map(products.map((p: { id: string }) => [p.id, p]));
+    expect(byId.get('101')).toMatchObject({ attribute: '4', taxid: 1, discountid: 0, stockqty: 999999 });
+    expect(byId.get('401')).toMatchObject({ attribute: '0', taxid: 1, discountid: 1 });
+    expect(byId.get('901')).toMatchObject({ attribute: '20', taxid: 0, discountid: 0 });
+    await t.admin('/products/902', 'PUT', { name: 'Tracked voucher', price: 5, attribute: 16 });
+    await t.admin('/stock/902', 'PUT', { quantity: 3 });
+    expect((await get('/stock')).products.find((p: { id: string }) => p.id === '902')).toMatchObject({ attribute: '16', taxid: 0, discountid: 0 });
+  });
+
+  it('a tax or discount defined with id 0 replaces the "none" entry; products without one then reference -1', async () => {
+    const before = await t.gw.fetch('/stock');
+    const etag = before.headers.get('etag')!;
+    expect((await t.admin('/taxes/0', 'PUT', { name: 'Exempt', vat: 0 })).status).toBe(201);
+    expect((await get('/tax')).taxes[0]).toEqual({ id: 0, percentage: 0, name: 'Exempt' });
+    expect((await get('/tax')).taxes.filter((x: { id: number }) => x.id === 0)).toHaveLength(1);
+    expect((await get('/discount')).discounts[0]).toEqual(NONE);
+    // The pre-serialised stock body follows the change (new ETag, -1 for "no tax").
+    const after = await t.gw.fetch('/stock', { headers: { 'if-none-match': etag } });
+    expect(after.status).toBe(200);
+    expect((await after.json()).products.find((p: { id: string }) => p.id === '901')).toMatchObject({ taxid: -1, discountid: 0 });
+  });
+});
