@@ -105,3 +105,16 @@ describe('the interface document\'s shapes (issue 18 item 10)', () => {
     expect((await after.json()).products.find((p: { id: string }) => p.id === '901')).toMatchObject({ taxid: -1, discountid: 0 });
   });
 });
+
+describe('a pushed position with tax or discount id 0 (issue 18 item 10)', () => {
+  it('means none: stored, kept verbatim, VAT rate from the catalogue product, never "tax 0"', async () => {
+    const sale = invoice(202611230100003, [{ productId: '101', qty: 1, total: 2.2 }], {
+      positions: [{ productId: '101', productName: 'Espresso', qty: 1, total: 2.2, tax: 0.2, taxid: 0, discountid: 0 }], tax: 0.2,
+    });
+    const res = await t.gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [sale] }), headers: { accept: 'application/json' } });
+    expect((await res.json()).created).toBe(1);
+    const receipt = (await t.admin('/sales/TAB-1:202611230100003/receipt')).body;
+    expect(receipt.lines[0].vatRate).toBe('10');
+    expect((await t.admin('/sales/TAB-1:202611230100003')).body.source.invoice.positions[0]).toMatchObject({ taxid: 0, discountid: 0 });
+  });
+});

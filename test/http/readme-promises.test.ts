@@ -63,3 +63,19 @@ describe('PUT /api/products/{id}', () => {
     expect(post.body).toStrictEqual({ ...expected, identifier: '778', name: 'Muffin', price: 3, tax: null, attribute: 16 });
   });
 });
+
+describe('a VAT rate derived from the pushed amounts (no catalogue tax)', () => {
+  it('shows the catalogue rate within 0.05 points, else the derived rate with 2 decimals', async () => {
+    const sale = (id: number, total: number, tax: number) =>
+      invoice(id, [{ productId: 'not-in-catalogue', qty: 1, total }], { positions: [{ productId: 'not-in-catalogue', qty: 1, total, tax }], tax });
+    const push = await t.gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [sale(202611230100001, 4.94, 0.45), sale(202611230100002, 1.075, 0.075)] }) });
+    expect(push.status).toBe(200);
+    const report = (await t.admin('/days/current/report?cashRegisterName=TAB-1')).body;
+    // 0.45 / 4.49 = 10.02 % is the demo's 10 % rate; 7.5 % is no catalogue rate (not "10", the nearest).
+    expect(report.vatRates.map((r: { rate: string; vat: number }) => [r.rate, r.vat])).toEqual([['7.5', 0.08], ['10', 0.45]]);
+    const text = await (await t.gw.fetch('/api/days/current/report?cashRegisterName=TAB-1&format=text', { auth: adminAuth })).text();
+    expect(text).toContain('VAT 10% of');
+    expect(text).toContain('VAT 7.5% of');
+    expect(text).not.toContain('10.02');
+  });
+});
