@@ -64,7 +64,7 @@ export const money = (d: Decimal) => d.toFixed(Math.max(2, d.decimalPlaces()));
 /** Which business day a sale belongs to and which day each register has open (the back office's days). */
 export interface BusinessDays {
   currentDayId(register: string): string | null;
-  summary(identifier: string): { dayId: string | null } | undefined;
+  dayIdOf(identifier: string): string | null | undefined;
 }
 
 /** What the status page says "today" is. */
@@ -92,7 +92,7 @@ export class DailySales {
     };
     const entries = [...this.ledger.entries((e) => {
       const open = openDayOf(e.cashRegisterName);
-      return open !== null && this.days.summary(e.identifier)?.dayId === open;
+      return open !== null && this.days.dayIdOf(e.identifier) === open;
     })];
     const figures: SaleFigure[] = [];
     const keep = new Set<string>();
