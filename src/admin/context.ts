@@ -66,3 +66,16 @@ export function noticeOf(res: Response): Notice | null {
   if (session) delete session.flash;
   return flash;
 }
+
+/**
+ * When each device was last seen and last pushed: this process's observations, else what the
+ * back office stored before a restart (presence).
+ */
+export function devicePresence(deps: AdminDeps): (username: string, seen: Date | undefined, pushed: Date | undefined) => { seen: Date | string | null; pushed: Date | string | null } {
+  const stored = new Map<string, { lastSeenAt: string | null; lastPushAt: string | null }>();
+  for (const r of deps.gateway.backOffice.registrations()) for (const d of r.devices) stored.set(d.username, d);
+  return (username, seen, pushed) => ({
+    seen: seen ?? stored.get(username)?.lastSeenAt ?? null,
+    pushed: pushed ?? stored.get(username)?.lastPushAt ?? null,
+  });
+}

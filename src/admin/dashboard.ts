@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { when } from '../ops/html.js';
-import { type AdminDeps, noticeOf, send } from './context.js';
+import { type AdminDeps, devicePresence, noticeOf, send } from './context.js';
 import { html, table } from './page.js';
 
 /** Today at a glance: per register, the devices, what needs attention; refreshed live. */
@@ -23,12 +23,13 @@ export function dashboardRoutes(deps: AdminDeps): Router {
       ...today.registers.map((r) => ({ attrs: html`data-register="${r.register}"`, cells: [html`<a href="sales?register=${encodeURIComponent(r.register)}">${r.register}</a>`, ...figures(r)] })),
       { attrs: html`data-register="(all)"`, cells: [html`<strong>All registers</strong>`, ...figures(today)] },
     ];
+    const presence = devicePresence(deps);
     const devices = activity.list().map((d) => ({
       attrs: html`data-device="${d.username}"`,
       cells: [
         d.username, d.cashRegister,
-        html`<span data-field="last-seen">${when(d.lastSeen?.at, now)}</span>`,
-        html`<span data-field="last-push">${when(d.lastPush?.at, now)}</span>`,
+        html`<span data-field="last-seen">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).seen, now)}</span>`,
+        html`<span data-field="last-push">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).pushed, now)}</span>`,
         d.lastFailedLogin ? html`${when(d.lastFailedLogin.at, now)}` : html`<span class="muted">none</span>`,
       ],
     }));

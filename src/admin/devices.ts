@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { hashPassword } from '../config/password.js';
 import { when } from '../ops/html.js';
-import { type AdminDeps, isStale, noticeOf, send, sessionOf, STALE_FORM, text } from './context.js';
+import { type AdminDeps, devicePresence, isStale, noticeOf, send, sessionOf, STALE_FORM, text } from './context.js';
 import { badge, csrfField, field, html, type FieldErrors, type Notice, table } from './page.js';
 
 const USERNAME = /^[^:\s]{1,128}$/;
@@ -22,14 +22,15 @@ export function devicesRoutes(deps: AdminDeps): Router {
 
   const listPage = (req: Request, res: Response, o: { values?: Record<string, string>; errors?: FieldErrors; notice?: Notice | null; status?: number } = {}) => {
     const now = gateway.now();
+    const presence = devicePresence(deps);
     const rows = activity.list().sort((a, b) => a.username.localeCompare(b.username)).map((d) => {
       const runtime = accounts.originOf(d.username) === 'runtime';
       return {
         attrs: html`data-device="${d.username}"`,
         cells: [
           d.username, d.cashRegister, runtime ? badge('ok', 'back office') : badge('grey', 'config file'),
-          html`<span data-field="last-seen">${when(d.lastSeen?.at, now)}</span>`,
-          html`<span data-field="last-push">${when(d.lastPush?.at, now)}</span>`,
+          html`<span data-field="last-seen">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).seen, now)}</span>`,
+          html`<span data-field="last-push">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).pushed, now)}</span>`,
           html`<span data-field="failed-login">${d.lastFailedLogin ? html`${when(d.lastFailedLogin.at, now)} <span class="muted">(${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip})</span>` : html`<span class="muted">none</span>`}</span>`,
           runtime ? html`<a href="devices/${encodeURIComponent(d.username)}/password">Change password</a>` : html`<span class="muted">edit the config file</span>`,
         ],

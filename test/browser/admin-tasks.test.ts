@@ -147,7 +147,11 @@ describe.skipIf(!haveChromium && !inCi)('back office tasks in a real browser (Ch
     await gw.stop();
     gw = await startTestGateway({}, gw.dir);
     expect(await (await home(second)).text()).toBe('true');
-    expect((await api('/registrations')).status).toBe(200);
+    // Last seen survives the restart too (from the stored presence).
+    await page.goto(`${gw.url}/admin/devices`);
+    await signIn(page);
+    expect(await page.locator('tr[data-device="tablet-1"] [data-field="last-seen"]').textContent()).not.toContain('never');
+    expect(await page.locator('tr[data-device="tablet-9"]').textContent()).toContain('back office');
   }, 60_000);
 
 });
