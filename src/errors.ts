@@ -4,6 +4,7 @@ export const ERROR_CODES = {
   invalid_json: 400,
   invalid_body: 400,
   validation_failed: 400,
+  invalid_value: 400,
   url_and_body_identifiers_mismatch: 400,
   identifier_length_violation: 400,
   unauthorized: 401,

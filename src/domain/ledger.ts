@@ -9,6 +9,7 @@ import type { Catalog } from './catalog.js';
 import type { GatewayEvents } from '../events.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
 import { SaleIndex, type SaleIndexEntry, type SaleQuery } from './sale-index.js';
+import { describeProblems, saleAmountProblems } from './sale-check.js';
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'quarantined';
 
@@ -135,6 +136,8 @@ export class SalesLedger {
    */
   putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
     return this.serialised(async () => {
+      const amountProblems = saleAmountProblems(sale);
+      if (amountProblems.length > 0) throw new AppError('invalid_value', `the sale has invalid amounts: ${describeProblems(amountProblems)}`, amountProblems);
       const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
       if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
         throw new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`);
@@ -242,6 +245,14 @@ export class SalesLedger {
       return 'quarantined';
     }
     const { sale } = candidate;
+    const amountProblems = saleAmountProblems(sale);
+    if (amountProblems.length > 0) {
+      // Each pushed field was within the limit, but a total summed from the positions is not.
+      await this.addQuarantine('invalid_invoice', `invalid invoice: ${describeProblems(amountProblems)}`, ctx, item, {
+        problems: amountProblems, invoiceId: invoiceIdOf(item),
+      });
+      return 'quarantined';
+    }
     if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
       const stored = await this.store.getSale(sale.identifier);
       await this.addQuarantine('collision',
