@@ -10,6 +10,7 @@ import type { GatewayEvents } from '../events.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
 import { SaleIndex, type SaleIndexEntry, type SaleQuery } from './sale-index.js';
 import { describeProblems, saleAmountProblems } from './sale-check.js';
+import type { UnloadableRecord } from './record-check.js';
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'quarantined';
 
@@ -127,6 +128,27 @@ export class SalesLedger {
   quarantineBody(raw: string, reason: string, ctx: PushContext): Promise<void> {
     return this.serialised(() =>
       this.addQuarantine('invalid_body', reason, ctx, raw, { key: `body|${ctx.cashRegisterName}|${raw}` }).then(() => undefined));
+  }
+
+  /**
+   * Start-up: a stored record that cannot be loaded is kept, raw, in the quarantine (once, however
+   * often a start finds it again). True when it is new there.
+   */
+  setAside(record: UnloadableRecord, at: Date): Promise<boolean> {
+    return this.serialised(async () => {
+      const before = this.quarantine.size;
+      let raw: string;
+      try {
+        raw = JSON.stringify(record.raw) ?? 'undefined';
+      } catch {
+        raw = record.id ?? '';
+      }
+      const ctx = { device: undefined, cashRegisterName: record.cashRegisterName, at };
+      await this.addQuarantine('unloadable_record', `a stored ${record.what} could not be loaded and was set aside: ${record.reason}`, ctx, record.raw, {
+        key: `unloadable_record|${record.what}|${record.id ?? ''}|${sha256(raw)}`,
+      });
+      return this.quarantine.size > before;
+    });
   }
 
   /**
@@ -326,7 +348,7 @@ export class SalesLedger {
   }
 
   private async addQuarantine(
-    code: QuarantineCode, reason: string, ctx: PushContext, payload: unknown,
+    code: QuarantineCode, reason: string, ctx: Pick<PushContext, 'at'> & Partial<PushContext>, payload: unknown,
     extra: { key?: string; stored?: unknown; invoiceId?: string; problems?: QuarantineItem['problems'] },
   ): Promise<void> {
     const key = extra.key ?? `${code}|${ctx.cashRegisterName}|${stableJson(payload)}`;

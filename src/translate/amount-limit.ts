@@ -19,3 +19,9 @@ export function isAmount(x: unknown): boolean {
 export function isStoredAmount(x: unknown): x is number {
   return typeof x === 'number' && Number.isFinite(x) && Math.abs(x) <= MAX_AMOUNT;
 }
+
+/**
+ * The largest magnitude a stored figure (a sum: a day's gross, a grand total) may have: 2^53
+ * amounts of MAX_AMOUNT. Anything beyond was not summed from valid amounts.
+ */
+export const MAX_FIGURE = MAX_AMOUNT * Number.MAX_SAFE_INTEGER;
