@@ -34,11 +34,15 @@ export type { SaleIndexEntry, SaleQuery } from './sale-index.js';
 
 /**
  * beforeStore may enrich the record (e.g. its day) or throw an AppError to refuse an API
- * change; afterStore sees the stored record (e.g. to enqueue it for forwarding). Both run
- * before the caller's commit, so their writes are durable together with the sale.
+ * change; prepare computes, still before the sale is stored, what is to happen once it is, and
+ * returns that as a step that cannot fail (e.g. the outbox items, copied); afterStore sees the
+ * stored record. All run before the caller's commit, so their writes are durable together with
+ * the sale. Whatever can fail must fail before the store: a sale is stored with all of its
+ * consequences or not at all.
  */
 export interface SaleHooks {
   beforeStore?(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): void | Promise<void>;
+  prepare?(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): () => void;
   afterStore?(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): void | Promise<void>;
 }
 
@@ -315,6 +319,8 @@ export class SalesLedger {
       const pending = hook.beforeStore?.(record, previous, at, kind);
       if (pending) await pending;
     }
+    const prepared: (() => void)[] = [];
+    for (const hook of this.hooks) if (hook.prepare) prepared.push(hook.prepare(record, previous, at, kind));
     await this.store.putSale(record, record.history[record.history.length - 1].at);
     this.remember(record);
     const previousStatus = previous?.sale.status ?? null;
@@ -323,6 +329,7 @@ export class SalesLedger {
       const pending = hook.afterStore?.(record, previous, at, kind);
       if (pending) await pending;
     }
+    for (const step of prepared) step();
     this.events?.emit('sale.changed', { identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, status: sale.status, previousStatus, seq });
   }
 
