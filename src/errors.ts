@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   sale_collision: 409,
   still_referenced: 409,
   payload_too_large: 413,
+  too_many_invoices: 413,
   unsupported_media_type: 415,
   receipt_is_printed_already: 422,
   day_is_closed: 422,

@@ -66,6 +66,9 @@ interface Candidate {
   payload: unknown;
 }
 
+/** How long one serialised step of a push may work before it lets other pushes in. */
+const PUSH_SLICE_MS = 4;
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
@@ -118,14 +121,29 @@ export class SalesLedger {
     this.hooks.push(hooks);
   }
 
-  /** Applies one TabShop push (the `invoices` array), in array order. Durable after store.commit(). */
-  ingestInvoices(invoices: unknown[], ctx: PushContext): Promise<PushSummary> {
-    return this.serialised(async () => {
-      const summary: PushSummary = { received: invoices.length, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
-      for (const item of invoices) summary[await this.ingestOne(item, ctx)]++;
+  /**
+   * Applies one TabShop push (the `invoices` array), in array order. Durable after store.commit().
+   * A big push goes in slices, each its own serialised step, and lets the event loop run between
+   * them: another tablet's push is read and takes its turn meanwhile (it then waits for one
+   * commit round, not for the whole big push).
+   */
+  async ingestInvoices(invoices: unknown[], ctx: PushContext): Promise<PushSummary> {
+    const summary: PushSummary = { received: invoices.length, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
+    let next = 0;
+    if (invoices.length === 0) return this.serialised(async () => {
       this.events?.emit('push', { device: ctx.device, cashRegisterName: ctx.cashRegisterName, summary, at: ctx.at });
       return summary;
     });
+    do {
+      if (next > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.serialised(async () => {
+        const until = performance.now() + PUSH_SLICE_MS;
+        do summary[await this.ingestOne(invoices[next++], ctx)]++;
+        while (next < invoices.length && performance.now() < until);
+        if (next === invoices.length) this.events?.emit('push', { device: ctx.device, cashRegisterName: ctx.cashRegisterName, summary, at: ctx.at });
+      });
+    } while (next < invoices.length);
+    return summary;
   }
 
   /** Quarantines a push body that is not `{"invoices": [...]}` (kept raw, nothing else stored). */

@@ -22,6 +22,8 @@ export interface TabShopDeps {
   ready?: () => boolean;
   /** tabshop.legacy: accept pre-146 clients (see legacy.ts). */
   legacy?: boolean;
+  /** tabshop.maxInvoicesPerPush: a bigger push is refused whole (413), its raw body kept in the journal. */
+  maxInvoicesPerPush?: number;
 }
 
 const READ_METHODS = ['get', 'post'] as const;
@@ -55,6 +57,12 @@ export function tabshopRouter(deps: TabShopDeps): Router {
       await deps.ledger.quarantineBody(text ?? raw.toString('base64'), parsed.message, ctx);
       await durably(deps.store);
       throw new AppError(parsed.code, parsed.message);
+    }
+    const max = deps.maxInvoicesPerPush ?? Infinity;
+    if (parsed.invoices.length > max) {
+      await durably(deps.store); // the journal entry: the raw body is kept
+      throw new AppError('too_many_invoices',
+        `a push may hold at most ${max} invoices (tabshop.maxInvoicesPerPush); this one holds ${parsed.invoices.length}: nothing was stored, send them in smaller batches`);
     }
     // The invoices were parsed from this body just now and nothing else holds them.
     const summary = await deps.ledger.ingestInvoices(parsed.invoices, { ...ctx, adopt: true });
