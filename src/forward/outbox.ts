@@ -96,6 +96,11 @@ export class Outbox {
     let loaded = 0;
     let dropped = 0;
     for (const item of await store.load()) {
+      if (typeof item?.target !== 'string' || typeof item.identifier !== 'string' || typeof item.key !== 'string' || !Number.isSafeInteger(item.seq)) {
+        // Loading never fails on a record: a damaged item stays on disk, unused.
+        this.deps.logger.error({ item: typeof item?.key === 'string' ? item.key : null }, 'outbox: a stored item could not be loaded (damaged); it is skipped');
+        continue;
+      }
       const q = this.queues.get(item.target);
       if (!q) {
         this.orphans.set(item.target, (this.orphans.get(item.target) ?? 0) + 1);

@@ -104,4 +104,16 @@ describe('loading never fails on a record', () => {
     expect((await gw.json('/stock')).body.products.find((p: { id: string }) => p.id === 'b')).toMatchObject({ stockqty: 4 });
     expect((await gw.fetch('/status', { auth: adminAuth })).status).toBe(200);
   });
+  it('skips a damaged outbox item and starts, still forwarding the good ones', async () => {
+    const webhooks = [{ url: 'http://127.0.0.1:9/hook', secret: 'a-webhook-secret-of-length' }];
+    gw = await startTestGateway({ webhooks });
+    await push([invoice(1, [{ productId: 'a', qty: 1, total: 2 }])]);
+    await gw.stop();
+    const outbox = join(gw.dataDir, 'outbox');
+    const [target] = (await readdir(outbox, { withFileTypes: true })).filter((e) => e.isDirectory());
+    await editJson(join(outbox, target.name, 'c-000001.json'), (chunk) => chunk.records.push(null, { key: 7 }));
+    gw = await startTestGateway({ webhooks }, gw.dir);
+    expect((await admin('/outbox')).body.depth).toBe(1);
+    expect(gw.logs.filter((l) => /outbox: a stored item could not be loaded/.test(l))).toHaveLength(2);
+  });
 });
