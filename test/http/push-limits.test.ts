@@ -58,6 +58,6 @@ describe('a big push never holds another tablet back for long', () => {
     // Wall clock only as ratios within this run: the small push did not wait for the big one.
     expect(bigSalesWhenSmallAnswered).toBeLessThan(5000);
     expect(smallEnd).toBeLessThan(done.at);
-    expect(smallMs).toBeLessThan(bigMs / 4);
+    expect(smallMs).toBeLessThan(bigMs / 2); // waiting for the whole big push would be ~0.8
   });
 });
