@@ -9,7 +9,7 @@ import type { Catalog } from './catalog.js';
 import type { GatewayEvents } from '../events.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
 import { SaleIndex, type SaleIndexEntry, type SaleQuery } from './sale-index.js';
-import { describeProblems, saleAmountProblems } from './sale-check.js';
+import { describeProblems, saleAmountProblems, saleAmountsValid } from './sale-check.js';
 import type { UnloadableRecord } from './record-check.js';
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'quarantined';
@@ -130,16 +130,14 @@ export class SalesLedger {
   async ingestInvoices(invoices: unknown[], ctx: PushContext): Promise<PushSummary> {
     const summary: PushSummary = { received: invoices.length, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
     let next = 0;
-    if (invoices.length === 0) return this.serialised(async () => {
-      this.events?.emit('push', { device: ctx.device, cashRegisterName: ctx.cashRegisterName, summary, at: ctx.at });
-      return summary;
-    });
     do {
       if (next > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       await this.serialised(async () => {
         const until = performance.now() + PUSH_SLICE_MS;
-        do summary[await this.ingestOne(invoices[next++], ctx)]++;
-        while (next < invoices.length && performance.now() < until);
+        while (next < invoices.length) {
+          summary[await this.ingestOne(invoices[next++], ctx)]++;
+          if (performance.now() >= until) break;
+        }
         if (next === invoices.length) this.events?.emit('push', { device: ctx.device, cashRegisterName: ctx.cashRegisterName, summary, at: ctx.at });
       });
     } while (next < invoices.length);
@@ -165,7 +163,7 @@ export class SalesLedger {
       } catch {
         raw = record.id ?? '';
       }
-      const ctx = { device: undefined, cashRegisterName: record.cashRegisterName, at };
+      const ctx = { cashRegisterName: record.cashRegisterName, at };
       await this.addQuarantine('unloadable_record', `a stored ${record.what} could not be loaded and was set aside: ${record.reason}`, ctx, record.raw, {
         key: `unloadable_record|${record.what}|${record.id ?? ''}|${sha256(raw)}`,
       });
@@ -180,8 +178,10 @@ export class SalesLedger {
    */
   putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
     return this.serialised(async () => {
-      const amountProblems = saleAmountProblems(sale);
-      if (amountProblems.length > 0) throw new AppError('invalid_value', `the sale has invalid amounts: ${describeProblems(amountProblems)}`, amountProblems);
+      if (!saleAmountsValid(sale)) {
+        const problems = saleAmountProblems(sale);
+        throw new AppError('invalid_value', `the sale has invalid amounts: ${describeProblems(problems)}`, problems);
+      }
       const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
       if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
         throw new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`);
@@ -289,11 +289,11 @@ export class SalesLedger {
       return 'quarantined';
     }
     const { sale } = candidate;
-    const amountProblems = saleAmountProblems(sale);
-    if (amountProblems.length > 0) {
+    if (!saleAmountsValid(sale)) {
       // Each pushed field was within the limit, but a total summed from the positions is not.
-      await this.addQuarantine('invalid_invoice', `invalid invoice: ${describeProblems(amountProblems)}`, ctx, item, {
-        problems: amountProblems, invoiceId: invoiceIdOf(item),
+      const problems = saleAmountProblems(sale);
+      await this.addQuarantine('invalid_invoice', `invalid invoice: ${describeProblems(problems)}`, ctx, item, {
+        problems, invoiceId: invoiceIdOf(item),
       });
       return 'quarantined';
     }
