@@ -68,6 +68,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
         ledger.loadSale(r);
         backOffice.loadSale(r);
       } catch (err) {
+        // Last resort (the checks above cover what loading relies on): the gateway starts all the same.
         setAside({ ...about, reason: `loading it failed: ${(err as Error).message}` });
       }
     },
@@ -92,8 +93,10 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
       await store.commit();
     }
     await backOffice.open();
-    await quarantineUnloadable(ledger, unloadable, logger, now());
-    await store.commit();
+    if (unloadable.length > 0) {
+      await quarantineUnloadable(ledger, unloadable, logger, now());
+      await store.commit();
+    }
   } catch (err) {
     await store.close();
     throw err;
