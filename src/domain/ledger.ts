@@ -28,6 +28,8 @@ export interface PushContext {
   at: Date;
   /** The invoices were parsed for this call alone (a push body) and nobody changes them later: sales keep them without a copy. */
   adopt?: boolean;
+  /** How the push body was decoded when it was not UTF-8 (recorded on its sales as source.encoding). */
+  encoding?: string;
 }
 
 export type { SaleIndexEntry, SaleQuery } from './sale-index.js';
@@ -279,7 +281,9 @@ export class SalesLedger {
     const invoice = checked.invoice;
     let candidate: Candidate;
     try {
-      const sale = invoiceToSale(invoice, { cashRegisterName: ctx.cashRegisterName, device: ctx.device, adopt: ctx.adopt === true });
+      const sale = invoiceToSale(invoice, {
+        cashRegisterName: ctx.cashRegisterName, device: ctx.device, adopt: ctx.adopt === true, ...(ctx.encoding !== undefined && { encoding: ctx.encoding }),
+      });
       candidate = { sale, identity: invoiceIdentityKey(invoice), content: invoiceContentKey(invoice), payload: invoice };
     } catch (err) {
       // A translation bug must not turn one invoice into a batch the tablet re-sends forever.
