@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Response } from 'express';
 import { accountOf } from '../auth/basic-auth.js';
 import type { Account } from '../auth/accounts.js';
-import type { SalesLedger } from '../domain/ledger.js';
+import type { ReleaseInput, SalesLedger } from '../domain/ledger.js';
 import type { Sale, SaleStatus } from '../domain/types.js';
 import { AppError, notFound } from '../errors.js';
 import type { Store } from '../store/port.js';
+import type { QuarantineItem, QuarantineState } from '../store/records.js';
+import { validateInvoice } from '../translate/invoice-schema.js';
 import { sumDecimals } from '../translate/decimal.js';
 import { paging, stringParam, timeParam } from './http.js';
-import { validateBody } from './validate.js';
+import { problemsOf, validateBody } from './validate.js';
 
 type SaleBody = Omit<Sale, 'version'> & Partial<Pick<Sale, 'identifier' | 'status'>>;
 
@@ -20,7 +22,7 @@ export interface SalesDeps {
   now: () => Date;
 }
 
-/** srv4pos use case 3 (sales) over the gateway's own store, and the quarantine. */
+/** srv4pos use case 3 (sales) over the gateway's own store, and the quarantine (a to-do list: release or dismiss). */
 export function salesRouter({ ledger, store, now }: SalesDeps): Router {
   const router = Router();
 
@@ -69,21 +71,99 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     res.status(outcome === 'created' ? 201 : 200).location(`sales/${encodeURIComponent(identifier)}`).json(stored);
   }
 
+  router.get('/sales/:id/history', async (req, res) => {
+    const record = await ledger.getSale(req.params.id);
+    if (!record) throw notFound(`sale ${req.params.id}`);
+    res.json({ identifier: record.sale.identifier, status: record.sale.status, changes: record.history, ignored: record.ignored ?? [] });
+  });
+
   router.get('/quarantine', async (req, res) => {
     const { firstResult, maxResults } = paging(req);
-    const all = ledger.quarantineSummaries();
-    const items = await Promise.all(all.slice(firstResult, firstResult + maxResults).map((q) => store.getQuarantine(q.id)));
+    const state = stringParam(req, 'state') ?? 'open';
+    if (!QUARANTINE_STATES.has(state)) throw new AppError('bad_request', 'state must be open, released, dismissed or all', [{ field: 'state', message: 'invalid' }]);
+    const all = ledger.quarantineSummaries(state as QuarantineState | 'all');
+    const items = await Promise.all(all.slice(firstResult, firstResult + maxResults).map(async (q) => withState((await store.getQuarantine(q.id))!)));
     res.json({ items, total: all.length });
   });
 
   router.get('/quarantine/:id', async (req, res) => {
     const item = await store.getQuarantine(req.params.id);
     if (!item) throw notFound(`quarantine item ${req.params.id}`);
-    res.json(item);
+    res.json(withState(item));
+  });
+
+  router.post('/quarantine/:id/release', async (req, res) => {
+    const account = accountOf(res);
+    const input = releaseInput(req.body, account);
+    const result = await ledger.releaseQuarantine(req.params.id, input, account.username, now());
+    await store.commit();
+    const answer = { outcome: result.outcome, sale: result.sale, reason: result.reason };
+    if (result.outcome === 'quarantined') {
+      res.status(422).json({ ...answer, error: { code: 'quarantined_again', message: `the release was quarantined again and the item stays open: ${result.reason}` } });
+      return;
+    }
+    res.json(answer);
+  });
+
+  router.post('/quarantine/:id/dismiss', async (req, res) => {
+    const body = req.body as { reason?: unknown } | undefined;
+    if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new AppError('invalid_body', 'a JSON body {"reason": "…"} is required');
+    }
+    const unknown = Object.keys(body).filter((k) => k !== 'reason');
+    if (unknown.length > 0) throw new AppError('validation_failed', `unknown key ${unknown[0]}`, unknown.map((k) => ({ field: `/${k}`, message: 'unknown key' })));
+    if (typeof body.reason !== 'string' || body.reason.trim() === '') {
+      throw new AppError('validation_failed', 'reason is required: say why the item is dismissed', [{ field: '/reason', message: 'must be a non-empty string' }]);
+    }
+    const item = await ledger.dismissQuarantine(req.params.id, body.reason.trim(), accountOf(res).username, now());
+    await store.commit();
+    res.json(withState(item));
   });
 
   return router;
 }
+
+/** An item as the API shows it: items stored before states existed are open, seen once. */
+function withState(item: QuarantineItem): QuarantineItem {
+  return { ...item, state: item.state ?? 'open', count: item.count ?? 1 };
+}
+
+/** The body of a release: nothing ({}), {"date": "received"}, {"invoice": …} or {"sale": …}; 400 naming the field otherwise. */
+function releaseInput(body: unknown, account: Account): ReleaseInput {
+  if (body === undefined || body === null) return { kind: 'stored' };
+  if (typeof body !== 'object' || Array.isArray(body)) throw new AppError('invalid_body', 'the body of a release is a JSON object: {}, {"date": "received"}, {"invoice": …} or {"sale": …}');
+  const keys = Object.keys(body);
+  const unknown = keys.filter((k) => !RELEASE_KEYS.has(k));
+  if (unknown.length > 0) throw new AppError('validation_failed', `unknown key ${unknown[0]}`, unknown.map((k) => ({ field: `/${k}`, message: 'unknown key' })));
+  if (keys.length > 1) throw new AppError('validation_failed', `give one of invoice, sale or date, not ${keys.join(' and ')}`, keys.map((k) => ({ field: `/${k}`, message: 'only one of invoice, sale, date' })));
+  const b = body as { invoice?: unknown; sale?: unknown; date?: unknown };
+  if ('date' in b) {
+    if (b.date !== 'received') throw new AppError('validation_failed', 'date must be "received"', [{ field: '/date', message: 'must be "received"' }]);
+    return { kind: 'stored', date: 'received' };
+  }
+  if ('invoice' in b) {
+    const checked = validateInvoice(b.invoice);
+    if (!checked.ok) {
+      const details = checked.problems?.length ? checked.problems.map((p) => ({ field: `/invoice${p.path}`, message: p.message })) : [{ field: '/invoice', message: checked.reason }];
+      throw new AppError('validation_failed', `invoice is not a valid TabShop invoice: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
+    }
+    return { kind: 'invoice', invoice: b.invoice };
+  }
+  if ('sale' in b) {
+    const details = problemsOf('sale', b.sale).map((p) => ({ field: `/sale${p.field === '/' ? '' : p.field}`, message: p.message }));
+    if (details.length > 0) throw new AppError('validation_failed', `sale is not a valid sale: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
+    const sale = b.sale as SaleBody;
+    const identifier = sale.identifier ?? defaultIdentifier(sale);
+    if (!identifier.startsWith(`${sale.cashRegisterName}:`)) {
+      throw new AppError('validation_failed', 'a sale identifier is "<cashRegisterName>:<id>"', [{ field: '/sale/identifier', message: `must start with ${sale.cashRegisterName}:` }]);
+    }
+    return { kind: 'sale', sale: normaliseSale(sale, identifier, account) };
+  }
+  return { kind: 'stored' };
+}
+
+const RELEASE_KEYS: ReadonlySet<string> = new Set(['invoice', 'sale', 'date']);
+const QUARANTINE_STATES: ReadonlySet<string> = new Set(['open', 'released', 'dismissed', 'all']);
 
 function defaultIdentifier(body: SaleBody): string {
   const invoiceId = body.source?.invoiceId;

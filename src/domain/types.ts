@@ -48,6 +48,8 @@ export interface SaleSource {
   checkoutStatus?: string;
   /** The pushed TabShop invoice, verbatim (nothing is lost in translation). */
   invoice?: unknown;
+  /** Set when the sale was stored by releasing this quarantine item. */
+  quarantineId?: string;
 }
 
 export interface Sale {
