@@ -9,7 +9,7 @@ import type { Store } from '../store/port.js';
 import type { QuarantineItem, QuarantineState } from '../store/records.js';
 import { validateInvoice } from '../translate/invoice-schema.js';
 import { sumDecimals } from '../translate/decimal.js';
-import { paging, stringParam, timeParam } from './http.js';
+import { dismissReason, paging, stringParam, timeParam } from './http.js';
 import { problemsOf, validateBody } from './validate.js';
 
 type SaleBody = Omit<Sale, 'version'> & Partial<Pick<Sale, 'identifier' | 'status'>>;
@@ -106,16 +106,8 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
   });
 
   router.post('/quarantine/:id/dismiss', async (req, res) => {
-    const body = req.body as { reason?: unknown } | undefined;
-    if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new AppError('invalid_body', 'a JSON body {"reason": "…"} is required');
-    }
-    const unknown = Object.keys(body).filter((k) => k !== 'reason');
-    if (unknown.length > 0) throw new AppError('validation_failed', `unknown key ${unknown[0]}`, unknown.map((k) => ({ field: `/${k}`, message: 'unknown key' })));
-    if (typeof body.reason !== 'string' || body.reason.trim() === '') {
-      throw new AppError('validation_failed', 'reason is required: say why the item is dismissed', [{ field: '/reason', message: 'must be a non-empty string' }]);
-    }
-    const item = await ledger.dismissQuarantine(req.params.id, body.reason.trim(), accountOf(res).username, now());
+    const reason = dismissReason(req.body);
+    const item = await ledger.dismissQuarantine(req.params.id, reason, accountOf(res).username, now());
     await store.commit();
     res.json(withState(item));
   });

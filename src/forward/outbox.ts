@@ -7,7 +7,7 @@ import type { OutboxItem, SaleEventKind, TargetMark } from '../store/outbox-stor
 import type { SaleRecord } from '../store/records.js';
 import { nextDelay } from './backoff.js';
 import type { DeliveryOutcome, DeliveryTarget } from './delivery.js';
-import type { DeadLetter, OutboxTargetState, RegisterOutboxState } from './status.js';
+import type { DeadLetter, DeadLetterState, OutboxTargetState, RegisterOutboxState } from './status.js';
 
 /** What a sale change means to a receiver: its first change creates it; a change into refunded/cancelled reverses it. */
 export function changeKind(previous: SaleStatus | null, status: SaleStatus): SaleEventKind {
@@ -43,7 +43,10 @@ interface Queue {
   target: DeliveryTarget;
   /** Pending items per register, oldest change first: delivered strictly in this order. */
   registers: Map<string, OutboxItem[]>;
+  /** Open dead letters (they need a person). */
   dead: OutboxItem[];
+  /** Dead letters an admin dismissed: kept, not counted. */
+  dismissed: OutboxItem[];
   keys: Set<string>;
   waker: Waker;
   running: Promise<void> | null;
@@ -90,7 +93,7 @@ export class Outbox {
     const { store, ledger } = this.deps;
     this.seenSeq = ledger.salesSeq;
     for (const target of targets) {
-      this.queues.set(target.name, { target, registers: new Map(), dead: [], keys: new Set(), waker: new Waker(), running: null, inFlight: null });
+      this.queues.set(target.name, { target, registers: new Map(), dead: [], dismissed: [], keys: new Set(), waker: new Waker(), running: null, inFlight: null });
       await store.prepare(target.name);
     }
     let loaded = 0;
@@ -176,7 +179,7 @@ export class Outbox {
   itemsOf(target: string): OutboxItem[] {
     const q = this.queues.get(target);
     if (!q) return [];
-    return [...[...q.registers.values()].flat(), ...q.dead];
+    return [...[...q.registers.values()].flat(), ...q.dead, ...q.dismissed];
   }
 
   targets(): OutboxTargetState[] {
@@ -207,28 +210,38 @@ export class Outbox {
     });
   }
 
-  deadLetters(): DeadLetter[] {
+  /** Open dead letters (the default), dismissed ones, or all; oldest first. */
+  deadLetters(state: DeadLetterState | 'all' = 'open'): DeadLetter[] {
     const out: DeadLetter[] = [];
     for (const q of this.queues.values()) {
-      for (const item of q.dead) {
-        out.push({
+      const items = state === 'open' ? q.dead : state === 'dismissed' ? q.dismissed : [...q.dead, ...q.dismissed];
+      for (const item of items) {
+        const letter: DeadLetter = {
           identifier: item.identifier, target: item.target, sale: item.sale, attempts: item.attempts,
           lastError: item.dead!.error, at: item.dead!.at, key: item.key, event: `sale.${item.kind}`,
-          status: item.dead!.status, response: item.dead!.response,
-        });
+          status: item.dead!.status, response: item.dead!.response, state: item.dismissed ? 'dismissed' : 'open',
+        };
+        if (item.dismissed) Object.assign(letter, { resolvedAt: item.dismissed.at, resolvedBy: item.dismissed.by, resolution: item.dismissed.reason });
+        out.push(letter);
       }
     }
     return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 
-  /** Puts every dead letter of a sale (identifier) or of one change (key) back in its queue; returns how many. */
-  async retryDeadLetters(match: string, target?: string): Promise<number> {
+  /**
+   * Puts every dead letter (open or dismissed) of a sale (identifier) or of one change (key) back
+   * in its queue; `method: 'PUT'` sends it as a change even if it is the sale's first. How many.
+   */
+  async retryDeadLetters(match: string, target?: string, opts: { method?: 'PUT' } = {}): Promise<number> {
     let n = 0;
     for (const q of this.queues.values()) {
       if (target !== undefined && q.target.name !== target) continue;
-      for (const item of q.dead.filter((d) => d.identifier === match || d.key === match)) {
-        q.dead.splice(q.dead.indexOf(item), 1);
+      for (const item of [...q.dead, ...q.dismissed].filter((d) => d.identifier === match || d.key === match)) {
+        const from = item.dismissed ? q.dismissed : q.dead;
+        from.splice(from.indexOf(item), 1);
         delete item.dead;
+        delete item.dismissed;
+        if (opts.method === 'PUT') item.method = 'PUT';
         item.attempts = 0;
         item.lastError = null;
         item.nextAttemptAt = null;
@@ -240,6 +253,29 @@ export class Outbox {
     }
     if (n > 0) await this.deps.commit();
     return n;
+  }
+
+  /** Moves the open dead letters of a sale (identifier) or of one change (key) to the dismissed ones, with the reason; how many. */
+  async dismissDeadLetters(match: string, reason: string, by: string): Promise<number> {
+    let n = 0;
+    const at = this.now().toISOString();
+    for (const q of this.queues.values()) {
+      for (const item of q.dead.filter((d) => d.identifier === match || d.key === match)) {
+        q.dead.splice(q.dead.indexOf(item), 1);
+        item.dismissed = { at, by, reason };
+        q.dismissed.push(item);
+        this.deps.store.update(item);
+        n++;
+      }
+    }
+    if (n > 0) await this.deps.commit();
+    return n;
+  }
+
+  /** Whether a sale (identifier) or change (key) has dismissed dead letters (to tell 409 from 404). */
+  hasDismissed(match: string): boolean {
+    for (const q of this.queues.values()) if (q.dismissed.some((d) => d.identifier === match || d.key === match)) return true;
+    return false;
   }
 
   // ---- internals ----
@@ -284,7 +320,8 @@ export class Outbox {
 
   private place(q: Queue, item: OutboxItem): void {
     q.keys.add(item.key);
-    if (item.dead) q.dead.push(item);
+    if (item.dismissed) q.dismissed.push(item);
+    else if (item.dead) q.dead.push(item);
     else this.listOf(q, item.cashRegisterName).push(item);
   }
 

@@ -33,6 +33,10 @@ export interface OutboxItem {
   recovered?: boolean;
   /** Set when the target refused it for good: a dead letter, kept until retried. */
   dead?: { at: string; error: string; status: number | null; response: string };
+  /** A dead letter an admin dismissed (kept, no longer needing attention), with the reason. */
+  dismissed?: { at: string; by: string; reason: string };
+  /** Send it as a change (PUT) even if it is the sale's first: a retry that overwrites what upstream holds (a collision). */
+  method?: 'PUT';
 }
 
 /**
