@@ -78,6 +78,7 @@ interface Candidate {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const contentHash = (content: string) => sha256(content).slice(0, 16);
 
 /**
  * The sales of every register: upsert by (register, invoice id) with the identity rules of
@@ -356,10 +357,17 @@ export class SalesLedger {
     const existing = this.index.has(sale.identifier);
     if (existing && this.index.sameContent(sale.identifier, candidate.content)) return 'unchanged';
     const previous = existing ? (await this.store.getSale(sale.identifier))! : undefined;
-    // Status changes from pushes are one-way: a completed version of a reversed sale is an old push coming again.
-    if (previous && kind === 'tabshop' && !isReversed(sale.status) && isReversed(previous.sale.status)) {
-      await this.recordIgnored(previous, candidate, at);
-      return 'unchanged';
+    // Re-pushes change nothing: status changes from pushes are one-way (a completed version of a
+    // reversed sale is an old push coming again), and a version the sale had before is never restored.
+    if (previous && kind === 'tabshop') {
+      const reinstates = !isReversed(sale.status) && isReversed(previous.sale.status);
+      const older = previous.earlier?.includes(contentHash(candidate.content)) ?? false;
+      if (reinstates || older) {
+        await this.recordIgnored(previous, candidate, at, reinstates
+          ? `stale re-push: the sale is ${previous.sale.status}, and pushes never make a reversed sale completed again (reinstate it with PUT /api/sales/{id})`
+          : 'stale re-push: the sale had this version before; pushes never restore an earlier version (change it with PUT /api/sales/{id})');
+        return 'unchanged';
+      }
     }
     // The seq is taken only once the change is stored (remember): a change a hook refuses burns none.
     const change = { seq: this.seq + 1, status: sale.status, at: at.toISOString() };
@@ -374,6 +382,7 @@ export class SalesLedger {
       content: candidate.content,
       history: [...(previous?.history ?? []), change],
     };
+    if (previous) record.earlier = [...(previous.earlier ?? []), contentHash(previous.content)];
     await this.storeChange(record, previous, at, kind);
     return previous ? 'updated' : 'created';
   }
@@ -398,16 +407,15 @@ export class SalesLedger {
   }
 
   /** A stale re-push changes nothing but the sale's list of ignored pushes (one entry per distinct content, counted). */
-  private async recordIgnored(record: SaleRecord, candidate: Candidate, at: Date): Promise<void> {
-    const content = sha256(candidate.content).slice(0, 16);
+  private async recordIgnored(record: SaleRecord, candidate: Candidate, at: Date, reason: string): Promise<void> {
+    const content = contentHash(candidate.content);
     const ignored = [...(record.ignored ?? [])];
     const i = ignored.findIndex((p) => p.content === content);
     const iso = at.toISOString();
     if (i >= 0) ignored[i] = { ...ignored[i], count: ignored[i].count + 1, lastAt: iso };
     else {
       ignored.push({
-        at: iso, lastAt: iso, count: 1, status: candidate.sale.status, content,
-        reason: `stale re-push: the sale is ${record.sale.status}, and pushes never make a reversed sale completed again (reinstate it with PUT /api/sales/{id})`,
+        at: iso, lastAt: iso, count: 1, status: candidate.sale.status, content, reason,
       } satisfies IgnoredPush);
     }
     await this.store.putSale({ ...record, ignored }, record.history[record.history.length - 1].at);

@@ -81,6 +81,8 @@ export interface SaleRecord {
   lineFacts?: Record<string, LineFacts>;
   /** Pushes that changed nothing on purpose (stale re-pushes), one entry per distinct content, counted. */
   ignored?: IgnoredPush[];
+  /** Hashes of the contents this sale had before its current one: a push of one of them again is a re-push of an old version. */
+  earlier?: string[];
 }
 
 export interface IgnoredPush {
