@@ -52,7 +52,7 @@ export interface UpstreamConfig {
   retryCapMs: number;
 }
 
-export type WebhookEvent = 'sale.created' | 'sale.reversed' | 'sale.updated';
+export type WebhookEvent = 'sale.created' | 'sale.reversed' | 'sale.updated' | 'quarantine.added';
 
 export interface WebhookConfig {
   url: string;

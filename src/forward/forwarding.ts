@@ -70,11 +70,13 @@ export class Forwarding implements ForwardingStatus {
     const outbox = new Outbox({ store: deps.outboxStore(), ledger, commit: () => store.commit(), logger: log, events, now });
     const opened = await outbox.open(targets);
     ledger.use({ afterStore: (record, previous) => outbox.onSaleStored(record, previous) });
+    // In the ledger's step that stored the item, so the event is durable with it.
+    events.on('quarantine', (q) => outbox.onQuarantineAdded(q));
     log.info({ targets: targets.map((t) => t.name), ...opened }, 'outbox opened');
     const catalogSync = client && config.upstream
       ? new CatalogSync({
         client, catalog, ledger, store, logger: log, events, now, pollIntervalMs: config.upstream.pollIntervalMs,
-        unacknowledged: () => outbox.itemsOf('upstream'),
+        unacknowledged: () => outbox.saleItemsOf('upstream'),
       })
       : null;
     return new Forwarding(outbox, client, catalogSync);

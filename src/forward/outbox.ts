@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { SalesLedger } from '../domain/ledger.js';
-import { isReversed, type SaleStatus } from '../domain/types.js';
+import { isReversed, type Sale, type SaleStatus } from '../domain/types.js';
 import type { GatewayEvents } from '../events.js';
 import type { OutboxStorage } from '../store/outbox-port.js';
-import type { OutboxItem, SaleEventKind, TargetMark } from '../store/outbox-store.js';
+import { eventName, type OutboxItem, type SaleEventKind, type TargetMark } from '../store/outbox-store.js';
 import type { SaleRecord } from '../store/records.js';
 import { nextDelay } from './backoff.js';
 import type { DeliveryOutcome, DeliveryTarget } from './delivery.js';
@@ -104,7 +104,7 @@ export class Outbox {
         this.orphans.set(item.target, (this.orphans.get(item.target) ?? 0) + 1);
         continue;
       }
-      const entry = ledger.entry(item.identifier);
+      const entry = item.kind === 'quarantine.added' ? { seq: item.seq } : ledger.entry(item.identifier);
       if (!entry || item.seq > entry.seq || q.keys.has(item.key)) {
         store.remove(item);
         dropped++;
@@ -175,11 +175,36 @@ export class Outbox {
     await this.deps.commit().catch((err) => this.deps.logger.error({ err }, 'outbox: could not write its state while stopping'));
   }
 
-  /** Pending items and dead letters of one target (bridge-mode stock: sales upstream has not acknowledged). */
+  /** Pending items and dead letters of one target. */
   itemsOf(target: string): OutboxItem[] {
     const q = this.queues.get(target);
     if (!q) return [];
     return [...[...q.registers.values()].flat(), ...q.dead, ...q.dismissed];
+  }
+
+  /** The sale changes among them (bridge-mode stock: sales upstream has not acknowledged). */
+  saleItemsOf(target: string): (OutboxItem & { sale: Sale })[] {
+    return this.itemsOf(target).filter((i): i is OutboxItem & { sale: Sale } => i.sale !== undefined);
+  }
+
+  /** A new quarantine item: an event for the webhooks that take quarantine.added, in the same commit round as the item. */
+  onQuarantineAdded(q: { id: string; code: string; reason: string; cashRegisterName?: string; device?: string; at: string }): void {
+    const now = this.now().toISOString();
+    for (const queue of this.queues.values()) {
+      if (!queue.target.accepts('quarantine.added')) continue;
+      const item: OutboxItem = {
+        key: `${q.id}@quarantine`, target: queue.target.name, identifier: q.id, cashRegisterName: q.cashRegisterName ?? '',
+        // After every sale change stored so far: per register, events go out in the order they happened.
+        seq: this.deps.ledger.salesSeq, version: 1, kind: 'quarantine.added', previousStatus: null, changedAt: q.at,
+        quarantine: { id: q.id, register: q.cashRegisterName ?? null, device: q.device ?? null, code: q.code, reason: q.reason, receivedAt: q.at },
+        enqueuedAt: now, attempts: 0, lastError: null, nextAttemptAt: null,
+      };
+      if (queue.keys.has(item.key)) continue;
+      this.place(queue, item);
+      this.deps.store.add(item);
+      this.awaitingCommit.add(item);
+      queue.waker.wake();
+    }
   }
 
   targets(): OutboxTargetState[] {
@@ -218,7 +243,7 @@ export class Outbox {
       for (const item of items) {
         const letter: DeadLetter = {
           identifier: item.identifier, target: item.target, sale: item.sale, attempts: item.attempts,
-          lastError: item.dead!.error, at: item.dead!.at, key: item.key, event: `sale.${item.kind}`,
+          lastError: item.dead!.error, at: item.dead!.at, key: item.key, event: eventName(item.kind),
           status: item.dead!.status, response: item.dead!.response, state: item.dismissed ? 'dismissed' : 'open',
         };
         if (item.dismissed) Object.assign(letter, { resolvedAt: item.dismissed.at, resolvedBy: item.dismissed.by, resolution: item.dismissed.reason });

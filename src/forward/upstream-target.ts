@@ -1,5 +1,5 @@
 import type { Sale } from '../domain/types.js';
-import type { OutboxItem } from '../store/outbox-store.js';
+import type { OutboxEventKind, OutboxItem } from '../store/outbox-store.js';
 import { outcomeOfFailure, outcomeOfResponse, type DeliveryOutcome, type DeliveryTarget } from './delivery.js';
 import type { HttpClient } from './upstream-client.js';
 
@@ -22,8 +22,9 @@ export class UpstreamTarget implements DeliveryTarget {
 
   constructor(private readonly client: HttpClient, readonly retryCapMs: number, private readonly now: () => number = Date.now) {}
 
-  accepts(): boolean {
-    return true;
+  /** Sale changes only: quarantine events are for webhooks. */
+  accepts(kind: OutboxEventKind): boolean {
+    return kind !== 'quarantine.added';
   }
 
   async deliver(item: OutboxItem, signal: AbortSignal): Promise<DeliveryOutcome> {
@@ -32,7 +33,7 @@ export class UpstreamTarget implements DeliveryTarget {
     const path = create ? '/sales' : `/sales/${encodeURIComponent(item.identifier).replace(/%3A/gi, ':')}`;
     const method = create ? 'POST' : 'PUT';
     try {
-      const res = await this.client.request(method, path, { data: saleForUpstream(item.sale), signal });
+      const res = await this.client.request(method, path, { data: saleForUpstream(item.sale!), signal });
       return outcomeOfResponse(res, { create, now: this.now(), what: `${method} ${path}` });
     } catch (err) {
       return outcomeOfFailure(err);
