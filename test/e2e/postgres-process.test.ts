@@ -86,10 +86,10 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     expect(first.stdout).toContain('applied 0001_initial');
     const again = await runCli(['migrate', '--url', url, '--json']).done;
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ database: describeDatabase(url), from: 4, to: 4, applied: [], pending: [] });
+    expect(JSON.parse(again.stdout)).toMatchObject({ database: describeDatabase(url), from: 5, to: 5, applied: [], pending: [] });
     const viaConfig = await runCli(['migrate', '--config', await writeConfig(url)]).done;
     expect(viaConfig).toMatchObject({ code: 0 });
-    expect(viaConfig.stdout).toContain('schema up to date (version 4)');
+    expect(viaConfig.stdout).toContain('schema up to date (version 5)');
 
     const [help, storeHelp, noPostgres, mysql, down] = await Promise.all([
       runCli(['migrate', '--help']).done,
