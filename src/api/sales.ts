@@ -98,6 +98,8 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     const result = await ledger.releaseQuarantine(req.params.id, input, account.username, now());
     await store.commit();
     const answer = { outcome: result.outcome, sale: result.sale, reason: result.reason };
+    req.log?.info({ event: 'quarantine.release', id: req.params.id, admin: account.username, outcome: result.outcome, sale: result.sale },
+      result.outcome === 'quarantined' ? `quarantine item ${req.params.id} quarantined again; it stays open` : `quarantine item ${req.params.id} released: ${result.outcome} ${result.sale}`);
     if (result.outcome === 'quarantined') {
       res.status(422).json({ ...answer, error: { code: 'quarantined_again', message: `the release was quarantined again and the item stays open: ${result.reason}` } });
       return;
@@ -109,6 +111,7 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     const reason = dismissReason(req.body);
     const item = await ledger.dismissQuarantine(req.params.id, reason, accountOf(res).username, now());
     await store.commit();
+    req.log?.info({ event: 'quarantine.dismiss', id: item.id, admin: item.resolvedBy }, `quarantine item ${item.id} dismissed`);
     res.json(withState(item));
   });
 

@@ -67,6 +67,7 @@ export function forwardingRouter(forwarding: ForwardingStatus | undefined, now: 
       if (done) throw new AppError('not_open', `dead letter ${id} was dismissed already (${done.resolvedAt} by ${done.resolvedBy}); retry it to send it again`);
       throw notFound(`dead letter ${id}`);
     }
+    req.log?.info({ event: 'deadletter.dismiss', identifier: id, dismissed, admin: accountOf(res).username }, `dead letter ${id} dismissed`);
     res.json({ identifier: id, dismissed, state: 'dismissed', reason });
   });
 
