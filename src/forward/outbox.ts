@@ -449,7 +449,7 @@ export class Outbox {
     this.deps.store.update(item);
     this.updateMarks(q, item.cashRegisterName);
     events?.emit('outbox.deadletter', { target, identifier: item.identifier, attempts: item.attempts, error: outcome.error });
-    logger.warn({ target, key: item.key, status: outcome.status, error: outcome.error }, 'outbox: refused for good, moved to the dead letters (retry: POST /deadletters/{identifier}/retry)');
+    logger.warn({ target, key: item.key, status: outcome.status, error: outcome.error }, 'outbox: refused for good, moved to the dead letters (retry: POST /deadletters/{identifier}/retry, or /dismiss with a reason)');
   }
 
   private detach(q: Queue, item: OutboxItem): void {
