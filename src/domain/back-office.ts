@@ -493,6 +493,11 @@ export class BackOffice {
     return this.summaries.get(identifier);
   }
 
+  /** summary(identifier)?.dayId without building the summary. */
+  dayIdOf(identifier: string): string | null | undefined {
+    return this.summaries.dayIdOf(identifier);
+  }
+
   /** summary(identifier)?.firstSeq without building the summary. */
   firstSeqOf(identifier: string): number | undefined {
     return this.summaries.firstSeqOf(identifier);

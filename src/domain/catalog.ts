@@ -123,7 +123,7 @@ export class Catalog {
     this.checkVersion(ifMatch);
     const id = body.identifier ?? this.newId(collection);
     if (this.data[collection][id]) throw new AppError('already_exists', `${ENTITY_OF[collection]} ${id} already exists`);
-    const item = { ...body, identifier: id } as T;
+    const item = withDefaults(collection, { ...body, identifier: id }) as T;
     this.checkReferences(collection, item);
     await this.write(collection, item, 'create');
     return item;
@@ -139,7 +139,7 @@ export class Catalog {
       throw new AppError('validation_failed', `${ENTITY_OF[collection]} identifiers are integers (TabShop needs them so)`, [{ field: '/identifier', message: 'must be an integer string' }]);
     }
     const created = !this.data[collection][id];
-    const item = { ...body, identifier: id } as T;
+    const item = withDefaults(collection, { ...body, identifier: id }) as T;
     this.checkReferences(collection, item);
     if (collection === 'categories') this.checkNoCycle(item as Category);
     await this.write(collection, item, created ? 'create' : 'update');
@@ -372,4 +372,20 @@ const SAME_RULES = { numericStrings: false, verbatim: new Set<string>(), unorder
 
 function sameArticle(a: unknown, b: unknown): boolean {
   return canonicalJson(a, SAME_RULES) === canonicalJson(b, SAME_RULES);
+}
+
+/**
+ * What a write stores and answers: the full representation, every optional field at its default
+ * (a product PUT with name and price reads back like a seeded one), identifier first.
+ */
+function withDefaults(collection: Collection, item: Record<string, unknown>): Record<string, unknown> {
+  const { identifier, ...rest } = item;
+  if (collection === 'products') {
+    return {
+      identifier, name: rest.name, description: '', price: rest.price, priceIncludesVat: true,
+      tax: null, discount: null, costPrice: 0, attribute: 0, custom: null, ...rest,
+    };
+  }
+  if (collection === 'categories') return { identifier, name: rest.name, parent: null, ...rest };
+  return { identifier, ...rest };
 }

@@ -27,6 +27,8 @@ export interface PushContext {
   at: Date;
   /** The invoices were parsed for this call alone (a push body) and nobody changes them later: sales keep them without a copy. */
   adopt?: boolean;
+  /** How the push body was decoded when it was not UTF-8 (recorded on its sales as source.encoding). */
+  encoding?: string;
 }
 
 export type { SaleIndexEntry, SaleQuery } from './sale-index.js';
@@ -325,7 +327,9 @@ export class SalesLedger {
     if (quarantineId !== undefined && !ctx.cashRegisterName) return refused('invalid_invoice', 'the item names no cash register', item, { invoiceId: invoiceIdOf(item) });
     let candidate: Candidate;
     try {
-      const sale = invoiceToSale(invoice, { cashRegisterName: ctx.cashRegisterName, device: ctx.device, adopt: ctx.adopt === true });
+      const sale = invoiceToSale(invoice, {
+        cashRegisterName: ctx.cashRegisterName, device: ctx.device, adopt: ctx.adopt === true, ...(ctx.encoding !== undefined && { encoding: ctx.encoding }),
+      });
       if (quarantineId !== undefined) sale.source = { ...sale.source!, quarantineId };
       candidate = { sale, identity: invoiceIdentityKey(invoice), content: invoiceContentKey(invoice), payload: invoice };
     } catch (err) {

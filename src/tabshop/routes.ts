@@ -7,6 +7,7 @@ import { AppError } from '../errors.js';
 import type { Store } from '../store/port.js';
 import type { JournalEntry } from '../store/records.js';
 import type { CachedBody, TabShopViews } from './views.js';
+import { decodeBody, type BodyEncoding } from './body-encoding.js';
 import { invoiceJsonFromForm, legacyCredentialsOf, legacyJournalEntry, redactParams, withLegacy } from './legacy.js';
 
 export interface TabShopDeps {
@@ -39,24 +40,24 @@ export function tabshopRouter(deps: TabShopDeps): Router {
     const account = accountOf(res);
     const ctx: PushContext = { device: account.username, cashRegisterName: account.cashRegister!, at: deps.now() };
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const text = decodeUtf8(raw);
+    const { text, encoding } = decodeBody(raw);
     let parsed = parseInvoiceBody(text);
-    const formJson = !parsed.ok && text !== null ? invoiceJsonFromForm(text) : null;
+    const formJson = !parsed.ok ? invoiceJsonFromForm(text) : null;
     if (formJson !== null && deps.legacy) {
       parsed = parseInvoiceBody(formJson);
       res.locals.legacy = true;
     } else if (formJson !== null && !parsed.ok) {
       parsed.message += '; it looks like a pre-146 form-encoded push: set "tabshop": {"legacy": true} in the gateway config to accept those';
     }
-    const entry = journalEntry(req, ctx, raw, text);
+    const entry = journalEntry(req, ctx, raw, encoding);
     deps.store.journal(res.locals.legacy ? legacyJournalEntry(entry, req) : entry);
     if (!parsed.ok) {
-      await deps.ledger.quarantineBody(text ?? raw.toString('base64'), parsed.message, ctx);
+      await deps.ledger.quarantineBody(encoding === 'utf-8' ? text : raw.toString('base64'), parsed.message, ctx);
       await durably(deps.store);
       throw new AppError(parsed.code, parsed.message);
     }
     // The invoices were parsed from this body just now and nothing else holds them.
-    const summary = await deps.ledger.ingestInvoices(parsed.invoices, { ...ctx, adopt: true });
+    const summary = await deps.ledger.ingestInvoices(parsed.invoices, { ...ctx, adopt: true, ...(encoding !== 'utf-8' && { encoding }) });
     await durably(deps.store);
     res.locals.pushSummary = summary;
     if (wantsJson(req)) res.json(summary);
@@ -91,8 +92,7 @@ async function durably(store: Store): Promise<void> {
 
 type ParsedBody = { ok: true; invoices: unknown[] } | { ok: false; code: 'invalid_json' | 'invalid_body'; message: string };
 
-export function parseInvoiceBody(text: string | null): ParsedBody {
-  if (text === null) return { ok: false, code: 'invalid_json', message: 'the body is not valid UTF-8 JSON' };
+export function parseInvoiceBody(text: string): ParsedBody {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -127,17 +127,8 @@ function nestedDeeperThan(value: object, max: number): boolean {
   return false;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function decodeUtf8(raw: Buffer): string | null {
-  try {
-    return utf8.decode(raw);
-  } catch {
-    return null;
-  }
-}
-
-function journalEntry(req: Request, ctx: PushContext, raw: Buffer, text: string | null): JournalEntry {
+// The journal keeps the bytes as received: UTF-8 text (a BOM included), else base64.
+function journalEntry(req: Request, ctx: PushContext, raw: Buffer, encoding: BodyEncoding): JournalEntry {
   const entry: JournalEntry = {
     at: ctx.at.toISOString(), device: ctx.device, cashRegisterName: ctx.cashRegisterName,
     method: req.method, path: req.originalUrl.split('?')[0],
@@ -146,7 +137,7 @@ function journalEntry(req: Request, ctx: PushContext, raw: Buffer, text: string 
   const query = req.originalUrl.split('?')[1];
   if (query) entry.query = redactParams(query);
   if (req.headers['content-type']) entry.contentType = req.headers['content-type'];
-  if (text !== null) entry.body = text;
+  if (encoding === 'utf-8') entry.body = raw.toString('utf8');
   else entry.bodyBase64 = raw.toString('base64');
   return entry;
 }
