@@ -9,6 +9,7 @@ import { createApp } from '../app.js';
 import { SharedFront } from '../cluster/front.js';
 import type { Config } from '../config/types.js';
 import { listen, stoppable, type RunningServer } from '../server.js';
+import { startConfiguredKitchenListener, type KitchenListener } from '../kitchen/listener.js';
 import { DataDirLockedError } from '../store/lock.js';
 import { CorruptFileError } from '../store/durable-file.js';
 import { describeDatabase } from '../store/postgres/sql-values.js';
@@ -113,9 +114,18 @@ async function listenOrExit(listener: RequestListener, config: Config): Promise<
 async function startAlone(config: Config, logger: Logger): Promise<Serving> {
   const gateway = await openGateway(config, logger).catch(async (err) => { throw await openFailure(err, config); });
   logger.debug(settleAfterLoad(), 'start-up heap compacted');
+  let kitchen: KitchenListener | null = null;
   try {
     const { server, url } = await listenOrExit(createApp(gateway), config);
-    return { ...stoppable(server, url, () => gateway.close()), fatal: new Promise(() => undefined) };
+    kitchen = await startConfiguredKitchenListener(gateway).catch((err) => {
+      server.close();
+      throw new ExitError(1, (err as Error).message);
+    });
+    const release = async () => {
+      await kitchen?.close();
+      await gateway.close();
+    };
+    return { ...stoppable(server, url, release, () => gateway.kitchen?.kitchen.endStreams()), fatal: new Promise(() => undefined) };
   } catch (err) {
     await gateway.close();
     throw err;
@@ -152,12 +162,14 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
       },
     },
   });
+  let kitchen: Promise<KitchenListener | null> = Promise.resolve(null);
   const serving = stoppable(server, url, async () => {
     waiting.abort(new Error('stopped'));
     front.close();
     const opened = await opening.catch(() => null);
+    await (await kitchen.catch(() => null))?.close();
     await opened?.close();
-  });
+  }, () => void opening.then((opened) => opened.kitchen?.kitchen.endStreams(), () => undefined));
   // Start-up failures (database down, schema too new) exit as before; later ones stop the process.
   try {
     await Promise.race([opening, front.following]);
@@ -169,6 +181,12 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
     logger.debug(settleAfterLoad(), 'start-up heap compacted');
     front.serve(createApp(opened));
     void opened.store.fatal?.then(fail);
+    // Only the process that leads the database receives kitchen orders (it holds them in memory).
+    kitchen = startConfiguredKitchenListener(opened);
+    kitchen.catch((err: Error) => {
+      logger.error({ err: err.message }, 'could not start the kitchen listener');
+      fail(err);
+    });
   }, async (err) => {
     if (waiting.signal.aborted) return;
     const failure = await openFailure(err, config);

@@ -1,0 +1,265 @@
+import type { Logger } from 'pino';
+import type { GatewayEvents } from '../events.js';
+import { decodeMessage, parseOrder } from './message.js';
+import type { KitchenStore } from './store.js';
+import { viewOf, type KitchenOrder, type KitchenOrderView, type KitchenState, type RejectCode } from './types.js';
+
+/** A message as the listener read it off one connection. */
+export interface ReceivedMessage {
+  bytes: Buffer;
+  source: string;
+  at: Date;
+  /** Set when the connection did not end normally (too large, too slow, shutdown): stored as rejected. */
+  problem?: { code: Exclude<RejectCode, 'invalid'>; reason: string; truncated?: boolean };
+}
+
+/** What the live screen is told: an order that is new or changed (by its seq, the event id). */
+export interface KitchenChange {
+  seq: number;
+  order: KitchenOrderView;
+}
+
+export interface KitchenDeps {
+  store: KitchenStore;
+  /** The store's group commit: resolves once everything changed before the call is durable. */
+  commit: () => Promise<void>;
+  events: GatewayEvents;
+  logger: Logger;
+  now: () => Date;
+  /** How many done orders the screen's Recall list shows. */
+  recall: number;
+  /** Webhook targets that want `kitchen.order` (names `webhook:<url>`). */
+  hookTargets: string[];
+}
+
+export interface OrderQuery {
+  state: KitchenState | 'all';
+  from?: string;
+  to?: string;
+  firstResult: number;
+  maxResults: number;
+}
+
+/** A kitchen_order_rejected error: done/reopen of a message that is not an order. */
+export class NotAnOrderError extends Error {}
+
+const COMMIT_RETRY_MS = 1000;
+
+/**
+ * The kitchen display: every message received on the kitchen port is stored (an order `open`,
+ * anything else `rejected`), orders are marked done and reopened, and the live screens are told
+ * about every change once it is durable, in change order (seq), so that a screen reconnecting
+ * with its last seq misses nothing and sees nothing twice.
+ */
+export class Kitchen {
+  private readonly orders = new Map<string, KitchenOrder>();
+  private lastId = 0;
+  private lastSeq = 0;
+  /** Changes made but not yet known durable, by seq. */
+  private readonly unpublished = new Map<number, KitchenOrder>();
+  private durableSeq = 0;
+  private readonly listeners = new Set<(change: KitchenChange) => void>();
+  private readonly newOrderListeners = new Set<(order: KitchenOrder) => void>();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly streamEnds = new Set<() => void>();
+  private readonly log: Logger;
+
+  constructor(private readonly deps: KitchenDeps) {
+    this.log = deps.logger.child({ component: 'kitchen' });
+  }
+
+  async open(): Promise<void> {
+    await this.deps.store.load((order) => {
+      this.orders.set(order.id, order);
+      this.lastId = Math.max(this.lastId, Number(order.id));
+      this.lastSeq = Math.max(this.lastSeq, order.seq);
+    });
+    this.durableSeq = this.lastSeq;
+  }
+
+  get openCount(): number {
+    let n = 0;
+    for (const o of this.orders.values()) if (o.state === 'open') n++;
+    return n;
+  }
+
+  /** Orders whose webhook delivery was not finished before the last stop. */
+  undelivered(): KitchenOrder[] {
+    return [...this.orders.values()].filter((o) => (o.pendingHooks?.length ?? 0) > 0);
+  }
+
+  /** Journals and stores one message; resolves once both are durable (or, on a storage failure, once that is logged). */
+  async receive(msg: ReceivedMessage): Promise<KitchenOrder> {
+    const id = String(++this.lastId);
+    const at = msg.at.toISOString();
+    const order: KitchenOrder = { id, seq: ++this.lastSeq, receivedAt: at, source: msg.source, state: 'rejected', table: null, positions: [] };
+    const raw = msg.bytes.toString('base64');
+    if (msg.problem) {
+      order.reject = { code: msg.problem.code, reason: msg.problem.reason, bytes: msg.bytes.length, raw, truncated: msg.problem.truncated ?? false };
+    } else {
+      const { text, encoding } = decodeMessage(msg.bytes);
+      order.encoding = encoding;
+      const parsed = parseOrder(text);
+      if (parsed.ok) {
+        order.state = 'open';
+        order.table = parsed.table;
+        order.positions = parsed.positions;
+        if (this.deps.hookTargets.length > 0) order.pendingHooks = [...this.deps.hookTargets];
+      } else {
+        order.reject = { code: 'invalid', reason: parsed.reason, bytes: msg.bytes.length, raw, truncated: false };
+      }
+    }
+    this.deps.store.journal({ at, source: msg.source, orderId: id, bytes: msg.bytes.length, raw });
+    await this.save(order);
+    if (order.state === 'open') {
+      this.log.info({ event: 'kitchen.order', id, table: order.table, positions: order.positions.length, source: msg.source }, `kitchen order ${id} for ${order.table}`);
+      this.deps.events.emit('kitchen.message', { outcome: 'received', source: msg.source });
+      for (const l of this.newOrderListeners) l(order);
+    } else {
+      this.log.warn({ event: 'kitchen.rejected', id, code: order.reject!.code, reason: order.reject!.reason, bytes: msg.bytes.length, source: msg.source }, `kitchen message ${id} rejected: ${order.reject!.reason}`);
+      this.deps.events.emit('kitchen.message', { outcome: 'rejected', reason: order.reject!.code, source: msg.source });
+    }
+    return order;
+  }
+
+  /** Marks an order done (done again: unchanged); null when there is no such order. */
+  async markDone(id: string): Promise<KitchenOrderView | null> {
+    return this.setState(id, 'done');
+  }
+
+  async reopen(id: string): Promise<KitchenOrderView | null> {
+    return this.setState(id, 'open');
+  }
+
+  private async setState(id: string, state: 'open' | 'done'): Promise<KitchenOrderView | null> {
+    const current = this.orders.get(id);
+    if (!current) return null;
+    if (current.state === 'rejected') throw new NotAnOrderError(`kitchen message ${id} was rejected (${current.reject?.reason ?? 'not an order'}); it cannot be marked ${state}`);
+    if (current.state === state) return viewOf(current);
+    const next: KitchenOrder = { ...current, state, seq: ++this.lastSeq };
+    if (state === 'done') next.doneAt = this.deps.now().toISOString();
+    else delete next.doneAt;
+    await this.save(next);
+    this.log.info({ event: `kitchen.${state === 'done' ? 'done' : 'reopened'}`, id }, `kitchen order ${id} ${state === 'done' ? 'done' : 'reopened'}`);
+    return viewOf(next);
+  }
+
+  /** Webhook delivery finished (delivered or given up) for `target`. */
+  async hookFinished(id: string, target: string): Promise<void> {
+    const current = this.orders.get(id);
+    if (!current?.pendingHooks?.includes(target)) return;
+    const pendingHooks = current.pendingHooks.filter((t) => t !== target);
+    // Not a change the screens need to see: same seq.
+    const next: KitchenOrder = { ...current, pendingHooks };
+    this.orders.set(id, next);
+    await this.deps.store.put(next);
+    await this.deps.commit();
+  }
+
+  get(id: string): KitchenOrder | undefined {
+    return this.orders.get(id);
+  }
+
+  view(id: string): KitchenOrderView | undefined {
+    const order = this.orders.get(id);
+    return order && viewOf(order);
+  }
+
+  /** Live streams end themselves when the gateway stops (otherwise the HTTP server waits for them). */
+  onStreamsEnd(end: () => void): void {
+    this.streamEnds.add(end);
+  }
+
+  offStreamsEnd(end: () => void): void {
+    this.streamEnds.delete(end);
+  }
+
+  endStreams(): void {
+    for (const end of [...this.streamEnds]) end();
+    this.streamEnds.clear();
+  }
+
+  /** Newest first. `from` inclusive, `to` exclusive (received time). */
+  list(q: OrderQuery): { items: KitchenOrderView[]; total: number } {
+    const matching = [...this.orders.values()]
+      .filter((o) => (q.state === 'all' || o.state === q.state) && (!q.from || o.receivedAt >= q.from) && (!q.to || o.receivedAt < q.to))
+      .sort((a, b) => Number(b.id) - Number(a.id));
+    return { items: matching.slice(q.firstResult, q.firstResult + q.maxResults).map(viewOf), total: matching.length };
+  }
+
+  /**
+   * What a screen needs, oldest change first: after `since` (a reconnecting screen's last event
+   * id) every durable change of an order; with no `since`, the open orders and the last done ones.
+   */
+  changes(since: number | null): KitchenChange[] {
+    const shown = [...this.orders.values()].filter((o) => o.state !== 'rejected' && o.seq <= this.durableSeq);
+    let picked: KitchenOrder[];
+    if (since !== null && since <= this.durableSeq) picked = shown.filter((o) => o.seq > since);
+    else {
+      // A first connection, or an id from another database: the whole current picture.
+      const done = shown.filter((o) => o.state === 'done').sort((a, b) => b.seq - a.seq).slice(0, this.deps.recall);
+      picked = [...shown.filter((o) => o.state === 'open'), ...done];
+    }
+    return picked.sort((a, b) => a.seq - b.seq).map((o) => ({ seq: o.seq, order: viewOf(o) }));
+  }
+
+  get currentSeq(): number {
+    return this.durableSeq;
+  }
+
+  subscribe(listener: (change: KitchenChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onNewOrder(listener: (order: KitchenOrder) => void): void {
+    this.newOrderListeners.add(listener);
+  }
+
+  stop(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.endStreams();
+    this.listeners.clear();
+  }
+
+  private async save(order: KitchenOrder): Promise<void> {
+    this.orders.set(order.id, order);
+    this.unpublished.set(order.seq, order);
+    await this.deps.store.put(order);
+    await this.persist();
+  }
+
+  /** Commits; on failure keeps trying in the background (the changes stay queued in the store). */
+  private async persist(): Promise<void> {
+    const upTo = this.lastSeq;
+    try {
+      await this.deps.commit();
+    } catch (err) {
+      this.log.error({ err }, 'could not store kitchen orders; retrying');
+      this.retryTimer ??= setTimeout(() => {
+        this.retryTimer = null;
+        void this.persist();
+      }, COMMIT_RETRY_MS);
+      return;
+    }
+    this.publish(upTo);
+  }
+
+  private publish(upTo: number): void {
+    if (upTo <= this.durableSeq && this.unpublished.size === 0) return;
+    this.durableSeq = Math.max(this.durableSeq, upTo);
+    const ready = [...this.unpublished.keys()].filter((s) => s <= this.durableSeq).sort((a, b) => a - b);
+    for (const seq of ready) {
+      const order = this.unpublished.get(seq)!;
+      this.unpublished.delete(seq);
+      if (order.state === 'rejected') continue;
+      // A later change of the same order supersedes this one (the screen gets it next).
+      if (this.orders.get(order.id)!.seq !== seq && this.orders.get(order.id)!.seq <= this.durableSeq) continue;
+      const change = { seq, order: viewOf(order) };
+      for (const l of this.listeners) {
+        try { l(change); } catch { /* a broken screen must not stop the others */ }
+      }
+    }
+  }
+}
