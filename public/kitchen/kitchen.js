@@ -123,12 +123,8 @@
   function render(freshId) {
     const open = [...orders.values()].filter((o) => o.state === 'open').sort(byNewest);
     const existing = new Map([...ordersEl.children].map((n) => [n.dataset.id, n]));
-    const wanted = open.map((o) => {
-      const node = existing.get(o.id);
-      return node && node.dataset.state === JSON.stringify(o.positions) + o.table ? node : Object.assign(card(o, o.id === freshId), {});
-    });
-    wanted.forEach((node, i) => { node.dataset.state = JSON.stringify(open[i].positions) + open[i].table; });
-    ordersEl.replaceChildren(...wanted);
+    // An order's table and positions never change: a card, once built, is kept as it is.
+    ordersEl.replaceChildren(...open.map((o) => existing.get(o.id) ?? card(o, o.id === freshId)));
     emptyEl.hidden = open.length > 0;
     countEl.textContent = `${open.length} open`;
     document.title = `(${open.length}) Kitchen · tabshop-gateway`;

@@ -1,0 +1,42 @@
+import { connect } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { startKitchenListener, type KitchenListener, type KitchenListenerOptions } from '../../src/kitchen/listener.js';
+import type { TestGateway } from '../helpers.js';
+
+/**
+ * Sends one kitchen message exactly as a TabShop tablet does: connect, write the bytes (in
+ * `pieces` writes, `gapMs` apart), half-close, never read. Resolves once the gateway closed the
+ * connection (it does so only after the message is stored).
+ */
+export async function sendLikeTablet(port: number, bytes: Buffer | string, opts: { pieces?: number; gapMs?: number; halfClose?: boolean } = {}): Promise<void> {
+  const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+  const socket = connect({ host: '127.0.0.1', port });
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  socket.on('error', () => undefined); // a refused or reset connection just closes
+  await new Promise<void>((resolve) => { socket.once('connect', () => resolve()); socket.once('close', () => resolve()); });
+  if (!socket.destroyed) {
+    const pieces = Math.max(1, Math.min(opts.pieces ?? 1, data.length || 1));
+    const size = Math.ceil(data.length / pieces);
+    for (let off = 0; off < data.length; off += size) {
+      socket.write(data.subarray(off, off + size));
+      if (opts.gapMs) await delay(opts.gapMs);
+    }
+    if (opts.halfClose !== false) socket.end();
+  }
+  await closed;
+}
+
+/** A connection that sends nothing and never closes (until the gateway gives up on it). */
+export async function silentConnection(port: number): Promise<void> {
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+}
+
+/** The kitchen listener of a test gateway, on an ephemeral port (test helpers never open 8090). */
+export function listenerFor(gw: TestGateway, opts: Partial<KitchenListenerOptions> = {}): Promise<KitchenListener> {
+  const { kitchen } = gw.gateway.kitchen!;
+  return startKitchenListener(kitchen, { host: '127.0.0.1', port: 0, ratePerSecond: 1000, ...opts }, gw.gateway.logger, gw.gateway.events);
+}
+
+export const order = (table: string, positions: { product: string; amount: string | number }[]) => JSON.stringify({ table, positions });
