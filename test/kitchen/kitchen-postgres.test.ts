@@ -1,0 +1,54 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { KitchenListener } from '../../src/kitchen/listener.js';
+import { adminAuth, testGateways } from '../helpers.js';
+import { MISSING_POSTGRES, PG_BIN, queryRows, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
+import { listenerFor, order, sendLikeTablet } from './tablet.js';
+
+let cluster: PgCluster;
+const gateways = testGateways();
+let listeners: KitchenListener[] = [];
+
+describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000 }, () => {
+  beforeAll(async () => {
+    if (!PG_BIN) throw new Error(MISSING_POSTGRES);
+    cluster = await startPostgres();
+  }, 60_000);
+  afterEach(async () => {
+    for (const l of listeners.splice(0)) await l.close();
+    await gateways.cleanup();
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('stores orders, rejected messages and the journal in the database; a restart keeps them', async () => {
+    const url = await cluster.createDatabase();
+    const config = { store: { dataDir: './data', postgres: { url } }, kitchen: { port: 0 } };
+    const a = await gateways.start(config);
+    const la = await listenerFor(a);
+    listeners.push(la);
+    await sendLikeTablet(la.port, order('Tisch 2', [{ product: 'Gulasch', amount: '1' }, { product: 'Bier', amount: 0.5 }]));
+    await sendLikeTablet(la.port, Buffer.from([0x7b, 0xff]));
+    await sendLikeTablet(la.port, order('Tisch 3', [{ product: 'Strudel', amount: 1 }]));
+    expect((await a.json('/api/kitchen/orders/3/done', { method: 'POST', auth: adminAuth })).status).toBe(200);
+
+    expect(await queryRows(url, 'SELECT id::text, state, table_name, source FROM kitchen_orders ORDER BY id')).toEqual([
+      { id: '1', state: 'open', table_name: 'Tisch 2', source: '127.0.0.1' },
+      { id: '2', state: 'rejected', table_name: null, source: '127.0.0.1' },
+      { id: '3', state: 'done', table_name: 'Tisch 3', source: '127.0.0.1' },
+    ]);
+    const journal = await queryRows<{ order_id: string; body: Buffer }>(url, 'SELECT order_id::text, body FROM kitchen_journal ORDER BY order_id');
+    expect(journal.map((r) => r.order_id)).toEqual(['1', '2', '3']);
+    expect(journal[1].body).toEqual(Buffer.from([0x7b, 0xff]));
+
+    await listeners.pop()!.close();
+    await gateways.stop(a);
+    const b = await gateways.start(config, a.dir);
+    const lb = await listenerFor(b);
+    listeners.push(lb);
+    expect((await b.json('/api/kitchen/orders?state=all', { auth: adminAuth })).body.items.map((o: { id: string; state: string }) => [o.id, o.state]))
+      .toEqual([['3', 'done'], ['2', 'rejected'], ['1', 'open']]);
+    await sendLikeTablet(lb.port, order('Tisch 4', [{ product: 'Kaffee', amount: 2 }]));
+    expect((await b.json('/api/kitchen/orders?state=open', { auth: adminAuth })).body.items.map((o: { id: string }) => o.id)).toEqual(['4', '1']);
+  });
+});
