@@ -44,6 +44,8 @@ export interface OrderQuery {
 export class NotAnOrderError extends Error {}
 
 const COMMIT_RETRY_MS = 1000;
+/** Bytes of a rejected message kept in its record (and shown by the API); the journal has them all. */
+export const RAW_KEPT = 4096;
 
 /**
  * The kitchen display: every message received on the kitchen port is stored (an order `open`,
@@ -93,23 +95,27 @@ export class Kitchen {
     const id = String(++this.lastId);
     const at = msg.at.toISOString();
     const order: KitchenOrder = { id, seq: ++this.lastSeq, receivedAt: at, source: msg.source, state: 'rejected', table: null, positions: [] };
-    const raw = msg.bytes.toString('base64');
-    if (msg.problem) {
-      order.reject = { code: msg.problem.code, reason: msg.problem.reason, bytes: msg.bytes.length, raw, truncated: msg.problem.truncated ?? false };
-    } else {
-      const { text, encoding } = decodeMessage(msg.bytes);
+    // The journal keeps every byte; the record keeps the first RAW_KEPT (records stay small in chunks and memory).
+    const kept = msg.bytes.subarray(0, RAW_KEPT);
+    const rejectWith = (code: RejectCode, reason: string, truncated: boolean) => {
+      order.reject = { code, reason, bytes: msg.bytes.length, raw: kept.toString('base64'), truncated: truncated || kept.length < msg.bytes.length };
+    };
+    const { text, encoding } = decodeMessage(msg.bytes);
+    // A cut connection (no clean end) that still delivered one whole valid JSON order loses nothing by it.
+    const parsed = !msg.problem || msg.problem.code === 'interrupted' ? parseOrder(text) : null;
+    if (parsed?.ok) {
+      order.state = 'open';
+      order.table = parsed.table;
+      order.positions = parsed.positions;
       order.encoding = encoding;
-      const parsed = parseOrder(text);
-      if (parsed.ok) {
-        order.state = 'open';
-        order.table = parsed.table;
-        order.positions = parsed.positions;
-        if (this.deps.hookTargets.length > 0) order.pendingHooks = [...this.deps.hookTargets];
-      } else {
-        order.reject = { code: 'invalid', reason: parsed.reason, bytes: msg.bytes.length, raw, truncated: false };
-      }
+      if (this.deps.hookTargets.length > 0) order.pendingHooks = [...this.deps.hookTargets];
+    } else if (msg.problem) {
+      rejectWith(msg.problem.code, msg.problem.reason, msg.problem.truncated ?? false);
+    } else {
+      order.encoding = encoding;
+      rejectWith('invalid', parsed!.ok ? '' : parsed!.reason, false);
     }
-    this.deps.store.journal({ at, source: msg.source, orderId: id, bytes: msg.bytes.length, raw });
+    this.deps.store.journal({ at, source: msg.source, orderId: id, bytes: msg.bytes.length, raw: msg.bytes.toString('base64') });
     await this.save(order);
     if (order.state === 'open') {
       this.log.info({ event: 'kitchen.order', id, table: order.table, positions: order.positions.length, source: msg.source }, `kitchen order ${id} for ${order.table}`);

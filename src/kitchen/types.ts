@@ -22,7 +22,7 @@ export interface KitchenOrder {
   table: string | null;
   positions: KitchenPosition[];
   doneAt?: string;
-  /** Rejected messages: why, and the bytes received (bounded), base64. */
+  /** Rejected messages: why, how many bytes arrived, and the first of them (at most RAW_KEPT), base64; the journal has all. */
   reject?: { code: RejectCode; reason: string; bytes: number; raw: string; truncated: boolean };
   encoding?: 'utf-8' | 'windows-1252';
   /** Webhook targets (`webhook:<url>`) still to be told about the order; absent or empty: none. */
@@ -48,9 +48,11 @@ export interface KitchenOrderView {
   state: KitchenState;
   source: string;
   doneAt?: string;
-  /** Rejected: why, and the bytes received (base64, bounded). */
+  /** Rejected: why, and the first bytes received (base64, at most 4 KB; all of them in the journal). */
   reason?: string;
   rawBase64?: string;
+  /** Rejected: how many bytes arrived (at most 64 KB are read). */
+  bytes?: number;
 }
 
 export function viewOf(o: KitchenOrder): KitchenOrderView {
@@ -59,6 +61,7 @@ export function viewOf(o: KitchenOrder): KitchenOrderView {
   if (o.reject) {
     view.reason = o.reject.reason;
     view.rawBase64 = o.reject.raw;
+    view.bytes = o.reject.bytes;
   }
   return view;
 }

@@ -1,6 +1,6 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -72,12 +72,38 @@ describe('kitchen display: receiving orders like TabShop sends them', () => {
     expect(Buffer.from(garbage.rawBase64, 'base64')).toEqual(Buffer.from([0xff, 0x00, 0x41, 0x7b]));
     expect(shape.reason).toBe('positions[0].amount is missing or not a number');
     expect(oversized.reason).toBe('the message is larger than 65536 bytes');
-    expect(Buffer.from(oversized.rawBase64, 'base64')).toEqual(big.subarray(0, 64 * 1024));
+    expect(oversized.bytes).toBe(64 * 1024);
+    expect(Buffer.from(oversized.rawBase64, 'base64')).toEqual(big.subarray(0, 4096));
+    // The journal keeps every byte read (up to the limit).
+    const [journalFile] = await readdir(join(gw.dataDir, 'kitchen', 'journal'));
+    const journal = (await readFile(join(gw.dataDir, 'kitchen', 'journal', journalFile), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(Buffer.from(journal.find((e) => e.orderId === oversized.id).raw, 'base64')).toEqual(big.subarray(0, 64 * 1024));
     expect(silent.reason).toBe('the message did not end within 0.3 s');
     expect(silent.rawBase64).toBe('');
     const open = (await orders(gw, 'state=open')).body;
     expect(open.items.map((o: { table: string }) => o.table)).toEqual(['After']);
     expect((await gw.json('/healthz')).status).toBe(200);
+  });
+
+  it('a connection reset after a whole order keeps the order; one reset mid-way is stored as rejected', async () => {
+    const { gw, port } = await start();
+    const reset = async (text: string) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      await new Promise((resolve) => socket.write(text, resolve));
+      await delay(50);
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      socket.resetAndDestroy();
+      await closed;
+    };
+    await reset(order('Whole', [{ product: 'Soup', amount: 1 }]));
+    await reset('{"table":"Half","posi');
+    const until = Date.now() + 3000;
+    while ((await orders(gw)).body.total < 2 && Date.now() < until) await delay(20);
+    const { body } = await orders(gw);
+    expect(body.items.map((o: { table: string | null; state: string }) => [o.table, o.state])).toEqual([[null, 'rejected'], ['Whole', 'open']]);
+    expect(body.items[0].reason).toMatch(/^the connection (failed|closed) before the message ended/);
   });
 
   it('journals every message (bytes, source, time) in the data dir', async () => {
