@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { KitchenListener } from '../../src/kitchen/listener.js';
+import { copyLowdbToPostgres } from '../../src/store/postgres/copy-from-lowdb.js';
 import { adminAuth, testGateways } from '../helpers.js';
 import { MISSING_POSTGRES, PG_BIN, queryRows, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
 import { listenerFor, order, sendLikeTablet } from './tablet.js';
@@ -50,5 +51,28 @@ describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000
       .toEqual([['3', 'done'], ['2', 'rejected'], ['1', 'open']]);
     await sendLikeTablet(lb.port, order('Tisch 4', [{ product: 'Kaffee', amount: 2 }]));
     expect((await b.json('/api/kitchen/orders?state=open', { auth: adminAuth })).body.items.map((o: { id: string }) => o.id)).toEqual(['4', '1']);
+  });
+
+  it('migrate-store copies a data dir\'s kitchen orders and journal, once', async () => {
+    const lowdb = await gateways.start({ kitchen: { port: 0 } });
+    const l = await listenerFor(lowdb);
+    listeners.push(l);
+    await sendLikeTablet(l.port, order('Tisch 1', [{ product: 'Knödel', amount: '3' }]));
+    await sendLikeTablet(l.port, 'kaputt');
+    await lowdb.json('/api/kitchen/orders/1/done', { method: 'POST', auth: adminAuth });
+    await listeners.pop()!.close();
+    await gateways.stop(lowdb);
+
+    const url = await cluster.createDatabase();
+    const report = await copyLowdbToPostgres({ dataDir: lowdb.dataDir, url });
+    expect(report.ok).toBe(true);
+    expect(report.copied).toMatchObject({ kitchenOrders: 2, kitchenJournal: 2 });
+    expect(report.checks.filter((c) => c.what.startsWith('kitchen'))).toEqual([
+      { what: 'kitchen orders', source: '2', target: '2', ok: true },
+      { what: 'kitchen journal lines', source: '2', target: '2', ok: true },
+    ]);
+    const pg = await gateways.start({ store: { dataDir: './data', postgres: { url } }, kitchen: { port: 0 } });
+    expect((await pg.json('/api/kitchen/orders?state=all', { auth: adminAuth })).body.items.map((o: { table: string | null; state: string }) => [o.table, o.state]))
+      .toEqual([[null, 'rejected'], ['Tisch 1', 'done']]);
   });
 });
