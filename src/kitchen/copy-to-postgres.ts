@@ -15,7 +15,7 @@ import type { KitchenJournalEntry, KitchenOrder } from './types.js';
 export async function copyKitchen(dataDir: string, commit: GroupCommit, target: PgStore): Promise<{ orders: number; journal: number }> {
   if (!existsSync(join(dataDir, 'kitchen'))) return { orders: 0, journal: 0 };
   const orders: KitchenOrder[] = [];
-  await new LowdbKitchenStore(dataDir, commit).load((o) => orders.push(o));
+  await new LowdbKitchenStore(dataDir, commit).load((_e, o) => orders.push(o!));
   const entries: KitchenJournalEntry[] = [];
   const journalDir = join(dataDir, 'kitchen', 'journal');
   for (const file of existsSync(journalDir) ? (await readdir(journalDir)).filter((f) => f.endsWith('.ndjson')).sort() : []) {

@@ -96,7 +96,14 @@ export class KitchenHookDelivery {
         await this.sleep(q, Infinity);
         continue;
       }
-      const order = this.kitchen.get(id);
+      const order = await this.kitchen.get(id).catch((err) => {
+        this.logger.error({ err, order: id }, 'could not read a kitchen order for its webhook; retrying');
+        return null;
+      });
+      if (order === null) {
+        await this.sleep(q, 1000);
+        continue;
+      }
       if (!order) {
         q.ids.shift();
         continue;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { GatewayEvents } from '../events.js';
 import { decodeMessage, parseOrder } from './message.js';
-import type { KitchenStore } from './store.js';
+import { indexEntryOf, isPinned, type KitchenIndexEntry, type KitchenStore } from './store.js';
 import { viewOf, type KitchenOrder, type KitchenOrderView, type KitchenState, type RejectCode } from './types.js';
 
 /** A message as the listener read it off one connection. */
@@ -46,6 +46,8 @@ export class NotAnOrderError extends Error {}
 const COMMIT_RETRY_MS = 1000;
 /** Bytes of a rejected message kept in its record (and shown by the API); the journal has them all. */
 export const RAW_KEPT = 4096;
+/** Records of done and rejected orders kept in memory (most recently used); the rest is read from the store. */
+const RECORDS_KEPT = 500;
 
 /**
  * The kitchen display: every message received on the kitchen port is stored (an order `open`,
@@ -54,7 +56,10 @@ export const RAW_KEPT = 4096;
  * with its last seq misses nothing and sees nothing twice.
  */
 export class Kitchen {
-  private readonly orders = new Map<string, KitchenOrder>();
+  /** Every order, compactly: what filtering, paging and the live screens' catch-up need. */
+  private readonly index = new Map<string, KitchenIndexEntry>();
+  /** Whole records: every pinned one (open, owed to a webhook), plus the most recently used others. */
+  private readonly records = new Map<string, KitchenOrder>();
   private lastId = 0;
   private lastSeq = 0;
   /** Changes made but not yet known durable, by seq. */
@@ -71,23 +76,22 @@ export class Kitchen {
   }
 
   async open(): Promise<void> {
-    await this.deps.store.load((order) => {
-      this.orders.set(order.id, order);
-      this.lastId = Math.max(this.lastId, Number(order.id));
-      this.lastSeq = Math.max(this.lastSeq, order.seq);
+    await this.deps.store.load((entry, order) => {
+      this.index.set(entry.id, entry);
+      if (order && isPinned(order)) this.records.set(order.id, order);
+      this.lastId = Math.max(this.lastId, Number(entry.id));
+      this.lastSeq = Math.max(this.lastSeq, entry.seq);
     });
     this.durableSeq = this.lastSeq;
   }
 
-  get openCount(): number {
-    let n = 0;
-    for (const o of this.orders.values()) if (o.state === 'open') n++;
-    return n;
+  get size(): number {
+    return this.index.size;
   }
 
   /** Orders whose webhook delivery was not finished before the last stop. */
   undelivered(): KitchenOrder[] {
-    return [...this.orders.values()].filter((o) => (o.pendingHooks?.length ?? 0) > 0);
+    return [...this.records.values()].filter((o) => (o.pendingHooks?.length ?? 0) > 0).sort((a, b) => Number(a.id) - Number(b.id));
   }
 
   /** Journals and stores one message; resolves once both are durable (or, on a storage failure, once that is logged). */
@@ -138,7 +142,7 @@ export class Kitchen {
   }
 
   private async setState(id: string, state: 'open' | 'done'): Promise<KitchenOrderView | null> {
-    const current = this.orders.get(id);
+    const current = await this.get(id);
     if (!current) return null;
     if (current.state === 'rejected') throw new NotAnOrderError(`kitchen message ${id} was rejected (${current.reject?.reason ?? 'not an order'}); it cannot be marked ${state}`);
     if (current.state === state) return viewOf(current);
@@ -152,23 +156,78 @@ export class Kitchen {
 
   /** Webhook delivery finished (delivered or given up) for `target`. */
   async hookFinished(id: string, target: string): Promise<void> {
-    const current = this.orders.get(id);
+    const current = await this.get(id);
     if (!current?.pendingHooks?.includes(target)) return;
-    const pendingHooks = current.pendingHooks.filter((t) => t !== target);
     // Not a change the screens need to see: same seq.
-    const next: KitchenOrder = { ...current, pendingHooks };
-    this.orders.set(id, next);
+    const next: KitchenOrder = { ...current, pendingHooks: current.pendingHooks.filter((t) => t !== target) };
+    this.remember(next);
     await this.deps.store.put(next);
     await this.deps.commit();
   }
 
-  get(id: string): KitchenOrder | undefined {
-    return this.orders.get(id);
+  /** The latest record of an order (read from the store when not in memory). */
+  async get(id: string): Promise<KitchenOrder | undefined> {
+    if (!this.index.has(id)) return undefined;
+    const cached = this.records.get(id);
+    if (cached) return cached;
+    const stored = await this.deps.store.get(id);
+    // A change may have been made meanwhile: the record in memory, if any, is newer.
+    const now = this.records.get(id);
+    if (now) return now;
+    if (stored) this.remember(stored);
+    return stored;
   }
 
-  view(id: string): KitchenOrderView | undefined {
-    const order = this.orders.get(id);
+  async view(id: string): Promise<KitchenOrderView | undefined> {
+    const order = await this.get(id);
     return order && viewOf(order);
+  }
+
+  /** Newest first. `from` inclusive, `to` exclusive (received time). */
+  async list(q: OrderQuery): Promise<{ items: KitchenOrderView[]; total: number }> {
+    const matching = [...this.index.values()]
+      .filter((o) => (q.state === 'all' || o.state === q.state) && (!q.from || o.receivedAt >= q.from) && (!q.to || o.receivedAt < q.to))
+      .sort((a, b) => Number(b.id) - Number(a.id));
+    const page = matching.slice(q.firstResult, q.firstResult + q.maxResults);
+    const items = await Promise.all(page.map((e) => this.get(e.id)));
+    return { items: items.filter((o): o is KitchenOrder => o !== undefined).map(viewOf), total: matching.length };
+  }
+
+  /**
+   * What a screen needs, oldest change first: after `since` (a reconnecting screen's last event
+   * id) every durable change of an order; with no `since`, the open orders and the last done ones.
+   * Subscribe first, then call this: together they miss nothing and repeat nothing.
+   */
+  async changes(since: number | null): Promise<KitchenChange[]> {
+    // Everything up to here, no further: a change made while the records are read is published
+    // after this call, so a stream subscribed before it gets that one live, in order.
+    const upTo = this.durableSeq;
+    const shown = [...this.index.values()].filter((o) => o.state !== 'rejected' && o.seq <= upTo);
+    let picked: KitchenIndexEntry[];
+    if (since !== null && since <= upTo) picked = shown.filter((o) => o.seq > since);
+    else {
+      // A first connection, or an id from another database: the whole current picture.
+      const done = shown.filter((o) => o.state === 'done').sort((a, b) => b.seq - a.seq).slice(0, this.deps.recall);
+      picked = [...shown.filter((o) => o.state === 'open'), ...done];
+    }
+    const orders = await Promise.all(picked.map((e) => this.get(e.id)));
+    return orders
+      .filter((o): o is KitchenOrder => o !== undefined && o.seq <= upTo)
+      .sort((a, b) => a.seq - b.seq)
+      .map((o) => ({ seq: o.seq, order: viewOf(o) }));
+  }
+
+  get currentSeq(): number {
+    return this.durableSeq;
+  }
+
+  subscribe(listener: (change: KitchenChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onNewOrder(listener: (order: KitchenOrder) => void): void {
+    this.newOrderListeners.add(listener);
   }
 
   /** Live streams end themselves when the gateway stops (otherwise the HTTP server waits for them). */
@@ -185,43 +244,6 @@ export class Kitchen {
     this.streamEnds.clear();
   }
 
-  /** Newest first. `from` inclusive, `to` exclusive (received time). */
-  list(q: OrderQuery): { items: KitchenOrderView[]; total: number } {
-    const matching = [...this.orders.values()]
-      .filter((o) => (q.state === 'all' || o.state === q.state) && (!q.from || o.receivedAt >= q.from) && (!q.to || o.receivedAt < q.to))
-      .sort((a, b) => Number(b.id) - Number(a.id));
-    return { items: matching.slice(q.firstResult, q.firstResult + q.maxResults).map(viewOf), total: matching.length };
-  }
-
-  /**
-   * What a screen needs, oldest change first: after `since` (a reconnecting screen's last event
-   * id) every durable change of an order; with no `since`, the open orders and the last done ones.
-   */
-  changes(since: number | null): KitchenChange[] {
-    const shown = [...this.orders.values()].filter((o) => o.state !== 'rejected' && o.seq <= this.durableSeq);
-    let picked: KitchenOrder[];
-    if (since !== null && since <= this.durableSeq) picked = shown.filter((o) => o.seq > since);
-    else {
-      // A first connection, or an id from another database: the whole current picture.
-      const done = shown.filter((o) => o.state === 'done').sort((a, b) => b.seq - a.seq).slice(0, this.deps.recall);
-      picked = [...shown.filter((o) => o.state === 'open'), ...done];
-    }
-    return picked.sort((a, b) => a.seq - b.seq).map((o) => ({ seq: o.seq, order: viewOf(o) }));
-  }
-
-  get currentSeq(): number {
-    return this.durableSeq;
-  }
-
-  subscribe(listener: (change: KitchenChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  onNewOrder(listener: (order: KitchenOrder) => void): void {
-    this.newOrderListeners.add(listener);
-  }
-
   stop(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
@@ -229,8 +251,25 @@ export class Kitchen {
     this.listeners.clear();
   }
 
+  /** Keeps a record in memory: pinned ones always, others in a bounded most-recently-used set. */
+  private remember(order: KitchenOrder): void {
+    this.records.delete(order.id);
+    this.records.set(order.id, order);
+    let unpinned = 0;
+    for (const o of this.records.values()) if (!isPinned(o)) unpinned++;
+    if (unpinned <= RECORDS_KEPT) return;
+    for (const [id, o] of this.records) {
+      if (unpinned <= RECORDS_KEPT) return;
+      if (!isPinned(o)) {
+        this.records.delete(id);
+        unpinned--;
+      }
+    }
+  }
+
   private async save(order: KitchenOrder): Promise<void> {
-    this.orders.set(order.id, order);
+    this.index.set(order.id, indexEntryOf(order));
+    this.remember(order);
     this.unpublished.set(order.seq, order);
     await this.deps.store.put(order);
     await this.persist();
@@ -253,15 +292,15 @@ export class Kitchen {
   }
 
   private publish(upTo: number): void {
-    if (upTo <= this.durableSeq && this.unpublished.size === 0) return;
     this.durableSeq = Math.max(this.durableSeq, upTo);
     const ready = [...this.unpublished.keys()].filter((s) => s <= this.durableSeq).sort((a, b) => a - b);
     for (const seq of ready) {
       const order = this.unpublished.get(seq)!;
       this.unpublished.delete(seq);
       if (order.state === 'rejected') continue;
-      // A later change of the same order supersedes this one (the screen gets it next).
-      if (this.orders.get(order.id)!.seq !== seq && this.orders.get(order.id)!.seq <= this.durableSeq) continue;
+      // A later durable change of the same order supersedes this one (the screens get that one).
+      const latest = this.index.get(order.id)!.seq;
+      if (latest !== seq && latest <= this.durableSeq) continue;
       const change = { seq, order: viewOf(order) };
       for (const l of this.listeners) {
         try { l(change); } catch { /* a broken screen must not stop the others */ }

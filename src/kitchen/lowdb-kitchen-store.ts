@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ChunkedCollection } from '../store/chunked-collection.js';
 import type { GroupCommit } from '../store/group-commit.js';
-import type { KitchenStore } from './store.js';
+import { indexEntryOf, type KitchenStore } from './store.js';
 import type { KitchenJournalEntry, KitchenOrder } from './types.js';
 
 const day = (iso: string) => iso.slice(0, 10);
@@ -21,9 +21,13 @@ export class LowdbKitchenStore implements KitchenStore {
     this.journalDir = join(dataDir, 'kitchen', 'journal');
   }
 
-  async load(visit: (order: KitchenOrder) => void): Promise<void> {
-    await this.orders.load(visit);
+  async load(visit: Parameters<KitchenStore['load']>[0]): Promise<void> {
+    await this.orders.load((o) => visit(indexEntryOf(o), o));
     await this.commit.ensureDir(this.journalDir);
+  }
+
+  get(id: string): Promise<KitchenOrder | undefined> {
+    return this.orders.get(id);
   }
 
   put(order: KitchenOrder): Promise<void> {

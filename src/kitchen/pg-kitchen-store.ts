@@ -2,7 +2,7 @@ import { insertRows, PendingList, PendingMap } from '../store/postgres/commit-qu
 import type { PgStore } from '../store/postgres/pg-store.js';
 import { jsonText, textValue, timeValue } from '../store/postgres/sql-values.js';
 import type { KitchenStore } from './store.js';
-import type { KitchenJournalEntry, KitchenOrder } from './types.js';
+import type { KitchenJournalEntry, KitchenOrder, KitchenState } from './types.js';
 
 const PAGE = 2000;
 
@@ -22,15 +22,30 @@ export class PgKitchenStore implements KitchenStore {
     store.join(this.journalRows);
   }
 
-  async load(visit: (order: KitchenOrder) => void): Promise<void> {
+  /** Index columns of every row; the whole record of pinned ones only: memory does not grow with history. */
+  async load(visit: Parameters<KitchenStore['load']>[0]): Promise<void> {
     let last = 0;
     for (;;) {
-      const { rows } = await this.store.pool.query<{ id: string; order_doc: KitchenOrder }>(
-        'SELECT id, order_doc FROM kitchen_orders WHERE id > $1 ORDER BY id LIMIT $2', [last, PAGE]);
-      for (const row of rows) visit(row.order_doc);
+      const { rows } = await this.store.pool.query<{ id: string; seq: string; received_at: Date; state: KitchenState; order_doc: KitchenOrder | null }>(
+        `SELECT id, seq, received_at, state,
+           CASE WHEN state = 'open' OR json_array_length(coalesce(order_doc->'pendingHooks', '[]'::json)) > 0 THEN order_doc END AS order_doc
+         FROM kitchen_orders WHERE id > $1 ORDER BY id LIMIT $2`, [last, PAGE]);
+      for (const row of rows) {
+        const entry = { id: String(row.id), seq: Number(row.seq), receivedAt: row.order_doc?.receivedAt ?? row.received_at.toISOString(), state: row.state };
+        visit(entry, row.order_doc);
+      }
       if (rows.length < PAGE) return;
       last = Number(rows[rows.length - 1].id);
     }
+  }
+
+  async get(id: string): Promise<KitchenOrder | undefined> {
+    const pending = this.orders.get(id);
+    if (pending) return pending;
+    if (!/^\d{1,15}$/.test(id)) return undefined;
+    const { rows } = await this.store.pool.query<{ order_doc: KitchenOrder }>('SELECT order_doc FROM kitchen_orders WHERE id = $1', [Number(id)]);
+    // A round may have committed it between the two looks.
+    return this.orders.get(id) ?? rows[0]?.order_doc;
   }
 
   async put(order: KitchenOrder): Promise<void> {

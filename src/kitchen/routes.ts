@@ -70,7 +70,7 @@ export function kitchenRouter({ gateway, kitchen }: KitchenRouterDeps): Router {
     res.type('html').send(renderKitchenPage({ user: accountOf(res).username, recall }).value);
   });
 
-  router.get('/kitchen/events', ...screen, (req, res) => streamChanges(req, res, kitchen, csrfToken));
+  router.get('/kitchen/events', ...screen, (req, res) => streamChanges(req, res, kitchen, csrfToken, gateway));
 
   router.get('/kitchen/:asset', ...screen, (req, res, next) => {
     const body = assets[req.params.asset as string];
@@ -89,14 +89,14 @@ export function kitchenRouter({ gateway, kitchen }: KitchenRouterDeps): Router {
   router.post('/kitchen/orders/:id/done', ...screen, pageAction('done'));
   router.post('/kitchen/orders/:id/reopen', ...screen, pageAction('reopen'));
 
-  router.get(`${api}/orders`, auth, (req, res) => {
+  router.get(`${api}/orders`, auth, async (req, res) => {
     const state = stringParam(req, 'state') ?? 'open';
     if (!STATES.has(state)) throw new AppError('bad_request', 'state must be open, done, rejected or all', [{ field: 'state', message: 'invalid' }]);
     const { firstResult, maxResults } = paging(req);
-    res.json(kitchen.list({ state: state as 'open', from: timeParam(req, 'from'), to: timeParam(req, 'to'), firstResult, maxResults }));
+    res.json(await kitchen.list({ state: state as 'open', from: timeParam(req, 'from'), to: timeParam(req, 'to'), firstResult, maxResults }));
   });
-  router.get(`${api}/orders/:id`, auth, (req, res) => {
-    const order = kitchen.view(String(req.params.id));
+  router.get(`${api}/orders/:id`, auth, async (req, res) => {
+    const order = await kitchen.view(String(req.params.id));
     if (!order) throw notFound(`kitchen order ${req.params.id}`);
     res.json(order);
   });
@@ -131,7 +131,7 @@ const eventText = (c: KitchenChange, live: boolean) => `id: ${c.seq}\nevent: ord
  * picture; then every change as it becomes durable. Event ids are the orders' change seqs,
  * which survive restarts.
  */
-function streamChanges(req: Request, res: Response, kitchen: Kitchen, csrfToken: string): void {
+function streamChanges(req: Request, res: Response, kitchen: Kitchen, csrfToken: string, gateway: Gateway): void {
   const header = req.headers['last-event-id'];
   const given = typeof header === 'string' ? header : stringParam(req, 'since');
   const since = given !== undefined && /^\d{1,15}$/.test(given) ? Number(given) : null;
@@ -148,17 +148,15 @@ function streamChanges(req: Request, res: Response, kitchen: Kitchen, csrfToken:
   write(`retry: ${RECONNECT_MS}\nevent: hello\ndata: ${JSON.stringify({ csrfToken })}\n\n`);
   const known = since !== null && since <= kitchen.currentSeq;
   if (!known) write(`event: reset\ndata: {}\n\n`);
-  // Same tick as the snapshot: no change can fall between the two.
+  // Live changes are held back until the catch-up is out, then sent if it did not include them.
   let last = known ? since! : -1;
-  for (const c of kitchen.changes(known ? since : null)) {
-    write(eventText(c, false));
-    last = Math.max(last, c.seq);
-  }
-  const unsubscribe = kitchen.subscribe((c) => {
+  let held: KitchenChange[] | null = [];
+  const send = (c: KitchenChange, live: boolean) => {
     if (c.seq <= last) return;
     last = c.seq;
-    write(eventText(c, true));
-  });
+    write(eventText(c, live));
+  };
+  const unsubscribe = kitchen.subscribe((c) => (held ? held.push(c) : send(c, true)));
   const heartbeat = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);
   const end = () => {
     clearInterval(heartbeat);
@@ -168,6 +166,15 @@ function streamChanges(req: Request, res: Response, kitchen: Kitchen, csrfToken:
   kitchen.onStreamsEnd(end);
   res.on('close', () => {
     kitchen.offStreamsEnd(end);
+    end();
+  });
+  kitchen.changes(known ? since : null).then((changes) => {
+    for (const c of changes) send(c, false);
+    const live = held ?? [];
+    held = null;
+    for (const c of live) send(c, true);
+  }, (err) => {
+    gateway.logger.error({ err }, 'could not read kitchen orders for a live screen');
     end();
   });
 }
