@@ -59,6 +59,10 @@ describe.skipIf(!haveChromium && !inCi)('kitchen screen in a real browser (Chrom
     const cards = page.locator('#orders .card');
     await expect.poll(() => cards.count()).toBe(1);
 
+    // The optional chime: switched on by a tap (browsers allow sound only then), played by WebAudio.
+    await page.locator('#sound').click();
+    expect(await page.locator('#sound').getAttribute('aria-pressed')).toBe('true');
+
     // A new order appears without reload; the time it took is reported, not asserted (shared CI machines).
     const sent = performance.now();
     await sendLikeTablet(listener.port, order('Terrasse 3', [{ product: 'Käsespätzle', amount: 1.5 }, { product: 'Crème brûlée', amount: '2' }]));

@@ -106,6 +106,20 @@ describe('kitchen display: receiving orders like TabShop sends them', () => {
     expect(body.items[0].reason).toMatch(/^the connection (failed|closed) before the message ended/);
   });
 
+  it('many tablets at once, valid and garbage mixed: every message stored once, the gateway unharmed', async () => {
+    const { gw, port } = await start();
+    const garbage = (n: number) => Buffer.from(Array.from({ length: 50 + n * 37 }, (_, i) => (i * 7919 + n * 104729) % 256));
+    await Promise.all(Array.from({ length: 40 }, (_, n) => n % 2 === 0
+      ? sendLikeTablet(port, order(`T${n}`, [{ product: `Gericht ${n} – Spätzle`, amount: n }]), { pieces: 3, gapMs: 2 })
+      : sendLikeTablet(port, garbage(n))));
+    const all = (await orders(gw, 'state=all&maxResults=1000')).body;
+    expect(all.total).toBe(40);
+    expect(new Set(all.items.map((o: { id: string }) => o.id)).size).toBe(40);
+    expect(all.items.filter((o: { state: string }) => o.state === 'open')).toHaveLength(20);
+    expect(all.items.filter((o: { state: string }) => o.state === 'rejected')).toHaveLength(20);
+    expect((await gw.json('/readyz')).status).toBe(200);
+  });
+
   it('journals every message (bytes, source, time) in the data dir', async () => {
     const { gw, port } = await start();
     await sendLikeTablet(port, order('J', [{ product: 'X', amount: '1' }]));
