@@ -55,6 +55,24 @@ describe('tabshop-gateway serve with a kitchen', () => {
     expect(await second.exited).toBe(0);
   });
 
+  it('an order whose connection the gateway closed survives a SIGKILL right after', async () => {
+    const port = await freePort();
+    const config = await configFile({ host: '127.0.0.1', port });
+    const env = { KITCHEN_PORT: String(port) };
+    const first = await startGatewayProcess(config, env);
+    procs.push(first);
+    await Promise.all([1, 2, 3, 4, 5].map((n) => sendLikeTablet(port, order(`Table ${n}`, [{ product: 'Pizza', amount: n }]))));
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await startGatewayProcess(config, env);
+    procs.push(second);
+    const body = await (await fetch(`${second.url}/api/kitchen/orders?state=open`, { headers: { authorization: adminAuth } })).json();
+    expect(body.items.map((o: { table: string }) => o.table).sort()).toEqual(['Table 1', 'Table 2', 'Table 3', 'Table 4', 'Table 5']);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
   it('exits 1 naming the kitchen port when it is taken', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
