@@ -23,15 +23,15 @@ export function serveCommand(program: Command): void {
     .description('run the gateway in the foreground (config: --config FILE, else ./config.json, else the demo config.example.json)')
     .option('-c, --config <file>', 'config file')
     .addHelpText('after', `
-Environment: PORT, HOST, DATA_DIR, LOG_LEVEL, ALLOW_DEMO_CREDENTIALS, DATABASE_URL, ADVERTISE_URL
-override the config file.
+Environment: PORT, HOST, DATA_DIR, LOG_LEVEL, ALLOW_DEMO_CREDENTIALS, DATABASE_URL, ADVERTISE_URL,
+KITCHEN_PORT (a port, or "off": no kitchen listener), KITCHEN_HOST override the config file.
 
 With PostgreSQL (store.postgres or DATABASE_URL) several processes may share one database: the
 first leads it, the others forward every request to it and take over when it stops or dies
 (docs/postgres.md). A process that loses the lead exits 1: run it under a supervisor.
 
 Exit codes: 0 stopped (SIGTERM, SIGINT), 1 cannot start (data dir or database in use or
-unreachable, port taken) or lost the lead of the database, 2 bad config.`)
+unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad config.`)
     .action(async (opts: { config?: string }) => {
       let loaded;
       try {
