@@ -51,7 +51,15 @@ export class KitchenHookDelivery {
   }
 
   start(): void {
-    for (const order of this.kitchen.undelivered()) this.enqueue(order);
+    const configured = new Set(this.queues.map((q) => hookName(q.hook)));
+    for (const order of this.kitchen.undelivered()) {
+      // A webhook removed from the config (or no longer wanting kitchen.order) is owed nothing any more.
+      for (const target of order.pendingHooks!.filter((t) => !configured.has(t))) {
+        this.logger.warn({ target, order: order.id }, 'kitchen.order not delivered to a webhook that is no longer configured');
+        void this.kitchen.hookFinished(order.id, target).catch((err) => this.logger.error({ err, order: order.id }, 'could not record the kitchen.order delivery'));
+      }
+      this.enqueue(order);
+    }
     this.kitchen.onNewOrder((order) => this.enqueue(order));
     for (const q of this.queues) q.running = this.run(q);
   }

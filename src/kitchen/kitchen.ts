@@ -68,6 +68,7 @@ export class Kitchen {
   private readonly listeners = new Set<(change: KitchenChange) => void>();
   private readonly newOrderListeners = new Set<(order: KitchenOrder) => void>();
   private retryTimer: NodeJS.Timeout | null = null;
+  private changing: Promise<unknown> = Promise.resolve();
   private readonly streamEnds = new Set<() => void>();
   private readonly log: Logger;
 
@@ -142,27 +143,46 @@ export class Kitchen {
   }
 
   private async setState(id: string, state: 'open' | 'done'): Promise<KitchenOrderView | null> {
-    const current = await this.get(id);
-    if (!current) return null;
-    if (current.state === 'rejected') throw new NotAnOrderError(`kitchen message ${id} was rejected (${current.reject?.reason ?? 'not an order'}); it cannot be marked ${state}`);
-    if (current.state === state) return viewOf(current);
-    const next: KitchenOrder = { ...current, state, seq: ++this.lastSeq };
-    if (state === 'done') next.doneAt = this.deps.now().toISOString();
-    else delete next.doneAt;
-    await this.save(next);
-    this.log.info({ event: `kitchen.${state === 'done' ? 'done' : 'reopened'}`, id }, `kitchen order ${id} ${state === 'done' ? 'done' : 'reopened'}`);
-    return viewOf(next);
+    const changed = await this.change(id, (current) => {
+      if (current.state === 'rejected') throw new NotAnOrderError(`kitchen message ${id} was rejected (${current.reject?.reason ?? 'not an order'}); it cannot be marked ${state}`);
+      if (current.state === state) return null;
+      const next: KitchenOrder = { ...current, state, seq: ++this.lastSeq };
+      if (state === 'done') next.doneAt = this.deps.now().toISOString();
+      else delete next.doneAt;
+      return next;
+    });
+    if (!changed) return null;
+    if (changed.changed) {
+      await this.persist();
+      this.log.info({ event: `kitchen.${state === 'done' ? 'done' : 'reopened'}`, id }, `kitchen order ${id} ${state === 'done' ? 'done' : 'reopened'}`);
+    }
+    return viewOf(changed.order);
   }
 
   /** Webhook delivery finished (delivered or given up) for `target`. */
   async hookFinished(id: string, target: string): Promise<void> {
-    const current = await this.get(id);
-    if (!current?.pendingHooks?.includes(target)) return;
     // Not a change the screens need to see: same seq.
-    const next: KitchenOrder = { ...current, pendingHooks: current.pendingHooks.filter((t) => t !== target) };
-    this.remember(next);
-    await this.deps.store.put(next);
-    await this.deps.commit();
+    const changed = await this.change(id, (current) => (current.pendingHooks?.includes(target)
+      ? { ...current, pendingHooks: current.pendingHooks.filter((t) => t !== target) }
+      : null));
+    if (changed?.changed) await this.deps.commit();
+  }
+
+  /**
+   * Read, change, write one order, one change at a time (the chef's Done and a webhook's
+   * delivery must not overwrite each other); the caller commits. null: no such order.
+   */
+  private change(id: string, next: (current: KitchenOrder) => KitchenOrder | null): Promise<{ order: KitchenOrder; changed: boolean } | null> {
+    const run = this.changing.then(async () => {
+      const current = await this.get(id);
+      if (!current) return null;
+      const order = next(current);
+      if (!order) return { order: current, changed: false };
+      await this.stage(order);
+      return { order, changed: true };
+    });
+    this.changing = run.catch(() => undefined);
+    return run;
   }
 
   /** The latest record of an order (read from the store when not in memory). */
@@ -268,11 +288,17 @@ export class Kitchen {
   }
 
   private async save(order: KitchenOrder): Promise<void> {
+    await this.stage(order);
+    await this.persist();
+  }
+
+  /** In memory and queued for the store's next commit. */
+  private async stage(order: KitchenOrder): Promise<void> {
+    const previous = this.index.get(order.id);
     this.index.set(order.id, indexEntryOf(order));
     this.remember(order);
-    this.unpublished.set(order.seq, order);
+    if (previous?.seq !== order.seq) this.unpublished.set(order.seq, order);
     await this.deps.store.put(order);
-    await this.persist();
   }
 
   /** Commits; on failure keeps trying in the background (the changes stay queued in the store). */

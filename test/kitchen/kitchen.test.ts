@@ -347,8 +347,20 @@ describe('kitchen screen', () => {
 describe('kitchen.order webhook', () => {
   let hook: Server | undefined;
   afterEach(async () => {
-    await new Promise((resolve) => hook?.close(resolve));
+    if (hook) await new Promise((resolve) => hook!.close(resolve));
     hook = undefined;
+  });
+
+  it('a delivery recorded while the chef presses Done overwrites neither', async () => {
+    const url = 'http://127.0.0.1:9/unreachable';
+    const { gw, port } = await start({ webhooks: [{ url, secret: 's', retryCapMs: 60_000 }] });
+    await sendLikeTablet(port, order('Race', [{ product: 'X', amount: 1 }]));
+    const { kitchen } = gw.gateway.kitchen!;
+    expect((await kitchen.get('1'))!.pendingHooks, gw.logs.join('')).toEqual([`webhook:${url}`]);
+    await Promise.all([kitchen.markDone('1'), kitchen.hookFinished('1', `webhook:${url}`)]);
+    const after = (await kitchen.get('1'))!;
+    expect(after.state).toBe('done');
+    expect(after.pendingHooks).toEqual([]);
   });
 
   it('is signed like sale events and retried until delivered', async () => {
