@@ -80,7 +80,7 @@ function credentialLists(data: unknown): Array<[string, CredentialLike[]]> {
     .map(([key, list]) => [key, list.map((c) => (typeof c === 'object' && c !== null ? c : {}))]);
 }
 
-/** What JSON Schema cannot say: usernames unique across devices and admins, hash parameters in range. */
+/** What JSON Schema cannot say: usernames unique across devices, admins and kitchen accounts, hash parameters in range, kitchen.allow entries. */
 function crossFieldProblems(data: unknown): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();

@@ -69,6 +69,8 @@ export class Kitchen {
   private readonly newOrderListeners = new Set<(order: KitchenOrder) => void>();
   private retryTimer: NodeJS.Timeout | null = null;
   private changing: Promise<unknown> = Promise.resolve();
+  /** Seqs of changes handed to the store but not yet queued by it. */
+  private readonly putting = new Set<number>();
   private readonly streamEnds = new Set<() => void>();
   private readonly log: Logger;
 
@@ -298,12 +300,18 @@ export class Kitchen {
     this.index.set(order.id, indexEntryOf(order));
     this.remember(order);
     if (previous?.seq !== order.seq) this.unpublished.set(order.seq, order);
-    await this.deps.store.put(order);
+    this.putting.add(order.seq);
+    try {
+      await this.deps.store.put(order);
+    } finally {
+      this.putting.delete(order.seq);
+    }
   }
 
   /** Commits; on failure keeps trying in the background (the changes stay queued in the store). */
   private async persist(): Promise<void> {
-    const upTo = this.lastSeq;
+    // A commit makes durable what reached the store before it: not a change still on its way there.
+    const upTo = this.putting.size > 0 ? Math.min(...this.putting) - 1 : this.lastSeq;
     try {
       await this.deps.commit();
     } catch (err) {
