@@ -89,6 +89,7 @@ describe.skipIf(!haveChromium && !inCi)('kitchen screen in a real browser (Chrom
     await expect.poll(() => cards.count()).toBe(1);
     await expect.poll(() => page.locator('#recall li').count()).toBe(1);
     expect(await page.locator('#recall li').first().textContent()).toContain('Terrasse 3');
+    await page.screenshot({ path: join(ARTIFACTS, 'kitchen-recall.png'), fullPage: true });
     expect((await gw.json('/api/kitchen/orders/2', { auth: null, headers: { authorization: `Basic ${Buffer.from(`${KITCHEN.username}:${KITCHEN.password}`).toString('base64')}` } })).body.state).toBe('done');
 
     await page.locator('#recall li button').first().click();
