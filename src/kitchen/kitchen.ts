@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { GatewayEvents } from '../events.js';
 import { decodeMessage, parseOrder } from './message.js';
 import { indexEntryOf, isPinned, type KitchenIndexEntry, type KitchenStore } from './store.js';
-import { viewOf, type KitchenOrder, type KitchenOrderView, type KitchenState, type RejectCode } from './types.js';
+import { NotAnOrderError, viewOf, type KitchenOrder, type KitchenOrderView, type KitchenState, type RejectCode } from './types.js';
 
 /** A message as the listener read it off one connection. */
 export interface ReceivedMessage {
@@ -40,8 +40,6 @@ export interface OrderQuery {
   maxResults: number;
 }
 
-/** A kitchen_order_rejected error: done/reopen of a message that is not an order. */
-export class NotAnOrderError extends Error {}
 
 const COMMIT_RETRY_MS = 1000;
 /** Bytes of a rejected message kept in its record (and shown by the API); the journal has them all. */

@@ -4,9 +4,8 @@ import type { GatewayEvents } from '../events.js';
 import type { LowdbStore } from '../store/lowdb-store.js';
 import type { Stores } from '../store/open-stores.js';
 import type { PgStore } from '../store/postgres/pg-store.js';
-import { hookName, KitchenHookDelivery, kitchenHooks } from './hooks.js';
-import { Kitchen } from './kitchen.js';
-import { LowdbKitchenStore } from './lowdb-kitchen-store.js';
+import type { KitchenHookDelivery } from './hooks.js';
+import type { Kitchen } from './kitchen.js';
 import type { KitchenStore } from './store.js';
 
 /** The kitchen display of a gateway: orders, their storage, their webhooks. */
@@ -20,11 +19,14 @@ export interface KitchenService {
 export async function openKitchen(deps: { config: Config; stores: Stores; events: GatewayEvents; logger: Logger; now: () => Date }): Promise<KitchenService | undefined> {
   const { config, stores, events, logger, now } = deps;
   if (!config.kitchen) return undefined;
+  // Loaded only by a gateway with a kitchen (memory of the others stays as it was).
+  const [{ Kitchen }, { hookName, KitchenHookDelivery, kitchenHooks }] = await Promise.all([import('./kitchen.js'), import('./hooks.js')]);
   let store: KitchenStore;
   if (stores.kind === 'postgres') {
     const { PgKitchenStore } = await import('./pg-kitchen-store.js');
     store = new PgKitchenStore(stores.store as PgStore);
   } else {
+    const { LowdbKitchenStore } = await import('./lowdb-kitchen-store.js');
     store = new LowdbKitchenStore(config.store.dataDir, (stores.store as LowdbStore).commitQueue);
   }
   const kitchen = new Kitchen({

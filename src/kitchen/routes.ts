@@ -7,8 +7,9 @@ import { paging, stringParam, timeParam } from '../api/http.js';
 import { AppError, notFound } from '../errors.js';
 import type { Gateway } from '../gateway.js';
 import { assertSameOrigin, sameSecret } from '../ops/status-routes.js';
-import { NotAnOrderError, type Kitchen, type KitchenChange } from './kitchen.js';
+import type { Kitchen, KitchenChange } from './kitchen.js';
 import { renderKitchenPage } from './page.js';
+import { NotAnOrderError } from './types.js';
 
 /** public/kitchen at the package root: src/kitchen and dist/kitchen are both two levels below it. */
 const ASSETS = new URL('../../public/kitchen/', import.meta.url);

@@ -65,3 +65,6 @@ export function viewOf(o: KitchenOrder): KitchenOrderView {
   }
   return view;
 }
+
+/** A kitchen_order_rejected error: done/reopen of a message that is not an order. */
+export class NotAnOrderError extends Error {}
