@@ -78,7 +78,9 @@ unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad
       if (isDemo) {
         logger.warn({ devices: config.devices.map((d) => ({ username: d.username, password: d.password, cashRegister: d.cashRegister })), admins: config.admins.map((a) => a.username) },
           'DEMO CREDENTIALS IN USE: these are public demo passwords; copy config.example.json to config.json and set your own before real use');
-        process.stderr.write(`\n  !!! tabshop-gateway is running with DEMO credentials (from ${configPath}).\n  !!! Tablet server URL: ${tabshopUrl}  user: ${config.devices[0].username}  password: ${config.devices[0].password ?? '(hash)'}\n  !!! Do not use these in a shop: create config.json with your own passwords.\n\n`);
+        const kitchenUser = config.kitchen?.accounts[0];
+        const kitchenLine = kitchenUser ? `  !!! Kitchen screen: ${running.url}/kitchen  user: ${kitchenUser.username}  password: ${kitchenUser.password ?? '(hash)'}\n` : '';
+        process.stderr.write(`\n  !!! tabshop-gateway is running with DEMO credentials (from ${configPath}).\n  !!! Tablet server URL: ${tabshopUrl}  user: ${config.devices[0].username}  password: ${config.devices[0].password ?? '(hash)'}\n${kitchenLine}  !!! Do not use these in a shop: create config.json with your own passwords.\n\n`);
       }
       await stopped;
     });
