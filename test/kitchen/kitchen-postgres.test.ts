@@ -3,7 +3,7 @@ import type { KitchenListener } from '../../src/kitchen/listener.js';
 import { copyLowdbToPostgres } from '../../src/store/postgres/copy-from-lowdb.js';
 import { adminAuth, testGateways } from '../helpers.js';
 import { MISSING_POSTGRES, PG_BIN, queryRows, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
-import { listenerFor, order, sendLikeTablet } from './tablet.js';
+import { eventReader, listenerFor, order, sendLikeTablet } from './tablet.js';
 
 let cluster: PgCluster;
 const gateways = testGateways();
@@ -49,7 +49,14 @@ describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000
     listeners.push(lb);
     expect((await b.json('/api/kitchen/orders?state=all', { auth: adminAuth })).body.items.map((o: { id: string; state: string }) => [o.id, o.state]))
       .toEqual([['3', 'done'], ['2', 'rejected'], ['1', 'open']]);
+    // A screen opened now gets the open order and the done one (read back from the database), then live ones.
+    const screen = eventReader(await b.fetch('/kitchen/events', { auth: adminAuth }));
+    await screen.waitFor(() => screen.orders().length === 2);
+    expect(screen.orders().map((o) => [o.table, o.state])).toEqual([['Tisch 2', 'open'], ['Tisch 3', 'done']]);
     await sendLikeTablet(lb.port, order('Tisch 4', [{ product: 'Kaffee', amount: 2 }]));
+    await screen.waitFor(() => screen.orders().length === 3);
+    expect(screen.orders()[2]).toMatchObject({ id: '4', table: 'Tisch 4', live: true });
+    await screen.close();
     expect((await b.json('/api/kitchen/orders?state=open', { auth: adminAuth })).body.items.map((o: { id: string }) => o.id)).toEqual(['4', '1']);
   });
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../src/forward/webhook.js';
 import type { KitchenListener } from '../../src/kitchen/listener.js';
 import { adminAuth, basic, deviceAuth, testGateways, type TestGateway } from '../helpers.js';
-import { listenerFor, order, sendLikeTablet, silentConnection } from './tablet.js';
+import { eventReader, listenerFor, order, sendLikeTablet, silentConnection } from './tablet.js';
 
 const KITCHEN = { username: 'pass-1', password: 'pw-kitchen' };
 const kitchenAuth = basic(KITCHEN.username, KITCHEN.password);
@@ -230,47 +230,6 @@ describe('kitchen API', () => {
     expect((await gw.json('/api/kitchen/orders', { auth: adminAuth })).status).toBe(404);
   });
 });
-
-/** Reads Server-Sent Events off a fetch body. */
-function eventReader(res: Response) {
-  const events: { id?: string; event: string; data: string }[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  const reader = res.body!.getReader();
-  const pump = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      let at: number;
-      while ((at = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, at);
-        buffer = buffer.slice(at + 2);
-        const e: { id?: string; event: string; data: string } = { event: 'message', data: '' };
-        for (const line of block.split('\n')) {
-          const [k, ...v] = line.split(': ');
-          if (k === 'id') e.id = v.join(': ');
-          else if (k === 'event') e.event = v.join(': ');
-          else if (k === 'data') e.data = v.join(': ');
-        }
-        if (!block.startsWith(':') && !block.startsWith('retry')) events.push(e);
-        else if (block.startsWith('retry')) events.push({ ...e, event: e.event === 'message' ? 'retry' : e.event });
-      }
-    }
-  })();
-  return {
-    events,
-    orders: () => events.filter((e) => e.event === 'order').map((e) => ({ id: e.id, ...JSON.parse(e.data) })),
-    async waitFor(pred: () => boolean, ms = 3000) {
-      const until = Date.now() + ms;
-      while (!pred()) {
-        if (Date.now() > until) throw new Error(`timed out; events: ${JSON.stringify(events)}`);
-        await delay(10);
-      }
-    },
-    close: async () => { await reader.cancel().catch(() => undefined); await pump; },
-  };
-}
 
 describe('kitchen live stream (Server-Sent Events)', () => {
   it('sends the picture, then each change once; a reconnect with Last-Event-ID gets exactly what it missed', async () => {

@@ -40,3 +40,44 @@ export function listenerFor(gw: TestGateway, opts: Partial<KitchenListenerOption
 }
 
 export const order = (table: string, positions: { product: string; amount: string | number }[]) => JSON.stringify({ table, positions });
+
+/** Reads Server-Sent Events off a fetch body. */
+export function eventReader(res: Response) {
+  const events: { id?: string; event: string; data: string }[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const reader = res.body!.getReader();
+  const pump = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let at: number;
+      while ((at = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, at);
+        buffer = buffer.slice(at + 2);
+        const e: { id?: string; event: string; data: string } = { event: 'message', data: '' };
+        for (const line of block.split('\n')) {
+          const [k, ...v] = line.split(': ');
+          if (k === 'id') e.id = v.join(': ');
+          else if (k === 'event') e.event = v.join(': ');
+          else if (k === 'data') e.data = v.join(': ');
+        }
+        if (!block.startsWith(':') && !block.startsWith('retry')) events.push(e);
+        else if (block.startsWith('retry')) events.push({ ...e, event: e.event === 'message' ? 'retry' : e.event });
+      }
+    }
+  })();
+  return {
+    events,
+    orders: () => events.filter((e) => e.event === 'order').map((e) => ({ id: e.id, ...JSON.parse(e.data) })),
+    async waitFor(pred: () => boolean, ms = 3000) {
+      const until = Date.now() + ms;
+      while (!pred()) {
+        if (Date.now() > until) throw new Error(`timed out; events: ${JSON.stringify(events)}`);
+        await delay(10);
+      }
+    },
+    close: async () => { await reader.cancel().catch(() => undefined); await pump; },
+  };
+}
