@@ -235,6 +235,9 @@ describe('kitchen live stream (Server-Sent Events)', () => {
   it('sends the picture, then each change once; a reconnect with Last-Event-ID gets exactly what it missed', async () => {
     const { gw, port } = await start();
     await sendLikeTablet(port, order('Before', [{ product: 'X', amount: 1 }]));
+    // Done and back: event ids (change seqs) and order ids part ways.
+    await gw.json('/api/kitchen/orders/1/done', { method: 'POST', auth: adminAuth });
+    await gw.json('/api/kitchen/orders/1/reopen', { method: 'POST', auth: adminAuth });
     const first = eventReader(await gw.fetch('/kitchen/events', { auth: kitchenAuth }));
     await first.waitFor(() => first.orders().length === 1);
     expect(first.events[0].event).toBe('hello');
@@ -243,7 +246,8 @@ describe('kitchen live stream (Server-Sent Events)', () => {
     await sendLikeTablet(port, order('Live', [{ product: 'Y', amount: 2 }]));
     await first.waitFor(() => first.orders().length === 2);
     expect(first.orders()[1]).toMatchObject({ table: 'Live', state: 'open', live: true });
-    const lastId = first.orders()[1].id!;
+    const lastId = first.orders()[1].eventId;
+    expect([first.orders()[0].eventId, lastId]).toEqual(['3', '4']);
     await first.close();
 
     // While the screen is away: one order done, one new, one rejected message.

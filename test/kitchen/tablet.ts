@@ -70,7 +70,7 @@ export function eventReader(res: Response) {
   })();
   return {
     events,
-    orders: () => events.filter((e) => e.event === 'order').map((e) => ({ id: e.id, ...JSON.parse(e.data) })),
+    orders: () => events.filter((e) => e.event === 'order').map((e) => ({ ...JSON.parse(e.data), eventId: e.id as string })),
     async waitFor(pred: () => boolean, ms = 3000) {
       const until = Date.now() + ms;
       while (!pred()) {
