@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   day_is_not_closed: 422,
   day_is_not_open: 422,
   bridge_mode_read_only: 409,
+  kitchen_order_rejected: 409,
   too_many_requests: 429,
   internal_error: 500,
   upstream_error: 502,

@@ -15,6 +15,7 @@ import type { ForwardingStatus } from './forward/status.js';
 import { attachEventLog } from './ops/event-log.js';
 import { Forwarding } from './forward/forwarding.js';
 import { BackOffice } from './domain/back-office.js';
+import { openKitchen, type KitchenService } from './kitchen/open.js';
 
 /** Everything createApp needs, wired from the config; the CLI and the tests build one of these. */
 export interface Gateway {
@@ -31,6 +32,8 @@ export interface Gateway {
   backOffice: BackOffice;
   /** Bridge mode and webhooks; absent in a standalone gateway without webhooks. */
   forwarding?: ForwardingStatus;
+  /** The kitchen display (config `kitchen`); its TCP listener is started by whoever serves (src/kitchen/listener.ts). */
+  kitchen?: KitchenService;
   now: () => Date;
   startedAt: Date;
   close(): Promise<void>;
@@ -116,13 +119,22 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
     throw err;
   }
   forwarding?.start();
+  let kitchen: KitchenService | undefined;
+  try {
+    kitchen = await openKitchen({ config, stores, events, logger, now });
+  } catch (err) {
+    await forwarding?.stop();
+    await store.close();
+    throw err;
+  }
   return {
-    config, store, catalog, ledger, logger, now, events, forwarding, backOffice,
+    config, store, catalog, ledger, logger, now, events, forwarding, backOffice, kitchen,
     views: new TabShopViews(catalog),
-    accounts: new Accounts(config.devices, config.admins),
+    accounts: new Accounts(config.devices, config.admins, config.kitchen?.accounts),
     throttle: new LoginThrottle(),
     startedAt: now(),
     close: async () => {
+      await kitchen?.stop();
       await forwarding?.stop();
       backOffice.savePresence();
       await store.close();
