@@ -1,29 +1,9 @@
 import { Decimal } from 'decimal.js';
+import { decodeBody } from '../tabshop/body-encoding.js';
 import type { KitchenPosition } from './types.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-// Node 20's TextDecoder('windows-1252') decodes as ISO-8859-1 (0x80 gives U+0080, not "€"), so
-// the 32 bytes where the two differ are mapped here, as the WHATWG Encoding Standard does.
-const CP1252_80_9F = [
-  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
-  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
-];
-
-export function decodeWindows1252(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += String.fromCharCode(b >= 0x80 && b <= 0x9f ? CP1252_80_9F[b - 0x80] : b);
-  return out;
-}
-
-/** UTF-8 (a BOM is dropped), or Windows-1252 when the bytes are not valid UTF-8. */
-export function decodeMessage(bytes: Uint8Array): { text: string; encoding: 'utf-8' | 'windows-1252' } {
-  try {
-    return { text: utf8.decode(bytes), encoding: 'utf-8' };
-  } catch {
-    return { text: decodeWindows1252(bytes), encoding: 'windows-1252' };
-  }
-}
+/** A tablet's kitchen message is decoded as its pushes are: UTF-8, else Windows-1252. */
+export const decodeMessage = decodeBody;
 
 export type ParsedOrder =
   | { ok: true; table: string; positions: KitchenPosition[] }
