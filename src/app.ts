@@ -8,6 +8,7 @@ import { tabshopRouter } from './tabshop/routes.js';
 import { AppError } from './errors.js';
 import { forwardingRouter } from './forward/routes.js';
 import { presence } from './http/presence.js';
+import { kitchenRouter } from './kitchen/routes.js';
 
 export type AppDeps = Gateway;
 
@@ -25,8 +26,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(presence(deps.backOffice, deps.now));
   // Tablets first: their routes (home, stock, tax, discount, invoice) share no path with the ops
   // routes, and a push then passes a few route layers fewer.
-  app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit, ready: () => catalogueReady(deps), legacy: config.tabshop.legacy }));
+  app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit, ready: () => catalogueReady(deps), legacy: config.tabshop.legacy,
+    maxInvoicesPerPush: config.tabshop.maxInvoicesPerPush }));
   app.use(ops.router);
+  if (deps.kitchen) app.use(kitchenRouter({ gateway: deps, kitchen: deps.kitchen.kitchen }));
   app.use(config.api.basePath, apiRouter({
     ...deps,
     bodyLimit: config.server.bodyLimit,

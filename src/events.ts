@@ -16,6 +16,8 @@ export interface GatewayEventMap {
   'outbox.delivered': [{ target: string; identifier: string; attempts: number }];
   'outbox.deadletter': [{ target: string; identifier: string; attempts: number; error: string }];
   'catalog.synced': [{ version: number; changes: number; full: boolean }];
+  /** A connection on the kitchen port: an order stored, a message rejected (stored), or a connection refused (not stored). */
+  'kitchen.message': [{ outcome: 'received' | 'rejected' | 'refused'; reason?: string; source: string }];
 }
 
 export class GatewayEvents extends EventEmitter<GatewayEventMap> {}

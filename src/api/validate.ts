@@ -2,12 +2,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { AppError } from '../errors.js';
+import { AMOUNT_LIMIT_MESSAGE, isAmount } from '../translate/amount-limit.js';
 
 const addFormats = addFormatsPlugin.default;
 const SCHEMA_DIR = new URL('../../schemas/srv4pos/', import.meta.url);
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 addFormats(ajv);
+ajv.addKeyword({
+  keyword: 'x-amount',
+  schemaType: 'boolean',
+  errors: false,
+  error: { message: AMOUNT_LIMIT_MESSAGE },
+  validate: (wanted: boolean, data: unknown) => !wanted || typeof data !== 'number' || isAmount(data),
+});
 
 const validators = new Map<string, ValidateFunction>();
 for (const file of readdirSync(SCHEMA_DIR)) {
@@ -25,6 +33,9 @@ export function validateBody<T>(name: string, body: unknown): T {
   if (body === undefined) throw new AppError('invalid_body', 'a JSON request body is required');
   const details = problemsOf(name, body);
   if (details.length === 0) return body as T;
+  if (details.some((d) => d.message === AMOUNT_LIMIT_MESSAGE)) {
+    throw new AppError('invalid_value', `request body has values out of range: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
+  }
   throw new AppError('validation_failed', `request body is invalid: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
 }
 

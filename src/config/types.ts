@@ -1,7 +1,7 @@
 /** The configuration after loading: every default filled in, env overrides applied, `store.dataDir` absolute. */
 export interface Config {
   server: { host: string; port: number; bodyLimit: string; trustProxy: boolean | string | number };
-  tabshop: { basePath: string; legacy: boolean };
+  tabshop: { basePath: string; legacy: boolean; maxInvoicesPerPush: number };
   api: { basePath: string };
   store: { dataDir: string; seedDemo: boolean; postgres?: PostgresConfig };
   currency: string;
@@ -10,6 +10,8 @@ export interface Config {
   admins: AdminConfig[];
   upstream?: UpstreamConfig;
   webhooks: WebhookConfig[];
+  /** Absent: no kitchen display (src/kitchen). */
+  kitchen?: KitchenConfig;
   ops: {
     metricsRequireAdmin: boolean;
     allowDemoCredentials: boolean;
@@ -52,7 +54,7 @@ export interface UpstreamConfig {
   retryCapMs: number;
 }
 
-export type WebhookEvent = 'sale.created' | 'sale.reversed' | 'sale.updated' | 'quarantine.added';
+export type WebhookEvent = 'sale.created' | 'sale.reversed' | 'sale.updated' | 'kitchen.order' | 'quarantine.added';
 
 export interface WebhookConfig {
   url: string;
@@ -61,4 +63,16 @@ export interface WebhookConfig {
   events?: WebhookEvent[];
   timeoutMs: number;
   retryCapMs: number;
+}
+
+/** `kitchen`: TabShop's kitchen orders over raw TCP, the /kitchen screen and /api/kitchen. */
+export interface KitchenConfig {
+  host: string;
+  /** null: no TCP listener in this process (KITCHEN_PORT=off); the screen and API still work. */
+  port: number | null;
+  /** Addresses or CIDR subnets allowed to send; absent: every address. */
+  allow?: string[];
+  ratePerSecond: number;
+  recall: number;
+  accounts: Credential[];
 }

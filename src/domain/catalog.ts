@@ -5,6 +5,7 @@ import type { Store } from '../store/port.js';
 import type { ArticleEntity, ArticlesData, Modification, StockLevel, UpstreamSyncState } from '../store/records.js';
 import { canonicalJson } from '../translate/canonical.js';
 import type { Category, Commodity, Discount, Product, Tax } from './types.js';
+import { stockLevelProblem, type UnloadableRecord } from './record-check.js';
 
 export type Collection = 'taxes' | 'discounts' | 'categories' | 'products' | 'commodities';
 type Article = Tax | Discount | Category | Product | Commodity;
@@ -67,6 +68,20 @@ export class Catalog {
   /** Called for every modification found at start-up, in any order. */
   loadModification(m: Modification): void {
     this.modifications.push(m);
+  }
+
+  /** Start-up: a stored stock level that cannot be used leaves the articles (the product is untracked until a level is set again). */
+  takeUnloadableStockLevels(): UnloadableRecord[] {
+    const out: UnloadableRecord[] = [];
+    for (const [product, level] of Object.entries(this.data.stock)) {
+      const problem = stockLevelProblem(level);
+      if (!problem) continue;
+      delete this.data.stock[product];
+      this.salesMoves.delete(product);
+      out.push({ what: 'stock level', id: product, raw: level, reason: problem });
+    }
+    if (out.length > 0) this.store.saveArticles();
+    return out;
   }
 
   finishLoading(): void {

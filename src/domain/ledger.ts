@@ -10,6 +10,8 @@ import type { Catalog } from './catalog.js';
 import type { GatewayEvents } from '../events.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
 import { SaleIndex, type SaleIndexEntry, type SaleQuery } from './sale-index.js';
+import { describeProblems, saleAmountProblems, saleAmountsValid } from './sale-check.js';
+import type { UnloadableRecord } from './record-check.js';
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'quarantined';
 
@@ -35,11 +37,15 @@ export type { SaleIndexEntry, SaleQuery } from './sale-index.js';
 
 /**
  * beforeStore may enrich the record (e.g. its day) or throw an AppError to refuse an API
- * change; afterStore sees the stored record (e.g. to enqueue it for forwarding). Both run
- * before the caller's commit, so their writes are durable together with the sale.
+ * change; prepare computes, still before the sale is stored, what is to happen once it is, and
+ * returns that as a step that cannot fail (e.g. the outbox items, copied); afterStore sees the
+ * stored record. All run before the caller's commit, so their writes are durable together with
+ * the sale. Whatever can fail must fail before the store: a sale is stored with all of its
+ * consequences or not at all.
  */
 export interface SaleHooks {
   beforeStore?(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): void | Promise<void>;
+  prepare?(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): () => void;
   afterStore?(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): void | Promise<void>;
 }
 
@@ -78,6 +84,9 @@ interface Candidate {
   /** The original payload, kept in a quarantine entry on collision. */
   payload: unknown;
 }
+
+/** How long one serialised step of a push may work before it lets other pushes in. */
+const PUSH_SLICE_MS = 4;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const contentHash = (content: string) => sha256(content).slice(0, 16);
@@ -140,14 +149,27 @@ export class SalesLedger {
     this.hooks.push(hooks);
   }
 
-  /** Applies one TabShop push (the `invoices` array), in array order. Durable after store.commit(). */
-  ingestInvoices(invoices: unknown[], ctx: PushContext): Promise<PushSummary> {
-    return this.serialised(async () => {
-      const summary: PushSummary = { received: invoices.length, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
-      for (const item of invoices) summary[await this.ingestOne(item, ctx)]++;
-      this.events?.emit('push', { device: ctx.device, cashRegisterName: ctx.cashRegisterName, summary, at: ctx.at });
-      return summary;
-    });
+  /**
+   * Applies one TabShop push (the `invoices` array), in array order. Durable after store.commit().
+   * A big push goes in slices, each its own serialised step, and lets the event loop run between
+   * them: another tablet's push is read and takes its turn meanwhile (it then waits for one
+   * commit round, not for the whole big push).
+   */
+  async ingestInvoices(invoices: unknown[], ctx: PushContext): Promise<PushSummary> {
+    const summary: PushSummary = { received: invoices.length, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
+    let next = 0;
+    do {
+      if (next > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.serialised(async () => {
+        const until = performance.now() + PUSH_SLICE_MS;
+        while (next < invoices.length) {
+          summary[await this.ingestOne(invoices[next++], ctx)]++;
+          if (performance.now() >= until) break;
+        }
+        if (next === invoices.length) this.events?.emit('push', { device: ctx.device, cashRegisterName: ctx.cashRegisterName, summary, at: ctx.at });
+      });
+    } while (next < invoices.length);
+    return summary;
   }
 
   /** Quarantines a push body that is not `{"invoices": [...]}` (kept raw, nothing else stored). */
@@ -157,12 +179,37 @@ export class SalesLedger {
   }
 
   /**
+   * Start-up: a stored record that cannot be loaded is kept, raw, in the quarantine (once, however
+   * often a start finds it again). True when it is new there.
+   */
+  setAside(record: UnloadableRecord, at: Date): Promise<boolean> {
+    return this.serialised(async () => {
+      const before = this.quarantine.size;
+      let raw: string;
+      try {
+        raw = JSON.stringify(record.raw) ?? 'undefined';
+      } catch {
+        raw = record.id ?? '';
+      }
+      const ctx = { cashRegisterName: record.cashRegisterName, at };
+      await this.addQuarantine('unloadable_record', `a stored ${record.what} could not be loaded and was set aside: ${record.reason}`, ctx, record.raw, {
+        key: `unloadable_record|${record.what}|${record.id ?? ''}|${sha256(raw)}`,
+      });
+      return this.quarantine.size > before;
+    });
+  }
+
+  /**
    * A sale posted through the API: same store and rules, but a collision is answered with 409.
    * `createOnly` (POST): an existing identifier is 409 already_exists, so a client that re-sends
    * a create (an outbox after a timeout) learns the sale is there.
    */
   putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
     return this.serialised(async () => {
+      if (!saleAmountsValid(sale)) {
+        const problems = saleAmountProblems(sale);
+        throw new AppError('invalid_value', `the sale has invalid amounts: ${describeProblems(problems)}`, problems);
+      }
       const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
       if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
         throw new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`);
@@ -337,6 +384,11 @@ export class SalesLedger {
       return refused('invalid_invoice', `the invoice could not be translated: ${(err as Error).message}`, item, { invoiceId: invoiceIdOf(item) });
     }
     const { sale } = candidate;
+    if (!saleAmountsValid(sale)) {
+      // Each pushed field was within the limit, but a total summed from the positions is not.
+      const problems = saleAmountProblems(sale);
+      return refused('invalid_invoice', `invalid invoice: ${describeProblems(problems)}`, item, { problems, invoiceId: invoiceIdOf(item) });
+    }
     if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
       const stored = await this.store.getSale(sale.identifier);
       return refused('collision',
@@ -399,6 +451,8 @@ export class SalesLedger {
       const pending = hook.beforeStore?.(record, previous, at, kind);
       if (pending) await pending;
     }
+    const prepared: (() => void)[] = [];
+    for (const hook of this.hooks) if (hook.prepare) prepared.push(hook.prepare(record, previous, at, kind));
     await this.store.putSale(record, record.history[record.history.length - 1].at);
     this.remember(record);
     const previousStatus = previous?.sale.status ?? null;
@@ -407,6 +461,7 @@ export class SalesLedger {
       const pending = hook.afterStore?.(record, previous, at, kind);
       if (pending) await pending;
     }
+    for (const step of prepared) step();
     this.events?.emit('sale.changed', { identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, status: sale.status, previousStatus, seq });
   }
 
@@ -447,7 +502,7 @@ export class SalesLedger {
   }
 
   private async addQuarantine(
-    code: QuarantineCode, reason: string, ctx: PushContext, payload: unknown,
+    code: QuarantineCode, reason: string, ctx: Pick<PushContext, 'at'> & Partial<PushContext>, payload: unknown,
     extra: { key?: string; stored?: unknown; invoiceId?: string; problems?: QuarantineItem['problems'] },
   ): Promise<void> {
     const key = extra.key ?? `${code}|${ctx.cashRegisterName}|${stableJson(payload)}`;

@@ -144,6 +144,14 @@ export class GatewayMetrics {
       upstreamDuration.observe({ ...labels, status: status === null ? 'error' : String(status) }, ms / 1000);
       if (status === null || status >= 500) upstreamErrors.inc(labels);
     });
+    const kitchenReceived = new Counter({ name: 'tabshop_kitchen_orders_received_total', help: 'Kitchen orders received on the kitchen port and stored as open', registers });
+    const kitchenRejected = new Counter({ name: 'tabshop_kitchen_messages_rejected_total', help: 'Kitchen messages stored as rejected, by reason (invalid, too_large, timeout, interrupted)', labelNames: ['reason'], registers });
+    const kitchenRefused = new Counter({ name: 'tabshop_kitchen_connections_refused_total', help: 'Kitchen connections closed at once, not stored, by reason (not_allowed, rate_limited, busy)', labelNames: ['reason'], registers });
+    this.on(deps.events, 'kitchen.message', ({ outcome, reason }) => {
+      if (outcome === 'received') kitchenReceived.inc();
+      else if (outcome === 'rejected') kitchenRejected.inc({ reason: reason ?? 'invalid' });
+      else kitchenRefused.inc({ reason: reason ?? 'not_allowed' });
+    });
     this.on(deps.events, 'upstream.breaker', ({ state }) => breakerChanges.inc({ state }));
     this.on(deps.events, 'outbox.retry', ({ target }) => outboxRetries.inc({ target: safeTarget(target) }));
     this.on(deps.events, 'outbox.delivered', ({ target }) => outboxDelivered.inc({ target: safeTarget(target) }));

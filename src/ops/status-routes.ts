@@ -125,7 +125,7 @@ function notice(req: Request): StatusView['notice'] {
 }
 
 /** Browsers send Origin (or at least Referer) on form posts; when they do, it must be this host. */
-function assertSameOrigin(req: Request): void {
+export function assertSameOrigin(req: Request): void {
   const host = req.headers.host;
   const source = req.headers.origin ?? req.headers.referer;
   if (source === undefined) return;
@@ -138,7 +138,7 @@ function assertSameOrigin(req: Request): void {
   if (!host || sourceHost !== host) throw new AppError('forbidden', 'cross-origin form posts are refused');
 }
 
-function sameSecret(given: string, expected: string): boolean {
+export function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);

@@ -23,7 +23,7 @@ const chunkName = (n: number) => `c-${String(n).padStart(6, '0')}.json`;
  */
 export class ChunkedCollection<R> {
   private readonly where = new Map<string, string>();
-  private readonly tails = new Map<string, { path: string; count: number; n: number }>();
+  private readonly tails = new Map<string, { path: string; count: number; n: number; dirReady?: Promise<void> }>();
   private readonly cache = new Map<string, Low<ChunkData<R>>>();
   private readonly loading = new Map<string, Promise<Low<ChunkData<R>>>>();
 
@@ -58,7 +58,9 @@ export class ChunkedCollection<R> {
         const path = join(dir, file);
         const { records } = readChunkSync<R>(path);
         for (const record of records) {
-          this.where.set(this.idOf(record), path);
+          // A record without an id (damaged) stays where it is, unaddressable; `visit` sets it aside.
+          const id = this.idOrUndefined(record);
+          if (id !== undefined) this.where.set(id, path);
           visit(record);
         }
         const n = Number(CHUNK_FILE.exec(file)![1]);
@@ -71,7 +73,7 @@ export class ChunkedCollection<R> {
     const path = this.where.get(id);
     if (!path) return undefined;
     const db = await this.chunk(path);
-    return db.data.records.find((r) => this.idOf(r) === id);
+    return db.data.records.find((r) => this.idOrUndefined(r) === id);
   }
 
   /** Stores a new record in `partition`'s open chunk, or replaces an existing one where it lives. Durable at the next commit. */
@@ -81,11 +83,20 @@ export class ChunkedCollection<R> {
     const path = existing ?? (await this.tailFor(partition));
     const db = this.live(path, await this.chunk(path));
     const records = db.data.records;
-    const at = existing ? records.findIndex((r) => this.idOf(r) === id) : -1;
+    const at = existing ? records.findIndex((r) => this.idOrUndefined(r) === id) : -1;
     if (at >= 0) records[at] = record;
     else records.push(record);
     this.where.set(id, path);
     this.commit.logChange({ path, write: () => db.write() }, at >= 0 ? at : records.length - 1, record);
+  }
+
+  private idOrUndefined(record: R): string | undefined {
+    try {
+      const id = this.idOf(record);
+      return typeof id === 'string' ? id : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Every record, chunk by chunk (for exports and rebuilds; not for hot paths). */
@@ -97,16 +108,18 @@ export class ChunkedCollection<R> {
   private async tailFor(partition: string): Promise<string> {
     let tail = this.tails.get(partition);
     if (!tail || tail.count >= this.chunkSize) {
+      // The new tail is claimed before the first await: concurrent puts opening the same chunk
+      // would otherwise each create it, and the second empty copy replaced the first put's.
       const dir = join(this.root, partition);
-      await this.commit.ensureDir(dir);
       const n = (tail?.n ?? 0) + 1;
-      tail = { path: join(dir, chunkName(n)), count: 0, n };
+      tail = { path: join(dir, chunkName(n)), count: 0, n, dirReady: this.commit.ensureDir(dir) };
       this.tails.set(partition, tail);
       this.cache.set(tail.path, new Low<ChunkData<R>>(new DurableJSONFile<ChunkData<R>>(tail.path, chunkJson), { records: [] }));
       // A new tail is a cache entry too: without this, a gateway that only takes pushes kept every chunk it wrote.
       this.evict();
     }
     tail.count++;
+    await tail.dirReady;
     return tail.path;
   }
 

@@ -4,6 +4,7 @@ import type { Accounts } from '../auth/accounts.js';
 import type { LoginThrottle } from '../auth/throttle.js';
 import type { SalesLedger, PushContext } from '../domain/ledger.js';
 import { AppError } from '../errors.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../http/json-depth.js';
 import type { Store } from '../store/port.js';
 import type { JournalEntry } from '../store/records.js';
 import type { CachedBody, TabShopViews } from './views.js';
@@ -22,6 +23,8 @@ export interface TabShopDeps {
   ready?: () => boolean;
   /** tabshop.legacy: accept pre-146 clients (see legacy.ts). */
   legacy?: boolean;
+  /** tabshop.maxInvoicesPerPush: a bigger push is refused whole (413), its raw body kept in the journal. */
+  maxInvoicesPerPush?: number;
 }
 
 const READ_METHODS = ['get', 'post'] as const;
@@ -55,6 +58,12 @@ export function tabshopRouter(deps: TabShopDeps): Router {
       await deps.ledger.quarantineBody(encoding === 'utf-8' ? text : raw.toString('base64'), parsed.message, ctx);
       await durably(deps.store);
       throw new AppError(parsed.code, parsed.message);
+    }
+    const max = deps.maxInvoicesPerPush ?? Infinity;
+    if (parsed.invoices.length > max) {
+      await durably(deps.store); // the journal entry: the raw body is kept
+      throw new AppError('too_many_invoices',
+        `a push may hold at most ${max} invoices (tabshop.maxInvoicesPerPush); this one holds ${parsed.invoices.length}: nothing was stored, send them in smaller batches`);
     }
     // The invoices were parsed from this body just now and nothing else holds them.
     const summary = await deps.ledger.ingestInvoices(parsed.invoices, { ...ctx, adopt: true, ...(encoding !== 'utf-8' && { encoding }) });
@@ -102,29 +111,10 @@ export function parseInvoiceBody(text: string): ParsedBody {
   if (body === null || typeof body !== 'object' || Array.isArray(body) || !Array.isArray((body as { invoices?: unknown }).invoices)) {
     return { ok: false, code: 'invalid_body', message: 'the body must be an object with an "invoices" array' };
   }
-  if (nestedDeeperThan(body, MAX_BODY_DEPTH)) {
-    return { ok: false, code: 'invalid_body', message: `the body is nested deeper than ${MAX_BODY_DEPTH} levels` };
+  if (nestedDeeperThan(body, MAX_JSON_DEPTH)) {
+    return { ok: false, code: 'invalid_body', message: `the body is nested deeper than ${MAX_JSON_DEPTH} levels` };
   }
   return { ok: true, invoices: (body as { invoices: unknown[] }).invoices };
-}
-
-/**
- * A push holds 5 levels (body, invoices, invoice, positions, position). Much deeper values cannot
- * be stored or quarantined as values (JSON.stringify and the quarantine key recurse and overflow
- * the stack: a 500): such a body is refused whole, its raw text kept in the quarantine.
- */
-const MAX_BODY_DEPTH = 64;
-
-function nestedDeeperThan(value: object, max: number): boolean {
-  const stack: [object, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (depth > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-    }
-  }
-  return false;
 }
 
 // The journal keeps the bytes as received: UTF-8 text (a BOM included), else base64.

@@ -167,6 +167,18 @@ describe('catalogue from upstream', () => {
     expect(parts.logs.join('')).toContain('upstream articles skipped');
   });
 
+  it('skips upstream prices beyond ±1e12 and serves a stock level beyond it as untracked', async () => {
+    const { sync, parts, views } = await setup();
+    fullCatalogue(nock(UPSTREAM).get('/api/version').reply(200, { version: 1 }), {
+      products: list([{ identifier: '72', name: 'Latte', price: 3.5 }, { identifier: '73', name: 'Gold', price: 1e308 }]),
+      stock: [{ product: '72', quantity: 1e308, tracked: true }],
+    });
+    expect(await sync.syncOnce()).toMatchObject({ skipped: 1 });
+    expect(parts.catalog.all('products').map((p) => p.identifier)).toEqual(['72']);
+    expect(parts.catalog.stockOf('72')).toMatchObject({ tracked: false });
+    expect(tablets(views)).toEqual([expect.objectContaining({ id: '72', stockqty: 999999 })]);
+  });
+
   it('keeps the last good catalogue when upstream fails mid-way, and after a restart', async () => {
     const { sync } = await setup();
     fullCatalogue(nock(UPSTREAM).get('/api/version').reply(200, { version: 1 }), { products: list([{ identifier: '72', name: 'Latte', price: 3.5 }]) });

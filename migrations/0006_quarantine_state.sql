@@ -1,4 +1,4 @@
--- tabshop-gateway PostgreSQL store, schema version 5: the quarantine is a to-do list.
+-- tabshop-gateway PostgreSQL store, schema version 6: the quarantine is a to-do list.
 
 -- Every item is open until an admin releases it (a sale was stored) or dismisses it (with a
 -- reason); the item (json) keeps the details (resolvedAt, resolvedBy, resolution). Identical
