@@ -54,7 +54,7 @@ export interface UpstreamConfig {
   retryCapMs: number;
 }
 
-export type WebhookEvent = 'sale.created' | 'sale.reversed' | 'sale.updated' | 'kitchen.order';
+export type WebhookEvent = 'sale.created' | 'sale.reversed' | 'sale.updated' | 'kitchen.order' | 'quarantine.added';
 
 export interface WebhookConfig {
   url: string;

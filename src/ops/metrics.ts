@@ -22,7 +22,7 @@ function processMetrics(): Registry {
 
 export interface MetricsDeps {
   events: GatewayEvents;
-  ledger: Pick<SalesLedger, 'quarantineCount' | 'saleCount'>;
+  ledger: Pick<SalesLedger, 'quarantineCount' | 'openQuarantineCount' | 'saleCount'>;
   activity: DeviceActivity;
   forwarding: () => ForwardingStatus | undefined;
   version: string;
@@ -55,6 +55,7 @@ export class GatewayMetrics {
     const pushes = new Counter({ name: 'tabshop_pushes_total', help: 'Invoice pushes stored, by device', labelNames: ['device', 'register'], registers });
     const quarantined = new Counter({ name: 'tabshop_quarantined_total', help: 'Items put into the quarantine, by reason code', labelNames: ['code'], registers });
     new Gauge({ name: 'tabshop_quarantine_items', help: 'Items in the quarantine', registers, collect() { this.set(deps.ledger.quarantineCount); } });
+    new Gauge({ name: 'tabshop_quarantine_open', help: 'Quarantine items waiting for an admin (open: neither released nor dismissed)', registers, collect() { this.set(deps.ledger.openQuarantineCount); } });
     new Gauge({ name: 'tabshop_sales_stored', help: 'Sales in the store', registers, collect() { this.set(deps.ledger.saleCount); } });
 
     new Gauge({

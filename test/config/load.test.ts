@@ -276,7 +276,7 @@ describe('loadConfig: problems, one line each', () => {
       '/upstream/baseUrl: must be an http:// or https:// URL',
     ]);
     expect(problems({ ...minimal, webhooks: [{ url: 'http://x/h', secret: 's', events: ['sale.deleted'] }] })).toEqual([
-      '/webhooks/0/events/0: must be one of: "sale.created", "sale.reversed", "sale.updated", "kitchen.order"',
+      '/webhooks/0/events/0: must be one of: "sale.created", "sale.reversed", "sale.updated", "kitchen.order", "quarantine.added"',
     ]);
     expect(problems({ devices: [] })).toEqual(['/devices: must NOT have fewer than 1 items']);
     expect(problems({ ...minimal, logLevel: 'loud' })).toEqual([

@@ -106,6 +106,31 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     }
   });
 
+  it('migrates a database from before the quarantine states: its quarantine items become open items seen once, and keep everything', async () => {
+    const loc = await freshDatabase();
+    const client = new pg.Client({ connectionString: loc.url });
+    await client.connect();
+    try {
+      const states = loadMigrations().find((m) => m.name === 'quarantine_state')!;
+      await migrate(client, { migrations: loadMigrations().filter((m) => m.version < states.version) });
+      const item = { id: 'q-old', at: '2026-11-23T10:00:00.000Z', code: 'collision', reason: 'same id', payload: { id: 1 } };
+      await client.query(`INSERT INTO quarantine (id, at, code, reason, item) VALUES ('q-old', now(), 'collision', 'same id', $1::json)`, [JSON.stringify(item)]);
+      expect(await migrate(client)).toMatchObject({ from: states.version - 1, applied: [{ version: states.version, name: 'quarantine_state' }] });
+      expect(await queryRows(loc.url, 'SELECT id, state, count, item::text AS item FROM quarantine')).toEqual([{ id: 'q-old', state: 'open', count: 1, item: JSON.stringify(item) }]);
+    } finally {
+      await client.end();
+    }
+    const s = await openStores(loc);
+    try {
+      expect(s.quarantine.map((q) => q.id)).toEqual(['q-old']);
+      await s.store.putQuarantine({ ...s.quarantine[0], state: 'dismissed', resolution: 'test', count: 2 });
+      await s.store.commit();
+      expect(await queryRows(loc.url, 'SELECT state, count FROM quarantine')).toEqual([{ state: 'dismissed', count: 2 }]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('applies each migration once when several processes migrate a fresh database at once (found starting two gateways together)', async () => {
     const loc = await freshDatabase();
     const clients = Array.from({ length: 4 }, () => new pg.Client({ connectionString: loc.url }));
