@@ -16,6 +16,7 @@ import { attachEventLog } from './ops/event-log.js';
 import { Forwarding } from './forward/forwarding.js';
 import { BackOffice } from './domain/back-office.js';
 import { AdminSettingsStore } from './admin/settings-store.js';
+import { openKitchen, type KitchenService } from './kitchen/open.js';
 
 /** Everything createApp needs, wired from the config; the CLI and the tests build one of these. */
 export interface Gateway {
@@ -34,6 +35,8 @@ export interface Gateway {
   adminSettings: AdminSettingsStore;
   /** Bridge mode and webhooks; absent in a standalone gateway without webhooks. */
   forwarding?: ForwardingStatus;
+  /** The kitchen display (config `kitchen`); its TCP listener is started by whoever serves (src/kitchen/listener.ts). */
+  kitchen?: KitchenService;
   now: () => Date;
   startedAt: Date;
   close(): Promise<void>;
@@ -119,19 +122,28 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
     throw err;
   }
   forwarding?.start();
-  const accounts = new Accounts(config.devices, config.admins);
+  let kitchen: KitchenService | undefined;
+  try {
+    kitchen = await openKitchen({ config, stores, events, logger, now });
+  } catch (err) {
+    await forwarding?.stop();
+    await store.close();
+    throw err;
+  }
+  const accounts = new Accounts(config.devices, config.admins, config.kitchen?.accounts);
   const adminSettings = await AdminSettingsStore.open(config.store.dataDir);
   for (const d of adminSettings.data.devices) {
     if (accounts.has(d.username)) logger.warn({ username: d.username }, `device ${d.username} created in the back office is ignored: the config file now has an account with that name`);
     else accounts.addRuntimeDevice(d);
   }
   return {
-    config, store, catalog, ledger, logger, now, events, forwarding, backOffice,
+    config, store, catalog, ledger, logger, now, events, forwarding, backOffice, kitchen,
     views: new TabShopViews(catalog),
     accounts, adminSettings,
     throttle: new LoginThrottle(),
     startedAt: now(),
     close: async () => {
+      await kitchen?.stop();
       await forwarding?.stop();
       backOffice.savePresence();
       await store.close();

@@ -12,7 +12,7 @@ export interface RunningServer {
 
 export async function startServer(gateway: Gateway, host: string, port: number): Promise<RunningServer> {
   const { server, url } = await listen(createApp(gateway), host, port);
-  return stoppable(server, url, () => gateway.close());
+  return stoppable(server, url, () => gateway.close(), () => gateway.kitchen?.kitchen.endStreams());
 }
 
 /** An HTTP server listening on host:port with the timeouts below; its URL as clients reach it. */
@@ -37,10 +37,20 @@ export async function listen(listener: RequestListener, host: string, port: numb
   return { server, url: `http://${shownHost}:${address.port}` };
 }
 
-/** `release` runs once the server has stopped: flush and release the store. */
-export function stoppable(server: Server, url: string, release: () => Promise<void>): RunningServer {
-  let stopping: Promise<void> | null = null;
-  return { server, url, stop: (graceMs = 7_000) => (stopping ??= stop(server, release, graceMs)) };
+/**
+ * `release` runs once the server has stopped: flush and release the store. `stopping` runs as
+ * it begins: end the responses that never end by themselves (the kitchen's live streams).
+ */
+export function stoppable(server: Server, url: string, release: () => Promise<void>, stopping?: () => void): RunningServer {
+  let stopped: Promise<void> | null = null;
+  return {
+    server, url,
+    stop: (graceMs = 7_000) => (stopped ??= (() => {
+      const done = stop(server, release, graceMs);
+      stopping?.();
+      return done;
+    })()),
+  };
 }
 
 /**

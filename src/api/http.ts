@@ -63,3 +63,15 @@ export function timeParam(req: Request, name: string): string | undefined {
   if (Number.isNaN(date.getTime())) throw badRequest(`${name} must be an ISO-8601 time or epoch milliseconds`, [{ field: name, message: 'invalid time' }]);
   return date.toISOString();
 }
+
+/** A dismissal's body: {"reason": "…"} (required, not blank). */
+export function dismissReason(body: unknown): string {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AppError('invalid_body', 'a JSON body {"reason": "…"} is required');
+  const unknown = Object.keys(body).filter((k) => k !== 'reason');
+  if (unknown.length > 0) throw new AppError('validation_failed', `unknown key ${unknown[0]}`, unknown.map((k) => ({ field: `/${k}`, message: 'unknown key' })));
+  const { reason } = body as { reason?: unknown };
+  if (typeof reason !== 'string' || reason.trim() === '') {
+    throw new AppError('validation_failed', 'reason is required: say why it is dismissed', [{ field: '/reason', message: 'must be a non-empty string' }]);
+  }
+  return reason.trim();
+}

@@ -42,7 +42,8 @@ const refuseDeepJson: RequestHandler = (req, _res, next) => {
 /** The srv4pos-style API (reference/srv4pos-api-notes.md Part B). */
 export function apiRouter(deps: ApiDeps): Router {
   const router = Router();
-  router.use(basicAuth({ accounts: deps.accounts, throttle: deps.throttle, allow: () => true, what: 'API' }));
+  // Kitchen accounts see the kitchen only (src/kitchen/routes.ts answers /api/kitchen before this router).
+  router.use(basicAuth({ accounts: deps.accounts, throttle: deps.throttle, allow: (a) => a.role !== 'kitchen', what: 'API' }));
   router.use(devicePermissions);
   // A CSV body: before the JSON parser, which takes every other body.
   router.post('/products/import', ...productImportRoute(deps, deps.bodyLimit));

@@ -11,7 +11,10 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 // The leading CSV columns (an empty list still has its header); per-rate VAT and payment columns follow when present.
 const ITEM_COLUMNS = ['quantity', 'gross', 'net', 'vat', 'costPrice', 'margin', 'saleCount', 'reversalCount'];
-const REGISTER_COLUMNS = ['cashRegisterName', 'saleCount', 'refundCount', 'cancelCount', 'refundTotal', 'cancelTotal', 'gross', 'net', 'vatTotal'];
+const REGISTER_COLUMNS = [
+  'cashRegisterName', 'saleCount', 'refundCount', 'cancelCount', 'reinstatedCount',
+  'salesTotal', 'refundTotal', 'cancelTotal', 'reinstatedTotal', 'changedTotal', 'grossRounding', 'gross', 'net', 'vatTotal',
+];
 
 /**
  * Stats are kept per UTC date (the date the gateway received each change), so `from` and `to` are

@@ -3,7 +3,8 @@ import { verifyPassword } from '../config/password.js';
 
 export interface Account {
   username: string;
-  role: 'device' | 'admin';
+  /** kitchen: sees the kitchen screen and /api/kitchen only. */
+  role: 'device' | 'admin' | 'kitchen';
   /** The srv4pos cash register a device's sales belong to. */
   cashRegister?: string;
 }
@@ -44,13 +45,14 @@ function hashChecker(encoded: string): (password: string) => Promise<boolean> {
   };
 }
 
-/** The Basic-auth users of the gateway: one per tablet (devices) plus admins. */
+/** The Basic-auth users of the gateway: one per tablet (devices), admins, and kitchen accounts. */
 export class Accounts {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(devices: (Credential & { cashRegister: string })[], admins: Credential[]) {
+  constructor(devices: (Credential & { cashRegister: string })[], admins: Credential[], kitchens: Credential[] = []) {
     for (const d of devices) this.add({ username: d.username, role: 'device', cashRegister: d.cashRegister }, d, 'config');
     for (const a of admins) this.add({ username: a.username, role: 'admin' }, a, 'config');
+    for (const k of kitchens) this.add({ username: k.username, role: 'kitchen' }, k, 'config');
   }
 
   private add(account: Account, cred: Credential, origin: Entry['origin']): void {

@@ -9,6 +9,7 @@ import { createApp } from '../app.js';
 import { SharedFront } from '../cluster/front.js';
 import type { Config } from '../config/types.js';
 import { listen, stoppable, type RunningServer } from '../server.js';
+import { startConfiguredKitchenListener, type KitchenListener } from '../kitchen/listener.js';
 import { DataDirLockedError } from '../store/lock.js';
 import { CorruptFileError } from '../store/durable-file.js';
 import { describeDatabase } from '../store/postgres/sql-values.js';
@@ -22,15 +23,15 @@ export function serveCommand(program: Command): void {
     .description('run the gateway in the foreground (config: --config FILE, else ./config.json, else the demo config.example.json)')
     .option('-c, --config <file>', 'config file')
     .addHelpText('after', `
-Environment: PORT, HOST, DATA_DIR, LOG_LEVEL, ALLOW_DEMO_CREDENTIALS, DATABASE_URL, ADVERTISE_URL
-override the config file.
+Environment: PORT, HOST, DATA_DIR, LOG_LEVEL, ALLOW_DEMO_CREDENTIALS, DATABASE_URL, ADVERTISE_URL,
+KITCHEN_PORT (a port, or "off": no kitchen listener), KITCHEN_HOST override the config file.
 
 With PostgreSQL (store.postgres or DATABASE_URL) several processes may share one database: the
 first leads it, the others forward every request to it and take over when it stops or dies
 (docs/postgres.md). A process that loses the lead exits 1: run it under a supervisor.
 
 Exit codes: 0 stopped (SIGTERM, SIGINT), 1 cannot start (data dir or database in use or
-unreachable, port taken) or lost the lead of the database, 2 bad config.`)
+unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad config.`)
     .action(async (opts: { config?: string }) => {
       let loaded;
       try {
@@ -77,7 +78,9 @@ unreachable, port taken) or lost the lead of the database, 2 bad config.`)
       if (isDemo) {
         logger.warn({ devices: config.devices.map((d) => ({ username: d.username, password: d.password, cashRegister: d.cashRegister })), admins: config.admins.map((a) => a.username) },
           'DEMO CREDENTIALS IN USE: these are public demo passwords; copy config.example.json to config.json and set your own before real use');
-        process.stderr.write(`\n  !!! tabshop-gateway is running with DEMO credentials (from ${configPath}).\n  !!! Tablet server URL: ${tabshopUrl}  user: ${config.devices[0].username}  password: ${config.devices[0].password ?? '(hash)'}\n  !!! Do not use these in a shop: create config.json with your own passwords.\n\n`);
+        const kitchenUser = config.kitchen?.accounts[0];
+        const kitchenLine = kitchenUser ? `  !!! Kitchen screen: ${running.url}/kitchen  user: ${kitchenUser.username}  password: ${kitchenUser.password ?? '(hash)'}\n` : '';
+        process.stderr.write(`\n  !!! tabshop-gateway is running with DEMO credentials (from ${configPath}).\n  !!! Tablet server URL: ${tabshopUrl}  user: ${config.devices[0].username}  password: ${config.devices[0].password ?? '(hash)'}\n${kitchenLine}  !!! Do not use these in a shop: create config.json with your own passwords.\n\n`);
       }
       await stopped;
     });
@@ -113,9 +116,18 @@ async function listenOrExit(listener: RequestListener, config: Config): Promise<
 async function startAlone(config: Config, logger: Logger): Promise<Serving> {
   const gateway = await openGateway(config, logger).catch(async (err) => { throw await openFailure(err, config); });
   logger.debug(settleAfterLoad(), 'start-up heap compacted');
+  let kitchen: KitchenListener | null = null;
   try {
     const { server, url } = await listenOrExit(createApp(gateway), config);
-    return { ...stoppable(server, url, () => gateway.close()), fatal: new Promise(() => undefined) };
+    kitchen = await startConfiguredKitchenListener(gateway).catch((err) => {
+      server.close();
+      throw new ExitError(1, (err as Error).message);
+    });
+    const release = async () => {
+      await kitchen?.close();
+      await gateway.close();
+    };
+    return { ...stoppable(server, url, release, () => gateway.kitchen?.kitchen.endStreams()), fatal: new Promise(() => undefined) };
   } catch (err) {
     await gateway.close();
     throw err;
@@ -152,12 +164,14 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
       },
     },
   });
+  let kitchen: Promise<KitchenListener | null> = Promise.resolve(null);
   const serving = stoppable(server, url, async () => {
     waiting.abort(new Error('stopped'));
     front.close();
     const opened = await opening.catch(() => null);
+    await (await kitchen.catch(() => null))?.close();
     await opened?.close();
-  });
+  }, () => void opening.then((opened) => opened.kitchen?.kitchen.endStreams(), () => undefined));
   // Start-up failures (database down, schema too new) exit as before; later ones stop the process.
   try {
     await Promise.race([opening, front.following]);
@@ -169,6 +183,12 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
     logger.debug(settleAfterLoad(), 'start-up heap compacted');
     front.serve(createApp(opened));
     void opened.store.fatal?.then(fail);
+    // Only the process that leads the database receives kitchen orders (it holds them in memory).
+    kitchen = startConfiguredKitchenListener(opened);
+    kitchen.catch((err: Error) => {
+      logger.error({ err: err.message }, 'could not start the kitchen listener');
+      fail(err);
+    });
   }, async (err) => {
     if (waiting.signal.aborted) return;
     const failure = await openFailure(err, config);

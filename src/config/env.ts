@@ -10,12 +10,15 @@ export interface EnvOverrides {
   allowDemoCredentials?: boolean;
   databaseUrl?: string;
   advertiseUrl?: string;
+  /** null: KITCHEN_PORT=off. */
+  kitchenPort?: number | null;
+  kitchenHost?: string;
 }
 
 // An empty variable (`PORT=`) counts as unset, as shells and compose files produce those easily.
 const read = (env: NodeJS.ProcessEnv, name: string) => (env[name] === '' ? undefined : env[name]);
 
-/** Reads PORT, HOST, DATA_DIR (relative to cwd), LOG_LEVEL, ALLOW_DEMO_CREDENTIALS, DATABASE_URL and ADVERTISE_URL; problems are one line each, naming the variable. */
+/** Reads PORT, HOST, DATA_DIR (relative to cwd), LOG_LEVEL, ALLOW_DEMO_CREDENTIALS, DATABASE_URL, ADVERTISE_URL, KITCHEN_PORT and KITCHEN_HOST; problems are one line each, naming the variable. */
 export function readEnvOverrides(env: NodeJS.ProcessEnv, cwd: string): { overrides: EnvOverrides; problems: string[] } {
   const overrides: EnvOverrides = {};
   const problems: string[] = [];
@@ -57,6 +60,16 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv, cwd: string): { overrid
     else problems.push('ADVERTISE_URL: must be an http:// origin such as http://10.0.0.5:8080 (the gateway speaks plain HTTP)');
   }
 
+  const kitchenPort = read(env, 'KITCHEN_PORT');
+  if (kitchenPort !== undefined) {
+    if (kitchenPort.toLowerCase() === 'off') overrides.kitchenPort = null;
+    else if (/^[0-9]{1,5}$/.test(kitchenPort) && Number(kitchenPort) <= 65535) overrides.kitchenPort = Number(kitchenPort);
+    else problems.push('KITCHEN_PORT: must be an integer 0-65535 or "off"');
+  }
+
+  const kitchenHost = read(env, 'KITCHEN_HOST');
+  if (kitchenHost !== undefined) overrides.kitchenHost = kitchenHost;
+
   return { overrides, problems };
 }
 
@@ -73,4 +86,6 @@ export function applyEnvOverrides(config: Config, overrides: EnvOverrides): void
   if (overrides.allowDemoCredentials !== undefined) config.ops.allowDemoCredentials = overrides.allowDemoCredentials;
   if (overrides.databaseUrl !== undefined) config.store.postgres = { poolSize: 10, ...config.store.postgres, url: overrides.databaseUrl };
   if (overrides.advertiseUrl !== undefined && config.store.postgres) config.store.postgres.advertiseUrl = overrides.advertiseUrl;
+  if (config.kitchen && overrides.kitchenPort !== undefined) config.kitchen.port = overrides.kitchenPort;
+  if (config.kitchen && overrides.kitchenHost !== undefined) config.kitchen.host = overrides.kitchenHost;
 }

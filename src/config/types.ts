@@ -12,6 +12,8 @@ export interface Config {
   webhooks: WebhookConfig[];
   /** The web back office at /admin/. */
   admin: { sessionIdleMinutes: number };
+  /** Absent: no kitchen display (src/kitchen). */
+  kitchen?: KitchenConfig;
   ops: {
     metricsRequireAdmin: boolean;
     allowDemoCredentials: boolean;
@@ -54,7 +56,7 @@ export interface UpstreamConfig {
   retryCapMs: number;
 }
 
-export type WebhookEvent = 'sale.created' | 'sale.reversed' | 'sale.updated';
+export type WebhookEvent = 'sale.created' | 'sale.reversed' | 'sale.updated' | 'kitchen.order' | 'quarantine.added';
 
 export interface WebhookConfig {
   url: string;
@@ -63,4 +65,16 @@ export interface WebhookConfig {
   events?: WebhookEvent[];
   timeoutMs: number;
   retryCapMs: number;
+}
+
+/** `kitchen`: TabShop's kitchen orders over raw TCP, the /kitchen screen and /api/kitchen. */
+export interface KitchenConfig {
+  host: string;
+  /** null: no TCP listener in this process (KITCHEN_PORT=off); the screen and API still work. */
+  port: number | null;
+  /** Addresses or CIDR subnets allowed to send; absent: every address. */
+  allow?: string[];
+  ratePerSecond: number;
+  recall: number;
+  accounts: Credential[];
 }

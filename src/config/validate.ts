@@ -3,6 +3,7 @@ import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { isPasswordHash } from './password.js';
+import { allowListProblem } from '../kitchen/allow-list.js';
 
 const addFormats = addFormatsPlugin.default;
 
@@ -22,6 +23,7 @@ const MESSAGES_BY_SCHEMA_PATH: Record<string, string> = {
   '#/properties/currency/pattern': 'must be an ISO 4217 code (three uppercase letters, e.g. "EUR")',
   '#/properties/devices/items/oneOf': 'give exactly one of password or passwordHash',
   '#/properties/admins/items/oneOf': 'give exactly one of password or passwordHash',
+  '#/properties/kitchen/properties/accounts/items/oneOf': 'give exactly one of password or passwordHash',
   '#/properties/server/properties/trustProxy/anyOf': 'must be true, false, a number of proxy hops, or addresses/subnets such as "loopback"',
 };
 
@@ -71,12 +73,14 @@ interface CredentialLike {
 function credentialLists(data: unknown): Array<[string, CredentialLike[]]> {
   if (typeof data !== 'object' || data === null) return [];
   const record = data as Record<string, unknown>;
-  return (['devices', 'admins'] as const)
-    .filter((key) => Array.isArray(record[key]))
-    .map((key) => [key, (record[key] as unknown[]).map((c) => (typeof c === 'object' && c !== null ? c : {}))]);
+  const kitchen = record.kitchen as Record<string, unknown> | undefined;
+  const lists: Array<[string, unknown]> = [['devices', record.devices], ['admins', record.admins], ['kitchen/accounts', kitchen?.accounts]];
+  return lists
+    .filter((entry): entry is [string, unknown[]] => Array.isArray(entry[1]))
+    .map(([key, list]) => [key, list.map((c) => (typeof c === 'object' && c !== null ? c : {}))]);
 }
 
-/** What JSON Schema cannot say: usernames unique across devices and admins, hash parameters in range. */
+/** What JSON Schema cannot say: usernames unique across devices, admins and kitchen accounts, hash parameters in range, kitchen.allow entries. */
 function crossFieldProblems(data: unknown): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
@@ -92,7 +96,7 @@ function crossFieldProblems(data: unknown): string[] {
       }
     });
   }
-  return problems;
+  return [...problems, ...kitchenAllowProblems(data)];
 }
 
 /**
@@ -103,4 +107,13 @@ export function validateConfigData(data: unknown): string[] {
   const validate = schemaValidator();
   const schemaErrors = validate(data) ? [] : schemaProblems(validate.errors ?? []);
   return [...new Set([...schemaErrors, ...crossFieldProblems(data)])];
+}
+
+function kitchenAllowProblems(data: unknown): string[] {
+  const allow = (data as { kitchen?: { allow?: unknown } } | null)?.kitchen?.allow;
+  if (!Array.isArray(allow)) return [];
+  return allow.flatMap((entry, i) => {
+    const problem = typeof entry === 'string' ? allowListProblem(entry) : null;
+    return problem ? [`/kitchen/allow/${i}: ${problem}`] : [];
+  });
 }

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/port.js';
-import type { QuarantineCode, QuarantineItem, SaleRecord } from '../store/records.js';
+import type { IgnoredPush, QuarantineCode, QuarantineItem, QuarantineState, SaleRecord } from '../store/records.js';
 import { validateInvoice } from '../translate/invoice-schema.js';
 import { invoiceContentKey, invoiceIdentityKey, invoiceToSale, saleContentKey, saleIdentityKey } from '../translate/invoice.js';
+import type { TabShopInvoice } from '../translate/tabshop-types.js';
 import type { Catalog } from './catalog.js';
 import type { GatewayEvents } from '../events.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
@@ -56,8 +57,24 @@ export interface QuarantineSummary {
   at: string;
   code: QuarantineCode;
   reason: string;
+  state: QuarantineState;
   cashRegisterName?: string;
   invoiceId?: string;
+}
+
+/** What a release stores: the item's own payload (as is, or dated when received), a corrected invoice, or an API sale. */
+export type ReleaseInput =
+  | { kind: 'stored'; date?: 'received' }
+  | { kind: 'invoice'; invoice: unknown }
+  | { kind: 'sale'; sale: Sale };
+
+export interface ReleaseResult {
+  outcome: Outcome;
+  /** The released sale's identifier (null when quarantined again). */
+  sale: string | null;
+  /** Why it was quarantined again (null otherwise). */
+  reason: string | null;
+  item: QuarantineItem;
 }
 
 interface Candidate {
@@ -72,6 +89,7 @@ interface Candidate {
 const PUSH_SLICE_MS = 4;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const contentHash = (content: string) => sha256(content).slice(0, 16);
 
 /**
  * The sales of every register: upsert by (register, invoice id) with the identity rules of
@@ -96,8 +114,16 @@ export class SalesLedger {
     return this.index.size;
   }
 
+  /** Every quarantine item, whatever its state. */
   get quarantineCount(): number {
     return this.quarantine.size;
+  }
+
+  /** Items still waiting for an admin (state open). */
+  get openQuarantineCount(): number {
+    let n = 0;
+    for (const q of this.quarantine.values()) if (q.state === 'open') n++;
+    return n;
   }
 
   /** Start-up: every stored record once, in any order. */
@@ -257,8 +283,65 @@ export class SalesLedger {
     return this.index.page(query, firstResult, maxResults);
   }
 
-  quarantineSummaries(): QuarantineSummary[] {
-    return [...this.quarantine.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  /** Oldest first; `state` 'all' (the default here) or one state. */
+  quarantineSummaries(state: QuarantineState | 'all' = 'all'): QuarantineSummary[] {
+    const list = state === 'all' ? [...this.quarantine.values()] : [...this.quarantine.values()].filter((q) => q.state === state);
+    return list.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * Stores what an open quarantine item holds (or its correction) as a sale received now, by the
+   * push rules. created/updated/unchanged resolve the item (released); quarantined again leaves it
+   * open with the new reason. Durable after store.commit().
+   */
+  releaseQuarantine(id: string, input: ReleaseInput, by: string, at: Date): Promise<ReleaseResult> {
+    return this.serialised(async () => {
+      const item = await this.openItem(id);
+      const ctx: PushContext = { device: item.device ?? by, cashRegisterName: item.cashRegisterName ?? '', at };
+      let outcome: Outcome;
+      let reason: string | null = null;
+      let identifier: string | null = null;
+      if (input.kind === 'sale') {
+        const sale = { ...input.sale, source: { ...input.sale.source, kind: input.sale.source?.kind ?? 'api', quarantineId: id } } as Sale;
+        const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
+        if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
+          outcome = 'quarantined';
+          reason = `sale ${sale.identifier} exists with a different date or lines; it was not changed`;
+        } else {
+          outcome = await this.upsert(candidate, at, 'api');
+          identifier = sale.identifier;
+        }
+      } else {
+        const invoice = input.kind === 'invoice' ? input.invoice : releasableInvoice(item, input.date);
+        const tried = await this.tryInvoice(invoice, ctx, id);
+        ({ outcome, reason } = tried);
+        identifier = tried.identifier;
+      }
+      const updated: QuarantineItem = { ...item };
+      if (outcome === 'quarantined') {
+        updated.reason = reason ?? item.reason;
+      } else {
+        updated.state = 'released';
+        updated.resolvedAt = at.toISOString();
+        updated.resolvedBy = by;
+        updated.resolution = outcome;
+        updated.sale = identifier!;
+      }
+      await this.store.putQuarantine(updated);
+      this.quarantine.set(id, summarise(updated));
+      return { outcome, sale: outcome === 'quarantined' ? null : identifier, reason: outcome === 'quarantined' ? reason : null, item: updated };
+    });
+  }
+
+  /** Closes an open quarantine item without storing anything; the reason is kept. */
+  dismissQuarantine(id: string, reason: string, by: string, at: Date): Promise<QuarantineItem> {
+    return this.serialised(async () => {
+      const item = await this.openItem(id);
+      const updated: QuarantineItem = { ...item, state: 'dismissed', resolvedAt: at.toISOString(), resolvedBy: by, resolution: reason };
+      await this.store.putQuarantine(updated);
+      this.quarantine.set(id, summarise(updated));
+      return updated;
+    });
   }
 
   // ---- internals ----
@@ -270,45 +353,59 @@ export class SalesLedger {
   }
 
   private async ingestOne(item: unknown, ctx: PushContext): Promise<Outcome> {
+    const tried = await this.tryInvoice(item, ctx);
+    if (tried.outcome === 'quarantined') await this.addQuarantine(tried.code!, tried.reason!, ctx, tried.payload, tried.extra ?? {});
+    return tried.outcome;
+  }
+
+  /**
+   * One invoice by the push rules: stored (created/updated/unchanged), or why it cannot be (the
+   * caller quarantines it, or keeps a released item open). `quarantineId`: a release of that item.
+   */
+  private async tryInvoice(item: unknown, ctx: PushContext, quarantineId?: string): Promise<{
+    outcome: Outcome; identifier: string | null; reason: string | null; code?: QuarantineCode; payload?: unknown;
+    extra?: { stored?: unknown; invoiceId?: string; problems?: QuarantineItem['problems'] };
+  }> {
+    const refused = (code: QuarantineCode, reason: string, payload: unknown, extra: { stored?: unknown; invoiceId?: string; problems?: QuarantineItem['problems'] }) =>
+      ({ outcome: 'quarantined' as const, identifier: null, reason, code, payload, extra });
     const checked = validateInvoice(item);
-    if (!checked.ok) {
-      await this.addQuarantine('invalid_invoice', checked.reason, ctx, item, {
-        problems: checked.problems,
-        invoiceId: invoiceIdOf(item),
-      });
-      return 'quarantined';
-    }
+    if (!checked.ok) return refused('invalid_invoice', checked.reason, item, { problems: checked.problems, invoiceId: invoiceIdOf(item) });
     const invoice = checked.invoice;
+    if (quarantineId !== undefined && !ctx.cashRegisterName) return refused('invalid_invoice', 'the item names no cash register', item, { invoiceId: invoiceIdOf(item) });
     let candidate: Candidate;
     try {
       const sale = invoiceToSale(invoice, {
         cashRegisterName: ctx.cashRegisterName, device: ctx.device, adopt: ctx.adopt === true, ...(ctx.encoding !== undefined && { encoding: ctx.encoding }),
       });
+      if (quarantineId !== undefined) sale.source = { ...sale.source!, quarantineId };
       candidate = { sale, identity: invoiceIdentityKey(invoice), content: invoiceContentKey(invoice), payload: invoice };
     } catch (err) {
       // A translation bug must not turn one invoice into a batch the tablet re-sends forever.
-      await this.addQuarantine('invalid_invoice', `the invoice could not be translated: ${(err as Error).message}`, ctx, item, {
-        invoiceId: invoiceIdOf(item),
-      });
-      return 'quarantined';
+      return refused('invalid_invoice', `the invoice could not be translated: ${(err as Error).message}`, item, { invoiceId: invoiceIdOf(item) });
     }
     const { sale } = candidate;
     if (!saleAmountsValid(sale)) {
       // Each pushed field was within the limit, but a total summed from the positions is not.
       const problems = saleAmountProblems(sale);
-      await this.addQuarantine('invalid_invoice', `invalid invoice: ${describeProblems(problems)}`, ctx, item, {
-        problems, invoiceId: invoiceIdOf(item),
-      });
-      return 'quarantined';
+      return refused('invalid_invoice', `invalid invoice: ${describeProblems(problems)}`, item, { problems, invoiceId: invoiceIdOf(item) });
     }
     if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
       const stored = await this.store.getSale(sale.identifier);
-      await this.addQuarantine('collision',
+      return refused('collision',
         `invoice id ${sale.source?.invoiceId} of register ${ctx.cashRegisterName} is already stored with a different date or positions (two tablets with the same POS id?); the stored sale is untouched`,
-        ctx, invoice, { stored: stored?.sale.source?.invoice ?? stored?.sale, invoiceId: sale.source?.invoiceId });
-      return 'quarantined';
+        invoice, { stored: stored?.sale.source?.invoice ?? stored?.sale, invoiceId: sale.source?.invoiceId });
     }
-    return this.upsert(candidate, ctx.at, 'tabshop');
+    return { outcome: await this.upsert(candidate, ctx.at, 'tabshop'), identifier: sale.identifier, reason: null };
+  }
+
+  private async openItem(id: string): Promise<QuarantineItem> {
+    const item = this.quarantine.has(id) ? await this.store.getQuarantine(id) : undefined;
+    if (!item) throw new AppError('not_found', `quarantine item ${id} not found`);
+    const state = item.state ?? 'open';
+    if (state !== 'open') {
+      throw new AppError('not_open', `quarantine item ${id} is ${state} (${item.resolvedAt ?? '?'} by ${item.resolvedBy ?? '?'}); only open items can be released or dismissed`);
+    }
+    return item;
   }
 
   private async upsert(candidate: Candidate, at: Date, kind: ChangeKind): Promise<Outcome> {
@@ -316,6 +413,18 @@ export class SalesLedger {
     const existing = this.index.has(sale.identifier);
     if (existing && this.index.sameContent(sale.identifier, candidate.content)) return 'unchanged';
     const previous = existing ? (await this.store.getSale(sale.identifier))! : undefined;
+    // Re-pushes change nothing: status changes from pushes are one-way (a completed version of a
+    // reversed sale is an old push coming again), and a version the sale had before is never restored.
+    if (previous && kind === 'tabshop') {
+      const reinstates = !isReversed(sale.status) && isReversed(previous.sale.status);
+      const older = previous.earlier?.includes(contentHash(candidate.content)) ?? false;
+      if (reinstates || older) {
+        await this.recordIgnored(previous, candidate, at, reinstates
+          ? `stale re-push: the sale is ${previous.sale.status}, and pushes never make a reversed sale completed again (reinstate it with PUT /api/sales/{id})`
+          : 'stale re-push: the sale had this version before; pushes never restore an earlier version (change it with PUT /api/sales/{id})');
+        return 'unchanged';
+      }
+    }
     // The seq is taken only once the change is stored (remember): a change a hook refuses burns none.
     const change = { seq: this.seq + 1, status: sale.status, at: at.toISOString() };
     const record: SaleRecord = {
@@ -329,6 +438,7 @@ export class SalesLedger {
       content: candidate.content,
       history: [...(previous?.history ?? []), change],
     };
+    if (previous) record.earlier = [...(previous.earlier ?? []), contentHash(previous.content)];
     await this.storeChange(record, previous, at, kind);
     return previous ? 'updated' : 'created';
   }
@@ -353,6 +463,21 @@ export class SalesLedger {
     }
     for (const step of prepared) step();
     this.events?.emit('sale.changed', { identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, status: sale.status, previousStatus, seq });
+  }
+
+  /** A stale re-push changes nothing but the sale's list of ignored pushes (one entry per distinct content, counted). */
+  private async recordIgnored(record: SaleRecord, candidate: Candidate, at: Date, reason: string): Promise<void> {
+    const content = contentHash(candidate.content);
+    const ignored = [...(record.ignored ?? [])];
+    const i = ignored.findIndex((p) => p.content === content);
+    const iso = at.toISOString();
+    if (i >= 0) ignored[i] = { ...ignored[i], count: ignored[i].count + 1, lastAt: iso };
+    else {
+      ignored.push({
+        at: iso, lastAt: iso, count: 1, status: candidate.sale.status, content, reason,
+      } satisfies IgnoredPush);
+    }
+    await this.store.putSale({ ...record, ignored }, record.history[record.history.length - 1].at);
   }
 
   private remember(record: SaleRecord): void {
@@ -382,9 +507,14 @@ export class SalesLedger {
   ): Promise<void> {
     const key = extra.key ?? `${code}|${ctx.cashRegisterName}|${stableJson(payload)}`;
     const id = `q-${sha256(key).slice(0, 20)}`;
-    if (this.quarantine.has(id)) return;
+    if (this.quarantine.has(id)) {
+      // The same item again (a re-push): stored once, counted; its state (an admin's decision) stays.
+      const known = await this.store.getQuarantine(id);
+      if (known) await this.store.putQuarantine({ ...known, count: (known.count ?? 1) + 1, lastAt: ctx.at.toISOString() });
+      return;
+    }
     const item: QuarantineItem = {
-      id, at: ctx.at.toISOString(), code, reason, device: ctx.device, cashRegisterName: ctx.cashRegisterName,
+      id, at: ctx.at.toISOString(), code, reason, state: 'open', device: ctx.device, cashRegisterName: ctx.cashRegisterName,
       payload,
     };
     if (extra.invoiceId !== undefined) item.invoiceId = extra.invoiceId;
@@ -392,15 +522,32 @@ export class SalesLedger {
     if (extra.problems !== undefined) item.problems = extra.problems;
     await this.store.putQuarantine(item);
     this.quarantine.set(id, summarise(item));
-    this.events?.emit('quarantine', { id, code, reason, cashRegisterName: ctx.cashRegisterName, device: ctx.device });
+    this.events?.emit('quarantine', { id, code, reason, cashRegisterName: ctx.cashRegisterName, device: ctx.device, at: item.at });
   }
 }
 
 function summarise(item: QuarantineItem): QuarantineSummary {
-  const s: QuarantineSummary = { id: item.id, at: item.at, code: item.code, reason: item.reason };
+  const s: QuarantineSummary = { id: item.id, at: item.at, code: item.code, reason: item.reason, state: item.state ?? 'open' };
   if (item.cashRegisterName !== undefined) s.cashRegisterName = item.cashRegisterName;
   if (item.invoiceId !== undefined) s.invoiceId = item.invoiceId;
   return s;
+}
+
+/**
+ * The invoice an item holds: its payload (an invoice), or the one invoice of a push body kept
+ * raw; with date 'received', dated when the gateway received it (a tablet whose clock was reset).
+ */
+function releasableInvoice(item: QuarantineItem, date?: 'received'): unknown {
+  let payload = item.payload;
+  if (typeof payload === 'string') {
+    try { payload = JSON.parse(payload); } catch { /* stays text: not an invoice */ }
+  }
+  const invoices = payload !== null && typeof payload === 'object' ? (payload as { invoices?: unknown }).invoices : undefined;
+  if (Array.isArray(invoices) && invoices.length === 1) payload = invoices[0];
+  if (date === 'received' && payload !== null && typeof payload === 'object' && !Array.isArray(payload)) {
+    payload = { ...(payload as TabShopInvoice), date: String(Date.parse(item.at)) };
+  }
+  return payload;
 }
 
 function invoiceIdOf(item: unknown): string | undefined {

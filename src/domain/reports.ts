@@ -112,7 +112,14 @@ export class Figures {
   saleCount = 0;
   refundCount = 0;
   cancelCount = 0;
+  /** Sales made completed again (only through the API: pushes never reinstate a reversed sale). */
+  reinstatedCount = 0;
   readonly gross = new Exact();
+  /** Totals of the sales received, as received (reversed on arrival included: they count as refunds/cancels too). */
+  readonly salesTotal = new Exact();
+  readonly reinstatedTotal = new Exact();
+  /** New total − old total of completed sales whose amounts changed. */
+  readonly changedTotal = new Exact();
   readonly discounts = new Exact();
   readonly cost = new Exact();
   readonly refundTotal = new Exact();
@@ -121,22 +128,35 @@ export class Figures {
   readonly payments = new Map<string, Exact>();
 
   /**
-   * A sale received counts once in saleCount (even if reversed later the same day); a reversal
-   * received counts in refundCount/cancelCount; amounts are net: the state before leaves, the
-   * state after enters (a reversed sale counts for nothing).
+   * A sale received counts once in saleCount (even if reversed later the same day); a change of
+   * state counts once where it leads (refund, cancel, reinstated); a change that leaves the state
+   * as it was counts nowhere. Amounts are net: the state before leaves, the state after enters (a
+   * reversed sale counts for nothing), so gross = salesTotal − refundTotal − cancelTotal +
+   * reinstatedTotal + changedTotal, exactly.
    */
   apply(change: ChangeFacts): void {
     const { before, after } = change;
-    if (before === null) this.saleCount++;
     const wasReversed = before !== null && isReversed(before.status);
+    if (before === null) {
+      this.saleCount++;
+      this.salesTotal.add(E(after.footprint.total));
+    }
     if (!wasReversed && isReversed(after.status)) {
+      // What leaves the figures is the sale as it counted (its amounts before this change).
+      const reversed = E((before ?? after).footprint.total);
       if (after.status === 'refunded') {
         this.refundCount++;
-        this.refundTotal.add(E(after.footprint.total));
+        this.refundTotal.add(reversed);
       } else {
         this.cancelCount++;
-        this.cancelTotal.add(E(after.footprint.total));
+        this.cancelTotal.add(reversed);
       }
+    } else if (wasReversed && !isReversed(after.status)) {
+      this.reinstatedCount++;
+      this.reinstatedTotal.add(E(after.footprint.total));
+    } else if (before !== null && !wasReversed && !isReversed(after.status)) {
+      this.changedTotal.add(E(after.footprint.total));
+      this.changedTotal.add(E(before.footprint.total), -1);
     }
     if (before !== null && !wasReversed) this.add(before.footprint, -1, change.factsOf);
     if (!isReversed(after.status)) this.add(after.footprint, 1, change.factsOf);
@@ -146,7 +166,11 @@ export class Figures {
     this.saleCount += other.saleCount;
     this.refundCount += other.refundCount;
     this.cancelCount += other.cancelCount;
+    this.reinstatedCount += other.reinstatedCount;
     this.gross.add(other.gross);
+    this.salesTotal.add(other.salesTotal);
+    this.reinstatedTotal.add(other.reinstatedTotal);
+    this.changedTotal.add(other.changedTotal);
     this.discounts.add(other.discounts);
     this.cost.add(other.cost);
     this.refundTotal.add(other.refundTotal);
@@ -272,8 +296,14 @@ export interface FiguresSummary {
   saleCount: number;
   refundCount: number;
   cancelCount: number;
+  reinstatedCount: number;
+  salesTotal: number;
   refundTotal: number;
   cancelTotal: number;
+  reinstatedTotal: number;
+  changedTotal: number;
+  /** What rounding each figure on its own leaves between them and gross (0 for amounts in whole cents). */
+  grossRounding: number;
   gross: number;
   net: number;
   vatTotal: number;
@@ -283,6 +313,9 @@ export interface FiguresSummary {
   costPrice: number;
   margin: number;
   payments: Record<string, number>;
+  paymentsTotal: number;
+  /** gross − paymentsTotal: sales without (enough) payments, e.g. API sales posted without any. */
+  unpaid: number;
 }
 
 /**
@@ -302,16 +335,26 @@ export function summarise(f: Figures, money: Money): FiguresSummary {
   const net = gross.minus(vatTotal);
   const cost = money.round(f.cost);
   const payments: Record<string, number> = {};
+  let paymentsTotal = ZERO;
   for (const method of [...f.payments.keys()].sort()) {
-    const amount = money.num(f.payments.get(method)!);
-    if (amount !== 0) payments[method] = amount;
+    const amount = money.round(f.payments.get(method)!);
+    if (!amount.isZero()) payments[method] = money.num(amount);
+    paymentsTotal = paymentsTotal.plus(amount);
   }
+  const parts = [f.salesTotal, f.refundTotal, f.cancelTotal, f.reinstatedTotal, f.changedTotal].map((x) => money.round(x));
+  const [sales, refunds, cancels, reinstated, changed] = parts;
+  const fromParts = sales.minus(refunds).minus(cancels).plus(reinstated).plus(changed);
   return {
     saleCount: f.saleCount,
     refundCount: f.refundCount,
     cancelCount: f.cancelCount,
-    refundTotal: money.num(f.refundTotal),
-    cancelTotal: money.num(f.cancelTotal),
+    reinstatedCount: f.reinstatedCount,
+    salesTotal: money.num(sales),
+    refundTotal: money.num(refunds),
+    cancelTotal: money.num(cancels),
+    reinstatedTotal: money.num(reinstated),
+    changedTotal: money.num(changed),
+    grossRounding: money.num(gross.minus(fromParts)),
     gross: money.num(gross),
     net: money.num(net),
     vatTotal: money.num(vatTotal),
@@ -321,6 +364,8 @@ export function summarise(f: Figures, money: Money): FiguresSummary {
     costPrice: money.num(cost),
     margin: money.num(net.minus(cost)),
     payments,
+    paymentsTotal: money.num(paymentsTotal),
+    unpaid: money.num(gross.minus(paymentsTotal)),
   };
 }
 
@@ -375,6 +420,37 @@ export interface DayReport extends DayMeta, FiguresSummary {
   balance: CashBalance;
   /** The register's running total since its first sale, this day included. */
   grandTotal: number;
+  /** The report's own sums, each with whether it holds (reports closed before these existed have none). */
+  arithmetic?: ArithmeticCheck[];
+}
+
+export interface ArithmeticCheck {
+  figure: string;
+  /** The figures (field names of the report) that add up to it. */
+  equals: string;
+  holds: boolean;
+}
+
+/**
+ * Every sum a printed report shows, checked on its own rounded figures: what it states is what
+ * a reader can add up. Also the test oracle (test/reports/report-arithmetic.test.ts).
+ */
+export function reportArithmetic(r: Omit<DayReport, 'arithmetic'>): ArithmeticCheck[] {
+  const d = (x: number) => toDecimal(x);
+  const sum = (xs: number[]) => xs.reduce((s, x) => s.plus(d(x)), ZERO);
+  const check = (figure: string, value: number, equals: string, computed: Decimal): ArithmeticCheck =>
+    ({ figure, equals, holds: computed.equals(d(value)) });
+  return [
+    check('gross', r.gross, 'salesTotal - refundTotal - cancelTotal + reinstatedTotal + changedTotal + grossRounding',
+      d(r.salesTotal).minus(d(r.refundTotal)).minus(d(r.cancelTotal)).plus(d(r.reinstatedTotal)).plus(d(r.changedTotal)).plus(d(r.grossRounding))),
+    check('gross', r.gross, 'sum of payments + unpaid', sum(Object.values(r.payments)).plus(d(r.unpaid))),
+    check('paymentsTotal', r.paymentsTotal, 'sum of payments', sum(Object.values(r.payments))),
+    check('vatTotal', r.vatTotal, 'sum of vat', sum(Object.values(r.vat))),
+    check('net', r.net, 'gross - vatTotal', d(r.gross).minus(d(r.vatTotal))),
+    check('margin', r.margin, 'net - costPrice', d(r.net).minus(d(r.costPrice))),
+    check('balance.expectedCash', r.balance.expectedCash, 'balance.opening + balance.deposits - balance.withdrawals + balance.cashPayments',
+      d(r.balance.opening).plus(d(r.balance.deposits)).minus(d(r.balance.withdrawals)).plus(d(r.balance.cashPayments))),
+  ];
 }
 
 /** What the previous closed day of the register left: cash in the drawer and the grand total. */
@@ -385,14 +461,15 @@ export interface Carry {
 
 export function dayReport(meta: DayMeta, f: Figures, movements: BalanceMovement[], carry: Carry, money: Money): DayReport {
   const summary = summarise(f, money);
-  return {
-    type: meta.closedAt === null ? 'X' : 'Z',
+  const report = {
+    type: meta.closedAt === null ? 'X' as const : 'Z' as const,
     ...meta,
     currency: money.currency,
     ...summary,
     balance: cashBalance(carry.cash, movements, f, money),
     grandTotal: money.num(toDecimal(carry.grandTotal).plus(summary.gross)),
   };
+  return { ...report, arithmetic: reportArithmetic(report) };
 }
 
 /** Facts of one change from stored states (used live and when rebuilding from stored sales). */

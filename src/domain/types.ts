@@ -50,6 +50,8 @@ export interface SaleSource {
   invoice?: unknown;
   /** How the push body was decoded when it was not UTF-8 (`windows-1252`); its raw bytes are in the journal. */
   encoding?: string;
+  /** Set when the sale was stored by releasing this quarantine item. */
+  quarantineId?: string;
 }
 
 export interface Sale {

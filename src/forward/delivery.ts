@@ -1,4 +1,4 @@
-import type { OutboxItem, SaleEventKind } from '../store/outbox-store.js';
+import type { OutboxEventKind, OutboxItem } from '../store/outbox-store.js';
 import { retryAfterMs } from './backoff.js';
 import { classifyStatus, errorCodeOf, excerpt, UpstreamError, type HttpResult } from './upstream-client.js';
 
@@ -21,7 +21,7 @@ export interface DeliveryTarget {
   /** "upstream" or "webhook:<url>". */
   readonly name: string;
   readonly retryCapMs: number;
-  accepts(kind: SaleEventKind): boolean;
+  accepts(kind: OutboxEventKind): boolean;
   deliver(item: OutboxItem, signal: AbortSignal): Promise<DeliveryOutcome>;
   close(): void;
 }

@@ -8,7 +8,7 @@ import type { Store } from '../store/port.js';
 import { CatalogSync } from './catalog-sync.js';
 import type { DeliveryTarget } from './delivery.js';
 import { Outbox } from './outbox.js';
-import type { DeadLetter, ForwardingStatus, OutboxTargetState, UpstreamState } from './status.js';
+import type { DeadLetter, DeadLetterState, ForwardingStatus, OutboxTargetState, UpstreamState } from './status.js';
 import { HttpClient } from './upstream-client.js';
 import { UpstreamTarget } from './upstream-target.js';
 import { WebhookTarget } from './webhook.js';
@@ -70,11 +70,13 @@ export class Forwarding implements ForwardingStatus {
     const outbox = new Outbox({ store: deps.outboxStore(), ledger, commit: () => store.commit(), logger: log, events, now });
     const opened = await outbox.open(targets);
     ledger.use({ prepare: (record, previous) => outbox.prepareSaleStored(record, previous) });
+    // In the ledger's step that stored the item, so the event is durable with it.
+    events.on('quarantine', (q) => outbox.onQuarantineAdded(q));
     log.info({ targets: targets.map((t) => t.name), ...opened }, 'outbox opened');
     const catalogSync = client && config.upstream
       ? new CatalogSync({
         client, catalog, ledger, store, logger: log, events, now, pollIntervalMs: config.upstream.pollIntervalMs,
-        unacknowledged: () => outbox.itemsOf('upstream'),
+        unacknowledged: () => outbox.saleItemsOf('upstream'),
       })
       : null;
     return new Forwarding(outbox, client, catalogSync);
@@ -101,12 +103,16 @@ export class Forwarding implements ForwardingStatus {
     return this.outbox.targets();
   }
 
-  deadLetters(): DeadLetter[] {
-    return this.outbox.deadLetters();
+  deadLetters(state: DeadLetterState | 'all' = 'open'): DeadLetter[] {
+    return this.outbox.deadLetters(state);
   }
 
-  async retryDeadLetter(identifier: string): Promise<boolean> {
-    return (await this.outbox.retryDeadLetters(identifier)) > 0;
+  async retryDeadLetter(identifier: string, opts: { method?: 'PUT' } = {}): Promise<boolean> {
+    return (await this.outbox.retryDeadLetters(identifier, undefined, opts)) > 0;
+  }
+
+  dismissDeadLetter(identifier: string, reason: string, by: string): Promise<number> {
+    return this.outbox.dismissDeadLetters(identifier, reason, by);
   }
 
   retryDeadLetters(identifier: string, target?: string): Promise<number> {

@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import type { SalesLedger } from '../domain/ledger.js';
-import { isReversed, type SaleStatus } from '../domain/types.js';
+import { isReversed, type Sale, type SaleStatus } from '../domain/types.js';
 import type { GatewayEvents } from '../events.js';
 import type { OutboxStorage } from '../store/outbox-port.js';
-import type { OutboxItem, SaleEventKind, TargetMark } from '../store/outbox-store.js';
+import { eventName, type OutboxItem, type SaleEventKind, type TargetMark } from '../store/outbox-store.js';
 import type { SaleRecord } from '../store/records.js';
 import { nextDelay } from './backoff.js';
 import type { DeliveryOutcome, DeliveryTarget } from './delivery.js';
-import type { DeadLetter, OutboxTargetState, RegisterOutboxState } from './status.js';
+import type { DeadLetter, DeadLetterState, OutboxTargetState, RegisterOutboxState } from './status.js';
 
 /** What a sale change means to a receiver: its first change creates it; a change into refunded/cancelled reverses it. */
 export function changeKind(previous: SaleStatus | null, status: SaleStatus): SaleEventKind {
@@ -43,7 +43,10 @@ interface Queue {
   target: DeliveryTarget;
   /** Pending items per register, oldest change first: delivered strictly in this order. */
   registers: Map<string, OutboxItem[]>;
+  /** Open dead letters (they need a person). */
   dead: OutboxItem[];
+  /** Dead letters an admin dismissed: kept, not counted. */
+  dismissed: OutboxItem[];
   keys: Set<string>;
   waker: Waker;
   running: Promise<void> | null;
@@ -90,7 +93,7 @@ export class Outbox {
     const { store, ledger } = this.deps;
     this.seenSeq = ledger.salesSeq;
     for (const target of targets) {
-      this.queues.set(target.name, { target, registers: new Map(), dead: [], keys: new Set(), waker: new Waker(), running: null, inFlight: null });
+      this.queues.set(target.name, { target, registers: new Map(), dead: [], dismissed: [], keys: new Set(), waker: new Waker(), running: null, inFlight: null });
       await store.prepare(target.name);
     }
     let loaded = 0;
@@ -106,7 +109,7 @@ export class Outbox {
         this.orphans.set(item.target, (this.orphans.get(item.target) ?? 0) + 1);
         continue;
       }
-      const entry = ledger.entry(item.identifier);
+      const entry = item.kind === 'quarantine.added' ? { seq: item.seq } : ledger.entry(item.identifier);
       if (!entry || item.seq > entry.seq || q.keys.has(item.key)) {
         store.remove(item);
         dropped++;
@@ -192,11 +195,36 @@ export class Outbox {
     await this.deps.commit().catch((err) => this.deps.logger.error({ err }, 'outbox: could not write its state while stopping'));
   }
 
-  /** Pending items and dead letters of one target (bridge-mode stock: sales upstream has not acknowledged). */
+  /** Pending items and dead letters of one target. */
   itemsOf(target: string): OutboxItem[] {
     const q = this.queues.get(target);
     if (!q) return [];
-    return [...[...q.registers.values()].flat(), ...q.dead];
+    return [...[...q.registers.values()].flat(), ...q.dead, ...q.dismissed];
+  }
+
+  /** The sale changes among them (bridge-mode stock: sales upstream has not acknowledged). */
+  saleItemsOf(target: string): (OutboxItem & { sale: Sale })[] {
+    return this.itemsOf(target).filter((i): i is OutboxItem & { sale: Sale } => i.sale !== undefined);
+  }
+
+  /** A new quarantine item: an event for the webhooks that take quarantine.added, in the same commit round as the item. */
+  onQuarantineAdded(q: { id: string; code: string; reason: string; cashRegisterName?: string; device?: string; at: string }): void {
+    const now = this.now().toISOString();
+    for (const queue of this.queues.values()) {
+      if (!queue.target.accepts('quarantine.added')) continue;
+      const item: OutboxItem = {
+        key: `${q.id}@quarantine`, target: queue.target.name, identifier: q.id, cashRegisterName: q.cashRegisterName ?? '',
+        // After every sale change stored so far: per register, events go out in the order they happened.
+        seq: this.deps.ledger.salesSeq, version: 1, kind: 'quarantine.added', previousStatus: null, changedAt: q.at,
+        quarantine: { id: q.id, register: q.cashRegisterName ?? null, device: q.device ?? null, code: q.code, reason: q.reason, receivedAt: q.at },
+        enqueuedAt: now, attempts: 0, lastError: null, nextAttemptAt: null,
+      };
+      if (queue.keys.has(item.key)) continue;
+      this.place(queue, item);
+      this.deps.store.add(item);
+      this.awaitingCommit.add(item);
+      queue.waker.wake();
+    }
   }
 
   targets(): OutboxTargetState[] {
@@ -227,28 +255,38 @@ export class Outbox {
     });
   }
 
-  deadLetters(): DeadLetter[] {
+  /** Open dead letters (the default), dismissed ones, or all; oldest first. */
+  deadLetters(state: DeadLetterState | 'all' = 'open'): DeadLetter[] {
     const out: DeadLetter[] = [];
     for (const q of this.queues.values()) {
-      for (const item of q.dead) {
-        out.push({
+      const items = state === 'open' ? q.dead : state === 'dismissed' ? q.dismissed : [...q.dead, ...q.dismissed];
+      for (const item of items) {
+        const letter: DeadLetter = {
           identifier: item.identifier, target: item.target, sale: item.sale, attempts: item.attempts,
-          lastError: item.dead!.error, at: item.dead!.at, key: item.key, event: `sale.${item.kind}`,
-          status: item.dead!.status, response: item.dead!.response,
-        });
+          lastError: item.dead!.error, at: item.dead!.at, key: item.key, event: eventName(item.kind),
+          status: item.dead!.status, response: item.dead!.response, state: item.dismissed ? 'dismissed' : 'open',
+        };
+        if (item.dismissed) Object.assign(letter, { resolvedAt: item.dismissed.at, resolvedBy: item.dismissed.by, resolution: item.dismissed.reason });
+        out.push(letter);
       }
     }
     return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 
-  /** Puts every dead letter of a sale (identifier) or of one change (key) back in its queue; returns how many. */
-  async retryDeadLetters(match: string, target?: string): Promise<number> {
+  /**
+   * Puts every dead letter (open or dismissed) of a sale (identifier) or of one change (key) back
+   * in its queue; `method: 'PUT'` sends it as a change even if it is the sale's first. How many.
+   */
+  async retryDeadLetters(match: string, target?: string, opts: { method?: 'PUT' } = {}): Promise<number> {
     let n = 0;
     for (const q of this.queues.values()) {
       if (target !== undefined && q.target.name !== target) continue;
-      for (const item of q.dead.filter((d) => d.identifier === match || d.key === match)) {
-        q.dead.splice(q.dead.indexOf(item), 1);
+      for (const item of [...q.dead, ...q.dismissed].filter((d) => d.identifier === match || d.key === match)) {
+        const from = item.dismissed ? q.dismissed : q.dead;
+        from.splice(from.indexOf(item), 1);
         delete item.dead;
+        delete item.dismissed;
+        if (opts.method === 'PUT') item.method = 'PUT';
         item.attempts = 0;
         item.lastError = null;
         item.nextAttemptAt = null;
@@ -260,6 +298,29 @@ export class Outbox {
     }
     if (n > 0) await this.deps.commit();
     return n;
+  }
+
+  /** Moves the open dead letters of a sale (identifier) or of one change (key) to the dismissed ones, with the reason; how many. */
+  async dismissDeadLetters(match: string, reason: string, by: string): Promise<number> {
+    let n = 0;
+    const at = this.now().toISOString();
+    for (const q of this.queues.values()) {
+      for (const item of q.dead.filter((d) => d.identifier === match || d.key === match)) {
+        q.dead.splice(q.dead.indexOf(item), 1);
+        item.dismissed = { at, by, reason };
+        q.dismissed.push(item);
+        this.deps.store.update(item);
+        n++;
+      }
+    }
+    if (n > 0) await this.deps.commit();
+    return n;
+  }
+
+  /** Whether a sale (identifier) or change (key) has dismissed dead letters (to tell 409 from 404). */
+  hasDismissed(match: string): boolean {
+    for (const q of this.queues.values()) if (q.dismissed.some((d) => d.identifier === match || d.key === match)) return true;
+    return false;
   }
 
   // ---- internals ----
@@ -304,7 +365,8 @@ export class Outbox {
 
   private place(q: Queue, item: OutboxItem): void {
     q.keys.add(item.key);
-    if (item.dead) q.dead.push(item);
+    if (item.dismissed) q.dismissed.push(item);
+    else if (item.dead) q.dead.push(item);
     else this.listOf(q, item.cashRegisterName).push(item);
   }
 
@@ -407,7 +469,7 @@ export class Outbox {
     this.deps.store.update(item);
     this.updateMarks(q, item.cashRegisterName);
     events?.emit('outbox.deadletter', { target, identifier: item.identifier, attempts: item.attempts, error: outcome.error });
-    logger.warn({ target, key: item.key, status: outcome.status, error: outcome.error }, 'outbox: refused for good, moved to the dead letters (retry: POST /deadletters/{identifier}/retry)');
+    logger.warn({ target, key: item.key, status: outcome.status, error: outcome.error }, 'outbox: refused for good, moved to the dead letters (retry: POST /deadletters/{identifier}/retry, or /dismiss with a reason)');
   }
 
   private detach(q: Queue, item: OutboxItem): void {

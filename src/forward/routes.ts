@@ -1,10 +1,27 @@
 import { Router } from 'express';
-import { paging, stringParam } from '../api/http.js';
-import { notFound } from '../errors.js';
-import type { ForwardingStatus } from './status.js';
+import { dismissReason, paging, stringParam } from '../api/http.js';
+import { accountOf } from '../auth/basic-auth.js';
+import { AppError, notFound } from '../errors.js';
+import type { DeadLetterState, ForwardingStatus } from './status.js';
+
+const STATES: ReadonlySet<string> = new Set(['open', 'dismissed', 'all']);
+
+const plainObject = (body: unknown): body is Record<string, unknown> => body !== null && typeof body === 'object' && !Array.isArray(body);
+
+/** A retry's body: none, {} or {"method": "PUT"}. */
+function retryMethod(body: unknown): 'PUT' | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (!plainObject(body)) throw new AppError('invalid_body', 'the body of a retry is {} or {"method": "PUT"}');
+  const unknown = Object.keys(body).filter((k) => k !== 'method');
+  if (unknown.length > 0) throw new AppError('validation_failed', `unknown key ${unknown[0]}`, unknown.map((k) => ({ field: `/${k}`, message: 'unknown key' })));
+  if (body.method === undefined) return undefined;
+  if (body.method !== 'PUT') throw new AppError('validation_failed', 'method must be "PUT"', [{ field: '/method', message: 'must be "PUT"' }]);
+  return 'PUT';
+}
+
 
 /**
- * GET /outbox, GET /deadletters, POST /deadletters/{identifier}/retry on the srv4pos-style
+ * GET /outbox, GET /deadletters, POST /deadletters/{identifier}/retry and /dismiss on the srv4pos-style
  * API (admins only: the API's device rules let devices read articles and post sales, nothing else).
  */
 export function forwardingRouter(forwarding: ForwardingStatus | undefined, now: () => Date): Router {
@@ -26,15 +43,32 @@ export function forwardingRouter(forwarding: ForwardingStatus | undefined, now: 
   router.get('/deadletters', (req, res) => {
     const { firstResult, maxResults } = paging(req);
     const target = stringParam(req, 'target');
-    const all = (forwarding?.deadLetters() ?? []).filter((d) => target === undefined || d.target === target);
+    const state = stringParam(req, 'state') ?? 'open';
+    if (!STATES.has(state)) throw new AppError('bad_request', 'state must be open, dismissed or all', [{ field: 'state', message: 'invalid' }]);
+    const all = (forwarding?.deadLetters(state as DeadLetterState | 'all') ?? []).filter((d) => target === undefined || d.target === target);
     res.json({ items: all.slice(firstResult, firstResult + maxResults), total: all.length });
   });
 
   router.post('/deadletters/:identifier/retry', async (req, res) => {
     const id = req.params.identifier;
-    const retried = (forwarding?.deadLetters() ?? []).filter((d) => d.identifier === id || d.key === id).length;
-    if (retried === 0 || !(await forwarding!.retryDeadLetter(id))) throw notFound(`dead letter ${id}`);
-    res.status(202).json({ identifier: req.params.identifier, retried });
+    const method = retryMethod(req.body);
+    const retried = (forwarding?.deadLetters('all') ?? []).filter((d) => d.identifier === id || d.key === id).length;
+    if (retried === 0 || !(await forwarding!.retryDeadLetter(id, { method }))) throw notFound(`dead letter ${id}`);
+    res.status(202).json({ identifier: req.params.identifier, retried, ...(method ? { method } : {}) });
+  });
+
+  router.post('/deadletters/:identifier/dismiss', async (req, res) => {
+    const id = req.params.identifier;
+    const reason = dismissReason(req.body);
+    const matches = (d: { identifier: string; key: string }) => d.identifier === id || d.key === id;
+    const dismissed = forwarding ? await forwarding.dismissDeadLetter(id, reason, accountOf(res).username) : 0;
+    if (dismissed === 0) {
+      const done = (forwarding?.deadLetters('dismissed') ?? []).find(matches);
+      if (done) throw new AppError('not_open', `dead letter ${id} was dismissed already (${done.resolvedAt} by ${done.resolvedBy}); retry it to send it again`);
+      throw notFound(`dead letter ${id}`);
+    }
+    req.log?.info({ event: 'deadletter.dismiss', identifier: id, dismissed, admin: accountOf(res).username }, `dead letter ${id} dismissed`);
+    res.json({ identifier: id, dismissed, state: 'dismissed', reason });
   });
 
   return router;

@@ -36,7 +36,14 @@ export interface DeadLetter {
   /** The refusing HTTP status (null when there was none) and an excerpt of its body. */
   status: number | null;
   response: string;
+  /** open: needs a person; dismissed: an admin said why it may stay undelivered (resolvedAt/By, resolution). */
+  state: DeadLetterState;
+  resolvedAt?: string;
+  resolvedBy?: string;
+  resolution?: string;
 }
+
+export type DeadLetterState = 'open' | 'dismissed';
 
 export interface UpstreamState {
   mode: 'standalone' | 'bridge';
@@ -49,8 +56,11 @@ export interface UpstreamState {
 
 export interface ForwardingStatus {
   targets(): OutboxTargetState[];
-  deadLetters(): DeadLetter[];
-  /** Moves a dead letter back into its queue; false when there is no such dead letter. */
-  retryDeadLetter(identifier: string): Promise<boolean>;
+  /** The open dead letters (those that need a person), or those of another state. */
+  deadLetters(state?: DeadLetterState | 'all'): DeadLetter[];
+  /** Moves a dead letter (open or dismissed) back into its queue, optionally to be sent as a PUT; false when there is no such dead letter. */
+  retryDeadLetter(identifier: string, opts?: { method?: 'PUT' }): Promise<boolean>;
+  /** Dismisses the open dead letters of a sale (identifier) or of one change (key), keeping them; how many. */
+  dismissDeadLetter(identifier: string, reason: string, by: string): Promise<number>;
   upstream(): UpstreamState;
 }

@@ -1,5 +1,5 @@
 import type { Sale } from '../domain/types.js';
-import type { OutboxItem } from '../store/outbox-store.js';
+import type { OutboxEventKind, OutboxItem } from '../store/outbox-store.js';
 import { outcomeOfFailure, outcomeOfResponse, type DeliveryOutcome, type DeliveryTarget } from './delivery.js';
 import type { HttpClient } from './upstream-client.js';
 
@@ -22,17 +22,18 @@ export class UpstreamTarget implements DeliveryTarget {
 
   constructor(private readonly client: HttpClient, readonly retryCapMs: number, private readonly now: () => number = Date.now) {}
 
-  accepts(): boolean {
-    return true;
+  /** Sale changes only: quarantine events are for webhooks. */
+  accepts(kind: OutboxEventKind): boolean {
+    return kind !== 'quarantine.added';
   }
 
   async deliver(item: OutboxItem, signal: AbortSignal): Promise<DeliveryOutcome> {
-    const create = item.kind === 'created';
+    const create = item.kind === 'created' && item.method !== 'PUT';
     // ':' is a legal path character and sale identifiers are register:invoice, so it stays readable.
     const path = create ? '/sales' : `/sales/${encodeURIComponent(item.identifier).replace(/%3A/gi, ':')}`;
     const method = create ? 'POST' : 'PUT';
     try {
-      const res = await this.client.request(method, path, { data: saleForUpstream(item.sale), signal });
+      const res = await this.client.request(method, path, { data: saleForUpstream(item.sale!), signal });
       return outcomeOfResponse(res, { create, now: this.now(), what: `${method} ${path}` });
     } catch (err) {
       return outcomeOfFailure(err);

@@ -1,23 +1,29 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { WebhookConfig, WebhookEvent } from '../config/types.js';
 import type { Sale } from '../domain/types.js';
-import type { OutboxItem } from '../store/outbox-store.js';
+import { eventName, type OutboxEventKind, type OutboxItem, type QuarantineEvent } from '../store/outbox-store.js';
 import { outcomeOfFailure, outcomeOfResponse, type DeliveryOutcome, type DeliveryTarget } from './delivery.js';
 import { HttpClient } from './upstream-client.js';
 
 export interface WebhookPayload {
-  /** Stable per sale change: the same change always carries the same id (deduplicate on it). */
+  /** Stable per sale change (or quarantine item): the same event always carries the same id (deduplicate on it). */
   id: string;
   type: WebhookEvent;
-  /** When the gateway stored the change. */
+  /** When the gateway stored the change (received the quarantined item). */
   createdAt: string;
-  sale: Sale;
+  /** sale.* events. */
+  sale?: Sale;
+  /** quarantine.added: id, register, device, code, reason, receivedAt (never the raw payload). */
+  quarantine?: QuarantineEvent;
 }
 
 export const SIGNATURE_HEADER = 'X-Signature';
 
 export function webhookPayload(item: OutboxItem): WebhookPayload {
-  return { id: item.key, type: `sale.${item.kind}`, createdAt: item.changedAt, sale: item.sale };
+  const type = eventName(item.kind) as WebhookEvent;
+  return item.quarantine
+    ? { id: item.key, type, createdAt: item.changedAt, quarantine: item.quarantine }
+    : { id: item.key, type, createdAt: item.changedAt, sale: item.sale };
 }
 
 /** `sha256=<hex HMAC-SHA256 of the raw body, keyed with the webhook's secret>`. */
@@ -33,7 +39,7 @@ export function verifySignature(body: string | Buffer, secret: string, header: s
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** POSTs every accepted sale event, signed, to one webhook URL. */
+/** POSTs every accepted event (sale changes, new quarantine items), signed, to one webhook URL. */
 export class WebhookTarget implements DeliveryTarget {
   readonly name: string;
   readonly retryCapMs: number;
@@ -47,8 +53,8 @@ export class WebhookTarget implements DeliveryTarget {
     this.client = new HttpClient({ baseUrl: config.url, timeoutMs: config.timeoutMs, now }, true);
   }
 
-  accepts(kind: OutboxItem['kind']): boolean {
-    return this.events === null || this.events.has(`sale.${kind}`);
+  accepts(kind: OutboxEventKind): boolean {
+    return this.events === null || this.events.has(eventName(kind));
   }
 
   async deliver(item: OutboxItem, signal: AbortSignal): Promise<DeliveryOutcome> {

@@ -1,4 +1,4 @@
-import type { Sale } from '../domain/types.js';
+import { isReversed, type Sale } from '../domain/types.js';
 import { validateInvoice } from '../translate/invoice-schema.js';
 import { invoiceContentKey, invoiceIdentityKey, invoiceToSale } from '../translate/invoice.js';
 import type { FixturePush } from './fixtures.js';
@@ -40,6 +40,8 @@ interface Stored {
   sale: Sale;
   identity: string;
   content: string;
+  /** Contents the sale had before (a push of one again is a stale re-push). */
+  earlier: Set<string>;
   source: string;
 }
 
@@ -94,12 +96,16 @@ export function checkPushes(pushes: FixturePush[], opts: { register?: string; de
         result.outcomes.quarantined++;
         return;
       }
-      if (previous && previous.content === content) {
+      // Re-pushes change nothing: the same content, an earlier version, or a completed version of a reversed sale (DESIGN §4.1).
+      const stale = previous !== undefined
+        && (previous.earlier.has(content) || (!isReversed(sale.status) && isReversed(previous.sale.status)));
+      if (previous && (previous.content === content || stale)) {
         result.outcomes.unchanged++;
         return;
       }
       const version = (previous?.sale.version ?? 0) + 1;
-      stored.set(sale.identifier, { sale: { ...sale, version }, identity, content, source: `${push.source} ${at}` });
+      const earlier = new Set(previous ? [...previous.earlier, previous.content] : []);
+      stored.set(sale.identifier, { sale: { ...sale, version }, identity, content, earlier, source: `${push.source} ${at}` });
       if (previous) result.outcomes.updated++;
       else {
         result.outcomes.created++;

@@ -46,7 +46,7 @@ export function attachEventLog(events: GatewayEvents, logger: Logger): () => voi
     },
     'outbox.deadletter': ({ target, identifier, attempts, error }) => {
       log.error({ event: 'outbox.deadletter', target: safeTarget(target), identifier, attempts, error: safeText(error) },
-        `${safeTarget(target)} rejected ${identifier} permanently; moved to the dead letters (retry from /status)`);
+        `${safeTarget(target)} rejected ${identifier} permanently; moved to the dead letters (retry or dismiss it from /status)`);
     },
     'catalog.synced': ({ version, changes, full }) => {
       log[changes > 0 ? 'info' : 'debug']({ event: 'catalog.synced', version, changes, full }, `catalogue synced from upstream: ${changes} changes, version ${version}`);

@@ -22,7 +22,7 @@ function processMetrics(): Registry {
 
 export interface MetricsDeps {
   events: GatewayEvents;
-  ledger: Pick<SalesLedger, 'quarantineCount' | 'saleCount'>;
+  ledger: Pick<SalesLedger, 'quarantineCount' | 'openQuarantineCount' | 'saleCount'>;
   activity: DeviceActivity;
   forwarding: () => ForwardingStatus | undefined;
   version: string;
@@ -55,6 +55,7 @@ export class GatewayMetrics {
     const pushes = new Counter({ name: 'tabshop_pushes_total', help: 'Invoice pushes stored, by device', labelNames: ['device', 'register'], registers });
     const quarantined = new Counter({ name: 'tabshop_quarantined_total', help: 'Items put into the quarantine, by reason code', labelNames: ['code'], registers });
     new Gauge({ name: 'tabshop_quarantine_items', help: 'Items in the quarantine', registers, collect() { this.set(deps.ledger.quarantineCount); } });
+    new Gauge({ name: 'tabshop_quarantine_open', help: 'Quarantine items waiting for an admin (open: neither released nor dismissed)', registers, collect() { this.set(deps.ledger.openQuarantineCount); } });
     new Gauge({ name: 'tabshop_sales_stored', help: 'Sales in the store', registers, collect() { this.set(deps.ledger.saleCount); } });
 
     new Gauge({
@@ -142,6 +143,14 @@ export class GatewayMetrics {
       const labels = { method, resource: upstreamResource(path) };
       upstreamDuration.observe({ ...labels, status: status === null ? 'error' : String(status) }, ms / 1000);
       if (status === null || status >= 500) upstreamErrors.inc(labels);
+    });
+    const kitchenReceived = new Counter({ name: 'tabshop_kitchen_orders_received_total', help: 'Kitchen orders received on the kitchen port and stored as open', registers });
+    const kitchenRejected = new Counter({ name: 'tabshop_kitchen_messages_rejected_total', help: 'Kitchen messages stored as rejected, by reason (invalid, too_large, timeout, interrupted)', labelNames: ['reason'], registers });
+    const kitchenRefused = new Counter({ name: 'tabshop_kitchen_connections_refused_total', help: 'Kitchen connections closed at once, not stored, by reason (not_allowed, rate_limited, busy)', labelNames: ['reason'], registers });
+    this.on(deps.events, 'kitchen.message', ({ outcome, reason }) => {
+      if (outcome === 'received') kitchenReceived.inc();
+      else if (outcome === 'rejected') kitchenRejected.inc({ reason: reason ?? 'invalid' });
+      else kitchenRefused.inc({ reason: reason ?? 'not_allowed' });
     });
     this.on(deps.events, 'upstream.breaker', ({ state }) => breakerChanges.inc({ state }));
     this.on(deps.events, 'outbox.retry', ({ target }) => outboxRetries.inc({ target: safeTarget(target) }));

@@ -80,7 +80,7 @@ export function outboxCheck(targets: OutboxTargetState[] | undefined, deadLetter
     const what = stuck.map((t) => `${safeTarget(t.target)}: ${t.depth} waiting, oldest ${Math.round(t.oldestAgeMs! / 1000)} s${t.lastError ? ` (${safeText(t.lastError)})` : ''}`).join('; ');
     return { status: 'fail', message: `outbox not draining (older than ${Math.round(maxAgeMs / 1000)} s): ${what}`, ...details };
   }
-  if (details.deadLetters > 0) return { status: 'warn', message: `${details.deadLetters} dead letter(s) need attention (retry from /status)`, ...details };
+  if (details.deadLetters > 0) return { status: 'warn', message: `${details.deadLetters} dead letter(s) need attention (retry or dismiss from /status)`, ...details };
   const depth = targets.reduce((n, t) => n + t.depth, 0);
   return { status: 'ok', message: depth === 0 ? 'outbox empty' : `${depth} waiting, draining`, ...details };
 }

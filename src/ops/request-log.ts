@@ -85,7 +85,7 @@ function requestLine(req: IncomingMessage, res: ServerResponse, ms: number): Rec
     ip: (req as Request).ip ?? req.socket?.remoteAddress,
   };
   if (account) {
-    line[account.role === 'device' ? 'device' : 'admin'] = account.username;
+    line[account.role] = account.username;
     if (account.cashRegister) line.register = account.cashRegister;
   }
   if (locals.error) line.error = locals.error;

@@ -15,12 +15,14 @@ export interface StatusView {
   readiness: Readiness;
   devices: DeviceState[];
   today: DaySummary;
-  quarantine: { total: number; recent: QuarantineSummary[] };
+  /** Open items (newest first, at most a page of them) and how many were resolved. */
+  quarantine: { total: number; resolved: number; recent: QuarantineSummary[] };
   /** Absent: standalone without webhooks, nothing is forwarded. */
   forwarding: {
     upstream: ReturnType<ForwardingStatus['upstream']>;
     targets: OutboxTargetState[];
     deadLetters: DeadLetter[];
+    dismissedDeadLetters: number;
   } | null;
   csrfToken: string;
   /** api.basePath without a trailing slash ("/api"; "" for "/"), for links to quarantine items. */
@@ -47,6 +49,7 @@ td.reason{min-width:14em;overflow-wrap:anywhere}
 .notice.ok{background:rgba(26,127,55,.12);color:inherit}.notice.warn{background:rgba(154,103,0,.14);color:inherit}
 button{font:inherit;padding:8px 14px;min-height:40px;border-radius:6px;border:1px solid var(--line);background:var(--head);color:inherit;cursor:pointer}
 form{margin:0}
+form.dismiss{display:flex;gap:6px;margin-top:6px}form.dismiss input{font:inherit;min-width:8em;flex:1;padding:6px}
 h3{font-size:1em;margin:1em 0 .3em}
 @media (max-width:640px){
 body{padding:8px}
@@ -146,8 +149,10 @@ function salesTable(today: DaySummary, currency: string): SafeHtml {
 }
 
 function quarantineTable(view: StatusView): SafeHtml {
-  const { total, recent } = view.quarantine;
-  if (total === 0) return html`<p class="muted">Empty: every pushed invoice was stored.</p>`;
+  const { total, resolved, recent } = view.quarantine;
+  const list = `.${view.apiPath}/quarantine`;
+  const done = resolved > 0 ? html` ${resolved} resolved (<a href="${`${list}?state=all`}">all items</a>).` : '';
+  if (total === 0) return html`<p class="muted" data-field="quarantine-open">0 open: nothing waits for you.${done}</p>`;
   const columns: Column[] = [{ label: 'When' }, { label: 'Register' }, { label: 'Invoice' }, { label: 'Code' }, { label: 'Reason' }, { label: 'Id' }];
   const rows = recent.map((q) => ({
     attrs: html`data-quarantine="${q.id}"`,
@@ -157,7 +162,8 @@ function quarantineTable(view: StatusView): SafeHtml {
       html`<a href="${`.${view.apiPath}/quarantine/${encodeURIComponent(q.id)}`}">${q.id}</a>`,
     ],
   }));
-  return html`<p>${total} item(s)${total > recent.length ? `, the newest ${recent.length} shown` : ''}. Full payloads: <code>GET ${view.apiPath}/quarantine</code>.</p>
+  return html`<p data-field="quarantine-open"><a href="${list}" id="quarantine-link"><strong>${total} open</strong></a> item(s) wait for an admin${total > recent.length ? ` (the newest ${recent.length} shown)` : ''}:
+release each (<code>POST ${view.apiPath}/quarantine/{id}/release</code>) or dismiss it with a reason (<code>…/dismiss</code>).${done}</p>
 ${cardTable('quarantine-table', columns, rows, '')}`;
 }
 
@@ -184,14 +190,17 @@ function forwardingSection(view: StatusView): SafeHtml {
     attrs: html`data-dead-letter="${d.identifier}"`,
     cells: [
       d.identifier, safeTarget(d.target), d.attempts, { value: safeText(d.lastError), wide: true }, when(d.at, view.now),
-      html`<form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/retry`}"><input type="hidden" name="token" value="${view.csrfToken}"><button type="submit">Retry</button></form>`,
+      html`<form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/retry`}"><input type="hidden" name="token" value="${view.csrfToken}"><button type="submit">Retry</button></form>
+<form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/dismiss`}" class="dismiss"><input type="hidden" name="token" value="${view.csrfToken}"><input name="reason" required maxlength="500" placeholder="why it may stay undelivered" aria-label="reason for dismissing ${d.identifier}"><button type="submit">Dismiss</button></form>`,
     ],
   }));
+  const dismissed = f.dismissedDeadLetters > 0
+    ? html`<p class="muted" data-field="dismissed-dead-letters">${f.dismissedDeadLetters} dismissed (kept: <code>GET ${view.apiPath}/deadletters?state=dismissed</code>).</p>` : '';
   return html`${upstream}
 <h3>Outbox</h3>
 ${cardTable('outbox-table', targetColumns, targets, 'no targets')}
 <h3>Dead letters</h3>
-${dead.length ? cardTable('dead-letters-table', deadColumns, dead, '') : html`<p class="muted" id="no-dead-letters">None.</p>`}`;
+${dead.length ? cardTable('dead-letters-table', deadColumns, dead, '') : html`<p class="muted" id="no-dead-letters">None.</p>`}${dismissed}`;
 }
 
 export function renderStatusPage(view: StatusView): string {

@@ -41,7 +41,7 @@ export const statusSecurityHeaders = helmet({
   referrerPolicy: { policy: 'same-origin' },
 });
 
-/** The admin status page at /status, and the retry of a dead letter from it. */
+/** The admin status page at /status, and the retry or dismissal of a dead letter from it. */
 export function statusRouter(deps: StatusDeps): Router {
   const router = Router();
   const { gateway } = deps;
@@ -60,15 +60,17 @@ export function statusRouter(deps: StatusDeps): Router {
     }
     const now = gateway.now();
     const fwd = gateway.forwarding;
-    const quarantine = gateway.ledger.quarantineSummaries();
+    const quarantine = gateway.ledger.quarantineSummaries('open');
     const registers = [...new Set(gateway.accounts.devices().map((d) => d.cashRegister!))];
     const view: StatusView = {
       now, version: VERSION, startedAt: gateway.startedAt, currency: gateway.config.currency,
       readiness: await checkReadiness({ store: gateway.store, forwarding: fwd }, deps.thresholds),
       devices: deps.activity.list(),
       today: await deps.dailySales.today(registers),
-      quarantine: { total: quarantine.length, recent: quarantine.slice(-RECENT_QUARANTINE).reverse() },
-      forwarding: fwd ? { upstream: fwd.upstream(), targets: fwd.targets(), deadLetters: fwd.deadLetters() } : null,
+      quarantine: {
+        total: quarantine.length, resolved: gateway.ledger.quarantineCount - quarantine.length, recent: quarantine.slice(-RECENT_QUARANTINE).reverse(),
+      },
+      forwarding: fwd ? { upstream: fwd.upstream(), targets: fwd.targets(), deadLetters: fwd.deadLetters(), dismissedDeadLetters: fwd.deadLetters('dismissed').length } : null,
       csrfToken,
       apiPath: gateway.config.api.basePath.replace(/\/+$/, ''),
       notice: notice(req),
@@ -76,10 +78,15 @@ export function statusRouter(deps: StatusDeps): Router {
     res.type('html').send(renderStatusPage(view));
   });
 
-  router.post('/status/deadletters/:id/retry', deps.adminAuth, express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
+  /** A form of the status page: same origin, and the page's token (a cross-site page cannot read it). */
+  const checkForm = (req: Request) => {
     assertSameOrigin(req);
     const token = typeof req.body?.token === 'string' ? req.body.token : '';
     if (!sameSecret(token, csrfToken)) throw new AppError('forbidden', 'the form is stale or was not sent by the status page; reload /status and try again');
+  };
+
+  router.post('/status/deadletters/:id/retry', deps.adminAuth, express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
+    checkForm(req);
     const fwd = gateway.forwarding;
     if (!fwd) throw notFound('forwarding (this gateway forwards nothing, so it has no dead letters)');
     const id = String(req.params.id);
@@ -89,14 +96,31 @@ export function statusRouter(deps: StatusDeps): Router {
     res.redirect(303, `../../../status?${retried ? 'retried' : 'missing'}=${encodeURIComponent(id)}`);
   });
 
+  router.post('/status/deadletters/:id/dismiss', deps.adminAuth, express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
+    checkForm(req);
+    const fwd = gateway.forwarding;
+    if (!fwd) throw notFound('forwarding (this gateway forwards nothing, so it has no dead letters)');
+    const id = String(req.params.id);
+    const reason = typeof req.body?.reason === 'string' ? req.body.reason.trim() : '';
+    if (reason === '') {
+      res.redirect(303, `../../../status?noreason=${encodeURIComponent(id)}`);
+      return;
+    }
+    const admin = res.locals.account?.username ?? 'admin';
+    const dismissed = await fwd.dismissDeadLetter(id, reason, admin);
+    req.log?.info({ event: 'deadletter.dismiss', identifier: id, dismissed, admin }, dismissed ? `dead letter ${id} dismissed` : `no open dead letter ${id}`);
+    res.redirect(303, `../../../status?${dismissed ? 'dismissed' : 'missing'}=${encodeURIComponent(id)}`);
+  });
+
   return router;
 }
 
 function notice(req: Request): StatusView['notice'] {
-  const retried = req.query.retried;
-  const missing = req.query.missing;
+  const { retried, missing, dismissed, noreason } = req.query;
   if (typeof retried === 'string') return { kind: 'ok', text: `Dead letter ${retried} moved back to the outbox; it will be delivered again.` };
-  if (typeof missing === 'string') return { kind: 'warn', text: `No dead letter ${missing} (already retried?).` };
+  if (typeof dismissed === 'string') return { kind: 'ok', text: `Dead letter ${dismissed} dismissed; it is kept (GET /api/deadletters?state=dismissed) and no longer counted.` };
+  if (typeof noreason === 'string') return { kind: 'warn', text: `Dead letter ${noreason} was not dismissed: give a reason.` };
+  if (typeof missing === 'string') return { kind: 'warn', text: `No open dead letter ${missing} (already retried or dismissed?).` };
   return null;
 }
 
@@ -114,7 +138,7 @@ export function assertSameOrigin(req: Request): void {
   if (!host || sourceHost !== host) throw new AppError('forbidden', 'cross-origin form posts are refused');
 }
 
-function sameSecret(given: string, expected: string): boolean {
+export function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);

@@ -15,9 +15,7 @@ export function reportText(r: DayReport, money: Money): string {
     columns('Closed', r.closedAt ? shortTime(r.closedAt) : 'open'),
     columns('Currency', r.currency),
     rule(),
-    columns('Sales', String(r.saleCount)),
-    columns(`Refunds (${r.refundCount})`, m(r.refundTotal)),
-    columns(`Cancels (${r.cancelCount})`, m(r.cancelTotal)),
+    ...grossLines(r, m),
     rule(),
     columns('Gross', m(r.gross)),
   ];
@@ -34,6 +32,10 @@ export function reportText(r: DayReport, money: Money): string {
   const methods = Object.entries(r.payments);
   if (methods.length === 0) out.push(columns('  none', m(0)));
   for (const [method, amount] of methods) out.push(columns(`  ${method}`, m(amount)));
+  if (r.paymentsTotal !== undefined) {
+    out.push(columns('  Total', m(r.paymentsTotal)));
+    if (r.unpaid !== 0) out.push(columns('  Unpaid (gross - payments)', m(r.unpaid)));
+  }
   out.push(
     rule(),
     'Cash drawer',
@@ -48,4 +50,24 @@ export function reportText(r: DayReport, money: Money): string {
   }
   out.push(rule(), columns('Grand total', m(r.grandTotal)), rule('='));
   return lines(out);
+}
+
+/**
+ * Sales less refunds and cancels (plus reinstated sales and changed amounts when there are any):
+ * the lines add up to Gross. Z reports closed before these figures existed show the counts only.
+ */
+function grossLines(r: DayReport, m: (x: number) => string): string[] {
+  if (r.salesTotal === undefined) {
+    return [columns('Sales', String(r.saleCount)), columns(`Refunds (${r.refundCount})`, m(r.refundTotal)), columns(`Cancels (${r.cancelCount})`, m(r.cancelTotal))];
+  }
+  const minus = (x: number) => (x === 0 ? m(0) : `-${m(x)}`);
+  const out = [
+    columns(`Sales (${r.saleCount})`, m(r.salesTotal)),
+    columns(`Refunds (${r.refundCount})`, minus(r.refundTotal)),
+    columns(`Cancels (${r.cancelCount})`, minus(r.cancelTotal)),
+  ];
+  if (r.reinstatedCount !== 0 || r.reinstatedTotal !== 0) out.push(columns(`Reinstated (${r.reinstatedCount})`, m(r.reinstatedTotal)));
+  if (r.changedTotal !== 0) out.push(columns('Changed amounts', m(r.changedTotal)));
+  if (r.grossRounding !== 0) out.push(columns('Rounding', m(r.grossRounding)));
+  return out;
 }

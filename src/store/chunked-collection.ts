@@ -23,7 +23,7 @@ const chunkName = (n: number) => `c-${String(n).padStart(6, '0')}.json`;
  */
 export class ChunkedCollection<R> {
   private readonly where = new Map<string, string>();
-  private readonly tails = new Map<string, { path: string; count: number; n: number }>();
+  private readonly tails = new Map<string, { path: string; count: number; n: number; dirReady?: Promise<void> }>();
   private readonly cache = new Map<string, Low<ChunkData<R>>>();
   private readonly loading = new Map<string, Promise<Low<ChunkData<R>>>>();
 
@@ -108,16 +108,18 @@ export class ChunkedCollection<R> {
   private async tailFor(partition: string): Promise<string> {
     let tail = this.tails.get(partition);
     if (!tail || tail.count >= this.chunkSize) {
+      // The new tail is claimed before the first await: concurrent puts opening the same chunk
+      // would otherwise each create it, and the second empty copy replaced the first put's.
       const dir = join(this.root, partition);
-      await this.commit.ensureDir(dir);
       const n = (tail?.n ?? 0) + 1;
-      tail = { path: join(dir, chunkName(n)), count: 0, n };
+      tail = { path: join(dir, chunkName(n)), count: 0, n, dirReady: this.commit.ensureDir(dir) };
       this.tails.set(partition, tail);
       this.cache.set(tail.path, new Low<ChunkData<R>>(new DurableJSONFile<ChunkData<R>>(tail.path, chunkJson), { records: [] }));
       // A new tail is a cache entry too: without this, a gateway that only takes pushes kept every chunk it wrote.
       this.evict();
     }
     tail.count++;
+    await tail.dirReady;
     return tail.path;
   }
 

@@ -8,9 +8,25 @@ import type { GroupCommit } from './group-commit.js';
 
 export type SaleEventKind = 'created' | 'reversed' | 'updated';
 
+/** What an outbox item carries: a sale change (sale.<kind>), or a new quarantine item (webhooks only). */
+export type OutboxEventKind = SaleEventKind | 'quarantine.added';
+
+/** The event name receivers see: sale.created, sale.reversed, sale.updated, quarantine.added. */
+export const eventName = (kind: OutboxEventKind) => (kind === 'quarantine.added' ? kind : `sale.${kind}`);
+
+/** A quarantine item as announced to webhooks: never its raw payload. */
+export interface QuarantineEvent {
+  id: string;
+  register: string | null;
+  device: string | null;
+  code: string;
+  reason: string;
+  receivedAt: string;
+}
+
 /** One sale change waiting for (or refused by) one delivery target. */
 export interface OutboxItem {
-  /** `<identifier>@<version>`: unique per target, stable across restarts. */
+  /** `<identifier>@<seq>` (a quarantine event: `<quarantine id>@quarantine`): unique per target, stable across restarts. */
   key: string;
   target: string;
   identifier: string;
@@ -19,12 +35,14 @@ export interface OutboxItem {
   seq: number;
   /** The sale's version after this change (1 = created). */
   version: number;
-  kind: SaleEventKind;
+  kind: OutboxEventKind;
   previousStatus: SaleStatus | null;
   /** When the change was stored. */
   changedAt: string;
-  /** The sale as it was after this change. */
-  sale: Sale;
+  /** The sale as it was after this change (absent for a quarantine event). */
+  sale?: Sale;
+  /** For kind quarantine.added: what the event says. */
+  quarantine?: QuarantineEvent;
   enqueuedAt: string;
   attempts: number;
   lastError: string | null;
@@ -33,6 +51,10 @@ export interface OutboxItem {
   recovered?: boolean;
   /** Set when the target refused it for good: a dead letter, kept until retried. */
   dead?: { at: string; error: string; status: number | null; response: string };
+  /** A dead letter an admin dismissed (kept, no longer needing attention), with the reason. */
+  dismissed?: { at: string; by: string; reason: string };
+  /** Send it as a change (PUT) even if it is the sale's first: a retry that overwrites what upstream holds (a collision). */
+  method?: 'PUT';
 }
 
 /**

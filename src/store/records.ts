@@ -79,15 +79,45 @@ export interface SaleRecord {
   history: SaleChange[];
   /** Per line identity: the VAT rate and category frozen when the sale was first received (reports). */
   lineFacts?: Record<string, LineFacts>;
+  /** Pushes that changed nothing on purpose (stale re-pushes), one entry per distinct content, counted. */
+  ignored?: IgnoredPush[];
+  /** Hashes of the contents this sale had before its current one: a push of one of them again is a re-push of an old version. */
+  earlier?: string[];
+}
+
+export interface IgnoredPush {
+  /** First and last time this content was pushed, and how often. */
+  at: string;
+  lastAt: string;
+  count: number;
+  /** The status the push asked for. */
+  status: SaleStatus;
+  /** A hash of the pushed content (tells distinct pushes apart). */
+  content: string;
+  reason: string;
 }
 
 export type QuarantineCode = 'invalid_invoice' | 'collision' | 'invalid_body' | 'unloadable_record';
+
+/** A quarantine item is a to-do: open until an admin releases it (a sale was stored) or dismisses it. */
+export type QuarantineState = 'open' | 'released' | 'dismissed';
 
 export interface QuarantineItem {
   id: string;
   at: string;
   code: QuarantineCode;
   reason: string;
+  /** Absent on items stored before states existed: open. */
+  state?: QuarantineState;
+  /** Set when released or dismissed: when, by which admin, and the outcome (release) or the reason (dismiss). */
+  resolvedAt?: string;
+  resolvedBy?: string;
+  resolution?: string;
+  /** The sale a release stored (its identifier). */
+  sale?: string;
+  /** How many times the same item arrived (same register, code and payload), and when last; absent: once. */
+  count?: number;
+  lastAt?: string;
   device?: string;
   cashRegisterName?: string;
   invoiceId?: string;

@@ -13,6 +13,7 @@ const haveChromium = existsSync(CHROMIUM);
 const inCi = process.env.CI === 'true' || process.env.CI === '1';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const DEAD = 'TAB-1:202611230100099';
+const DEAD2 = 'TAB-2:202611230200099';
 
 // Locally without Chromium the test is skipped; in CI (CI=true) a missing browser is a failure.
 describe.skipIf(!haveChromium && !inCi)('status page in a real browser (Chromium)', () => {
@@ -26,7 +27,7 @@ describe.skipIf(!haveChromium && !inCi)('status page in a real browser (Chromium
     gw = await startTestGateway();
     fwd = new FakeForwarding();
     fwd.targetStates = [target('upstream', { depth: 2, oldestAgeMs: 30_000, attempts: 4, lastError: 'connect ECONNREFUSED 10.0.0.5:8080' })];
-    fwd.dead = [deadLetter(DEAD, { lastError: '422 unknown product 999' })];
+    fwd.dead = [deadLetter(DEAD, { lastError: '422 unknown product 999' }), deadLetter(DEAD2, { lastError: '409 sale_collision', status: 409 })];
     gw.gateway.forwarding = fwd;
     profile = await mkdtemp(join(tmpdir(), 'tsg-chromium-'));
     await mkdir(ARTIFACTS, { recursive: true });
@@ -51,7 +52,7 @@ describe.skipIf(!haveChromium && !inCi)('status page in a real browser (Chromium
     if (profile) await removeDir(profile);
   });
 
-  it('shows the figures after pushes, retries a dead letter, and fits a phone screen', async () => {
+  it('shows the figures after pushes, retries and dismisses a dead letter, and fits a phone screen', async () => {
     const date = String(Date.now());
     const pushes: [string, unknown[]][] = [
       [deviceAuth, [invoice(202611230100001, [{ productId: '101', qty: 1, total: 6.38 }], { date }), invoice(202611230100002, [{ productId: '102', qty: 2, total: 4.98 }], { date })]],
@@ -80,6 +81,7 @@ describe.skipIf(!haveChromium && !inCi)('status page in a real browser (Chromium
     expect(await page.locator('tr[data-device="tablet-1"] [data-field="last-push"]').textContent()).toContain('2 received: 2 new');
     expect(await page.locator('tr[data-device="tablet-2"] [data-field="last-push"]').textContent()).toContain('1 quarantined');
     expect(await page.locator('#quarantine-table tbody tr').count()).toBe(1);
+    expect(await page.locator('#quarantine-link').textContent()).toBe('1 open');
     expect(await page.locator('tr[data-check="outbox"]').textContent()).toContain('dead letter');
     expect(await page.locator('tr[data-target="upstream"] [data-field="depth"]').textContent()).toBe('2');
 
@@ -91,12 +93,23 @@ describe.skipIf(!haveChromium && !inCi)('status page in a real browser (Chromium
 
     await Promise.all([
       page.waitForURL(/\/status\?retried=/),
-      page.locator(`tr[data-dead-letter="${DEAD}"] button`).click(),
+      page.locator(`tr[data-dead-letter="${DEAD}"]`).getByRole('button', { name: 'Retry' }).click(),
     ]);
     expect(fwd.retried).toEqual([DEAD]);
     expect(await page.locator('#notice').textContent()).toContain(`Dead letter ${DEAD} moved back to the outbox`);
     expect(await page.locator(`tr[data-dead-letter="${DEAD}"]`).count()).toBe(0);
+
+    // Dismiss asks for the reason: the browser does not send the form without one.
+    const row = page.locator(`tr[data-dead-letter="${DEAD2}"]`);
+    await row.getByRole('button', { name: 'Dismiss' }).click();
+    expect(await row.locator('input[name="reason"]').evaluate((el) => (el as HTMLInputElement).validity.valueMissing)).toBe(true);
+    expect(fwd.dismissed).toEqual([]);
+    await row.locator('input[name="reason"]').fill('upstream keeps the other sale');
+    await Promise.all([page.waitForURL(/\/status\?dismissed=/), row.getByRole('button', { name: 'Dismiss' }).click()]);
+    expect(fwd.dismissed).toMatchObject([{ identifier: DEAD2, resolution: 'upstream keeps the other sale' }]);
+    expect(await page.locator('#notice').textContent()).toContain(`Dead letter ${DEAD2} dismissed`);
     expect(await page.locator('#no-dead-letters').count()).toBe(1);
+    expect(await page.locator('[data-field="dismissed-dead-letters"]').textContent()).toContain('1 dismissed');
     expect(await page.locator('tr[data-target="upstream"] [data-field="depth"]').textContent()).toBe('3');
     await page.screenshot({ path: join(ARTIFACTS, 'status-page-after-retry.png'), fullPage: true });
     expect(cspViolations).toEqual([]);

@@ -124,7 +124,7 @@ describe('loadConfig: choosing the file', () => {
 
   it('lists exactly the plain passwords of the example as DEMO_PASSWORDS', () => {
     const example = JSON.parse(readFileSync(EXAMPLE_CONFIG_PATH, 'utf8'));
-    const passwords = [...example.devices, ...example.admins].map((c: { password: string }) => c.password);
+    const passwords = [...example.devices, ...example.admins, ...example.kitchen.accounts].map((c: { password: string }) => c.password);
     expect([...DEMO_PASSWORDS].sort()).toEqual(passwords.sort());
   });
 
@@ -277,7 +277,7 @@ describe('loadConfig: problems, one line each', () => {
       '/upstream/baseUrl: must be an http:// or https:// URL',
     ]);
     expect(problems({ ...minimal, webhooks: [{ url: 'http://x/h', secret: 's', events: ['sale.deleted'] }] })).toEqual([
-      '/webhooks/0/events/0: must be one of: "sale.created", "sale.reversed", "sale.updated"',
+      '/webhooks/0/events/0: must be one of: "sale.created", "sale.reversed", "sale.updated", "kitchen.order", "quarantine.added"',
     ]);
     expect(problems({ devices: [] })).toEqual(['/devices: must NOT have fewer than 1 items']);
     expect(problems({ ...minimal, logLevel: 'loud' })).toEqual([

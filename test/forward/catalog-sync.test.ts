@@ -31,7 +31,7 @@ async function setup() {
   const parts = await openParts(join(dir, 'data'));
   const sync = new CatalogSync({
     client: parts.client!, catalog: parts.catalog, ledger: parts.ledger, store: parts.store, logger: parts.logger,
-    now: () => new Date(), pollIntervalMs: 60_000, unacknowledged: () => parts.outbox.itemsOf('upstream'),
+    now: () => new Date(), pollIntervalMs: 60_000, unacknowledged: () => parts.outbox.saleItemsOf('upstream'),
   });
   open.push({ parts, sync });
   return { parts, sync, views: new TabShopViews(parts.catalog) };

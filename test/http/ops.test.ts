@@ -103,6 +103,7 @@ describe('/metrics', () => {
     expect(metricValue(text, 'tabshop_invoices_total', { register: 'TAB-1', outcome: 'quarantined' })).toBe(2);
     expect(metricValue(text, 'tabshop_invoices_total', { register: 'TAB-1', outcome: 'collision' })).toBe(1);
     expect(metricValue(text, 'tabshop_quarantine_items')).toBe(2);
+    expect(metricValue(text, 'tabshop_quarantine_open')).toBe(2);
     expect(metricValue(text, 'tabshop_quarantined_total', { code: 'collision' })).toBe(1);
     const lastPush = metricValue(text, 'tabshop_device_last_push_timestamp_seconds', { device: DEVICE.username, register: 'TAB-1' });
     expect(lastPush).toBeGreaterThan(Date.now() / 1000 - 60);
@@ -280,6 +281,55 @@ describe('/status', () => {
     expect(after).toContain('Dead letter TAB-1:7 moved back to the outbox');
     expect(after).not.toContain('data-dead-letter="TAB-1:7"');
     expect(after).toContain('data-dead-letter="TAB-1:8"');
+  });
+
+  it('dismisses a dead letter from its own form, asking for the reason: token and same origin required', async () => {
+    const g = await start();
+    const fwd = new FakeForwarding();
+    g.gateway.forwarding = fwd;
+    fwd.targetStates = [target('upstream', { deadLetters: 2 })];
+    fwd.dead = [deadLetter('TAB-1:7'), deadLetter('TAB-1:8')];
+    const page = await (await g.fetch('/status', { auth: adminAuth })).text();
+    const token = /name="token" value="([^"]+)"/.exec(page)![1];
+    expect(page).toContain('action="status/deadletters/TAB-1%3A7/dismiss"');
+    expect(page).toMatch(/<input name="reason" required[^>]*><button type="submit">Dismiss<\/button>/);
+    const post = (id: string, body: string, headers: Record<string, string> = {}, auth: string | null = adminAuth) =>
+      g.fetch(`/status/deadletters/${encodeURIComponent(id)}/dismiss`, {
+        method: 'POST', auth, redirect: 'manual', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      });
+    expect((await post('TAB-1:7', `token=${token}&reason=x`, {}, deviceAuth)).status).toBe(401);
+    expect((await post('TAB-1:7', 'token=forged&reason=x')).status).toBe(403);
+    expect((await post('TAB-1:7', `token=${token}&reason=x`, { origin: 'http://evil.example' })).status).toBe(403);
+    expect((await post('TAB-1:7', `token=${token}&reason=x`, { referer: 'http://evil.example/x' })).status).toBe(403);
+    const blank = await post('TAB-1:7', `token=${encodeURIComponent(token)}&reason=+`, { origin: g.url });
+    expect(blank.headers.get('location')).toBe('../../../status?noreason=TAB-1%3A7');
+    expect(fwd.dismissed).toEqual([]);
+
+    const ok = await post('TAB-1:7', `token=${encodeURIComponent(token)}&reason=${encodeURIComponent('sold twice by mistake')}`, { origin: g.url });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')).toBe('../../../status?dismissed=TAB-1%3A7');
+    expect(fwd.dismissed).toMatchObject([{ identifier: 'TAB-1:7', resolution: 'sold twice by mistake', resolvedBy: 'admin' }]);
+    const after = await (await g.fetch('/status?dismissed=TAB-1%3A7', { auth: adminAuth })).text();
+    expect(after).toContain('Dead letter TAB-1:7 dismissed');
+    expect(after).not.toContain('data-dead-letter="TAB-1:7"');
+    expect(after).toContain('data-dead-letter="TAB-1:8"');
+    expect(after).toContain('1 dismissed (kept: <code>GET /api/deadletters?state=dismissed</code>)');
+  });
+
+  it('shows the open quarantine count with a link, and stops counting released or dismissed items', async () => {
+    const g = await start();
+    await push(g, [invoice(41, [{ productId: 'a', qty: 1, total: 1 }], { date: '5000' }), invoice(42, [{ productId: 'a', qty: 1, total: 1 }], { date: '6000' })]);
+    const page = await (await g.fetch('/status', { auth: adminAuth })).text();
+    expect(page).toContain('<a href="./api/quarantine" id="quarantine-link"><strong>2 open</strong></a>');
+    const [first] = (await g.json('/api/quarantine', { auth: adminAuth })).body.items;
+    await g.json(`/api/quarantine/${first.id}/dismiss`, { method: 'POST', body: { reason: 'training' }, auth: adminAuth });
+    const after = await (await g.fetch('/status', { auth: adminAuth })).text();
+    expect(after).toContain('<strong>1 open</strong>');
+    expect(after).toContain('1 resolved');
+    expect(after).not.toContain(`data-quarantine="${first.id}"`);
+    const metrics = await (await g.fetch('/metrics', { auth: null })).text();
+    expect(metricValue(metrics, 'tabshop_quarantine_open')).toBe(1);
+    expect(metricValue(metrics, 'tabshop_quarantine_items')).toBe(2);
   });
 
   it('is absent with ops.statusPage false', async () => {

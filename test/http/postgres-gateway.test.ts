@@ -68,6 +68,34 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     expect(refund).toEqual({ status: 'refunded', invoice_status: '11' });
   });
 
+  it('quarantine lifecycle and stale re-pushes on PostgreSQL: states, counters and the released sale survive a restart', async () => {
+    const url = await cluster.createDatabase();
+    const a = await gateway(url);
+    const admin = (g: TestGateway, path: string, method = 'GET', body?: unknown) => g.json(`/api${path}`, { method, body, auth: adminAuth });
+    const reset = burger(202611230200001, { date: '5000' });
+    await pushJson(a, [reset, burger(202611230200002, { date: '6000' })]);
+    await pushJson(a, [reset]);
+    const open = (await admin(a, '/quarantine')).body.items;
+    const first = open.find((q: any) => q.invoiceId === '202611230200001');
+    const second = open.find((q: any) => q.invoiceId === '202611230200002');
+    expect(first.count).toBe(2);
+    expect((await admin(a, `/quarantine/${first.id}/release`, 'POST', { date: 'received' })).body).toEqual({ outcome: 'created', sale: 'TAB-1:202611230200001', reason: null });
+    expect((await admin(a, `/quarantine/${second.id}/dismiss`, 'POST', { reason: 'test push' })).status).toBe(200);
+    const sale = burger(202611230200003);
+    await pushJson(a, [sale, { ...sale, checkoutStatus: '12' }]);
+    expect((await pushJson(a, [sale])).body).toMatchObject({ unchanged: 1 });
+    await stop(a);
+
+    const b = await gateway(url, {}, a.dir);
+    expect((await admin(b, '/quarantine')).body.total).toBe(0);
+    expect((await admin(b, '/quarantine?state=all')).body.items.map((q: any) => [q.invoiceId, q.state, q.count]).sort())
+      .toEqual([['202611230200001', 'released', 2], ['202611230200002', 'dismissed', 1]]);
+    expect((await admin(b, '/sales/TAB-1:202611230200001')).body.source.quarantineId).toBe(first.id);
+    expect((await admin(b, '/sales/TAB-1:202611230200003')).body.status).toBe('cancelled');
+    expect((await admin(b, '/sales/TAB-1:202611230200003/history')).body.ignored).toMatchObject([{ status: 'completed', count: 1 }]);
+    expect(await queryRows(url, 'SELECT state, count FROM quarantine ORDER BY state')).toEqual([{ state: 'dismissed', count: 1 }, { state: 'released', count: 2 }]);
+  });
+
   it('central stock for SQL: stock_levels moves in the transaction of each sale, level change and deletion, and is rewritten by a new leader', async () => {
     const url = await cluster.createDatabase();
     const a = await gateway(url);

@@ -12,7 +12,7 @@ const csv = async (path: string, accept = 'text/csv') => {
 describe('lists answer CSV (Accept: text/csv or ?format=csv), with a header row even when empty', () => {
   it.each([
     ['/sales', 'identifier,cashRegisterName,createdAt,status,dayId,total,vat,discount,costPrice,lines,payments,device,invoiceId'],
-    ['/quarantine', 'id,at,code,reason,cashRegisterName,device,invoiceId,payload'],
+    ['/quarantine', 'id,at,code,reason,state,count,cashRegisterName,device,invoiceId,payload'],
     ['/days', 'dayId,cashRegisterName,dayNo,status,openedAt,closedAt,saleCount,refundCount,cancelCount,gross'],
   ])('%s, empty', async (path, header) => {
     for (const [p, accept] of [[path, 'text/csv'], [`${path}?format=csv`, '*/*']]) {

@@ -78,12 +78,14 @@ describe('stats', () => {
   it('per register, with report semantics', async () => {
     expect((await admin(`/registrations/stats?${MARCH}`)).body.items).toEqual([
       {
-        cashRegisterName: 'TAB-1', saleCount: 2, refundCount: 1, cancelCount: 0, refundTotal: 8, cancelTotal: 0,
-        gross: 1.8, net: 1.64, vatTotal: 0.16, vat: { 10: 0.16 }, discounts: 0, costPrice: 0.6, margin: 1.04, payments: { cash: 1.8 },
+        cashRegisterName: 'TAB-1', saleCount: 2, refundCount: 1, cancelCount: 0, reinstatedCount: 0,
+        salesTotal: 9.8, refundTotal: 8, cancelTotal: 0, reinstatedTotal: 0, changedTotal: 0, grossRounding: 0,
+        gross: 1.8, net: 1.64, vatTotal: 0.16, vat: { 10: 0.16 }, discounts: 0, costPrice: 0.6, margin: 1.04, payments: { cash: 1.8 }, paymentsTotal: 1.8, unpaid: 0,
       },
       {
-        cashRegisterName: 'TAB-2', saleCount: 1, refundCount: 0, cancelCount: 0, refundTotal: 0, cancelTotal: 0,
-        gross: 2.2, net: 2, vatTotal: 0.2, vat: { 10: 0.2 }, discounts: 0, costPrice: 0, margin: 2, payments: { cash: 2.2 },
+        cashRegisterName: 'TAB-2', saleCount: 1, refundCount: 0, cancelCount: 0, reinstatedCount: 0,
+        salesTotal: 2.2, refundTotal: 0, cancelTotal: 0, reinstatedTotal: 0, changedTotal: 0, grossRounding: 0,
+        gross: 2.2, net: 2, vatTotal: 0.2, vat: { 10: 0.2 }, discounts: 0, costPrice: 0, margin: 2, payments: { cash: 2.2 }, paymentsTotal: 2.2, unpaid: 0,
       },
     ]);
   });
@@ -110,7 +112,7 @@ describe('stats', () => {
       '',
     ]);
     const regs = await (await gw.fetch(`/api/registrations/stats?${MARCH}&format=csv`, { auth: adminAuth })).text();
-    expect(regs.split('\r\n')[0]).toBe('cashRegisterName,saleCount,refundCount,cancelCount,refundTotal,cancelTotal,gross,net,vatTotal,vat.10,discounts,costPrice,margin,payments.cash');
+    expect(regs.split('\r\n')[0]).toBe('cashRegisterName,saleCount,refundCount,cancelCount,reinstatedCount,salesTotal,refundTotal,cancelTotal,reinstatedTotal,changedTotal,grossRounding,gross,net,vatTotal,vat.10,discounts,costPrice,margin,payments.cash,paymentsTotal,unpaid');
     expect((await (await gw.fetch('/api/sales/stats?format=csv', { auth: adminAuth })).text()).split('\r\n').length).toBe(1 + 4 + 1);
     expect((await (await gw.fetch('/api/sales/stats?format=csv&maxResults=1', { auth: adminAuth })).text()).split('\r\n').length).toBe(1 + 1 + 1);
     expect((await (await gw.fetch('/api/categories/stats?format=csv', { auth: adminAuth })).text())).toContain('/Drinks,');

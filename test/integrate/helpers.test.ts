@@ -184,6 +184,15 @@ describe('checkPushes', () => {
     expect(formatProblem(r.problems[0])).toMatch(/^b\.json: \/invoices\/2: invoice 1 of register TAB-1 was pushed before \(a\.json \/invoices\/0\) .* collision$/);
   });
 
+  it('counts stale re-pushes as unchanged, as the gateway does: status 10 after 11/12, or an earlier version', () => {
+    const r = checkPushes([
+      push('a.json', [inv(1), inv(1, { checkoutStatus: '11' }), inv(1, { checkoutStatus: '12' })]),
+      push('b.json', [inv(1), inv(1, { checkoutStatus: '11' }), inv(1, { checkoutStatus: '12' })]),
+    ]);
+    expect(r.outcomes).toEqual({ created: 1, updated: 2, unchanged: 3, quarantined: 0 });
+    expect(r.sales.map((s) => [s.status, s.version])).toEqual([['cancelled', 3]]);
+  });
+
   it('keeps registers apart; --register overrides the capture\'s', () => {
     const pushes = [push('a', [inv(1)], 'TAB-2'), push('b', [inv(1, { date: '1763900000001' })])];
     expect(checkPushes(pushes).sales.map((s) => s.identifier)).toEqual(['TAB-2:1', 'TAB-1:1']);

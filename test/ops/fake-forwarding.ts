@@ -6,6 +6,7 @@ type UpstreamState = ReturnType<ForwardingStatus['upstream']>;
 export class FakeForwarding implements ForwardingStatus {
   targetStates: OutboxTargetState[] = [];
   dead: DeadLetter[] = [];
+  dismissed: DeadLetter[] = [];
   retried: string[] = [];
   upstreamState: UpstreamState = { mode: 'bridge', reachable: true, breaker: 'closed', lastSyncAt: null, catalogueCached: true };
 
@@ -13,8 +14,15 @@ export class FakeForwarding implements ForwardingStatus {
     return this.targetStates;
   }
 
-  deadLetters(): DeadLetter[] {
-    return this.dead;
+  deadLetters(state: 'open' | 'dismissed' | 'all' = 'open'): DeadLetter[] {
+    return state === 'open' ? this.dead : state === 'dismissed' ? this.dismissed : [...this.dead, ...this.dismissed];
+  }
+
+  async dismissDeadLetter(identifier: string, reason: string, by: string): Promise<number> {
+    const mine = this.dead.filter((d) => d.identifier === identifier);
+    this.dead = this.dead.filter((d) => d.identifier !== identifier);
+    for (const d of mine) this.dismissed.push({ ...d, state: 'dismissed', resolvedAt: new Date().toISOString(), resolvedBy: by, resolution: reason });
+    return mine.length;
   }
 
   async retryDeadLetter(identifier: string): Promise<boolean> {
@@ -38,5 +46,5 @@ export function target(name: string, over: Partial<OutboxTargetState> = {}): Out
 
 export function deadLetter(identifier: string, over: Partial<DeadLetter> = {}): DeadLetter {
   return { identifier, target: 'upstream', sale: {}, attempts: 3, lastError: '422 unknown product 999', at: new Date().toISOString(),
-    key: `${identifier}@1`, event: 'sale.created', status: 422, response: 'unknown product 999', ...over };
+    key: `${identifier}@1`, event: 'sale.created', status: 422, response: 'unknown product 999', state: 'open', ...over };
 }

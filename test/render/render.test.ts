@@ -65,9 +65,9 @@ Opened              2026-11-23 08:00 UTC
 Closed              2026-11-23 20:15 UTC
 Currency                             EUR
 ----------------------------------------
-Sales                                  5
-Refunds (2)                         5.80
-Cancels (1)                        12.00
+Sales (5)                          31.30
+Refunds (2)                        -5.80
+Cancels (1)                       -12.00
 ----------------------------------------
 Gross                              13.50
   VAT 10% of 9.00                   0.90
@@ -82,6 +82,7 @@ Payments
   card                              5.80
   cash                              2.20
   credit_card                       5.50
+  Total                            13.50
 ----------------------------------------
 Cash drawer
   Opening                           2.20
@@ -138,5 +139,16 @@ Ada
 Sale TAB-1:201409200100001
 Day TAB-1:17
 `);
+  });
+});
+
+describe('report text of a Z report closed before the arithmetic figures existed', () => {
+  it('prints the counts as it did then', () => {
+    const fx = fixtureDays().find(([n]) => n === 'mixed-day.json')![1];
+    const { day } = computeFixture(fx);
+    const { salesTotal: _s, paymentsTotal: _p, ...old } = day;
+    const text = reportText(old as typeof day, EUR);
+    expect(text).toContain('\nSales                                  5\nRefunds (2)                         5.80\n');
+    expect(text).not.toContain('  Total');
   });
 });

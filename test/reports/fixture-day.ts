@@ -10,7 +10,7 @@ export interface FixtureLine { product: string; name?: string; qty: number; tota
 export interface FixtureSale { id: string; pay: string; given?: number; returned?: number; status?: SaleStatus; vat?: number; lines: FixtureLine[] }
 export type FixtureEvent =
   | { sale: FixtureSale }
-  | { change: string; status?: SaleStatus; pay?: string }
+  | { change: string; status?: SaleStatus; pay?: string; via?: 'api' }
   | { deposit: number; note?: string }
   | { withdraw: number; note?: string };
 export interface FixtureDay {
@@ -57,6 +57,10 @@ export function invoiceOf(s: FixtureSale, id: string, date: number) {
   };
 }
 
+/** A push (not the API) never makes a reversed sale completed again (DESIGN §4.1): it changes nothing. */
+export const isStaleRePush = (before: FixtureSale, e: { status?: SaleStatus; via?: 'api' }) =>
+  e.via !== 'api' && (before.status ?? 'completed') !== 'completed' && (e.status ?? before.status ?? 'completed') === 'completed';
+
 export function applyChange(s: FixtureSale, e: { status?: SaleStatus; pay?: string }): FixtureSale {
   return { ...s, ...(e.status !== undefined && { status: e.status }), ...(e.pay !== undefined && { pay: e.pay }) };
 }
@@ -79,6 +83,7 @@ export function computeFixture(fx: FixtureDay): { earlier: DayReport; day: DayRe
       } else if ('change' in e) {
         const before = sales.get(e.change)!;
         const after = applyChange(before, e);
+        if (isStaleRePush(before, e)) continue;
         sales.set(e.change, after);
         figures.apply({ before: state(before), after: state(after), factsOf });
       } else {

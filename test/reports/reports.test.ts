@@ -12,6 +12,8 @@ describe('fixture days (hand-computed figures)', () => {
     expect(vatSum).toBe(Math.round(day.vatTotal * 100));
     expect(Math.round(day.net * 100)).toBe(Math.round(day.gross * 100) - vatSum);
     expect(Object.values(day.payments).reduce((s, p) => s + Math.round(p * 100), 0)).toBe(Math.round(day.gross * 100));
+    // ... and says so itself.
+    for (const r of [earlier, day]) expect(r.arithmetic!.filter((c) => !c.holds)).toEqual([]);
   });
 });
 

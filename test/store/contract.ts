@@ -155,6 +155,29 @@ export function storeContract(adapter: string, freshLocation: () => Promise<Stor
       await b.close();
     });
 
+    it('keeps a quarantine item\'s state, resolution and counter as last written (one item, never two)', async () => {
+      const loc = await freshLocation();
+      const a = await openStores(loc);
+      await a.store.putQuarantine({ ...quarantineItem('q-2', { id: 7 }), state: 'open' });
+      await a.store.commit();
+      const released: QuarantineItem = {
+        ...quarantineItem('q-2', { id: 7 }), state: 'released', resolvedAt: '2026-11-23T11:00:00.000Z', resolvedBy: 'admin',
+        resolution: 'created', sale: 'TAB-1:7', count: 3, lastAt: '2026-11-23T10:30:00.000Z',
+      };
+      await a.store.putQuarantine(released);
+      await a.store.commit();
+      const record = { ...saleRecord('8', { status: 'refunded', seq: 2 }), earlier: ['0123456789abcdef'] } as SaleRecord;
+      record.ignored = [{ at: '2026-11-23T10:40:00.000Z', lastAt: '2026-11-23T10:45:00.000Z', count: 2, status: 'completed', content: 'fedcba9876543210', reason: 'stale re-push' }];
+      await a.store.putSale(record, '2026-11-23T10:01:00.000Z');
+      await a.store.commit();
+      await a.close();
+      const b = await openStores(loc);
+      expect(b.quarantine).toEqual([released]);
+      expect(await b.store.getQuarantine('q-2')).toEqual(released);
+      expect(await b.store.getSale(record.sale.identifier)).toEqual(record);
+      await b.close();
+    });
+
     it('drops feed entries the articles never reached, and reuses their versions', async () => {
       const loc = await freshLocation();
       const first = await openStores(loc);

@@ -38,6 +38,20 @@ describe('ChunkedCollection', () => {
     expect(await again.get('r17')).toEqual({ id: 'r17', n: 17 });
   });
 
+  it('concurrent puts that open a chunk all land in it (a second tail for the same chunk lost the first put)', async () => {
+    const commit = new GroupCommit();
+    const col = new ChunkedCollection<Rec>(join(dir, 'recs'), commit, (r) => r.id, 3);
+    await col.load(() => undefined);
+    // 7 at once into a new partition: chunk 1 is opened by the first, chunks 2 and 3 when each fills.
+    await Promise.all(Array.from({ length: 7 }, (_, i) => col.put('p/2026-01-01', { id: `r${i}`, n: i })));
+    await commit.commit();
+    const again = new ChunkedCollection<Rec>(join(dir, 'recs'), new GroupCommit(), (r) => r.id, 3);
+    const seen: string[] = [];
+    await again.load((r) => seen.push(r.id));
+    expect(seen.sort()).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6']);
+    expect((await readdir(join(dir, 'recs', 'p', '2026-01-01'))).sort()).toEqual(['c-000001.json', 'c-000002.json', 'c-000003.json']);
+  });
+
   it('keeps at most cacheSize chunks in memory under appends only (a gateway that only took pushes kept every chunk it wrote)', async () => {
     const commit = new GroupCommit();
     const col = new ChunkedCollection<Rec>(join(dir, 'recs'), commit, (r) => r.id, 10, 4);

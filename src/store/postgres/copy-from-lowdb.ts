@@ -13,6 +13,7 @@ import { PgBackOfficeStore } from './pg-back-office.js';
 import { PgOutboxStore } from './pg-outbox.js';
 import { JOURNAL_COLUMNS, journalRow, PgStore } from './pg-store.js';
 import { describeDatabase } from './sql-values.js';
+import { copyKitchen } from '../../kitchen/copy-to-postgres.js';
 
 export class CopyRefusedError extends Error {
   constructor(message: string) {
@@ -32,7 +33,7 @@ export interface CopyReport {
   from: string;
   to: string;
   /** Copied in this run (a resumed run skips what is already there and unchanged). */
-  copied: { sales: number; salesSkipped: number; quarantine: number; modifications: number; closedDays: number; movements: number; outbox: number; journal: number };
+  copied: { sales: number; salesSkipped: number; quarantine: number; modifications: number; closedDays: number; movements: number; outbox: number; journal: number; kitchenOrders: number; kitchenJournal: number };
   journalSkippedLines: SkippedLine[];
   checks: CheckRow[];
   ok: boolean;
@@ -125,7 +126,7 @@ export async function copyLowdbToPostgres(opts: {
     }
     await pool.query('INSERT INTO store_imports (source) VALUES ($1) ON CONFLICT (source) DO NOTHING', [dataDir]);
 
-    const copied: CopyReport['copied'] = { sales: 0, salesSkipped: 0, quarantine: 0, modifications: 0, closedDays: 0, movements: 0, outbox: 0, journal: 0 };
+    const copied: CopyReport['copied'] = { sales: 0, salesSkipped: 0, quarantine: 0, modifications: 0, closedDays: 0, movements: 0, outbox: 0, journal: 0, kitchenOrders: 0, kitchenJournal: 0 };
     Object.assign(target.articles, structuredClone(source.articles));
     target.saveArticles();
     for (const m of feed) await target.addModification(m);
@@ -169,6 +170,11 @@ export async function copyLowdbToPostgres(opts: {
     await target.commit();
     progress('back office and outbox', days.length + movements.length + outboxItems.length);
 
+    const kitchen = await copyKitchen(dataDir, source.commitQueue, target);
+    copied.kitchenOrders = kitchen.orders;
+    copied.kitchenJournal = kitchen.journal;
+    progress('kitchen', kitchen.orders + kitchen.journal);
+
     // The journal, line by line: each line names its origin, so a resumed copy adds it once.
     const skipped: SkippedLine[] = [];
     let journalLines = 0;
@@ -207,7 +213,9 @@ export async function copyLowdbToPostgres(opts: {
       (SELECT count(*) FROM cash_movements)::text AS movements,
       (SELECT coalesce(sum(amount), 0) FROM cash_movements)::text AS movements_total,
       (SELECT count(*) FROM outbox)::text AS outbox,
-      (SELECT count(*) FROM journal WHERE source IS NOT NULL)::text AS journal`);
+      (SELECT count(*) FROM journal WHERE source IS NOT NULL)::text AS journal,
+      (SELECT count(*) FROM kitchen_orders)::text AS kitchen_orders,
+      (SELECT count(*) FROM kitchen_journal)::text AS kitchen_journal`);
     const count = (what: string, s: number, key: string): CheckRow => ({ what, source: String(s), target: t[key], ok: String(s) === t[key] });
     const sum = (what: string, s: Decimal, key: string): CheckRow => ({ what, source: s.toString(), target: new Decimal(t[key]).toString(), ok: s.eq(new Decimal(t[key])) });
     const checks: CheckRow[] = [
@@ -224,6 +232,8 @@ export async function copyLowdbToPostgres(opts: {
       sum('cash movements amount', movements.reduce((s, m) => s.plus(money(m.amount)), new Decimal(0)), 'movements_total'),
       count('outbox items', outboxItems.length, 'outbox'),
       count('journal lines', journalLines, 'journal'),
+      count('kitchen orders', kitchen.orders, 'kitchen_orders'),
+      count('kitchen journal lines', kitchen.journal, 'kitchen_journal'),
     ];
     const ok = checks.every((c) => c.ok);
     const report: CopyReport = { from: dataDir, to: describeDatabase(opts.url), copied, journalSkippedLines: skipped, checks, ok, durationMs: Date.now() - started };

@@ -28,7 +28,8 @@ const LINE_COLUMNS: Column[] = [
   ['quantity', 'numeric'], ['subtotal', 'numeric'], ['discount', 'numeric'], ['vat', 'numeric'], ['total', 'numeric'], ['cost_price', 'numeric'],
 ];
 const QUARANTINE_COLUMNS: Column[] = [
-  ['id', 'text'], ['at', 'timestamptz'], ['code', 'text'], ['cash_register', 'text'], ['device', 'text'], ['invoice_id', 'text'], ['reason', 'text'], ['item', 'json'],
+  ['id', 'text'], ['at', 'timestamptz'], ['code', 'text'], ['cash_register', 'text'], ['device', 'text'], ['invoice_id', 'text'], ['reason', 'text'],
+  ['state', 'text'], ['count', 'integer'], ['item', 'json'],
 ];
 const MODIFICATION_COLUMNS: Column[] = [
   ['version', 'integer'], ['entity', 'text'], ['identifier', 'text'], ['op', 'text'], ['at', 'timestamptz'], ['modification', 'json'],
@@ -136,7 +137,8 @@ export class PgStore implements Store {
       await insertRows(client, 'sale_lines', LINE_COLUMNS, rows.flatMap((r) => r.lines));
     });
     this.quarantinePart = new PendingMap(async (client, entries) => insertRows(client, 'quarantine', QUARANTINE_COLUMNS, entries.map(([, q]) => [
-      textValue(q.id), timeValue(q.at), textValue(q.code) ?? '', textValue(q.cashRegisterName), textValue(q.device), textValue(q.invoiceId), textValue(q.reason), jsonText(q),
+      textValue(q.id), timeValue(q.at), textValue(q.code) ?? '', textValue(q.cashRegisterName), textValue(q.device), textValue(q.invoiceId), textValue(q.reason),
+      q.state ?? 'open', intValue(q.count) ?? 1, jsonText(q),
     ]), ['id']));
     this.modificationsPart = new PendingMap(async (client, entries) => insertRows(client, 'modifications', MODIFICATION_COLUMNS, entries.map(([, m]) => [
       m.version, textValue(m.entity) ?? '', textValue(m.identifier) ?? '', textValue(m.op) ?? '', timeValue(m.at), jsonText(m),

@@ -1,0 +1,90 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { adminAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+import { eventually } from './bridge-helpers.js';
+
+let server: Server | null = null;
+let a: TestGateway | null = null;
+afterEach(async () => {
+  if (a) {
+    await a.stop();
+    await removeDir(a.dir);
+    a = null;
+  }
+  if (server) await new Promise((r) => server!.close(r));
+  server = null;
+});
+
+/** An upstream that already holds sale TAB-1:5 (another tablet with the same POS id): POST answers 409 sale_collision, PUT overwrites. */
+async function collidingUpstream() {
+  const sales = new Map<string, unknown>([['TAB-1:5', { identifier: 'TAB-1:5', total: 99 }]]);
+  const requests: string[] = [];
+  const app = express();
+  app.use(express.json());
+  app.use((req, _res, next) => {
+    requests.push(`${req.method} ${req.path}`);
+    next();
+  });
+  app.get('/version', (_req, res) => res.json({ version: 1 }));
+  for (const name of ['taxes', 'categories', 'products', 'commodities']) app.get(`/${name}`, (_req, res) => res.json({ items: [], total: 0 }));
+  app.post('/sales', (req, res) => {
+    if (sales.has(req.body.identifier)) return res.status(409).json({ error: { code: 'sale_collision', message: `sale ${req.body.identifier} exists with a different date or lines` } });
+    sales.set(req.body.identifier, req.body);
+    res.status(201).json(req.body);
+  });
+  app.put('/sales/:id', (req, res) => {
+    sales.set(req.params.id, req.body);
+    res.json(req.body);
+  });
+  app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no route' } }));
+  server = createServer(app);
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, sales, requests };
+}
+
+const admin = (path: string, method = 'GET', body?: unknown) => a!.json(path, { method, body, auth: adminAuth });
+
+describe('dead letters: dismiss, list dismissed, retry as PUT', { timeout: 60_000 }, () => {
+  it('a sale_collision dead letter is dismissed with a reason, stops counting, survives a restart, and can be retried as a PUT', async () => {
+    const upstream = await collidingUpstream();
+    const config = { upstream: { baseUrl: upstream.url, pollIntervalMs: 60_000, retryCapMs: 100, timeoutMs: 1_000 } };
+    a = await startTestGateway(config);
+    await eventually(async () => (await a!.fetch('/home')).status === 200, 'ready');
+    await a.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice(5, [{ productId: 'x', qty: 1, total: 2 }]), invoice(6, [{ productId: 'x', qty: 1, total: 3 }])] }) });
+    await eventually(async () => (await admin('/api/deadletters')).body.total === 1 && upstream.sales.has('TAB-1:6'), 'a dead letter');
+    expect((await admin('/api/deadletters')).body.items[0]).toMatchObject({ identifier: 'TAB-1:5', state: 'open', status: 409 });
+    expect((await admin('/readyz')).body).toMatchObject({ status: 'degraded', checks: { outbox: { status: 'warn', deadLetters: 1 } } });
+
+    for (const body of [undefined, {}, { reason: '' }, { reason: 'x', why: 'y' }]) {
+      expect((await admin('/api/deadletters/TAB-1:5/dismiss', 'POST', body)).status).toBe(400);
+    }
+    expect((await admin('/api/deadletters/TAB-1:404/dismiss', 'POST', { reason: 'x' })).status).toBe(404);
+    const dismissed = await admin('/api/deadletters/TAB-1:5/dismiss', 'POST', { reason: 'the other tablet\'s sale upstream is the right one' });
+    expect(dismissed).toMatchObject({ status: 200, body: { identifier: 'TAB-1:5', dismissed: 1, state: 'dismissed' } });
+    expect((await admin('/api/deadletters/TAB-1:5/dismiss', 'POST', { reason: 'again' })).body.error.code).toBe('not_open');
+    expect((await admin('/api/deadletters')).body.total).toBe(0);
+    expect((await admin('/api/outbox')).body.deadLetters).toBe(0);
+    expect((await admin('/readyz')).body).toMatchObject({ status: 'ready', checks: { outbox: { status: 'ok', deadLetters: 0 } } });
+    expect((await admin('/api/deadletters?state=bogus')).status).toBe(400);
+
+    await a.stop();
+    a = await startTestGateway(config, a.dir);
+    const kept = (await admin('/api/deadletters?state=dismissed')).body;
+    expect(kept.total).toBe(1);
+    expect(kept.items[0]).toMatchObject({
+      identifier: 'TAB-1:5', state: 'dismissed', resolvedBy: 'admin', resolution: 'the other tablet\'s sale upstream is the right one',
+      sale: { identifier: 'TAB-1:5', total: 2 },
+    });
+    expect((await admin('/api/deadletters?state=all')).body.total).toBe(1);
+    expect((await admin('/readyz')).body.checks.outbox.deadLetters).toBe(0);
+
+    expect((await admin('/api/deadletters/TAB-1:5/retry', 'POST', { method: 'PATCH' })).body.error.details).toEqual([{ field: '/method', message: 'must be "PUT"' }]);
+    const retry = await admin('/api/deadletters/TAB-1:5/retry', 'POST', { method: 'PUT' });
+    expect(retry).toMatchObject({ status: 202, body: { identifier: 'TAB-1:5', retried: 1, method: 'PUT' } });
+    await eventually(() => (upstream.sales.get('TAB-1:5') as { total: number }).total === 2, 'the local version upstream');
+    expect(upstream.requests).toContain('PUT /sales/TAB-1:5');
+    await eventually(async () => (await admin('/api/deadletters?state=all')).body.total === 0, 'no dead letter left');
+  });
+});

@@ -1,0 +1,85 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { KitchenListener } from '../../src/kitchen/listener.js';
+import { copyLowdbToPostgres } from '../../src/store/postgres/copy-from-lowdb.js';
+import { adminAuth, testGateways } from '../helpers.js';
+import { MISSING_POSTGRES, PG_BIN, queryRows, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
+import { eventReader, listenerFor, order, sendLikeTablet } from './tablet.js';
+
+let cluster: PgCluster;
+const gateways = testGateways();
+let listeners: KitchenListener[] = [];
+
+describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000 }, () => {
+  beforeAll(async () => {
+    if (!PG_BIN) throw new Error(MISSING_POSTGRES);
+    cluster = await startPostgres();
+  }, 60_000);
+  afterEach(async () => {
+    for (const l of listeners.splice(0)) await l.close();
+    await gateways.cleanup();
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('stores orders, rejected messages and the journal in the database; a restart keeps them', async () => {
+    const url = await cluster.createDatabase();
+    const config = { store: { dataDir: './data', postgres: { url } }, kitchen: { port: 0 } };
+    const a = await gateways.start(config);
+    const la = await listenerFor(a);
+    listeners.push(la);
+    await sendLikeTablet(la.port, order('Tisch 2', [{ product: 'Gulasch', amount: '1' }, { product: 'Bier', amount: 0.5 }]));
+    await sendLikeTablet(la.port, Buffer.from([0x7b, 0xff]));
+    await sendLikeTablet(la.port, order('Tisch 3', [{ product: 'Strudel', amount: 1 }]));
+    expect((await a.json('/api/kitchen/orders/3/done', { method: 'POST', auth: adminAuth })).status).toBe(200);
+
+    expect(await queryRows(url, 'SELECT id::text, state, table_name, source FROM kitchen_orders ORDER BY id')).toEqual([
+      { id: '1', state: 'open', table_name: 'Tisch 2', source: '127.0.0.1' },
+      { id: '2', state: 'rejected', table_name: null, source: '127.0.0.1' },
+      { id: '3', state: 'done', table_name: 'Tisch 3', source: '127.0.0.1' },
+    ]);
+    const journal = await queryRows<{ order_id: string; body: Buffer }>(url, 'SELECT order_id::text, body FROM kitchen_journal ORDER BY order_id');
+    expect(journal.map((r) => r.order_id)).toEqual(['1', '2', '3']);
+    expect(journal[1].body).toEqual(Buffer.from([0x7b, 0xff]));
+
+    await listeners.pop()!.close();
+    await gateways.stop(a);
+    const b = await gateways.start(config, a.dir);
+    const lb = await listenerFor(b);
+    listeners.push(lb);
+    expect((await b.json('/api/kitchen/orders?state=all', { auth: adminAuth })).body.items.map((o: { id: string; state: string }) => [o.id, o.state]))
+      .toEqual([['3', 'done'], ['2', 'rejected'], ['1', 'open']]);
+    // A screen opened now gets the open order and the done one (read back from the database), then live ones.
+    const screen = eventReader(await b.fetch('/kitchen/events', { auth: adminAuth }));
+    await screen.waitFor(() => screen.orders().length === 2);
+    expect(screen.orders().map((o) => [o.table, o.state])).toEqual([['Tisch 2', 'open'], ['Tisch 3', 'done']]);
+    await sendLikeTablet(lb.port, order('Tisch 4', [{ product: 'Kaffee', amount: 2 }]));
+    await screen.waitFor(() => screen.orders().length === 3);
+    expect(screen.orders()[2]).toMatchObject({ id: '4', table: 'Tisch 4', live: true });
+    await screen.close();
+    expect((await b.json('/api/kitchen/orders?state=open', { auth: adminAuth })).body.items.map((o: { id: string }) => o.id)).toEqual(['4', '1']);
+  });
+
+  it('migrate-store copies a data dir\'s kitchen orders and journal, once', async () => {
+    const lowdb = await gateways.start({ kitchen: { port: 0 } });
+    const l = await listenerFor(lowdb);
+    listeners.push(l);
+    await sendLikeTablet(l.port, order('Tisch 1', [{ product: 'Knödel', amount: '3' }]));
+    await sendLikeTablet(l.port, 'kaputt');
+    await lowdb.json('/api/kitchen/orders/1/done', { method: 'POST', auth: adminAuth });
+    await listeners.pop()!.close();
+    await gateways.stop(lowdb);
+
+    const url = await cluster.createDatabase();
+    const report = await copyLowdbToPostgres({ dataDir: lowdb.dataDir, url });
+    expect(report.ok).toBe(true);
+    expect(report.copied).toMatchObject({ kitchenOrders: 2, kitchenJournal: 2 });
+    expect(report.checks.filter((c) => c.what.startsWith('kitchen'))).toEqual([
+      { what: 'kitchen orders', source: '2', target: '2', ok: true },
+      { what: 'kitchen journal lines', source: '2', target: '2', ok: true },
+    ]);
+    const pg = await gateways.start({ store: { dataDir: './data', postgres: { url } }, kitchen: { port: 0 } });
+    expect((await pg.json('/api/kitchen/orders?state=all', { auth: adminAuth })).body.items.map((o: { table: string | null; state: string }) => [o.table, o.state]))
+      .toEqual([[null, 'rejected'], ['Tisch 1', 'done']]);
+  });
+});
