@@ -36,6 +36,7 @@ form.stack{display:grid;gap:12px;max-width:34em}
 input,select,textarea{font:inherit;color:inherit;background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:8px 10px;min-height:42px;width:100%;max-width:100%}
 input[aria-invalid=true],select[aria-invalid=true],textarea[aria-invalid=true]{border-color:var(--fail);border-width:2px}
 textarea{min-height:6em}
+.field[data-field=invoice] textarea{min-height:22em;font:13px/1.35 ui-monospace,monospace}
 button,.button{font:inherit;padding:8px 14px;min-height:42px;border-radius:6px;border:1px solid var(--line);background:var(--head);color:inherit;cursor:pointer;text-decoration:none;display:inline-block}
 button.primary,.button.primary{background:var(--accent);color:var(--bg);border-color:var(--accent);font-weight:600}
 button.danger{background:var(--fail);color:#fff;border-color:var(--fail)}
