@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { problemsOf } from '../api/validate.js';
-import type { Catalog, Collection } from '../domain/catalog.js';
+import { type Catalog, type Collection, ENTITY_OF } from '../domain/catalog.js';
 import type { Category, Commodity, Discount, Product, Tax } from '../domain/types.js';
 import { AppError } from '../errors.js';
 import { placeInCategory } from '../domain/product-import.js';
@@ -165,7 +165,7 @@ export function articleRoutes(deps: AdminDeps, kind: ArticleKind): Router {
   const { catalog, store } = gateway;
   const router = Router();
   const base = `/${kind.path}`;
-  // Relative to the page it is used on: "products" from /products, "../products" from /products/12.
+  /** Bridge mode: upstream owns the articles (the API answers bridge_mode_read_only likewise). */
   const canWrite = () => (gateway.config.upstream ? 'Articles are owned by the upstream server in bridge mode; change them there.' : null);
 
   router.get(base, (req, res) => {
@@ -216,7 +216,7 @@ ${o.id ? html`<h2>Delete</h2><p><a class="button" href="${encodeURIComponent(o.i
     let id = existing ?? (optional(values.identifier) ?? '');
     if (!existing && id && catalog.find(kind.collection, id)) errors.identifier = `There is already a ${kind.one} ${id}.`;
     if (!id && (kind.numericIds || kind === PRODUCTS)) id = nextNumericId(catalog, kind.collection);
-    for (const p of problemsOf(kind.collection === 'categories' ? 'category' : kind.collection === 'taxes' ? 'tax' : kind.collection.replace(/s$/, ''), id ? { ...body, identifier: id } : body)) {
+    for (const p of problemsOf(ENTITY_OF[kind.collection], id ? { ...body, identifier: id } : body)) {
       const name = p.field.replace(/^\//, '');
       if (!errors[name]) errors[name] = `${kind.fields.find((f) => f.name === name)?.label ?? 'Identifier'} ${p.message}.`;
     }
