@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
 import type { Store } from '../store/port.js';
 import type { JournalEntry } from '../store/records.js';
 import type { CachedBody, TabShopViews } from './views.js';
-import { invoiceJsonFromForm, legacyCredentialsOf, legacyJournalEntry, redactParams, withLegacy } from './legacy.js';
+import { invoiceJsonFromForm, legacyCredentialsOf, legacyJournalEntry, readBodyAfterPrefix, redactParams, sizeInBytes, withLegacy } from './legacy.js';
 
 export interface TabShopDeps {
   store: Store;
@@ -34,7 +34,8 @@ export function tabshopRouter(deps: TabShopDeps): Router {
   );
 
   // Any Content-Type: tablets' HTTP stacks label JSON as form data or text; the body is parsed as JSON regardless.
-  const rawBody = express.raw({ type: () => true, limit: deps.bodyLimit });
+  // A legacy form push whose credentials were found in its first bytes is read to its end here, after auth.
+  const rawBody = readBodyAfterPrefix(sizeInBytes(deps.bodyLimit), express.raw({ type: () => true, limit: deps.bodyLimit }));
   router.post('/invoice', deviceAuth, rawBody, async (req, res) => {
     const account = accountOf(res);
     const ctx: PushContext = { device: account.username, cashRegisterName: account.cashRegister!, at: deps.now() };
