@@ -13,7 +13,7 @@ import type { JournalEntry } from '../store/records.js';
  */
 export const USER_FIELDS = ['user', 'username', 'login'] as const;
 export const PASSWORD_FIELDS = ['password', 'pwd', 'pass'] as const;
-export const REDACTED = '[redacted]';
+export const REDACTED = '***';
 
 const CREDENTIAL_FIELDS: ReadonlySet<string> = new Set([...USER_FIELDS, ...PASSWORD_FIELDS]);
 /** Headers that carry secrets; never journaled. */
@@ -67,14 +67,23 @@ export function invoiceJsonFromForm(text: string): string | null {
   return null;
 }
 
-/** Credential values replaced by "[redacted]", their names kept; other parameters unchanged. */
+const isCredentialField = (name: string) => CREDENTIAL_FIELDS.has(name.toLowerCase());
+
+/** Credential values (user, password, pwd, pass, ... in any letter case) replaced by "***", their names kept; other parameters unchanged. */
 export function redactParams(text: string): string {
   const params = new URLSearchParams(text);
-  if (![...params.keys()].some((k) => CREDENTIAL_FIELDS.has(k))) return text;
+  if (![...params.keys()].some(isCredentialField)) return text;
   for (const key of new Set(params.keys())) {
-    if (CREDENTIAL_FIELDS.has(key)) params.set(key, REDACTED);
+    if (isCredentialField(key)) params.set(key, REDACTED);
   }
   return params.toString();
+}
+
+/** A request body as it may be stored (journal, quarantine): a form's credential values redacted. */
+export function storableBody(text: string): string {
+  // Tablets label JSON pushes as form data too: what starts like JSON is not a form (and costs nothing here).
+  const first = text.trimStart()[0];
+  return first === '{' || first === '[' || !text.includes('=') ? text : redactParams(text);
 }
 
 export function journalHeaders(headers: IncomingHttpHeaders): Record<string, string> {
@@ -277,6 +286,6 @@ export function legacyJournalEntry(entry: JournalEntry, req: Request): JournalEn
   const out: JournalEntry = { ...entry, legacy: true, headers: journalHeaders(req.headers) };
   const query = rawQuery(req);
   if (query) out.query = redactParams(query);
-  if (out.body !== undefined && isFormEncoded(out.contentType)) out.body = redactParams(out.body);
+  if (out.body !== undefined) out.body = storableBody(out.body);
   return out;
 }

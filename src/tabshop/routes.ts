@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
 import type { Store } from '../store/port.js';
 import type { JournalEntry } from '../store/records.js';
 import type { CachedBody, TabShopViews } from './views.js';
-import { invoiceJsonFromForm, legacyCredentialsOf, legacyJournalEntry, readBodyAfterPrefix, redactParams, sizeInBytes, withLegacy } from './legacy.js';
+import { invoiceJsonFromForm, legacyCredentialsOf, legacyJournalEntry, readBodyAfterPrefix, redactParams, sizeInBytes, storableBody, withLegacy } from './legacy.js';
 
 export interface TabShopDeps {
   store: Store;
@@ -52,7 +52,7 @@ export function tabshopRouter(deps: TabShopDeps): Router {
     const entry = journalEntry(req, ctx, raw, text);
     deps.store.journal(res.locals.legacy ? legacyJournalEntry(entry, req) : entry);
     if (!parsed.ok) {
-      await deps.ledger.quarantineBody(text ?? raw.toString('base64'), parsed.message, ctx);
+      await deps.ledger.quarantineBody(text === null ? raw.toString('base64') : storableBody(text), parsed.message, ctx);
       await durably(deps.store);
       throw new AppError(parsed.code, parsed.message);
     }
@@ -147,7 +147,7 @@ function journalEntry(req: Request, ctx: PushContext, raw: Buffer, text: string 
   const query = req.originalUrl.split('?')[1];
   if (query) entry.query = redactParams(query);
   if (req.headers['content-type']) entry.contentType = req.headers['content-type'];
-  if (text !== null) entry.body = text;
+  if (text !== null) entry.body = storableBody(text);
   else entry.bodyBase64 = raw.toString('base64');
   return entry;
 }
