@@ -50,7 +50,7 @@ export class WebhookTarget implements DeliveryTarget {
   /** `name`: webhookName(url) unless two webhooks redact alike (Forwarding numbers them). */
   constructor(private readonly config: WebhookConfig, private readonly now: () => number = Date.now, name = webhookName(config.url)) {
     this.name = name;
-    // Up to version 0.1 the full URL (credentials, token) was the name, in the outbox files too.
+    // Earlier versions named a webhook by its full URL (credentials, token), in the outbox files too.
     this.formerNames = [`webhook:${config.url}`].filter((n) => n !== name);
     this.retryCapMs = config.retryCapMs;
     this.events = config.events ? new Set(config.events) : null;

@@ -98,7 +98,7 @@ describe('webhook URLs with secrets are shown and stored redacted (issue 18, ite
     await gw.stop();
     gw = undefined;
 
-    // What 0.1 wrote: the full URL as the target name, in state.json, in the chunk and as its folder's hash.
+    // What earlier versions wrote: the full URL as the target name, in state.json, in the chunk and as its folder's hash.
     const full = `webhook:${hook.url}`;
     const folder = (t: string) => `t-${createHash('sha256').update(t).digest('hex').slice(0, 16)}`;
     const root = join(dataDir, 'outbox');
