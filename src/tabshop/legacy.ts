@@ -107,6 +107,8 @@ const rawQuery = (req: Request) => {
  * credentials come later than this is refused like one without credentials.
  */
 export const LEGACY_FORM_PREFIX_BYTES = 64 * 1024;
+/** After such a 401, how much more of the body is read (and dropped) so the client sees the answer before the connection is cut. */
+const UNAUTHENTICATED_DRAIN_BYTES = 256 * 1024;
 
 /**
  * Reads a form-encoded body without an Authorization header up to `limit` bytes. A body that fits
@@ -136,9 +138,16 @@ export function readFormPrefix(limit: number): RequestHandler {
       // Exactly `limit` bytes are looked at; the rest of the last chunk goes back to the request.
       req.unshift(read.subarray(limit));
       res.locals.formPrefix = Buffer.from(read.subarray(0, limit));
-      // Answered without reading the rest (401): the rest is discarded as it arrives, never kept.
+      // Answered without reading the rest (401): the rest is discarded as it arrives, never kept,
+      // and only up to a bound: a sender of megabytes nobody authenticated is cut off after it.
       res.once('finish', () => {
-        if (res.locals.formPrefix) req.resume();
+        if (!res.locals.formPrefix) return;
+        let discarded = 0;
+        req.on('data', (c: Buffer) => {
+          discarded += c.length;
+          if (discarded > UNAUTHENTICATED_DRAIN_BYTES) req.socket.destroy();
+        });
+        req.resume();
       });
       next();
     };
