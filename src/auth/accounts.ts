@@ -32,17 +32,26 @@ export type VerifyHash = (password: string, encoded: string) => Promise<boolean>
 function checker(cred: Credential, dummy: string, verifyHash: VerifyHash): (password: string) => Promise<boolean> {
   let verified: Buffer | null = null;
   const plain = cred.passwordHash ? null : digest(cred.password ?? '');
-  return async (password) => {
-    const d = digest(password);
-    if (verified && timingSafeEqual(d, verified)) return true;
-    let ok: boolean;
+  // A restarted gateway meets every tablet's requests at once: the same password is checked once, not once per request.
+  const inFlight = new Map<string, Promise<boolean>>();
+  const check = async (password: string, d: Buffer) => {
     if (plain) {
       // Comparing digests hides the secret's length; timingSafeEqual hides where it differs.
       await verifyHash(password, dummy);
-      ok = timingSafeEqual(d, plain);
-    } else {
-      ok = await verifyHash(password, cred.passwordHash!);
+      return timingSafeEqual(d, plain);
     }
+    return verifyHash(password, cred.passwordHash!);
+  };
+  return async (password) => {
+    const d = digest(password);
+    if (verified && timingSafeEqual(d, verified)) return true;
+    const key = d.toString('hex');
+    let pending = inFlight.get(key);
+    if (!pending) {
+      pending = check(password, d).finally(() => inFlight.delete(key));
+      inFlight.set(key, pending);
+    }
+    const ok = await pending;
     if (ok) verified = d;
     return ok;
   };

@@ -39,6 +39,8 @@ export function tabshopRouter(deps: TabShopDeps): Router {
   router.post('/invoice', deviceAuth, rawBody, async (req, res) => {
     const account = accountOf(res);
     const ctx: PushContext = { device: account.username, cashRegisterName: account.cashRegister!, at: deps.now() };
+    // A client gone before its body arrived (express.raw then reads nothing) sent no push: nothing to journal or quarantine.
+    if (!req.complete) throw new AppError('bad_request', 'the request was aborted before its body arrived');
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const text = decodeUtf8(raw);
     let parsed = parseInvoiceBody(text);
