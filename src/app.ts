@@ -25,7 +25,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(presence(deps.backOffice, deps.now));
   // Tablets first: their routes (home, stock, tax, discount, invoice) share no path with the ops
   // routes, and a push then passes a few route layers fewer.
-  app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit, ready: () => catalogueReady(deps), legacy: config.tabshop.legacy }));
+  app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit, ready: () => catalogueReady(deps), legacy: config.tabshop.legacy,
+    maxInvoicesPerPush: config.tabshop.maxInvoicesPerPush }));
   app.use(ops.router);
   app.use(config.api.basePath, apiRouter({
     ...deps,

@@ -6,6 +6,7 @@ import { LoginThrottle } from './auth/throttle.js';
 import type { Config } from './config/load.js';
 import { Catalog, type Collection } from './domain/catalog.js';
 import { SalesLedger } from './domain/ledger.js';
+import { modificationProblem, quarantineItemProblem, saleRecordProblem, type UnloadableRecord } from './domain/record-check.js';
 import { createStores } from './store/open-stores.js';
 import type { Store } from './store/port.js';
 import type { AcquireOptions } from './store/postgres/connection.js';
@@ -51,19 +52,39 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   const catalog = new Catalog(store, now);
   const events = new GatewayEvents();
   const ledger = new SalesLedger(store, catalog, events);
+  // Loading never fails on a record: what cannot be loaded is set aside, into the quarantine.
+  const unloadable: UnloadableRecord[] = [];
+  const setAside = (r: UnloadableRecord) => unloadable.push(r);
   const backOffice = new BackOffice({
     salesStore: store, store: stores.backOffice, ledger, catalog, events,
-    currency: config.currency, devices: config.devices, now, logger,
+    currency: config.currency, devices: config.devices, now, logger, setAside,
   });
   ledger.use(backOffice.hooks);
   await store.open({
     onSale: (r) => {
-      ledger.loadSale(r);
-      backOffice.loadSale(r);
+      const problem = saleRecordProblem(r);
+      const about = { what: 'sale', id: r?.sale?.identifier, cashRegisterName: r?.sale?.cashRegisterName, raw: r };
+      if (problem) return void setAside({ ...about, reason: problem });
+      try {
+        ledger.loadSale(r);
+        backOffice.loadSale(r);
+      } catch (err) {
+        // Last resort (the checks above cover what loading relies on): the gateway starts all the same.
+        setAside({ ...about, reason: `loading it failed: ${(err as Error).message}` });
+      }
     },
-    onQuarantine: (q) => ledger.loadQuarantine(q),
-    onModification: (m) => catalog.loadModification(m),
+    onQuarantine: (q) => {
+      const problem = quarantineItemProblem(q);
+      if (problem) logger.error({ item: (q as { id?: unknown } | null)?.id, reason: problem }, 'a stored quarantine item could not be loaded; skipped');
+      else ledger.loadQuarantine(q);
+    },
+    onModification: (m) => {
+      const problem = modificationProblem(m);
+      if (problem) logger.error({ version: (m as { version?: unknown } | null)?.version, reason: problem }, 'a stored articles change could not be loaded; skipped');
+      else catalog.loadModification(m);
+    },
   });
+  unloadable.push(...catalog.takeUnloadableStockLevels());
   catalog.finishLoading();
   ledger.finishLoading();
   try {
@@ -73,6 +94,10 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
       await store.commit();
     }
     await backOffice.open();
+    if (unloadable.length > 0) {
+      await quarantineUnloadable(ledger, unloadable, logger, now());
+      await store.commit();
+    }
   } catch (err) {
     await store.close();
     throw err;
@@ -105,6 +130,14 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
       await store.close();
     },
   };
+}
+
+async function quarantineUnloadable(ledger: SalesLedger, records: UnloadableRecord[], logger: Logger, at: Date): Promise<void> {
+  for (const r of records) {
+    const added = await ledger.setAside(r, at);
+    logger.error({ what: r.what, id: r.id, register: r.cashRegisterName, reason: r.reason, quarantined: added ? 'now' : 'before' },
+      `a stored ${r.what} could not be loaded: it is set aside in the quarantine (unloadable_record) and not used`);
+  }
 }
 
 interface CatalogueFile {

@@ -5,10 +5,22 @@ import type { Store } from '../store/port.js';
 import { AppError } from '../errors.js';
 import { ifMatch, notModified, optionalInt, paging } from './http.js';
 import { validateBody } from './validate.js';
+import { listRange, sendCsv, wantsCsv } from './negotiate.js';
+import { objectsToCsv } from '../render/csv.js';
 
 const COLLECTIONS: [Collection, string][] = [
   ['taxes', 'tax'], ['discounts', 'discount'], ['categories', 'category'], ['products', 'product'], ['commodities', 'commodity'],
 ];
+
+/** The CSV header of each list (an empty list still has it). */
+const CSV_COLUMNS: Record<Collection | 'stock', string[]> = {
+  taxes: ['identifier', 'name', 'vat'],
+  discounts: ['identifier', 'name', 'percentage'],
+  categories: ['identifier', 'name', 'parent'],
+  products: ['identifier', 'name', 'description', 'price', 'priceIncludesVat', 'tax', 'discount', 'costPrice', 'attribute', 'custom'],
+  commodities: ['identifier', 'product', 'category'],
+  stock: ['product', 'quantity', 'tracked', 'setAt'],
+};
 
 export interface ArticlesDeps {
   catalog: Catalog;
@@ -29,9 +41,12 @@ export function articlesRouter({ catalog, ledger, store, assertWritable }: Artic
 
   for (const [collection, schema] of COLLECTIONS) {
     router.get(`/${collection}`, (req, res) => {
-      const { firstResult, maxResults } = paging(req);
+      const asCsv = wantsCsv(req);
+      const { firstResult, maxResults } = listRange(req, asCsv);
       if (notModified(req, res, catalog.version)) return;
-      res.json(catalog.list(collection, firstResult, maxResults));
+      const page = catalog.list(collection, firstResult, maxResults);
+      if (asCsv) sendCsv(res, objectsToCsv(page.items, CSV_COLUMNS[collection]), `${collection}.csv`);
+      else res.json(page);
     });
     router.get(`/${collection}/:id`, (req, res) => {
       const item = catalog.get(collection, req.params.id);
@@ -59,8 +74,11 @@ export function articlesRouter({ catalog, ledger, store, assertWritable }: Artic
   }
 
   router.get('/stock', (req, res) => {
-    const { firstResult, maxResults } = paging(req);
-    res.json(catalog.listStock(firstResult, maxResults));
+    const asCsv = wantsCsv(req);
+    const { firstResult, maxResults } = listRange(req, asCsv);
+    const page = catalog.listStock(firstResult, maxResults);
+    if (asCsv) sendCsv(res, objectsToCsv(page.items, CSV_COLUMNS.stock), 'stock.csv');
+    else res.json(page);
   });
   router.get('/stock/:product', (req, res) => {
     res.json(catalog.stockOf(req.params.product));

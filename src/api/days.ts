@@ -8,6 +8,8 @@ import type { BackOfficeDeps } from './back-office.js';
 import { stringParam, timeParam } from './http.js';
 import { representation, sendCsv, sendList, sendText } from './negotiate.js';
 
+const DAY_COLUMNS = ['dayId', 'cashRegisterName', 'dayNo', 'status', 'openedAt', 'closedAt', 'saleCount', 'refundCount', 'cancelCount', 'gross'];
+
 /** Days per register: close the open one (Z report), list them, read X/Z reports as JSON, text or CSV. */
 export function daysRouter({ backOffice, store }: BackOfficeDeps): Router {
   const router = Router();
@@ -48,7 +50,7 @@ export function daysRouter({ backOffice, store }: BackOfficeDeps): Router {
 
   router.get('/days', (req, res) => {
     const days = backOffice.days({ register: stringParam(req, 'cashRegisterName'), from: timeParam(req, 'from'), to: timeParam(req, 'to') });
-    sendList(req, res, days, (d) => d, {}, 'days.csv');
+    sendList(req, res, days, (d) => d, {}, 'days.csv', DAY_COLUMNS);
   });
 
   router.get('/days/:dayId', (req, res) => {

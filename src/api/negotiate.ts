@@ -35,12 +35,22 @@ export function sendCsv(res: Response, body: string, filename: string): void {
 /**
  * A list answered as JSON `{...extra, items, total}` (paged: firstResult, maxResults) or as CSV
  * rows — every row unless paging is asked for (an export). `row` maps only what is sent.
+ * `columns` lead the CSV header, so an empty list still has one.
  */
-export function sendList<S>(req: Request, res: Response, all: S[], row: (s: S) => unknown, extra: Record<string, unknown>, filename: string): void {
-  const asCsv = representation(req, ['json', 'csv']) === 'csv';
-  const paged = !asCsv || req.query.firstResult !== undefined || req.query.maxResults !== undefined;
-  const { firstResult, maxResults } = paging(req);
-  const items = (paged ? all.slice(firstResult, firstResult + maxResults) : all).map(row);
-  if (asCsv) sendCsv(res, objectsToCsv(items), filename);
+export function sendList<S>(
+  req: Request, res: Response, all: S[], row: (s: S) => unknown, extra: Record<string, unknown>, filename: string, columns: string[] = [],
+): void {
+  const asCsv = wantsCsv(req);
+  const { firstResult, maxResults } = listRange(req, asCsv);
+  const items = all.slice(firstResult, firstResult + maxResults).map(row);
+  if (asCsv) sendCsv(res, objectsToCsv(items, columns), filename);
   else res.json({ ...extra, items, total: all.length });
+}
+
+export const wantsCsv = (req: Request) => representation(req, ['json', 'csv']) === 'csv';
+
+/** The rows to send: the page asked for, or, for a CSV without paging parameters (an export), all of them. */
+export function listRange(req: Request, asCsv: boolean): { firstResult: number; maxResults: number } {
+  const exportAll = asCsv && req.query.firstResult === undefined && req.query.maxResults === undefined;
+  return exportAll ? { firstResult: 0, maxResults: Number.MAX_SAFE_INTEGER } : paging(req);
 }

@@ -3,6 +3,7 @@ import type { Accounts } from '../auth/accounts.js';
 import { accountOf, basicAuth } from '../auth/basic-auth.js';
 import type { LoginThrottle } from '../auth/throttle.js';
 import { AppError } from '../errors.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../http/json-depth.js';
 import { articlesRouter, type ArticlesDeps } from './articles.js';
 import { backOfficeRouter, type BackOfficeDeps } from './back-office.js';
 import { salesRouter, type SalesDeps } from './sales.js';
@@ -48,12 +49,21 @@ export function devicePermissions(): RequestHandler {
   };
 }
 
+/** Every JSON body gets the depth limit of pushes: 400 before anything is stored. */
+const refuseDeepJson: RequestHandler = (req, _res, next) => {
+  if (req.body !== null && typeof req.body === 'object' && nestedDeeperThan(req.body)) {
+    return next(new AppError('invalid_body', `the body is nested deeper than ${MAX_JSON_DEPTH} levels`));
+  }
+  next();
+};
+
 /** The srv4pos-style API (reference/srv4pos-api-notes.md Part B). */
 export function apiRouter(deps: ApiDeps): Router {
   const router = Router();
   router.use(basicAuth({ accounts: deps.accounts, throttle: deps.throttle, allow: () => true, what: 'API' }));
   router.use(devicePermissions());
   router.use(express.json({ type: () => true, limit: deps.bodyLimit }));
+  router.use(refuseDeepJson);
   router.use(backOfficeRouter(deps));
   router.use(articlesRouter(deps));
   router.use(salesRouter(deps));

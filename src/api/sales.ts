@@ -7,8 +7,11 @@ import type { Sale, SaleStatus } from '../domain/types.js';
 import { AppError, notFound } from '../errors.js';
 import type { Store } from '../store/port.js';
 import { sumDecimals } from '../translate/decimal.js';
-import { paging, stringParam, timeParam } from './http.js';
+import { stringParam, timeParam } from './http.js';
 import { validateBody } from './validate.js';
+import { listRange, sendCsv, wantsCsv } from './negotiate.js';
+import { objectsToCsv } from '../render/csv.js';
+import type { QuarantineItem } from '../store/records.js';
 
 type SaleBody = Omit<Sale, 'version'> & Partial<Pick<Sale, 'identifier' | 'status'>>;
 
@@ -25,7 +28,8 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
   const router = Router();
 
   router.get('/sales', async (req, res) => {
-    const { firstResult, maxResults } = paging(req);
+    const asCsv = wantsCsv(req);
+    const { firstResult, maxResults } = listRange(req, asCsv);
     const register = stringParam(req, 'cashRegisterName');
     const status = stringParam(req, 'status');
     if (status !== undefined && !STATUSES.has(status)) throw new AppError('bad_request', 'status must be completed, refunded or cancelled');
@@ -33,7 +37,8 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     const to = timeParam(req, 'to');
     const page = ledger.page({ cashRegisterName: register, status: status as SaleStatus | undefined, from, to }, firstResult, maxResults);
     const items = await Promise.all(page.items.map(async (e) => (await ledger.getSale(e.identifier))!.sale));
-    res.json({ items, total: page.total });
+    if (asCsv) sendCsv(res, objectsToCsv(items.map(saleRow), SALE_COLUMNS), 'sales.csv');
+    else res.json({ items, total: page.total });
   });
 
   router.get('/sales/:id', async (req, res) => {
@@ -70,10 +75,12 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
   }
 
   router.get('/quarantine', async (req, res) => {
-    const { firstResult, maxResults } = paging(req);
+    const asCsv = wantsCsv(req);
+    const { firstResult, maxResults } = listRange(req, asCsv);
     const all = ledger.quarantineSummaries();
     const items = await Promise.all(all.slice(firstResult, firstResult + maxResults).map((q) => store.getQuarantine(q.id)));
-    res.json({ items, total: all.length });
+    if (asCsv) sendCsv(res, objectsToCsv(items.map(quarantineRow), QUARANTINE_COLUMNS), 'quarantine.csv');
+    else res.json({ items, total: all.length });
   });
 
   router.get('/quarantine/:id', async (req, res) => {
@@ -83,6 +90,31 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
   });
 
   return router;
+}
+
+// CSV: one row per sale (its lines and payments summed up in a cell), one per quarantine item (payloads as JSON text).
+const SALE_COLUMNS = [
+  'identifier', 'cashRegisterName', 'createdAt', 'status', 'dayId', 'total', 'vat', 'discount', 'costPrice', 'lines', 'payments', 'device', 'invoiceId',
+];
+
+function saleRow(sale: Sale) {
+  return {
+    identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, createdAt: sale.createdAt, status: sale.status,
+    dayId: sale.dayId ?? null, total: sale.total, vat: sale.vat, discount: sale.discount, costPrice: sale.costPrice, lines: sale.lines.length,
+    payments: sale.payments.map((p) => `${p.method} ${p.amount}`).join('; '), device: sale.source?.device ?? null, invoiceId: sale.source?.invoiceId ?? null,
+  };
+}
+
+const QUARANTINE_COLUMNS = ['id', 'at', 'code', 'reason', 'cashRegisterName', 'device', 'invoiceId', 'payload'];
+
+function quarantineRow(item: QuarantineItem | undefined) {
+  const { payload, stored, problems, ...rest } = item ?? ({} as QuarantineItem);
+  return {
+    ...rest,
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    ...(stored !== undefined && { stored: JSON.stringify(stored) }),
+    ...(problems !== undefined && { problems: problems.map((p) => `${p.path}: ${p.message}`).join('; ') }),
+  };
 }
 
 function defaultIdentifier(body: SaleBody): string {

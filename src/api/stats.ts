@@ -9,6 +9,10 @@ import { sendList } from './negotiate.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+// The leading CSV columns (an empty list still has its header); per-rate VAT and payment columns follow when present.
+const ITEM_COLUMNS = ['quantity', 'gross', 'net', 'vat', 'costPrice', 'margin', 'saleCount', 'reversalCount'];
+const REGISTER_COLUMNS = ['cashRegisterName', 'saleCount', 'refundCount', 'cancelCount', 'refundTotal', 'cancelTotal', 'gross', 'net', 'vatTotal'];
+
 /**
  * Stats are kept per UTC date (the date the gateway received each change), so `from` and `to` are
  * dates (2026-03-01) or times at 00:00 UTC; `from` is inclusive, `to` exclusive.
@@ -41,21 +45,21 @@ export function statsRouter({ backOffice, catalog, ledger }: BackOfficeDeps): Ro
     const rows = [...items].sort(([a], [b]) => compareIds(a, b)).map(([product, it]) => ({
       product, name: catalog.find<Product>('products', product)?.name ?? it.name, ...itemRow(it, money),
     }));
-    sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'products-stats.csv');
+    sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'products-stats.csv', ['product', 'name', ...ITEM_COLUMNS]);
   });
 
   router.get('/categories/stats', (req, res) => {
     const { range, cashRegisterName, echo } = filters(req);
     const items = mergeItems(backOffice.stats.select(range, cashRegisterName), (b) => b.categories);
     const rows = [...items].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([category, it]) => ({ category, ...itemRow(it, money) }));
-    sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'categories-stats.csv');
+    sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'categories-stats.csv', ['category', ...ITEM_COLUMNS]);
   });
 
   router.get('/registrations/stats', (req, res) => {
     const { range, cashRegisterName, echo } = filters(req);
     const byRegister = mergeByRegister(backOffice.stats.select(range, cashRegisterName));
     const rows = [...byRegister].sort(([a], [b]) => compareIds(a, b)).map(([name, f]) => registerRow(name, f, money));
-    sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'registrations-stats.csv');
+    sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'registrations-stats.csv', REGISTER_COLUMNS);
   });
 
   router.get('/sales/stats', (req, res) => {
@@ -71,7 +75,7 @@ export function statsRouter({ backOffice, catalog, ledger }: BackOfficeDeps): Ro
         identifier, cashRegisterName: entry.cashRegisterName, createdAt: entry.createdAt, receivedAt: summary.receivedAt,
         dayId: summary.dayId, status: entry.status, total: summary.total, vat: summary.vat, lines: summary.lines,
       };
-    }, { ...echo, currency: money.currency }, 'sales-stats.csv');
+    }, { ...echo, currency: money.currency }, 'sales-stats.csv', ['identifier', 'cashRegisterName', 'createdAt', 'receivedAt', 'dayId', 'status', 'total', 'vat', 'lines']);
   });
 
   return router;

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { AppError } from '../errors.js';
+import { AMOUNT_LIMIT_MESSAGE, isAmount } from '../translate/amount-limit.js';
 
 const addFormats = addFormatsPlugin.default;
 const SCHEMA_DIR = new URL('../../schemas/srv4pos/', import.meta.url);
@@ -13,6 +14,13 @@ addFormats(ajv);
 const rfc3339 = ajv.formats['date-time'] as { validate: (s: string) => boolean } | ((s: string) => boolean);
 const isRfc3339 = typeof rfc3339 === 'function' ? rfc3339 : rfc3339.validate;
 ajv.addFormat('date-time', { type: 'string', validate: (s: string) => isRfc3339(s) && !Number.isNaN(Date.parse(s)) });
+ajv.addKeyword({
+  keyword: 'x-amount',
+  schemaType: 'boolean',
+  errors: false,
+  error: { message: AMOUNT_LIMIT_MESSAGE },
+  validate: (wanted: boolean, data: unknown) => !wanted || typeof data !== 'number' || isAmount(data),
+});
 
 const validators = new Map<string, ValidateFunction>();
 for (const file of readdirSync(SCHEMA_DIR)) {
@@ -30,6 +38,9 @@ export function validateBody<T>(name: string, body: unknown): T {
   if (body === undefined) throw new AppError('invalid_body', 'a JSON request body is required');
   const details = problemsOf(name, body);
   if (details.length === 0) return body as T;
+  if (details.some((d) => d.message === AMOUNT_LIMIT_MESSAGE)) {
+    throw new AppError('invalid_value', `request body has values out of range: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
+  }
   throw new AppError('validation_failed', `request body is invalid: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
 }
 

@@ -9,10 +9,11 @@ import { validateCommand } from './validate.js';
 import { migrateCommand } from './migrate.js';
 import { migrateStoreCommand } from './migrate-store.js';
 import { releaseYoungGeneration } from './heap-policy.js';
-
+import { VERSION } from '../ops/version.js';
 
 const program = new Command('tabshop-gateway')
   .description('TabShop-compatible sync gateway with a srv4pos-style API')
+  .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride()
   // Only serve loads a data dir before its work starts; it releases the young generation itself.
@@ -28,7 +29,22 @@ validateCommand(program);
 migrateCommand(program);
 migrateStoreCommand(program);
 
+/**
+ * `serve` is the default command, so commander would hand an unknown word to it ("too many
+ * arguments for 'serve'"): a first word that names no command is refused here, with the list.
+ */
+function unknownCommand(argv: string[]): string | null {
+  const first = argv[2];
+  if (first === undefined || first.startsWith('-')) return null;
+  const names = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]).concat('help'));
+  if (names.has(first)) return null;
+  const list = program.commands.map((c) => `  ${c.name().padEnd(15)}${c.description().split(' (')[0]}`).join('\n');
+  return `tabshop-gateway: unknown command '${first}'\n\nCommands:\n${list}\n\nRun tabshop-gateway --help for more.`;
+}
+
 try {
+  const unknown = unknownCommand(process.argv);
+  if (unknown !== null) throw new ExitError(2, unknown);
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {

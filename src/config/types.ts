@@ -1,7 +1,7 @@
 /** The configuration after loading: every default filled in, env overrides applied, `store.dataDir` absolute. */
 export interface Config {
   server: { host: string; port: number; bodyLimit: string; trustProxy: boolean | string | number };
-  tabshop: { basePath: string; legacy: boolean };
+  tabshop: { basePath: string; legacy: boolean; maxInvoicesPerPush: number };
   api: { basePath: string };
   store: { dataDir: string; seedDemo: boolean; postgres?: PostgresConfig };
   currency: string;

@@ -9,6 +9,7 @@ import { categoryPath } from '../translate/articles.js';
 import { toDecimal } from '../translate/decimal.js';
 import { compareIds, type Catalog } from './catalog.js';
 import type { ChangeKind, SaleHooks, SalesLedger } from './ledger.js';
+import { closedDayProblem, movementProblem, type UnloadableRecord } from './record-check.js';
 import {
   Figures, Money, changeFacts, cashBalance, dayReport, footprintKey, footprintOf, lineKey, vatRateOf,
   type BalanceMovement, type Carry, type CashBalance, type ChangeFacts, type DayReport, type FootprintLine,
@@ -29,6 +30,8 @@ export interface BackOfficeOptions {
   devices: { username: string; cashRegister: string }[];
   now: () => Date;
   logger: Logger;
+  /** Start-up: a stored closed day or cash movement that cannot be loaded (issue 18); without it, it is skipped. */
+  setAside?: (record: UnloadableRecord) => void;
 }
 
 interface DayState {
@@ -157,11 +160,15 @@ export class BackOffice {
     const loading = this.loading!;
     const presence = await this.opts.store.open({
       onClosedDay: (day) => {
+        const problem = closedDayProblem(day);
+        if (problem) return this.setAside({ what: 'closed day', id: (day as Partial<ClosedDay> | null)?.dayId, cashRegisterName: day?.cashRegisterName, raw: day, reason: problem });
         const reg = this.register(day.cashRegisterName);
         reg.closed.set(day.dayNo, day);
         reg.version++;
       },
       onMovement: (m) => {
+        const problem = movementProblem(m);
+        if (problem) return this.setAside({ what: 'cash movement', id: (m as Partial<BalanceMovement> | null)?.id, cashRegisterName: m?.cashRegisterName, raw: m, reason: problem });
         const reg = this.register(m.cashRegisterName);
         const list = loading.movements.get(m.dayId) ?? [];
         list.push(m);
@@ -175,6 +182,11 @@ export class BackOffice {
     this.loading = null;
     await this.migrateLegacy(loading.legacy);
     this.feed.load(this.opts.ledger.seqEntries());
+  }
+
+  private setAside(record: UnloadableRecord): void {
+    if (this.opts.setAside) this.opts.setAside(record);
+    else this.opts.logger.error({ what: record.what, id: record.id, reason: record.reason }, 'a stored record could not be loaded; skipped');
   }
 
   private async settleDays(reg: RegisterState): Promise<void> {
@@ -491,6 +503,11 @@ export class BackOffice {
 
   summary(identifier: string): SaleSummary | undefined {
     return this.summaries.get(identifier);
+  }
+
+  /** summary(identifier)?.dayId without building the summary. */
+  dayIdOf(identifier: string): string | null | undefined {
+    return this.summaries.dayIdOf(identifier);
   }
 
   /** summary(identifier)?.firstSeq without building the summary. */

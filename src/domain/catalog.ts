@@ -5,6 +5,7 @@ import type { Store } from '../store/port.js';
 import type { ArticleEntity, ArticlesData, Modification, StockLevel, UpstreamSyncState } from '../store/records.js';
 import { canonicalJson } from '../translate/canonical.js';
 import type { Category, Commodity, Discount, Product, Tax } from './types.js';
+import { stockLevelProblem, type UnloadableRecord } from './record-check.js';
 
 export type Collection = 'taxes' | 'discounts' | 'categories' | 'products' | 'commodities';
 type Article = Tax | Discount | Category | Product | Commodity;
@@ -69,6 +70,20 @@ export class Catalog {
     this.modifications.push(m);
   }
 
+  /** Start-up: a stored stock level that cannot be used leaves the articles (the product is untracked until a level is set again). */
+  takeUnloadableStockLevels(): UnloadableRecord[] {
+    const out: UnloadableRecord[] = [];
+    for (const [product, level] of Object.entries(this.data.stock)) {
+      const problem = stockLevelProblem(level);
+      if (!problem) continue;
+      delete this.data.stock[product];
+      this.salesMoves.delete(product);
+      out.push({ what: 'stock level', id: product, raw: level, reason: problem });
+    }
+    if (out.length > 0) this.store.saveArticles();
+    return out;
+  }
+
   finishLoading(): void {
     this.modifications.sort((a, b) => a.version - b.version);
     // A crash between writing a feed entry and articles.json leaves entries the articles never
@@ -123,7 +138,7 @@ export class Catalog {
     this.checkVersion(ifMatch);
     const id = body.identifier ?? this.newId(collection);
     if (this.data[collection][id]) throw new AppError('already_exists', `${ENTITY_OF[collection]} ${id} already exists`);
-    const item = { ...body, identifier: id } as T;
+    const item = withDefaults(collection, { ...body, identifier: id }) as T;
     this.checkReferences(collection, item);
     await this.write(collection, item, 'create');
     return item;
@@ -139,7 +154,7 @@ export class Catalog {
       throw new AppError('validation_failed', `${ENTITY_OF[collection]} identifiers are integers (TabShop needs them so)`, [{ field: '/identifier', message: 'must be an integer string' }]);
     }
     const created = !this.data[collection][id];
-    const item = { ...body, identifier: id } as T;
+    const item = withDefaults(collection, { ...body, identifier: id }) as T;
     this.checkReferences(collection, item);
     if (collection === 'categories') this.checkNoCycle(item as Category);
     await this.write(collection, item, created ? 'create' : 'update');
@@ -372,4 +387,20 @@ const SAME_RULES = { numericStrings: false, verbatim: new Set<string>(), unorder
 
 function sameArticle(a: unknown, b: unknown): boolean {
   return canonicalJson(a, SAME_RULES) === canonicalJson(b, SAME_RULES);
+}
+
+/**
+ * What a write stores and answers: the full representation, every optional field at its default
+ * (a product PUT with name and price reads back like a seeded one), identifier first.
+ */
+function withDefaults(collection: Collection, item: Record<string, unknown>): Record<string, unknown> {
+  const { identifier, ...rest } = item;
+  if (collection === 'products') {
+    return {
+      identifier, name: rest.name, description: '', price: rest.price, priceIncludesVat: true,
+      tax: null, discount: null, costPrice: 0, attribute: 0, custom: null, ...rest,
+    };
+  }
+  if (collection === 'categories') return { identifier, name: rest.name, parent: null, ...rest };
+  return { identifier, ...rest };
 }

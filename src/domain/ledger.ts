@@ -9,6 +9,8 @@ import type { Catalog } from './catalog.js';
 import type { GatewayEvents } from '../events.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
 import { SaleIndex, type SaleIndexEntry, type SaleQuery } from './sale-index.js';
+import { describeProblems, saleAmountProblems, saleAmountsValid } from './sale-check.js';
+import type { UnloadableRecord } from './record-check.js';
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'quarantined';
 
@@ -26,17 +28,23 @@ export interface PushContext {
   at: Date;
   /** The invoices were parsed for this call alone (a push body) and nobody changes them later: sales keep them without a copy. */
   adopt?: boolean;
+  /** How the push body was decoded when it was not UTF-8 (recorded on its sales as source.encoding). */
+  encoding?: string;
 }
 
 export type { SaleIndexEntry, SaleQuery } from './sale-index.js';
 
 /**
  * beforeStore may enrich the record (e.g. its day) or throw an AppError to refuse an API
- * change; afterStore sees the stored record (e.g. to enqueue it for forwarding). Both run
- * before the caller's commit, so their writes are durable together with the sale.
+ * change; prepare computes, still before the sale is stored, what is to happen once it is, and
+ * returns that as a step that cannot fail (e.g. the outbox items, copied); afterStore sees the
+ * stored record. All run before the caller's commit, so their writes are durable together with
+ * the sale. Whatever can fail must fail before the store: a sale is stored with all of its
+ * consequences or not at all.
  */
 export interface SaleHooks {
   beforeStore?(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): void | Promise<void>;
+  prepare?(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): () => void;
   afterStore?(record: SaleRecord, previous: SaleRecord | undefined, at: Date, kind: ChangeKind): void | Promise<void>;
 }
 
@@ -59,6 +67,9 @@ interface Candidate {
   /** The original payload, kept in a quarantine entry on collision. */
   payload: unknown;
 }
+
+/** How long one serialised step of a push may work before it lets other pushes in. */
+const PUSH_SLICE_MS = 4;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -112,14 +123,27 @@ export class SalesLedger {
     this.hooks.push(hooks);
   }
 
-  /** Applies one TabShop push (the `invoices` array), in array order. Durable after store.commit(). */
-  ingestInvoices(invoices: unknown[], ctx: PushContext): Promise<PushSummary> {
-    return this.serialised(async () => {
-      const summary: PushSummary = { received: invoices.length, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
-      for (const item of invoices) summary[await this.ingestOne(item, ctx)]++;
-      this.events?.emit('push', { device: ctx.device, cashRegisterName: ctx.cashRegisterName, summary, at: ctx.at });
-      return summary;
-    });
+  /**
+   * Applies one TabShop push (the `invoices` array), in array order. Durable after store.commit().
+   * A big push goes in slices, each its own serialised step, and lets the event loop run between
+   * them: another tablet's push is read and takes its turn meanwhile (it then waits for one
+   * commit round, not for the whole big push).
+   */
+  async ingestInvoices(invoices: unknown[], ctx: PushContext): Promise<PushSummary> {
+    const summary: PushSummary = { received: invoices.length, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
+    let next = 0;
+    do {
+      if (next > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.serialised(async () => {
+        const until = performance.now() + PUSH_SLICE_MS;
+        while (next < invoices.length) {
+          summary[await this.ingestOne(invoices[next++], ctx)]++;
+          if (performance.now() >= until) break;
+        }
+        if (next === invoices.length) this.events?.emit('push', { device: ctx.device, cashRegisterName: ctx.cashRegisterName, summary, at: ctx.at });
+      });
+    } while (next < invoices.length);
+    return summary;
   }
 
   /** Quarantines a push body that is not `{"invoices": [...]}` (kept raw, nothing else stored). */
@@ -129,12 +153,37 @@ export class SalesLedger {
   }
 
   /**
+   * Start-up: a stored record that cannot be loaded is kept, raw, in the quarantine (once, however
+   * often a start finds it again). True when it is new there.
+   */
+  setAside(record: UnloadableRecord, at: Date): Promise<boolean> {
+    return this.serialised(async () => {
+      const before = this.quarantine.size;
+      let raw: string;
+      try {
+        raw = JSON.stringify(record.raw) ?? 'undefined';
+      } catch {
+        raw = record.id ?? '';
+      }
+      const ctx = { cashRegisterName: record.cashRegisterName, at };
+      await this.addQuarantine('unloadable_record', `a stored ${record.what} could not be loaded and was set aside: ${record.reason}`, ctx, record.raw, {
+        key: `unloadable_record|${record.what}|${record.id ?? ''}|${sha256(raw)}`,
+      });
+      return this.quarantine.size > before;
+    });
+  }
+
+  /**
    * A sale posted through the API: same store and rules, but a collision is answered with 409.
    * `createOnly` (POST): an existing identifier is 409 already_exists, so a client that re-sends
    * a create (an outbox after a timeout) learns the sale is there.
    */
   putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
     return this.serialised(async () => {
+      if (!saleAmountsValid(sale)) {
+        const problems = saleAmountProblems(sale);
+        throw new AppError('invalid_value', `the sale has invalid amounts: ${describeProblems(problems)}`, problems);
+      }
       const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
       if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
         throw new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`);
@@ -232,7 +281,9 @@ export class SalesLedger {
     const invoice = checked.invoice;
     let candidate: Candidate;
     try {
-      const sale = invoiceToSale(invoice, { cashRegisterName: ctx.cashRegisterName, device: ctx.device, adopt: ctx.adopt === true });
+      const sale = invoiceToSale(invoice, {
+        cashRegisterName: ctx.cashRegisterName, device: ctx.device, adopt: ctx.adopt === true, ...(ctx.encoding !== undefined && { encoding: ctx.encoding }),
+      });
       candidate = { sale, identity: invoiceIdentityKey(invoice), content: invoiceContentKey(invoice), payload: invoice };
     } catch (err) {
       // A translation bug must not turn one invoice into a batch the tablet re-sends forever.
@@ -242,6 +293,14 @@ export class SalesLedger {
       return 'quarantined';
     }
     const { sale } = candidate;
+    if (!saleAmountsValid(sale)) {
+      // Each pushed field was within the limit, but a total summed from the positions is not.
+      const problems = saleAmountProblems(sale);
+      await this.addQuarantine('invalid_invoice', `invalid invoice: ${describeProblems(problems)}`, ctx, item, {
+        problems, invoiceId: invoiceIdOf(item),
+      });
+      return 'quarantined';
+    }
     if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
       const stored = await this.store.getSale(sale.identifier);
       await this.addQuarantine('collision',
@@ -282,6 +341,8 @@ export class SalesLedger {
       const pending = hook.beforeStore?.(record, previous, at, kind);
       if (pending) await pending;
     }
+    const prepared: (() => void)[] = [];
+    for (const hook of this.hooks) if (hook.prepare) prepared.push(hook.prepare(record, previous, at, kind));
     await this.store.putSale(record, record.history[record.history.length - 1].at);
     this.remember(record);
     const previousStatus = previous?.sale.status ?? null;
@@ -290,6 +351,7 @@ export class SalesLedger {
       const pending = hook.afterStore?.(record, previous, at, kind);
       if (pending) await pending;
     }
+    for (const step of prepared) step();
     this.events?.emit('sale.changed', { identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, status: sale.status, previousStatus, seq });
   }
 
@@ -315,7 +377,7 @@ export class SalesLedger {
   }
 
   private async addQuarantine(
-    code: QuarantineCode, reason: string, ctx: PushContext, payload: unknown,
+    code: QuarantineCode, reason: string, ctx: Pick<PushContext, 'at'> & Partial<PushContext>, payload: unknown,
     extra: { key?: string; stored?: unknown; invoiceId?: string; problems?: QuarantineItem['problems'] },
   ): Promise<void> {
     const key = extra.key ?? `${code}|${ctx.cashRegisterName}|${stableJson(payload)}`;

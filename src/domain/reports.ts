@@ -80,8 +80,9 @@ const numberKey = (x: number) => (typeof x === 'number' ? String(x === 0 ? 0 : x
 
 /**
  * A line's VAT rate (percent, as a decimal string): its catalogue product's tax rate; else derived from
- * the pushed amounts, vat ÷ (total − vat), snapped to the nearest configured rate (ties: the lower).
- * A line without VAT is at 0 %; without configured rates the derived rate is kept (2 decimals).
+ * the pushed amounts, vat ÷ (total − vat): the nearest configured rate when it lies within
+ * RATE_SNAP_POINTS (ties: the lower; amounts rounded to cents give 10.02 % for a 10 % sale), else
+ * the derived rate itself, rounded to 2 decimals. A line without VAT is at 0 %.
  */
 export function vatRateOf(line: { vat: number; total: number }, productRate: number | undefined, configuredRates: number[]): string {
   if (productRate !== undefined) return decimalKey(productRate);
@@ -90,14 +91,17 @@ export function vatRateOf(line: { vat: number; total: number }, productRate: num
   const base = toDecimal(line.total).minus(vat);
   if (base.isZero()) return configuredRates.length ? decimalKey(Math.max(...configuredRates)) : '0';
   const derived = vat.dividedBy(base).times(100);
-  if (configuredRates.length === 0) return derived.toDecimalPlaces(2, Decimal.ROUND_HALF_EVEN).toString();
   let best: Decimal | null = null;
   for (const rate of [...configuredRates].sort((a, b) => a - b)) {
     const r = toDecimal(rate);
     if (best === null || r.minus(derived).abs().lessThan(best.minus(derived).abs())) best = r;
   }
-  return best!.toString();
+  if (best !== null && best.minus(derived).abs().lessThanOrEqualTo(RATE_SNAP_POINTS)) return best.toString();
+  return derived.toDecimalPlaces(2, Decimal.ROUND_HALF_EVEN).toString();
 }
+
+/** How far (in percentage points) a derived VAT rate may lie from a catalogue rate to be shown as it. */
+const RATE_SNAP_POINTS = new Decimal('0.05');
 
 export const compareRates = (a: string, b: string) => new Decimal(a).comparedTo(new Decimal(b));
 

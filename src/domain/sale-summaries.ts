@@ -54,6 +54,14 @@ export class SaleSummaries {
     };
   }
 
+  /** get(identifier)?.dayId without building the summary. */
+  dayIdOf(identifier: string): string | null | undefined {
+    const slot = this.slotOf(identifier);
+    if (slot === undefined || slot >= this.capacity || this.lines[slot] === 0) return undefined;
+    const day = this.days[slot];
+    return day === 0 ? null : this.dayIds[day - 1];
+  }
+
   firstSeqOf(identifier: string): number | undefined {
     const slot = this.slotOf(identifier);
     return slot === undefined || slot >= this.capacity || this.lines[slot] === 0 ? undefined : this.firstSeqs[slot];

@@ -48,6 +48,8 @@ export interface SaleSource {
   checkoutStatus?: string;
   /** The pushed TabShop invoice, verbatim (nothing is lost in translation). */
   invoice?: unknown;
+  /** How the push body was decoded when it was not UTF-8 (`windows-1252`); its raw bytes are in the journal. */
+  encoding?: string;
 }
 
 export interface Sale {

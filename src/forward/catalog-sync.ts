@@ -1,6 +1,7 @@
 import { Decimal } from 'decimal.js';
 import type { Logger } from 'pino';
 import { problemsOf } from '../api/validate.js';
+import { isAmount } from '../translate/amount-limit.js';
 import type { Catalog, Collection } from '../domain/catalog.js';
 import type { SalesLedger } from '../domain/ledger.js';
 import type { Category } from '../domain/types.js';
@@ -269,12 +270,8 @@ export class CatalogSync {
     for (const raw of list ?? []) {
       const level = raw as { product?: unknown; quantity?: unknown; tracked?: unknown };
       if (typeof level?.product !== 'string' || level.tracked === false) continue;
-      if (typeof level.quantity !== 'number' && typeof level.quantity !== 'string') continue;
-      try {
-        levels.set(level.product, new Decimal(String(level.quantity)));
-      } catch {
-        // not a number: the product is served untracked
-      }
+      // Not a number, or out of range: the product is served untracked.
+      if (isAmount(level.quantity)) levels.set(level.product, new Decimal(String(level.quantity)));
     }
     // Between sale changes, so every change up to salesSeq is either in the outbox or acknowledged.
     const stockChanges = await ledger.exclusive(async () => {

@@ -75,7 +75,7 @@ export class Forwarding implements ForwardingStatus {
     }
     const outbox = new Outbox({ store: deps.outboxStore(), ledger, commit: () => store.commit(), logger: log, events, now });
     const opened = await outbox.open(targets);
-    ledger.use({ afterStore: (record, previous) => outbox.onSaleStored(record, previous) });
+    ledger.use({ prepare: (record, previous) => outbox.prepareSaleStored(record, previous) });
     log.info({ targets: targets.map((t) => t.name), ...opened }, 'outbox opened');
     const catalogSync = client && config.upstream
       ? new CatalogSync({

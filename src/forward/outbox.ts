@@ -98,6 +98,11 @@ export class Outbox {
     let dropped = 0;
     const renamed = await this.renameFormerTargets(targets);
     for (const item of renamed.items) {
+      if (typeof item?.target !== 'string' || typeof item.identifier !== 'string' || typeof item.key !== 'string' || !Number.isSafeInteger(item.seq)) {
+        // Loading never fails on a record: a damaged item stays on disk, unused.
+        this.deps.logger.error({ item: typeof item?.key === 'string' ? item.key : null }, 'outbox: a stored item could not be loaded (damaged); it is skipped');
+        continue;
+      }
       const q = this.queues.get(item.target);
       if (!q) {
         this.orphans.set(item.target, (this.orphans.get(item.target) ?? 0) + 1);
@@ -145,7 +150,7 @@ export class Outbox {
     const items = await store.load();
     let changed = false;
     for (const item of items) {
-      const name = current.get(item.target);
+      const name = typeof item?.target === 'string' ? current.get(item.target) : undefined;
       if (name === undefined) continue;
       store.remove(item);
       item.target = name;
@@ -162,11 +167,21 @@ export class Outbox {
     return { items, changed };
   }
 
-  /** The ledger's afterStore hook: runs inside the sale's serialised step, before its commit. */
+  /** Both steps at once (a ledger's afterStore hook, for tests that wire the outbox by hand). */
   onSaleStored(record: SaleRecord, previous: SaleRecord | undefined): void {
+    this.prepareSaleStored(record, previous)();
+  }
+
+  /**
+   * The ledger's prepare hook: builds the sale change's items before the sale is stored (a copy
+   * that cannot be made fails the change while nothing is stored yet); the returned step enqueues
+   * them once it is, inside the same serialised step, before its commit.
+   */
+  prepareSaleStored(record: SaleRecord, previous: SaleRecord | undefined): () => void {
     const change = record.history[record.history.length - 1];
     const kind = changeKind(previous?.sale.status ?? null, record.sale.status);
     const now = this.now().toISOString();
+    const items: [Queue, OutboxItem][] = [];
     for (const q of this.queues.values()) {
       if (!q.target.accepts(kind)) continue;
       const item: OutboxItem = {
@@ -176,13 +191,18 @@ export class Outbox {
         previousStatus: previous?.sale.status ?? null, changedAt: change.at,
         sale: structuredClone(record.sale), enqueuedAt: now, attempts: 0, lastError: null, nextAttemptAt: null,
       };
-      if (q.keys.has(item.key)) continue;
-      this.place(q, item);
-      this.deps.store.add(item);
-      this.awaitingCommit.add(item);
-      q.waker.wake();
+      items.push([q, item]);
     }
-    if (change.seq > this.seenSeq) this.seenSeq = change.seq;
+    return () => {
+      for (const [q, item] of items) {
+        if (q.keys.has(item.key)) continue;
+        this.place(q, item);
+        this.deps.store.add(item);
+        this.awaitingCommit.add(item);
+        q.waker.wake();
+      }
+      if (change.seq > this.seenSeq) this.seenSeq = change.seq;
+    };
   }
 
   start(): void {

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JournalEntry } from '../store/records.js';
+import { decodeBody } from '../tabshop/body-encoding.js';
 import { invoiceJsonFromForm } from '../tabshop/legacy.js';
 import { isCaptureFile } from './capture-file.js';
 
@@ -150,13 +151,14 @@ function captured(file: string, source: string, kind: PushKind, c: CapturedReque
   if (c.register !== undefined) push.register = c.register;
   if (c.device !== undefined) push.device = c.device;
   if (c.method !== 'POST' || !/\/invoice$/.test(c.path)) return { ...push, skip: `not an invoice push (${c.method} ${c.path})` };
-  if (c.body === undefined) return { ...push, bodyProblem: 'the body is not valid UTF-8' };
+  // Decoded as the gateway decodes a push (UTF-8, else Windows-1252), so a Latin-1 capture validates as it was stored.
+  const { text } = decodeBody(raw);
   let value: unknown;
   try {
-    value = JSON.parse(c.body);
+    value = JSON.parse(text);
   } catch (err) {
     // A legacy client's form-encoded push is replayed as the JSON push it carried (its credentials were redacted anyway).
-    const inner = c.legacy ? invoiceJsonFromForm(c.body) : null;
+    const inner = c.legacy ? invoiceJsonFromForm(text) : null;
     if (inner !== null) return { ...push, body: Buffer.from(inner, 'utf8'), contentType: 'application/json', ...parsed(JSON.parse(inner)) };
     return { ...push, bodyProblem: `the body is not JSON: ${(err as Error).message}` };
   }

@@ -13,7 +13,7 @@ export interface RegisterDay {
 }
 
 export interface DaySummary {
-  /** Local calendar day, YYYY-MM-DD. */
+  /** What "today" is: each register's open business day (as the X report), or a local calendar day. */
   day: string;
   registers: RegisterDay[];
   sales: number;
@@ -61,26 +61,39 @@ export function summariseDay(day: string, sales: Iterable<SaleFigure>, registers
 /** Exact, with at least two decimals: 11.36, 4.50, 0.125. */
 export const money = (d: Decimal) => d.toFixed(Math.max(2, d.decimalPlaces()));
 
-/** [start, end) of the local calendar day containing `now`, as ISO instants (DST-safe). */
-export function localDayRange(now: Date): { day: string; from: string; to: string } {
-  const start = new Date(now.getFullYear(), now.getMonth(), now.getDate());
-  const end = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return { day: `${start.getFullYear()}-${pad(start.getMonth() + 1)}-${pad(start.getDate())}`, from: start.toISOString(), to: end.toISOString() };
+/** Which business day a sale belongs to and which day each register has open (the back office's days). */
+export interface BusinessDays {
+  currentDayId(register: string): string | null;
+  dayIdOf(identifier: string): string | null | undefined;
 }
 
+/** What the status page says "today" is. */
+export const BUSINESS_DAY_NOTE = 'each register\'s open day, as in its X report';
+
 /**
- * Today's sales per register (by the sale's own time, in the server's time zone). The index
- * scan is in memory; sale totals are read from the store once per sale change and cached.
+ * Today's sales per register: the sales of each register's open business day, the day its X
+ * report covers (a sale belongs to the day open when the gateway received it, whatever its own
+ * date). The index scan is in memory; sale totals are read from the store once per sale change and cached.
  */
 export class DailySales {
   private readonly totals = new Map<string, { seq: number; total: number }>();
 
-  constructor(private readonly ledger: Pick<SalesLedger, 'entries' | 'getSale'>, private readonly now: () => Date) {}
+  constructor(private readonly ledger: Pick<SalesLedger, 'entries' | 'getSale'>, private readonly days: BusinessDays) {}
 
   async today(registers: string[] = []): Promise<DaySummary> {
-    const { day, from, to } = localDayRange(this.now());
-    const entries = [...this.ledger.entries((e) => e.createdAt >= from && e.createdAt < to)];
+    const openDays = new Map<string, string | null>();
+    const openDayOf = (register: string) => {
+      if (!openDays.has(register)) {
+        let dayId: string | null = null;
+        try { dayId = this.days.currentDayId(register); } catch { /* a register without sales has no day */ }
+        openDays.set(register, dayId);
+      }
+      return openDays.get(register)!;
+    };
+    const entries = [...this.ledger.entries((e) => {
+      const open = openDayOf(e.cashRegisterName);
+      return open !== null && this.days.dayIdOf(e.identifier) === open;
+    })];
     const figures: SaleFigure[] = [];
     const keep = new Set<string>();
     for (const e of entries) {
@@ -95,6 +108,6 @@ export class DailySales {
       figures.push({ register: e.cashRegisterName, status: e.status, total: cached.total });
     }
     for (const id of this.totals.keys()) if (!keep.has(id)) this.totals.delete(id);
-    return summariseDay(day, figures, registers);
+    return summariseDay(BUSINESS_DAY_NOTE, figures, registers);
   }
 }

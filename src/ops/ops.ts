@@ -31,7 +31,7 @@ export function createOps(gateway: Gateway): Ops {
   const metrics = new GatewayMetrics({
     events: gateway.events, ledger: gateway.ledger, activity, version: VERSION, forwarding: () => gateway.forwarding,
   });
-  const dailySales = new DailySales(gateway.ledger, gateway.now);
+  const dailySales = new DailySales(gateway.ledger, gateway.backOffice);
   const { ops } = gateway.config;
   const thresholds: ReadinessThresholds = {
     diskLowFreeBytes: ops.diskLowFreeMiB * 1024 * 1024,

@@ -211,7 +211,7 @@ export function renderStatusPage(view: StatusView): string {
 ${view.notice ? html`<p class="notice ${view.notice.kind}" id="notice">${view.notice.text}</p>` : ''}
 <section id="health"><h2>Health</h2><div class="scroll"><table><tbody>${checks}</tbody></table></div></section>
 <section id="devices"><h2>Devices</h2>${cardTable('devices-table', DEVICE_COLUMNS, view.devices.map((d) => deviceRow(d, view.now)), 'no devices configured')}</section>
-<section id="sales"><h2>Today's sales <span class="muted" data-field="day">${view.today.day}</span></h2>${salesTable(view.today, view.currency)}</section>
+<section id="sales"><h2>Today's sales <span class="muted" data-field="day">(${view.today.day})</span></h2>${salesTable(view.today, view.currency)}</section>
 <section id="quarantine"><h2>Quarantine</h2>${quarantineTable(view)}</section>
 <section id="forwarding"><h2>Forwarding</h2>${forwardingSection(view)}</section>
 </body></html>

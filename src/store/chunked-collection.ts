@@ -58,7 +58,9 @@ export class ChunkedCollection<R> {
         const path = join(dir, file);
         const { records } = readChunkSync<R>(path);
         for (const record of records) {
-          this.where.set(this.idOf(record), path);
+          // A record without an id (damaged) stays where it is, unaddressable; `visit` sets it aside.
+          const id = this.idOrUndefined(record);
+          if (id !== undefined) this.where.set(id, path);
           visit(record);
         }
         const n = Number(CHUNK_FILE.exec(file)![1]);
@@ -71,7 +73,7 @@ export class ChunkedCollection<R> {
     const path = this.where.get(id);
     if (!path) return undefined;
     const db = await this.chunk(path);
-    return db.data.records.find((r) => this.idOf(r) === id);
+    return db.data.records.find((r) => this.idOrUndefined(r) === id);
   }
 
   /** Stores a new record in `partition`'s open chunk, or replaces an existing one where it lives. Durable at the next commit. */
@@ -81,11 +83,20 @@ export class ChunkedCollection<R> {
     const path = existing ?? (await this.tailFor(partition));
     const db = this.live(path, await this.chunk(path));
     const records = db.data.records;
-    const at = existing ? records.findIndex((r) => this.idOf(r) === id) : -1;
+    const at = existing ? records.findIndex((r) => this.idOrUndefined(r) === id) : -1;
     if (at >= 0) records[at] = record;
     else records.push(record);
     this.where.set(id, path);
     this.commit.logChange({ path, write: () => db.write() }, at >= 0 ? at : records.length - 1, record);
+  }
+
+  private idOrUndefined(record: R): string | undefined {
+    try {
+      const id = this.idOf(record);
+      return typeof id === 'string' ? id : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Every record, chunk by chunk (for exports and rebuilds; not for hot paths). */

@@ -81,7 +81,7 @@ export interface SaleRecord {
   lineFacts?: Record<string, LineFacts>;
 }
 
-export type QuarantineCode = 'invalid_invoice' | 'collision' | 'invalid_body';
+export type QuarantineCode = 'invalid_invoice' | 'collision' | 'invalid_body' | 'unloadable_record';
 
 export interface QuarantineItem {
   id: string;

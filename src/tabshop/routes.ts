@@ -4,9 +4,11 @@ import type { Accounts } from '../auth/accounts.js';
 import type { LoginThrottle } from '../auth/throttle.js';
 import type { SalesLedger, PushContext } from '../domain/ledger.js';
 import { AppError } from '../errors.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../http/json-depth.js';
 import type { Store } from '../store/port.js';
 import type { JournalEntry } from '../store/records.js';
 import type { CachedBody, TabShopViews } from './views.js';
+import { decodeBody, type BodyEncoding } from './body-encoding.js';
 import { invoiceJsonFromForm, legacyCredentialsOf, legacyJournalEntry, readBodyAfterPrefix, redactParams, sizeInBytes, storableBody, withLegacy } from './legacy.js';
 
 export interface TabShopDeps {
@@ -21,6 +23,8 @@ export interface TabShopDeps {
   ready?: () => boolean;
   /** tabshop.legacy: accept pre-146 clients (see legacy.ts). */
   legacy?: boolean;
+  /** tabshop.maxInvoicesPerPush: a bigger push is refused whole (413), its raw body kept in the journal. */
+  maxInvoicesPerPush?: number;
 }
 
 const READ_METHODS = ['get', 'post'] as const;
@@ -42,24 +46,30 @@ export function tabshopRouter(deps: TabShopDeps): Router {
     // A client gone before its body arrived (express.raw then reads nothing) sent no push: nothing to journal or quarantine.
     if (!req.complete) throw new AppError('bad_request', 'the request was aborted before its body arrived');
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const text = decodeUtf8(raw);
+    const { text, encoding } = decodeBody(raw);
     let parsed = parseInvoiceBody(text);
-    const formJson = !parsed.ok && text !== null ? invoiceJsonFromForm(text) : null;
+    const formJson = !parsed.ok ? invoiceJsonFromForm(text) : null;
     if (formJson !== null && deps.legacy) {
       parsed = parseInvoiceBody(formJson);
       res.locals.legacy = true;
     } else if (formJson !== null && !parsed.ok) {
       parsed.message += '; it looks like a pre-146 form-encoded push: set "tabshop": {"legacy": true} in the gateway config to accept those';
     }
-    const entry = journalEntry(req, ctx, raw, text);
+    const entry = journalEntry(req, ctx, raw, text, encoding);
     deps.store.journal(res.locals.legacy ? legacyJournalEntry(entry, req) : entry);
     if (!parsed.ok) {
-      await deps.ledger.quarantineBody(text === null ? raw.toString('base64') : storableBody(text), parsed.message, ctx);
+      await deps.ledger.quarantineBody(storedBody(raw, text, encoding).body ?? raw.toString('base64'), parsed.message, ctx);
       await durably(deps.store);
       throw new AppError(parsed.code, parsed.message);
     }
+    const max = deps.maxInvoicesPerPush ?? Infinity;
+    if (parsed.invoices.length > max) {
+      await durably(deps.store); // the journal entry: the raw body is kept
+      throw new AppError('too_many_invoices',
+        `a push may hold at most ${max} invoices (tabshop.maxInvoicesPerPush); this one holds ${parsed.invoices.length}: nothing was stored, send them in smaller batches`);
+    }
     // The invoices were parsed from this body just now and nothing else holds them.
-    const summary = await deps.ledger.ingestInvoices(parsed.invoices, { ...ctx, adopt: true });
+    const summary = await deps.ledger.ingestInvoices(parsed.invoices, { ...ctx, adopt: true, ...(encoding !== 'utf-8' && { encoding }) });
     await durably(deps.store);
     res.locals.pushSummary = summary;
     if (wantsJson(req)) res.json(summary);
@@ -94,8 +104,7 @@ async function durably(store: Store): Promise<void> {
 
 type ParsedBody = { ok: true; invoices: unknown[] } | { ok: false; code: 'invalid_json' | 'invalid_body'; message: string };
 
-export function parseInvoiceBody(text: string | null): ParsedBody {
-  if (text === null) return { ok: false, code: 'invalid_json', message: 'the body is not valid UTF-8 JSON' };
+export function parseInvoiceBody(text: string): ParsedBody {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -105,42 +114,14 @@ export function parseInvoiceBody(text: string | null): ParsedBody {
   if (body === null || typeof body !== 'object' || Array.isArray(body) || !Array.isArray((body as { invoices?: unknown }).invoices)) {
     return { ok: false, code: 'invalid_body', message: 'the body must be an object with an "invoices" array' };
   }
-  if (nestedDeeperThan(body, MAX_BODY_DEPTH)) {
-    return { ok: false, code: 'invalid_body', message: `the body is nested deeper than ${MAX_BODY_DEPTH} levels` };
+  if (nestedDeeperThan(body, MAX_JSON_DEPTH)) {
+    return { ok: false, code: 'invalid_body', message: `the body is nested deeper than ${MAX_JSON_DEPTH} levels` };
   }
   return { ok: true, invoices: (body as { invoices: unknown[] }).invoices };
 }
 
-/**
- * A push holds 5 levels (body, invoices, invoice, positions, position). Much deeper values cannot
- * be stored or quarantined as values (JSON.stringify and the quarantine key recurse and overflow
- * the stack: a 500): such a body is refused whole, its raw text kept in the quarantine.
- */
-const MAX_BODY_DEPTH = 64;
-
-function nestedDeeperThan(value: object, max: number): boolean {
-  const stack: [object, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (depth > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-    }
-  }
-  return false;
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function decodeUtf8(raw: Buffer): string | null {
-  try {
-    return utf8.decode(raw);
-  } catch {
-    return null;
-  }
-}
-
-function journalEntry(req: Request, ctx: PushContext, raw: Buffer, text: string | null): JournalEntry {
+// The journal keeps the bytes as received: UTF-8 text (a BOM included), else base64.
+function journalEntry(req: Request, ctx: PushContext, raw: Buffer, text: string, encoding: BodyEncoding): JournalEntry {
   const entry: JournalEntry = {
     at: ctx.at.toISOString(), device: ctx.device, cashRegisterName: ctx.cashRegisterName,
     method: req.method, path: req.originalUrl.split('?')[0],
@@ -149,9 +130,19 @@ function journalEntry(req: Request, ctx: PushContext, raw: Buffer, text: string 
   const query = req.originalUrl.split('?')[1];
   if (query) entry.query = redactParams(query);
   if (req.headers['content-type']) entry.contentType = req.headers['content-type'];
-  if (text !== null) entry.body = storableBody(text);
-  else entry.bodyBase64 = raw.toString('base64');
+  Object.assign(entry, storedBody(raw, text, encoding));
   return entry;
+}
+
+/**
+ * A push body as it is kept: UTF-8 text with a form's credential values redacted, else the raw
+ * bytes (base64) — unless credentials must be redacted from them, then the decoded text.
+ */
+function storedBody(raw: Buffer, text: string, encoding: BodyEncoding): { body: string } | { body?: undefined; bodyBase64: string } {
+  // UTF-8 as received (a BOM included); the decoded text when only that can be redacted.
+  const received = encoding === 'utf-8' ? raw.toString('utf8') : text;
+  const storable = storableBody(received);
+  return encoding === 'utf-8' || storable !== received ? { body: storable } : { bodyBase64: raw.toString('base64') };
 }
 
 // Only an explicit application/json gets the JSON summary, not wildcards (tablets send those).

@@ -10,7 +10,15 @@ export interface StockPlacement {
   categoryPath: string | null;
   /** The central stock level; null when the product's stock is not tracked. */
   stockQty: number | string | null;
+  /**
+   * The ids that mean "no tax" / "no discount": 0, the document's "-" entry, unless a tax (discount)
+   * with id 0 is defined; then -1 (the app model's "none").
+   */
+  none?: { tax: number; discount: number };
 }
+
+/** The interface document's "none" entry at the top of the tax and discount lists. */
+export const NONE_ENTRY = { id: 0, percentage: 0, name: '-' } as const;
 
 export interface ImportedStockItem {
   product: Product;
@@ -60,17 +68,18 @@ export function tabShopDiscountToDiscount(discount: TabShopDiscount): Discount {
 export function productToStockItem(product: Product, placement: StockPlacement): TabShopStockItem {
   const tracked = placement.stockQty !== null;
   const attribute = product.attribute ?? 0;
+  const none = placement.none ?? { tax: 0, discount: 0 };
   return {
     id: product.identifier,
     category: normaliseCategoryPath(placement.categoryPath),
     title: product.name ?? '',
     price: toNumber(product.price),
     costprice: toNumber(product.costPrice ?? 0),
-    discountid: refToTabShop(product.discount, 'discount'),
+    discountid: refToTabShop(product.discount, 'discount', none.discount),
     description: product.description ?? '',
-    attribute: tracked ? attribute : attribute | ATTRIBUTE_SELL_BEYOND_STOCK,
+    attribute: String(tracked ? attribute : attribute | ATTRIBUTE_SELL_BEYOND_STOCK),
     stockqty: tracked ? toNumber(Decimal.max(0, toDecimal(placement.stockQty))) : UNTRACKED_STOCK_QTY,
-    taxid: refToTabShop(product.tax, 'tax'),
+    taxid: refToTabShop(product.tax, 'tax', none.tax),
   };
 }
 
@@ -98,15 +107,16 @@ export function stockItemToProduct(item: TabShopStockItemInput): ImportedStockIt
   return { product, categoryPath: normaliseCategoryPath(item.category), stockQty: untracked ? null : toNumber(stockqty) };
 }
 
-/** TabShop keys taxes and discounts by integers; -1 means none. */
-function refToTabShop(ref: string | null | undefined, kind: string): number {
-  return ref == null || ref === '' ? -1 : tabShopId(ref, kind);
+/** TabShop keys taxes and discounts by integers; `none` (0, or -1 when id 0 is defined) means none. */
+function refToTabShop(ref: string | null | undefined, kind: string, none: number): number {
+  return ref == null || ref === '' ? none : tabShopId(ref, kind);
 }
 
+/** 0 (the document's "-" entry) and -1 (the app model's) both mean none. */
 function refFromTabShop(id: number | string | null | undefined): string | null {
   if (id == null || id === '') return null;
   const n = toNumber(id);
-  return n < 0 ? null : String(n);
+  return n <= 0 ? null : String(n);
 }
 
 function tabShopId(identifier: string, kind: string): number {

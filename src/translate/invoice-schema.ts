@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { AMOUNT_LIMIT_MESSAGE, isAmount } from './amount-limit.js';
 import { decimalKey, isNumeric, toDecimal } from './decimal.js';
 import type { TabShopInvoice } from './tabshop-types.js';
 
@@ -26,6 +27,14 @@ ajv.addKeyword({
   errors: false,
   error: { message: 'must be number or numeric string' },
   validate: (wanted: boolean, data: unknown) => !wanted || isNumeric(data),
+});
+// An amount or quantity (not a date or a code): also bounded, so that sums stay in a double's range.
+ajv.addKeyword({
+  keyword: 'x-amount',
+  schemaType: 'boolean',
+  errors: false,
+  error: { message: AMOUNT_LIMIT_MESSAGE },
+  validate: (wanted: boolean, data: unknown) => !wanted || !isNumeric(data) || isAmount(data),
 });
 
 const validateInvoiceSchema = compile('tabshop-invoice.schema.json');

@@ -13,6 +13,8 @@ export interface InvoiceContext {
    * later): the sale keeps it as its source instead of a copy.
    */
   adopt?: boolean;
+  /** The push body's encoding when it was not UTF-8 (e.g. windows-1252). */
+  encoding?: string;
 }
 
 export interface StockMovement {
@@ -109,6 +111,7 @@ function source(invoice: TabShopInvoice, ctx: InvoiceContext): SaleSource {
     ...(invoice.checkoutType !== undefined && { checkoutType: String(invoice.checkoutType) }),
     ...(invoice.checkoutStatus !== undefined && { checkoutStatus: String(invoice.checkoutStatus) }),
     invoice: ctx.adopt ? invoice : structuredClone(invoice),
+    ...(ctx.encoding !== undefined && { encoding: ctx.encoding }),
   };
 }
 

@@ -52,20 +52,20 @@ export interface TabShopStockItem {
   title: string;
   price: number;
   costprice: number;
-  /** -1: no discount. */
+  /** 0: no discount (-1 when a discount with id 0 is defined). */
   discountid: number;
   description: string;
-  /** Bit flags: 4 = sell beyond stock, 16 = voucher. */
-  attribute: number;
+  /** Bit flags as a decimal string, as in the interface document (`"0"`, `"4"`, `"16"`, `"20"`): 4 = sell beyond stock, 16 = voucher. */
+  attribute: string;
   stockqty: number;
-  /** -1: no tax. */
+  /** 0: no tax (-1 when a tax with id 0 is defined). */
   taxid: number;
 }
 
 /** A stock entry as another TabShop server may send it (the protocol page's own example has `"attribute":"0"`). */
 export type TabShopStockItemInput = {
-  [K in Exclude<keyof TabShopStockItem, 'id'>]?: TabShopStockItem[K] extends number ? TabShopNumeric | null : string | null;
-} & { id: string | number };
+  [K in Exclude<keyof TabShopStockItem, 'id' | 'attribute'>]?: TabShopStockItem[K] extends number ? TabShopNumeric | null : string | null;
+} & { id: string | number; attribute?: TabShopNumeric | null };
 
 export interface TabShopTax {
   id: number;

@@ -47,7 +47,7 @@ describe('loadConfig: defaults', () => {
     expect(isDemo).toBe(false);
     expect(config).toEqual({
       server: { host: '0.0.0.0', port: 8080, bodyLimit: '10mb', trustProxy: false },
-      tabshop: { basePath: '/', legacy: false },
+      tabshop: { basePath: '/', legacy: false, maxInvoicesPerPush: 5000 },
       api: { basePath: '/api' },
       store: { dataDir: join(dir, 'data'), seedDemo: false },
       currency: 'EUR',

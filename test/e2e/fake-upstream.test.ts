@@ -114,8 +114,9 @@ describe('bridge gateway in front of a srv4pos-style server, with a webhook', { 
     expect(stock.products.map((p: { id: string; category: string; taxid: number; stockqty: number; price: number }) => [p.id, p.category, p.taxid, p.stockqty, p.price])).toEqual([
       ['p1', '/Food/Burgers', 12, 999999, 3.99], ['p2', '/', 25, 999999, 2], ['p3', '/Food', 12, 999999, 1.5],
     ]);
-    expect(await (await a.fetch('/tax')).json()).toEqual({ taxes: [{ id: 12, percentage: 0.12, name: 'Moms 12%' }, { id: 25, percentage: 0.25, name: 'Moms 25%' }] });
-    expect(await (await a.fetch('/discount')).json()).toEqual({ discounts: [] });
+    const none = { id: 0, percentage: 0, name: '-' };
+    expect(await (await a.fetch('/tax')).json()).toEqual({ taxes: [none, { id: 12, percentage: 0.12, name: 'Moms 12%' }, { id: 25, percentage: 0.25, name: 'Moms 25%' }] });
+    expect(await (await a.fetch('/discount')).json()).toEqual({ discounts: [none] });
 
     const push = (invoices: unknown[]) => a!.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }) });
     const sale = invoice(201409200100001, [{ productId: 'p1', qty: 1, total: 3.99 }]);

@@ -67,8 +67,8 @@ describe('catalogue from upstream', () => {
     expect(await sync.syncOnce()).toMatchObject({ mode: 'full', version: 3, changes: 5, stock: 'not offered', skipped: 0 });
     first.done();
     expect(tablets(views)).toEqual([{
-      id: '72', category: '/Drinks/Coffee', title: 'Latte', price: 3.5, costprice: 0, discountid: -1,
-      description: '', attribute: 4, stockqty: 999999, taxid: 1,
+      id: '72', category: '/Drinks/Coffee', title: 'Latte', price: 3.5, costprice: 0, discountid: 0,
+      description: '', attribute: '4', stockqty: 999999, taxid: 1,
     }]);
     expect(parts.catalog.get('taxes', '1')).toEqual({ identifier: '1', name: 'VAT', vat: 10 });
     expect(sync.cached).toBe(true);
@@ -122,7 +122,7 @@ describe('catalogue from upstream', () => {
       .get('/api/stock').query(true).reply(200, list([{ product: '72', quantity: 3, tracked: true, setAt: null }]));
     expect(await sync.syncOnce()).toMatchObject({ mode: 'incremental', version: 8, changes: 2, stockChanges: 1, stock: 'offered' });
     feed.done();
-    expect(tablets(views)).toEqual([expect.objectContaining({ id: '72', title: 'Latte XL', price: 4, category: '/', stockqty: 3, attribute: 0 })]);
+    expect(tablets(views)).toEqual([expect.objectContaining({ id: '72', title: 'Latte XL', price: 4, category: '/', stockqty: 3, attribute: '0' })]);
     expect(parts.catalog.upstreamSync).toMatchObject({ baseUrl: `${UPSTREAM}/api`, version: 8 });
   });
 
@@ -165,6 +165,18 @@ describe('catalogue from upstream', () => {
     expect(await sync.syncOnce()).toMatchObject({ changes: 2, skipped: 2 });
     expect(parts.catalog.all('products').map((p) => p.identifier)).toEqual(['72']);
     expect(parts.logs.join('')).toContain('upstream articles skipped');
+  });
+
+  it('skips upstream prices beyond ±1e12 and serves a stock level beyond it as untracked', async () => {
+    const { sync, parts, views } = await setup();
+    fullCatalogue(nock(UPSTREAM).get('/api/version').reply(200, { version: 1 }), {
+      products: list([{ identifier: '72', name: 'Latte', price: 3.5 }, { identifier: '73', name: 'Gold', price: 1e308 }]),
+      stock: [{ product: '72', quantity: 1e308, tracked: true }],
+    });
+    expect(await sync.syncOnce()).toMatchObject({ skipped: 1 });
+    expect(parts.catalog.all('products').map((p) => p.identifier)).toEqual(['72']);
+    expect(parts.catalog.stockOf('72')).toMatchObject({ tracked: false });
+    expect(tablets(views)).toEqual([expect.objectContaining({ id: '72', stockqty: 999999 })]);
   });
 
   it('keeps the last good catalogue when upstream fails mid-way, and after a restart', async () => {

@@ -3,6 +3,7 @@ import { adminAuth, deviceAuth, invoice, useTestGateway } from '../helpers.js';
 
 const t = useTestGateway();
 const { admin } = t;
+const NONE = { id: 0, percentage: 0, name: '-' };
 
 async function seedBasics() {
   expect((await admin('/taxes/1', 'PUT', { name: 'Reduced', vat: 10 })).status).toBe(201);
@@ -38,10 +39,10 @@ describe('articles', () => {
     const stock = await (await t.gw.fetch('/stock')).json();
     expect(stock.products).toEqual([{
       id: '72', category: '/Drinks/Coffee', title: 'Latte', price: 3.5, costprice: 0.9, discountid: 1,
-      description: 'milk', attribute: 0, stockqty: 12.5, taxid: 1,
+      description: 'milk', attribute: '0', stockqty: 12.5, taxid: 1,
     }]);
-    expect(await (await t.gw.fetch('/tax')).json()).toEqual({ taxes: [{ id: 1, percentage: 0.1, name: 'Reduced' }] });
-    expect(await (await t.gw.fetch('/discount')).json()).toEqual({ discounts: [{ id: 1, percentage: 0.15, name: 'Staff' }] });
+    expect(await (await t.gw.fetch('/tax')).json()).toEqual({ taxes: [NONE, { id: 1, percentage: 0.1, name: 'Reduced' }] });
+    expect(await (await t.gw.fetch('/discount')).json()).toEqual({ discounts: [NONE, { id: 1, percentage: 0.15, name: 'Staff' }] });
   });
 
   it('honours If-None-Match (304) and If-Match (409 version_conflict)', async () => {

@@ -195,7 +195,7 @@ describe('/status', () => {
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
   });
 
-  it('shows devices: last seen, last push, a failing login; today\'s figures per register', async () => {
+  it('shows devices: last seen, last push, a failing login; today\'s figures per register (its open business day)', async () => {
     const g = await start();
     await push(g, [invoice(11, [{ productId: 'a', qty: 1, total: 6.38 }], { date: now() }), invoice(12, [{ productId: 'b', qty: 1, total: 4.98 }], { date: now() })]);
     await push(g, [invoice(21, [{ productId: 'a', qty: 1, total: 0.1 }], { date: now() }), invoice(22, [{ productId: 'a', qty: 1, total: 0.2 }], { date: now() })], device2Auth);
@@ -208,17 +208,36 @@ describe('/status', () => {
     const tab1 = row('data-register="TAB-1"');
     expect(field(tab1, 'sales')).toBe('2');
     expect(field(tab1, 'total')).toBe('11.36');
+    // Invoice 24 is dated three days ago but was received today: it belongs to the open day, as in the X report.
     const tab2 = row('data-register="TAB-2"');
-    expect(field(tab2, 'sales')).toBe('2');
-    expect(field(tab2, 'total')).toBe('0.30');
+    expect(field(tab2, 'sales')).toBe('3');
+    expect(field(tab2, 'total')).toBe('7.30');
     expect(field(tab2, 'reversed')).toBe('1');
     expect(field(tab2, 'reversed-total')).toBe('5.00');
-    expect(field(row('data-register="(all)"'), 'total')).toBe('11.66');
+    expect(field(row('data-register="(all)"'), 'total')).toBe('18.66');
+    expect(page).toContain('each register&#39;s open day, as in its X report');
     const dev1 = row(`data-device="${DEVICE.username}"`);
     expect(dev1).toContain('POST /invoice → 200');
     expect(dev1).toContain('2 received: 2 new, 0 updated, 0 unchanged, 0 quarantined');
     const dev2 = row(`data-device="${DEVICE2.username}"`);
     expect(dev2).toContain('login failing');
+  });
+
+  it('today\'s sales follow the register\'s open day: they agree with the X report and start again after a close', async () => {
+    const g = await start();
+    await push(g, [invoice(41, [{ productId: 'a', qty: 1, total: 2.5 }], { date: now() }), invoice(42, [{ productId: 'b', qty: 1, total: 1.25 }], { date: now() })]);
+    const figures = async () => {
+      const page = await (await g.fetch('/status', { auth: adminAuth })).text();
+      const tab1 = page.slice(page.indexOf('data-register="TAB-1"'), page.indexOf('</tr>', page.indexOf('data-register="TAB-1"')));
+      const field = (name: string) => new RegExp(`data-field="${name}"><div class="v">([^<]*)<`).exec(tab1)?.[1];
+      return { sales: field('sales'), total: field('total') };
+    };
+    const x = (await g.json('/api/days/current/report?cashRegisterName=TAB-1', { auth: adminAuth })).body;
+    expect(await figures()).toEqual({ sales: String(x.saleCount), total: x.gross.toFixed(2) });
+    expect(await figures()).toEqual({ sales: '2', total: '3.75' });
+    expect((await g.json(`/api/days/current?cashRegisterName=TAB-1&dayId=${x.dayId}`, { method: 'POST', auth: adminAuth })).status).toBe(201);
+    // Same calendar day, but the day those sales belong to is closed: the new open day has none yet.
+    expect(await figures()).toEqual({ sales: '0', total: '0.00' });
   });
 
   it('derives the last push from the stored sales after a restart', async () => {

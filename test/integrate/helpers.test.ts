@@ -107,6 +107,16 @@ describe('reading fixtures', () => {
     expect(pushes[0].invoices).toHaveLength(2);
   });
 
+  it('a journaled Windows-1252 push (bodyBase64) is read as the gateway stored it, sent byte for byte', () => {
+    const latin1 = Buffer.from(JSON.stringify({ invoices: [inv(8, { customer: { name: 'Käthe', address: '', email: '' } })] }), 'latin1');
+    const journal = { at: '2026-11-23T10:00:00.000Z', method: 'POST', path: '/invoice', cashRegisterName: 'TAB-1', bodyBase64: latin1.toString('base64') };
+    const { pushes, problems } = pushesFromText('j.ndjson', JSON.stringify(journal));
+    expect(problems).toEqual([]);
+    expect(pushes[0].bodyProblem).toBeUndefined();
+    expect((pushes[0].invoices![0] as { customer: { name: string } }).customer.name).toBe('Käthe');
+    expect(pushes[0].body.equals(latin1)).toBe(true);
+  });
+
   it('NDJSON: invoices are one push each; push bodies, captures and journal lines are pushes', () => {
     const journal = { at: '2026-11-23T10:00:00.000Z', method: 'POST', path: '/invoice', cashRegisterName: 'TAB-2', device: 'tablet-2', body };
     const read = { ...journal, method: 'GET', path: '/stock', legacy: true, body: undefined };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { demoCredentialsRefusal, isLoopbackHost } from '../../src/cli/demo-guard.js';
-import { localDayRange, summariseDay } from '../../src/ops/daily-sales.js';
+import { summariseDay } from '../../src/ops/daily-sales.js';
 import { escapeHtml, formatDuration, html } from '../../src/ops/html.js';
 import { diskCheck, outboxCheck, summariseReadiness, storeCheck, upstreamCheck } from '../../src/ops/readiness.js';
 import { NO_ROUTE, routeLabel } from '../../src/ops/route-label.js';
@@ -40,14 +40,6 @@ describe('summariseDay: decimal sums per register', () => {
       { register: 'TAB-3', sales: 0, total: '0.00', reversed: 0, reversedTotal: '0.00' },
     ]);
     expect(day).toMatchObject({ sales: 4, total: '11.66', reversed: 2, reversedTotal: '3.625' });
-  });
-
-  it('localDayRange covers the local calendar day', () => {
-    const now = new Date(2026, 10, 23, 15, 30);
-    const r = localDayRange(now);
-    expect(r.day).toBe('2026-11-23');
-    expect(new Date(r.from).getTime()).toBe(new Date(2026, 10, 23).getTime());
-    expect(new Date(r.to).getTime()).toBe(new Date(2026, 10, 24).getTime());
   });
 });
 

@@ -147,6 +147,6 @@ describe('demo catalogue', () => {
     expect(validTaxes({ taxes: catalogue.taxes.map(taxToTabShop) }), JSON.stringify(validTaxes.errors)).toBe(true);
     expect(validDiscounts({ discounts: catalogue.discounts.map(discountToTabShop) }), JSON.stringify(validDiscounts.errors)).toBe(true);
     expect(stock.products.find((i) => i.id === '601')).toMatchObject({ category: '/Drinks/Coffee', stockqty: 12.5 });
-    expect(stock.products.find((i) => i.id === '901')).toMatchObject({ attribute: 20, stockqty: 999999, taxid: -1 });
+    expect(stock.products.find((i) => i.id === '901')).toMatchObject({ attribute: '20', stockqty: 999999, taxid: 0 });
   });
 });
