@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { configWarnings } from './config/warnings.js';
 import type { Logger } from 'pino';
 import { Accounts } from './auth/accounts.js';
 import { LoginThrottle } from './auth/throttle.js';
@@ -114,6 +115,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
     logger.info({ products: catalog.all('products').length }, `loaded the demo catalogue into an empty ${store.kind === 'postgres' ? 'database' : 'data dir'}`);
   }
   attachEventLog(events, logger);
+  for (const w of configWarnings(config)) logger.warn(w.fields, w.message);
   let forwarding: Forwarding | undefined;
   try {
     forwarding = await Forwarding.open({ config, store, outboxStore: stores.outbox, catalog, ledger, events, logger, now });

@@ -110,7 +110,8 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
     signInPage(req, res, { next, error: expired ? 'Your session has ended. Sign in again to continue where you were.' : undefined });
   });
 
-  router.post('/sign-in', forms, async (req, res) => {
+  // Read before anyone is authenticated: a sign-in form is small, so is the limit.
+  router.post('/sign-in', express.urlencoded({ extended: false, limit: '8kb' }), async (req, res) => {
     const username = text(req, 'username');
     const next = safeNext(text(req, 'next'));
     // Same throttle and keys as Basic auth: a brute force here also slows one there, and vice versa.

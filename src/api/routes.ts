@@ -19,17 +19,38 @@ export interface ApiDeps extends ArticlesDeps, SalesDeps, BackOfficeDeps {
   extra?: Router[];
 }
 
-const DEVICE_READABLE = /^\/(version|taxes|discounts|categories|products|commodities|stock|modifications)(\/|$)/;
+const DEVICE_COLLECTIONS = ['taxes', 'discounts', 'categories', 'products', 'commodities'];
 
-/** Devices may read articles and post sales of their own register; everything else needs an admin. */
-const devicePermissions: RequestHandler = (req, res, next) => {
-  const account = accountOf(res);
-  if (account.role === 'admin') return next();
-  const readable = (req.method === 'GET' || req.method === 'HEAD') && DEVICE_READABLE.test(req.path) && !/^\/[^/]+\/stats$/.test(req.path);
-  const postsSale = (req.method === 'POST' && req.path === '/sales') || (req.method === 'PUT' && req.path.startsWith('/sales/'));
-  if (readable || postsSale) return next();
-  next(new AppError('forbidden', `device ${account.username} may not ${req.method} ${req.path}; an admin account is required`));
-};
+/**
+ * Devices may read articles and post sales of their own register; everything else needs an admin.
+ * The decision is made per route by an express Router built like the API's own routers (same
+ * case-insensitive matching, decoding and trailing-slash rules), so the check cannot read a path
+ * differently from the router that serves it: `/products/Stats` is the stats route for both.
+ */
+export function devicePermissions(): RequestHandler {
+  const gate = Router();
+  const allow: RequestHandler = (_req, res, next) => {
+    res.locals.deviceMay = true;
+    next('router');
+  };
+  const deny: RequestHandler = (_req, _res, next) => next('router');
+  // Admin-only routes that a device route below would also match; mounted first, as in apiRouter (back office before articles).
+  gate.get(['/products/stats', '/categories/stats'], deny);
+  gate.get(['/version', '/stock', '/stock/:product', '/modifications'], allow);
+  for (const c of DEVICE_COLLECTIONS) gate.get([`/${c}`, `/${c}/:id`], allow);
+  gate.post('/sales', allow);
+  gate.put('/sales/:id', allow);
+  return (req, res, next) => {
+    const account = accountOf(res);
+    if (account.role === 'admin') return next();
+    res.locals.deviceMay = false;
+    gate(req, res, (err?: unknown) => {
+      if (err !== undefined && err !== null && err !== 'router') return next(err);
+      if (res.locals.deviceMay === true) return next();
+      next(new AppError('forbidden', `device ${account.username} may not ${req.method} ${req.path}; an admin account is required`));
+    });
+  };
+}
 
 /** Every JSON body gets the depth limit of pushes: 400 before anything is stored. */
 const refuseDeepJson: RequestHandler = (req, _res, next) => {
@@ -44,7 +65,7 @@ export function apiRouter(deps: ApiDeps): Router {
   const router = Router();
   // Kitchen accounts see the kitchen only (src/kitchen/routes.ts answers /api/kitchen before this router).
   router.use(basicAuth({ accounts: deps.accounts, throttle: deps.throttle, allow: (a) => a.role !== 'kitchen', what: 'API' }));
-  router.use(devicePermissions);
+  router.use(devicePermissions());
   // A CSV body: before the JSON parser, which takes every other body.
   router.post('/products/import', ...productImportRoute(deps, deps.bodyLimit));
   router.get('/products/export.csv', (_req, res) => sendCsv(res, exportProductsCsv(deps.catalog), 'products.csv'));

@@ -9,6 +9,11 @@ const SCHEMA_DIR = new URL('../../schemas/srv4pos/', import.meta.url);
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 addFormats(ajv);
+// RFC 3339 allows a leap second (23:59:60), which no JS Date holds: such a time is refused here
+// (400) rather than failing later as "Invalid time value" (a 500).
+const rfc3339 = ajv.formats['date-time'] as { validate: (s: string) => boolean } | ((s: string) => boolean);
+const isRfc3339 = typeof rfc3339 === 'function' ? rfc3339 : rfc3339.validate;
+ajv.addFormat('date-time', { type: 'string', validate: (s: string) => isRfc3339(s) && !Number.isNaN(Date.parse(s)) });
 ajv.addKeyword({
   keyword: 'x-amount',
   schemaType: 'boolean',

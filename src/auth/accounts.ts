@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { verifyPassword } from '../config/password.js';
+import { dummyHash, isPasswordHash, verifyPassword } from '../config/password.js';
 
 export interface Account {
   username: string;
@@ -24,22 +24,37 @@ interface Entry {
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
-/** Comparing digests hides the secret's length; timingSafeEqual hides where it differs. */
-function plainChecker(secret: string): (password: string) => Promise<boolean> {
-  const expected = digest(secret);
-  return async (password) => timingSafeEqual(digest(password), expected);
-}
+export type VerifyHash = (password: string, encoded: string) => Promise<boolean>;
 
 /**
- * scrypt is slow on purpose (~50 ms); a tablet authenticates on every request, so a
- * successful verification is remembered (as a digest, in memory only).
+ * Every login that is not a remembered success costs exactly one scrypt with the same parameters,
+ * whether the user is unknown, has a plain password or a passwordHash: the answer's timing does
+ * not tell which user names exist. A success is remembered (as a digest, in memory only) because
+ * a tablet authenticates on every request.
  */
-function hashChecker(encoded: string): (password: string) => Promise<boolean> {
+function checker(cred: Credential, dummy: string, verifyHash: VerifyHash): (password: string) => Promise<boolean> {
   let verified: Buffer | null = null;
+  const plain = cred.passwordHash ? null : digest(cred.password ?? '');
+  // A restarted gateway meets every tablet's requests at once: the same password is checked once, not once per request.
+  const inFlight = new Map<string, Promise<boolean>>();
+  const check = async (password: string, d: Buffer) => {
+    if (plain) {
+      // Comparing digests hides the secret's length; timingSafeEqual hides where it differs.
+      await verifyHash(password, dummy);
+      return timingSafeEqual(d, plain);
+    }
+    return verifyHash(password, cred.passwordHash!);
+  };
   return async (password) => {
     const d = digest(password);
     if (verified && timingSafeEqual(d, verified)) return true;
-    const ok = await verifyPassword(password, encoded);
+    const key = d.toString('hex');
+    let pending = inFlight.get(key);
+    if (!pending) {
+      pending = check(password, d).finally(() => inFlight.delete(key));
+      inFlight.set(key, pending);
+    }
+    const ok = await pending;
     if (ok) verified = d;
     return ok;
   };
@@ -48,16 +63,26 @@ function hashChecker(encoded: string): (password: string) => Promise<boolean> {
 /** The Basic-auth users of the gateway: one per tablet (devices), admins, and kitchen accounts. */
 export class Accounts {
   private readonly entries = new Map<string, Entry>();
+  /** What unknown users and plain-password accounts are verified against. */
+  private readonly dummy: string;
+  private readonly verifyHash: VerifyHash;
 
-  constructor(devices: (Credential & { cashRegister: string })[], admins: Credential[], kitchens: Credential[] = []) {
+  constructor(
+    devices: (Credential & { cashRegister: string })[],
+    admins: Credential[],
+    kitchens: Credential[] = [],
+    opts: { verifyHash?: VerifyHash } = {},
+  ) {
+    this.verifyHash = opts.verifyHash ?? verifyPassword;
+    // The first configured hash sets the cost, so an unknown user costs what a real one does.
+    this.dummy = dummyHash([...devices, ...admins, ...kitchens].find((c) => isPasswordHash(c.passwordHash))?.passwordHash);
     for (const d of devices) this.add({ username: d.username, role: 'device', cashRegister: d.cashRegister }, d, 'config');
     for (const a of admins) this.add({ username: a.username, role: 'admin' }, a, 'config');
     for (const k of kitchens) this.add({ username: k.username, role: 'kitchen' }, k, 'config');
   }
 
   private add(account: Account, cred: Credential, origin: Entry['origin']): void {
-    const check = cred.passwordHash ? hashChecker(cred.passwordHash) : plainChecker(cred.password ?? '');
-    this.entries.set(account.username, { account, origin, check });
+    this.entries.set(account.username, { account, origin, check: checker(cred, this.dummy, this.verifyHash) });
   }
 
   /** Whether a username is taken (by a device or an admin, from the config or not). */
@@ -81,17 +106,17 @@ export class Accounts {
   setRuntimePassword(username: string, passwordHash: string): void {
     const entry = this.entries.get(username);
     if (!entry || entry.origin !== 'runtime') throw new Error(`${username} is not a run-time device`);
-    entry.check = hashChecker(passwordHash);
+    entry.check = checker({ username, passwordHash }, this.dummy, this.verifyHash);
   }
 
   /** The account for these credentials, or null. Never throws. */
   async verify(username: string, password: string): Promise<Account | null> {
     const entry = this.entries.get(username);
-    if (!entry) {
-      await plainChecker('')(password); // same work whether or not the user exists
-      return null;
-    }
     try {
+      if (!entry) {
+        await this.verifyHash(password, this.dummy); // same work whether or not the user exists
+        return null;
+      }
       return (await entry.check(password)) ? entry.account : null;
     } catch {
       return null;

@@ -63,6 +63,17 @@ export async function verifyPassword(password: string, encoded: string): Promise
   }
 }
 
+/**
+ * A hash with the same cost parameters (and key length) as `like` (or as `hash-password`'s) that
+ * no password matches: verifying against it costs what verifying a real account costs.
+ */
+export function dummyHash(like?: string): string {
+  const parsed = like === undefined ? undefined : parseHash(like);
+  const { N, r, p } = parsed ?? SCRYPT_PARAMS;
+  const keyBytes = parsed?.key.length ?? KEY_BYTES;
+  return `scrypt$${N}$${r}$${p}$${randomBytes(parsed?.salt.length ?? SALT_BYTES).toString('base64')}$${randomBytes(keyBytes).toString('base64')}`;
+}
+
 export function isPasswordHash(s: unknown): s is string {
   return typeof s === 'string' && parseHash(s) !== undefined;
 }

@@ -18,8 +18,10 @@ export type DeliveryOutcome =
 
 /** Somewhere sale changes go: the upstream server, or one webhook. Each has its own queue. */
 export interface DeliveryTarget {
-  /** "upstream" or "webhook:<url>". */
+  /** "upstream" or "webhook:<url redacted>" (shown and stored: never a secret of the URL). */
   readonly name: string;
+  /** Names this target's items and marks were stored under by earlier versions (the full URL): renamed at start-up. */
+  readonly formerNames?: readonly string[];
   readonly retryCapMs: number;
   accepts(kind: OutboxEventKind): boolean;
   deliver(item: OutboxItem, signal: AbortSignal): Promise<DeliveryOutcome>;

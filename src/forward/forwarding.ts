@@ -11,7 +11,8 @@ import { Outbox } from './outbox.js';
 import type { DeadLetter, DeadLetterState, ForwardingStatus, OutboxTargetState, UpstreamState } from './status.js';
 import { HttpClient } from './upstream-client.js';
 import { UpstreamTarget } from './upstream-target.js';
-import { WebhookTarget } from './webhook.js';
+import { webhookName, WebhookTarget } from './webhook.js';
+import { redactUrl } from '../ops/safe-target.js';
 
 export interface ForwardingDeps {
   config: Config;
@@ -60,12 +61,17 @@ export class Forwarding implements ForwardingStatus {
       });
       targets.push(new UpstreamTarget(client, up.retryCapMs, nowMs));
     }
+    const hookUrls = new Set<string>();
     for (const hook of config.webhooks) {
-      if (targets.some((t) => t.name === `webhook:${hook.url}`)) {
-        log.warn({ url: hook.url }, 'webhook listed twice; the second entry is ignored');
+      if (hookUrls.has(hook.url)) {
+        log.warn({ url: redactUrl(hook.url) }, 'webhook listed twice; the second entry is ignored');
         continue;
       }
-      targets.push(new WebhookTarget(hook, nowMs));
+      hookUrls.add(hook.url);
+      // Two URLs that differ only in their secrets redact alike: numbered in config order.
+      let name = webhookName(hook.url);
+      for (let n = 2; targets.some((t) => t.name === name); n++) name = `${webhookName(hook.url)}#${n}`;
+      targets.push(new WebhookTarget(hook, nowMs, name));
     }
     const outbox = new Outbox({ store: deps.outboxStore(), ledger, commit: () => store.commit(), logger: log, events, now });
     const opened = await outbox.open(targets);

@@ -8,6 +8,7 @@ import type { SaleRecord } from '../store/records.js';
 import { nextDelay } from './backoff.js';
 import type { DeliveryOutcome, DeliveryTarget } from './delivery.js';
 import type { DeadLetter, DeadLetterState, OutboxTargetState, RegisterOutboxState } from './status.js';
+import { safeText } from '../ops/safe-target.js';
 
 /** What a sale change means to a receiver: its first change creates it; a change into refunded/cancelled reverses it. */
 export function changeKind(previous: SaleStatus | null, status: SaleStatus): SaleEventKind {
@@ -98,7 +99,8 @@ export class Outbox {
     }
     let loaded = 0;
     let dropped = 0;
-    for (const item of await store.load()) {
+    const renamed = await this.renameFormerTargets(targets);
+    for (const item of renamed.items) {
       if (typeof item?.target !== 'string' || typeof item.identifier !== 'string' || typeof item.key !== 'string' || !Number.isSafeInteger(item.seq)) {
         // Loading never fails on a record: a damaged item stays on disk, unused.
         this.deps.logger.error({ item: typeof item?.key === 'string' ? item.key : null }, 'outbox: a stored item could not be loaded (damaged); it is skipped');
@@ -119,7 +121,7 @@ export class Outbox {
       loaded++;
     }
     for (const q of this.queues.values()) for (const list of q.registers.values()) list.sort((a, b) => a.seq - b.seq);
-    let marksChanged = false;
+    let marksChanged = renamed.changed;
     for (const q of this.queues.values()) {
       const marks = store.state.targets;
       const mark = marks[q.target.name];
@@ -138,6 +140,34 @@ export class Outbox {
     }
     if (recovered > 0) this.deps.logger.warn({ recovered }, 'outbox: re-enqueued sale changes whose outbox entry was lost (crash between files)');
     return { loaded, dropped, recovered };
+  }
+
+  /**
+   * Items and marks stored under a target's former name (earlier versions named a webhook by its
+   * full URL, secrets included) move to its current name; their files are rewritten at the next commit.
+   */
+  private async renameFormerTargets(targets: DeliveryTarget[]): Promise<{ items: OutboxItem[]; changed: boolean }> {
+    const { store } = this.deps;
+    const current = new Map<string, string>();
+    for (const t of targets) for (const former of t.formerNames ?? []) current.set(former, t.name);
+    const items = await store.load();
+    let changed = false;
+    for (const item of items) {
+      const name = typeof item?.target === 'string' ? current.get(item.target) : undefined;
+      if (name === undefined) continue;
+      store.remove(item);
+      item.target = name;
+      store.add(item);
+      changed = true;
+    }
+    const marks = store.state.targets;
+    for (const [former, name] of current) {
+      if (!marks[former]) continue;
+      marks[name] ??= marks[former];
+      delete marks[former];
+      changed = true;
+    }
+    return { items, changed };
   }
 
   /** Both steps at once (a ledger's afterStore hook, for tests that wire the outbox by hand). */
@@ -449,6 +479,8 @@ export class Outbox {
       return;
     }
     item.attempts++;
+    // An HTTP client's message may quote the URL with its credentials or token: never kept or shown.
+    outcome = { ...outcome, error: safeText(outcome.error) };
     item.lastError = outcome.error;
     if (outcome.verdict === 'retry') {
       if (!outcome.counts) item.attempts--;

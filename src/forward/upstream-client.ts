@@ -3,6 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { AxiosInstance, CreateAxiosDefaults, Method } from 'axios';
 import { AppError, type ErrorCode } from '../errors.js';
 import { CircuitBreaker, type BreakerState } from './breaker.js';
+import { redactUrl } from '../ops/safe-target.js';
 
 export const USER_AGENT = 'tabshop-gateway';
 
@@ -128,7 +129,7 @@ export class HttpClient {
 
   async request(method: Method, path: string, init: { data?: unknown; params?: Record<string, string | number>; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<HttpResult> {
     if (this.breaker && !this.breaker.tryAcquire()) {
-      throw new UpstreamError('breaker_open', `${this.baseUrl} is failing; paused until ${new Date(this.breaker.retryAt ?? this.now()).toISOString()} (circuit breaker open)`, this.breaker.retryAt);
+      throw new UpstreamError('breaker_open', `${redactUrl(this.baseUrl)} is failing; paused until ${new Date(this.breaker.retryAt ?? this.now()).toISOString()} (circuit breaker open)`, this.breaker.retryAt);
     }
     const started = this.now();
     // Overall deadline: axios's timeout watches the socket, this one the whole exchange.
@@ -144,7 +145,7 @@ export class HttpClient {
       this.opts.onRequest?.({ method, path, status: res.status, ms });
       return { status: res.status, data: res.data, headers: flattenHeaders(res.headers as Record<string, unknown>) };
     } catch (err) {
-      const failure = toUpstreamError(err, method, this.baseUrl + path, this.opts.timeoutMs, deadline.aborted, init.signal?.aborted ?? false);
+      const failure = toUpstreamError(err, method, redactUrl(this.baseUrl) + path, this.opts.timeoutMs, deadline.aborted, init.signal?.aborted ?? false);
       if (failure.kind === 'aborted') this.breaker?.release();
       else {
         this.breaker?.failure();

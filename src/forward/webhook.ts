@@ -4,6 +4,7 @@ import type { Sale } from '../domain/types.js';
 import { eventName, type OutboxEventKind, type OutboxItem, type QuarantineEvent } from '../store/outbox-store.js';
 import { outcomeOfFailure, outcomeOfResponse, type DeliveryOutcome, type DeliveryTarget } from './delivery.js';
 import { HttpClient } from './upstream-client.js';
+import { redactUrl } from '../ops/safe-target.js';
 
 export interface WebhookPayload {
   /** Stable per sale change (or quarantine item): the same event always carries the same id (deduplicate on it). */
@@ -18,6 +19,11 @@ export interface WebhookPayload {
 }
 
 export const SIGNATURE_HEADER = 'X-Signature';
+
+/** How a webhook is shown and stored: its URL without credentials or query values. */
+export function webhookName(url: string): string {
+  return `webhook:${redactUrl(url)}`;
+}
 
 export function webhookPayload(item: OutboxItem): WebhookPayload {
   const type = eventName(item.kind) as WebhookEvent;
@@ -42,12 +48,16 @@ export function verifySignature(body: string | Buffer, secret: string, header: s
 /** POSTs every accepted event (sale changes, new quarantine items), signed, to one webhook URL. */
 export class WebhookTarget implements DeliveryTarget {
   readonly name: string;
+  readonly formerNames: readonly string[];
   readonly retryCapMs: number;
   private readonly client: HttpClient;
   private readonly events: ReadonlySet<string> | null;
 
-  constructor(private readonly config: WebhookConfig, private readonly now: () => number = Date.now) {
-    this.name = `webhook:${config.url}`;
+  /** `name`: webhookName(url) unless two webhooks redact alike (Forwarding numbers them). */
+  constructor(private readonly config: WebhookConfig, private readonly now: () => number = Date.now, name = webhookName(config.url)) {
+    this.name = name;
+    // Earlier versions named a webhook by its full URL (credentials, token), in the outbox files too.
+    this.formerNames = [`webhook:${config.url}`].filter((n) => n !== name);
     this.retryCapMs = config.retryCapMs;
     this.events = config.events ? new Set(config.events) : null;
     this.client = new HttpClient({ baseUrl: config.url, timeoutMs: config.timeoutMs, now }, true);
@@ -71,7 +81,7 @@ export class WebhookTarget implements DeliveryTarget {
           'X-Event-Type': payload.type,
         },
       });
-      return outcomeOfResponse(res, { create: false, now: this.now(), what: `POST ${this.config.url}` });
+      return outcomeOfResponse(res, { create: false, now: this.now(), what: `POST ${redactUrl(this.config.url)}` });
     } catch (err) {
       return outcomeOfFailure(err);
     }

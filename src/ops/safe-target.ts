@@ -22,3 +22,20 @@ export function safeUrl(text: string): string {
 export function safeText(text: string): string {
   return text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => safeUrl(url));
 }
+
+/**
+ * A URL as it may be shown and stored: credentials become `***@`, every query value `***` (names
+ * kept, so `?token=***` still says what is there), no fragment. Identifies a webhook without its secrets.
+ */
+export function redactUrl(text: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
+  try {
+    const url = new URL(text);
+    const userinfo = url.username || url.password ? '***@' : '';
+    const keys = [...new Set(url.searchParams.keys())];
+    const query = keys.length > 0 ? `?${keys.map((k) => `${encodeURIComponent(k)}=***`).join('&')}` : '';
+    return `${url.protocol}//${userinfo}${url.host}${url.pathname}${query}`;
+  } catch {
+    return safeUrl(text);
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * RFC 4180 CSV (CRLF, quoted when needed). Nested objects become dotted columns (payments.cash,
  * vat.10); the header is the union of every row's columns in first-seen order. Text cells that
- * a spreadsheet would run as a formula (= + - @) get a leading apostrophe; numbers never do.
+ * a spreadsheet would run as a formula get a leading apostrophe (see isFormulaLike); numbers never
+ * do, nor text that is a plain decimal number such as "-3.00" (a spreadsheet reads it as a number).
  */
 export type Cell = string | number | boolean | null | undefined;
 
@@ -19,8 +20,19 @@ export function flatten(value: unknown, prefix = '', out: Record<string, Cell> =
 export function cell(value: Cell): string {
   if (value === null || value === undefined) return '';
   let text = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  if (typeof value === 'string' && isFormulaLike(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+const PLAIN_NUMBER = /^[+-]?[0-9]+(\.[0-9]+)?$/;
+
+/**
+ * What a spreadsheet may run (CSV injection): a first non-blank character = + - @, a leading tab,
+ * CR or LF, or a leading ";" before one of = + - @ (a cell separator in some locales).
+ */
+export function isFormulaLike(text: string): boolean {
+  if (PLAIN_NUMBER.test(text)) return false;
+  return /^\s*[=+\-@]/.test(text) || /^[\t\r\n]/.test(text) || /^\s*;\s*[=+\-@]/.test(text);
 }
 
 export function csv(header: string[], rows: Cell[][]): string {

@@ -1,4 +1,4 @@
-import { access, constants } from 'node:fs/promises';
+import { access, constants, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { ChunkedCollection } from './chunked-collection.js';
@@ -64,13 +64,43 @@ export class LowdbStore implements Store {
   }
 
   async probeWritable(): Promise<boolean> {
-    if (this.commitQueue.lastError) return false;
+    if (this.commitQueue.lastError) return this.retryWrites();
     try {
       await access(this.dataDir, constants.W_OK);
       return true;
     } catch {
       return false;
     }
+  }
+
+  private retrying: Promise<boolean> | null = null;
+
+  /**
+   * After a failed write (a full disk) the store itself is probed: a small file written and synced
+   * in the data dir, then a commit round that writes what is still queued. Readiness and `home`
+   * recover as soon as that succeeds, without waiting for a tablet's push to do it.
+   */
+  private retryWrites(): Promise<boolean> {
+    this.retrying ??= (async () => {
+      try {
+        const probe = join(this.dataDir, '.write-probe');
+        const fh = await open(probe, 'w');
+        try {
+          await fh.writeFile('probe\n');
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await unlink(probe);
+        await this.commit();
+        return this.commitQueue.lastError === null;
+      } catch {
+        return false;
+      } finally {
+        this.retrying = null;
+      }
+    })();
+    return this.retrying;
   }
 
   commit(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import express, { type Request, type RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { accountOf, REALM } from '../auth/basic-auth.js';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/port.js';
@@ -13,7 +13,7 @@ import type { JournalEntry } from '../store/records.js';
  */
 export const USER_FIELDS = ['user', 'username', 'login'] as const;
 export const PASSWORD_FIELDS = ['password', 'pwd', 'pass'] as const;
-export const REDACTED = '[redacted]';
+export const REDACTED = '***';
 
 const CREDENTIAL_FIELDS: ReadonlySet<string> = new Set([...USER_FIELDS, ...PASSWORD_FIELDS]);
 /** Headers that carry secrets; never journaled. */
@@ -67,14 +67,23 @@ export function invoiceJsonFromForm(text: string): string | null {
   return null;
 }
 
-/** Credential values replaced by "[redacted]", their names kept; other parameters unchanged. */
+const isCredentialField = (name: string) => CREDENTIAL_FIELDS.has(name.toLowerCase());
+
+/** Credential values (user, password, pwd, pass, ... in any letter case) replaced by "***", their names kept; other parameters unchanged. */
 export function redactParams(text: string): string {
   const params = new URLSearchParams(text);
-  if (![...params.keys()].some((k) => CREDENTIAL_FIELDS.has(k))) return text;
+  if (![...params.keys()].some(isCredentialField)) return text;
   for (const key of new Set(params.keys())) {
-    if (CREDENTIAL_FIELDS.has(key)) params.set(key, REDACTED);
+    if (isCredentialField(key)) params.set(key, REDACTED);
   }
   return params.toString();
+}
+
+/** A request body as it may be stored (journal, quarantine): a form's credential values redacted. */
+export function storableBody(text: string): string {
+  // Tablets label JSON pushes as form data too: what starts like JSON is not a form (and costs nothing here).
+  const first = text.trimStart()[0];
+  return first === '{' || first === '[' || !text.includes('=') ? text : redactParams(text);
 }
 
 export function journalHeaders(headers: IncomingHttpHeaders): Record<string, string> {
@@ -92,18 +101,137 @@ const rawQuery = (req: Request) => {
 };
 
 /**
- * Runs before device auth on every TabShop route. Without an Authorization header it looks for
- * credentials in the query and in a form-encoded body; when legacy mode is on they are handed
- * to basicAuth (so failed logins are throttled the same way), when off the client is told that
- * legacy mode exists.
+ * The most of an unauthenticated form body the credential lookup reads: a request is never
+ * buffered up to server.bodyLimit before its sender is known (issue 18: 200 such posts took
+ * 1.1 GB). Legacy clients put the credentials before the invoice field; a body whose
+ * credentials come later than this is refused like one without credentials.
  */
-export function legacyCredentials(opts: { enabled: boolean; bodyLimit: string }): RequestHandler[] {
-  const readForm = express.raw({ type: (req) => !req.headers.authorization && isFormEncoded(req.headers['content-type']), limit: opts.bodyLimit });
+export const LEGACY_FORM_PREFIX_BYTES = 64 * 1024;
+/** After such a 401, how much more of the body is read (and dropped) so the client sees the answer before the connection is cut. */
+const UNAUTHENTICATED_DRAIN_BYTES = 256 * 1024;
+
+/**
+ * Reads a form-encoded body without an Authorization header up to `limit` bytes. A body that fits
+ * is req.body (as express.raw leaves it); a longer one stops there, its start kept in
+ * res.locals.formPrefix and the rest left unread in the (paused) request: readBodyAfterPrefix()
+ * reads it once the sender is authenticated, and an unauthenticated request never does.
+ */
+export function readFormPrefix(limit: number): RequestHandler {
+  return (req, res, next) => {
+    const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (req.headers.authorization || !isFormEncoded(req.headers['content-type']) || encoding !== 'identity' || req.readableEnded) return next();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= limit) return;
+      stop();
+      req.pause();
+      const read = Buffer.concat(chunks);
+      // Exactly `limit` bytes are looked at; the rest of the last chunk goes back to the request.
+      req.unshift(read.subarray(limit));
+      res.locals.formPrefix = Buffer.from(read.subarray(0, limit));
+      // Answered without reading the rest (401): the rest is discarded as it arrives, never kept,
+      // and only up to a bound: a sender of megabytes nobody authenticated is cut off after it.
+      res.once('finish', () => {
+        if (!res.locals.formPrefix) return;
+        let discarded = 0;
+        req.on('data', (c: Buffer) => {
+          discarded += c.length;
+          if (discarded > UNAUTHENTICATED_DRAIN_BYTES) req.socket.destroy();
+        });
+        req.resume();
+      });
+      next();
+    };
+    const onEnd = () => {
+      stop();
+      req.body = Buffer.concat(chunks);
+      next();
+    };
+    const onError = (err: Error) => {
+      stop();
+      next(err);
+    };
+    const onAborted = () => {
+      stop();
+      next(new AppError('bad_request', 'the request was aborted'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  };
+}
+
+/**
+ * For a route that needs the whole body: the body whose start readFormPrefix() kept, read to its
+ * end (at most `limit` bytes in all); any other request goes to `reader` (express.raw).
+ */
+export function readBodyAfterPrefix(limit: number, reader: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    const prefix = res.locals.formPrefix as Buffer | undefined;
+    if (!prefix) return reader(req, res, next);
+    const chunks = [prefix];
+    let size = prefix.length;
+    const done = (err?: unknown) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', done);
+      delete res.locals.formPrefix;
+      if (err) return next(err);
+      req.body = Buffer.concat(chunks);
+      next();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return done(Object.assign(new Error('request entity too large'), { type: 'entity.too.large', status: 413 }));
+      chunks.push(chunk);
+    };
+    const onEnd = () => done();
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', done);
+    req.resume();
+  };
+}
+
+/** Form fields complete within a body's start (up to its last "&"; all of it when the body ended). */
+function completeFields(prefix: Buffer): URLSearchParams {
+  const text = prefix.toString('utf8');
+  const end = text.lastIndexOf('&');
+  return new URLSearchParams(end >= 0 ? text.slice(0, end) : '');
+}
+
+/** "512kb", "10mb" (server.bodyLimit's format, 1024-based like express) in bytes. */
+export function sizeInBytes(size: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)([kmg]?)b$/i.exec(size.trim());
+  if (!m) throw new Error(`not a size: ${size}`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.floor(Number(m[1]) * unit);
+}
+
+/**
+ * Runs before device auth on every TabShop route. Without an Authorization header it looks for
+ * credentials in the query and in a form-encoded body (its first LEGACY_FORM_PREFIX_BYTES only);
+ * when legacy mode is on they are handed to basicAuth (so failed logins are throttled the same
+ * way), when off the client is told that legacy mode exists.
+ */
+export function legacyCredentials(opts: { enabled: boolean }): RequestHandler[] {
   const find: RequestHandler = (req, res, next) => {
     if (req.headers.authorization) return next();
     const sources = [{ label: 'URL parameters', params: new URLSearchParams(rawQuery(req)) }];
     if (Buffer.isBuffer(req.body) && isFormEncoded(req.headers['content-type'])) {
       sources.push({ label: 'form fields', params: new URLSearchParams(req.body.toString('utf8')) });
+    } else if (Buffer.isBuffer(res.locals.formPrefix)) {
+      sources.push({ label: 'form fields', params: completeFields(res.locals.formPrefix) });
     }
     const creds = findCredentials(sources);
     if (!creds) return next();
@@ -117,11 +245,11 @@ export function legacyCredentials(opts: { enabled: boolean; bodyLimit: string })
     res.locals.legacy = true;
     next();
   };
-  return [readForm, find];
+  return [readFormPrefix(LEGACY_FORM_PREFIX_BYTES), find];
 }
 
 /** Device auth wrapped for legacy clients: credential lookup before it, journaling of legacy reads after it. */
-export function withLegacy(auth: RequestHandler, opts: { enabled: boolean; bodyLimit: string; store: Store; now: () => Date }): RequestHandler {
+export function withLegacy(auth: RequestHandler, opts: { enabled: boolean; store: Store; now: () => Date }): RequestHandler {
   const steps = [...legacyCredentials(opts), auth, journalLegacyReads(opts)];
   return (req, res, next) => {
     // With an Authorization header the legacy steps have nothing to do (no form read, no lookup,
@@ -167,6 +295,6 @@ export function legacyJournalEntry(entry: JournalEntry, req: Request): JournalEn
   const out: JournalEntry = { ...entry, legacy: true, headers: journalHeaders(req.headers) };
   const query = rawQuery(req);
   if (query) out.query = redactParams(query);
-  if (out.body !== undefined && isFormEncoded(out.contentType)) out.body = redactParams(out.body);
+  if (out.body !== undefined) out.body = storableBody(out.body);
   return out;
 }

@@ -9,7 +9,7 @@ import type { Store } from '../store/port.js';
 import type { JournalEntry } from '../store/records.js';
 import type { CachedBody, TabShopViews } from './views.js';
 import { decodeBody, type BodyEncoding } from './body-encoding.js';
-import { invoiceJsonFromForm, legacyCredentialsOf, legacyJournalEntry, redactParams, withLegacy } from './legacy.js';
+import { invoiceJsonFromForm, legacyCredentialsOf, legacyJournalEntry, readBodyAfterPrefix, redactParams, sizeInBytes, storableBody, withLegacy } from './legacy.js';
 
 export interface TabShopDeps {
   store: Store;
@@ -38,10 +38,13 @@ export function tabshopRouter(deps: TabShopDeps): Router {
   );
 
   // Any Content-Type: tablets' HTTP stacks label JSON as form data or text; the body is parsed as JSON regardless.
-  const rawBody = express.raw({ type: () => true, limit: deps.bodyLimit });
+  // A legacy form push whose credentials were found in its first bytes is read to its end here, after auth.
+  const rawBody = readBodyAfterPrefix(sizeInBytes(deps.bodyLimit), express.raw({ type: () => true, limit: deps.bodyLimit }));
   router.post('/invoice', deviceAuth, rawBody, async (req, res) => {
     const account = accountOf(res);
     const ctx: PushContext = { device: account.username, cashRegisterName: account.cashRegister!, at: deps.now() };
+    // A client gone before its body arrived (express.raw then reads nothing) sent no push: nothing to journal or quarantine.
+    if (!req.complete) throw new AppError('bad_request', 'the request was aborted before its body arrived');
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const { text, encoding } = decodeBody(raw);
     let parsed = parseInvoiceBody(text);
@@ -52,10 +55,10 @@ export function tabshopRouter(deps: TabShopDeps): Router {
     } else if (formJson !== null && !parsed.ok) {
       parsed.message += '; it looks like a pre-146 form-encoded push: set "tabshop": {"legacy": true} in the gateway config to accept those';
     }
-    const entry = journalEntry(req, ctx, raw, encoding);
+    const entry = journalEntry(req, ctx, raw, text, encoding);
     deps.store.journal(res.locals.legacy ? legacyJournalEntry(entry, req) : entry);
     if (!parsed.ok) {
-      await deps.ledger.quarantineBody(encoding === 'utf-8' ? text : raw.toString('base64'), parsed.message, ctx);
+      await deps.ledger.quarantineBody(storedBody(raw, text, encoding).body ?? raw.toString('base64'), parsed.message, ctx);
       await durably(deps.store);
       throw new AppError(parsed.code, parsed.message);
     }
@@ -118,7 +121,7 @@ export function parseInvoiceBody(text: string): ParsedBody {
 }
 
 // The journal keeps the bytes as received: UTF-8 text (a BOM included), else base64.
-function journalEntry(req: Request, ctx: PushContext, raw: Buffer, encoding: BodyEncoding): JournalEntry {
+function journalEntry(req: Request, ctx: PushContext, raw: Buffer, text: string, encoding: BodyEncoding): JournalEntry {
   const entry: JournalEntry = {
     at: ctx.at.toISOString(), device: ctx.device, cashRegisterName: ctx.cashRegisterName,
     method: req.method, path: req.originalUrl.split('?')[0],
@@ -127,9 +130,19 @@ function journalEntry(req: Request, ctx: PushContext, raw: Buffer, encoding: Bod
   const query = req.originalUrl.split('?')[1];
   if (query) entry.query = redactParams(query);
   if (req.headers['content-type']) entry.contentType = req.headers['content-type'];
-  if (encoding === 'utf-8') entry.body = raw.toString('utf8');
-  else entry.bodyBase64 = raw.toString('base64');
+  Object.assign(entry, storedBody(raw, text, encoding));
   return entry;
+}
+
+/**
+ * A push body as it is kept: UTF-8 text with a form's credential values redacted, else the raw
+ * bytes (base64) — unless credentials must be redacted from them, then the decoded text.
+ */
+function storedBody(raw: Buffer, text: string, encoding: BodyEncoding): { body: string } | { body?: undefined; bodyBase64: string } {
+  // UTF-8 as received (a BOM included); the decoded text when only that can be redacted.
+  const received = encoding === 'utf-8' ? raw.toString('utf8') : text;
+  const storable = storableBody(received);
+  return encoding === 'utf-8' || storable !== received ? { body: storable } : { bodyBase64: raw.toString('base64') };
 }
 
 // Only an explicit application/json gets the JSON summary, not wildcards (tablets send those).

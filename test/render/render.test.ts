@@ -38,6 +38,19 @@ describe('CSV', () => {
     expect(cell('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
     expect(cell('-1 free')).toBe("'-1 free");
     expect(cell(-4.4)).toBe('-4.4');
+    // Issue 18 item 8: blanks before the formula character, LF, and ";" before one are neutralised too.
+    expect(cell('  =1+1')).toBe("'  =1+1");
+    expect(cell(' @SUM(A1)')).toBe("' @SUM(A1)");
+    expect(cell('\tx')).toBe("'\tx");
+    expect(cell('\nx')).toBe(`"'\nx"`);
+    expect(cell('\rx')).toBe(`"'\rx"`);
+    expect(cell(';=cmd')).toBe("';=cmd");
+    expect(cell(';+1')).toBe("';+1");
+    expect(cell('a;=b')).toBe('a;=b');
+    // A decimal number written as text is a number to a spreadsheet, not a formula: left alone.
+    expect(cell('-3.00')).toBe('-3.00');
+    expect(cell('+3')).toBe('+3');
+    expect(cell('-3.00+1')).toBe("'-3.00+1");
     expect(cell(null)).toBe('');
     expect(csv(['a', 'b'], [[1, 'x'], [2, null]])).toBe('a,b\r\n1,x\r\n2,\r\n');
   });

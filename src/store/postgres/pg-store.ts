@@ -234,12 +234,18 @@ export class PgStore implements Store {
   }
 
   async probeWritable(): Promise<boolean> {
-    if (this.commitQueue.lastError || this.lock.lost) return false;
+    if (this.lock.lost) return false;
     // A database that does not answer within 2 s is as good as down for a readiness probe.
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), 2_000); });
+    // After a failed write, a commit round (what is still queued) tells whether the database takes writes again.
+    const probe = async () => {
+      await this.pool.query('SELECT 1');
+      if (this.commitQueue.lastError) await this.commit();
+      return this.commitQueue.lastError === null;
+    };
     try {
-      return await Promise.race([this.pool.query('SELECT 1').then(() => true, () => false), timeout]);
+      return await Promise.race([probe().catch(() => false), timeout]);
     } finally {
       clearTimeout(timer);
     }

@@ -1,0 +1,78 @@
+import { request, type IncomingMessage } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { adminAuth, DEVICE, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+
+let gw: TestGateway | undefined;
+afterEach(async () => {
+  if (gw) {
+    await gw.stop();
+    await removeDir(gw.dir);
+    gw = undefined;
+  }
+});
+
+const DECLARED = 9.5 * 1024 * 1024;
+const SENT = 128 * 1024;
+
+/**
+ * A form-encoded POST that declares 9.5 MB and sends only its first 128 KB, then waits: the
+ * answer can only come if the server decides without reading the whole body. The wait is
+ * bounded so that the old behaviour (reading up to bodyLimit first) fails instead of hanging.
+ */
+function partialPost(url: string, path: string, firstBytes: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url + path, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(DECLARED) },
+    });
+    const guard = setTimeout(() => {
+      req.destroy();
+      reject(new Error('no answer while the body was still being sent: the server waits for the whole body before auth'));
+    }, 10_000);
+    req.on('response', (res: IncomingMessage) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => {
+        clearTimeout(guard);
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('error', (err) => {
+      clearTimeout(guard);
+      reject(err);
+    });
+    req.write(firstBytes.padEnd(SENT, 'x'));
+  });
+}
+
+describe('no unauthenticated request is buffered past 64 KB (issue 18, item 2)', () => {
+  for (const legacy of [false, true]) {
+    it(`answers 401 to large unauthenticated form posts before their bodies arrive (legacy ${legacy ? 'on' : 'off'}); home still answers`, async () => {
+      gw = await startTestGateway({ server: { host: '127.0.0.1', port: 0, bodyLimit: '10mb' }, tabshop: { legacy } });
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+        partialPost(gw!.url, i % 2 ? '/invoice' : '/home', 'data=')));
+      for (const a of answers) {
+        expect(a.status).toBe(401);
+        expect(JSON.parse(a.body).error.code).toBe('unauthorized');
+      }
+      // Credentials after the first 64 KB are never looked at: refused the same way.
+      const late = await partialPost(gw.url, '/invoice', `data=${'x'.repeat(70 * 1024)}&username=${DEVICE.username}&pwd=${DEVICE.password}&`);
+      expect(late.status).toBe(401);
+      const home = await gw.fetch('/home');
+      expect(home.status).toBe(200);
+      expect(await home.text()).toBe('true');
+    });
+  }
+
+  it('legacy mode still accepts a large form push whose credentials come first', async () => {
+    gw = await startTestGateway({ tabshop: { legacy: true } });
+    const invoices = Array.from({ length: 300 }, (_, i) => invoice(202612030100001 + i, [{ productId: '101', qty: 1, total: 2.2 }]));
+    const form = new URLSearchParams({ username: DEVICE.username, pwd: DEVICE.password, data: JSON.stringify({ invoices }) }).toString();
+    expect(form.length).toBeGreaterThan(128 * 1024);
+    const res = await gw.fetch('/invoice', { method: 'POST', auth: null, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('true');
+    expect((await gw.json('/api/sales', { auth: adminAuth })).body.total).toBe(300);
+  });
+});
