@@ -45,6 +45,10 @@ describe.skipIf(!haveChromium && !inCi)('back office in a real browser (Chromium
     const date = String(Date.now());
     const push = (auth: string, invoices: unknown[]) => gw.fetch('/invoice', { method: 'POST', auth, body: JSON.stringify({ invoices }) });
     await push(deviceAuth, [invoice(202612030100001, [{ productId: '101', qty: 1, total: 6.38 }], { date }), invoice(202612030100002, [{ productId: '102', qty: 2, total: 4.98 }], { date })]);
+    const pushed = Date.now();
+    await page.locator('#sales-table tr[data-register="TAB-1"] [data-field="sales"]', { hasText: '2' }).waitFor({ timeout: 10_000 });
+    // Reported, not asserted (no wall-clock assertions): the issue asks for under 2 s.
+    console.log(`dashboard updated ${Date.now() - pushed} ms after the push was answered`);
     await push(device2Auth, [invoice(202612030200001, [{ productId: '101', qty: 1, total: 5 }], { date, checkoutStatus: '11' }), { id: 'broken' }]);
 
     await expect.poll(() => cell('TAB-1', 'sales'), { timeout: 10_000 }).toBe('2');
@@ -63,6 +67,12 @@ describe.skipIf(!haveChromium && !inCi)('back office in a real browser (Chromium
     await page.getByLabel('Name').fill('Reduced');
     await page.getByLabel('VAT %').fill('10');
     await submit(page, 'Save');
+    await page.getByRole('link', { name: 'Discounts' }).click();
+    await page.getByRole('link', { name: 'New discount' }).click();
+    await page.getByLabel('Name').fill('Staff');
+    await page.getByLabel('Percentage').fill('12,5');
+    await submit(page, 'Save');
+    expect((await api('/discounts/1')).body).toEqual({ identifier: '1', name: 'Staff', percentage: 12.5 });
     await page.getByRole('link', { name: 'Categories' }).click();
     await page.getByRole('link', { name: 'New category' }).click();
     await page.getByLabel('Identifier').fill('coffee');
