@@ -40,7 +40,7 @@ Exit codes: 0 imported (refused rows are listed), 1 a failure, 2 bad usage or ba
         throw err;
       }
       if (config.upstream) throw new ExitError(1, 'import-products: in bridge mode the upstream server owns the articles; import them there');
-      const gateway = await openGateway(config, createLogger('warn')).catch((err) => {
+      const gateway = await openGateway(config, createLogger('warn', process.stderr, { pretty: false })).catch((err) => {
         if (err instanceof DataDirLockedError || err instanceof CorruptFileError) throw new ExitError(1, `import-products: ${err.message}`);
         throw err;
       });

@@ -1,5 +1,6 @@
 import { Decimal } from 'decimal.js';
-import { csv } from '../render/csv.js';
+import { csv, isFormulaLike } from '../render/csv.js';
+import { decodeBody } from '../translate/body-encoding.js';
 import { categoryPath, normaliseCategoryPath } from '../translate/articles.js';
 import type { Catalog } from './catalog.js';
 import type { Category, Commodity, Product, Tax } from './types.js';
@@ -54,12 +55,11 @@ export interface ImportPlan {
 
 /** UTF-8 (with or without BOM) when the bytes are valid UTF-8, else Windows-1252 (Excel on Windows). */
 export function decodeCsv(bytes: Uint8Array): { text: string; encoding: ImportPlan['encoding'] } {
-  try {
-    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/^\uFEFF/, ''), encoding: 'utf-8' };
-  } catch {
-    return { text: new TextDecoder('windows-1252').decode(bytes), encoding: 'windows-1252' };
-  }
+  return decodeBody(bytes);
 }
+
+/** Our own exports neutralise formula-like text with a leading apostrophe; an import takes it off again. */
+const unneutralise = (value: string) => (value.startsWith("'") && isFormulaLike(value.slice(1)) ? value.slice(1) : value);
 
 /** The delimiter that splits the header line into the most cells (quotes respected). */
 export function detectDelimiter(text: string): ImportPlan['delimiter'] {
@@ -145,7 +145,7 @@ export function planProductImport(catalog: Catalog, bytes: Uint8Array): ImportPl
   body.forEach((cells, index) => {
     const row = index + 2;
     if (cells.every((c) => c.trim() === '')) return;
-    const get = (f: Field) => (fieldAt.has(f) ? (cells[fieldAt.get(f)!] ?? '').trim() : undefined);
+    const get = (f: Field) => (fieldAt.has(f) ? unneutralise((cells[fieldAt.get(f)!] ?? '').trim()) : undefined);
     const refuse = (identifier: string, reason: string) => plan.refused.push({ row, identifier, reason });
     let id = get('identifier') ?? '';
     if (id !== '' && !/^[A-Za-z0-9_.:-]{1,64}$/.test(id)) return refuse(id, `id "${id}" may only have letters, digits, "_", ".", ":", "-" (at most 64)`);

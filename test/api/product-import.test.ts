@@ -46,6 +46,17 @@ describe('POST /api/products/import (CSV)', () => {
     expect((await importCsv(csv)).body).toMatchObject({ created: [], changed: [], unchanged: 2, refused: [] });
   });
 
+  it('an export whose text was neutralised against spreadsheet formulas imports back unchanged; € in Windows-1252', async () => {
+    await t.admin('/products/201', 'PUT', { name: '=Special', price: 3, description: '-10% today' });
+    const exported = await (await t.gw.fetch('/api/products/export.csv', { auth: adminAuth })).text();
+    expect(exported).toContain("'=Special");
+    expect((await importCsv(exported)).body).toMatchObject({ created: [], changed: [], unchanged: 1, refused: [] });
+    expect((await t.admin('/products/201')).body).toMatchObject({ name: '=Special', description: '-10% today' });
+    const euro = Buffer.from([...Buffer.from('id;name;price\r\n202;Caf', 'latin1'), 0xe9, ...Buffer.from(' ', 'latin1'), 0x80, ...Buffer.from(';2,00\r\n', 'latin1')]);
+    expect((await importCsv(euro)).body).toMatchObject({ encoding: 'windows-1252', refused: [] });
+    expect((await t.admin('/products/202')).body.name).toBe('Café €');
+  });
+
   it('Windows-1252, semicolons, decimal commas and common column names (name, barcode, vat, quantity)', async () => {
     await t.admin('/taxes/2', 'PUT', { name: 'Standard', vat: 20 });
     const text = 'Barcode;Name;Price;VAT;Quantity;Colour\r\n4006381333931;Crème brûlée;4,50;20;12,5;red\r\n';
