@@ -113,12 +113,12 @@ export class Forwarding implements ForwardingStatus {
     return this.outbox.deadLetters(state);
   }
 
-  async retryDeadLetter(identifier: string, opts: { method?: 'PUT' } = {}): Promise<boolean> {
-    return (await this.outbox.retryDeadLetters(identifier, undefined, opts)) > 0;
+  async retryDeadLetter(identifier: string, opts: { method?: 'PUT'; target?: string } = {}): Promise<boolean> {
+    return (await this.outbox.retryDeadLetters(identifier, opts.target, { method: opts.method })) > 0;
   }
 
-  dismissDeadLetter(identifier: string, reason: string, by: string): Promise<number> {
-    return this.outbox.dismissDeadLetters(identifier, reason, by);
+  dismissDeadLetter(identifier: string, reason: string, by: string, target?: string): Promise<number> {
+    return this.outbox.dismissDeadLetters(identifier, reason, by, target);
   }
 
   retryDeadLetters(identifier: string, target?: string): Promise<number> {

@@ -331,10 +331,11 @@ export class Outbox {
   }
 
   /** Moves the open dead letters of a sale (identifier) or of one change (key) to the dismissed ones, with the reason; how many. */
-  async dismissDeadLetters(match: string, reason: string, by: string): Promise<number> {
+  async dismissDeadLetters(match: string, reason: string, by: string, target?: string): Promise<number> {
     let n = 0;
     const at = this.now().toISOString();
     for (const q of this.queues.values()) {
+      if (target !== undefined && q.target.name !== target) continue;
       for (const item of q.dead.filter((d) => d.identifier === match || d.key === match)) {
         q.dead.splice(q.dead.indexOf(item), 1);
         item.dismissed = { at, by, reason };

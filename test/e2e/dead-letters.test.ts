@@ -6,6 +6,7 @@ import { adminAuth, invoice, removeDir, startTestGateway, type TestGateway } fro
 import { eventually } from './bridge-helpers.js';
 
 let server: Server | null = null;
+let hook: Server | null = null;
 let a: TestGateway | null = null;
 afterEach(async () => {
   if (a) {
@@ -15,7 +16,19 @@ afterEach(async () => {
   }
   if (server) await new Promise((r) => server!.close(r));
   server = null;
+  if (hook) await new Promise((r) => hook!.close(r));
+  hook = null;
 });
+
+/** A webhook that refuses every event for good. */
+async function refusingWebhook(): Promise<string> {
+  hook = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(422).end('no'));
+  });
+  await new Promise<void>((r) => hook!.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+}
 
 /** An upstream that already holds sale TAB-1:5 (another tablet with the same POS id): POST answers 409 sale_collision, PUT overwrites. */
 async function collidingUpstream() {
@@ -86,5 +99,44 @@ describe('dead letters: dismiss, list dismissed, retry as PUT', { timeout: 60_00
     await eventually(() => (upstream.sales.get('TAB-1:5') as { total: number }).total === 2, 'the local version upstream');
     expect(upstream.requests).toContain('PUT /sales/TAB-1:5');
     await eventually(async () => (await admin('/api/deadletters?state=all')).body.total === 0, 'no dead letter left');
+  });
+
+  it('the status page dismisses or retries the dead letter of its row only, not the letter of the same sale for another target', async () => {
+    const upstream = await collidingUpstream();
+    const hookUrl = await refusingWebhook();
+    const config = {
+      upstream: { baseUrl: upstream.url, pollIntervalMs: 60_000, retryCapMs: 100, timeoutMs: 1_000 },
+      webhooks: [{ url: hookUrl, secret: 'a-webhook-secret-of-some-length', retryCapMs: 100 }],
+    };
+    a = await startTestGateway(config);
+    await eventually(async () => (await a!.fetch('/home')).status === 200, 'ready');
+    await a.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice(5, [{ productId: 'x', qty: 1, total: 2 }])] }) });
+    await eventually(async () => (await admin('/api/deadletters')).body.total === 2, 'a dead letter per target');
+    const webhookTarget = (await admin('/api/deadletters')).body.items.find((d: { target: string }) => d.target !== 'upstream').target as string;
+
+    const page = await (await a.fetch('/status', { auth: adminAuth })).text();
+    const token = /name="token" value="([^"]+)"/.exec(page)![1];
+    const form = (action: string, fields: Record<string, string>) => a!.fetch(`/status/deadletters/TAB-1:5/${action}`, {
+      method: 'POST', auth: adminAuth, redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: a!.url },
+      body: new URLSearchParams({ token, ...fields }).toString(),
+    });
+    // The page's forms name the target of their row.
+    expect(page).toContain(`name="target" value="${webhookTarget}"`);
+    expect((await form('dismiss', { reason: 'the hook is a test endpoint', target: webhookTarget })).status).toBe(303);
+    const open = (await admin('/api/deadletters')).body;
+    expect(open.items).toMatchObject([{ identifier: 'TAB-1:5', target: 'upstream', state: 'open' }]);
+    expect((await admin('/api/deadletters?state=dismissed')).body.items).toMatchObject([{ target: webhookTarget }]);
+
+    // Retrying the upstream row sends that letter only (the dismissed webhook letter stays dismissed).
+    expect((await form('retry', { target: 'upstream' })).status).toBe(303);
+    await eventually(() => upstream.requests.filter((r) => r === 'POST /sales').length >= 2, 'the upstream letter sent again');
+    expect((await admin('/api/deadletters?state=dismissed')).body.total).toBe(1);
+    // The API takes the same ?target=.
+    await eventually(async () => (await admin('/api/deadletters')).body.total === 1, 'refused again');
+    expect((await admin(`/api/deadletters/TAB-1:5/dismiss?target=upstream`, 'POST', { reason: 'upstream keeps its sale' })).body.dismissed).toBe(1);
+    expect((await admin('/api/deadletters?state=dismissed')).body.total).toBe(2);
+    expect((await admin(`/api/deadletters/TAB-1:5/retry?target=${encodeURIComponent(webhookTarget)}`, 'POST')).body.retried).toBe(1);
+    expect((await admin('/api/deadletters?state=dismissed')).body.items).toMatchObject([{ target: 'upstream' }]);
   });
 });
