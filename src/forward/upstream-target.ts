@@ -30,7 +30,7 @@ export class UpstreamTarget implements DeliveryTarget {
   async deliver(item: OutboxItem, signal: AbortSignal): Promise<DeliveryOutcome> {
     const create = item.kind === 'created' && item.method !== 'PUT';
     // ':' is a legal path character and sale identifiers are register:invoice, so it stays readable.
-    const path = create ? '/sales' : `/sales/${encodeURIComponent(item.identifier).replace(/%3A/gi, ':')}`;
+    const path = create ? '/sales' : `/sales/${encodeURIComponent(item.identifier).replace(/%3A/gi, ':')}${item.method === 'PUT' ? '?replace=true' : ''}`;
     const method = create ? 'POST' : 'PUT';
     try {
       const res = await this.client.request(method, path, { data: saleForUpstream(item.sale!), signal });

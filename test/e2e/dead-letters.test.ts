@@ -3,16 +3,22 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
-import { eventually } from './bridge-helpers.js';
+import { eventually, fastUpstream } from './bridge-helpers.js';
 
 let server: Server | null = null;
 let hook: Server | null = null;
 let a: TestGateway | null = null;
+let b: TestGateway | null = null;
 afterEach(async () => {
   if (a) {
     await a.stop();
     await removeDir(a.dir);
     a = null;
+  }
+  if (b) {
+    await b.stop();
+    await removeDir(b.dir);
+    b = null;
   }
   if (server) await new Promise((r) => server!.close(r));
   server = null;
@@ -138,5 +144,20 @@ describe('dead letters: dismiss, list dismissed, retry as PUT', { timeout: 60_00
     expect((await admin('/api/deadletters?state=dismissed')).body.total).toBe(2);
     expect((await admin(`/api/deadletters/TAB-1:5/retry?target=${encodeURIComponent(webhookTarget)}`, 'POST')).body.retried).toBe(1);
     expect((await admin('/api/deadletters?state=dismissed')).body.items).toMatchObject([{ target: 'upstream' }]);
+  });
+
+  it('retry as a PUT overwrites the colliding sale of an upstream that is another tabshop-gateway', async () => {
+    b = await startTestGateway();
+    // Upstream already holds TAB-1:5 (pushed by another tablet with the same POS id).
+    await b.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice(5, [{ productId: 'x', qty: 1, total: 9 }])] }) });
+    a = await startTestGateway({ upstream: fastUpstream(b.url) });
+    await eventually(async () => (await a!.fetch('/home')).status === 200, 'ready');
+    await a.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice(5, [{ productId: 'x', qty: 2, total: 4 }], { date: String(Date.now() - 60_000) })] }) });
+    await eventually(async () => (await admin('/api/deadletters')).body.total === 1, 'a dead letter');
+    expect((await admin('/api/deadletters')).body.items[0]).toMatchObject({ identifier: 'TAB-1:5', status: 409, response: expect.stringContaining('sale_collision') });
+
+    expect((await admin('/api/deadletters/TAB-1:5/retry', 'POST', { method: 'PUT' })).status).toBe(202);
+    await eventually(async () => (await b!.json('/api/sales/TAB-1:5', { auth: adminAuth })).body.total === 4, 'the local version upstream');
+    await eventually(async () => (await admin('/api/deadletters?state=all')).body.total === 0, 'no dead letter left');
   });
 });
