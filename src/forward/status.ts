@@ -27,6 +27,8 @@ export interface DeadLetter {
   identifier: string;
   target: string;
   sale: unknown;
+  /** A kitchen.order dead letter: the order (no sale). */
+  order?: unknown;
   attempts: number;
   lastError: string;
   at: string;

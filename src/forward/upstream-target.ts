@@ -22,9 +22,9 @@ export class UpstreamTarget implements DeliveryTarget {
 
   constructor(private readonly client: HttpClient, readonly retryCapMs: number, private readonly now: () => number = Date.now) {}
 
-  /** Sale changes only: quarantine events are for webhooks. */
+  /** Sale changes only: quarantine and kitchen events are for webhooks. */
   accepts(kind: OutboxEventKind): boolean {
-    return kind !== 'quarantine.added';
+    return kind !== 'quarantine.added' && kind !== 'kitchen.order';
   }
 
   async deliver(item: OutboxItem, signal: AbortSignal): Promise<DeliveryOutcome> {
