@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adminAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+import { ADMIN, adminAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
 import { eventually, fastUpstream } from './bridge-helpers.js';
 
 let server: Server | null = null;
@@ -160,4 +160,35 @@ describe('dead letters: dismiss, list dismissed, retry as PUT', { timeout: 60_00
     await eventually(async () => (await b!.json('/api/sales/TAB-1:5', { auth: adminAuth })).body.total === 4, 'the local version upstream');
     await eventually(async () => (await admin('/api/deadletters?state=all')).body.total === 0, 'no dead letter left');
   });
+
+  it('the back office (/admin) retries or dismisses the dead letter of its row only', async () => {
+    const upstream = await collidingUpstream();
+    const hookUrl = await refusingWebhook();
+    a = await startTestGateway({
+      upstream: { baseUrl: upstream.url, pollIntervalMs: 60_000, retryCapMs: 100, timeoutMs: 1_000 },
+      webhooks: [{ url: hookUrl, secret: 'a-webhook-secret-of-some-length', retryCapMs: 100 }],
+    });
+    await eventually(async () => (await a!.fetch('/home')).status === 200, 'ready');
+    await a.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice(5, [{ productId: 'x', qty: 1, total: 2 }])] }) });
+    await eventually(async () => (await admin('/api/deadletters')).body.total === 2, 'a dead letter per target');
+    const webhookTarget = (await admin('/api/deadletters')).body.items.find((d: { target: string }) => d.target !== 'upstream').target as string;
+
+    const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+    const signIn = await a.fetch('/admin/sign-in', {
+      method: 'POST', auth: null, redirect: 'manual', headers: FORM, body: new URLSearchParams({ username: ADMIN.username, password: ADMIN.password }).toString(),
+    });
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0];
+    const page = await (await a.fetch('/admin/quarantine', { auth: null, headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1];
+    expect(page).toContain(`name="target" value="${webhookTarget}"`);
+    const post = (action: string, fields: Record<string, string>) => a!.fetch(`/admin/quarantine/deadletters/TAB-1:5/${action}`, {
+      method: 'POST', auth: null, redirect: 'manual', headers: { ...FORM, cookie, origin: a!.url }, body: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
+    });
+    expect((await post('dismiss', { reason: 'the hook is a test endpoint', target: webhookTarget })).status).toBe(303);
+    expect((await admin('/api/deadletters')).body.items).toMatchObject([{ target: 'upstream', state: 'open' }]);
+    expect((await post('retry', { method: 'PUT', target: 'upstream' })).status).toBe(303);
+    await eventually(() => upstream.requests.includes('PUT /sales/TAB-1:5'), 'the upstream letter sent as a PUT');
+    expect((await admin('/api/deadletters?state=dismissed')).body.items).toMatchObject([{ target: webhookTarget }]);
+  });
 });
+
