@@ -16,9 +16,10 @@ const KITCHEN_CONFIG = { kitchen: { port: 0, accounts: [KITCHEN] } };
 const gateways = testGateways();
 let listeners: KitchenListener[] = [];
 
-async function start(overrides: Record<string, unknown> = {}, dir?: string): Promise<{ gw: TestGateway; port: number }> {
+/** timeoutMs: how long a connection may take (10 s in production; short here so silent ones end soon). */
+async function start(overrides: Record<string, unknown> = {}, dir?: string, timeoutMs = 300): Promise<{ gw: TestGateway; port: number }> {
   const gw = await gateways.start({ ...KITCHEN_CONFIG, ...overrides }, dir);
-  const listener = await listenerFor(gw, { timeoutMs: 300 });
+  const listener = await listenerFor(gw, { timeoutMs });
   listeners.push(listener);
   return { gw, port: listener.port };
 }
@@ -47,7 +48,8 @@ describe('kitchen display: receiving orders like TabShop sends them', () => {
   });
 
   it('reassembles a message split across many small writes', async () => {
-    const { gw, port } = await start();
+    // ~100 pieces 1 ms apart take well over 300 ms on a loaded machine: the production-like limit.
+    const { gw, port } = await start({}, undefined, 10_000);
     const text = order('Table 9', [{ product: 'Burger', amount: '3' }, { product: 'Süßkartoffel-Pommes', amount: '0.5' }]);
     // Byte-sized pieces also split the multi-byte UTF-8 characters.
     await sendLikeTablet(port, text, { pieces: Buffer.byteLength(text), gapMs: 1 });
