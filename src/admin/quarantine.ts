@@ -18,22 +18,28 @@ export function quarantineRoutes(deps: AdminDeps): Router {
   const { ledger, store } = gateway;
   const router = Router();
 
-  const deadLettersSection = (req: Request, res: Response): SafeHtml => {
+  /** A dead letter's dismiss form that came back (stale or without a reason): what was typed, what is wrong. */
+  interface DismissForm { identifier: string; reason: string; error?: string }
+
+  const deadLettersSection = (req: Request, res: Response, kept?: DismissForm): SafeHtml => {
     const fwd = gateway.forwarding;
     if (!fwd) return html`<p class="muted" id="no-dead-letters">This gateway forwards nothing (no upstream, no webhooks), so it has no dead letters.</p>`;
     const now = gateway.now();
     const root = rootOf(req);
     const token = csrfField(sessionOf(res).csrfToken);
     const action = (d: { identifier: string }, what: string) => `${root}quarantine/deadletters/${encodeURIComponent(d.identifier)}/${what}`;
-    const open = fwd.deadLetters('open').map((d, i) => ({
+    const open = fwd.deadLetters('open').map((d, i) => {
+      const back = kept?.identifier === d.identifier ? kept : undefined;
+      return {
       attrs: html`data-dead-letter="${d.identifier}"`,
       cells: [
         d.identifier, safeTarget(d.target), d.attempts, safeText(d.lastError), when(d.at, now),
         html`<div class="actions"><form method="post" action="${action(d, 'retry')}">${token}<button type="submit">Retry</button></form>
 <form method="post" action="${action(d, 'retry')}">${token}<input type="hidden" name="method" value="PUT"><button type="submit" title="Send it as a PUT, overwriting the upstream's version (after a collision)">Retry as PUT</button></form>
-<form method="post" action="${action(d, 'dismiss')}" class="inline">${token}<label for="dl-reason-${i}">Reason</label><input id="dl-reason-${i}" name="reason" required><button type="submit">Dismiss</button></form></div>`,
+<form method="post" action="${action(d, 'dismiss')}" class="inline">${token}<label for="dl-reason-${i}">Reason</label><input id="dl-reason-${i}" name="reason" value="${back?.reason ?? ''}" required${back?.error ? html` aria-invalid="true" aria-describedby="dl-reason-${i}-error"` : ''}><button type="submit">Dismiss</button>${back?.error ? html`<p class="field-error" id="dl-reason-${i}-error">${back.error}</p>` : ''}</form></div>`,
       ],
-    }));
+      };
+    });
     const dismissed = fwd.deadLetters('dismissed').map((d) => ({
       attrs: html`data-dismissed-dead-letter="${d.identifier}"`,
       cells: [d.identifier, safeTarget(d.target), d.resolution ?? '', html`${d.resolvedBy ?? ''} ${when(d.resolvedAt, now)}`,
@@ -45,7 +51,7 @@ export function quarantineRoutes(deps: AdminDeps): Router {
 ${dismissed.length ? html`<h3>Dismissed</h3>${table('dismissed-dead-letters', [{ label: 'Sale' }, { label: 'Target' }, { label: 'Why dismissed' }, { label: 'By' }, { label: '' }], dismissed, '')}` : ''}`;
   };
 
-  const listPage = (req: Request, res: Response, notice: Notice | null, status = 200) => {
+  const listPage = (req: Request, res: Response, notice: Notice | null, status = 200, kept?: DismissForm) => {
     const now = gateway.now();
     const root = rootOf(req);
     const wanted = STATES.find(([s]) => s === req.query.state)?.[0] ?? 'open';
@@ -66,7 +72,7 @@ ${dismissed.length ? html`<h3>Dismissed</h3>${table('dismissed-dead-letters', [{
 <div id="live-quarantine" data-live>${table('quarantine-table', [{ label: 'When' }, { label: 'Register' }, { label: 'Invoice' }, { label: 'Kind' }, { label: 'Reason' }, { label: 'State' }, { label: '' }], rows, wanted === 'open' ? 'Nothing to review: every pushed invoice was stored or dealt with.' : 'None.')}</div>
 <h2 id="dead-letters">Dead letters</h2>
 <p>Sales the upstream server or a webhook refused for good. Retry once the cause is fixed, or dismiss with a reason.</p>
-<div id="live-dead-letters" data-live>${deadLettersSection(req, res)}</div>`,
+<div id="live-dead-letters" data-live>${deadLettersSection(req, res, kept)}</div>`,
     }, status);
   };
 
@@ -186,10 +192,10 @@ ${actions}`,
   });
 
   router.post('/quarantine/deadletters/:id/dismiss', async (req, res) => {
-    if (isStale(req, sessionOf(res))) return listPage(req, res, STALE_FORM, 403);
     const id = String(req.params.id);
     const reason = text(req, 'reason').trim();
-    if (!reason) return listPage(req, res, { kind: 'fail', text: `Dead letter ${id} not dismissed: say why (Reason).` }, 400);
+    if (isStale(req, sessionOf(res))) return listPage(req, res, STALE_FORM, 403, { identifier: id, reason: text(req, 'reason') });
+    if (!reason) return listPage(req, res, { kind: 'fail', text: `Dead letter ${id} not dismissed: say why (Reason).` }, 400, { identifier: id, reason: '', error: 'Say why it is dismissed.' });
     const dismissed = (await gateway.forwarding?.dismissDeadLetter(id, reason, sessionOf(res).username)) ?? 0;
     req.log?.info({ event: 'deadletter.dismiss', identifier: id, dismissed, admin: sessionOf(res).username }, `dead letter ${id} dismissed in the back office`);
     redirectTo(req, res, 'quarantine#dead-letters', dismissed ? `Dead letter ${id} dismissed; it is kept and no longer counted.` : { kind: 'warn', text: `No open dead letter ${id}.` });

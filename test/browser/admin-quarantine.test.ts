@@ -95,6 +95,18 @@ describe.skipIf(!haveChromium && !inCi)('back office quarantine, dead letters an
     await Promise.all([page.waitForEvent('load'), page.locator(`tr[data-dead-letter="${DEAD[1]}"]`).getByRole('button', { name: 'Retry as PUT' }).click()]);
     expect(fwd.retriedWith).toEqual([{ identifier: DEAD[0] }, { identifier: DEAD[1], method: 'PUT' }]);
     const row = page.locator(`tr[data-dead-letter="${DEAD[2]}"]`);
+    // A stale form (token of an older session) changes nothing and keeps the reason typed.
+    await row.getByLabel('Reason').fill('sold twice by mistake');
+    await row.locator('form.inline input[name=_csrf]').evaluate((input: HTMLInputElement) => { input.value = 'stale'; });
+    await Promise.all([page.waitForEvent('load'), row.getByRole('button', { name: 'Dismiss' }).click()]);
+    expect(await page.locator('#notice').textContent()).toContain('This form had expired');
+    expect(fwd.dismissed).toEqual([]);
+    expect(await row.getByLabel('Reason').inputValue()).toBe('sold twice by mistake');
+    // A blank reason is refused next to the field.
+    await row.getByLabel('Reason').fill('   ');
+    await Promise.all([page.waitForEvent('load'), row.getByRole('button', { name: 'Dismiss' }).click()]);
+    expect(await row.locator('.field-error').textContent()).toContain('Say why');
+    expect(fwd.dismissed).toEqual([]);
     await row.getByLabel('Reason').fill('sold twice by mistake');
     await Promise.all([page.waitForEvent('load'), row.getByRole('button', { name: 'Dismiss' }).click()]);
     expect(fwd.dismissed).toMatchObject([{ identifier: DEAD[2], resolution: 'sold twice by mistake', resolvedBy: 'admin' }]);
