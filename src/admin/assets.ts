@@ -80,12 +80,20 @@ export const ADMIN_JS = `
           var doc = new DOMParser().parseFromString(text, 'text/html');
           var regions = document.querySelectorAll('[data-live]');
           for (var i = 0; i < regions.length; i++) {
+            // Never throw away what someone is typing (a dismiss reason): that region waits.
+            if (beingEdited(regions[i])) continue;
             var fresh = doc.getElementById(regions[i].id);
             if (fresh) regions[i].replaceWith(fresh);
           }
           body.setAttribute('data-updated', String(Date.now()));
         })
         .catch(function () { /* the next change tries again */ });
+    };
+    var beingEdited = function (region) {
+      if (region.contains(document.activeElement) && document.activeElement !== region) return true;
+      var inputs = region.querySelectorAll('input, textarea');
+      for (var k = 0; k < inputs.length; k++) if (inputs[k].type !== 'hidden' && inputs[k].value !== inputs[k].defaultValue) return true;
+      return false;
     };
     var events = new EventSource(src);
     events.addEventListener('change', function () { if (!timer) timer = setTimeout(refresh, 100); });
