@@ -99,6 +99,9 @@ export const ADMIN_JS = `
     events.addEventListener('change', function () { if (!timer) timer = setTimeout(refresh, 100); });
     events.addEventListener('open', function () { body.setAttribute('data-live-connected', 'true'); });
   }
+  // After signing in again: post the kept form back at once (its page shows it, nothing is saved).
+  var kept = document.querySelector('form[data-resubmit]');
+  if (kept) kept.submit();
   var printers = document.querySelectorAll('[data-print]');
   for (var j = 0; j < printers.length; j++) {
     printers[j].hidden = false;
