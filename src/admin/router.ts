@@ -143,7 +143,7 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
     const session = sessions.create(account.username);
     setSessionCookie(req, res, session.id);
     req.log?.info({ event: 'admin.signed_in', username }, `${username} signed in to the back office`);
-    const kept = form ? keptForms.take(form) : null;
+    const kept = form ? keptForms.take(form, readCookie(req.headers.cookie, SESSION_COOKIE)) : null;
     if (!kept) return res.redirect(303, `./${next}`);
     // Posted back without a token: its page shows it again as a stale form (nothing saved, all kept).
     res.locals.adminSession = session;
@@ -166,7 +166,7 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
     if (req.path === '/events') return res.status(401).end();
     const back = returnPath(req);
     const hadCookie = readCookie(req.headers.cookie, SESSION_COOKIE) !== undefined;
-    const toSignIn = (kept?: KeptForm | null) => res.redirect(303, `${rootOf(req)}sign-in?${hadCookie ? 'expired=1&' : ''}next=${encodeURIComponent(back)}${kept ? `&form=${keptForms.keep(kept)}` : ''}`);
+    const toSignIn = (kept?: KeptForm | null) => res.redirect(303, `${rootOf(req)}sign-in?${hadCookie ? 'expired=1&' : ''}next=${encodeURIComponent(back)}${kept ? `&form=${keptForms.keep(kept, readCookie(req.headers.cookie, SESSION_COOKIE) ?? '')}` : ''}`);
     // A form sent after the session ended: keep what was typed for after signing in (a file cannot be kept).
     if (req.method !== 'POST' || !hadCookie || req.path === '/sign-out' || !req.is('application/x-www-form-urlencoded')) return toSignIn();
     forms(req, res, (err?: unknown) => toSignIn(err ? null : keptForm(req)));

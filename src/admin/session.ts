@@ -69,22 +69,24 @@ export interface KeptForm {
  * anyone is authenticated, so the oldest go first.
  */
 export class KeptForms {
-  private readonly forms = new Map<string, KeptForm & { at: number }>();
+  private readonly forms = new Map<string, KeptForm & { at: number; owner: string }>();
 
   constructor(private readonly ttlMs: number, private readonly max: number, private readonly now: () => number = Date.now) {}
 
-  keep(form: KeptForm): string {
+  /** `owner`: the (ended) session cookie it came with; only a sign-in from that browser gets it back. */
+  keep(form: KeptForm, owner: string): string {
     const t = this.now();
     for (const [id, f] of this.forms) if (t - f.at > this.ttlMs || this.forms.size >= this.max) this.forms.delete(id);
     const id = token();
-    this.forms.set(id, { ...form, at: t });
+    this.forms.set(id, { ...form, at: t, owner });
     return id;
   }
 
-  take(id: string): KeptForm | null {
+  take(id: string, owner: string | undefined): KeptForm | null {
     const f = this.forms.get(id);
+    if (!f || f.owner !== owner) return null;
     this.forms.delete(id);
-    return f && this.now() - f.at <= this.ttlMs ? f : null;
+    return this.now() - f.at <= this.ttlMs ? f : null;
   }
 }
 
