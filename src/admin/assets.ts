@@ -73,7 +73,7 @@ export const ADMIN_JS = `
     var timer = null;
     var refresh = function () {
       timer = null;
-      fetch(window.location.href, { credentials: 'same-origin', headers: { 'X-Admin-Live': '1' } })
+      fetch(body.getAttribute('data-live-url') || window.location.href, { credentials: 'same-origin', headers: { 'X-Admin-Live': '1' } })
         .then(function (res) { return res.ok && !res.redirected ? res.text() : null; })
         .then(function (text) {
           if (text === null) return;

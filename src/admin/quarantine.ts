@@ -65,7 +65,7 @@ ${dismissed.length ? html`<h3>Dismissed</h3>${table('dismissed-dead-letters', [{
     }));
     const tabs = STATES.map(([s, label]) => html`<a href="${root}quarantine${s === 'open' ? '' : `?state=${s}`}"${s === wanted ? html` aria-current="page"` : ''}>${label}${s === 'open' ? ` (${ledger.openQuarantineCount})` : ''}</a>`);
     send(req, res, deps, {
-      title: 'Quarantine', section: 'quarantine', live: true, notice,
+      title: 'Quarantine', section: 'quarantine', live: true, liveUrl: req.method === 'GET' ? undefined : `${root}quarantine`, notice,
       content: html`<h1>Quarantine</h1>
 <p>Pushed invoices the gateway could not store as they were. Each one waits here, open, until you release it (as pushed, dated when received, or corrected) or dismiss it with a reason; nothing is ever deleted.</p>
 <nav class="sub" aria-label="Quarantine states">${tabs}</nav>
