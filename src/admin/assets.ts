@@ -73,13 +73,15 @@ export const ADMIN_JS = `
     var timer = null;
     var refresh = function () {
       timer = null;
-      fetch(window.location.href, { credentials: 'same-origin', headers: { 'X-Admin-Live': '1' } })
+      fetch(body.getAttribute('data-live-url') || window.location.href, { credentials: 'same-origin', headers: { 'X-Admin-Live': '1' } })
         .then(function (res) { return res.ok && !res.redirected ? res.text() : null; })
         .then(function (text) {
           if (text === null) return;
           var doc = new DOMParser().parseFromString(text, 'text/html');
           var regions = document.querySelectorAll('[data-live]');
           for (var i = 0; i < regions.length; i++) {
+            // Never throw away what someone is typing (a dismiss reason): that region waits.
+            if (beingEdited(regions[i])) continue;
             var fresh = doc.getElementById(regions[i].id);
             if (fresh) regions[i].replaceWith(fresh);
           }
@@ -87,10 +89,19 @@ export const ADMIN_JS = `
         })
         .catch(function () { /* the next change tries again */ });
     };
+    var beingEdited = function (region) {
+      if (region.contains(document.activeElement) && document.activeElement !== region) return true;
+      var inputs = region.querySelectorAll('input, textarea');
+      for (var k = 0; k < inputs.length; k++) if (inputs[k].type !== 'hidden' && inputs[k].value !== inputs[k].defaultValue) return true;
+      return false;
+    };
     var events = new EventSource(src);
     events.addEventListener('change', function () { if (!timer) timer = setTimeout(refresh, 100); });
     events.addEventListener('open', function () { body.setAttribute('data-live-connected', 'true'); });
   }
+  // After signing in again: post the kept form back at once (its page shows it, nothing is saved).
+  var kept = document.querySelector('form[data-resubmit]');
+  if (kept) kept.submit();
   var printers = document.querySelectorAll('[data-print]');
   for (var j = 0; j < printers.length; j++) {
     printers[j].hidden = false;

@@ -31,6 +31,7 @@ export function devicesRoutes(deps: AdminDeps): Router {
           d.username, d.cashRegister, runtime ? badge('ok', 'back office') : badge('grey', 'config file'),
           html`<span data-field="last-seen">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).seen, now)}</span>`,
           html`<span data-field="last-push">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).pushed, now)}</span>`,
+          html`<span data-field="failed-logins">${d.failedLogins}</span>`,
           html`<span data-field="failed-login">${d.lastFailedLogin ? html`${when(d.lastFailedLogin.at, now)} <span class="muted">(${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip})</span>` : html`<span class="muted">none</span>`}</span>`,
           runtime ? html`<a href="devices/${encodeURIComponent(d.username)}/password">Change password</a>` : html`<span class="muted">edit the config file</span>`,
         ],
@@ -42,7 +43,7 @@ export function devicesRoutes(deps: AdminDeps): Router {
     send(req, res, deps, {
       title: 'Devices', section: 'devices', live: true, notice: o.notice ?? noticeOf(res),
       content: html`<h1>Devices</h1>
-<div id="live-devices-list" data-live>${table('devices-list', [{ label: 'Device' }, { label: 'Register' }, { label: 'Defined in' }, { label: 'Last seen' }, { label: 'Last push' }, { label: 'Last failed login' }, { label: '' }], rows, 'No devices yet.')}</div>
+<div id="live-devices-list" data-live>${table('devices-list', [{ label: 'Device' }, { label: 'Register' }, { label: 'Defined in' }, { label: 'Last seen' }, { label: 'Last push' }, { label: 'Failed logins since start', num: true }, { label: 'Last failed login' }, { label: '' }], rows, 'No devices yet.')}</div>
 <h2 id="add">Add a device</h2>
 <p>One account per tablet. The password is generated and shown once; type it into the tablet's sync settings.</p>
 <form class="stack" method="post" action="devices" novalidate>${csrfField(sessionOf(res).csrfToken)}

@@ -28,6 +28,8 @@ export interface PageView {
   notice?: Notice | null;
   /** The page listens to the event stream and refreshes its [data-live] regions. */
   live?: boolean;
+  /** Where the live regions are fetched from when it is not this URL (a page answering a posted form). */
+  liveUrl?: string;
   /** A print view: a narrow receipt or an A4 sheet. */
   print?: '80mm' | 'a4';
   content: SafeHtml;
@@ -36,7 +38,7 @@ export interface PageView {
 export function renderPage(v: PageView): string {
   const nav = v.user ? NAV.filter(([s]) => s !== 'forwarding' || v.forwarding).map(([section, label, path]) =>
     html`<li><a href="${v.root}${path}"${section === v.section ? html` aria-current="page"` : ''}>${label}</a></li>`) : [];
-  const bodyAttrs = html`${v.live ? html` data-events="${v.root}events"` : ''}${v.print ? html` class="print-${v.print === "80mm" ? "80" : "a4"}"` : ''}`;
+  const bodyAttrs = html`${v.live ? html` data-events="${v.root}events"` : ''}${v.live && v.liveUrl ? html` data-live-url="${v.liveUrl}"` : ''}${v.print ? html` class="print-${v.print === "80mm" ? "80" : "a4"}"` : ''}`;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -18,7 +18,10 @@ export function quarantineRoutes(deps: AdminDeps): Router {
   const { ledger, store } = gateway;
   const router = Router();
 
-  const deadLettersSection = (req: Request, res: Response): SafeHtml => {
+  /** A dead letter's dismiss form that came back (stale or without a reason): what was typed, what is wrong. */
+  interface DismissForm { identifier: string; target?: string; reason: string; error?: string }
+
+  const deadLettersSection = (req: Request, res: Response, kept?: DismissForm): SafeHtml => {
     const fwd = gateway.forwarding;
     if (!fwd) return html`<p class="muted" id="no-dead-letters">This gateway forwards nothing (no upstream, no webhooks), so it has no dead letters.</p>`;
     const now = gateway.now();
@@ -27,15 +30,18 @@ export function quarantineRoutes(deps: AdminDeps): Router {
     const action = (d: { identifier: string }, what: string) => `${root}quarantine/deadletters/${encodeURIComponent(d.identifier)}/${what}`;
     // A sale refused by several targets has a dead letter per target: each row's forms act on their own target only.
     const target = (d: { target: string }) => html`<input type="hidden" name="target" value="${d.target}">`;
-    const open = fwd.deadLetters('open').map((d, i) => ({
+    const open = fwd.deadLetters('open').map((d, i) => {
+      const back = kept?.identifier === d.identifier && (!kept.target || kept.target === d.target) ? kept : undefined;
+      return {
       attrs: html`data-dead-letter="${d.identifier}"`,
       cells: [
         d.identifier, safeTarget(d.target), d.attempts, safeText(d.lastError), when(d.at, now),
         html`<div class="actions"><form method="post" action="${action(d, 'retry')}">${token}${target(d)}<button type="submit">Retry</button></form>
 <form method="post" action="${action(d, 'retry')}">${token}${target(d)}<input type="hidden" name="method" value="PUT"><button type="submit" title="Send it as a PUT, overwriting the upstream's version (after a collision)">Retry as PUT</button></form>
-<form method="post" action="${action(d, 'dismiss')}" class="inline">${token}${target(d)}<label for="dl-reason-${i}">Reason</label><input id="dl-reason-${i}" name="reason" required><button type="submit">Dismiss</button></form></div>`,
+<form method="post" action="${action(d, 'dismiss')}" class="inline">${token}${target(d)}<label for="dl-reason-${i}">Reason</label><input id="dl-reason-${i}" name="reason" value="${back?.reason ?? ''}" required${back?.error ? html` aria-invalid="true" aria-describedby="dl-reason-${i}-error"` : ''}><button type="submit">Dismiss</button>${back?.error ? html`<p class="field-error" id="dl-reason-${i}-error">${back.error}</p>` : ''}</form></div>`,
       ],
-    }));
+      };
+    });
     const dismissed = fwd.deadLetters('dismissed').map((d) => ({
       attrs: html`data-dismissed-dead-letter="${d.identifier}"`,
       cells: [d.identifier, safeTarget(d.target), d.resolution ?? '', html`${d.resolvedBy ?? ''} ${when(d.resolvedAt, now)}`,
@@ -47,7 +53,7 @@ export function quarantineRoutes(deps: AdminDeps): Router {
 ${dismissed.length ? html`<h3>Dismissed</h3>${table('dismissed-dead-letters', [{ label: 'Sale' }, { label: 'Target' }, { label: 'Why dismissed' }, { label: 'By' }, { label: '' }], dismissed, '')}` : ''}`;
   };
 
-  const listPage = (req: Request, res: Response, notice: Notice | null, status = 200) => {
+  const listPage = (req: Request, res: Response, notice: Notice | null, status = 200, kept?: DismissForm) => {
     const now = gateway.now();
     const root = rootOf(req);
     const wanted = STATES.find(([s]) => s === req.query.state)?.[0] ?? 'open';
@@ -61,14 +67,14 @@ ${dismissed.length ? html`<h3>Dismissed</h3>${table('dismissed-dead-letters', [{
     }));
     const tabs = STATES.map(([s, label]) => html`<a href="${root}quarantine${s === 'open' ? '' : `?state=${s}`}"${s === wanted ? html` aria-current="page"` : ''}>${label}${s === 'open' ? ` (${ledger.openQuarantineCount})` : ''}</a>`);
     send(req, res, deps, {
-      title: 'Quarantine', section: 'quarantine', live: true, notice,
+      title: 'Quarantine', section: 'quarantine', live: true, liveUrl: req.method === 'GET' ? undefined : `${root}quarantine`, notice,
       content: html`<h1>Quarantine</h1>
 <p>Pushed invoices the gateway could not store as they were. Each one waits here, open, until you release it (as pushed, dated when received, or corrected) or dismiss it with a reason; nothing is ever deleted.</p>
 <nav class="sub" aria-label="Quarantine states">${tabs}</nav>
 <div id="live-quarantine" data-live>${table('quarantine-table', [{ label: 'When' }, { label: 'Register' }, { label: 'Invoice' }, { label: 'Kind' }, { label: 'Reason' }, { label: 'State' }, { label: '' }], rows, wanted === 'open' ? 'Nothing to review: every pushed invoice was stored or dealt with.' : 'None.')}</div>
 <h2 id="dead-letters">Dead letters</h2>
 <p>Sales the upstream server or a webhook refused for good. Retry once the cause is fixed, or dismiss with a reason.</p>
-<div id="live-dead-letters" data-live>${deadLettersSection(req, res)}</div>`,
+<div id="live-dead-letters" data-live>${deadLettersSection(req, res, kept)}</div>`,
     }, status);
   };
 
@@ -188,11 +194,12 @@ ${actions}`,
   });
 
   router.post('/quarantine/deadletters/:id/dismiss', async (req, res) => {
-    if (isStale(req, sessionOf(res))) return listPage(req, res, STALE_FORM, 403);
     const id = String(req.params.id);
     const reason = text(req, 'reason').trim();
-    if (!reason) return listPage(req, res, { kind: 'fail', text: `Dead letter ${id} not dismissed: say why (Reason).` }, 400);
-    const dismissed = (await gateway.forwarding?.dismissDeadLetter(id, reason, sessionOf(res).username, text(req, 'target') || undefined)) ?? 0;
+    const target = text(req, 'target') || undefined;
+    if (isStale(req, sessionOf(res))) return listPage(req, res, STALE_FORM, 403, { identifier: id, target, reason: text(req, 'reason') });
+    if (!reason) return listPage(req, res, { kind: 'fail', text: `Dead letter ${id} not dismissed: say why (Reason).` }, 400, { identifier: id, target, reason: '', error: 'Say why it is dismissed.' });
+    const dismissed = (await gateway.forwarding?.dismissDeadLetter(id, reason, sessionOf(res).username, target)) ?? 0;
     req.log?.info({ event: 'deadletter.dismiss', identifier: id, dismissed, admin: sessionOf(res).username }, `dead letter ${id} dismissed in the back office`);
     redirectTo(req, res, 'quarantine#dead-letters', dismissed ? `Dead letter ${id} dismissed; it is kept and no longer counted.` : { kind: 'warn', text: `No open dead letter ${id}.` });
   });

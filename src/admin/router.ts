@@ -3,7 +3,7 @@ import helmet from 'helmet';
 import { ADMIN_CSS, ADMIN_JS } from './assets.js';
 import { type AdminDeps, isStale, rootOf, send, sessionOf, STALE_FORM, text } from './context.js';
 import { csrfField, field, html } from './page.js';
-import { AdminSessions, readCookie, SESSION_COOKIE } from './session.js';
+import { AdminSessions, KeptForms, readCookie, SESSION_COOKIE, type KeptForm } from './session.js';
 import { dashboardRoutes } from './dashboard.js';
 import { eventStream } from './events.js';
 import { articleRoutes, KINDS } from './articles.js';
@@ -66,12 +66,23 @@ function returnPath(req: Request): string {
   return '';
 }
 
+/** What a posted form held, without its (dead) token, to post back after signing in again. */
+function keptForm(req: Request): KeptForm | null {
+  const action = safeNext(req.originalUrl.slice(req.baseUrl.length + 1));
+  if (!action || !req.body || typeof req.body !== 'object') return null;
+  const fields = Object.entries(req.body as Record<string, unknown>).flatMap(([name, value]) =>
+    name === '_csrf' ? [] : (Array.isArray(value) ? value : [value]).filter((v) => typeof v === 'string').map((v): [string, string] => [name, v as string]));
+  return { action, fields };
+}
+
 /** The web back office at /admin/: session sign-in, then server-rendered pages over the domain services. */
 export function adminRouter(deps: AdminDeps): Router {
   const { gateway } = deps;
   const sessions = new AdminSessions(gateway.config.admin.sessionIdleMinutes * 60_000, () => gateway.now().getTime());
   const router = Router();
   const forms = express.urlencoded({ extended: false, limit: '256kb' });
+  const keptForms = new KeptForms(30 * 60_000, 50, () => gateway.now().getTime());
+  const formId = (value: unknown) => (typeof value === 'string' && /^[\w-]{1,64}$/.test(value) ? value : '');
 
   router.use(securityHeaders, (req, res, next) => {
     res.set('Cache-Control', 'no-store');
@@ -90,12 +101,12 @@ export function adminRouter(deps: AdminDeps): Router {
     res.set('Cache-Control', 'public, max-age=86400').type('text/javascript').send(ADMIN_JS);
   });
 
-  const signInPage = (req: Request, res: Response, o: { username?: string; next: string; error?: string; status?: number }) => send(req, res, deps, {
+  const signInPage = (req: Request, res: Response, o: { username?: string; next: string; form?: string; error?: string; status?: number }) => send(req, res, deps, {
     title: 'Sign in',
     notice: o.error ? { kind: 'fail', text: o.error } : null,
     content: html`<h1>Sign in</h1>
 <form class="stack" method="post" action="sign-in">
-<input type="hidden" name="next" value="${o.next}">
+<input type="hidden" name="next" value="${o.next}">${o.form ? html`<input type="hidden" name="form" value="${o.form}">` : ''}
 ${field({ label: 'Username', name: 'username', value: o.username ?? '', autocomplete: 'username', required: true })}
 ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password', required: true })}
 <div class="actions"><button class="primary" type="submit">Sign in</button></div>
@@ -107,31 +118,42 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
     const next = safeNext(req.query.next);
     if (sessions.use(readCookie(req.headers.cookie, SESSION_COOKIE))) return res.redirect(303, `./${next}`);
     const expired = req.query.expired === '1';
-    signInPage(req, res, { next, error: expired ? 'Your session has ended. Sign in again to continue where you were.' : undefined });
+    signInPage(req, res, { next, form: formId(req.query.form), error: expired ? 'Your session has ended. Sign in again to continue where you were.' : undefined });
   });
 
   // Read before anyone is authenticated: a sign-in form is small, so is the limit.
   router.post('/sign-in', express.urlencoded({ extended: false, limit: '8kb' }), async (req, res) => {
     const username = text(req, 'username');
     const next = safeNext(text(req, 'next'));
+    const form = formId(text(req, 'form'));
     // Same throttle and keys as Basic auth: a brute force here also slows one there, and vice versa.
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const wait = gateway.throttle.retryAfterMs(address, username);
     if (wait > 0) {
       res.set('Retry-After', String(Math.ceil(wait / 1000)));
-      return signInPage(req, res, { username, next, status: 429, error: `Too many failed sign-ins. Try again in ${Math.ceil(wait / 1000)} seconds.` });
+      return signInPage(req, res, { username, next, form, status: 429, error: `Too many failed sign-ins. Try again in ${Math.ceil(wait / 1000)} seconds.` });
     }
     const account = await gateway.accounts.verify(username, text(req, 'password'));
     if (!account || account.role !== 'admin') {
       gateway.throttle.recordFailure(address, username);
       req.log?.warn({ event: 'admin.sign_in_failed', username }, 'back office sign-in refused');
-      return signInPage(req, res, { username, next, status: 401, error: 'Wrong username or password (or not an admin account).' });
+      return signInPage(req, res, { username, next, form, status: 401, error: 'Wrong username or password (or not an admin account).' });
     }
     gateway.throttle.recordSuccess(address, username);
     const session = sessions.create(account.username);
     setSessionCookie(req, res, session.id);
     req.log?.info({ event: 'admin.signed_in', username }, `${username} signed in to the back office`);
-    res.redirect(303, `./${next}`);
+    const kept = form ? keptForms.take(form, readCookie(req.headers.cookie, SESSION_COOKIE)) : null;
+    if (!kept) return res.redirect(303, `./${next}`);
+    // Posted back without a token: its page shows it again as a stale form (nothing saved, all kept).
+    res.locals.adminSession = session;
+    send(req, res, deps, {
+      title: 'Signed in',
+      content: html`<h1>Signed in</h1>
+<p>What you sent while signed out was not saved. Continue to see it again as you typed it, check it and submit it.</p>
+<form method="post" action="./${kept.action}" data-resubmit>${kept.fields.map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
+<div class="actions"><button class="primary" type="submit">Continue</button></div></form>`,
+    });
   });
 
   // Everything below needs a session.
@@ -144,7 +166,10 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
     if (req.path === '/events') return res.status(401).end();
     const back = returnPath(req);
     const hadCookie = readCookie(req.headers.cookie, SESSION_COOKIE) !== undefined;
-    res.redirect(303, `${rootOf(req)}sign-in?${hadCookie ? 'expired=1&' : ''}next=${encodeURIComponent(back)}`);
+    const toSignIn = (kept?: KeptForm | null) => res.redirect(303, `${rootOf(req)}sign-in?${hadCookie ? 'expired=1&' : ''}next=${encodeURIComponent(back)}${kept ? `&form=${keptForms.keep(kept, readCookie(req.headers.cookie, SESSION_COOKIE) ?? '')}` : ''}`);
+    // A form sent after the session ended: keep what was typed for after signing in (a file cannot be kept).
+    if (req.method !== 'POST' || !hadCookie || req.path === '/sign-out' || !req.is('application/x-www-form-urlencoded')) return toSignIn();
+    forms(req, res, (err?: unknown) => toSignIn(err ? null : keptForm(req)));
   });
 
   router.use(forms);

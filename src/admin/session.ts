@@ -57,6 +57,39 @@ export class AdminSessions {
   }
 }
 
+/** A form posted after its session ended: where it went and what was typed (its token left out). */
+export interface KeptForm {
+  action: string;
+  fields: [string, string][];
+}
+
+/**
+ * Forms that arrived after their session had ended, kept until their author signs in again (then
+ * posted back, unsaved, so the page shows what was typed). Few and short-lived: this is before
+ * anyone is authenticated, so the oldest go first.
+ */
+export class KeptForms {
+  private readonly forms = new Map<string, KeptForm & { at: number; owner: string }>();
+
+  constructor(private readonly ttlMs: number, private readonly max: number, private readonly now: () => number = Date.now) {}
+
+  /** `owner`: the (ended) session cookie it came with; only a sign-in from that browser gets it back. */
+  keep(form: KeptForm, owner: string): string {
+    const t = this.now();
+    for (const [id, f] of this.forms) if (t - f.at > this.ttlMs || this.forms.size >= this.max) this.forms.delete(id);
+    const id = token();
+    this.forms.set(id, { ...form, at: t, owner });
+    return id;
+  }
+
+  take(id: string, owner: string | undefined): KeptForm | null {
+    const f = this.forms.get(id);
+    if (!f || f.owner !== owner) return null;
+    this.forms.delete(id);
+    return this.now() - f.at <= this.ttlMs ? f : null;
+  }
+}
+
 const token = () => randomBytes(24).toString('base64url');
 
 export function sameSecret(given: string, expected: string): boolean {

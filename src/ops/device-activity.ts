@@ -18,6 +18,8 @@ export interface DeviceState {
   lastPush: { at: Date; summary: PushSummary | null; derived: boolean } | null;
   /** The last refused login under this device's username (wrong password or throttled). */
   lastFailedLogin: RequestSeen | null;
+  /** Refused logins under this username since this process started (in memory, like the rest). */
+  failedLogins: number;
 }
 
 /**
@@ -29,14 +31,14 @@ export class DeviceActivity {
 
   constructor(devices: Account[]) {
     for (const d of devices) {
-      this.devices.set(d.username, { username: d.username, cashRegister: d.cashRegister ?? '', lastSeen: null, lastPush: null, lastFailedLogin: null });
+      this.devices.set(d.username, { username: d.username, cashRegister: d.cashRegister ?? '', lastSeen: null, lastPush: null, lastFailedLogin: null, failedLogins: 0 });
     }
   }
 
   /** A device created at run time (back office). */
   add(device: Account): void {
     if (!this.devices.has(device.username)) {
-      this.devices.set(device.username, { username: device.username, cashRegister: device.cashRegister ?? '', lastSeen: null, lastPush: null, lastFailedLogin: null });
+      this.devices.set(device.username, { username: device.username, cashRegister: device.cashRegister ?? '', lastSeen: null, lastPush: null, lastFailedLogin: null, failedLogins: 0 });
     }
   }
 
@@ -47,7 +49,9 @@ export class DeviceActivity {
 
   failedLogin(username: string, request: RequestSeen): void {
     const d = this.devices.get(username);
-    if (d) d.lastFailedLogin = request;
+    if (!d) return;
+    d.lastFailedLogin = request;
+    d.failedLogins += 1;
   }
 
   pushed(username: string, at: Date, summary: PushSummary): void {

@@ -96,7 +96,26 @@ describe.skipIf(!haveChromium && !inCi)('back office quarantine, dead letters an
     // Each row's buttons name their target (a sale may have a dead letter per target).
     expect(fwd.retriedWith).toEqual([{ identifier: DEAD[0], target: 'upstream' }, { identifier: DEAD[1], method: 'PUT', target: 'upstream' }]);
     const row = page.locator(`tr[data-dead-letter="${DEAD[2]}"]`);
+    // A stale form (token of an older session) changes nothing and keeps the reason typed.
     await row.getByLabel('Reason').fill('sold twice by mistake');
+    await row.locator('form.inline input[name=_csrf]').evaluate((input: HTMLInputElement) => { input.value = 'stale'; });
+    await Promise.all([page.waitForEvent('load'), row.getByRole('button', { name: 'Dismiss' }).click()]);
+    expect(await page.locator('#notice').textContent()).toContain('This form had expired');
+    expect(fwd.dismissed).toEqual([]);
+    expect(await row.getByLabel('Reason').inputValue()).toBe('sold twice by mistake');
+    // A blank reason is refused next to the field.
+    await row.getByLabel('Reason').fill('   ');
+    await Promise.all([page.waitForEvent('load'), row.getByRole('button', { name: 'Dismiss' }).click()]);
+    expect(await row.locator('.field-error').textContent()).toContain('Say why');
+    expect(fwd.dismissed).toEqual([]);
+    // Still on the page the form's answer came from (the dismiss URL): live updates go on.
+    await page.waitForSelector('body[data-live-connected]');
+    await row.getByLabel('Reason').fill('sold twice by mistake');
+    // A tablet pushing meanwhile refreshes the live regions, but not the one being typed into.
+    const updated = await page.evaluate(() => document.body.getAttribute('data-updated'));
+    await gw.fetch('/invoice', { method: 'POST', auth: deviceAuth, body: JSON.stringify({ invoices: [invoice(202612030100050, [{ productId: '101', qty: 1, total: 2.2 }], { date: String(Date.now()) })] }) });
+    await page.waitForFunction((before) => document.body.getAttribute('data-updated') !== before, updated, { timeout: 5000 });
+    expect(await row.getByLabel('Reason').inputValue()).toBe('sold twice by mistake');
     await Promise.all([page.waitForEvent('load'), row.getByRole('button', { name: 'Dismiss' }).click()]);
     expect(fwd.dismissed).toMatchObject([{ identifier: DEAD[2], resolution: 'sold twice by mistake', resolvedBy: 'admin' }]);
     expect(await page.locator('#no-dead-letters').count()).toBe(1);

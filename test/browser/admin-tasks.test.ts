@@ -119,8 +119,13 @@ describe.skipIf(!haveChromium && !inCi)('back office tasks in a real browser (Ch
 
   // Last: it restarts the gateway.
   it('devices: create one (password shown once), usernames unique, change its password; it survives a restart', async () => {
+    // Failed logins: how many (since the gateway started), not only the last one.
+    for (let i = 0; i < 3; i++) expect((await gw.fetch('/home', { auth: basic('tablet-2', 'wrong') })).status).toBe(401);
     await page.getByRole('link', { name: 'Devices' }).click();
     expect(await page.locator('tr[data-device="tablet-1"]').textContent()).toContain('config file');
+    expect(await page.locator('#devices-list th').allTextContents()).toContain('Failed logins since start');
+    expect(await page.locator('tr[data-device="tablet-2"] [data-field="failed-logins"]').textContent()).toBe('3');
+    expect(await page.locator('tr[data-device="tablet-1"] [data-field="failed-logins"]').textContent()).toBe('0');
     await page.getByLabel('Username').fill('tablet-1');
     await page.getByLabel('Register').fill('TAB-9');
     await submit(page, 'Create device');

@@ -201,6 +201,21 @@ describe.skipIf(!haveChromium && !inCi)('back office in a real browser (Chromium
     expect(new URL(p.url()).pathname).toBe('/admin/products');
     await p.screenshot({ path: join(ARTIFACTS, 'admin-phone-products.png'), fullPage: true });
 
+    // A form sent after the session ended: sign in, and it comes back as typed, not saved yet.
+    await p.getByRole('link', { name: 'New product' }).click();
+    await p.getByLabel('Name').fill('Late scone');
+    await p.getByLabel('Price', { exact: true }).fill('3,10');
+    skew += 31 * MINUTE;
+    await submit(p, 'Save');
+    expect(await p.locator('#notice').textContent()).toContain('Your session has ended');
+    await Promise.all([p.waitForURL(/products\/new/), signIn(p)]);
+    expect(await p.locator('#notice').textContent()).toContain('This form had expired');
+    expect(await p.getByLabel('Name').inputValue()).toBe('Late scone');
+    expect(await p.getByLabel('Price', { exact: true }).inputValue()).toBe('3,10');
+    expect((await api('/products')).body.items.map((i: { name: string }) => i.name)).not.toContain('Late scone');
+    await submit(p, 'Save');
+    expect((await api('/products')).body.items).toContainEqual(expect.objectContaining({ name: 'Late scone', price: 3.1 }));
+
     await submit(p, 'Sign out');
     await p.goto(`${gw.url}/admin/`);
     expect(p.url()).toContain('/admin/sign-in');

@@ -43,6 +43,26 @@ describe('back office sign-in and sessions (HTTP)', () => {
     expect((await t.gw.fetch('/api/version', { auth: adminAuth })).status).toBe(429);
   });
 
+  it('a form sent after the session ended is given back after signing in, only to the browser that sent it', async () => {
+    const cookie = 'tsg_admin=ended-session';
+    const late = await t.gw.fetch('/admin/taxes/new', { method: 'POST', auth: null, redirect: 'manual', headers: { ...FORM, cookie }, body: form({ _csrf: 'old', identifier: '5', name: 'Zero <b>', vat: '0' }) });
+    expect(late.status).toBe(303);
+    const location = new URL(late.headers.get('location')!, `${t.gw.url}/admin/taxes/new`);
+    expect(location.pathname).toBe('/admin/sign-in');
+    const id = location.searchParams.get('form')!;
+    expect(id).toMatch(/^[\w-]+$/);
+    const signInWith = (headers: Record<string, string>) => t.gw.fetch('/admin/sign-in', { method: 'POST', auth: null, redirect: 'manual', headers: { ...FORM, ...headers }, body: form({ username: ADMIN.username, password: ADMIN.password, next: 'taxes/new', form: id }) });
+    const otherBrowser = await signInWith({ cookie: 'tsg_admin=someone-else' });
+    expect(otherBrowser.status).toBe(303);
+    const same = await signInWith({ cookie });
+    expect(same.status).toBe(200);
+    const page = await same.text();
+    expect(page).toContain('<form method="post" action="./taxes/new" data-resubmit>');
+    expect(page).toContain('name="name" value="Zero &lt;b&gt;"');
+    expect(page).not.toContain('value="old"');
+    expect((await t.admin('/taxes/5')).status).toBe(404);
+  });
+
   it('every change needs the session token and the same origin; nothing is saved otherwise', async () => {
     const { cookie } = await signIn();
     const { text } = await page('taxes/new', cookie);
