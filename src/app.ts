@@ -9,6 +9,7 @@ import { AppError } from './errors.js';
 import { forwardingRouter } from './forward/routes.js';
 import { presence } from './http/presence.js';
 import { boundUnreadBody } from './http/unread-body.js';
+import { adminRouter } from './admin/router.js';
 import { kitchenRouter } from './kitchen/routes.js';
 
 export type AppDeps = Gateway;
@@ -31,6 +32,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit, ready: () => catalogueReady(deps), legacy: config.tabshop.legacy,
     maxInvoicesPerPush: config.tabshop.maxInvoicesPerPush }));
   app.use(ops.router);
+  app.use('/admin', adminRouter({ gateway: deps, activity: ops.activity, dailySales: ops.dailySales }));
   if (deps.kitchen) app.use(kitchenRouter({ gateway: deps, kitchen: deps.kitchen.kitchen }));
   app.use(config.api.basePath, apiRouter({
     ...deps,

@@ -16,6 +16,7 @@ import type { ForwardingStatus } from './forward/status.js';
 import { attachEventLog } from './ops/event-log.js';
 import { Forwarding } from './forward/forwarding.js';
 import { BackOffice } from './domain/back-office.js';
+import { AdminSettingsStore } from './admin/settings-store.js';
 import { openKitchen, type KitchenService } from './kitchen/open.js';
 
 /** Everything createApp needs, wired from the config; the CLI and the tests build one of these. */
@@ -31,6 +32,8 @@ export interface Gateway {
   events: GatewayEvents;
   /** Registrations, days, reports, cash balance, stats (srv4pos use cases 3, 4). */
   backOffice: BackOffice;
+  /** Devices created and low-stock thresholds set in the back office (admin-settings.json in the data dir). */
+  adminSettings: AdminSettingsStore;
   /** Bridge mode and webhooks; absent in a standalone gateway without webhooks. */
   forwarding?: ForwardingStatus;
   /** The kitchen display (config `kitchen`); its TCP listener is started by whoever serves (src/kitchen/listener.ts). */
@@ -129,10 +132,16 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
     await store.close();
     throw err;
   }
+  const accounts = new Accounts(config.devices, config.admins, config.kitchen?.accounts);
+  const adminSettings = await AdminSettingsStore.open(config.store.dataDir);
+  for (const d of adminSettings.data.devices) {
+    if (accounts.has(d.username)) logger.warn({ username: d.username }, `device ${d.username} created in the back office is ignored: the config file now has an account with that name`);
+    else accounts.addRuntimeDevice(d);
+  }
   return {
     config, store, catalog, ledger, logger, now, events, forwarding, backOffice, kitchen,
     views: new TabShopViews(catalog),
-    accounts: new Accounts(config.devices, config.admins, config.kitchen?.accounts),
+    accounts, adminSettings,
     throttle: new LoginThrottle(),
     startedAt: now(),
     close: async () => {

@@ -46,11 +46,20 @@ const FLUSH_MS = 100;
  */
 function stdoutDestination() {
   const dest = pino.destination({ dest: 1, sync: true, minLength: 4096 });
-  // sonic-boom keeps its buffered length private; flushing an empty buffer would be a write(2) of nothing.
-  const state = dest as unknown as { _len: number; destroyed: boolean };
+  // Only flush after a write: flushing an empty buffer would be a write(2) of nothing. sonic-boom's
+  // buffered length is private, so the destination's own writes are noted on the way in.
+  let written = false;
+  let closed = false;
+  dest.once('close', () => (closed = true));
+  const write = dest.write.bind(dest);
+  dest.write = (chunk: string) => {
+    written = true;
+    return write(chunk);
+  };
   // In sync mode flush() writes the buffer at once (flushSync would also fsync stdout).
   const flush = () => {
-    if (state._len > 0 && !state.destroyed) dest.flush();
+    if (written && !closed) dest.flush();
+    written = false;
   };
   const timer = setInterval(flush, FLUSH_MS);
   timer.unref();

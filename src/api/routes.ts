@@ -7,6 +7,9 @@ import { MAX_JSON_DEPTH, nestedDeeperThan } from '../http/json-depth.js';
 import { articlesRouter, type ArticlesDeps } from './articles.js';
 import { backOfficeRouter, type BackOfficeDeps } from './back-office.js';
 import { salesRouter, type SalesDeps } from './sales.js';
+import { productImportRoute } from './product-import.js';
+import { exportProductsCsv } from '../domain/product-import.js';
+import { sendCsv } from './negotiate.js';
 
 export interface ApiDeps extends ArticlesDeps, SalesDeps, BackOfficeDeps {
   accounts: Accounts;
@@ -63,6 +66,9 @@ export function apiRouter(deps: ApiDeps): Router {
   // Kitchen accounts see the kitchen only (src/kitchen/routes.ts answers /api/kitchen before this router).
   router.use(basicAuth({ accounts: deps.accounts, throttle: deps.throttle, allow: (a) => a.role !== 'kitchen', what: 'API' }));
   router.use(devicePermissions());
+  // A CSV body: before the JSON parser, which takes every other body.
+  router.post('/products/import', ...productImportRoute(deps, deps.bodyLimit));
+  router.get('/products/export.csv', (_req, res) => sendCsv(res, exportProductsCsv(deps.catalog), 'products.csv'));
   router.use(express.json({ type: () => true, limit: deps.bodyLimit }));
   router.use(refuseDeepJson);
   router.use(backOfficeRouter(deps));

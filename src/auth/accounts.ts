@@ -17,6 +17,8 @@ export interface Credential {
 
 interface Entry {
   account: Account;
+  /** From the config file, or created at run time (back office). */
+  origin: 'config' | 'runtime';
   check(password: string): Promise<boolean>;
 }
 
@@ -74,13 +76,37 @@ export class Accounts {
     this.verifyHash = opts.verifyHash ?? verifyPassword;
     // The first configured hash sets the cost, so an unknown user costs what a real one does.
     this.dummy = dummyHash([...devices, ...admins, ...kitchens].find((c) => isPasswordHash(c.passwordHash))?.passwordHash);
-    for (const d of devices) this.add({ username: d.username, role: 'device', cashRegister: d.cashRegister }, d);
-    for (const a of admins) this.add({ username: a.username, role: 'admin' }, a);
-    for (const k of kitchens) this.add({ username: k.username, role: 'kitchen' }, k);
+    for (const d of devices) this.add({ username: d.username, role: 'device', cashRegister: d.cashRegister }, d, 'config');
+    for (const a of admins) this.add({ username: a.username, role: 'admin' }, a, 'config');
+    for (const k of kitchens) this.add({ username: k.username, role: 'kitchen' }, k, 'config');
   }
 
-  private add(account: Account, cred: Credential): void {
-    this.entries.set(account.username, { account, check: checker(cred, this.dummy, this.verifyHash) });
+  private add(account: Account, cred: Credential, origin: Entry['origin']): void {
+    this.entries.set(account.username, { account, origin, check: checker(cred, this.dummy, this.verifyHash) });
+  }
+
+  /** Whether a username is taken (by a device or an admin, from the config or not). */
+  has(username: string): boolean {
+    return this.entries.has(username);
+  }
+
+  originOf(username: string): Entry['origin'] | undefined {
+    return this.entries.get(username)?.origin;
+  }
+
+  /** A device created at run time; usernames are unique across config and run-time accounts. */
+  addRuntimeDevice(d: { username: string; passwordHash: string; cashRegister: string }): Account {
+    if (this.entries.has(d.username)) throw new Error(`username ${d.username} is taken`);
+    const account: Account = { username: d.username, role: 'device', cashRegister: d.cashRegister };
+    this.add(account, { username: d.username, passwordHash: d.passwordHash }, 'runtime');
+    return account;
+  }
+
+  /** A new password for a run-time device (config devices change in the config file). */
+  setRuntimePassword(username: string, passwordHash: string): void {
+    const entry = this.entries.get(username);
+    if (!entry || entry.origin !== 'runtime') throw new Error(`${username} is not a run-time device`);
+    entry.check = checker({ username, passwordHash }, this.dummy, this.verifyHash);
   }
 
   /** The account for these credentials, or null. Never throws. */

@@ -9,6 +9,7 @@ import { validateCommand } from './validate.js';
 import { migrateCommand } from './migrate.js';
 import { migrateStoreCommand } from './migrate-store.js';
 import { releaseYoungGeneration } from './heap-policy.js';
+import { importProductsCommand } from './import-products.js';
 import { VERSION } from '../ops/version.js';
 
 const program = new Command('tabshop-gateway')
@@ -28,6 +29,7 @@ replayCommand(program);
 validateCommand(program);
 migrateCommand(program);
 migrateStoreCommand(program);
+importProductsCommand(program);
 
 /**
  * `serve` is the default command, so commander would hand an unknown word to it ("too many

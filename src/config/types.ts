@@ -10,6 +10,8 @@ export interface Config {
   admins: AdminConfig[];
   upstream?: UpstreamConfig;
   webhooks: WebhookConfig[];
+  /** The web back office at /admin/. */
+  admin: { sessionIdleMinutes: number };
   /** Absent: no kitchen display (src/kitchen). */
   kitchen?: KitchenConfig;
   ops: {

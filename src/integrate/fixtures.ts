@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JournalEntry } from '../store/records.js';
-import { decodeBody } from '../tabshop/body-encoding.js';
+import { decodeBody } from '../translate/body-encoding.js';
 import { invoiceJsonFromForm } from '../tabshop/legacy.js';
 import { isCaptureFile } from './capture-file.js';
 

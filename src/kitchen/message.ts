@@ -1,5 +1,5 @@
 import { Decimal } from 'decimal.js';
-import { decodeBody } from '../tabshop/body-encoding.js';
+import { decodeBody } from '../translate/body-encoding.js';
 import type { KitchenPosition } from './types.js';
 
 /** A tablet's kitchen message is decoded as its pushes are: UTF-8, else Windows-1252. */

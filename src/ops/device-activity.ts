@@ -33,6 +33,13 @@ export class DeviceActivity {
     }
   }
 
+  /** A device created at run time (back office). */
+  add(device: Account): void {
+    if (!this.devices.has(device.username)) {
+      this.devices.set(device.username, { username: device.username, cashRegister: device.cashRegister ?? '', lastSeen: null, lastPush: null, lastFailedLogin: null });
+    }
+  }
+
   seen(username: string, request: RequestSeen): void {
     const d = this.devices.get(username);
     if (d) d.lastSeen = request;

@@ -4,7 +4,7 @@ import { accountOf, REALM } from '../auth/basic-auth.js';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/port.js';
 import type { JournalEntry } from '../store/records.js';
-import { decodeBody, type BodyEncoding } from './body-encoding.js';
+import { decodeBody, type BodyEncoding } from '../translate/body-encoding.js';
 
 /**
  * Pre-146 TabShop clients (DESIGN §4.1 `tabshop.legacy`, tabshop-protocol-notes §2): credentials

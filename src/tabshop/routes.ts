@@ -8,7 +8,7 @@ import { MAX_JSON_DEPTH, nestedDeeperThan } from '../http/json-depth.js';
 import type { Store } from '../store/port.js';
 import type { JournalEntry } from '../store/records.js';
 import type { CachedBody, TabShopViews } from './views.js';
-import { decodeBody, type BodyEncoding } from './body-encoding.js';
+import { decodeBody, type BodyEncoding } from '../translate/body-encoding.js';
 import { invoiceFromForm, legacyCredentialsOf, legacyJournalEntry, readBodyAfterPrefix, redactParams, sizeInBytes, storableBody, withLegacy } from './legacy.js';
 
 export interface TabShopDeps {

@@ -56,16 +56,23 @@ describe('login timing does not tell which users exist (issue 18, item 6)', () =
       [{ username: 'plain', password: 'plain-secret', cashRegister: 'R1' }, { username: 'hashed', passwordHash: hashWith('hashed-secret', 4096), cashRegister: 'R2' }], [],
     );
     const kinds = { unknown: ['nobody', 'guess'], plain: ['plain', 'guess'], hashed: ['hashed', 'guess'] } as const;
-    const times: Record<keyof typeof kinds, number[]> = { unknown: [], plain: [], hashed: [] };
-    for (let i = 0; i < 40; i++) {
-      for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
-        const started = process.hrtime.bigint();
-        await accounts.verify(kinds[kind][0], kinds[kind][1]);
-        times[kind].push(Number(process.hrtime.bigint() - started));
-      }
-    }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const medians = Object.values(times).map(median);
-    expect(Math.min(...medians) / Math.max(...medians)).toBeGreaterThan(0.8);
+    const measure = async () => {
+      const times: Record<keyof typeof kinds, number[]> = { unknown: [], plain: [], hashed: [] };
+      for (let i = 0; i < 40; i++) {
+        for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
+          const started = process.hrtime.bigint();
+          await accounts.verify(kinds[kind][0], kinds[kind][1]);
+          times[kind].push(Number(process.hrtime.bigint() - started));
+        }
+      }
+      const medians = Object.values(times).map(median);
+      return Math.min(...medians) / Math.max(...medians);
+    };
+    // npm test runs other files on the same 2 cores: a noisy round is measured again (up to 3 rounds).
+    // Before the fix the ratio was ~0.0006 in every round, so a retry cannot hide the leak.
+    const ratios: number[] = [];
+    while (ratios.length < 3 && !(ratios.at(-1)! > 0.8)) ratios.push(await measure());
+    expect(Math.max(...ratios), `ratios: ${ratios.join(', ')}`).toBeGreaterThan(0.8);
   });
 });

@@ -55,6 +55,7 @@ describe('loadConfig: defaults', () => {
       devices: [device],
       admins: [],
       webhooks: [],
+      admin: { sessionIdleMinutes: 720 },
       ops: { ...OPS_DEFAULTS },
     });
     expect(config.upstream).toBeUndefined();

@@ -25,11 +25,15 @@ export class FakeForwarding implements ForwardingStatus {
     return mine.length;
   }
 
-  async retryDeadLetter(identifier: string): Promise<boolean> {
+  /** Every successful retry with its options (a PUT retry after a collision). */
+  retriedWith: { identifier: string; method?: 'PUT' }[] = [];
+
+  async retryDeadLetter(identifier: string, opts: { method?: 'PUT' } = {}): Promise<boolean> {
     const i = this.dead.findIndex((d) => d.identifier === identifier);
     if (i < 0) return false;
     const [letter] = this.dead.splice(i, 1);
     this.retried.push(identifier);
+    this.retriedWith.push({ identifier, ...opts });
     const target = this.targetStates.find((t) => t.target === letter.target);
     if (target) target.depth++;
     return true;

@@ -1,0 +1,81 @@
+import type { Request, Response } from 'express';
+import type { Gateway } from '../gateway.js';
+import type { DailySales } from '../ops/daily-sales.js';
+import type { DeviceActivity } from '../ops/device-activity.js';
+import { assertSameOrigin } from '../ops/status-routes.js';
+import { renderPage, type Notice, type PageView } from './page.js';
+import { sameSecret, type AdminSession } from './session.js';
+
+export interface AdminDeps {
+  gateway: Gateway;
+  activity: DeviceActivity;
+  dailySales: DailySales;
+}
+
+/** Relative path from this request's page to the back office root: "./" or "../" per level. */
+export function rootOf(req: Request): string {
+  const depth = req.path.split('/').length - 2;
+  return depth > 0 ? '../'.repeat(depth) : './';
+}
+
+export const sessionOf = (res: Response) => res.locals.adminSession as AdminSession;
+
+export const STALE_FORM: Notice = {
+  kind: 'fail',
+  text: 'This form had expired or did not come from this back office, so nothing was saved. What you entered is kept below: check it and submit again.',
+};
+
+/** A change must come from a page of this back office: same origin and this session's token. */
+export function isStale(req: Request, session: AdminSession): boolean {
+  try {
+    assertSameOrigin(req);
+  } catch {
+    return true;
+  }
+  const token = typeof req.body?._csrf === 'string' ? req.body._csrf : '';
+  return !sameSecret(token, session.csrfToken);
+}
+
+/** Sends a back-office page for this request (root, user and nav filled in). */
+export function send(req: Request, res: Response, deps: AdminDeps, view: Omit<PageView, 'root' | 'user' | 'forwarding'>, status = 200): void {
+  const session = res.locals.adminSession as AdminSession | undefined;
+  res.status(status).type('html').send(renderPage({
+    ...view,
+    root: rootOf(req),
+    user: session ? { username: session.username, csrfToken: session.csrfToken } : undefined,
+    forwarding: Boolean(deps.gateway.forwarding),
+  }));
+}
+
+/** A form field's text ('' when absent). */
+export const text = (req: Request, name: string): string => {
+  const v = req.body?.[name];
+  return typeof v === 'string' ? v : '';
+};
+
+/** Redirect (303 See Other) relative to the back office root, with a message for the next page. */
+export function redirectTo(req: Request, res: Response, path: string, notice?: string | Notice): void {
+  if (notice) sessionOf(res).flash = typeof notice === 'string' ? { kind: 'ok', text: notice } : notice;
+  res.redirect(303, `${rootOf(req)}${path}`);
+}
+
+/** The message a redirect left for this page (shown once). */
+export function noticeOf(res: Response): Notice | null {
+  const session = res.locals.adminSession as AdminSession | undefined;
+  const flash = session?.flash ?? null;
+  if (session) delete session.flash;
+  return flash;
+}
+
+/**
+ * When each device was last seen and last pushed: this process's observations, else what the
+ * back office stored before a restart (presence).
+ */
+export function devicePresence(deps: AdminDeps): (username: string, seen: Date | undefined, pushed: Date | undefined) => { seen: Date | string | null; pushed: Date | string | null } {
+  const stored = new Map<string, { lastSeenAt: string | null; lastPushAt: string | null }>();
+  for (const r of deps.gateway.backOffice.registrations()) for (const d of r.devices) stored.set(d.username, d);
+  return (username, seen, pushed) => ({
+    seen: seen ?? stored.get(username)?.lastSeenAt ?? null,
+    pushed: pushed ?? stored.get(username)?.lastPushAt ?? null,
+  });
+}

@@ -1,0 +1,173 @@
+import express, { type Request, type Response, Router } from 'express';
+import helmet from 'helmet';
+import { ADMIN_CSS, ADMIN_JS } from './assets.js';
+import { type AdminDeps, isStale, rootOf, send, sessionOf, STALE_FORM, text } from './context.js';
+import { csrfField, field, html } from './page.js';
+import { AdminSessions, readCookie, SESSION_COOKIE } from './session.js';
+import { dashboardRoutes } from './dashboard.js';
+import { eventStream } from './events.js';
+import { articleRoutes, KINDS } from './articles.js';
+import { salesRoutes } from './sales.js';
+import { devicesRoutes } from './devices.js';
+import { stockRoutes } from './stock.js';
+import { daysRoutes } from './days.js';
+import { importRoutes } from './import.js';
+import { quarantineRoutes } from './quarantine.js';
+import { forwardingRoutes } from './forwarding.js';
+
+export type { AdminDeps } from './context.js';
+
+/** No inline script or style at all: everything comes from assets/ on this origin. */
+const securityHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+  },
+  strictTransportSecurity: false,
+  xFrameOptions: { action: 'deny' },
+  referrerPolicy: { policy: 'same-origin' },
+});
+
+/**
+ * Without a Path attribute the cookie belongs to the folder of the sign-in URL (".../admin"),
+ * whatever prefix a reverse proxy adds. Secure when the browser came over TLS (req.secure also
+ * believes X-Forwarded-Proto from a proxy that server.trustProxy trusts).
+ */
+function setSessionCookie(req: Request, res: Response, id: string): void {
+  const attrs = ['HttpOnly', 'SameSite=Strict', ...(req.secure ? ['Secure'] : []), ...(id ? [] : ['Max-Age=0'])];
+  res.append('Set-Cookie', [`${SESSION_COOKIE}=${id}`, ...attrs].join('; '));
+}
+
+/** A path inside the back office to return to after signing in ("products/12?q=x"); nothing else. */
+function safeNext(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 500) return '';
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9_.\-/?=&%+,~]*$/.test(value) || value.includes('//') || value.includes('..')) return '';
+  return value;
+}
+
+/** Where the browser was: this page (GET) or the page whose form it posted (its Referer). */
+function returnPath(req: Request): string {
+  const own = req.originalUrl.slice(req.baseUrl.length + 1);
+  if (req.method === 'GET') return safeNext(own);
+  try {
+    const ref = new URL(req.headers.referer ?? '');
+    const at = ref.pathname.indexOf(`${req.baseUrl}/`);
+    if (ref.host === req.headers.host && at >= 0) return safeNext(ref.pathname.slice(at + req.baseUrl.length + 1) + ref.search);
+  } catch { /* no usable Referer */ }
+  return '';
+}
+
+/** The web back office at /admin/: session sign-in, then server-rendered pages over the domain services. */
+export function adminRouter(deps: AdminDeps): Router {
+  const { gateway } = deps;
+  const sessions = new AdminSessions(gateway.config.admin.sessionIdleMinutes * 60_000, () => gateway.now().getTime());
+  const router = Router();
+  const forms = express.urlencoded({ extended: false, limit: '256kb' });
+
+  router.use(securityHeaders, (req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    // "/admin" → "/admin/", "/admin/sales/" → "/admin/sales": relative links need one spelling.
+    const path = req.originalUrl.split('?')[0];
+    const query = req.originalUrl.slice(path.length);
+    if (req.method === 'GET' && path === req.baseUrl) return res.redirect(301, `${path.split('/').pop()}/${query}`);
+    if (req.method === 'GET' && req.path !== '/' && path.endsWith('/')) return res.redirect(301, `../${path.replace(/\/+$/, '').split('/').pop()}${query}`);
+    next();
+  });
+
+  router.get('/assets/admin.css', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=86400').type('text/css').send(ADMIN_CSS);
+  });
+  router.get('/assets/admin.js', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=86400').type('text/javascript').send(ADMIN_JS);
+  });
+
+  const signInPage = (req: Request, res: Response, o: { username?: string; next: string; error?: string; status?: number }) => send(req, res, deps, {
+    title: 'Sign in',
+    notice: o.error ? { kind: 'fail', text: o.error } : null,
+    content: html`<h1>Sign in</h1>
+<form class="stack" method="post" action="sign-in">
+<input type="hidden" name="next" value="${o.next}">
+${field({ label: 'Username', name: 'username', value: o.username ?? '', autocomplete: 'username', required: true })}
+${field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password', required: true })}
+<div class="actions"><button class="primary" type="submit">Sign in</button></div>
+</form>
+<p class="muted">Use an admin account of the gateway's configuration (<code>admins</code>).</p>`,
+  }, o.status);
+
+  router.get('/sign-in', (req, res) => {
+    const next = safeNext(req.query.next);
+    if (sessions.use(readCookie(req.headers.cookie, SESSION_COOKIE))) return res.redirect(303, `./${next}`);
+    const expired = req.query.expired === '1';
+    signInPage(req, res, { next, error: expired ? 'Your session has ended. Sign in again to continue where you were.' : undefined });
+  });
+
+  // Read before anyone is authenticated: a sign-in form is small, so is the limit.
+  router.post('/sign-in', express.urlencoded({ extended: false, limit: '8kb' }), async (req, res) => {
+    const username = text(req, 'username');
+    const next = safeNext(text(req, 'next'));
+    // Same throttle and keys as Basic auth: a brute force here also slows one there, and vice versa.
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const wait = gateway.throttle.retryAfterMs(address, username);
+    if (wait > 0) {
+      res.set('Retry-After', String(Math.ceil(wait / 1000)));
+      return signInPage(req, res, { username, next, status: 429, error: `Too many failed sign-ins. Try again in ${Math.ceil(wait / 1000)} seconds.` });
+    }
+    const account = await gateway.accounts.verify(username, text(req, 'password'));
+    if (!account || account.role !== 'admin') {
+      gateway.throttle.recordFailure(address, username);
+      req.log?.warn({ event: 'admin.sign_in_failed', username }, 'back office sign-in refused');
+      return signInPage(req, res, { username, next, status: 401, error: 'Wrong username or password (or not an admin account).' });
+    }
+    gateway.throttle.recordSuccess(address, username);
+    const session = sessions.create(account.username);
+    setSessionCookie(req, res, session.id);
+    req.log?.info({ event: 'admin.signed_in', username }, `${username} signed in to the back office`);
+    res.redirect(303, `./${next}`);
+  });
+
+  // Everything below needs a session.
+  router.use((req, res, next) => {
+    const session = sessions.use(readCookie(req.headers.cookie, SESSION_COOKIE));
+    if (session) {
+      res.locals.adminSession = session;
+      return next();
+    }
+    if (req.path === '/events') return res.status(401).end();
+    const back = returnPath(req);
+    const hadCookie = readCookie(req.headers.cookie, SESSION_COOKIE) !== undefined;
+    res.redirect(303, `${rootOf(req)}sign-in?${hadCookie ? 'expired=1&' : ''}next=${encodeURIComponent(back)}`);
+  });
+
+  router.use(forms);
+
+  router.post('/sign-out', (req, res) => {
+    const session = sessionOf(res);
+    if (isStale(req, session)) return send(req, res, deps, { title: 'Sign out', notice: STALE_FORM, content: html`<h1>Sign out</h1><form method="post" action="sign-out">${csrfField(session.csrfToken)}<button type="submit">Sign out</button></form>` }, 403);
+    sessions.end(session.id);
+    setSessionCookie(req, res, '');
+    res.redirect(303, 'sign-in');
+  });
+
+  router.get('/events', eventStream(gateway));
+  router.use(dashboardRoutes(deps));
+  router.use(salesRoutes(deps));
+  router.use(devicesRoutes(deps));
+  router.use(stockRoutes(deps));
+  router.use(daysRoutes(deps));
+  router.use(importRoutes(deps));
+  router.use(quarantineRoutes(deps));
+  router.use(forwardingRoutes(deps));
+  for (const kind of KINDS) router.use(articleRoutes(deps, kind));
+  // Last: a page of the back office, not the API's JSON 404.
+  router.use((req, res) => send(req, res, deps, { title: 'Not found', content: html`<h1>Page not found</h1><p>There is no page here. <a href="${rootOf(req)}">Go to the dashboard</a>.</p>` }, 404));
+  return router;
+}
