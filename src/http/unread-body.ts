@@ -22,3 +22,16 @@ export const boundUnreadBody: RequestHandler = (req, res, next) => {
   });
   next();
 };
+
+/**
+ * Before a body parser on a route read before anyone is authenticated: a body declared larger
+ * than `limitBytes` is refused at once (413), so boundUnreadBody bounds what is read of it.
+ * body-parser would first read it to its end, however long, and only then answer.
+ */
+export function refuseOversizedBody(limitBytes: number): RequestHandler {
+  return (req, _res, next) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > limitBytes) return next(Object.assign(new Error('request entity too large'), { type: 'entity.too.large', status: 413 }));
+    next();
+  };
+}

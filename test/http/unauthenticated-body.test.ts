@@ -116,9 +116,11 @@ describe('the unread rest of a refused body is not read to its end (issue 18, it
   it('stops reading an unauthenticated body soon after the 401, whatever its type and route', async () => {
     gw = await startTestGateway();
     const declared = 64 * 1024 * 1024;
-    for (const [path, type] of [['/invoice', 'application/json'], ['/home', 'text/plain'], ['/api/sales', 'application/json'], ['/no-such-route', 'application/octet-stream']]) {
+    for (const [path, type] of [['/invoice', 'application/json'], ['/home', 'text/plain'], ['/api/sales', 'application/json'], ['/no-such-route', 'application/octet-stream'],
+      // The back office's sign-in form is read before anyone is authenticated: refused (413) from its declared length.
+      ['/admin/sign-in', 'application/x-www-form-urlencoded']]) {
       const { written, status } = await pushUntilRefused(gw.url, path, type, declared);
-      expect(status, path).toMatch(/^HTTP\/1\.1 40[14] /);
+      expect(status, path).toMatch(/^HTTP\/1\.1 (401|404|413) /);
       // Loopback socket buffers take a few MB; without the bound the server read all 64 MB.
       expect(written, path).toBeLessThan(declared / 2);
     }
