@@ -60,14 +60,13 @@ export function notModified(req: Request, res: Response, version: number): boole
  * (`2026-02-30`) is null: Date would roll it over to 2 March, and the body schema refuses it too.
  */
 export function parseQueryTime(raw: string): Date | null {
-  if (/^\d+$/.test(raw)) return new Date(Number(raw));
   const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(raw);
   if (ymd) {
     const [y, m, d] = [Number(ymd[1]), Number(ymd[2]), Number(ymd[3])];
     const day = new Date(Date.UTC(y, m - 1, d));
     if (day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return null;
   }
-  const date = new Date(raw);
+  const date = /^\d+$/.test(raw) ? new Date(Number(raw)) : new Date(raw);
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
