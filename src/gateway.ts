@@ -126,7 +126,8 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   forwarding?.start();
   let kitchen: KitchenService | undefined;
   try {
-    kitchen = await openKitchen({ config, stores, events, logger, now });
+    const deadLetters = forwarding && ((...args: Parameters<Forwarding['kitchenDeadLetter']>) => forwarding!.kitchenDeadLetter(...args));
+    kitchen = await openKitchen({ config, stores, events, logger, now, deadLetters });
   } catch (err) {
     await forwarding?.stop();
     await store.close();

@@ -25,19 +25,21 @@ export function quarantineRoutes(deps: AdminDeps): Router {
     const root = rootOf(req);
     const token = csrfField(sessionOf(res).csrfToken);
     const action = (d: { identifier: string }, what: string) => `${root}quarantine/deadletters/${encodeURIComponent(d.identifier)}/${what}`;
+    // A sale refused by several targets has a dead letter per target: each row's forms act on their own target only.
+    const target = (d: { target: string }) => html`<input type="hidden" name="target" value="${d.target}">`;
     const open = fwd.deadLetters('open').map((d, i) => ({
       attrs: html`data-dead-letter="${d.identifier}"`,
       cells: [
         d.identifier, safeTarget(d.target), d.attempts, safeText(d.lastError), when(d.at, now),
-        html`<div class="actions"><form method="post" action="${action(d, 'retry')}">${token}<button type="submit">Retry</button></form>
-<form method="post" action="${action(d, 'retry')}">${token}<input type="hidden" name="method" value="PUT"><button type="submit" title="Send it as a PUT, overwriting the upstream's version (after a collision)">Retry as PUT</button></form>
-<form method="post" action="${action(d, 'dismiss')}" class="inline">${token}<label for="dl-reason-${i}">Reason</label><input id="dl-reason-${i}" name="reason" required><button type="submit">Dismiss</button></form></div>`,
+        html`<div class="actions"><form method="post" action="${action(d, 'retry')}">${token}${target(d)}<button type="submit">Retry</button></form>
+<form method="post" action="${action(d, 'retry')}">${token}${target(d)}<input type="hidden" name="method" value="PUT"><button type="submit" title="Send it as a PUT, overwriting the upstream's version (after a collision)">Retry as PUT</button></form>
+<form method="post" action="${action(d, 'dismiss')}" class="inline">${token}${target(d)}<label for="dl-reason-${i}">Reason</label><input id="dl-reason-${i}" name="reason" required><button type="submit">Dismiss</button></form></div>`,
       ],
     }));
     const dismissed = fwd.deadLetters('dismissed').map((d) => ({
       attrs: html`data-dismissed-dead-letter="${d.identifier}"`,
       cells: [d.identifier, safeTarget(d.target), d.resolution ?? '', html`${d.resolvedBy ?? ''} ${when(d.resolvedAt, now)}`,
-        html`<form method="post" action="${action(d, 'retry')}">${token}<button type="submit">Retry</button></form>`],
+        html`<form method="post" action="${action(d, 'retry')}">${token}${target(d)}<button type="submit">Retry</button></form>`],
     }));
     return html`${open.length
       ? table('dead-letters-table', [{ label: 'Sale' }, { label: 'Target' }, { label: 'Attempts', num: true }, { label: 'Reason' }, { label: 'Since' }, { label: '' }], open, '')
@@ -178,7 +180,7 @@ ${actions}`,
     if (isStale(req, sessionOf(res))) return listPage(req, res, STALE_FORM, 403);
     const id = String(req.params.id);
     const method = text(req, 'method') === 'PUT' ? 'PUT' : undefined;
-    const retried = (await gateway.forwarding?.retryDeadLetter(id, method ? { method } : undefined)) ?? false;
+    const retried = (await gateway.forwarding?.retryDeadLetter(id, { method, target: text(req, 'target') || undefined })) ?? false;
     req.log?.info({ event: 'deadletter.retry', identifier: id, retried, method, admin: sessionOf(res).username }, retried ? `dead letter ${id} moved back to the outbox` : `no dead letter ${id}`);
     redirectTo(req, res, 'quarantine#dead-letters', retried
       ? `Dead letter ${id} moved back to the outbox${method ? ' (to be sent as a PUT)' : ''}; it will be delivered again.`
@@ -190,7 +192,7 @@ ${actions}`,
     const id = String(req.params.id);
     const reason = text(req, 'reason').trim();
     if (!reason) return listPage(req, res, { kind: 'fail', text: `Dead letter ${id} not dismissed: say why (Reason).` }, 400);
-    const dismissed = (await gateway.forwarding?.dismissDeadLetter(id, reason, sessionOf(res).username)) ?? 0;
+    const dismissed = (await gateway.forwarding?.dismissDeadLetter(id, reason, sessionOf(res).username, text(req, 'target') || undefined)) ?? 0;
     req.log?.info({ event: 'deadletter.dismiss', identifier: id, dismissed, admin: sessionOf(res).username }, `dead letter ${id} dismissed in the back office`);
     redirectTo(req, res, 'quarantine#dead-letters', dismissed ? `Dead letter ${id} dismissed; it is kept and no longer counted.` : { kind: 'warn', text: `No open dead letter ${id}.` });
   });

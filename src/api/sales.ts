@@ -58,10 +58,10 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     if (body.identifier !== undefined && body.identifier !== req.params.id) {
       throw new AppError('url_and_body_identifiers_mismatch', `identifier in the URL (${req.params.id}) differs from the body's (${body.identifier})`);
     }
-    await storeSale(res, body, req.params.id);
+    await storeSale(res, body, req.params.id, false, req.query.replace === 'true');
   });
 
-  async function storeSale(res: Response, body: SaleBody, identifier: string, createOnly = false): Promise<void> {
+  async function storeSale(res: Response, body: SaleBody, identifier: string, createOnly = false, replace = false): Promise<void> {
     const account = accountOf(res);
     if (account.role === 'device' && body.cashRegisterName !== account.cashRegister) {
       throw new AppError('forbidden', `device ${account.username} may only post sales of register ${account.cashRegister}`);
@@ -70,7 +70,7 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
       throw new AppError('validation_failed', 'a sale identifier is "<cashRegisterName>:<id>"', [{ field: '/identifier', message: `must start with ${body.cashRegisterName}:` }]);
     }
     const sale = normaliseSale(body, identifier, account);
-    const { outcome, sale: stored } = await ledger.putApiSale(sale, now(), { createOnly });
+    const { outcome, sale: stored } = await ledger.putApiSale(sale, now(), { createOnly, replace });
     await store.commit();
     res.status(outcome === 'created' ? 201 : 200).location(`sales/${encodeURIComponent(identifier)}`).json(stored);
   }

@@ -202,16 +202,18 @@ export class SalesLedger {
   /**
    * A sale posted through the API: same store and rules, but a collision is answered with 409.
    * `createOnly` (POST): an existing identifier is 409 already_exists, so a client that re-sends
-   * a create (an outbox after a timeout) learns the sale is there.
+   * a create (an outbox after a timeout) learns the sale is there. `replace` (PUT ?replace=true):
+   * a different sale under the identifier is overwritten instead (a dead letter retried as a PUT
+   * after a collision: the admin chose this version).
    */
-  putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
+  putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean; replace?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
     return this.serialised(async () => {
       if (!saleAmountsValid(sale)) {
         const problems = saleAmountProblems(sale);
         throw new AppError('invalid_value', `the sale has invalid amounts: ${describeProblems(problems)}`, problems);
       }
       const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
-      if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
+      if (this.index.has(sale.identifier) && !opts.replace && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
         throw new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`);
       }
       if (this.index.has(sale.identifier) && opts.createOnly) {

@@ -13,6 +13,7 @@ import { HttpClient } from './upstream-client.js';
 import { UpstreamTarget } from './upstream-target.js';
 import { webhookName, WebhookTarget } from './webhook.js';
 import { redactUrl } from '../ops/safe-target.js';
+import type { KitchenOrderView } from '../kitchen/types.js';
 
 export interface ForwardingDeps {
   config: Config;
@@ -36,6 +37,8 @@ export class Forwarding implements ForwardingStatus {
     private readonly outbox: Outbox,
     private readonly client: HttpClient | null,
     readonly catalogSync: CatalogSync | null,
+    /** Each webhook's outbox target name, by its configured URL. */
+    private readonly hookTargets: ReadonlyMap<string, string>,
   ) {}
 
   /** Undefined for a standalone gateway without webhooks: nothing to forward. */
@@ -61,16 +64,16 @@ export class Forwarding implements ForwardingStatus {
       });
       targets.push(new UpstreamTarget(client, up.retryCapMs, nowMs));
     }
-    const hookUrls = new Set<string>();
+    const hookUrls = new Map<string, string>();
     for (const hook of config.webhooks) {
       if (hookUrls.has(hook.url)) {
         log.warn({ url: redactUrl(hook.url) }, 'webhook listed twice; the second entry is ignored');
         continue;
       }
-      hookUrls.add(hook.url);
       // Two URLs that differ only in their secrets redact alike: numbered in config order.
       let name = webhookName(hook.url);
       for (let n = 2; targets.some((t) => t.name === name); n++) name = `${webhookName(hook.url)}#${n}`;
+      hookUrls.set(hook.url, name);
       targets.push(new WebhookTarget(hook, nowMs, name));
     }
     const outbox = new Outbox({ store: deps.outboxStore(), ledger, commit: () => store.commit(), logger: log, events, now });
@@ -85,7 +88,7 @@ export class Forwarding implements ForwardingStatus {
         unacknowledged: () => outbox.saleItemsOf('upstream'),
       })
       : null;
-    return new Forwarding(outbox, client, catalogSync);
+    return new Forwarding(outbox, client, catalogSync, hookUrls);
   }
 
   start(): void {
@@ -109,16 +112,22 @@ export class Forwarding implements ForwardingStatus {
     return this.outbox.targets();
   }
 
+  /** A kitchen order the webhook at `hookUrl` refused for good becomes its dead letter; false if there is no such webhook. */
+  kitchenDeadLetter(hookUrl: string, order: KitchenOrderView, dead: { at: string; error: string; status: number | null; response: string }, attempts: number): Promise<boolean> {
+    const target = this.hookTargets.get(hookUrl);
+    return target === undefined ? Promise.resolve(false) : this.outbox.addKitchenDeadLetter(target, order, dead, attempts);
+  }
+
   deadLetters(state: DeadLetterState | 'all' = 'open'): DeadLetter[] {
     return this.outbox.deadLetters(state);
   }
 
-  async retryDeadLetter(identifier: string, opts: { method?: 'PUT' } = {}): Promise<boolean> {
-    return (await this.outbox.retryDeadLetters(identifier, undefined, opts)) > 0;
+  async retryDeadLetter(identifier: string, opts: { method?: 'PUT'; target?: string } = {}): Promise<boolean> {
+    return (await this.outbox.retryDeadLetters(identifier, opts.target, { method: opts.method })) > 0;
   }
 
-  dismissDeadLetter(identifier: string, reason: string, by: string): Promise<number> {
-    return this.outbox.dismissDeadLetters(identifier, reason, by);
+  dismissDeadLetter(identifier: string, reason: string, by: string, target?: string): Promise<number> {
+    return this.outbox.dismissDeadLetters(identifier, reason, by, target);
   }
 
   retryDeadLetters(identifier: string, target?: string): Promise<number> {

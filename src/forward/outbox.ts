@@ -9,6 +9,7 @@ import { nextDelay } from './backoff.js';
 import type { DeliveryOutcome, DeliveryTarget } from './delivery.js';
 import type { DeadLetter, DeadLetterState, OutboxTargetState, RegisterOutboxState } from './status.js';
 import { safeText } from '../ops/safe-target.js';
+import type { KitchenOrderView } from '../kitchen/types.js';
 
 /** What a sale change means to a receiver: its first change creates it; a change into refunded/cancelled reverses it. */
 export function changeKind(previous: SaleStatus | null, status: SaleStatus): SaleEventKind {
@@ -111,7 +112,7 @@ export class Outbox {
         this.orphans.set(item.target, (this.orphans.get(item.target) ?? 0) + 1);
         continue;
       }
-      const entry = item.kind === 'quarantine.added' ? { seq: item.seq } : ledger.entry(item.identifier);
+      const entry = item.kind === 'quarantine.added' || item.kind === 'kitchen.order' ? { seq: item.seq } : ledger.entry(item.identifier);
       if (!entry || item.seq > entry.seq || q.keys.has(item.key)) {
         store.remove(item);
         dropped++;
@@ -257,6 +258,28 @@ export class Outbox {
     }
   }
 
+  /**
+   * A kitchen order that a webhook refused for good. Kitchen orders go out through the kitchen's
+   * own queue (stored with the orders); a refusal is kept here, as a dead letter of that webhook,
+   * so it is counted, shown and retried (then sent by this outbox) like a sale event's.
+   */
+  async addKitchenDeadLetter(target: string, order: KitchenOrderView, dead: NonNullable<OutboxItem['dead']>, attempts: number): Promise<boolean> {
+    const q = this.queues.get(target);
+    if (!q) return false;
+    const key = `kitchen:${order.id}`;
+    if (q.keys.has(key)) return true;
+    const item: OutboxItem = {
+      key, target, identifier: key, cashRegisterName: '', seq: this.deps.ledger.salesSeq, version: 1, kind: 'kitchen.order',
+      previousStatus: null, changedAt: order.receivedAt, order, enqueuedAt: this.now().toISOString(),
+      attempts, lastError: safeText(dead.error), nextAttemptAt: null, dead: { ...dead, error: safeText(dead.error) },
+    };
+    this.place(q, item);
+    this.deps.store.add(item);
+    await this.deps.commit();
+    this.deps.events?.emit('outbox.deadletter', { target, identifier: key, attempts, error: item.dead!.error });
+    return true;
+  }
+
   targets(): OutboxTargetState[] {
     const now = this.now().getTime();
     return [...this.queues.values()].map((q) => {
@@ -296,6 +319,7 @@ export class Outbox {
           lastError: item.dead!.error, at: item.dead!.at, key: item.key, event: eventName(item.kind),
           status: item.dead!.status, response: item.dead!.response, state: item.dismissed ? 'dismissed' : 'open',
         };
+        if (item.order) letter.order = item.order;
         if (item.dismissed) Object.assign(letter, { resolvedAt: item.dismissed.at, resolvedBy: item.dismissed.by, resolution: item.dismissed.reason });
         out.push(letter);
       }
@@ -331,10 +355,11 @@ export class Outbox {
   }
 
   /** Moves the open dead letters of a sale (identifier) or of one change (key) to the dismissed ones, with the reason; how many. */
-  async dismissDeadLetters(match: string, reason: string, by: string): Promise<number> {
+  async dismissDeadLetters(match: string, reason: string, by: string, target?: string): Promise<number> {
     let n = 0;
     const at = this.now().toISOString();
     for (const q of this.queues.values()) {
+      if (target !== undefined && q.target.name !== target) continue;
       for (const item of q.dead.filter((d) => d.identifier === match || d.key === match)) {
         q.dead.splice(q.dead.indexOf(item), 1);
         item.dismissed = { at, by, reason };

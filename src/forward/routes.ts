@@ -52,16 +52,18 @@ export function forwardingRouter(forwarding: ForwardingStatus | undefined, now: 
   router.post('/deadletters/:identifier/retry', async (req, res) => {
     const id = req.params.identifier;
     const method = retryMethod(req.body);
-    const retried = (forwarding?.deadLetters('all') ?? []).filter((d) => d.identifier === id || d.key === id).length;
-    if (retried === 0 || !(await forwarding!.retryDeadLetter(id, { method }))) throw notFound(`dead letter ${id}`);
+    const target = stringParam(req, 'target');
+    const retried = (forwarding?.deadLetters('all') ?? []).filter((d) => (d.identifier === id || d.key === id) && (target === undefined || d.target === target)).length;
+    if (retried === 0 || !(await forwarding!.retryDeadLetter(id, { method, target }))) throw notFound(`dead letter ${id}`);
     res.status(202).json({ identifier: req.params.identifier, retried, ...(method ? { method } : {}) });
   });
 
   router.post('/deadletters/:identifier/dismiss', async (req, res) => {
     const id = req.params.identifier;
     const reason = dismissReason(req.body);
-    const matches = (d: { identifier: string; key: string }) => d.identifier === id || d.key === id;
-    const dismissed = forwarding ? await forwarding.dismissDeadLetter(id, reason, accountOf(res).username) : 0;
+    const target = stringParam(req, 'target');
+    const matches = (d: { identifier: string; key: string; target: string }) => (d.identifier === id || d.key === id) && (target === undefined || d.target === target);
+    const dismissed = forwarding ? await forwarding.dismissDeadLetter(id, reason, accountOf(res).username, target) : 0;
     if (dismissed === 0) {
       const done = (forwarding?.deadLetters('dismissed') ?? []).find(matches);
       if (done) throw new AppError('not_open', `dead letter ${id} was dismissed already (${done.resolvedAt} by ${done.resolvedBy}); retry it to send it again`);

@@ -27,6 +27,8 @@ export interface DeadLetter {
   identifier: string;
   target: string;
   sale: unknown;
+  /** A kitchen.order dead letter: the order (no sale). */
+  order?: unknown;
   attempts: number;
   lastError: string;
   at: string;
@@ -58,9 +60,12 @@ export interface ForwardingStatus {
   targets(): OutboxTargetState[];
   /** The open dead letters (those that need a person), or those of another state. */
   deadLetters(state?: DeadLetterState | 'all'): DeadLetter[];
-  /** Moves a dead letter (open or dismissed) back into its queue, optionally to be sent as a PUT; false when there is no such dead letter. */
-  retryDeadLetter(identifier: string, opts?: { method?: 'PUT' }): Promise<boolean>;
-  /** Dismisses the open dead letters of a sale (identifier) or of one change (key), keeping them; how many. */
-  dismissDeadLetter(identifier: string, reason: string, by: string): Promise<number>;
+  /**
+   * Moves a dead letter (open or dismissed) back into its queue, optionally to be sent as a PUT, of
+   * every target or of `opts.target` only; false when there is no such dead letter.
+   */
+  retryDeadLetter(identifier: string, opts?: { method?: 'PUT'; target?: string }): Promise<boolean>;
+  /** Dismisses the open dead letters of a sale (identifier) or of one change (key), of every target or of `target` only, keeping them; how many. */
+  dismissDeadLetter(identifier: string, reason: string, by: string, target?: string): Promise<number>;
   upstream(): UpstreamState;
 }

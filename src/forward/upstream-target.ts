@@ -22,15 +22,15 @@ export class UpstreamTarget implements DeliveryTarget {
 
   constructor(private readonly client: HttpClient, readonly retryCapMs: number, private readonly now: () => number = Date.now) {}
 
-  /** Sale changes only: quarantine events are for webhooks. */
+  /** Sale changes only: quarantine and kitchen events are for webhooks. */
   accepts(kind: OutboxEventKind): boolean {
-    return kind !== 'quarantine.added';
+    return kind !== 'quarantine.added' && kind !== 'kitchen.order';
   }
 
   async deliver(item: OutboxItem, signal: AbortSignal): Promise<DeliveryOutcome> {
     const create = item.kind === 'created' && item.method !== 'PUT';
     // ':' is a legal path character and sale identifiers are register:invoice, so it stays readable.
-    const path = create ? '/sales' : `/sales/${encodeURIComponent(item.identifier).replace(/%3A/gi, ':')}`;
+    const path = create ? '/sales' : `/sales/${encodeURIComponent(item.identifier).replace(/%3A/gi, ':')}${item.method === 'PUT' ? '?replace=true' : ''}`;
     const method = create ? 'POST' : 'PUT';
     try {
       const res = await this.client.request(method, path, { data: saleForUpstream(item.sale!), signal });

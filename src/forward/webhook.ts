@@ -5,6 +5,7 @@ import { eventName, type OutboxEventKind, type OutboxItem, type QuarantineEvent 
 import { outcomeOfFailure, outcomeOfResponse, type DeliveryOutcome, type DeliveryTarget } from './delivery.js';
 import { HttpClient } from './upstream-client.js';
 import { redactUrl } from '../ops/safe-target.js';
+import type { KitchenOrderView } from '../kitchen/types.js';
 
 export interface WebhookPayload {
   /** Stable per sale change (or quarantine item): the same event always carries the same id (deduplicate on it). */
@@ -16,6 +17,8 @@ export interface WebhookPayload {
   sale?: Sale;
   /** quarantine.added: id, register, device, code, reason, receivedAt (never the raw payload). */
   quarantine?: QuarantineEvent;
+  /** kitchen.order (a retried dead letter): the order, as the kitchen's own delivery sends it. */
+  order?: KitchenOrderView;
 }
 
 export const SIGNATURE_HEADER = 'X-Signature';
@@ -27,6 +30,7 @@ export function webhookName(url: string): string {
 
 export function webhookPayload(item: OutboxItem): WebhookPayload {
   const type = eventName(item.kind) as WebhookEvent;
+  if (item.order) return { id: item.key, type, createdAt: item.changedAt, order: item.order };
   return item.quarantine
     ? { id: item.key, type, createdAt: item.changedAt, quarantine: item.quarantine }
     : { id: item.key, type, createdAt: item.changedAt, sale: item.sale };

@@ -4,6 +4,7 @@ import { nextDelay } from '../forward/backoff.js';
 import { outcomeOfFailure, outcomeOfResponse } from '../forward/delivery.js';
 import { HttpClient } from '../forward/upstream-client.js';
 import { signBody, SIGNATURE_HEADER } from '../forward/webhook.js';
+import { safeTarget, safeText } from '../ops/safe-target.js';
 import type { Kitchen } from './kitchen.js';
 import { viewOf, type KitchenOrder, type KitchenOrderView } from './types.js';
 
@@ -25,6 +26,11 @@ export function kitchenPayload(order: KitchenOrder): KitchenWebhookPayload {
   return { id: `kitchen:${order.id}`, type: 'kitchen.order', createdAt: order.receivedAt, order: viewOf(order) };
 }
 
+/** Where a kitchen.order a webhook refused for good is kept: the outbox's dead letters (Forwarding.kitchenDeadLetter). */
+export type KitchenDeadLetters = (
+  hookUrl: string, order: KitchenOrderView, dead: { at: string; error: string; status: number | null; response: string }, attempts: number,
+) => Promise<boolean>;
+
 interface HookQueue {
   hook: WebhookConfig;
   client: HttpClient;
@@ -38,13 +44,17 @@ interface HookQueue {
  * `kitchen.order` webhooks: signed and sent like sale events (X-Signature HMAC-SHA256 of the
  * body, X-Event-Id, X-Event-Type; retries with backoff and jitter up to retryCapMs). The order
  * record itself says which hooks still wait for it (`pendingHooks`, stored with the order), so
- * a restart resumes delivery; a hook that refuses an order for good (4xx) is logged and skipped.
+ * a restart resumes delivery; an order a hook refuses for good (4xx) becomes a dead letter of that
+ * webhook in the outbox (counted, shown, retried there like a sale event's).
  */
 export class KitchenHookDelivery {
   private readonly queues: HookQueue[];
   private stopping = false;
 
-  constructor(hooks: WebhookConfig[], private readonly kitchen: Kitchen, private readonly logger: Logger, private readonly now: () => number = Date.now) {
+  constructor(
+    hooks: WebhookConfig[], private readonly kitchen: Kitchen, private readonly logger: Logger, private readonly now: () => number = Date.now,
+    private readonly deadLetters: KitchenDeadLetters | null = null,
+  ) {
     this.queues = kitchenHooks(hooks).map((hook) => ({
       hook, client: new HttpClient({ baseUrl: hook.url, timeoutMs: hook.timeoutMs, now }, true), ids: [], wake: null, running: null, abort: new AbortController(),
     }));
@@ -132,11 +142,23 @@ export class KitchenHookDelivery {
       if (outcome.verdict === 'retry') {
         attempts++;
         const wait = nextDelay(attempts, q.hook.retryCapMs, outcome.notBefore === null ? null : Math.max(0, outcome.notBefore - this.now()));
-        this.logger.warn({ target: name, order: id, attempts, error: outcome.error, retryInMs: wait }, 'kitchen.order webhook failed; retrying');
+        this.logger.warn({ target: safeTarget(name), order: id, attempts, error: safeText(outcome.error), retryInMs: wait }, 'kitchen.order webhook failed; retrying');
         await this.sleep(q, wait);
         continue;
       }
-      if (outcome.verdict === 'permanent') this.logger.error({ target: name, order: id, error: outcome.error }, 'kitchen.order webhook refused the order for good; not retried');
+      if (outcome.verdict === 'permanent') {
+        const dead = { at: new Date(this.now()).toISOString(), error: outcome.error, status: outcome.status, response: outcome.response };
+        const kept = await this.deadLetters?.(q.hook.url, viewOf(order), dead, attempts + 1).catch((err) => {
+          this.logger.error({ err, order: id }, 'could not store the refused kitchen.order as a dead letter; retrying');
+          return null;
+        });
+        if (kept === null) {
+          await this.sleep(q, 1000);
+          continue;
+        }
+        // A dead letter is logged by the outbox's event log.
+        if (!kept) this.logger.error({ target: safeTarget(name), order: id, error: safeText(outcome.error) }, 'kitchen.order webhook refused the order for good; not retried');
+      }
       attempts = 0;
       q.ids.shift();
       await this.kitchen.hookFinished(id, name).catch((err) => this.logger.error({ err, order: id }, 'could not record the kitchen.order delivery'));

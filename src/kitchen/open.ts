@@ -4,7 +4,7 @@ import type { GatewayEvents } from '../events.js';
 import type { LowdbStore } from '../store/lowdb-store.js';
 import type { Stores } from '../store/open-stores.js';
 import type { PgStore } from '../store/postgres/pg-store.js';
-import type { KitchenHookDelivery } from './hooks.js';
+import type { KitchenDeadLetters, KitchenHookDelivery } from './hooks.js';
 import type { Kitchen } from './kitchen.js';
 import type { KitchenStore } from './store.js';
 
@@ -16,7 +16,9 @@ export interface KitchenService {
 }
 
 /** Opens the kitchen over the gateway's opened store (after its crash recovery); undefined without `kitchen` in the config. */
-export async function openKitchen(deps: { config: Config; stores: Stores; events: GatewayEvents; logger: Logger; now: () => Date }): Promise<KitchenService | undefined> {
+export async function openKitchen(deps: {
+  config: Config; stores: Stores; events: GatewayEvents; logger: Logger; now: () => Date; deadLetters?: KitchenDeadLetters;
+}): Promise<KitchenService | undefined> {
   const { config, stores, events, logger, now } = deps;
   if (!config.kitchen) return undefined;
   // Loaded only by a gateway with a kitchen (memory of the others stays as it was).
@@ -34,7 +36,7 @@ export async function openKitchen(deps: { config: Config; stores: Stores; events
     hookTargets: kitchenHooks(config.webhooks).map(hookName),
   });
   await kitchen.open();
-  const hooks = new KitchenHookDelivery(config.webhooks, kitchen, logger.child({ component: 'kitchen' }), () => now().getTime());
+  const hooks = new KitchenHookDelivery(config.webhooks, kitchen, logger.child({ component: 'kitchen' }), () => now().getTime(), deps.deadLetters ?? null);
   hooks.start();
   return {
     kitchen, hooks,

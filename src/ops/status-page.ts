@@ -190,8 +190,8 @@ function forwardingSection(view: StatusView): SafeHtml {
     attrs: html`data-dead-letter="${d.identifier}"`,
     cells: [
       d.identifier, safeTarget(d.target), d.attempts, { value: safeText(d.lastError), wide: true }, when(d.at, view.now),
-      html`<form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/retry`}"><input type="hidden" name="token" value="${view.csrfToken}"><button type="submit">Retry</button></form>
-<form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/dismiss`}" class="dismiss"><input type="hidden" name="token" value="${view.csrfToken}"><input name="reason" required maxlength="500" placeholder="why it may stay undelivered" aria-label="reason for dismissing ${d.identifier}"><button type="submit">Dismiss</button></form>`,
+      html`<form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/retry`}"><input type="hidden" name="token" value="${view.csrfToken}"><input type="hidden" name="target" value="${d.target}"><button type="submit">Retry</button></form>
+<form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/dismiss`}" class="dismiss"><input type="hidden" name="token" value="${view.csrfToken}"><input type="hidden" name="target" value="${d.target}"><input name="reason" required maxlength="500" placeholder="why it may stay undelivered" aria-label="reason for dismissing ${d.identifier}"><button type="submit">Dismiss</button></form>`,
     ],
   }));
   const dismissed = f.dismissedDeadLetters > 0

@@ -90,7 +90,7 @@ export function statusRouter(deps: StatusDeps): Router {
     const fwd = gateway.forwarding;
     if (!fwd) throw notFound('forwarding (this gateway forwards nothing, so it has no dead letters)');
     const id = String(req.params.id);
-    const retried = await fwd.retryDeadLetter(id);
+    const retried = await fwd.retryDeadLetter(id, { target: formTarget(req) });
     req.log?.info({ event: 'deadletter.retry', identifier: id, retried, admin: res.locals.account?.username }, retried ? `dead letter ${id} moved back to the outbox` : `no dead letter ${id}`);
     // Relative, so that the page also works behind a proxy that mounts it under a prefix.
     res.redirect(303, `../../../status?${retried ? 'retried' : 'missing'}=${encodeURIComponent(id)}`);
@@ -107,12 +107,17 @@ export function statusRouter(deps: StatusDeps): Router {
       return;
     }
     const admin = res.locals.account?.username ?? 'admin';
-    const dismissed = await fwd.dismissDeadLetter(id, reason, admin);
+    const dismissed = await fwd.dismissDeadLetter(id, reason, admin, formTarget(req));
     req.log?.info({ event: 'deadletter.dismiss', identifier: id, dismissed, admin }, dismissed ? `dead letter ${id} dismissed` : `no open dead letter ${id}`);
     res.redirect(303, `../../../status?${dismissed ? 'dismissed' : 'missing'}=${encodeURIComponent(id)}`);
   });
 
   return router;
+}
+
+/** The target of the form's row: a sale has a dead letter per target, and a row acts on its own only. */
+function formTarget(req: Request): string | undefined {
+  return typeof req.body?.target === 'string' && req.body.target !== '' ? req.body.target : undefined;
 }
 
 function notice(req: Request): StatusView['notice'] {

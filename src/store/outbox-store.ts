@@ -3,16 +3,20 @@ import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import type { Sale, SaleStatus } from '../domain/types.js';
+import type { KitchenOrderView } from '../kitchen/types.js';
 import { DurableJSONFile, readJsonFile, writeFileAtomic } from './durable-file.js';
 import type { GroupCommit } from './group-commit.js';
 
 export type SaleEventKind = 'created' | 'reversed' | 'updated';
 
-/** What an outbox item carries: a sale change (sale.<kind>), or a new quarantine item (webhooks only). */
-export type OutboxEventKind = SaleEventKind | 'quarantine.added';
+/**
+ * What an outbox item carries: a sale change (sale.<kind>), or a new quarantine item (webhooks
+ * only), or a kitchen order a webhook refused for good (kept as its dead letter; see Outbox.addKitchenDeadLetter).
+ */
+export type OutboxEventKind = SaleEventKind | 'quarantine.added' | 'kitchen.order';
 
-/** The event name receivers see: sale.created, sale.reversed, sale.updated, quarantine.added. */
-export const eventName = (kind: OutboxEventKind) => (kind === 'quarantine.added' ? kind : `sale.${kind}`);
+/** The event name receivers see: sale.created, sale.reversed, sale.updated, quarantine.added, kitchen.order. */
+export const eventName = (kind: OutboxEventKind) => (kind === 'quarantine.added' || kind === 'kitchen.order' ? kind : `sale.${kind}`);
 
 /** A quarantine item as announced to webhooks: never its raw payload. */
 export interface QuarantineEvent {
@@ -43,6 +47,8 @@ export interface OutboxItem {
   sale?: Sale;
   /** For kind quarantine.added: what the event says. */
   quarantine?: QuarantineEvent;
+  /** For kind kitchen.order: the order as the event carries it. */
+  order?: KitchenOrderView;
   enqueuedAt: string;
   attempts: number;
   lastError: string | null;

@@ -15,9 +15,11 @@ describe('tabshop-gateway import-products', () => {
     await writeFile(join(dir, 'p.csv'), 'id;title;price;stockqty\r\n1;Tea;1,80;5\r\n2;Bad;x;\r\n');
     const run = async (...args: string[]) => {
       const p = spawnCli(['import-products', join(dir, 'p.csv'), '--config', join(dir, 'config.json'), ...args]);
+      let stdout = '';
+      p.child.stdout!.on('data', (c) => (stdout += c));
       const code = await p.exited;
-      // The config's warnings (plain-text passwords) share the output: the JSON is its own line.
-      return { code, out: p.output(), json: () => JSON.parse(p.output().split('\n').find((l) => l.startsWith('{'))!) };
+      // The config's warnings (plain-text passwords) go to stderr: with --json, stdout is the JSON alone.
+      return { code, out: p.output(), json: () => JSON.parse(stdout) };
     };
     const dry = await run('--dry-run');
     expect(dry.code).toBe(0);

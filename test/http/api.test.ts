@@ -172,6 +172,21 @@ describe('sales', () => {
     expect(collision.body.error.code).toBe('sale_collision');
   });
 
+  it('PUT /sales/{id} refuses a different sale under the identifier (409 sale_collision) unless ?replace=true', async () => {
+    const sale = { ...apiSale, identifier: 'TAB-1:web-2' };
+    expect((await admin('/sales', 'POST', sale)).status).toBe(201);
+    const other = { ...sale, createdAt: '2026-11-23T11:00:00.000Z', lines: [{ ...sale.lines[0], quantity: 2, total: 7 }], payments: [{ method: 'card', code: '2', amount: 7 }], total: 7, vat: 0.64 };
+    const refused = await admin('/sales/TAB-1:web-2', 'PUT', other);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('sale_collision');
+    expect((await admin('/sales/TAB-1:web-2')).body).toMatchObject({ total: 3.5, version: 1 });
+    const replaced = await admin('/sales/TAB-1:web-2?replace=true', 'PUT', other);
+    expect(replaced.status).toBe(200);
+    expect(replaced.body).toMatchObject({ identifier: 'TAB-1:web-2', total: 7, createdAt: '2026-11-23T11:00:00.000Z', version: 2 });
+    const report = (await admin('/days/current/report?cashRegisterName=TAB-1')).body;
+    expect(report.arithmetic.every((a: { holds: boolean }) => a.holds)).toBe(true);
+  });
+
   it('lets a device post sales of its own register only', async () => {
     expect((await t.gw.json('/api/sales', { method: 'POST', body: apiSale, auth: deviceAuth })).status).toBe(201);
     const other = await t.gw.json('/api/sales', { method: 'POST', body: { ...apiSale, identifier: 'TAB-2:x', cashRegisterName: 'TAB-2' }, auth: deviceAuth });

@@ -1,3 +1,6 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { KitchenListener } from '../../src/kitchen/listener.js';
 import { copyLowdbToPostgres } from '../../src/store/postgres/copy-from-lowdb.js';
@@ -20,6 +23,30 @@ describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000
   });
   afterAll(async () => {
     await cluster?.stop();
+  });
+
+  it('an order a webhook refuses for good is a dead letter in the database, kept across a restart', async () => {
+    const hook: Server = createServer((req, res) => req.resume().on('end', () => res.writeHead(410).end('gone')));
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    try {
+      const url = await cluster.createDatabase();
+      const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/h`;
+      const config = { store: { dataDir: './data', postgres: { url } }, kitchen: { port: 0 }, webhooks: [{ url: hookUrl, secret: 'a-long-enough-secret', retryCapMs: 50 }] };
+      const a = await gateways.start(config);
+      const la = await listenerFor(a);
+      listeners.push(la);
+      await sendLikeTablet(la.port, order('Tisch 9', [{ product: 'Knödel', amount: '3' }]));
+      const until = Date.now() + 5000;
+      while ((await a.json('/api/deadletters', { auth: adminAuth })).body.total === 0 && Date.now() < until) await delay(20);
+      await listeners.pop()!.close();
+      await gateways.stop(a);
+      const b = await gateways.start(config, a.dir);
+      expect((await b.json('/api/deadletters', { auth: adminAuth })).body.items).toMatchObject([
+        { identifier: 'kitchen:1', event: 'kitchen.order', status: 410, order: { table: 'Tisch 9', positions: [{ product: 'Knödel', amount: '3' }] } },
+      ]);
+    } finally {
+      await new Promise((r) => hook.close(r));
+    }
   });
 
   it('stores orders, rejected messages and the journal in the database; a restart keeps them', async () => {

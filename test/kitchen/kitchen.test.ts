@@ -358,4 +358,54 @@ describe('kitchen.order webhook', () => {
     while (gw.gateway.kitchen!.kitchen.undelivered().length > 0 && Date.now() < until) await delay(20);
     expect(gw.gateway.kitchen!.kitchen.undelivered()).toEqual([]);
   });
+
+  it('an order the webhook refuses for good becomes a dead letter: counted by /readyz, retried from it, then delivered', async () => {
+    const received: { headers: IncomingMessage['headers']; body: string }[] = [];
+    let refuse = true;
+    hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        if (refuse) {
+          res.writeHead(400).end('unknown table');
+          return;
+        }
+        received.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook!.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    const config = { webhooks: [{ url, secret: 's3cret', retryCapMs: 50 }] };
+    const first = await start(config);
+    await sendLikeTablet(first.port, order('Table 4', [{ product: 'Burger', amount: '2' }]));
+    const until = Date.now() + 5000;
+    let dead = (await first.gw.json('/api/deadletters', { auth: adminAuth })).body;
+    while (dead.total === 0 && Date.now() < until) {
+      await delay(20);
+      dead = (await first.gw.json('/api/deadletters', { auth: adminAuth })).body;
+    }
+    expect(dead.items).toMatchObject([{
+      identifier: 'kitchen:1', key: 'kitchen:1', event: 'kitchen.order', target: `webhook:${url}`, status: 400, response: 'unknown table', state: 'open',
+      order: { id: '1', table: 'Table 4', positions: [{ product: 'Burger', amount: '2' }] },
+    }]);
+    expect((await first.gw.json('/readyz', { auth: adminAuth })).body).toMatchObject({ status: 'degraded', checks: { outbox: { deadLetters: 1 } } });
+    expect(first.gw.gateway.kitchen!.kitchen.undelivered()).toEqual([]);
+
+    // Kept across a restart; a retry sends the same event (same id, signed) once the receiver is fixed.
+    await first.gw.stop();
+    const second = await start(config, first.gw.dir);
+    expect((await second.gw.json('/api/deadletters', { auth: adminAuth })).body.total).toBe(1);
+    refuse = false;
+    expect((await second.gw.json('/api/deadletters/kitchen:1/retry', { method: 'POST', auth: adminAuth })).status).toBe(202);
+    while (received.length === 0 && Date.now() < until + 5000) await delay(20);
+    expect(received).toHaveLength(1);
+    const [{ headers, body }] = received;
+    expect(headers['x-event-id']).toBe('kitchen:1');
+    expect(headers['x-event-type']).toBe('kitchen.order');
+    expect(verifySignature(body, 's3cret', headers['x-signature'] as string)).toBe(true);
+    expect(JSON.parse(body)).toMatchObject({ id: 'kitchen:1', type: 'kitchen.order', order: { id: '1', table: 'Table 4' } });
+    expect((await second.gw.json('/api/deadletters?state=all', { auth: adminAuth })).body.total).toBe(0);
+  });
 });
+

@@ -26,9 +26,9 @@ export class FakeForwarding implements ForwardingStatus {
   }
 
   /** Every successful retry with its options (a PUT retry after a collision). */
-  retriedWith: { identifier: string; method?: 'PUT' }[] = [];
+  retriedWith: { identifier: string; method?: 'PUT'; target?: string }[] = [];
 
-  async retryDeadLetter(identifier: string, opts: { method?: 'PUT' } = {}): Promise<boolean> {
+  async retryDeadLetter(identifier: string, opts: { method?: 'PUT'; target?: string } = {}): Promise<boolean> {
     const i = this.dead.findIndex((d) => d.identifier === identifier);
     if (i < 0) return false;
     const [letter] = this.dead.splice(i, 1);
