@@ -8,6 +8,7 @@ import { tabshopRouter } from './tabshop/routes.js';
 import { AppError } from './errors.js';
 import { forwardingRouter } from './forward/routes.js';
 import { presence } from './http/presence.js';
+import { boundUnreadBody } from './http/unread-body.js';
 import { adminRouter } from './admin/router.js';
 import { kitchenRouter } from './kitchen/routes.js';
 
@@ -20,6 +21,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', config.server.trustProxy);
+  app.use(boundUnreadBody);
   app.use(normalisePath);
   app.use(requestLogger(deps.logger));
   const ops = createOps(deps);

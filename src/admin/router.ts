@@ -14,6 +14,7 @@ import { daysRoutes } from './days.js';
 import { importRoutes } from './import.js';
 import { quarantineRoutes } from './quarantine.js';
 import { forwardingRoutes } from './forwarding.js';
+import { refuseOversizedBody } from '../http/unread-body.js';
 
 export type { AdminDeps } from './context.js';
 
@@ -122,7 +123,7 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
   });
 
   // Read before anyone is authenticated: a sign-in form is small, so is the limit.
-  router.post('/sign-in', express.urlencoded({ extended: false, limit: '8kb' }), async (req, res) => {
+  router.post('/sign-in', refuseOversizedBody(8 * 1024), express.urlencoded({ extended: false, limit: '8kb' }), async (req, res) => {
     const username = text(req, 'username');
     const next = safeNext(text(req, 'next'));
     const form = formId(text(req, 'form'));

@@ -55,12 +55,27 @@ export function notModified(req: Request, res: Response, version: number): boole
   return false;
 }
 
+/**
+ * The time a query's ISO-8601 text or epoch milliseconds name, or null. A day the calendar lacks
+ * (`2026-02-30`) is null: Date would roll it over to 2 March, and the body schema refuses it too.
+ */
+export function parseQueryTime(raw: string): Date | null {
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(raw);
+  if (ymd) {
+    const [y, m, d] = [Number(ymd[1]), Number(ymd[2]), Number(ymd[3])];
+    const day = new Date(Date.UTC(y, m - 1, d));
+    if (day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return null;
+  }
+  const date = /^\d+$/.test(raw) ? new Date(Number(raw)) : new Date(raw);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
 /** Parses a time filter: ISO-8601 or epoch milliseconds. */
 export function timeParam(req: Request, name: string): string | undefined {
   const raw = stringParam(req, name);
   if (raw === undefined) return undefined;
-  const date = /^\d+$/.test(raw) ? new Date(Number(raw)) : new Date(raw);
-  if (Number.isNaN(date.getTime())) throw badRequest(`${name} must be an ISO-8601 time or epoch milliseconds`, [{ field: name, message: 'invalid time' }]);
+  const date = parseQueryTime(raw);
+  if (date === null) throw badRequest(`${name} must be an ISO-8601 time or epoch milliseconds`, [{ field: name, message: 'invalid time' }]);
   return date.toISOString();
 }
 

@@ -4,7 +4,7 @@ import { compareIds } from '../domain/catalog.js';
 import { itemRow, mergeByRegister, mergeItems, registerRow, type DateRange } from '../domain/stats.js';
 import { badRequest } from '../errors.js';
 import type { BackOfficeDeps } from './back-office.js';
-import { stringParam } from './http.js';
+import { parseQueryTime, stringParam } from './http.js';
 import { sendList } from './negotiate.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -23,9 +23,9 @@ const REGISTER_COLUMNS = [
 export function dateParam(req: Request, name: string): string | undefined {
   const raw = stringParam(req, name);
   if (raw === undefined) return undefined;
-  const date = DATE.test(raw) ? new Date(`${raw}T00:00:00Z`) : /^\d+$/.test(raw) ? new Date(Number(raw)) : new Date(raw);
+  const date = parseQueryTime(DATE.test(raw) ? `${raw}T00:00:00Z` : raw);
   const problem = (message: string) => badRequest(`${name} ${message}`, [{ field: name, message }]);
-  if (Number.isNaN(date.getTime())) throw problem('must be a date (2026-03-01), an ISO-8601 time or epoch milliseconds');
+  if (date === null) throw problem('must be a date (2026-03-01), an ISO-8601 time or epoch milliseconds');
   const iso = date.toISOString();
   if (!iso.endsWith('T00:00:00.000Z')) throw problem('must fall on a UTC day boundary (stats are kept per UTC day)');
   return iso.slice(0, 10);

@@ -4,6 +4,7 @@ import { accountOf, REALM } from '../auth/basic-auth.js';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/port.js';
 import type { JournalEntry } from '../store/records.js';
+import { decodeBody, type BodyEncoding } from '../translate/body-encoding.js';
 
 /**
  * Pre-146 TabShop clients (DESIGN §4.1 `tabshop.legacy`, tabshop-protocol-notes §2): credentials
@@ -51,15 +52,22 @@ export function isFormEncoded(contentType: string | undefined): boolean {
   return /^\s*application\/x-www-form-urlencoded\b/i.test(contentType ?? '');
 }
 
-/** The invoice JSON of a form-encoded push: the first field value that parses as `{"invoices": [...]}`. */
-export function invoiceJsonFromForm(text: string): string | null {
+/**
+ * The invoice JSON of a form-encoded push: the first field value that parses as `{"invoices": [...]}`.
+ * Its percent-escapes are bytes, read as UTF-8 or, when they are not UTF-8, as Windows-1252
+ * (an old client escapes `ä` as `%E4`), like a push body (body-encoding.ts).
+ */
+export function invoiceFromForm(text: string): { json: string; encoding: BodyEncoding } | null {
   if (!text.includes('=')) return null;
-  for (const [, value] of new URLSearchParams(text)) {
+  for (const field of text.split('&')) {
+    const eq = field.indexOf('=');
+    if (eq < 0) continue;
+    const { text: value, encoding } = decodeBody(percentDecodedBytes(field.slice(eq + 1)));
     const trimmed = value.trim();
     if (!trimmed.startsWith('{')) continue;
     try {
       const parsed = JSON.parse(trimmed) as unknown;
-      if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { invoices?: unknown }).invoices)) return trimmed;
+      if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { invoices?: unknown }).invoices)) return { json: trimmed, encoding };
     } catch {
       // not this field
     }
@@ -67,16 +75,52 @@ export function invoiceJsonFromForm(text: string): string | null {
   return null;
 }
 
+export const invoiceJsonFromForm = (text: string): string | null => invoiceFromForm(text)?.json ?? null;
+
+const isHexDigit = (b: number) => (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
+
+/** A form value's bytes: `+` is a space, `%XX` one byte, anything else its UTF-8 bytes. */
+function percentDecodedBytes(value: string): Uint8Array {
+  const bytes = Buffer.from(value, 'utf8');
+  const out = Buffer.allocUnsafe(bytes.length);
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x2b) {
+      out[n++] = 0x20;
+    } else if (b === 0x25 && i + 2 < bytes.length && isHexDigit(bytes[i + 1]) && isHexDigit(bytes[i + 2])) {
+      out[n++] = Number.parseInt(String.fromCharCode(bytes[i + 1], bytes[i + 2]), 16);
+      i += 2;
+    } else {
+      out[n++] = b;
+    }
+  }
+  return out.subarray(0, n);
+}
+
 const isCredentialField = (name: string) => CREDENTIAL_FIELDS.has(name.toLowerCase());
 
-/** Credential values (user, password, pwd, pass, ... in any letter case) replaced by "***", their names kept; other parameters unchanged. */
+/**
+ * Credential values (user, password, pwd, pass, ... in any letter case) replaced by "***", their
+ * names kept; every other field kept byte for byte (re-encoding would turn a Latin-1 `%E4` into U+FFFD).
+ */
 export function redactParams(text: string): string {
-  const params = new URLSearchParams(text);
-  if (![...params.keys()].some(isCredentialField)) return text;
-  for (const key of new Set(params.keys())) {
-    if (isCredentialField(key)) params.set(key, REDACTED);
-  }
-  return params.toString();
+  const fields = text.split('&');
+  let changed = false;
+  const out = fields.map((field) => {
+    const eq = field.indexOf('=');
+    const rawName = eq < 0 ? field : field.slice(0, eq);
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+    } catch {
+      name = rawName;
+    }
+    if (!isCredentialField(name)) return field;
+    changed = true;
+    return `${rawName}=${REDACTED}`;
+  });
+  return changed ? out.join('&') : text;
 }
 
 /** A request body as it may be stored (journal, quarantine): a form's credential values redacted. */

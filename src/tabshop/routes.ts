@@ -9,7 +9,7 @@ import type { Store } from '../store/port.js';
 import type { JournalEntry } from '../store/records.js';
 import type { CachedBody, TabShopViews } from './views.js';
 import { decodeBody, type BodyEncoding } from '../translate/body-encoding.js';
-import { invoiceJsonFromForm, legacyCredentialsOf, legacyJournalEntry, readBodyAfterPrefix, redactParams, sizeInBytes, storableBody, withLegacy } from './legacy.js';
+import { invoiceFromForm, legacyCredentialsOf, legacyJournalEntry, readBodyAfterPrefix, redactParams, sizeInBytes, storableBody, withLegacy } from './legacy.js';
 
 export interface TabShopDeps {
   store: Store;
@@ -47,10 +47,14 @@ export function tabshopRouter(deps: TabShopDeps): Router {
     if (!req.complete) throw new AppError('bad_request', 'the request was aborted before its body arrived');
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const { text, encoding } = decodeBody(raw);
+    // How the invoice text was decoded: the body's, or a legacy form field's own (percent-escaped Latin-1).
+    let invoiceEncoding = encoding;
     let parsed = parseInvoiceBody(text);
-    const formJson = !parsed.ok ? invoiceJsonFromForm(text) : null;
-    if (formJson !== null && deps.legacy) {
-      parsed = parseInvoiceBody(formJson);
+    const form = !parsed.ok ? invoiceFromForm(text) : null;
+    const formJson = form?.json ?? null;
+    if (form !== null && deps.legacy) {
+      parsed = parseInvoiceBody(form.json);
+      if (form.encoding !== 'utf-8') invoiceEncoding = form.encoding;
       res.locals.legacy = true;
     } else if (formJson !== null && !parsed.ok) {
       parsed.message += '; it looks like a pre-146 form-encoded push: set "tabshop": {"legacy": true} in the gateway config to accept those';
@@ -69,7 +73,7 @@ export function tabshopRouter(deps: TabShopDeps): Router {
         `a push may hold at most ${max} invoices (tabshop.maxInvoicesPerPush); this one holds ${parsed.invoices.length}: nothing was stored, send them in smaller batches`);
     }
     // The invoices were parsed from this body just now and nothing else holds them.
-    const summary = await deps.ledger.ingestInvoices(parsed.invoices, { ...ctx, adopt: true, ...(encoding !== 'utf-8' && { encoding }) });
+    const summary = await deps.ledger.ingestInvoices(parsed.invoices, { ...ctx, adopt: true, ...(invoiceEncoding !== 'utf-8' && { encoding: invoiceEncoding }) });
     await durably(deps.store);
     res.locals.pushSummary = summary;
     if (wantsJson(req)) res.json(summary);

@@ -38,6 +38,16 @@ describe('a leap-second timestamp is a 400, not a 500 (issue 18, item 8)', () =>
       expect(res.body.error.code).toBe('bad_request');
     }
   });
+
+  it('a day the calendar lacks (30 February) in a query, as in a body (Date would read it as 2 March)', async () => {
+    for (const path of ['/sales?from=2026-02-30T00:00:00Z', '/days?to=2026-02-30T12:00:00%2B01:00', '/products/stats?from=2026-02-30', '/sales/stats?to=2026-04-31']) {
+      const res = await admin(path);
+      expect(res.status, path).toBe(400);
+      expect(res.body.error.code).toBe('bad_request');
+    }
+    expect((await admin('/sales?from=2028-02-29T00:00:00Z')).status).toBe(200);
+    expect((await admin('/products/stats?from=2028-02-29')).status).toBe(200);
+  });
 });
 
 describe('CSV exports neutralise formula cells (issue 18, item 8)', () => {

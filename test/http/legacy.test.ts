@@ -103,6 +103,23 @@ describe('legacy clients, legacy mode on', () => {
     expect((await gw.json('/api/sales', { auth: adminAuth })).body.total).toBe(2);
   });
 
+  it('reads a form field percent-escaped in Latin-1 (%E4) as Windows-1252, and journals its bytes unchanged', async () => {
+    gw = await startTestGateway(legacyOn);
+    const json = JSON.stringify({ invoices: [invoice(202611230100009, [{ productId: '101', qty: 1, total: 2.2 }])] })
+      .replace('"productName":"101"', '"productName":"KAESE"');
+    // An old client escapes each byte of its Latin-1 text: ä is %E4 (UTF-8 would be %C3%A4).
+    const data = encodeURIComponent(json).replace('KAESE', 'K%E4sekuchen');
+    const body = `user=${DEVICE.username}&password=${DEVICE.password}&data=${data}`;
+    const res = await gw.fetch('/invoice', { method: 'POST', auth: null, headers: FORM, body });
+    expect(await res.text()).toBe('true');
+    const sale = (await gw.json('/api/sales/TAB-1:202611230100009', { auth: adminAuth })).body;
+    expect(sale.source.invoice.positions[0].productName).toBe('Käsekuchen');
+    expect(sale.lines[0].name).toBe('Käsekuchen');
+    expect(sale.source.encoding).toBe('windows-1252');
+    const lines = await eventually(() => journalLines(gw!.dataDir), (l) => l.length >= 1);
+    expect(lines.find((l) => l.path === '/invoice').body).toBe(`user=***&password=***&data=${data}`);
+  });
+
   it('journals legacy requests in full, with credential values redacted and their names kept', async () => {
     gw = await startTestGateway(legacyOn);
     await gw.fetch(`/tax?${q({ login: DEVICE.username, pass: DEVICE.password })}`, { auth: null, headers: { 'user-agent': 'TabShop/140' } });
