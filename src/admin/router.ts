@@ -1,5 +1,5 @@
+import { pageSecurityHeaders } from '../http/page-security.js';
 import express, { type Request, type Response, Router } from 'express';
-import helmet from 'helmet';
 import { ADMIN_CSS, ADMIN_JS } from './assets.js';
 import { type AdminDeps, isStale, rootOf, send, sessionOf, STALE_FORM, text } from './context.js';
 import { csrfField, field, html } from './page.js';
@@ -19,23 +19,12 @@ import { refuseOversizedBody } from '../http/unread-body.js';
 export type { AdminDeps } from './context.js';
 
 /** No inline script or style at all: everything comes from assets/ on this origin. */
-const securityHeaders = helmet({
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'none'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-      baseUri: ["'none'"],
-    },
-  },
-  strictTransportSecurity: false,
-  xFrameOptions: { action: 'deny' },
-  referrerPolicy: { policy: 'same-origin' },
+const securityHeaders = pageSecurityHeaders({
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  formAction: ["'self'"],
 });
 
 /**

@@ -1,7 +1,7 @@
+import { pageSecurityHeaders } from '../http/page-security.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import helmet from 'helmet';
 import { accountOf, basicAuth } from '../auth/basic-auth.js';
 import { paging, stringParam, timeParam } from '../api/http.js';
 import { AppError, notFound } from '../errors.js';
@@ -20,23 +20,12 @@ const RECONNECT_MS = 1_000;
 const STATES = new Set(['open', 'done', 'rejected', 'all']);
 
 /** Only local files, no inline code; the live stream and the button posts go to this origin. */
-const kitchenSecurityHeaders = helmet({
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'none'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      connectSrc: ["'self'"],
-      imgSrc: ["'self'", 'data:'],
-      formAction: ["'none'"],
-      frameAncestors: ["'none'"],
-      baseUri: ["'none'"],
-    },
-  },
-  strictTransportSecurity: false,
-  xFrameOptions: { action: 'deny' },
-  referrerPolicy: { policy: 'same-origin' },
+const kitchenSecurityHeaders = pageSecurityHeaders({
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  connectSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  formAction: ["'none'"],
 });
 
 export interface KitchenRouterDeps {

@@ -1,6 +1,6 @@
+import { pageSecurityHeaders } from '../http/page-security.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type RequestHandler, Router } from 'express';
-import helmet from 'helmet';
 import { AppError, notFound } from '../errors.js';
 import type { Gateway } from '../gateway.js';
 import type { DailySales } from './daily-sales.js';
@@ -19,26 +19,11 @@ export interface StatusDeps {
 
 const RECENT_QUARANTINE = 50;
 
-/**
- * HSTS is left to a TLS-terminating proxy (tablets on a LAN may use plain HTTP), and so is
- * upgrade-insecure-requests, which would send the retry form to https:// on a plain-HTTP LAN.
- * Referrer-Policy same-origin keeps Origin/Referer on our own form posts for the CSRF check.
- */
-export const statusSecurityHeaders = helmet({
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'none'"],
-      styleSrc: [STATUS_CSS_HASH],
-      imgSrc: ['data:'],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-      baseUri: ["'none'"],
-    },
-  },
-  strictTransportSecurity: false,
-  xFrameOptions: { action: 'deny' },
-  referrerPolicy: { policy: 'same-origin' },
+/** The page's one inline stylesheet is allowed by its hash; no script at all. */
+export const statusSecurityHeaders = pageSecurityHeaders({
+  styleSrc: [STATUS_CSS_HASH],
+  imgSrc: ['data:'],
+  formAction: ["'self'"],
 });
 
 /** The admin status page at /status, and the retry or dismissal of a dead letter from it. */
