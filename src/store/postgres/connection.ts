@@ -182,9 +182,12 @@ export class DatabaseLock {
     try {
       const locked = await this.tryLock(client);
       const { rows } = await client.query<{ epoch: string }>('SELECT epoch::text FROM gateway_leader WHERE id');
-      if (!locked || rows[0]?.epoch !== this.epoch) {
+      if (rows[0]?.epoch !== this.epoch) {
         throw new LeadershipLostError(`lost the lead of ${describeDatabase(this.url)} to another gateway process (${(await describeLeader(client)).holder}); this one stops`);
       }
+      // Same epoch: no rival has taken the lead (a new leader raises it before anything else). The
+      // lock is most likely still held by our own dropped session, whose backend has not exited yet.
+      if (!locked) throw new Error('the database lock is still held by the dropped connection; it is taken again at the next commit');
     } catch (err) {
       await client.end().catch(() => undefined);
       throw err;
