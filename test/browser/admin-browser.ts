@@ -1,23 +1,13 @@
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ADMIN } from '../helpers.js';
+import { ADMIN, removeDir, type TestGateway } from '../helpers.js';
+import { CHROMIUM_LAUNCH, readyForChromium } from './chromium.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const haveChromium = existsSync(CHROMIUM);
-export const inCi = process.env.CI === 'true' || process.env.CI === '1';
-export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+export { ARTIFACTS, haveChromium, inCi } from './chromium.js';
 
 /** One Chromium per test file; tests open contexts (a phone, a desktop) on it. */
 export async function launchChromium(): Promise<Browser> {
-  if (!haveChromium) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
-  await mkdir(ARTIFACTS, { recursive: true });
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  await readyForChromium();
+  return chromium.launch(CHROMIUM_LAUNCH);
 }
 
 export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
@@ -46,3 +36,20 @@ export async function submit(page: Page, name: string): Promise<void> {
 }
 
 export const fitsWidth = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+
+/** A desktop page signed in at `url` (the sign-in form shows first, then the page itself). */
+export async function signedInPage(browser: Browser, url: string): Promise<{ page: Page; problems: string[] }> {
+  const watched = await watchedPage(await browser.newContext(DESKTOP));
+  await watched.page.goto(url);
+  await signIn(watched.page);
+  return watched;
+}
+
+/** afterAll of a browser test file: the browser, then the gateway and its data dir. */
+export async function closeBrowserAndGateway(browser: Browser | undefined, gw: TestGateway | undefined): Promise<void> {
+  await browser?.close();
+  if (gw) {
+    await gw.stop();
+    await removeDir(gw.dir);
+  }
+}

@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminAuth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+import { adminAuth, deviceAuth, invoice, startTestGateway, type TestGateway } from '../helpers.js';
 import { deadLetter, FakeForwarding, target } from '../ops/fake-forwarding.js';
-import { DESKTOP, haveChromium, inCi, launchChromium, signIn, submit, watchedPage } from './admin-browser.js';
+import { haveChromium, inCi, launchChromium, submit, closeBrowserAndGateway, signedInPage } from './admin-browser.js';
 
 const DEAD = ['TAB-1:202612030100097', 'TAB-1:202612030100098', 'TAB-1:202612030100099'];
 
@@ -21,18 +21,10 @@ describe.skipIf(!haveChromium && !inCi)('back office quarantine, dead letters an
     fwd.dead = DEAD.map((id) => deadLetter(id, { lastError: '422 unknown product 999' }));
     gw.gateway.forwarding = fwd;
     browser = await launchChromium();
-    ({ page, problems } = await watchedPage(await browser.newContext(DESKTOP)));
-    await page.goto(`${gw.url}/admin/quarantine`);
-    await signIn(page);
+    ({ page, problems } = await signedInPage(browser, `${gw.url}/admin/quarantine`));
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    if (gw) {
-      await gw.stop();
-      await removeDir(gw.dir);
-    }
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   it('quarantine: reason and payload; correct and release, release with the received date, dismiss with a reason', async () => {
     const date = String(Date.now());

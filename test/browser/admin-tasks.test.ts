@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminAuth, basic, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
-import { DESKTOP, haveChromium, inCi, launchChromium, signIn, submit, watchedPage } from './admin-browser.js';
+import { adminAuth, basic, deviceAuth, invoice, startTestGateway, type TestGateway } from '../helpers.js';
+import { haveChromium, inCi, launchChromium, signIn, submit, closeBrowserAndGateway, signedInPage } from './admin-browser.js';
 
 describe.skipIf(!haveChromium && !inCi)('back office tasks in a real browser (Chromium): stock, days, CSV import, devices', () => {
   let gw: TestGateway;
@@ -14,18 +14,10 @@ describe.skipIf(!haveChromium && !inCi)('back office tasks in a real browser (Ch
     gw = await startTestGateway();
     await api('/products/7', { method: 'PUT', body: { name: 'Scone', price: 2.9 } });
     browser = await launchChromium();
-    ({ page, problems } = await watchedPage(await browser.newContext(DESKTOP)));
-    await page.goto(`${gw.url}/admin/stock`);
-    await signIn(page);
+    ({ page, problems } = await signedInPage(browser, `${gw.url}/admin/stock`));
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    if (gw) {
-      await gw.stop();
-      await removeDir(gw.dir);
-    }
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   it('stock: set a level, record a delivery and a correction (reason required), highlight low stock', async () => {
     expect(new URL(page.url()).pathname).toBe('/admin/stock');

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, adminAuth, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
-import { ARTIFACTS, DESKTOP, fitsWidth, haveChromium, inCi, launchChromium, PHONE, signIn, submit, watchedPage } from './admin-browser.js';
+import { ADMIN, adminAuth, device2Auth, deviceAuth, invoice, startTestGateway, type TestGateway } from '../helpers.js';
+import { ARTIFACTS, DESKTOP, fitsWidth, haveChromium, inCi, launchChromium, PHONE, signIn, submit, watchedPage, closeBrowserAndGateway } from './admin-browser.js';
 
 const MINUTE = 60_000;
 
@@ -27,13 +27,7 @@ describe.skipIf(!haveChromium && !inCi)('back office in a real browser (Chromium
     await signIn(page);
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    if (gw) {
-      await gw.stop();
-      await removeDir(gw.dir);
-    }
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   it('dashboard: today per register and the devices, updated live when a tablet pushes', async () => {
     await page.goto(`${gw.url}/admin/`);

@@ -1,22 +1,16 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, CHROMIUM_LAUNCH, haveChromium, inCi, readyForChromium } from './chromium.js';
 import type { KitchenListener } from '../../src/kitchen/listener.js';
 import { removeDir, startTestGateway, type TestGateway } from '../helpers.js';
 import { listenerFor, order, sendLikeTablet } from '../kitchen/tablet.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const KITCHEN = { username: 'pass-1', password: 'pw-kitchen' };
 const CONFIG = { kitchen: { port: 0, accounts: [KITCHEN] } };
 
-// Locally without Chromium the test is skipped; in CI (CI=true) a missing browser is a failure.
 describe.skipIf(!haveChromium && !inCi)('kitchen screen in a real browser (Chromium)', () => {
   let gw: TestGateway;
   let listener: KitchenListener;
@@ -24,15 +18,12 @@ describe.skipIf(!haveChromium && !inCi)('kitchen screen in a real browser (Chrom
   let profile: string;
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
+    await readyForChromium();
     gw = await startTestGateway(CONFIG);
     listener = await listenerFor(gw);
     profile = await mkdtemp(join(tmpdir(), 'tsg-chromium-'));
-    await mkdir(ARTIFACTS, { recursive: true });
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      ...CHROMIUM_LAUNCH,
       httpCredentials: { username: KITCHEN.username, password: KITCHEN.password },
       viewport: { width: 1280, height: 800 },
     });

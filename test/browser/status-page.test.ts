@@ -1,21 +1,15 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, CHROMIUM_LAUNCH, haveChromium, inCi, readyForChromium } from './chromium.js';
 import { ADMIN, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
 import { deadLetter, FakeForwarding, target } from '../ops/fake-forwarding.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const DEAD = 'TAB-1:202611230100099';
 const DEAD2 = 'TAB-2:202611230200099';
 
-// Locally without Chromium the test is skipped; in CI (CI=true) a missing browser is a failure.
 describe.skipIf(!haveChromium && !inCi)('status page in a real browser (Chromium)', () => {
   let gw: TestGateway;
   let fwd: FakeForwarding;
@@ -23,18 +17,15 @@ describe.skipIf(!haveChromium && !inCi)('status page in a real browser (Chromium
   let profile: string;
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
+    await readyForChromium();
     gw = await startTestGateway();
     fwd = new FakeForwarding();
     fwd.targetStates = [target('upstream', { depth: 2, oldestAgeMs: 30_000, attempts: 4, lastError: 'connect ECONNREFUSED 10.0.0.5:8080' })];
     fwd.dead = [deadLetter(DEAD, { lastError: '422 unknown product 999' }), deadLetter(DEAD2, { lastError: '409 sale_collision', status: 409 })];
     gw.gateway.forwarding = fwd;
     profile = await mkdtemp(join(tmpdir(), 'tsg-chromium-'));
-    await mkdir(ARTIFACTS, { recursive: true });
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      ...CHROMIUM_LAUNCH,
       httpCredentials: { username: ADMIN.username, password: ADMIN.password },
       viewport: { width: 390, height: 844 },
       deviceScaleFactor: 2,
