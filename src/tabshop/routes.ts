@@ -143,8 +143,9 @@ function journalEntry(req: Request, ctx: PushContext, raw: Buffer, text: string,
  * bytes (base64) — unless credentials must be redacted from them, then the decoded text.
  */
 function storedBody(raw: Buffer, text: string, encoding: BodyEncoding): { body: string } | { body?: undefined; bodyBase64: string } {
-  // UTF-8 as received (a BOM included); the decoded text when only that can be redacted.
-  const received = encoding === 'utf-8' ? raw.toString('utf8') : text;
+  // UTF-8 as received (the decoder dropped a BOM: put it back rather than decode the body twice);
+  // the decoded text when only that can be redacted.
+  const received = encoding === 'utf-8' && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? `\uFEFF${text}` : text;
   const storable = storableBody(received);
   return encoding === 'utf-8' || storable !== received ? { body: storable } : { bodyBase64: raw.toString('base64') };
 }
