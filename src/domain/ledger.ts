@@ -208,14 +208,9 @@ export class SalesLedger {
    */
   putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean; replace?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
     return this.serialised(async () => {
-      if (!saleAmountsValid(sale)) {
-        const problems = saleAmountProblems(sale);
-        throw new AppError('invalid_value', `the sale has invalid amounts: ${describeProblems(problems)}`, problems);
-      }
-      const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
-      if (this.index.has(sale.identifier) && !opts.replace && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
-        throw new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`);
-      }
+      const checked = this.apiCandidate(sale, opts.replace === true);
+      if (!checked.ok) throw checked.error;
+      const { candidate } = checked;
       if (this.index.has(sale.identifier) && opts.createOnly) {
         throw new AppError('already_exists', `sale ${sale.identifier} already exists; change it with PUT /sales/${sale.identifier}`);
       }
@@ -305,12 +300,12 @@ export class SalesLedger {
       let identifier: string | null = null;
       if (input.kind === 'sale') {
         const sale = { ...input.sale, source: { ...input.sale.source, kind: input.sale.source?.kind ?? 'api', quarantineId: id } } as Sale;
-        const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
-        if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
+        const checked = this.apiCandidate(sale, false);
+        if (!checked.ok) {
           outcome = 'quarantined';
-          reason = `sale ${sale.identifier} exists with a different date or lines; it was not changed`;
+          reason = checked.error.message;
         } else {
-          outcome = await this.upsert(candidate, at, 'api');
+          outcome = await this.upsert(checked.candidate, at, 'api');
           identifier = sale.identifier;
         }
       } else {
@@ -398,6 +393,19 @@ export class SalesLedger {
         invoice, { stored: stored?.sale.source?.invoice ?? stored?.sale, invoiceId: sale.source?.invoiceId });
     }
     return { outcome: await this.upsert(candidate, ctx.at, 'tabshop'), identifier: sale.identifier, reason: null };
+  }
+
+  /** An API sale (posted, or released from the quarantine) as a candidate, or why it cannot be stored. */
+  private apiCandidate(sale: Sale, replace: boolean): { ok: true; candidate: Candidate } | { ok: false; error: AppError } {
+    if (!saleAmountsValid(sale)) {
+      const problems = saleAmountProblems(sale);
+      return { ok: false, error: new AppError('invalid_value', `the sale has invalid amounts: ${describeProblems(problems)}`, problems) };
+    }
+    const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
+    if (this.index.has(sale.identifier) && !replace && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
+      return { ok: false, error: new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`) };
+    }
+    return { ok: true, candidate };
   }
 
   private async openItem(id: string): Promise<QuarantineItem> {

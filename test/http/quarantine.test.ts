@@ -120,6 +120,20 @@ describe('quarantine lifecycle', () => {
     expect((await t.admin('/sales/TAB-1:11')).body.source).toMatchObject({ kind: 'api', quarantineId: item.id });
   });
 
+  it('a {"sale": …} release whose total summed from its lines is beyond 1e12 is quarantined again (422), nothing stored', async () => {
+    await push([sale(13, '5000')]);
+    const item = await onlyOpenItem();
+    const lines = [{ product: '18', quantity: 1, total: 9e11 }, { product: '19', quantity: 1, total: 9e11 }];
+    const res = await t.admin(`/quarantine/${item.id}/release`, 'POST', {
+      sale: { identifier: 'TAB-1:13', cashRegisterName: 'TAB-1', createdAt: '2026-11-23T10:00:00Z', lines, payments: [{ method: 'cash', code: '0', amount: 1 }] },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ outcome: 'quarantined', sale: null });
+    expect(res.body.reason).toMatch(/invalid amounts/);
+    expect((await t.admin('/sales/TAB-1:13')).status).toBe(404);
+    expect((await t.admin(`/quarantine/${item.id}`)).body.state).toBe('open');
+  });
+
   it('dismisses with a required reason; 409 not_open afterwards, 404 for an unknown id', async () => {
     await push([sale(12, '5000')]);
     const item = await onlyOpenItem();
