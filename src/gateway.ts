@@ -118,7 +118,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   for (const w of configWarnings(config)) logger.warn(w.fields, w.message);
   let forwarding: Forwarding | undefined;
   try {
-    forwarding = await Forwarding.open({ config, store, outboxStore: stores.outbox, catalog, ledger, events, logger, now });
+    forwarding = await Forwarding.open({ config, store, outboxStore: stores.outbox, outboxTable: stores.outboxTable, catalog, ledger, events, logger, now });
   } catch (err) {
     await store.close();
     throw err;

@@ -50,7 +50,7 @@ export interface CatalogSyncDeps {
   now: () => Date;
   pollIntervalMs: number;
   /** Local sale changes upstream has not acknowledged (pending outbox items and dead letters). */
-  unacknowledged: () => UnacknowledgedChange[];
+  unacknowledged: () => UnacknowledgedChange[] | Promise<UnacknowledgedChange[]>;
 }
 
 type Sanitised = { ok: true; item: Article } | { ok: false; problem: string };
@@ -264,7 +264,7 @@ export class CatalogSync {
 
   private async syncStock(): Promise<{ stock: SyncResult['stock']; stockChanges: number }> {
     const { catalog, ledger } = this.deps;
-    const unacknowledgedAtStart = this.deps.unacknowledged();
+    const unacknowledgedAtStart = await this.deps.unacknowledged();
     const list = await this.fetchList('/stock');
     const levels = new Map<string, Decimal>();
     for (const raw of list ?? []) {
@@ -276,7 +276,7 @@ export class CatalogSync {
     // Between sale changes, so every change up to salesSeq is either in the outbox or acknowledged.
     const stockChanges = await ledger.exclusive(async () => {
       // A sale acknowledged while /stock was being read may or may not be in upstream's answer: count it as not.
-      const pending = unacknowledgedMoves([...unacknowledgedAtStart, ...this.deps.unacknowledged()]);
+      const pending = unacknowledgedMoves([...unacknowledgedAtStart, ...(await this.deps.unacknowledged())]);
       let n = 0;
       for (const product of catalog.all<Article>('products')) {
         const id = product.identifier;

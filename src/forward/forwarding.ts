@@ -4,10 +4,13 @@ import type { Catalog } from '../domain/catalog.js';
 import type { SalesLedger } from '../domain/ledger.js';
 import type { GatewayEvents } from '../events.js';
 import type { OutboxStorage } from '../store/outbox-port.js';
+import type { OutboxTable } from '../store/postgres/outbox-table.js';
 import type { Store } from '../store/port.js';
 import { CatalogSync } from './catalog-sync.js';
 import type { DeliveryTarget } from './delivery.js';
 import { Outbox } from './outbox.js';
+import type { UnacknowledgedChange } from './pending-stock.js';
+import { TableOutbox } from './table-outbox.js';
 import type { DeadLetter, DeadLetterState, ForwardingStatus, OutboxTargetState, UpstreamState } from './status.js';
 import { HttpClient } from './upstream-client.js';
 import { UpstreamTarget } from './upstream-target.js';
@@ -20,11 +23,25 @@ export interface ForwardingDeps {
   store: Store;
   /** The outbox storage of the store's backend (files or PostgreSQL), in the store's commit rounds. */
   outboxStore: () => OutboxStorage;
+  /** PostgreSQL: the outbox table that delivery workers claim from (any process may deliver). */
+  outboxTable?: () => OutboxTable;
   catalog: Catalog;
   ledger: SalesLedger;
   events: GatewayEvents;
   logger: Logger;
   now: () => Date;
+}
+
+/** What Forwarding needs of an outbox: the in-memory queues over files, or the claimed PostgreSQL table. */
+type OutboxService = Pick<Outbox, 'open' | 'prepareSaleStored' | 'onQuarantineAdded' | 'addKitchenDeadLetter' | 'start' | 'stop' | 'targets' | 'deadLetters' | 'retryDeadLetters' | 'dismissDeadLetters'> & {
+  saleItemsOf(target: string): UnacknowledgedChange[] | Promise<UnacknowledgedChange[]>;
+  refresh?(): Promise<void>;
+};
+
+/** A claim outlives any delivery: twice the longest request timeout, and at least 30 s. */
+export function outboxLeaseMs(config: Config): number {
+  const timeouts = [config.upstream?.timeoutMs ?? 0, ...config.webhooks.map((h) => h.timeoutMs)];
+  return Math.max(30_000, 2 * Math.max(...timeouts));
 }
 
 /**
@@ -34,7 +51,7 @@ export interface ForwardingDeps {
  */
 export class Forwarding implements ForwardingStatus {
   private constructor(
-    private readonly outbox: Outbox,
+    private readonly outbox: OutboxService,
     private readonly client: HttpClient | null,
     readonly catalogSync: CatalogSync | null,
     /** Each webhook's outbox target name, by its configured URL. */
@@ -76,7 +93,10 @@ export class Forwarding implements ForwardingStatus {
       hookUrls.set(hook.url, name);
       targets.push(new WebhookTarget(hook, nowMs, name));
     }
-    const outbox = new Outbox({ store: deps.outboxStore(), ledger, commit: () => store.commit(), logger: log, events, now });
+    const commit = () => store.commit();
+    const outbox: OutboxService = deps.outboxTable
+      ? new TableOutbox({ store: deps.outboxStore(), table: deps.outboxTable(), ledger, commit, logger: log, events, now, leaseMs: outboxLeaseMs(config) })
+      : new Outbox({ store: deps.outboxStore(), ledger, commit, logger: log, events, now });
     const opened = await outbox.open(targets);
     ledger.use({ prepare: (record, previous) => outbox.prepareSaleStored(record, previous) });
     // In the ledger's step that stored the item, so the event is durable with it.
@@ -110,6 +130,11 @@ export class Forwarding implements ForwardingStatus {
 
   targets(): OutboxTargetState[] {
     return this.outbox.targets();
+  }
+
+  /** Reads the outbox figures and dead letters again where they live in a shared database (no-op with files). */
+  async refresh(): Promise<void> {
+    await this.outbox.refresh?.();
   }
 
   /** A kitchen order the webhook at `hookUrl` refused for good becomes its dead letter; false if there is no such webhook. */

@@ -1,45 +1,19 @@
 import type { Logger } from 'pino';
 import type { SalesLedger } from '../domain/ledger.js';
-import { isReversed, type Sale, type SaleStatus } from '../domain/types.js';
+import type { Sale, SaleStatus } from '../domain/types.js';
 import type { GatewayEvents } from '../events.js';
 import type { OutboxStorage } from '../store/outbox-port.js';
-import { eventName, type OutboxItem, type SaleEventKind, type TargetMark } from '../store/outbox-store.js';
+import type { OutboxItem, TargetMark } from '../store/outbox-store.js';
 import type { SaleRecord } from '../store/records.js';
-import { nextDelay } from './backoff.js';
 import type { DeliveryOutcome, DeliveryTarget } from './delivery.js';
-import type { DeadLetter, DeadLetterState, OutboxTargetState, RegisterOutboxState } from './status.js';
-import { safeText } from '../ops/safe-target.js';
+import type { DeadLetter, DeadLetterState, OutboxTargetState } from './status.js';
 import type { KitchenOrderView } from '../kitchen/types.js';
+import {
+  announceSettled, byDeadLetterTime, changeKind, deadLetterOf, itemKey, kitchenDeadLetterItem, matchesLetter, quarantineItem,
+  resetForRetry, saleChangeItem, settleItem, targetState, Waker, type QuarantineAdded,
+} from './outbox-rules.js';
 
-/** What a sale change means to a receiver: its first change creates it; a change into refunded/cancelled reverses it. */
-export function changeKind(previous: SaleStatus | null, status: SaleStatus): SaleEventKind {
-  if (previous === null) return 'created';
-  if (isReversed(status) && !isReversed(previous)) return 'reversed';
-  return 'updated';
-}
-
-export const itemKey = (identifier: string, seq: number) => `${identifier}@${seq}`;
-
-/** A sleep that ends early when woken (new work, a retry request, or stop). */
-class Waker {
-  private resolve: (() => void) | null = null;
-  private timer: NodeJS.Timeout | null = null;
-
-  wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.resolve = resolve;
-      if (Number.isFinite(ms)) this.timer = setTimeout(() => this.wake(), Math.max(0, ms));
-    });
-  }
-
-  wake(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    const resolve = this.resolve;
-    this.resolve = null;
-    resolve?.();
-  }
-}
+export { changeKind, itemKey } from './outbox-rules.js';
 
 interface Queue {
   target: DeliveryTarget;
@@ -187,15 +161,7 @@ export class Outbox {
     const now = this.now().toISOString();
     const items: [Queue, OutboxItem][] = [];
     for (const q of this.queues.values()) {
-      if (!q.target.accepts(kind)) continue;
-      const item: OutboxItem = {
-        key: itemKey(record.sale.identifier, change.seq), target: q.target.name,
-        identifier: record.sale.identifier, cashRegisterName: record.sale.cashRegisterName,
-        seq: change.seq, version: record.sale.version ?? record.history.length, kind,
-        previousStatus: previous?.sale.status ?? null, changedAt: change.at,
-        sale: structuredClone(record.sale), enqueuedAt: now, attempts: 0, lastError: null, nextAttemptAt: null,
-      };
-      items.push([q, item]);
+      if (q.target.accepts(kind)) items.push([q, saleChangeItem(q.target.name, record, previous, now)]);
     }
     return () => {
       for (const [q, item] of items) {
@@ -239,17 +205,11 @@ export class Outbox {
   }
 
   /** A new quarantine item: an event for the webhooks that take quarantine.added, in the same commit round as the item. */
-  onQuarantineAdded(q: { id: string; code: string; reason: string; cashRegisterName?: string; device?: string; at: string }): void {
+  onQuarantineAdded(q: QuarantineAdded): void {
     const now = this.now().toISOString();
     for (const queue of this.queues.values()) {
       if (!queue.target.accepts('quarantine.added')) continue;
-      const item: OutboxItem = {
-        key: `${q.id}@quarantine`, target: queue.target.name, identifier: q.id, cashRegisterName: q.cashRegisterName ?? '',
-        // After every sale change stored so far: per register, events go out in the order they happened.
-        seq: this.deps.ledger.salesSeq, version: 1, kind: 'quarantine.added', previousStatus: null, changedAt: q.at,
-        quarantine: { id: q.id, register: q.cashRegisterName ?? null, device: q.device ?? null, code: q.code, reason: q.reason, receivedAt: q.at },
-        enqueuedAt: now, attempts: 0, lastError: null, nextAttemptAt: null,
-      };
+      const item = quarantineItem(queue.target.name, q, this.deps.ledger.salesSeq, now);
       if (queue.keys.has(item.key)) continue;
       this.place(queue, item);
       this.deps.store.add(item);
@@ -266,46 +226,20 @@ export class Outbox {
   async addKitchenDeadLetter(target: string, order: KitchenOrderView, dead: NonNullable<OutboxItem['dead']>, attempts: number): Promise<boolean> {
     const q = this.queues.get(target);
     if (!q) return false;
-    const key = `kitchen:${order.id}`;
-    if (q.keys.has(key)) return true;
-    const item: OutboxItem = {
-      key, target, identifier: key, cashRegisterName: '', seq: this.deps.ledger.salesSeq, version: 1, kind: 'kitchen.order',
-      previousStatus: null, changedAt: order.receivedAt, order, enqueuedAt: this.now().toISOString(),
-      attempts, lastError: safeText(dead.error), nextAttemptAt: null, dead: { ...dead, error: safeText(dead.error) },
-    };
+    const item = kitchenDeadLetterItem(target, order, dead, attempts, this.deps.ledger.salesSeq, this.now().toISOString());
+    if (q.keys.has(item.key)) return true;
     this.place(q, item);
     this.deps.store.add(item);
     await this.deps.commit();
-    this.deps.events?.emit('outbox.deadletter', { target, identifier: key, attempts, error: item.dead!.error });
+    this.deps.events?.emit('outbox.deadletter', { target, identifier: item.key, attempts, error: item.dead!.error });
     return true;
   }
 
   targets(): OutboxTargetState[] {
     const now = this.now().getTime();
-    return [...this.queues.values()].map((q) => {
-      const registers: Record<string, RegisterOutboxState> = {};
-      let depth = 0;
-      let oldest: number | null = null;
-      let head: OutboxItem | null = null;
-      for (const [register, list] of q.registers) {
-        const deadCount = q.dead.filter((d) => d.cashRegisterName === register).length;
-        if (list.length === 0 && deadCount === 0) continue;
-        const first = list[0];
-        const age = first ? now - Date.parse(first.changedAt) : null;
-        registers[register] = {
-          depth: list.length, oldestAgeMs: age, deadLetters: deadCount,
-          attempts: first?.attempts ?? 0, lastError: first?.lastError ?? null, nextAttemptAt: first?.nextAttemptAt ?? null,
-        };
-        depth += list.length;
-        if (age !== null && (oldest === null || age > oldest)) oldest = age;
-        if (first && (head === null || first.attempts > head.attempts)) head = first;
-      }
-      const nextAttempts = [...q.registers.values()].map((l) => l[0]?.nextAttemptAt).filter((t): t is string => !!t).sort();
-      return {
-        target: q.target.name, depth, oldestAgeMs: oldest, deadLetters: q.dead.length,
-        attempts: head?.attempts ?? 0, lastError: head?.lastError ?? null, nextAttemptAt: nextAttempts[0] ?? null, registers,
-      };
-    });
+    return [...this.queues.values()].map((q) => targetState(q.target.name, [...q.registers].map(([register, list]) => ({
+      register, depth: list.length, head: list[0], deadLetters: q.dead.filter((d) => d.cashRegisterName === register).length,
+    })), q.dead.length, now));
   }
 
   /** Open dead letters (the default), dismissed ones, or all; oldest first. */
@@ -313,18 +247,9 @@ export class Outbox {
     const out: DeadLetter[] = [];
     for (const q of this.queues.values()) {
       const items = state === 'open' ? q.dead : state === 'dismissed' ? q.dismissed : [...q.dead, ...q.dismissed];
-      for (const item of items) {
-        const letter: DeadLetter = {
-          identifier: item.identifier, target: item.target, sale: item.sale, attempts: item.attempts,
-          lastError: item.dead!.error, at: item.dead!.at, key: item.key, event: eventName(item.kind),
-          status: item.dead!.status, response: item.dead!.response, state: item.dismissed ? 'dismissed' : 'open',
-        };
-        if (item.order) letter.order = item.order;
-        if (item.dismissed) Object.assign(letter, { resolvedAt: item.dismissed.at, resolvedBy: item.dismissed.by, resolution: item.dismissed.reason });
-        out.push(letter);
-      }
+      out.push(...items.map(deadLetterOf));
     }
-    return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    return out.sort(byDeadLetterTime);
   }
 
   /**
@@ -335,15 +260,10 @@ export class Outbox {
     let n = 0;
     for (const q of this.queues.values()) {
       if (target !== undefined && q.target.name !== target) continue;
-      for (const item of [...q.dead, ...q.dismissed].filter((d) => d.identifier === match || d.key === match)) {
+      for (const item of [...q.dead, ...q.dismissed].filter((d) => matchesLetter(d, match))) {
         const from = item.dismissed ? q.dismissed : q.dead;
         from.splice(from.indexOf(item), 1);
-        delete item.dead;
-        delete item.dismissed;
-        if (opts.method === 'PUT') item.method = 'PUT';
-        item.attempts = 0;
-        item.lastError = null;
-        item.nextAttemptAt = null;
+        resetForRetry(item, opts.method);
         insertBySeq(this.listOf(q, item.cashRegisterName), item);
         this.deps.store.update(item);
         q.waker.wake();
@@ -360,7 +280,7 @@ export class Outbox {
     const at = this.now().toISOString();
     for (const q of this.queues.values()) {
       if (target !== undefined && q.target.name !== target) continue;
-      for (const item of q.dead.filter((d) => d.identifier === match || d.key === match)) {
+      for (const item of q.dead.filter((d) => matchesLetter(d, match))) {
         q.dead.splice(q.dead.indexOf(item), 1);
         item.dismissed = { at, by, reason };
         q.dismissed.push(item);
@@ -374,7 +294,7 @@ export class Outbox {
 
   /** Whether a sale (identifier) or change (key) has dismissed dead letters (to tell 409 from 404). */
   hasDismissed(match: string): boolean {
-    for (const q of this.queues.values()) if (q.dismissed.some((d) => d.identifier === match || d.key === match)) return true;
+    for (const q of this.queues.values()) if (q.dismissed.some((d) => matchesLetter(d, match))) return true;
     return false;
   }
 
@@ -492,41 +412,19 @@ export class Outbox {
   }
 
   private settle(q: Queue, item: OutboxItem, outcome: DeliveryOutcome): void {
-    const now = this.now();
-    const { logger, events } = this.deps;
-    const target = q.target.name;
-    if (outcome.verdict === 'delivered') {
+    const settled = settleItem(item, outcome, { now: this.now(), retryCapMs: q.target.retryCapMs, random: this.random });
+    if (settled.verdict === 'delivered') {
       this.detach(q, item);
       this.deps.store.remove(item);
       this.updateMarks(q, item.cashRegisterName);
-      events?.emit('outbox.delivered', { target, identifier: item.identifier, attempts: item.attempts + 1 });
-      logger.debug({ target, key: item.key, status: outcome.status }, 'outbox: delivered');
-      return;
+    } else if (settled.verdict === 'dead') {
+      this.detach(q, item);
+      q.keys.add(item.key);
+      q.dead.push(item);
+      this.deps.store.update(item);
+      this.updateMarks(q, item.cashRegisterName);
     }
-    item.attempts++;
-    // An HTTP client's message may quote the URL with its credentials or token: never kept or shown.
-    outcome = { ...outcome, error: safeText(outcome.error) };
-    item.lastError = outcome.error;
-    if (outcome.verdict === 'retry') {
-      if (!outcome.counts) item.attempts--;
-      const retryAfter = outcome.notBefore === null ? null : outcome.notBefore - now.getTime();
-      const delay = nextDelay(Math.max(item.attempts, 1), q.target.retryCapMs, retryAfter, this.random);
-      const at = new Date(now.getTime() + delay);
-      item.nextAttemptAt = at.toISOString();
-      events?.emit('outbox.retry', { target, identifier: item.identifier, attempts: item.attempts, error: outcome.error, nextAttemptAt: at });
-      const loud = outcome.counts && (item.attempts === 1 || item.attempts % 20 === 0);
-      logger[loud ? 'warn' : 'debug']({ target, key: item.key, attempts: item.attempts, error: outcome.error, retryInMs: delay }, 'outbox: delivery failed, will retry');
-      return;
-    }
-    item.nextAttemptAt = null;
-    item.dead = { at: now.toISOString(), error: outcome.error, status: outcome.status, response: outcome.response };
-    this.detach(q, item);
-    q.keys.add(item.key);
-    q.dead.push(item);
-    this.deps.store.update(item);
-    this.updateMarks(q, item.cashRegisterName);
-    events?.emit('outbox.deadletter', { target, identifier: item.identifier, attempts: item.attempts, error: outcome.error });
-    logger.warn({ target, key: item.key, status: outcome.status, error: outcome.error }, 'outbox: refused for good, moved to the dead letters (retry: POST /deadletters/{identifier}/retry, or /dismiss with a reason)');
+    announceSettled(this.deps, q.target.name, item, settled, outcome.status);
   }
 
   private detach(q: Queue, item: OutboxItem): void {

@@ -27,7 +27,8 @@ function retryMethod(body: unknown): 'PUT' | undefined {
 export function forwardingRouter(forwarding: ForwardingStatus | undefined, now: () => Date): Router {
   const router = Router();
 
-  router.get('/outbox', (_req, res) => {
+  router.get('/outbox', async (_req, res) => {
+    await forwarding?.refresh?.();
     const targets = forwarding?.targets() ?? [];
     const ages = targets.map((t) => t.oldestAgeMs).filter((a): a is number => a !== null);
     res.json({
@@ -40,11 +41,12 @@ export function forwardingRouter(forwarding: ForwardingStatus | undefined, now: 
     });
   });
 
-  router.get('/deadletters', (req, res) => {
+  router.get('/deadletters', async (req, res) => {
     const { firstResult, maxResults } = paging(req);
     const target = stringParam(req, 'target');
     const state = stringParam(req, 'state') ?? 'open';
     if (!STATES.has(state)) throw new AppError('bad_request', 'state must be open, dismissed or all', [{ field: 'state', message: 'invalid' }]);
+    await forwarding?.refresh?.();
     const all = (forwarding?.deadLetters(state as DeadLetterState | 'all') ?? []).filter((d) => target === undefined || d.target === target);
     res.json({ items: all.slice(firstResult, firstResult + maxResults), total: all.length });
   });
@@ -53,6 +55,7 @@ export function forwardingRouter(forwarding: ForwardingStatus | undefined, now: 
     const id = req.params.identifier;
     const method = retryMethod(req.body);
     const target = stringParam(req, 'target');
+    await forwarding?.refresh?.();
     const retried = (forwarding?.deadLetters('all') ?? []).filter((d) => (d.identifier === id || d.key === id) && (target === undefined || d.target === target)).length;
     if (retried === 0 || !(await forwarding!.retryDeadLetter(id, { method, target }))) throw notFound(`dead letter ${id}`);
     res.status(202).json({ identifier: req.params.identifier, retried, ...(method ? { method } : {}) });

@@ -58,6 +58,8 @@ export interface UpstreamState {
 
 export interface ForwardingStatus {
   targets(): OutboxTargetState[];
+  /** Reads the figures and dead letters again where other processes change them too (PostgreSQL); awaited before showing them. */
+  refresh?(): Promise<void>;
   /** The open dead letters (those that need a person), or those of another state. */
   deadLetters(state?: DeadLetterState | 'all'): DeadLetter[];
   /**

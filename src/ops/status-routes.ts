@@ -45,6 +45,7 @@ export function statusRouter(deps: StatusDeps): Router {
     }
     const now = gateway.now();
     const fwd = gateway.forwarding;
+    await fwd?.refresh?.();
     const quarantine = gateway.ledger.quarantineSummaries('open');
     const registers = [...new Set(gateway.accounts.devices().map((d) => d.cashRegister!))];
     const view: StatusView = {

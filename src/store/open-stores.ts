@@ -7,6 +7,7 @@ import type { OutboxStorage } from './outbox-port.js';
 import { OutboxStore } from './outbox-store.js';
 import type { Store } from './port.js';
 import type { AcquireOptions } from './postgres/connection.js';
+import type { OutboxTable } from './postgres/outbox-table.js';
 
 /** The adapters of one backend: sales store, back office, outbox, all committing in the same rounds. */
 export interface Stores {
@@ -15,6 +16,8 @@ export interface Stores {
   backOffice: BackOfficeStore;
   /** Called only when something is forwarded (bridge mode, webhooks). */
   outbox(): OutboxStorage;
+  /** PostgreSQL: the outbox table delivery workers claim from (this process's worker id). */
+  outboxTable?(): OutboxTable;
 }
 
 /**
@@ -25,12 +28,15 @@ export interface Stores {
 export async function createStores(config: Config, logger?: Logger, lead?: AcquireOptions): Promise<Stores> {
   const pgConfig = config.store.postgres;
   if (pgConfig) {
-    const [{ PgStore }, { PgBackOfficeStore }, { PgOutboxStore }] = await Promise.all([
-      import('./postgres/pg-store.js'), import('./postgres/pg-back-office.js'), import('./postgres/pg-outbox.js'),
+    const [{ PgStore }, { PgBackOfficeStore }, { PgOutboxStore }, { OutboxTable, workerId }] = await Promise.all([
+      import('./postgres/pg-store.js'), import('./postgres/pg-back-office.js'), import('./postgres/pg-outbox.js'), import('./postgres/outbox-table.js'),
     ]);
     const log = logger?.child({ component: 'store' });
     const store = new PgStore(pgConfig, config.store.dataDir, (msg, err) => log?.error({ err }, msg), lead);
-    return { kind: 'postgres', store, backOffice: new PgBackOfficeStore(store), outbox: () => new PgOutboxStore(store) };
+    return {
+      kind: 'postgres', store, backOffice: new PgBackOfficeStore(store),
+      outbox: () => new PgOutboxStore(store), outboxTable: () => new OutboxTable(store.pool, workerId()),
+    };
   }
   const store = new LowdbStore(config.store.dataDir);
   return {

@@ -8,7 +8,7 @@ import { killAfterAcknowledgedPushes } from './kill-after-ack.js';
 import { postgresProcesses } from './postgres-processes.js';
 import { runCli } from './run-cli.js';
 
-const LATEST = loadMigrations().length;
+const LATEST = loadMigrations().at(-1)!.version;
 
 describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_000 }, () => {
   const pg = postgresProcesses();

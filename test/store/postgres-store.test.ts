@@ -95,7 +95,7 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     try {
       const first = await migrate(client);
       expect(first.applied.slice(0, 4)).toEqual([{ version: 1, name: 'initial' }, { version: 2, name: 'store_import' }, { version: 3, name: 'gateway_leader' }, { version: 4, name: 'stock_levels' }]);
-      expect(first).toMatchObject({ from: 0, to: loadMigrations().length, applied: loadMigrations().map(({ version, name }) => ({ version, name })) });
+      expect(first).toMatchObject({ from: 0, to: loadMigrations().at(-1)!.version, applied: loadMigrations().map(({ version, name }) => ({ version, name })) });
       expect(await migrate(client)).toMatchObject({ from: first.to, to: first.to, applied: [] });
       const edited = loadMigrations().map((m) => (m.version === 1 ? { ...m, checksum: 'x' } : m));
       await expect(migrate(client, { migrations: edited })).rejects.toThrow(MigrationError);

@@ -22,8 +22,9 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
     const sql = readFileSync(`${dir}/${file}`, 'utf8');
     return { version: Number(version), name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
   });
+  // Gaps are allowed (branches number their migrations ahead of each other); twice the same number is not.
   list.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`${dir}: migration versions must run 1, 2, 3… without gaps (found ${m.version} at position ${i + 1})`);
+    if (m.version < 1 || (i > 0 && m.version <= list[i - 1].version)) throw new Error(`${dir}: migration versions must be unique and start at 1 (found ${m.version} twice or out of order)`);
   });
   return list;
 }
@@ -61,10 +62,12 @@ export async function migrate(client: ClientBase, opts: { dryRun?: boolean; migr
     await client.query('BEGIN');
     try {
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      const version = await appliedVersion(client, migrations);
+      const applied = await appliedVersions(client, migrations);
+      const version = Math.max(0, ...applied);
       report ??= { from: version, to: version, applied: [], pending: [] };
       report.to = version;
-      const todo = migrations.filter((m) => m.version > version);
+      // Every known migration not recorded yet, in version order (one numbered below the highest applied fills a gap).
+      const todo = migrations.filter((m) => !applied.has(m.version));
       report.pending = todo.map(({ version: v, name }) => ({ version: v, name }));
       const next = todo[0];
       if (opts.dryRun || !next) {
@@ -82,8 +85,8 @@ export async function migrate(client: ClientBase, opts: { dryRun?: boolean; migr
   }
 }
 
-/** The schema version recorded in the database, after checking each record against this gateway's files. */
-async function appliedVersion(client: ClientBase, migrations: Migration[]): Promise<number> {
+/** The migration versions recorded in the database, after checking each record against this gateway's files. */
+async function appliedVersions(client: ClientBase, migrations: Migration[]): Promise<Set<number>> {
   await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
   const { rows } = await client.query<{ version: number; name: string; checksum: string }>('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
@@ -91,11 +94,11 @@ async function appliedVersion(client: ClientBase, migrations: Migration[]): Prom
   for (const row of rows) {
     const m = known.get(row.version);
     if (!m) {
-      throw new MigrationError(`the database schema is at version ${rows[rows.length - 1].version} (${rows[rows.length - 1].name}), newer than this gateway knows (${migrations.length}): upgrade tabshop-gateway`);
+      throw new MigrationError(`the database schema is at version ${rows[rows.length - 1].version} (${rows[rows.length - 1].name}), newer than this gateway knows (${migrations.at(-1)?.version ?? 0}): upgrade tabshop-gateway`);
     }
     if (m.checksum !== row.checksum) {
       throw new MigrationError(`migration ${String(m.version).padStart(4, '0')}_${m.name} applied to the database differs from migrations/${String(m.version).padStart(4, '0')}_${m.name}.sql of this gateway: do not edit applied migrations, add a new one`);
     }
   }
-  return rows.length;
+  return new Set(rows.map((r) => r.version));
 }
