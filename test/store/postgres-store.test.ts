@@ -115,7 +115,7 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
       await migrate(client, { migrations: loadMigrations().filter((m) => m.version < states.version) });
       const item = { id: 'q-old', at: '2026-11-23T10:00:00.000Z', code: 'collision', reason: 'same id', payload: { id: 1 } };
       await client.query(`INSERT INTO quarantine (id, at, code, reason, item) VALUES ('q-old', now(), 'collision', 'same id', $1::json)`, [JSON.stringify(item)]);
-      expect(await migrate(client)).toMatchObject({ from: states.version - 1, applied: [{ version: states.version, name: 'quarantine_state' }] });
+      expect(await migrate(client)).toMatchObject({ from: states.version - 1, applied: expect.arrayContaining([{ version: states.version, name: 'quarantine_state' }]) });
       expect(await queryRows(loc.url, 'SELECT id, state, count, item::text AS item FROM quarantine')).toEqual([{ id: 'q-old', state: 'open', count: 1, item: JSON.stringify(item) }]);
     } finally {
       await client.end();
@@ -139,7 +139,7 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
       const reports = await Promise.all(clients.map((c) => migrate(c)));
       const all = loadMigrations().map(({ version, name }) => ({ version, name }));
       expect(reports.flatMap((r) => r.applied).sort((a, b) => a.version - b.version)).toEqual(all);
-      expect(reports.every((r) => r.to === all.length && r.pending.length === 0)).toBe(true);
+      expect(reports.every((r) => r.to === all.at(-1)!.version && r.pending.length === 0)).toBe(true);
       expect(await queryRows(loc.url, 'SELECT version FROM schema_migrations ORDER BY version')).toEqual(all.map((m) => ({ version: m.version })));
     } finally {
       await Promise.all(clients.map((c) => c.end()));

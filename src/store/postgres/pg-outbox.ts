@@ -13,7 +13,7 @@ interface Written {
   replace: boolean;
 }
 
-async function writeItems(client: pg.PoolClient, items: OutboxItem[], onConflict: string): Promise<void> {
+export async function writeItems(client: pg.PoolClient, items: OutboxItem[], onConflict: string): Promise<void> {
   if (items.length === 0) return;
   await client.query(`INSERT INTO outbox (target, key, cash_register, seq, dead, dismissed, next_attempt_at, item)
     SELECT u.target, u.key, u.cash_register, u.seq, u.dead, u.dismissed, u.next_attempt_at, u.item
