@@ -1,9 +1,22 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ADMIN, adminAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
 import { eventually, fastUpstream } from './bridge-helpers.js';
+import { skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
+
+let cluster: PgCluster | null = null;
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+/** Where the gateway keeps its data: files (the default), or a fresh PostgreSQL database, whose outbox workers claim from the table. */
+async function storeOf(backend: 'files' | 'PostgreSQL'): Promise<Record<string, unknown>> {
+  if (backend === 'files') return {};
+  cluster ??= await startPostgres();
+  return { store: { dataDir: './data', postgres: { url: await cluster.createDatabase() } } };
+}
 
 let server: Server | null = null;
 let hook: Server | null = null;
@@ -65,10 +78,10 @@ async function collidingUpstream() {
 
 const admin = (path: string, method = 'GET', body?: unknown) => a!.json(path, { method, body, auth: adminAuth });
 
-describe('dead letters: dismiss, list dismissed, retry as PUT', { timeout: 60_000 }, () => {
-  it('a sale_collision dead letter is dismissed with a reason, stops counting, survives a restart, and can be retried as a PUT', async () => {
+describe.each(['files', 'PostgreSQL'] as const)('dead letters (%s): dismiss, list dismissed, retry as PUT', { timeout: 60_000 }, (backend) => {
+  it.skipIf(backend === 'PostgreSQL' && skipPostgres)('a sale_collision dead letter is dismissed with a reason, stops counting, survives a restart, and can be retried as a PUT', async () => {
     const upstream = await collidingUpstream();
-    const config = { upstream: { baseUrl: upstream.url, pollIntervalMs: 60_000, retryCapMs: 100, timeoutMs: 1_000 } };
+    const config = { upstream: { baseUrl: upstream.url, pollIntervalMs: 60_000, retryCapMs: 100, timeoutMs: 1_000 }, ...(await storeOf(backend)) };
     a = await startTestGateway(config);
     await eventually(async () => (await a!.fetch('/home')).status === 200, 'ready');
     await a.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice(5, [{ productId: 'x', qty: 1, total: 2 }]), invoice(6, [{ productId: 'x', qty: 1, total: 3 }])] }) });
@@ -107,12 +120,13 @@ describe('dead letters: dismiss, list dismissed, retry as PUT', { timeout: 60_00
     await eventually(async () => (await admin('/api/deadletters?state=all')).body.total === 0, 'no dead letter left');
   });
 
-  it('the status page dismisses or retries the dead letter of its row only, not the letter of the same sale for another target', async () => {
+  it.skipIf(backend === 'PostgreSQL' && skipPostgres)('the status page dismisses or retries the dead letter of its row only, not the letter of the same sale for another target', async () => {
     const upstream = await collidingUpstream();
     const hookUrl = await refusingWebhook();
     const config = {
       upstream: { baseUrl: upstream.url, pollIntervalMs: 60_000, retryCapMs: 100, timeoutMs: 1_000 },
       webhooks: [{ url: hookUrl, secret: 'a-webhook-secret-of-some-length', retryCapMs: 100 }],
+      ...(await storeOf(backend)),
     };
     a = await startTestGateway(config);
     await eventually(async () => (await a!.fetch('/home')).status === 200, 'ready');
@@ -146,7 +160,7 @@ describe('dead letters: dismiss, list dismissed, retry as PUT', { timeout: 60_00
     expect((await admin('/api/deadletters?state=dismissed')).body.items).toMatchObject([{ target: 'upstream' }]);
   });
 
-  it('retry as a PUT overwrites the colliding sale of an upstream that is another tabshop-gateway', async () => {
+  it.skipIf(backend === 'PostgreSQL')('retry as a PUT overwrites the colliding sale of an upstream that is another tabshop-gateway', async () => {
     b = await startTestGateway();
     // Upstream already holds TAB-1:5 (pushed by another tablet with the same POS id).
     await b.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice(5, [{ productId: 'x', qty: 1, total: 9 }])] }) });
@@ -161,12 +175,13 @@ describe('dead letters: dismiss, list dismissed, retry as PUT', { timeout: 60_00
     await eventually(async () => (await admin('/api/deadletters?state=all')).body.total === 0, 'no dead letter left');
   });
 
-  it('the back office (/admin) retries or dismisses the dead letter of its row only', async () => {
+  it.skipIf(backend === 'PostgreSQL' && skipPostgres)('the back office (/admin) retries or dismisses the dead letter of its row only', async () => {
     const upstream = await collidingUpstream();
     const hookUrl = await refusingWebhook();
     a = await startTestGateway({
       upstream: { baseUrl: upstream.url, pollIntervalMs: 60_000, retryCapMs: 100, timeoutMs: 1_000 },
       webhooks: [{ url: hookUrl, secret: 'a-webhook-secret-of-some-length', retryCapMs: 100 }],
+      ...(await storeOf(backend)),
     });
     await eventually(async () => (await a!.fetch('/home')).status === 200, 'ready');
     await a.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice(5, [{ productId: 'x', qty: 1, total: 2 }])] }) });
