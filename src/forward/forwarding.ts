@@ -38,10 +38,13 @@ type OutboxService = Pick<Outbox, 'open' | 'prepareSaleStored' | 'onQuarantineAd
   refresh?(): Promise<void>;
 };
 
-/** A claim outlives any delivery: twice the longest request timeout, and at least 30 s. */
+/**
+ * How long a claim on an outbox item lasts: it must outlive any delivery (a request ends by its
+ * timeout, plus a moment), and it is how long a killed process's items wait for another one.
+ */
 export function outboxLeaseMs(config: Config): number {
   const timeouts = [config.upstream?.timeoutMs ?? 0, ...config.webhooks.map((h) => h.timeoutMs)];
-  return Math.max(30_000, 2 * Math.max(...timeouts));
+  return Math.max(10_000, 2 * Math.max(...timeouts) + 1_000);
 }
 
 /**
