@@ -147,6 +147,13 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
   let fail: (err: Error) => void = () => undefined;
   const fatal = new Promise<Error>((resolve) => { fail = resolve; });
   const follow = front.follow(waiting.signal);
+  // While following, this process delivers outbox items too (the table is claimed, not owned).
+  let delivery: Promise<{ stop(): Promise<void> } | null> | null = null;
+  const stopDelivery = async () => {
+    const running = delivery;
+    delivery = null;
+    await (await running?.catch(() => null))?.stop();
+  };
   const opening = openGateway(config, logger, {
     lead: {
       advertiseUrl,
@@ -156,9 +163,15 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
         onFollowing: (info) => {
           releaseYoungGeneration();
           follow.onFollowing(info);
+          delivery ??= import('../forward/follower-delivery.js').then(({ FollowerDelivery }) => FollowerDelivery.start(config, logger)).catch((err: Error) => {
+            logger.error({ err: err.message }, 'could not start delivering the outbox while following; the leader delivers it');
+            return null;
+          });
         },
         onLeading: () => {
           holdYoungGeneration();
+          // The leader's own outbox workers take over.
+          void stopDelivery();
           follow.onLeading?.();
         },
       },
@@ -168,6 +181,7 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
   const serving = stoppable(server, url, async () => {
     waiting.abort(new Error('stopped'));
     front.close();
+    await stopDelivery();
     const opened = await opening.catch(() => null);
     await (await kitchen.catch(() => null))?.close();
     await opened?.close();

@@ -48,6 +48,44 @@ export function outboxLeaseMs(config: Config): number {
 }
 
 /**
+ * The delivery targets of the config: upstream (bridge mode; its client, whose breaker the
+ * catalogue poll shares) and each webhook, named as the outbox stores them.
+ */
+export function deliveryTargets(config: Config, events: GatewayEvents, log: Logger, now: () => Date): { targets: DeliveryTarget[]; client: HttpClient | null; hookUrls: Map<string, string> } {
+  const nowMs = () => now().getTime();
+  const targets: DeliveryTarget[] = [];
+  let client: HttpClient | null = null;
+  if (config.upstream) {
+    const up = config.upstream;
+    client = new HttpClient({
+      baseUrl: up.baseUrl, timeoutMs: up.timeoutMs, username: up.username, password: up.password, apiKey: up.apiKey, now: nowMs,
+      breaker: {
+        failures: up.breakerFailures, cooldownMs: up.breakerCooldownMs,
+        onChange: (state, failures) => {
+          events.emit('upstream.breaker', { state, failures });
+          log[state === 'open' ? 'warn' : 'info']({ state, failures, cooldownMs: up.breakerCooldownMs }, `upstream circuit breaker ${state}`);
+        },
+      },
+      onRequest: (e) => events.emit('upstream.request', e),
+    });
+    targets.push(new UpstreamTarget(client, up.retryCapMs, nowMs));
+  }
+  const hookUrls = new Map<string, string>();
+  for (const hook of config.webhooks) {
+    if (hookUrls.has(hook.url)) {
+      log.warn({ url: redactUrl(hook.url) }, 'webhook listed twice; the second entry is ignored');
+      continue;
+    }
+    // Two URLs that differ only in their secrets redact alike: numbered in config order.
+    let name = webhookName(hook.url);
+    for (let n = 2; targets.some((t) => t.name === name); n++) name = `${webhookName(hook.url)}#${n}`;
+    hookUrls.set(hook.url, name);
+    targets.push(new WebhookTarget(hook, nowMs, name));
+  }
+  return { targets, client, hookUrls };
+}
+
+/**
  * Bridge mode (articles from upstream, sales to upstream) and webhooks, wired together: one
  * upstream client (breaker shared by the catalogue poll and the sales worker), one outbox
  * queue per target, the catalogue poll.
@@ -66,36 +104,7 @@ export class Forwarding implements ForwardingStatus {
     const { config, store, catalog, ledger, events, logger, now } = deps;
     if (!config.upstream && config.webhooks.length === 0) return undefined;
     const log = logger.child({ component: 'forward' });
-    const nowMs = () => now().getTime();
-    const targets: DeliveryTarget[] = [];
-    let client: HttpClient | null = null;
-    if (config.upstream) {
-      const up = config.upstream;
-      client = new HttpClient({
-        baseUrl: up.baseUrl, timeoutMs: up.timeoutMs, username: up.username, password: up.password, apiKey: up.apiKey, now: nowMs,
-        breaker: {
-          failures: up.breakerFailures, cooldownMs: up.breakerCooldownMs,
-          onChange: (state, failures) => {
-            events.emit('upstream.breaker', { state, failures });
-            log[state === 'open' ? 'warn' : 'info']({ state, failures, cooldownMs: up.breakerCooldownMs }, `upstream circuit breaker ${state}`);
-          },
-        },
-        onRequest: (e) => events.emit('upstream.request', e),
-      });
-      targets.push(new UpstreamTarget(client, up.retryCapMs, nowMs));
-    }
-    const hookUrls = new Map<string, string>();
-    for (const hook of config.webhooks) {
-      if (hookUrls.has(hook.url)) {
-        log.warn({ url: redactUrl(hook.url) }, 'webhook listed twice; the second entry is ignored');
-        continue;
-      }
-      // Two URLs that differ only in their secrets redact alike: numbered in config order.
-      let name = webhookName(hook.url);
-      for (let n = 2; targets.some((t) => t.name === name); n++) name = `${webhookName(hook.url)}#${n}`;
-      hookUrls.set(hook.url, name);
-      targets.push(new WebhookTarget(hook, nowMs, name));
-    }
+    const { targets, client, hookUrls } = deliveryTargets(config, events, log, now);
     const commit = () => store.commit();
     const outbox: OutboxService = deps.outboxTable
       ? new TableOutbox({ store: deps.outboxStore(), table: deps.outboxTable(), ledger, commit, logger: log, events, now, leaseMs: outboxLeaseMs(config) })

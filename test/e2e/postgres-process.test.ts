@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../src/store/postgres/migrate.js';
@@ -54,6 +56,52 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     const list = await (await fetch(`${second.url}/api/sales`, { headers: { authorization: adminAuth } })).json();
     expect(list.total).toBe(1);
     expect(await queryRows<{ holder: string }>(url, 'SELECT holder FROM gateway_leader')).toEqual([{ holder: expect.stringContaining(`pid ${second.child.pid}`) }]);
+  });
+
+  it('a follower delivers the outbox too: with the leader frozen (SIGSTOP), its pending webhook events reach the receiver once each', async () => {
+    // The receiver refuses at first: the events wait in the outbox table, between attempts.
+    let accepting = false;
+    const got: string[] = [];
+    const receiver: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        if (!accepting) return void res.writeHead(503).end();
+        got.push((JSON.parse(body) as { id: string }).id);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const url = await pg.cluster.createDatabase();
+      const configPath = await pg.writeConfig({
+        server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', postgres: { url } }, devices: [DEVICE, DEVICE2], admins: [ADMIN],
+        webhooks: [{ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret: 'follower-test-secret', retryCapMs: 200, timeoutMs: 1_000 }],
+      });
+      const leader = await start(configPath);
+      const follower = await start(configPath);
+      await expect.poll(() => follower.output(), { timeout: 10_000 }).toContain('this process delivers outbox items too');
+      const pushed = await fetch(`${leader.url}/invoice`, {
+        method: 'POST', headers: { authorization: deviceAuth, accept: 'application/json' },
+        body: JSON.stringify({ invoices: [1, 2, 3].map((n) => invoice(n, [{ productId: 'p', qty: 1, total: 1 }])) }),
+      });
+      expect(await pushed.json()).toMatchObject({ created: 3 });
+      await expect.poll(async () => Number((await queryRows<{ n: string }>(url, "SELECT count(*)::text AS n FROM outbox WHERE (item->>'attempts')::int > 0"))[0].n), { timeout: 15_000 }).toBeGreaterThan(0);
+
+      leader.child.kill('SIGSTOP');
+      try {
+        accepting = true;
+        await expect.poll(async () => Number((await queryRows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM outbox'))[0].n), { timeout: 30_000 }).toBe(0);
+        // Once each, by event id.
+        expect(got).toHaveLength(3);
+        expect(new Set(got).size).toBe(3);
+      } finally {
+        leader.child.kill('SIGCONT');
+      }
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((r) => receiver.close(r));
+    }
   });
 
   it('a process that lost the lead to another exits 1, saying so (a supervisor restarts it as a follower)', async () => {
