@@ -144,9 +144,12 @@ export class Forwarding implements ForwardingStatus {
     return this.outbox.targets();
   }
 
-  /** Reads the outbox figures and dead letters again where they live in a shared database (no-op with files). */
+  /**
+   * Reads the outbox figures and dead letters again where they live in a shared database (no-op
+   * with files). A database that does not answer leaves the last figures read (readiness says why).
+   */
   async refresh(): Promise<void> {
-    await this.outbox.refresh?.();
+    await this.outbox.refresh?.().catch(() => undefined);
   }
 
   /** A kitchen order the webhook at `hookUrl` refused for good becomes its dead letter; false if there is no such webhook. */

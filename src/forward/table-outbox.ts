@@ -35,6 +35,7 @@ export interface TableOutboxDeps {
 
 const DURABLE_POLL_MS = 10;
 const DURABLE_NUDGE_MS = 200;
+const REFRESH_SOON_MS = 50;
 
 /**
  * The outbox on PostgreSQL: the table is the queue, and any process may deliver from it
@@ -51,6 +52,8 @@ export class TableOutbox {
   private snapshot: { summary: OutboxTableSummary[]; dead: OutboxItem[] } = { summary: [], dead: [] };
   private refreshes = 0;
   private refreshTimer: NodeJS.Timeout | null = null;
+  private nudgedAt = 0;
+  private soon: NodeJS.Timeout | null = null;
   private readonly now: () => Date;
   private readonly pollMs: number;
 
@@ -68,7 +71,7 @@ export class TableOutbox {
     this.workers = new ClaimWorkers(targets, {
       ...this.deps, pollMs: this.pollMs,
       pendingHere: (target) => this.pendingHere(target),
-      onSettled: () => void this.refresh().catch(() => undefined),
+      onSettled: () => this.refreshSoon(),
     });
     for (const t of targets) for (const former of t.formerNames ?? []) await table.rename(former, t.name);
     for (const [target, items] of await table.orphans(targets.map((t) => t.name))) {
@@ -123,6 +126,8 @@ export class TableOutbox {
   async stop(graceMs = 2_000): Promise<void> {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.refreshTimer = null;
+    if (this.soon) clearTimeout(this.soon);
+    this.soon = null;
     await this.workers?.stop(graceMs);
     for (const t of this.targetsByName.values()) t.close();
     await this.deps.commit().catch((err) => this.deps.logger.error({ err }, 'outbox: could not write its items while stopping'));
@@ -134,6 +139,15 @@ export class TableOutbox {
     const [summary, dead] = await Promise.all([this.deps.table.summary(), this.deps.table.deadLetters()]);
     // A slower earlier read never replaces a later one.
     if (n === this.refreshes) this.snapshot = { summary, dead };
+  }
+
+  /** After deliveries: one read of the figures for all that settle within a moment. */
+  private refreshSoon(): void {
+    this.soon ??= setTimeout(() => {
+      this.soon = null;
+      void this.refresh().catch(() => undefined);
+    }, REFRESH_SOON_MS);
+    this.soon.unref();
   }
 
   targets(): OutboxTargetState[] {
@@ -197,10 +211,15 @@ export class TableOutbox {
 
   /** While an item added here is not committed yet, its target's worker looks again shortly (the item is not in the table yet). */
   private pendingHere(target: string): number | null {
+    let stale = false;
     for (const [item, at] of this.unwritten) {
       if (this.deps.store.isWritten(item)) this.unwritten.delete(item);
-      // Normally the request that added it commits; nudge in case nobody does.
-      else if (Date.now() - at > DURABLE_NUDGE_MS) void this.deps.commit().catch(() => undefined);
+      else if (Date.now() - at > DURABLE_NUDGE_MS) stale = true;
+    }
+    // Normally the request that added it commits; nudge (now and then) in case nobody does.
+    if (stale && Date.now() - this.nudgedAt > DURABLE_NUDGE_MS) {
+      this.nudgedAt = Date.now();
+      void this.deps.commit().catch(() => undefined);
     }
     return [...this.unwritten.keys()].some((i) => i.target === target) ? DURABLE_POLL_MS : null;
   }
