@@ -1,5 +1,5 @@
-import { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.js';
+import type { Command } from 'commander';
+import { ConfigError, type LoadedConfig, loadConfig } from '../config/load.js';
 import { openGateway } from '../gateway.js';
 import { createLogger } from '../logger.js';
 import type { Server, RequestListener } from 'node:http';
@@ -33,7 +33,7 @@ first leads it, the others forward every request to it and take over when it sto
 Exit codes: 0 stopped (SIGTERM, SIGINT), 1 cannot start (data dir or database in use or
 unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad config.`)
     .action(async (opts: { config?: string }) => {
-      let loaded;
+      let loaded: LoadedConfig;
       try {
         loaded = loadConfig({ file: opts.config, cwd: process.cwd(), env: process.env });
       } catch (err) {

@@ -14,7 +14,7 @@ const kitchenAuth = basic(KITCHEN.username, KITCHEN.password);
 const KITCHEN_CONFIG = { kitchen: { port: 0, accounts: [KITCHEN] } };
 
 const gateways = testGateways();
-let listeners: KitchenListener[] = [];
+const listeners: KitchenListener[] = [];
 
 /** timeoutMs: how long a connection may take (10 s in production; short here so silent ones end soon). */
 async function start(overrides: Record<string, unknown> = {}, dir?: string, timeoutMs = 300): Promise<{ gw: TestGateway; port: number }> {
