@@ -12,7 +12,13 @@ export interface RunningServer {
 
 export async function startServer(gateway: Gateway, host: string, port: number): Promise<RunningServer> {
   const { server, url } = await listen(createApp(gateway), host, port);
-  return stoppable(server, url, () => gateway.close(), () => gateway.kitchen?.kitchen.endStreams());
+  return stoppable(server, url, () => gateway.close(), () => endStreams(gateway));
+}
+
+/** At the start of a graceful stop: the responses that never end by themselves (live streams) end. */
+export function endStreams(gateway: Pick<Gateway, 'events' | 'kitchen'>): void {
+  gateway.events.emit('http.stopping');
+  gateway.kitchen?.kitchen.endStreams();
 }
 
 /** An HTTP server listening on host:port with the timeouts below; its URL as clients reach it. */

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { createApp } from '../app.js';
 import { SharedFront } from '../cluster/front.js';
 import type { Config } from '../config/types.js';
-import { listen, stoppable, type RunningServer } from '../server.js';
+import { endStreams, listen, stoppable, type RunningServer } from '../server.js';
 import { startConfiguredKitchenListener, type KitchenListener } from '../kitchen/listener.js';
 import { DataDirLockedError } from '../store/lock.js';
 import { CorruptFileError } from '../store/durable-file.js';
@@ -127,7 +127,7 @@ async function startAlone(config: Config, logger: Logger): Promise<Serving> {
       await kitchen?.close();
       await gateway.close();
     };
-    return { ...stoppable(server, url, release, () => gateway.kitchen?.kitchen.endStreams()), fatal: new Promise(() => undefined) };
+    return { ...stoppable(server, url, release, () => endStreams(gateway)), fatal: new Promise(() => undefined) };
   } catch (err) {
     await gateway.close();
     throw err;
@@ -171,7 +171,7 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
     const opened = await opening.catch(() => null);
     await (await kitchen.catch(() => null))?.close();
     await opened?.close();
-  }, () => void opening.then((opened) => opened.kitchen?.kitchen.endStreams(), () => undefined));
+  }, () => void opening.then(endStreams, () => undefined));
   // Start-up failures (database down, schema too new) exit as before; later ones stop the process.
   try {
     await Promise.race([opening, front.following]);
