@@ -14,11 +14,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measureInterleaved, type LoadOptions, type LoadResult } from './lib/load.js';
+import { measureInterleaved, type LoadResult } from './lib/load.js';
+import { basicAuth, pushLoad } from './lib/push-load.js';
 import { ROOT, startBaseline, startGateway, type ServerProcess } from './lib/procs.js';
 import { evaluate, formatTable, machineInfo, markdownTable, type Row } from './lib/report.js';
 import { BENCH_ADMIN, benchDevices, seedDataDir, writeBenchConfig, type BenchDevice } from './lib/seed.js';
-import { catalogue, prng, tabshopInvoice, type CatalogueFile } from './lib/workload.js';
+import { catalogue, type CatalogueFile } from './lib/workload.js';
 import { runReplay, REPLAY_AVAILABLE } from './lib/replay.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -35,7 +36,7 @@ const LATENCY_CLIENTS = 4;
 const READ_CLIENTS = 10;
 const REPLAY_INVOICES = 10_000;
 
-const basic = (d: { username: string; password: string }) => `Basic ${Buffer.from(`${d.username}:${d.password}`).toString('base64')}`;
+const basic = basicAuth;
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 const timing = { seconds: SECONDS, warmupSeconds: WARMUP, slices: SLICES };
@@ -65,22 +66,6 @@ async function stop(s: ServerProcess): Promise<void> {
 async function settle(): Promise<void> {
   execFileSync('sync');
   await new Promise((r) => setTimeout(r, 2000));
-}
-
-/** Every request a fresh invoice (ids never repeat), every connection its own tablet. */
-function pushLoad(url: string, devices: BenchDevice[], products: string[], connections: number, seed: number): LoadOptions {
-  const rnd = prng(seed);
-  let nextDevice = 0;
-  let seq = 0;
-  const auths = devices.map(basic);
-  return {
-    url: `${url}/invoice`, connections, method: 'POST',
-    setupRequest: (req, context) => {
-      if (context.auth === undefined) context.auth = auths[nextDevice++ % auths.length];
-      const invoice = tabshopInvoice({ seq: seed * 100_000_000 + seq++, products, date: Date.UTC(2026, 5, 1, 12) + seq, rnd });
-      return { ...req, method: 'POST', headers: { authorization: context.auth as string, 'content-type': 'application/x-www-form-urlencoded' }, body: JSON.stringify({ invoices: [invoice] }) };
-    },
-  };
 }
 
 async function storedSales(url: string): Promise<number> {
