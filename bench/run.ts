@@ -48,9 +48,9 @@ const timing = { seconds: SECONDS, warmupSeconds: WARMUP, slices: SLICES };
 let root = '';
 const servers: ServerProcess[] = [];
 
-async function gateway(name: string, configPath: string): Promise<ServerProcess> {
+async function gateway(name: string, configPath: string, urlTimeoutSeconds = 60): Promise<ServerProcess> {
   const flags = [...NODE_FLAGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'profiles', name)}`] : [])];
-  const s = await startGateway(configPath, join(root, `${name}.log`), flags);
+  const s = await startGateway(configPath, join(root, `${name}.log`), flags, urlTimeoutSeconds);
   servers.push(s);
   return s;
 }
@@ -289,7 +289,8 @@ async function waitReady(url: string, timeoutSeconds: number): Promise<void> {
 async function readyFigures(name: string, devices: BenchDevice[], cluster: BenchCluster, db: string) {
   const configPath = await writeBenchConfig(join(root, name), devices, cluster.url(db));
   const t0 = performance.now();
-  const s = await gateway(name, configPath);
+  // A process on PostgreSQL that leads logs its URL only once it has loaded the store.
+  const s = await gateway(name, configPath, 1800);
   await waitReady(s.url, 1800);
   const readySeconds = (performance.now() - t0) / 1000;
   const rssAtReady = s.rss();
@@ -330,11 +331,22 @@ async function pgScenarios(rows: Row[], devices: BenchDevice[], cat: CatalogueFi
     return;
   }
   const dbs = await pgDatabases({ sales: PG_HISTORY, catalogue: cat, registers: devices.slice(0, 4), scratch: root, log });
+  // One scenario failing (a process that does not start) leaves the others' rows.
+  const attempt = async (name: string, scenario: () => Promise<void>) => {
+    if (!ONLY.has(name)) return;
+    try {
+      await scenario();
+    } catch (err) {
+      log(`${name} failed: ${(err as Error).stack ?? err}`);
+      for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
+      rows.push({ scenario: `${PG_PREFIX}${name}`, unit: '', ours: null, baseline: null, target: { kind: 'none', value: 0 }, unavailable: `failed: ${(err as Error).message.split('\n')[0]}` });
+    }
+  };
   try {
     await settle();
-    if (ONLY.has('pg-stock')) await pgStockScenario(rows, devices, dbs.cluster);
-    if (ONLY.has('pg-push')) await pgPushScenario(rows, devices, cat, dbs.cluster);
-    if (ONLY.has('pg-ready')) await pgReadyScenario(rows, devices, dbs.cluster, { builtThisRun: dbs.built, buildSeconds: dbs.buildSeconds });
+    await attempt('pg-stock', () => pgStockScenario(rows, devices, dbs.cluster));
+    await attempt('pg-push', () => pgPushScenario(rows, devices, cat, dbs.cluster));
+    await attempt('pg-ready', () => pgReadyScenario(rows, devices, dbs.cluster, { builtThisRun: dbs.built, buildSeconds: dbs.buildSeconds }));
   } finally {
     for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
     await dbs.close();
