@@ -57,7 +57,8 @@ unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad
             process.exit(1);
           }, 9_500);
           hardStop.unref();
-          running.stop().then(() => {
+          running.stop().then((report) => {
+            if (report.cutAfterGrace) logger.warn('requests still open when the grace period ended were cut off');
             logger.info('stopped cleanly');
             resolve();
           }, (err) => {
