@@ -167,6 +167,10 @@ describe.skipIf(skipPostgres)('the relational PostgreSQL schema (version 7)', { 
     // A sale's change replaces its payments (a refund keeps them, and flips the status the reports filter by).
     expect(await queryRows(url, `SELECT s.status, p.method, p.amount::text FROM sales s JOIN sale_payments p ON p.sale_identifier = s.identifier WHERE s.identifier = 'TAB-1:202611230100003'`))
       .toEqual([{ status: 'refunded', method: 'cash', amount: '4.29' }]);
+    // docs/postgres.md's example: products with their tax rate.
+    expect(await queryRows(url, `SELECT p.identifier, p.name, p.price::text, t.rate::text AS vat
+      FROM articles p LEFT JOIN articles t ON t.entity = 'tax' AND t.identifier = p.tax WHERE p.entity = 'product' ORDER BY 1`))
+      .toEqual([{ identifier: '18', name: 'Product 18', price: '3.19', vat: '10' }, { identifier: '24', name: 'Product 24', price: '3.19', vat: '10' }]);
     // The indexes reports and stats filter by.
     const indexes = (await queryRows<{ indexname: string }>(url, `SELECT indexname FROM pg_indexes WHERE tablename IN ('sales', 'sale_payments') ORDER BY 1`)).map((r) => r.indexname);
     expect(indexes).toEqual(expect.arrayContaining(['sales_day', 'sales_day_status', 'sales_register_created_at', 'sales_seq', 'sales_status_created_at', 'sale_payments_method', 'sale_payments_pkey']));
