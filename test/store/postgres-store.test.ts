@@ -7,6 +7,7 @@ import { DatabaseLockedError, LeadershipLostError } from '../../src/store/postgr
 import { loadMigrations, migrate, MigrationError } from '../../src/store/postgres/migrate.js';
 import { journalEntryOf } from '../../src/store/postgres/pg-store.js';
 import { describeDatabase } from '../../src/store/postgres/sql-values.js';
+import type { Product, Tax } from '../../src/domain/types.js';
 import { removeDir } from '../helpers.js';
 import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
 import { openStores, saleRecord, storeContract, type StoreLocation } from './contract.js';
@@ -159,6 +160,35 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     expect((err as Error).message).toContain(`pid ${process.pid}`);
     expect((err as Error).message).not.toContain('postgres://');
     await a.close();
+  });
+
+  it('writes changed article rows again after a failed round, and only those', async () => {
+    const loc = await freshDatabase();
+    const s = await openStores(loc);
+    await s.catalog.create<Tax>('taxes', { identifier: '1', name: 'Reduced', vat: 10 });
+    for (const id of ['18', '24', '30']) await s.catalog.create<Product>('products', { identifier: id, name: `P${id}`, price: 1, tax: '1' });
+    await s.catalog.setStock('18', 5, 0);
+    await s.store.commit();
+    const xmins = async () => Object.fromEntries((await queryRows<{ key: string; xmin: string }>(loc.url, "SELECT entity || '/' || identifier AS key, xmin::text FROM articles")).map((r) => [r.key, r.xmin]));
+    const before = await xmins();
+    // A round that fails (a constraint the next change breaks), then one that succeeds with nothing new queued.
+    await queryRows(loc.url, "ALTER TABLE articles ADD CONSTRAINT no_boom CHECK (name IS DISTINCT FROM 'boom')");
+    await s.catalog.replace<Product>('products', '24', { name: 'boom', price: 2, tax: '1' });
+    await s.catalog.adjustStock('18', 2, 'found', 0); // changes the stored level in place
+    await s.catalog.remove('products', '30');
+    await expect(s.store.commit()).rejects.toThrow(/no_boom/);
+    await queryRows(loc.url, 'ALTER TABLE articles DROP CONSTRAINT no_boom');
+    await s.store.commit();
+    const after = await xmins();
+    expect(Object.keys(before).filter((k) => before[k] !== after[k]).sort()).toEqual(['product/24', 'product/30', 'stock/18']);
+    expect(after['product/30']).toBeUndefined();
+    await s.close();
+    const again = await openStores(loc);
+    expect(again.catalog.get('products', '24')).toMatchObject({ name: 'boom', price: 2 });
+    expect(again.catalog.stockOf('18')).toMatchObject({ quantity: 7, tracked: true });
+    expect(again.catalog.find('products', '30')).toBeUndefined();
+    expect(again.catalog.version).toBe(s.catalog.version);
+    await again.close();
   });
 
   it('survives the server dropping every connection (the lock\'s too): a failed round is written by the next one', async () => {
