@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LowdbStore } from '../../src/store/lowdb-store.js';
 import { loadMigrations, migrate } from '../../src/store/postgres/migrate.js';
 import { jsonbText } from '../../src/store/postgres/sql-values.js';
-import type { Modification, SaleRecord } from '../../src/store/records.js';
+import type { ArticlesData, Modification, SaleRecord } from '../../src/store/records.js';
 import { adminAuth, device2Auth, deviceAuth, invoice, testGateways, type TestGateway } from '../helpers.js';
 import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
 
@@ -45,42 +45,55 @@ async function answers(g: TestGateway) {
   };
 }
 
-/**
- * A database at schema version 6 holding the data of a lowdb data dir, written with the
- * statements the store used at that version: the articles as ONE document row, sales with their
- * record and lines (payments only inside the record), the change feed.
- */
-async function writeSchema6(url: string, dataDir: string, edit: (records: SaleRecord[]) => void): Promise<void> {
+/** The statements the store used at schema version 6 (the articles as ONE document row, payments only inside the sale record). */
+function schema6Statements(client: pg.Client) {
+  return {
+    articles: (doc: ArticlesData) => client.query(`INSERT INTO articles (id, version, doc, saved_at) VALUES (true, ($1::json->>'version')::integer, $1::json, now())
+      ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, doc = EXCLUDED.doc, saved_at = EXCLUDED.saved_at`, [JSON.stringify(doc)]),
+    modification: (m: Modification) => client.query('INSERT INTO modifications (version, entity, identifier, op, at, modification) VALUES ($1, $2, $3, $4, $5, $6::json)',
+      [m.version, m.entity, m.identifier, m.op, m.at, JSON.stringify(m)]),
+    async sale(r: SaleRecord) {
+      const { sale } = r;
+      const last = r.history[r.history.length - 1];
+      await client.query(`INSERT INTO sales (identifier, cash_register, invoice_id, status, created_at, received_at, changed_at, seq, day_id, total, vat, discount, cost_price, invoice, record)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::json)
+        ON CONFLICT (identifier) DO UPDATE SET status = EXCLUDED.status, changed_at = EXCLUDED.changed_at, seq = EXCLUDED.seq, total = EXCLUDED.total, record = EXCLUDED.record`, [
+        sale.identifier, sale.cashRegisterName, sale.source?.invoiceId ?? null, sale.status, sale.createdAt, r.history[0].at, last.at, last.seq,
+        sale.dayId ?? last.dayId ?? null, sale.total, sale.vat, sale.discount, sale.costPrice, jsonbText(sale.source?.invoice), JSON.stringify(r),
+      ]);
+      await client.query('DELETE FROM sale_lines WHERE sale_identifier = $1', [sale.identifier]);
+      for (const [i, l] of sale.lines.entries()) {
+        await client.query(`INSERT INTO sale_lines (sale_identifier, position, line_no, product, name, quantity, subtotal, discount, vat, total, cost_price)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [sale.identifier, i + 1, l.lineNo, l.product, l.name, l.quantity, l.subtotal, l.discount, l.vat, l.total, l.costPrice]);
+      }
+    },
+  };
+}
+
+/** What a lowdb data dir holds: articles, change feed, sale records. */
+async function readDataDir(dataDir: string) {
   const source = new LowdbStore(dataDir);
   const records: SaleRecord[] = [];
   const feed: Modification[] = [];
   await source.open({ onSale: (r) => records.push(r), onQuarantine: () => undefined, onModification: (m) => feed.push(m) });
   const articles = structuredClone(source.articles);
   await source.close();
+  return { articles, records, feed };
+}
+
+/** A database at schema version 6 holding the data of a lowdb data dir, written as a gateway of that version wrote it. */
+async function writeSchema6(url: string, dataDir: string, edit: (records: SaleRecord[]) => void = () => undefined): Promise<void> {
+  const { articles, records, feed } = await readDataDir(dataDir);
   edit(records);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     await migrate(client, { migrations: loadMigrations().filter((m) => m.version < RELATIONAL) });
+    const old = schema6Statements(client);
     await client.query('BEGIN');
-    await client.query(`INSERT INTO articles (id, version, doc, saved_at) VALUES (true, ($1::json->>'version')::integer, $1::json, now())`, [JSON.stringify(articles)]);
-    for (const m of feed) {
-      await client.query('INSERT INTO modifications (version, entity, identifier, op, at, modification) VALUES ($1, $2, $3, $4, $5, $6::json)',
-        [m.version, m.entity, m.identifier, m.op, m.at, JSON.stringify(m)]);
-    }
-    for (const r of records) {
-      const { sale } = r;
-      const last = r.history[r.history.length - 1];
-      await client.query(`INSERT INTO sales (identifier, cash_register, invoice_id, status, created_at, received_at, changed_at, seq, day_id, total, vat, discount, cost_price, invoice, record)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::json)`, [
-        sale.identifier, sale.cashRegisterName, sale.source?.invoiceId ?? null, sale.status, sale.createdAt, r.history[0].at, last.at, last.seq,
-        sale.dayId ?? last.dayId ?? null, sale.total, sale.vat, sale.discount, sale.costPrice, jsonbText(sale.source?.invoice), JSON.stringify(r),
-      ]);
-      for (const [i, l] of sale.lines.entries()) {
-        await client.query(`INSERT INTO sale_lines (sale_identifier, position, line_no, product, name, quantity, subtotal, discount, vat, total, cost_price)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [sale.identifier, i + 1, l.lineNo, l.product, l.name, l.quantity, l.subtotal, l.discount, l.vat, l.total, l.costPrice]);
-      }
-    }
+    await old.articles(articles);
+    for (const m of feed) await old.modification(m);
+    for (const r of records) await old.sale(r);
     await client.query('COMMIT');
   } finally {
     await client.end();
@@ -128,7 +141,7 @@ describe.skipIf(skipPostgres)('the relational PostgreSQL schema (version 7)', { 
     expect(await queryRows(url, 'SELECT method, code, amount::text FROM sale_payments WHERE sale_identifier = $1', [odd]))
       .toEqual([{ method: 'custom', code: '1\ufffd', amount: '4.29' }]);
     // The articles document became one row per article and stock level, with typed columns beside the exact json.
-    expect(await queryRows(url, 'SELECT entity, identifier, version, name, price::text, cost_price::text, rate::text, tax, product, category FROM articles ORDER BY entity, identifier')).toEqual([
+    expect(await queryRows(url, 'SELECT entity, identifier, version, name, price::text, cost_price::text, rate::text, tax, product, category FROM article_rows ORDER BY entity, identifier')).toEqual([
       { entity: 'category', identifier: 'food', version: 3, name: 'Food', price: null, cost_price: null, rate: null, tax: null, product: null, category: null },
       { entity: 'commodity', identifier: 'c1', version: 6, name: null, price: null, cost_price: null, rate: null, tax: null, product: '18', category: 'food' },
       { entity: 'discount', identifier: '1', version: 2, name: 'Staff', price: null, cost_price: null, rate: '20', tax: null, product: null, category: null },
@@ -145,6 +158,64 @@ describe.skipIf(skipPostgres)('the relational PostgreSQL schema (version 7)', { 
     await gateways.stop(onPg);
     const again = await gateways.start({ store: { dataDir: './data', postgres: { url } } }, onPg.dir);
     expect(await answers(again)).toEqual(expected);
+  });
+
+  it('a gateway of version 6 still running during the upgrade keeps writing, in the new shape (triggers)', async () => {
+    const lowdb = await gateways.start({});
+    await fill(lowdb);
+    await gateways.stop(lowdb);
+    const url = await cluster.createDatabase();
+    await writeSchema6(url, lowdb.dataDir);
+    const { articles, records } = await readDataDir(lowdb.dataDir);
+    // A new process migrates the database at its start, while the old one still leads it.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await migrate(client);
+      // The old leader's next round: an article renamed, one added, one deleted; a new sale paid by card.
+      const old = schema6Statements(client);
+      const v = articles.version;
+      const at = '2026-11-25T10:00:00.000Z';
+      articles.products['24'] = { ...articles.products['24'], name: 'Fries' };
+      articles.products['31'] = { identifier: '31', name: 'Shake', price: 2.5 };
+      delete articles.commodities.c1;
+      articles.version = v + 3;
+      const sale = structuredClone(records.find((r) => r.sale.identifier === 'TAB-1:202611230100000')!);
+      sale.sale.identifier = 'TAB-1:202611230199999';
+      sale.sale.source!.invoiceId = '202611230199999';
+      sale.sale.payments = [{ method: 'credit_card', code: '1', amount: 4.29 }, { method: 'cash', code: '0', amount: 0 }];
+      sale.history = [{ ...sale.history[0], seq: 1000 }];
+      await client.query('BEGIN');
+      await old.sale(sale);
+      await old.articles(articles);
+      await old.modification({ version: v + 1, entity: 'product', identifier: '24', op: 'update', data: articles.products['24'], at });
+      await old.modification({ version: v + 2, entity: 'product', identifier: '31', op: 'create', data: articles.products['31'], at });
+      await old.modification({ version: v + 3, entity: 'commodity', identifier: 'c1', op: 'delete', data: null, at });
+      await client.query('COMMIT');
+    } finally {
+      await client.end();
+    }
+    expect(await queryRows(url, 'SELECT count(*)::int AS n FROM articles')).toEqual([{ n: 0 }]);
+    expect(await queryRows(url, `SELECT entity, identifier, version, name FROM article_rows WHERE entity IN ('product', 'commodity') ORDER BY 1, 2`)).toEqual([
+      { entity: 'product', identifier: '18', version: 4, name: 'Product 18' },
+      { entity: 'product', identifier: '24', version: 11, name: 'Fries' },
+      { entity: 'product', identifier: '31', version: 11, name: 'Shake' },
+    ]);
+    expect(await queryRows(url, 'SELECT version FROM articles_state')).toEqual([{ version: 11 }]);
+    expect(await queryRows(url, `SELECT method, amount::text FROM sale_payments WHERE sale_identifier = 'TAB-1:202611230199999' ORDER BY position`))
+      .toEqual([{ method: 'credit_card', amount: '4.29' }, { method: 'cash', amount: '0' }]);
+
+    // The new version takes over: it answers what the old one wrote.
+    const g = await gateways.start({ store: { dataDir: './data', postgres: { url } } });
+    const get = async (path: string) => (await g.json(`/api${path}`, { auth: adminAuth })).body;
+    expect(await get('/version')).toEqual({ version: 11 });
+    expect(await get('/products/24')).toMatchObject({ name: 'Fries' });
+    expect(await get('/products/31')).toMatchObject({ name: 'Shake' });
+    expect((await get('/commodities')).total).toBe(0);
+    expect((await get('/sales/TAB-1:202611230199999')).payments).toEqual([{ method: 'credit_card', code: '1', amount: 4.29 }, { method: 'cash', code: '0', amount: 0 }]);
+    // Its own sale writes carry their payments.
+    expect((await g.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [burger(202611260100001, { checkoutType: '1' })] }), auth: deviceAuth })).status).toBe(200);
+    expect(await queryRows(url, `SELECT method, amount::text FROM sale_payments WHERE sale_identifier = 'TAB-1:202611260100001'`)).toEqual([{ method: 'credit_card', amount: '4.29' }]);
   });
 
   it('writes payments with their sale, and SQL over sales and payments gives the figures of the stats', async () => {
@@ -169,7 +240,7 @@ describe.skipIf(skipPostgres)('the relational PostgreSQL schema (version 7)', { 
       .toEqual([{ status: 'refunded', method: 'cash', amount: '4.29' }]);
     // docs/postgres.md's example: products with their tax rate.
     expect(await queryRows(url, `SELECT p.identifier, p.name, p.price::text, t.rate::text AS vat
-      FROM articles p LEFT JOIN articles t ON t.entity = 'tax' AND t.identifier = p.tax WHERE p.entity = 'product' ORDER BY 1`))
+      FROM article_rows p LEFT JOIN article_rows t ON t.entity = 'tax' AND t.identifier = p.tax WHERE p.entity = 'product' ORDER BY 1`))
       .toEqual([{ identifier: '18', name: 'Product 18', price: '3.19', vat: '10' }, { identifier: '24', name: 'Product 24', price: '3.19', vat: '10' }]);
     // The indexes reports and stats filter by.
     const indexes = (await queryRows<{ indexname: string }>(url, `SELECT indexname FROM pg_indexes WHERE tablename IN ('sales', 'sale_payments') ORDER BY 1`)).map((r) => r.indexname);
@@ -185,7 +256,7 @@ describe.skipIf(skipPostgres)('the relational PostgreSQL schema (version 7)', { 
     for (let i = 1; i <= 40; i++) expect((await admin(`/products/${i}`, 'PUT', { name: `P${i}`, price: i, tax: '1' })).status).toBe(201);
     for (const id of ['1', '2']) expect((await admin(`/stock/${id}`, 'PUT', { quantity: 10 })).status).toBeLessThan(300);
     // xmin: the transaction that last wrote a row.
-    const rows = async () => new Map((await queryRows<{ key: string; xmin: string; version: number }>(url, "SELECT entity || '/' || identifier AS key, xmin::text, version FROM articles"))
+    const rows = async () => new Map((await queryRows<{ key: string; xmin: string; version: number }>(url, "SELECT entity || '/' || identifier AS key, xmin::text, version FROM article_rows"))
       .map((r) => [r.key, r]));
     const changedSince = (before: Map<string, { xmin: string }>, after: Map<string, { xmin: string }>) =>
       [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k)?.xmin !== after.get(k)?.xmin).sort();
@@ -197,7 +268,7 @@ describe.skipIf(skipPostgres)('the relational PostgreSQL schema (version 7)', { 
     let after = await rows();
     expect(changedSince(before, after)).toEqual(['product/7']);
     expect(after.get('product/7')!.version).toBe(await version());
-    expect(await queryRows(url, 'SELECT name, price::text FROM articles WHERE entity = $1 AND identifier = $2', ['product', '7'])).toEqual([{ name: 'Seven', price: '7.5' }]);
+    expect(await queryRows(url, 'SELECT name, price::text FROM article_rows WHERE entity = $1 AND identifier = $2', ['product', '7'])).toEqual([{ name: 'Seven', price: '7.5' }]);
 
     // A stock adjustment changes its level in place: its row is written all the same.
     before = after;

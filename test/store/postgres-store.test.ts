@@ -169,15 +169,15 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     for (const id of ['18', '24', '30']) await s.catalog.create<Product>('products', { identifier: id, name: `P${id}`, price: 1, tax: '1' });
     await s.catalog.setStock('18', 5, 0);
     await s.store.commit();
-    const xmins = async () => Object.fromEntries((await queryRows<{ key: string; xmin: string }>(loc.url, "SELECT entity || '/' || identifier AS key, xmin::text FROM articles")).map((r) => [r.key, r.xmin]));
+    const xmins = async () => Object.fromEntries((await queryRows<{ key: string; xmin: string }>(loc.url, "SELECT entity || '/' || identifier AS key, xmin::text FROM article_rows")).map((r) => [r.key, r.xmin]));
     const before = await xmins();
     // A round that fails (a constraint the next change breaks), then one that succeeds with nothing new queued.
-    await queryRows(loc.url, "ALTER TABLE articles ADD CONSTRAINT no_boom CHECK (name IS DISTINCT FROM 'boom')");
+    await queryRows(loc.url, "ALTER TABLE article_rows ADD CONSTRAINT no_boom CHECK (name IS DISTINCT FROM 'boom')");
     await s.catalog.replace<Product>('products', '24', { name: 'boom', price: 2, tax: '1' });
     await s.catalog.adjustStock('18', 2, 'found', 0); // changes the stored level in place
     await s.catalog.remove('products', '30');
     await expect(s.store.commit()).rejects.toThrow(/no_boom/);
-    await queryRows(loc.url, 'ALTER TABLE articles DROP CONSTRAINT no_boom');
+    await queryRows(loc.url, 'ALTER TABLE article_rows DROP CONSTRAINT no_boom');
     await s.store.commit();
     const after = await xmins();
     expect(Object.keys(before).filter((k) => before[k] !== after[k]).sort()).toEqual(['product/24', 'product/30', 'stock/18']);

@@ -215,7 +215,7 @@ export async function copyLowdbToPostgres(opts: {
       (SELECT count(*) FROM modifications)::text AS modifications,
       (SELECT count(*) FROM sale_payments)::text AS payments,
       (SELECT coalesce(sum(amount), 0) FROM sale_payments)::text AS payments_total,
-      (SELECT count(*) FROM articles)::text AS articles,
+      (SELECT count(*) FROM article_rows)::text AS articles,
       (SELECT coalesce(max(version), 0) FROM articles_state)::text AS articles_version,
       (SELECT count(*) FROM closed_days)::text AS closed_days,
       (SELECT count(*) FROM cash_movements)::text AS movements,

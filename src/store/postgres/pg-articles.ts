@@ -125,10 +125,10 @@ export class ArticleRows implements RoundPart {
     return {
       write: async (client: pg.PoolClient) => {
         if (deletes.length > 0) {
-          await client.query('DELETE FROM articles WHERE (entity, identifier) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
+          await client.query('DELETE FROM article_rows WHERE (entity, identifier) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
             [deletes.map(([e]) => e), deletes.map(([, id]) => id)]);
         }
-        await insertRows(client, 'articles', ARTICLE_COLUMNS, upserts, ['entity', 'identifier']);
+        await insertRows(client, 'article_rows', ARTICLE_COLUMNS, upserts, ['entity', 'identifier']);
         if (stateChanged) {
           await client.query(`INSERT INTO articles_state (id, version, upstream, saved_at) VALUES (true, $1, $2::json, now())
             ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, upstream = EXCLUDED.upstream, saved_at = EXCLUDED.saved_at`, [version, upstream]);

@@ -183,7 +183,7 @@ export class PgStore implements Store {
       }
       await this.lock.acquire(this.lead);
       const state = await this.pool.query<{ version: number; upstream: ArticlesData['upstream'] | null }>('SELECT version, upstream FROM articles_state WHERE id');
-      const rows = await this.pool.query<{ entity: ArticleEntity; identifier: string; data: unknown }>('SELECT entity, identifier, data FROM articles');
+      const rows = await this.pool.query<{ entity: ArticleEntity; identifier: string; data: unknown }>('SELECT entity, identifier, data FROM article_rows');
       this.articlesDoc = articlesFromRows(state.rows[0], rows.rows);
       this.articlesPart.loaded(this.articlesDoc);
       await this.eachPage<{ record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
