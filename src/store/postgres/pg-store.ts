@@ -108,7 +108,7 @@ export function journalEntryOf(row: {
 /**
  * The store on PostgreSQL (node-postgres pool). State lives in memory as with lowdb; every change
  * is queued and written by the next group-commit round, one transaction for everything changed
- * before it (journal, sales with their lines, quarantine, articles, change feed, back office,
+ * before it (journal, sales with their lines and payments, quarantine, changed article rows, change feed, back office,
  * outbox). One gateway process leads a database at a time: open() takes its session advisory lock
  * (waiting for it with `lead.follow`, refusing otherwise), and every round checks it still leads.
  */
