@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { AppError, notFound } from '../errors.js';
-import type { Store } from '../store/port.js';
-import type { ArticleEntity, ArticlesData, Modification, StockLevel, UpstreamSyncState } from '../store/records.js';
+import type { Store } from './ports/store.js';
+import type { ArticleEntity, ArticlesData, Modification, StockLevel, UpstreamSyncState } from './ports/records.js';
 import { canonicalJson } from '../translate/canonical.js';
 import type { Category, Commodity, Discount, Product, Tax } from './types.js';
 import { stockLevelProblem, type UnloadableRecord } from './record-check.js';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { AppError } from '../errors.js';
-import type { Store } from '../store/port.js';
-import type { IgnoredPush, QuarantineCode, QuarantineItem, QuarantineState, SaleRecord } from '../store/records.js';
+import type { Store } from './ports/store.js';
+import type { IgnoredPush, QuarantineCode, QuarantineItem, QuarantineState, SaleRecord } from './ports/records.js';
 import { validateInvoice } from '../translate/invoice-schema.js';
 import { invoiceContentKey, invoiceIdentityKey, invoiceToSale, saleContentKey, saleIdentityKey } from '../translate/invoice.js';
 import type { TabShopInvoice } from '../translate/tabshop-types.js';
