@@ -10,9 +10,10 @@ export interface StockSource {
 }
 
 /**
- * The storage port. Callers change state, then await commit(): when it resolves, every change
- * made before the call is durable. lowdb is the embedded adapter; a server database can
- * implement the same port.
+ * The storage port. Changes are queued by the calls below; commit() resolves once every change
+ * made before the call is durable. Only the unit of work (src/domain/unit-of-work.ts) calls it:
+ * domain services and routes change state inside its transact. lowdb is the embedded adapter;
+ * a server database can implement the same port.
  */
 export interface Store {
   readonly dataDir: string;
