@@ -40,7 +40,7 @@ export interface StockView {
 }
 
 export interface Page<T> {
-  items: T[];
+  items: Readonly<T>[];
   total: number;
 }
 
@@ -132,17 +132,17 @@ export class Catalog {
     return { items: all.slice(firstResult, firstResult + maxResults), total: all.length };
   }
 
-  get<T extends Article>(collection: Collection, id: string): T {
+  get<T extends Article>(collection: Collection, id: string): Readonly<T> {
     const item = this.data[collection][id] as T | undefined;
     if (!item) throw notFound(`${ENTITY_OF[collection]} ${id}`);
     return item;
   }
 
-  find<T extends Article>(collection: Collection, id: string | null | undefined): T | undefined {
+  find<T extends Article>(collection: Collection, id: string | null | undefined): Readonly<T> | undefined {
     return id == null ? undefined : (this.data[collection][id] as T | undefined);
   }
 
-  all<T extends Article>(collection: Collection): T[] {
+  all<T extends Article>(collection: Collection): Readonly<T>[] {
     return Object.values(this.data[collection]) as T[];
   }
 
@@ -153,7 +153,7 @@ export class Catalog {
   }
 
   /** POST: the body's identifier, or a generated one; an existing identifier is a conflict. */
-  create<T extends Article>(collection: Collection, body: Omit<T, 'identifier'> & { identifier?: string }, ifMatch?: number): Promise<T> {
+  create<T extends Article>(collection: Collection, body: Omit<T, 'identifier'> & { identifier?: string }, ifMatch?: number): Promise<Readonly<T>> {
     return this.uow.transact(async () => {
       this.checkVersion(ifMatch);
       const id = body.identifier ?? this.newId(collection);
@@ -166,7 +166,7 @@ export class Catalog {
   }
 
   /** PUT: creates or replaces under the URL's identifier. */
-  replace<T extends Article>(collection: Collection, id: string, body: Omit<T, 'identifier'> & { identifier?: string }, ifMatch?: number): Promise<{ item: T; created: boolean }> {
+  replace<T extends Article>(collection: Collection, id: string, body: Omit<T, 'identifier'> & { identifier?: string }, ifMatch?: number): Promise<{ item: Readonly<T>; created: boolean }> {
     return this.uow.transact(async () => {
       this.checkVersion(ifMatch);
       if (body.identifier !== undefined && body.identifier !== id) {
@@ -335,7 +335,7 @@ export class Catalog {
 
   // ---- change feed ----
 
-  modificationsBetween(from: number, to: number, maxResults: number): { items: Modification[]; to: number } {
+  modificationsBetween(from: number, to: number, maxResults: number): { items: Readonly<Modification>[]; to: number } {
     const items: Modification[] = [];
     for (const m of this.modifications) {
       if (m.version <= from) continue;

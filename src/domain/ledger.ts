@@ -216,7 +216,7 @@ export class SalesLedger {
    * a different sale under the identifier is overwritten instead (a dead letter retried as a PUT
    * after a collision: the admin chose this version).
    */
-  putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean; replace?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
+  putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean; replace?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Readonly<Sale> }> {
     return this.uow.transact(() => this.serialised(async () => {
       const checked = this.apiCandidate(sale, opts.replace === true);
       if (!checked.ok) throw checked.error;
@@ -231,7 +231,7 @@ export class SalesLedger {
   }
 
   /** Marks a sale's receipt printed: a sale change of its own (next seq), so feeds and hooks see it. */
-  markReceiptPrinted(identifier: string, at: Date): Promise<Sale> {
+  markReceiptPrinted(identifier: string, at: Date): Promise<Readonly<Sale>> {
     return this.uow.transact(() => this.serialised(async () => {
       const previous = await this.getSale(identifier);
       if (!previous) throw new AppError('not_found', `sale ${identifier} not found`);
@@ -298,7 +298,7 @@ export class SalesLedger {
   }
 
   /** Oldest first; `state` 'all' (the default here) or one state. */
-  quarantineSummaries(state: QuarantineState | 'all' = 'all'): QuarantineSummary[] {
+  quarantineSummaries(state: QuarantineState | 'all' = 'all'): Readonly<QuarantineSummary>[] {
     const list = state === 'all' ? [...this.quarantine.values()] : [...this.quarantine.values()].filter((q) => q.state === state);
     return list.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -348,7 +348,7 @@ export class SalesLedger {
   }
 
   /** Closes an open quarantine item without storing anything; the reason is kept. */
-  dismissQuarantine(id: string, reason: string, by: string, at: Date): Promise<QuarantineItem> {
+  dismissQuarantine(id: string, reason: string, by: string, at: Date): Promise<Readonly<QuarantineItem>> {
     return this.uow.transact(() => this.serialised(async () => {
       const item = await this.openItem(id);
       const updated: QuarantineItem = { ...item, state: 'dismissed', resolvedAt: at.toISOString(), resolvedBy: by, resolution: reason };
