@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LowdbStore } from '../../src/store/lowdb-store.js';
@@ -62,5 +62,33 @@ describe('route handlers run their changes in one unit of work (issue 14)', () =
     await reopened.stop();
     started.splice(0);
     await removeDir(gw.dir);
+  });
+
+  it('a route that makes one change through a domain service answers only once it is on disk, without calling commit itself', async () => {
+    const gw = await start();
+    // What the commit rounds wrote: articles.json is rewritten in the round, chunk changes go to the write-ahead log.
+    const onDisk = async () => {
+      const wal = join(gw.dataDir, 'wal');
+      const logs = await Promise.all((await readdir(wal)).map((f) => readFile(join(wal, f), 'utf8')));
+      return `${await readFile(join(gw.dataDir, 'articles.json'), 'utf8')}\n${logs.join('\n')}`;
+    };
+    const put = await gw.json('/api/products/uow-1', { method: 'PUT', auth: adminAuth, body: { name: 'Unit of work', price: 1.5 } });
+    expect(put.status).toBe(201);
+    expect(await onDisk()).toContain('"uow-1"');
+
+    const stock = await gw.json('/api/stock/uow-1', { method: 'PUT', auth: adminAuth, body: { quantity: 7 } });
+    expect(stock.status).toBe(200);
+    expect(await onDisk()).toMatch(/"uow-1":\s*\{[^}]*"level":\s*"7"/);
+
+    const sale = await gw.json('/api/sales', { method: 'POST', auth: adminAuth, body: {
+      identifier: 'TAB-1:uow-sale', cashRegisterName: 'TAB-1', createdAt: '2026-11-23T10:00:00.000Z',
+      lines: [{ product: 'uow-1', quantity: 1, total: 1.5 }], payments: [{ method: 'cash', amount: 1.5 }],
+    } });
+    expect(sale.status).toBe(201);
+    expect(await onDisk()).toContain('TAB-1:uow-sale');
+
+    const cash = await gw.json('/api/registrations/TAB-1/balance', { method: 'POST', auth: adminAuth, body: { action: 'deposit', amount: 12.25, note: 'uow-float' } });
+    expect(cash.status).toBe(201);
+    expect(await onDisk()).toContain('uow-float');
   });
 });
