@@ -5,7 +5,8 @@
  *
  * Environment: BENCH_SECONDS (measured seconds per server and scenario, default 10, split
  * into BENCH_SLICES interleaved runs, default 2), BENCH_WARMUP (seconds, default 3),
- * BENCH_ONLY=stock,push,ingest,replay (a subset), BENCH_DIR (where data dirs go; default the
+ * BENCH_ONLY=stock,push,ingest,replay,pg-stock,pg-push,pg-ready (a subset; the pg- scenarios run on a
+ * throwaway PostgreSQL cluster, see bench/lib/pg-databases.ts for BENCH_PG_CACHE), BENCH_DIR (where data dirs go; default the
  * OS temp dir), BENCH_CPU_PROF=1 (write --cpu-prof profiles of the gateway under BENCH_DIR),
  * BENCH_NODE_FLAGS (extra node options for the gateway processes only, space-separated: experiments).
  */
@@ -14,17 +15,20 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measureInterleaved, type LoadOptions, type LoadResult } from './lib/load.js';
+import { measureInterleaved, type LoadResult } from './lib/load.js';
+import { basicAuth, pushLoad } from './lib/push-load.js';
 import { ROOT, startBaseline, startGateway, type ServerProcess } from './lib/procs.js';
 import { evaluate, formatTable, machineInfo, markdownTable, type Row } from './lib/report.js';
 import { BENCH_ADMIN, benchDevices, seedDataDir, writeBenchConfig, type BenchDevice } from './lib/seed.js';
-import { catalogue, prng, tabshopInvoice, type CatalogueFile } from './lib/workload.js';
+import { catalogue, type CatalogueFile } from './lib/workload.js';
 import { runReplay, REPLAY_AVAILABLE } from './lib/replay.js';
+import { EMPTY_DB, HISTORY_DB, pgDatabases } from './lib/pg-databases.js';
+import { PG_BIN, type BenchCluster } from './lib/pg-cluster.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const SLICES = Number(process.env.BENCH_SLICES ?? 2);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'stock,push,ingest,replay').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'stock,push,ingest,replay,pg-stock,pg-push,pg-ready').split(',').map((s) => s.trim()));
 const PROFILE = process.env.BENCH_CPU_PROF === '1';
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
@@ -34,8 +38,9 @@ const PUSH_CLIENTS = 32;
 const LATENCY_CLIENTS = 4;
 const READ_CLIENTS = 10;
 const REPLAY_INVOICES = 10_000;
+const PG_HISTORY = Number(process.env.BENCH_PG_HISTORY ?? 1_000_000);
 
-const basic = (d: { username: string; password: string }) => `Basic ${Buffer.from(`${d.username}:${d.password}`).toString('base64')}`;
+const basic = basicAuth;
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 const timing = { seconds: SECONDS, warmupSeconds: WARMUP, slices: SLICES };
@@ -43,9 +48,9 @@ const timing = { seconds: SECONDS, warmupSeconds: WARMUP, slices: SLICES };
 let root = '';
 const servers: ServerProcess[] = [];
 
-async function gateway(name: string, configPath: string): Promise<ServerProcess> {
+async function gateway(name: string, configPath: string, urlTimeoutSeconds = 60): Promise<ServerProcess> {
   const flags = [...NODE_FLAGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'profiles', name)}`] : [])];
-  const s = await startGateway(configPath, join(root, `${name}.log`), flags);
+  const s = await startGateway(configPath, join(root, `${name}.log`), flags, urlTimeoutSeconds);
   servers.push(s);
   return s;
 }
@@ -65,22 +70,6 @@ async function stop(s: ServerProcess): Promise<void> {
 async function settle(): Promise<void> {
   execFileSync('sync');
   await new Promise((r) => setTimeout(r, 2000));
-}
-
-/** Every request a fresh invoice (ids never repeat), every connection its own tablet. */
-function pushLoad(url: string, devices: BenchDevice[], products: string[], connections: number, seed: number): LoadOptions {
-  const rnd = prng(seed);
-  let nextDevice = 0;
-  let seq = 0;
-  const auths = devices.map(basic);
-  return {
-    url: `${url}/invoice`, connections, method: 'POST',
-    setupRequest: (req, context) => {
-      if (context.auth === undefined) context.auth = auths[nextDevice++ % auths.length];
-      const invoice = tabshopInvoice({ seq: seed * 100_000_000 + seq++, products, date: Date.UTC(2026, 5, 1, 12) + seq, rnd });
-      return { ...req, method: 'POST', headers: { authorization: context.auth as string, 'content-type': 'application/x-www-form-urlencoded' }, body: JSON.stringify({ invoices: [invoice] }) };
-    },
-  };
 }
 
 async function storedSales(url: string): Promise<number> {
@@ -222,6 +211,148 @@ async function replayScenario(rows: Row[], devices: BenchDevice[], cat: Catalogu
   });
 }
 
+// ---- PostgreSQL ----
+
+const PG_PREFIX = 'PostgreSQL: ';
+
+/** A fresh database for one scenario: a copy of the catalogue-only database. */
+async function scratchDatabase(cluster: BenchCluster, name: string): Promise<string> {
+  await cluster.dropDatabase(name);
+  return cluster.createDatabase(name, EMPTY_DB);
+}
+
+async function pgStockScenario(rows: Row[], devices: BenchDevice[], cluster: BenchCluster): Promise<void> {
+  const url = await scratchDatabase(cluster, 'bench_stock');
+  const ours = await gateway('pg-stock', await writeBenchConfig(join(root, 'pg-stock'), devices, url));
+  await waitReady(ours.url, 120);
+  const auth = basic(devices[0]);
+  const res = await fetch(`${ours.url}/stock`, { headers: { authorization: auth, 'accept-encoding': 'identity' } });
+  const body = Buffer.from(await res.arrayBuffer());
+  const bodyFile = join(root, 'pg-stock-body.json');
+  await writeFile(bodyFile, body);
+  const base = await baseline('static-body.ts', { BENCH_BODY_FILE: bodyFile });
+  for (const encoding of ['identity', 'gzip'] as const) {
+    log(`PostgreSQL: GET stock (${encoding}): gateway vs baseline, interleaved`);
+    const before = load();
+    const [o, b] = await measureInterleaved([
+      { load: { url: `${ours.url}/stock`, connections: READ_CLIENTS, headers: { 'accept-encoding': encoding, authorization: auth } }, pid: ours.child.pid },
+      { load: { url: `${base.url}/stock`, connections: READ_CLIENTS, headers: { 'accept-encoding': encoding } }, pid: base.child.pid },
+    ], timing);
+    rows.push({
+      scenario: `${PG_PREFIX}GET stock, ${PRODUCTS.toLocaleString('en-US')} products${encoding === 'gzip' ? ', gzip' : ''} (${READ_CLIENTS} conn.)`,
+      unit: 'req/s', ours: o.rps, baseline: b.rps, target: { kind: 'min-ratio', value: 0.8 },
+      details: { bodyBytes: body.length, ours: summary('pg stock', o), baseline: summary('pg stock baseline', b), before, after: load() },
+    });
+  }
+  await stop(base);
+  await stop(ours);
+  await cluster.dropDatabase('bench_stock');
+}
+
+async function pgPushScenario(rows: Row[], devices: BenchDevice[], cat: CatalogueFile, cluster: BenchCluster): Promise<void> {
+  const url = await scratchDatabase(cluster, 'bench_push');
+  const products = cat.products.map((p) => p.identifier);
+  const ours = await gateway('pg-push', await writeBenchConfig(join(root, 'pg-push'), devices, url));
+  await waitReady(ours.url, 120);
+  // The same database, the gateway's default pool size (10).
+  const base = await baseline('push-pg.ts', { BENCH_USERS: JSON.stringify(devices), BENCH_DATABASE_URL: url, BENCH_POOL_SIZE: '10' });
+  log(`PostgreSQL: POST invoice, ${PUSH_CLIENTS} tablets: gateway vs baseline (INSERT … ON CONFLICT), interleaved`);
+  const before = load();
+  const [o, b] = await measureInterleaved([
+    { load: pushLoad(ours.url, devices, products, PUSH_CLIENTS, 41), pid: ours.child.pid },
+    { load: pushLoad(base.url, devices, products, PUSH_CLIENTS, 42), pid: base.child.pid },
+  ], timing);
+  const after = load();
+  const stored = await storedSales(ours.url);
+  await stop(base);
+  await stop(ours);
+  await cluster.dropDatabase('bench_push');
+  rows.push({
+    scenario: `${PG_PREFIX}POST invoice, durable, ${PUSH_CLIENTS} tablets`, unit: 'req/s', ours: o.rps, baseline: b.rps,
+    target: { kind: 'min-ratio', value: 0.5 },
+    details: { ours: summary('pg push', o), baseline: summary('pg push baseline', b), storedSales: stored, before, after },
+  });
+}
+
+/** Polls /readyz until it answers 200. */
+async function waitReady(url: string, timeoutSeconds: number): Promise<void> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  while (Date.now() < deadline) {
+    const status = await fetch(`${url}/readyz`).then(async (r) => { await r.arrayBuffer(); return r.status; }, () => 0);
+    if (status === 200) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url}/readyz not 200 within ${timeoutSeconds} s`);
+}
+
+/** Process start to /readyz 200, and RSS 1 s later, on one of the two prepared databases. */
+async function readyFigures(name: string, devices: BenchDevice[], cluster: BenchCluster, db: string) {
+  const configPath = await writeBenchConfig(join(root, name), devices, cluster.url(db));
+  const t0 = performance.now();
+  // A process on PostgreSQL that leads logs its URL only once it has loaded the store.
+  const s = await gateway(name, configPath, 1800);
+  await waitReady(s.url, 1800);
+  const readySeconds = (performance.now() - t0) / 1000;
+  const rssAtReady = s.rss();
+  await new Promise((r) => setTimeout(r, 1000));
+  const rss = s.rss();
+  const stored = await storedSales(s.url);
+  await stop(s);
+  log(`${name}: ready in ${readySeconds.toFixed(1)} s, RSS ${mb(rss)} MB, ${stored} stored sales`);
+  return { readySeconds, rss, rssAtReady, stored };
+}
+
+async function pgReadyScenario(rows: Row[], devices: BenchDevice[], cluster: BenchCluster, build: Record<string, unknown>): Promise<void> {
+  const history = `${PG_HISTORY.toLocaleString('en-US')}`;
+  log(`PostgreSQL: ready time and RSS, ${history} vs 0 stored sales`);
+  const empty = await readyFigures('pg-ready-0', devices, cluster, EMPTY_DB);
+  const full = await readyFigures('pg-ready-history', devices, cluster, HISTORY_DB);
+  if (full.stored < PG_HISTORY) throw new Error(`expected ${PG_HISTORY} stored sales, found ${full.stored}`);
+  const details = {
+    empty: { readySeconds: Math.round(empty.readySeconds * 10) / 10, rssMB: mb(empty.rss), rssAtReadyMB: mb(empty.rssAtReady) },
+    history: { readySeconds: Math.round(full.readySeconds * 10) / 10, rssMB: mb(full.rss), rssAtReadyMB: mb(full.rssAtReady), storedSales: full.stored },
+    build,
+  };
+  rows.push({
+    scenario: `${PG_PREFIX}ready time (start to /readyz 200), ${history} vs 0 stored sales`, unit: 's',
+    ours: Math.round(full.readySeconds * 10) / 10, baseline: Math.round(empty.readySeconds * 10) / 10, target: { kind: 'below', value: 3 }, details,
+  });
+  rows.push({
+    scenario: `${PG_PREFIX}RSS after ready, ${history} vs 0 stored sales`, unit: 'MB',
+    ours: mb(full.rss), baseline: mb(empty.rss), target: { kind: 'max-ratio', value: 1.2 },
+  });
+}
+
+async function pgScenarios(rows: Row[], devices: BenchDevice[], cat: CatalogueFile): Promise<void> {
+  const wanted = ['pg-stock', 'pg-push', 'pg-ready'].filter((s) => ONLY.has(s));
+  if (wanted.length === 0) return;
+  if (!PG_BIN) {
+    rows.push({ scenario: `${PG_PREFIX}all scenarios`, unit: '', ours: null, baseline: null, target: { kind: 'none', value: 0 }, unavailable: 'n/a (no PostgreSQL binaries under /usr/lib/postgresql)' });
+    return;
+  }
+  const dbs = await pgDatabases({ sales: PG_HISTORY, catalogue: cat, registers: devices.slice(0, 4), scratch: root, log });
+  // One scenario failing (a process that does not start) leaves the others' rows.
+  const attempt = async (name: string, scenario: () => Promise<void>) => {
+    if (!ONLY.has(name)) return;
+    try {
+      await scenario();
+    } catch (err) {
+      log(`${name} failed: ${(err as Error).stack ?? err}`);
+      for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
+      rows.push({ scenario: `${PG_PREFIX}${name}`, unit: '', ours: null, baseline: null, target: { kind: 'none', value: 0 }, unavailable: `failed: ${(err as Error).message.split('\n')[0]}` });
+    }
+  };
+  try {
+    await settle();
+    await attempt('pg-stock', () => pgStockScenario(rows, devices, dbs.cluster));
+    await attempt('pg-push', () => pgPushScenario(rows, devices, cat, dbs.cluster));
+    await attempt('pg-ready', () => pgReadyScenario(rows, devices, dbs.cluster, { builtThisRun: dbs.built, buildSeconds: dbs.buildSeconds }));
+  } finally {
+    for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
+    await dbs.close();
+  }
+}
+
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist/cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first (npm run bench does)');
   root = process.env.BENCH_DIR ? await mkdtemp(join(process.env.BENCH_DIR, 'tsg-perf-')) : await mkdtemp(join(tmpdir(), 'tsg-perf-'));
@@ -235,11 +366,12 @@ async function main(): Promise<void> {
   if (ONLY.has('push')) await pushScenario(rows, devices, cat);
   if (ONLY.has('ingest')) await ingestScenario(rows, devices, cat);
   if (ONLY.has('replay')) await replayScenario(rows, devices, cat);
+  await pgScenarios(rows, devices, cat);
   const evaluated = rows.map(evaluate);
   const date = new Date();
   const results = {
     date: date.toISOString(), machine,
-    settings: { seconds: SECONDS, warmupSeconds: WARMUP, slices: SLICES, products: PRODUCTS, history: HISTORY, pushClients: PUSH_CLIENTS, latencyClients: LATENCY_CLIENTS, readClients: READ_CLIENTS },
+    settings: { seconds: SECONDS, warmupSeconds: WARMUP, slices: SLICES, products: PRODUCTS, history: HISTORY, pgHistory: PG_HISTORY, pushClients: PUSH_CLIENTS, latencyClients: LATENCY_CLIENTS, readClients: READ_CLIENTS },
     durationSeconds: Math.round((Date.now() - started) / 1000), rows: evaluated,
   };
   await mkdir(join(ROOT, 'bench/results'), { recursive: true });

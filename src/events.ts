@@ -18,6 +18,8 @@ export interface GatewayEventMap {
   'catalog.synced': [{ version: number; changes: number; full: boolean }];
   /** A connection on the kitchen port: an order stored, a message rejected (stored), or a connection refused (not stored). */
   'kitchen.message': [{ outcome: 'received' | 'rejected' | 'refused'; reason?: string; source: string }];
+  /** The HTTP server begins a graceful stop: responses that never end by themselves (event streams) end now. */
+  'http.stopping': [];
 }
 
 export class GatewayEvents extends EventEmitter<GatewayEventMap> {}

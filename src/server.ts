@@ -7,12 +7,23 @@ export interface RunningServer {
   server: Server;
   url: string;
   /** Stop accepting, finish in-flight requests (bounded), flush and release the data dir. */
-  stop(graceMs?: number): Promise<void>;
+  stop(graceMs?: number): Promise<StopReport>;
+}
+
+export interface StopReport {
+  /** Connections were still open when the grace period ended, and were cut. */
+  cutAfterGrace: boolean;
 }
 
 export async function startServer(gateway: Gateway, host: string, port: number): Promise<RunningServer> {
   const { server, url } = await listen(createApp(gateway), host, port);
-  return stoppable(server, url, () => gateway.close(), () => gateway.kitchen?.kitchen.endStreams());
+  return stoppable(server, url, () => gateway.close(), () => endStreams(gateway));
+}
+
+/** At the start of a graceful stop: the responses that never end by themselves (live streams) end. */
+export function endStreams(gateway: Pick<Gateway, 'events' | 'kitchen'>): void {
+  gateway.events.emit('http.stopping');
+  gateway.kitchen?.kitchen.endStreams();
 }
 
 /** An HTTP server listening on host:port with the timeouts below; its URL as clients reach it. */
@@ -42,7 +53,7 @@ export async function listen(listener: RequestListener, host: string, port: numb
  * it begins: end the responses that never end by themselves (the kitchen's live streams).
  */
 export function stoppable(server: Server, url: string, release: () => Promise<void>, stopping?: () => void): RunningServer {
-  let stopped: Promise<void> | null = null;
+  let stopped: Promise<StopReport> | null = null;
   return {
     server, url,
     stop: (graceMs = 7_000) => (stopped ??= (() => {
@@ -58,13 +69,18 @@ export function stoppable(server: Server, url: string, release: () => Promise<vo
  * they fall idle, not when their keep-alive timeout ends), cuts whatever is still open after
  * graceMs, then flushes and releases the data dir. The CLI adds a hard limit on top.
  */
-async function stop(server: Server, release: () => Promise<void>, graceMs: number): Promise<void> {
+async function stop(server: Server, release: () => Promise<void>, graceMs: number): Promise<StopReport> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const sweeper = setInterval(() => server.closeIdleConnections(), 100);
-  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  let cutAfterGrace = false;
+  const timer = setTimeout(() => {
+    cutAfterGrace = true;
+    server.closeAllConnections();
+  }, graceMs);
   await closed;
   clearInterval(sweeper);
   clearTimeout(timer);
   await release();
+  return { cutAfterGrace };
 }

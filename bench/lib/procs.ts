@@ -19,14 +19,14 @@ export interface ServerProcess {
  * Starts a server as a child process whose output goes to `logFile`, and resolves with the
  * first `"url":"http://…"` it logs. The bench and the server never share an event loop.
  */
-export async function startServerProcess(args: string[], logFile: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function startServerProcess(args: string[], logFile: string, env: Record<string, string> = {}, urlTimeoutSeconds = 60): Promise<ServerProcess> {
   const fd = openSync(logFile, 'w');
   const child = spawn(process.execPath, args, {
     cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production', ...env },
   });
   closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await waitForUrl(logFile, exited);
+  const url = await waitForUrl(logFile, exited, urlTimeoutSeconds);
   return {
     child, url,
     rss: () => rssOf(child.pid!),
@@ -41,8 +41,8 @@ export async function startServerProcess(args: string[], logFile: string, env: R
 }
 
 /** The gateway as a user runs it (`npm start` runs dist/cli.js). */
-export function startGateway(configPath: string, logFile: string, nodeFlags: string[] = []): Promise<ServerProcess> {
-  return startServerProcess([...nodeFlags, join(ROOT, 'dist/cli.js'), 'serve', '--config', configPath], logFile);
+export function startGateway(configPath: string, logFile: string, nodeFlags: string[] = [], urlTimeoutSeconds = 60): Promise<ServerProcess> {
+  return startServerProcess([...nodeFlags, join(ROOT, 'dist/cli.js'), 'serve', '--config', configPath], logFile, {}, urlTimeoutSeconds);
 }
 
 /** A baseline server from bench/baseline, run through tsx. */
@@ -50,10 +50,10 @@ export function startBaseline(script: string, logFile: string, env: Record<strin
   return startServerProcess(['--import', 'tsx', join(ROOT, 'bench/baseline', script)], logFile, env);
 }
 
-async function waitForUrl(logFile: string, exited: Promise<number | null>): Promise<string> {
+async function waitForUrl(logFile: string, exited: Promise<number | null>, timeoutSeconds: number): Promise<string> {
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code ?? -1));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + timeoutSeconds * 1000;
   while (Date.now() < deadline) {
     const text = await readFile(logFile, 'utf8').catch(() => '');
     const m = /"url":"(http:\/\/[^"]+)"/.exec(text);
@@ -61,7 +61,7 @@ async function waitForUrl(logFile: string, exited: Promise<number | null>): Prom
     if (exitCode !== undefined) throw new Error(`server exited with ${exitCode}:\n${text.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`server did not log its URL within 60 s (see ${logFile})`);
+  throw new Error(`server did not log its URL within ${timeoutSeconds} s (see ${logFile})`);
 }
 
 function rssOf(pid: number): number {

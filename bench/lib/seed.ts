@@ -17,12 +17,15 @@ export function benchDevices(count: number): BenchDevice[] {
 
 export const BENCH_ADMIN = { username: 'admin', password: 'bench-admin' };
 
-/** A config file for a gateway on 127.0.0.1 (ephemeral port) over `dir`/data, logging at info like a default install. */
-export async function writeBenchConfig(dir: string, devices: BenchDevice[]): Promise<string> {
+/**
+ * A config file for a gateway on 127.0.0.1 (ephemeral port) over `dir`/data, logging at info like
+ * a default install; on the PostgreSQL database at `postgresUrl` when given.
+ */
+export async function writeBenchConfig(dir: string, devices: BenchDevice[], postgresUrl?: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const path = join(dir, 'config.json');
   await writeFile(path, JSON.stringify({
-    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, logLevel: 'info',
+    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', ...(postgresUrl && { postgres: { url: postgresUrl } }) }, logLevel: 'info',
     devices, admins: [BENCH_ADMIN],
   }, null, 2));
   return path;

@@ -1,11 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { problemsOf } from '../api/validate.js';
 import { type Catalog, type Collection, ENTITY_OF } from '../domain/catalog.js';
-import type { Category, Commodity, Discount, Product, Tax } from '../domain/types.js';
+import type { Category, Commodity, Discount, Tax } from '../domain/types.js';
 import { AppError } from '../errors.js';
 import { placeInCategory } from '../domain/product-import.js';
 import { type AdminDeps, isStale, rootOf, noticeOf, redirectTo, send, sessionOf, STALE_FORM, text } from './context.js';
-import { csrfField, field, html, type FieldErrors, type Notice, SafeHtml, table } from './page.js';
+import { csrfField, field, html, type FieldErrors, type Notice, type SafeHtml, table } from './page.js';
 
 type Values = Record<string, string>;
 type Item = Record<string, unknown> & { identifier: string };

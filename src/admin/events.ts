@@ -1,5 +1,4 @@
 import type { RequestHandler } from 'express';
-import type { Server } from 'node:http';
 import type { Gateway } from '../gateway.js';
 import type { GatewayEventMap } from '../events.js';
 
@@ -12,7 +11,7 @@ const HEARTBEAT_MS = 15_000;
  * server stops, so a graceful stop never waits for an open dashboard.
  */
 export function eventStream(gateway: Gateway): RequestHandler {
-  return (req, res) => {
+  return (_req, res) => {
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -29,16 +28,11 @@ export function eventStream(gateway: Gateway): RequestHandler {
     };
     for (const name of WATCHED) gateway.events.on(name, changed);
     const catalogOff = gateway.catalog.onChange(changed);
-    const server = (req.socket as unknown as { server?: Server }).server;
-    let beat = 0;
-    const tick = setInterval(() => {
-      if (server && !server.listening) return res.end();
-      if ((beat += 1000) >= HEARTBEAT_MS) {
-        beat = 0;
-        res.write(': keep-alive\n\n');
-      }
-    }, 1000);
+    const end = () => res.end();
+    gateway.events.once('http.stopping', end);
+    const tick = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     res.on('close', () => {
+      gateway.events.off('http.stopping', end);
       clearInterval(tick);
       if (pending) clearTimeout(pending);
       for (const name of WATCHED) gateway.events.off(name, changed);

@@ -124,7 +124,7 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
       return signInPage(req, res, { username, next, form, status: 429, error: `Too many failed sign-ins. Try again in ${Math.ceil(wait / 1000)} seconds.` });
     }
     const account = await gateway.accounts.verify(username, text(req, 'password'));
-    if (!account || account.role !== 'admin') {
+    if (account?.role !== 'admin') {
       gateway.throttle.recordFailure(address, username);
       req.log?.warn({ event: 'admin.sign_in_failed', username }, 'back office sign-in refused');
       return signInPage(req, res, { username, next, form, status: 401, error: 'Wrong username or password (or not an admin account).' });

@@ -106,7 +106,10 @@ ${field({ label: 'Low-stock threshold', name: 'threshold', value: v.threshold ??
 
   router.post('/stock/:id/level', change(['quantity'], async (p, v, errors) => {
     const q = parse(v.quantity);
-    if (q === null) return (errors.quantity = 'Enter a quantity, such as 12 or 2.5.'), null;
+    if (q === null) {
+      errors.quantity = 'Enter a quantity, such as 12 or 2.5.';
+      return null;
+    }
     await catalog.setStock(p.identifier, q, ledger.salesSeq);
     return `Stock of ${p.name} set to ${q}.`;
   }));
@@ -127,7 +130,10 @@ ${field({ label: 'Low-stock threshold', name: 'threshold', value: v.threshold ??
     if (raw === '') delete thresholds[p.identifier];
     else {
       const t = parse(raw);
-      if (t === null || t < 0) return (errors.threshold = 'Enter a quantity of 0 or more, or leave empty for no threshold.'), null;
+      if (t === null || t < 0) {
+        errors.threshold = 'Enter a quantity of 0 or more, or leave empty for no threshold.';
+        return null;
+      }
       thresholds[p.identifier] = String(t);
     }
     await adminSettings.save();

@@ -48,7 +48,7 @@ export function notModified(req: Request, res: Response, version: number): boole
   const etag = `"${version}"`;
   res.set('ETag', etag);
   const inm = req.headers['if-none-match'];
-  if (inm && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
+  if (inm?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
     res.status(304).end();
     return true;
   }

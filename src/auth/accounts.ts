@@ -105,7 +105,7 @@ export class Accounts {
   /** A new password for a run-time device (config devices change in the config file). */
   setRuntimePassword(username: string, passwordHash: string): void {
     const entry = this.entries.get(username);
-    if (!entry || entry.origin !== 'runtime') throw new Error(`${username} is not a run-time device`);
+    if (entry?.origin !== 'runtime') throw new Error(`${username} is not a run-time device`);
     entry.check = checker({ username, passwordHash }, this.dummy, this.verifyHash);
   }
 

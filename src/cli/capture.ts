@@ -1,6 +1,6 @@
 import { stat, mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { captureFileName, captureFromEntry } from '../integrate/capture-file.js';
 import { num } from '../integrate/format.js';
 import { journalFiles, parseSince, readJournal, type SkippedLine } from '../integrate/journal.js';

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { hashPassword } from '../config/password.js';
 import { ExitError } from './exit.js';
 import { readSecret } from './read-secret.js';

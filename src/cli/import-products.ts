@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.js';
+import type { Command } from 'commander';
+import { type Config, ConfigError, loadConfig } from '../config/load.js';
 import { applyProductImport, planProductImport } from '../domain/product-import.js';
 import { openGateway } from '../gateway.js';
 import { createLogger } from '../logger.js';
@@ -32,7 +32,7 @@ Exit codes: 0 imported (refused rows are listed), 1 a failure, 2 bad usage or ba
       } catch (err) {
         throw new ExitError(2, `import-products: cannot read ${file}: ${(err as Error).message}`);
       }
-      let config;
+      let config: Config;
       try {
         config = loadConfig({ file: opts.config, cwd: process.cwd(), env: process.env }).config;
       } catch (err) {

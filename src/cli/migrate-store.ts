@@ -1,6 +1,7 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { POSTGRES_URL } from '../config/env.js';
 import { CorruptFileError } from '../store/durable-file.js';
+import type { CopyReport } from '../store/postgres/copy-from-lowdb.js';
 import { DataDirLockedError } from '../store/lock.js';
 import { ExitError } from './exit.js';
 
@@ -29,7 +30,7 @@ Exit codes: 0 copied and verified, 1 a failure or a mismatch (the report names i
       const [{ DatabaseLockedError, DatabaseUnavailableError }, { copyLowdbToPostgres, CopyRefusedError }, { MigrationError }] = await Promise.all([
         import('../store/postgres/connection.js'), import('../store/postgres/copy-from-lowdb.js'), import('../store/postgres/migrate.js'),
       ]);
-      let report;
+      let report: CopyReport;
       try {
         report = await copyLowdbToPostgres({
           dataDir: opts.from, url: opts.to,

@@ -1,5 +1,5 @@
-import { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.js';
+import type { Command } from 'commander';
+import { type Config, ConfigError, loadConfig } from '../config/load.js';
 import { POSTGRES_URL } from '../config/env.js';
 import { ExitError } from './exit.js';
 
@@ -61,7 +61,7 @@ failed, 2 bad usage or config (no PostgreSQL configured).`)
 }
 
 function databaseFromConfig(file: string | undefined): string {
-  let config;
+  let config: Config;
   try {
     config = loadConfig({ file, cwd: process.cwd(), env: process.env }).config;
   } catch (err) {

@@ -1,9 +1,9 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { checkPushes, formatProblem } from '../integrate/check.js';
 import type { FixturePush } from '../integrate/fixtures.js';
 import { formatReplaySummary, num } from '../integrate/format.js';
 import { ProgressReporter } from '../integrate/progress.js';
-import { invoiceUrl, replay, type ReplayItem } from '../integrate/replayer.js';
+import { invoiceUrl, replay, type ReplayItem, type ReplayRun } from '../integrate/replayer.js';
 import { ReplayStats, isFailure, type PushOutcome, type ReplaySummary } from '../integrate/stats.js';
 import { idString } from '../translate/invoice-keys.js';
 import { ExitError } from './exit.js';
@@ -91,7 +91,7 @@ after retries), the run was interrupted, or fixtures are unreadable/invalid
       };
       process.on('SIGINT', onSigint);
       const started = performance.now();
-      let run;
+      let run: ReplayRun;
       try {
         run = await replay(items, {
           url: url!, authorization, concurrency: opts.concurrency, rate: opts.rate, retries: opts.retries,

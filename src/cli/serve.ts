@@ -1,5 +1,5 @@
-import { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.js';
+import type { Command } from 'commander';
+import { ConfigError, type LoadedConfig, loadConfig } from '../config/load.js';
 import { openGateway } from '../gateway.js';
 import { createLogger } from '../logger.js';
 import type { Server, RequestListener } from 'node:http';
@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { createApp } from '../app.js';
 import { SharedFront } from '../cluster/front.js';
 import type { Config } from '../config/types.js';
-import { listen, stoppable, type RunningServer } from '../server.js';
+import { endStreams, listen, stoppable, type RunningServer } from '../server.js';
 import { startConfiguredKitchenListener, type KitchenListener } from '../kitchen/listener.js';
 import { DataDirLockedError } from '../store/lock.js';
 import { CorruptFileError } from '../store/durable-file.js';
@@ -33,7 +33,7 @@ first leads it, the others forward every request to it and take over when it sto
 Exit codes: 0 stopped (SIGTERM, SIGINT), 1 cannot start (data dir or database in use or
 unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad config.`)
     .action(async (opts: { config?: string }) => {
-      let loaded;
+      let loaded: LoadedConfig;
       try {
         loaded = loadConfig({ file: opts.config, cwd: process.cwd(), env: process.env });
       } catch (err) {
@@ -57,7 +57,8 @@ unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad
             process.exit(1);
           }, 9_500);
           hardStop.unref();
-          running.stop().then(() => {
+          running.stop().then((report) => {
+            if (report.cutAfterGrace) logger.warn('requests still open when the grace period ended were cut off');
             logger.info('stopped cleanly');
             resolve();
           }, (err) => {
@@ -127,7 +128,7 @@ async function startAlone(config: Config, logger: Logger): Promise<Serving> {
       await kitchen?.close();
       await gateway.close();
     };
-    return { ...stoppable(server, url, release, () => gateway.kitchen?.kitchen.endStreams()), fatal: new Promise(() => undefined) };
+    return { ...stoppable(server, url, release, () => endStreams(gateway)), fatal: new Promise(() => undefined) };
   } catch (err) {
     await gateway.close();
     throw err;
@@ -171,7 +172,7 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
     const opened = await opening.catch(() => null);
     await (await kitchen.catch(() => null))?.close();
     await opened?.close();
-  }, () => void opening.then((opened) => opened.kitchen?.kitchen.endStreams(), () => undefined));
+  }, () => void opening.then(endStreams, () => undefined));
   // Start-up failures (database down, schema too new) exit as before; later ones stop the process.
   try {
     await Promise.race([opening, front.following]);

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { checkPushes, DEFAULT_REGISTER, formatProblem, type Problem } from '../integrate/check.js';
 import { num } from '../integrate/format.js';
 import { ExitError } from './exit.js';

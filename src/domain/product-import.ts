@@ -77,12 +77,16 @@ export function parseCsv(text: string, delimiter: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') cell += '"', i++;
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"' && cell === '') quoted = true;
-    else if (c === delimiter) row.push(cell), (cell = '');
-    else if (c === '\n' || c === '\r') {
+    else if (c === delimiter) {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
       row.push(cell);
       rows.push(row);
@@ -90,7 +94,10 @@ export function parseCsv(text: string, delimiter: string): string[][] {
       cell = '';
     } else cell += c;
   }
-  if (cell !== '' || row.length) row.push(cell), rows.push(row);
+  if (cell !== '' || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
   return rows;
 }
 
@@ -142,14 +149,20 @@ export function planProductImport(catalog: Catalog, bytes: Uint8Array): ImportPl
   }
   let nextId = Math.max(0, ...catalog.all('products').map((p) => p.identifier).filter((id) => /^\d{1,9}$/.test(id)).map(Number)) + 1;
 
-  body.forEach((cells, index) => {
+  for (const [index, cells] of body.entries()) {
     const row = index + 2;
-    if (cells.every((c) => c.trim() === '')) return;
+    if (cells.every((c) => c.trim() === '')) continue;
     const get = (f: Field) => (fieldAt.has(f) ? unneutralise((cells[fieldAt.get(f)!] ?? '').trim()) : undefined);
     const refuse = (identifier: string, reason: string) => plan.refused.push({ row, identifier, reason });
     let id = get('identifier') ?? '';
-    if (id !== '' && !/^[A-Za-z0-9_.:-]{1,64}$/.test(id)) return refuse(id, `id "${id}" may only have letters, digits, "_", ".", ":", "-" (at most 64)`);
-    if (id !== '' && seen.has(id)) return refuse(id, `id ${id} is also on line ${seen.get(id)}`);
+    if (id !== '' && !/^[A-Za-z0-9_.:-]{1,64}$/.test(id)) {
+      refuse(id, `id "${id}" may only have letters, digits, "_", ".", ":", "-" (at most 64)`);
+      continue;
+    }
+    if (id !== '' && seen.has(id)) {
+      refuse(id, `id ${id} is also on line ${seen.get(id)}`);
+      continue;
+    }
     const existing = id ? catalog.find<Product>('products', id) : undefined;
     const updates: Partial<Product> = {};
     const problems: string[] = [];
@@ -203,7 +216,10 @@ export function planProductImport(catalog: Catalog, bytes: Uint8Array): ImportPl
     if (stockValue !== undefined && stockValue !== UNTRACKED) stock = stockValue;
     const pathRaw = get('category');
     const path = pathRaw === undefined ? null : normaliseCategoryPath(pathRaw);
-    if (problems.length) return refuse(id, problems.join('; '));
+    if (problems.length) {
+      refuse(id, problems.join('; '));
+      continue;
+    }
 
     if (!id) id = String(nextId++);
     seen.set(id, row);
@@ -227,9 +243,12 @@ export function planProductImport(catalog: Catalog, bytes: Uint8Array): ImportPl
     const result = { row, identifier: id, name: product.name };
     if (!existing) plan.created.push(result);
     else if (changes.length) plan.changed.push({ ...result, changes });
-    else return void plan.unchanged.push(result);
+    else {
+      plan.unchanged.push(result);
+      continue;
+    }
     plan.writes.push({ product, categoryPath: wantedCategory, stock });
-  });
+  }
   return plan;
 }
 

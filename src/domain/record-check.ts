@@ -72,11 +72,17 @@ function footprintProblem(f: unknown): string | null {
   const footprint = f as unknown as SaleFootprint;
   for (const k of ['total', 'vat', 'discount', 'costPrice'] as const) check(`/${k}`, footprint[k]);
   footprint.lines.forEach((l, i) => {
-    if (!isObject(l) || !isText(l.product)) return bad.push(`/lines/${i} has no product`);
+    if (!isObject(l) || !isText(l.product)) {
+      bad.push(`/lines/${i} has no product`);
+      return;
+    }
     for (const k of ['quantity', 'total', 'vat', 'discount', 'costPrice'] as const) check(`/lines/${i}/${k}`, l[k]);
   });
   footprint.payments.forEach((p, i) => {
-    if (!isObject(p) || !isText(p.method)) return bad.push(`/payments/${i} has no method`);
+    if (!isObject(p) || !isText(p.method)) {
+      bad.push(`/payments/${i} has no method`);
+      return;
+    }
     check(`/payments/${i}/amount`, p.amount);
   });
   return bad.length > 0 ? bad.join('; ') : null;

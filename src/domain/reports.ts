@@ -96,7 +96,7 @@ export function vatRateOf(line: { vat: number; total: number }, productRate: num
     const r = toDecimal(rate);
     if (best === null || r.minus(derived).abs().lessThan(best.minus(derived).abs())) best = r;
   }
-  if (best !== null && best.minus(derived).abs().lessThanOrEqualTo(RATE_SNAP_POINTS)) return best.toString();
+  if (best?.minus(derived).abs().lessThanOrEqualTo(RATE_SNAP_POINTS)) return best.toString();
   return derived.toDecimalPlaces(2, Decimal.ROUND_HALF_EVEN).toString();
 }
 

@@ -1,5 +1,5 @@
 import { ItemTable } from './item-table.js';
-import { Figures, ItemFigures, summarise, type ChangeFacts, type FiguresSummary, type FootprintLine, type LineFacts, type Money } from './reports.js';
+import { Figures, type ItemFigures, summarise, type ChangeFacts, type FiguresSummary, type FootprintLine, type LineFacts, type Money } from './reports.js';
 
 /**
  * Running aggregates per (UTC date of receipt, register): figures, per product, per category,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebhookConfig } from '../config/types.js';
 import { nextDelay } from '../forward/backoff.js';
-import { outcomeOfFailure, outcomeOfResponse } from '../forward/delivery.js';
+import { type DeliveryOutcome, outcomeOfFailure, outcomeOfResponse } from '../forward/delivery.js';
 import { HttpClient } from '../forward/upstream-client.js';
 import { signBody, SIGNATURE_HEADER } from '../forward/webhook.js';
 import { safeTarget, safeText } from '../ops/safe-target.js';
@@ -127,7 +127,7 @@ export class KitchenHookDelivery {
         continue;
       }
       const body = JSON.stringify(kitchenPayload(order));
-      let outcome;
+      let outcome: DeliveryOutcome;
       try {
         const res = await q.client.request('POST', '', {
           data: Buffer.from(body, 'utf8'),

@@ -44,7 +44,14 @@ export function objectsToCsv(items: unknown[], fixedColumns: string[] = []): str
   const flat = items.map((i) => flatten(i));
   const header = [...fixedColumns];
   const seen = new Set(header);
-  for (const row of flat) for (const key of Object.keys(row)) if (!seen.has(key)) seen.add(key), header.push(key);
+  for (const row of flat) {
+    for (const key of Object.keys(row)) {
+      if (!seen.has(key)) {
+        seen.add(key);
+        header.push(key);
+      }
+    }
+  }
   return csv(header, flat.map((row) => header.map((h) => row[h])));
 }
 

@@ -30,13 +30,19 @@ export function wrap(text: string, width = WIDTH): string[] {
   for (const word of text.split(/\s+/).filter(Boolean)) {
     let w = word;
     while (chars(w).length > width) {
-      if (line) out.push(line), (line = '');
+      if (line) {
+        out.push(line);
+        line = '';
+      }
       out.push(chars(w).slice(0, width).join(''));
       w = chars(w).slice(width).join('');
     }
     if (!line) line = w;
     else if (chars(line).length + 1 + chars(w).length <= width) line += ` ${w}`;
-    else out.push(line), (line = w);
+    else {
+      out.push(line);
+      line = w;
+    }
   }
   if (line) out.push(line);
   return out;

@@ -80,7 +80,10 @@ export class GroupCommit {
    * close, so no commit round, and no acknowledgement, waits for it. Without a log: markDirty.
    */
   markLazy(writer: DirtyWriter): void {
-    if (!this.wal) return this.markDirty(writer);
+    if (!this.wal) {
+      this.markDirty(writer);
+      return;
+    }
     if (this.dirty.has(writer.path)) return;
     if (this.lazy.size === 0) this.lazySince = Date.now();
     this.lazy.set(writer.path, writer);
@@ -89,7 +92,10 @@ export class GroupCommit {
 
   /** Record `index` of the chunk `writer` was replaced or appended: logged at the next round, the chunk rewritten at a checkpoint. */
   logChange(writer: DirtyWriter, index: number, record: unknown): void {
-    if (!this.wal) return this.markDirty(writer);
+    if (!this.wal) {
+      this.markDirty(writer);
+      return;
+    }
     this.walLines.push(this.wal.entryLine(writer.path, index, record));
     this.pendingChunks.set(writer.path, writer);
   }

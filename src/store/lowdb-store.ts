@@ -27,7 +27,7 @@ export class LowdbStore implements Store {
   private readonly modifications: ChunkedCollection<Modification>;
   private releaseLock: (() => Promise<void>) | null = null;
 
-  constructor(readonly dataDir: string, private readonly now: () => Date = () => new Date()) {
+  constructor(readonly dataDir: string) {
     this.articlesDb = new Low(new DurableJSONFile<ArticlesData>(join(dataDir, 'articles.json')), emptyArticles());
     this.sales = new ChunkedCollection(join(dataDir, 'sales'), this.commitQueue, (r) => r.sale.identifier);
     this.quarantine = new ChunkedCollection(join(dataDir, 'quarantine'), this.commitQueue, (q) => q.id);

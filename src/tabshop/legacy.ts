@@ -304,7 +304,10 @@ export function withLegacy(auth: RequestHandler, opts: { enabled: boolean; store
       return;
     }
     const run = (i: number, err?: unknown): void => {
-      if (err != null || i === steps.length) return next(err);
+      if (err != null || i === steps.length) {
+        next(err);
+        return;
+      }
       Promise.resolve(steps[i](req, res, (e?: unknown) => run(i + 1, e))).catch(next);
     };
     run(0);

@@ -173,7 +173,7 @@ export function sendCached(req: Request, res: Response, cachedBody: CachedBody):
   res.set('Vary', 'Accept-Encoding');
   res.type('application/json');
   const inm = req.headers['if-none-match'];
-  if (inm && inm.split(',').some((t) => t.trim() === cachedBody.etag || t.trim() === '*')) {
+  if (inm?.split(',').some((t) => t.trim() === cachedBody.etag || t.trim() === '*')) {
     res.status(304).end();
     return;
   }

@@ -61,7 +61,7 @@ function commandsOf(body: string[], firstLine: number): DocCommand[] {
       if (arrow && last && last.expected === undefined) {
         last.expected = arrow[1].trimEnd();
         inOutput = true;
-      } else if (inOutput && last && /^#   /.test(trimmed)) {
+      } else if (inOutput && last && /^# {3}/.test(trimmed)) {
         last.expected += `\n${trimmed.slice(4).trimEnd()}`;
       } else {
         inOutput = false;

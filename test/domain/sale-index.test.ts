@@ -86,7 +86,7 @@ describe('SaleIndex', () => {
   it('keeps createdAt exactly as given and filters by it as strings compare, canonical or not', () => {
     const index = new SaleIndex();
     const times = ['2026-11-10T10:00:00.000Z', '2026-11-10T10:00:00Z', '2026-11-11', '+012026-01-01T00:00:00.000Z', 'not a time', '2026-11-12T23:59:59.999Z'];
-    times.forEach((createdAt, n) => index.set(sale(n, { identifier: `R:${n}`, cashRegisterName: 'R', createdAt })));
+    for (const [n, createdAt] of times.entries()) index.set(sale(n, { identifier: `R:${n}`, cashRegisterName: 'R', createdAt }));
     expect([...index.entries()].map((e) => e.createdAt)).toEqual(times);
     index.set(sale(1, { identifier: 'R:1', cashRegisterName: 'R', createdAt: '2026-11-13T00:00:00.000Z' }));
     index.set(sale(0, { identifier: 'R:0', cashRegisterName: 'R', createdAt: 'odd again' }));

@@ -102,10 +102,10 @@ describe('bridge gateway as a process, SIGKILLed with a non-empty outbox', () =>
     await expectExactlyOnce(b2, changes, [...first, ...second]);
 
     // 3. SIGTERM stops the bridge (workers, poll, keep-alive sockets) cleanly.
-    const stopping = Date.now();
     a3.child.kill('SIGTERM');
+    // 0, not the hard stop's 1 (9.5 s), and nothing left to cut when the grace period ended.
     expect(await a3.exited).toBe(0);
-    expect(Date.now() - stopping).toBeLessThan(9_000);
+    expect(a3.output()).not.toContain('grace period ended');
     processes.splice(processes.indexOf(a3), 1);
   }, 120_000);
 });

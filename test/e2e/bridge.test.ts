@@ -69,10 +69,9 @@ describe('bridge gateway A in front of gateway B', { timeout: 60_000 }, () => {
     for (let i = 0; i < 5; i++) {
       const invoices = [1, 2].map((j) => invoice(20261123020000 + i * 10 + j, [{ productId: '73', qty: 1, total: 2.2 }]));
       const auth = i % 2 ? device2Auth : deviceAuth;
-      const t = Date.now();
+      // Answered while upstream is down (the items wait in the outbox, below); test/forward/outbox.test.ts shows a push never waits for a delivery.
       const res = await push(a, invoices, auth);
       expect(res.status).toBe(200);
-      expect(Date.now() - t).toBeLessThan(1_000);
       ids.push(...invoices.map((inv) => `${i % 2 ? 'TAB-2' : 'TAB-1'}:${inv.id}`));
     }
     const outbox = await a.json('/api/outbox', { auth: adminAuth });

@@ -114,10 +114,10 @@ describe('graceful shutdown', () => {
     await new Promise((r) => setTimeout(r, 300));
     push.finish();
     expect(await push.response).toEqual({ status: 200, text: 'true' });
-    const answered = Date.now();
     expect(await proc.exited).toBe(0);
-    // The client's keep-alive connection is closed once idle; the process does not wait out the grace period.
-    expect(Date.now() - answered).toBeLessThan(3000);
+    // The client's keep-alive connection is closed once idle; the process does not wait out the grace period (and cut it).
+    expect(proc.output()).toContain('stopped cleanly');
+    expect(proc.output()).not.toContain('grace period ended');
     expect(proc.output()).toContain('"signal":"SIGINT"');
 
     const again = await startGatewayProcess(configPath);
@@ -125,17 +125,16 @@ describe('graceful shutdown', () => {
     expect((await fetch(`${again.url}/api/sales/TAB-1:777`, { headers: { authorization: adminAuth } })).status).toBe(200);
   });
 
-  it('exits within 10 s even when a client stalls in the middle of a request', async () => {
+  it('exits cleanly when a client stalls in the middle of a request: the request is cut when the grace period ends', async () => {
     const { proc } = await startOwn();
     const stalled = halfPush(proc.url, JSON.stringify({ invoices: [invoice(778, [{ productId: 'p', qty: 1, total: 2 }])] }));
     stalled.response.catch(() => undefined);
     await new Promise((r) => setTimeout(r, 200));
-    const t0 = Date.now();
     proc.child.kill('SIGTERM');
-    const code = await proc.exited;
-    const elapsed = Date.now() - t0;
-    expect(code).toBe(0);
-    expect(elapsed).toBeLessThan(10_000);
+    // Exit code 0, not the hard stop's 1: the grace period cut the stalled request and the process stopped cleanly.
+    expect(await proc.exited).toBe(0);
+    expect(proc.output()).toContain('requests still open when the grace period ended were cut off');
+    expect(proc.output()).not.toContain('exiting anyway');
     stalled.req.destroy();
   }, 20_000);
 });

@@ -121,6 +121,19 @@ describe('back office sign-in and sessions (HTTP)', () => {
     expect(withBasic.status).toBe(303);
   });
 
+  it('a graceful stop ends an open dashboard event stream at once (it never waits for the grace period)', { timeout: 20_000 }, async () => {
+    const { cookie } = await signIn();
+    const events = await t.gw.fetch('/admin/events', { auth: null, headers: { cookie } });
+    expect(events.headers.get('content-type')).toContain('text/event-stream');
+    const reader = events.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('retry: 2000');
+    // A grace period longer than the test's timeout: the stop completes only if the stream ends by itself.
+    const stopped = t.gw.running.stop(60_000);
+    let chunk = await reader.read();
+    while (!chunk.done) chunk = await reader.read();
+    await stopped;
+  });
+
   it('editing a product keeps the fields the form does not show (attribute bits, priceIncludesVat)', async () => {
     await t.admin('/products/9', 'PUT', { name: 'Gift card', price: 10, attribute: 16, priceIncludesVat: true, costPrice: 1 });
     const { cookie } = await signIn();

@@ -20,7 +20,8 @@ describe('amounts beyond ±1e12 in a push', () => {
     expect(await push([noTotal, invoice(2, [{ productId: 'a', qty: 1, total: 2 }])])).toMatchObject({ created: 1, quarantined: 1 });
     expect(await quarantineReasons()).toEqual([expect.stringMatching(/\/positions\/0\/total must be a number of magnitude at most 1e\+12/)]);
     expect((await t.gw.fetch('/status', { auth: adminAuth })).status).toBe(200);
-    const restarted = await startTestGateway({}, (await t.gw.stop(), t.gw.dir));
+    await t.gw.stop();
+    const restarted = await startTestGateway({}, t.gw.dir);
     t.gw = restarted;
     expect((await admin('/sales')).body.total).toBe(1);
   });

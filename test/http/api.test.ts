@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adminAuth, deviceAuth, invoice, useTestGateway } from '../helpers.js';
+import { deviceAuth, invoice, useTestGateway } from '../helpers.js';
 
 const t = useTestGateway();
 const { admin } = t;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adminAuth, device2Auth, deviceAuth, invoice, useTestGateway } from '../helpers.js';
+import { device2Auth, deviceAuth, invoice, useTestGateway } from '../helpers.js';
 
 const t = useTestGateway();
 const { admin } = t;

@@ -280,7 +280,7 @@ describe('replay helpers', () => {
 describe('progress', () => {
   it('renders count, percentage, rate and ETA in the width given', () => {
     const line = renderProgress({ done: 250, total: 1000, failed: 2, elapsedMs: 500 }, 100);
-    expect(line).toMatch(/^replay ▕█{10}░{30}▏  250\/1000  25%  500\/s  ETA 0:02  failed 2$/);
+    expect(line).toMatch(/^replay ▕█{10}░{30}▏ {2}250\/1000 {2}25% {2}500\/s {2}ETA 0:02 {2}failed 2$/);
     expect(renderProgress({ done: 0, total: 10, failed: 0, elapsedMs: 0 }, 60)).toContain('ETA -:--');
     expect(renderProgress({ done: 10, total: 10, failed: 0, elapsedMs: 4000 }, 60)).toContain('10/10 100%  2.5/s  ETA 0:00');
   });

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { setTimeout as realDelay } from 'node:timers/promises';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { replay, type ReplayItem, type ReplayOptions } from '../../src/integrate/replayer.js';
 import type { PushOutcome } from '../../src/integrate/stats.js';
 
@@ -92,11 +93,35 @@ describe('replay engine', () => {
     expect(sockets.size).toBeLessThanOrEqual(3);
   });
 
-  it('holds the rate', async () => {
-    const url = await serve((_req, res) => res.end('true'));
-    const started = performance.now();
-    await replay(Array.from({ length: 5 }, (_, i) => item(`p${i}`)), options(url, { rate: 25 }));
-    expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+  it('holds the rate (fake clock: each push waits for its token, 40 ms apart at 25/s)', async () => {
+    let served = 0;
+    const url = await serve((_req, res) => {
+      served++;
+      res.end('true');
+    });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      // (vi.waitFor would move the fake clock: this waits on real time for the real I/O.)
+      const servedReaches = async (n: number) => {
+        for (let i = 0; i < 500 && served < n; i++) await realDelay(10);
+        expect(served).toBe(n);
+      };
+      const run = replay(Array.from({ length: 5 }, (_, i) => item(`p${i}`)), options(url, { rate: 25 }));
+      await servedReaches(1);
+      // Without the clock moving, nothing more is sent, however long the I/O gets to run.
+      await realDelay(100);
+      expect(served).toBe(1);
+      for (let n = 2; n <= 5; n++) {
+        await vi.advanceTimersByTimeAsync(39);
+        await realDelay(20);
+        expect(served).toBe(n - 1);
+        await vi.advanceTimersByTimeAsync(1);
+        await servedReaches(n);
+      }
+      expect((await run).outcomes.every((o) => o.kind === 'response' && o.status === 200)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('stop: starts nothing new, lets pushes in flight finish; abort: ends those too', async () => {

@@ -10,7 +10,7 @@ import { eventReader, listenerFor, order, sendLikeTablet } from './tablet.js';
 
 let cluster: PgCluster;
 const gateways = testGateways();
-let listeners: KitchenListener[] = [];
+const listeners: KitchenListener[] = [];
 
 describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000 }, () => {
   beforeAll(async () => {

@@ -66,7 +66,7 @@ describe('report text', () => {
   it('prints the mixed fixture day as a Z report', () => {
     const fx = fixtureDays().find(([n]) => n === 'mixed-day.json')![1];
     const { day } = computeFixture(fx);
-    day.balance.movements.forEach((m, i) => (m.at = `2026-11-23T1${i}:30:00.000Z`));
+    for (const [i, m] of day.balance.movements.entries()) m.at = `2026-11-23T1${i}:30:00.000Z`;
     const text = reportText({ ...day, dayId: 'SHOP:2', cashRegisterName: 'SHOP', openedAt: '2026-11-23T08:00:00.000Z', closedAt: '2026-11-23T20:15:00.000Z', type: 'Z' }, EUR);
     expect(text).toBe(`========================================
          Z REPORT (day closed)

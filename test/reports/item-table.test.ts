@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ItemTable } from '../../src/domain/item-table.js';
-import { ItemFigures, applyToItems, type ChangeFacts, type SaleFootprint, type FootprintLine } from '../../src/domain/reports.js';
+import { type ItemFigures, applyToItems, type ChangeFacts, type SaleFootprint, type FootprintLine } from '../../src/domain/reports.js';
 import type { SaleStatus } from '../../src/domain/types.js';
 import { prng } from '../torture/lib/generators.js';
 

@@ -7,6 +7,7 @@ import { DatabaseLockedError, LeadershipLostError } from '../../src/store/postgr
 import { loadMigrations, migrate, MigrationError } from '../../src/store/postgres/migrate.js';
 import { journalEntryOf } from '../../src/store/postgres/pg-store.js';
 import { describeDatabase } from '../../src/store/postgres/sql-values.js';
+import type { Product, Tax } from '../../src/domain/types.js';
 import { removeDir } from '../helpers.js';
 import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
 import { openStores, saleRecord, storeContract, type StoreLocation } from './contract.js';
@@ -72,7 +73,10 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
   it('writes one transaction per round however many pushes share it', async () => {
     const loc = await freshDatabase();
     const s = await openStores(loc);
-    const commits = async () => Number((await queryRows<{ n: string }>(loc.url, 'SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()'))[0].n);
+    // Transactions that wrote (each takes a transaction id; this query takes one too). pg_stat_database's
+    // xact_commit was counted here before: backends report it up to a second late, so the figure
+    // also held the start-up's transactions (one per migration) and grew with every migration added.
+    const commits = async () => Number((await queryRows<{ n: string }>(loc.url, 'SELECT pg_current_xact_id()::text AS n'))[0].n);
     const before = await commits();
     let chain = Promise.resolve();
     await Promise.all(Array.from({ length: 50 }, (_, i) => {
@@ -84,7 +88,7 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     expect(s.rounds()).toBeLessThanOrEqual(3);
     await s.close();
     // The pool's own transactions (one per round) plus the counting queries; 50 pushes never cost 50 commits.
-    expect(await commits() - before).toBeLessThan(20);
+    expect(await commits() - before).toBeLessThan(10);
     expect((await queryRows<{ n: string }>(loc.url, 'SELECT count(*)::text AS n FROM journal'))[0].n).toBe('50');
   });
 
@@ -112,10 +116,11 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     await client.connect();
     try {
       const states = loadMigrations().find((m) => m.name === 'quarantine_state')!;
-      await migrate(client, { migrations: loadMigrations().filter((m) => m.version < states.version) });
+      const upTo = (version: number) => loadMigrations().filter((m) => m.version <= version);
+      await migrate(client, { migrations: upTo(states.version - 1) });
       const item = { id: 'q-old', at: '2026-11-23T10:00:00.000Z', code: 'collision', reason: 'same id', payload: { id: 1 } };
       await client.query(`INSERT INTO quarantine (id, at, code, reason, item) VALUES ('q-old', now(), 'collision', 'same id', $1::json)`, [JSON.stringify(item)]);
-      expect(await migrate(client)).toMatchObject({ from: states.version - 1, applied: [{ version: states.version, name: 'quarantine_state' }] });
+      expect(await migrate(client, { migrations: upTo(states.version) })).toMatchObject({ from: states.version - 1, applied: [{ version: states.version, name: 'quarantine_state' }] });
       expect(await queryRows(loc.url, 'SELECT id, state, count, item::text AS item FROM quarantine')).toEqual([{ id: 'q-old', state: 'open', count: 1, item: JSON.stringify(item) }]);
     } finally {
       await client.end();
@@ -155,6 +160,35 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     expect((err as Error).message).toContain(`pid ${process.pid}`);
     expect((err as Error).message).not.toContain('postgres://');
     await a.close();
+  });
+
+  it('writes changed article rows again after a failed round, and only those', async () => {
+    const loc = await freshDatabase();
+    const s = await openStores(loc);
+    await s.catalog.create<Tax>('taxes', { identifier: '1', name: 'Reduced', vat: 10 });
+    for (const id of ['18', '24', '30']) await s.catalog.create<Product>('products', { identifier: id, name: `P${id}`, price: 1, tax: '1' });
+    await s.catalog.setStock('18', 5, 0);
+    await s.store.commit();
+    const xmins = async () => Object.fromEntries((await queryRows<{ key: string; xmin: string }>(loc.url, "SELECT entity || '/' || identifier AS key, xmin::text FROM article_rows")).map((r) => [r.key, r.xmin]));
+    const before = await xmins();
+    // A round that fails (a constraint the next change breaks), then one that succeeds with nothing new queued.
+    await queryRows(loc.url, "ALTER TABLE article_rows ADD CONSTRAINT no_boom CHECK (name IS DISTINCT FROM 'boom')");
+    await s.catalog.replace<Product>('products', '24', { name: 'boom', price: 2, tax: '1' });
+    await s.catalog.adjustStock('18', 2, 'found', 0); // changes the stored level in place
+    await s.catalog.remove('products', '30');
+    await expect(s.store.commit()).rejects.toThrow(/no_boom/);
+    await queryRows(loc.url, 'ALTER TABLE article_rows DROP CONSTRAINT no_boom');
+    await s.store.commit();
+    const after = await xmins();
+    expect(Object.keys(before).filter((k) => before[k] !== after[k]).sort()).toEqual(['product/24', 'product/30', 'stock/18']);
+    expect(after['product/30']).toBeUndefined();
+    await s.close();
+    const again = await openStores(loc);
+    expect(again.catalog.get('products', '24')).toMatchObject({ name: 'boom', price: 2 });
+    expect(again.catalog.stockOf('18')).toMatchObject({ quantity: 7, tracked: true });
+    expect(again.catalog.find('products', '30')).toBeUndefined();
+    expect(again.catalog.version).toBe(s.catalog.version);
+    await again.close();
   });
 
   it('survives the server dropping every connection (the lock\'s too): a failed round is written by the next one', async () => {

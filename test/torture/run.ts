@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { runCrashCycles, type CycleReport } from './lib/crash-cycles.js';
 import { mergeFuzzReports, runFuzz, type FuzzReport } from './lib/fuzz.js';
 import { killStartedGateways } from './lib/gateway.js';
-import { runSlowloris, type SlowlorisReport } from './lib/slowloris.js';
+import { runSlowloris } from './lib/slowloris.js';
 import { PG_BIN, startPostgres } from '../postgres.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -56,7 +56,6 @@ async function main(): Promise<number> {
 
   let cycles: CycleReport | undefined;
   let fuzz: FuzzReport | undefined;
-  let slow: SlowlorisReport | undefined;
   const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
     if (!ONLY.has(name)) return undefined;
     const t0 = performance.now();
@@ -94,7 +93,7 @@ async function main(): Promise<number> {
     log(`fuzz: quarantine +${fuzz.quarantineAdded} (at most ${fuzz.quarantineAllowed} allowed by the answers), sales +${fuzz.salesAdded} (answers said ${fuzz.createdBySummaries}), articles version ${fuzz.articlesVersionChanged ? 'CHANGED' : 'unchanged'}; tablet probes ${fuzz.tabletProbes - fuzz.tabletProbeFailures}/${fuzz.tabletProbes} ok`);
   }
 
-  slow = await phase('slow', () => runSlowloris({ sockets: SOCKETS, seconds: SLOW_SECONDS, byteIntervalMs: 500, pushers: 8, expectHeaderTimeouts: SLOW_SECONDS >= 65, maxLatencyMs: MAX_LATENCY, p99LatencyMs: P99_LATENCY, seed: SEED, build: 'dist', log }));
+  const slow = await phase('slow', () => runSlowloris({ sockets: SOCKETS, seconds: SLOW_SECONDS, byteIntervalMs: 500, pushers: 8, expectHeaderTimeouts: SLOW_SECONDS >= 65, maxLatencyMs: MAX_LATENCY, p99LatencyMs: P99_LATENCY, seed: SEED, build: 'dist', log }));
   if (slow) failures.push(...slow.failures.map((f) => `slowloris: ${f}`));
 
   let cluster: CycleReport | undefined;

@@ -82,7 +82,7 @@ export class PgCommitQueue {
   private async write(taken: TakenWrites[]): Promise<void> {
     await this.beforeRound();
     const client = await this.pool.connect();
-    let broken: unknown = undefined;
+    let broken: unknown;
     try {
       await client.query('BEGIN');
       await this.inRound(client);

@@ -8,8 +8,12 @@ export interface PostgresOptions {
   poolSize: number;
 }
 
-/** Every connection commits synchronously whatever the server's default: a resolved COMMIT is on the server's disk. */
-const SESSION_OPTIONS = '-c synchronous_commit=on';
+/**
+ * Every connection commits synchronously whatever the server's default: a resolved COMMIT is on the
+ * server's disk. writer_schema: this gateway writes the rows of schema version 7 itself (payments);
+ * the database's triggers fill them in for writers that do not say so (migrations/0007).
+ */
+const SESSION_OPTIONS = '-c synchronous_commit=on -c tabshop.writer_schema=7';
 
 export function createPool(opts: PostgresOptions, onError: (err: Error) => void): pg.Pool {
   const pool = new pg.Pool({
@@ -100,6 +104,7 @@ export class DatabaseLock {
 
   async acquire(opts: AcquireOptions = {}): Promise<void> {
     const client = opts.follow ? await this.follow(opts.follow) : await this.connect();
+    let pid: number;
     try {
       if (!opts.follow && !(await this.tryLock(client))) throw new DatabaseLockedError(this.url, (await describeLeader(client)).holder);
       opts.follow?.onLeading?.();
@@ -109,11 +114,12 @@ export class DatabaseLock {
           ON CONFLICT (id) DO UPDATE SET epoch = gateway_leader.epoch + 1, url = EXCLUDED.url, holder = EXCLUDED.holder, since = now()
           RETURNING epoch::text`, [opts.advertiseUrl ?? '', this.holderName]);
       this.epoch = row.epoch;
+      pid = await backendPid(client);
     } catch (err) {
       await client.end().catch(() => undefined);
       throw err;
     }
-    this.adopt(client);
+    this.adopt(client, pid);
   }
 
   /**
@@ -179,6 +185,7 @@ export class DatabaseLock {
 
   private async retake(): Promise<void> {
     const client = await this.connect();
+    let pid: number;
     try {
       const locked = await this.tryLock(client);
       const { rows } = await client.query<{ epoch: string }>('SELECT epoch::text FROM gateway_leader WHERE id');
@@ -188,11 +195,12 @@ export class DatabaseLock {
       // Same epoch: no rival has taken the lead (a new leader raises it before anything else). The
       // lock is most likely still held by our own dropped session, whose backend has not exited yet.
       if (!locked) throw new Error('the database lock is still held by the dropped connection; it is taken again at the next commit');
+      pid = await backendPid(client);
     } catch (err) {
       await client.end().catch(() => undefined);
       throw err;
     }
-    this.adopt(client);
+    this.adopt(client, pid);
   }
 
   async release(): Promise<void> {
@@ -219,7 +227,7 @@ export class DatabaseLock {
     return rows[0].ok;
   }
 
-  private adopt(client: pg.Client): void {
+  private adopt(client: pg.Client, pid: number): void {
     client.on('error', (err) => {
       // The server or the network dropped the connection: the lock is gone with it.
       if (this.client !== client) return;
@@ -228,11 +236,16 @@ export class DatabaseLock {
     });
     const old = this.client;
     this.client = client;
-    // The backend key the server sent at connect: the pid pg_locks names.
-    this.backendPid = (client as unknown as { processID: number }).processID;
+    this.backendPid = pid;
     this.lost = false;
     if (old) void old.end().catch(() => undefined);
   }
+}
+
+/** The server process of a connection, as pg_locks names it (pg's Client keeps it only in an undocumented field). */
+async function backendPid(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return rows[0].pid;
 }
 
 /** Who leads, from the lock's holder in pg_stat_activity and the gateway_leader row. */

@@ -41,6 +41,7 @@ export interface CopyReport {
 }
 
 const BATCH = 500;
+const ARTICLE_MAPS = ['taxes', 'discounts', 'categories', 'products', 'commodities', 'stock'] as const;
 const JOURNAL_BATCH = 1000;
 const IMPORT_JOURNAL_COLUMNS: Column[] = [...JOURNAL_COLUMNS, ['source', 'text']];
 
@@ -71,13 +72,17 @@ export async function copyLowdbToPostgres(opts: {
 
   // The source: opening it takes its lock and folds a crash's write-ahead log back into the chunks.
   const source = new LowdbStore(dataDir);
-  const src = { sales: 0, completed: 0, reversed: 0, total: new Decimal(0), completedTotal: new Decimal(0) };
+  const src = { sales: 0, completed: 0, reversed: 0, total: new Decimal(0), completedTotal: new Decimal(0), payments: 0, paymentsTotal: new Decimal(0) };
   const quarantine: QuarantineItem[] = [];
   const modifications: Modification[] = [];
   await source.open({
     onSale: (r) => {
       src.sales++;
       src.total = src.total.plus(money(r.sale.total));
+      for (const p of Array.isArray(r.sale.payments) ? r.sale.payments : []) {
+        src.payments++;
+        src.paymentsTotal = src.paymentsTotal.plus(money(p?.amount));
+      }
       if (r.sale.status === 'completed') {
         src.completed++;
         src.completedTotal = src.completedTotal.plus(money(r.sale.total));
@@ -208,7 +213,10 @@ export async function copyLowdbToPostgres(opts: {
       (SELECT coalesce(sum(total), 0) FROM sales WHERE status = 'completed')::text AS completed_total,
       (SELECT count(*) FROM quarantine)::text AS quarantine,
       (SELECT count(*) FROM modifications)::text AS modifications,
-      (SELECT coalesce(max(version), 0) FROM articles)::text AS articles_version,
+      (SELECT count(*) FROM sale_payments)::text AS payments,
+      (SELECT coalesce(sum(amount), 0) FROM sale_payments)::text AS payments_total,
+      (SELECT count(*) FROM article_rows)::text AS articles,
+      (SELECT coalesce(max(version), 0) FROM articles_state)::text AS articles_version,
       (SELECT count(*) FROM closed_days)::text AS closed_days,
       (SELECT count(*) FROM cash_movements)::text AS movements,
       (SELECT coalesce(sum(amount), 0) FROM cash_movements)::text AS movements_total,
@@ -226,6 +234,9 @@ export async function copyLowdbToPostgres(opts: {
       sum('total of completed sales', src.completedTotal, 'completed_total'),
       count('quarantine items', quarantine.length, 'quarantine'),
       count('article changes', feed.length, 'modifications'),
+      count('payments', src.payments, 'payments'),
+      sum('payments amount', src.paymentsTotal, 'payments_total'),
+      count('articles and stock levels', ARTICLE_MAPS.reduce((n, c) => n + Object.keys(source.articles[c]).length, 0), 'articles'),
       count('articles version', source.articles.version, 'articles_version'),
       count('closed days', days.length, 'closed_days'),
       count('cash movements', movements.length, 'movements'),

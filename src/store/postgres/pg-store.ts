@@ -3,12 +3,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
 import type { StockSource, Store } from '../port.js';
 import {
-  articlesFrom, emptyArticles,
-  type ArticlesData, type JournalEntry, type Modification, type QuarantineItem, type SaleRecord,
+  emptyArticles,
+  type ArticleEntity, type ArticlesData, type JournalEntry, type Modification, type QuarantineItem, type SaleRecord,
 } from '../records.js';
-import { PendingDoc, PendingList, PendingMap, PgCommitQueue, insertRows, type Column } from './commit-queue.js';
+import { PendingList, PendingMap, PgCommitQueue, insertRows, type Column } from './commit-queue.js';
 import { createPool, DatabaseLock, DatabaseUnavailableError, LeadershipLostError, type AcquireOptions, type PostgresOptions } from './connection.js';
 import { migrate, type MigrationReport } from './migrate.js';
+import { ArticleRows, articlesFromRows } from './pg-articles.js';
 import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
 
 const PAGE = 2000;
@@ -27,6 +28,10 @@ const LINE_COLUMNS: Column[] = [
   ['sale_identifier', 'text'], ['position', 'integer'], ['line_no', 'integer'], ['product', 'text'], ['name', 'text'],
   ['quantity', 'numeric'], ['subtotal', 'numeric'], ['discount', 'numeric'], ['vat', 'numeric'], ['total', 'numeric'], ['cost_price', 'numeric'],
 ];
+const PAYMENT_COLUMNS: Column[] = [
+  ['sale_identifier', 'text'], ['position', 'integer'], ['method', 'text'], ['code', 'text'],
+  ['amount', 'numeric'], ['given', 'numeric'], ['returned', 'numeric'],
+];
 const QUARANTINE_COLUMNS: Column[] = [
   ['id', 'text'], ['at', 'timestamptz'], ['code', 'text'], ['cash_register', 'text'], ['device', 'text'], ['invoice_id', 'text'], ['reason', 'text'],
   ['state', 'text'], ['count', 'integer'], ['item', 'json'],
@@ -43,7 +48,7 @@ export const JOURNAL_COLUMNS: Column[] = [
  * A sale row: the exact record as json plus the columns SQL reports use. Keys go through
  * textValue too: an identifier with a NUL (possible through the API) must not fail the round.
  */
-function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][] } {
+function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][]; payments: unknown[][] } {
   const { sale } = r;
   const first = r.history[0];
   const last = r.history[r.history.length - 1];
@@ -61,8 +66,14 @@ function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][] } {
     key, i + 1, intValue(l.lineNo), textValue(l.product), textValue(l.name),
     numericValue(l.quantity), numericValue(l.subtotal), numericValue(l.discount), numericValue(l.vat), numericValue(l.total), numericValue(l.costPrice),
   ]);
-  return { row, lines };
+  const payments = (Array.isArray(sale.payments) ? sale.payments : []).map((p, i) => [
+    key, i + 1, scalarText(p?.method), scalarText(p?.code), numericValue(p?.amount), numericValue(p?.given), numericValue(p?.returned),
+  ]);
+  return { row, lines, payments };
 }
+
+/** A text column from a scalar (what a stored record holds is not checked: objects become null, not "[object Object]"). */
+const scalarText = (v: unknown) => (typeof v === 'object' ? null : textValue(v));
 
 export function journalRow(e: JournalEntry): unknown[] {
   const body = e.bodyBase64 !== undefined ? Buffer.from(e.bodyBase64, 'base64') : e.body !== undefined ? Buffer.from(e.body, 'utf8') : null;
@@ -97,7 +108,7 @@ export function journalEntryOf(row: {
 /**
  * The store on PostgreSQL (node-postgres pool). State lives in memory as with lowdb; every change
  * is queued and written by the next group-commit round, one transaction for everything changed
- * before it (journal, sales with their lines, quarantine, articles, change feed, back office,
+ * before it (journal, sales with their lines and payments, quarantine, changed article rows, change feed, back office,
  * outbox). One gateway process leads a database at a time: open() takes its session advisory lock
  * (waiting for it with `lead.follow`, refusing otherwise), and every round checks it still leads.
  */
@@ -111,7 +122,7 @@ export class PgStore implements Store {
   private readonly journalPart: PendingList<unknown[]>;
   private readonly salesPart: PendingMap<SaleRecord>;
   private readonly quarantinePart: PendingMap<QuarantineItem>;
-  private readonly articlesPart: PendingDoc;
+  private readonly articlesPart: ArticleRows;
   private readonly modificationsPart: PendingMap<Modification>;
   private readonly stockPart: PendingMap<string | null>;
   private opened = false;
@@ -135,6 +146,8 @@ export class PgStore implements Store {
       await insertRows(client, 'sales', SALE_COLUMNS, rows.map((r) => r.row), ['identifier']);
       await client.query('DELETE FROM sale_lines WHERE sale_identifier = ANY($1::text[])', [entries.map(([id]) => textValue(id))]);
       await insertRows(client, 'sale_lines', LINE_COLUMNS, rows.flatMap((r) => r.lines));
+      await client.query('DELETE FROM sale_payments WHERE sale_identifier = ANY($1::text[])', [entries.map(([id]) => textValue(id))]);
+      await insertRows(client, 'sale_payments', PAYMENT_COLUMNS, rows.flatMap((r) => r.payments));
     });
     this.quarantinePart = new PendingMap(async (client, entries) => insertRows(client, 'quarantine', QUARANTINE_COLUMNS, entries.map(([, q]) => [
       textValue(q.id), timeValue(q.at), textValue(q.code) ?? '', textValue(q.cashRegisterName), textValue(q.device), textValue(q.invoiceId), textValue(q.reason),
@@ -143,10 +156,7 @@ export class PgStore implements Store {
     this.modificationsPart = new PendingMap(async (client, entries) => insertRows(client, 'modifications', MODIFICATION_COLUMNS, entries.map(([, m]) => [
       m.version, textValue(m.entity) ?? '', textValue(m.identifier) ?? '', textValue(m.op) ?? '', timeValue(m.at), jsonText(m),
     ]), ['version']));
-    this.articlesPart = new PendingDoc(() => jsonText(this.articlesDoc), async (client, json) => {
-      await client.query(`INSERT INTO articles (id, version, doc, saved_at) VALUES (true, ($1::json->>'version')::integer, $1::json, now())
-        ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, doc = EXCLUDED.doc, saved_at = EXCLUDED.saved_at`, [json]);
-    });
+    this.articlesPart = new ArticleRows(() => this.articlesDoc);
     this.stockPart = new PendingMap(async (client, entries) => {
       if (entries.some(([p]) => p === STOCK_RESET)) await client.query('DELETE FROM stock_levels');
       const gone = entries.filter(([p, q]) => q === null && p !== STOCK_RESET).map(([p]) => textValue(p));
@@ -172,8 +182,10 @@ export class PgStore implements Store {
         client.release();
       }
       await this.lock.acquire(this.lead);
-      const articles = await this.pool.query<{ doc: ArticlesData }>('SELECT doc FROM articles WHERE id');
-      this.articlesDoc = articlesFrom(articles.rows[0]?.doc);
+      const state = await this.pool.query<{ version: number; upstream: ArticlesData['upstream'] | null }>('SELECT version, upstream FROM articles_state WHERE id');
+      const rows = await this.pool.query<{ entity: ArticleEntity; identifier: string; data: unknown }>('SELECT entity, identifier, data FROM article_rows');
+      this.articlesDoc = articlesFromRows(state.rows[0], rows.rows);
+      this.articlesPart.loaded(this.articlesDoc);
       await this.eachPage<{ record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
         (row) => visit.onSale(row.record));
       await this.eachPage<{ item: QuarantineItem }>('SELECT id AS key, item FROM quarantine WHERE id > $1 ORDER BY id LIMIT $2', (row) => visit.onQuarantine(row.item));
@@ -269,6 +281,7 @@ export class PgStore implements Store {
 
   async addModification(m: Modification): Promise<void> {
     this.modificationsPart.set(String(m.version), m);
+    this.articlesPart.noteChange(m);
   }
 
   async getSale(identifier: string): Promise<SaleRecord | undefined> {

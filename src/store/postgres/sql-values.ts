@@ -12,7 +12,7 @@ const UNSAFE_JSONB = /\\u0000|\\ud[89ab][0-9a-f]{2}|\\ud[c-f][0-9a-f]{2}/i;
 
 const wellFormed = (s: string): string =>
   (typeof (s as { toWellFormed?: () => string }).toWellFormed === 'function' ? (s as unknown as { toWellFormed(): string }).toWellFormed() : s)
-    .replace(/\u0000/g, '\uFFFD');
+    .replaceAll('\u0000', '\uFFFD');
 
 /** JSON text for a `jsonb` column: NUL and lone surrogates (which jsonb refuses) become U+FFFD in this copy. */
 export function jsonbText(value: unknown): string | null {
