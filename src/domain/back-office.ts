@@ -2,9 +2,10 @@ import type { Logger } from 'pino';
 import type { Account } from '../auth/accounts.js';
 import { AppError, notFound } from '../errors.js';
 import type { GatewayEvents } from '../events.js';
-import type { BackOfficeStore, ClosedDay, PresenceDoc } from '../store/back-office-port.js';
-import type { Store } from '../store/port.js';
-import type { SaleChange, SaleRecord } from '../store/records.js';
+import type { BackOfficeStore, ClosedDay, PresenceDoc } from './ports/back-office-store.js';
+import type { Store } from './ports/store.js';
+import type { SaleChange, SaleRecord } from './ports/records.js';
+import type { UnitOfWork } from './ports/unit-of-work.js';
 import { categoryPath } from '../translate/articles.js';
 import { toDecimal } from '../translate/decimal.js';
 import { compareIds, type Catalog } from './catalog.js';
@@ -23,6 +24,8 @@ import type { Category, Commodity, Product, Sale, Tax } from './types.js';
 export interface BackOfficeOptions {
   salesStore: Store;
   store: BackOfficeStore;
+  /** Callers wrap closeDay and moveCash in its transact; a day close first waits here for what the day accounts. */
+  uow: UnitOfWork;
   ledger: SalesLedger;
   catalog: Catalog;
   events: GatewayEvents;
@@ -242,7 +245,7 @@ export class BackOffice {
       await this.opts.salesStore.putSale(record, record.history[record.history.length - 1].at);
       this.account(record);
     }
-    await this.opts.salesStore.commit();
+    await this.opts.uow.durable();
     this.opts.logger.info({ sales: identifiers.length }, 'assigned sales stored before register days existed to the open days');
   }
 
@@ -384,7 +387,7 @@ export class BackOffice {
         throw new AppError('day_is_not_open', `register ${register} has no open day (a day opens with its first sale or balance change); last closed: ${reg.lastClosed?.dayId ?? 'none'}`);
       }
       // Every change already accounted in the day must be on disk before its Z report is.
-      await this.opts.salesStore.commit();
+      await this.opts.uow.durable();
       const closed = await this.freeze(reg, day, by);
       this.savePresence();
       return { report: closed.report, alreadyClosed: false };

@@ -173,10 +173,12 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     const before = await xmins();
     // A round that fails (a constraint the next change breaks), then one that succeeds with nothing new queued.
     await queryRows(loc.url, "ALTER TABLE article_rows ADD CONSTRAINT no_boom CHECK (name IS DISTINCT FROM 'boom')");
-    await s.catalog.replace<Product>('products', '24', { name: 'boom', price: 2, tax: '1' });
-    await s.catalog.adjustStock('18', 2, 'found', 0); // changes the stored level in place
-    await s.catalog.remove('products', '30');
-    await expect(s.store.commit()).rejects.toThrow(/no_boom/);
+    // The three changes are one unit of work: its wait for the store fails.
+    await expect(s.catalog.transact(async () => {
+      await s.catalog.replace<Product>('products', '24', { name: 'boom', price: 2, tax: '1' });
+      await s.catalog.adjustStock('18', 2, 'found', 0); // changes the stored level in place
+      await s.catalog.remove('products', '30');
+    })).rejects.toThrow(/no_boom/);
     await queryRows(loc.url, 'ALTER TABLE article_rows DROP CONSTRAINT no_boom');
     await s.store.commit();
     const after = await xmins();
