@@ -1,5 +1,13 @@
-import type { SaleSummary } from './back-office.js';
 import { isoOfMs } from './iso-time.js';
+
+export interface SaleSummary {
+  total: number;
+  vat: number;
+  lines: number;
+  firstSeq: number;
+  receivedAt: string;
+  dayId: string | null;
+}
 
 /**
  * The back office's summary of every sale (total, VAT, line count, first seq, when and in which
