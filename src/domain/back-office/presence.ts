@@ -45,28 +45,38 @@ export class Presence {
 
   /** Start-up: the stored presence joins what the registers already know. */
   apply(doc: PresenceDoc): void {
-    for (const [name, p] of Object.entries(doc.registers)) {
-      const reg = this.registers.get(name);
-      if (!reg) continue; // presence alone does not make a register (it may have left the config)
-      reg.lastSeenAt = maxIso(reg.lastSeenAt, p.lastSeenAt);
-      reg.lastPushAt = maxIso(reg.lastPushAt, p.lastPushAt);
-      for (const [username, d] of Object.entries(p.devices)) {
-        const dev = reg.devices.get(username);
-        if (!dev) continue;
-        dev.lastSeenAt = maxIso(dev.lastSeenAt, d.lastSeenAt);
-        dev.lastPushAt = maxIso(dev.lastPushAt, d.lastPushAt);
-      }
-    }
+    mergePresence(this.registers, doc);
   }
 
   private doc(): PresenceDoc {
-    const registers: PresenceDoc['registers'] = {};
-    for (const reg of this.registers.all()) {
-      registers[reg.name] = {
-        lastSeenAt: reg.lastSeenAt, lastPushAt: reg.lastPushAt,
-        devices: Object.fromEntries([...reg.devices].map(([name, d]) => [name, { lastSeenAt: d.lastSeenAt, lastPushAt: d.lastPushAt }])),
-      };
+    return presenceDoc(this.registers);
+  }
+}
+
+/** What is written: every register's and device's last seen and last push times. */
+export function presenceDoc(registers: Registers): PresenceDoc {
+  const doc: PresenceDoc['registers'] = {};
+  for (const reg of registers.all()) {
+    doc[reg.name] = {
+      lastSeenAt: reg.lastSeenAt, lastPushAt: reg.lastPushAt,
+      devices: Object.fromEntries([...reg.devices].map(([name, d]) => [name, { lastSeenAt: d.lastSeenAt, lastPushAt: d.lastPushAt }])),
+    };
+  }
+  return { registers: doc };
+}
+
+/** The later of each stored time and the known one, for registers and devices known already. */
+export function mergePresence(registers: Registers, doc: PresenceDoc): void {
+  for (const [name, p] of Object.entries(doc.registers)) {
+    const reg = registers.get(name);
+    if (!reg) continue; // presence alone does not make a register (it may have left the config)
+    reg.lastSeenAt = maxIso(reg.lastSeenAt, p.lastSeenAt);
+    reg.lastPushAt = maxIso(reg.lastPushAt, p.lastPushAt);
+    for (const [username, d] of Object.entries(p.devices)) {
+      const dev = reg.devices.get(username);
+      if (!dev) continue;
+      dev.lastSeenAt = maxIso(dev.lastSeenAt, d.lastSeenAt);
+      dev.lastPushAt = maxIso(dev.lastPushAt, d.lastPushAt);
     }
-    return { registers };
   }
 }
