@@ -15,7 +15,7 @@ import type { Catalog } from './catalog.js';
 import type { SaleHooks, SalesLedger } from './ledger.js';
 import type { UnloadableRecord } from './record-check.js';
 import { Money, type BalanceMovement, type DayReport, type Figures, type FootprintLine, type LineFacts } from './reports.js';
-import { SaleSummaries, type SaleSummary } from './sale-summaries.js';
+import type { SaleSummary } from './sale-summaries.js';
 import { SalesFeed } from './sales-feed.js';
 import { StatsIndex } from './stats.js';
 
@@ -53,7 +53,6 @@ export class BackOffice {
   readonly hooks: SaleHooks;
   private readonly ledger: SalesLedger;
   private readonly registers: Registers;
-  private readonly summaries: SaleSummaries;
   private readonly facts: LineFactsBook;
   private readonly presence: Presence;
   private readonly dayBook: Days;
@@ -66,7 +65,6 @@ export class BackOffice {
     this.ledger = ledger;
     this.money = new Money(opts.currency);
     this.feed = new SalesFeed((id) => ledger.seqOf(id));
-    this.summaries = new SaleSummaries((id) => ledger.slotOf(id));
     this.registers = new Registers(opts.devices);
     this.facts = new LineFactsBook(opts.catalog);
     this.presence = new Presence(this.registers, store, () => this.startup !== null);
@@ -75,7 +73,7 @@ export class BackOffice {
     this.dayBook = new Days({ registers, ledger, salesStore, store, money, now, savePresence });
     this.cash = new Cash({ registers, days: this.dayBook, ledger, store, money, now, savePresence });
     const accounting = new SaleAccounting({
-      registers, days: this.dayBook, facts: this.facts, stats: this.stats, feed: this.feed, summaries: this.summaries,
+      registers, days: this.dayBook, facts: this.facts, stats: this.stats, feed: this.feed,
       dayFigures: (reg, dayId, at) => this.dayFigures(reg, dayId, at),
     });
     this.hooks = accounting.hooks;
@@ -172,20 +170,20 @@ export class BackOffice {
     this.presence.save();
   }
 
-  // ---- per-sale summaries and line facts ----
+  // ---- per-sale summaries (kept by the ledger's sale index) and line facts ----
 
   summary(identifier: string): SaleSummary | undefined {
-    return this.summaries.get(identifier);
+    return this.ledger.summary(identifier);
   }
 
   /** summary(identifier)?.dayId without building the summary. */
   dayIdOf(identifier: string): string | null | undefined {
-    return this.summaries.dayIdOf(identifier);
+    return this.ledger.dayIdOf(identifier);
   }
 
   /** summary(identifier)?.firstSeq without building the summary. */
   firstSeqOf(identifier: string): number | undefined {
-    return this.summaries.firstSeqOf(identifier);
+    return this.ledger.firstSeqOf(identifier);
   }
 
   lineFactsOf(record: SaleRecord): (line: FootprintLine) => LineFacts {

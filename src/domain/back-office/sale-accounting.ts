@@ -2,7 +2,6 @@ import { AppError } from '../../errors.js';
 import type { SaleChange, SaleRecord } from '../../store/records.js';
 import type { ChangeKind, SaleHooks } from '../ledger.js';
 import { changeFacts, footprintKey, footprintOf, type ChangeFacts, type Figures, type SaleState } from '../reports.js';
-import type { SaleSummaries } from '../sale-summaries.js';
 import type { SalesFeed } from '../sales-feed.js';
 import type { StatsIndex } from '../stats.js';
 import type { Days } from './days.js';
@@ -15,14 +14,13 @@ export interface SaleAccountingOptions {
   facts: LineFactsBook;
   stats: StatsIndex;
   feed: SalesFeed;
-  summaries: SaleSummaries;
   /** The figures of day `dayId` that a change received at `at` moves; null when that day keeps none. */
   dayFigures: (reg: RegisterState, dayId: string, at: string) => Figures | null;
 }
 
 /**
  * Every sale change, through the ledger's hooks: dates it into the register's open day, freezes its
- * line facts, and moves the day's figures, the stats, the per-sale summary and the sales feed in
+ * line facts, and moves the day's figures, the stats and the sales feed in
  * the same serialised step as the sale. At start-up, replays each stored sale the same way.
  */
 export class SaleAccounting {
@@ -61,7 +59,6 @@ export class SaleAccounting {
     const before: SaleState | null = previous ? { status: previous.sale.status, footprint: footprintOf(previous.sale) } : null;
     const changed = changeFacts(before, { status: record.sale.status, footprint: footprintOf(record.sale) }, record.lineFacts ?? {}, (l) => facts.now(l));
     this.accountChange(reg, change, changed);
-    this.summarise(record);
     if (!previous) stats.addSale(change.at, reg.name, record.sale.identifier);
     feed.record(change.seq, record.sale.identifier, previous !== undefined);
     reg.version++;
@@ -80,19 +77,11 @@ export class SaleAccounting {
       this.accountChange(reg, change, changeFacts(before, { status: change.status, footprint: after }, facts, (l) => this.opts.facts.now(l)));
       after = beforeFootprint;
     }
-    this.summarise(record);
     this.opts.stats.addSale(record.history[0].at, reg.name, record.sale.identifier);
   }
 
   private accountChange(reg: RegisterState, change: SaleChange, facts: ChangeFacts): void {
     this.opts.stats.apply(change.at, reg.name, facts);
     this.opts.dayFigures(reg, change.dayId!, change.at)?.apply(facts);
-  }
-
-  private summarise(record: SaleRecord): void {
-    const { sale, history } = record;
-    this.opts.summaries.set(sale.identifier, {
-      total: sale.total, vat: sale.vat, lines: sale.lines.length, firstSeq: history[0].seq, receivedAt: history[0].at, dayId: sale.dayId ?? null,
-    });
   }
 }

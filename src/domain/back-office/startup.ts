@@ -100,6 +100,7 @@ export class Startup {
       record.sale.dayId ??= record.history[0].dayId;
       record.lineFacts ??= facts.freeze(record.sale, {});
       await salesStore.putSale(record, record.history[record.history.length - 1].at);
+      this.opts.ledger.rewritten(record);
       this.opts.accounting.account(record);
     }
     await this.opts.salesStore.commit();
