@@ -8,7 +8,9 @@ import { Catalog, type Collection } from './domain/catalog.js';
 import { SalesLedger } from './domain/ledger.js';
 import { modificationProblem, quarantineItemProblem, saleRecordProblem, type UnloadableRecord } from './domain/record-check.js';
 import { createStores } from './store/open-stores.js';
-import type { Store } from './store/port.js';
+import type { Store } from './domain/ports/store.js';
+import type { UnitOfWork } from './domain/ports/unit-of-work.js';
+import { StoreUnitOfWork } from './domain/unit-of-work.js';
 import type { AcquireOptions } from './store/postgres/connection.js';
 import { TabShopViews } from './tabshop/views.js';
 import { GatewayEvents } from './events.js';
@@ -23,6 +25,8 @@ import { openKitchen, type KitchenService } from './kitchen/open.js';
 export interface Gateway {
   config: Config;
   store: Store;
+  /** Every change a request makes runs in its transact: durable together before the answer. */
+  uow: UnitOfWork;
   catalog: Catalog;
   ledger: SalesLedger;
   views: TabShopViews;
@@ -55,14 +59,15 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   const { now = () => new Date(), lead } = opts;
   const stores = await createStores(config, logger, lead);
   const store = stores.store;
-  const catalog = new Catalog(store, now);
+  const uow = new StoreUnitOfWork(store);
+  const catalog = new Catalog(store, now, uow);
   const events = new GatewayEvents();
-  const ledger = new SalesLedger(store, catalog, events);
+  const ledger = new SalesLedger(store, catalog, events, uow);
   // Loading never fails on a record: what cannot be loaded is set aside, into the quarantine.
   const unloadable: UnloadableRecord[] = [];
   const setAside = (r: UnloadableRecord) => unloadable.push(r);
   const backOffice = new BackOffice({
-    salesStore: store, store: stores.backOffice, ledger, catalog, events,
+    salesStore: store, store: stores.backOffice, uow, ledger, catalog, events,
     currency: config.currency, devices: config.devices, now, logger, setAside,
   });
   ledger.use(backOffice.hooks);
@@ -96,14 +101,10 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   try {
     if (store.followStock) {
       // PostgreSQL: the stock table is rewritten from what was just loaded, then follows every change.
-      store.followStock(catalog);
-      await store.commit();
+      await uow.transact(async () => store.followStock!(catalog));
     }
     await backOffice.open();
-    if (unloadable.length > 0) {
-      await quarantineUnloadable(ledger, unloadable, logger, now());
-      await store.commit();
-    }
+    if (unloadable.length > 0) await uow.transact(() => quarantineUnloadable(ledger, unloadable, logger, now()));
   } catch (err) {
     await store.close();
     throw err;
@@ -111,7 +112,6 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   // In bridge mode the catalogue is upstream's: no demo articles.
   if (config.store.seedDemo && !config.upstream && catalog.version === 0 && ledger.saleCount === 0) {
     await seedCatalogue(catalog, ledger, JSON.parse(await readFile(DEMO_CATALOGUE, 'utf8')));
-    await store.commit();
     logger.info({ products: catalog.all('products').length }, `loaded the demo catalogue into an empty ${store.kind === 'postgres' ? 'database' : 'data dir'}`);
   }
   attachEventLog(events, logger);
@@ -127,7 +127,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   let kitchen: KitchenService | undefined;
   try {
     const deadLetters = forwarding && ((...args: Parameters<Forwarding['kitchenDeadLetter']>) => forwarding!.kitchenDeadLetter(...args));
-    kitchen = await openKitchen({ config, stores, events, logger, now, deadLetters });
+    kitchen = await openKitchen({ config, stores, uow, events, logger, now, deadLetters });
   } catch (err) {
     await forwarding?.stop();
     await store.close();
@@ -140,7 +140,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
     else accounts.addRuntimeDevice(d);
   }
   return {
-    config, store, catalog, ledger, logger, now, events, forwarding, backOffice, kitchen,
+    config, store, uow, catalog, ledger, logger, now, events, forwarding, backOffice, kitchen,
     views: new TabShopViews(catalog),
     accounts, adminSettings,
     throttle: new LoginThrottle(),
@@ -171,17 +171,19 @@ interface CatalogueFile {
   stock?: { product: string; quantity: number }[];
 }
 
-/** Loads a srv4pos-shaped catalogue file; parents before children, products before commodities. */
-export async function seedCatalogue(catalog: Catalog, ledger: SalesLedger, file: CatalogueFile): Promise<void> {
+/** Loads a srv4pos-shaped catalogue file (one unit of work); parents before children, products before commodities. */
+export function seedCatalogue(catalog: Catalog, ledger: SalesLedger, file: CatalogueFile): Promise<void> {
   const put = async (collection: Collection, items: unknown[] = []) => {
     for (const item of items as { identifier: string }[]) await catalog.replace(collection, item.identifier, item);
   };
-  await put('taxes', file.taxes);
-  await put('discounts', file.discounts);
-  await put('categories', parentsFirst(file.categories ?? []));
-  await put('products', file.products);
-  await put('commodities', file.commodities);
-  for (const s of file.stock ?? []) await catalog.setStock(s.product, s.quantity, ledger.salesSeq);
+  return catalog.transact(async () => {
+    await put('taxes', file.taxes);
+    await put('discounts', file.discounts);
+    await put('categories', parentsFirst(file.categories ?? []));
+    await put('products', file.products);
+    await put('commodities', file.commodities);
+    for (const s of file.stock ?? []) await catalog.setStock(s.product, s.quantity, ledger.salesSeq);
+  });
 }
 
 function parentsFirst<T extends { identifier: string; parent?: string | null }>(items: T[]): T[] {

@@ -21,7 +21,9 @@ export async function openInProcess(root: string): Promise<Gateway> {
 export function inProcessPusher(g: Gateway, opts: { journal?: boolean } = {}): (n: number, first: number) => Promise<void> {
   const products = catalogue(100).products.map((p) => p.identifier);
   const rnd = prng(7);
-  return async (n, first) => {
+  // The pushes join one unit of work; durable() every 32 gives the commit rounds of 32 that concurrent tablets share.
+  const round = (work: () => Promise<void>) => g.uow.transact(work);
+  return (n, first) => round(async () => {
     const pending: Promise<unknown>[] = [];
     for (let seq = first; seq < first + n; seq++) {
       const text = JSON.stringify({ invoices: [tabshopInvoice({ seq, products, date: Date.UTC(2026, 5, 1, 12) + seq * 1000, rnd })] });
@@ -33,10 +35,9 @@ export function inProcessPusher(g: Gateway, opts: { journal?: boolean } = {}): (
       pending.push(g.ledger.ingestInvoices(parsed.invoices, { device: 't', cashRegisterName: 'TAB-1', at, adopt: true }));
       if (pending.length === 32) {
         await Promise.all(pending.splice(0));
-        await g.store.commit();
+        await g.uow.durable();
       }
     }
     await Promise.all(pending);
-    await g.store.commit();
-  };
+  });
 }

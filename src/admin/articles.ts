@@ -162,7 +162,7 @@ function nextNumericId(catalog: Catalog, collection: Collection): string {
 /** List (with search), create, edit and delete for one kind of article. */
 export function articleRoutes(deps: AdminDeps, kind: ArticleKind): Router {
   const { gateway } = deps;
-  const { catalog, store } = gateway;
+  const { catalog, uow } = gateway;
   const router = Router();
   const base = `/${kind.path}`;
   /** Bridge mode: upstream owns the articles (the API answers bridge_mode_read_only likewise). */
@@ -223,13 +223,20 @@ ${o.id ? html`<h2>Delete</h2><p><a class="button" href="${encodeURIComponent(o.i
     if (Object.keys(errors).length) return formPage(req, res, { id: existing, values, errors, status: 400 });
     let message: string;
     try {
-      const item = id ? (await catalog.replace(kind.collection, id, body as never)).item : await catalog.create(kind.collection, body as never);
-      await kind.afterSave?.(catalog, item.identifier, values);
-      await store.commit();
+      // A product whose category cannot be set stays saved (and durable); the form shows why.
+      const { item, failed } = await uow.transact(async () => {
+        const saved = id ? (await catalog.replace(kind.collection, id, body as never)).item : await catalog.create(kind.collection, body as never);
+        try {
+          await kind.afterSave?.(catalog, saved.identifier, values);
+          return { item: saved, failed: null };
+        } catch (err) {
+          return { item: saved, failed: err };
+        }
+      });
+      if (failed) throw failed;
       message = `${kind.one[0].toUpperCase()}${kind.one.slice(1)} ${values.name || item.identifier} saved.`;
       req.log?.info({ event: 'admin.article_saved', collection: kind.collection, identifier: item.identifier, admin: sessionOf(res).username }, `${kind.one} ${item.identifier} saved in the back office`);
     } catch (err) {
-      await store.commit();
       const problem = domainProblem(err, errors);
       return formPage(req, res, { id: existing, values, errors, notice: { kind: 'fail', text: `Nothing was saved: ${problem}.` }, status: (err as AppError).status });
     }
@@ -274,7 +281,6 @@ ${o.id ? html`<h2>Delete</h2><p><a class="button" href="${encodeURIComponent(o.i
     if (readOnly) return deletePage(req, res, item, { kind: 'fail', text: readOnly }, 409);
     try {
       await catalog.remove(kind.collection, item.identifier);
-      await store.commit();
     } catch (err) {
       const problem = domainProblem(err, {});
       return deletePage(req, res, item, { kind: 'fail', text: `Not deleted: ${problem}.` }, (err as AppError).status);

@@ -12,7 +12,7 @@ const dayPath = (dayId: string) => `days/${encodeURIComponent(dayId)}`;
 /** Days per register: the X report now, Close day (confirmed) → Z report; 80 mm, A4 and CSV. */
 export function daysRoutes(deps: AdminDeps): Router {
   const { gateway } = deps;
-  const { backOffice, store } = gateway;
+  const { backOffice, uow } = gateway;
   const router = Router();
   const m = (n: number) => backOffice.money.text(n);
 
@@ -74,8 +74,7 @@ export function daysRoutes(deps: AdminDeps): Router {
     const register = text(req, 'register');
     if (isStale(req, sessionOf(res))) return confirmPage(req, res, register, STALE_FORM, 403);
     try {
-      const { report, alreadyClosed } = await backOffice.closeDay(register, sessionOf(res).username, text(req, 'dayId') || undefined);
-      await store.commit();
+      const { report, alreadyClosed } = await uow.transact(() => backOffice.closeDay(register, sessionOf(res).username, text(req, 'dayId') || undefined));
       req.log?.info({ event: 'admin.day_closed', dayId: report.dayId, admin: sessionOf(res).username }, `day ${report.dayId} closed in the back office`);
       redirectTo(req, res, dayPath(report.dayId), alreadyClosed ? `Day ${report.dayId} was already closed; this is its Z report.` : `Day ${report.dayId} closed. This is its Z report.`);
     } catch (err) {

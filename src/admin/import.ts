@@ -14,7 +14,7 @@ const pending = new WeakMap<object, { filename: string; data: Buffer }>();
 /** Products CSV: upload → preview (created, changed, refused) → Confirm import; Export CSV. */
 export function importRoutes(deps: AdminDeps): Router {
   const { gateway } = deps;
-  const { catalog, store, ledger } = gateway;
+  const { catalog, ledger } = gateway;
   const router = Router();
 
   const uploadPage = (req: Request, res: Response, notice: Notice | null, status = 200, error?: string) => send(req, res, deps, {
@@ -71,7 +71,6 @@ ${writes ? html`<form method="post" action="${rootOf(req)}products/import/confir
     // Planned again now: the catalogue may have changed since the preview.
     const plan = planProductImport(catalog, file.data);
     await applyProductImport(catalog, plan, ledger.salesSeq);
-    await store.commit();
     pending.delete(session);
     req.log?.info({ event: 'admin.products_imported', created: plan.created.length, changed: plan.changed.length, refused: plan.refused.length, admin: session.username }, 'products imported from CSV in the back office');
     redirectTo(req, res, 'products', `Import done: ${plan.created.length} created, ${plan.changed.length} changed, ${plan.unchanged.length} unchanged, ${plan.refused.length} refused.`);

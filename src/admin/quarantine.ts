@@ -153,7 +153,6 @@ ${actions}`,
     }
     try {
       const result = await ledger.releaseQuarantine(item.id, input, admin, gateway.now());
-      await store.commit();
       req.log?.info({ event: 'quarantine.release', id: item.id, admin, outcome: result.outcome, sale: result.sale }, `quarantine item ${item.id} released in the back office: ${result.outcome}`);
       if (result.outcome === 'quarantined') {
         return itemPage(req, res, result.item, { corrected, errors: corrected !== undefined ? { invoice: result.reason ?? 'quarantined again' } : {}, notice: { kind: 'fail', text: `Not released: it would be quarantined again (${result.reason}). The item stays open.` }, status: 422 });
@@ -173,7 +172,6 @@ ${actions}`,
     if (!reason) return itemPage(req, res, item, { errors: { reason: 'Say why it is dismissed.' }, notice: { kind: 'fail', text: 'Not dismissed.' }, status: 400 });
     try {
       await ledger.dismissQuarantine(item.id, reason, sessionOf(res).username, gateway.now());
-      await store.commit();
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       return itemPage(req, res, (await itemOf(req)) ?? item, { reason, notice: { kind: 'fail', text: `Not dismissed: ${err.message}.` }, status: err.status });

@@ -12,7 +12,7 @@ const parse = (raw: string) => (NUMBER.test(raw.trim()) ? Number(raw.trim().repl
 /** Stock: levels with low stock highlighted (threshold per product), set a level, record a delivery or a correction. */
 export function stockRoutes(deps: AdminDeps): Router {
   const { gateway } = deps;
-  const { catalog, ledger, store, adminSettings } = gateway;
+  const { catalog, ledger, uow, adminSettings } = gateway;
   const router = Router();
   const thresholds = adminSettings.data.lowStock;
   const isLow = (product: string, quantity: number, tracked: boolean) =>
@@ -95,8 +95,7 @@ ${field({ label: 'Low-stock threshold', name: 'threshold', value: v.threshold ??
       const errors: FieldErrors = {};
       let message: string | null;
       try {
-        message = await apply(product, values, errors);
-        await store.commit();
+        message = await uow.transact(() => apply(product, values, errors));
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         return productPage(req, res, product, { values, errors, notice: { kind: 'fail', text: `Nothing was saved: ${err.message}.` }, status: err.status });

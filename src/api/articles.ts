@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import type { Catalog, Collection } from '../domain/catalog.js';
 import type { SalesLedger } from '../domain/ledger.js';
-import type { Store } from '../store/port.js';
 import { AppError } from '../errors.js';
 import { ifMatch, notModified, optionalInt, paging } from './http.js';
 import { validateBody } from './validate.js';
@@ -25,15 +24,13 @@ const CSV_COLUMNS: Record<Collection | 'stock', string[]> = {
 export interface ArticlesDeps {
   catalog: Catalog;
   ledger: SalesLedger;
-  store: Store;
   /** Bridge mode: upstream owns the articles; local writes are refused. */
   assertWritable: () => void;
 }
 
 /** srv4pos use cases 1 and 2 (taxes, categories, products, commodities) plus discounts and stock levels. */
-export function articlesRouter({ catalog, ledger, store, assertWritable }: ArticlesDeps): Router {
+export function articlesRouter({ catalog, ledger, assertWritable }: ArticlesDeps): Router {
   const router = Router();
-  const commit = () => store.commit();
 
   router.get('/version', (_req, res) => {
     res.set('ETag', `"${catalog.version}"`).json({ version: catalog.version });
@@ -56,19 +53,16 @@ export function articlesRouter({ catalog, ledger, store, assertWritable }: Artic
     router.post(`/${collection}`, async (req, res) => {
       assertWritable();
       const item = await catalog.create(collection, validateBody<Record<string, unknown>>(schema, req.body) as never, ifMatch(req));
-      await commit();
       res.status(201).set('ETag', `"${catalog.version}"`).location(`${req.baseUrl}/${collection}/${encodeURIComponent(item.identifier)}`).json(item);
     });
     router.put(`/${collection}/:id`, async (req, res) => {
       assertWritable();
       const { item, created } = await catalog.replace(collection, req.params.id, validateBody<Record<string, unknown>>(schema, req.body) as never, ifMatch(req));
-      await commit();
       res.status(created ? 201 : 200).set('ETag', `"${catalog.version}"`).json(item);
     });
     router.delete(`/${collection}/:id`, async (req, res) => {
       assertWritable();
       await catalog.remove(collection, req.params.id, ifMatch(req));
-      await commit();
       res.status(204).set('ETag', `"${catalog.version}"`).end();
     });
   }
@@ -90,14 +84,12 @@ export function articlesRouter({ catalog, ledger, store, assertWritable }: Artic
       throw new AppError('url_and_body_identifiers_mismatch', `product in the URL (${req.params.product}) differs from the body's (${body.product})`);
     }
     const view = await catalog.setStock(req.params.product, body.quantity, ledger.salesSeq, ifMatch(req));
-    await commit();
     res.set('ETag', `"${catalog.version}"`).json(view);
   });
   router.post('/stock/:product/adjustments', async (req, res) => {
     assertWritable();
     const body = validateBody<{ delta: number; reason?: string }>('stock-adjustment', req.body);
     const view = await catalog.adjustStock(req.params.product, body.delta, body.reason ?? '', ledger.salesSeq, ifMatch(req));
-    await commit();
     res.status(201).set('ETag', `"${catalog.version}"`).json(view);
   });
 
@@ -108,8 +100,7 @@ export function articlesRouter({ catalog, ledger, store, assertWritable }: Artic
     const max = paging(req).maxResults;
     // Only what is durable is served, and `to` never runs past it: a consumer that continues from
     // the answer's `to` cannot skip a change made after this read.
-    const latest = catalog.version;
-    await store.commit();
+    const latest = await catalog.durableVersion();
     const page = catalog.modificationsBetween(from, Math.min(to, latest), max);
     res.json({ from, to: Math.max(from, page.to), latest, items: page.items.map(({ at: _at, ...m }) => m) });
   });

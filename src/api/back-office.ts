@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { BackOffice } from '../domain/back-office.js';
 import type { Catalog } from '../domain/catalog.js';
 import type { SalesLedger } from '../domain/ledger.js';
-import type { Store } from '../store/port.js';
+import type { UnitOfWork } from '../domain/ports/unit-of-work.js';
 import { daysRouter } from './days.js';
 import { receiptsRouter } from './receipts.js';
 import { registrationsRouter } from './registrations.js';
@@ -13,7 +13,8 @@ export interface BackOfficeDeps {
   backOffice: BackOffice;
   ledger: SalesLedger;
   catalog: Catalog;
-  store: Store;
+  /** Back-office changes (a day close, a cash movement) run in its transact. */
+  uow: UnitOfWork;
   now: () => Date;
 }
 

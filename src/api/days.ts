@@ -11,7 +11,7 @@ import { representation, sendCsv, sendList, sendText } from './negotiate.js';
 const DAY_COLUMNS = ['dayId', 'cashRegisterName', 'dayNo', 'status', 'openedAt', 'closedAt', 'saleCount', 'refundCount', 'cancelCount', 'gross'];
 
 /** Days per register: close the open one (Z report), list them, read X/Z reports as JSON, text or CSV. */
-export function daysRouter({ backOffice, store }: BackOfficeDeps): Router {
+export function daysRouter({ backOffice, uow }: BackOfficeDeps): Router {
   const router = Router();
 
   const sendReport = (req: Request, res: Response, report: DayReport) => {
@@ -33,8 +33,7 @@ export function daysRouter({ backOffice, store }: BackOfficeDeps): Router {
   router.post('/days/current', async (req, res) => {
     const register = registerParam(req);
     const dayId = stringParam(req, 'dayId') ?? (req.body as { dayId?: string } | undefined)?.dayId;
-    const { report, alreadyClosed } = await backOffice.closeDay(register, accountOf(res).username, dayId);
-    await store.commit();
+    const { report, alreadyClosed } = await uow.transact(() => backOffice.closeDay(register, accountOf(res).username, dayId));
     res.status(alreadyClosed ? 200 : 201).location(`days/${encodeURIComponent(report.dayId)}/report`);
     sendReport(req, res, report);
   });

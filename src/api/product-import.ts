@@ -10,7 +10,7 @@ export const importSummary = (plan: ImportPlan, dryRun: boolean) => ({
 });
 
 /** POST /products/import[?dryRun=true]: a products CSV as the raw body (any Content-Type). */
-export function productImportRoute({ catalog, ledger, store, assertWritable }: ArticlesDeps, bodyLimit: string): RequestHandler[] {
+export function productImportRoute({ catalog, ledger, assertWritable }: ArticlesDeps, bodyLimit: string): RequestHandler[] {
   return [
     express.raw({ type: () => true, limit: bodyLimit }),
     async (req, res) => {
@@ -20,7 +20,6 @@ export function productImportRoute({ catalog, ledger, store, assertWritable }: A
       const plan = planProductImport(catalog, req.body);
       if (!dryRun) {
         await applyProductImport(catalog, plan, ledger.salesSeq);
-        await store.commit();
       }
       res.json(importSummary(plan, dryRun));
     },

@@ -7,7 +7,7 @@ import type { BackOfficeDeps } from './back-office.js';
 import { representation, sendText } from './negotiate.js';
 
 /** GET /sales/{id}/receipt (JSON or 40-column text; a copy once printed), POST marks it printed. */
-export function receiptsRouter({ backOffice, ledger, store, now }: BackOfficeDeps): Router {
+export function receiptsRouter({ backOffice, ledger, now }: BackOfficeDeps): Router {
   const router = Router();
 
   const send = (req: Request, res: Response, record: SaleRecord, copy: boolean) => {
@@ -24,7 +24,6 @@ export function receiptsRouter({ backOffice, ledger, store, now }: BackOfficeDep
 
   router.post('/sales/:id/receipt', async (req, res) => {
     await ledger.markReceiptPrinted(req.params.id, now());
-    await store.commit();
     send(req, res, (await ledger.getSale(req.params.id))!, false);
   });
 

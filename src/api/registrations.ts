@@ -6,7 +6,7 @@ import { paging } from './http.js';
 import { validateBody } from './validate.js';
 
 /** GET /registrations, a register's version, its cash balance (deposits and withdrawals). */
-export function registrationsRouter({ backOffice, store }: BackOfficeDeps): Router {
+export function registrationsRouter({ backOffice, uow }: BackOfficeDeps): Router {
   const router = Router();
 
   router.get('/registrations', (req, res) => {
@@ -30,8 +30,7 @@ export function registrationsRouter({ backOffice, store }: BackOfficeDeps): Rout
 
   router.post('/registrations/:name/balance', async (req, res) => {
     const body = validateBody<{ action: BalanceMovement['action']; amount: number; note?: string }>('balance', req.body);
-    const result = await backOffice.moveCash(req.params.name, body.action, body.amount, body.note ?? '', accountOf(res).username);
-    await store.commit();
+    const result = await uow.transact(() => backOffice.moveCash(req.params.name, body.action, body.amount, body.note ?? '', accountOf(res).username));
     res.status(201).json(result);
   });
 

@@ -71,7 +71,6 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     }
     const sale = normaliseSale(body, identifier, account);
     const { outcome, sale: stored } = await ledger.putApiSale(sale, now(), { createOnly, replace });
-    await store.commit();
     res.status(outcome === 'created' ? 201 : 200).location(`sales/${encodeURIComponent(identifier)}`).json(stored);
   }
 
@@ -102,7 +101,6 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     const account = accountOf(res);
     const input = releaseInput(req.body, account);
     const result = await ledger.releaseQuarantine(req.params.id, input, account.username, now());
-    await store.commit();
     const answer = { outcome: result.outcome, sale: result.sale, reason: result.reason };
     req.log?.info({ event: 'quarantine.release', id: req.params.id, admin: account.username, outcome: result.outcome, sale: result.sale },
       result.outcome === 'quarantined' ? `quarantine item ${req.params.id} quarantined again; it stays open` : `quarantine item ${req.params.id} released: ${result.outcome} ${result.sale}`);
@@ -116,7 +114,6 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
   router.post('/quarantine/:id/dismiss', async (req, res) => {
     const reason = dismissReason(req.body);
     const item = await ledger.dismissQuarantine(req.params.id, reason, accountOf(res).username, now());
-    await store.commit();
     req.log?.info({ event: 'quarantine.dismiss', id: item.id, admin: item.resolvedBy }, `quarantine item ${item.id} dismissed`);
     res.json(withState(item));
   });

@@ -48,7 +48,6 @@ Exit codes: 0 imported (refused rows are listed), 1 a failure, 2 bad usage or ba
         const plan = planProductImport(gateway.catalog, bytes);
         if (!opts.dryRun) {
           await applyProductImport(gateway.catalog, plan, gateway.ledger.salesSeq);
-          await gateway.store.commit();
         }
         if (opts.json) process.stdout.write(`${JSON.stringify(importSummary(plan, Boolean(opts.dryRun)))}\n`);
         else {

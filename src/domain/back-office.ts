@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Account } from '../auth/accounts.js';
 import type { GatewayEvents } from '../events.js';
-import type { BackOfficeStore } from '../store/back-office-port.js';
-import type { Store } from '../store/port.js';
-import type { SaleRecord } from '../store/records.js';
+import type { BackOfficeStore } from './ports/back-office-store.js';
+import type { Store } from './ports/store.js';
+import type { SaleRecord } from './ports/records.js';
+import type { UnitOfWork } from './ports/unit-of-work.js';
 import { Cash, type BalanceView } from './back-office/cash.js';
 import { Days, type DaySummary } from './back-office/days.js';
 import { LineFactsBook } from './back-office/line-facts.js';
@@ -27,6 +28,8 @@ export type { SaleSummary } from './sale-summaries.js';
 export interface BackOfficeOptions {
   salesStore: Store;
   store: BackOfficeStore;
+  /** Callers wrap closeDay and moveCash in its transact; a day close first waits here for what the day accounts. */
+  uow: UnitOfWork;
   ledger: SalesLedger;
   catalog: Catalog;
   events: GatewayEvents;
@@ -61,7 +64,7 @@ export class BackOffice {
   private startup: Startup | null;
 
   constructor(opts: BackOfficeOptions) {
-    const { ledger, salesStore, store, now } = opts;
+    const { ledger, salesStore, store, uow, now } = opts;
     this.ledger = ledger;
     this.money = new Money(opts.currency);
     this.feed = new SalesFeed((id) => ledger.seqOf(id));
@@ -70,7 +73,7 @@ export class BackOffice {
     this.presence = new Presence(this.registers, store, () => this.startup !== null);
     const savePresence = () => this.presence.save();
     const { registers, money } = this;
-    this.dayBook = new Days({ registers, ledger, salesStore, store, money, now, savePresence });
+    this.dayBook = new Days({ registers, ledger, uow, store, money, now, savePresence });
     this.cash = new Cash({ registers, days: this.dayBook, ledger, store, money, now, savePresence });
     const accounting = new SaleAccounting({
       registers, days: this.dayBook, facts: this.facts, stats: this.stats, feed: this.feed,
@@ -78,7 +81,7 @@ export class BackOffice {
     });
     this.hooks = accounting.hooks;
     this.startup = new Startup({
-      registers, days: this.dayBook, presence: this.presence, accounting, facts: this.facts, ledger, salesStore, store, now,
+      registers, days: this.dayBook, presence: this.presence, accounting, facts: this.facts, ledger, salesStore, uow, store, now,
       logger: opts.logger, setAside: opts.setAside,
     });
     opts.events.on('push', ({ device, cashRegisterName, at }) => this.presence.pushed(device, cashRegisterName, at));

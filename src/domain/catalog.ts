@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { AppError, notFound } from '../errors.js';
-import type { Store } from '../store/port.js';
-import type { ArticleEntity, ArticlesData, Modification, StockLevel, UpstreamSyncState } from '../store/records.js';
+import type { Store } from './ports/store.js';
+import type { UnitOfWork } from './ports/unit-of-work.js';
+import type { ArticleEntity, ArticlesData, Modification, StockLevel, UpstreamSyncState } from './ports/records.js';
 import { canonicalJson } from '../translate/canonical.js';
 import type { Category, Commodity, Discount, Product, Tax } from './types.js';
 import { stockLevelProblem, type UnloadableRecord } from './record-check.js';
+import { StoreUnitOfWork } from './unit-of-work.js';
 
 export type Collection = 'taxes' | 'discounts' | 'categories' | 'products' | 'commodities';
 type Article = Tax | Discount | Category | Product | Commodity;
@@ -38,14 +40,15 @@ export interface StockView {
 }
 
 export interface Page<T> {
-  items: T[];
+  items: Readonly<T>[];
   total: number;
 }
 
 /**
  * The articles (taxes, discounts, categories, products, commodities, stock levels) in memory,
  * with the srv4pos conventions: one version counter, a change feed, referential integrity.
- * Every change is durable once the caller awaits store.commit().
+ * Every change runs in a unit of work: durable once the method resolves (or, inside a caller's
+ * transact, once that resolves).
  */
 export class Catalog {
   /** Net quantity moved by sales since each tracked product's last stock set (negative = sold). */
@@ -55,7 +58,16 @@ export class Catalog {
   private readonly stockListeners = new Set<(product: string) => void>();
   stockGeneration = 0;
 
-  constructor(private readonly store: Store, private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => Date = () => new Date(),
+    private readonly uow: UnitOfWork = new StoreUnitOfWork(store),
+  ) {}
+
+  /** Several changes (an import, a sync from upstream) durable together, with one wait for the store. */
+  transact<T>(work: () => Promise<T>): Promise<T> {
+    return this.uow.transact(work);
+  }
 
   private get data(): ArticlesData {
     return this.store.articles;
@@ -63,6 +75,13 @@ export class Catalog {
 
   get version(): number {
     return this.data.version;
+  }
+
+  /** The version now, once every change up to it is durable: a feed read never serves what a crash could lose. */
+  async durableVersion(): Promise<number> {
+    const version = this.version;
+    await this.uow.durable();
+    return version;
   }
 
   /** Called for every modification found at start-up, in any order. */
@@ -113,17 +132,17 @@ export class Catalog {
     return { items: all.slice(firstResult, firstResult + maxResults), total: all.length };
   }
 
-  get<T extends Article>(collection: Collection, id: string): T {
+  get<T extends Article>(collection: Collection, id: string): Readonly<T> {
     const item = this.data[collection][id] as T | undefined;
     if (!item) throw notFound(`${ENTITY_OF[collection]} ${id}`);
     return item;
   }
 
-  find<T extends Article>(collection: Collection, id: string | null | undefined): T | undefined {
+  find<T extends Article>(collection: Collection, id: string | null | undefined): Readonly<T> | undefined {
     return id == null ? undefined : (this.data[collection][id] as T | undefined);
   }
 
-  all<T extends Article>(collection: Collection): T[] {
+  all<T extends Article>(collection: Collection): Readonly<T>[] {
     return Object.values(this.data[collection]) as T[];
   }
 
@@ -134,44 +153,50 @@ export class Catalog {
   }
 
   /** POST: the body's identifier, or a generated one; an existing identifier is a conflict. */
-  async create<T extends Article>(collection: Collection, body: Omit<T, 'identifier'> & { identifier?: string }, ifMatch?: number): Promise<T> {
-    this.checkVersion(ifMatch);
-    const id = body.identifier ?? this.newId(collection);
-    if (this.data[collection][id]) throw new AppError('already_exists', `${ENTITY_OF[collection]} ${id} already exists`);
-    const item = withDefaults(collection, { ...body, identifier: id }) as T;
-    this.checkReferences(collection, item);
-    await this.write(collection, item, 'create');
-    return item;
+  create<T extends Article>(collection: Collection, body: Omit<T, 'identifier'> & { identifier?: string }, ifMatch?: number): Promise<Readonly<T>> {
+    return this.uow.transact(async () => {
+      this.checkVersion(ifMatch);
+      const id = body.identifier ?? this.newId(collection);
+      if (this.data[collection][id]) throw new AppError('already_exists', `${ENTITY_OF[collection]} ${id} already exists`);
+      const item = withDefaults(collection, { ...body, identifier: id }) as T;
+      this.checkReferences(collection, item);
+      await this.write(collection, item, 'create');
+      return item;
+    });
   }
 
   /** PUT: creates or replaces under the URL's identifier. */
-  async replace<T extends Article>(collection: Collection, id: string, body: Omit<T, 'identifier'> & { identifier?: string }, ifMatch?: number): Promise<{ item: T; created: boolean }> {
-    this.checkVersion(ifMatch);
-    if (body.identifier !== undefined && body.identifier !== id) {
-      throw new AppError('url_and_body_identifiers_mismatch', `identifier in the URL (${id}) differs from the body's (${body.identifier})`);
-    }
-    if (NUMERIC_IDS.has(collection) && !/^[0-9]{1,9}$/.test(id)) {
-      throw new AppError('validation_failed', `${ENTITY_OF[collection]} identifiers are integers (TabShop needs them so)`, [{ field: '/identifier', message: 'must be an integer string' }]);
-    }
-    const created = !this.data[collection][id];
-    const item = withDefaults(collection, { ...body, identifier: id }) as T;
-    this.checkReferences(collection, item);
-    if (collection === 'categories') this.checkNoCycle(item as Category);
-    await this.write(collection, item, created ? 'create' : 'update');
-    return { item, created };
+  replace<T extends Article>(collection: Collection, id: string, body: Omit<T, 'identifier'> & { identifier?: string }, ifMatch?: number): Promise<{ item: Readonly<T>; created: boolean }> {
+    return this.uow.transact(async () => {
+      this.checkVersion(ifMatch);
+      if (body.identifier !== undefined && body.identifier !== id) {
+        throw new AppError('url_and_body_identifiers_mismatch', `identifier in the URL (${id}) differs from the body's (${body.identifier})`);
+      }
+      if (NUMERIC_IDS.has(collection) && !/^[0-9]{1,9}$/.test(id)) {
+        throw new AppError('validation_failed', `${ENTITY_OF[collection]} identifiers are integers (TabShop needs them so)`, [{ field: '/identifier', message: 'must be an integer string' }]);
+      }
+      const created = !this.data[collection][id];
+      const item = withDefaults(collection, { ...body, identifier: id }) as T;
+      this.checkReferences(collection, item);
+      if (collection === 'categories') this.checkNoCycle(item as Category);
+      await this.write(collection, item, created ? 'create' : 'update');
+      return { item, created };
+    });
   }
 
-  async remove(collection: Collection, id: string, ifMatch?: number): Promise<void> {
-    this.checkVersion(ifMatch);
-    this.get(collection, id);
-    const user = this.referrer(collection, id);
-    if (user) throw new AppError('still_referenced', `${ENTITY_OF[collection]} ${id} is still referenced by ${user}`);
-    delete this.data[collection][id];
-    if (collection === 'products' && this.data.stock[id]) {
-      delete this.data.stock[id];
-      this.salesMoves.delete(id);
-    }
-    await this.record(ENTITY_OF[collection], id, 'delete', null);
+  remove(collection: Collection, id: string, ifMatch?: number): Promise<void> {
+    return this.uow.transact(async () => {
+      this.checkVersion(ifMatch);
+      this.get(collection, id);
+      const user = this.referrer(collection, id);
+      if (user) throw new AppError('still_referenced', `${ENTITY_OF[collection]} ${id} is still referenced by ${user}`);
+      delete this.data[collection][id];
+      if (collection === 'products' && this.data.stock[id]) {
+        delete this.data.stock[id];
+        this.salesMoves.delete(id);
+      }
+      await this.record(ENTITY_OF[collection], id, 'delete', null);
+    });
   }
 
   // ---- stock levels (gateway extension) ----
@@ -199,31 +224,35 @@ export class Catalog {
     return level ? this.quantity(level) : null;
   }
 
-  async setStock(product: string, quantity: number, salesSeq: number, ifMatch?: number): Promise<StockView> {
-    this.checkVersion(ifMatch);
-    this.get('products', product);
-    const level: StockLevel = {
-      product, level: new Decimal(String(quantity)).toString(), setAt: this.now().toISOString(),
-      salesSeqAtSet: salesSeq, adjustmentsTotal: '0', adjustments: [],
-    };
-    this.data.stock[product] = level;
-    this.salesMoves.delete(product);
-    await this.record('stock', product, 'update', this.stockOf(product));
-    return this.stockOf(product);
+  setStock(product: string, quantity: number, salesSeq: number, ifMatch?: number): Promise<StockView> {
+    return this.uow.transact(async () => {
+      this.checkVersion(ifMatch);
+      this.get('products', product);
+      const level: StockLevel = {
+        product, level: new Decimal(String(quantity)).toString(), setAt: this.now().toISOString(),
+        salesSeqAtSet: salesSeq, adjustmentsTotal: '0', adjustments: [],
+      };
+      this.data.stock[product] = level;
+      this.salesMoves.delete(product);
+      await this.record('stock', product, 'update', this.stockOf(product));
+      return this.stockOf(product);
+    });
   }
 
-  async adjustStock(product: string, delta: number, reason: string, salesSeq: number, ifMatch?: number): Promise<StockView> {
-    this.checkVersion(ifMatch);
-    this.get('products', product);
-    const level = this.data.stock[product] ?? {
-      product, level: '0', setAt: this.now().toISOString(), salesSeqAtSet: salesSeq, adjustmentsTotal: '0', adjustments: [],
-    };
-    const d = new Decimal(String(delta));
-    level.adjustmentsTotal = new Decimal(level.adjustmentsTotal).plus(d).toString();
-    level.adjustments = [...level.adjustments, { delta: d.toString(), reason, at: this.now().toISOString() }].slice(-50);
-    this.data.stock[product] = level;
-    await this.record('stock', product, 'update', this.stockOf(product));
-    return this.stockOf(product);
+  adjustStock(product: string, delta: number, reason: string, salesSeq: number, ifMatch?: number): Promise<StockView> {
+    return this.uow.transact(async () => {
+      this.checkVersion(ifMatch);
+      this.get('products', product);
+      const level = this.data.stock[product] ?? {
+        product, level: '0', setAt: this.now().toISOString(), salesSeqAtSet: salesSeq, adjustmentsTotal: '0', adjustments: [],
+      };
+      const d = new Decimal(String(delta));
+      level.adjustmentsTotal = new Decimal(level.adjustmentsTotal).plus(d).toString();
+      level.adjustments = [...level.adjustments, { delta: d.toString(), reason, at: this.now().toISOString() }].slice(-50);
+      this.data.stock[product] = level;
+      await this.record('stock', product, 'update', this.stockOf(product));
+      return this.stockOf(product);
+    });
   }
 
   /**
@@ -252,22 +281,26 @@ export class Catalog {
   }
 
   /** Upstream's copy of an article, stored as given (upstream keeps its own references); a change only when it differs. */
-  async putFromUpstream(collection: Collection, item: Article): Promise<boolean> {
-    const current = this.data[collection][item.identifier];
-    if (current && sameArticle(current, item)) return false;
-    await this.write(collection, item, current ? 'update' : 'create');
-    return true;
+  putFromUpstream(collection: Collection, item: Article): Promise<boolean> {
+    return this.uow.transact(async () => {
+      const current = this.data[collection][item.identifier];
+      if (current && sameArticle(current, item)) return false;
+      await this.write(collection, item, current ? 'update' : 'create');
+      return true;
+    });
   }
 
-  async removeFromUpstream(collection: Collection, id: string): Promise<boolean> {
-    if (!this.data[collection][id]) return false;
-    delete this.data[collection][id];
-    if (collection === 'products' && this.data.stock[id]) {
-      delete this.data.stock[id];
-      this.salesMoves.delete(id);
-    }
-    await this.record(ENTITY_OF[collection], id, 'delete', null);
-    return true;
+  removeFromUpstream(collection: Collection, id: string): Promise<boolean> {
+    return this.uow.transact(async () => {
+      if (!this.data[collection][id]) return false;
+      delete this.data[collection][id];
+      if (collection === 'products' && this.data.stock[id]) {
+        delete this.data.stock[id];
+        this.salesMoves.delete(id);
+      }
+      await this.record(ENTITY_OF[collection], id, 'delete', null);
+      return true;
+    });
   }
 
   /**
@@ -275,32 +308,34 @@ export class Catalog {
    * local sales upstream has not acknowledged yet took out (negative) or put back. Sale changes
    * after `salesSeq` move it as usual. A change only when the level or what tablets see differs.
    */
-  async setStockFromUpstream(product: string, quantity: Decimal | null, unacknowledged: Decimal, salesSeq: number): Promise<boolean> {
-    if (!this.data.products[product]) return false;
-    const existing = this.data.stock[product];
-    if (quantity === null) {
-      if (!existing) return false;
-      delete this.data.stock[product];
+  setStockFromUpstream(product: string, quantity: Decimal | null, unacknowledged: Decimal, salesSeq: number): Promise<boolean> {
+    return this.uow.transact(async () => {
+      if (!this.data.products[product]) return false;
+      const existing = this.data.stock[product];
+      if (quantity === null) {
+        if (!existing) return false;
+        delete this.data.stock[product];
+        this.salesMoves.delete(product);
+        await this.record('stock', product, 'update', this.stockOf(product));
+        return true;
+      }
+      const voucher = ((this.data.products[product].attribute ?? 0) & 16) !== 0;
+      const pending = voucher ? new Decimal(0) : unacknowledged;
+      if (existing && new Decimal(existing.level).eq(quantity) && this.quantity(existing).eq(quantity.plus(pending))) return false;
+      const at = this.now().toISOString();
+      this.data.stock[product] = {
+        product, level: quantity.toString(), setAt: at, salesSeqAtSet: salesSeq, adjustmentsTotal: pending.toString(),
+        adjustments: pending.isZero() ? [] : [{ delta: pending.toString(), reason: 'local sales not yet acknowledged by upstream', at }],
+      };
       this.salesMoves.delete(product);
       await this.record('stock', product, 'update', this.stockOf(product));
       return true;
-    }
-    const voucher = ((this.data.products[product].attribute ?? 0) & 16) !== 0;
-    const pending = voucher ? new Decimal(0) : unacknowledged;
-    if (existing && new Decimal(existing.level).eq(quantity) && this.quantity(existing).eq(quantity.plus(pending))) return false;
-    const at = this.now().toISOString();
-    this.data.stock[product] = {
-      product, level: quantity.toString(), setAt: at, salesSeqAtSet: salesSeq, adjustmentsTotal: pending.toString(),
-      adjustments: pending.isZero() ? [] : [{ delta: pending.toString(), reason: 'local sales not yet acknowledged by upstream', at }],
-    };
-    this.salesMoves.delete(product);
-    await this.record('stock', product, 'update', this.stockOf(product));
-    return true;
+    });
   }
 
   // ---- change feed ----
 
-  modificationsBetween(from: number, to: number, maxResults: number): { items: Modification[]; to: number } {
+  modificationsBetween(from: number, to: number, maxResults: number): { items: Readonly<Modification>[]; to: number } {
     const items: Modification[] = [];
     for (const m of this.modifications) {
       if (m.version <= from) continue;

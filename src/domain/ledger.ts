@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { AppError } from '../errors.js';
-import type { Store } from '../store/port.js';
-import type { IgnoredPush, QuarantineCode, QuarantineItem, QuarantineState, SaleRecord } from '../store/records.js';
+import type { Store } from './ports/store.js';
+import type { UnitOfWork } from './ports/unit-of-work.js';
+import type { IgnoredPush, QuarantineCode, QuarantineItem, QuarantineState, SaleRecord } from './ports/records.js';
 import { validateInvoice } from '../translate/invoice-schema.js';
 import { invoiceContentKey, invoiceIdentityKey, invoiceToSale, saleContentKey, saleIdentityKey } from '../translate/invoice.js';
 import type { TabShopInvoice } from '../translate/tabshop-types.js';
@@ -13,6 +14,7 @@ import { SaleIndex, type SaleIndexEntry, type SaleQuery } from './sale-index.js'
 import type { SaleSummary } from './sale-summaries.js';
 import { describeProblems, saleAmountProblems, saleAmountsValid } from './sale-check.js';
 import type { UnloadableRecord } from './record-check.js';
+import { StoreUnitOfWork } from './unit-of-work.js';
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'quarantined';
 
@@ -40,8 +42,8 @@ export type { SaleIndexEntry, SaleQuery } from './sale-index.js';
  * beforeStore may enrich the record (e.g. its day) or throw an AppError to refuse an API
  * change; prepare computes, still before the sale is stored, what is to happen once it is, and
  * returns that as a step that cannot fail (e.g. the outbox items, copied); afterStore sees the
- * stored record. All run before the caller's commit, so their writes are durable together with
- * the sale. Whatever can fail must fail before the store: a sale is stored with all of its
+ * stored record. All run inside the change's unit of work, so their writes are durable together
+ * with the sale. Whatever can fail must fail before the store: a sale is stored with all of its
  * consequences or not at all.
  */
 export interface SaleHooks {
@@ -95,8 +97,9 @@ const contentHash = (content: string) => sha256(content).slice(0, 16);
 /**
  * The sales of every register: upsert by (register, invoice id) with the identity rules of
  * DESIGN §4.1, quarantine for what cannot be stored as a sale, stock moves into the catalogue.
- * Changes run one at a time (a promise chain) so concurrent pushes never interleave; callers
- * then await store.commit() outside the chain, so concurrent pushes share fsyncs.
+ * Changes run one at a time (a promise chain) so concurrent pushes never interleave; each change
+ * is a unit of work whose wait for the store comes after its step in the chain, so concurrent
+ * pushes share fsyncs.
  */
 export class SalesLedger {
   private readonly index = new SaleIndex();
@@ -105,7 +108,12 @@ export class SalesLedger {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly hooks: SaleHooks[] = [];
 
-  constructor(private readonly store: Store, private readonly catalog: Catalog, private readonly events?: GatewayEvents) {}
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: Catalog,
+    private readonly events?: GatewayEvents,
+    private readonly uow: UnitOfWork = new StoreUnitOfWork(store),
+  ) {}
 
   get salesSeq(): number {
     return this.seq;
@@ -151,32 +159,34 @@ export class SalesLedger {
   }
 
   /**
-   * Applies one TabShop push (the `invoices` array), in array order. Durable after store.commit().
+   * Applies one TabShop push (the `invoices` array), in array order. Durable when it resolves.
    * A big push goes in slices, each its own serialised step, and lets the event loop run between
    * them: another tablet's push is read and takes its turn meanwhile (it then waits for one
    * commit round, not for the whole big push).
    */
-  async ingestInvoices(invoices: unknown[], ctx: PushContext): Promise<PushSummary> {
-    const summary: PushSummary = { received: invoices.length, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
-    let next = 0;
-    do {
-      if (next > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      await this.serialised(async () => {
-        const until = performance.now() + PUSH_SLICE_MS;
-        while (next < invoices.length) {
-          summary[await this.ingestOne(invoices[next++], ctx)]++;
-          if (performance.now() >= until) break;
-        }
-        if (next === invoices.length) this.events?.emit('push', { device: ctx.device, cashRegisterName: ctx.cashRegisterName, summary, at: ctx.at });
-      });
-    } while (next < invoices.length);
-    return summary;
+  ingestInvoices(invoices: unknown[], ctx: PushContext): Promise<PushSummary> {
+    return this.uow.transact(async () => {
+      const summary: PushSummary = { received: invoices.length, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
+      let next = 0;
+      do {
+        if (next > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.serialised(async () => {
+          const until = performance.now() + PUSH_SLICE_MS;
+          while (next < invoices.length) {
+            summary[await this.ingestOne(invoices[next++], ctx)]++;
+            if (performance.now() >= until) break;
+          }
+          if (next === invoices.length) this.events?.emit('push', { device: ctx.device, cashRegisterName: ctx.cashRegisterName, summary, at: ctx.at });
+        });
+      } while (next < invoices.length);
+      return summary;
+    });
   }
 
   /** Quarantines a push body that is not `{"invoices": [...]}` (kept raw, nothing else stored). */
   quarantineBody(raw: string, reason: string, ctx: PushContext): Promise<void> {
-    return this.serialised(() =>
-      this.addQuarantine('invalid_body', reason, ctx, raw, { key: `body|${ctx.cashRegisterName}|${raw}` }).then(() => undefined));
+    return this.uow.transact(() => this.serialised(() =>
+      this.addQuarantine('invalid_body', reason, ctx, raw, { key: `body|${ctx.cashRegisterName}|${raw}` }).then(() => undefined)));
   }
 
   /**
@@ -184,7 +194,7 @@ export class SalesLedger {
    * often a start finds it again). True when it is new there.
    */
   setAside(record: UnloadableRecord, at: Date): Promise<boolean> {
-    return this.serialised(async () => {
+    return this.uow.transact(() => this.serialised(async () => {
       const before = this.quarantine.size;
       let raw: string;
       try {
@@ -197,7 +207,7 @@ export class SalesLedger {
         key: `unloadable_record|${record.what}|${record.id ?? ''}|${sha256(raw)}`,
       });
       return this.quarantine.size > before;
-    });
+    }));
   }
 
   /**
@@ -207,8 +217,8 @@ export class SalesLedger {
    * a different sale under the identifier is overwritten instead (a dead letter retried as a PUT
    * after a collision: the admin chose this version).
    */
-  putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean; replace?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Sale }> {
-    return this.serialised(async () => {
+  putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean; replace?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Readonly<Sale> }> {
+    return this.uow.transact(() => this.serialised(async () => {
       const checked = this.apiCandidate(sale, opts.replace === true);
       if (!checked.ok) throw checked.error;
       const { candidate } = checked;
@@ -218,12 +228,12 @@ export class SalesLedger {
       const outcome = await this.upsert(candidate, at, 'api');
       const stored = await this.store.getSale(sale.identifier);
       return { outcome: outcome as Exclude<Outcome, 'quarantined'>, sale: stored!.sale };
-    });
+    }));
   }
 
   /** Marks a sale's receipt printed: a sale change of its own (next seq), so feeds and hooks see it. */
-  markReceiptPrinted(identifier: string, at: Date): Promise<Sale> {
-    return this.serialised(async () => {
+  markReceiptPrinted(identifier: string, at: Date): Promise<Readonly<Sale>> {
+    return this.uow.transact(() => this.serialised(async () => {
       const previous = await this.getSale(identifier);
       if (!previous) throw new AppError('not_found', `sale ${identifier} not found`);
       if (previous.sale.receiptPrintedAt) {
@@ -237,12 +247,19 @@ export class SalesLedger {
       };
       await this.storeChange(record, previous, at, 'receipt');
       return record.sale;
-    });
+    }));
   }
 
   /** Runs `fn` between sale changes (never during one): day closes, balance changes, consistent feed reads. */
   exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
     return this.serialised(async () => fn());
+  }
+
+  /** The sales sequence number between changes, once every change up to it is durable (feeds serve nothing a crash could lose). */
+  async durableSalesSeq(): Promise<number> {
+    const seq = await this.exclusive(() => this.seq);
+    await this.uow.durable();
+    return seq;
   }
 
   /** What the back office lists of a stored sale (total, VAT, lines, first receipt, day), without reading its chunk. */
@@ -297,7 +314,7 @@ export class SalesLedger {
   }
 
   /** Oldest first; `state` 'all' (the default here) or one state. */
-  quarantineSummaries(state: QuarantineState | 'all' = 'all'): QuarantineSummary[] {
+  quarantineSummaries(state: QuarantineState | 'all' = 'all'): Readonly<QuarantineSummary>[] {
     const list = state === 'all' ? [...this.quarantine.values()] : [...this.quarantine.values()].filter((q) => q.state === state);
     return list.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -305,10 +322,10 @@ export class SalesLedger {
   /**
    * Stores what an open quarantine item holds (or its correction) as a sale received now, by the
    * push rules. created/updated/unchanged resolve the item (released); quarantined again leaves it
-   * open with the new reason. Durable after store.commit().
+   * open with the new reason. Durable when it resolves.
    */
   releaseQuarantine(id: string, input: ReleaseInput, by: string, at: Date): Promise<ReleaseResult> {
-    return this.serialised(async () => {
+    return this.uow.transact(() => this.serialised(async () => {
       const item = await this.openItem(id);
       const ctx: PushContext = { device: item.device ?? by, cashRegisterName: item.cashRegisterName ?? '', at };
       let outcome: Outcome;
@@ -343,18 +360,18 @@ export class SalesLedger {
       await this.store.putQuarantine(updated);
       this.quarantine.set(id, summarise(updated));
       return { outcome, sale: outcome === 'quarantined' ? null : identifier, reason: outcome === 'quarantined' ? reason : null, item: updated };
-    });
+    }));
   }
 
   /** Closes an open quarantine item without storing anything; the reason is kept. */
-  dismissQuarantine(id: string, reason: string, by: string, at: Date): Promise<QuarantineItem> {
-    return this.serialised(async () => {
+  dismissQuarantine(id: string, reason: string, by: string, at: Date): Promise<Readonly<QuarantineItem>> {
+    return this.uow.transact(() => this.serialised(async () => {
       const item = await this.openItem(id);
       const updated: QuarantineItem = { ...item, state: 'dismissed', resolvedAt: at.toISOString(), resolvedBy: by, resolution: reason };
       await this.store.putQuarantine(updated);
       this.quarantine.set(id, summarise(updated));
       return updated;
-    });
+    }));
   }
 
   // ---- internals ----

@@ -252,28 +252,30 @@ export function planProductImport(catalog: Catalog, bytes: Uint8Array): ImportPl
   return plan;
 }
 
-/** Writes a plan (the caller commits): categories first, then each product, its category, its stock level. */
-export async function applyProductImport(catalog: Catalog, plan: ImportPlan, salesSeq: number): Promise<void> {
-  const byPath = new Map<string, string>();
-  const all = () => Object.fromEntries(catalog.all<Category>('categories').map((k) => [k.identifier, k]));
-  for (const c of catalog.all<Category>('categories')) byPath.set(categoryPath(c.identifier, all()), c.identifier);
-  const ensure = async (path: string): Promise<string | null> => {
-    if (path === '/') return null;
-    const known = byPath.get(path);
-    if (known) return known;
-    const segments = path.split('/').filter(Boolean);
-    const parent = await ensure(`/${segments.slice(0, -1).join('/')}`);
-    let id = segments.join('-').toLowerCase().replace(/[^a-z0-9_.:-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'category';
-    for (let n = 2; catalog.find('categories', id); n++) id = `${id.replace(/-\d+$/, '')}-${n}`;
-    await catalog.replace('categories', id, { name: segments[segments.length - 1], parent } as never);
-    byPath.set(path, id);
-    return id;
-  };
-  for (const w of plan.writes) {
-    await catalog.replace('products', w.product.identifier, w.product as never);
-    if (w.categoryPath !== null) await placeInCategory(catalog, w.product.identifier, await ensure(w.categoryPath));
-    if (w.stock !== null) await catalog.setStock(w.product.identifier, w.stock, salesSeq);
-  }
+/** Writes a plan as one unit of work (durable when it resolves): categories first, then each product, its category, its stock level. */
+export function applyProductImport(catalog: Catalog, plan: ImportPlan, salesSeq: number): Promise<void> {
+  return catalog.transact(async () => {
+    const byPath = new Map<string, string>();
+    const all = () => Object.fromEntries(catalog.all<Category>('categories').map((k) => [k.identifier, k]));
+    for (const c of catalog.all<Category>('categories')) byPath.set(categoryPath(c.identifier, all()), c.identifier);
+    const ensure = async (path: string): Promise<string | null> => {
+      if (path === '/') return null;
+      const known = byPath.get(path);
+      if (known) return known;
+      const segments = path.split('/').filter(Boolean);
+      const parent = await ensure(`/${segments.slice(0, -1).join('/')}`);
+      let id = segments.join('-').toLowerCase().replace(/[^a-z0-9_.:-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'category';
+      for (let n = 2; catalog.find('categories', id); n++) id = `${id.replace(/-\d+$/, '')}-${n}`;
+      await catalog.replace('categories', id, { name: segments[segments.length - 1], parent } as never);
+      byPath.set(path, id);
+      return id;
+    };
+    for (const w of plan.writes) {
+      await catalog.replace('products', w.product.identifier, w.product as never);
+      if (w.categoryPath !== null) await placeInCategory(catalog, w.product.identifier, await ensure(w.categoryPath));
+      if (w.stock !== null) await catalog.setStock(w.product.identifier, w.stock, salesSeq);
+    }
+  });
 }
 
 /** Puts a product in one category (its first commodity), or in none. */

@@ -1,5 +1,5 @@
-import type { ClosedDay } from '../store/back-office-port.js';
-import type { StockLevel } from '../store/records.js';
+import type { ClosedDay } from './ports/back-office-store.js';
+import type { StockLevel } from './ports/records.js';
 import { AMOUNT_LIMIT_MESSAGE, isAmount, isStoredAmount, MAX_FIGURE } from '../translate/amount-limit.js';
 import { isNumeric } from '../translate/decimal.js';
 import type { SaleFootprint } from './reports.js';

@@ -114,29 +114,32 @@ export class CatalogSync {
   /** One poll; throws when upstream could not be read (the cached catalogue stays as it was). */
   async syncOnce(): Promise<SyncResult> {
     const { catalog, client } = this.deps;
-    const version = await this.fetchVersion();
-    const state = catalog.upstreamSync;
-    const sameUpstream = state !== undefined && state.baseUrl === client.baseUrl;
-    let mode: SyncResult['mode'] = 'full';
-    let changes = 0;
-    let skipped = 0;
-    if (sameUpstream && version !== null && state.version === version) {
-      mode = 'unchanged';
-    } else if (sameUpstream && version !== null && state.version !== null && version > state.version && this.modificationsOffered !== false) {
-      const items = await this.fetchModifications(state.version, version);
-      if (items === null) this.modificationsOffered = false;
-      else {
-        this.modificationsOffered = true;
-        mode = 'incremental';
-        ({ changes, skipped } = await this.applyModifications(items));
+    // Everything one poll changes is one unit of work: durable together, with one wait for the store.
+    const { mode, version, changes, skipped, stock, stockChanges, syncedAt } = await catalog.transact(async () => {
+      const version = await this.fetchVersion();
+      const state = catalog.upstreamSync;
+      const sameUpstream = state !== undefined && state.baseUrl === client.baseUrl;
+      let mode: SyncResult['mode'] = 'full';
+      let changes = 0;
+      let skipped = 0;
+      if (sameUpstream && version !== null && state.version === version) {
+        mode = 'unchanged';
+      } else if (sameUpstream && version !== null && state.version !== null && version > state.version && this.modificationsOffered !== false) {
+        const items = await this.fetchModifications(state.version, version);
+        if (items === null) this.modificationsOffered = false;
+        else {
+          this.modificationsOffered = true;
+          mode = 'incremental';
+          ({ changes, skipped } = await this.applyModifications(items));
+        }
       }
-    }
-    if (mode === 'full') ({ changes, skipped } = await this.applyFull(await this.fetchAll()));
-    const { stock, stockChanges } = await this.syncStock();
-    const syncedAt = this.deps.now().toISOString();
-    const stateChanged = !sameUpstream || state.version !== version || mode !== 'unchanged';
-    if (stateChanged) catalog.setUpstreamSync({ baseUrl: client.baseUrl, version, syncedAt });
-    if (stateChanged || changes + stockChanges > 0) await this.deps.store.commit();
+      if (mode === 'full') ({ changes, skipped } = await this.applyFull(await this.fetchAll()));
+      const { stock, stockChanges } = await this.syncStock();
+      const syncedAt = this.deps.now().toISOString();
+      const stateChanged = !sameUpstream || state.version !== version || mode !== 'unchanged';
+      if (stateChanged) catalog.setUpstreamSync({ baseUrl: client.baseUrl, version, syncedAt });
+      return { mode, version, changes, skipped, stock, stockChanges, syncedAt };
+    });
     this.lastSuccessAt = syncedAt;
     this.lastError = null;
     if (changes + stockChanges > 0 || mode === 'full') {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { UnitOfWork } from '../domain/ports/unit-of-work.js';
 import type { GatewayEvents } from '../events.js';
 import { decodeMessage, parseOrder } from './message.js';
 import { indexEntryOf, isPinned, type KitchenIndexEntry, type KitchenStore } from './store.js';
@@ -21,8 +22,8 @@ export interface KitchenChange {
 
 export interface KitchenDeps {
   store: KitchenStore;
-  /** The store's group commit: resolves once everything changed before the call is durable. */
-  commit: () => Promise<void>;
+  /** The gateway's unit of work (its durable()): resolves once everything changed before the call is durable. */
+  uow: Pick<UnitOfWork, 'durable'>;
   events: GatewayEvents;
   logger: Logger;
   now: () => Date;
@@ -165,12 +166,12 @@ export class Kitchen {
     const changed = await this.change(id, (current) => (current.pendingHooks?.includes(target)
       ? { ...current, pendingHooks: current.pendingHooks.filter((t) => t !== target) }
       : null));
-    if (changed?.changed) await this.deps.commit();
+    if (changed?.changed) await this.deps.uow.durable();
   }
 
   /**
    * Read, change, write one order, one change at a time (the chef's Done and a webhook's
-   * delivery must not overwrite each other); the caller commits. null: no such order.
+   * delivery must not overwrite each other); the caller makes it durable. null: no such order.
    */
   private change(id: string, next: (current: KitchenOrder) => KitchenOrder | null): Promise<{ order: KitchenOrder; changed: boolean } | null> {
     const run = this.changing.then(async () => {
@@ -306,12 +307,12 @@ export class Kitchen {
     }
   }
 
-  /** Commits; on failure keeps trying in the background (the changes stay queued in the store). */
+  /** Makes the changes durable; on failure keeps trying in the background (the changes stay queued in the store). */
   private async persist(): Promise<void> {
-    // A commit makes durable what reached the store before it: not a change still on its way there.
+    // durable() covers what reached the store before it: not a change still on its way there.
     const upTo = this.putting.size > 0 ? Math.min(...this.putting) - 1 : this.lastSeq;
     try {
-      await this.deps.commit();
+      await this.deps.uow.durable();
     } catch (err) {
       this.log.error({ err }, 'could not store kitchen orders; retrying');
       this.retryTimer ??= setTimeout(() => {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
+import type { UnitOfWork } from '../domain/ports/unit-of-work.js';
 import type { GatewayEvents } from '../events.js';
 import type { LowdbStore } from '../store/lowdb-store.js';
 import type { Stores } from '../store/open-stores.js';
@@ -17,7 +18,7 @@ export interface KitchenService {
 
 /** Opens the kitchen over the gateway's opened store (after its crash recovery); undefined without `kitchen` in the config. */
 export async function openKitchen(deps: {
-  config: Config; stores: Stores; events: GatewayEvents; logger: Logger; now: () => Date; deadLetters?: KitchenDeadLetters;
+  config: Config; stores: Stores; uow: UnitOfWork; events: GatewayEvents; logger: Logger; now: () => Date; deadLetters?: KitchenDeadLetters;
 }): Promise<KitchenService | undefined> {
   const { config, stores, events, logger, now } = deps;
   if (!config.kitchen) return undefined;
@@ -32,7 +33,7 @@ export async function openKitchen(deps: {
     store = new LowdbKitchenStore(config.store.dataDir, (stores.store as LowdbStore).commitQueue);
   }
   const kitchen = new Kitchen({
-    store, commit: () => stores.store.commit(), events, logger, now, recall: config.kitchen.recall,
+    store, uow: deps.uow, events, logger, now, recall: config.kitchen.recall,
     hookTargets: kitchenHooks(config.webhooks).map(hookName),
   });
   await kitchen.open();

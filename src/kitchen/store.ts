@@ -13,7 +13,7 @@ export const isPinned = (o: KitchenOrder) => o.state === 'open' || (o.pendingHoo
 
 /**
  * Storage of kitchen orders (the port): files in the data dir or PostgreSQL. Writes join the
- * sales store's commit rounds: durable once the store's next commit() resolves.
+ * sales store's commit rounds: durable once the unit of work's next durable() resolves.
  */
 export interface KitchenStore {
   /**

@@ -2,7 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { accountOf, REALM } from '../auth/basic-auth.js';
 import { AppError } from '../errors.js';
-import type { Store } from '../store/port.js';
+import type { Store } from '../domain/ports/store.js';
+import type { UnitOfWork } from '../domain/ports/unit-of-work.js';
 import type { JournalEntry } from '../store/records.js';
 import { decodeBody, type BodyEncoding } from '../translate/body-encoding.js';
 
@@ -293,7 +294,7 @@ export function legacyCredentials(opts: { enabled: boolean }): RequestHandler[] 
 }
 
 /** Device auth wrapped for legacy clients: credential lookup before it, journaling of legacy reads after it. */
-export function withLegacy(auth: RequestHandler, opts: { enabled: boolean; store: Store; now: () => Date }): RequestHandler {
+export function withLegacy(auth: RequestHandler, opts: { enabled: boolean; store: Store; uow: UnitOfWork; now: () => Date }): RequestHandler {
   const steps = [...legacyCredentials(opts), auth, journalLegacyReads(opts)];
   return (req, res, next) => {
     // With an Authorization header the legacy steps have nothing to do (no form read, no lookup,
@@ -318,20 +319,20 @@ export const legacyCredentialsOf = (res: { locals: Record<string, unknown> }): L
   res.locals.legacyCredentials as LegacyCredentials | undefined;
 
 /** After device auth: journals legacy read requests (invoice pushes journal themselves). */
-export function journalLegacyReads(deps: { store: Store; now: () => Date }): RequestHandler {
+export function journalLegacyReads(deps: { store: Store; uow: UnitOfWork; now: () => Date }): RequestHandler {
   return (req, res, next) => {
     if (res.locals.legacy && !/\/invoice$/.test(req.path)) {
       const account = accountOf(res);
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      deps.store.journal(legacyJournalEntry({
+      const entry = legacyJournalEntry({
         at: deps.now().toISOString(), device: account.username, cashRegisterName: account.cashRegister,
         method: req.method, path: req.originalUrl.split('?')[0],
         ...(req.id !== undefined && { requestId: String(req.id) }),
         ...(req.headers['content-type'] && { contentType: req.headers['content-type'] }),
         ...(body.length > 0 && { body: body.toString('utf8') }),
-      }, req));
-      // Reads never commit; flush soon without making the tablet wait for it.
-      deps.store.commit().catch(() => undefined);
+      }, req);
+      // A unit of work of its own that the read does not wait for: flushed soon, the tablet answered now.
+      deps.uow.transact(async () => deps.store.journal(entry)).catch(() => undefined);
     }
     next();
   };

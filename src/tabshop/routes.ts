@@ -5,14 +5,16 @@ import type { LoginThrottle } from '../auth/throttle.js';
 import type { SalesLedger, PushContext } from '../domain/ledger.js';
 import { AppError } from '../errors.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../http/json-depth.js';
-import type { Store } from '../store/port.js';
-import type { JournalEntry } from '../store/records.js';
+import type { Store } from '../domain/ports/store.js';
+import { NotDurableError, type UnitOfWork } from '../domain/ports/unit-of-work.js';
+import type { JournalEntry } from '../domain/ports/records.js';
 import type { CachedBody, TabShopViews } from './views.js';
 import { decodeBody, type BodyEncoding } from '../translate/body-encoding.js';
 import { invoiceFromForm, legacyCredentialsOf, legacyJournalEntry, readBodyAfterPrefix, redactParams, sizeInBytes, storableBody, withLegacy } from './legacy.js';
 
 export interface TabShopDeps {
   store: Store;
+  uow: UnitOfWork;
   ledger: SalesLedger;
   views: TabShopViews;
   accounts: Accounts;
@@ -60,21 +62,24 @@ export function tabshopRouter(deps: TabShopDeps): Router {
       parsed.message += '; it looks like a pre-146 form-encoded push: set "tabshop": {"legacy": true} in the gateway config to accept those';
     }
     const entry = journalEntry(req, ctx, raw, text, encoding);
-    deps.store.journal(res.locals.legacy ? legacyJournalEntry(entry, req) : entry);
-    if (!parsed.ok) {
-      await deps.ledger.quarantineBody(storedBody(raw, text, encoding).body ?? raw.toString('base64'), parsed.message, ctx);
-      await durably(deps.store);
-      throw new AppError(parsed.code, parsed.message);
-    }
+    const body = parsed;
     const max = deps.maxInvoicesPerPush ?? Infinity;
-    if (parsed.invoices.length > max) {
-      await durably(deps.store); // the journal entry: the raw body is kept
+    // One unit of work: the raw request in the journal with what it stored or quarantined (a refused push keeps its raw body).
+    const summary = await durably(deps.uow, async () => {
+      deps.store.journal(res.locals.legacy ? legacyJournalEntry(entry, req) : entry);
+      if (!body.ok) {
+        await deps.ledger.quarantineBody(storedBody(raw, text, encoding).body ?? raw.toString('base64'), body.message, ctx);
+        return null;
+      }
+      if (body.invoices.length > max) return null;
+      // The invoices were parsed from this body just now and nothing else holds them.
+      return deps.ledger.ingestInvoices(body.invoices, { ...ctx, adopt: true, ...(invoiceEncoding !== 'utf-8' && { encoding: invoiceEncoding }) });
+    });
+    if (!body.ok) throw new AppError(body.code, body.message);
+    if (summary === null) {
       throw new AppError('too_many_invoices',
-        `a push may hold at most ${max} invoices (tabshop.maxInvoicesPerPush); this one holds ${parsed.invoices.length}: nothing was stored, send them in smaller batches`);
+        `a push may hold at most ${max} invoices (tabshop.maxInvoicesPerPush); this one holds ${body.invoices.length}: nothing was stored, send them in smaller batches`);
     }
-    // The invoices were parsed from this body just now and nothing else holds them.
-    const summary = await deps.ledger.ingestInvoices(parsed.invoices, { ...ctx, adopt: true, ...(invoiceEncoding !== 'utf-8' && { encoding: invoiceEncoding }) });
-    await durably(deps.store);
     res.locals.pushSummary = summary;
     if (wantsJson(req)) res.json(summary);
     else res.type('text/plain').send('true');
@@ -98,11 +103,13 @@ export function tabshopRouter(deps: TabShopDeps): Router {
   return router;
 }
 
-async function durably(store: Store): Promise<void> {
+/** A push whose changes cannot be made durable answers 503: the tablet sends it again, and nothing is lost. */
+async function durably<T>(uow: UnitOfWork, work: () => Promise<T>): Promise<T> {
   try {
-    await store.commit();
-  } catch {
-    throw new AppError('not_ready', 'the push could not be stored durably; nothing is lost if it is sent again');
+    return await uow.transact(work);
+  } catch (err) {
+    if (err instanceof NotDurableError) throw new AppError('not_ready', 'the push could not be stored durably; nothing is lost if it is sent again');
+    throw err;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { BackOfficeStore } from '../../store/back-office-port.js';
+import type { BackOfficeStore } from '../ports/back-office-store.js';
 import { toDecimal } from '../../translate/decimal.js';
 import type { SalesLedger } from '../ledger.js';
 import { Figures, cashBalance, type BalanceMovement, type CashBalance, type Money } from '../reports.js';

@@ -1,6 +1,6 @@
 import { AppError, notFound } from '../../errors.js';
-import type { BackOfficeStore, ClosedDay } from '../../store/back-office-port.js';
-import type { Store } from '../../store/port.js';
+import type { BackOfficeStore, ClosedDay } from '../ports/back-office-store.js';
+import type { UnitOfWork } from '../ports/unit-of-work.js';
 import type { SalesLedger } from '../ledger.js';
 import { Figures, dayReport, type Carry, type DayReport, type Money } from '../reports.js';
 import { parseDayId, type DayState, type RegisterState, type Registers } from './registers.js';
@@ -21,7 +21,7 @@ export interface DaySummary {
 export interface DaysOptions {
   registers: Registers;
   ledger: SalesLedger;
-  salesStore: Store;
+  uow: UnitOfWork;
   store: BackOfficeStore;
   money: Money;
   now: () => Date;
@@ -69,7 +69,7 @@ export class Days {
         throw new AppError('day_is_not_open', `register ${register} has no open day (a day opens with its first sale or balance change); last closed: ${reg.lastClosed?.dayId ?? 'none'}`);
       }
       // Every change already accounted in the day must be on disk before its Z report is.
-      await this.opts.salesStore.commit();
+      await this.opts.uow.durable();
       const closed = await this.freeze(reg, day, by);
       this.opts.savePresence();
       return { report: closed.report, alreadyClosed: false };

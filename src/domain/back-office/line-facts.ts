@@ -1,4 +1,4 @@
-import type { SaleRecord } from '../../store/records.js';
+import type { SaleRecord } from '../ports/records.js';
 import { categoryPath } from '../../translate/articles.js';
 import { compareIds, type Catalog } from '../catalog.js';
 import { lineKey, vatRateOf, type FootprintLine, type LineFacts } from '../reports.js';

@@ -1,5 +1,5 @@
 import type { Account } from '../../auth/accounts.js';
-import type { BackOfficeStore, PresenceDoc } from '../../store/back-office-port.js';
+import type { BackOfficeStore, PresenceDoc } from '../ports/back-office-store.js';
 import type { Registers } from './registers.js';
 
 /** The later of two ISO times (either may be missing). */

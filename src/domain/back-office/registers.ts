@@ -1,5 +1,5 @@
 import { notFound } from '../../errors.js';
-import type { ClosedDay } from '../../store/back-office-port.js';
+import type { ClosedDay } from '../ports/back-office-store.js';
 import { compareIds } from '../catalog.js';
 import type { BalanceMovement, Figures } from '../reports.js';
 

@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import type { SaleChange, SaleRecord } from '../../store/records.js';
+import type { SaleChange, SaleRecord } from '../ports/records.js';
 import type { ChangeKind, SaleHooks } from '../ledger.js';
 import { changeFacts, footprintKey, footprintOf, type ChangeFacts, type Figures, type SaleState } from '../reports.js';
 import type { SalesFeed } from '../sales-feed.js';

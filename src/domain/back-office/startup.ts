@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import type { BackOfficeStore, ClosedDay } from '../../store/back-office-port.js';
-import type { Store } from '../../store/port.js';
-import type { SaleRecord } from '../../store/records.js';
+import type { BackOfficeStore, ClosedDay } from '../ports/back-office-store.js';
+import type { Store } from '../ports/store.js';
+import type { SaleRecord } from '../ports/records.js';
+import type { UnitOfWork } from '../ports/unit-of-work.js';
 import type { SalesLedger } from '../ledger.js';
 import { closedDayProblem, movementProblem, type UnloadableRecord } from '../record-check.js';
 import { Figures, type BalanceMovement, type DayReport } from '../reports.js';
@@ -19,6 +20,7 @@ export interface StartupOptions {
   facts: LineFactsBook;
   ledger: SalesLedger;
   salesStore: Store;
+  uow: UnitOfWork;
   store: BackOfficeStore;
   now: () => Date;
   logger: Logger;
@@ -103,7 +105,7 @@ export class Startup {
       this.opts.ledger.rewritten(record);
       this.opts.accounting.account(record);
     }
-    await this.opts.salesStore.commit();
+    await this.opts.uow.durable();
     this.opts.logger.info({ sales: identifiers.length }, 'assigned sales stored before register days existed to the open days');
   }
 

@@ -1,0 +1,52 @@
+import type { Decimal } from 'decimal.js';
+import type { ArticlesData, JournalEntry, Modification, QuarantineItem, SaleRecord } from './records.js';
+
+/** Where the central stock comes from (the catalogue). */
+export interface StockSource {
+  trackedProducts(): string[];
+  /** null: not tracked (no level set). */
+  quantityOf(product: string): Decimal | null;
+  onStockChange(listener: (product: string) => void): void;
+}
+
+/**
+ * The storage port. Changes are queued by the calls below; commit() resolves once every change
+ * made before the call is durable. Only the unit of work (src/domain/unit-of-work.ts) calls it:
+ * domain services and routes change state inside its transact. lowdb is the embedded adapter;
+ * a server database can implement the same port.
+ */
+export interface Store {
+  readonly dataDir: string;
+  /** Where the data lives, for operators: 'the data dir' or 'the database'. */
+  readonly kind: 'lowdb' | 'postgres';
+  /** Takes the data-dir lock and loads everything; `onSale` and `onQuarantine` see each stored record once. */
+  open(visit: {
+    onSale(record: SaleRecord): void;
+    onQuarantine(item: QuarantineItem): void;
+    onModification(m: Modification): void;
+  }): Promise<void>;
+  close(): Promise<void>;
+  /** Settles if the store can no longer be used by this process (another took the lead of the database): stop. */
+  readonly fatal?: Promise<Error>;
+  probeWritable(): Promise<boolean>;
+  commit(): Promise<void>;
+
+  journal(entry: JournalEntry): void;
+
+  /** The live articles document; call saveArticles() after changing it. */
+  readonly articles: ArticlesData;
+  saveArticles(): void;
+  addModification(m: Modification): Promise<void>;
+
+  getSale(identifier: string): Promise<SaleRecord | undefined>;
+  putSale(record: SaleRecord, partitionDay: string): Promise<void>;
+
+  /**
+   * A server database keeps the central stock in a table for SQL, written with the sale that
+   * moved it; files need nothing (the quantity is derived from the sales at start).
+   */
+  followStock?(stock: StockSource): void;
+
+  getQuarantine(id: string): Promise<QuarantineItem | undefined>;
+  putQuarantine(item: QuarantineItem): Promise<void>;
+}

@@ -1,0 +1,45 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { NotDurableError, type Durability, type UnitOfWork } from './ports/unit-of-work.js';
+
+interface Scope {
+  /** False once the outermost work has settled: a transact still running then (work it left behind) commits for itself. */
+  open: boolean;
+}
+
+/**
+ * The unit of work over the store's commit: on lowdb its group commit, on PostgreSQL its commit
+ * queue's round. Concurrent units share rounds (32 pushes at once are not 32 fsyncs one after
+ * another), because each outermost transact only awaits the store's next round once its work is
+ * done. Work that throws is not waited for: the domain refuses a change before it makes it.
+ */
+export class StoreUnitOfWork implements UnitOfWork {
+  private readonly scope = new AsyncLocalStorage<Scope>();
+
+  constructor(private readonly store: Durability) {}
+
+  async transact<T>(work: () => Promise<T>): Promise<T> {
+    const outer = this.scope.getStore();
+    if (outer?.open) {
+      const result = await work();
+      if (!outer.open) await this.durable();
+      return result;
+    }
+    const scope: Scope = { open: true };
+    let result: T;
+    try {
+      result = await this.scope.run(scope, work);
+    } finally {
+      scope.open = false;
+    }
+    await this.durable();
+    return result;
+  }
+
+  async durable(): Promise<void> {
+    try {
+      await this.store.commit();
+    } catch (err) {
+      throw new NotDurableError(err);
+    }
+  }
+}
