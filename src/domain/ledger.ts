@@ -11,6 +11,7 @@ import type { Catalog } from './catalog.js';
 import type { GatewayEvents } from '../events.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
 import { SaleIndex, type SaleIndexEntry, type SaleQuery } from './sale-index.js';
+import type { SaleSummary } from './sale-summaries.js';
 import { describeProblems, saleAmountProblems, saleAmountsValid } from './sale-check.js';
 import type { UnloadableRecord } from './record-check.js';
 import { StoreUnitOfWork } from './unit-of-work.js';
@@ -261,9 +262,24 @@ export class SalesLedger {
     return seq;
   }
 
-  /** The sale's index slot (stable, dense): lets other components keep per-sale columns. */
-  slotOf(identifier: string): number | undefined {
-    return this.index.slotOf(identifier);
+  /** What the back office lists of a stored sale (total, VAT, lines, first receipt, day), without reading its chunk. */
+  summary(identifier: string): SaleSummary | undefined {
+    return this.index.summary(identifier);
+  }
+
+  /** summary(identifier)?.dayId without building the summary. */
+  dayIdOf(identifier: string): string | null | undefined {
+    return this.index.dayIdOf(identifier);
+  }
+
+  /** summary(identifier)?.firstSeq without building the summary. */
+  firstSeqOf(identifier: string): number | undefined {
+    return this.index.firstSeqOf(identifier);
+  }
+
+  /** A stored sale written again outside a change (a start-up repair): the index follows it. */
+  rewritten(record: SaleRecord): void {
+    this.remember(record);
   }
 
   seqOf(identifier: string): number | undefined {
@@ -513,6 +529,7 @@ export class SalesLedger {
     this.index.set({
       identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, createdAt: sale.createdAt,
       status: sale.status, identity: record.identity, content: record.content, seq, firstSeq: record.history[0]?.seq,
+      summary: summaryOf(record),
     });
     if (seq > this.seq) this.seq = seq;
   }
@@ -551,6 +568,12 @@ export class SalesLedger {
     this.quarantine.set(id, summarise(item));
     this.events?.emit('quarantine', { id, code, reason, cashRegisterName: ctx.cashRegisterName, device: ctx.device, at: item.at });
   }
+}
+
+function summaryOf({ sale, history }: SaleRecord): SaleSummary | undefined {
+  const first = history[0];
+  if (!first) return undefined;
+  return { total: sale.total, vat: sale.vat, lines: sale.lines.length, firstSeq: first.seq, receivedAt: first.at, dayId: sale.dayId ?? null };
 }
 
 function summarise(item: QuarantineItem): QuarantineSummary {

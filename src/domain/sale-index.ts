@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isoOfMs } from './iso-time.js';
+import { SaleSummaries, type SaleSummary } from './sale-summaries.js';
 import type { SaleStatus } from './types.js';
 
 /** What the ledger knows about a stored sale without reading its chunk. */
@@ -26,6 +27,8 @@ export interface IndexedSale {
   seq: number;
   /** The sequence number of the sale's first change (its place in the order received). */
   firstSeq?: number;
+  /** What the back office lists of the sale; kept as given (the previous one stays when absent). */
+  summary?: SaleSummary;
 }
 
 export interface SaleQuery {
@@ -73,6 +76,7 @@ export class SaleIndex {
   private readonly registerSlots = new Map<string, number>();
   /** Slots in the order the sales were first stored (by sequence after a load). */
   private order: number[] = [];
+  private readonly summaries = new SaleSummaries();
 
   get size(): number {
     return this.slots.size;
@@ -80,11 +84,6 @@ export class SaleIndex {
 
   has(identifier: string): boolean {
     return this.slots.has(identifier);
-  }
-
-  /** A sale's slot: a small number that never changes, for columns kept beside the index. */
-  slotOf(identifier: string): number | undefined {
-    return this.slots.get(identifier);
   }
 
   /** Adds a sale, or updates the one stored under its identifier. */
@@ -107,6 +106,24 @@ export class SaleIndex {
     this.seqs[slot] = sale.seq;
     keyBytes(sale.identity).copy(this.keys, slot * 2 * KEY_BYTES);
     keyBytes(sale.content).copy(this.keys, slot * 2 * KEY_BYTES + KEY_BYTES);
+    if (sale.summary) this.summaries.set(slot, sale.summary);
+  }
+
+  summary(identifier: string): SaleSummary | undefined {
+    const slot = this.slots.get(identifier);
+    return slot === undefined ? undefined : this.summaries.get(slot);
+  }
+
+  /** summary(identifier)?.dayId without building the summary. */
+  dayIdOf(identifier: string): string | null | undefined {
+    const slot = this.slots.get(identifier);
+    return slot === undefined ? undefined : this.summaries.dayIdOf(slot);
+  }
+
+  /** summary(identifier)?.firstSeq without building the summary. */
+  firstSeqOf(identifier: string): number | undefined {
+    const slot = this.slots.get(identifier);
+    return slot === undefined ? undefined : this.summaries.firstSeqOf(slot);
   }
 
   /** The sale's current sequence number, without building an entry. */

@@ -1,10 +1,18 @@
-import type { SaleSummary } from './back-office.js';
 import { isoOfMs } from './iso-time.js';
 
+export interface SaleSummary {
+  total: number;
+  vat: number;
+  lines: number;
+  firstSeq: number;
+  receivedAt: string;
+  dayId: string | null;
+}
+
 /**
- * The back office's summary of every sale (total, VAT, line count, first seq, when and in which
- * day it was first received), in columns addressed by the ledger's index slot instead of an
- * object, two heap numbers and two strings per sale: ~40 bytes a sale instead of ~200.
+ * The summary of every sale the back office lists (total, VAT, line count, first seq, when and in
+ * which day it was first received), in columns addressed by the slot of the sale index that owns
+ * them, instead of an object, two heap numbers and two strings per sale: ~40 bytes a sale instead of ~200.
  * receivedAt is kept as epoch ms when it is a canonical ISO time with a 4-digit year (as the gateway writes it),
  * else as given; day ids are shared (a few per register).
  */
@@ -22,11 +30,7 @@ export class SaleSummaries {
   private readonly dayNumbers = new Map<string, number>();
   private readonly oddTimes = new Map<number, string>();
 
-  constructor(private readonly slotOf: (identifier: string) => number | undefined) {}
-
-  set(identifier: string, s: SaleSummary): void {
-    const slot = this.slotOf(identifier);
-    if (slot === undefined) throw new Error(`sale ${identifier} is not in the sale index`);
+  set(slot: number, s: SaleSummary): void {
     this.grow(slot + 1);
     this.totals[slot] = s.total;
     this.vats[slot] = s.vat;
@@ -43,9 +47,8 @@ export class SaleSummaries {
     this.days[slot] = s.dayId === null ? 0 : this.dayNumber(s.dayId) + 1;
   }
 
-  get(identifier: string): SaleSummary | undefined {
-    const slot = this.slotOf(identifier);
-    if (slot === undefined || slot >= this.capacity || this.lines[slot] === 0) return undefined;
+  get(slot: number): SaleSummary | undefined {
+    if (!this.has(slot)) return undefined;
     const day = this.days[slot];
     return {
       total: this.totals[slot], vat: this.vats[slot], lines: this.lines[slot] - 1, firstSeq: this.firstSeqs[slot],
@@ -54,17 +57,19 @@ export class SaleSummaries {
     };
   }
 
-  /** get(identifier)?.dayId without building the summary. */
-  dayIdOf(identifier: string): string | null | undefined {
-    const slot = this.slotOf(identifier);
-    if (slot === undefined || slot >= this.capacity || this.lines[slot] === 0) return undefined;
+  /** get(slot)?.dayId without building the summary. */
+  dayIdOf(slot: number): string | null | undefined {
+    if (!this.has(slot)) return undefined;
     const day = this.days[slot];
     return day === 0 ? null : this.dayIds[day - 1];
   }
 
-  firstSeqOf(identifier: string): number | undefined {
-    const slot = this.slotOf(identifier);
-    return slot === undefined || slot >= this.capacity || this.lines[slot] === 0 ? undefined : this.firstSeqs[slot];
+  firstSeqOf(slot: number): number | undefined {
+    return this.has(slot) ? this.firstSeqs[slot] : undefined;
+  }
+
+  private has(slot: number): boolean {
+    return slot < this.capacity && this.lines[slot] !== 0;
   }
 
   private dayNumber(dayId: string): number {

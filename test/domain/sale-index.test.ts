@@ -100,4 +100,22 @@ describe('SaleIndex', () => {
       expect([...index.select(q)].map((e) => e.createdAt), JSON.stringify(q)).toEqual(expected);
     }
   });
+
+  it('keeps the summary of each sale in its own columns: given on set, kept while a set gives none, unknown sales have none', () => {
+    const index = new SaleIndex();
+    const summary = (n: number, dayId: string | null) => ({ total: n + 0.5, vat: n / 10, lines: n % 4, firstSeq: n, receivedAt: `2026-11-10T10:00:0${n % 10}.000Z`, dayId });
+    for (let n = 1; n <= 2000; n++) index.set(sale(n, { summary: summary(n, n % 2 ? `TAB-${n % 3}:1` : null) }));
+    expect(index.summary('TAB-1:7')).toEqual(summary(7, 'TAB-1:1'));
+    expect(index.dayIdOf('TAB-2:8')).toBeNull();
+    expect(index.firstSeqOf('TAB-0:1500')).toBe(1500);
+    index.set(sale(7, { status: 'refunded', seq: 2001, summary: summary(7, 'TAB-1:2') }));
+    expect(index.summary('TAB-1:7')).toEqual(summary(7, 'TAB-1:2'));
+    index.set(sale(7, { seq: 2002 }));
+    expect(index.summary('TAB-1:7')).toEqual(summary(7, 'TAB-1:2'));
+    index.set(sale(2001));
+    expect(index.summary('TAB-0:2001')).toBeUndefined();
+    expect(index.summary('TAB-9:9')).toBeUndefined();
+    expect(index.dayIdOf('TAB-9:9')).toBeUndefined();
+    expect(index.firstSeqOf('TAB-9:9')).toBeUndefined();
+  });
 });

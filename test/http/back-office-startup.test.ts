@@ -54,6 +54,7 @@ describe('start-up', () => {
     gw = await startTestGateway({}, gw.dir);
     expect(gw.logs.join('')).toMatch(/assigned sales stored before register days existed/);
     expect((await admin('/days/TAB-1:1/report')).body).toMatchObject({ saleCount: 1, gross: 2 });
+    expect((await admin('/sales/stats')).body.items).toMatchObject([{ identifier: 'TAB-1:1', dayId: 'TAB-1:1', total: 2 }]);
     await restart(); // a clean stop writes the write-ahead log back into the chunks
     const stored = JSON.parse(await readFile(await salesChunk(gw.dataDir), 'utf8')).records[0];
     expect(stored.sale.dayId).toBe('TAB-1:1');
