@@ -10,10 +10,13 @@ export interface PostgresOptions {
 
 /**
  * Every connection commits synchronously whatever the server's default: a resolved COMMIT is on the
- * server's disk. writer_schema: this gateway writes the rows of schema version 7 itself (payments);
- * the database's triggers fill them in for writers that do not say so (migrations/0007).
+ * server's disk. writer_schema: this gateway writes the rows of schema version 7 itself (payments)
+ * and the outbox columns of version 8, and claims the outbox from the table; the database's
+ * triggers fill them in for writers that do not say so (migrations/0007, 0009), and a follower
+ * claims only while the leader says 8 or more (gateway_leader.writer_schema, migrations/0009).
  */
-const SESSION_OPTIONS = '-c synchronous_commit=on -c tabshop.writer_schema=7';
+export const WRITER_SCHEMA = 8;
+const SESSION_OPTIONS = `-c synchronous_commit=on -c tabshop.writer_schema=${WRITER_SCHEMA}`;
 
 export function createPool(opts: PostgresOptions, onError: (err: Error) => void): pg.Pool {
   const pool = new pg.Pool({
