@@ -1,9 +1,12 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { NotDurableError } from '../domain/ports/unit-of-work.js';
 import { AppError, INTERNAL_ERROR_BODY } from '../errors.js';
 
 /** body-parser and other HTTP-layer errors carry `type`/`status`; they become catalog errors. */
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
+  // The store cannot write (database down, disk failing): a condition to retry, not a bug.
+  if (err instanceof NotDurableError) return new AppError('not_ready', 'the store cannot write right now: the change is not stored durably; retry once GET /readyz answers 200');
   const e = err as { type?: string; status?: number; message?: string };
   switch (e?.type) {
     case 'entity.too.large': return new AppError('payload_too_large', 'the request body is larger than the configured limit (server.bodyLimit)');

@@ -267,6 +267,10 @@ export class PgStore implements Store {
     return this.commitQueue.commit();
   }
 
+  get lastCommitFailed(): boolean {
+    return this.commitQueue.lastError !== null;
+  }
+
   journal(entry: JournalEntry): void {
     this.journalPart.push(journalRow(entry));
   }
