@@ -101,6 +101,54 @@ describe.skipIf(skipPostgres)('a gateway process whose PostgreSQL database goes 
     expect(gw.child.exitCode).toBeNull();
   });
 
+  it('going down in the middle of pushes from 4 tablets: every acknowledged push is stored, none half-written, each refused one stored once when sent again', async () => {
+    const url = await pg.cluster.createDatabase();
+    const gw = await pg.start(await writeConfig(url));
+    const c = client(gw.url);
+    expect((await c.api('/products/p1', 'PUT', { name: 'P1', price: 2 })).status).toBe(201);
+    expect((await c.api('/stock/p1', 'PUT', { quantity: 100 })).status).toBe(200);
+    const ids = Array.from({ length: 24 }, (_, i) => INVOICE_1 + 100 + i);
+    const answers = new Map<number, number>();
+    let cut: Promise<void> | null = null;
+    // 4 tablets, 6 pushes each, one at a time; the database stops once 6 are acknowledged.
+    try {
+      await Promise.all([0, 1, 2, 3].map(async (tablet) => {
+        for (const id of ids.filter((_, i) => i % 4 === tablet)) {
+          const answer = await c.push(id, 1).catch((err) => { throw new Error(`push ${id}: ${err.cause ?? err}\n${gw.output()}`); });
+          answers.set(id, answer.status);
+          if (answer.status !== 200) expectUnavailable(answer);
+          if ([...answers.values()].filter((s) => s === 200).length >= 6) cut ??= pg.cluster.down();
+        }
+      }));
+    } finally {
+      await cut;
+      await pg.cluster.up();
+    }
+    const acknowledged = ids.filter((id) => answers.get(id) === 200);
+    const refused = ids.filter((id) => answers.get(id) !== 200);
+    expect(refused.length).toBeGreaterThan(0);
+    await expect.poll(() => c.status('/readyz'), { timeout: 30_000, interval: 200 }).toBe(200);
+
+    const stored = async () => {
+      const rows = await queryRows<{ invoice_id: string; lines: number }>(url,
+        'SELECT s.invoice_id, (SELECT count(*) FROM sale_lines l WHERE l.sale_identifier = s.identifier)::int AS lines FROM sales s');
+      const [{ stock }] = await queryRows<{ stock: string }>(url, "SELECT quantity::text AS stock FROM stock_levels WHERE product = 'p1'");
+      return { ids: rows.map((r) => Number(r.invoice_id)), lines: rows.map((r) => r.lines), stock: Number(stock) };
+    };
+    const before = await stored();
+    expect(before.ids).toEqual(expect.arrayContaining(acknowledged));
+    expect(before.lines.every((n) => n === 1)).toBe(true);
+    expect(before.stock).toBe(100 - before.ids.length);
+
+    for (const id of refused) expect((await c.push(id, 1)).status).toBe(200);
+    const after = await stored();
+    expect(after.ids.sort()).toEqual([...ids].sort());
+    expect(after.stock).toBe(100 - ids.length);
+    expect((await c.api('/sales?firstResult=0&maxResults=100')).body.total).toBe(ids.length);
+    expect((await c.tabletStock()).p1).toBe(100 - ids.length);
+    expect(gw.child.exitCode).toBeNull();
+  });
+
   it('serve with the database down at start exits 1 with one line naming the database', async () => {
     const url = await pg.cluster.createDatabase();
     const configPath = await writeConfig(url);
