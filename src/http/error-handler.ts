@@ -2,6 +2,19 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { NotDurableError } from '../domain/ports/unit-of-work.js';
 import { AppError, INTERNAL_ERROR_BODY } from '../errors.js';
 
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * A read from a database that does not answer (PostgreSQL down or restarting): a socket error,
+ * SQLSTATE class 08 (connection exception) or 57P (shutdown, cannot connect now), or one of
+ * node-postgres's own connection errors, which carry no code.
+ */
+function isDatabaseUnreachable(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || code.startsWith('08') || code.startsWith('57P'))) return true;
+  return typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(message);
+}
+
 /** body-parser and other HTTP-layer errors carry `type`/`status`; they become catalog errors. */
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
@@ -18,6 +31,7 @@ function toAppError(err: unknown): AppError | null {
     case 'stream.encoding.set': return new AppError('bad_request', e.message ?? 'bad request');
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new AppError('bad_request', 'bad request');
+  if (isDatabaseUnreachable(err)) return new AppError('not_ready', 'the database does not answer right now; retry once GET /readyz answers 200');
   return null;
 }
 
