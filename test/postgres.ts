@@ -30,6 +30,10 @@ export interface PgCluster {
   createDatabase(name?: string): Promise<string>;
   /** Stops the server and removes its folder. */
   stop(): Promise<void>;
+  /** Stops the server (pg_ctl stop -m fast), keeping its data: the database is down until up(). */
+  down(): Promise<void>;
+  /** Starts the server again on the same data and port. */
+  up(): Promise<void>;
   port: number;
   dir: string;
 }
@@ -60,11 +64,12 @@ export async function startPostgres(): Promise<PgCluster> {
   try {
     await exec('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
     let port = 0;
+    const start = () => exec('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '30', '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=32MB`, 'start']);
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       try {
-        await exec('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '30', '-o',
-          `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=32MB`, 'start']);
+        await start();
         break;
       } catch (err) {
         if (attempt >= 3) throw err;
@@ -86,6 +91,12 @@ export async function startPostgres(): Promise<PgCluster> {
       async stop() {
         await exec('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
         await rm(dir, { recursive: true, force: true });
+      },
+      async down() {
+        await exec('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop']);
+      },
+      async up() {
+        await start();
       },
     };
   } catch (err) {

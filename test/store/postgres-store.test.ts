@@ -7,6 +7,7 @@ import { DatabaseLockedError, LeadershipLostError } from '../../src/store/postgr
 import { loadMigrations, migrate, MigrationError } from '../../src/store/postgres/migrate.js';
 import { journalEntryOf } from '../../src/store/postgres/pg-store.js';
 import { describeDatabase } from '../../src/store/postgres/sql-values.js';
+import { NotDurableError } from '../../src/domain/ports/unit-of-work.js';
 import type { Product, Tax } from '../../src/domain/types.js';
 import { removeDir } from '../helpers.js';
 import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
@@ -191,6 +192,29 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     expect(again.catalog.find('products', '30')).toBeUndefined();
     expect(again.catalog.version).toBe(s.catalog.version);
     await again.close();
+  });
+
+  it('after a failed round, a unit of work first writes what it left: while that fails, the work is refused before it runs (a 503 then changes nothing)', async () => {
+    const loc = await freshDatabase();
+    const s = await openStores(loc);
+    await s.catalog.create<Tax>('taxes', { identifier: '1', name: 'Reduced', vat: 10 });
+    await s.catalog.create<Product>('products', { identifier: '24', name: 'P24', price: 1, tax: '1' });
+    await queryRows(loc.url, "ALTER TABLE article_rows ADD CONSTRAINT no_boom CHECK (name IS DISTINCT FROM 'boom')");
+    await expect(s.catalog.replace<Product>('products', '24', { name: 'boom', price: 2, tax: '1' })).rejects.toThrow(NotDurableError);
+    let ran = 0;
+    const add = (id: string) => s.catalog.transact(async () => {
+      ran++;
+      await s.catalog.create<Product>('products', { identifier: id, name: `P${id}`, price: 1, tax: '1' });
+    });
+    await expect(add('30')).rejects.toThrow(NotDurableError);
+    expect(ran).toBe(0);
+    expect(s.catalog.find('products', '30')).toBeUndefined();
+    await queryRows(loc.url, 'ALTER TABLE article_rows DROP CONSTRAINT no_boom');
+    await add('31');
+    expect(ran).toBe(1);
+    const names = await queryRows<{ identifier: string; name: string }>(loc.url, "SELECT identifier, data->>'name' AS name FROM article_rows WHERE entity = 'product' ORDER BY identifier");
+    expect(names).toEqual([{ identifier: '24', name: 'boom' }, { identifier: '31', name: 'P31' }]);
+    await s.close();
   });
 
   it('survives the server dropping every connection (the lock\'s too): a failed round is written by the next one', async () => {

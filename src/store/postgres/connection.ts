@@ -132,11 +132,7 @@ export class DatabaseLock {
     let followed: string | null = null;
     for (;;) {
       try {
-        if (!client) {
-          client = await this.connect();
-          // An idle connection that dies emits 'error'; the next query reports it.
-          client.on('error', () => undefined);
-        }
+        client ??= await this.connect();
         if (await this.tryLock(client)) return client;
         const leader = await describeLeader(client);
         const key = `${leader.url}|${leader.holder}`;
@@ -219,6 +215,8 @@ export class DatabaseLock {
     } catch (err) {
       throw new DatabaseUnavailableError(this.url, err);
     }
+    // Until adopt() (or while following) a connection the server ends must not crash the process: the next query fails.
+    client.on('error', () => undefined);
     return client;
   }
 
