@@ -3,14 +3,14 @@ import pg from 'pg';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseLockedError, LeadershipLostError } from '../../src/store/postgres/connection.js';
+import { DatabaseLock, DatabaseLockedError, LeadershipLostError } from '../../src/store/postgres/connection.js';
 import { loadMigrations, migrate, MigrationError } from '../../src/store/postgres/migrate.js';
 import { journalEntryOf } from '../../src/store/postgres/pg-store.js';
 import { describeDatabase } from '../../src/store/postgres/sql-values.js';
 import { NotDurableError } from '../../src/domain/ports/unit-of-work.js';
 import type { Product, Tax } from '../../src/domain/types.js';
 import { removeDir } from '../helpers.js';
-import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
+import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, startTcpProxy, statementWaiting, type PgCluster, queryRows } from '../postgres.js';
 import { openStores, saleRecord, storeContract, type StoreLocation } from './contract.js';
 
 let cluster: PgCluster;
@@ -215,6 +215,36 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     const names = await queryRows<{ identifier: string; name: string }>(loc.url, "SELECT identifier, data->>'name' AS name FROM article_rows WHERE entity = 'product' ORDER BY identifier");
     expect(names).toEqual([{ identifier: '24', name: 'boom' }, { identifier: '31', name: 'P31' }]);
     await s.close();
+  });
+
+  it('a connection cut while the lock is taken again fails that attempt, never the process; the next attempt takes it', async () => {
+    const { url } = await freshDatabase();
+    const proxy = await startTcpProxy(cluster.port);
+    const viaProxy = new URL(url);
+    viaProxy.port = String(proxy.port);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const lock = new DatabaseLock(viaProxy.toString());
+    try {
+      await migrate(admin);
+      await lock.acquire();
+      // Hold the attempt to take the lock again at its read of the epoch, and cut the network there.
+      await admin.query('BEGIN; LOCK TABLE gateway_leader IN ACCESS EXCLUSIVE MODE');
+      proxy.cut();
+      await expect.poll(() => lock.lost, { timeout: 30_000 }).toBe(true);
+      const retaking = lock.ensure().then(() => null, (err: Error) => err);
+      await statementWaiting(url, 'SELECT epoch::text FROM gateway_leader', 'the new lock connection reading the epoch');
+      proxy.cut();
+      expect((await retaking)?.message).toMatch(/ECONNRESET|terminated/);
+      await admin.query('COMMIT');
+      // The cut sessions' backends may hold the lock a moment longer: each attempt fails until they exit.
+      await expect.poll(() => lock.ensure().then(() => true, () => false), { timeout: 30_000, interval: 100 }).toBe(true);
+      expect(lock.lost).toBe(false);
+    } finally {
+      await lock.release();
+      await admin.end();
+      await proxy.close();
+    }
   });
 
   it('survives the server dropping every connection (the lock\'s too): a failed round is written by the next one', async () => {

@@ -26,7 +26,11 @@ export function createPool(opts: PostgresOptions, onError: (err: Error) => void)
 }
 
 export function createClient(url: string, applicationName = 'tabshop-gateway'): pg.Client {
-  return new pg.Client({ connectionString: url, options: SESSION_OPTIONS, application_name: applicationName, keepAlive: true, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ connectionString: url, options: SESSION_OPTIONS, application_name: applicationName, keepAlive: true, connectionTimeoutMillis: 10_000 });
+  // pg emits 'error' when the connection drops, even while a query runs (which fails with it): with
+  // no listener that event would crash the process. The failed query, or the next one, reports it.
+  client.on('error', () => undefined);
+  return client;
 }
 
 /** A connection failure, said in one line that names the database (never the password). */
