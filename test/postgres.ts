@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { chmod, chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -30,6 +31,10 @@ export interface PgCluster {
   createDatabase(name?: string): Promise<string>;
   /** Stops the server and removes its folder. */
   stop(): Promise<void>;
+  /** Stops the server (pg_ctl stop -m fast), keeping its data: the database is down until up(). */
+  down(): Promise<void>;
+  /** Starts the server again on the same data and port. */
+  up(): Promise<void>;
   port: number;
   dir: string;
 }
@@ -60,11 +65,12 @@ export async function startPostgres(): Promise<PgCluster> {
   try {
     await exec('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
     let port = 0;
+    const start = () => exec('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '30', '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=32MB`, 'start']);
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       try {
-        await exec('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '30', '-o',
-          `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=32MB`, 'start']);
+        await start();
         break;
       } catch (err) {
         if (attempt >= 3) throw err;
@@ -87,6 +93,12 @@ export async function startPostgres(): Promise<PgCluster> {
         await exec('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
         await rm(dir, { recursive: true, force: true });
       },
+      async down() {
+        await exec('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop']);
+      },
+      async up() {
+        await start();
+      },
     };
   } catch (err) {
     const serverLog = await readFile(log, 'utf8').catch(() => '');
@@ -105,4 +117,74 @@ export async function queryRows<R extends pg.QueryResultRow>(url: string, sql: s
   } finally {
     await client.end();
   }
+}
+
+/** The advisory lock a leading gateway process holds (src/store/postgres/connection.ts). */
+export const GATEWAY_LOCK_KEY = [0x7ab5_4009, 1] as const;
+
+/** Polls `check` every 20 ms until it is true; fails after `ms` saying what never happened. */
+async function until(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !(await check());) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * What a rival process does when a leading gateway's lock connection dies, made deterministic:
+ * `rival` queues for the gateway lock first, and only then is the leader's lock connection
+ * terminated, so the lock passes to the rival. Terminating first would race the leader, which
+ * reconnects at once and may take the lock back (its epoch is unchanged, so it rightly may) and
+ * leave the rival waiting forever. `then` (SQL) runs right after the lock, in the same round trip.
+ * Resolves once the leader's connection is terminated, with the rival's backend pid and `done`,
+ * the results of the rival's statements.
+ */
+export async function takeGatewayLock(rival: pg.Client, url: string, then: string): Promise<{ pid: number; done: Promise<pg.QueryResult[]> }> {
+  const { rows: [{ pid }] } = await rival.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const done = rival.query(`SELECT pg_advisory_lock(${GATEWAY_LOCK_KEY.join(', ')}); ${then}`) as unknown as Promise<pg.QueryResult[]>;
+  done.catch(() => undefined); // the caller awaits it; an early failure must not be unhandled meanwhile
+  await until(async () => (await queryRows(url, `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND pid = $3`,
+    [...GATEWAY_LOCK_KEY, pid])).length > 0, 'the rival queued for the gateway lock');
+  await queryRows(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'tabshop-gateway pid %'`);
+  return { pid, done };
+}
+
+/** Polls until the backend `pid` waits for a row or table lock (not the gateway's advisory lock). */
+export async function waitingForLock(url: string, pid: number, what: string): Promise<void> {
+  await until(async () => (await queryRows(url, `SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock' AND wait_event <> 'advisory'`, [pid])).length > 0, what);
+}
+
+/** Polls until a statement starting with `prefix` waits for a lock in the database of `url`. */
+export async function statementWaiting(url: string, prefix: string, what: string): Promise<void> {
+  await until(async () => (await queryRows(url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND starts_with(query, $1)`,
+    [prefix])).length > 0, what);
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 to `targetPort`: cut() resets every connection through it at once, as a
+ * network failure does (the client sees ECONNRESET, not a server's goodbye).
+ */
+export async function startTcpProxy(targetPort: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const track = (s: Socket) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  };
+  const server = createServer((inbound) => {
+    const outbound = connect(targetPort, '127.0.0.1');
+    track(inbound);
+    track(outbound);
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cut = () => { for (const s of sockets) s.resetAndDestroy(); };
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut,
+    async close() {
+      cut();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }

@@ -24,6 +24,9 @@ export class StoreUnitOfWork implements UnitOfWork {
       if (!outer.open) await this.durable();
       return result;
     }
+    // After a failed commit, what it left is written first: a store that still cannot write refuses
+    // this work before it changes anything (a 503 then means "not done", not "done once it is back").
+    if (this.store.lastCommitFailed) await this.durable();
     const scope: Scope = { open: true };
     let result: T;
     try {

@@ -2,13 +2,25 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, device2Auth, deviceAuth, invoice, testGateways, type TestGateway } from '../helpers.js';
 import { eventually, fastUpstream, salesOn, seedUpstreamCatalogue } from '../e2e/bridge-helpers.js';
-import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
+import {
+  MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, statementWaiting, takeGatewayLock, waitingForLock, type PgCluster, queryRows,
+} from '../postgres.js';
 
 let cluster: PgCluster;
 const gateways = testGateways();
 const gateway = (url: string, overrides: Record<string, unknown> = {}, dir?: string, port = 0) =>
   gateways.start({ store: { dataDir: './data', postgres: { url } }, ...overrides }, dir, port);
 const stop = gateways.stop;
+/** Connections a test opens behind the gateway's back, ended after it whatever happened. */
+const sideClients: pg.Client[] = [];
+const sideClient = async (url: string) => {
+  const client = new pg.Client({ connectionString: url });
+  // pg emits 'error' when the server drops the connection (the cluster stopping after a failed test).
+  client.on('error', () => undefined);
+  sideClients.push(client);
+  await client.connect();
+  return client;
+};
 
 const pushJson = async (g: TestGateway, invoices: unknown[], auth = deviceAuth) => {
   const res = await g.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }), auth, headers: { accept: 'application/json' } });
@@ -23,6 +35,7 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     cluster = await startPostgres();
   }, 60_000);
   afterEach(async () => {
+    for (const client of sideClients.splice(0)) await client.end().catch(() => undefined);
     await gateways.cleanup();
   });
   afterAll(async () => {
@@ -156,12 +169,10 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     const url = await cluster.createDatabase();
     const a = await gateway(url);
     expect((await pushJson(a, [burger(202611230300001)])).status).toBe(200);
-    // In one round trip: A's lock connection dies (a network cut, an admin) and another process
-    // takes the lock and raises the epoch, before A can notice.
-    const rival = new pg.Client({ connectionString: url });
-    await rival.connect();
-    await rival.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'tabshop-gateway pid %';
-      SELECT pg_advisory_lock(${0x7ab5_4009}, 1); UPDATE gateway_leader SET epoch = epoch + 1`);
+    // A's lock connection dies (a network cut, an admin) and another process, queued for the lock,
+    // takes it and raises the epoch in the same round trip, before A can notice.
+    const rival = await sideClient(url);
+    await (await takeGatewayLock(rival, url, 'UPDATE gateway_leader SET epoch = epoch + 1')).done;
     const refused = await a.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [burger(202611230300002)] }) });
     expect(refused.status).toBe(503);
     await expect(a.gateway.store.fatal).resolves.toMatchObject({ name: 'LeadershipLostError' });
@@ -183,25 +194,19 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     const a = await gateway(url);
     expect((await pushJson(a, [burger(202611230400001)])).status).toBe(200);
     // Hold A's next round inside its transaction, after its lock check: its write to sales waits.
-    const blocker = new pg.Client({ connectionString: url });
-    const rival = new pg.Client({ connectionString: url });
-    await Promise.all([blocker.connect(), rival.connect()]);
+    const blocker = await sideClient(url);
+    const rival = await sideClient(url);
     await blocker.query('BEGIN; LOCK TABLE sales IN EXCLUSIVE MODE');
     const pushed = pushJson(a, [burger(202611230400002)]);
-    for (let i = 0; !(await queryRows(url, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO sales%'")).length; i++) {
-      if (i > 100) throw new Error('A\'s round never reached its write');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await statementWaiting(url, 'INSERT INTO sales', 'A\'s round waiting at its write to sales');
     // A rival does what a new leader does: A's lock connection dies, the rival takes the lock,
     // raises the epoch, then reads what it would load.
-    const takeover = rival.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'tabshop-gateway pid %';
-      SELECT pg_advisory_lock(${0x7ab5_4009}, 1); UPDATE gateway_leader SET epoch = epoch + 1; SELECT count(*)::int AS n FROM sales`) as unknown as Promise<pg.QueryResult[]>;
-    await new Promise((r) => setTimeout(r, 500));
+    const takeover = await takeGatewayLock(rival, url, 'UPDATE gateway_leader SET epoch = epoch + 1; SELECT count(*)::int AS n FROM sales');
+    await waitingForLock(url, takeover.pid, 'the rival\'s new epoch waiting for A\'s round (FOR SHARE)');
     await blocker.query('COMMIT');
-    await blocker.end();
     expect(await pushed).toMatchObject({ status: 200, body: { created: 1 } });
     // The epoch waited for A's round: what a new leader loads holds the sale A acknowledged.
-    expect((await takeover).at(-1)!.rows).toEqual([{ n: 2 }]);
+    expect((await takeover.done).at(-1)!.rows).toEqual([{ n: 2 }]);
     await expect(a.gateway.store.fatal).resolves.toMatchObject({ name: 'LeadershipLostError' });
     await rival.end();
     const b = await gateway(url);

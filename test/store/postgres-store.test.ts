@@ -3,13 +3,14 @@ import pg from 'pg';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseLockedError, LeadershipLostError } from '../../src/store/postgres/connection.js';
+import { DatabaseLock, DatabaseLockedError, LeadershipLostError } from '../../src/store/postgres/connection.js';
 import { loadMigrations, migrate, MigrationError } from '../../src/store/postgres/migrate.js';
 import { journalEntryOf } from '../../src/store/postgres/pg-store.js';
 import { describeDatabase } from '../../src/store/postgres/sql-values.js';
+import { NotDurableError } from '../../src/domain/ports/unit-of-work.js';
 import type { Product, Tax } from '../../src/domain/types.js';
 import { removeDir } from '../helpers.js';
-import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
+import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, startTcpProxy, statementWaiting, type PgCluster, queryRows } from '../postgres.js';
 import { openStores, saleRecord, storeContract, type StoreLocation } from './contract.js';
 
 let cluster: PgCluster;
@@ -191,6 +192,59 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     expect(again.catalog.find('products', '30')).toBeUndefined();
     expect(again.catalog.version).toBe(s.catalog.version);
     await again.close();
+  });
+
+  it('after a failed round, a unit of work first writes what it left: while that fails, the work is refused before it runs (a 503 then changes nothing)', async () => {
+    const loc = await freshDatabase();
+    const s = await openStores(loc);
+    await s.catalog.create<Tax>('taxes', { identifier: '1', name: 'Reduced', vat: 10 });
+    await s.catalog.create<Product>('products', { identifier: '24', name: 'P24', price: 1, tax: '1' });
+    await queryRows(loc.url, "ALTER TABLE article_rows ADD CONSTRAINT no_boom CHECK (name IS DISTINCT FROM 'boom')");
+    await expect(s.catalog.replace<Product>('products', '24', { name: 'boom', price: 2, tax: '1' })).rejects.toThrow(NotDurableError);
+    let ran = 0;
+    const add = (id: string) => s.catalog.transact(async () => {
+      ran++;
+      await s.catalog.create<Product>('products', { identifier: id, name: `P${id}`, price: 1, tax: '1' });
+    });
+    await expect(add('30')).rejects.toThrow(NotDurableError);
+    expect(ran).toBe(0);
+    expect(s.catalog.find('products', '30')).toBeUndefined();
+    await queryRows(loc.url, 'ALTER TABLE article_rows DROP CONSTRAINT no_boom');
+    await add('31');
+    expect(ran).toBe(1);
+    const names = await queryRows<{ identifier: string; name: string }>(loc.url, "SELECT identifier, data->>'name' AS name FROM article_rows WHERE entity = 'product' ORDER BY identifier");
+    expect(names).toEqual([{ identifier: '24', name: 'boom' }, { identifier: '31', name: 'P31' }]);
+    await s.close();
+  });
+
+  it('a connection cut while the lock is taken again fails that attempt, never the process; the next attempt takes it', async () => {
+    const { url } = await freshDatabase();
+    const proxy = await startTcpProxy(cluster.port);
+    const viaProxy = new URL(url);
+    viaProxy.port = String(proxy.port);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const lock = new DatabaseLock(viaProxy.toString());
+    try {
+      await migrate(admin);
+      await lock.acquire();
+      // Hold the attempt to take the lock again at its read of the epoch, and cut the network there.
+      await admin.query('BEGIN; LOCK TABLE gateway_leader IN ACCESS EXCLUSIVE MODE');
+      proxy.cut();
+      await expect.poll(() => lock.lost, { timeout: 30_000 }).toBe(true);
+      const retaking = lock.ensure().then(() => null, (err: Error) => err);
+      await statementWaiting(url, 'SELECT epoch::text FROM gateway_leader', 'the new lock connection reading the epoch');
+      proxy.cut();
+      expect((await retaking)?.message).toMatch(/ECONNRESET|terminated/);
+      await admin.query('COMMIT');
+      // The cut sessions' backends may hold the lock a moment longer: each attempt fails until they exit.
+      await expect.poll(() => lock.ensure().then(() => true, () => false), { timeout: 30_000, interval: 100 }).toBe(true);
+      expect(lock.lost).toBe(false);
+    } finally {
+      await lock.release();
+      await admin.end();
+      await proxy.close();
+    }
   });
 
   it('survives the server dropping every connection (the lock\'s too): a failed round is written by the next one', async () => {

@@ -14,6 +14,8 @@ export interface UnitOfWork {
 /** What the store gives a unit of work: a commit that makes every change made before it durable (shared by concurrent callers). */
 export interface Durability {
   commit(): Promise<void>;
+  /** The last commit failed and its changes wait for the next one (PostgreSQL: the database was down). */
+  readonly lastCommitFailed?: boolean;
 }
 
 /** The changes of a unit of work could not be made durable (the store's error is the cause); a request answers 5xx. */

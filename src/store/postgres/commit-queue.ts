@@ -83,6 +83,10 @@ export class PgCommitQueue {
     await this.beforeRound();
     const client = await this.pool.connect();
     let broken: unknown;
+    // pg-pool listens for 'error' only while a connection is idle: the server ending this one between
+    // two statements (a database shut down) must fail the round, not crash the process.
+    const dropped = (err: Error) => { broken = err; };
+    client.on('error', dropped);
     try {
       await client.query('BEGIN');
       await this.inRound(client);
@@ -93,6 +97,7 @@ export class PgCommitQueue {
       await client.query('ROLLBACK').catch((e) => { broken = e; });
       throw err;
     } finally {
+      client.off('error', dropped);
       client.release(broken as Error | undefined);
     }
   }

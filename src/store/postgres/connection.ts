@@ -29,7 +29,11 @@ export function createPool(opts: PostgresOptions, onError: (err: Error) => void)
 }
 
 export function createClient(url: string, applicationName = 'tabshop-gateway'): pg.Client {
-  return new pg.Client({ connectionString: url, options: SESSION_OPTIONS, application_name: applicationName, keepAlive: true, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ connectionString: url, options: SESSION_OPTIONS, application_name: applicationName, keepAlive: true, connectionTimeoutMillis: 10_000 });
+  // pg emits 'error' when the connection drops, even while a query runs (which fails with it): with
+  // no listener that event would crash the process. The failed query, or the next one, reports it.
+  client.on('error', () => undefined);
+  return client;
 }
 
 /** A connection failure, said in one line that names the database (never the password). */
@@ -135,11 +139,7 @@ export class DatabaseLock {
     let followed: string | null = null;
     for (;;) {
       try {
-        if (!client) {
-          client = await this.connect();
-          // An idle connection that dies emits 'error'; the next query reports it.
-          client.on('error', () => undefined);
-        }
+        client ??= await this.connect();
         if (await this.tryLock(client)) return client;
         const leader = await describeLeader(client);
         const key = `${leader.url}|${leader.holder}`;
@@ -222,6 +222,8 @@ export class DatabaseLock {
     } catch (err) {
       throw new DatabaseUnavailableError(this.url, err);
     }
+    // Until adopt() (or while following) a connection the server ends must not crash the process: the next query fails.
+    client.on('error', () => undefined);
     return client;
   }
 

@@ -176,10 +176,15 @@ export class PgStore implements Store {
     try {
       // Migrations serialise themselves, so a follower may run them too (a no-op once applied).
       const client = await this.pool.connect().catch((err) => { throw new DatabaseUnavailableError(this.options.url, err); });
+      // A connection the server ends between two statements fails the migration, not the process.
+      let dropped: Error | undefined;
+      const onDropped = (err: Error) => { dropped = err; };
+      client.on('error', onDropped);
       try {
         this.migration = await migrate(client);
       } finally {
-        client.release();
+        client.off('error', onDropped);
+        client.release(dropped);
       }
       await this.lock.acquire(this.lead);
       const state = await this.pool.query<{ version: number; upstream: ArticlesData['upstream'] | null }>('SELECT version, upstream FROM articles_state WHERE id');
@@ -265,6 +270,10 @@ export class PgStore implements Store {
 
   commit(): Promise<void> {
     return this.commitQueue.commit();
+  }
+
+  get lastCommitFailed(): boolean {
+    return this.commitQueue.lastError !== null;
   }
 
   journal(entry: JournalEntry): void {
