@@ -18,7 +18,11 @@ const [cliA, cliB] = process.argv.slice(2);
 if (!cliA || !cliB) throw new Error('usage: tsx bench/ab-builds.ts <a>/dist/cli.js <b>/dist/cli.js');
 const SALES = Number(process.env.AB_SALES ?? 100_000);
 const STARTS = Number(process.env.AB_STARTS ?? 3);
-const timing = { seconds: Number(process.env.BENCH_SECONDS ?? 10), warmupSeconds: Number(process.env.BENCH_WARMUP ?? 3), slices: Number(process.env.BENCH_SLICES ?? 2) };
+const timing = {
+  seconds: Number(process.env.BENCH_SECONDS ?? 10),
+  warmupSeconds: Number(process.env.BENCH_WARMUP ?? 3),
+  slices: Number(process.env.BENCH_SLICES ?? 2),
+};
 const log = (msg: string) => process.stderr.write(`[ab] ${msg}\n`);
 const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
@@ -48,7 +52,10 @@ try {
   };
   const starts: Record<'a' | 'b', { rssMB: number; startSeconds: number }[]> = { a: [], b: [] };
   for (let i = 0; i < STARTS; i++) {
-    for (const [key, cli] of [['a', cliA], ['b', cliB]] as const) {
+    for (const [key, cli] of [
+      ['a', cliA],
+      ['b', cliB],
+    ] as const) {
       const { s, startSeconds, rss } = await start(cli);
       starts[key].push({ rssMB: mb(rss), startSeconds: Math.round(startSeconds * 10) / 10 });
       log(`${key}: RSS ${mb(rss)} MB, started in ${startSeconds.toFixed(1)} s`);
@@ -60,12 +67,24 @@ try {
   const b = await start(cliB);
   const products = cat.products.map((p) => p.identifier);
   log('durable pushes, 32 tablets, A and B interleaved');
-  const [ra, rb] = await measureInterleaved([
-    { load: pushLoad(a.s.url, devices, products, 32, 31), pid: a.s.child.pid },
-    { load: pushLoad(b.s.url, devices, products, 32, 32), pid: b.s.child.pid },
-  ], timing);
-  const push = (r: typeof ra) => ({ rps: Math.round(r.rps), p50Ms: r.p50, p99Ms: r.p99, non2xx: r.non2xx, errors: r.errors, cpuMsPerRequest: r.cpuMsPerRequest === null ? null : Math.round(r.cpuMsPerRequest * 1000) / 1000 });
-  process.stdout.write(`${JSON.stringify({ a: cliA, b: cliB, sales: SALES, starts, push: { a: push(ra), b: push(rb), ratioBA: Math.round((rb.rps / ra.rps) * 100) / 100 } }, null, 2)}\n`);
+  const [ra, rb] = await measureInterleaved(
+    [
+      { load: pushLoad(a.s.url, devices, products, 32, 31), pid: a.s.child.pid },
+      { load: pushLoad(b.s.url, devices, products, 32, 32), pid: b.s.child.pid },
+    ],
+    timing,
+  );
+  const push = (r: typeof ra) => ({
+    rps: Math.round(r.rps),
+    p50Ms: r.p50,
+    p99Ms: r.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    cpuMsPerRequest: r.cpuMsPerRequest === null ? null : Math.round(r.cpuMsPerRequest * 1000) / 1000,
+  });
+  process.stdout.write(
+    `${JSON.stringify({ a: cliA, b: cliB, sales: SALES, starts, push: { a: push(ra), b: push(rb), ratioBA: Math.round((rb.rps / ra.rps) * 100) / 100 } }, null, 2)}\n`,
+  );
 } finally {
   for (const s of running) await s.stop().catch(() => undefined);
   await rm(root, { recursive: true, force: true });

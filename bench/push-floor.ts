@@ -43,26 +43,49 @@ async function pushWithLogLevel(level: 'info' | 'silent'): Promise<number | null
   // LOG_LEVEL=silent logs no URL to wait for: a fixed free port, and /healthz polled.
   const port = await freePort();
   const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'serve', '--config', configPath], {
-    cwd: ROOT, stdio: 'ignore', env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: level, PORT: String(port) },
+    cwd: ROOT,
+    stdio: 'ignore',
+    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: level, PORT: String(port) },
   });
   const gw = { url: `http://127.0.0.1:${port}`, child };
-  for (let i = 0; i < 300 && !(await fetch(`${gw.url}/healthz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  for (
+    let i = 0;
+    i < 300
+    && !(await fetch(`${gw.url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
   const products = catalogue(100).products.map((p) => p.identifier);
   const rnd = prng(level === 'info' ? 1 : 2);
   let seq = level === 'info' ? 0 : 50_000_000;
   const auths = devices.map((d) => `Basic ${Buffer.from(`${d.username}:${d.password}`).toString('base64')}`);
   let next = 0;
-  const [r] = await measureInterleaved([{
-    load: {
-      url: `${gw.url}/invoice`, connections: 32, method: 'POST',
-      setupRequest: (req, context) => {
-        if (context.auth === undefined) context.auth = auths[next++ % auths.length];
-        const invoice = tabshopInvoice({ seq: seq++, products, date: Date.UTC(2026, 5, 1, 12) + seq, rnd });
-        return { ...req, method: 'POST', headers: { authorization: context.auth as string, 'content-type': 'application/x-www-form-urlencoded' }, body: JSON.stringify({ invoices: [invoice] }) };
+  const [r] = await measureInterleaved(
+    [
+      {
+        load: {
+          url: `${gw.url}/invoice`,
+          connections: 32,
+          method: 'POST',
+          setupRequest: (req, context) => {
+            if (context.auth === undefined) context.auth = auths[next++ % auths.length];
+            const invoice = tabshopInvoice({ seq: seq++, products, date: Date.UTC(2026, 5, 1, 12) + seq, rnd });
+            return {
+              ...req,
+              method: 'POST',
+              headers: { authorization: context.auth as string, 'content-type': 'application/x-www-form-urlencoded' },
+              body: JSON.stringify({ invoices: [invoice] }),
+            };
+          },
+        },
+        pid: gw.child.pid,
       },
-    },
-    pid: gw.child.pid,
-  }], { seconds: 5, warmupSeconds: 2, slices: 1 });
+    ],
+    { seconds: 5, warmupSeconds: 2, slices: 1 },
+  );
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   return r.cpuMsPerRequest;
@@ -97,7 +120,8 @@ try {
   const journaled = await domainCost(20_000, true);
   console.log(`the same with the raw body journaled: ${journaled.toFixed(3)} ms CPU`);
   for (const [name, ms] of await httpCosts()) console.log(`${name}: ${ms?.toFixed(3)} ms CPU/request`);
-  for (const level of ['info', 'silent'] as const) console.log(`gateway: durable push, LOG_LEVEL=${level}: ${(await pushWithLogLevel(level))?.toFixed(3)} ms CPU/request`);
+  for (const level of ['info', 'silent'] as const)
+    console.log(`gateway: durable push, LOG_LEVEL=${level}: ${(await pushWithLogLevel(level))?.toFixed(3)} ms CPU/request`);
 } finally {
   await rm(root, { recursive: true, force: true });
 }

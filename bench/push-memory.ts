@@ -21,7 +21,9 @@ for (let step = 0; step < Number(process.env.STEPS ?? 6); step++) {
   gc();
   gc();
   const m = process.memoryUsage();
-  console.log(`${(step + 1) * STEP} sales: heapUsed ${(m.heapUsed / 2 ** 20).toFixed(1)} MB, rss ${(m.rss / 2 ** 20).toFixed(0)} MB, external ${(m.external / 2 ** 20).toFixed(1)} MB, arrayBuffers ${(m.arrayBuffers / 2 ** 20).toFixed(1)} MB`);
+  console.log(
+    `${(step + 1) * STEP} sales: heapUsed ${(m.heapUsed / 2 ** 20).toFixed(1)} MB, rss ${(m.rss / 2 ** 20).toFixed(0)} MB, external ${(m.external / 2 ** 20).toFixed(1)} MB, arrayBuffers ${(m.arrayBuffers / 2 ** 20).toFixed(1)} MB`,
+  );
 }
 await g.close();
 await rm(root, { recursive: true, force: true });

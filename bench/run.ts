@@ -80,7 +80,13 @@ async function storedSales(url: string): Promise<number> {
 function summary(what: string, r: LoadResult): Record<string, unknown> {
   if (r.non2xx || r.errors || r.timeouts) log(`WARNING ${what}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
   return {
-    rps: Math.round(r.rps), requests: r.requests, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, p50Ms: r.p50, p99Ms: r.p99,
+    rps: Math.round(r.rps),
+    requests: r.requests,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    p50Ms: r.p50,
+    p99Ms: r.p99,
     serverCpuMsPerRequest: r.cpuMsPerRequest === null ? null : Math.round(r.cpuMsPerRequest * 1000) / 1000,
   };
 }
@@ -102,13 +108,19 @@ async function stockScenario(rows: Row[], devices: BenchDevice[]): Promise<void>
   for (const encoding of ['identity', 'gzip'] as const) {
     log(`GET stock (${encoding}): gateway vs baseline, interleaved`);
     const before = load();
-    const [o, b] = await measureInterleaved([
-      { load: { url: `${ours.url}/stock`, connections: READ_CLIENTS, headers: { 'accept-encoding': encoding, authorization: auth } }, pid: ours.child.pid },
-      { load: { url: `${base.url}/stock`, connections: READ_CLIENTS, headers: { 'accept-encoding': encoding } }, pid: base.child.pid },
-    ], timing);
+    const [o, b] = await measureInterleaved(
+      [
+        { load: { url: `${ours.url}/stock`, connections: READ_CLIENTS, headers: { 'accept-encoding': encoding, authorization: auth } }, pid: ours.child.pid },
+        { load: { url: `${base.url}/stock`, connections: READ_CLIENTS, headers: { 'accept-encoding': encoding } }, pid: base.child.pid },
+      ],
+      timing,
+    );
     rows.push({
       scenario: `GET stock, ${PRODUCTS.toLocaleString('en-US')} products${encoding === 'gzip' ? ', gzip' : ''} (${READ_CLIENTS} conn.)`,
-      unit: 'req/s', ours: o.rps, baseline: b.rps, target: { kind: 'min-ratio', value: 0.8 },
+      unit: 'req/s',
+      ours: o.rps,
+      baseline: b.rps,
+      target: { kind: 'min-ratio', value: 0.8 },
       details: { bodyBytes: body.length, ours: summary('stock', o), baseline: summary('stock baseline', b), before, after: load() },
     });
   }
@@ -125,16 +137,22 @@ async function pushScenario(rows: Row[], devices: BenchDevice[], cat: CatalogueF
   const base = await baseline('push-validate.ts', { BENCH_USERS: JSON.stringify(devices) });
   log(`POST invoice, ${PUSH_CLIENTS} tablets: gateway vs baseline, interleaved`);
   const before = load();
-  const [o, b] = await measureInterleaved([
-    { load: pushLoad(ours.url, devices, products, PUSH_CLIENTS, 11), pid: ours.child.pid },
-    { load: pushLoad(base.url, devices, products, PUSH_CLIENTS, 12), pid: base.child.pid },
-  ], timing);
+  const [o, b] = await measureInterleaved(
+    [
+      { load: pushLoad(ours.url, devices, products, PUSH_CLIENTS, 11), pid: ours.child.pid },
+      { load: pushLoad(base.url, devices, products, PUSH_CLIENTS, 12), pid: base.child.pid },
+    ],
+    timing,
+  );
   const after = load();
   const stored = await storedSales(ours.url);
   await stop(base);
   await stop(ours);
   rows.push({
-    scenario: `POST invoice, durable, ${PUSH_CLIENTS} tablets`, unit: 'req/s', ours: o.rps, baseline: b.rps,
+    scenario: `POST invoice, durable, ${PUSH_CLIENTS} tablets`,
+    unit: 'req/s',
+    ours: o.rps,
+    baseline: b.rps,
     target: { kind: 'min-ratio', value: 0.5 },
     details: { ours: summary('push', o), baseline: summary('push baseline', b), storedSales: stored, before, after },
   });
@@ -162,10 +180,13 @@ async function ingestScenario(rows: Row[], devices: BenchDevice[], cat: Catalogu
   const empty = await gateway('ingest-0', emptyConfig);
   log(`push latency with 0 and with ${HISTORY.toLocaleString('en-US')} stored sales (${LATENCY_CLIENTS} tablets), interleaved`);
   const before = load();
-  const [with0, with100k] = await measureInterleaved([
-    { load: pushLoad(empty.url, devices, products, LATENCY_CLIENTS, 21), pid: empty.child.pid },
-    { load: pushLoad(full.url, devices, products, LATENCY_CLIENTS, 22), pid: full.child.pid },
-  ], timing);
+  const [with0, with100k] = await measureInterleaved(
+    [
+      { load: pushLoad(empty.url, devices, products, LATENCY_CLIENTS, 21), pid: empty.child.pid },
+      { load: pushLoad(full.url, devices, products, LATENCY_CLIENTS, 22), pid: full.child.pid },
+    ],
+    timing,
+  );
   const after = load();
   // For information: the same process after the push phase (young generation and caches grown by serving).
   const rssAfterPushes = full.rss();
@@ -173,19 +194,31 @@ async function ingestScenario(rows: Row[], devices: BenchDevice[], cat: Catalogu
   await stop(empty);
   await stop(full);
   rows.push({
-    scenario: `push p50 latency, 100k vs 0 stored sales (${LATENCY_CLIENTS} tablets)`, unit: 'ms',
-    ours: with100k.p50, baseline: with0.p50, target: { kind: 'max-ratio', value: 1.2 },
+    scenario: `push p50 latency, 100k vs 0 stored sales (${LATENCY_CLIENTS} tablets)`,
+    unit: 'ms',
+    ours: with100k.p50,
+    baseline: with0.p50,
+    target: { kind: 'max-ratio', value: 1.2 },
     details: { with0: summary('ingest 0', with0), with100k: summary('ingest 100k', with100k), before, after },
   });
   rows.push({
-    scenario: `push p99 latency, 100k vs 0 stored sales (no target)`, unit: 'ms',
-    ours: with100k.p99, baseline: with0.p99, target: { kind: 'none', value: 0 },
+    scenario: `push p99 latency, 100k vs 0 stored sales (no target)`,
+    unit: 'ms',
+    ours: with100k.p99,
+    baseline: with0.p99,
+    target: { kind: 'none', value: 0 },
   });
   rows.push({
-    scenario: `RSS after loading ${HISTORY.toLocaleString('en-US')} stored sales`, unit: 'MB', ours: mb(rss), baseline: null,
-    target: { kind: 'below', value: 150 }, details: {
-      startSeconds: Math.round(startSeconds * 10) / 10, seedSeconds: Math.round(seedSeconds),
-      rssAfterPushesMB: mb(rssAfterPushes), rssWith0AfterPushesMB: mb(rssEmptyAfterPushes),
+    scenario: `RSS after loading ${HISTORY.toLocaleString('en-US')} stored sales`,
+    unit: 'MB',
+    ours: mb(rss),
+    baseline: null,
+    target: { kind: 'below', value: 150 },
+    details: {
+      startSeconds: Math.round(startSeconds * 10) / 10,
+      seedSeconds: Math.round(seedSeconds),
+      rssAfterPushesMB: mb(rssAfterPushes),
+      rssWith0AfterPushesMB: mb(rssEmptyAfterPushes),
     },
   });
 }
@@ -201,12 +234,22 @@ async function replayScenario(rows: Row[], devices: BenchDevice[], cat: Catalogu
   await seedDataDir(configPath, { products: PRODUCTS, sales: 0 });
   const ours = await gateway('replay', configPath);
   log(`replay ${REPLAY_INVOICES} invoices`);
-  const r = await runReplay({ dir: join(root, 'replay-fixtures'), url: ours.url, device: devices[0], products: cat.products.map((p) => p.identifier), invoices: REPLAY_INVOICES });
+  const r = await runReplay({
+    dir: join(root, 'replay-fixtures'),
+    url: ours.url,
+    device: devices[0],
+    products: cat.products.map((p) => p.identifier),
+    invoices: REPLAY_INVOICES,
+  });
   const stored = await storedSales(ours.url);
   await stop(ours);
   if (r.exitCode !== 0 || stored !== REPLAY_INVOICES) log(`WARNING replay: exit code ${r.exitCode}, ${stored} sales stored:\n${r.outputTail}`);
   rows.push({
-    scenario, unit: 'inv/s', ours: r.exitCode === 0 && stored === REPLAY_INVOICES ? r.invoicesPerSecond : 0, baseline: null, target,
+    scenario,
+    unit: 'inv/s',
+    ours: r.exitCode === 0 && stored === REPLAY_INVOICES ? r.invoicesPerSecond : 0,
+    baseline: null,
+    target,
     details: { ...r, storedSales: stored },
   });
 }
@@ -234,13 +277,19 @@ async function pgStockScenario(rows: Row[], devices: BenchDevice[], cluster: Ben
   for (const encoding of ['identity', 'gzip'] as const) {
     log(`PostgreSQL: GET stock (${encoding}): gateway vs baseline, interleaved`);
     const before = load();
-    const [o, b] = await measureInterleaved([
-      { load: { url: `${ours.url}/stock`, connections: READ_CLIENTS, headers: { 'accept-encoding': encoding, authorization: auth } }, pid: ours.child.pid },
-      { load: { url: `${base.url}/stock`, connections: READ_CLIENTS, headers: { 'accept-encoding': encoding } }, pid: base.child.pid },
-    ], timing);
+    const [o, b] = await measureInterleaved(
+      [
+        { load: { url: `${ours.url}/stock`, connections: READ_CLIENTS, headers: { 'accept-encoding': encoding, authorization: auth } }, pid: ours.child.pid },
+        { load: { url: `${base.url}/stock`, connections: READ_CLIENTS, headers: { 'accept-encoding': encoding } }, pid: base.child.pid },
+      ],
+      timing,
+    );
     rows.push({
       scenario: `${PG_PREFIX}GET stock, ${PRODUCTS.toLocaleString('en-US')} products${encoding === 'gzip' ? ', gzip' : ''} (${READ_CLIENTS} conn.)`,
-      unit: 'req/s', ours: o.rps, baseline: b.rps, target: { kind: 'min-ratio', value: 0.8 },
+      unit: 'req/s',
+      ours: o.rps,
+      baseline: b.rps,
+      target: { kind: 'min-ratio', value: 0.8 },
       details: { bodyBytes: body.length, ours: summary('pg stock', o), baseline: summary('pg stock baseline', b), before, after: load() },
     });
   }
@@ -258,17 +307,23 @@ async function pgPushScenario(rows: Row[], devices: BenchDevice[], cat: Catalogu
   const base = await baseline('push-pg.ts', { BENCH_USERS: JSON.stringify(devices), BENCH_DATABASE_URL: url, BENCH_POOL_SIZE: '10' });
   log(`PostgreSQL: POST invoice, ${PUSH_CLIENTS} tablets: gateway vs baseline (INSERT … ON CONFLICT), interleaved`);
   const before = load();
-  const [o, b] = await measureInterleaved([
-    { load: pushLoad(ours.url, devices, products, PUSH_CLIENTS, 41), pid: ours.child.pid },
-    { load: pushLoad(base.url, devices, products, PUSH_CLIENTS, 42), pid: base.child.pid },
-  ], timing);
+  const [o, b] = await measureInterleaved(
+    [
+      { load: pushLoad(ours.url, devices, products, PUSH_CLIENTS, 41), pid: ours.child.pid },
+      { load: pushLoad(base.url, devices, products, PUSH_CLIENTS, 42), pid: base.child.pid },
+    ],
+    timing,
+  );
   const after = load();
   const stored = await storedSales(ours.url);
   await stop(base);
   await stop(ours);
   await cluster.dropDatabase('bench_push');
   rows.push({
-    scenario: `${PG_PREFIX}POST invoice, durable, ${PUSH_CLIENTS} tablets`, unit: 'req/s', ours: o.rps, baseline: b.rps,
+    scenario: `${PG_PREFIX}POST invoice, durable, ${PUSH_CLIENTS} tablets`,
+    unit: 'req/s',
+    ours: o.rps,
+    baseline: b.rps,
     target: { kind: 'min-ratio', value: 0.5 },
     details: { ours: summary('pg push', o), baseline: summary('pg push baseline', b), storedSales: stored, before, after },
   });
@@ -278,7 +333,13 @@ async function pgPushScenario(rows: Row[], devices: BenchDevice[], cat: Catalogu
 async function waitReady(url: string, timeoutSeconds: number): Promise<void> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   while (Date.now() < deadline) {
-    const status = await fetch(`${url}/readyz`).then(async (r) => { await r.arrayBuffer(); return r.status; }, () => 0);
+    const status = await fetch(`${url}/readyz`).then(
+      async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      },
+      () => 0,
+    );
     if (status === 200) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -314,12 +375,19 @@ async function pgReadyScenario(rows: Row[], devices: BenchDevice[], cluster: Ben
     build,
   };
   rows.push({
-    scenario: `${PG_PREFIX}ready time (start to /readyz 200), ${history} vs 0 stored sales`, unit: 's',
-    ours: Math.round(full.readySeconds * 10) / 10, baseline: Math.round(empty.readySeconds * 10) / 10, target: { kind: 'below', value: 3 }, details,
+    scenario: `${PG_PREFIX}ready time (start to /readyz 200), ${history} vs 0 stored sales`,
+    unit: 's',
+    ours: Math.round(full.readySeconds * 10) / 10,
+    baseline: Math.round(empty.readySeconds * 10) / 10,
+    target: { kind: 'below', value: 3 },
+    details,
   });
   rows.push({
-    scenario: `${PG_PREFIX}RSS after ready, ${history} vs 0 stored sales`, unit: 'MB',
-    ours: mb(full.rss), baseline: mb(empty.rss), target: { kind: 'max-ratio', value: 1.2 },
+    scenario: `${PG_PREFIX}RSS after ready, ${history} vs 0 stored sales`,
+    unit: 'MB',
+    ours: mb(full.rss),
+    baseline: mb(empty.rss),
+    target: { kind: 'max-ratio', value: 1.2 },
   });
 }
 
@@ -327,7 +395,14 @@ async function pgScenarios(rows: Row[], devices: BenchDevice[], cat: CatalogueFi
   const wanted = ['pg-stock', 'pg-push', 'pg-ready'].filter((s) => ONLY.has(s));
   if (wanted.length === 0) return;
   if (!PG_BIN) {
-    rows.push({ scenario: `${PG_PREFIX}all scenarios`, unit: '', ours: null, baseline: null, target: { kind: 'none', value: 0 }, unavailable: 'n/a (no PostgreSQL binaries under /usr/lib/postgresql)' });
+    rows.push({
+      scenario: `${PG_PREFIX}all scenarios`,
+      unit: '',
+      ours: null,
+      baseline: null,
+      target: { kind: 'none', value: 0 },
+      unavailable: 'n/a (no PostgreSQL binaries under /usr/lib/postgresql)',
+    });
     return;
   }
   const dbs = await pgDatabases({ sales: PG_HISTORY, catalogue: cat, registers: devices.slice(0, 4), scratch: root, log });
@@ -339,7 +414,14 @@ async function pgScenarios(rows: Row[], devices: BenchDevice[], cat: CatalogueFi
     } catch (err) {
       log(`${name} failed: ${(err as Error).stack ?? err}`);
       for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
-      rows.push({ scenario: `${PG_PREFIX}${name}`, unit: '', ours: null, baseline: null, target: { kind: 'none', value: 0 }, unavailable: `failed: ${(err as Error).message.split('\n')[0]}` });
+      rows.push({
+        scenario: `${PG_PREFIX}${name}`,
+        unit: '',
+        ours: null,
+        baseline: null,
+        target: { kind: 'none', value: 0 },
+        unavailable: `failed: ${(err as Error).message.split('\n')[0]}`,
+      });
     }
   };
   try {
@@ -370,9 +452,21 @@ async function main(): Promise<void> {
   const evaluated = rows.map(evaluate);
   const date = new Date();
   const results = {
-    date: date.toISOString(), machine,
-    settings: { seconds: SECONDS, warmupSeconds: WARMUP, slices: SLICES, products: PRODUCTS, history: HISTORY, pgHistory: PG_HISTORY, pushClients: PUSH_CLIENTS, latencyClients: LATENCY_CLIENTS, readClients: READ_CLIENTS },
-    durationSeconds: Math.round((Date.now() - started) / 1000), rows: evaluated,
+    date: date.toISOString(),
+    machine,
+    settings: {
+      seconds: SECONDS,
+      warmupSeconds: WARMUP,
+      slices: SLICES,
+      products: PRODUCTS,
+      history: HISTORY,
+      pgHistory: PG_HISTORY,
+      pushClients: PUSH_CLIENTS,
+      latencyClients: LATENCY_CLIENTS,
+      readClients: READ_CLIENTS,
+    },
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    rows: evaluated,
   };
   await mkdir(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', `${date.toISOString().slice(0, 19).replace(/:/g, '-')}.json`);

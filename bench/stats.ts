@@ -31,17 +31,22 @@ const START = Date.parse('2026-01-01T00:00:00Z');
 const DAY_MS = 86_400_000;
 const REGISTERS = ['SHOP', 'BAR'];
 const DEVICES = [
-  { username: 'shop-1', password: 'x', cashRegister: 'SHOP' }, { username: 'shop-2', password: 'x', cashRegister: 'SHOP' },
-  { username: 'bar-1', password: 'x', cashRegister: 'BAR' }, { username: 'bar-2', password: 'x', cashRegister: 'BAR' },
+  { username: 'shop-1', password: 'x', cashRegister: 'SHOP' },
+  { username: 'shop-2', password: 'x', cashRegister: 'SHOP' },
+  { username: 'bar-1', password: 'x', cashRegister: 'BAR' },
+  { username: 'bar-2', password: 'x', cashRegister: 'BAR' },
 ];
 
 // A small deterministic PRNG, so every run generates the same year.
 let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
 
 const PRODUCTS = Array.from({ length: 60 }, (_, i) => ({
-  identifier: String(100 + i), name: `Product ${i}`, priceCents: 150 + Math.floor(rand() * 1200), tax: i % 3 === 0 ? '2' : '1',
+  identifier: String(100 + i),
+  name: `Product ${i}`,
+  priceCents: 150 + Math.floor(rand() * 1200),
+  tax: i % 3 === 0 ? '2' : '1',
   category: `c${i % 8}`,
 }));
 const RATE: Record<string, number> = { 1: 10, 2: 20 };
@@ -50,21 +55,42 @@ function position(p: (typeof PRODUCTS)[number], qty: number) {
   const totalCents = p.priceCents * qty;
   const rate = RATE[p.tax];
   const vatCents = Math.round((totalCents * rate) / (100 + rate));
-  return { productId: p.identifier, productName: p.name, posTitle: p.name, qty, subtotal: totalCents / 100, discount: 0, total: totalCents / 100, tax: vatCents / 100, costPrice: Math.round(totalCents * 0.3) / 100 };
+  return {
+    productId: p.identifier,
+    productName: p.name,
+    posTitle: p.name,
+    qty,
+    subtotal: totalCents / 100,
+    discount: 0,
+    total: totalCents / 100,
+    tax: vatCents / 100,
+    costPrice: Math.round(totalCents * 0.3) / 100,
+  };
 }
 
 function invoiceAt(id: string, at: number, status = '10') {
   const positions = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => position(pick(PRODUCTS), 1 + Math.floor(rand() * 3)));
   const cents = (k: 'total' | 'tax' | 'costPrice') => positions.reduce((s, p) => s + Math.round(p[k] * 100), 0) / 100;
   return {
-    id, date: String(at), checkoutType: rand() < 0.55 ? '0' : '2', checkoutStatus: status, total: cents('total'), tax: cents('tax'), discount: 0, costPrice: cents('costPrice'),
-    customer: { name: '', address: '', email: '' }, positions,
+    id,
+    date: String(at),
+    checkoutType: rand() < 0.55 ? '0' : '2',
+    checkoutStatus: status,
+    total: cents('total'),
+    tax: cents('tax'),
+    discount: 0,
+    costPrice: cents('costPrice'),
+    customer: { name: '', address: '', email: '' },
+    positions,
   };
 }
 
 async function open(dir: string, now: () => Date): Promise<Gateway> {
   const configPath = join(dir, 'config.json');
-  await writeFile(configPath, JSON.stringify({ store: { dataDir: './data' }, devices: DEVICES, admins: [{ username: 'admin', password: 'admin' }], logLevel: 'warn' }));
+  await writeFile(
+    configPath,
+    JSON.stringify({ store: { dataDir: './data' }, devices: DEVICES, admins: [{ username: 'admin', password: 'admin' }], logLevel: 'warn' }),
+  );
   const { config } = loadConfig({ file: configPath, cwd: dir, env: {} });
   return openGateway(config, createLogger('warn'), { now });
 }
@@ -103,7 +129,11 @@ async function generate(dir: string): Promise<void> {
     const reversals = pushed.filter(() => rand() < 0.03);
     clock = dayStart + 12.5 * 3_600_000;
     for (const { device, invoice } of reversals.slice(0, Math.ceil(reversals.length / 2))) {
-      await gw.ledger.ingestInvoices([{ ...invoice, checkoutStatus: rand() < 0.66 ? '11' : '12' }], { device: device.username, cashRegisterName: device.cashRegister, at: new Date(clock) });
+      await gw.ledger.ingestInvoices([{ ...invoice, checkoutStatus: rand() < 0.66 ? '11' : '12' }], {
+        device: device.username,
+        cashRegisterName: device.cashRegister,
+        at: new Date(clock),
+      });
     }
     await gw.store.commit();
     clock = dayStart + 13 * 3_600_000;
@@ -112,7 +142,11 @@ async function generate(dir: string): Promise<void> {
     await gw.store.commit();
     clock = dayStart + DAY_MS - 3_600_000;
     for (const { device, invoice } of reversals.slice(Math.ceil(reversals.length / 2))) {
-      await gw.ledger.ingestInvoices([{ ...invoice, checkoutStatus: '11' }], { device: device.username, cashRegisterName: device.cashRegister, at: new Date(clock) });
+      await gw.ledger.ingestInvoices([{ ...invoice, checkoutStatus: '11' }], {
+        device: device.username,
+        cashRegisterName: device.cashRegister,
+        at: new Date(clock),
+      });
     }
     await gw.store.commit();
     made += today;
@@ -150,7 +184,9 @@ async function main() {
     ['products, whole year', '/api/products/stats'],
     ['days, one month', `/api/days?from=2026-06-01T00:00:00Z&to=2026-07-01T00:00:00Z`],
   ];
-  console.log(`\nrestart with ${gw.ledger.saleCount} sales: ${(startup / 1000).toFixed(1)} s (aggregates rebuilt from the stored sales); heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB, rss ${(mem.rss / 2 ** 20).toFixed(0)} MB\n`);
+  console.log(
+    `\nrestart with ${gw.ledger.saleCount} sales: ${(startup / 1000).toFixed(1)} s (aggregates rebuilt from the stored sales); heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB, rss ${(mem.rss / 2 ** 20).toFixed(0)} MB\n`,
+  );
   // The HTTP stack's own first request (routing, auth) is not a stats figure.
   await fetch(`${server.url}/api/version`, { headers: { authorization: auth } });
   console.log('query'.padEnd(40), ' first ms', 'median ms', '  max ms', ' rows');
@@ -165,7 +201,15 @@ async function main() {
       if (res.status !== 200) throw new Error(`${path}: ${res.status} ${body.slice(0, 200)}`);
       rows = accept === 'text/csv' ? body.split('\r\n').length - 2 : JSON.parse(body).total;
     }
-    console.log(name.padEnd(40), times[0].toFixed(1).padStart(9), median(times).toFixed(1).padStart(9), Math.max(...times).toFixed(1).padStart(8), String(rows).padStart(5));
+    console.log(
+      name.padEnd(40),
+      times[0].toFixed(1).padStart(9),
+      median(times).toFixed(1).padStart(9),
+      Math.max(...times)
+        .toFixed(1)
+        .padStart(8),
+      String(rows).padStart(5),
+    );
   }
   await server.stop(1000);
   if (!KEEP && !REUSE) await rm(dir, { recursive: true, force: true });

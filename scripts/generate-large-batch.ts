@@ -10,7 +10,14 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-interface Item { id: string; name: string; cents: number; vat: number; costCents: number; byWeight?: boolean }
+interface Item {
+  id: string;
+  name: string;
+  cents: number;
+  vat: number;
+  costCents: number;
+  byWeight?: boolean;
+}
 
 const ITEMS: Item[] = [
   { id: '101', name: 'Espresso', cents: 220, vat: 10, costCents: 35 },
@@ -27,7 +34,21 @@ const ITEMS: Item[] = [
   { id: '601', name: 'Coffee beans (kg)', cents: 2400, vat: 10, costCents: 950, byWeight: true },
 ];
 const METHODS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '31'];
-const METHOD_NAMES = ['cash', 'credit_card', 'card', 'paypal', 'check', 'paypal_here', 'invoice', 'bitcoin', 'authorize_net', 'payleven', 'yodo', 'stripe', 'custom'];
+const METHOD_NAMES = [
+  'cash',
+  'credit_card',
+  'card',
+  'paypal',
+  'check',
+  'paypal_here',
+  'invoice',
+  'bitcoin',
+  'authorize_net',
+  'payleven',
+  'yodo',
+  'stripe',
+  'custom',
+];
 const START_MS = Date.UTC(2026, 10, 23, 7, 0, 0);
 
 function mulberry32(seed: number): () => number {
@@ -80,10 +101,15 @@ export function generateLargeBatch(count = 1000, seed = 146): LargeBatch {
       cost += lineCost;
       const qty = milli / 1000;
       positions.push({
-        productId: item.id, productName: item.name, posTitle: item.name,
+        productId: item.id,
+        productName: item.name,
+        posTitle: item.name,
         qty: strings ? String(qty) : qty,
-        subtotal: amount(lineCents, strings), discount: amount(0, strings), tax: amount(lineTax, strings),
-        total: amount(lineCents, strings), costPrice: amount(lineCost, strings),
+        subtotal: amount(lineCents, strings),
+        discount: amount(0, strings),
+        tax: amount(lineTax, strings),
+        total: amount(lineCents, strings),
+        costPrice: amount(lineCost, strings),
       });
     }
     const methodIndex = Math.floor(random() * METHODS.length);
@@ -95,16 +121,20 @@ export function generateLargeBatch(count = 1000, seed = 146): LargeBatch {
       date: String(START_MS + n * 37_000 + Math.floor(random() * 30_000)),
       checkoutType: METHODS[methodIndex],
       checkoutStatus: status,
-      total: amount(total, strings), tax: amount(tax, strings), discount: amount(0, strings), costPrice: amount(cost, strings),
+      total: amount(total, strings),
+      tax: amount(tax, strings),
+      discount: amount(0, strings),
+      costPrice: amount(cost, strings),
     };
     if (METHODS[methodIndex] === '0') {
       const given = Math.ceil(total / 500) * 500;
       invoice.givenCash = amount(given, strings);
       invoice.returnedCash = amount(given - total, strings);
     }
-    invoice.customer = n % 50 === 0
-      ? { name: `Stammgast ${n / 50}`, address: `Neubaugasse ${n / 50}, 1070 Wien`, email: `gast${n / 50}@example.at` }
-      : { name: '', address: '', email: '' };
+    invoice.customer =
+      n % 50 === 0
+        ? { name: `Stammgast ${n / 50}`, address: `Neubaugasse ${n / 50}, 1070 Wien`, email: `gast${n / 50}@example.at` }
+        : { name: '', address: '', email: '' };
     invoice.positions = positions;
     invoices.push(`  ${JSON.stringify(invoice)}`);
     grandTotal += total;

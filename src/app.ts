@@ -29,19 +29,30 @@ export function createApp(deps: AppDeps): Express {
   app.use(presence(deps.backOffice, deps.now));
   // Tablets first: their routes (home, stock, tax, discount, invoice) share no path with the ops
   // routes, and a push then passes a few route layers fewer.
-  app.use(config.tabshop.basePath, tabshopRouter({ ...deps, bodyLimit: config.server.bodyLimit, ready: () => catalogueReady(deps), legacy: config.tabshop.legacy,
-    maxInvoicesPerPush: config.tabshop.maxInvoicesPerPush }));
+  app.use(
+    config.tabshop.basePath,
+    tabshopRouter({
+      ...deps,
+      bodyLimit: config.server.bodyLimit,
+      ready: () => catalogueReady(deps),
+      legacy: config.tabshop.legacy,
+      maxInvoicesPerPush: config.tabshop.maxInvoicesPerPush,
+    }),
+  );
   app.use(ops.router);
   app.use('/admin', adminRouter({ gateway: deps, activity: ops.activity, dailySales: ops.dailySales }));
   if (deps.kitchen) app.use(kitchenRouter({ gateway: deps, kitchen: deps.kitchen.kitchen }));
-  app.use(config.api.basePath, apiRouter({
-    ...deps,
-    bodyLimit: config.server.bodyLimit,
-    extra: [forwardingRouter(deps.forwarding, deps.now)],
-    assertWritable: () => {
-      if (config.upstream) throw new AppError('bridge_mode_read_only', 'articles are owned by the upstream server in bridge mode; change them there');
-    },
-  }));
+  app.use(
+    config.api.basePath,
+    apiRouter({
+      ...deps,
+      bodyLimit: config.server.bodyLimit,
+      extra: [forwardingRouter(deps.forwarding, deps.now)],
+      assertWritable: () => {
+        if (config.upstream) throw new AppError('bridge_mode_read_only', 'articles are owned by the upstream server in bridge mode; change them there');
+      },
+    }),
+  );
   app.use(jsonNotFound);
   app.use(jsonErrorHandler);
   return app;

@@ -63,8 +63,7 @@ export class AppError extends Error {
 
 export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
 export const badRequest = (message: string, details?: unknown[]) => new AppError('bad_request', message, details);
-export const validationFailed = (details: unknown[]) =>
-  new AppError('validation_failed', 'request body is invalid', details);
+export const validationFailed = (details: unknown[]) => new AppError('validation_failed', 'request body is invalid', details);
 
 /** Body shown to clients for any 5xx that is not an AppError: never leaks internals. */
 export const INTERNAL_ERROR_BODY: ErrorBody = {

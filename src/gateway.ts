@@ -67,8 +67,17 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   const unloadable: UnloadableRecord[] = [];
   const setAside = (r: UnloadableRecord) => unloadable.push(r);
   const backOffice = new BackOffice({
-    salesStore: store, store: stores.backOffice, uow, ledger, catalog, events,
-    currency: config.currency, devices: config.devices, now, logger, setAside,
+    salesStore: store,
+    store: stores.backOffice,
+    uow,
+    ledger,
+    catalog,
+    events,
+    currency: config.currency,
+    devices: config.devices,
+    now,
+    logger,
+    setAside,
   });
   ledger.use(backOffice.hooks);
   await store.open({
@@ -91,7 +100,8 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
     },
     onModification: (m) => {
       const problem = modificationProblem(m);
-      if (problem) logger.error({ version: (m as { version?: unknown } | null)?.version, reason: problem }, 'a stored articles change could not be loaded; skipped');
+      if (problem)
+        logger.error({ version: (m as { version?: unknown } | null)?.version, reason: problem }, 'a stored articles change could not be loaded; skipped');
       else catalog.loadModification(m);
     },
   });
@@ -136,13 +146,25 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   const accounts = new Accounts(config.devices, config.admins, config.kitchen?.accounts);
   const adminSettings = await AdminSettingsStore.open(config.store.dataDir);
   for (const d of adminSettings.data.devices) {
-    if (accounts.has(d.username)) logger.warn({ username: d.username }, `device ${d.username} created in the back office is ignored: the config file now has an account with that name`);
+    if (accounts.has(d.username))
+      logger.warn({ username: d.username }, `device ${d.username} created in the back office is ignored: the config file now has an account with that name`);
     else accounts.addRuntimeDevice(d);
   }
   return {
-    config, store, uow, catalog, ledger, logger, now, events, forwarding, backOffice, kitchen,
+    config,
+    store,
+    uow,
+    catalog,
+    ledger,
+    logger,
+    now,
+    events,
+    forwarding,
+    backOffice,
+    kitchen,
     views: new TabShopViews(catalog),
-    accounts, adminSettings,
+    accounts,
+    adminSettings,
     throttle: new LoginThrottle(),
     startedAt: now(),
     close: async () => {
@@ -157,8 +179,10 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
 async function quarantineUnloadable(ledger: SalesLedger, records: UnloadableRecord[], logger: Logger, at: Date): Promise<void> {
   for (const r of records) {
     const added = await ledger.setAside(r, at);
-    logger.error({ what: r.what, id: r.id, register: r.cashRegisterName, reason: r.reason, quarantined: added ? 'now' : 'before' },
-      `a stored ${r.what} could not be loaded: it is set aside in the quarantine (unloadable_record) and not used`);
+    logger.error(
+      { what: r.what, id: r.id, register: r.cashRegisterName, reason: r.reason, quarantined: added ? 'now' : 'before' },
+      `a stored ${r.what} could not be loaded: it is set aside in the quarantine (unloadable_record) and not used`,
+    );
   }
 }
 

@@ -3,9 +3,22 @@ import pinoPretty from 'pino-pretty';
 
 /** Secrets never reach a log line: credentials, Authorization headers and hashes are censored. */
 export const REDACT_PATHS = [
-  'req.headers.authorization', 'headers.authorization', 'authorization',
-  'password', 'passwordHash', '*.password', '*.passwordHash', '*.*.password', '*.*.passwordHash',
-  'upstream.password', 'upstream.apiKey', 'apiKey', '*.apiKey', 'secret', '*.secret', '*.*.secret',
+  'req.headers.authorization',
+  'headers.authorization',
+  'authorization',
+  'password',
+  'passwordHash',
+  '*.password',
+  '*.passwordHash',
+  '*.*.password',
+  '*.*.passwordHash',
+  'upstream.password',
+  'upstream.apiKey',
+  'apiKey',
+  '*.apiKey',
+  'secret',
+  '*.secret',
+  '*.*.secret',
 ];
 
 export interface LoggerOptions {
@@ -22,13 +35,16 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
   const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { name: 'tabshop-gateway' } };
   const pretty = opts.pretty ?? (destination === undefined && process.stdout.isTTY === true);
   if (pretty) {
-    return pino(options, pinoPretty({
-      destination: destination ?? 1,
-      sync: true,
-      colorize: destination === undefined && pinoPretty.isColorSupported,
-      translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
-      ignore: 'pid,hostname,name',
-    }));
+    return pino(
+      options,
+      pinoPretty({
+        destination: destination ?? 1,
+        sync: true,
+        colorize: destination === undefined && pinoPretty.isColorSupported,
+        translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+        ignore: 'pid,hostname,name',
+      }),
+    );
   }
   return pino(options, destination ?? stdoutDestination());
 }

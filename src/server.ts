@@ -17,7 +17,12 @@ export interface StopReport {
 
 export async function startServer(gateway: Gateway, host: string, port: number): Promise<RunningServer> {
   const { server, url } = await listen(createApp(gateway), host, port);
-  return stoppable(server, url, () => gateway.close(), () => endStreams(gateway));
+  return stoppable(
+    server,
+    url,
+    () => gateway.close(),
+    () => endStreams(gateway),
+  );
 }
 
 /** At the start of a graceful stop: the responses that never end by themselves (live streams) end. */
@@ -55,12 +60,14 @@ export async function listen(listener: RequestListener, host: string, port: numb
 export function stoppable(server: Server, url: string, release: () => Promise<void>, stopping?: () => void): RunningServer {
   let stopped: Promise<StopReport> | null = null;
   return {
-    server, url,
-    stop: (graceMs = 7_000) => (stopped ??= (() => {
-      const done = stop(server, release, graceMs);
-      stopping?.();
-      return done;
-    })()),
+    server,
+    url,
+    stop: (graceMs = 7_000) =>
+      (stopped ??= (() => {
+        const done = stop(server, release, graceMs);
+        stopping?.();
+        return done;
+      })()),
   };
 }
 

@@ -31,19 +31,31 @@ export interface TestGateway {
 }
 
 /** A real gateway on an ephemeral (or the given) 127.0.0.1 port over a temp data dir. */
-export async function startTestGateway(overrides: Record<string, unknown> = {}, existingDir?: string, opts: { now?: () => Date; port?: number } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  overrides: Record<string, unknown> = {},
+  existingDir?: string,
+  opts: { now?: () => Date; port?: number } = {},
+): Promise<TestGateway> {
   const dir = existingDir ?? (await mkdtemp(join(tmpdir(), 'tsg-http-')));
   const configPath = join(dir, 'config.json');
-  await writeFile(configPath, JSON.stringify({
-    server: { host: '127.0.0.1', port: 0 },
-    store: { dataDir: './data' },
-    devices: [DEVICE, DEVICE2],
-    admins: [ADMIN],
-    ...overrides,
-  }));
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0 },
+      store: { dataDir: './data' },
+      devices: [DEVICE, DEVICE2],
+      admins: [ADMIN],
+      ...overrides,
+    }),
+  );
   const { config } = loadConfig({ file: configPath, cwd: dir, env: {} });
   const logs: string[] = [];
-  const sink = new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } });
+  const sink = new Writable({
+    write(chunk, _e, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
   const gateway = await openGateway(config, createLogger(config.logLevel, sink), { now: opts.now });
   const running = await startServer(gateway, '127.0.0.1', opts.port ?? 0);
   const doFetch = (path: string, init: RequestInit & { auth?: string | null } = {}) => {
@@ -53,7 +65,12 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
     return fetch(running.url + path, { ...init, headers });
   };
   return {
-    url: running.url, dataDir: config.store.dataDir, dir, gateway, running, logs,
+    url: running.url,
+    dataDir: config.store.dataDir,
+    dir,
+    gateway,
+    running,
+    logs,
     fetch: doFetch,
     async json(path, init = {}) {
       const headers = new Headers(init.headers);
@@ -65,7 +82,11 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
       const res = await doFetch(path, { ...init, headers, body });
       const text = await res.text();
       let parsed: unknown = text;
-      try { parsed = JSON.parse(text); } catch { /* keep text */ }
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* keep text */
+      }
       return { status: res.status, body: parsed, headers: res.headers };
     },
     async stop() {
@@ -80,22 +101,71 @@ export async function removeDir(dir: string): Promise<void> {
 
 export const seedInvoices = {
   invoices: [
-    { total: 6.38, id: 201409200100001, positions: [
-      { total: 3.19, costPrice: 1.5, tax: 0.29, posTitle: 'Cheese Burger', qty: 1, subtotal: 3.99, productName: 'Cheese Burger', discount: 0.79, productId: '18' },
-      { total: 3.19, costPrice: 1.5, tax: 0.29, posTitle: 'Big Burger', qty: 1, subtotal: 3.99, productName: 'Big Burger', discount: 0.79, productId: '24' },
-    ], costPrice: 3, tax: 0.58, givenCash: 6.38, returnedCash: 0, checkoutType: '0', customer: { email: '', address: '', name: '' }, date: '1411219491162', checkoutStatus: '10', discount: 1.58 },
-    { total: 4.98, id: 201409200100002, positions: [
-      { total: 2.99, costPrice: 1, tax: 0.271818, posTitle: 'ApplePie', qty: 1, subtotal: 2.99, productName: 'ApplePie', discount: 0, productId: '3' },
-      { total: 1.99, costPrice: 1, tax: 0.180909, posTitle: 'Jelly Babie', qty: 1, subtotal: 1.99, productName: 'Jelly Babie', discount: 0, productId: '4' },
-    ], costPrice: 2, tax: 0.45, givenCash: 4.98, returnedCash: 0, checkoutType: '0', customer: { email: '', address: '', name: '' }, date: '1411219536041', checkoutStatus: '10', discount: 0 },
+    {
+      total: 6.38,
+      id: 201409200100001,
+      positions: [
+        {
+          total: 3.19,
+          costPrice: 1.5,
+          tax: 0.29,
+          posTitle: 'Cheese Burger',
+          qty: 1,
+          subtotal: 3.99,
+          productName: 'Cheese Burger',
+          discount: 0.79,
+          productId: '18',
+        },
+        { total: 3.19, costPrice: 1.5, tax: 0.29, posTitle: 'Big Burger', qty: 1, subtotal: 3.99, productName: 'Big Burger', discount: 0.79, productId: '24' },
+      ],
+      costPrice: 3,
+      tax: 0.58,
+      givenCash: 6.38,
+      returnedCash: 0,
+      checkoutType: '0',
+      customer: { email: '', address: '', name: '' },
+      date: '1411219491162',
+      checkoutStatus: '10',
+      discount: 1.58,
+    },
+    {
+      total: 4.98,
+      id: 201409200100002,
+      positions: [
+        { total: 2.99, costPrice: 1, tax: 0.271818, posTitle: 'ApplePie', qty: 1, subtotal: 2.99, productName: 'ApplePie', discount: 0, productId: '3' },
+        { total: 1.99, costPrice: 1, tax: 0.180909, posTitle: 'Jelly Babie', qty: 1, subtotal: 1.99, productName: 'Jelly Babie', discount: 0, productId: '4' },
+      ],
+      costPrice: 2,
+      tax: 0.45,
+      givenCash: 4.98,
+      returnedCash: 0,
+      checkoutType: '0',
+      customer: { email: '', address: '', name: '' },
+      date: '1411219536041',
+      checkoutStatus: '10',
+      discount: 0,
+    },
   ],
 };
 
-export function invoice(id: number | string, positions: { productId: string; qty: number | string; total: number | string }[], extra: Record<string, unknown> = {}) {
+export function invoice(
+  id: number | string,
+  positions: { productId: string; qty: number | string; total: number | string }[],
+  extra: Record<string, unknown> = {},
+) {
   return {
-    id, date: '1763900000000', checkoutType: '0', checkoutStatus: '10',
+    id,
+    date: '1763900000000',
+    checkoutType: '0',
+    checkoutStatus: '10',
     total: positions.every((p) => Decimal.isDecimal(p.total) || !Number.isNaN(Number(p.total)))
-      ? positions.reduce((s, p) => s.plus(String(p.total)), new Decimal(0)).toNumber() : 0, tax: 0, discount: 0, costPrice: 0, givenCash: 0, returnedCash: 0,
+      ? positions.reduce((s, p) => s.plus(String(p.total)), new Decimal(0)).toNumber()
+      : 0,
+    tax: 0,
+    discount: 0,
+    costPrice: 0,
+    givenCash: 0,
+    returnedCash: 0,
     customer: { name: '', address: '', email: '' },
     positions: positions.map((p) => ({ productName: p.productId, posTitle: p.productId, subtotal: p.total, tax: 0, discount: 0, costPrice: 0, ...p })),
     ...extra,

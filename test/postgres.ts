@@ -22,7 +22,8 @@ export const PG_BIN: string | null = (() => {
 export const inCi = process.env.CI === 'true' || process.env.CI === '1';
 /** Locally without PostgreSQL the suites are skipped; in CI (CI=true) missing binaries fail them. */
 export const skipPostgres = PG_BIN === null && !inCi;
-export const MISSING_POSTGRES = 'PostgreSQL binaries (initdb, pg_ctl) are missing under /usr/lib/postgresql/*/bin: install Debian\'s postgresql (apt-get install -y postgresql), as .ci/run does';
+export const MISSING_POSTGRES =
+  "PostgreSQL binaries (initdb, pg_ctl) are missing under /usr/lib/postgresql/*/bin: install Debian's postgresql (apt-get install -y postgresql), as .ci/run does";
 
 export interface PgCluster {
   /** postgres://postgres@127.0.0.1:<port>/<db> */
@@ -65,8 +66,19 @@ export async function startPostgres(): Promise<PgCluster> {
   try {
     await exec('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
     let port = 0;
-    const start = () => exec('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '30', '-o',
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=32MB`, 'start']);
+    const start = () =>
+      exec('pg_ctl', [
+        '-D',
+        data,
+        '-l',
+        log,
+        '-w',
+        '-t',
+        '30',
+        '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=32MB`,
+        'start',
+      ]);
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       try {
@@ -78,7 +90,9 @@ export async function startPostgres(): Promise<PgCluster> {
     }
     const url = (db = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${db}`;
     return {
-      port, dir, url,
+      port,
+      dir,
+      url,
       async createDatabase(name = `t${process.pid}_${++dbCounter}`) {
         const client = new pg.Client({ connectionString: url() });
         await client.connect();
@@ -124,7 +138,7 @@ export const GATEWAY_LOCK_KEY = [0x7ab5_4009, 1] as const;
 
 /** Polls `check` every 20 ms until it is true; fails after `ms` saying what never happened. */
 async function until(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  for (const deadline = Date.now() + ms; !(await check());) {
+  for (const deadline = Date.now() + ms; !(await check()); ) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -140,24 +154,44 @@ async function until(check: () => Promise<boolean>, what: string, ms = 30_000): 
  * the results of the rival's statements.
  */
 export async function takeGatewayLock(rival: pg.Client, url: string, then: string): Promise<{ pid: number; done: Promise<pg.QueryResult[]> }> {
-  const { rows: [{ pid }] } = await rival.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const {
+    rows: [{ pid }],
+  } = await rival.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   const done = rival.query(`SELECT pg_advisory_lock(${GATEWAY_LOCK_KEY.join(', ')}); ${then}`) as unknown as Promise<pg.QueryResult[]>;
   done.catch(() => undefined); // the caller awaits it; an early failure must not be unhandled meanwhile
-  await until(async () => (await queryRows(url, `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND pid = $3`,
-    [...GATEWAY_LOCK_KEY, pid])).length > 0, 'the rival queued for the gateway lock');
-  await queryRows(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'tabshop-gateway pid %'`);
+  await until(
+    async () =>
+      (await queryRows(url, `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND pid = $3`, [...GATEWAY_LOCK_KEY, pid]))
+        .length > 0,
+    'the rival queued for the gateway lock',
+  );
+  await queryRows(
+    url,
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'tabshop-gateway pid %'`,
+  );
   return { pid, done };
 }
 
 /** Polls until the backend `pid` waits for a row or table lock (not the gateway's advisory lock). */
 export async function waitingForLock(url: string, pid: number, what: string): Promise<void> {
-  await until(async () => (await queryRows(url, `SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock' AND wait_event <> 'advisory'`, [pid])).length > 0, what);
+  await until(
+    async () =>
+      (await queryRows(url, `SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock' AND wait_event <> 'advisory'`, [pid])).length > 0,
+    what,
+  );
 }
 
 /** Polls until a statement starting with `prefix` waits for a lock in the database of `url`. */
 export async function statementWaiting(url: string, prefix: string, what: string): Promise<void> {
-  await until(async () => (await queryRows(url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND starts_with(query, $1)`,
-    [prefix])).length > 0, what);
+  await until(
+    async () =>
+      (
+        await queryRows(url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND starts_with(query, $1)`, [
+          prefix,
+        ])
+      ).length > 0,
+    what,
+  );
 }
 
 /**
@@ -178,7 +212,9 @@ export async function startTcpProxy(targetPort: number): Promise<{ port: number;
     inbound.pipe(outbound).pipe(inbound);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const cut = () => { for (const s of sockets) s.resetAndDestroy(); };
+  const cut = () => {
+    for (const s of sockets) s.resetAndDestroy();
+  };
   return {
     port: (server.address() as AddressInfo).port,
     cut,

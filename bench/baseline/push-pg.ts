@@ -11,8 +11,10 @@ import express from 'express';
 import pg from 'pg';
 
 const users = new Map<string, { hash: Buffer; register: string }>(
-  (JSON.parse(process.env.BENCH_USERS!) as { username: string; password: string; cashRegister: string }[])
-    .map((u) => [u.username, { hash: createHash('sha256').update(u.password).digest(), register: u.cashRegister }]),
+  (JSON.parse(process.env.BENCH_USERS!) as { username: string; password: string; cashRegister: string }[]).map((u) => [
+    u.username,
+    { hash: createHash('sha256').update(u.password).digest(), register: u.cashRegister },
+  ]),
 );
 const pool = new pg.Pool({ connectionString: process.env.BENCH_DATABASE_URL!, max: Number(process.env.BENCH_POOL_SIZE ?? 10) });
 await pool.query(`CREATE TABLE IF NOT EXISTS baseline_invoices (
@@ -22,34 +24,45 @@ await pool.query(`CREATE TABLE IF NOT EXISTS baseline_invoices (
 const app = express();
 app.disable('x-powered-by');
 app.disable('etag');
-app.post('/invoice', (req, res, next) => {
-  const creds = parseBasicAuth(req);
-  const user = creds && users.get(creds.name);
-  if (!creds || !user || !timingSafeEqual(createHash('sha256').update(creds.pass).digest(), user.hash)) {
-    res.status(401).set('WWW-Authenticate', 'Basic realm="baseline"').json({ error: { code: 'unauthorized', message: 'unauthorized' } });
-    return;
-  }
-  res.locals.register = user.register;
-  next();
-}, express.json({ type: () => true, limit: '10mb' }), async (req, res) => {
-  const invoices = (req.body as { invoices?: { id?: unknown }[] }).invoices;
-  if (!Array.isArray(invoices) || invoices.length === 0) {
-    res.status(400).json({ error: { code: 'invalid_body', message: 'no invoices' } });
-    return;
-  }
-  const values: unknown[] = [];
-  const rows = invoices.map((inv, i) => {
-    values.push(res.locals.register, String(inv.id), JSON.stringify(inv));
-    return `($${i * 3 + 1}, $${i * 3 + 2}, now(), $${i * 3 + 3})`;
-  });
-  try {
-    // One statement: one transaction, committed (and flushed) before the answer.
-    await pool.query(`INSERT INTO baseline_invoices (cash_register, invoice_id, received_at, invoice) VALUES ${rows.join(', ')} ON CONFLICT DO NOTHING`, values);
-    res.type('text/plain').send('true');
-  } catch (err) {
-    res.status(503).json({ error: { code: 'store_unavailable', message: (err as Error).message } });
-  }
-});
+app.post(
+  '/invoice',
+  (req, res, next) => {
+    const creds = parseBasicAuth(req);
+    const user = creds && users.get(creds.name);
+    if (!creds || !user || !timingSafeEqual(createHash('sha256').update(creds.pass).digest(), user.hash)) {
+      res
+        .status(401)
+        .set('WWW-Authenticate', 'Basic realm="baseline"')
+        .json({ error: { code: 'unauthorized', message: 'unauthorized' } });
+      return;
+    }
+    res.locals.register = user.register;
+    next();
+  },
+  express.json({ type: () => true, limit: '10mb' }),
+  async (req, res) => {
+    const invoices = (req.body as { invoices?: { id?: unknown }[] }).invoices;
+    if (!Array.isArray(invoices) || invoices.length === 0) {
+      res.status(400).json({ error: { code: 'invalid_body', message: 'no invoices' } });
+      return;
+    }
+    const values: unknown[] = [];
+    const rows = invoices.map((inv, i) => {
+      values.push(res.locals.register, String(inv.id), JSON.stringify(inv));
+      return `($${i * 3 + 1}, $${i * 3 + 2}, now(), $${i * 3 + 3})`;
+    });
+    try {
+      // One statement: one transaction, committed (and flushed) before the answer.
+      await pool.query(
+        `INSERT INTO baseline_invoices (cash_register, invoice_id, received_at, invoice) VALUES ${rows.join(', ')} ON CONFLICT DO NOTHING`,
+        values,
+      );
+      res.type('text/plain').send('true');
+    } catch (err) {
+      res.status(503).json({ error: { code: 'store_unavailable', message: (err as Error).message } });
+    }
+  },
+);
 const server = app.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as { port: number };
   console.log(JSON.stringify({ url: `http://127.0.0.1:${port}` }));

@@ -47,8 +47,18 @@ export async function startBenchCluster(dir: string, opts: { fast?: boolean } = 
   }
   const port = await freePort();
   const fast = opts.fast ? ' -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_wal_size=4GB -c maintenance_work_mem=256MB' : '';
-  await exec('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '120', '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=128MB${fast}`, 'start']);
+  await exec('pg_ctl', [
+    '-D',
+    data,
+    '-l',
+    join(dir, 'server.log'),
+    '-w',
+    '-t',
+    '120',
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=128MB${fast}`,
+    'start',
+  ]);
   const url = (db = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${db}`;
   const admin = async (sql: string) => {
     const client = new pg.Client({ connectionString: url() });
@@ -60,7 +70,9 @@ export async function startBenchCluster(dir: string, opts: { fast?: boolean } = 
     }
   };
   return {
-    dir, port, url,
+    dir,
+    port,
+    url,
     async createDatabase(name, template) {
       await admin(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ''}`);
       return url(name);

@@ -37,11 +37,17 @@ function cacheKey(sales: number, products: number): string {
  * the schema and the generator, so a later run starts it in seconds.
  */
 export async function pgDatabases(opts: {
-  sales: number; catalogue: CatalogueFile; registers: BenchDevice[]; scratch: string; log: (msg: string) => void;
+  sales: number;
+  catalogue: CatalogueFile;
+  registers: BenchDevice[];
+  scratch: string;
+  log: (msg: string) => void;
 }): Promise<PgDatabases> {
   const cacheRoot = process.env.BENCH_PG_CACHE ?? '/var/tmp/tabshop-gateway-bench';
   const cached = cacheRoot !== 'off';
-  const dir = cached ? join(cacheRoot, `pg-${cacheKey(opts.sales, opts.catalogue.products.length)}`) : await mkdtemp(join(existsSync('/tmp') ? '/tmp' : tmpdir(), 'tsg-bench-pg-'));
+  const dir = cached
+    ? join(cacheRoot, `pg-${cacheKey(opts.sales, opts.catalogue.products.length)}`)
+    : await mkdtemp(join(existsSync('/tmp') ? '/tmp' : tmpdir(), 'tsg-bench-pg-'));
   const marker = join(dir, 'built.json');
   let built = false;
   let buildSeconds: number | null = null;
@@ -54,7 +60,10 @@ export async function pgDatabases(opts: {
       for (const db of [EMPTY_DB, HISTORY_DB]) {
         const url = await building.createDatabase(db);
         // The catalogue through the gateway's own code (it also migrates the database).
-        await seedDataDir(await writeBenchConfig(join(opts.scratch, `pg-seed-${db}`), opts.registers, url), { products: opts.catalogue.products.length, sales: 0 });
+        await seedDataDir(await writeBenchConfig(join(opts.scratch, `pg-seed-${db}`), opts.registers, url), {
+          products: opts.catalogue.products.length,
+          sales: 0,
+        });
       }
       await copyHistory(building.url(HISTORY_DB), { sales: opts.sales, registers: opts.registers, catalogue: opts.catalogue });
     } finally {
@@ -67,7 +76,9 @@ export async function pgDatabases(opts: {
   }
   const cluster = await startBenchCluster(dir);
   return {
-    cluster, built, buildSeconds,
+    cluster,
+    built,
+    buildSeconds,
     async close() {
       await cluster.stop();
       if (!cached) await rm(dir, { recursive: true, force: true });

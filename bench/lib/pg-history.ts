@@ -23,8 +23,23 @@ import type { TabShopInvoice } from '../../src/translate/tabshop-types.js';
 import type { BenchDevice } from './seed.js';
 import { prng, tabshopInvoice, type CatalogueFile } from './workload.js';
 
-export const SALE_COLUMNS = ['identifier', 'cash_register', 'invoice_id', 'status', 'created_at', 'received_at', 'changed_at', 'seq', 'day_id',
-  'total', 'vat', 'discount', 'cost_price', 'invoice', 'record'];
+export const SALE_COLUMNS = [
+  'identifier',
+  'cash_register',
+  'invoice_id',
+  'status',
+  'created_at',
+  'received_at',
+  'changed_at',
+  'seq',
+  'day_id',
+  'total',
+  'vat',
+  'discount',
+  'cost_price',
+  'invoice',
+  'record',
+];
 export const LINE_COLUMNS = ['sale_identifier', 'position', 'line_no', 'product', 'name', 'quantity', 'subtotal', 'discount', 'vat', 'total', 'cost_price'];
 
 /** A version of this generator (and the schema it writes), for caching a built database. */
@@ -66,7 +81,9 @@ export function* historyRecords(opts: HistoryOptions): Generator<SaleRecord> {
       lineFacts[lineKey(line)] = { vatRate: vatRateOf(line, rates.get(line.product), configured), category: category.get(line.product) ?? '/' };
     }
     yield {
-      sale, identity: invoiceIdentityKey(invoice), content: invoiceContentKey(invoice),
+      sale,
+      identity: invoiceIdentityKey(invoice),
+      content: invoiceContentKey(invoice),
       history: [{ seq: i + 1, status: sale.status, at: new Date(date + 1500).toISOString(), dayId }],
       lineFacts,
     };
@@ -88,34 +105,56 @@ export function saleValues(r: SaleRecord): unknown[] {
   const last = r.history[r.history.length - 1];
   const invoiceId = sale.source?.invoiceId ?? null;
   return [
-    textValue(sale.identifier), textValue(sale.cashRegisterName), textValue(invoiceId), sale.status,
-    timeValue(sale.createdAt), timeValue(first.at), timeValue(last.at), last.seq, textValue(sale.dayId ?? null),
-    numericValue(sale.total), numericValue(sale.vat), numericValue(sale.discount), numericValue(sale.costPrice),
-    sale.source?.invoice === undefined ? null : jsonbText(sale.source.invoice), jsonText(r),
+    textValue(sale.identifier),
+    textValue(sale.cashRegisterName),
+    textValue(invoiceId),
+    sale.status,
+    timeValue(sale.createdAt),
+    timeValue(first.at),
+    timeValue(last.at),
+    last.seq,
+    textValue(sale.dayId ?? null),
+    numericValue(sale.total),
+    numericValue(sale.vat),
+    numericValue(sale.discount),
+    numericValue(sale.costPrice),
+    sale.source?.invoice === undefined ? null : jsonbText(sale.source.invoice),
+    jsonText(r),
   ];
 }
 
 /** The `sale_lines` rows of a record. */
 export function lineValues(r: SaleRecord): unknown[][] {
   return r.sale.lines.map((l, i) => [
-    textValue(r.sale.identifier), i + 1, l.lineNo ?? null, textValue(l.product), textValue(l.name),
-    numericValue(l.quantity), numericValue(l.subtotal), numericValue(l.discount), numericValue(l.vat), numericValue(l.total), numericValue(l.costPrice),
+    textValue(r.sale.identifier),
+    i + 1,
+    l.lineNo ?? null,
+    textValue(l.product),
+    textValue(l.name),
+    numericValue(l.quantity),
+    numericValue(l.subtotal),
+    numericValue(l.discount),
+    numericValue(l.vat),
+    numericValue(l.total),
+    numericValue(l.costPrice),
   ]);
 }
 
 /** COPY text of `records` for one table, in chunks of ~1 MB. */
 function copyText(records: Iterable<SaleRecord>, rows: (r: SaleRecord) => unknown[][]): Readable {
-  return Readable.from((function* () {
-    let chunk = '';
-    for (const r of records) {
-      for (const values of rows(r)) chunk += line(values);
-      if (chunk.length > 1 << 20) {
-        yield chunk;
-        chunk = '';
+  return Readable.from(
+    (function* () {
+      let chunk = '';
+      for (const r of records) {
+        for (const values of rows(r)) chunk += line(values);
+        if (chunk.length > 1 << 20) {
+          yield chunk;
+          chunk = '';
+        }
       }
-    }
-    if (chunk) yield chunk;
-  })());
+      if (chunk) yield chunk;
+    })(),
+  );
 }
 
 /**
@@ -126,7 +165,10 @@ export async function copyHistory(url: string, opts: HistoryOptions): Promise<vo
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await pipeline(copyText(historyRecords(opts), (r) => [saleValues(r)]), client.query(copyFrom(`COPY sales (${SALE_COLUMNS.join(', ')}) FROM STDIN`)));
+    await pipeline(
+      copyText(historyRecords(opts), (r) => [saleValues(r)]),
+      client.query(copyFrom(`COPY sales (${SALE_COLUMNS.join(', ')}) FROM STDIN`)),
+    );
     await pipeline(copyText(historyRecords(opts), lineValues), client.query(copyFrom(`COPY sale_lines (${LINE_COLUMNS.join(', ')}) FROM STDIN`)));
     await client.query('ANALYZE sales');
     await client.query('ANALYZE sale_lines');

@@ -22,13 +22,16 @@ export interface ServerProcess {
 export async function startServerProcess(args: string[], logFile: string, env: Record<string, string> = {}, urlTimeoutSeconds = 60): Promise<ServerProcess> {
   const fd = openSync(logFile, 'w');
   const child = spawn(process.execPath, args, {
-    cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production', ...env },
+    cwd: ROOT,
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, NODE_ENV: 'production', ...env },
   });
   closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await waitForUrl(logFile, exited, urlTimeoutSeconds);
   return {
-    child, url,
+    child,
+    url,
     rss: () => rssOf(child.pid!),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

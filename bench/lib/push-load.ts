@@ -11,11 +11,18 @@ export function pushLoad(url: string, devices: BenchDevice[], products: string[]
   let seq = 0;
   const auths = devices.map(basicAuth);
   return {
-    url: `${url}/invoice`, connections, method: 'POST',
+    url: `${url}/invoice`,
+    connections,
+    method: 'POST',
     setupRequest: (req, context) => {
       if (context.auth === undefined) context.auth = auths[nextDevice++ % auths.length];
       const invoice = tabshopInvoice({ seq: seed * 100_000_000 + seq++, products, date: Date.UTC(2026, 5, 1, 12) + seq, rnd });
-      return { ...req, method: 'POST', headers: { authorization: context.auth as string, 'content-type': 'application/x-www-form-urlencoded' }, body: JSON.stringify({ invoices: [invoice] }) };
+      return {
+        ...req,
+        method: 'POST',
+        headers: { authorization: context.auth as string, 'content-type': 'application/x-www-form-urlencoded' },
+        body: JSON.stringify({ invoices: [invoice] }),
+      };
     },
   };
 }

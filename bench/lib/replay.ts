@@ -25,18 +25,38 @@ export interface ReplayRun {
  * catching up after closing time), then times `tabshop-gateway replay DIR --url …` end to end,
  * process start included.
  */
-export async function runReplay(opts: { dir: string; url: string; device: BenchDevice; products: string[]; invoices: number; concurrency?: number }): Promise<ReplayRun> {
+export async function runReplay(opts: {
+  dir: string;
+  url: string;
+  device: BenchDevice;
+  products: string[];
+  invoices: number;
+  concurrency?: number;
+}): Promise<ReplayRun> {
   await mkdir(opts.dir, { recursive: true });
   const rnd = prng(23);
   const files = Math.ceil(opts.invoices / INVOICES_PER_FILE);
   const day = Date.UTC(2026, 2, 1, 9);
   for (let f = 0; f < files; f++) {
     const invoices = Array.from({ length: Math.min(INVOICES_PER_FILE, opts.invoices - f * INVOICES_PER_FILE) }, (_, i) =>
-      tabshopInvoice({ seq: 3_000_000_000 + f * INVOICES_PER_FILE + i, products: opts.products, date: day + (f * INVOICES_PER_FILE + i) * 1000, rnd }));
+      tabshopInvoice({ seq: 3_000_000_000 + f * INVOICES_PER_FILE + i, products: opts.products, date: day + (f * INVOICES_PER_FILE + i) * 1000, rnd }),
+    );
     await writeFile(join(opts.dir, `push-${String(f).padStart(5, '0')}.json`), JSON.stringify({ invoices }));
   }
-  const args = [join(ROOT, 'dist/cli.js'), 'replay', opts.dir, '--url', opts.url, '--user', opts.device.username,
-    '--password', opts.device.password, '--concurrency', String(opts.concurrency ?? 8), '--json'];
+  const args = [
+    join(ROOT, 'dist/cli.js'),
+    'replay',
+    opts.dir,
+    '--url',
+    opts.url,
+    '--user',
+    opts.device.username,
+    '--password',
+    opts.device.password,
+    '--concurrency',
+    String(opts.concurrency ?? 8),
+    '--json',
+  ];
   const started = performance.now();
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

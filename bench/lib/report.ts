@@ -34,11 +34,16 @@ export function evaluate(row: Row): Evaluated {
 
 function targetText(t: Row['target'], unit: string): string {
   switch (t.kind) {
-    case 'min-ratio': return `≥ ${t.value}×`;
-    case 'max-ratio': return `≤ ${t.value}×`;
-    case 'below': return `< ${fmt(t.value)} ${unit}`;
-    case 'at-least': return `≥ ${fmt(t.value)} ${unit}`;
-    case 'none': return '—';
+    case 'min-ratio':
+      return `≥ ${t.value}×`;
+    case 'max-ratio':
+      return `≤ ${t.value}×`;
+    case 'below':
+      return `< ${fmt(t.value)} ${unit}`;
+    case 'at-least':
+      return `≥ ${fmt(t.value)} ${unit}`;
+    case 'none':
+      return '—';
   }
 }
 
@@ -67,7 +72,9 @@ export function formatTable(rows: Evaluated[]): string {
 export function markdownTable(rows: Evaluated[]): string {
   const out = ['| scenario | ours | baseline | ratio | target | result |', '|---|---|---|---|---|---|'];
   for (const r of rows) {
-    out.push(`| ${r.scenario} | ${r.unavailable ?? (r.ours === null ? '—' : `${fmt(r.ours)} ${r.unit}`)} | ${r.baseline === null ? '—' : `${fmt(r.baseline)} ${r.unit}`} | ${r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`} | ${targetText(r.target, r.unit)} | ${r.verdict} |`);
+    out.push(
+      `| ${r.scenario} | ${r.unavailable ?? (r.ours === null ? '—' : `${fmt(r.ours)} ${r.unit}`)} | ${r.baseline === null ? '—' : `${fmt(r.baseline)} ${r.unit}`} | ${r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`} | ${targetText(r.target, r.unit)} | ${r.verdict} |`,
+    );
   }
   return out.join('\n');
 }
@@ -87,7 +94,9 @@ export function machineInfo(dir: string): Machine {
   try {
     const out = execFileSync('df', ['-T', dir], { encoding: 'utf8' }).trim().split('\n')[1]?.split(/\s+/);
     if (out) filesystem = `${out[1]} on ${out[0]}`;
-  } catch { /* df missing: leave unknown */ }
+  } catch {
+    /* df missing: leave unknown */
+  }
   return { cpu: model.trim(), cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, kernel: release(), filesystem };
 }
 

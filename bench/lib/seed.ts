@@ -5,7 +5,11 @@ import { loadConfig } from '../../src/config/load.js';
 import { openGateway, seedCatalogue } from '../../src/gateway.js';
 import { catalogue, prng, tabshopInvoice, type CatalogueFile } from './workload.js';
 
-export interface BenchDevice { username: string; password: string; cashRegister: string }
+export interface BenchDevice {
+  username: string;
+  password: string;
+  cashRegister: string;
+}
 
 /** `count` tablets, each its own cash register (tablet-01 → TAB-01). */
 export function benchDevices(count: number): BenchDevice[] {
@@ -24,10 +28,20 @@ export const BENCH_ADMIN = { username: 'admin', password: 'bench-admin' };
 export async function writeBenchConfig(dir: string, devices: BenchDevice[], postgresUrl?: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const path = join(dir, 'config.json');
-  await writeFile(path, JSON.stringify({
-    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', ...(postgresUrl && { postgres: { url: postgresUrl } }) }, logLevel: 'info',
-    devices, admins: [BENCH_ADMIN],
-  }, null, 2));
+  await writeFile(
+    path,
+    JSON.stringify(
+      {
+        server: { host: '127.0.0.1', port: 0 },
+        store: { dataDir: './data', ...(postgresUrl && { postgres: { url: postgresUrl } }) },
+        logLevel: 'info',
+        devices,
+        admins: [BENCH_ADMIN],
+      },
+      null,
+      2,
+    ),
+  );
   return path;
 }
 
@@ -54,9 +68,14 @@ export async function seedDataDir(configPath: string, opts: { products: number; 
       const at = new Date(start + day * 86_400_000);
       for (const device of registers) {
         const count = Math.min(Math.ceil(perDay / registers.length), opts.sales - seq);
-        const invoices = Array.from({ length: count }, (_, i) => tabshopInvoice({
-          seq: 1_000_000_000 + seq + i, products: productIds, date: at.getTime() + i * 1000, rnd,
-        }));
+        const invoices = Array.from({ length: count }, (_, i) =>
+          tabshopInvoice({
+            seq: 1_000_000_000 + seq + i,
+            products: productIds,
+            date: at.getTime() + i * 1000,
+            rnd,
+          }),
+        );
         seq += count;
         if (count === 0) continue;
         await gateway.ledger.ingestInvoices(invoices, { device: device.username, cashRegisterName: device.cashRegister, at });

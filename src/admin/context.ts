@@ -39,12 +39,17 @@ export function isStale(req: Request, session: AdminSession): boolean {
 /** Sends a back-office page for this request (root, user and nav filled in). */
 export function send(req: Request, res: Response, deps: AdminDeps, view: Omit<PageView, 'root' | 'user' | 'forwarding'>, status = 200): void {
   const session = res.locals.adminSession as AdminSession | undefined;
-  res.status(status).type('html').send(renderPage({
-    ...view,
-    root: rootOf(req),
-    user: session ? { username: session.username, csrfToken: session.csrfToken } : undefined,
-    forwarding: Boolean(deps.gateway.forwarding),
-  }));
+  res
+    .status(status)
+    .type('html')
+    .send(
+      renderPage({
+        ...view,
+        root: rootOf(req),
+        user: session ? { username: session.username, csrfToken: session.csrfToken } : undefined,
+        forwarding: Boolean(deps.gateway.forwarding),
+      }),
+    );
 }
 
 /** A form field's text ('' when absent). */
@@ -71,7 +76,9 @@ export function noticeOf(res: Response): Notice | null {
  * When each device was last seen and last pushed: this process's observations, else what the
  * back office stored before a restart (presence).
  */
-export function devicePresence(deps: AdminDeps): (username: string, seen: Date | undefined, pushed: Date | undefined) => { seen: Date | string | null; pushed: Date | string | null } {
+export function devicePresence(
+  deps: AdminDeps,
+): (username: string, seen: Date | undefined, pushed: Date | undefined) => { seen: Date | string | null; pushed: Date | string | null } {
   const stored = new Map<string, { lastSeenAt: string | null; lastPushAt: string | null }>();
   for (const r of deps.gateway.backOffice.registrations()) for (const d of r.devices) stored.set(d.username, d);
   return (username, seen, pushed) => ({

@@ -16,18 +16,24 @@ export function dashboardRoutes(deps: AdminDeps): Router {
     const quarantine = gateway.ledger.openQuarantineCount;
     const deadLetters = gateway.forwarding?.deadLetters().length ?? 0;
     const figures = (r: { sales: number; total: string; reversed: number; reversedTotal: string }) => [
-      html`<span data-field="sales">${r.sales}</span>`, html`<span data-field="total">${r.total}</span>`,
-      html`<span data-field="refunds">${r.reversed}</span>`, html`<span data-field="refunds-total">${r.reversedTotal}</span>`,
+      html`<span data-field="sales">${r.sales}</span>`,
+      html`<span data-field="total">${r.total}</span>`,
+      html`<span data-field="refunds">${r.reversed}</span>`,
+      html`<span data-field="refunds-total">${r.reversedTotal}</span>`,
     ];
     const salesRows = [
-      ...today.registers.map((r) => ({ attrs: html`data-register="${r.register}"`, cells: [html`<a href="sales?register=${encodeURIComponent(r.register)}">${r.register}</a>`, ...figures(r)] })),
+      ...today.registers.map((r) => ({
+        attrs: html`data-register="${r.register}"`,
+        cells: [html`<a href="sales?register=${encodeURIComponent(r.register)}">${r.register}</a>`, ...figures(r)],
+      })),
       { attrs: html`data-register="(all)"`, cells: [html`<strong>All registers</strong>`, ...figures(today)] },
     ];
     const presence = devicePresence(deps);
     const devices = activity.list().map((d) => ({
       attrs: html`data-device="${d.username}"`,
       cells: [
-        d.username, d.cashRegister,
+        d.username,
+        d.cashRegister,
         html`<span data-field="last-seen">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).seen, now)}</span>`,
         html`<span data-field="last-push">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).pushed, now)}</span>`,
         d.lastFailedLogin ? html`${when(d.lastFailedLogin.at, now)}` : html`<span class="muted">none</span>`,

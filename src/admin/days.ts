@@ -27,17 +27,26 @@ export function daysRoutes(deps: AdminDeps): Router {
           x ? html`${x.dayId} <span class="muted">since ${when(x.openedAt, now)}</span>` : html`<span class="muted">no open day</span>`,
           x ? html`<span data-field="sales">${x.saleCount}</span>` : '',
           x ? html`<span data-field="gross">${m(x.gross)}</span>` : '',
-          x ? html`<span class="actions"><a href="${dayPath(x.dayId)}">X report now</a> <a class="button" href="days/close?register=${encodeURIComponent(r.cashRegisterName)}">Close day</a></span>`
+          x
+            ? html`<span class="actions"><a href="${dayPath(x.dayId)}">X report now</a> <a class="button" href="days/close?register=${encodeURIComponent(r.cashRegisterName)}">Close day</a></span>`
             : html`<span class="muted">A day opens with the register's first sale.</span>`,
         ],
       };
     });
-    const closed = backOffice.days({}).filter((d) => d.status === 'closed').sort((a, b) => (b.closedAt ?? '').localeCompare(a.closedAt ?? '')).slice(0, 100).map((d) => ({
-      attrs: html`data-day="${d.dayId}"`,
-      cells: [html`<a href="${dayPath(d.dayId)}">${d.dayId}</a>`, d.cashRegisterName, when(d.openedAt, now), when(d.closedAt, now), d.saleCount, m(d.gross)],
-    }));
+    const closed = backOffice
+      .days({})
+      .filter((d) => d.status === 'closed')
+      .sort((a, b) => (b.closedAt ?? '').localeCompare(a.closedAt ?? ''))
+      .slice(0, 100)
+      .map((d) => ({
+        attrs: html`data-day="${d.dayId}"`,
+        cells: [html`<a href="${dayPath(d.dayId)}">${d.dayId}</a>`, d.cashRegisterName, when(d.openedAt, now), when(d.closedAt, now), d.saleCount, m(d.gross)],
+      }));
     send(req, res, deps, {
-      title: 'Days', section: 'days', live: true, notice: noticeOf(res),
+      title: 'Days',
+      section: 'days',
+      live: true,
+      notice: noticeOf(res),
       content: html`<h1>Days</h1>
 <div id="live-days" data-live>
 <h2>Open days</h2>${table('open-days', [{ label: 'Register' }, { label: 'Day' }, { label: 'Sales', num: true }, { label: `Gross ${backOffice.money.currency}`, num: true }, { label: '' }], registers, 'No registers yet.')}
@@ -49,15 +58,23 @@ export function daysRoutes(deps: AdminDeps): Router {
   const confirmPage = (req: Request, res: Response, register: string, notice: Notice | null, status = 200) => {
     const dayId = backOffice.currentDayId(register);
     const x = dayId ? backOffice.report(dayId) : null;
-    send(req, res, deps, {
-      title: 'Close day', section: 'days', notice,
-      content: x
-        ? html`<h1>Close day ${x.dayId}?</h1>
+    send(
+      req,
+      res,
+      deps,
+      {
+        title: 'Close day',
+        section: 'days',
+        notice,
+        content: x
+          ? html`<h1>Close day ${x.dayId}?</h1>
 <p>Closing freezes this day's figures as its Z report (it never changes afterwards) and starts a new day with the register's next sale. Sales so far: <strong>${x.saleCount}</strong>, gross <strong>${m(x.gross)} ${x.currency}</strong>, expected cash <strong>${m(x.balance.expectedCash)}</strong>.</p>
 <form method="post" action="close" class="actions">${csrfField(sessionOf(res).csrfToken)}<input type="hidden" name="register" value="${register}"><input type="hidden" name="dayId" value="${x.dayId}">
 <button class="danger" type="submit">Close day</button> <a href="../days">Cancel</a></form>`
-        : html`<h1>No open day</h1><p>Register ${register} has no open day to close.</p><p><a href="../days">Days</a></p>`,
-    }, status);
+          : html`<h1>No open day</h1><p>Register ${register} has no open day to close.</p><p><a href="../days">Days</a></p>`,
+      },
+      status,
+    );
   };
 
   router.get('/days/close', (req, res) => {
@@ -65,7 +82,13 @@ export function daysRoutes(deps: AdminDeps): Router {
     try {
       backOffice.knownRegister(register);
     } catch {
-      return send(req, res, deps, { title: 'Not found', section: 'days', content: html`<h1>No register ${register}</h1><p><a href="../days">Days</a></p>` }, 404);
+      return send(
+        req,
+        res,
+        deps,
+        { title: 'Not found', section: 'days', content: html`<h1>No register ${register}</h1><p><a href="../days">Days</a></p>` },
+        404,
+      );
     }
     confirmPage(req, res, register, null);
   });
@@ -76,7 +99,12 @@ export function daysRoutes(deps: AdminDeps): Router {
     try {
       const { report, alreadyClosed } = await uow.transact(() => backOffice.closeDay(register, sessionOf(res).username, text(req, 'dayId') || undefined));
       req.log?.info({ event: 'admin.day_closed', dayId: report.dayId, admin: sessionOf(res).username }, `day ${report.dayId} closed in the back office`);
-      redirectTo(req, res, dayPath(report.dayId), alreadyClosed ? `Day ${report.dayId} was already closed; this is its Z report.` : `Day ${report.dayId} closed. This is its Z report.`);
+      redirectTo(
+        req,
+        res,
+        dayPath(report.dayId),
+        alreadyClosed ? `Day ${report.dayId} was already closed; this is its Z report.` : `Day ${report.dayId} closed. This is its Z report.`,
+      );
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       confirmPage(req, res, register, { kind: 'fail', text: `The day was not closed: ${err.message}.` }, err.status);
@@ -87,7 +115,13 @@ export function daysRoutes(deps: AdminDeps): Router {
     try {
       return backOffice.report(String(req.params.dayId));
     } catch {
-      send(req, res, deps, { title: 'Not found', section: 'days', content: html`<h1>No day ${String(req.params.dayId)}</h1><p><a href="../days">Days</a></p>` }, 404);
+      send(
+        req,
+        res,
+        deps,
+        { title: 'Not found', section: 'days', content: html`<h1>No day ${String(req.params.dayId)}</h1><p><a href="../days">Days</a></p>` },
+        404,
+      );
       return null;
     }
   };
@@ -100,10 +134,19 @@ export function daysRoutes(deps: AdminDeps): Router {
     const title = `${report.type} report ${report.dayId}`;
     const links = html`<p class="no-print actions"><a href="../days">← Days</a> <a href="${id}?view=80mm">80 mm receipt</a> <a href="${id}?view=a4">A4 page</a> <a href="${id}/report.csv" download>CSV</a> <button type="button" data-print hidden>Print</button></p>`;
     if (view === '80mm') {
-      return send(req, res, deps, { title, section: 'days', print: '80mm', content: html`${links}<pre id="report-text">${reportText(report, backOffice.money)}</pre>` });
+      return send(req, res, deps, {
+        title,
+        section: 'days',
+        print: '80mm',
+        content: html`${links}<pre id="report-text">${reportText(report, backOffice.money)}</pre>`,
+      });
     }
     send(req, res, deps, {
-      title, section: 'days', print: view === 'a4' ? 'a4' : undefined, notice: noticeOf(res), live: report.type === 'X',
+      title,
+      section: 'days',
+      print: view === 'a4' ? 'a4' : undefined,
+      notice: noticeOf(res),
+      live: report.type === 'X',
       content: html`${links}<div id="live-report" data-live>${reportHtml(report, m)}</div>`,
     });
   });
@@ -111,7 +154,10 @@ export function daysRoutes(deps: AdminDeps): Router {
   router.get('/days/:dayId/report.csv', (req, res) => {
     const report = reportOf(req, res);
     if (!report) return;
-    res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="${report.type}-report-${report.dayId.replace(/[^A-Za-z0-9_.-]/g, '_')}.csv"`).send(objectToCsv(report));
+    res
+      .type('text/csv; charset=utf-8')
+      .set('Content-Disposition', `attachment; filename="${report.type}-report-${report.dayId.replace(/[^A-Za-z0-9_.-]/g, '_')}.csv"`)
+      .send(objectToCsv(report));
   });
 
   return router;
@@ -119,11 +165,46 @@ export function daysRoutes(deps: AdminDeps): Router {
 
 function reportHtml(r: DayReport, m: (n: number) => string): SafeHtml {
   const kv = (id: string, rows: [string, string | number][]) =>
-    table(id, [{ label: 'Item' }, { label: 'Amount', num: true }], rows.map(([k, v]) => ({ attrs: html`data-item="${k}"`, cells: [k, v] })), '');
+    table(
+      id,
+      [{ label: 'Item' }, { label: 'Amount', num: true }],
+      rows.map(([k, v]) => ({ attrs: html`data-item="${k}"`, cells: [k, v] })),
+      '',
+    );
   return html`<h1>${r.type === 'X' ? 'X report (day still open)' : 'Z report'} ${badge(r.type === 'X' ? 'warn' : 'ok', r.type)}</h1>
 <p class="meta">Register <strong>${r.cashRegisterName}</strong> · day <strong data-field="day-id">${r.dayId}</strong> · opened ${r.openedAt}${r.closedAt ? ` · closed ${r.closedAt}` : ''} · ${r.currency}</p>
-<h2>Sales</h2>${kv('report-sales', [['Sales', r.saleCount], ['Refunds', r.refundCount], ['Refunded', m(r.refundTotal)], ['Cancels', r.cancelCount], ['Cancelled', m(r.cancelTotal)], ['Gross', m(r.gross)], ['Discounts', m(r.discounts)], ['Net', m(r.net)], ['VAT', m(r.vatTotal)], ['Grand total', m(r.grandTotal)]])}
-<h2>VAT</h2>${table('report-vat', [{ label: 'Rate', num: true }, { label: 'Net', num: true }, { label: 'VAT', num: true }, { label: 'Gross', num: true }], r.vatRates.map((v) => ({ cells: [`${v.rate} %`, m(v.net), m(v.vat), m(v.gross)] })), 'No sales.')}
-<h2>Payments</h2>${kv('report-payments', Object.entries(r.payments).map(([k, v]) => [k, m(v)]))}
-<h2>Cash drawer</h2>${kv('report-cash', [['Opening', m(r.balance.opening)], ['Deposits', m(r.balance.deposits)], ['Withdrawals', m(r.balance.withdrawals)], ['Cash payments', m(r.balance.cashPayments)], ['Expected cash', m(r.balance.expectedCash)]])}`;
+<h2>Sales</h2>${kv('report-sales', [
+    ['Sales', r.saleCount],
+    ['Refunds', r.refundCount],
+    ['Refunded', m(r.refundTotal)],
+    ['Cancels', r.cancelCount],
+    ['Cancelled', m(r.cancelTotal)],
+    ['Gross', m(r.gross)],
+    ['Discounts', m(r.discounts)],
+    ['Net', m(r.net)],
+    ['VAT', m(r.vatTotal)],
+    ['Grand total', m(r.grandTotal)],
+  ])}
+<h2>VAT</h2>${table(
+    'report-vat',
+    [
+      { label: 'Rate', num: true },
+      { label: 'Net', num: true },
+      { label: 'VAT', num: true },
+      { label: 'Gross', num: true },
+    ],
+    r.vatRates.map((v) => ({ cells: [`${v.rate} %`, m(v.net), m(v.vat), m(v.gross)] })),
+    'No sales.',
+  )}
+<h2>Payments</h2>${kv(
+    'report-payments',
+    Object.entries(r.payments).map(([k, v]) => [k, m(v)]),
+  )}
+<h2>Cash drawer</h2>${kv('report-cash', [
+    ['Opening', m(r.balance.opening)],
+    ['Deposits', m(r.balance.deposits)],
+    ['Withdrawals', m(r.balance.withdrawals)],
+    ['Cash payments', m(r.balance.cashPayments)],
+    ['Expected cash', m(r.balance.expectedCash)],
+  ])}`;
 }

@@ -20,29 +20,47 @@ export function devicesRoutes(deps: AdminDeps): Router {
   const { accounts, adminSettings } = gateway;
   const router = Router();
 
-  const listPage = (req: Request, res: Response, o: { values?: Record<string, string>; errors?: FieldErrors; notice?: Notice | null; status?: number } = {}) => {
+  const listPage = (
+    req: Request,
+    res: Response,
+    o: { values?: Record<string, string>; errors?: FieldErrors; notice?: Notice | null; status?: number } = {},
+  ) => {
     const now = gateway.now();
     const presence = devicePresence(deps);
-    const rows = activity.list().sort((a, b) => a.username.localeCompare(b.username)).map((d) => {
-      const runtime = accounts.originOf(d.username) === 'runtime';
-      return {
-        attrs: html`data-device="${d.username}"`,
-        cells: [
-          d.username, d.cashRegister, runtime ? badge('ok', 'back office') : badge('grey', 'config file'),
-          html`<span data-field="last-seen">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).seen, now)}</span>`,
-          html`<span data-field="last-push">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).pushed, now)}</span>`,
-          html`<span data-field="failed-logins">${d.failedLogins}</span>`,
-          html`<span data-field="failed-login">${d.lastFailedLogin ? html`${when(d.lastFailedLogin.at, now)} <span class="muted">(${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip})</span>` : html`<span class="muted">none</span>`}</span>`,
-          runtime ? html`<a href="devices/${encodeURIComponent(d.username)}/password">Change password</a>` : html`<span class="muted">edit the config file</span>`,
-        ],
-      };
-    });
+    const rows = activity
+      .list()
+      .sort((a, b) => a.username.localeCompare(b.username))
+      .map((d) => {
+        const runtime = accounts.originOf(d.username) === 'runtime';
+        return {
+          attrs: html`data-device="${d.username}"`,
+          cells: [
+            d.username,
+            d.cashRegister,
+            runtime ? badge('ok', 'back office') : badge('grey', 'config file'),
+            html`<span data-field="last-seen">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).seen, now)}</span>`,
+            html`<span data-field="last-push">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).pushed, now)}</span>`,
+            html`<span data-field="failed-logins">${d.failedLogins}</span>`,
+            html`<span data-field="failed-login">${d.lastFailedLogin ? html`${when(d.lastFailedLogin.at, now)} <span class="muted">(${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip})</span>` : html`<span class="muted">none</span>`}</span>`,
+            runtime
+              ? html`<a href="devices/${encodeURIComponent(d.username)}/password">Change password</a>`
+              : html`<span class="muted">edit the config file</span>`,
+          ],
+        };
+      });
     const v = o.values ?? {};
     const e = o.errors ?? {};
     const registers = [...new Set([...gateway.backOffice.registerNames(), ...activity.list().map((d) => d.cashRegister)])].filter(Boolean).sort();
-    send(req, res, deps, {
-      title: 'Devices', section: 'devices', live: true, notice: o.notice ?? noticeOf(res),
-      content: html`<h1>Devices</h1>
+    send(
+      req,
+      res,
+      deps,
+      {
+        title: 'Devices',
+        section: 'devices',
+        live: true,
+        notice: o.notice ?? noticeOf(res),
+        content: html`<h1>Devices</h1>
 <div id="live-devices-list" data-live>${table('devices-list', [{ label: 'Device' }, { label: 'Register' }, { label: 'Defined in' }, { label: 'Last seen' }, { label: 'Last push' }, { label: 'Failed logins since start', num: true }, { label: 'Last failed login' }, { label: '' }], rows, 'No devices yet.')}</div>
 <h2 id="add">Add a device</h2>
 <p>One account per tablet. The password is generated and shown once; type it into the tablet's sync settings.</p>
@@ -50,18 +68,31 @@ export function devicesRoutes(deps: AdminDeps): Router {
 ${field({ label: 'Username', name: 'username', value: v.username, error: e.username, required: true, autocomplete: 'off' })}
 ${field({ label: 'Register', name: 'register', value: v.register, error: e.register, required: true, hint: registers.length ? `The cash register its sales belong to, such as ${registers.join(', ')}` : 'The cash register its sales belong to, such as TAB-1' })}
 <div class="actions"><button class="primary" type="submit">Create device</button></div></form>`,
-    }, o.status);
+      },
+      o.status,
+    );
   };
 
-  const passwordShown = (req: Request, res: Response, username: string, register: string, password: string, created: boolean) => send(req, res, deps, {
-    title: created ? 'Device created' : 'Password changed', section: 'devices',
-    notice: { kind: 'ok', text: created ? `Device ${username} created for register ${register}.` : `New password for ${username} saved; the old one no longer works.` },
-    content: html`<h1>${created ? 'Device created' : 'Password changed'}</h1>
+  const passwordShown = (req: Request, res: Response, username: string, register: string, password: string, created: boolean) =>
+    send(
+      req,
+      res,
+      deps,
+      {
+        title: created ? 'Device created' : 'Password changed',
+        section: 'devices',
+        notice: {
+          kind: 'ok',
+          text: created ? `Device ${username} created for register ${register}.` : `New password for ${username} saved; the old one no longer works.`,
+        },
+        content: html`<h1>${created ? 'Device created' : 'Password changed'}</h1>
 <p>Password for <strong>${username}</strong> (shown only now, it is stored hashed):</p>
 <p><code class="secret" id="new-password">${password}</code></p>
 <p>In TabShop: <em>Settings → Sync between devices</em>, user <strong>${username}</strong> and this password.</p>
 <p><a href="${created ? 'devices' : '../../devices'}">Back to devices</a></p>`,
-  }, created ? 201 : 200);
+      },
+      created ? 201 : 200,
+    );
 
   router.get('/devices', (req, res) => listPage(req, res));
 
@@ -72,30 +103,65 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
     if (!USERNAME.test(values.username)) errors.username = 'Enter a username without spaces or ":" (at most 128 characters).';
     else if (accounts.has(values.username)) errors.username = `${values.username} is taken (by a device or an admin).`;
     if (!REGISTER.test(values.register)) errors.register = 'Enter a register name of letters, digits, "-", "_" or "." (at most 64).';
-    if (Object.keys(errors).length) return listPage(req, res, { values, errors, status: 400, notice: { kind: 'fail', text: 'The device was not created: correct the fields marked below.' } });
+    if (Object.keys(errors).length)
+      return listPage(req, res, {
+        values,
+        errors,
+        status: 400,
+        notice: { kind: 'fail', text: 'The device was not created: correct the fields marked below.' },
+      });
     const password = newPassword();
     const at = gateway.now().toISOString();
-    const device = { username: values.username, passwordHash: await hashPassword(password), cashRegister: values.register, createdAt: at, passwordChangedAt: at };
+    const device = {
+      username: values.username,
+      passwordHash: await hashPassword(password),
+      cashRegister: values.register,
+      createdAt: at,
+      passwordChangedAt: at,
+    };
     if (accounts.has(device.username)) return listPage(req, res, { values, errors: { username: `${values.username} is taken.` }, status: 400 });
     adminSettings.data.devices.push(device);
     await adminSettings.save();
     activity.add(accounts.addRuntimeDevice(device));
-    req.log?.info({ event: 'admin.device_created', username: device.username, cashRegister: device.cashRegister, admin: sessionOf(res).username }, `device ${device.username} created in the back office`);
+    req.log?.info(
+      { event: 'admin.device_created', username: device.username, cashRegister: device.cashRegister, admin: sessionOf(res).username },
+      `device ${device.username} created in the back office`,
+    );
     passwordShown(req, res, device.username, device.cashRegister, password, true);
   });
 
   const runtimeDevice = (req: Request) => adminSettings.data.devices.find((d) => d.username === String(req.params.username));
 
-  const passwordPage = (req: Request, res: Response, username: string, notice: Notice | null, status = 200) => send(req, res, deps, {
-    title: `Password of ${username}`, section: 'devices', notice,
-    content: html`<h1>Change the password of ${username}</h1>
+  const passwordPage = (req: Request, res: Response, username: string, notice: Notice | null, status = 200) =>
+    send(
+      req,
+      res,
+      deps,
+      {
+        title: `Password of ${username}`,
+        section: 'devices',
+        notice,
+        content: html`<h1>Change the password of ${username}</h1>
 <p>A new password is generated and shown once. The tablet stops syncing until the new password is typed into it.</p>
 <form method="post" class="actions">${csrfField(sessionOf(res).csrfToken)}<button class="primary" type="submit">Generate new password</button> <a href="../../devices">Cancel</a></form>`,
-  }, status);
+      },
+      status,
+    );
 
   router.get('/devices/:username/password', (req, res) => {
     const d = runtimeDevice(req);
-    if (!d) return send(req, res, deps, { title: 'Not found', section: 'devices', content: html`<h1>No back-office device ${String(req.params.username)}</h1><p>Devices from the config file change there.</p><p><a href="../../devices">Devices</a></p>` }, 404);
+    if (!d)
+      return send(
+        req,
+        res,
+        deps,
+        {
+          title: 'Not found',
+          section: 'devices',
+          content: html`<h1>No back-office device ${String(req.params.username)}</h1><p>Devices from the config file change there.</p><p><a href="../../devices">Devices</a></p>`,
+        },
+        404,
+      );
     passwordPage(req, res, d.username, null);
   });
 
@@ -108,7 +174,10 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
     d.passwordChangedAt = gateway.now().toISOString();
     await adminSettings.save();
     accounts.setRuntimePassword(d.username, d.passwordHash);
-    req.log?.info({ event: 'admin.device_password_changed', username: d.username, admin: sessionOf(res).username }, `password of device ${d.username} changed in the back office`);
+    req.log?.info(
+      { event: 'admin.device_password_changed', username: d.username, admin: sessionOf(res).username },
+      `password of device ${d.username} changed in the back office`,
+    );
     passwordShown(req, res, d.username, d.cashRegister, password, false);
   });
 

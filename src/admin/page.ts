@@ -4,8 +4,14 @@ import { ADMIN_CSS, ADMIN_JS, assetVersion } from './assets.js';
 export type Section = 'dashboard' | 'sales' | 'products' | 'stock' | 'days' | 'quarantine' | 'devices' | 'forwarding';
 
 const NAV: [Section, string, string][] = [
-  ['dashboard', 'Dashboard', ''], ['sales', 'Sales', 'sales'], ['products', 'Products', 'products'], ['stock', 'Stock', 'stock'],
-  ['days', 'Days', 'days'], ['quarantine', 'Quarantine', 'quarantine'], ['devices', 'Devices', 'devices'], ['forwarding', 'Forwarding', 'forwarding'],
+  ['dashboard', 'Dashboard', ''],
+  ['sales', 'Sales', 'sales'],
+  ['products', 'Products', 'products'],
+  ['stock', 'Stock', 'stock'],
+  ['days', 'Days', 'days'],
+  ['quarantine', 'Quarantine', 'quarantine'],
+  ['devices', 'Devices', 'devices'],
+  ['forwarding', 'Forwarding', 'forwarding'],
 ];
 
 const CSS_VERSION = assetVersion(ADMIN_CSS);
@@ -36,9 +42,12 @@ export interface PageView {
 }
 
 export function renderPage(v: PageView): string {
-  const nav = v.user ? NAV.filter(([s]) => s !== 'forwarding' || v.forwarding).map(([section, label, path]) =>
-    html`<li><a href="${v.root}${path}"${section === v.section ? html` aria-current="page"` : ''}>${label}</a></li>`) : [];
-  const bodyAttrs = html`${v.live ? html` data-events="${v.root}events"` : ''}${v.live && v.liveUrl ? html` data-live-url="${v.liveUrl}"` : ''}${v.print ? html` class="print-${v.print === "80mm" ? "80" : "a4"}"` : ''}`;
+  const nav = v.user
+    ? NAV.filter(([s]) => s !== 'forwarding' || v.forwarding).map(
+        ([section, label, path]) => html`<li><a href="${v.root}${path}"${section === v.section ? html` aria-current="page"` : ''}>${label}</a></li>`,
+      )
+    : [];
+  const bodyAttrs = html`${v.live ? html` data-events="${v.root}events"` : ''}${v.live && v.liveUrl ? html` data-live-url="${v.liveUrl}"` : ''}${v.print ? html` class="print-${v.print === '80mm' ? '80' : 'a4'}"` : ''}`;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -49,9 +58,13 @@ export function renderPage(v: PageView): string {
 <script src="${v.root}assets/admin.js?v=${JS_VERSION}" defer></script>
 </head><body${bodyAttrs}>
 <a class="skip" href="#main">Skip to content</a>
-<header class="top"><span class="brand">tabshop-gateway back office</span>${v.user ? html`
+<header class="top"><span class="brand">tabshop-gateway back office</span>${
+    v.user
+      ? html`
 <span class="muted">Signed in as <strong data-field="user">${v.user.username}</strong></span>
-<form method="post" action="${v.root}sign-out">${csrfField(v.user.csrfToken)}<button type="submit">Sign out</button></form>` : ''}</header>
+<form method="post" action="${v.root}sign-out">${csrfField(v.user.csrfToken)}<button type="submit">Sign out</button></form>`
+      : ''
+  }</header>
 ${v.user ? html`<nav class="main" aria-label="Main"><ul>${nav}</ul></nav>` : ''}
 <main id="main">
 ${v.notice ? html`<p class="notice ${v.notice.kind}" id="notice" role="${v.notice.kind === 'ok' ? 'status' : 'alert'}">${v.notice.text}</p>` : ''}
@@ -99,7 +112,12 @@ export interface Column {
 }
 
 /** A scrollable table; cells are pre-rendered. */
-export function table(id: string, columns: Column[], rows: { attrs?: SafeHtml; cells: (SafeHtml | string | number | null | undefined)[] }[], empty: string): SafeHtml {
+export function table(
+  id: string,
+  columns: Column[],
+  rows: { attrs?: SafeHtml; cells: (SafeHtml | string | number | null | undefined)[] }[],
+  empty: string,
+): SafeHtml {
   const head = columns.map((c) => html`<th scope="col"${c.num ? html` class="num"` : ''}>${c.label}</th>`);
   const body = rows.length
     ? rows.map((r) => html`<tr ${r.attrs ?? ''}>${r.cells.map((c, i) => html`<td${columns[i]?.num ? html` class="num"` : ''}>${c}</td>`)}</tr>`)

@@ -52,7 +52,9 @@ function returnPath(req: Request): string {
     const ref = new URL(req.headers.referer ?? '');
     const at = ref.pathname.indexOf(`${req.baseUrl}/`);
     if (ref.host === req.headers.host && at >= 0) return safeNext(ref.pathname.slice(at + req.baseUrl.length + 1) + ref.search);
-  } catch { /* no usable Referer */ }
+  } catch {
+    /* no usable Referer */
+  }
   return '';
 }
 
@@ -61,7 +63,8 @@ function keptForm(req: Request): KeptForm | null {
   const action = safeNext(req.originalUrl.slice(req.baseUrl.length + 1));
   if (!action || !req.body || typeof req.body !== 'object') return null;
   const fields = Object.entries(req.body as Record<string, unknown>).flatMap(([name, value]) =>
-    name === '_csrf' ? [] : (Array.isArray(value) ? value : [value]).filter((v) => typeof v === 'string').map((v): [string, string] => [name, v as string]));
+    name === '_csrf' ? [] : (Array.isArray(value) ? value : [value]).filter((v) => typeof v === 'string').map((v): [string, string] => [name, v as string]),
+  );
   return { action, fields };
 }
 
@@ -91,10 +94,15 @@ export function adminRouter(deps: AdminDeps): Router {
     res.set('Cache-Control', 'public, max-age=86400').type('text/javascript').send(ADMIN_JS);
   });
 
-  const signInPage = (req: Request, res: Response, o: { username?: string; next: string; form?: string; error?: string; status?: number }) => send(req, res, deps, {
-    title: 'Sign in',
-    notice: o.error ? { kind: 'fail', text: o.error } : null,
-    content: html`<h1>Sign in</h1>
+  const signInPage = (req: Request, res: Response, o: { username?: string; next: string; form?: string; error?: string; status?: number }) =>
+    send(
+      req,
+      res,
+      deps,
+      {
+        title: 'Sign in',
+        notice: o.error ? { kind: 'fail', text: o.error } : null,
+        content: html`<h1>Sign in</h1>
 <form class="stack" method="post" action="sign-in">
 <input type="hidden" name="next" value="${o.next}">${o.form ? html`<input type="hidden" name="form" value="${o.form}">` : ''}
 ${field({ label: 'Username', name: 'username', value: o.username ?? '', autocomplete: 'username', required: true })}
@@ -102,13 +110,19 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
 <div class="actions"><button class="primary" type="submit">Sign in</button></div>
 </form>
 <p class="muted">Use an admin account of the gateway's configuration (<code>admins</code>).</p>`,
-  }, o.status);
+      },
+      o.status,
+    );
 
   router.get('/sign-in', (req, res) => {
     const next = safeNext(req.query.next);
     if (sessions.use(readCookie(req.headers.cookie, SESSION_COOKIE))) return res.redirect(303, `./${next}`);
     const expired = req.query.expired === '1';
-    signInPage(req, res, { next, form: formId(req.query.form), error: expired ? 'Your session has ended. Sign in again to continue where you were.' : undefined });
+    signInPage(req, res, {
+      next,
+      form: formId(req.query.form),
+      error: expired ? 'Your session has ended. Sign in again to continue where you were.' : undefined,
+    });
   });
 
   // Read before anyone is authenticated: a sign-in form is small, so is the limit.
@@ -156,7 +170,11 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
     if (req.path === '/events') return res.status(401).end();
     const back = returnPath(req);
     const hadCookie = readCookie(req.headers.cookie, SESSION_COOKIE) !== undefined;
-    const toSignIn = (kept?: KeptForm | null) => res.redirect(303, `${rootOf(req)}sign-in?${hadCookie ? 'expired=1&' : ''}next=${encodeURIComponent(back)}${kept ? `&form=${keptForms.keep(kept, readCookie(req.headers.cookie, SESSION_COOKIE) ?? '')}` : ''}`);
+    const toSignIn = (kept?: KeptForm | null) =>
+      res.redirect(
+        303,
+        `${rootOf(req)}sign-in?${hadCookie ? 'expired=1&' : ''}next=${encodeURIComponent(back)}${kept ? `&form=${keptForms.keep(kept, readCookie(req.headers.cookie, SESSION_COOKIE) ?? '')}` : ''}`,
+      );
     // A form sent after the session ended: keep what was typed for after signing in (a file cannot be kept).
     if (req.method !== 'POST' || !hadCookie || req.path === '/sign-out' || !req.is('application/x-www-form-urlencoded')) return toSignIn();
     forms(req, res, (err?: unknown) => toSignIn(err ? null : keptForm(req)));
@@ -166,7 +184,18 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
 
   router.post('/sign-out', (req, res) => {
     const session = sessionOf(res);
-    if (isStale(req, session)) return send(req, res, deps, { title: 'Sign out', notice: STALE_FORM, content: html`<h1>Sign out</h1><form method="post" action="sign-out">${csrfField(session.csrfToken)}<button type="submit">Sign out</button></form>` }, 403);
+    if (isStale(req, session))
+      return send(
+        req,
+        res,
+        deps,
+        {
+          title: 'Sign out',
+          notice: STALE_FORM,
+          content: html`<h1>Sign out</h1><form method="post" action="sign-out">${csrfField(session.csrfToken)}<button type="submit">Sign out</button></form>`,
+        },
+        403,
+      );
     sessions.end(session.id);
     setSessionCookie(req, res, '');
     res.redirect(303, 'sign-in');
@@ -183,6 +212,14 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
   router.use(forwardingRoutes(deps));
   for (const kind of KINDS) router.use(articleRoutes(deps, kind));
   // Last: a page of the back office, not the API's JSON 404.
-  router.use((req, res) => send(req, res, deps, { title: 'Not found', content: html`<h1>Page not found</h1><p>There is no page here. <a href="${rootOf(req)}">Go to the dashboard</a>.</p>` }, 404));
+  router.use((req, res) =>
+    send(
+      req,
+      res,
+      deps,
+      { title: 'Not found', content: html`<h1>Page not found</h1><p>There is no page here. <a href="${rootOf(req)}">Go to the dashboard</a>.</p>` },
+      404,
+    ),
+  );
   return router;
 }

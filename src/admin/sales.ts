@@ -37,33 +37,56 @@ export function salesRoutes(deps: AdminDeps): Router {
     const query: SaleQuery = {
       cashRegisterName: filter.register || undefined,
       status: (['completed', 'refunded', 'cancelled'] as const).find((s) => s === filter.status),
-      from: dayStart(filter.from, false), to: dayStart(filter.to, true),
+      from: dayStart(filter.from, false),
+      to: dayStart(filter.to, true),
     };
     const matching = [...ledger.select(query)].reverse();
     const pageNo = Math.max(0, Number.parseInt(q(req, 'page') || '0', 10) || 0);
     const shown = matching.slice(pageNo * PAGE_SIZE, (pageNo + 1) * PAGE_SIZE);
     const records = await Promise.all(shown.map((e) => ledger.getSale(e.identifier)));
-    const rows = records.flatMap((r) => r ? [{
-      attrs: html`data-sale="${r.sale.identifier}"`,
-      cells: [
-        when(r.sale.createdAt, gateway.now()), r.sale.cashRegisterName,
-        html`<a href="sales/${encodeURIComponent(r.sale.identifier)}">${r.sale.source?.invoiceId ?? r.sale.identifier}</a>`,
-        statusBadge(r.sale.status), html`<span data-field="total">${backOffice.money.text(r.sale.total)}</span>`, r.sale.lines.length,
-      ],
-    }] : []);
+    const rows = records.flatMap((r) =>
+      r
+        ? [
+            {
+              attrs: html`data-sale="${r.sale.identifier}"`,
+              cells: [
+                when(r.sale.createdAt, gateway.now()),
+                r.sale.cashRegisterName,
+                html`<a href="sales/${encodeURIComponent(r.sale.identifier)}">${r.sale.source?.invoiceId ?? r.sale.identifier}</a>`,
+                statusBadge(r.sale.status),
+                html`<span data-field="total">${backOffice.money.text(r.sale.total)}</span>`,
+                r.sale.lines.length,
+              ],
+            },
+          ]
+        : [],
+    );
     const registers = [...new Set([...backOffice.registerNames(), ...deps.activity.list().map((d) => d.cashRegister)])].filter(Boolean).sort();
     const pageLink = (n: number, label: string) => {
       const params = new URLSearchParams({ ...Object.fromEntries(Object.entries(filter).filter(([, v]) => v)), page: String(n) });
       return html`<a href="sales?${params.toString()}">${label}</a>`;
     };
     send(req, res, deps, {
-      title: 'Sales', section: 'sales', notice: noticeOf(res), live: true,
+      title: 'Sales',
+      section: 'sales',
+      notice: noticeOf(res),
+      live: true,
       content: html`<h1>Sales</h1>
 <form class="filters" method="get" action="sales">
 ${field({ label: 'Register', name: 'register', value: filter.register, options: [['', 'All registers'], ...registers.map((r): [string, string] => [r, r])] })}
 ${field({ label: 'From', name: 'from', type: 'date', value: filter.from, error: errors.from })}
 ${field({ label: 'To', name: 'to', type: 'date', value: filter.to, error: errors.to, hint: 'Inclusive' })}
-${field({ label: 'Status', name: 'status', value: filter.status, options: [['', 'Any status'], ['completed', 'Completed'], ['refunded', 'Refunded'], ['cancelled', 'Cancelled']] })}
+${field({
+  label: 'Status',
+  name: 'status',
+  value: filter.status,
+  options: [
+    ['', 'Any status'],
+    ['completed', 'Completed'],
+    ['refunded', 'Refunded'],
+    ['cancelled', 'Cancelled'],
+  ],
+})}
 <button type="submit">Filter</button> <a href="sales">Clear</a>
 </form>
 <div id="live-sales-list" data-live>
@@ -76,22 +99,42 @@ ${table('sales-list', [{ label: 'Time' }, { label: 'Register' }, { label: 'Invoi
 
   router.get('/sales/:id', async (req, res) => {
     const record = await ledger.getSale(String(req.params.id));
-    if (!record) return send(req, res, deps, { title: 'Not found', section: 'sales', content: html`<h1>No sale ${String(req.params.id)}</h1><p><a href="../sales">All sales</a></p>` }, 404);
+    if (!record)
+      return send(
+        req,
+        res,
+        deps,
+        { title: 'Not found', section: 'sales', content: html`<h1>No sale ${String(req.params.id)}</h1><p><a href="../sales">All sales</a></p>` },
+        404,
+      );
     const { sale } = record;
     const receipt = receiptOf(sale, backOffice.lineFactsOf(record), backOffice.money, false);
     const m = (n: number) => backOffice.money.text(n);
     const now = gateway.now();
     const lines = receipt.lines.map((l, i) => ({
-      cells: [l.lineNo, l.name, sale.lines[i]?.product ?? '', l.quantity, m(l.unitPrice), m(l.discount), `${l.vatRate} %`, m(sale.lines[i]?.vat ?? 0), m(l.total)],
+      cells: [
+        l.lineNo,
+        l.name,
+        sale.lines[i]?.product ?? '',
+        l.quantity,
+        m(l.unitPrice),
+        m(l.discount),
+        `${l.vatRate} %`,
+        m(sale.lines[i]?.vat ?? 0),
+        m(l.total),
+      ],
     }));
-    const payments = sale.payments.map((p) => ({ cells: [p.method, p.code ?? '', m(p.amount), p.given === undefined ? '' : m(p.given), p.returned === undefined ? '' : m(p.returned)] }));
+    const payments = sale.payments.map((p) => ({
+      cells: [p.method, p.code ?? '', m(p.amount), p.given === undefined ? '' : m(p.given), p.returned === undefined ? '' : m(p.returned)],
+    }));
     const vat = receipt.vat.map((v) => ({ cells: [`${v.rate} %`, m(v.net), m(v.vat), m(v.gross)] }));
     const history = record.history.map((h) => ({
       cells: [when(h.at, now), h.seq, h.kind === 'receipt' ? 'Receipt printed' : STATUS_TEXT[h.status], h.dayId ?? ''],
     }));
     const invoice = sale.source?.invoice;
     send(req, res, deps, {
-      title: `Sale ${receipt.receiptNumber}`, section: 'sales',
+      title: `Sale ${receipt.receiptNumber}`,
+      section: 'sales',
       content: html`<p><a href="../sales">← All sales</a></p>
 <h1>Sale ${receipt.receiptNumber} ${statusBadge(sale.status)}</h1>
 <p class="meta">Register <strong>${sale.cashRegisterName}</strong> · ${when(sale.createdAt, now)} · day ${sale.dayId ?? backOffice.summary(sale.identifier)?.dayId ?? '–'} · ${sale.source?.device ? `pushed by ${sale.source.device}` : `posted through the API`}</p>
@@ -101,7 +144,17 @@ ${table('sales-list', [{ label: 'Time' }, { label: 'Register' }, { label: 'Invoi
 <p class="actions"><a class="button" href="${encodeURIComponent(sale.identifier)}/receipt">Receipt print view</a></p>
 <h2>Lines</h2>${table('sale-lines', [{ label: '#' }, { label: 'Item' }, { label: 'Product' }, { label: 'Qty', num: true }, { label: 'Unit price', num: true }, { label: 'Discount', num: true }, { label: 'VAT rate', num: true }, { label: 'VAT', num: true }, { label: 'Total', num: true }], lines, 'No lines.')}
 <h2>Payments</h2>${table('sale-payments', [{ label: 'Method' }, { label: 'TabShop code' }, { label: 'Amount', num: true }, { label: 'Given', num: true }, { label: 'Returned', num: true }], payments, 'No payment recorded.')}
-<h2>VAT</h2>${table('sale-vat', [{ label: 'Rate', num: true }, { label: 'Net', num: true }, { label: 'VAT', num: true }, { label: 'Gross', num: true }], vat, 'No VAT.')}
+<h2>VAT</h2>${table(
+        'sale-vat',
+        [
+          { label: 'Rate', num: true },
+          { label: 'Net', num: true },
+          { label: 'VAT', num: true },
+          { label: 'Gross', num: true },
+        ],
+        vat,
+        'No VAT.',
+      )}
 <h2>History</h2>${table('sale-history', [{ label: 'When' }, { label: 'Change no.', num: true }, { label: 'Status' }, { label: 'Day' }], history, 'No history.')}
 ${sale.customer.name || sale.customer.email ? html`<h2>Customer</h2><p>${sale.customer.name} ${sale.customer.email} ${sale.customer.address}</p>` : ''}
 <h2>Original TabShop invoice</h2>
@@ -114,7 +167,9 @@ ${invoice === undefined ? html`<p class="muted">This sale was posted through the
     if (!record) return send(req, res, deps, { title: 'Not found', section: 'sales', content: html`<h1>No sale ${String(req.params.id)}</h1>` }, 404);
     const receipt = receiptOf(record.sale, backOffice.lineFactsOf(record), backOffice.money, record.sale.receiptPrintedAt !== null);
     send(req, res, deps, {
-      title: `Receipt ${receipt.receiptNumber}`, section: 'sales', print: '80mm',
+      title: `Receipt ${receipt.receiptNumber}`,
+      section: 'sales',
+      print: '80mm',
       content: html`<p class="no-print actions"><a href="../${encodeURIComponent(record.sale.identifier)}">← Back to the sale</a> <button type="button" data-print hidden>Print</button></p>
 <pre id="receipt" class="receipt">${receiptText(receipt, backOffice.money)}</pre>`,
     });

@@ -20,7 +20,10 @@ export const SESSION_COOKIE = 'tsg_admin';
 export class AdminSessions {
   private readonly sessions = new Map<string, AdminSession>();
 
-  constructor(private readonly idleMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly idleMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   create(username: string): AdminSession {
     this.sweep();
@@ -71,7 +74,11 @@ export interface KeptForm {
 export class KeptForms {
   private readonly forms = new Map<string, KeptForm & { at: number; owner: string }>();
 
-  constructor(private readonly ttlMs: number, private readonly max: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** `owner`: the (ended) session cookie it came with; only a sign-in from that browser gets it back. */
   keep(form: KeptForm, owner: string): string {

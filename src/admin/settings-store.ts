@@ -26,7 +26,10 @@ const FILE = 'admin-settings.json';
 export class AdminSettingsStore {
   private writing: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly dir: string, readonly data: AdminSettings) {}
+  private constructor(
+    private readonly dir: string,
+    readonly data: AdminSettings,
+  ) {}
 
   static async open(dataDir: string): Promise<AdminSettingsStore> {
     const path = join(dataDir, FILE);

@@ -8,7 +8,11 @@ import { listRange, sendCsv, wantsCsv } from './negotiate.js';
 import { objectsToCsv } from '../render/csv.js';
 
 const COLLECTIONS: [Collection, string][] = [
-  ['taxes', 'tax'], ['discounts', 'discount'], ['categories', 'category'], ['products', 'product'], ['commodities', 'commodity'],
+  ['taxes', 'tax'],
+  ['discounts', 'discount'],
+  ['categories', 'category'],
+  ['products', 'product'],
+  ['commodities', 'commodity'],
 ];
 
 /** The CSV header of each list (an empty list still has it). */
@@ -53,12 +57,24 @@ export function articlesRouter({ catalog, ledger, assertWritable }: ArticlesDeps
     router.post(`/${collection}`, async (req, res) => {
       assertWritable();
       const item = await catalog.create(collection, validateBody<Record<string, unknown>>(schema, req.body) as never, ifMatch(req));
-      res.status(201).set('ETag', `"${catalog.version}"`).location(`${req.baseUrl}/${collection}/${encodeURIComponent(item.identifier)}`).json(item);
+      res
+        .status(201)
+        .set('ETag', `"${catalog.version}"`)
+        .location(`${req.baseUrl}/${collection}/${encodeURIComponent(item.identifier)}`)
+        .json(item);
     });
     router.put(`/${collection}/:id`, async (req, res) => {
       assertWritable();
-      const { item, created } = await catalog.replace(collection, req.params.id, validateBody<Record<string, unknown>>(schema, req.body) as never, ifMatch(req));
-      res.status(created ? 201 : 200).set('ETag', `"${catalog.version}"`).json(item);
+      const { item, created } = await catalog.replace(
+        collection,
+        req.params.id,
+        validateBody<Record<string, unknown>>(schema, req.body) as never,
+        ifMatch(req),
+      );
+      res
+        .status(created ? 201 : 200)
+        .set('ETag', `"${catalog.version}"`)
+        .json(item);
     });
     router.delete(`/${collection}/:id`, async (req, res) => {
       assertWritable();

@@ -12,7 +12,8 @@ function intParam(req: Request, name: string, fallback: number, min: number, max
   const raw = req.query[name];
   if (raw === undefined) return fallback;
   const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw badRequest(`${name} must be an integer from ${min} to ${max}`, [{ field: name, message: 'invalid' }]);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw badRequest(`${name} must be an integer from ${min} to ${max}`, [{ field: name, message: 'invalid' }]);
   return n;
 }
 
@@ -83,7 +84,12 @@ export function timeParam(req: Request, name: string): string | undefined {
 export function dismissReason(body: unknown): string {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AppError('invalid_body', 'a JSON body {"reason": "…"} is required');
   const unknown = Object.keys(body).filter((k) => k !== 'reason');
-  if (unknown.length > 0) throw new AppError('validation_failed', `unknown key ${unknown[0]}`, unknown.map((k) => ({ field: `/${k}`, message: 'unknown key' })));
+  if (unknown.length > 0)
+    throw new AppError(
+      'validation_failed',
+      `unknown key ${unknown[0]}`,
+      unknown.map((k) => ({ field: `/${k}`, message: 'unknown key' })),
+    );
   const { reason } = body as { reason?: unknown };
   if (typeof reason !== 'string' || reason.trim() === '') {
     throw new AppError('validation_failed', 'reason is required: say why it is dismissed', [{ field: '/reason', message: 'must be a non-empty string' }]);

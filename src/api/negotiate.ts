@@ -38,7 +38,13 @@ export function sendCsv(res: Response, body: string, filename: string): void {
  * `columns` lead the CSV header, so an empty list still has one.
  */
 export function sendList<S>(
-  req: Request, res: Response, all: S[], row: (s: S) => unknown, extra: Record<string, unknown>, filename: string, columns: string[] = [],
+  req: Request,
+  res: Response,
+  all: S[],
+  row: (s: S) => unknown,
+  extra: Record<string, unknown>,
+  filename: string,
+  columns: string[] = [],
 ): void {
   const asCsv = wantsCsv(req);
   const { firstResult, maxResults } = listRange(req, asCsv);

@@ -5,8 +5,16 @@ import type { ArticlesDeps } from './articles.js';
 
 /** The answer: what was (or, with dryRun, would be) created, changed, left unchanged and refused. */
 export const importSummary = (plan: ImportPlan, dryRun: boolean) => ({
-  dryRun, encoding: plan.encoding, delimiter: plan.delimiter, columns: plan.columns, ignoredColumns: plan.ignoredColumns,
-  created: plan.created, changed: plan.changed, unchanged: plan.unchanged.length, refused: plan.refused, newCategories: plan.newCategories,
+  dryRun,
+  encoding: plan.encoding,
+  delimiter: plan.delimiter,
+  columns: plan.columns,
+  ignoredColumns: plan.ignoredColumns,
+  created: plan.created,
+  changed: plan.changed,
+  unchanged: plan.unchanged.length,
+  refused: plan.refused,
+  newCategories: plan.newCategories,
 });
 
 /** POST /products/import[?dryRun=true]: a products CSV as the raw body (any Content-Type). */

@@ -4,7 +4,8 @@ import type { BackOfficeDeps } from './back-office.js';
 import { paging } from './http.js';
 
 const seqParam = (raw: string, name: string) => {
-  if (!/^\d{1,15}$/.test(raw)) throw badRequest(`${name} must be a sales sequence number${name === 'to' ? ' or latest' : ''}`, [{ field: name, message: 'invalid' }]);
+  if (!/^\d{1,15}$/.test(raw))
+    throw badRequest(`${name} must be a sales sequence number${name === 'to' ? ' or latest' : ''}`, [{ field: name, message: 'invalid' }]);
   return Number(raw);
 };
 

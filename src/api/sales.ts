@@ -67,11 +67,16 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
       throw new AppError('forbidden', `device ${account.username} may only post sales of register ${account.cashRegister}`);
     }
     if (!identifier.startsWith(`${body.cashRegisterName}:`)) {
-      throw new AppError('validation_failed', 'a sale identifier is "<cashRegisterName>:<id>"', [{ field: '/identifier', message: `must start with ${body.cashRegisterName}:` }]);
+      throw new AppError('validation_failed', 'a sale identifier is "<cashRegisterName>:<id>"', [
+        { field: '/identifier', message: `must start with ${body.cashRegisterName}:` },
+      ]);
     }
     const sale = normaliseSale(body, identifier, account);
     const { outcome, sale: stored } = await ledger.putApiSale(sale, now(), { createOnly, replace });
-    res.status(outcome === 'created' ? 201 : 200).location(`sales/${encodeURIComponent(identifier)}`).json(stored);
+    res
+      .status(outcome === 'created' ? 201 : 200)
+      .location(`sales/${encodeURIComponent(identifier)}`)
+      .json(stored);
   }
 
   router.get('/sales/:id/history', async (req, res) => {
@@ -84,7 +89,8 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     const asCsv = wantsCsv(req);
     const { firstResult, maxResults } = listRange(req, asCsv);
     const state = stringParam(req, 'state') ?? 'open';
-    if (!QUARANTINE_STATES.has(state)) throw new AppError('bad_request', 'state must be open, released, dismissed or all', [{ field: 'state', message: 'invalid' }]);
+    if (!QUARANTINE_STATES.has(state))
+      throw new AppError('bad_request', 'state must be open, released, dismissed or all', [{ field: 'state', message: 'invalid' }]);
     const all = ledger.quarantineSummaries(state as QuarantineState | 'all');
     const items = await Promise.all(all.slice(firstResult, firstResult + maxResults).map(async (q) => withState((await store.getQuarantine(q.id))!)));
     if (asCsv) sendCsv(res, objectsToCsv(items.map(quarantineRow), QUARANTINE_COLUMNS), 'quarantine.csv');
@@ -102,10 +108,16 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     const input = releaseInput(req.body, account);
     const result = await ledger.releaseQuarantine(req.params.id, input, account.username, now());
     const answer = { outcome: result.outcome, sale: result.sale, reason: result.reason };
-    req.log?.info({ event: 'quarantine.release', id: req.params.id, admin: account.username, outcome: result.outcome, sale: result.sale },
-      result.outcome === 'quarantined' ? `quarantine item ${req.params.id} quarantined again; it stays open` : `quarantine item ${req.params.id} released: ${result.outcome} ${result.sale}`);
+    req.log?.info(
+      { event: 'quarantine.release', id: req.params.id, admin: account.username, outcome: result.outcome, sale: result.sale },
+      result.outcome === 'quarantined'
+        ? `quarantine item ${req.params.id} quarantined again; it stays open`
+        : `quarantine item ${req.params.id} released: ${result.outcome} ${result.sale}`,
+    );
     if (result.outcome === 'quarantined') {
-      res.status(422).json({ ...answer, error: { code: 'quarantined_again', message: `the release was quarantined again and the item stays open: ${result.reason}` } });
+      res
+        .status(422)
+        .json({ ...answer, error: { code: 'quarantined_again', message: `the release was quarantined again and the item stays open: ${result.reason}` } });
       return;
     }
     res.json(answer);
@@ -129,11 +141,22 @@ function withState(item: QuarantineItem): QuarantineItem {
 /** The body of a release: nothing ({}), {"date": "received"}, {"invoice": …} or {"sale": …}; 400 naming the field otherwise. */
 function releaseInput(body: unknown, account: Account): ReleaseInput {
   if (body === undefined || body === null) return { kind: 'stored' };
-  if (typeof body !== 'object' || Array.isArray(body)) throw new AppError('invalid_body', 'the body of a release is a JSON object: {}, {"date": "received"}, {"invoice": …} or {"sale": …}');
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new AppError('invalid_body', 'the body of a release is a JSON object: {}, {"date": "received"}, {"invoice": …} or {"sale": …}');
   const keys = Object.keys(body);
   const unknown = keys.filter((k) => !RELEASE_KEYS.has(k));
-  if (unknown.length > 0) throw new AppError('validation_failed', `unknown key ${unknown[0]}`, unknown.map((k) => ({ field: `/${k}`, message: 'unknown key' })));
-  if (keys.length > 1) throw new AppError('validation_failed', `give one of invoice, sale or date, not ${keys.join(' and ')}`, keys.map((k) => ({ field: `/${k}`, message: 'only one of invoice, sale, date' })));
+  if (unknown.length > 0)
+    throw new AppError(
+      'validation_failed',
+      `unknown key ${unknown[0]}`,
+      unknown.map((k) => ({ field: `/${k}`, message: 'unknown key' })),
+    );
+  if (keys.length > 1)
+    throw new AppError(
+      'validation_failed',
+      `give one of invoice, sale or date, not ${keys.join(' and ')}`,
+      keys.map((k) => ({ field: `/${k}`, message: 'only one of invoice, sale, date' })),
+    );
   const b = body as { invoice?: unknown; sale?: unknown; date?: unknown };
   if ('date' in b) {
     if (b.date !== 'received') throw new AppError('validation_failed', 'date must be "received"', [{ field: '/date', message: 'must be "received"' }]);
@@ -142,18 +165,23 @@ function releaseInput(body: unknown, account: Account): ReleaseInput {
   if ('invoice' in b) {
     const checked = validateInvoice(b.invoice);
     if (!checked.ok) {
-      const details = checked.problems?.length ? checked.problems.map((p) => ({ field: `/invoice${p.path}`, message: p.message })) : [{ field: '/invoice', message: checked.reason }];
+      const details = checked.problems?.length
+        ? checked.problems.map((p) => ({ field: `/invoice${p.path}`, message: p.message }))
+        : [{ field: '/invoice', message: checked.reason }];
       throw new AppError('validation_failed', `invoice is not a valid TabShop invoice: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
     }
     return { kind: 'invoice', invoice: b.invoice };
   }
   if ('sale' in b) {
     const details = problemsOf('sale', b.sale).map((p) => ({ field: `/sale${p.field === '/' ? '' : p.field}`, message: p.message }));
-    if (details.length > 0) throw new AppError('validation_failed', `sale is not a valid sale: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
+    if (details.length > 0)
+      throw new AppError('validation_failed', `sale is not a valid sale: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
     const sale = b.sale as SaleBody;
     const identifier = sale.identifier ?? defaultIdentifier(sale);
     if (!identifier.startsWith(`${sale.cashRegisterName}:`)) {
-      throw new AppError('validation_failed', 'a sale identifier is "<cashRegisterName>:<id>"', [{ field: '/sale/identifier', message: `must start with ${sale.cashRegisterName}:` }]);
+      throw new AppError('validation_failed', 'a sale identifier is "<cashRegisterName>:<id>"', [
+        { field: '/sale/identifier', message: `must start with ${sale.cashRegisterName}:` },
+      ]);
     }
     return { kind: 'sale', sale: normaliseSale(sale, identifier, account) };
   }
@@ -165,14 +193,36 @@ const QUARANTINE_STATES: ReadonlySet<string> = new Set(['open', 'released', 'dis
 
 // CSV: one row per sale (its lines and payments summed up in a cell), one per quarantine item (payloads as JSON text).
 const SALE_COLUMNS = [
-  'identifier', 'cashRegisterName', 'createdAt', 'status', 'dayId', 'total', 'vat', 'discount', 'costPrice', 'lines', 'payments', 'device', 'invoiceId',
+  'identifier',
+  'cashRegisterName',
+  'createdAt',
+  'status',
+  'dayId',
+  'total',
+  'vat',
+  'discount',
+  'costPrice',
+  'lines',
+  'payments',
+  'device',
+  'invoiceId',
 ];
 
 function saleRow(sale: Sale) {
   return {
-    identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, createdAt: sale.createdAt, status: sale.status,
-    dayId: sale.dayId ?? null, total: sale.total, vat: sale.vat, discount: sale.discount, costPrice: sale.costPrice, lines: sale.lines.length,
-    payments: sale.payments.map((p) => `${p.method} ${p.amount}`).join('; '), device: sale.source?.device ?? null, invoiceId: sale.source?.invoiceId ?? null,
+    identifier: sale.identifier,
+    cashRegisterName: sale.cashRegisterName,
+    createdAt: sale.createdAt,
+    status: sale.status,
+    dayId: sale.dayId ?? null,
+    total: sale.total,
+    vat: sale.vat,
+    discount: sale.discount,
+    costPrice: sale.costPrice,
+    lines: sale.lines.length,
+    payments: sale.payments.map((p) => `${p.method} ${p.amount}`).join('; '),
+    device: sale.source?.device ?? null,
+    invoiceId: sale.source?.invoiceId ?? null,
   };
 }
 
@@ -195,8 +245,15 @@ function defaultIdentifier(body: SaleBody): string {
 
 function normaliseSale(body: SaleBody, identifier: string, account: Account): Sale {
   const lines = body.lines.map((l, i) => ({
-    lineNo: l.lineNo ?? i + 1, product: l.product, name: l.name ?? '', ...(l.title !== undefined ? { title: l.title } : {}),
-    quantity: l.quantity, subtotal: l.subtotal ?? l.total, discount: l.discount ?? 0, vat: l.vat ?? 0, total: l.total,
+    lineNo: l.lineNo ?? i + 1,
+    product: l.product,
+    name: l.name ?? '',
+    ...(l.title !== undefined ? { title: l.title } : {}),
+    quantity: l.quantity,
+    subtotal: l.subtotal ?? l.total,
+    discount: l.discount ?? 0,
+    vat: l.vat ?? 0,
+    total: l.total,
     costPrice: l.costPrice ?? 0,
   }));
   return {
@@ -214,7 +271,8 @@ function normaliseSale(body: SaleBody, identifier: string, account: Account): Sa
     receiptPrintedAt: null,
     // A device is who it says; an admin (e.g. a bridge gateway forwarding a tablet's sale) may name the tablet.
     source: {
-      ...(body.source ?? {}), kind: body.source?.kind ?? 'api',
+      ...(body.source ?? {}),
+      kind: body.source?.kind ?? 'api',
       device: account.role === 'device' ? account.username : (body.source?.device ?? account.username),
     },
   };

@@ -12,8 +12,20 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 // The leading CSV columns (an empty list still has its header); per-rate VAT and payment columns follow when present.
 const ITEM_COLUMNS = ['quantity', 'gross', 'net', 'vat', 'costPrice', 'margin', 'saleCount', 'reversalCount'];
 const REGISTER_COLUMNS = [
-  'cashRegisterName', 'saleCount', 'refundCount', 'cancelCount', 'reinstatedCount',
-  'salesTotal', 'refundTotal', 'cancelTotal', 'reinstatedTotal', 'changedTotal', 'grossRounding', 'gross', 'net', 'vatTotal',
+  'cashRegisterName',
+  'saleCount',
+  'refundCount',
+  'cancelCount',
+  'reinstatedCount',
+  'salesTotal',
+  'refundTotal',
+  'cancelTotal',
+  'reinstatedTotal',
+  'changedTotal',
+  'grossRounding',
+  'gross',
+  'net',
+  'vatTotal',
 ];
 
 /**
@@ -45,9 +57,13 @@ export function statsRouter({ backOffice, catalog, ledger }: BackOfficeDeps): Ro
   router.get('/products/stats', (req, res) => {
     const { range, cashRegisterName, echo } = filters(req);
     const items = mergeItems(backOffice.stats.select(range, cashRegisterName), (b) => b.products);
-    const rows = [...items].sort(([a], [b]) => compareIds(a, b)).map(([product, it]) => ({
-      product, name: catalog.find<Product>('products', product)?.name ?? it.name, ...itemRow(it, money),
-    }));
+    const rows = [...items]
+      .sort(([a], [b]) => compareIds(a, b))
+      .map(([product, it]) => ({
+        product,
+        name: catalog.find<Product>('products', product)?.name ?? it.name,
+        ...itemRow(it, money),
+      }));
     sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'products-stats.csv', ['product', 'name', ...ITEM_COLUMNS]);
   });
 
@@ -69,16 +85,30 @@ export function statsRouter({ backOffice, catalog, ledger }: BackOfficeDeps): Ro
     const { range, cashRegisterName, echo } = filters(req);
     const ids = backOffice.stats.select(range, cashRegisterName).flatMap((b) => b.sales);
     // Sorted by first seq from one column read per sale; entries and summaries only for the rows sent.
-    const rows = ids.map((identifier) => ({ identifier, firstSeq: backOffice.firstSeqOf(identifier)! }))
-      .sort((a, b) => a.firstSeq - b.firstSeq);
-    sendList(req, res, rows, ({ identifier }) => {
-      const entry = ledger.entry(identifier)!;
-      const summary = backOffice.summary(identifier)!;
-      return {
-        identifier, cashRegisterName: entry.cashRegisterName, createdAt: entry.createdAt, receivedAt: summary.receivedAt,
-        dayId: summary.dayId, status: entry.status, total: summary.total, vat: summary.vat, lines: summary.lines,
-      };
-    }, { ...echo, currency: money.currency }, 'sales-stats.csv', ['identifier', 'cashRegisterName', 'createdAt', 'receivedAt', 'dayId', 'status', 'total', 'vat', 'lines']);
+    const rows = ids.map((identifier) => ({ identifier, firstSeq: backOffice.firstSeqOf(identifier)! })).sort((a, b) => a.firstSeq - b.firstSeq);
+    sendList(
+      req,
+      res,
+      rows,
+      ({ identifier }) => {
+        const entry = ledger.entry(identifier)!;
+        const summary = backOffice.summary(identifier)!;
+        return {
+          identifier,
+          cashRegisterName: entry.cashRegisterName,
+          createdAt: entry.createdAt,
+          receivedAt: summary.receivedAt,
+          dayId: summary.dayId,
+          status: entry.status,
+          total: summary.total,
+          vat: summary.vat,
+          lines: summary.lines,
+        };
+      },
+      { ...echo, currency: money.currency },
+      'sales-stats.csv',
+      ['identifier', 'cashRegisterName', 'createdAt', 'receivedAt', 'dayId', 'status', 'total', 'vat', 'lines'],
+    );
   });
 
   return router;

@@ -50,11 +50,12 @@ export function problemsOf(name: string, value: unknown): Problem[] {
   if (!validate) throw new Error(`no schema ${name}`);
   if (validate(value)) return [];
   return (validate.errors ?? []).map((e) => ({
-    field: e.keyword === 'additionalProperties'
-      ? `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`
-      : e.keyword === 'required'
-        ? `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`
-        : e.instancePath || '/',
+    field:
+      e.keyword === 'additionalProperties'
+        ? `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`
+        : e.keyword === 'required'
+          ? `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`
+          : e.instancePath || '/',
     message: e.keyword === 'additionalProperties' ? 'unknown key' : (e.message ?? 'invalid'),
   }));
 }

@@ -67,12 +67,7 @@ export class Accounts {
   private readonly dummy: string;
   private readonly verifyHash: VerifyHash;
 
-  constructor(
-    devices: (Credential & { cashRegister: string })[],
-    admins: Credential[],
-    kitchens: Credential[] = [],
-    opts: { verifyHash?: VerifyHash } = {},
-  ) {
+  constructor(devices: (Credential & { cashRegister: string })[], admins: Credential[], kitchens: Credential[] = [], opts: { verifyHash?: VerifyHash } = {}) {
     this.verifyHash = opts.verifyHash ?? verifyPassword;
     // The first configured hash sets the cost, so an unknown user costs what a real one does.
     this.dummy = dummyHash([...devices, ...admins, ...kitchens].find((c) => isPasswordHash(c.passwordHash))?.passwordHash);

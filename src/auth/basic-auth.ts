@@ -38,7 +38,9 @@ export function basicAuth(opts: {
     if (creds && !account) opts.throttle.recordFailure(address, username);
     const message = !creds
       ? `${opts.what} credentials required (HTTP Basic auth)`
-      : account ? `${account.username} is not a ${opts.what} account` : 'wrong username or password';
+      : account
+        ? `${account.username} is not a ${opts.what} account`
+        : 'wrong username or password';
     next(new AppError('unauthorized', message, undefined, { 'WWW-Authenticate': `Basic realm="${REALM}"` }));
   };
 }

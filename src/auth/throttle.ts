@@ -12,7 +12,11 @@ export interface ThrottleOptions {
 }
 
 const DEFAULTS: ThrottleOptions = {
-  freePerUser: 5, freePerAddress: 20, maxLockMs: 15 * 60_000, forgetAfterMs: 60 * 60_000, maxKeys: 50_000,
+  freePerUser: 5,
+  freePerAddress: 20,
+  maxLockMs: 15 * 60_000,
+  forgetAfterMs: 60 * 60_000,
+  maxKeys: 50_000,
 };
 
 interface Failures {
@@ -25,7 +29,10 @@ export class LoginThrottle {
   private readonly keys = new Map<string, Failures>();
   private readonly opts: ThrottleOptions;
 
-  constructor(opts: Partial<ThrottleOptions> = {}, private readonly now: () => number = Date.now) {
+  constructor(
+    opts: Partial<ThrottleOptions> = {},
+    private readonly now: () => number = Date.now,
+  ) {
     this.opts = { ...DEFAULTS, ...opts };
   }
 

@@ -30,10 +30,13 @@ export function captureCommand(program: Command): void {
     .option('--register <name>', 'only pushes of this cash register (repeatable)', collect, [])
     .option('--redact', 'blank customer name, address and email in the bodies')
     .option('--json', 'print a JSON report instead of text')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Files are named <received time>_<register>.json and hold the raw body with its
 metadata (method, path, content type, register, device, received time); replay
-and validate read them. Exit codes: 0 done, 1 unreadable data dir or database, 2 bad usage.`)
+and validate read them. Exit codes: 0 done, 1 unreadable data dir or database, 2 bad usage.`,
+    )
     .action(async (opts: CaptureOptions) => {
       const since = opts.since === undefined ? undefined : parseSince(opts.since);
       if (since === null) throw new ExitError(2, `capture: --since must be a day (2026-11-23) or an ISO time (2026-11-23T08:00:00Z), got "${opts.since}"`);
@@ -64,15 +67,19 @@ and validate read them. Exit codes: 0 done, 1 unreadable data dir or database, 2
 
       const skippedLines = skipped.map((s) => ({ ...s, file: relative(process.cwd(), s.file) || s.file }));
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ out: opts.out, ...source.report, pushes: written.length, byRegister, redacted: opts.redact === true, notRedacted, skippedLines, files: written }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ out: opts.out, ...source.report, pushes: written.length, byRegister, redacted: opts.redact === true, notRedacted, skippedLines, files: written }, null, 2)}\n`,
+        );
         return;
       }
       for (const s of skippedLines) process.stderr.write(`capture: warning: skipped ${s.file}:${s.line}: ${s.reason}\n`);
       for (const n of notRedacted) process.stderr.write(`capture: warning: ${n.file} was not redacted: ${n.reason}\n`);
       const lines = [`Captured ${num(written.length)} push${written.length === 1 ? '' : 'es'} from ${source.description} into ${opts.out}`];
       for (const [register, n] of Object.entries(byRegister).sort()) lines.push(`  ${register.padEnd(12)} ${num(n)}`);
-      if (opts.redact) lines.push(`  redacted: customer name, address and email blanked${notRedacted.length ? ` (${notRedacted.length} not redactable, see warnings)` : ''}`);
-      if (skipped.length) lines.push(`  skipped ${num(skipped.length)} unreadable journal line${skipped.length === 1 ? '' : 's'} (a torn last line after a crash is normal)`);
+      if (opts.redact)
+        lines.push(`  redacted: customer name, address and email blanked${notRedacted.length ? ` (${notRedacted.length} not redactable, see warnings)` : ''}`);
+      if (skipped.length)
+        lines.push(`  skipped ${num(skipped.length)} unreadable journal line${skipped.length === 1 ? '' : 's'} (a torn last line after a crash is normal)`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
@@ -87,14 +94,17 @@ interface JournalSource {
 async function journalSource(opts: CaptureOptions, since: Date | undefined, onSkip: (s: SkippedLine) => void): Promise<JournalSource> {
   if (opts.dataDir !== undefined && opts.databaseUrl !== undefined) throw new ExitError(2, 'capture: give --data-dir or --database-url, not both');
   const dataDir = opts.dataDir ?? (opts.databaseUrl === undefined ? process.env.DATA_DIR : undefined);
-  const url = dataDir === undefined ? opts.databaseUrl ?? process.env.DATABASE_URL : undefined;
+  const url = dataDir === undefined ? (opts.databaseUrl ?? process.env.DATABASE_URL) : undefined;
   if (url !== undefined) {
     if (!POSTGRES_URL.test(url)) throw new ExitError(2, 'capture: --database-url must be a postgres:// or postgresql:// URL');
     // The PostgreSQL client is loaded only by the commands that use it (docs/performance.md).
     const [{ DatabaseUnavailableError }, { readPgJournal }, { describeDatabase }] = await Promise.all([
-      import('../store/postgres/connection.js'), import('../store/postgres/journal-reader.js'), import('../store/postgres/sql-values.js'),
+      import('../store/postgres/connection.js'),
+      import('../store/postgres/journal-reader.js'),
+      import('../store/postgres/sql-values.js'),
     ]);
-    const failed = (err: unknown) => new ExitError(1, `capture: ${err instanceof DatabaseUnavailableError ? err.message : `${describeDatabase(url)}: ${(err as Error).message}`}`);
+    const failed = (err: unknown) =>
+      new ExitError(1, `capture: ${err instanceof DatabaseUnavailableError ? err.message : `${describeDatabase(url)}: ${(err as Error).message}`}`);
     const rows = readPgJournal(url, since);
     const entries = (async function* () {
       try {
@@ -111,7 +121,10 @@ async function journalSource(opts: CaptureOptions, since: Date | undefined, onSk
   try {
     files = await journalFiles(dataDir, since);
   } catch (err) {
-    throw new ExitError(1, `capture: cannot read ${join(dataDir, 'journal')} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): is ${dataDir} a tabshop-gateway data dir?`);
+    throw new ExitError(
+      1,
+      `capture: cannot read ${join(dataDir, 'journal')} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): is ${dataDir} a tabshop-gateway data dir?`,
+    );
   }
   const entries = (async function* () {
     for await (const { entry } of readJournal(files, onSkip)) yield entry;

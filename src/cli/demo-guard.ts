@@ -2,7 +2,10 @@ import { isIPv4, isIPv6 } from 'node:net';
 
 /** 127.0.0.0/8, ::1 (also as ::ffff:127.x) and "localhost"; anything else may be reachable from the network. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
   if (isIPv4(h)) return h.startsWith('127.');
   if (isIPv6(h)) return h === '::1' || /^(0{0,4}:){7}0{0,3}1$/.test(h) || /^::ffff:127\./.test(h);
@@ -22,9 +25,12 @@ export function demoCredentialsRefusal(opts: {
   configPath: string;
 }): string | null {
   if (!opts.isDemo || opts.allowDemoCredentials) return null;
-  const why = opts.nodeEnv === 'production'
-    ? 'NODE_ENV=production'
-    : !isLoopbackHost(opts.host) ? `it would listen on ${opts.host}, which other machines can reach` : null;
+  const why =
+    opts.nodeEnv === 'production'
+      ? 'NODE_ENV=production'
+      : !isLoopbackHost(opts.host)
+        ? `it would listen on ${opts.host}, which other machines can reach`
+        : null;
   if (!why) return null;
   return [
     `refusing to start: ${opts.configPath} uses the public demo credentials and ${why}.`,

@@ -25,7 +25,11 @@ export function userNodeFlags(execArgv: readonly string[] = process.execArgv, no
 
 function userSets(flags: readonly string[], name: string): boolean {
   // V8 accepts both spellings (--semi-space-growth-factor, --semi_space_growth_factor) and --no-….
-  const norm = (f: string) => f.replace(/^--(no-)?/, '').split('=')[0].replace(/_/g, '-');
+  const norm = (f: string) =>
+    f
+      .replace(/^--(no-)?/, '')
+      .split('=')[0]
+      .replace(/_/g, '-');
   return flags.some((f) => f.startsWith('--') && norm(f) === name);
 }
 

@@ -12,7 +12,9 @@ export function migrateStoreCommand(program: Command): void {
     .requiredOption('--from <dir>', 'the lowdb data dir (no gateway may be running on it)')
     .requiredOption('--to <url>', 'the PostgreSQL database, postgres://user:password@host:port/db (empty, or a copy of the same dir left unfinished)')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Copies articles and their change feed, sales (with their original invoices and history),
 quarantine, closed days, cash movements, presence, the outbox and the journal. Stop the gateway
 first: both the data dir and the database are locked while copying. The database schema is
@@ -22,24 +24,36 @@ stays possible until the gateway has taken pushes on PostgreSQL.
 
 Then set "store": {"postgres": {"url": "…"}} (or DATABASE_URL) and start the gateway.
 
-Exit codes: 0 copied and verified, 1 a failure or a mismatch (the report names it), 2 bad usage.`)
+Exit codes: 0 copied and verified, 1 a failure or a mismatch (the report names it), 2 bad usage.`,
+    )
     .action(async (opts: { from: string; to: string; json?: boolean }) => {
       if (!POSTGRES_URL.test(opts.to)) throw new ExitError(2, 'migrate-store: --to must be a postgres:// or postgresql:// URL');
       const tty = process.stderr.isTTY && !opts.json;
       // The PostgreSQL client is loaded only by the commands that use it (docs/performance.md).
       const [{ DatabaseLockedError, DatabaseUnavailableError }, { copyLowdbToPostgres, CopyRefusedError }, { MigrationError }] = await Promise.all([
-        import('../store/postgres/connection.js'), import('../store/postgres/copy-from-lowdb.js'), import('../store/postgres/migrate.js'),
+        import('../store/postgres/connection.js'),
+        import('../store/postgres/copy-from-lowdb.js'),
+        import('../store/postgres/migrate.js'),
       ]);
       let report: CopyReport;
       try {
         report = await copyLowdbToPostgres({
-          dataDir: opts.from, url: opts.to,
-          onProgress: (what, n) => { if (tty) process.stderr.write(`\r${what}: ${n.toLocaleString('en')}\u001b[K`); },
+          dataDir: opts.from,
+          url: opts.to,
+          onProgress: (what, n) => {
+            if (tty) process.stderr.write(`\r${what}: ${n.toLocaleString('en')}\u001b[K`);
+          },
         });
       } catch (err) {
         if (tty) process.stderr.write('\n');
-        if (err instanceof CopyRefusedError || err instanceof DataDirLockedError || err instanceof CorruptFileError
-          || err instanceof DatabaseLockedError || err instanceof DatabaseUnavailableError || err instanceof MigrationError) {
+        if (
+          err instanceof CopyRefusedError
+          || err instanceof DataDirLockedError
+          || err instanceof CorruptFileError
+          || err instanceof DatabaseLockedError
+          || err instanceof DatabaseUnavailableError
+          || err instanceof MigrationError
+        ) {
           throw new ExitError(1, `migrate-store: ${err.message}`);
         }
         throw err;
@@ -55,7 +69,12 @@ Exit codes: 0 copied and verified, 1 a failure or a mismatch (the report names i
           ...report.journalSkippedLines.map((s) => `  skipped  ${s.file}:${s.line}: ${s.reason} (as capture does)`),
           '  check                          lowdb            postgres',
           ...report.checks.map((k) => `  ${k.ok ? 'ok ' : 'BAD'} ${k.what.padEnd(28)} ${k.source.padStart(14)}  ${k.target.padStart(14)}`),
-          report.ok ? 'OK: every count and total matches' : `MISMATCH: ${report.checks.filter((k) => !k.ok).map((k) => k.what).join(', ')}`,
+          report.ok
+            ? 'OK: every count and total matches'
+            : `MISMATCH: ${report.checks
+                .filter((k) => !k.ok)
+                .map((k) => k.what)
+                .join(', ')}`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }

@@ -13,20 +13,25 @@ export function migrateCommand(program: Command): void {
     .option('--url <url>', 'the database, postgres://user:password@host:port/db (beats the config and DATABASE_URL)')
     .option('--dry-run', 'list the migrations that would be applied, apply none')
     .option('--json', 'print {database, from, to, applied, pending} as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The gateway applies the same migrations itself at start; run this ahead of an upgrade, or
 with a database user that may create tables when the gateway's own user may not. Migrations
 are versioned (migrations/NNNN_name.sql), each applied once in its own transaction and recorded
 in schema_migrations; running it again applies nothing. Safe while a gateway runs.
 
 Exit codes: 0 schema current (or --dry-run listed), 1 database unreachable or a migration
-failed, 2 bad usage or config (no PostgreSQL configured).`)
+failed, 2 bad usage or config (no PostgreSQL configured).`,
+    )
     .action(async (opts: { config?: string; url?: string; dryRun?: boolean; json?: boolean }) => {
       const url = opts.url ?? databaseFromConfig(opts.config);
       if (!POSTGRES_URL.test(url)) throw new ExitError(2, 'migrate: --url must be a postgres:// or postgresql:// URL');
       // The PostgreSQL client is loaded only by the commands that use it (docs/performance.md).
       const [{ createClient, DatabaseUnavailableError }, { migrate, MigrationError }, { describeDatabase }] = await Promise.all([
-        import('../store/postgres/connection.js'), import('../store/postgres/migrate.js'), import('../store/postgres/sql-values.js'),
+        import('../store/postgres/connection.js'),
+        import('../store/postgres/migrate.js'),
+        import('../store/postgres/sql-values.js'),
       ]);
       const name = describeDatabase(url);
       const client = createClient(url, 'tabshop-gateway migrate');
@@ -45,11 +50,13 @@ failed, 2 bad usage or config (no PostgreSQL configured).`)
           ...report.applied.map((m) => `applied ${pad(m.version)}_${m.name}`),
           ...(opts.dryRun ? report.pending.map((m) => `would apply ${pad(m.version)}_${m.name}`) : []),
         ];
-        lines.push(report.applied.length > 0
-          ? `${name}: schema version ${report.from} → ${report.to}`
-          : opts.dryRun && report.pending.length > 0
-            ? `${name}: schema version ${report.from}, ${report.pending.length} migration(s) pending (dry run: nothing applied)`
-            : `${name}: schema up to date (version ${report.to})`);
+        lines.push(
+          report.applied.length > 0
+            ? `${name}: schema version ${report.from} → ${report.to}`
+            : opts.dryRun && report.pending.length > 0
+              ? `${name}: schema version ${report.from}, ${report.pending.length} migration(s) pending (dry run: nothing applied)`
+              : `${name}: schema up to date (version ${report.to})`,
+        );
         process.stdout.write(`${lines.join('\n')}\n`);
       } catch (err) {
         const message = err instanceof MigrationError ? err.message : `${(err as Error).message}`;

@@ -37,7 +37,9 @@ export function replayCommand(program: Command): void {
     .option('--timeout <ms>', 'give up on an answer after this long (then retry)', integerOption(1, 3_600_000), 30_000)
     .option('--dry-run', 'read, validate and count the pushes without sending anything')
     .option('--json', 'print the summary as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 One fixture push is one request, sent byte for byte. Pushes that share an invoice
 id go one after another in file order (a refund after its sale); the rest go in
 parallel over keep-alive connections. A progress bar on a TTY, one line per push
@@ -45,7 +47,8 @@ otherwise (stderr); the summary goes to stdout. Ctrl-C stops starting pushes,
 waits for those in flight (Ctrl-C again aborts them) and prints the summary so far.
 Exit codes: 0 every push answered 2xx, 1 a push failed (non-2xx, or no connection
 after retries), the run was interrupted, or fixtures are unreadable/invalid
-(--dry-run), 2 bad usage.`)
+(--dry-run), 2 bad usage.`,
+    )
     .action(async (paths: string[], opts: ReplayOptions) => {
       if (!opts.url && !opts.dryRun) throw new ExitError(2, 'replay: --url is required (the server URL as typed into a tablet)');
       let url: URL | undefined;
@@ -74,7 +77,11 @@ after retries), the run was interrupted, or fixtures are unreadable/invalid
         const summary: ReplaySummary = { ...counted, invoices: { ...counted.invoices, sent: check.invoices } };
         report(summary, opts.json === true);
         for (const p of check.problems) process.stderr.write(`${formatProblem(p)}\n`);
-        if (check.problems.length > 0) throw new ExitError(1, `replay: dry run: ${num(check.problems.length)} problem${check.problems.length === 1 ? '' : 's'} (see above); nothing was sent`);
+        if (check.problems.length > 0)
+          throw new ExitError(
+            1,
+            `replay: dry run: ${num(check.problems.length)} problem${check.problems.length === 1 ? '' : 's'} (see above); nothing was sent`,
+          );
         return;
       }
 
@@ -94,8 +101,16 @@ after retries), the run was interrupted, or fixtures are unreadable/invalid
       let run: ReplayRun;
       try {
         run = await replay(items, {
-          url: url!, authorization, concurrency: opts.concurrency, rate: opts.rate, retries: opts.retries,
-          backoffMs: 200, backoffCapMs: 5_000, timeoutMs: opts.timeout, stop: stop.signal, abort: abort.signal,
+          url: url!,
+          authorization,
+          concurrency: opts.concurrency,
+          rate: opts.rate,
+          retries: opts.retries,
+          backoffMs: 200,
+          backoffCapMs: 5_000,
+          timeoutMs: opts.timeout,
+          stop: stop.signal,
+          abort: abort.signal,
           onResult: (item, outcome) => {
             stats.record(outcome, item.invoiceCount);
             if (!progress.tty || isFailure(outcome)) progress.line(resultLine(stats.done, items.length, item, outcome));
@@ -125,8 +140,10 @@ function toItem(push: FixturePush): ReplayItem {
 function warnAboutRegisters(pushes: FixturePush[]): void {
   const registers = [...new Set(pushes.map((p) => p.register).filter((r) => r !== undefined))].sort();
   if (registers.length > 1) {
-    process.stderr.write(`replay: warning: the fixtures were captured from ${registers.length} registers (${registers.join(', ')}); ` +
-      'they all go to the register of --user (capture --register R selects one)\n');
+    process.stderr.write(
+      `replay: warning: the fixtures were captured from ${registers.length} registers (${registers.join(', ')}); `
+        + 'they all go to the register of --user (capture --register R selects one)\n',
+    );
   }
 }
 

@@ -22,7 +22,9 @@ export function serveCommand(program: Command): void {
     .command('serve', { isDefault: true })
     .description('run the gateway in the foreground (config: --config FILE, else ./config.json, else the demo config.example.json)')
     .option('-c, --config <file>', 'config file')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Environment: PORT, HOST, DATA_DIR, LOG_LEVEL, ALLOW_DEMO_CREDENTIALS, DATABASE_URL, ADVERTISE_URL,
 KITCHEN_PORT (a port, or "off": no kitchen listener), KITCHEN_HOST override the config file.
 
@@ -31,7 +33,8 @@ first leads it, the others forward every request to it and take over when it sto
 (docs/postgres.md). A process that loses the lead exits 1: run it under a supervisor.
 
 Exit codes: 0 stopped (SIGTERM, SIGINT), 1 cannot start (data dir or database in use or
-unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad config.`)
+unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad config.`,
+    )
     .action(async (opts: { config?: string }) => {
       let loaded: LoadedConfig;
       try {
@@ -42,7 +45,11 @@ unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad
       }
       const { config, configPath, isDemo } = loaded;
       const refusal = demoCredentialsRefusal({
-        isDemo, allowDemoCredentials: config.ops.allowDemoCredentials, nodeEnv: process.env.NODE_ENV, host: config.server.host, configPath,
+        isDemo,
+        allowDemoCredentials: config.ops.allowDemoCredentials,
+        nodeEnv: process.env.NODE_ENV,
+        host: config.server.host,
+        configPath,
       });
       if (refusal) throw new ExitError(2, refusal);
       const logger = createLogger(config.logLevel);
@@ -57,15 +64,18 @@ unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad
             process.exit(1);
           }, 9_500);
           hardStop.unref();
-          running.stop().then((report) => {
-            if (report.cutAfterGrace) logger.warn('requests still open when the grace period ended were cut off');
-            logger.info('stopped cleanly');
-            resolve();
-          }, (err) => {
-            logger.error({ err }, 'error while stopping');
-            process.exitCode = 1;
-            resolve();
-          });
+          running.stop().then(
+            (report) => {
+              if (report.cutAfterGrace) logger.warn('requests still open when the grace period ended were cut off');
+              logger.info('stopped cleanly');
+              resolve();
+            },
+            (err) => {
+              logger.error({ err }, 'error while stopping');
+              process.exitCode = 1;
+              resolve();
+            },
+          );
         };
         process.once('SIGTERM', () => shutdown('SIGTERM'));
         process.once('SIGINT', () => shutdown('SIGINT'));
@@ -75,13 +85,31 @@ unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad
         });
       });
       const tabshopUrl = running.url + (config.tabshop.basePath === '/' ? '' : config.tabshop.basePath);
-      logger.info({ url: running.url, tabshopUrl, apiUrl: running.url + config.api.basePath, configPath, ...(config.store.postgres ? { store: describeDatabase(config.store.postgres.url) } : { dataDir: config.store.dataDir }) }, 'tabshop-gateway listening');
+      logger.info(
+        {
+          url: running.url,
+          tabshopUrl,
+          apiUrl: running.url + config.api.basePath,
+          configPath,
+          ...(config.store.postgres ? { store: describeDatabase(config.store.postgres.url) } : { dataDir: config.store.dataDir }),
+        },
+        'tabshop-gateway listening',
+      );
       if (isDemo) {
-        logger.warn({ devices: config.devices.map((d) => ({ username: d.username, password: d.password, cashRegister: d.cashRegister })), admins: config.admins.map((a) => a.username) },
-          'DEMO CREDENTIALS IN USE: these are public demo passwords; copy config.example.json to config.json and set your own before real use');
+        logger.warn(
+          {
+            devices: config.devices.map((d) => ({ username: d.username, password: d.password, cashRegister: d.cashRegister })),
+            admins: config.admins.map((a) => a.username),
+          },
+          'DEMO CREDENTIALS IN USE: these are public demo passwords; copy config.example.json to config.json and set your own before real use',
+        );
         const kitchenUser = config.kitchen?.accounts[0];
-        const kitchenLine = kitchenUser ? `  !!! Kitchen screen: ${running.url}/kitchen  user: ${kitchenUser.username}  password: ${kitchenUser.password ?? '(hash)'}\n` : '';
-        process.stderr.write(`\n  !!! tabshop-gateway is running with DEMO credentials (from ${configPath}).\n  !!! Tablet server URL: ${tabshopUrl}  user: ${config.devices[0].username}  password: ${config.devices[0].password ?? '(hash)'}\n${kitchenLine}  !!! Do not use these in a shop: create config.json with your own passwords.\n\n`);
+        const kitchenLine = kitchenUser
+          ? `  !!! Kitchen screen: ${running.url}/kitchen  user: ${kitchenUser.username}  password: ${kitchenUser.password ?? '(hash)'}\n`
+          : '';
+        process.stderr.write(
+          `\n  !!! tabshop-gateway is running with DEMO credentials (from ${configPath}).\n  !!! Tablet server URL: ${tabshopUrl}  user: ${config.devices[0].username}  password: ${config.devices[0].password ?? '(hash)'}\n${kitchenLine}  !!! Do not use these in a shop: create config.json with your own passwords.\n\n`,
+        );
       }
       await stopped;
     });
@@ -98,7 +126,8 @@ async function openFailure(err: unknown, config: Config): Promise<unknown> {
   if (config.store.postgres) {
     // Loaded with the PostgreSQL store only (a lowdb gateway never loads the pg client).
     const [{ DatabaseLockedError, DatabaseUnavailableError }, { MigrationError }] = await Promise.all([
-      import('../store/postgres/connection.js'), import('../store/postgres/migrate.js'),
+      import('../store/postgres/connection.js'),
+      import('../store/postgres/migrate.js'),
     ]);
     if (err instanceof DatabaseLockedError || err instanceof DatabaseUnavailableError || err instanceof MigrationError) return new ExitError(1, err.message);
   }
@@ -115,7 +144,9 @@ async function listenOrExit(listener: RequestListener, config: Config): Promise<
 
 /** lowdb: open the data dir, then listen. */
 async function startAlone(config: Config, logger: Logger): Promise<Serving> {
-  const gateway = await openGateway(config, logger).catch(async (err) => { throw await openFailure(err, config); });
+  const gateway = await openGateway(config, logger).catch(async (err) => {
+    throw await openFailure(err, config);
+  });
   logger.debug(settleAfterLoad(), 'start-up heap compacted');
   let kitchen: KitchenListener | null = null;
   try {
@@ -146,7 +177,9 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
   advertiseUrl ||= reachableUrl(server.address() as AddressInfo);
   const waiting = new AbortController();
   let fail: (err: Error) => void = () => undefined;
-  const fatal = new Promise<Error>((resolve) => { fail = resolve; });
+  const fatal = new Promise<Error>((resolve) => {
+    fail = resolve;
+  });
   const follow = front.follow(waiting.signal);
   // While following, this process delivers outbox items too (the table is claimed, not owned).
   let delivery: Promise<{ stop(): Promise<void> } | null> | null = null;
@@ -164,10 +197,12 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
         onFollowing: (info) => {
           releaseYoungGeneration();
           follow.onFollowing(info);
-          delivery ??= import('../forward/follower-delivery.js').then(({ FollowerDelivery }) => FollowerDelivery.start(config, logger)).catch((err: Error) => {
-            logger.error({ err: err.message }, 'could not start delivering the outbox while following; the leader delivers it');
-            return null;
-          });
+          delivery ??= import('../forward/follower-delivery.js')
+            .then(({ FollowerDelivery }) => FollowerDelivery.start(config, logger))
+            .catch((err: Error) => {
+              logger.error({ err: err.message }, 'could not start delivering the outbox while following; the leader delivers it');
+              return null;
+            });
         },
         onLeading: () => {
           holdYoungGeneration();
@@ -179,14 +214,19 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
     },
   });
   let kitchen: Promise<KitchenListener | null> = Promise.resolve(null);
-  const serving = stoppable(server, url, async () => {
-    waiting.abort(new Error('stopped'));
-    front.close();
-    await stopDelivery();
-    const opened = await opening.catch(() => null);
-    await (await kitchen.catch(() => null))?.close();
-    await opened?.close();
-  }, () => void opening.then(endStreams, () => undefined));
+  const serving = stoppable(
+    server,
+    url,
+    async () => {
+      waiting.abort(new Error('stopped'));
+      front.close();
+      await stopDelivery();
+      const opened = await opening.catch(() => null);
+      await (await kitchen.catch(() => null))?.close();
+      await opened?.close();
+    },
+    () => void opening.then(endStreams, () => undefined),
+  );
   // Start-up failures (database down, schema too new) exit as before; later ones stop the process.
   try {
     await Promise.race([opening, front.following]);
@@ -194,22 +234,25 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
     await serving.stop(0);
     throw await openFailure(err, config);
   }
-  opening.then((opened) => {
-    logger.debug(settleAfterLoad(), 'start-up heap compacted');
-    front.serve(createApp(opened));
-    void opened.store.fatal?.then(fail);
-    // Only the process that leads the database receives kitchen orders (it holds them in memory).
-    kitchen = startConfiguredKitchenListener(opened);
-    kitchen.catch((err: Error) => {
-      logger.error({ err: err.message }, 'could not start the kitchen listener');
-      fail(err);
-    });
-  }, async (err) => {
-    if (waiting.signal.aborted) return;
-    const failure = await openFailure(err, config);
-    logger.error({ err: failure instanceof Error ? failure.message : String(failure) }, 'could not open the store');
-    fail(failure instanceof Error ? failure : new Error(String(failure)));
-  });
+  opening.then(
+    (opened) => {
+      logger.debug(settleAfterLoad(), 'start-up heap compacted');
+      front.serve(createApp(opened));
+      void opened.store.fatal?.then(fail);
+      // Only the process that leads the database receives kitchen orders (it holds them in memory).
+      kitchen = startConfiguredKitchenListener(opened);
+      kitchen.catch((err: Error) => {
+        logger.error({ err: err.message }, 'could not start the kitchen listener');
+        fail(err);
+      });
+    },
+    async (err) => {
+      if (waiting.signal.aborted) return;
+      const failure = await openFailure(err, config);
+      logger.error({ err: failure instanceof Error ? failure.message : String(failure) }, 'could not open the store');
+      fail(failure instanceof Error ? failure : new Error(String(failure)));
+    },
+  );
   return { ...serving, fatal };
 }
 

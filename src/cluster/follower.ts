@@ -18,7 +18,8 @@ function send(res: ServerResponse, err: AppError, retryAfterSeconds?: number): v
   }
   const body = JSON.stringify(err.toBody());
   res.writeHead(err.status, {
-    'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body),
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
     ...(retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) }),
   });
   res.end(body);
@@ -43,7 +44,13 @@ export function startingHandler(): RequestListener {
 }
 
 function forwardedHeaders(req: IncomingMessage): IncomingHttpHeaders {
-  const named = new Set(String(req.headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim()).filter(Boolean));
+  const named = new Set(
+    String(req.headers.connection ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+  );
   const headers: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (!HOP_BY_HOP.has(name) && !named.has(name)) headers[name] = value;
@@ -88,7 +95,9 @@ export function followerHandler(opts: { leaderUrl: () => string | null; log: Log
     const leader = opts.leaderUrl();
     if (req.headers[FORWARDED_HEADER] !== undefined || !leader) {
       req.resume();
-      const why = leader ? 'the request was forwarded by another gateway process, and this one does not lead the database either' : 'no gateway process leads the database right now';
+      const why = leader
+        ? 'the request was forwarded by another gateway process, and this one does not lead the database either'
+        : 'no gateway process leads the database right now';
       return send(res, new AppError('not_ready', `${why}; retry shortly`), 1);
     }
     // The path goes as it came, never through URL resolution: `//host/x` must not name another host.
@@ -96,8 +105,14 @@ export function followerHandler(opts: { leaderUrl: () => string | null; log: Log
     let upstream: ReturnType<typeof request>;
     try {
       upstream = request({
-        protocol: target.protocol, hostname: target.hostname.replace(/^\[|\]$/g, ''), port: target.port, path: req.url ?? '/',
-        method: req.method, headers: forwardedHeaders(req), agent, timeout: PROXIED_TIMEOUT_MS,
+        protocol: target.protocol,
+        hostname: target.hostname.replace(/^\[|\]$/g, ''),
+        port: target.port,
+        path: req.url ?? '/',
+        method: req.method,
+        headers: forwardedHeaders(req),
+        agent,
+        timeout: PROXIED_TIMEOUT_MS,
       });
     } catch (err) {
       // Something Node's server let through but its client refuses to send (a header value).

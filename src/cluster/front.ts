@@ -16,9 +16,14 @@ export class SharedFront {
   private lastError = '';
   private followed: () => void = () => undefined;
   /** Settles once another process is found leading: start-up is over, this one follows. */
-  readonly following = new Promise<void>((resolve) => { this.followed = resolve; });
+  readonly following = new Promise<void>((resolve) => {
+    this.followed = resolve;
+  });
 
-  constructor(private readonly log: Logger, private readonly advertiseUrl: () => string) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly advertiseUrl: () => string,
+  ) {}
 
   follow(signal: AbortSignal): NonNullable<AcquireOptions['follow']> {
     return {
@@ -51,6 +56,9 @@ export class SharedFront {
     this.follower ??= followerHandler({ leaderUrl: () => this.leader, log: this.log });
     this.current = this.follower.handler;
     this.followed();
-    this.log.info({ leader: info.url, holder: info.holder }, 'another gateway process leads the database: forwarding requests to it; this one takes over when it stops');
+    this.log.info(
+      { leader: info.url, holder: info.holder },
+      'another gateway process leads the database: forwarding requests to it; this one takes over when it stops',
+    );
   }
 }

@@ -5,7 +5,18 @@ import { applyEnvOverrides, readEnvOverrides } from './env.js';
 import type { Config } from './types.js';
 import { validateConfigData } from './validate.js';
 
-export type { AdminConfig, Config, Credential, DeviceConfig, KitchenConfig, LogLevel, PostgresConfig, UpstreamConfig, WebhookConfig, WebhookEvent } from './types.js';
+export type {
+  AdminConfig,
+  Config,
+  Credential,
+  DeviceConfig,
+  KitchenConfig,
+  LogLevel,
+  PostgresConfig,
+  UpstreamConfig,
+  WebhookConfig,
+  WebhookEvent,
+} from './types.js';
 
 /** The package's embedded demo config; `dist/config` and `src/config` are both one level below the package root. */
 export const EXAMPLE_CONFIG_PATH = fileURLToPath(new URL('../../config.example.json', import.meta.url));
@@ -69,7 +80,9 @@ function jsonErrorMessage(message: string, text: string): string {
 const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ');
 
 function usesDemoPassword(config: Config): boolean {
-  return [...config.devices, ...config.admins, ...(config.kitchen?.accounts ?? [])].some((c) => c.password !== undefined && DEMO_PASSWORDS.includes(c.password));
+  return [...config.devices, ...config.admins, ...(config.kitchen?.accounts ?? [])].some(
+    (c) => c.password !== undefined && DEMO_PASSWORDS.includes(c.password),
+  );
 }
 
 /** Loads, validates and completes the config; throws ConfigError listing every problem, one line each. */

@@ -37,9 +37,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Exactly one of `password` (plain text) or `passwordHash` (scrypt, see password.ts). */
-export type Credential =
-  | { username: string; password: string; passwordHash?: undefined }
-  | { username: string; passwordHash: string; password?: undefined };
+export type Credential = { username: string; password: string; passwordHash?: undefined } | { username: string; passwordHash: string; password?: undefined };
 
 export type DeviceConfig = Credential & { cashRegister: string };
 export type AdminConfig = Credential;

@@ -52,10 +52,10 @@ function describe(error: ErrorObject): string {
     return `${at}/${pointerSegment(String(error.params.missingProperty))}: is required`;
   }
   const message =
-    custom ??
-    (error.keyword === 'enum'
+    custom
+    ?? (error.keyword === 'enum'
       ? `must be one of: ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`
-      : error.message ?? 'is invalid');
+      : (error.message ?? 'is invalid'));
   return `${at || '(root)'}: ${message}`;
 }
 
@@ -74,7 +74,11 @@ function credentialLists(data: unknown): Array<[string, CredentialLike[]]> {
   if (typeof data !== 'object' || data === null) return [];
   const record = data as Record<string, unknown>;
   const kitchen = record.kitchen as Record<string, unknown> | undefined;
-  const lists: Array<[string, unknown]> = [['devices', record.devices], ['admins', record.admins], ['kitchen/accounts', kitchen?.accounts]];
+  const lists: Array<[string, unknown]> = [
+    ['devices', record.devices],
+    ['admins', record.admins],
+    ['kitchen/accounts', kitchen?.accounts],
+  ];
   return lists
     .filter((entry): entry is [string, unknown[]] => Array.isArray(entry[1]))
     .map(([key, list]) => [key, list.map((c) => (typeof c === 'object' && c !== null ? c : {}))]);

@@ -76,13 +76,27 @@ export class BackOffice {
     this.dayBook = new Days({ registers, ledger, uow, store, money, now, savePresence });
     this.cash = new Cash({ registers, days: this.dayBook, ledger, store, money, now, savePresence });
     const accounting = new SaleAccounting({
-      registers, days: this.dayBook, facts: this.facts, stats: this.stats, feed: this.feed,
+      registers,
+      days: this.dayBook,
+      facts: this.facts,
+      stats: this.stats,
+      feed: this.feed,
       dayFigures: (reg, dayId, at) => this.dayFigures(reg, dayId, at),
     });
     this.hooks = accounting.hooks;
     this.startup = new Startup({
-      registers, days: this.dayBook, presence: this.presence, accounting, facts: this.facts, ledger, salesStore, uow, store, now,
-      logger: opts.logger, setAside: opts.setAside,
+      registers,
+      days: this.dayBook,
+      presence: this.presence,
+      accounting,
+      facts: this.facts,
+      ledger,
+      salesStore,
+      uow,
+      store,
+      now,
+      logger: opts.logger,
+      setAside: opts.setAside,
     });
     opts.events.on('push', ({ device, cashRegisterName, at }) => this.presence.pushed(device, cashRegisterName, at));
   }
@@ -133,7 +147,13 @@ export class BackOffice {
 
   // ---- cash balance ----
 
-  moveCash(register: string, action: BalanceMovement['action'], amount: number, note: string, by: string): Promise<{ movement: BalanceMovement; balance: BalanceView }> {
+  moveCash(
+    register: string,
+    action: BalanceMovement['action'],
+    amount: number,
+    note: string,
+    by: string,
+  ): Promise<{ movement: BalanceMovement; balance: BalanceView }> {
     return this.cash.moveCash(register, action, amount, note, by);
   }
 

@@ -13,7 +13,11 @@ export type Collection = 'taxes' | 'discounts' | 'categories' | 'products' | 'co
 type Article = Tax | Discount | Category | Product | Commodity;
 
 export const ENTITY_OF: Record<Collection, ArticleEntity> = {
-  taxes: 'tax', discounts: 'discount', categories: 'category', products: 'product', commodities: 'commodity',
+  taxes: 'tax',
+  discounts: 'discount',
+  categories: 'category',
+  products: 'product',
+  commodities: 'commodity',
 };
 
 interface Reference {
@@ -25,8 +29,14 @@ const REFERENCES: Record<Collection, Reference[]> = {
   taxes: [],
   discounts: [],
   categories: [{ field: 'parent', target: 'categories' }],
-  products: [{ field: 'tax', target: 'taxes' }, { field: 'discount', target: 'discounts' }],
-  commodities: [{ field: 'product', target: 'products' }, { field: 'category', target: 'categories' }],
+  products: [
+    { field: 'tax', target: 'taxes' },
+    { field: 'discount', target: 'discounts' },
+  ],
+  commodities: [
+    { field: 'product', target: 'products' },
+    { field: 'category', target: 'categories' },
+  ],
 };
 
 /** TabShop keys taxes and discounts by integer ids, so theirs are integer strings. */
@@ -166,14 +176,21 @@ export class Catalog {
   }
 
   /** PUT: creates or replaces under the URL's identifier. */
-  replace<T extends Article>(collection: Collection, id: string, body: Omit<T, 'identifier'> & { identifier?: string }, ifMatch?: number): Promise<{ item: Readonly<T>; created: boolean }> {
+  replace<T extends Article>(
+    collection: Collection,
+    id: string,
+    body: Omit<T, 'identifier'> & { identifier?: string },
+    ifMatch?: number,
+  ): Promise<{ item: Readonly<T>; created: boolean }> {
     return this.uow.transact(async () => {
       this.checkVersion(ifMatch);
       if (body.identifier !== undefined && body.identifier !== id) {
         throw new AppError('url_and_body_identifiers_mismatch', `identifier in the URL (${id}) differs from the body's (${body.identifier})`);
       }
       if (NUMERIC_IDS.has(collection) && !/^[0-9]{1,9}$/.test(id)) {
-        throw new AppError('validation_failed', `${ENTITY_OF[collection]} identifiers are integers (TabShop needs them so)`, [{ field: '/identifier', message: 'must be an integer string' }]);
+        throw new AppError('validation_failed', `${ENTITY_OF[collection]} identifiers are integers (TabShop needs them so)`, [
+          { field: '/identifier', message: 'must be an integer string' },
+        ]);
       }
       const created = !this.data[collection][id];
       const item = withDefaults(collection, { ...body, identifier: id }) as T;
@@ -229,8 +246,12 @@ export class Catalog {
       this.checkVersion(ifMatch);
       this.get('products', product);
       const level: StockLevel = {
-        product, level: new Decimal(String(quantity)).toString(), setAt: this.now().toISOString(),
-        salesSeqAtSet: salesSeq, adjustmentsTotal: '0', adjustments: [],
+        product,
+        level: new Decimal(String(quantity)).toString(),
+        setAt: this.now().toISOString(),
+        salesSeqAtSet: salesSeq,
+        adjustmentsTotal: '0',
+        adjustments: [],
       };
       this.data.stock[product] = level;
       this.salesMoves.delete(product);
@@ -244,7 +265,12 @@ export class Catalog {
       this.checkVersion(ifMatch);
       this.get('products', product);
       const level = this.data.stock[product] ?? {
-        product, level: '0', setAt: this.now().toISOString(), salesSeqAtSet: salesSeq, adjustmentsTotal: '0', adjustments: [],
+        product,
+        level: '0',
+        setAt: this.now().toISOString(),
+        salesSeqAtSet: salesSeq,
+        adjustmentsTotal: '0',
+        adjustments: [],
       };
       const d = new Decimal(String(delta));
       level.adjustmentsTotal = new Decimal(level.adjustmentsTotal).plus(d).toString();
@@ -324,7 +350,11 @@ export class Catalog {
       if (existing && new Decimal(existing.level).eq(quantity) && this.quantity(existing).eq(quantity.plus(pending))) return false;
       const at = this.now().toISOString();
       this.data.stock[product] = {
-        product, level: quantity.toString(), setAt: at, salesSeqAtSet: salesSeq, adjustmentsTotal: pending.toString(),
+        product,
+        level: quantity.toString(),
+        setAt: at,
+        salesSeqAtSet: salesSeq,
+        adjustmentsTotal: pending.toString(),
         adjustments: pending.isZero() ? [] : [{ delta: pending.toString(), reason: 'local sales not yet acknowledged by upstream', at }],
       };
       this.salesMoves.delete(product);
@@ -383,7 +413,9 @@ export class Catalog {
       const ref = (item as unknown as Record<string, unknown>)[field];
       if (ref == null) continue;
       if (!this.data[target][ref as string]) {
-        throw new AppError('reference_not_found', `${ENTITY_OF[target]} ${String(ref)} (${field}) not found`, [{ field: `/${field}`, entity: ENTITY_OF[target], identifier: ref }]);
+        throw new AppError('reference_not_found', `${ENTITY_OF[target]} ${String(ref)} (${field}) not found`, [
+          { field: `/${field}`, entity: ENTITY_OF[target], identifier: ref },
+        ]);
       }
     }
   }
@@ -391,7 +423,10 @@ export class Catalog {
   private checkNoCycle(category: Category): void {
     const seen = new Set([category.identifier]);
     for (let p = category.parent; p; p = this.data.categories[p]?.parent) {
-      if (seen.has(p)) throw new AppError('validation_failed', `category ${category.identifier} would be its own ancestor`, [{ field: '/parent', message: 'creates a cycle' }]);
+      if (seen.has(p))
+        throw new AppError('validation_failed', `category ${category.identifier} would be its own ancestor`, [
+          { field: '/parent', message: 'creates a cycle' },
+        ]);
       seen.add(p);
     }
   }
@@ -432,8 +467,17 @@ function withDefaults(collection: Collection, item: Record<string, unknown>): Re
   const { identifier, ...rest } = item;
   if (collection === 'products') {
     return {
-      identifier, name: rest.name, description: '', price: rest.price, priceIncludesVat: true,
-      tax: null, discount: null, costPrice: 0, attribute: 0, custom: null, ...rest,
+      identifier,
+      name: rest.name,
+      description: '',
+      price: rest.price,
+      priceIncludesVat: true,
+      tax: null,
+      discount: null,
+      costPrice: 0,
+      attribute: 0,
+      custom: null,
+      ...rest,
     };
   }
   if (collection === 'categories') return { identifier, name: rest.name, parent: null, ...rest };

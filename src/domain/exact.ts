@@ -16,7 +16,10 @@ const parsed = new Map<number | string, Exact>();
  * and must not be changed (use clone()).
  */
 export class Exact {
-  constructor(private n = 0n, private s = 0) {}
+  constructor(
+    private n = 0n,
+    private s = 0,
+  ) {}
 
   static of(x: number | string): Exact {
     const hit = parsed.get(x);

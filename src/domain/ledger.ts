@@ -66,10 +66,7 @@ export interface QuarantineSummary {
 }
 
 /** What a release stores: the item's own payload (as is, or dated when received), a corrected invoice, or an API sale. */
-export type ReleaseInput =
-  | { kind: 'stored'; date?: 'received' }
-  | { kind: 'invoice'; invoice: unknown }
-  | { kind: 'sale'; sale: Sale };
+export type ReleaseInput = { kind: 'stored'; date?: 'received' } | { kind: 'invoice'; invoice: unknown } | { kind: 'sale'; sale: Sale };
 
 export interface ReleaseResult {
   outcome: Outcome;
@@ -185,8 +182,9 @@ export class SalesLedger {
 
   /** Quarantines a push body that is not `{"invoices": [...]}` (kept raw, nothing else stored). */
   quarantineBody(raw: string, reason: string, ctx: PushContext): Promise<void> {
-    return this.uow.transact(() => this.serialised(() =>
-      this.addQuarantine('invalid_body', reason, ctx, raw, { key: `body|${ctx.cashRegisterName}|${raw}` }).then(() => undefined)));
+    return this.uow.transact(() =>
+      this.serialised(() => this.addQuarantine('invalid_body', reason, ctx, raw, { key: `body|${ctx.cashRegisterName}|${raw}` }).then(() => undefined)),
+    );
   }
 
   /**
@@ -194,20 +192,22 @@ export class SalesLedger {
    * often a start finds it again). True when it is new there.
    */
   setAside(record: UnloadableRecord, at: Date): Promise<boolean> {
-    return this.uow.transact(() => this.serialised(async () => {
-      const before = this.quarantine.size;
-      let raw: string;
-      try {
-        raw = JSON.stringify(record.raw) ?? 'undefined';
-      } catch {
-        raw = record.id ?? '';
-      }
-      const ctx = { cashRegisterName: record.cashRegisterName, at };
-      await this.addQuarantine('unloadable_record', `a stored ${record.what} could not be loaded and was set aside: ${record.reason}`, ctx, record.raw, {
-        key: `unloadable_record|${record.what}|${record.id ?? ''}|${sha256(raw)}`,
-      });
-      return this.quarantine.size > before;
-    }));
+    return this.uow.transact(() =>
+      this.serialised(async () => {
+        const before = this.quarantine.size;
+        let raw: string;
+        try {
+          raw = JSON.stringify(record.raw) ?? 'undefined';
+        } catch {
+          raw = record.id ?? '';
+        }
+        const ctx = { cashRegisterName: record.cashRegisterName, at };
+        await this.addQuarantine('unloadable_record', `a stored ${record.what} could not be loaded and was set aside: ${record.reason}`, ctx, record.raw, {
+          key: `unloadable_record|${record.what}|${record.id ?? ''}|${sha256(raw)}`,
+        });
+        return this.quarantine.size > before;
+      }),
+    );
   }
 
   /**
@@ -217,37 +217,45 @@ export class SalesLedger {
    * a different sale under the identifier is overwritten instead (a dead letter retried as a PUT
    * after a collision: the admin chose this version).
    */
-  putApiSale(sale: Sale, at: Date, opts: { createOnly?: boolean; replace?: boolean } = {}): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Readonly<Sale> }> {
-    return this.uow.transact(() => this.serialised(async () => {
-      const checked = this.apiCandidate(sale, opts.replace === true);
-      if (!checked.ok) throw checked.error;
-      const { candidate } = checked;
-      if (this.index.has(sale.identifier) && opts.createOnly) {
-        throw new AppError('already_exists', `sale ${sale.identifier} already exists; change it with PUT /sales/${sale.identifier}`);
-      }
-      const outcome = await this.upsert(candidate, at, 'api');
-      const stored = await this.store.getSale(sale.identifier);
-      return { outcome: outcome as Exclude<Outcome, 'quarantined'>, sale: stored!.sale };
-    }));
+  putApiSale(
+    sale: Sale,
+    at: Date,
+    opts: { createOnly?: boolean; replace?: boolean } = {},
+  ): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Readonly<Sale> }> {
+    return this.uow.transact(() =>
+      this.serialised(async () => {
+        const checked = this.apiCandidate(sale, opts.replace === true);
+        if (!checked.ok) throw checked.error;
+        const { candidate } = checked;
+        if (this.index.has(sale.identifier) && opts.createOnly) {
+          throw new AppError('already_exists', `sale ${sale.identifier} already exists; change it with PUT /sales/${sale.identifier}`);
+        }
+        const outcome = await this.upsert(candidate, at, 'api');
+        const stored = await this.store.getSale(sale.identifier);
+        return { outcome: outcome as Exclude<Outcome, 'quarantined'>, sale: stored!.sale };
+      }),
+    );
   }
 
   /** Marks a sale's receipt printed: a sale change of its own (next seq), so feeds and hooks see it. */
   markReceiptPrinted(identifier: string, at: Date): Promise<Readonly<Sale>> {
-    return this.uow.transact(() => this.serialised(async () => {
-      const previous = await this.getSale(identifier);
-      if (!previous) throw new AppError('not_found', `sale ${identifier} not found`);
-      if (previous.sale.receiptPrintedAt) {
-        throw new AppError('receipt_is_printed_already', `the receipt of sale ${identifier} was printed at ${previous.sale.receiptPrintedAt}`);
-      }
-      const change = { seq: this.seq + 1, status: previous.sale.status, at: at.toISOString(), kind: 'receipt' as const };
-      const record: SaleRecord = {
-        ...previous,
-        sale: { ...previous.sale, receiptPrintedAt: change.at, version: (previous.sale.version ?? 0) + 1 },
-        history: [...previous.history, change],
-      };
-      await this.storeChange(record, previous, at, 'receipt');
-      return record.sale;
-    }));
+    return this.uow.transact(() =>
+      this.serialised(async () => {
+        const previous = await this.getSale(identifier);
+        if (!previous) throw new AppError('not_found', `sale ${identifier} not found`);
+        if (previous.sale.receiptPrintedAt) {
+          throw new AppError('receipt_is_printed_already', `the receipt of sale ${identifier} was printed at ${previous.sale.receiptPrintedAt}`);
+        }
+        const change = { seq: this.seq + 1, status: previous.sale.status, at: at.toISOString(), kind: 'receipt' as const };
+        const record: SaleRecord = {
+          ...previous,
+          sale: { ...previous.sale, receiptPrintedAt: change.at, version: (previous.sale.version ?? 0) + 1 },
+          history: [...previous.history, change],
+        };
+        await this.storeChange(record, previous, at, 'receipt');
+        return record.sale;
+      }),
+    );
   }
 
   /** Runs `fn` between sale changes (never during one): day closes, balance changes, consistent feed reads. */
@@ -325,53 +333,57 @@ export class SalesLedger {
    * open with the new reason. Durable when it resolves.
    */
   releaseQuarantine(id: string, input: ReleaseInput, by: string, at: Date): Promise<ReleaseResult> {
-    return this.uow.transact(() => this.serialised(async () => {
-      const item = await this.openItem(id);
-      const ctx: PushContext = { device: item.device ?? by, cashRegisterName: item.cashRegisterName ?? '', at };
-      let outcome: Outcome;
-      let reason: string | null = null;
-      let identifier: string | null = null;
-      if (input.kind === 'sale') {
-        const sale = { ...input.sale, source: { ...input.sale.source, kind: input.sale.source?.kind ?? 'api', quarantineId: id } } as Sale;
-        const checked = this.apiCandidate(sale, false);
-        if (!checked.ok) {
-          outcome = 'quarantined';
-          reason = checked.error.message;
+    return this.uow.transact(() =>
+      this.serialised(async () => {
+        const item = await this.openItem(id);
+        const ctx: PushContext = { device: item.device ?? by, cashRegisterName: item.cashRegisterName ?? '', at };
+        let outcome: Outcome;
+        let reason: string | null = null;
+        let identifier: string | null = null;
+        if (input.kind === 'sale') {
+          const sale = { ...input.sale, source: { ...input.sale.source, kind: input.sale.source?.kind ?? 'api', quarantineId: id } } as Sale;
+          const checked = this.apiCandidate(sale, false);
+          if (!checked.ok) {
+            outcome = 'quarantined';
+            reason = checked.error.message;
+          } else {
+            outcome = await this.upsert(checked.candidate, at, 'api');
+            identifier = sale.identifier;
+          }
         } else {
-          outcome = await this.upsert(checked.candidate, at, 'api');
-          identifier = sale.identifier;
+          const invoice = input.kind === 'invoice' ? input.invoice : releasableInvoice(item, input.date);
+          const tried = await this.tryInvoice(invoice, ctx, id);
+          ({ outcome, reason } = tried);
+          identifier = tried.identifier;
         }
-      } else {
-        const invoice = input.kind === 'invoice' ? input.invoice : releasableInvoice(item, input.date);
-        const tried = await this.tryInvoice(invoice, ctx, id);
-        ({ outcome, reason } = tried);
-        identifier = tried.identifier;
-      }
-      const updated: QuarantineItem = { ...item };
-      if (outcome === 'quarantined') {
-        updated.reason = reason ?? item.reason;
-      } else {
-        updated.state = 'released';
-        updated.resolvedAt = at.toISOString();
-        updated.resolvedBy = by;
-        updated.resolution = outcome;
-        updated.sale = identifier!;
-      }
-      await this.store.putQuarantine(updated);
-      this.quarantine.set(id, summarise(updated));
-      return { outcome, sale: outcome === 'quarantined' ? null : identifier, reason: outcome === 'quarantined' ? reason : null, item: updated };
-    }));
+        const updated: QuarantineItem = { ...item };
+        if (outcome === 'quarantined') {
+          updated.reason = reason ?? item.reason;
+        } else {
+          updated.state = 'released';
+          updated.resolvedAt = at.toISOString();
+          updated.resolvedBy = by;
+          updated.resolution = outcome;
+          updated.sale = identifier!;
+        }
+        await this.store.putQuarantine(updated);
+        this.quarantine.set(id, summarise(updated));
+        return { outcome, sale: outcome === 'quarantined' ? null : identifier, reason: outcome === 'quarantined' ? reason : null, item: updated };
+      }),
+    );
   }
 
   /** Closes an open quarantine item without storing anything; the reason is kept. */
   dismissQuarantine(id: string, reason: string, by: string, at: Date): Promise<Readonly<QuarantineItem>> {
-    return this.uow.transact(() => this.serialised(async () => {
-      const item = await this.openItem(id);
-      const updated: QuarantineItem = { ...item, state: 'dismissed', resolvedAt: at.toISOString(), resolvedBy: by, resolution: reason };
-      await this.store.putQuarantine(updated);
-      this.quarantine.set(id, summarise(updated));
-      return updated;
-    }));
+    return this.uow.transact(() =>
+      this.serialised(async () => {
+        const item = await this.openItem(id);
+        const updated: QuarantineItem = { ...item, state: 'dismissed', resolvedAt: at.toISOString(), resolvedBy: by, resolution: reason };
+        await this.store.putQuarantine(updated);
+        this.quarantine.set(id, summarise(updated));
+        return updated;
+      }),
+    );
   }
 
   // ---- internals ----
@@ -392,20 +404,36 @@ export class SalesLedger {
    * One invoice by the push rules: stored (created/updated/unchanged), or why it cannot be (the
    * caller quarantines it, or keeps a released item open). `quarantineId`: a release of that item.
    */
-  private async tryInvoice(item: unknown, ctx: PushContext, quarantineId?: string): Promise<{
-    outcome: Outcome; identifier: string | null; reason: string | null; code?: QuarantineCode; payload?: unknown;
+  private async tryInvoice(
+    item: unknown,
+    ctx: PushContext,
+    quarantineId?: string,
+  ): Promise<{
+    outcome: Outcome;
+    identifier: string | null;
+    reason: string | null;
+    code?: QuarantineCode;
+    payload?: unknown;
     extra?: { stored?: unknown; invoiceId?: string; problems?: QuarantineItem['problems'] };
   }> {
-    const refused = (code: QuarantineCode, reason: string, payload: unknown, extra: { stored?: unknown; invoiceId?: string; problems?: QuarantineItem['problems'] }) =>
-      ({ outcome: 'quarantined' as const, identifier: null, reason, code, payload, extra });
+    const refused = (
+      code: QuarantineCode,
+      reason: string,
+      payload: unknown,
+      extra: { stored?: unknown; invoiceId?: string; problems?: QuarantineItem['problems'] },
+    ) => ({ outcome: 'quarantined' as const, identifier: null, reason, code, payload, extra });
     const checked = validateInvoice(item);
     if (!checked.ok) return refused('invalid_invoice', checked.reason, item, { problems: checked.problems, invoiceId: invoiceIdOf(item) });
     const invoice = checked.invoice;
-    if (quarantineId !== undefined && !ctx.cashRegisterName) return refused('invalid_invoice', 'the item names no cash register', item, { invoiceId: invoiceIdOf(item) });
+    if (quarantineId !== undefined && !ctx.cashRegisterName)
+      return refused('invalid_invoice', 'the item names no cash register', item, { invoiceId: invoiceIdOf(item) });
     let candidate: Candidate;
     try {
       const sale = invoiceToSale(invoice, {
-        cashRegisterName: ctx.cashRegisterName, device: ctx.device, adopt: ctx.adopt === true, ...(ctx.encoding !== undefined && { encoding: ctx.encoding }),
+        cashRegisterName: ctx.cashRegisterName,
+        device: ctx.device,
+        adopt: ctx.adopt === true,
+        ...(ctx.encoding !== undefined && { encoding: ctx.encoding }),
       });
       if (quarantineId !== undefined) sale.source = { ...sale.source!, quarantineId };
       candidate = { sale, identity: invoiceIdentityKey(invoice), content: invoiceContentKey(invoice), payload: invoice };
@@ -421,9 +449,12 @@ export class SalesLedger {
     }
     if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
       const stored = await this.store.getSale(sale.identifier);
-      return refused('collision',
+      return refused(
+        'collision',
         `invoice id ${sale.source?.invoiceId} of register ${ctx.cashRegisterName} is already stored with a different date or positions (two tablets with the same POS id?); the stored sale is untouched`,
-        invoice, { stored: stored?.sale.source?.invoice ?? stored?.sale, invoiceId: sale.source?.invoiceId });
+        invoice,
+        { stored: stored?.sale.source?.invoice ?? stored?.sale, invoiceId: sale.source?.invoiceId },
+      );
     }
     return { outcome: await this.upsert(candidate, ctx.at, 'tabshop'), identifier: sale.identifier, reason: null };
   }
@@ -446,7 +477,10 @@ export class SalesLedger {
     if (!item) throw new AppError('not_found', `quarantine item ${id} not found`);
     const state = item.state ?? 'open';
     if (state !== 'open') {
-      throw new AppError('not_open', `quarantine item ${id} is ${state} (${item.resolvedAt ?? '?'} by ${item.resolvedBy ?? '?'}); only open items can be released or dismissed`);
+      throw new AppError(
+        'not_open',
+        `quarantine item ${id} is ${state} (${item.resolvedAt ?? '?'} by ${item.resolvedBy ?? '?'}); only open items can be released or dismissed`,
+      );
     }
     return item;
   }
@@ -462,9 +496,14 @@ export class SalesLedger {
       const reinstates = !isReversed(sale.status) && isReversed(previous.sale.status);
       const older = previous.earlier?.includes(contentHash(candidate.content)) ?? false;
       if (reinstates || older) {
-        await this.recordIgnored(previous, candidate, at, reinstates
-          ? `stale re-push: the sale is ${previous.sale.status}, and pushes never make a reversed sale completed again (reinstate it with PUT /api/sales/{id})`
-          : 'stale re-push: the sale had this version before; pushes never restore an earlier version (change it with PUT /api/sales/{id})');
+        await this.recordIgnored(
+          previous,
+          candidate,
+          at,
+          reinstates
+            ? `stale re-push: the sale is ${previous.sale.status}, and pushes never make a reversed sale completed again (reinstate it with PUT /api/sales/{id})`
+            : 'stale re-push: the sale had this version before; pushes never restore an earlier version (change it with PUT /api/sales/{id})',
+        );
         return 'unchanged';
       }
     }
@@ -517,7 +556,12 @@ export class SalesLedger {
     if (i >= 0) ignored[i] = { ...ignored[i], count: ignored[i].count + 1, lastAt: iso };
     else {
       ignored.push({
-        at: iso, lastAt: iso, count: 1, status: candidate.sale.status, content, reason,
+        at: iso,
+        lastAt: iso,
+        count: 1,
+        status: candidate.sale.status,
+        content,
+        reason,
       } satisfies IgnoredPush);
     }
     await this.store.putSale({ ...record, ignored }, record.history[record.history.length - 1].at);
@@ -527,8 +571,14 @@ export class SalesLedger {
     const { sale } = record;
     const seq = record.history[record.history.length - 1]?.seq ?? 0;
     this.index.set({
-      identifier: sale.identifier, cashRegisterName: sale.cashRegisterName, createdAt: sale.createdAt,
-      status: sale.status, identity: record.identity, content: record.content, seq, firstSeq: record.history[0]?.seq,
+      identifier: sale.identifier,
+      cashRegisterName: sale.cashRegisterName,
+      createdAt: sale.createdAt,
+      status: sale.status,
+      identity: record.identity,
+      content: record.content,
+      seq,
+      firstSeq: record.history[0]?.seq,
       summary: summaryOf(record),
     });
     if (seq > this.seq) this.seq = seq;
@@ -546,7 +596,10 @@ export class SalesLedger {
   }
 
   private async addQuarantine(
-    code: QuarantineCode, reason: string, ctx: Pick<PushContext, 'at'> & Partial<PushContext>, payload: unknown,
+    code: QuarantineCode,
+    reason: string,
+    ctx: Pick<PushContext, 'at'> & Partial<PushContext>,
+    payload: unknown,
     extra: { key?: string; stored?: unknown; invoiceId?: string; problems?: QuarantineItem['problems'] },
   ): Promise<void> {
     const key = extra.key ?? `${code}|${ctx.cashRegisterName}|${stableJson(payload)}`;
@@ -558,7 +611,13 @@ export class SalesLedger {
       return;
     }
     const item: QuarantineItem = {
-      id, at: ctx.at.toISOString(), code, reason, state: 'open', device: ctx.device, cashRegisterName: ctx.cashRegisterName,
+      id,
+      at: ctx.at.toISOString(),
+      code,
+      reason,
+      state: 'open',
+      device: ctx.device,
+      cashRegisterName: ctx.cashRegisterName,
       payload,
     };
     if (extra.invoiceId !== undefined) item.invoiceId = extra.invoiceId;
@@ -590,7 +649,11 @@ function summarise(item: QuarantineItem): QuarantineSummary {
 function releasableInvoice(item: QuarantineItem, date?: 'received'): unknown {
   let payload = item.payload;
   if (typeof payload === 'string') {
-    try { payload = JSON.parse(payload); } catch { /* stays text: not an invoice */ }
+    try {
+      payload = JSON.parse(payload);
+    } catch {
+      /* stays text: not an invoice */
+    }
   }
   const invoices = payload !== null && typeof payload === 'object' ? (payload as { invoices?: unknown }).invoices : undefined;
   if (Array.isArray(invoices) && invoices.length === 1) payload = invoices[0];
@@ -609,7 +672,10 @@ function invoiceIdOf(item: unknown): string | undefined {
 function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }

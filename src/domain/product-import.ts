@@ -12,17 +12,47 @@ type Field = 'identifier' | 'category' | 'name' | 'price' | 'costPrice' | 'disco
 
 /** Header names (lower case, without spaces, "_" and "-") → what they mean. */
 const HEADERS: Record<string, Field> = {
-  id: 'identifier', identifier: 'identifier', barcode: 'identifier', ean: 'identifier', sku: 'identifier', code: 'identifier', productid: 'identifier', articlenumber: 'identifier',
-  category: 'category', categorypath: 'category', group: 'category',
-  title: 'name', name: 'name', productname: 'name', product: 'name',
-  price: 'price', saleprice: 'price', sellingprice: 'price', unitprice: 'price',
-  costprice: 'costPrice', cost: 'costPrice', purchaseprice: 'costPrice',
-  discountid: 'discount', discount: 'discount',
-  description: 'description', desc: 'description',
-  attribute: 'attribute', attributes: 'attribute',
-  stockqty: 'stock', stock: 'stock', quantity: 'stock', qty: 'stock', stocklevel: 'stock', onhand: 'stock',
-  taxid: 'tax', tax: 'tax',
-  vat: 'vat', vatrate: 'vat', taxrate: 'vat', 'vat%': 'vat', vatpercent: 'vat',
+  id: 'identifier',
+  identifier: 'identifier',
+  barcode: 'identifier',
+  ean: 'identifier',
+  sku: 'identifier',
+  code: 'identifier',
+  productid: 'identifier',
+  articlenumber: 'identifier',
+  category: 'category',
+  categorypath: 'category',
+  group: 'category',
+  title: 'name',
+  name: 'name',
+  productname: 'name',
+  product: 'name',
+  price: 'price',
+  saleprice: 'price',
+  sellingprice: 'price',
+  unitprice: 'price',
+  costprice: 'costPrice',
+  cost: 'costPrice',
+  purchaseprice: 'costPrice',
+  discountid: 'discount',
+  discount: 'discount',
+  description: 'description',
+  desc: 'description',
+  attribute: 'attribute',
+  attributes: 'attribute',
+  stockqty: 'stock',
+  stock: 'stock',
+  quantity: 'stock',
+  qty: 'stock',
+  stocklevel: 'stock',
+  onhand: 'stock',
+  taxid: 'tax',
+  tax: 'tax',
+  vat: 'vat',
+  vatrate: 'vat',
+  taxrate: 'vat',
+  'vat%': 'vat',
+  vatpercent: 'vat',
 };
 
 /** TabShop sends untracked products with this quantity; it is not a level. */
@@ -112,7 +142,11 @@ export function parseDecimal(raw: string): number | null {
   return Number(s);
 }
 
-const headerKey = (h: string) => h.trim().toLowerCase().replace(/[\s_-]/g, '');
+const headerKey = (h: string) =>
+  h
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]/g, '');
 const refOf = (raw: string) => (raw.trim() === '' || raw.trim() === '0' ? null : String(Number(raw.trim())));
 
 /**
@@ -134,20 +168,45 @@ export function planProductImport(catalog: Catalog, bytes: Uint8Array): ImportPl
       columns[h.trim()] = field;
     } else if (h.trim()) ignoredColumns.push(h.trim());
   });
-  const plan: ImportPlan = { encoding, delimiter, columns, ignoredColumns, created: [], changed: [], unchanged: [], refused: [], newCategories: [], writes: [] };
+  const plan: ImportPlan = {
+    encoding,
+    delimiter,
+    columns,
+    ignoredColumns,
+    created: [],
+    changed: [],
+    unchanged: [],
+    refused: [],
+    newCategories: [],
+    writes: [],
+  };
   if (!fieldAt.has('identifier') && !fieldAt.has('name')) {
-    plan.refused.push({ row: 1, identifier: '', reason: `no id or title column in the header (${header.join(', ') || 'empty'}); expected TabShop's names such as id, title, price` });
+    plan.refused.push({
+      row: 1,
+      identifier: '',
+      reason: `no id or title column in the header (${header.join(', ') || 'empty'}); expected TabShop's names such as id, title, price`,
+    });
     return plan;
   }
   const categories = catalog.all<Category>('categories');
-  const pathOfCategory = new Map(categories.map((c) => [categoryPath(c.identifier, Object.fromEntries(categories.map((k) => [k.identifier, k]))), c.identifier]));
+  const pathOfCategory = new Map(
+    categories.map((c) => [categoryPath(c.identifier, Object.fromEntries(categories.map((k) => [k.identifier, k]))), c.identifier]),
+  );
   const taxes = catalog.all<Tax>('taxes');
   const seen = new Map<string, number>();
   const firstCategory = new Map<string, string>();
   for (const c of catalog.all<Commodity>('commodities').sort((a, b) => a.identifier.localeCompare(b.identifier))) {
     if (!firstCategory.has(c.product)) firstCategory.set(c.product, c.category);
   }
-  let nextId = Math.max(0, ...catalog.all('products').map((p) => p.identifier).filter((id) => /^\d{1,9}$/.test(id)).map(Number)) + 1;
+  let nextId =
+    Math.max(
+      0,
+      ...catalog
+        .all('products')
+        .map((p) => p.identifier)
+        .filter((id) => /^\d{1,9}$/.test(id))
+        .map(Number),
+    ) + 1;
 
   for (const [index, cells] of body.entries()) {
     const row = index + 2;
@@ -224,7 +283,9 @@ export function planProductImport(catalog: Catalog, bytes: Uint8Array): ImportPl
     if (!id) id = String(nextId++);
     seen.set(id, row);
     const product: Product = { ...(existing ?? { identifier: id, name: '', price: 0 }), ...updates, identifier: id };
-    const changes = existing ? (Object.keys(updates) as (keyof Product)[]).filter((k) => JSON.stringify(existing[k] ?? null) !== JSON.stringify(updates[k] ?? null)) as string[] : [];
+    const changes = existing
+      ? ((Object.keys(updates) as (keyof Product)[]).filter((k) => JSON.stringify(existing[k] ?? null) !== JSON.stringify(updates[k] ?? null)) as string[])
+      : [];
     let wantedCategory: string | null = null;
     if (path !== null) {
       const current = firstCategory.get(id);
@@ -264,7 +325,13 @@ export function applyProductImport(catalog: Catalog, plan: ImportPlan, salesSeq:
       if (known) return known;
       const segments = path.split('/').filter(Boolean);
       const parent = await ensure(`/${segments.slice(0, -1).join('/')}`);
-      let id = segments.join('-').toLowerCase().replace(/[^a-z0-9_.:-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'category';
+      let id =
+        segments
+          .join('-')
+          .toLowerCase()
+          .replace(/[^a-z0-9_.:-]+/g, '-')
+          .replace(/^-+|-+$/g, '')
+          .slice(0, 60) || 'category';
       for (let n = 2; catalog.find('categories', id); n++) id = `${id.replace(/-\d+$/, '')}-${n}`;
       await catalog.replace('categories', id, { name: segments[segments.length - 1], parent } as never);
       byPath.set(path, id);
@@ -280,7 +347,10 @@ export function applyProductImport(catalog: Catalog, plan: ImportPlan, salesSeq:
 
 /** Puts a product in one category (its first commodity), or in none. */
 export async function placeInCategory(catalog: Catalog, product: string, category: string | null): Promise<void> {
-  const placed = catalog.all<Commodity>('commodities').filter((c) => c.product === product).sort((a, b) => a.identifier.localeCompare(b.identifier));
+  const placed = catalog
+    .all<Commodity>('commodities')
+    .filter((c) => c.product === product)
+    .sort((a, b) => a.identifier.localeCompare(b.identifier));
   if (!category) {
     for (const c of placed) await catalog.remove('commodities', c.identifier);
     return;
@@ -297,13 +367,25 @@ export async function placeInCategory(catalog: Catalog, product: string, categor
 export function exportProductsCsv(catalog: Catalog): string {
   const categories = Object.fromEntries(catalog.all<Category>('categories').map((c) => [c.identifier, c]));
   const first = new Map<string, string>();
-  for (const c of catalog.all<Commodity>('commodities').sort((a, b) => a.identifier.localeCompare(b.identifier))) if (!first.has(c.product)) first.set(c.product, c.category);
-  const rows = catalog.all<Product>('products').sort((a, b) => a.identifier.localeCompare(b.identifier, undefined, { numeric: true })).map((p) => {
-    const level = catalog.quantityOf(p.identifier);
-    return [
-      p.identifier, categoryPath(first.get(p.identifier) ?? null, categories), p.name, String(p.price), p.costPrice === undefined ? '' : String(p.costPrice),
-      p.discount ?? '0', p.description ?? '', String(p.attribute ?? 0), level === null ? '' : level.toString(), p.tax ?? '0',
-    ];
-  });
+  for (const c of catalog.all<Commodity>('commodities').sort((a, b) => a.identifier.localeCompare(b.identifier)))
+    if (!first.has(c.product)) first.set(c.product, c.category);
+  const rows = catalog
+    .all<Product>('products')
+    .sort((a, b) => a.identifier.localeCompare(b.identifier, undefined, { numeric: true }))
+    .map((p) => {
+      const level = catalog.quantityOf(p.identifier);
+      return [
+        p.identifier,
+        categoryPath(first.get(p.identifier) ?? null, categories),
+        p.name,
+        String(p.price),
+        p.costPrice === undefined ? '' : String(p.costPrice),
+        p.discount ?? '0',
+        p.description ?? '',
+        String(p.attribute ?? 0),
+        level === null ? '' : level.toString(),
+        p.tax ?? '0',
+      ];
+    });
   return csv([...EXPORT_COLUMNS], rows);
 }

@@ -42,9 +42,14 @@ export function receiptOf(sale: Sale, factsOf: (line: FootprintLine) => LineFact
     byRate.set(vatRate, { gross: r.gross.plus(toDecimal(l.total)), vat: r.vat.plus(toDecimal(l.vat)) });
     const qty = toDecimal(l.quantity);
     return {
-      lineNo: l.lineNo, name: l.title ?? l.name ?? l.product, quantity: l.quantity,
+      lineNo: l.lineNo,
+      name: l.title ?? l.name ?? l.product,
+      quantity: l.quantity,
       unitPrice: money.num(qty.isZero() ? toDecimal(l.subtotal) : toDecimal(l.subtotal).dividedBy(qty)),
-      subtotal: l.subtotal, discount: l.discount, total: l.total, vatRate,
+      subtotal: l.subtotal,
+      discount: l.discount,
+      total: l.total,
+      vatRate,
     };
   });
   const vat = [...byRate.keys()].sort(compareRates).map((rate) => {
@@ -68,7 +73,8 @@ export function receiptOf(sale: Sale, factsOf: (line: FootprintLine) => LineFact
     vatTotal: money.num(vat.reduce((s, r) => s.plus(r.vat), new Decimal(0))),
     vat,
     payments: sale.payments.map((p) => ({
-      method: p.method, amount: p.amount,
+      method: p.method,
+      amount: p.amount,
       ...(p.given !== undefined && { given: p.given }),
       ...(p.returned !== undefined && { returned: p.returned }),
     })),

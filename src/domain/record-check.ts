@@ -68,7 +68,9 @@ export function saleRecordProblem(record: unknown): string | null {
 function footprintProblem(f: unknown): string | null {
   if (!isObject(f) || !Array.isArray(f.lines) || !Array.isArray(f.payments)) return 'not a sale footprint';
   const bad: string[] = [];
-  const check = (path: string, x: unknown) => { if (!isStoredAmount(x)) bad.push(`${path} ${AMOUNT_LIMIT_MESSAGE}, got ${String(x)}`); };
+  const check = (path: string, x: unknown) => {
+    if (!isStoredAmount(x)) bad.push(`${path} ${AMOUNT_LIMIT_MESSAGE}, got ${String(x)}`);
+  };
   const footprint = f as unknown as SaleFootprint;
   for (const k of ['total', 'vat', 'discount', 'costPrice'] as const) check(`/${k}`, footprint[k]);
   footprint.lines.forEach((l, i) => {
@@ -89,7 +91,8 @@ function footprintProblem(f: unknown): string | null {
 }
 
 export function movementProblem(m: unknown): string | null {
-  if (!isObject(m) || !isNonEmptyText(m.cashRegisterName) || !isNonEmptyText(m.dayId) || !isNonEmptyText(m.id)) return 'not a cash movement (no id, register or day)';
+  if (!isObject(m) || !isNonEmptyText(m.cashRegisterName) || !isNonEmptyText(m.dayId) || !isNonEmptyText(m.id))
+    return 'not a cash movement (no id, register or day)';
   if (m.action !== 'deposit' && m.action !== 'withdraw') return `unknown action ${String(m.action)}`;
   if (!isTime(m.at)) return `at is not a time: ${String(m.at)}`;
   if (!isStoredAmount(m.amount)) return `/amount ${AMOUNT_LIMIT_MESSAGE}, got ${String(m.amount)}`;
@@ -101,7 +104,8 @@ export function closedDayProblem(day: unknown): string | null {
   if (!isObject(day) || !isNonEmptyText(day.cashRegisterName) || !isNonEmptyText(day.dayId) || !Number.isSafeInteger(day.dayNo)) {
     return 'not a closed day (no register, day id or number)';
   }
-  if (!isText(day.openedAt) || !isText(day.closedAt) || !isObject(day.report) || !isObject(day.report.balance)) return 'the closed day has no times or Z report';
+  if (!isText(day.openedAt) || !isText(day.closedAt) || !isObject(day.report) || !isObject(day.report.balance))
+    return 'the closed day has no times or Z report';
   const bad = badFigures(day.report as ClosedDay['report'] & Record<string, unknown>, '/report');
   return bad.length > 0 ? `figures that are not numbers: ${bad.slice(0, 5).join(', ')}` : null;
 }
@@ -126,15 +130,20 @@ export function stockLevelProblem(level: unknown): string | null {
   if (!isNumeric(l.adjustmentsTotal) || Math.abs(Number(l.adjustmentsTotal)) > MAX_FIGURE) {
     return `/adjustmentsTotal is not a number a sum of valid deltas can reach: ${String(l.adjustmentsTotal)}`;
   }
-  if (!Array.isArray(l.adjustments) || !l.adjustments.every((a) => isObject(a) && isAmount(a.delta))) return `/adjustments hold a delta that ${AMOUNT_LIMIT_MESSAGE}`;
+  if (!Array.isArray(l.adjustments) || !l.adjustments.every((a) => isObject(a) && isAmount(a.delta)))
+    return `/adjustments hold a delta that ${AMOUNT_LIMIT_MESSAGE}`;
   return null;
 }
 
 /** A quarantine item or feed entry too damaged to index is skipped (it is on disk still; nothing else depends on it). */
 export function quarantineItemProblem(item: unknown): string | null {
-  return isObject(item) && isNonEmptyText(item.id) && isText(item.at) && isText(item.code) && isText(item.reason) ? null : 'not a quarantine item (no id, time, code or reason)';
+  return isObject(item) && isNonEmptyText(item.id) && isText(item.at) && isText(item.code) && isText(item.reason)
+    ? null
+    : 'not a quarantine item (no id, time, code or reason)';
 }
 
 export function modificationProblem(m: unknown): string | null {
-  return isObject(m) && Number.isSafeInteger(m.version) && isText(m.entity) && isText(m.identifier) ? null : 'not an articles change (no version, entity or identifier)';
+  return isObject(m) && Number.isSafeInteger(m.version) && isText(m.entity) && isText(m.identifier)
+    ? null
+    : 'not an articles change (no version, entity or identifier)';
 }

@@ -55,7 +55,13 @@ export function footprintOf(sale: Sale): SaleFootprint {
     discount: sale.discount,
     costPrice: sale.costPrice,
     lines: sale.lines.map((l) => ({
-      product: l.product, name: l.name, quantity: l.quantity, total: l.total, vat: l.vat, discount: l.discount, costPrice: l.costPrice,
+      product: l.product,
+      name: l.name,
+      quantity: l.quantity,
+      total: l.total,
+      vat: l.vat,
+      discount: l.discount,
+      costPrice: l.costPrice,
     })),
     payments: sale.payments.map((p) => ({ method: p.method, amount: p.amount })),
   };
@@ -65,15 +71,17 @@ export function footprintOf(sale: Sale): SaleFootprint {
 export function footprintKey(f: SaleFootprint): string {
   const n = (x: number) => decimalKey(x);
   return JSON.stringify([
-    n(f.total), n(f.vat), n(f.discount), n(f.costPrice),
+    n(f.total),
+    n(f.vat),
+    n(f.discount),
+    n(f.costPrice),
     f.lines.map((l) => JSON.stringify([l.product, n(l.quantity), n(l.total), n(l.vat), n(l.discount), n(l.costPrice)])).sort(),
     f.payments.map((p) => JSON.stringify([p.method, n(p.amount)])).sort(),
   ]);
 }
 
 /** A line's identity (product, quantity, total) never changes for a stored sale: the key of its frozen facts. */
-export const lineKey = (l: { product: string; quantity: number; total: number }) =>
-  `${l.product}|${numberKey(l.quantity)}|${numberKey(l.total)}`;
+export const lineKey = (l: { product: string; quantity: number; total: number }) => `${l.product}|${numberKey(l.quantity)}|${numberKey(l.total)}`;
 
 // A JSON number's shortest form is already one string per value (as decimal.js prints it), minus -0.
 const numberKey = (x: number) => (typeof x === 'number' ? String(x === 0 ? 0 : x) : decimalKey(x));
@@ -267,7 +275,10 @@ export function minorUnitDigits(currency: string): number {
 }
 
 export class Money {
-  constructor(readonly currency: string, readonly digits = minorUnitDigits(currency)) {}
+  constructor(
+    readonly currency: string,
+    readonly digits = minorUnitDigits(currency),
+  ) {}
 
   round(x: Decimal | Exact | number): Decimal {
     return (x instanceof Exact ? x.toDecimal() : toDecimal(x)).toDecimalPlaces(this.digits, Decimal.ROUND_HALF_EVEN);
@@ -324,12 +335,14 @@ export interface FiguresSummary {
  */
 export function summarise(f: Figures, money: Money): FiguresSummary {
   const rates = [...f.byRate.keys()].sort(compareRates);
-  const vatRates = rates.map((rate) => {
-    const v = f.byRate.get(rate)!;
-    const gross = money.round(v.gross);
-    const vat = money.round(v.vat);
-    return { rate, gross: money.num(gross), net: money.num(gross.minus(vat)), vat: money.num(vat) };
-  }).filter((r) => r.gross !== 0 || r.vat !== 0);
+  const vatRates = rates
+    .map((rate) => {
+      const v = f.byRate.get(rate)!;
+      const gross = money.round(v.gross);
+      const vat = money.round(v.vat);
+      return { rate, gross: money.num(gross), net: money.num(gross.minus(vat)), vat: money.num(vat) };
+    })
+    .filter((r) => r.gross !== 0 || r.vat !== 0);
   const vatTotal = rates.reduce((s, rate) => s.plus(money.round(f.byRate.get(rate)!.vat)), ZERO);
   const gross = money.round(f.gross);
   const net = gross.minus(vatTotal);
@@ -438,18 +451,25 @@ export interface ArithmeticCheck {
 export function reportArithmetic(r: Omit<DayReport, 'arithmetic'>): ArithmeticCheck[] {
   const d = (x: number) => toDecimal(x);
   const sum = (xs: number[]) => xs.reduce((s, x) => s.plus(d(x)), ZERO);
-  const check = (figure: string, value: number, equals: string, computed: Decimal): ArithmeticCheck =>
-    ({ figure, equals, holds: computed.equals(d(value)) });
+  const check = (figure: string, value: number, equals: string, computed: Decimal): ArithmeticCheck => ({ figure, equals, holds: computed.equals(d(value)) });
   return [
-    check('gross', r.gross, 'salesTotal - refundTotal - cancelTotal + reinstatedTotal + changedTotal + grossRounding',
-      d(r.salesTotal).minus(d(r.refundTotal)).minus(d(r.cancelTotal)).plus(d(r.reinstatedTotal)).plus(d(r.changedTotal)).plus(d(r.grossRounding))),
+    check(
+      'gross',
+      r.gross,
+      'salesTotal - refundTotal - cancelTotal + reinstatedTotal + changedTotal + grossRounding',
+      d(r.salesTotal).minus(d(r.refundTotal)).minus(d(r.cancelTotal)).plus(d(r.reinstatedTotal)).plus(d(r.changedTotal)).plus(d(r.grossRounding)),
+    ),
     check('gross', r.gross, 'sum of payments + unpaid', sum(Object.values(r.payments)).plus(d(r.unpaid))),
     check('paymentsTotal', r.paymentsTotal, 'sum of payments', sum(Object.values(r.payments))),
     check('vatTotal', r.vatTotal, 'sum of vat', sum(Object.values(r.vat))),
     check('net', r.net, 'gross - vatTotal', d(r.gross).minus(d(r.vatTotal))),
     check('margin', r.margin, 'net - costPrice', d(r.net).minus(d(r.costPrice))),
-    check('balance.expectedCash', r.balance.expectedCash, 'balance.opening + balance.deposits - balance.withdrawals + balance.cashPayments',
-      d(r.balance.opening).plus(d(r.balance.deposits)).minus(d(r.balance.withdrawals)).plus(d(r.balance.cashPayments))),
+    check(
+      'balance.expectedCash',
+      r.balance.expectedCash,
+      'balance.opening + balance.deposits - balance.withdrawals + balance.cashPayments',
+      d(r.balance.opening).plus(d(r.balance.deposits)).minus(d(r.balance.withdrawals)).plus(d(r.balance.cashPayments)),
+    ),
   ];
 }
 
@@ -462,7 +482,7 @@ export interface Carry {
 export function dayReport(meta: DayMeta, f: Figures, movements: BalanceMovement[], carry: Carry, money: Money): DayReport {
   const summary = summarise(f, money);
   const report = {
-    type: meta.closedAt === null ? 'X' as const : 'Z' as const,
+    type: meta.closedAt === null ? ('X' as const) : ('Z' as const),
     ...meta,
     currency: money.currency,
     ...summary,
@@ -473,7 +493,12 @@ export function dayReport(meta: DayMeta, f: Figures, movements: BalanceMovement[
 }
 
 /** Facts of one change from stored states (used live and when rebuilding from stored sales). */
-export function changeFacts(before: SaleState | null, after: SaleState, facts: Record<string, LineFacts>, fallback: (line: FootprintLine) => LineFacts): ChangeFacts {
+export function changeFacts(
+  before: SaleState | null,
+  after: SaleState,
+  facts: Record<string, LineFacts>,
+  fallback: (line: FootprintLine) => LineFacts,
+): ChangeFacts {
   const seen = new Map<FootprintLine, LineFacts>();
   return {
     before,

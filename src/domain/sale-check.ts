@@ -1,7 +1,10 @@
 import { AMOUNT_LIMIT_MESSAGE, isStoredAmount } from '../translate/amount-limit.js';
 import type { Sale } from './types.js';
 
-export interface AmountProblem { path: string; message: string }
+export interface AmountProblem {
+  path: string;
+  message: string;
+}
 
 const SALE_AMOUNTS = ['total', 'vat', 'discount', 'costPrice'] as const;
 const LINE_AMOUNTS = ['quantity', 'subtotal', 'discount', 'vat', 'total', 'costPrice'] as const;

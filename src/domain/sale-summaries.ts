@@ -51,7 +51,10 @@ export class SaleSummaries {
     if (!this.has(slot)) return undefined;
     const day = this.days[slot];
     return {
-      total: this.totals[slot], vat: this.vats[slot], lines: this.lines[slot] - 1, firstSeq: this.firstSeqs[slot],
+      total: this.totals[slot],
+      vat: this.vats[slot],
+      lines: this.lines[slot] - 1,
+      firstSeq: this.firstSeqs[slot],
       receivedAt: this.oddTimes.get(slot) ?? isoOfMs(this.receivedMs[slot]),
       dayId: day === 0 ? null : this.dayIds[day - 1],
     };

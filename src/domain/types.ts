@@ -1,8 +1,20 @@
 /** srv4pos-style article and sale shapes (reference/srv4pos-api-notes.md Part B). Money stays a JSON number exactly as given. */
 
-export interface Tax { identifier: string; name: string; vat: number }
-export interface Discount { identifier: string; name: string; percentage: number }
-export interface Category { identifier: string; name: string; parent?: string | null }
+export interface Tax {
+  identifier: string;
+  name: string;
+  vat: number;
+}
+export interface Discount {
+  identifier: string;
+  name: string;
+  percentage: number;
+}
+export interface Category {
+  identifier: string;
+  name: string;
+  parent?: string | null;
+}
 export interface Product {
   identifier: string;
   name: string;
@@ -15,7 +27,11 @@ export interface Product {
   attribute?: number;
   custom?: string | null;
 }
-export interface Commodity { identifier: string; product: string; category: string }
+export interface Commodity {
+  identifier: string;
+  product: string;
+  category: string;
+}
 
 export type SaleStatus = 'completed' | 'refunded' | 'cancelled';
 
@@ -33,8 +49,8 @@ export interface SaleLine {
 }
 
 export interface Payment {
-  method: string;          // cash, credit_card, card, paypal, check, paypal_here, invoice, bitcoin, authorize_net, payleven, yodo, stripe, custom, unknown
-  code: string | null;     // the raw TabShop checkoutType, kept verbatim as a string
+  method: string; // cash, credit_card, card, paypal, check, paypal_here, invoice, bitcoin, authorize_net, payleven, yodo, stripe, custom, unknown
+  code: string | null; // the raw TabShop checkoutType, kept verbatim as a string
   amount: number;
   given?: number;
   returned?: number;

@@ -24,7 +24,11 @@ const KNOWN_KEYS: Record<Collection, string[]> = {
   commodities: ['identifier', 'product', 'category'],
 };
 const COLLECTION_OF: Partial<Record<ArticleEntity, Collection>> = {
-  tax: 'taxes', discount: 'discounts', category: 'categories', product: 'products', commodity: 'commodities',
+  tax: 'taxes',
+  discount: 'discounts',
+  category: 'categories',
+  product: 'products',
+  commodity: 'commodities',
 };
 const PAGE = 1000;
 const MAX_PAGES = 10_000;
@@ -301,19 +305,28 @@ export class CatalogSync {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.running = this.syncOnce().then(() => {
-        if (this.failing) this.deps.logger.info('upstream catalogue reachable again');
-        this.failing = false;
-      }, (err: Error) => {
-        if (this.stopped) return;
-        this.lastError = err.message;
-        this.deps.logger[this.failing ? 'debug' : 'warn']({ error: err.message, cached: this.cached },
-          this.cached ? 'catalogue sync failed; tablets are served the cached catalogue' : 'catalogue sync failed and no catalogue is cached yet; tablets get 503 on home');
-        this.failing = true;
-      }).finally(() => {
-        this.running = null;
-        this.schedule(this.deps.pollIntervalMs);
-      });
+      this.running = this.syncOnce()
+        .then(
+          () => {
+            if (this.failing) this.deps.logger.info('upstream catalogue reachable again');
+            this.failing = false;
+          },
+          (err: Error) => {
+            if (this.stopped) return;
+            this.lastError = err.message;
+            this.deps.logger[this.failing ? 'debug' : 'warn'](
+              { error: err.message, cached: this.cached },
+              this.cached
+                ? 'catalogue sync failed; tablets are served the cached catalogue'
+                : 'catalogue sync failed and no catalogue is cached yet; tablets get 503 on home',
+            );
+            this.failing = true;
+          },
+        )
+        .finally(() => {
+          this.running = null;
+          this.schedule(this.deps.pollIntervalMs);
+        });
     }, ms);
     this.timer.unref();
   }

@@ -46,7 +46,10 @@ export class ClaimWorkers {
   private readonly batch: number;
   private readonly pollMs: number;
 
-  constructor(targets: DeliveryTarget[], private readonly deps: ClaimWorkersDeps) {
+  constructor(
+    targets: DeliveryTarget[],
+    private readonly deps: ClaimWorkersDeps,
+  ) {
     for (const target of targets) this.workers.set(target.name, { target, waker: new Waker(), running: null, inFlight: new Set() });
     this.now = deps.now ?? (() => new Date());
     this.random = deps.random ?? Math.random;
@@ -67,7 +70,9 @@ export class ClaimWorkers {
   async stop(graceMs = 2_000): Promise<void> {
     this.stopping = true;
     for (const w of this.workers.values()) w.waker.wake();
-    const abort = setTimeout(() => { for (const w of this.workers.values()) for (const c of w.inFlight) c.abort(); }, graceMs);
+    const abort = setTimeout(() => {
+      for (const w of this.workers.values()) for (const c of w.inFlight) c.abort();
+    }, graceMs);
     await Promise.all([...this.workers.values()].map((w) => w.running));
     clearTimeout(abort);
   }
@@ -121,10 +126,17 @@ export class ClaimWorkers {
         return;
       }
       const settled = settleItem(item, outcome, { now: this.now(), retryCapMs: w.target.retryCapMs, random: this.random });
-      const held = settled.verdict === 'delivered' ? await table.delivered(claim)
-        : settled.verdict === 'dead' ? await table.deadLettered(claim, item) : await table.attempted(claim, item);
+      const held =
+        settled.verdict === 'delivered'
+          ? await table.delivered(claim)
+          : settled.verdict === 'dead'
+            ? await table.deadLettered(claim, item)
+            : await table.attempted(claim, item);
       if (!held) {
-        logger.warn({ target, key: item.key, verdict: settled.verdict }, 'outbox: the claim expired before the attempt was recorded; the worker that holds the item now settles it');
+        logger.warn(
+          { target, key: item.key, verdict: settled.verdict },
+          'outbox: the claim expired before the attempt was recorded; the worker that holds the item now settles it',
+        );
         return;
       }
       announceSettled(this.deps, target, item, settled, outcome.status);

@@ -6,14 +6,14 @@ import { classifyStatus, errorCodeOf, excerpt, UpstreamError, type HttpResult } 
 export type DeliveryOutcome =
   | { verdict: 'delivered'; status: number }
   | {
-    verdict: 'retry';
-    error: string;
-    status: number | null;
-    /** Earliest next attempt (epoch ms) the other side asked for (Retry-After) or the breaker imposes. */
-    notBefore: number | null;
-    /** False when nothing was sent (circuit open): the wait is not the item's fault. */
-    counts: boolean;
-  }
+      verdict: 'retry';
+      error: string;
+      status: number | null;
+      /** Earliest next attempt (epoch ms) the other side asked for (Retry-After) or the breaker imposes. */
+      notBefore: number | null;
+      /** False when nothing was sent (circuit open): the wait is not the item's fault. */
+      counts: boolean;
+    }
   | { verdict: 'permanent'; error: string; status: number | null; response: string };
 
 /** Somewhere sale changes go: the upstream server, or one webhook. Each has its own queue. */
@@ -34,7 +34,13 @@ export function outcomeOfResponse(res: HttpResult, opts: { create: boolean; now:
   if (verdict === 'delivered') return { verdict, status: res.status };
   if (verdict === 'retry') {
     const wait = retryAfterMs(res.headers['retry-after'], opts.now);
-    return { verdict, status: res.status, error: `${opts.what}: HTTP ${res.status} ${response}`.trim(), notBefore: wait === null ? null : opts.now + wait, counts: true };
+    return {
+      verdict,
+      status: res.status,
+      error: `${opts.what}: HTTP ${res.status} ${response}`.trim(),
+      notBefore: wait === null ? null : opts.now + wait,
+      counts: true,
+    };
   }
   const redirect = res.status >= 300 && res.status < 400 ? ` (redirected to ${res.headers.location ?? '?'}; fix the URL)` : '';
   return { verdict, status: res.status, error: `${opts.what}: HTTP ${res.status}${redirect} ${response}`.trim(), response };

@@ -24,18 +24,27 @@ class LeaderGatedTable extends OutboxTable {
   private checked = false;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly db: pg.Pool, id: string, private readonly log: Logger) {
+  constructor(
+    private readonly db: pg.Pool,
+    id: string,
+    private readonly log: Logger,
+  ) {
     super(db, id);
     this.timer = setInterval(() => void this.check(), LEADER_CHECK_MS);
     this.timer.unref();
   }
 
   async check(): Promise<void> {
-    const leaderClaims = await this.db.query<{ writer_schema: number }>('SELECT writer_schema FROM gateway_leader WHERE id')
-      .then(({ rows }) => (rows[0]?.writer_schema ?? 0) >= WRITER_SCHEMA, () => this.leaderClaims);
+    const leaderClaims = await this.db.query<{ writer_schema: number }>('SELECT writer_schema FROM gateway_leader WHERE id').then(
+      ({ rows }) => (rows[0]?.writer_schema ?? 0) >= WRITER_SCHEMA,
+      () => this.leaderClaims,
+    );
     if (leaderClaims !== this.leaderClaims || !this.checked) {
       if (leaderClaims && this.checked) this.log.info('following: the leading process claims the outbox from the table; this one delivers too');
-      else if (!leaderClaims) this.log.warn('following a process of a previous version, which delivers the outbox from its memory: this one does not deliver until a process of this version leads');
+      else if (!leaderClaims)
+        this.log.warn(
+          'following a process of a previous version, which delivers the outbox from its memory: this one does not deliver until a process of this version leads',
+        );
     }
     this.leaderClaims = leaderClaims;
     this.checked = true;
@@ -56,13 +65,18 @@ class LeaderGatedTable extends OutboxTable {
  * The leader adds the items, polls the catalogue and shows the figures.
  */
 export class FollowerDelivery {
-  private constructor(private readonly workers: ClaimWorkers, private readonly close: () => Promise<void>) {}
+  private constructor(
+    private readonly workers: ClaimWorkers,
+    private readonly close: () => Promise<void>,
+  ) {}
 
   /** Null when nothing is forwarded (no upstream, no webhooks). */
   static async start(config: Config, logger: Logger): Promise<FollowerDelivery | null> {
     if (!config.store.postgres || (!config.upstream && config.webhooks.length === 0)) return null;
     const log = logger.child({ component: 'forward' });
-    const pool = createPool({ ...config.store.postgres, poolSize: FOLLOWER_POOL_SIZE }, (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection failed'));
+    const pool = createPool({ ...config.store.postgres, poolSize: FOLLOWER_POOL_SIZE }, (err) =>
+      log.warn({ err: err.message }, 'idle PostgreSQL connection failed'),
+    );
     const events = new GatewayEvents();
     attachEventLog(events, logger);
     const { targets, client } = deliveryTargets(config, events, log, () => new Date());
@@ -70,7 +84,8 @@ export class FollowerDelivery {
     await table.check();
     const workers = new ClaimWorkers(targets, { table, leaseMs: outboxLeaseMs(config), logger: log, events });
     workers.start();
-    if (table.leaderClaims) log.info({ targets: targets.map((t) => t.name) }, 'following: this process delivers outbox items too (claimed from the shared table)');
+    if (table.leaderClaims)
+      log.info({ targets: targets.map((t) => t.name) }, 'following: this process delivers outbox items too (claimed from the shared table)');
     return new FollowerDelivery(workers, async () => {
       table.stopChecking();
       for (const t of targets) t.close();

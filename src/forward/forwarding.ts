@@ -33,7 +33,19 @@ export interface ForwardingDeps {
 }
 
 /** What Forwarding needs of an outbox: the in-memory queues over files, or the claimed PostgreSQL table. */
-type OutboxService = Pick<Outbox, 'open' | 'prepareSaleStored' | 'onQuarantineAdded' | 'addKitchenDeadLetter' | 'start' | 'stop' | 'targets' | 'deadLetters' | 'retryDeadLetters' | 'dismissDeadLetters'> & {
+type OutboxService = Pick<
+  Outbox,
+  | 'open'
+  | 'prepareSaleStored'
+  | 'onQuarantineAdded'
+  | 'addKitchenDeadLetter'
+  | 'start'
+  | 'stop'
+  | 'targets'
+  | 'deadLetters'
+  | 'retryDeadLetters'
+  | 'dismissDeadLetters'
+> & {
   saleItemsOf(target: string): UnacknowledgedChange[] | Promise<UnacknowledgedChange[]>;
   refresh?(): Promise<void>;
 };
@@ -51,16 +63,27 @@ export function outboxLeaseMs(config: Config): number {
  * The delivery targets of the config: upstream (bridge mode; its client, whose breaker the
  * catalogue poll shares) and each webhook, named as the outbox stores them.
  */
-export function deliveryTargets(config: Config, events: GatewayEvents, log: Logger, now: () => Date): { targets: DeliveryTarget[]; client: HttpClient | null; hookUrls: Map<string, string> } {
+export function deliveryTargets(
+  config: Config,
+  events: GatewayEvents,
+  log: Logger,
+  now: () => Date,
+): { targets: DeliveryTarget[]; client: HttpClient | null; hookUrls: Map<string, string> } {
   const nowMs = () => now().getTime();
   const targets: DeliveryTarget[] = [];
   let client: HttpClient | null = null;
   if (config.upstream) {
     const up = config.upstream;
     client = new HttpClient({
-      baseUrl: up.baseUrl, timeoutMs: up.timeoutMs, username: up.username, password: up.password, apiKey: up.apiKey, now: nowMs,
+      baseUrl: up.baseUrl,
+      timeoutMs: up.timeoutMs,
+      username: up.username,
+      password: up.password,
+      apiKey: up.apiKey,
+      now: nowMs,
       breaker: {
-        failures: up.breakerFailures, cooldownMs: up.breakerCooldownMs,
+        failures: up.breakerFailures,
+        cooldownMs: up.breakerCooldownMs,
         onChange: (state, failures) => {
           events.emit('upstream.breaker', { state, failures });
           log[state === 'open' ? 'warn' : 'info']({ state, failures, cooldownMs: up.breakerCooldownMs }, `upstream circuit breaker ${state}`);
@@ -114,12 +137,20 @@ export class Forwarding implements ForwardingStatus {
     // In the ledger's step that stored the item, so the event is durable with it.
     events.on('quarantine', (q) => outbox.onQuarantineAdded(q));
     log.info({ targets: targets.map((t) => t.name), ...opened }, 'outbox opened');
-    const catalogSync = client && config.upstream
-      ? new CatalogSync({
-        client, catalog, ledger, store, logger: log, events, now, pollIntervalMs: config.upstream.pollIntervalMs,
-        unacknowledged: () => outbox.saleItemsOf('upstream'),
-      })
-      : null;
+    const catalogSync =
+      client && config.upstream
+        ? new CatalogSync({
+            client,
+            catalog,
+            ledger,
+            store,
+            logger: log,
+            events,
+            now,
+            pollIntervalMs: config.upstream.pollIntervalMs,
+            unacknowledged: () => outbox.saleItemsOf('upstream'),
+          })
+        : null;
     return new Forwarding(outbox, client, catalogSync, hookUrls);
   }
 
@@ -153,7 +184,12 @@ export class Forwarding implements ForwardingStatus {
   }
 
   /** A kitchen order the webhook at `hookUrl` refused for good becomes its dead letter; false if there is no such webhook. */
-  kitchenDeadLetter(hookUrl: string, order: KitchenOrderView, dead: { at: string; error: string; status: number | null; response: string }, attempts: number): Promise<boolean> {
+  kitchenDeadLetter(
+    hookUrl: string,
+    order: KitchenOrderView,
+    dead: { at: string; error: string; status: number | null; response: string },
+    attempts: number,
+  ): Promise<boolean> {
     const target = this.hookTargets.get(hookUrl);
     return target === undefined ? Promise.resolve(false) : this.outbox.addKitchenDeadLetter(target, order, dead, attempts);
   }

@@ -27,11 +27,20 @@ export const itemKey = (identifier: string, seq: number) => `${identifier}@${seq
 export function saleChangeItem(target: string, record: SaleRecord, previous: SaleRecord | undefined, enqueuedAt: string): OutboxItem {
   const change = record.history[record.history.length - 1];
   return {
-    key: itemKey(record.sale.identifier, change.seq), target,
-    identifier: record.sale.identifier, cashRegisterName: record.sale.cashRegisterName,
-    seq: change.seq, version: record.sale.version ?? record.history.length, kind: changeKind(previous?.sale.status ?? null, record.sale.status),
-    previousStatus: previous?.sale.status ?? null, changedAt: change.at,
-    sale: structuredClone(record.sale), enqueuedAt, attempts: 0, lastError: null, nextAttemptAt: null,
+    key: itemKey(record.sale.identifier, change.seq),
+    target,
+    identifier: record.sale.identifier,
+    cashRegisterName: record.sale.cashRegisterName,
+    seq: change.seq,
+    version: record.sale.version ?? record.history.length,
+    kind: changeKind(previous?.sale.status ?? null, record.sale.status),
+    previousStatus: previous?.sale.status ?? null,
+    changedAt: change.at,
+    sale: structuredClone(record.sale),
+    enqueuedAt,
+    attempts: 0,
+    lastError: null,
+    nextAttemptAt: null,
   };
 }
 
@@ -47,27 +56,53 @@ export interface QuarantineAdded {
 /** A quarantine.added event for one target; `seq`: after every sale change stored so far (per register, events go out in the order they happened). */
 export function quarantineItem(target: string, q: QuarantineAdded, seq: number, enqueuedAt: string): OutboxItem {
   return {
-    key: `${q.id}@quarantine`, target, identifier: q.id, cashRegisterName: q.cashRegisterName ?? '',
-    seq, version: 1, kind: 'quarantine.added', previousStatus: null, changedAt: q.at,
+    key: `${q.id}@quarantine`,
+    target,
+    identifier: q.id,
+    cashRegisterName: q.cashRegisterName ?? '',
+    seq,
+    version: 1,
+    kind: 'quarantine.added',
+    previousStatus: null,
+    changedAt: q.at,
     quarantine: { id: q.id, register: q.cashRegisterName ?? null, device: q.device ?? null, code: q.code, reason: q.reason, receivedAt: q.at },
-    enqueuedAt, attempts: 0, lastError: null, nextAttemptAt: null,
+    enqueuedAt,
+    attempts: 0,
+    lastError: null,
+    nextAttemptAt: null,
   };
 }
 
 /** A kitchen order a webhook refused for good, as that webhook's dead letter. */
-export function kitchenDeadLetterItem(target: string, order: KitchenOrderView, dead: NonNullable<OutboxItem['dead']>, attempts: number, seq: number, enqueuedAt: string): OutboxItem {
+export function kitchenDeadLetterItem(
+  target: string,
+  order: KitchenOrderView,
+  dead: NonNullable<OutboxItem['dead']>,
+  attempts: number,
+  seq: number,
+  enqueuedAt: string,
+): OutboxItem {
   const key = `kitchen:${order.id}`;
   return {
-    key, target, identifier: key, cashRegisterName: '', seq, version: 1, kind: 'kitchen.order',
-    previousStatus: null, changedAt: order.receivedAt, order, enqueuedAt,
-    attempts, lastError: safeText(dead.error), nextAttemptAt: null, dead: { ...dead, error: safeText(dead.error) },
+    key,
+    target,
+    identifier: key,
+    cashRegisterName: '',
+    seq,
+    version: 1,
+    kind: 'kitchen.order',
+    previousStatus: null,
+    changedAt: order.receivedAt,
+    order,
+    enqueuedAt,
+    attempts,
+    lastError: safeText(dead.error),
+    nextAttemptAt: null,
+    dead: { ...dead, error: safeText(dead.error) },
   };
 }
 
-export type Settled =
-  | { verdict: 'delivered' }
-  | { verdict: 'retry'; delayMs: number; counts: boolean }
-  | { verdict: 'dead' };
+export type Settled = { verdict: 'delivered' } | { verdict: 'retry'; delayMs: number; counts: boolean } | { verdict: 'dead' };
 
 /**
  * Applies one attempt's outcome to the item: delivered; or one more attempt (unless nothing was
@@ -93,18 +128,36 @@ export function settleItem(item: OutboxItem, outcome: DeliveryOutcome, opts: { n
 }
 
 /** The events and log lines of a settled attempt. */
-export function announceSettled(deps: { logger: Logger; events?: GatewayEvents }, target: string, item: OutboxItem, settled: Settled, status: number | null): void {
+export function announceSettled(
+  deps: { logger: Logger; events?: GatewayEvents },
+  target: string,
+  item: OutboxItem,
+  settled: Settled,
+  status: number | null,
+): void {
   const { logger, events } = deps;
   if (settled.verdict === 'delivered') {
     events?.emit('outbox.delivered', { target, identifier: item.identifier, attempts: item.attempts + 1 });
     logger.debug({ target, key: item.key, status }, 'outbox: delivered');
   } else if (settled.verdict === 'retry') {
-    events?.emit('outbox.retry', { target, identifier: item.identifier, attempts: item.attempts, error: item.lastError!, nextAttemptAt: new Date(item.nextAttemptAt!) });
+    events?.emit('outbox.retry', {
+      target,
+      identifier: item.identifier,
+      attempts: item.attempts,
+      error: item.lastError!,
+      nextAttemptAt: new Date(item.nextAttemptAt!),
+    });
     const loud = settled.counts && (item.attempts === 1 || item.attempts % 20 === 0);
-    logger[loud ? 'warn' : 'debug']({ target, key: item.key, attempts: item.attempts, error: item.lastError, retryInMs: settled.delayMs }, 'outbox: delivery failed, will retry');
+    logger[loud ? 'warn' : 'debug'](
+      { target, key: item.key, attempts: item.attempts, error: item.lastError, retryInMs: settled.delayMs },
+      'outbox: delivery failed, will retry',
+    );
   } else {
     events?.emit('outbox.deadletter', { target, identifier: item.identifier, attempts: item.attempts, error: item.lastError! });
-    logger.warn({ target, key: item.key, status, error: item.lastError }, 'outbox: refused for good, moved to the dead letters (retry: POST /deadletters/{identifier}/retry, or /dismiss with a reason)');
+    logger.warn(
+      { target, key: item.key, status, error: item.lastError },
+      'outbox: refused for good, moved to the dead letters (retry: POST /deadletters/{identifier}/retry, or /dismiss with a reason)',
+    );
   }
 }
 
@@ -123,9 +176,17 @@ export const matchesLetter = (item: Pick<OutboxItem, 'identifier' | 'key'>, matc
 
 export function deadLetterOf(item: OutboxItem): DeadLetter {
   const letter: DeadLetter = {
-    identifier: item.identifier, target: item.target, sale: item.sale, attempts: item.attempts,
-    lastError: item.dead!.error, at: item.dead!.at, key: item.key, event: eventName(item.kind),
-    status: item.dead!.status, response: item.dead!.response, state: item.dismissed ? 'dismissed' : 'open',
+    identifier: item.identifier,
+    target: item.target,
+    sale: item.sale,
+    attempts: item.attempts,
+    lastError: item.dead!.error,
+    at: item.dead!.at,
+    key: item.key,
+    event: eventName(item.kind),
+    status: item.dead!.status,
+    response: item.dead!.response,
+    state: item.dismissed ? 'dismissed' : 'open',
   };
   if (item.order) letter.order = item.order;
   if (item.dismissed) Object.assign(letter, { resolvedAt: item.dismissed.at, resolvedBy: item.dismissed.by, resolution: item.dismissed.reason });
@@ -154,16 +215,26 @@ export function targetState(target: string, queues: Iterable<RegisterQueue>, dea
     if (n === 0 && dead === 0) continue;
     const age = first ? now - Date.parse(first.changedAt) : null;
     registers[register] = {
-      depth: n, oldestAgeMs: age, deadLetters: dead,
-      attempts: first?.attempts ?? 0, lastError: first?.lastError ?? null, nextAttemptAt: first?.nextAttemptAt ?? null,
+      depth: n,
+      oldestAgeMs: age,
+      deadLetters: dead,
+      attempts: first?.attempts ?? 0,
+      lastError: first?.lastError ?? null,
+      nextAttemptAt: first?.nextAttemptAt ?? null,
     };
     depth += n;
     if (age !== null && (oldest === null || age > oldest)) oldest = age;
     if (first && (head === null || first.attempts > head.attempts)) head = first;
   }
   return {
-    target, depth, oldestAgeMs: oldest, deadLetters,
-    attempts: head?.attempts ?? 0, lastError: head?.lastError ?? null, nextAttemptAt: nextAttempts.sort()[0] ?? null, registers,
+    target,
+    depth,
+    oldestAgeMs: oldest,
+    deadLetters,
+    attempts: head?.attempts ?? 0,
+    lastError: head?.lastError ?? null,
+    nextAttemptAt: nextAttempts.sort()[0] ?? null,
+    registers,
   };
 }
 

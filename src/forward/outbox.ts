@@ -9,8 +9,20 @@ import type { DeliveryOutcome, DeliveryTarget } from './delivery.js';
 import type { DeadLetter, DeadLetterState, OutboxTargetState } from './status.js';
 import type { KitchenOrderView } from '../kitchen/types.js';
 import {
-  announceSettled, byDeadLetterTime, changeKind, deadLetterOf, itemKey, kitchenDeadLetterItem, matchesLetter, quarantineItem,
-  resetForRetry, saleChangeItem, settleItem, targetState, Waker, type QuarantineAdded,
+  announceSettled,
+  byDeadLetterTime,
+  changeKind,
+  deadLetterOf,
+  itemKey,
+  kitchenDeadLetterItem,
+  matchesLetter,
+  quarantineItem,
+  resetForRetry,
+  saleChangeItem,
+  settleItem,
+  targetState,
+  Waker,
+  type QuarantineAdded,
 } from './outbox-rules.js';
 
 export { changeKind, itemKey } from './outbox-rules.js';
@@ -69,7 +81,16 @@ export class Outbox {
     const { store, ledger } = this.deps;
     this.seenSeq = ledger.salesSeq;
     for (const target of targets) {
-      this.queues.set(target.name, { target, registers: new Map(), dead: [], dismissed: [], keys: new Set(), waker: new Waker(), running: null, inFlight: null });
+      this.queues.set(target.name, {
+        target,
+        registers: new Map(),
+        dead: [],
+        dismissed: [],
+        keys: new Set(),
+        waker: new Waker(),
+        running: null,
+        inFlight: null,
+      });
       await store.prepare(target.name);
     }
     let loaded = 0;
@@ -183,7 +204,9 @@ export class Outbox {
   async stop(graceMs = 2_000): Promise<void> {
     this.stopping = true;
     for (const q of this.queues.values()) q.waker.wake();
-    const abort = setTimeout(() => { for (const q of this.queues.values()) q.inFlight?.abort(); }, graceMs);
+    const abort = setTimeout(() => {
+      for (const q of this.queues.values()) q.inFlight?.abort();
+    }, graceMs);
     await Promise.all([...this.queues.values()].map((q) => q.running));
     clearTimeout(abort);
     if (this.commitTimer) clearTimeout(this.commitTimer);
@@ -237,9 +260,19 @@ export class Outbox {
 
   targets(): OutboxTargetState[] {
     const now = this.now().getTime();
-    return [...this.queues.values()].map((q) => targetState(q.target.name, [...q.registers].map(([register, list]) => ({
-      register, depth: list.length, head: list[0], deadLetters: q.dead.filter((d) => d.cashRegisterName === register).length,
-    })), q.dead.length, now));
+    return [...this.queues.values()].map((q) =>
+      targetState(
+        q.target.name,
+        [...q.registers].map(([register, list]) => ({
+          register,
+          depth: list.length,
+          head: list[0],
+          deadLetters: q.dead.filter((d) => d.cashRegisterName === register).length,
+        })),
+        q.dead.length,
+        now,
+      ),
+    );
   }
 
   /** Open dead letters (the default), dismissed ones, or all; oldest first. */
@@ -323,9 +356,21 @@ export class Outbox {
           if (change.seq <= markOf(q, record.sale.cashRegisterName) || q.keys.has(key) || !q.target.accepts(kind)) continue;
           const sale = last ? structuredClone(record.sale) : { ...structuredClone(record.sale), status: change.status, version: index + 1 };
           const item: OutboxItem = {
-            key, target: q.target.name, identifier: record.sale.identifier, cashRegisterName: record.sale.cashRegisterName,
-            seq: change.seq, version: sale.version ?? index + 1, kind, previousStatus: previous, changedAt: change.at, sale,
-            enqueuedAt: now, attempts: 0, lastError: null, nextAttemptAt: null, recovered: true,
+            key,
+            target: q.target.name,
+            identifier: record.sale.identifier,
+            cashRegisterName: record.sale.cashRegisterName,
+            seq: change.seq,
+            version: sale.version ?? index + 1,
+            kind,
+            previousStatus: previous,
+            changedAt: change.at,
+            sale,
+            enqueuedAt: now,
+            attempts: 0,
+            lastError: null,
+            nextAttemptAt: null,
+            recovered: true,
           };
           insertBySeq(this.listOf(q, item.cashRegisterName), item);
           q.keys.add(key);

@@ -13,12 +13,16 @@ function retryMethod(body: unknown): 'PUT' | undefined {
   if (body === undefined || body === null) return undefined;
   if (!plainObject(body)) throw new AppError('invalid_body', 'the body of a retry is {} or {"method": "PUT"}');
   const unknown = Object.keys(body).filter((k) => k !== 'method');
-  if (unknown.length > 0) throw new AppError('validation_failed', `unknown key ${unknown[0]}`, unknown.map((k) => ({ field: `/${k}`, message: 'unknown key' })));
+  if (unknown.length > 0)
+    throw new AppError(
+      'validation_failed',
+      `unknown key ${unknown[0]}`,
+      unknown.map((k) => ({ field: `/${k}`, message: 'unknown key' })),
+    );
   if (body.method === undefined) return undefined;
   if (body.method !== 'PUT') throw new AppError('validation_failed', 'method must be "PUT"', [{ field: '/method', message: 'must be "PUT"' }]);
   return 'PUT';
 }
-
 
 /**
  * GET /outbox, GET /deadletters, POST /deadletters/{identifier}/retry and /dismiss on the srv4pos-style
@@ -56,7 +60,9 @@ export function forwardingRouter(forwarding: ForwardingStatus | undefined, now: 
     const method = retryMethod(req.body);
     const target = stringParam(req, 'target');
     await forwarding?.refresh?.();
-    const retried = (forwarding?.deadLetters('all') ?? []).filter((d) => (d.identifier === id || d.key === id) && (target === undefined || d.target === target)).length;
+    const retried = (forwarding?.deadLetters('all') ?? []).filter(
+      (d) => (d.identifier === id || d.key === id) && (target === undefined || d.target === target),
+    ).length;
     if (retried === 0 || !(await forwarding!.retryDeadLetter(id, { method, target }))) throw notFound(`dead letter ${id}`);
     res.status(202).json({ identifier: req.params.identifier, retried, ...(method ? { method } : {}) });
   });
@@ -65,7 +71,8 @@ export function forwardingRouter(forwarding: ForwardingStatus | undefined, now: 
     const id = req.params.identifier;
     const reason = dismissReason(req.body);
     const target = stringParam(req, 'target');
-    const matches = (d: { identifier: string; key: string; target: string }) => (d.identifier === id || d.key === id) && (target === undefined || d.target === target);
+    const matches = (d: { identifier: string; key: string; target: string }) =>
+      (d.identifier === id || d.key === id) && (target === undefined || d.target === target);
     const dismissed = forwarding ? await forwarding.dismissDeadLetter(id, reason, accountOf(res).username, target) : 0;
     if (dismissed === 0) {
       const done = (forwarding?.deadLetters('dismissed') ?? []).find(matches);

@@ -13,11 +13,11 @@ export interface RegisterOutboxState {
 }
 
 export interface OutboxTargetState {
-  target: string;            // "upstream" or "webhook:<url>"
-  depth: number;             // items waiting
+  target: string; // "upstream" or "webhook:<url>"
+  depth: number; // items waiting
   oldestAgeMs: number | null;
   deadLetters: number;
-  attempts: number;          // attempts on the head item
+  attempts: number; // attempts on the head item
   lastError: string | null;
   nextAttemptAt: string | null;
   registers: Record<string, RegisterOutboxState>;

@@ -10,8 +10,16 @@ import type { SaleRecord } from '../store/records.js';
 import { ClaimWorkers } from './claim-workers.js';
 import type { DeliveryTarget } from './delivery.js';
 import {
-  byDeadLetterTime, changeKind, deadLetterOf, kitchenDeadLetterItem, matchesLetter, quarantineItem,
-  resetForRetry, saleChangeItem, targetState, type QuarantineAdded,
+  byDeadLetterTime,
+  changeKind,
+  deadLetterOf,
+  kitchenDeadLetterItem,
+  matchesLetter,
+  quarantineItem,
+  resetForRetry,
+  saleChangeItem,
+  targetState,
+  type QuarantineAdded,
 } from './outbox-rules.js';
 import type { DeadLetter, DeadLetterState, OutboxTargetState } from './status.js';
 
@@ -69,7 +77,8 @@ export class TableOutbox {
       await this.deps.store.prepare(target.name);
     }
     this.workers = new ClaimWorkers(targets, {
-      ...this.deps, pollMs: this.pollMs,
+      ...this.deps,
+      pollMs: this.pollMs,
       pendingHere: (target) => this.pendingHere(target),
       onSettled: () => this.refreshSoon(),
     });
@@ -154,14 +163,20 @@ export class TableOutbox {
     const now = this.now().getTime();
     return [...this.targetsByName.keys()].map((name) => {
       const queues = this.snapshot.summary.filter((s) => s.target === name);
-      return targetState(name, queues, queues.reduce((n, s) => n + s.deadLetters, 0), now);
+      return targetState(
+        name,
+        queues,
+        queues.reduce((n, s) => n + s.deadLetters, 0),
+        now,
+      );
     });
   }
 
   deadLetters(state: DeadLetterState | 'all' = 'open'): DeadLetter[] {
     return this.snapshot.dead
       .filter((i) => this.targetsByName.has(i.target) && (state === 'all' || (state === 'dismissed') === (i.dismissed !== undefined)))
-      .map(deadLetterOf).sort(byDeadLetterTime);
+      .map(deadLetterOf)
+      .sort(byDeadLetterTime);
   }
 
   hasDismissed(match: string): boolean {

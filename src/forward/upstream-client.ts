@@ -31,7 +31,11 @@ export type FailureKind = 'network' | 'timeout' | 'breaker_open' | 'aborted';
 
 /** A request that got no HTTP answer. Maps onto the error catalog (upstream_unavailable / upstream_timeout). */
 export class UpstreamError extends AppError {
-  constructor(readonly kind: FailureKind, message: string, readonly retryAt: number | null = null) {
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+    readonly retryAt: number | null = null,
+  ) {
     super(kind === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable', message);
   }
 }
@@ -98,7 +102,10 @@ export class HttpClient {
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 8 });
   private readonly now: () => number;
 
-  constructor(private readonly opts: HttpClientOptions, exactUrl = false) {
+  constructor(
+    private readonly opts: HttpClientOptions,
+    exactUrl = false,
+  ) {
     // Credentials written into the URL become the Basic header, so they never show in messages, logs or /outbox.
     const { url, username, password } = splitCredentials(opts.baseUrl);
     this.baseUrl = exactUrl ? url : normaliseBaseUrl(url);
@@ -127,9 +134,17 @@ export class HttpClient {
     this.http.catch(() => undefined); // reported by the first request that awaits it
   }
 
-  async request(method: Method, path: string, init: { data?: unknown; params?: Record<string, string | number>; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<HttpResult> {
+  async request(
+    method: Method,
+    path: string,
+    init: { data?: unknown; params?: Record<string, string | number>; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<HttpResult> {
     if (this.breaker && !this.breaker.tryAcquire()) {
-      throw new UpstreamError('breaker_open', `${redactUrl(this.baseUrl)} is failing; paused until ${new Date(this.breaker.retryAt ?? this.now()).toISOString()} (circuit breaker open)`, this.breaker.retryAt);
+      throw new UpstreamError(
+        'breaker_open',
+        `${redactUrl(this.baseUrl)} is failing; paused until ${new Date(this.breaker.retryAt ?? this.now()).toISOString()} (circuit breaker open)`,
+        this.breaker.retryAt,
+      );
     }
     const started = this.now();
     // Overall deadline: axios's timeout watches the socket, this one the whole exchange.
@@ -177,7 +192,7 @@ function toUpstreamError(err: unknown, method: string, url: string, timeoutMs: n
   if (callerAborted) return new UpstreamError('aborted', `${what}: aborted (stopping)`);
   const code = isAxiosError(err) ? err.code : (err as NodeJS.ErrnoException)?.code;
   if (deadlineHit || code === 'ETIMEDOUT' || code === 'ECONNABORTED') return new UpstreamError('timeout', `${what}: no answer within ${timeoutMs} ms`);
-  const cause = isAxiosError(err) && err.cause ? (err.cause as NodeJS.ErrnoException).code ?? err.cause.message : undefined;
+  const cause = isAxiosError(err) && err.cause ? ((err.cause as NodeJS.ErrnoException).code ?? err.cause.message) : undefined;
   const reason = [code, cause && cause !== code ? cause : undefined].filter(Boolean).join(' ') || (err as Error)?.message || 'request failed';
   return new UpstreamError('network', `${what}: ${reason}`);
 }

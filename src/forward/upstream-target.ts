@@ -7,7 +7,17 @@ import type { HttpClient } from './upstream-client.js';
 export function saleForUpstream(sale: Sale): Record<string, unknown> {
   const { identifier, cashRegisterName, createdAt, status, lines, payments, total, vat, discount, costPrice, customer, source } = sale;
   return {
-    identifier, cashRegisterName, createdAt, status, lines, payments, total, vat, discount, costPrice, customer,
+    identifier,
+    cashRegisterName,
+    createdAt,
+    status,
+    lines,
+    payments,
+    total,
+    vat,
+    discount,
+    costPrice,
+    customer,
     ...(source !== undefined ? { source } : {}),
   };
 }
@@ -20,7 +30,11 @@ export function saleForUpstream(sale: Sale): Record<string, unknown> {
 export class UpstreamTarget implements DeliveryTarget {
   readonly name = 'upstream';
 
-  constructor(private readonly client: HttpClient, readonly retryCapMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly client: HttpClient,
+    readonly retryCapMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Sale changes only: quarantine and kitchen events are for webhooks. */
   accepts(kind: OutboxEventKind): boolean {

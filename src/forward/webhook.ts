@@ -58,7 +58,11 @@ export class WebhookTarget implements DeliveryTarget {
   private readonly events: ReadonlySet<string> | null;
 
   /** `name`: webhookName(url) unless two webhooks redact alike (Forwarding numbers them). */
-  constructor(private readonly config: WebhookConfig, private readonly now: () => number = Date.now, name = webhookName(config.url)) {
+  constructor(
+    private readonly config: WebhookConfig,
+    private readonly now: () => number = Date.now,
+    name = webhookName(config.url),
+  ) {
     this.name = name;
     // Earlier versions named a webhook by its full URL (credentials, token), in the outbox files too.
     this.formerNames = [`webhook:${config.url}`].filter((n) => n !== name);

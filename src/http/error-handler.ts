@@ -12,23 +12,30 @@ const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 function isDatabaseUnreachable(err: unknown): boolean {
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
   if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || code.startsWith('08') || code.startsWith('57P'))) return true;
-  return typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(message);
+  return (
+    typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(message)
+  );
 }
 
 /** body-parser and other HTTP-layer errors carry `type`/`status`; they become catalog errors. */
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
   // The store cannot write (database down, disk failing): a condition to retry, not a bug.
-  if (err instanceof NotDurableError) return new AppError('not_ready', 'the store cannot write right now: the change is not stored durably; retry once GET /readyz answers 200');
+  if (err instanceof NotDurableError)
+    return new AppError('not_ready', 'the store cannot write right now: the change is not stored durably; retry once GET /readyz answers 200');
   const e = err as { type?: string; status?: number; message?: string };
   switch (e?.type) {
-    case 'entity.too.large': return new AppError('payload_too_large', 'the request body is larger than the configured limit (server.bodyLimit)');
-    case 'entity.parse.failed': return new AppError('invalid_json', `the body is not JSON: ${e.message}`);
+    case 'entity.too.large':
+      return new AppError('payload_too_large', 'the request body is larger than the configured limit (server.bodyLimit)');
+    case 'entity.parse.failed':
+      return new AppError('invalid_json', `the body is not JSON: ${e.message}`);
     case 'encoding.unsupported':
-    case 'charset.unsupported': return new AppError('unsupported_media_type', e.message ?? 'unsupported encoding');
+    case 'charset.unsupported':
+      return new AppError('unsupported_media_type', e.message ?? 'unsupported encoding');
     case 'request.aborted':
     case 'request.size.invalid':
-    case 'stream.encoding.set': return new AppError('bad_request', e.message ?? 'bad request');
+    case 'stream.encoding.set':
+      return new AppError('bad_request', e.message ?? 'bad request');
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new AppError('bad_request', 'bad request');
   if (isDatabaseUnreachable(err)) return new AppError('not_ready', 'the database does not answer right now; retry once GET /readyz answers 200');

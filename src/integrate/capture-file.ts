@@ -68,7 +68,14 @@ export function captureFromEntry(entry: JournalEntry, opts: { redact: boolean })
 export function captureFileName(capture: CaptureFile, taken: Set<string>): string {
   const time = capture.receivedAt.replace(/:/g, '-');
   const register = (capture.register ?? 'unknown').replace(/[^A-Za-z0-9._-]/g, '_');
-  const resource = /\/invoice$/.test(capture.path) ? '' : `_${capture.path.split('/').pop()?.replace(/[^A-Za-z0-9._-]/g, '_') || 'root'}`;
+  const resource = /\/invoice$/.test(capture.path)
+    ? ''
+    : `_${
+        capture.path
+          .split('/')
+          .pop()
+          ?.replace(/[^A-Za-z0-9._-]/g, '_') || 'root'
+      }`;
   const base = `${time}_${register}${resource}`;
   let name = `${base}.json`;
   for (let n = 2; taken.has(name); n++) name = `${base}_${n}.json`;

@@ -54,7 +54,12 @@ interface Stored {
  */
 export function checkPushes(pushes: FixturePush[], opts: { register?: string; device?: string } = {}): CheckResult {
   const result: CheckResult = {
-    pushes: 0, invoices: 0, skipped: 0, problems: [], outcomes: { created: 0, updated: 0, unchanged: 0, quarantined: 0 }, sales: [],
+    pushes: 0,
+    invoices: 0,
+    skipped: 0,
+    problems: [],
+    outcomes: { created: 0, updated: 0, unchanged: 0, quarantined: 0 },
+    sales: [],
   };
   const stored = new Map<string, Stored>();
   const order: string[] = [];
@@ -92,13 +97,15 @@ export function checkPushes(pushes: FixturePush[], opts: { register?: string; de
       const content = invoiceContentKey(checked.invoice);
       const previous = stored.get(sale.identifier);
       if (previous && previous.identity !== identity) {
-        problem('', `invoice ${sale.source?.invoiceId} of register ${register} was pushed before (${previous.source}) with another date or positions: the gateway quarantines it as a collision`);
+        problem(
+          '',
+          `invoice ${sale.source?.invoiceId} of register ${register} was pushed before (${previous.source}) with another date or positions: the gateway quarantines it as a collision`,
+        );
         result.outcomes.quarantined++;
         return;
       }
       // Re-pushes change nothing: the same content, an earlier version, or a completed version of a reversed sale (DESIGN §4.1).
-      const stale = previous !== undefined
-        && (previous.earlier.has(content) || (!isReversed(sale.status) && isReversed(previous.sale.status)));
+      const stale = previous !== undefined && (previous.earlier.has(content) || (!isReversed(sale.status) && isReversed(previous.sale.status)));
       if (previous && (previous.content === content || stale)) {
         result.outcomes.unchanged++;
         return;

@@ -47,7 +47,8 @@ export class FixturePathError extends Error {}
 const FIXTURE_EXT = /\.(json|ndjson|jsonl)$/i;
 const NDJSON_EXT = /\.(ndjson|jsonl)$/i;
 const EXPECTED = /\.expected\.json$/i;
-const NOT_A_FIXTURE = 'not a fixture: expected a capture file (from `tabshop-gateway capture`), a {"invoices": [...]} push body, or NDJSON of invoices (.ndjson)';
+const NOT_A_FIXTURE =
+  'not a fixture: expected a capture file (from `tabshop-gateway capture`), a {"invoices": [...]} push body, or NDJSON of invoices (.ndjson)';
 
 /** Files named on the command line, and the fixture files under named folders (recursively, sorted; `*.expected.json` skipped). */
 export async function listFixtureFiles(paths: string[]): Promise<string[]> {

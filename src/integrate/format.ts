@@ -12,7 +12,10 @@ export function formatDuration(ms: number): string {
 
 const ms = (n: number) => `${n >= 10 ? Math.round(n) : n} ms`;
 
-const counts = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k} ×${num(v)}`).join(' · ');
+const counts = (m: Record<string, number>) =>
+  Object.entries(m)
+    .map(([k, v]) => `${k} ×${num(v)}`)
+    .join(' · ');
 
 /** A replay's outcome in one line: what a script or a person checks first. */
 export function replayVerdict(s: ReplaySummary): string {
@@ -36,14 +39,21 @@ export function formatReplaySummary(s: ReplaySummary): string {
     row('pushes', `${num(s.pushes)}${s.skipped ? ` (${num(s.skipped)} captured non-push requests skipped)` : ''}`);
     row('invoices', num(s.invoices.sent));
   } else {
-    row('pushes', `${num(s.sent)} sent of ${num(s.pushes)} · ${num(s.ok)} answered 2xx · ${num(s.failed)} failed${s.skipped ? ` · ${num(s.skipped)} skipped (not pushes)` : ''}`);
+    row(
+      'pushes',
+      `${num(s.sent)} sent of ${num(s.pushes)} · ${num(s.ok)} answered 2xx · ${num(s.failed)} failed${s.skipped ? ` · ${num(s.skipped)} skipped (not pushes)` : ''}`,
+    );
     if (Object.keys(s.byStatus).length) row('answers', counts(s.byStatus));
     if (Object.keys(s.connectionErrors).length) row('errors', `${counts(s.connectionErrors)} (connection failed after retries)`);
     if (s.retries) row('retries', num(s.retries));
     const inv = s.invoices;
-    row('invoices', `${num(inv.sent)} sent` + (inv.summaries
-      ? ` · received ${num(inv.received)} · created ${num(inv.created)} · updated ${num(inv.updated)} · unchanged ${num(inv.unchanged)} · quarantined ${num(inv.quarantined)}`
-      : ' (the target sent no JSON summary)'));
+    row(
+      'invoices',
+      `${num(inv.sent)} sent`
+        + (inv.summaries
+          ? ` · received ${num(inv.received)} · created ${num(inv.created)} · updated ${num(inv.updated)} · unchanged ${num(inv.unchanged)} · quarantined ${num(inv.quarantined)}`
+          : ' (the target sent no JSON summary)'),
+    );
     if (s.latencyMs) row('latency', `p50 ${ms(s.latencyMs.p50)} · p95 ${ms(s.latencyMs.p95)} · max ${ms(s.latencyMs.max)}`);
     row('rate', `${formatRate(s.pushesPerSecond)} pushes/s · ${formatRate(s.invoicesPerSecond)} invoices/s`);
   }

@@ -3,9 +3,7 @@ import { invoiceJsonFromForm, isFormEncoded } from '../tabshop/legacy.js';
 /** The customer fields that --redact blanks. */
 export const REDACTED_CUSTOMER_FIELDS: readonly string[] = ['name', 'address', 'email'];
 
-export type RedactOutcome =
-  | { ok: true; text: string; blanked: number }
-  | { ok: false; reason: string };
+export type RedactOutcome = { ok: true; text: string; blanked: number } | { ok: false; reason: string };
 
 /**
  * Blanks `invoices[*].customer.{name,address,email}` in a push body and leaves every other byte
@@ -51,15 +49,19 @@ export function redactJsonText(text: string): { text: string; blanked: number } 
 }
 
 function isCustomerField(path: (string | number)[]): boolean {
-  return path.length === 4 && path[0] === 'invoices' && typeof path[1] === 'number' && path[2] === 'customer'
-    && REDACTED_CUSTOMER_FIELDS.includes(path[3] as string);
+  return (
+    path.length === 4 && path[0] === 'invoices' && typeof path[1] === 'number' && path[2] === 'customer' && REDACTED_CUSTOMER_FIELDS.includes(path[3] as string)
+  );
 }
 
 /** Walks already-validated JSON text, reporting the span of every value with its path. */
 class Scanner {
   private i = 0;
 
-  constructor(private readonly text: string, private readonly onValue: (path: (string | number)[], start: number, end: number) => void) {}
+  constructor(
+    private readonly text: string,
+    private readonly onValue: (path: (string | number)[], start: number, end: number) => void,
+  ) {}
 
   value(path: (string | number)[]): void {
     this.ws();

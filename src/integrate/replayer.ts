@@ -131,7 +131,13 @@ async function sendWithRetries(item: ReplayItem, opts: ReplayOptions, agent: htt
     if (opts.abort?.aborted) return { kind: 'interrupted' };
     try {
       const answer = await send(item, opts, agent);
-      return { kind: 'response', status: answer.status, latencyMs: answer.latencyMs, attempts: attempt, summary: parsePushSummary(answer.contentType, answer.body) };
+      return {
+        kind: 'response',
+        status: answer.status,
+        latencyMs: answer.latencyMs,
+        attempts: attempt,
+        summary: parsePushSummary(answer.contentType, answer.body),
+      };
     } catch (err) {
       if (opts.abort?.aborted) return { kind: 'interrupted' };
       const e = err as NodeJS.ErrnoException;

@@ -94,7 +94,11 @@ export class ReplayStats {
   private summaries = 0;
   private readonly invoices: InvoiceCounts = { received: 0, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
 
-  constructor(private readonly target: string, private readonly pushes: number, private readonly skipped = 0) {}
+  constructor(
+    private readonly target: string,
+    private readonly pushes: number,
+    private readonly skipped = 0,
+  ) {}
 
   get done(): number {
     return this.sent;

@@ -6,7 +6,11 @@ export class TokenBucket {
   private tokens: number;
   private last: number;
 
-  constructor(private readonly ratePerSec: number, private readonly burst = 1, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    private readonly ratePerSec: number,
+    private readonly burst = 1,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     if (!(ratePerSec > 0)) throw new RangeError('rate must be positive');
     this.tokens = burst;
     this.last = now();

@@ -28,7 +28,10 @@ export function kitchenPayload(order: KitchenOrder): KitchenWebhookPayload {
 
 /** Where a kitchen.order a webhook refused for good is kept: the outbox's dead letters (Forwarding.kitchenDeadLetter). */
 export type KitchenDeadLetters = (
-  hookUrl: string, order: KitchenOrderView, dead: { at: string; error: string; status: number | null; response: string }, attempts: number,
+  hookUrl: string,
+  order: KitchenOrderView,
+  dead: { at: string; error: string; status: number | null; response: string },
+  attempts: number,
 ) => Promise<boolean>;
 
 interface HookQueue {
@@ -52,11 +55,19 @@ export class KitchenHookDelivery {
   private stopping = false;
 
   constructor(
-    hooks: WebhookConfig[], private readonly kitchen: Kitchen, private readonly logger: Logger, private readonly now: () => number = Date.now,
+    hooks: WebhookConfig[],
+    private readonly kitchen: Kitchen,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
     private readonly deadLetters: KitchenDeadLetters | null = null,
   ) {
     this.queues = kitchenHooks(hooks).map((hook) => ({
-      hook, client: new HttpClient({ baseUrl: hook.url, timeoutMs: hook.timeoutMs, now }, true), ids: [], wake: null, running: null, abort: new AbortController(),
+      hook,
+      client: new HttpClient({ baseUrl: hook.url, timeoutMs: hook.timeoutMs, now }, true),
+      ids: [],
+      wake: null,
+      running: null,
+      abort: new AbortController(),
     }));
   }
 
@@ -66,7 +77,9 @@ export class KitchenHookDelivery {
       // A webhook removed from the config (or no longer wanting kitchen.order) is owed nothing any more.
       for (const target of order.pendingHooks!.filter((t) => !configured.has(t))) {
         this.logger.warn({ target, order: order.id }, 'kitchen.order not delivered to a webhook that is no longer configured');
-        void this.kitchen.hookFinished(order.id, target).catch((err) => this.logger.error({ err, order: order.id }, 'could not record the kitchen.order delivery'));
+        void this.kitchen
+          .hookFinished(order.id, target)
+          .catch((err) => this.logger.error({ err, order: order.id }, 'could not record the kitchen.order delivery'));
       }
       this.enqueue(order);
     }
@@ -132,7 +145,12 @@ export class KitchenHookDelivery {
         const res = await q.client.request('POST', '', {
           data: Buffer.from(body, 'utf8'),
           signal: q.abort.signal,
-          headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADER]: signBody(body, q.hook.secret), 'X-Event-Id': `kitchen:${id}`, 'X-Event-Type': 'kitchen.order' },
+          headers: {
+            'Content-Type': 'application/json',
+            [SIGNATURE_HEADER]: signBody(body, q.hook.secret),
+            'X-Event-Id': `kitchen:${id}`,
+            'X-Event-Type': 'kitchen.order',
+          },
         });
         outcome = outcomeOfResponse(res, { create: false, now: this.now(), what: `POST ${q.hook.url}` });
       } catch (err) {
@@ -142,7 +160,10 @@ export class KitchenHookDelivery {
       if (outcome.verdict === 'retry') {
         attempts++;
         const wait = nextDelay(attempts, q.hook.retryCapMs, outcome.notBefore === null ? null : Math.max(0, outcome.notBefore - this.now()));
-        this.logger.warn({ target: safeTarget(name), order: id, attempts, error: safeText(outcome.error), retryInMs: wait }, 'kitchen.order webhook failed; retrying');
+        this.logger.warn(
+          { target: safeTarget(name), order: id, attempts, error: safeText(outcome.error), retryInMs: wait },
+          'kitchen.order webhook failed; retrying',
+        );
         await this.sleep(q, wait);
         continue;
       }
@@ -157,7 +178,11 @@ export class KitchenHookDelivery {
           continue;
         }
         // A dead letter is logged by the outbox's event log.
-        if (!kept) this.logger.error({ target: safeTarget(name), order: id, error: safeText(outcome.error) }, 'kitchen.order webhook refused the order for good; not retried');
+        if (!kept)
+          this.logger.error(
+            { target: safeTarget(name), order: id, error: safeText(outcome.error) },
+            'kitchen.order webhook refused the order for good; not retried',
+          );
       }
       attempts = 0;
       q.ids.shift();

@@ -41,7 +41,6 @@ export interface OrderQuery {
   maxResults: number;
 }
 
-
 const COMMIT_RETRY_MS = 1000;
 /** Bytes of a rejected message kept in its record (and shown by the API); the journal has them all. */
 export const RAW_KEPT = 4096;
@@ -124,11 +123,17 @@ export class Kitchen {
     this.deps.store.journal({ at, source: msg.source, orderId: id, bytes: msg.bytes.length, raw: msg.bytes.toString('base64') });
     await this.save(order);
     if (order.state === 'open') {
-      this.log.info({ event: 'kitchen.order', id, table: order.table, positions: order.positions.length, source: msg.source }, `kitchen order ${id} for ${order.table}`);
+      this.log.info(
+        { event: 'kitchen.order', id, table: order.table, positions: order.positions.length, source: msg.source },
+        `kitchen order ${id} for ${order.table}`,
+      );
       this.deps.events.emit('kitchen.message', { outcome: 'received', source: msg.source });
       for (const l of this.newOrderListeners) l(order);
     } else {
-      this.log.warn({ event: 'kitchen.rejected', id, code: order.reject!.code, reason: order.reject!.reason, bytes: msg.bytes.length, source: msg.source }, `kitchen message ${id} rejected: ${order.reject!.reason}`);
+      this.log.warn(
+        { event: 'kitchen.rejected', id, code: order.reject!.code, reason: order.reject!.reason, bytes: msg.bytes.length, source: msg.source },
+        `kitchen message ${id} rejected: ${order.reject!.reason}`,
+      );
       this.deps.events.emit('kitchen.message', { outcome: 'rejected', reason: order.reject!.code, source: msg.source });
     }
     return order;
@@ -145,7 +150,8 @@ export class Kitchen {
 
   private async setState(id: string, state: 'open' | 'done'): Promise<KitchenOrderView | null> {
     const changed = await this.change(id, (current) => {
-      if (current.state === 'rejected') throw new NotAnOrderError(`kitchen message ${id} was rejected (${current.reject?.reason ?? 'not an order'}); it cannot be marked ${state}`);
+      if (current.state === 'rejected')
+        throw new NotAnOrderError(`kitchen message ${id} was rejected (${current.reject?.reason ?? 'not an order'}); it cannot be marked ${state}`);
       if (current.state === state) return null;
       const next: KitchenOrder = { ...current, state, seq: ++this.lastSeq };
       if (state === 'done') next.doneAt = this.deps.now().toISOString();
@@ -163,9 +169,9 @@ export class Kitchen {
   /** Webhook delivery finished (delivered or given up) for `target`. */
   async hookFinished(id: string, target: string): Promise<void> {
     // Not a change the screens need to see: same seq.
-    const changed = await this.change(id, (current) => (current.pendingHooks?.includes(target)
-      ? { ...current, pendingHooks: current.pendingHooks.filter((t) => t !== target) }
-      : null));
+    const changed = await this.change(id, (current) =>
+      current.pendingHooks?.includes(target) ? { ...current, pendingHooks: current.pendingHooks.filter((t) => t !== target) } : null,
+    );
     if (changed?.changed) await this.deps.uow.durable();
   }
 
@@ -228,7 +234,10 @@ export class Kitchen {
     if (since !== null && since <= upTo) picked = shown.filter((o) => o.seq > since);
     else {
       // A first connection, or an id from another database: the whole current picture.
-      const done = shown.filter((o) => o.state === 'done').sort((a, b) => b.seq - a.seq).slice(0, this.deps.recall);
+      const done = shown
+        .filter((o) => o.state === 'done')
+        .sort((a, b) => b.seq - a.seq)
+        .slice(0, this.deps.recall);
       picked = [...shown.filter((o) => o.state === 'open'), ...done];
     }
     const orders = await Promise.all(picked.map((e) => this.get(e.id)));
@@ -336,7 +345,11 @@ export class Kitchen {
       if (latest !== seq && latest <= this.durableSeq) continue;
       const change = { seq, order: viewOf(order) };
       for (const l of this.listeners) {
-        try { l(change); } catch { /* a broken screen must not stop the others */ }
+        try {
+          l(change);
+        } catch {
+          /* a broken screen must not stop the others */
+        }
       }
     }
   }

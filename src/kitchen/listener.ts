@@ -59,7 +59,10 @@ export async function startKitchenListener(kitchen: Kitchen, opts: KitchenListen
       return;
     }
     lastRefusalLog.set(key, { at: t, suppressed: 0 });
-    log.warn({ event: 'kitchen.refused', source: address, reason, suppressedBefore: seen?.suppressed ?? 0 }, `kitchen connection from ${address} refused (${reason})`);
+    log.warn(
+      { event: 'kitchen.refused', source: address, reason, suppressedBefore: seen?.suppressed ?? 0 },
+      `kitchen connection from ${address} refused (${reason})`,
+    );
   };
 
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
@@ -75,7 +78,8 @@ export async function startKitchenListener(kitchen: Kitchen, opts: KitchenListen
       clearTimeout(timer);
       open.delete(finish);
       socket.pause();
-      const stored = kitchen.receive({ bytes: Buffer.concat(chunks, size), source, at: now(), problem })
+      const stored = kitchen
+        .receive({ bytes: Buffer.concat(chunks, size), source, at: now(), problem })
         .catch((err) => log.error({ err, source }, 'could not store a kitchen message'))
         .finally(() => {
           storing.delete(stored);
@@ -99,7 +103,9 @@ export async function startKitchenListener(kitchen: Kitchen, opts: KitchenListen
       size += chunk.length;
     });
     socket.on('end', () => finish());
-    socket.on('error', (err: NodeJS.ErrnoException) => finish({ code: 'interrupted', reason: `the connection failed before the message ended (${err.code ?? err.message})` }));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      finish({ code: 'interrupted', reason: `the connection failed before the message ended (${err.code ?? err.message})` }),
+    );
     socket.on('close', () => finish({ code: 'interrupted', reason: 'the connection closed before the message ended' }));
   });
   server.maxConnections = MAX_CONNECTIONS;
@@ -127,18 +133,25 @@ export async function startKitchenListener(kitchen: Kitchen, opts: KitchenListen
   return {
     host: address.address,
     port: address.port,
-    close: () => (closing ??= (async () => {
-      clearInterval(sweeper);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const finish of [...open]) finish({ code: 'interrupted', reason: 'the gateway stopped before the message ended' });
-      while (storing.size > 0) await Promise.all([...storing]);
-      await closed;
-    })()),
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(sweeper);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const finish of [...open]) finish({ code: 'interrupted', reason: 'the gateway stopped before the message ended' });
+        while (storing.size > 0) await Promise.all([...storing]);
+        await closed;
+      })()),
   };
 }
 
 /** The gateway's kitchen listener as configured; null without `kitchen` or with KITCHEN_PORT=off. Throws when the port cannot be bound. */
-export async function startConfiguredKitchenListener(gateway: { config: { kitchen?: { host: string; port: number | null; allow?: string[]; ratePerSecond: number } }; kitchen?: { kitchen: Kitchen }; logger: Logger; events: GatewayEvents; now: () => Date }): Promise<KitchenListener | null> {
+export async function startConfiguredKitchenListener(gateway: {
+  config: { kitchen?: { host: string; port: number | null; allow?: string[]; ratePerSecond: number } };
+  kitchen?: { kitchen: Kitchen };
+  logger: Logger;
+  events: GatewayEvents;
+  now: () => Date;
+}): Promise<KitchenListener | null> {
   const cfg = gateway.config.kitchen;
   if (!cfg || !gateway.kitchen) return null;
   if (cfg.port === null) {
@@ -146,7 +159,12 @@ export async function startConfiguredKitchenListener(gateway: { config: { kitche
     return null;
   }
   try {
-    return await startKitchenListener(gateway.kitchen.kitchen, { host: cfg.host, port: cfg.port, allow: cfg.allow, ratePerSecond: cfg.ratePerSecond, now: gateway.now }, gateway.logger, gateway.events);
+    return await startKitchenListener(
+      gateway.kitchen.kitchen,
+      { host: cfg.host, port: cfg.port, allow: cfg.allow, ratePerSecond: cfg.ratePerSecond, now: gateway.now },
+      gateway.logger,
+      gateway.events,
+    );
   } catch (err) {
     throw new Error(`cannot listen for kitchen orders on ${cfg.host}:${cfg.port}: ${(err as Error).message}`);
   }

@@ -16,7 +16,10 @@ export class LowdbKitchenStore implements KitchenStore {
   private readonly journalDir: string;
   private journalFile = { day: '', path: '' };
 
-  constructor(dataDir: string, private readonly commit: GroupCommit) {
+  constructor(
+    dataDir: string,
+    private readonly commit: GroupCommit,
+  ) {
     this.orders = new ChunkedCollection(join(dataDir, 'kitchen', 'orders'), commit, (o) => o.id, 200);
     this.journalDir = join(dataDir, 'kitchen', 'journal');
   }

@@ -5,9 +5,7 @@ import type { KitchenPosition } from './types.js';
 /** A tablet's kitchen message is decoded as its pushes are: UTF-8, else Windows-1252. */
 export const decodeMessage = decodeBody;
 
-export type ParsedOrder =
-  | { ok: true; table: string; positions: KitchenPosition[] }
-  | { ok: false; reason: string };
+export type ParsedOrder = { ok: true; table: string; positions: KitchenPosition[] } | { ok: false; reason: string };
 
 const PLAIN_DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 

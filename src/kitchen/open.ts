@@ -18,7 +18,13 @@ export interface KitchenService {
 
 /** Opens the kitchen over the gateway's opened store (after its crash recovery); undefined without `kitchen` in the config. */
 export async function openKitchen(deps: {
-  config: Config; stores: Stores; uow: UnitOfWork; events: GatewayEvents; logger: Logger; now: () => Date; deadLetters?: KitchenDeadLetters;
+  config: Config;
+  stores: Stores;
+  uow: UnitOfWork;
+  events: GatewayEvents;
+  logger: Logger;
+  now: () => Date;
+  deadLetters?: KitchenDeadLetters;
 }): Promise<KitchenService | undefined> {
   const { config, stores, events, logger, now } = deps;
   if (!config.kitchen) return undefined;
@@ -33,14 +39,20 @@ export async function openKitchen(deps: {
     store = new LowdbKitchenStore(config.store.dataDir, (stores.store as LowdbStore).commitQueue);
   }
   const kitchen = new Kitchen({
-    store, uow: deps.uow, events, logger, now, recall: config.kitchen.recall,
+    store,
+    uow: deps.uow,
+    events,
+    logger,
+    now,
+    recall: config.kitchen.recall,
     hookTargets: kitchenHooks(config.webhooks).map(hookName),
   });
   await kitchen.open();
   const hooks = new KitchenHookDelivery(config.webhooks, kitchen, logger.child({ component: 'kitchen' }), () => now().getTime(), deps.deadLetters ?? null);
   hooks.start();
   return {
-    kitchen, hooks,
+    kitchen,
+    hooks,
     stop: async () => {
       kitchen.endStreams();
       await hooks.stop();

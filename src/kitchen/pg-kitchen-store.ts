@@ -12,12 +12,36 @@ export class PgKitchenStore implements KitchenStore {
   private readonly journalRows: PendingList<unknown[]>;
 
   constructor(private readonly store: PgStore) {
-    this.orders = new PendingMap(async (client, entries) => insertRows(client, 'kitchen_orders', [
-      ['id', 'bigint'], ['seq', 'bigint'], ['received_at', 'timestamptz'], ['state', 'text'], ['source', 'text'], ['table_name', 'text'], ['order_doc', 'json'],
-    ], entries.map(([, o]) => [Number(o.id), o.seq, timeValue(o.receivedAt), o.state, textValue(o.source) ?? '', textValue(o.table), jsonText(o)]), ['id']));
-    this.journalRows = new PendingList(async (client, rows) => insertRows(client, 'kitchen_journal', [
-      ['received_at', 'timestamptz'], ['source', 'text'], ['order_id', 'bigint'], ['body', 'bytea'],
-    ], rows));
+    this.orders = new PendingMap(async (client, entries) =>
+      insertRows(
+        client,
+        'kitchen_orders',
+        [
+          ['id', 'bigint'],
+          ['seq', 'bigint'],
+          ['received_at', 'timestamptz'],
+          ['state', 'text'],
+          ['source', 'text'],
+          ['table_name', 'text'],
+          ['order_doc', 'json'],
+        ],
+        entries.map(([, o]) => [Number(o.id), o.seq, timeValue(o.receivedAt), o.state, textValue(o.source) ?? '', textValue(o.table), jsonText(o)]),
+        ['id'],
+      ),
+    );
+    this.journalRows = new PendingList(async (client, rows) =>
+      insertRows(
+        client,
+        'kitchen_journal',
+        [
+          ['received_at', 'timestamptz'],
+          ['source', 'text'],
+          ['order_id', 'bigint'],
+          ['body', 'bytea'],
+        ],
+        rows,
+      ),
+    );
     store.join(this.orders);
     store.join(this.journalRows);
   }
@@ -29,7 +53,9 @@ export class PgKitchenStore implements KitchenStore {
       const { rows } = await this.store.pool.query<{ id: string; seq: string; received_at: Date; state: KitchenState; order_doc: KitchenOrder | null }>(
         `SELECT id, seq, received_at, state,
            CASE WHEN state = 'open' OR json_array_length(coalesce(order_doc->'pendingHooks', '[]'::json)) > 0 THEN order_doc END AS order_doc
-         FROM kitchen_orders WHERE id > $1 ORDER BY id LIMIT $2`, [last, PAGE]);
+         FROM kitchen_orders WHERE id > $1 ORDER BY id LIMIT $2`,
+        [last, PAGE],
+      );
       for (const row of rows) {
         const entry = { id: String(row.id), seq: Number(row.seq), receivedAt: row.order_doc?.receivedAt ?? row.received_at.toISOString(), state: row.state };
         visit(entry, row.order_doc);

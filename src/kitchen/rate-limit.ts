@@ -3,7 +3,10 @@ export class AddressRateLimit {
   private readonly buckets = new Map<string, { tokens: number; last: number }>();
   private readonly burst: number;
 
-  constructor(private readonly ratePerSecond: number, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.burst = Math.max(1, ratePerSecond);
   }
 

@@ -47,10 +47,14 @@ export function kitchenRouter({ gateway, kitchen }: KitchenRouterDeps): Router {
   const csrfToken = randomBytes(24).toString('base64url');
   const assets = Object.fromEntries(Object.keys(ASSET_TYPES).map((name) => [name, readFileSync(new URL(name, ASSETS))]));
 
-  const screen: RequestHandler[] = [kitchenSecurityHeaders, (_req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    next();
-  }, auth];
+  const screen: RequestHandler[] = [
+    kitchenSecurityHeaders,
+    (_req, res, next) => {
+      res.set('Cache-Control', 'no-store');
+      next();
+    },
+    auth,
+  ];
 
   router.get('/kitchen', ...screen, (req, res) => {
     if (/\/$/.test(req.originalUrl.split('?')[0])) {
@@ -69,13 +73,15 @@ export function kitchenRouter({ gateway, kitchen }: KitchenRouterDeps): Router {
     res.send(body);
   });
 
-  const pageAction = (action: 'done' | 'reopen'): RequestHandler => async (req, res) => {
-    assertSameOrigin(req);
-    if (!sameSecret(String(req.headers['x-csrf-token'] ?? ''), csrfToken)) {
-      throw new AppError('forbidden', 'the kitchen screen is stale or the request was not sent by it; reload /kitchen');
-    }
-    res.json(await change(kitchen, String(req.params.id), action, res, req));
-  };
+  const pageAction =
+    (action: 'done' | 'reopen'): RequestHandler =>
+    async (req, res) => {
+      assertSameOrigin(req);
+      if (!sameSecret(String(req.headers['x-csrf-token'] ?? ''), csrfToken)) {
+        throw new AppError('forbidden', 'the kitchen screen is stale or the request was not sent by it; reload /kitchen');
+      }
+      res.json(await change(kitchen, String(req.params.id), action, res, req));
+    };
   router.post('/kitchen/orders/:id/done', ...screen, pageAction('done'));
   router.post('/kitchen/orders/:id/reopen', ...screen, pageAction('reopen'));
 
@@ -90,11 +96,13 @@ export function kitchenRouter({ gateway, kitchen }: KitchenRouterDeps): Router {
     if (!order) throw notFound(`kitchen order ${req.params.id}`);
     res.json(order);
   });
-  const apiAction = (action: 'done' | 'reopen'): RequestHandler => async (req, res) => {
-    // Basic credentials a browser remembers ride along on cross-site posts: refuse those.
-    assertSameOrigin(req);
-    res.json(await change(kitchen, String(req.params.id), action, res, req));
-  };
+  const apiAction =
+    (action: 'done' | 'reopen'): RequestHandler =>
+    async (req, res) => {
+      // Basic credentials a browser remembers ride along on cross-site posts: refuse those.
+      assertSameOrigin(req);
+      res.json(await change(kitchen, String(req.params.id), action, res, req));
+    };
   router.post(`${api}/orders/:id/done`, auth, apiAction('done'));
   router.post(`${api}/orders/:id/reopen`, auth, apiAction('reopen'));
 
@@ -158,13 +166,16 @@ function streamChanges(req: Request, res: Response, kitchen: Kitchen, csrfToken:
     kitchen.offStreamsEnd(end);
     end();
   });
-  kitchen.changes(known ? since : null).then((changes) => {
-    for (const c of changes) send(c, false);
-    const live = held ?? [];
-    held = null;
-    for (const c of live) send(c, true);
-  }, (err) => {
-    gateway.logger.error({ err }, 'could not read kitchen orders for a live screen');
-    end();
-  });
+  kitchen.changes(known ? since : null).then(
+    (changes) => {
+      for (const c of changes) send(c, false);
+      const live = held ?? [];
+      held = null;
+      for (const c of live) send(c, true);
+    },
+    (err) => {
+      gateway.logger.error({ err }, 'could not read kitchen orders for a live screen');
+      end();
+    },
+  );
 }

@@ -47,14 +47,23 @@ export function summariseDay(day: string, sales: Iterable<SaleFigure>, registers
       r.total = r.total.plus(String(s.total));
     }
   }
-  const rows = [...per.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([register, r]) => ({
-    register, sales: r.sales, total: money(r.total), reversed: r.reversed, reversedTotal: money(r.reversedTotal),
-  }));
+  const rows = [...per.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([register, r]) => ({
+      register,
+      sales: r.sales,
+      total: money(r.total),
+      reversed: r.reversed,
+      reversedTotal: money(r.reversedTotal),
+    }));
   const sum = (f: (r: RegisterDay) => string) => money(rows.reduce((s, r) => s.plus(f(r)), new Decimal(0)));
   return {
-    day, registers: rows,
-    sales: rows.reduce((n, r) => n + r.sales, 0), total: sum((r) => r.total),
-    reversed: rows.reduce((n, r) => n + r.reversed, 0), reversedTotal: sum((r) => r.reversedTotal),
+    day,
+    registers: rows,
+    sales: rows.reduce((n, r) => n + r.sales, 0),
+    total: sum((r) => r.total),
+    reversed: rows.reduce((n, r) => n + r.reversed, 0),
+    reversedTotal: sum((r) => r.reversedTotal),
   };
 }
 
@@ -68,7 +77,7 @@ export interface BusinessDays {
 }
 
 /** What the status page says "today" is. */
-export const BUSINESS_DAY_NOTE = 'each register\'s open day, as in its X report';
+export const BUSINESS_DAY_NOTE = "each register's open day, as in its X report";
 
 /**
  * Today's sales per register: the sales of each register's open business day, the day its X
@@ -78,22 +87,31 @@ export const BUSINESS_DAY_NOTE = 'each register\'s open day, as in its X report'
 export class DailySales {
   private readonly totals = new Map<string, { seq: number; total: number }>();
 
-  constructor(private readonly ledger: Pick<SalesLedger, 'entries' | 'getSale'>, private readonly days: BusinessDays) {}
+  constructor(
+    private readonly ledger: Pick<SalesLedger, 'entries' | 'getSale'>,
+    private readonly days: BusinessDays,
+  ) {}
 
   async today(registers: string[] = []): Promise<DaySummary> {
     const openDays = new Map<string, string | null>();
     const openDayOf = (register: string) => {
       if (!openDays.has(register)) {
         let dayId: string | null = null;
-        try { dayId = this.days.currentDayId(register); } catch { /* a register without sales has no day */ }
+        try {
+          dayId = this.days.currentDayId(register);
+        } catch {
+          /* a register without sales has no day */
+        }
         openDays.set(register, dayId);
       }
       return openDays.get(register)!;
     };
-    const entries = [...this.ledger.entries((e) => {
-      const open = openDayOf(e.cashRegisterName);
-      return open !== null && this.days.dayIdOf(e.identifier) === open;
-    })];
+    const entries = [
+      ...this.ledger.entries((e) => {
+        const open = openDayOf(e.cashRegisterName);
+        return open !== null && this.days.dayIdOf(e.identifier) === open;
+      }),
+    ];
     const figures: SaleFigure[] = [];
     const keep = new Set<string>();
     for (const e of entries) {

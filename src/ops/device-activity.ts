@@ -31,14 +31,28 @@ export class DeviceActivity {
 
   constructor(devices: Account[]) {
     for (const d of devices) {
-      this.devices.set(d.username, { username: d.username, cashRegister: d.cashRegister ?? '', lastSeen: null, lastPush: null, lastFailedLogin: null, failedLogins: 0 });
+      this.devices.set(d.username, {
+        username: d.username,
+        cashRegister: d.cashRegister ?? '',
+        lastSeen: null,
+        lastPush: null,
+        lastFailedLogin: null,
+        failedLogins: 0,
+      });
     }
   }
 
   /** A device created at run time (back office). */
   add(device: Account): void {
     if (!this.devices.has(device.username)) {
-      this.devices.set(device.username, { username: device.username, cashRegister: device.cashRegister ?? '', lastSeen: null, lastPush: null, lastFailedLogin: null, failedLogins: 0 });
+      this.devices.set(device.username, {
+        username: device.username,
+        cashRegister: device.cashRegister ?? '',
+        lastSeen: null,
+        lastPush: null,
+        lastFailedLogin: null,
+        failedLogins: 0,
+      });
     }
   }
 

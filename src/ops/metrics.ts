@@ -46,27 +46,83 @@ export class GatewayMetrics {
     const registers = [own];
     const fwd = deps.forwarding;
 
-    this.httpRequests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by matched route pattern, method and status', labelNames: ['method', 'route', 'status'], registers });
-    this.httpDuration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency by matched route pattern, method and status', labelNames: ['method', 'route', 'status'], buckets: HTTP_BUCKETS, registers });
-
-    new Gauge({ name: 'tabshop_build_info', help: 'Always 1; the version label is the gateway version', labelNames: ['version'], registers, collect() { this.set({ version: deps.version }, 1); } });
-
-    const invoices = new Counter({ name: 'tabshop_invoices_total', help: 'Pushed invoices by outcome (collision: quarantined because the id is stored with other content; also counted as quarantined)', labelNames: ['register', 'outcome'], registers });
-    const pushes = new Counter({ name: 'tabshop_pushes_total', help: 'Invoice pushes stored, by device', labelNames: ['device', 'register'], registers });
-    const quarantined = new Counter({ name: 'tabshop_quarantined_total', help: 'Items put into the quarantine, by reason code', labelNames: ['code'], registers });
-    new Gauge({ name: 'tabshop_quarantine_items', help: 'Items in the quarantine', registers, collect() { this.set(deps.ledger.quarantineCount); } });
-    new Gauge({ name: 'tabshop_quarantine_open', help: 'Quarantine items waiting for an admin (open: neither released nor dismissed)', registers, collect() { this.set(deps.ledger.openQuarantineCount); } });
-    new Gauge({ name: 'tabshop_sales_stored', help: 'Sales in the store', registers, collect() { this.set(deps.ledger.saleCount); } });
+    this.httpRequests = new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by matched route pattern, method and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency by matched route pattern, method and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: HTTP_BUCKETS,
+      registers,
+    });
 
     new Gauge({
-      name: 'tabshop_device_last_push_timestamp_seconds', help: 'When each device last pushed invoices (unix time)', labelNames: ['device', 'register'], registers,
+      name: 'tabshop_build_info',
+      help: 'Always 1; the version label is the gateway version',
+      labelNames: ['version'],
+      registers,
+      collect() {
+        this.set({ version: deps.version }, 1);
+      },
+    });
+
+    const invoices = new Counter({
+      name: 'tabshop_invoices_total',
+      help: 'Pushed invoices by outcome (collision: quarantined because the id is stored with other content; also counted as quarantined)',
+      labelNames: ['register', 'outcome'],
+      registers,
+    });
+    const pushes = new Counter({ name: 'tabshop_pushes_total', help: 'Invoice pushes stored, by device', labelNames: ['device', 'register'], registers });
+    const quarantined = new Counter({
+      name: 'tabshop_quarantined_total',
+      help: 'Items put into the quarantine, by reason code',
+      labelNames: ['code'],
+      registers,
+    });
+    new Gauge({
+      name: 'tabshop_quarantine_items',
+      help: 'Items in the quarantine',
+      registers,
+      collect() {
+        this.set(deps.ledger.quarantineCount);
+      },
+    });
+    new Gauge({
+      name: 'tabshop_quarantine_open',
+      help: 'Quarantine items waiting for an admin (open: neither released nor dismissed)',
+      registers,
+      collect() {
+        this.set(deps.ledger.openQuarantineCount);
+      },
+    });
+    new Gauge({
+      name: 'tabshop_sales_stored',
+      help: 'Sales in the store',
+      registers,
+      collect() {
+        this.set(deps.ledger.saleCount);
+      },
+    });
+
+    new Gauge({
+      name: 'tabshop_device_last_push_timestamp_seconds',
+      help: 'When each device last pushed invoices (unix time)',
+      labelNames: ['device', 'register'],
+      registers,
       collect() {
         this.reset();
         for (const d of deps.activity.list()) if (d.lastPush) this.set({ device: d.username, register: d.cashRegister }, d.lastPush.at.getTime() / 1000);
       },
     });
     new Gauge({
-      name: 'tabshop_device_last_seen_timestamp_seconds', help: 'When each device last made an authenticated request (unix time)', labelNames: ['device', 'register'], registers,
+      name: 'tabshop_device_last_seen_timestamp_seconds',
+      help: 'When each device last made an authenticated request (unix time)',
+      labelNames: ['device', 'register'],
+      registers,
       collect() {
         this.reset();
         for (const d of deps.activity.list()) if (d.lastSeen) this.set({ device: d.username, register: d.cashRegister }, d.lastSeen.at.getTime() / 1000);
@@ -74,21 +130,30 @@ export class GatewayMetrics {
     });
 
     new Gauge({
-      name: 'tabshop_outbox_depth', help: 'Items waiting in the outbox, per target', labelNames: ['target'], registers,
+      name: 'tabshop_outbox_depth',
+      help: 'Items waiting in the outbox, per target',
+      labelNames: ['target'],
+      registers,
       collect() {
         this.reset();
         for (const t of fwd()?.targets() ?? []) this.set({ target: safeTarget(t.target) }, t.depth);
       },
     });
     new Gauge({
-      name: 'tabshop_outbox_oldest_age_seconds', help: 'Age of the oldest item waiting in the outbox (0 when empty), per target', labelNames: ['target'], registers,
+      name: 'tabshop_outbox_oldest_age_seconds',
+      help: 'Age of the oldest item waiting in the outbox (0 when empty), per target',
+      labelNames: ['target'],
+      registers,
       collect() {
         this.reset();
         for (const t of fwd()?.targets() ?? []) this.set({ target: safeTarget(t.target) }, (t.oldestAgeMs ?? 0) / 1000);
       },
     });
     new Gauge({
-      name: 'tabshop_outbox_dead_letters', help: 'Permanently rejected items waiting for a person, per target', labelNames: ['target'], registers,
+      name: 'tabshop_outbox_dead_letters',
+      help: 'Permanently rejected items waiting for a person, per target',
+      labelNames: ['target'],
+      registers,
       collect() {
         this.reset();
         const f = fwd();
@@ -97,23 +162,59 @@ export class GatewayMetrics {
         for (const d of f.deadLetters()) this.inc({ target: safeTarget(d.target) });
       },
     });
-    const outboxRetries = new Counter({ name: 'tabshop_outbox_retries_total', help: 'Failed deliveries that will be retried, per target', labelNames: ['target'], registers });
-    const outboxDelivered = new Counter({ name: 'tabshop_outbox_delivered_total', help: 'Delivered outbox items, per target', labelNames: ['target'], registers });
-    const outboxDeadLettered = new Counter({ name: 'tabshop_outbox_dead_lettered_total', help: 'Items moved to the dead letters, per target', labelNames: ['target'], registers });
+    const outboxRetries = new Counter({
+      name: 'tabshop_outbox_retries_total',
+      help: 'Failed deliveries that will be retried, per target',
+      labelNames: ['target'],
+      registers,
+    });
+    const outboxDelivered = new Counter({
+      name: 'tabshop_outbox_delivered_total',
+      help: 'Delivered outbox items, per target',
+      labelNames: ['target'],
+      registers,
+    });
+    const outboxDeadLettered = new Counter({
+      name: 'tabshop_outbox_dead_lettered_total',
+      help: 'Items moved to the dead letters, per target',
+      labelNames: ['target'],
+      registers,
+    });
 
-    const upstreamDuration = new Histogram({ name: 'tabshop_upstream_request_duration_seconds', help: 'Upstream request latency by method, resource and status ("error": no response)', labelNames: ['method', 'resource', 'status'], buckets: UPSTREAM_BUCKETS, registers });
-    const upstreamErrors = new Counter({ name: 'tabshop_upstream_request_errors_total', help: 'Upstream requests without a response or with a 5xx, by method and resource', labelNames: ['method', 'resource'], registers });
+    const upstreamDuration = new Histogram({
+      name: 'tabshop_upstream_request_duration_seconds',
+      help: 'Upstream request latency by method, resource and status ("error": no response)',
+      labelNames: ['method', 'resource', 'status'],
+      buckets: UPSTREAM_BUCKETS,
+      registers,
+    });
+    const upstreamErrors = new Counter({
+      name: 'tabshop_upstream_request_errors_total',
+      help: 'Upstream requests without a response or with a 5xx, by method and resource',
+      labelNames: ['method', 'resource'],
+      registers,
+    });
     new Gauge({
-      name: 'tabshop_upstream_breaker_state', help: 'Upstream circuit breaker: 1 for the current state', labelNames: ['state'], registers,
+      name: 'tabshop_upstream_breaker_state',
+      help: 'Upstream circuit breaker: 1 for the current state',
+      labelNames: ['state'],
+      registers,
       collect() {
         this.reset();
         const breaker = fwd()?.upstream().breaker;
         if (breaker) for (const s of BREAKER_STATES) this.set({ state: s }, s === breaker ? 1 : 0);
       },
     });
-    const breakerChanges = new Counter({ name: 'tabshop_upstream_breaker_transitions_total', help: 'Circuit breaker state changes, by new state', labelNames: ['state'], registers });
+    const breakerChanges = new Counter({
+      name: 'tabshop_upstream_breaker_transitions_total',
+      help: 'Circuit breaker state changes, by new state',
+      labelNames: ['state'],
+      registers,
+    });
     new Gauge({
-      name: 'tabshop_upstream_reachable', help: '1 when the last upstream contact worked, 0 when it failed (absent: standalone or unknown)', registers,
+      name: 'tabshop_upstream_reachable',
+      help: '1 when the last upstream contact worked, 0 when it failed (absent: standalone or unknown)',
+      registers,
       collect() {
         this.reset();
         const up = fwd()?.upstream();
@@ -121,7 +222,9 @@ export class GatewayMetrics {
       },
     });
     new Gauge({
-      name: 'tabshop_catalogue_last_sync_timestamp_seconds', help: 'When the catalogue was last synced from upstream (unix time)', registers,
+      name: 'tabshop_catalogue_last_sync_timestamp_seconds',
+      help: 'When the catalogue was last synced from upstream (unix time)',
+      registers,
       collect() {
         this.reset();
         const at = fwd()?.upstream().lastSyncAt;
@@ -144,9 +247,23 @@ export class GatewayMetrics {
       upstreamDuration.observe({ ...labels, status: status === null ? 'error' : String(status) }, ms / 1000);
       if (status === null || status >= 500) upstreamErrors.inc(labels);
     });
-    const kitchenReceived = new Counter({ name: 'tabshop_kitchen_orders_received_total', help: 'Kitchen orders received on the kitchen port and stored as open', registers });
-    const kitchenRejected = new Counter({ name: 'tabshop_kitchen_messages_rejected_total', help: 'Kitchen messages stored as rejected, by reason (invalid, too_large, timeout, interrupted)', labelNames: ['reason'], registers });
-    const kitchenRefused = new Counter({ name: 'tabshop_kitchen_connections_refused_total', help: 'Kitchen connections closed at once, not stored, by reason (not_allowed, rate_limited, busy)', labelNames: ['reason'], registers });
+    const kitchenReceived = new Counter({
+      name: 'tabshop_kitchen_orders_received_total',
+      help: 'Kitchen orders received on the kitchen port and stored as open',
+      registers,
+    });
+    const kitchenRejected = new Counter({
+      name: 'tabshop_kitchen_messages_rejected_total',
+      help: 'Kitchen messages stored as rejected, by reason (invalid, too_large, timeout, interrupted)',
+      labelNames: ['reason'],
+      registers,
+    });
+    const kitchenRefused = new Counter({
+      name: 'tabshop_kitchen_connections_refused_total',
+      help: 'Kitchen connections closed at once, not stored, by reason (not_allowed, rate_limited, busy)',
+      labelNames: ['reason'],
+      registers,
+    });
     this.on(deps.events, 'kitchen.message', ({ outcome, reason }) => {
       if (outcome === 'received') kitchenReceived.inc();
       else if (outcome === 'rejected') kitchenRejected.inc({ reason: reason ?? 'invalid' });
@@ -177,7 +294,11 @@ export class GatewayMetrics {
   private on<K extends keyof GatewayEventMap>(events: GatewayEvents, name: K, fn: (...args: GatewayEventMap[K]) => void): void {
     // A metric must never break the producer (a push in progress): listeners must not throw.
     const safe = (...args: GatewayEventMap[K]) => {
-      try { fn(...args); } catch { /* a lost increment is better than a failed push */ }
+      try {
+        fn(...args);
+      } catch {
+        /* a lost increment is better than a failed push */
+      }
     };
     events.on(name, safe as never);
   }

@@ -26,10 +26,14 @@ export interface Ops {
 export function createOps(gateway: Gateway): Ops {
   const activity = new DeviceActivity(gateway.accounts.devices());
   gateway.events.on('push', ({ device, at, summary }) => activity.pushed(device, at, summary));
-  activity.deriveLastPushes(gateway.ledger).catch((err) => gateway.logger.warn({ err }, 'could not derive the devices\' last pushes from the stored sales'));
+  activity.deriveLastPushes(gateway.ledger).catch((err) => gateway.logger.warn({ err }, "could not derive the devices' last pushes from the stored sales"));
 
   const metrics = new GatewayMetrics({
-    events: gateway.events, ledger: gateway.ledger, activity, version: VERSION, forwarding: () => gateway.forwarding,
+    events: gateway.events,
+    ledger: gateway.ledger,
+    activity,
+    version: VERSION,
+    forwarding: () => gateway.forwarding,
   });
   const dailySales = new DailySales(gateway.ledger, gateway.backOffice);
   const { ops } = gateway.config;

@@ -27,10 +27,12 @@ export interface ReadinessThresholds {
 
 export function storeCheck(writable: boolean, kind: Store['kind'] = 'lowdb'): Check {
   if (kind === 'postgres') {
-    return writable ? { status: 'ok', message: 'the database answers and the last write succeeded' }
+    return writable
+      ? { status: 'ok', message: 'the database answers and the last write succeeded' }
       : { status: 'fail', message: 'the database does not answer (or the last write failed, or the store lock was lost); pushes are refused until it does' };
   }
-  return writable ? { status: 'ok', message: 'the data dir is writable' }
+  return writable
+    ? { status: 'ok', message: 'the data dir is writable' }
     : { status: 'fail', message: 'the data dir is not writable (or the last write failed); pushes are refused until it is' };
 }
 
@@ -54,12 +56,16 @@ export function diskCheck(space: { freeBytes: number; totalBytes: number } | { e
 export function upstreamCheck(state: ReturnType<ForwardingStatus['upstream']> | undefined): Check {
   if (!state || state.mode === 'standalone') return { status: 'standalone', message: 'no upstream: this gateway is the system of record' };
   const details = {
-    reachable: state.reachable, breaker: state.breaker, lastSyncAt: state.lastSyncAt, catalogueCached: state.catalogueCached,
+    reachable: state.reachable,
+    breaker: state.breaker,
+    lastSyncAt: state.lastSyncAt,
+    catalogueCached: state.catalogueCached,
     ...(state.lastSyncError ? { lastSyncError: safeText(state.lastSyncError) } : {}),
   };
   if (state.reachable !== false && state.breaker !== 'open') {
     // Tablets get no articles until a first sync: not ready, like `home`.
-    return state.catalogueCached ? { status: 'ok', message: 'upstream reachable', ...details }
+    return state.catalogueCached
+      ? { status: 'ok', message: 'upstream reachable', ...details }
       : { status: 'fail', message: 'no catalogue synced from upstream yet', ...details };
   }
   const why = state.breaker === 'open' ? 'upstream unreachable (circuit breaker open)' : 'upstream unreachable';
@@ -73,14 +79,24 @@ export function outboxCheck(targets: OutboxTargetState[] | undefined, deadLetter
   if (!targets) return { status: 'standalone', message: 'nothing is forwarded' };
   const stuck = targets.filter((t) => t.oldestAgeMs !== null && t.oldestAgeMs > maxAgeMs);
   const details = {
-    targets: targets.map((t) => ({ target: safeTarget(t.target), depth: t.depth, oldestAgeMs: t.oldestAgeMs, lastError: t.lastError === null ? null : safeText(t.lastError) })),
+    targets: targets.map((t) => ({
+      target: safeTarget(t.target),
+      depth: t.depth,
+      oldestAgeMs: t.oldestAgeMs,
+      lastError: t.lastError === null ? null : safeText(t.lastError),
+    })),
     deadLetters: deadLetters?.length ?? 0,
   };
   if (stuck.length > 0) {
-    const what = stuck.map((t) => `${safeTarget(t.target)}: ${t.depth} waiting, oldest ${Math.round(t.oldestAgeMs! / 1000)} s${t.lastError ? ` (${safeText(t.lastError)})` : ''}`).join('; ');
+    const what = stuck
+      .map(
+        (t) => `${safeTarget(t.target)}: ${t.depth} waiting, oldest ${Math.round(t.oldestAgeMs! / 1000)} s${t.lastError ? ` (${safeText(t.lastError)})` : ''}`,
+      )
+      .join('; ');
     return { status: 'fail', message: `outbox not draining (older than ${Math.round(maxAgeMs / 1000)} s): ${what}`, ...details };
   }
-  if (details.deadLetters > 0) return { status: 'warn', message: `${details.deadLetters} dead letter(s) need attention (retry or dismiss from /status)`, ...details };
+  if (details.deadLetters > 0)
+    return { status: 'warn', message: `${details.deadLetters} dead letter(s) need attention (retry or dismiss from /status)`, ...details };
   const depth = targets.reduce((n, t) => n + t.depth, 0);
   return { status: 'ok', message: depth === 0 ? 'outbox empty' : `${depth} waiting, draining`, ...details };
 }

@@ -89,21 +89,23 @@ interface Row {
   cells: (Cell | Content)[];
 }
 
-const asCell = (c: Cell | Content): Cell =>
-  c !== null && typeof c === 'object' && !(c instanceof SafeHtml) ? c : { value: c };
+const asCell = (c: Cell | Content): Cell => (c !== null && typeof c === 'object' && !(c instanceof SafeHtml) ? c : { value: c });
 
 /**
  * A table that turns into one card per row on a phone: every cell carries its column's label
  * (data-label), which the narrow-screen CSS shows in front of the value.
  */
 function cardTable(id: string, columns: Column[], rows: Row[], empty: string, foot?: Row): SafeHtml {
-  const cells = (row: Row, tag: 'td' | 'th') => row.cells.map((c, i) => {
-    const cell = asCell(c);
-    const cls = [cell.num ?? columns[i].num ? 'num' : '', cell.wide ? 'reason' : ''].filter(Boolean).join(' ');
-    return html`<${new SafeHtml(tag)} data-label="${columns[i].label}"${cls ? html` class="${cls}"` : ''}${cell.field ? html` data-field="${cell.field}"` : ''}><div class="v">${cell.value}</div></${new SafeHtml(tag)}>`;
-  });
+  const cells = (row: Row, tag: 'td' | 'th') =>
+    row.cells.map((c, i) => {
+      const cell = asCell(c);
+      const cls = [(cell.num ?? columns[i].num) ? 'num' : '', cell.wide ? 'reason' : ''].filter(Boolean).join(' ');
+      return html`<${new SafeHtml(tag)} data-label="${columns[i].label}"${cls ? html` class="${cls}"` : ''}${cell.field ? html` data-field="${cell.field}"` : ''}><div class="v">${cell.value}</div></${new SafeHtml(tag)}>`;
+    });
   const head = columns.map((c) => html`<th${c.num ? html` class="num"` : ''}>${c.label}</th>`);
-  const body = rows.length ? rows.map((r) => html`<tr ${r.attrs}>${cells(r, 'td')}</tr>`) : html`<tr class="empty"><td colspan="${columns.length}" class="muted">${empty}</td></tr>`;
+  const body = rows.length
+    ? rows.map((r) => html`<tr ${r.attrs}>${cells(r, 'td')}</tr>`)
+    : html`<tr class="empty"><td colspan="${columns.length}" class="muted">${empty}</td></tr>`;
   return html`<div class="scroll"><table class="cards" id="${id}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody>${foot ? html`<tfoot><tr ${foot.attrs}>${cells(foot, 'th')}</tr></tfoot>` : ''}</table></div>`;
 }
 
@@ -112,37 +114,59 @@ function checkRow(name: string, check: Check): SafeHtml {
 }
 
 const DEVICE_COLUMNS: Column[] = [
-  { label: 'Device' }, { label: 'Register' }, { label: 'State' }, { label: 'Last seen' }, { label: 'Last push' }, { label: 'Last failed login' },
+  { label: 'Device' },
+  { label: 'Register' },
+  { label: 'State' },
+  { label: 'Last seen' },
+  { label: 'Last push' },
+  { label: 'Last failed login' },
 ];
 
 function deviceRow(d: DeviceState, now: Date): Row {
   const failing = d.lastFailedLogin && (!d.lastSeen || d.lastFailedLogin.at > d.lastSeen.at);
-  const state = failing ? badge('fail', d.lastFailedLogin!.status === 429 ? 'login throttled' : 'login failing')
-    : d.lastSeen ? badge('ok', 'ok') : badge('standalone', 'never seen');
+  const state = failing
+    ? badge('fail', d.lastFailedLogin!.status === 429 ? 'login throttled' : 'login failing')
+    : d.lastSeen
+      ? badge('ok', 'ok')
+      : badge('standalone', 'never seen');
   const push = d.lastPush?.summary;
   const pushText = push
     ? `${push.received} received: ${push.created} new, ${push.updated} updated, ${push.unchanged} unchanged, ${push.quarantined} quarantined`
-    : d.lastPush?.derived ? 'from stored sales' : '';
+    : d.lastPush?.derived
+      ? 'from stored sales'
+      : '';
   const last = d.lastSeen ? `${d.lastSeen.method} ${d.lastSeen.path} → ${d.lastSeen.status} from ${d.lastSeen.ip}` : '';
   return {
     attrs: html`data-device="${d.username}"`,
     cells: [
-      d.username, d.cashRegister, state,
+      d.username,
+      d.cashRegister,
+      state,
       { field: 'last-seen', value: html`${when(d.lastSeen?.at, now)}<div class="muted">${last}</div>` },
       { field: 'last-push', value: html`${when(d.lastPush?.at, now)}<div class="muted">${pushText}</div>` },
-      { field: 'failed-login', value: d.lastFailedLogin ? html`${when(d.lastFailedLogin.at, now)}<div class="muted">${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip}</div>` : '' },
+      {
+        field: 'failed-login',
+        value: d.lastFailedLogin
+          ? html`${when(d.lastFailedLogin.at, now)}<div class="muted">${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip}</div>`
+          : '',
+      },
     ],
   };
 }
 
 function salesTable(today: DaySummary, currency: string): SafeHtml {
   const columns: Column[] = [
-    { label: 'Register' }, { label: 'Sales', num: true }, { label: `Total ${currency}`, num: true },
-    { label: 'Refunded / cancelled', num: true }, { label: `Reversed ${currency}`, num: true },
+    { label: 'Register' },
+    { label: 'Sales', num: true },
+    { label: `Total ${currency}`, num: true },
+    { label: 'Refunded / cancelled', num: true },
+    { label: `Reversed ${currency}`, num: true },
   ];
   const figures = (r: { sales: number; total: string; reversed: number; reversedTotal: string }) => [
-    { field: 'sales', value: r.sales }, { field: 'total', value: r.total },
-    { field: 'reversed', value: r.reversed }, { field: 'reversed-total', value: r.reversedTotal },
+    { field: 'sales', value: r.sales },
+    { field: 'total', value: r.total },
+    { field: 'reversed', value: r.reversed },
+    { field: 'reversed-total', value: r.reversedTotal },
   ];
   const rows = today.registers.map((r) => ({ attrs: html`data-register="${r.register}"`, cells: [r.register, ...figures(r)] }));
   return cardTable('sales-table', columns, rows, 'no registers', { attrs: html`data-register="(all)"`, cells: ['All registers', ...figures(today)] });
@@ -157,7 +181,10 @@ function quarantineTable(view: StatusView): SafeHtml {
   const rows = recent.map((q) => ({
     attrs: html`data-quarantine="${q.id}"`,
     cells: [
-      when(q.at, view.now), q.cashRegisterName ?? '', q.invoiceId ?? '', badge(q.code === 'collision' ? 'fail' : 'warn', q.code),
+      when(q.at, view.now),
+      q.cashRegisterName ?? '',
+      q.invoiceId ?? '',
+      badge(q.code === 'collision' ? 'fail' : 'warn', q.code),
       { value: q.reason, wide: true },
       html`<a href="${`.${view.apiPath}/quarantine/${encodeURIComponent(q.id)}`}">${q.id}</a>`,
     ],
@@ -171,31 +198,54 @@ function forwardingSection(view: StatusView): SafeHtml {
   const f = view.forwarding;
   if (!f) return html`<p class="muted">Standalone: nothing is forwarded (no upstream, no webhooks).</p>`;
   const up = f.upstream;
-  const upstream = up.mode === 'bridge'
-    ? html`<p data-field="upstream">Upstream: ${up.reachable === null ? badge('standalone', 'unknown') : up.reachable ? badge('ok', 'reachable') : badge('fail', 'unreachable')}
+  const upstream =
+    up.mode === 'bridge'
+      ? html`<p data-field="upstream">Upstream: ${up.reachable === null ? badge('standalone', 'unknown') : up.reachable ? badge('ok', 'reachable') : badge('fail', 'unreachable')}
  breaker ${up.breaker ?? 'n/a'}, catalogue ${up.catalogueCached ? 'cached' : 'not cached'}, last sync ${when(up.lastSyncAt, view.now)}</p>`
-    : html`<p class="muted">No upstream (webhooks only).</p>`;
+      : html`<p class="muted">No upstream (webhooks only).</p>`;
   const targetColumns: Column[] = [
-    { label: 'Target' }, { label: 'Waiting', num: true }, { label: 'Oldest', num: true }, { label: 'Attempts', num: true }, { label: 'Last error' }, { label: 'Next attempt' },
+    { label: 'Target' },
+    { label: 'Waiting', num: true },
+    { label: 'Oldest', num: true },
+    { label: 'Attempts', num: true },
+    { label: 'Last error' },
+    { label: 'Next attempt' },
   ];
   const targets = f.targets.map((t) => ({
     attrs: html`data-target="${safeTarget(t.target)}"`,
     cells: [
-      safeTarget(t.target), { field: 'depth', value: t.depth }, t.oldestAgeMs === null ? '' : formatDuration(t.oldestAgeMs), t.attempts,
-      { value: t.lastError ? safeText(t.lastError) : '', wide: true }, t.nextAttemptAt ? when(t.nextAttemptAt, view.now) : '',
+      safeTarget(t.target),
+      { field: 'depth', value: t.depth },
+      t.oldestAgeMs === null ? '' : formatDuration(t.oldestAgeMs),
+      t.attempts,
+      { value: t.lastError ? safeText(t.lastError) : '', wide: true },
+      t.nextAttemptAt ? when(t.nextAttemptAt, view.now) : '',
     ],
   }));
-  const deadColumns: Column[] = [{ label: 'Sale' }, { label: 'Target' }, { label: 'Attempts', num: true }, { label: 'Reason' }, { label: 'Since' }, { label: '' }];
+  const deadColumns: Column[] = [
+    { label: 'Sale' },
+    { label: 'Target' },
+    { label: 'Attempts', num: true },
+    { label: 'Reason' },
+    { label: 'Since' },
+    { label: '' },
+  ];
   const dead = f.deadLetters.map((d) => ({
     attrs: html`data-dead-letter="${d.identifier}"`,
     cells: [
-      d.identifier, safeTarget(d.target), d.attempts, { value: safeText(d.lastError), wide: true }, when(d.at, view.now),
+      d.identifier,
+      safeTarget(d.target),
+      d.attempts,
+      { value: safeText(d.lastError), wide: true },
+      when(d.at, view.now),
       html`<form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/retry`}"><input type="hidden" name="token" value="${view.csrfToken}"><input type="hidden" name="target" value="${d.target}"><button type="submit">Retry</button></form>
 <form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/dismiss`}" class="dismiss"><input type="hidden" name="token" value="${view.csrfToken}"><input type="hidden" name="target" value="${d.target}"><input name="reason" required maxlength="500" placeholder="why it may stay undelivered" aria-label="reason for dismissing ${d.identifier}"><button type="submit">Dismiss</button></form>`,
     ],
   }));
-  const dismissed = f.dismissedDeadLetters > 0
-    ? html`<p class="muted" data-field="dismissed-dead-letters">${f.dismissedDeadLetters} dismissed (kept: <code>GET ${view.apiPath}/deadletters?state=dismissed</code>).</p>` : '';
+  const dismissed =
+    f.dismissedDeadLetters > 0
+      ? html`<p class="muted" data-field="dismissed-dead-letters">${f.dismissedDeadLetters} dismissed (kept: <code>GET ${view.apiPath}/deadletters?state=dismissed</code>).</p>`
+      : '';
   return html`${upstream}
 <h3>Outbox</h3>
 ${cardTable('outbox-table', targetColumns, targets, 'no targets')}
@@ -219,7 +269,12 @@ export function renderStatusPage(view: StatusView): string {
 <p class="meta">version <span data-field="version">${view.version}</span> · up <span data-field="uptime">${formatDuration(view.now.getTime() - view.startedAt.getTime())}</span> (since ${when(view.startedAt, view.now)}) · ${view.forwarding?.upstream.mode === 'bridge' ? 'bridge mode' : 'standalone'} · <a href="status">refresh</a></p></header>
 ${view.notice ? html`<p class="notice ${view.notice.kind}" id="notice">${view.notice.text}</p>` : ''}
 <section id="health"><h2>Health</h2><div class="scroll"><table><tbody>${checks}</tbody></table></div></section>
-<section id="devices"><h2>Devices</h2>${cardTable('devices-table', DEVICE_COLUMNS, view.devices.map((d) => deviceRow(d, view.now)), 'no devices configured')}</section>
+<section id="devices"><h2>Devices</h2>${cardTable(
+    'devices-table',
+    DEVICE_COLUMNS,
+    view.devices.map((d) => deviceRow(d, view.now)),
+    'no devices configured',
+  )}</section>
 <section id="sales"><h2>Today's sales <span class="muted" data-field="day">(${view.today.day})</span></h2>${salesTable(view.today, view.currency)}</section>
 <section id="quarantine"><h2>Quarantine</h2>${quarantineTable(view)}</section>
 <section id="forwarding"><h2>Forwarding</h2>${forwardingSection(view)}</section>

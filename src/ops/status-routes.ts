@@ -49,14 +49,21 @@ export function statusRouter(deps: StatusDeps): Router {
     const quarantine = gateway.ledger.quarantineSummaries('open');
     const registers = [...new Set(gateway.accounts.devices().map((d) => d.cashRegister!))];
     const view: StatusView = {
-      now, version: VERSION, startedAt: gateway.startedAt, currency: gateway.config.currency,
+      now,
+      version: VERSION,
+      startedAt: gateway.startedAt,
+      currency: gateway.config.currency,
       readiness: await checkReadiness({ store: gateway.store, forwarding: fwd }, deps.thresholds),
       devices: deps.activity.list(),
       today: await deps.dailySales.today(registers),
       quarantine: {
-        total: quarantine.length, resolved: gateway.ledger.quarantineCount - quarantine.length, recent: quarantine.slice(-RECENT_QUARANTINE).reverse(),
+        total: quarantine.length,
+        resolved: gateway.ledger.quarantineCount - quarantine.length,
+        recent: quarantine.slice(-RECENT_QUARANTINE).reverse(),
       },
-      forwarding: fwd ? { upstream: fwd.upstream(), targets: fwd.targets(), deadLetters: fwd.deadLetters(), dismissedDeadLetters: fwd.deadLetters('dismissed').length } : null,
+      forwarding: fwd
+        ? { upstream: fwd.upstream(), targets: fwd.targets(), deadLetters: fwd.deadLetters(), dismissedDeadLetters: fwd.deadLetters('dismissed').length }
+        : null,
       csrfToken,
       apiPath: gateway.config.api.basePath.replace(/\/+$/, ''),
       notice: notice(req),
@@ -77,7 +84,10 @@ export function statusRouter(deps: StatusDeps): Router {
     if (!fwd) throw notFound('forwarding (this gateway forwards nothing, so it has no dead letters)');
     const id = String(req.params.id);
     const retried = await fwd.retryDeadLetter(id, { target: formTarget(req) });
-    req.log?.info({ event: 'deadletter.retry', identifier: id, retried, admin: res.locals.account?.username }, retried ? `dead letter ${id} moved back to the outbox` : `no dead letter ${id}`);
+    req.log?.info(
+      { event: 'deadletter.retry', identifier: id, retried, admin: res.locals.account?.username },
+      retried ? `dead letter ${id} moved back to the outbox` : `no dead letter ${id}`,
+    );
     // Relative, so that the page also works behind a proxy that mounts it under a prefix.
     res.redirect(303, `../../../status?${retried ? 'retried' : 'missing'}=${encodeURIComponent(id)}`);
   });
@@ -109,7 +119,8 @@ function formTarget(req: Request): string | undefined {
 function notice(req: Request): StatusView['notice'] {
   const { retried, missing, dismissed, noreason } = req.query;
   if (typeof retried === 'string') return { kind: 'ok', text: `Dead letter ${retried} moved back to the outbox; it will be delivered again.` };
-  if (typeof dismissed === 'string') return { kind: 'ok', text: `Dead letter ${dismissed} dismissed; it is kept (GET /api/deadletters?state=dismissed) and no longer counted.` };
+  if (typeof dismissed === 'string')
+    return { kind: 'ok', text: `Dead letter ${dismissed} dismissed; it is kept (GET /api/deadletters?state=dismissed) and no longer counted.` };
   if (typeof noreason === 'string') return { kind: 'warn', text: `Dead letter ${noreason} was not dismissed: give a reason.` };
   if (typeof missing === 'string') return { kind: 'warn', text: `No open dead letter ${missing} (already retried or dismissed?).` };
   return null;

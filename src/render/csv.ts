@@ -52,10 +52,16 @@ export function objectsToCsv(items: unknown[], fixedColumns: string[] = []): str
       }
     }
   }
-  return csv(header, flat.map((row) => header.map((h) => row[h])));
+  return csv(
+    header,
+    flat.map((row) => header.map((h) => row[h])),
+  );
 }
 
 /** One object as `field,value` rows (a report). */
 export function objectToCsv(item: unknown): string {
-  return csv(['field', 'value'], Object.entries(flatten(item)).map(([k, v]) => [k, v]));
+  return csv(
+    ['field', 'value'],
+    Object.entries(flatten(item)).map(([k, v]) => [k, v]),
+  );
 }

@@ -7,11 +7,7 @@ const STATUS_BANNER: Record<string, string> = { refunded: '*** REFUNDED ***', ca
 /** A 40-column printable receipt. */
 export function receiptText(r: Receipt, money: Money): string {
   const m = (x: number) => money.text(x);
-  const out: string[] = [
-    center(r.cashRegisterName),
-    center(`Receipt ${r.receiptNumber}`),
-    center(shortTime(r.createdAt)),
-  ];
+  const out: string[] = [center(r.cashRegisterName), center(`Receipt ${r.receiptNumber}`), center(shortTime(r.createdAt))];
   if (r.copy) out.push(center('*** COPY ***'));
   if (STATUS_BANNER[r.status]) out.push(center(STATUS_BANNER[r.status]));
   out.push(rule());

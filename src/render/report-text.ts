@@ -58,7 +58,11 @@ export function reportText(r: DayReport, money: Money): string {
  */
 function grossLines(r: DayReport, m: (x: number) => string): string[] {
   if (r.salesTotal === undefined) {
-    return [columns('Sales', String(r.saleCount)), columns(`Refunds (${r.refundCount})`, m(r.refundTotal)), columns(`Cancels (${r.cancelCount})`, m(r.cancelTotal))];
+    return [
+      columns('Sales', String(r.saleCount)),
+      columns(`Refunds (${r.refundCount})`, m(r.refundTotal)),
+      columns(`Cancels (${r.cancelCount})`, m(r.cancelTotal)),
+    ];
   }
   const minus = (x: number) => (x === 0 ? m(0) : `-${m(x)}`);
   const out = [

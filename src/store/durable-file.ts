@@ -5,7 +5,10 @@ import type { Adapter } from 'lowdb';
 
 /** A data file that exists but cannot be parsed: start-up stops, naming it, and the file is never overwritten. */
 export class CorruptFileError extends Error {
-  constructor(readonly path: string, cause: string) {
+  constructor(
+    readonly path: string,
+    cause: string,
+  ) {
     super(`corrupt data file ${path}: ${cause} (fix or move it away; it will not be overwritten)`);
     this.name = 'CorruptFileError';
   }
@@ -83,7 +86,10 @@ export async function readJsonFile<T>(path: string): Promise<T | null> {
  */
 export class DurableJSONFile<T> implements Adapter<T> {
   /** `serialize` must give the text JSON.stringify would (chunks reuse their records' logged JSON). */
-  constructor(readonly path: string, private readonly serialize: (data: T) => string = JSON.stringify) {}
+  constructor(
+    readonly path: string,
+    private readonly serialize: (data: T) => string = JSON.stringify,
+  ) {}
 
   read(): Promise<T | null> {
     return readJsonFile<T>(this.path);

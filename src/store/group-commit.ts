@@ -177,13 +177,14 @@ export class GroupCommit {
   private async flush(dirty: Map<string, DirtyWriter>, appends: Map<string, string[]>, walLines: string[], newDirs: Set<string>) {
     const dirs = new Set(newDirs);
     // The journal goes first: no stored sale without its raw request on disk before it.
-    await Promise.all([...appends].map(([path, lines]) => this.journals.append(path, lines).then((created) => {
-      if (created) dirs.add(dirname(path));
-    })));
-    await Promise.all([
-      this.wal?.append(walLines),
-      ...[...dirty.values()].map((w) => w.write().then(() => dirs.add(dirname(w.path)))),
-    ]);
+    await Promise.all(
+      [...appends].map(([path, lines]) =>
+        this.journals.append(path, lines).then((created) => {
+          if (created) dirs.add(dirname(path));
+        }),
+      ),
+    );
+    await Promise.all([this.wal?.append(walLines), ...[...dirty.values()].map((w) => w.write().then(() => dirs.add(dirname(w.path))))]);
     await Promise.all([...dirs].map(fsyncDir));
   }
 
@@ -199,7 +200,8 @@ export class GroupCommit {
 
   private maybeCheckpoint(): void {
     if (!this.wal || this.checkpointing) return;
-    if (this.pendingChunks.size > 0 && (this.wal.bytes >= this.policy.segmentBytes || this.pendingChunks.size >= this.policy.pendingChunks)) void this.checkpoint();
+    if (this.pendingChunks.size > 0 && (this.wal.bytes >= this.policy.segmentBytes || this.pendingChunks.size >= this.policy.pendingChunks))
+      void this.checkpoint();
     // Under steady traffic (never idle) lazily written files still go out every few seconds, alone.
     else if (this.lazy.size > 0 && Date.now() - this.lazySince >= LAZY_MAX_AGE_MS) void this.checkpoint(false);
   }

@@ -2,7 +2,10 @@ import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export class DataDirLockedError extends Error {
-  constructor(readonly dataDir: string, readonly pid: number) {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
     super(`data dir ${dataDir} is in use by another gateway process (pid ${pid}); stop it first`);
     this.name = 'DataDirLockedError';
   }

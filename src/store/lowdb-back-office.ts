@@ -17,7 +17,10 @@ export class LowdbBackOfficeStore implements BackOfficeStore {
   private readonly movements: ChunkedCollection<BalanceMovement>;
   private readonly presence: Low<PresenceDoc>;
 
-  constructor(dataDir: string, private readonly commit: GroupCommit) {
+  constructor(
+    dataDir: string,
+    private readonly commit: GroupCommit,
+  ) {
     const root = join(dataDir, 'backoffice');
     this.days = new ChunkedCollection(join(root, 'days'), commit, (d) => d.dayId, 100);
     this.movements = new ChunkedCollection(join(root, 'balance'), commit, (m) => m.id, 500);

@@ -7,10 +7,7 @@ import { GroupCommit } from './group-commit.js';
 import { acquireLock } from './lock.js';
 import { recoverWal, WriteAheadLog } from './wal.js';
 import type { Store } from './port.js';
-import {
-  articlesFrom, emptyArticles,
-  type ArticlesData, type JournalEntry, type Modification, type QuarantineItem, type SaleRecord,
-} from './records.js';
+import { articlesFrom, emptyArticles, type ArticlesData, type JournalEntry, type Modification, type QuarantineItem, type SaleRecord } from './records.js';
 
 const day = (iso: string) => iso.slice(0, 10);
 const safeSegment = (s: string) => encodeURIComponent(s).replace(/\./g, '%2E');

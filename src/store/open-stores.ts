@@ -29,18 +29,25 @@ export async function createStores(config: Config, logger?: Logger, lead?: Acqui
   const pgConfig = config.store.postgres;
   if (pgConfig) {
     const [{ PgStore }, { PgBackOfficeStore }, { PgOutboxStore }, { OutboxTable, workerId }] = await Promise.all([
-      import('./postgres/pg-store.js'), import('./postgres/pg-back-office.js'), import('./postgres/pg-outbox.js'), import('./postgres/outbox-table.js'),
+      import('./postgres/pg-store.js'),
+      import('./postgres/pg-back-office.js'),
+      import('./postgres/pg-outbox.js'),
+      import('./postgres/outbox-table.js'),
     ]);
     const log = logger?.child({ component: 'store' });
     const store = new PgStore(pgConfig, config.store.dataDir, (msg, err) => log?.error({ err }, msg), lead);
     return {
-      kind: 'postgres', store, backOffice: new PgBackOfficeStore(store),
-      outbox: () => new PgOutboxStore(store), outboxTable: () => new OutboxTable(store.pool, workerId()),
+      kind: 'postgres',
+      store,
+      backOffice: new PgBackOfficeStore(store),
+      outbox: () => new PgOutboxStore(store),
+      outboxTable: () => new OutboxTable(store.pool, workerId()),
     };
   }
   const store = new LowdbStore(config.store.dataDir);
   return {
-    kind: 'lowdb', store,
+    kind: 'lowdb',
+    store,
     backOffice: new LowdbBackOfficeStore(config.store.dataDir, store.commitQueue),
     outbox: () => new OutboxStore(config.store.dataDir, store.commitQueue),
   };

@@ -5,7 +5,15 @@ import { Low } from 'lowdb';
 import { DurableJSONFile, readJsonFile, writeFileAtomic } from './durable-file.js';
 import type { GroupCommit } from './group-commit.js';
 
-export { eventName, type OutboxEventKind, type OutboxItem, type OutboxState, type QuarantineEvent, type SaleEventKind, type TargetMark } from '../domain/ports/outbox-storage.js';
+export {
+  eventName,
+  type OutboxEventKind,
+  type OutboxItem,
+  type OutboxState,
+  type QuarantineEvent,
+  type SaleEventKind,
+  type TargetMark,
+} from '../domain/ports/outbox-storage.js';
 import type { OutboxItem, OutboxState } from '../domain/ports/outbox-storage.js';
 
 interface ChunkData {
@@ -42,7 +50,11 @@ export class OutboxStore {
   /** For items added in this process: the commit round they go out with at the earliest. */
   private readonly writtenBy = new WeakMap<OutboxItem, number>();
 
-  constructor(dataDir: string, private readonly commit: GroupCommit, private readonly chunkSize = OUTBOX_CHUNK_SIZE) {
+  constructor(
+    dataDir: string,
+    private readonly commit: GroupCommit,
+    private readonly chunkSize = OUTBOX_CHUNK_SIZE,
+  ) {
     this.root = join(dataDir, 'outbox');
     this.stateDb = new Low(new DurableJSONFile<OutboxState>(join(this.root, 'state.json')), { targets: {} });
   }
@@ -138,7 +150,10 @@ export class OutboxStore {
       path: chunk.path,
       write: async () => {
         if (chunk.data.records.length > 0) await writeFileAtomic(chunk.path, JSON.stringify(chunk.data));
-        else await unlink(chunk.path).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+        else
+          await unlink(chunk.path).catch((err: NodeJS.ErrnoException) => {
+            if (err.code !== 'ENOENT') throw err;
+          });
       },
     });
   }

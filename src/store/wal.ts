@@ -52,7 +52,11 @@ export class WriteAheadLog {
   /** Bytes appended to the open segment. */
   bytes = 0;
 
-  constructor(readonly dir: string, readonly baseDir: string, firstSegment = 1) {
+  constructor(
+    readonly dir: string,
+    readonly baseDir: string,
+    firstSegment = 1,
+  ) {
     this.current = firstSegment;
   }
 

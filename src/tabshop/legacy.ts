@@ -281,10 +281,15 @@ export function legacyCredentials(opts: { enabled: boolean }): RequestHandler[] 
     const creds = findCredentials(sources);
     if (!creds) return next();
     if (!opts.enabled) {
-      return next(new AppError('unauthorized',
-        `credentials were sent as ${creds.from} (pre-146 TabShop); this gateway expects HTTP Basic auth. ` +
-        'Update TabShop, or set "tabshop": {"legacy": true} in the gateway config to accept legacy clients',
-        undefined, { 'WWW-Authenticate': `Basic realm="${REALM}"` }));
+      return next(
+        new AppError(
+          'unauthorized',
+          `credentials were sent as ${creds.from} (pre-146 TabShop); this gateway expects HTTP Basic auth. `
+            + 'Update TabShop, or set "tabshop": {"legacy": true} in the gateway config to accept legacy clients',
+          undefined,
+          { 'WWW-Authenticate': `Basic realm="${REALM}"` },
+        ),
+      );
     }
     res.locals.legacyCredentials = creds;
     res.locals.legacy = true;
@@ -324,13 +329,19 @@ export function journalLegacyReads(deps: { store: Store; uow: UnitOfWork; now: (
     if (res.locals.legacy && !/\/invoice$/.test(req.path)) {
       const account = accountOf(res);
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const entry = legacyJournalEntry({
-        at: deps.now().toISOString(), device: account.username, cashRegisterName: account.cashRegister,
-        method: req.method, path: req.originalUrl.split('?')[0],
-        ...(req.id !== undefined && { requestId: String(req.id) }),
-        ...(req.headers['content-type'] && { contentType: req.headers['content-type'] }),
-        ...(body.length > 0 && { body: body.toString('utf8') }),
-      }, req);
+      const entry = legacyJournalEntry(
+        {
+          at: deps.now().toISOString(),
+          device: account.username,
+          cashRegisterName: account.cashRegister,
+          method: req.method,
+          path: req.originalUrl.split('?')[0],
+          ...(req.id !== undefined && { requestId: String(req.id) }),
+          ...(req.headers['content-type'] && { contentType: req.headers['content-type'] }),
+          ...(body.length > 0 && { body: body.toString('utf8') }),
+        },
+        req,
+      );
       // A unit of work of its own that the read does not wait for: flushed soon, the tablet answered now.
       deps.uow.transact(async () => deps.store.journal(entry)).catch(() => undefined);
     }

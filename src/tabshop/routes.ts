@@ -10,7 +10,16 @@ import { NotDurableError, type UnitOfWork } from '../domain/ports/unit-of-work.j
 import type { JournalEntry } from '../domain/ports/records.js';
 import type { CachedBody, TabShopViews } from './views.js';
 import { decodeBody, type BodyEncoding } from '../translate/body-encoding.js';
-import { invoiceFromForm, legacyCredentialsOf, legacyJournalEntry, readBodyAfterPrefix, redactParams, sizeInBytes, storableBody, withLegacy } from './legacy.js';
+import {
+  invoiceFromForm,
+  legacyCredentialsOf,
+  legacyJournalEntry,
+  readBodyAfterPrefix,
+  redactParams,
+  sizeInBytes,
+  storableBody,
+  withLegacy,
+} from './legacy.js';
 
 export interface TabShopDeps {
   store: Store;
@@ -77,8 +86,10 @@ export function tabshopRouter(deps: TabShopDeps): Router {
     });
     if (!body.ok) throw new AppError(body.code, body.message);
     if (summary === null) {
-      throw new AppError('too_many_invoices',
-        `a push may hold at most ${max} invoices (tabshop.maxInvoicesPerPush); this one holds ${body.invoices.length}: nothing was stored, send them in smaller batches`);
+      throw new AppError(
+        'too_many_invoices',
+        `a push may hold at most ${max} invoices (tabshop.maxInvoicesPerPush); this one holds ${body.invoices.length}: nothing was stored, send them in smaller batches`,
+      );
     }
     res.locals.pushSummary = summary;
     if (wantsJson(req)) res.json(summary);
@@ -134,8 +145,11 @@ export function parseInvoiceBody(text: string): ParsedBody {
 // The journal keeps the bytes as received: UTF-8 text (a BOM included), else base64.
 function journalEntry(req: Request, ctx: PushContext, raw: Buffer, text: string, encoding: BodyEncoding): JournalEntry {
   const entry: JournalEntry = {
-    at: ctx.at.toISOString(), device: ctx.device, cashRegisterName: ctx.cashRegisterName,
-    method: req.method, path: req.originalUrl.split('?')[0],
+    at: ctx.at.toISOString(),
+    device: ctx.device,
+    cashRegisterName: ctx.cashRegisterName,
+    method: req.method,
+    path: req.originalUrl.split('?')[0],
   };
   if (req.id !== undefined) entry.requestId = String(req.id);
   const query = req.originalUrl.split('?')[1];

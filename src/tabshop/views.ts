@@ -47,9 +47,11 @@ export class TabShopViews {
   }
 
   discountBody(): CachedBody {
-    return (this.discounts ??= cached(JSON.stringify({
-      discounts: withNone(this.catalog.all<Discount>('discounts').sort(byId).map(discountToTabShop)),
-    })));
+    return (this.discounts ??= cached(
+      JSON.stringify({
+        discounts: withNone(this.catalog.all<Discount>('discounts').sort(byId).map(discountToTabShop)),
+      }),
+    ));
   }
 
   private stockItems() {
@@ -62,14 +64,17 @@ export class TabShopViews {
       tax: this.catalog.find<Tax>('taxes', '0') ? -1 : NONE_ENTRY.id,
       discount: this.catalog.find<Discount>('discounts', '0') ? -1 : NONE_ENTRY.id,
     };
-    return this.catalog.all<Product>('products').sort(byId).map((p) => {
-      const quantity = this.catalog.quantityOf(p.identifier);
-      return productToStockItem(p, {
-        categoryPath: categoryPath(firstCategory.get(p.identifier) ?? null, categories),
-        stockQty: quantity === null ? null : quantity.toNumber(),
-        none,
+    return this.catalog
+      .all<Product>('products')
+      .sort(byId)
+      .map((p) => {
+        const quantity = this.catalog.quantityOf(p.identifier);
+        return productToStockItem(p, {
+          categoryPath: categoryPath(firstCategory.get(p.identifier) ?? null, categories),
+          stockQty: quantity === null ? null : quantity.toNumber(),
+          none,
+        });
       });
-    });
   }
 }
 

@@ -1,8 +1,12 @@
 import type { Category, Discount, Product, Tax } from '../domain/types.js';
 import { Decimal, fractionToPercent, percentToFraction, toDecimal, toNumber } from './decimal.js';
 import {
-  ATTRIBUTE_SELL_BEYOND_STOCK, UNTRACKED_STOCK_QTY,
-  type TabShopDiscount, type TabShopStockItem, type TabShopStockItemInput, type TabShopTax,
+  ATTRIBUTE_SELL_BEYOND_STOCK,
+  UNTRACKED_STOCK_QTY,
+  type TabShopDiscount,
+  type TabShopStockItem,
+  type TabShopStockItemInput,
+  type TabShopTax,
 } from './tabshop-types.js';
 
 export interface StockPlacement {
@@ -27,15 +31,15 @@ export interface ImportedStockItem {
 }
 
 export function normaliseCategoryPath(path: string | null | undefined): string {
-  const segments = (path ?? '').split('/').map((s) => s.trim()).filter((s) => s !== '');
+  const segments = (path ?? '')
+    .split('/')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   return `/${segments.join('/')}`;
 }
 
 /** The path of category names from the root down to categoryId, following `parent`. */
-export function categoryPath(
-  categoryId: string | null | undefined,
-  categories: Map<string, Category> | Record<string, Category>,
-): string {
+export function categoryPath(categoryId: string | null | undefined, categories: Map<string, Category> | Record<string, Category>): string {
   const lookup = (id: string) => (categories instanceof Map ? categories.get(id) : Object.hasOwn(categories, id) ? categories[id] : undefined);
   const names: string[] = [];
   const seen = new Set<string>();
@@ -90,8 +94,7 @@ export function productToStockItem(product: Product, placement: StockPlacement):
 export function stockItemToProduct(item: TabShopStockItemInput): ImportedStockItem {
   const attribute = toNumber(item.attribute ?? 0);
   const stockqty = item.stockqty ?? null;
-  const untracked = stockqty === null
-    || ((attribute & ATTRIBUTE_SELL_BEYOND_STOCK) !== 0 && toDecimal(stockqty).gte(UNTRACKED_STOCK_QTY));
+  const untracked = stockqty === null || ((attribute & ATTRIBUTE_SELL_BEYOND_STOCK) !== 0 && toDecimal(stockqty).gte(UNTRACKED_STOCK_QTY));
   const product: Product = {
     identifier: String(item.id),
     name: item.title ?? '',

@@ -92,7 +92,10 @@ function canonical(value: unknown, rules: CanonicalRules, key: string | undefine
   if (Array.isArray(value)) {
     const items = value.map((item) => canonical(item, rules, undefined));
     if (key === undefined || !rules.unordered.has(key)) return items;
-    return items.map((item) => [JSON.stringify(item), item] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
+    return items
+      .map((item) => [JSON.stringify(item), item] as const)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, item]) => item);
   }
   if (typeof value === 'object') {
     // No prototype: a pushed "__proto__" key stays a plain own key instead of hitting the setter.

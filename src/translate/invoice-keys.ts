@@ -35,7 +35,10 @@ export function invoiceContentKey(invoice: TabShopInvoice): string {
 }
 
 export function saleIdentityKey(sale: Sale): string {
-  return identityKey(sale.createdAt, sale.lines.map((l) => [l.product, decimalKey(l.quantity), decimalKey(l.total)]));
+  return identityKey(
+    sale.createdAt,
+    sale.lines.map((l) => [l.product, decimalKey(l.quantity), decimalKey(l.total)]),
+  );
 }
 
 /** The sale minus what the gateway assigns (version, day, printing) and who delivered it. */

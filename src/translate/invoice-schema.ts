@@ -4,15 +4,14 @@ import { AMOUNT_LIMIT_MESSAGE, isAmount } from './amount-limit.js';
 import { decimalKey, isNumeric, toDecimal } from './decimal.js';
 import type { TabShopInvoice } from './tabshop-types.js';
 
-export interface SchemaProblem { path: string; message: string }
+export interface SchemaProblem {
+  path: string;
+  message: string;
+}
 
-export type InvoiceCheck =
-  | { ok: true; invoice: TabShopInvoice }
-  | { ok: false; reason: string; problems: SchemaProblem[] };
+export type InvoiceCheck = { ok: true; invoice: TabShopInvoice } | { ok: false; reason: string; problems: SchemaProblem[] };
 
-export type BatchCheck =
-  | { ok: true; invoices: unknown[] }
-  | { ok: false; reason: string; problems: SchemaProblem[] };
+export type BatchCheck = { ok: true; invoices: unknown[] } | { ok: false; reason: string; problems: SchemaProblem[] };
 
 export const CHECKOUT_STATUSES: readonly string[] = ['10', '11', '12'];
 
@@ -63,9 +62,7 @@ function checkDate(date: unknown): SchemaProblem[] {
   const n = Number(date);
   const exact = Number.isSafeInteger(n) && (typeof date === 'number' || PLAIN_DIGITS.test(date));
   const ms = exact ? null : toDecimal(date);
-  const plausible = exact
-    ? n >= EARLIEST_DATE_MS && n < LATEST_DATE_MS
-    : ms!.isInteger() && ms!.gte(EARLIEST_DATE_MS) && ms!.lt(LATEST_DATE_MS);
+  const plausible = exact ? n >= EARLIEST_DATE_MS && n < LATEST_DATE_MS : ms!.isInteger() && ms!.gte(EARLIEST_DATE_MS) && ms!.lt(LATEST_DATE_MS);
   return plausible ? [] : [{ path: '/date', message: `must be epoch milliseconds between 2000 and 2100, got ${String(date)}` }];
 }
 

@@ -30,8 +30,18 @@ export interface StockMovement {
 const STATUS_BY_CODE: Record<string, SaleStatus> = { '10': 'completed', '11': 'refunded', '12': 'cancelled' };
 
 const METHOD_BY_CODE: Record<string, string> = {
-  '0': 'cash', '1': 'credit_card', '2': 'card', '3': 'paypal', '4': 'check', '5': 'paypal_here',
-  '6': 'invoice', '7': 'bitcoin', '8': 'authorize_net', '9': 'payleven', '10': 'yodo', '11': 'stripe',
+  '0': 'cash',
+  '1': 'credit_card',
+  '2': 'card',
+  '3': 'paypal',
+  '4': 'check',
+  '5': 'paypal_here',
+  '6': 'invoice',
+  '7': 'bitcoin',
+  '8': 'authorize_net',
+  '9': 'payleven',
+  '10': 'yodo',
+  '11': 'stripe',
 };
 
 /** A missing status is a plain checkout; anything but 10/11/12 is refused (validateInvoice rejects it first). */

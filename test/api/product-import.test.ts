@@ -4,14 +4,20 @@ import { adminAuth, deviceAuth, useTestGateway } from '../helpers.js';
 const t = useTestGateway();
 
 const importCsv = async (body: string | Buffer, query = '', auth = adminAuth) => {
-  const res = await t.gw.fetch(`/api/products/import${query}`, { method: 'POST', auth, body: new Uint8Array(Buffer.isBuffer(body) ? body : Buffer.from(body)), headers: { 'content-type': 'text/csv' } });
-  return { status: res.status, body: await res.json() as any };
+  const res = await t.gw.fetch(`/api/products/import${query}`, {
+    method: 'POST',
+    auth,
+    body: new Uint8Array(Buffer.isBuffer(body) ? body : Buffer.from(body)),
+    headers: { 'content-type': 'text/csv' },
+  });
+  return { status: res.status, body: (await res.json()) as any };
 };
 
 describe('POST /api/products/import (CSV)', () => {
   it('reads TabShop column names; dryRun changes nothing; re-importing the same file changes nothing', async () => {
     await t.admin('/taxes/1', 'PUT', { name: 'Reduced', vat: 10 });
-    const file = 'id,category,title,price,costprice,discountid,description,attribute,stockqty,taxid\r\n'
+    const file =
+      'id,category,title,price,costprice,discountid,description,attribute,stockqty,taxid\r\n'
       + '101,/Drinks/Coffee,Espresso,2.2,0.4,0,"Short, strong",0,,1\r\n'
       + '102,/Drinks/Coffee,Latte,3.5,0.9,0,,0,40,1\r\n'
       + '103,/Food,Scone,abc,0,0,,0,,1\r\n'
@@ -52,7 +58,13 @@ describe('POST /api/products/import (CSV)', () => {
     expect(exported).toContain("'=Special");
     expect((await importCsv(exported)).body).toMatchObject({ created: [], changed: [], unchanged: 1, refused: [] });
     expect((await t.admin('/products/201')).body).toMatchObject({ name: '=Special', description: '-10% today' });
-    const euro = Buffer.from([...Buffer.from('id;name;price\r\n202;Caf', 'latin1'), 0xe9, ...Buffer.from(' ', 'latin1'), 0x80, ...Buffer.from(';2,00\r\n', 'latin1')]);
+    const euro = Buffer.from([
+      ...Buffer.from('id;name;price\r\n202;Caf', 'latin1'),
+      0xe9,
+      ...Buffer.from(' ', 'latin1'),
+      0x80,
+      ...Buffer.from(';2,00\r\n', 'latin1'),
+    ]);
     expect((await importCsv(euro)).body).toMatchObject({ encoding: 'windows-1252', refused: [] });
     expect((await t.admin('/products/202')).body.name).toBe('Café €');
   });

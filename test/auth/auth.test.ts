@@ -6,7 +6,10 @@ import { hashPassword } from '../../src/config/password.js';
 describe('Accounts', () => {
   it('verifies plain and scrypt-hashed passwords and tells devices from admins', async () => {
     const accounts = new Accounts(
-      [{ username: 't1', password: 'secret-1', cashRegister: 'R1' }, { username: 't2', passwordHash: await hashPassword('secret-2'), cashRegister: 'R2' }],
+      [
+        { username: 't1', password: 'secret-1', cashRegister: 'R1' },
+        { username: 't2', passwordHash: await hashPassword('secret-2'), cashRegister: 'R2' },
+      ],
       [{ username: 'boss', password: 'boss-pw' }],
     );
     expect(await accounts.verify('t1', 'secret-1')).toEqual({ username: 't1', role: 'device', cashRegister: 'R1' });

@@ -21,18 +21,30 @@ describe('login timing does not tell which users exist (issue 18, item 6)', () =
     const hash = await hashPassword('hashed-secret');
     const calls: ReturnType<typeof costOf>[] = [];
     const accounts = new Accounts(
-      [{ username: 'plain', password: 'plain-secret', cashRegister: 'R1' }, { username: 'hashed', passwordHash: hash, cashRegister: 'R2' }],
-      [], [],
-      { verifyHash: (password, encoded) => { calls.push(costOf(encoded)); return verifyPassword(password, encoded); } },
+      [
+        { username: 'plain', password: 'plain-secret', cashRegister: 'R1' },
+        { username: 'hashed', passwordHash: hash, cashRegister: 'R2' },
+      ],
+      [],
+      [],
+      {
+        verifyHash: (password, encoded) => {
+          calls.push(costOf(encoded));
+          return verifyPassword(password, encoded);
+        },
+      },
     );
     const cost = costOf(hash);
     const attempts: [string, string, boolean][] = [
-      ['nobody', 'x', false], ['plain', 'wrong', false], ['hashed', 'wrong', false],
-      ['plain', 'plain-secret', true], ['hashed', 'hashed-secret', true],
+      ['nobody', 'x', false],
+      ['plain', 'wrong', false],
+      ['hashed', 'wrong', false],
+      ['plain', 'plain-secret', true],
+      ['hashed', 'hashed-secret', true],
     ];
     for (const [user, pass, ok] of attempts) {
       calls.length = 0;
-      expect(await accounts.verify(user, pass) !== null, `${user}/${pass}`).toBe(ok);
+      expect((await accounts.verify(user, pass)) !== null, `${user}/${pass}`).toBe(ok);
       expect(calls, `${user}/${pass}`).toEqual([cost]);
     }
     // A success is remembered: the tablet's next request costs no scrypt, for either kind of account.
@@ -44,8 +56,12 @@ describe('login timing does not tell which users exist (issue 18, item 6)', () =
 
   it('takes a dummy hash with the configured hash cost, not the default one', async () => {
     const calls: string[] = [];
-    const accounts = new Accounts([{ username: 'h', passwordHash: hashWith('pw', 1024, 4, 2), cashRegister: 'R' }], [], [],
-      { verifyHash: async (_p, encoded) => { calls.push(encoded); return false; } });
+    const accounts = new Accounts([{ username: 'h', passwordHash: hashWith('pw', 1024, 4, 2), cashRegister: 'R' }], [], [], {
+      verifyHash: async (_p, encoded) => {
+        calls.push(encoded);
+        return false;
+      },
+    });
     await accounts.verify('someone-else', 'pw');
     expect(costOf(calls[0])).toEqual({ N: 1024, r: 4, p: 2, keyBytes: 32 });
   });
@@ -53,7 +69,11 @@ describe('login timing does not tell which users exist (issue 18, item 6)', () =
   it('gives medians within 20 % of each other for unknown, plain and hashed users (same run, interleaved)', async () => {
     // N=4096 keeps each try at a few ms; 40 tries of each kind instead of the issue's 200, to stay cheap.
     const accounts = new Accounts(
-      [{ username: 'plain', password: 'plain-secret', cashRegister: 'R1' }, { username: 'hashed', passwordHash: hashWith('hashed-secret', 4096), cashRegister: 'R2' }], [],
+      [
+        { username: 'plain', password: 'plain-secret', cashRegister: 'R1' },
+        { username: 'hashed', passwordHash: hashWith('hashed-secret', 4096), cashRegister: 'R2' },
+      ],
+      [],
     );
     const kinds = { unknown: ['nobody', 'guess'], plain: ['plain', 'guess'], hashed: ['hashed', 'guess'] } as const;
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

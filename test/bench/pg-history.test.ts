@@ -26,7 +26,12 @@ describe('bench: the PostgreSQL history written with COPY (bench/lib/pg-history.
     await seedCatalogue(g.catalog, g.ledger, cat);
     const [generated] = historyRecords({ sales: 1, registers: [register], catalogue: cat });
     // The generator's first invoice, pushed through the ledger at the generator's receipt time.
-    const invoice = tabshopInvoice({ seq: 1_000_000_000, products: cat.products.map((p) => p.identifier), date: Date.parse(generated.sale.createdAt), rnd: prng(17) });
+    const invoice = tabshopInvoice({
+      seq: 1_000_000_000,
+      products: cat.products.map((p) => p.identifier),
+      date: Date.parse(generated.sale.createdAt),
+      rnd: prng(17),
+    });
     await g.ledger.ingestInvoices([invoice], { device: 't', cashRegisterName: 'TAB-1', at: new Date(generated.history[0].at) });
     await g.store.commit();
     const stored = await g.store.getSale('TAB-1:1000000000');

@@ -17,7 +17,9 @@ export const DESKTOP = { viewport: { width: 1280, height: 900 } };
 export async function watchedPage(context: BrowserContext): Promise<{ page: Page; problems: string[] }> {
   const page = await context.newPage();
   const problems: string[] = [];
-  page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text()); });
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
+  });
   page.on('pageerror', (e) => problems.push(String(e)));
   return { page, problems };
 }

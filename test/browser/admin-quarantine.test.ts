@@ -29,11 +29,15 @@ describe.skipIf(!haveChromium && !inCi)('back office quarantine, dead letters an
   it('quarantine: reason and payload; correct and release, release with the received date, dismiss with a reason', async () => {
     const date = String(Date.now());
     await gw.fetch('/invoice', {
-      method: 'POST', auth: deviceAuth, body: JSON.stringify({ invoices: [
-        { ...invoice(202612030100001, [{ productId: '1', qty: 1, total: 2 }], { date }), total: 'lots' },
-        invoice(202612030100002, [{ productId: '1', qty: 1, total: 3 }], { date: 'yesterday' }),
-        { ...invoice(202612030100003, [{ productId: '1', qty: 1, total: 4 }], { date }), checkoutStatus: 'maybe' },
-      ] }),
+      method: 'POST',
+      auth: deviceAuth,
+      body: JSON.stringify({
+        invoices: [
+          { ...invoice(202612030100001, [{ productId: '1', qty: 1, total: 2 }], { date }), total: 'lots' },
+          invoice(202612030100002, [{ productId: '1', qty: 1, total: 3 }], { date: 'yesterday' }),
+          { ...invoice(202612030100003, [{ productId: '1', qty: 1, total: 4 }], { date }), checkoutStatus: 'maybe' },
+        ],
+      }),
     });
     const items: { id: string; invoiceId: string; reason: string; payload: unknown; at: string }[] = (await api('/quarantine')).body.items;
     expect(items).toHaveLength(3);
@@ -86,11 +90,16 @@ describe.skipIf(!haveChromium && !inCi)('back office quarantine, dead letters an
     expect(await page.locator('#notice').textContent()).toContain(`Dead letter ${DEAD[0]} moved back to the outbox`);
     await Promise.all([page.waitForEvent('load'), page.locator(`tr[data-dead-letter="${DEAD[1]}"]`).getByRole('button', { name: 'Retry as PUT' }).click()]);
     // Each row's buttons name their target (a sale may have a dead letter per target).
-    expect(fwd.retriedWith).toEqual([{ identifier: DEAD[0], target: 'upstream' }, { identifier: DEAD[1], method: 'PUT', target: 'upstream' }]);
+    expect(fwd.retriedWith).toEqual([
+      { identifier: DEAD[0], target: 'upstream' },
+      { identifier: DEAD[1], method: 'PUT', target: 'upstream' },
+    ]);
     const row = page.locator(`tr[data-dead-letter="${DEAD[2]}"]`);
     // A stale form (token of an older session) changes nothing and keeps the reason typed.
     await row.getByLabel('Reason').fill('sold twice by mistake');
-    await row.locator('form.inline input[name=_csrf]').evaluate((input: HTMLInputElement) => { input.value = 'stale'; });
+    await row.locator('form.inline input[name=_csrf]').evaluate((input: HTMLInputElement) => {
+      input.value = 'stale';
+    });
     await Promise.all([page.waitForEvent('load'), row.getByRole('button', { name: 'Dismiss' }).click()]);
     expect(await page.locator('#notice').textContent()).toContain('This form had expired');
     expect(fwd.dismissed).toEqual([]);
@@ -105,7 +114,11 @@ describe.skipIf(!haveChromium && !inCi)('back office quarantine, dead letters an
     await row.getByLabel('Reason').fill('sold twice by mistake');
     // A tablet pushing meanwhile refreshes the live regions, but not the one being typed into.
     const updated = await page.evaluate(() => document.body.getAttribute('data-updated'));
-    await gw.fetch('/invoice', { method: 'POST', auth: deviceAuth, body: JSON.stringify({ invoices: [invoice(202612030100050, [{ productId: '101', qty: 1, total: 2.2 }], { date: String(Date.now()) })] }) });
+    await gw.fetch('/invoice', {
+      method: 'POST',
+      auth: deviceAuth,
+      body: JSON.stringify({ invoices: [invoice(202612030100050, [{ productId: '101', qty: 1, total: 2.2 }], { date: String(Date.now()) })] }),
+    });
     await page.waitForFunction((before) => document.body.getAttribute('data-updated') !== before, updated, { timeout: 5000 });
     expect(await row.getByLabel('Reason').inputValue()).toBe('sold twice by mistake');
     await Promise.all([page.waitForEvent('load'), row.getByRole('button', { name: 'Dismiss' }).click()]);

@@ -53,7 +53,11 @@ describe.skipIf(!haveChromium && !inCi)('back office tasks in a real browser (Ch
   }, 60_000);
 
   it('days: X report now, Close day after a confirmation gives the Z report, printable 80 mm and A4, CSV', async () => {
-    await gw.fetch('/invoice', { method: 'POST', auth: deviceAuth, body: JSON.stringify({ invoices: [invoice(202612030100001, [{ productId: '7', qty: 2, total: 5.8 }], { date: String(Date.now()) })] }) });
+    await gw.fetch('/invoice', {
+      method: 'POST',
+      auth: deviceAuth,
+      body: JSON.stringify({ invoices: [invoice(202612030100001, [{ productId: '7', qty: 2, total: 5.8 }], { date: String(Date.now()) })] }),
+    });
     await page.getByRole('link', { name: 'Days' }).click();
     const row = page.locator('#open-days tr[data-register="TAB-1"]');
     expect(await row.locator('[data-field="sales"]').textContent()).toBe('1');
@@ -150,5 +154,4 @@ describe.skipIf(!haveChromium && !inCi)('back office tasks in a real browser (Ch
     expect(await page.locator('tr[data-device="tablet-1"] [data-field="last-seen"]').textContent()).not.toContain('never');
     expect(await page.locator('tr[data-device="tablet-9"]').textContent()).toContain('back office');
   }, 60_000);
-
 });

@@ -13,7 +13,15 @@ export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.m
 export const CHROMIUM_LAUNCH = {
   executablePath: CHROMIUM,
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 };
 
 /** Fails clearly when Chromium is missing, and makes the folder for screenshots of failures. */

@@ -43,7 +43,9 @@ describe.skipIf(!haveChromium && !inCi)('kitchen screen in a real browser (Chrom
     await sendLikeTablet(listener.port, order('Table 1', [{ product: 'Burger', amount: '2' }]));
     const page = await context.newPage();
     const problems: string[] = [];
-    page.on('console', (m) => { if (/Content Security Policy|error/i.test(m.text()) && !/ERR_CONNECTION_REFUSED|net::/.test(m.text())) problems.push(m.text()); });
+    page.on('console', (m) => {
+      if (/Content Security Policy|error/i.test(m.text()) && !/ERR_CONNECTION_REFUSED|net::/.test(m.text())) problems.push(m.text());
+    });
     page.on('pageerror', (e) => problems.push(e.message));
     expect((await page.goto(`${gw.url}/kitchen`))?.status()).toBe(200);
     await page.locator('#connection[data-state="live"]').waitFor();
@@ -56,7 +58,13 @@ describe.skipIf(!haveChromium && !inCi)('kitchen screen in a real browser (Chrom
 
     // A new order appears without reload; the time it took is reported, not asserted (shared CI machines).
     const sent = performance.now();
-    await sendLikeTablet(listener.port, order('Terrasse 3', [{ product: 'Käsespätzle', amount: 1.5 }, { product: 'Crème brûlée', amount: '2' }]));
+    await sendLikeTablet(
+      listener.port,
+      order('Terrasse 3', [
+        { product: 'Käsespätzle', amount: 1.5 },
+        { product: 'Crème brûlée', amount: '2' },
+      ]),
+    );
     await page.locator('#orders .card[data-id="2"]').waitFor({ timeout: 5_000 });
     console.log(`kitchen card appeared ${Math.round(performance.now() - sent)} ms after the tablet closed its connection`);
     expect(await cards.count()).toBe(2);
@@ -81,7 +89,14 @@ describe.skipIf(!haveChromium && !inCi)('kitchen screen in a real browser (Chrom
     await expect.poll(() => page.locator('#recall li').count()).toBe(1);
     expect(await page.locator('#recall li').first().textContent()).toContain('Terrasse 3');
     await page.screenshot({ path: join(ARTIFACTS, 'kitchen-recall.png'), fullPage: true });
-    expect((await gw.json('/api/kitchen/orders/2', { auth: null, headers: { authorization: `Basic ${Buffer.from(`${KITCHEN.username}:${KITCHEN.password}`).toString('base64')}` } })).body.state).toBe('done');
+    expect(
+      (
+        await gw.json('/api/kitchen/orders/2', {
+          auth: null,
+          headers: { authorization: `Basic ${Buffer.from(`${KITCHEN.username}:${KITCHEN.password}`).toString('base64')}` },
+        })
+      ).body.state,
+    ).toBe('done');
 
     await page.locator('#recall li button').first().click();
     await expect.poll(() => cards.count()).toBe(2);

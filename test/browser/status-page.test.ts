@@ -46,8 +46,20 @@ describe.skipIf(!haveChromium && !inCi)('status page in a real browser (Chromium
   it('shows the figures after pushes, retries and dismisses a dead letter, and fits a phone screen', async () => {
     const date = String(Date.now());
     const pushes: [string, unknown[]][] = [
-      [deviceAuth, [invoice(202611230100001, [{ productId: '101', qty: 1, total: 6.38 }], { date }), invoice(202611230100002, [{ productId: '102', qty: 2, total: 4.98 }], { date })]],
-      [device2Auth, [invoice(202611230200001, [{ productId: '101', qty: 1, total: 0.1 }], { date }), invoice(202611230200002, [{ productId: '101', qty: 1, total: 0.2 }], { date })]],
+      [
+        deviceAuth,
+        [
+          invoice(202611230100001, [{ productId: '101', qty: 1, total: 6.38 }], { date }),
+          invoice(202611230100002, [{ productId: '102', qty: 2, total: 4.98 }], { date }),
+        ],
+      ],
+      [
+        device2Auth,
+        [
+          invoice(202611230200001, [{ productId: '101', qty: 1, total: 0.1 }], { date }),
+          invoice(202611230200002, [{ productId: '101', qty: 1, total: 0.2 }], { date }),
+        ],
+      ],
       [device2Auth, [invoice(202611230200003, [{ productId: '103', qty: 1, total: 5 }], { date, checkoutStatus: '11' }), { id: 'broken' }]],
     ];
     for (const [auth, invoices] of pushes) {
@@ -57,7 +69,9 @@ describe.skipIf(!haveChromium && !inCi)('status page in a real browser (Chromium
 
     const page = await context.newPage();
     const cspViolations: string[] = [];
-    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
     const response = await page.goto(`${gw.url}/status`);
     expect(response?.status()).toBe(200);
 
@@ -77,15 +91,15 @@ describe.skipIf(!haveChromium && !inCi)('status page in a real browser (Chromium
     expect(await page.locator('tr[data-target="upstream"] [data-field="depth"]').textContent()).toBe('2');
 
     // Usable on a phone: styles applied (the inline CSS passes the CSP), nothing wider than the screen.
-    const badgeColour = await page.locator('.badge').first().evaluate((el) => getComputedStyle(el).backgroundColor);
+    const badgeColour = await page
+      .locator('.badge')
+      .first()
+      .evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(badgeColour).not.toBe('rgba(0, 0, 0, 0)');
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'status-page-phone.png'), fullPage: true });
 
-    await Promise.all([
-      page.waitForURL(/\/status\?retried=/),
-      page.locator(`tr[data-dead-letter="${DEAD}"]`).getByRole('button', { name: 'Retry' }).click(),
-    ]);
+    await Promise.all([page.waitForURL(/\/status\?retried=/), page.locator(`tr[data-dead-letter="${DEAD}"]`).getByRole('button', { name: 'Retry' }).click()]);
     expect(fwd.retried).toEqual([DEAD]);
     expect(await page.locator('#notice').textContent()).toContain(`Dead letter ${DEAD} moved back to the outbox`);
     expect(await page.locator(`tr[data-dead-letter="${DEAD}"]`).count()).toBe(0);

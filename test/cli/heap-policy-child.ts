@@ -5,7 +5,9 @@ import { compactHeap, holdYoungGeneration, releaseYoungGeneration, settleAfterLo
 const space = (name: string) => getHeapSpaceStatistics().find((s) => s.space_name === name)!;
 const mb = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
 const report = (step: string, extra: Record<string, unknown> = {}) =>
-  process.stdout.write(`${JSON.stringify({ step, newSpaceMB: mb(space('new_space').space_size), oldSpaceMB: mb(space('old_space').space_size), oldUsedMB: mb(space('old_space').space_used_size), held: youngGenerationHeld(), ...extra })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ step, newSpaceMB: mb(space('new_space').space_size), oldSpaceMB: mb(space('old_space').space_size), oldUsedMB: mb(space('old_space').space_used_size), held: youngGenerationHeld(), ...extra })}\n`,
+  );
 
 /** Allocation that makes V8 grow the young generation: many objects surviving scavenges for a while. */
 function churn(): void {

@@ -5,22 +5,37 @@ import { userNodeFlags } from '../../src/cli/heap-policy.js';
 
 const CHILD = fileURLToPath(new URL('./heap-policy-child.ts', import.meta.url));
 
-interface Step { step: string; newSpaceMB: number; oldSpaceMB: number; oldUsedMB: number; held: boolean; compactMs?: number; exposed?: string }
+interface Step {
+  step: string;
+  newSpaceMB: number;
+  oldSpaceMB: number;
+  oldUsedMB: number;
+  held: boolean;
+  compactMs?: number;
+  exposed?: string;
+}
 
 /** Runs the child script in a fresh node (a heap of its own) and returns its steps by name. */
 function run(nodeArgs: string[], args: string[]): Record<string, Step> {
   const out = execFileSync(process.execPath, [...nodeArgs, '--import', 'tsx', CHILD, ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-  return Object.fromEntries(out.trim().split('\n').map((line) => {
-    const s = JSON.parse(line) as Step;
-    return [s.step, s];
-  }));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const s = JSON.parse(line) as Step;
+        return [s.step, s];
+      }),
+  );
 }
 
 describe('start-up heap policy (src/cli/heap-policy.ts)', () => {
   it('reads node options from the command line and NODE_OPTIONS', () => {
-    expect(userNodeFlags(['--inspect'], ' --semi_space_growth_factor=3  --max-old-space-size=100 ')).toEqual(
-      ['--inspect', '--semi_space_growth_factor=3', '--max-old-space-size=100'],
-    );
+    expect(userNodeFlags(['--inspect'], ' --semi_space_growth_factor=3  --max-old-space-size=100 ')).toEqual([
+      '--inspect',
+      '--semi_space_growth_factor=3',
+      '--max-old-space-size=100',
+    ]);
     expect(userNodeFlags([], '')).toEqual([]);
   });
 

@@ -11,7 +11,15 @@ describe('tabshop-gateway import-products', () => {
 
   it('imports a CSV into the data dir (dry run first), then the gateway serves the products', async () => {
     dir = await mkdtemp(join(tmpdir(), 'tsg-import-'));
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: [{ username: 'tablet-1', password: 'pw-tablet-1', cashRegister: 'TAB-1' }], admins: [{ username: 'admin', password: 'pw-admin' }] }));
+    await writeFile(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        server: { host: '127.0.0.1', port: 0 },
+        store: { dataDir: './data' },
+        devices: [{ username: 'tablet-1', password: 'pw-tablet-1', cashRegister: 'TAB-1' }],
+        admins: [{ username: 'admin', password: 'pw-admin' }],
+      }),
+    );
     await writeFile(join(dir, 'p.csv'), 'id;title;price;stockqty\r\n1;Tea;1,80;5\r\n2;Bad;x;\r\n');
     const run = async (...args: string[]) => {
       const p = spawnCli(['import-products', join(dir, 'p.csv'), '--config', join(dir, 'config.json'), ...args]);

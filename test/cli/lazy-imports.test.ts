@@ -19,7 +19,11 @@ describe('a lowdb gateway that forwards nothing', () => {
     try {
       const res = await fetch(`${proc.url}/healthz`);
       expect(res.status).toBeLessThan(500);
-      const imports = proc.output().split('\n').filter((l) => l.startsWith('IMPORT ')).map((l) => l.slice(7));
+      const imports = proc
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('IMPORT '))
+        .map((l) => l.slice(7));
       // The hook works: the gateway's own modules and express are listed.
       expect(imports.some((u) => u.includes('/src/domain/ledger.ts'))).toBe(true);
       expect(imports.some((u) => u.includes('/node_modules/express/'))).toBe(true);

@@ -43,20 +43,28 @@ describe('a follower process', () => {
     const url = await follower(() => leader);
     // node:http, not fetch: fetch refuses to set Connection.
     const res = await new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      const req = request(`${url}/api/sales?maxResults=5`, {
-        method: 'POST', headers: { authorization: 'Basic dDpw', 'content-type': 'application/json', connection: 'keep-alive, x-hop', 'x-hop': 'gone' },
-      }, (r) => {
-        let body = '';
-        r.on('data', (c) => (body += c));
-        r.on('end', () => resolve({ status: r.statusCode!, headers: r.headers, body }));
-      });
+      const req = request(
+        `${url}/api/sales?maxResults=5`,
+        {
+          method: 'POST',
+          headers: { authorization: 'Basic dDpw', 'content-type': 'application/json', connection: 'keep-alive, x-hop', 'x-hop': 'gone' },
+        },
+        (r) => {
+          let body = '';
+          r.on('data', (c) => (body += c));
+          r.on('end', () => resolve({ status: r.statusCode!, headers: r.headers, body }));
+        },
+      );
       req.on('error', reject);
       req.end('{"invoices":[]}');
     });
     expect(res).toMatchObject({ status: 201, body: 'stored', headers: { etag: '"v7"', 'x-request-id': 'r-1' } });
     expect(seen).toMatchObject({ method: 'POST', url: '/api/sales?maxResults=5', body: '{"invoices":[]}' });
     expect(seen!.headers).toMatchObject({
-      authorization: 'Basic dDpw', 'content-type': 'application/json', 'x-tabshop-gateway-forwarded': '1', 'x-forwarded-for': '127.0.0.1',
+      authorization: 'Basic dDpw',
+      'content-type': 'application/json',
+      'x-tabshop-gateway-forwarded': '1',
+      'x-forwarded-for': '127.0.0.1',
     });
     expect(seen!.headers['x-hop']).toBeUndefined(); // named in Connection: one hop only
     expect(seen!.headers['x-forwarded-host']).toBe(new URL(url).host);

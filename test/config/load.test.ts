@@ -32,12 +32,16 @@ function problemsOf(run: () => unknown): string[] {
   throw new Error('expected a ConfigError');
 }
 
-const load = (config: unknown, env: NodeJS.ProcessEnv = {}) =>
-  loadConfig({ file: writeConfig(config), cwd: dir, env });
+const load = (config: unknown, env: NodeJS.ProcessEnv = {}) => loadConfig({ file: writeConfig(config), cwd: dir, env });
 const problems = (config: unknown, env: NodeJS.ProcessEnv = {}) => problemsOf(() => load(config, env));
 
 const OPS_DEFAULTS = {
-  metricsRequireAdmin: false, allowDemoCredentials: false, statusPage: true, outboxMaxAgeSeconds: 900, diskLowFreeMiB: 1024, diskLowFreePercent: 5,
+  metricsRequireAdmin: false,
+  allowDemoCredentials: false,
+  statusPage: true,
+  outboxMaxAgeSeconds: 900,
+  diskLowFreeMiB: 1024,
+  diskLowFreePercent: 5,
 };
 
 describe('loadConfig: defaults', () => {
@@ -182,9 +186,7 @@ describe('loadConfig: environment overrides', () => {
   });
 
   it('rejects an unknown LOG_LEVEL', () => {
-    expect(problems(minimal, { LOG_LEVEL: 'verbose' })).toEqual([
-      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
-    ]);
+    expect(problems(minimal, { LOG_LEVEL: 'verbose' })).toEqual(['LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent']);
   });
 });
 
@@ -233,9 +235,7 @@ describe('loadConfig: problems, one line each', () => {
     const expected = ['/devices/0: give exactly one of password or passwordHash'];
     expect(problems({ devices: [{ username: 'a', cashRegister: 'R' }] })).toEqual(expected);
     expect(problems({ devices: [{ ...device, passwordHash }] })).toEqual(expected);
-    expect(problems({ ...minimal, admins: [{ username: 'admin' }] })).toEqual([
-      '/admins/0: give exactly one of password or passwordHash',
-    ]);
+    expect(problems({ ...minimal, admins: [{ username: 'admin' }] })).toEqual(['/admins/0: give exactly one of password or passwordHash']);
   });
 
   it('rejects a mistyped passwordHash', async () => {
@@ -250,39 +250,23 @@ describe('loadConfig: problems, one line each', () => {
   });
 
   it('rejects a username shared by devices and admins', () => {
-    expect(problems({ ...minimal, admins: [{ username: 'tablet-1', password: 'x' }] })).toEqual([
-      '/admins/0/username: duplicate username "tablet-1"',
-    ]);
-    expect(problems({ devices: [device, { ...device, cashRegister: 'TAB-2' }] })).toEqual([
-      '/devices/1/username: duplicate username "tablet-1"',
-    ]);
+    expect(problems({ ...minimal, admins: [{ username: 'tablet-1', password: 'x' }] })).toEqual(['/admins/0/username: duplicate username "tablet-1"']);
+    expect(problems({ devices: [device, { ...device, cashRegister: 'TAB-2' }] })).toEqual(['/devices/1/username: duplicate username "tablet-1"']);
   });
 
   it('checks values: port range, cash register, currency, base paths, sizes, URLs, events', () => {
     expect(problems({ ...minimal, server: { port: 70000 } })).toEqual(['/server/port: must be <= 65535']);
     expect(problems({ ...minimal, server: { port: 80.5 } })).toEqual(['/server/port: must be integer']);
-    expect(problems({ devices: [{ ...device, cashRegister: 'TAB 1' }] })).toEqual([
-      '/devices/0/cashRegister: must match pattern "^[A-Za-z0-9_.-]{1,64}$"',
-    ]);
-    expect(problems({ ...minimal, currency: 'eur' })).toEqual([
-      '/currency: must be an ISO 4217 code (three uppercase letters, e.g. "EUR")',
-    ]);
-    expect(problems({ ...minimal, tabshop: { basePath: 'pos' } })).toEqual([
-      '/tabshop/basePath: must start with "/" and contain no whitespace, "?" or "#"',
-    ]);
-    expect(problems({ ...minimal, server: { bodyLimit: 'lots' } })).toEqual([
-      '/server/bodyLimit: must be a size like "512kb" or "10mb"',
-    ]);
-    expect(problems({ ...minimal, upstream: { baseUrl: 'ftp://host/api' } })).toEqual([
-      '/upstream/baseUrl: must be an http:// or https:// URL',
-    ]);
+    expect(problems({ devices: [{ ...device, cashRegister: 'TAB 1' }] })).toEqual(['/devices/0/cashRegister: must match pattern "^[A-Za-z0-9_.-]{1,64}$"']);
+    expect(problems({ ...minimal, currency: 'eur' })).toEqual(['/currency: must be an ISO 4217 code (three uppercase letters, e.g. "EUR")']);
+    expect(problems({ ...minimal, tabshop: { basePath: 'pos' } })).toEqual(['/tabshop/basePath: must start with "/" and contain no whitespace, "?" or "#"']);
+    expect(problems({ ...minimal, server: { bodyLimit: 'lots' } })).toEqual(['/server/bodyLimit: must be a size like "512kb" or "10mb"']);
+    expect(problems({ ...minimal, upstream: { baseUrl: 'ftp://host/api' } })).toEqual(['/upstream/baseUrl: must be an http:// or https:// URL']);
     expect(problems({ ...minimal, webhooks: [{ url: 'http://x/h', secret: 's', events: ['sale.deleted'] }] })).toEqual([
       '/webhooks/0/events/0: must be one of: "sale.created", "sale.reversed", "sale.updated", "kitchen.order", "quarantine.added"',
     ]);
     expect(problems({ devices: [] })).toEqual(['/devices: must NOT have fewer than 1 items']);
-    expect(problems({ ...minimal, logLevel: 'loud' })).toEqual([
-      '/logLevel: must be one of: "fatal", "error", "warn", "info", "debug", "trace", "silent"',
-    ]);
+    expect(problems({ ...minimal, logLevel: 'loud' })).toEqual(['/logLevel: must be one of: "fatal", "error", "warn", "info", "debug", "trace", "silent"']);
     expect(problems([])).toEqual(['(root): must be object']);
   });
 

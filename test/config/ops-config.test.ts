@@ -51,7 +51,14 @@ describe('ops and proxy settings', () => {
 });
 
 describe('ALLOW_DEMO_CREDENTIALS', () => {
-  it.each([['true', true], ['1', true], ['YES', true], ['false', false], ['0', false], ['no', false]])('%s → %s', (value, flag) => {
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['YES', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+  ])('%s → %s', (value, flag) => {
     const { config, isDemo } = loadConfig({ file: EXAMPLE_CONFIG_PATH, cwd: dir, env: { ALLOW_DEMO_CREDENTIALS: value } });
     expect(isDemo).toBe(true);
     expect(config.ops.allowDemoCredentials).toBe(flag);

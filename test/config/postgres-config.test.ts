@@ -35,14 +35,18 @@ describe('store.postgres and DATABASE_URL', () => {
   });
 
   it('selects PostgreSQL with store.postgres.url, pool size defaulted', () => {
-    expect(load({ devices, store: { postgres: { url: 'postgres://gw:pw@db:5432/tabshop' } } }).store.postgres)
-      .toEqual({ url: 'postgres://gw:pw@db:5432/tabshop', poolSize: 10 });
+    expect(load({ devices, store: { postgres: { url: 'postgres://gw:pw@db:5432/tabshop' } } }).store.postgres).toEqual({
+      url: 'postgres://gw:pw@db:5432/tabshop',
+      poolSize: 10,
+    });
   });
 
   it('DATABASE_URL beats the file and selects PostgreSQL without one; empty means unset', () => {
     expect(load({ devices }, { DATABASE_URL: 'postgresql://db/tabshop' }).store.postgres).toEqual({ url: 'postgresql://db/tabshop', poolSize: 10 });
-    expect(load({ devices, store: { postgres: { url: 'postgres://a/b', poolSize: 3 } } }, { DATABASE_URL: 'postgres://c/d' }).store.postgres)
-      .toEqual({ url: 'postgres://c/d', poolSize: 3 });
+    expect(load({ devices, store: { postgres: { url: 'postgres://a/b', poolSize: 3 } } }, { DATABASE_URL: 'postgres://c/d' }).store.postgres).toEqual({
+      url: 'postgres://c/d',
+      poolSize: 3,
+    });
     expect(load({ devices }, { DATABASE_URL: '' }).store.postgres).toBeUndefined();
   });
 
@@ -57,10 +61,18 @@ describe('store.postgres and DATABASE_URL', () => {
     const pg = { url: 'postgres://db/tabshop', advertiseUrl: 'http://10.0.0.5:8080' };
     expect(load({ devices, store: { postgres: pg } }).store.postgres).toEqual({ ...pg, poolSize: 10 });
     expect(load({ devices, store: { postgres: pg } }, { ADVERTISE_URL: 'http://gw-b.internal' }).store.postgres?.advertiseUrl).toBe('http://gw-b.internal');
-    expect(load({ devices }, { DATABASE_URL: 'postgres://db/x', ADVERTISE_URL: 'http://[fd00::5]:8080/' }).store.postgres?.advertiseUrl).toBe('http://[fd00::5]:8080/');
-    expect(problems({ devices, store: { postgres: { ...pg, advertiseUrl: 'http://10.0.0.5:8080/api' } } })).toEqual([expect.stringContaining('/store/postgres/advertiseUrl: must match pattern')]);
-    expect(problems({ devices }, { ADVERTISE_URL: '10.0.0.5:8080' })).toEqual(['ADVERTISE_URL: must be an http:// origin such as http://10.0.0.5:8080 (the gateway speaks plain HTTP)']);
-    expect(problems({ devices, store: { postgres: { ...pg, advertiseUrl: 'https://10.0.0.5' } } })).toEqual([expect.stringContaining('/store/postgres/advertiseUrl: must match pattern')]);
+    expect(load({ devices }, { DATABASE_URL: 'postgres://db/x', ADVERTISE_URL: 'http://[fd00::5]:8080/' }).store.postgres?.advertiseUrl).toBe(
+      'http://[fd00::5]:8080/',
+    );
+    expect(problems({ devices, store: { postgres: { ...pg, advertiseUrl: 'http://10.0.0.5:8080/api' } } })).toEqual([
+      expect.stringContaining('/store/postgres/advertiseUrl: must match pattern'),
+    ]);
+    expect(problems({ devices }, { ADVERTISE_URL: '10.0.0.5:8080' })).toEqual([
+      'ADVERTISE_URL: must be an http:// origin such as http://10.0.0.5:8080 (the gateway speaks plain HTTP)',
+    ]);
+    expect(problems({ devices, store: { postgres: { ...pg, advertiseUrl: 'https://10.0.0.5' } } })).toEqual([
+      expect.stringContaining('/store/postgres/advertiseUrl: must match pattern'),
+    ]);
   });
 
   it('names a database without its password', () => {

@@ -100,7 +100,10 @@ function splitComment(text: string): { command: string; expected?: string } {
 /** Whether `output` is what `expected` documents (see the convention above). */
 export function matchesDocumented(output: string, expected: string): boolean {
   const normalised = output.replace(/\r\n/g, '\n').replace(/\n+$/, '');
-  const pattern = expected.split(/\.\.\.|…/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*');
+  const pattern = expected
+    .split(/\.\.\.|…/)
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[\\s\\S]*');
   return new RegExp(`^${pattern}$`).test(normalised);
 }
 
@@ -127,8 +130,11 @@ export function programsOf(command: string): string[] {
     }
   }
   parts.push(current);
-  return parts.map((p) => p.trim()).filter((p) => p !== '').flatMap((p) => {
-    const words = p.split(/\s+/).filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
-    return words.length ? [words[0]] : [];
-  });
+  return parts
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+    .flatMap((p) => {
+      const words = p.split(/\s+/).filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+      return words.length ? [words[0]] : [];
+    });
 }

@@ -33,8 +33,14 @@ describe('README', () => {
   });
 
   it('runs nothing but curl, printf, echo and cat: other blocks are marked <!-- doctest: skip (why) -->', async () => {
-    const unrunnable = readmeBlocks(await readFile(README, 'utf8')).filter((b) => !b.skip).flatMap((b) => b.commands)
-      .flatMap((c) => programsOf(c.command).filter((p) => !RUNNABLE.has(p)).map((p) => `README.md:${c.line}: ${p}`));
+    const unrunnable = readmeBlocks(await readFile(README, 'utf8'))
+      .filter((b) => !b.skip)
+      .flatMap((b) => b.commands)
+      .flatMap((c) =>
+        programsOf(c.command)
+          .filter((p) => !RUNNABLE.has(p))
+          .map((p) => `README.md:${c.line}: ${p}`),
+      );
     expect(unrunnable).toEqual([]);
   });
 });
@@ -47,7 +53,11 @@ describe.runIf(hasTools || process.env.CI === 'true')('README command blocks on 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tsg-readme-'));
     const { config } = loadConfig({ file: join(ROOT, 'config.example.json'), cwd: ROOT, env: { DATA_DIR: join(dir, 'data'), PORT: '0' } });
-    const sink = new Writable({ write(_c, _e, cb) { cb(); } });
+    const sink = new Writable({
+      write(_c, _e, cb) {
+        cb();
+      },
+    });
     const gateway = await openGateway(config, createLogger('silent', sink));
     running = await startServer(gateway, '127.0.0.1', 0);
     address = new URL(running.url).host;
@@ -58,7 +68,9 @@ describe.runIf(hasTools || process.env.CI === 'true')('README command blocks on 
   });
 
   it('run as written, in order, and print what the README says', async () => {
-    const commands: DocCommand[] = readmeBlocks(await readFile(README, 'utf8')).filter((b) => !b.skip).flatMap((b) => b.commands);
+    const commands: DocCommand[] = readmeBlocks(await readFile(README, 'utf8'))
+      .filter((b) => !b.skip)
+      .flatMap((b) => b.commands);
     // Nothing else is started, installed or fetched (see the test above).
     expect(commands.flatMap((c) => programsOf(c.command)).filter((p) => !RUNNABLE.has(p))).toEqual([]);
     const work = join(dir, 'work');
@@ -66,10 +78,15 @@ describe.runIf(hasTools || process.env.CI === 'true')('README command blocks on 
     await mkdir(work, { recursive: true });
     await mkdir(out, { recursive: true });
     await writeFile(join(work, '.curlrc'), '--silent\n--show-error\n--fail-with-body\n');
-    const script = commands.map((c, i) =>
-      `{ ${c.command.split(DOCUMENTED_ADDRESS).join(address)}\n} >"${out}/${i}.out" 2>"${out}/${i}.err" </dev/null; echo $? >"${out}/${i}.rc"`).join('\n');
+    const script = commands
+      .map((c, i) => `{ ${c.command.split(DOCUMENTED_ADDRESS).join(address)}\n} >"${out}/${i}.out" 2>"${out}/${i}.err" </dev/null; echo $? >"${out}/${i}.rc"`)
+      .join('\n');
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn('bash', ['-c', script], { cwd: work, env: { PATH: process.env.PATH ?? '', HOME: work, CURL_HOME: work, LC_ALL: 'C.UTF-8' }, stdio: 'ignore' });
+      const child = spawn('bash', ['-c', script], {
+        cwd: work,
+        env: { PATH: process.env.PATH ?? '', HOME: work, CURL_HOME: work, LC_ALL: 'C.UTF-8' },
+        stdio: 'ignore',
+      });
       child.on('close', resolve);
     });
     expect(code).toBe(0);

@@ -54,8 +54,16 @@ describe('carryBefore', () => {
 
 describe('overlapping', () => {
   const day = (dayId: string, openedAt: string, closedAt: string | null): DaySummary => ({
-    dayId, cashRegisterName: dayId.split(':')[0], dayNo: Number(dayId.split(':')[1]), status: closedAt === null ? 'open' : 'closed',
-    openedAt, closedAt, saleCount: 0, refundCount: 0, cancelCount: 0, gross: 0,
+    dayId,
+    cashRegisterName: dayId.split(':')[0],
+    dayNo: Number(dayId.split(':')[1]),
+    status: closedAt === null ? 'open' : 'closed',
+    openedAt,
+    closedAt,
+    saleCount: 0,
+    refundCount: 0,
+    cancelCount: 0,
+    gross: 0,
   });
   const days = [
     day('B:2', '2026-01-02T08:00:00.000Z', null),
@@ -79,8 +87,16 @@ describe('daySummary', () => {
   it('takes the day, its counts and gross from the report, with the status given', () => {
     const z = closedDay(3, 5, 50).report;
     expect(daySummary(z, 'closed')).toEqual({
-      dayId: 'R:3', cashRegisterName: 'R', dayNo: 3, status: 'closed', openedAt: z.openedAt, closedAt: z.closedAt,
-      saleCount: 0, refundCount: 0, cancelCount: 0, gross: 0,
+      dayId: 'R:3',
+      cashRegisterName: 'R',
+      dayNo: 3,
+      status: 'closed',
+      openedAt: z.openedAt,
+      closedAt: z.closedAt,
+      saleCount: 0,
+      refundCount: 0,
+      cancelCount: 0,
+      gross: 0,
     });
   });
 });

@@ -9,13 +9,24 @@ const T2 = '2026-01-01T11:00:00.000Z';
 
 describe('Registers', () => {
   it('knows the configured registers and devices, and others once mentioned (never configured by it)', () => {
-    const registers = new Registers([{ username: 'tab-b', cashRegister: 'B' }, { username: 'tab-a', cashRegister: 'A' }, { username: 'tab-a2', cashRegister: 'A' }]);
+    const registers = new Registers([
+      { username: 'tab-b', cashRegister: 'B' },
+      { username: 'tab-a', cashRegister: 'A' },
+      { username: 'tab-a2', cashRegister: 'A' },
+    ]);
     expect(registers.names()).toEqual(['B', 'A']);
     const c = registers.register('C');
     registers.device(c, 'stray');
     expect(registers.register('C')).toBe(c);
     expect(registers.registrations().map((r) => [r.cashRegisterName, r.configured, r.devices.map((d) => [d.username, d.configured])])).toEqual([
-      ['A', true, [['tab-a', true], ['tab-a2', true]]],
+      [
+        'A',
+        true,
+        [
+          ['tab-a', true],
+          ['tab-a2', true],
+        ],
+      ],
       ['B', true, [['tab-b', true]]],
       ['C', false, [['stray', false]]],
     ]);
@@ -43,8 +54,14 @@ describe('Registers', () => {
     const registers = new Registers([{ username: 'tab', cashRegister: 'R' }]);
     const reg = registers.known('R');
     expect(registration(reg)).toEqual({
-      cashRegisterName: 'R', configured: true, devices: [{ username: 'tab', configured: true, lastSeenAt: null, lastPushAt: null }],
-      lastSeenAt: null, lastPushAt: null, version: 0, currentDayId: null, lastClosedDayId: null,
+      cashRegisterName: 'R',
+      configured: true,
+      devices: [{ username: 'tab', configured: true, lastSeenAt: null, lastPushAt: null }],
+      lastSeenAt: null,
+      lastPushAt: null,
+      version: 0,
+      currentDayId: null,
+      lastClosedDayId: null,
     });
     reg.open = { dayNo: 3, dayId: 'R:3', openedAt: T2, figures: new Figures(), movements: [] };
     const meta = { dayId: 'R:2', cashRegisterName: 'R', dayNo: 2, openedAt: T1, closedAt: T2 };

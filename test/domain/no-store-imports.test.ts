@@ -20,7 +20,9 @@ async function sourceFiles(dir: string): Promise<string[]> {
 /** Every module a file names in an import or export … from, or a dynamic import(). */
 function specifiers(text: string): string[] {
   const found: string[] = [];
-  for (const m of text.matchAll(/(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+  for (const m of text.matchAll(
+    /(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
+  )) {
     found.push(m[1] ?? m[2] ?? m[3]);
   }
   return found;
@@ -40,7 +42,10 @@ describe('the domain owns its ports (issue 14)', () => {
   });
 
   it('the scan sees imports of the store (it would catch one)', () => {
-    expect(specifiers("import type { Store } from '../store/port.js';\nexport { x } from \"../store/records.js\";\nconst m = await import('../store/lowdb-store.js');"))
-      .toEqual(['../store/port.js', '../store/records.js', '../store/lowdb-store.js']);
+    expect(
+      specifiers(
+        "import type { Store } from '../store/port.js';\nexport { x } from \"../store/records.js\";\nconst m = await import('../store/lowdb-store.js');",
+      ),
+    ).toEqual(['../store/port.js', '../store/records.js', '../store/lowdb-store.js']);
   });
 });

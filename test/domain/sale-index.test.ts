@@ -6,8 +6,14 @@ const hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function sale(n: number, extra: Partial<IndexedSale> = {}): IndexedSale {
   return {
-    identifier: `TAB-${n % 3}:${n}`, cashRegisterName: `TAB-${n % 3}`, createdAt: `2026-11-${String(10 + (n % 20)).padStart(2, '0')}T10:00:00.000Z`,
-    status: n % 4 === 0 ? 'refunded' : 'completed', identity: hex(`id${n}`), content: hex(`c${n}`), seq: n, ...extra,
+    identifier: `TAB-${n % 3}:${n}`,
+    cashRegisterName: `TAB-${n % 3}`,
+    createdAt: `2026-11-${String(10 + (n % 20)).padStart(2, '0')}T10:00:00.000Z`,
+    status: n % 4 === 0 ? 'refunded' : 'completed',
+    identity: hex(`id${n}`),
+    content: hex(`c${n}`),
+    seq: n,
+    ...extra,
   };
 }
 
@@ -46,7 +52,9 @@ describe('SaleIndex', () => {
     for (let n = 1; n <= 3; n++) index.set(sale(n));
     index.set(sale(1, { status: 'cancelled', content: hex('changed'), seq: 9 }));
     expect([...index.entries()].map((e) => [e.identifier, e.status, e.seq])).toEqual([
-      ['TAB-1:1', 'cancelled', 9], ['TAB-2:2', 'completed', 2], ['TAB-0:3', 'completed', 3],
+      ['TAB-1:1', 'cancelled', 9],
+      ['TAB-2:2', 'completed', 2],
+      ['TAB-0:3', 'completed', 3],
     ]);
     expect(index.sameContent('TAB-1:1', hex('changed'))).toBe(true);
     expect(index.size).toBe(3);
@@ -71,11 +79,15 @@ describe('SaleIndex', () => {
   ])('selects %j like a filter over entries() would (%i)', (query, count) => {
     const index = new SaleIndex();
     for (let n = 1; n <= 40; n++) index.set(sale(n));
-    const expected = [...index.entries((e) =>
-      (query.cashRegisterName === undefined || e.cashRegisterName === query.cashRegisterName) &&
-      (query.status === undefined || e.status === query.status) &&
-      (query.from === undefined || e.createdAt >= query.from) &&
-      (query.to === undefined || e.createdAt < query.to))];
+    const expected = [
+      ...index.entries(
+        (e) =>
+          (query.cashRegisterName === undefined || e.cashRegisterName === query.cashRegisterName)
+          && (query.status === undefined || e.status === query.status)
+          && (query.from === undefined || e.createdAt >= query.from)
+          && (query.to === undefined || e.createdAt < query.to),
+      ),
+    ];
     expect(expected).toHaveLength(count);
     expect([...index.select(query)]).toEqual(expected);
     const page = index.page(query, 2, 3);
@@ -93,17 +105,31 @@ describe('SaleIndex', () => {
     const all = [...index.entries()].map((e) => e.createdAt);
     expect(all).toEqual(['odd again', '2026-11-13T00:00:00.000Z', ...times.slice(2)]);
     for (const q of [
-      { from: '2026-11-10T12:00:00.000Z' }, { to: '2026-11-12T00:00:00.000Z' }, { from: '2026-11-11', to: '2026-11-12T23:59:59.999Z' },
-      { from: '2026-11-11T00:00:00Z' }, { from: '+0', to: 'z' }, { from: '2026-11-12T23:59:59.999Z', to: '2026-11-13T00:00:00.001Z' },
+      { from: '2026-11-10T12:00:00.000Z' },
+      { to: '2026-11-12T00:00:00.000Z' },
+      { from: '2026-11-11', to: '2026-11-12T23:59:59.999Z' },
+      { from: '2026-11-11T00:00:00Z' },
+      { from: '+0', to: 'z' },
+      { from: '2026-11-12T23:59:59.999Z', to: '2026-11-13T00:00:00.001Z' },
     ] as SaleQuery[]) {
       const expected = all.filter((c) => (q.from === undefined || c >= q.from) && (q.to === undefined || c < q.to));
-      expect([...index.select(q)].map((e) => e.createdAt), JSON.stringify(q)).toEqual(expected);
+      expect(
+        [...index.select(q)].map((e) => e.createdAt),
+        JSON.stringify(q),
+      ).toEqual(expected);
     }
   });
 
   it('keeps the summary of each sale in its own columns: given on set, kept while a set gives none, unknown sales have none', () => {
     const index = new SaleIndex();
-    const summary = (n: number, dayId: string | null) => ({ total: n + 0.5, vat: n / 10, lines: n % 4, firstSeq: n, receivedAt: `2026-11-10T10:00:0${n % 10}.000Z`, dayId });
+    const summary = (n: number, dayId: string | null) => ({
+      total: n + 0.5,
+      vat: n / 10,
+      lines: n % 4,
+      firstSeq: n,
+      receivedAt: `2026-11-10T10:00:0${n % 10}.000Z`,
+      dayId,
+    });
     for (let n = 1; n <= 2000; n++) index.set(sale(n, { summary: summary(n, n % 2 ? `TAB-${n % 3}:1` : null) }));
     expect(index.summary('TAB-1:7')).toEqual(summary(7, 'TAB-1:1'));
     expect(index.dayIdOf('TAB-2:8')).toBeNull();

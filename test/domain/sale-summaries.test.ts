@@ -7,8 +7,12 @@ describe('SaleSummaries', () => {
     const expected = new Map<number, ReturnType<SaleSummaries['get']>>();
     for (let n = 0; n < 3000; n++) {
       const s = {
-        total: n % 7 === 0 ? -0.1 * n : 1.05 * n, vat: n / 3, lines: n % 5, firstSeq: 1e12 + n,
-        receivedAt: n % 11 === 0 ? '2026-11-30T10:00:00Z' : n % 13 === 0 ? '+020000-01-01T00:00:00.000Z' : new Date(Date.UTC(2026, 0, 1) + n * 7_777_777).toISOString(),
+        total: n % 7 === 0 ? -0.1 * n : 1.05 * n,
+        vat: n / 3,
+        lines: n % 5,
+        firstSeq: 1e12 + n,
+        receivedAt:
+          n % 11 === 0 ? '2026-11-30T10:00:00Z' : n % 13 === 0 ? '+020000-01-01T00:00:00.000Z' : new Date(Date.UTC(2026, 0, 1) + n * 7_777_777).toISOString(),
         dayId: n % 3 === 0 ? null : `R:${1 + (n % 17)}`,
       };
       summaries.set(n, s);

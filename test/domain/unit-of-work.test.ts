@@ -25,7 +25,12 @@ afterEach(async () => {
 
 const AT = '2026-11-23T10:00:00.000Z';
 const journal = (body: string) => store.journal({ at: AT, method: 'POST', path: '/invoice', body });
-const journaled = async () => (await readFile(join(dir, 'journal', '2026-11-23.ndjson'), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).body);
+const journaled = async () =>
+  (await readFile(join(dir, 'journal', '2026-11-23.ndjson'), 'utf8').catch(() => ''))
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l).body);
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('StoreUnitOfWork (issue 14)', () => {
@@ -50,23 +55,29 @@ describe('StoreUnitOfWork (issue 14)', () => {
 
   it('concurrent units share commit rounds (32 at once are not 32 rounds)', async () => {
     const before = store.commitQueue.rounds;
-    await Promise.all(Array.from({ length: 32 }, (_, i) => uow.transact(async () => {
-      await tick();
-      journal(`p${i}`);
-    })));
+    await Promise.all(
+      Array.from({ length: 32 }, (_, i) =>
+        uow.transact(async () => {
+          await tick();
+          journal(`p${i}`);
+        }),
+      ),
+    );
     expect(store.commitQueue.rounds - before).toBeLessThanOrEqual(3);
     expect((await journaled()).sort()).toEqual(Array.from({ length: 32 }, (_, i) => `p${i}`).sort());
   });
 
   it('work that throws is rethrown, without waiting for the store', async () => {
     const before = store.commitQueue.roundsStarted;
-    await expect(uow.transact(async () => {
-      throw new Error('refused');
-    })).rejects.toThrow('refused');
+    await expect(
+      uow.transact(async () => {
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
     expect(store.commitQueue.roundsStarted).toBe(before);
   });
 
-  it('a failed commit rejects with NotDurableError (its cause the store\'s error); the change goes out with the next round that succeeds', async () => {
+  it("a failed commit rejects with NotDurableError (its cause the store's error); the change goes out with the next round that succeeds", async () => {
     const journalDir = join(dir, 'journal');
     await rm(journalDir, { recursive: true, force: true });
     await writeFile(journalDir, 'not a folder');

@@ -4,8 +4,14 @@ import { ADMIN, adminAuth, type TestGateway } from '../helpers.js';
 export { eventually } from '../forward/harness.js';
 
 export const fastUpstream = (url: string) => ({
-  baseUrl: `${url}/api/`, username: ADMIN.username, password: ADMIN.password,
-  timeoutMs: 1_000, pollIntervalMs: 150, retryCapMs: 150, breakerFailures: 3, breakerCooldownMs: 200,
+  baseUrl: `${url}/api/`,
+  username: ADMIN.username,
+  password: ADMIN.password,
+  timeoutMs: 1_000,
+  pollIntervalMs: 150,
+  retryCapMs: 150,
+  breakerFailures: 3,
+  breakerCooldownMs: 200,
 });
 
 export async function seedUpstreamCatalogue(b: TestGateway): Promise<void> {

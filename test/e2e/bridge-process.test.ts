@@ -26,10 +26,17 @@ async function bridgeConfig(bUrl: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tsg-bridge-'));
   dirs.push(dir);
   const path = join(dir, 'config.json');
-  await writeFile(path, JSON.stringify({
-    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: [DEVICE, DEVICE2], admins: [ADMIN],
-    upstream: fastUpstream(bUrl), logLevel: 'warn',
-  }));
+  await writeFile(
+    path,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0 },
+      store: { dataDir: './data' },
+      devices: [DEVICE, DEVICE2],
+      admins: [ADMIN],
+      upstream: fastUpstream(bUrl),
+      logLevel: 'warn',
+    }),
+  );
   return path;
 }
 
@@ -49,12 +56,18 @@ async function kill(a: GatewayProcess): Promise<void> {
 /** Pushes `count` invoices in batches of 5 over both tablets, in parallel; returns the identifiers acknowledged with `true`. */
 async function pushMany(a: GatewayProcess, base: number, count: number): Promise<string[]> {
   const acked: string[] = [];
-  await Promise.all(Array.from({ length: count / 5 }, async (_, i) => {
-    const tab2 = i % 2 === 1;
-    const invoices = Array.from({ length: 5 }, (_, j) => invoice(base + i * 5 + j, [{ productId: '73', qty: 1, total: 2.2 }]));
-    const res = await fetch(`${a.url}/invoice`, { method: 'POST', headers: { authorization: tab2 ? device2Auth : deviceAuth }, body: JSON.stringify({ invoices }) });
-    if (res.status === 200 && (await res.text()) === 'true') acked.push(...invoices.map((inv) => `${tab2 ? 'TAB-2' : 'TAB-1'}:${inv.id}`));
-  }));
+  await Promise.all(
+    Array.from({ length: count / 5 }, async (_, i) => {
+      const tab2 = i % 2 === 1;
+      const invoices = Array.from({ length: 5 }, (_, j) => invoice(base + i * 5 + j, [{ productId: '73', qty: 1, total: 2.2 }]));
+      const res = await fetch(`${a.url}/invoice`, {
+        method: 'POST',
+        headers: { authorization: tab2 ? device2Auth : deviceAuth },
+        body: JSON.stringify({ invoices }),
+      });
+      if (res.status === 200 && (await res.text()) === 'true') acked.push(...invoices.map((inv) => `${tab2 ? 'TAB-2' : 'TAB-1'}:${inv.id}`));
+    }),
+  );
   return acked;
 }
 
@@ -92,7 +105,10 @@ describe('bridge gateway as a process, SIGKILLed with a non-empty outbox', () =>
     const changes = countChanges(b2);
     const a2 = await startA(configPath);
     await expectExactlyOnce(b2, changes, first);
-    await eventually(async () => (await (await fetch(`${a2.url}/api/outbox`, { headers: { authorization: adminAuth } })).json()).depth === 0, 'A\'s outbox drained');
+    await eventually(
+      async () => (await (await fetch(`${a2.url}/api/outbox`, { headers: { authorization: adminAuth } })).json()).depth === 0,
+      "A's outbox drained",
+    );
 
     // 2. B up: A is killed right after acknowledging, while it is still delivering.
     const second = await pushMany(a2, 20261123040000, 60);

@@ -37,7 +37,10 @@ describe('hash-password', () => {
     expect(await verifyPassword('battery staple', p.output().trim())).toBe(true);
   });
 
-  it.each([[['hash-password'], ''], [['hash-password', '--password', ''], null]])('refuses an empty password with exit 2 (%j)', async (args, stdin) => {
+  it.each([
+    [['hash-password'], ''],
+    [['hash-password', '--password', ''], null],
+  ])('refuses an empty password with exit 2 (%j)', async (args, stdin) => {
     const p = spawnCli(args);
     p.child.stdin!.end(stdin ?? undefined);
     expect(await p.exited).toBe(2);
@@ -66,13 +69,18 @@ describe('demo credentials', () => {
   });
 
   it('run on loopback outside production, and anywhere with the explicit opt-in', async () => {
-    const envs: Record<string, string>[] = [{ NODE_ENV: 'development', HOST: '127.0.0.1' }, { HOST: '127.0.0.1', ALLOW_DEMO_CREDENTIALS: 'true' }];
+    const envs: Record<string, string>[] = [
+      { NODE_ENV: 'development', HOST: '127.0.0.1' },
+      { HOST: '127.0.0.1', ALLOW_DEMO_CREDENTIALS: 'true' },
+    ];
     for (const env of envs) {
       const DATA_DIR = await tempDir();
       const p = await startGatewayProcess(EXAMPLE_CONFIG_PATH, { DATA_DIR, PORT: '0', ...env });
       procs.push(p);
       expect(p.output()).toContain('DEMO CREDENTIALS IN USE');
-      expect((await fetch(`${p.url}/home`, { headers: { authorization: `Basic ${Buffer.from('tablet-1:demo-tablet-1').toString('base64')}` } })).status).toBe(200);
+      expect((await fetch(`${p.url}/home`, { headers: { authorization: `Basic ${Buffer.from('tablet-1:demo-tablet-1').toString('base64')}` } })).status).toBe(
+        200,
+      );
       p.child.kill('SIGTERM');
       expect(await p.exited).toBe(0);
     }
@@ -93,7 +101,13 @@ describe('graceful shutdown', () => {
   function halfPush(url: string, body: string): { req: ClientRequest; response: Promise<{ status: number; text: string }>; finish(): void } {
     const u = new URL(`${url}/invoice`);
     const bytes = Buffer.from(body);
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { authorization: deviceAuth, 'content-length': bytes.length } });
+    const req = httpRequest({
+      host: u.hostname,
+      port: u.port,
+      path: u.pathname,
+      method: 'POST',
+      headers: { authorization: deviceAuth, 'content-length': bytes.length },
+    });
     const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
       req.on('response', (res) => {
         let text = '';

@@ -16,9 +16,15 @@ afterEach(async () => {
 async function writeConfig(): Promise<string> {
   dir = await mkdtemp(join(tmpdir(), 'tsg-e2e-'));
   const path = join(dir, 'config.json');
-  await writeFile(path, JSON.stringify({
-    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: [DEVICE, DEVICE2], admins: [ADMIN],
-  }));
+  await writeFile(
+    path,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0 },
+      store: { dataDir: './data' },
+      devices: [DEVICE, DEVICE2],
+      admins: [ADMIN],
+    }),
+  );
   return path;
 }
 

@@ -33,14 +33,23 @@ async function listen(handler: Parameters<typeof createServer>[1]): Promise<stri
  */
 async function fakeSrv4pos() {
   const articles = {
-    taxes: [{ identifier: '25', name: 'Moms 25%', vat: 25 }, { identifier: '12', name: 'Moms 12%', vat: 12 }],
-    categories: [{ identifier: 'food', name: 'Food' }, { identifier: 'burgers', name: 'Burgers', parent: 'food' }],
+    taxes: [
+      { identifier: '25', name: 'Moms 25%', vat: 25 },
+      { identifier: '12', name: 'Moms 12%', vat: 12 },
+    ],
+    categories: [
+      { identifier: 'food', name: 'Food' },
+      { identifier: 'burgers', name: 'Burgers', parent: 'food' },
+    ],
     products: [
       { identifier: 'p1', name: 'Cheese Burger', price: 3.99, tax: '12', netto: 3.56, custom: null },
       { identifier: 'p2', name: 'Cola', price: 2, tax: '25' },
       { identifier: 'p3', name: 'Fries', price: 1.5, tax: '12' },
     ],
-    commodities: [{ identifier: 'c1', product: 'p1', category: 'burgers' }, { identifier: 'c3', product: 'p3', category: 'food' }],
+    commodities: [
+      { identifier: 'c1', product: 'p1', category: 'burgers' },
+      { identifier: 'c3', product: 'p3', category: 'food' },
+    ],
   };
   const sales = new Map<string, { status: string; writes: number }>();
   const requests: string[] = [];
@@ -79,7 +88,14 @@ async function fakeSrv4pos() {
   });
   app.use((_req, res) => res.status(404).json({ error: 'NotFoundJsonException' }));
   const url = await listen(app);
-  return { url: `${url}${base}/`, sales, requests, accept: () => { rejectBad = false; } };
+  return {
+    url: `${url}${base}/`,
+    sales,
+    requests,
+    accept: () => {
+      rejectBad = false;
+    },
+  };
 }
 
 /** An integrator's webhook endpoint: verifies the signature over the raw body; the first delivery fails. */
@@ -111,11 +127,23 @@ describe('bridge gateway in front of a srv4pos-style server, with a webhook', { 
     });
     await eventually(async () => (await a!.fetch('/home')).status === 200, 'A ready');
     const stock = await (await a.fetch('/stock')).json();
-    expect(stock.products.map((p: { id: string; category: string; taxid: number; stockqty: number; price: number }) => [p.id, p.category, p.taxid, p.stockqty, p.price])).toEqual([
-      ['p1', '/Food/Burgers', 12, 999999, 3.99], ['p2', '/', 25, 999999, 2], ['p3', '/Food', 12, 999999, 1.5],
+    expect(
+      stock.products.map((p: { id: string; category: string; taxid: number; stockqty: number; price: number }) => [
+        p.id,
+        p.category,
+        p.taxid,
+        p.stockqty,
+        p.price,
+      ]),
+    ).toEqual([
+      ['p1', '/Food/Burgers', 12, 999999, 3.99],
+      ['p2', '/', 25, 999999, 2],
+      ['p3', '/Food', 12, 999999, 1.5],
     ]);
     const none = { id: 0, percentage: 0, name: '-' };
-    expect(await (await a.fetch('/tax')).json()).toEqual({ taxes: [none, { id: 12, percentage: 0.12, name: 'Moms 12%' }, { id: 25, percentage: 0.25, name: 'Moms 25%' }] });
+    expect(await (await a.fetch('/tax')).json()).toEqual({
+      taxes: [none, { id: 12, percentage: 0.12, name: 'Moms 12%' }, { id: 25, percentage: 0.25, name: 'Moms 25%' }],
+    });
     expect(await (await a.fetch('/discount')).json()).toEqual({ discounts: [none] });
 
     const push = (invoices: unknown[]) => a!.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }) });
@@ -125,7 +153,9 @@ describe('bridge gateway in front of a srv4pos-style server, with a webhook', { 
     await eventually(() => upstream.sales.get('TAB-1:201409200100001')?.status === 'refunded', 'the refund upstream');
     expect(upstream.sales.get('TAB-1:201409200100001')).toEqual({ status: 'refunded', writes: 2 });
     expect(upstream.requests.filter((r) => r.includes('/sales'))).toEqual([
-      'POST /v1/seller-1/sales', 'POST /v1/seller-1/sales', 'PUT /v1/seller-1/sales/TAB-1:201409200100001',
+      'POST /v1/seller-1/sales',
+      'POST /v1/seller-1/sales',
+      'PUT /v1/seller-1/sales/TAB-1:201409200100001',
     ]);
     // Polls are cheap: the version did not move, so the lists (2 pages of products, at most 2 per page) were read once.
     await eventually(() => upstream.requests.filter((r) => r === 'GET /v1/seller-1/version').length >= 3, 'a few polls');
@@ -137,8 +167,13 @@ describe('bridge gateway in front of a srv4pos-style server, with a webhook', { 
     await eventually(async () => (await a!.json('/api/deadletters', { auth: adminAuth })).body.total === 1, 'a dead letter');
     const dead = await a.json('/api/deadletters', { auth: adminAuth });
     expect(dead.body.items[0]).toMatchObject({
-      identifier: 'TAB-1:201409200100002', target: 'upstream', attempts: 1, status: 400, event: 'sale.created',
-      sale: { identifier: 'TAB-1:201409200100002' }, response: expect.stringContaining('unknown product bad'),
+      identifier: 'TAB-1:201409200100002',
+      target: 'upstream',
+      attempts: 1,
+      status: 400,
+      event: 'sale.created',
+      sale: { identifier: 'TAB-1:201409200100002' },
+      response: expect.stringContaining('unknown product bad'),
     });
     expect((await a.json('/api/outbox', { auth: adminAuth })).body).toMatchObject({ depth: 0, deadLetters: 1 });
     expect((await a.json('/api/deadletters', { auth: deviceAuth })).status).toBe(403);
@@ -150,7 +185,10 @@ describe('bridge gateway in front of a srv4pos-style server, with a webhook', { 
     expect((await a.json('/api/deadletters/TAB-1:201409200100002/retry', { method: 'POST', auth: adminAuth })).status).toBe(404);
 
     // The webhook got every event, signed; the failed first delivery came again, byte for byte.
-    await eventually(() => new Set(hook.received.map((r) => r.headers['x-event-id'])).size === 3 && hook.received.length === 4, 'three events (one sent twice)');
+    await eventually(
+      () => new Set(hook.received.map((r) => r.headers['x-event-id'])).size === 3 && hook.received.length === 4,
+      'three events (one sent twice)',
+    );
     expect(hook.received.every((r) => r.valid)).toBe(true);
     expect(hook.received[0].raw.equals(hook.received[1].raw)).toBe(true);
     const events = hook.received.slice(1).map((r) => JSON.parse(r.raw.toString()));

@@ -25,9 +25,16 @@ async function tempDir(): Promise<string> {
 async function gatewayProcess(extra: Record<string, unknown> = {}): Promise<GatewayProcess & { dir: string }> {
   const dir = await tempDir();
   const configPath = join(dir, 'config.json');
-  await writeFile(configPath, JSON.stringify({
-    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', seedDemo: true }, devices: [DEVICE, DEVICE2], admins: [ADMIN], ...extra,
-  }));
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0 },
+      store: { dataDir: './data', seedDemo: true },
+      devices: [DEVICE, DEVICE2],
+      admins: [ADMIN],
+      ...extra,
+    }),
+  );
   const p = await startGatewayProcess(configPath);
   cleanups.push(async () => {
     p.child.kill('SIGTERM');
@@ -48,17 +55,26 @@ async function testGateway(): Promise<TestGateway> {
 async function serveStatus(status: number, delayMs = 0): Promise<string> {
   const server: Server = createServer((req, res) => {
     req.resume();
-    req.on('end', () => setTimeout(() => {
-      res.statusCode = status;
-      res.setHeader('content-type', 'application/json');
-      res.end(status === 200 ? '{"received":1,"created":1,"updated":0,"unchanged":0,"quarantined":0}' : '{"error":{"code":"internal_error","message":"internal server error"}}');
-    }, delayMs));
+    req.on('end', () =>
+      setTimeout(() => {
+        res.statusCode = status;
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          status === 200
+            ? '{"received":1,"created":1,"updated":0,"unchanged":0,"quarantined":0}'
+            : '{"error":{"code":"internal_error","message":"internal server error"}}',
+        );
+      }, delayMs),
+    );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise((r) => {
-    server.closeAllConnections();
-    server.close(r);
-  }));
+  cleanups.push(
+    () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(r);
+      }),
+  );
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
@@ -75,7 +91,8 @@ async function sales(url: string): Promise<Record<string, unknown>[]> {
   const res = await fetch(`${url}/api/sales?maxResults=1000`, { headers: { authorization: adminAuth } });
   const { items } = await res.json();
   // Fields a receiving gateway assigns from its own clock or state.
-  return items.map(({ dayId: _dayId, ...sale }: Record<string, unknown>) => sale)
+  return items
+    .map(({ dayId: _dayId, ...sale }: Record<string, unknown>) => sale)
     .sort((a: { identifier: string }, b: { identifier: string }) => (a.identifier < b.identifier ? -1 : 1));
 }
 
@@ -107,7 +124,14 @@ describe('integrator workflow (acceptance)', () => {
     expect(tab1Files).toHaveLength(5);
     expect(tab1Files.every((f) => /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z_TAB-1(_\d+)?\.json$/.test(f))).toBe(true);
     const captures = await Promise.all(tab1Files.map(async (f) => JSON.parse(await readFile(join(out, 'TAB-1', f), 'utf8'))));
-    expect(captures[0]).toMatchObject({ tabshopCapture: 1, register: 'TAB-1', device: DEVICE.username, method: 'POST', path: '/invoice', contentType: 'application/x-www-form-urlencoded' });
+    expect(captures[0]).toMatchObject({
+      tabshopCapture: 1,
+      register: 'TAB-1',
+      device: DEVICE.username,
+      method: 'POST',
+      path: '/invoice',
+      contentType: 'application/x-www-form-urlencoded',
+    });
     expect(captures[0].body).toBe(await fixture('payment-methods.json'));
     const legacy = captures.find((c) => c.legacy);
     expect(legacy).toMatchObject({ query: 'user=***', headers: expect.any(Object) });
@@ -159,11 +183,18 @@ describe('replay output', () => {
     const run = await cli(['replay', 'fixtures/pushes/cancel.ndjson', '--url', gw.url, ...creds(DEVICE), '--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr.trim().split('\n')).toHaveLength(3);
-    expect(run.stderr).toMatch(/^\[[123]\/3\] 200 +\d+ ms {2}fixtures\/pushes\/cancel\.ndjson:[123] {2}created \d · updated \d · unchanged 0 · quarantined 0$/m);
+    expect(run.stderr).toMatch(
+      /^\[[123]\/3\] 200 +\d+ ms {2}fixtures\/pushes\/cancel\.ndjson:[123] {2}created \d · updated \d · unchanged 0 · quarantined 0$/m,
+    );
     expect(run.stderr).not.toContain('\x1b[');
     const summary = JSON.parse(run.stdout);
     expect(summary).toMatchObject({
-      pushes: 3, sent: 3, ok: 3, failed: 0, byStatus: { 200: 3 }, interrupted: false,
+      pushes: 3,
+      sent: 3,
+      ok: 3,
+      failed: 0,
+      byStatus: { 200: 3 },
+      interrupted: false,
       invoices: { sent: 3, received: 3, created: 2, updated: 1, unchanged: 0, quarantined: 0, summaries: 3 },
     });
     expect(summary.latencyMs.p50).toBeGreaterThan(0);
@@ -180,10 +211,24 @@ describe('replay output', () => {
 
   it.runIf(hasScript)('on a TTY: a progress bar with count, rate and ETA', async () => {
     const gw = await testGateway();
-    const command = [process.execPath, '--import', 'tsx', CLI, 'replay', 'fixtures/pushes/payment-methods.json', 'fixtures/pushes/refund.ndjson',
-      '--url', gw.url, ...creds(DEVICE)].join(' ');
+    const command = [
+      process.execPath,
+      '--import',
+      'tsx',
+      CLI,
+      'replay',
+      'fixtures/pushes/payment-methods.json',
+      'fixtures/pushes/refund.ndjson',
+      '--url',
+      gw.url,
+      ...creds(DEVICE),
+    ].join(' ');
     // Asynchronously: the gateway answering the replay runs in this process.
-    const { stdout: output } = await execFileAsync('script', ['-qec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' } });
+    const { stdout: output } = await execFileAsync('script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
     expect(output).toContain('\r\x1b[K');
     expect(output).toMatch(/replay ▕█+▏ 3\/3 100% {2}[\d.]+\/s {2}ETA 0:00/);
     expect(output).not.toMatch(/^\[1\/3\]/m);
@@ -194,7 +239,9 @@ describe('replay output', () => {
     const url = await serveStatus(200, 150);
     const dir = await tempDir();
     const file = join(dir, 'many.ndjson');
-    const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: 202611230400001 + i, date: '1795424400000', positions: [{ productId: '101', qty: 1, total: 2.2 }] }));
+    const lines = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({ id: 202611230400001 + i, date: '1795424400000', positions: [{ productId: '101', qty: 1, total: 2.2 }] }),
+    );
     await writeFile(file, `${lines.join('\n')}\n`);
     const run = runCli(['replay', file, '--url', url, '--concurrency', '2', '--json']);
     cleanups.push(() => run.child.kill('SIGKILL'));
@@ -247,13 +294,17 @@ describe('exit codes and usage', () => {
     expect(run.code).toBe(0);
     const sold = JSON.parse(run.stdout);
     expect(sold.map((s: { identifier: string; status: string }) => [s.identifier, s.status])).toEqual([
-      ['KASSA-7:202611230100030', 'refunded'], ['KASSA-7:202611230100031', 'completed'],
+      ['KASSA-7:202611230100030', 'refunded'],
+      ['KASSA-7:202611230100031', 'completed'],
     ]);
     expect(run.stderr).toMatch(/^OK: 1 file, 2 pushes, 3 invoices, no problems; 2 sales\n$/);
     const json = await cli(['validate', 'fixtures/invalid/bad-qty.json', '--json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({
-      ok: false, files: 1, pushes: 1, invoices: 4,
+      ok: false,
+      files: 1,
+      pushes: 1,
+      invoices: 4,
       problems: [{ source: 'fixtures/invalid/bad-qty.json', path: '/invoices/3/positions/0/qty', message: 'must be number or numeric string' }],
       outcomes: { created: 3, quarantined: 1 },
     });
@@ -288,7 +339,9 @@ describe('capture', () => {
     expect(files).toHaveLength(2);
     const capture = JSON.parse(await readFile(join(out, files.find((f) => f.includes('TAB-1'))!), 'utf8'));
     expect(capture.redacted).toBe(true);
-    expect(capture.body).toBe(first.replace('"name": "Jana Novák", "address": "Praterstraße 12, 1020 Wien", "email": "jana@example.org"', '"name": "", "address": "", "email": ""'));
+    expect(capture.body).toBe(
+      first.replace('"name": "Jana Novák", "address": "Praterstraße 12, 1020 Wien", "email": "jana@example.org"', '"name": "", "address": "", "email": ""'),
+    );
     expect(capture.body).not.toBe(first);
     const json = await cli(['capture', '--data-dir', gw.dataDir, '--out', out, '--since', '2100-01-01', '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ pushes: 0, journalFiles: 0 });

@@ -10,7 +10,12 @@ const TABLETS = [1, 2, 3, 4].map((n) => ({ username: `tablet-${n}`, password: `p
 const BATCHES = 24;
 const PER_BATCH = 3;
 
-interface Delivery { id: string; register: string; seq: number; accepted: boolean }
+interface Delivery {
+  id: string;
+  register: string;
+  seq: number;
+  accepted: boolean;
+}
 
 /** A webhook receiver on 127.0.0.1 that can be taken down (503) and records every delivery. */
 async function startReceiver(): Promise<{ url: string; deliveries: Delivery[]; down: boolean; server: Server }> {
@@ -44,10 +49,14 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
       await removeDir(u.dir);
     }
   });
-  const configFor = (url: string, forwarding: Record<string, unknown>) => pg.writeConfig({
-    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', postgres: { url } },
-    devices: TABLETS, admins: [ADMIN], ...forwarding,
-  });
+  const configFor = (url: string, forwarding: Record<string, unknown>) =>
+    pg.writeConfig({
+      server: { host: '127.0.0.1', port: 0 },
+      store: { dataDir: './data', postgres: { url } },
+      devices: TABLETS,
+      admins: [ADMIN],
+      ...forwarding,
+    });
 
   /**
    * Four tablets push BATCHES batches each, spread over both processes (every fourth batch to both
@@ -69,9 +78,14 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
         const target = instances[(prefer + attempt) % 2];
         pushes++;
         const ok = await fetch(`${target.url}/invoice`, {
-          method: 'POST', headers: { authorization: basic(tablet.username, tablet.password) }, body: JSON.stringify({ invoices }),
+          method: 'POST',
+          headers: { authorization: basic(tablet.username, tablet.password) },
+          body: JSON.stringify({ invoices }),
           signal: AbortSignal.timeout(10_000),
-        }).then(async (res) => res.status === 200 && (await res.text()) === 'true', () => false);
+        }).then(
+          async (res) => res.status === 200 && (await res.text()) === 'true',
+          () => false,
+        );
         if (ok) {
           for (const inv of invoices as { id: number }[]) acked.add(`${tablet.cashRegister}:${inv.id}`);
           return;
@@ -81,8 +95,10 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
       }
       throw new Error(`a push of ${tablet.cashRegister} was never acknowledged`);
     };
-    const batchOf = (t: number, b: number) => Array.from({ length: PER_BATCH }, (_, j) =>
-      invoice(20261201000000 + t * 10_000 + b * 10 + j, [{ productId: productOf(b + j), qty: 1 + j, total: `${b}.${j}5` }]));
+    const batchOf = (t: number, b: number) =>
+      Array.from({ length: PER_BATCH }, (_, j) =>
+        invoice(20261201000000 + t * 10_000 + b * 10 + j, [{ productId: productOf(b + j), qty: 1 + j, total: `${b}.${j}5` }]),
+      );
     let done = 0;
     const chaos = (async () => {
       while (done < TABLETS.length * BATCHES * 0.35) await sleep(20);
@@ -96,15 +112,17 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
       await instances[0].exited;
       instances[0] = await pg.start(configPath);
     })();
-    await Promise.all(TABLETS.map(async (tablet, t) => {
-      for (let b = 0; b < BATCHES; b++) {
-        const batch = batchOf(t, b);
-        if (b % 4 === 3) await Promise.all([push(tablet, batch, 0), push(tablet, batch, 1)]);
-        else await push(tablet, batch, b % 2);
-        if (b % 5 === 4) await push(tablet, batchOf(t, b - 2), b % 2);
-        done++;
-      }
-    }));
+    await Promise.all(
+      TABLETS.map(async (tablet, t) => {
+        for (let b = 0; b < BATCHES; b++) {
+          const batch = batchOf(t, b);
+          if (b % 4 === 3) await Promise.all([push(tablet, batch, 0), push(tablet, batch, 1)]);
+          else await push(tablet, batch, b % 2);
+          if (b % 5 === 4) await push(tablet, batchOf(t, b - 2), b % 2);
+          done++;
+        }
+      }),
+    );
     await chaos;
     expect(refused).toBeGreaterThan(0); // the kills were real
     return { instances, acked, pushes, refused };
@@ -114,13 +132,17 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
   async function expectOneGateway(url: string, instances: { url: string }[], acked: Set<string>): Promise<void> {
     const expected = TABLETS.length * BATCHES * PER_BATCH;
     expect(acked.size).toBe(expected);
-    const [db] = await queryRows<{ sales: string; distinct_ids: string }>(url,
-      'SELECT count(*)::text AS sales, count(DISTINCT (cash_register, invoice_id))::text AS distinct_ids FROM sales');
+    const [db] = await queryRows<{ sales: string; distinct_ids: string }>(
+      url,
+      'SELECT count(*)::text AS sales, count(DISTINCT (cash_register, invoice_id))::text AS distinct_ids FROM sales',
+    );
     expect(db).toEqual({ sales: String(expected), distinct_ids: String(expected) });
-    const [a, b] = await Promise.all(instances.map(async (p) => {
-      const res = await fetch(`${p.url}/api/sales?maxResults=1000`, { headers: { authorization: adminAuth } });
-      return res.json() as Promise<{ total: number; items: { identifier: string; version: number }[] }>;
-    }));
+    const [a, b] = await Promise.all(
+      instances.map(async (p) => {
+        const res = await fetch(`${p.url}/api/sales?maxResults=1000`, { headers: { authorization: adminAuth } });
+        return res.json() as Promise<{ total: number; items: { identifier: string; version: number }[] }>;
+      }),
+    );
     expect(a).toEqual(b);
     expect(a.total).toBe(expected);
     expect(new Set(a.items.map((s) => s.identifier))).toEqual(acked);
@@ -133,7 +155,13 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
     const url = await pg.cluster.createDatabase();
     const configPath = await configFor(url, { webhooks: [{ url: hooks.url, secret: 'cluster-test-secret', retryCapMs: 300, timeoutMs: 2000 }] });
     // The receiver is down from the start until the leader has been killed and started again.
-    const { instances, acked, pushes, refused } = await loadWithKills(configPath, (n) => `p${n % 5}`, async () => { hooks.down = false; });
+    const { instances, acked, pushes, refused } = await loadWithKills(
+      configPath,
+      (n) => `p${n % 5}`,
+      async () => {
+        hooks.down = false;
+      },
+    );
     await expectOneGateway(url, instances, acked);
     const expected = acked.size;
 
@@ -151,7 +179,9 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
     }
     expect(hooks.deliveries.some((d) => !d.accepted)).toBe(true); // the outage was real
-    console.log(`cluster, webhook: pushes ${pushes}, refused and sent again ${refused}, acknowledged invoices ${acked.size}, webhook deliveries ${hooks.deliveries.length} (${accepted.length} accepted)`);
+    console.log(
+      `cluster, webhook: pushes ${pushes}, refused and sent again ${refused}, acknowledged invoices ${acked.size}, webhook deliveries ${hooks.deliveries.length} (${accepted.length} accepted)`,
+    );
   });
 
   it('bridge mode: a srv4pos upstream down mid-load, the leader and a follower SIGKILLed — upstream gets every sale exactly once', async () => {
@@ -162,10 +192,14 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
     const url = await pg.cluster.createDatabase();
     const configPath = await configFor(url, { upstream: fastUpstream(upstream.url) });
     await upstream.stop(); // down before the first push
-    const { instances, acked, pushes, refused } = await loadWithKills(configPath, (n) => (n % 2 ? '72' : '73'), async () => {
-      upstream = await startTestGateway({}, upstream.dir, { port: upstreamPort });
-      upstreams.push(upstream);
-    });
+    const { instances, acked, pushes, refused } = await loadWithKills(
+      configPath,
+      (n) => (n % 2 ? '72' : '73'),
+      async () => {
+        upstream = await startTestGateway({}, upstream.dir, { port: upstreamPort });
+        upstreams.push(upstream);
+      },
+    );
     await expectOneGateway(url, instances, acked);
     await eventually(async () => (await salesOn(upstream)).length === acked.size, 'every sale upstream', 60_000);
     const upstreamSales = await salesOn(upstream);
@@ -173,6 +207,8 @@ describe.skipIf(skipPostgres)('two gateway processes on one PostgreSQL database'
     // Created once upstream: a repeated delivery would have changed it (version 2) or been refused.
     expect(upstreamSales.every((s) => s.version === 1)).toBe(true);
     await eventually(async () => Number((await queryRows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM outbox'))[0].n) === 0, 'an empty outbox');
-    console.log(`cluster, bridge: pushes ${pushes}, refused and sent again ${refused}, acknowledged invoices ${acked.size}, upstream sales ${upstreamSales.length}`);
+    console.log(
+      `cluster, bridge: pushes ${pushes}, refused and sent again ${refused}, acknowledged invoices ${acked.size}, upstream sales ${upstreamSales.length}`,
+    );
   });
 });

@@ -11,14 +11,17 @@ const INVOICE_2 = 202612030100002;
 function client(url: string) {
   const push = async (id: number, qty: number) => {
     const res = await fetch(`${url}/invoice`, {
-      method: 'POST', headers: { authorization: deviceAuth, accept: 'application/json' },
+      method: 'POST',
+      headers: { authorization: deviceAuth, accept: 'application/json' },
       body: JSON.stringify({ invoices: [invoice(id, [{ productId: 'p1', qty, total: qty * 2 }])] }),
     });
     return { status: res.status, body: await res.json() };
   };
   const api = async (path: string, method = 'GET', body?: unknown) => {
     const res = await fetch(`${url}/api${path}`, {
-      method, headers: { authorization: adminAuth, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+      method,
+      headers: { authorization: adminAuth, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: res.status === 204 ? null : await res.json() };
   };
@@ -40,9 +43,13 @@ function expectUnavailable(answer: { status: number; body: unknown }) {
 
 describe.skipIf(skipPostgres)('a gateway process whose PostgreSQL database goes down', { timeout: 120_000 }, () => {
   const pg = postgresProcesses();
-  const writeConfig = (url: string) => pg.writeConfig({
-    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', postgres: { url } }, devices: [DEVICE], admins: [ADMIN],
-  });
+  const writeConfig = (url: string) =>
+    pg.writeConfig({
+      server: { host: '127.0.0.1', port: 0 },
+      store: { dataDir: './data', postgres: { url } },
+      devices: [DEVICE],
+      admins: [ADMIN],
+    });
 
   it('answers 503 on writes and readiness while it is down, keeps serving tablet reads from memory, and recovers without a restart', async () => {
     const url = await pg.cluster.createDatabase();
@@ -66,7 +73,8 @@ describe.skipIf(skipPostgres)('a gateway process whose PostgreSQL database goes 
       const stock = await c.tabletStock();
       expect(stock.status).toBe(200);
       // API reads of articles, stock and figures come from memory; sale records are read from the database: 503.
-      for (const path of ['/products/p1', '/stock/p1', '/days/current/report?cashRegisterName=TAB-1', '/sales/stats']) expect((await c.api(path)).status).toBe(200);
+      for (const path of ['/products/p1', '/stock/p1', '/days/current/report?cashRegisterName=TAB-1', '/sales/stats'])
+        expect((await c.api(path)).status).toBe(200);
       for (const path of ['/sales?firstResult=0&maxResults=10', `/sales/TAB-1:${INVOICE_1}`]) expectUnavailable(await c.api(path));
       expect(gw.child.exitCode).toBeNull();
     } finally {
@@ -77,10 +85,15 @@ describe.skipIf(skipPostgres)('a gateway process whose PostgreSQL database goes 
     await expect.poll(() => c.status('/readyz'), { timeout: 30_000, interval: 200 }).toBe(200);
     expect(await c.status('/home', deviceAuth)).toBe(200);
     // Nothing half-written: the refused sale is either all there (sale, lines, stock moved) or not at all.
-    const [before] = await queryRows<{ sales: number; lines: number; stock: string }>(url,
+    const [before] = await queryRows<{ sales: number; lines: number; stock: string }>(
+      url,
       `SELECT (SELECT count(*) FROM sales)::int AS sales, (SELECT count(*) FROM sale_lines)::int AS lines,
-        (SELECT quantity::text FROM stock_levels WHERE product = 'p1') AS stock`);
-    expect([{ sales: 1, lines: 1, stock: '9' }, { sales: 2, lines: 2, stock: '7' }]).toContainEqual(before);
+        (SELECT quantity::text FROM stock_levels WHERE product = 'p1') AS stock`,
+    );
+    expect([
+      { sales: 1, lines: 1, stock: '9' },
+      { sales: 2, lines: 2, stock: '7' },
+    ]).toContainEqual(before);
     // Writes refused once the store was known to fail changed nothing: not applied later either.
     expect((await c.api('/products/p2')).status).toBe(404);
 
@@ -96,10 +109,12 @@ describe.skipIf(skipPostgres)('a gateway process whose PostgreSQL database goes 
     expect((await c.api('/products/p2', 'PUT', { name: 'P2', price: 3 })).status).toBeLessThan(300);
     expect((await c.api('/stock/p1')).body).toMatchObject({ quantity: 7 });
     expect((await c.tabletStock()).p1).toBe(7);
-    const [after] = await queryRows<{ sales: number; lines: number; stock: string; products: number }>(url,
+    const [after] = await queryRows<{ sales: number; lines: number; stock: string; products: number }>(
+      url,
       `SELECT (SELECT count(*) FROM sales)::int AS sales, (SELECT count(*) FROM sale_lines)::int AS lines,
         (SELECT quantity::text FROM stock_levels WHERE product = 'p1') AS stock,
-        (SELECT count(*) FROM article_rows WHERE entity = 'product')::int AS products`);
+        (SELECT count(*) FROM article_rows WHERE entity = 'product')::int AS products`,
+    );
     expect(after).toEqual({ sales: 2, lines: 2, stock: '7', products: 2 });
     expect(gw.child.exitCode).toBeNull();
   });
@@ -115,14 +130,18 @@ describe.skipIf(skipPostgres)('a gateway process whose PostgreSQL database goes 
     let cut: Promise<void> | null = null;
     // 4 tablets, 6 pushes each, one at a time; the database stops once 6 are acknowledged.
     try {
-      await Promise.all([0, 1, 2, 3].map(async (tablet) => {
-        for (const id of ids.filter((_, i) => i % 4 === tablet)) {
-          const answer = await c.push(id, 1).catch((err) => { throw new Error(`push ${id}: ${err.cause ?? err}\n${gw.output()}`); });
-          answers.set(id, answer.status);
-          if (answer.status !== 200) expectUnavailable(answer);
-          if ([...answers.values()].filter((s) => s === 200).length >= 6) cut ??= pg.cluster.down();
-        }
-      }));
+      await Promise.all(
+        [0, 1, 2, 3].map(async (tablet) => {
+          for (const id of ids.filter((_, i) => i % 4 === tablet)) {
+            const answer = await c.push(id, 1).catch((err) => {
+              throw new Error(`push ${id}: ${err.cause ?? err}\n${gw.output()}`);
+            });
+            answers.set(id, answer.status);
+            if (answer.status !== 200) expectUnavailable(answer);
+            if ([...answers.values()].filter((s) => s === 200).length >= 6) cut ??= pg.cluster.down();
+          }
+        }),
+      );
     } finally {
       await cut;
       await pg.cluster.up();
@@ -133,8 +152,10 @@ describe.skipIf(skipPostgres)('a gateway process whose PostgreSQL database goes 
     await expect.poll(() => c.status('/readyz'), { timeout: 30_000, interval: 200 }).toBe(200);
 
     const stored = async () => {
-      const rows = await queryRows<{ invoice_id: string; lines: number }>(url,
-        'SELECT s.invoice_id, (SELECT count(*) FROM sale_lines l WHERE l.sale_identifier = s.identifier)::int AS lines FROM sales s');
+      const rows = await queryRows<{ invoice_id: string; lines: number }>(
+        url,
+        'SELECT s.invoice_id, (SELECT count(*) FROM sale_lines l WHERE l.sale_identifier = s.identifier)::int AS lines FROM sales s',
+      );
       const [{ stock }] = await queryRows<{ stock: string }>(url, "SELECT quantity::text AS stock FROM stock_levels WHERE product = 'p1'");
       return { ids: rows.map((r) => Number(r.invoice_id)), lines: rows.map((r) => r.lines), stock: Number(stock) };
     };

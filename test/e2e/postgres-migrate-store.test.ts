@@ -8,7 +8,6 @@ let cluster: PgCluster;
 const dirs: string[] = [];
 const webhooks = [{ url: 'http://127.0.0.1:9/hook', secret: 's' }]; // nothing listens: items stay in the outbox
 
-
 /** A lowdb gateway with a bit of everything: articles, stock, sales, a refund, quarantine, a closed day, cash, outbox. */
 async function fillLowdb(): Promise<TestGateway> {
   const g = await startTestGateway({ webhooks });
@@ -18,22 +17,50 @@ async function fillLowdb(): Promise<TestGateway> {
   await admin('/products/18', 'PUT', { name: 'Cheese Burger', price: 3.19, tax: '1' });
   await admin('/stock/18', 'PUT', { quantity: 50 });
   const push = (invoices: unknown[], auth = deviceAuth) => g.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }), auth });
-  await push(Array.from({ length: 30 }, (_, i) => invoice(202611230100000 + i, [{ productId: '18', qty: 1, total: 3.19 }, { productId: '99', qty: '0.5', total: '1.05' }])));
-  await push([invoice(202611230100003, [{ productId: '18', qty: 1, total: 3.19 }, { productId: '99', qty: '0.5', total: '1.05' }], { checkoutStatus: '11' }), { id: 'broken' }]);
+  await push(
+    Array.from({ length: 30 }, (_, i) =>
+      invoice(202611230100000 + i, [
+        { productId: '18', qty: 1, total: 3.19 },
+        { productId: '99', qty: '0.5', total: '1.05' },
+      ]),
+    ),
+  );
+  await push([
+    invoice(
+      202611230100003,
+      [
+        { productId: '18', qty: 1, total: 3.19 },
+        { productId: '99', qty: '0.5', total: '1.05' },
+      ],
+      { checkoutStatus: '11' },
+    ),
+    { id: 'broken' },
+  ]);
   expect((await admin('/days/current?cashRegisterName=TAB-1', 'POST')).status).toBe(201);
   await admin('/registrations/TAB-1/balance', 'POST', { action: 'deposit', amount: 100.05, note: 'float' });
-  await push(Array.from({ length: 12 }, (_, i) => invoice(202611240200000 + i, [{ productId: '18', qty: 2, total: 6.38 }])), device2Auth);
+  await push(
+    Array.from({ length: 12 }, (_, i) => invoice(202611240200000 + i, [{ productId: '18', qty: 2, total: 6.38 }])),
+    device2Auth,
+  );
   await push('not json at all' as never);
   return g;
 }
 
 async function snapshot(g: TestGateway) {
   const get = async (path: string) => (await g.json(path, { auth: adminAuth })).body;
-  const sales = (await get('/api/sales?maxResults=1000')).items.sort((a: { identifier: string }, b: { identifier: string }) => a.identifier.localeCompare(b.identifier));
+  const sales = (await get('/api/sales?maxResults=1000')).items.sort((a: { identifier: string }, b: { identifier: string }) =>
+    a.identifier.localeCompare(b.identifier),
+  );
   return {
-    sales, quarantine: (await get('/api/quarantine')).total, days: await get('/api/days?cashRegisterName=TAB-1'),
-    balance: await get('/api/registrations/TAB-1/balance'), stock: await get('/api/stock/18'), version: await get('/api/version'),
-    outbox: (await get('/api/outbox')).depth, report: await get('/api/days/TAB-1:1/report'), feed: await get('/api/modifications?from=0&to=100'),
+    sales,
+    quarantine: (await get('/api/quarantine')).total,
+    days: await get('/api/days?cashRegisterName=TAB-1'),
+    balance: await get('/api/registrations/TAB-1/balance'),
+    stock: await get('/api/stock/18'),
+    version: await get('/api/version'),
+    outbox: (await get('/api/outbox')).depth,
+    report: await get('/api/days/TAB-1:1/report'),
+    feed: await get('/api/modifications?from=0&to=100'),
   };
 }
 
@@ -71,7 +98,19 @@ describe.skipIf(skipPostgres)('tabshop-gateway migrate-store (lowdb data dir →
     dirs.push(onPg.dir);
     try {
       expect(await snapshot(onPg)).toEqual(before);
-      const again = await onPg.fetch('/invoice', { method: 'POST', auth: deviceAuth, headers: { accept: 'application/json' }, body: JSON.stringify({ invoices: [invoice(202611230100001, [{ productId: '18', qty: 1, total: 3.19 }, { productId: '99', qty: '0.5', total: '1.05' }])] }) });
+      const again = await onPg.fetch('/invoice', {
+        method: 'POST',
+        auth: deviceAuth,
+        headers: { accept: 'application/json' },
+        body: JSON.stringify({
+          invoices: [
+            invoice(202611230100001, [
+              { productId: '18', qty: 1, total: 3.19 },
+              { productId: '99', qty: '0.5', total: '1.05' },
+            ]),
+          ],
+        }),
+      });
       expect(await again.json()).toMatchObject({ unchanged: 1 });
     } finally {
       await onPg.stop();
@@ -89,8 +128,11 @@ describe.skipIf(skipPostgres)('tabshop-gateway migrate-store (lowdb data dir →
     const first = await copyLowdbToPostgres({ dataDir: lowdb.dataDir, url });
     expect(first.ok).toBe(true);
     // An interruption half-way: the last sales, lines and journal lines never arrived, nothing was verified.
-    await queryRows(url, `DELETE FROM sales WHERE identifier IN (SELECT identifier FROM sales ORDER BY identifier DESC LIMIT 20);
-      DELETE FROM journal WHERE id > 2; UPDATE store_imports SET finished_at = NULL`);
+    await queryRows(
+      url,
+      `DELETE FROM sales WHERE identifier IN (SELECT identifier FROM sales ORDER BY identifier DESC LIMIT 20);
+      DELETE FROM journal WHERE id > 2; UPDATE store_imports SET finished_at = NULL`,
+    );
     const resumed = await copyLowdbToPostgres({ dataDir: lowdb.dataDir, url });
     expect(resumed.ok).toBe(true);
     expect(resumed.copied).toMatchObject({ sales: 20, salesSkipped: 22 });

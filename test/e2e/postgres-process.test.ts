@@ -14,9 +14,13 @@ const LATEST = loadMigrations().at(-1)!.version;
 
 describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_000 }, () => {
   const pg = postgresProcesses();
-  const writeConfig = (url: string) => pg.writeConfig({
-    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', postgres: { url } }, devices: [DEVICE, DEVICE2], admins: [ADMIN],
-  });
+  const writeConfig = (url: string) =>
+    pg.writeConfig({
+      server: { host: '127.0.0.1', port: 0 },
+      store: { dataDir: './data', postgres: { url } },
+      devices: [DEVICE, DEVICE2],
+      admins: [ADMIN],
+    });
   const start = (configPath: string) => pg.start(configPath);
 
   it('loses nothing acknowledged and doubles nothing when SIGKILLed right after acknowledging pushes', async () => {
@@ -24,8 +28,10 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     const configPath = await writeConfig(url);
     // The killed process's connections (and its lock) are gone with it: a new process starts at once.
     await killAfterAcknowledgedPushes(() => start(configPath));
-    const [counts] = await queryRows<{ sales: string; journal: string; total: string }>(url,
-      'SELECT (SELECT count(*) FROM sales)::text AS sales, (SELECT count(*) FROM journal)::text AS journal, (SELECT sum(total) FROM sales)::text AS total');
+    const [counts] = await queryRows<{ sales: string; journal: string; total: string }>(
+      url,
+      'SELECT (SELECT count(*) FROM sales)::text AS sales, (SELECT count(*) FROM journal)::text AS journal, (SELECT sum(total) FROM sales)::text AS total',
+    );
     expect(counts).toEqual({ sales: '120', journal: '25', total: '132.0' });
   });
 
@@ -39,7 +45,8 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     expect(await (await fetch(`${second.url}/healthz`)).json()).toMatchObject({ status: 'ok', role: 'follower' });
     expect(await (await fetch(`${first.url}/healthz`)).json()).toMatchObject({ status: 'ok', role: 'leader' });
     const pushed = await fetch(`${second.url}/invoice`, {
-      method: 'POST', headers: { authorization: deviceAuth, accept: 'application/json' },
+      method: 'POST',
+      headers: { authorization: deviceAuth, accept: 'application/json' },
       body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'p', qty: 1, total: 1 }])] }),
     });
     expect(await pushed.json()).toMatchObject({ created: 1 });
@@ -55,7 +62,9 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     await expect.poll(() => second.output(), { timeout: 10_000 }).toContain('serving as the leading gateway process');
     const list = await (await fetch(`${second.url}/api/sales`, { headers: { authorization: adminAuth } })).json();
     expect(list.total).toBe(1);
-    expect(await queryRows<{ holder: string }>(url, 'SELECT holder FROM gateway_leader')).toEqual([{ holder: expect.stringContaining(`pid ${second.child.pid}`) }]);
+    expect(await queryRows<{ holder: string }>(url, 'SELECT holder FROM gateway_leader')).toEqual([
+      { holder: expect.stringContaining(`pid ${second.child.pid}`) },
+    ]);
   });
 
   it('a follower delivers the outbox too: with the leader frozen (SIGSTOP), its pending webhook events reach the receiver once each', async () => {
@@ -64,7 +73,9 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     const got: string[] = [];
     const receiver: Server = createServer((req, res) => {
       let body = '';
-      req.on('data', (c) => { body += c; });
+      req.on('data', (c) => {
+        body += c;
+      });
       req.on('end', () => {
         if (!accepting) return void res.writeHead(503).end();
         got.push((JSON.parse(body) as { id: string }).id);
@@ -75,23 +86,35 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     try {
       const url = await pg.cluster.createDatabase();
       const configPath = await pg.writeConfig({
-        server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', postgres: { url } }, devices: [DEVICE, DEVICE2], admins: [ADMIN],
-        webhooks: [{ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret: 'follower-test-secret', retryCapMs: 200, timeoutMs: 1_000 }],
+        server: { host: '127.0.0.1', port: 0 },
+        store: { dataDir: './data', postgres: { url } },
+        devices: [DEVICE, DEVICE2],
+        admins: [ADMIN],
+        webhooks: [
+          { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret: 'follower-test-secret', retryCapMs: 200, timeoutMs: 1_000 },
+        ],
       });
       const leader = await start(configPath);
       const follower = await start(configPath);
       await expect.poll(() => follower.output(), { timeout: 10_000 }).toContain('this process delivers outbox items too');
       const pushed = await fetch(`${leader.url}/invoice`, {
-        method: 'POST', headers: { authorization: deviceAuth, accept: 'application/json' },
+        method: 'POST',
+        headers: { authorization: deviceAuth, accept: 'application/json' },
         body: JSON.stringify({ invoices: [1, 2, 3].map((n) => invoice(n, [{ productId: 'p', qty: 1, total: 1 }])) }),
       });
       expect(await pushed.json()).toMatchObject({ created: 3 });
-      await expect.poll(async () => Number((await queryRows<{ n: string }>(url, "SELECT count(*)::text AS n FROM outbox WHERE (item->>'attempts')::int > 0"))[0].n), { timeout: 15_000 }).toBeGreaterThan(0);
+      await expect
+        .poll(async () => Number((await queryRows<{ n: string }>(url, "SELECT count(*)::text AS n FROM outbox WHERE (item->>'attempts')::int > 0"))[0].n), {
+          timeout: 15_000,
+        })
+        .toBeGreaterThan(0);
 
       leader.child.kill('SIGSTOP');
       try {
         accepting = true;
-        await expect.poll(async () => Number((await queryRows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM outbox'))[0].n), { timeout: 30_000 }).toBe(0);
+        await expect
+          .poll(async () => Number((await queryRows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM outbox'))[0].n), { timeout: 30_000 })
+          .toBe(0);
         // Once each, by event id.
         expect(got).toHaveLength(3);
         expect(new Set(got).size).toBe(3);
@@ -126,7 +149,15 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     const configPath = await pg.writeConfig({ server: { host: '127.0.0.1', port: 0 }, devices: [DEVICE], admins: [ADMIN] });
     const p = await pg.start(configPath, { DATABASE_URL: url });
     expect(p.output()).toContain(JSON.stringify(describeDatabase(url)).slice(1, -1));
-    expect((await fetch(`${p.url}/invoice`, { method: 'POST', headers: { authorization: deviceAuth }, body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'p', qty: 1, total: 1 }])] }) })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${p.url}/invoice`, {
+          method: 'POST',
+          headers: { authorization: deviceAuth },
+          body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'p', qty: 1, total: 1 }])] }),
+        })
+      ).status,
+    ).toBe(200);
     expect(await queryRows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM sales')).toEqual([{ n: '1' }]);
   });
 

@@ -51,14 +51,24 @@ describe.skipIf(skipPostgres)('rolling upgrade on PostgreSQL: a leader of the pr
     receiver = await startReceiver();
     const url = await pg_.cluster.createDatabase();
     const config = await pg_.writeConfig({
-      server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data', postgres: { url } },
-      devices: [DEVICE], admins: [ADMIN], webhooks: [{ url: receiver.url, secret: 'rolling-upgrade-secret', retryCapMs: 200, timeoutMs: 2000 }],
+      server: { host: '127.0.0.1', port: 0 },
+      store: { dataDir: './data', postgres: { url } },
+      devices: [DEVICE],
+      admins: [ADMIN],
+      webhooks: [{ url: receiver.url, secret: 'rolling-upgrade-secret', retryCapMs: 200, timeoutMs: 2000 }],
     });
     // A gateway of this version creates the schema and stores a sale whose event waits (receiver down).
     const first = await pg_.start(config);
-    const pushed = await fetch(`${first.url}/invoice`, { method: 'POST', headers: { authorization: deviceAuth }, body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'p1', qty: 1, total: 2 }])] }) });
+    const pushed = await fetch(`${first.url}/invoice`, {
+      method: 'POST',
+      headers: { authorization: deviceAuth },
+      body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'p1', qty: 1, total: 2 }])] }),
+    });
     expect(await pushed.text()).toBe('true');
-    await eventually(async () => (await queryRows<{ n: number }>(url, "SELECT count(*)::int AS n FROM outbox WHERE NOT dead AND (item->>'attempts')::int >= 1"))[0].n === 1, 'a failed attempt');
+    await eventually(
+      async () => (await queryRows<{ n: number }>(url, "SELECT count(*)::int AS n FROM outbox WHERE NOT dead AND (item->>'attempts')::int >= 1"))[0].n === 1,
+      'a failed attempt',
+    );
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
 
@@ -66,7 +76,9 @@ describe.skipIf(skipPostgres)('rolling upgrade on PostgreSQL: a leader of the pr
     oldLeader = new pg.Client({ connectionString: url });
     await oldLeader.connect();
     expect((await oldLeader.query('SELECT pg_try_advisory_lock($1, $2) AS locked', LOCK_KEY)).rows[0].locked).toBe(true);
-    await oldLeader.query("UPDATE gateway_leader SET epoch = epoch + 1, url = 'http://127.0.0.1:9', holder = 'tabshop-gateway of the previous version', since = now()");
+    await oldLeader.query(
+      "UPDATE gateway_leader SET epoch = epoch + 1, url = 'http://127.0.0.1:9', holder = 'tabshop-gateway of the previous version', since = now()",
+    );
     // It dismisses a dead letter the way it did: in the item only.
     await oldLeader.query(`INSERT INTO outbox (target, key, cash_register, seq, dead, item)
       SELECT target, 'TAB-1:99@99', cash_register, 99, true, (item::jsonb || jsonb_build_object('identifier', 'TAB-1:99', 'key', 'TAB-1:99@99',
@@ -87,9 +99,15 @@ describe.skipIf(skipPostgres)('rolling upgrade on PostgreSQL: a leader of the pr
     await oldLeader.end();
     oldLeader = undefined;
     await eventually(() => receiver!.accepted.length > 0, 'the event delivered by the new leader', 30_000);
-    await eventually(async () => (await queryRows<{ n: number }>(url, 'SELECT count(*)::int AS n FROM outbox WHERE NOT dead'))[0].n === 0, 'an empty outbox', 30_000);
+    await eventually(
+      async () => (await queryRows<{ n: number }>(url, 'SELECT count(*)::int AS n FROM outbox WHERE NOT dead'))[0].n === 0,
+      'an empty outbox',
+      30_000,
+    );
     expect(receiver.accepted).toEqual(['TAB-1:1@1']);
-    const dismissed = await fetch(`${follower.url}/api/deadletters?state=dismissed`, { headers: { authorization: adminAuth } }).then((r) => r.json()) as { items: { key: string; resolution: string }[] };
+    const dismissed = (await fetch(`${follower.url}/api/deadletters?state=dismissed`, { headers: { authorization: adminAuth } }).then((r) => r.json())) as {
+      items: { key: string; resolution: string }[];
+    };
     expect(dismissed.items.map((d) => [d.key, d.resolution])).toEqual([['TAB-1:99@99', 'dismissed by the previous version']]);
   });
 });

@@ -15,7 +15,11 @@ export interface GatewayProcess {
 }
 
 /** Runs the real CLI (through tsx) as a child process; resolves once it logs its URL. */
-export function spawnCli(args: string[], env: Record<string, string> = {}, build: CliBuild = 'src'): { child: ChildProcess; output(): string; exited: Promise<number | null> } {
+export function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
+  build: CliBuild = 'src',
+): { child: ChildProcess; output(): string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, build === 'dist' ? [BUILT_CLI, ...args] : ['--import', 'tsx', CLI, ...args], {
     // DATABASE_URL of the machine running the tests must not move these gateways to PostgreSQL;
     // KITCHEN_PORT=off: gateways started from config.example.json in parallel must not all take TCP 8090.

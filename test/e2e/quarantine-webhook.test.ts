@@ -54,7 +54,9 @@ describe('webhook event quarantine.added', { timeout: 30_000 }, () => {
     const event = JSON.parse(second.raw.toString());
     const [item] = (await gw.json('/api/quarantine', { auth: adminAuth })).body.items;
     expect(event).toEqual({
-      id: `${item.id}@quarantine`, type: 'quarantine.added', createdAt: item.at,
+      id: `${item.id}@quarantine`,
+      type: 'quarantine.added',
+      createdAt: item.at,
       quarantine: { id: item.id, register: 'TAB-1', device: 'tablet-1', code: 'invalid_invoice', reason: item.reason, receivedAt: item.at },
     });
     expect(second.raw.toString()).not.toContain('secret street');

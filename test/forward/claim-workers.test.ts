@@ -23,7 +23,9 @@ async function countingUpstream() {
   const holding = new Set<string>();
   const server: Server = createServer((req: IncomingMessage, res) => {
     let body = '';
-    req.on('data', (c) => { body += c; });
+    req.on('data', (c) => {
+      body += c;
+    });
     req.on('end', () => {
       const sale = JSON.parse(body || '{}') as { identifier: string; cashRegisterName: string };
       received.push({ identifier: sale.identifier, register: sale.cashRegisterName });
@@ -34,9 +36,16 @@ async function countingUpstream() {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, received, held, holding,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    received,
+    held,
+    holding,
     count: (identifier: string) => received.filter((r) => r.identifier === identifier).length,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -46,17 +55,44 @@ function saleItem(register: string, n: number, extra: Partial<OutboxItem> = {}):
   const identifier = `${register}:${n}`;
   const s = ++seq;
   return {
-    key: `${identifier}@${s}`, target: 'upstream', identifier, cashRegisterName: register, seq: s, version: 1, kind: 'created',
-    previousStatus: null, changedAt: new Date().toISOString(), enqueuedAt: new Date().toISOString(), attempts: 0, lastError: null, nextAttemptAt: null,
+    key: `${identifier}@${s}`,
+    target: 'upstream',
+    identifier,
+    cashRegisterName: register,
+    seq: s,
+    version: 1,
+    kind: 'created',
+    previousStatus: null,
+    changedAt: new Date().toISOString(),
+    enqueuedAt: new Date().toISOString(),
+    attempts: 0,
+    lastError: null,
+    nextAttemptAt: null,
     sale: {
-      identifier, cashRegisterName: register, createdAt: new Date().toISOString(), status: 'completed', lines: [], payments: [],
-      total: 1, vat: 0, discount: 0, costPrice: 0,
+      identifier,
+      cashRegisterName: register,
+      createdAt: new Date().toISOString(),
+      status: 'completed',
+      lines: [],
+      payments: [],
+      total: 1,
+      vat: 0,
+      discount: 0,
+      costPrice: 0,
     } as unknown as OutboxItem['sale'],
     ...extra,
   };
 }
 
-const silent = () => createLogger('warn', new Writable({ write(_c, _e, cb) { cb(); } }));
+const silent = () =>
+  createLogger(
+    'warn',
+    new Writable({
+      write(_c, _e, cb) {
+        cb();
+      },
+    }),
+  );
 
 describe.skipIf(skipPostgres)('the PostgreSQL outbox claimed by several workers', { timeout: 60_000 }, () => {
   let cluster: PgCluster;
@@ -99,7 +135,13 @@ describe.skipIf(skipPostgres)('the PostgreSQL outbox claimed by several workers'
     const table = new OutboxTable(pool, name);
     const client = new HttpClient({ baseUrl: upstreamUrl, timeoutMs: 5_000 });
     const workers = new ClaimWorkers([new UpstreamTarget(client, 100)], {
-      table, leaseMs: opts.leaseMs ?? 30_000, logger: silent(), events: opts.events, pollMs: 20, batch: 4, random: () => 0,
+      table,
+      leaseMs: opts.leaseMs ?? 30_000,
+      logger: silent(),
+      events: opts.events,
+      pollMs: 20,
+      batch: 4,
+      random: () => 0,
     });
     running.push(workers);
     return { table, workers, pool };
@@ -171,8 +213,12 @@ describe.skipIf(skipPostgres)('the PostgreSQL outbox claimed by several workers'
     expect(row.claimed_by).toBe('live');
 
     // The frozen worker wakes up: none of its settlements takes effect, the claim stays the live one's.
-    expect(await frozen.table.attempted(stale, { ...stale.item, attempts: 1, lastError: 'late', nextAttemptAt: new Date(Date.now() + 3_600_000).toISOString() })).toBe(false);
-    expect(await frozen.table.deadLettered(stale, { ...stale.item, dead: { at: new Date().toISOString(), error: 'late', status: 422, response: '' } })).toBe(false);
+    expect(
+      await frozen.table.attempted(stale, { ...stale.item, attempts: 1, lastError: 'late', nextAttemptAt: new Date(Date.now() + 3_600_000).toISOString() }),
+    ).toBe(false);
+    expect(await frozen.table.deadLettered(stale, { ...stale.item, dead: { at: new Date().toISOString(), error: 'late', status: 422, response: '' } })).toBe(
+      false,
+    );
     expect(await frozen.table.delivered(stale)).toBe(false);
     expect(await queryRows(url, 'SELECT claimed_by, dead FROM outbox')).toEqual([{ claimed_by: 'live', dead: false }]);
 

@@ -36,7 +36,15 @@ export interface PartsOptions {
 /** The forwarding pieces over a real store in `dataDir`, without the HTTP app or the catalogue poll. */
 export async function openParts(dataDir: string, opts: PartsOptions = {}): Promise<Parts> {
   const logs: string[] = [];
-  const logger = createLogger('debug', new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } }));
+  const logger = createLogger(
+    'debug',
+    new Writable({
+      write(chunk, _e, cb) {
+        logs.push(String(chunk));
+        cb();
+      },
+    }),
+  );
   const store = new LowdbStore(dataDir);
   const catalog = new Catalog(store);
   const events = new GatewayEvents();
@@ -49,7 +57,10 @@ export async function openParts(dataDir: string, opts: PartsOptions = {}): Promi
   if (opts.upstream !== false) {
     const up = opts.upstream ?? {};
     client = new HttpClient({
-      baseUrl: `${UPSTREAM}/api/`, timeoutMs: up.timeoutMs ?? 1_000, username: 'admin', password: 'pw',
+      baseUrl: `${UPSTREAM}/api/`,
+      timeoutMs: up.timeoutMs ?? 1_000,
+      username: 'admin',
+      password: 'pw',
       breaker: { failures: up.breakerFailures ?? 1_000, cooldownMs: up.breakerCooldownMs ?? 100 },
     });
     targets.push(new UpstreamTarget(client, up.retryCapMs ?? 20));
@@ -60,7 +71,15 @@ export async function openParts(dataDir: string, opts: PartsOptions = {}): Promi
   ledger.use({ afterStore: (record, previous) => outbox.onSaleStored(record, previous) });
   if (opts.start !== false) outbox.start();
   return {
-    store, catalog, ledger, events, outbox, client, logs, logger, opened,
+    store,
+    catalog,
+    ledger,
+    events,
+    outbox,
+    client,
+    logs,
+    logger,
+    opened,
     async push(invoices, register = 'TAB-1') {
       const summary = await ledger.ingestInvoices(invoices, { device: 'tablet', cashRegisterName: register, at: new Date() });
       await store.commit();

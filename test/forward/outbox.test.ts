@@ -40,13 +40,17 @@ const sale = (id: number, extra: Record<string, unknown> = {}) => invoice(id, [{
 /** Records every request upstream gets; `answer` decides the reply. */
 function fakeUpstream(answer: (method: string, path: string, body: any) => [number, unknown?, Record<string, string>?]) {
   const seen: { method: string; path: string; body: any }[] = [];
-  const reply = (method: string) => function (this: unknown, path: string, body: any) {
-    seen.push({ method, path, body });
-    return answer(method, path, body);
-  };
-  nock(UPSTREAM).persist()
-    .post('/api/sales').reply(reply('POST') as never)
-    .put(/\/api\/sales\/.+/).reply(reply('PUT') as never);
+  const reply = (method: string) =>
+    function (this: unknown, path: string, body: any) {
+      seen.push({ method, path, body });
+      return answer(method, path, body);
+    };
+  nock(UPSTREAM)
+    .persist()
+    .post('/api/sales')
+    .reply(reply('POST') as never)
+    .put(/\/api\/sales\/.+/)
+    .reply(reply('PUT') as never);
   return seen;
 }
 
@@ -82,8 +86,12 @@ describe('delivery to upstream', () => {
   });
 
   it('a timeout is retried; the re-sent create answered 409 counts as delivered', async () => {
-    nock(UPSTREAM).post('/api/sales').delay(400).reply(201, {})
-      .post('/api/sales').reply(409, { error: { code: 'already_exists', message: 'sale TAB-1:1 already exists' } });
+    nock(UPSTREAM)
+      .post('/api/sales')
+      .delay(400)
+      .reply(201, {})
+      .post('/api/sales')
+      .reply(409, { error: { code: 'already_exists', message: 'sale TAB-1:1 already exists' } });
     const p = await parts({ upstream: { timeoutMs: 100 } });
     const errors: string[] = [];
     p.events.on('outbox.retry', (e) => errors.push(e.error));
@@ -95,8 +103,11 @@ describe('delivery to upstream', () => {
   });
 
   it('a refused connection is retried', async () => {
-    nock(UPSTREAM).post('/api/sales').replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
-      .post('/api/sales').reply(201, {});
+    nock(UPSTREAM)
+      .post('/api/sales')
+      .replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
+      .post('/api/sales')
+      .reply(201, {});
     const p = await parts();
     const errors: string[] = [];
     p.events.on('outbox.retry', (e) => errors.push(e.error));
@@ -106,8 +117,7 @@ describe('delivery to upstream', () => {
   });
 
   it('429 is retried (after Retry-After)', async () => {
-    nock(UPSTREAM).post('/api/sales').reply(429, { error: 'TooManyRequests' }, { 'Retry-After': '1' })
-      .post('/api/sales').reply(201, {});
+    nock(UPSTREAM).post('/api/sales').reply(429, { error: 'TooManyRequests' }, { 'Retry-After': '1' }).post('/api/sales').reply(201, {});
     const p = await parts({ upstream: { retryCapMs: 5_000 } });
     const retries: { at: number; nextAttemptAt: number }[] = [];
     p.events.on('outbox.retry', (e) => retries.push({ at: Date.now(), nextAttemptAt: e.nextAttemptAt.getTime() }));
@@ -121,18 +131,26 @@ describe('delivery to upstream', () => {
     expect(delivered[0]).toBeGreaterThanOrEqual(retries[0].nextAttemptAt);
   });
 
-  it('400 moves the item to the dead letters with upstream\'s answer; later sales go on; a retry delivers it', async () => {
+  it("400 moves the item to the dead letters with upstream's answer; later sales go on; a retry delivers it", async () => {
     let reject = true;
-    const seen = fakeUpstream((_m, _p, body) => (body.identifier === 'TAB-1:1' && reject
-      ? [400, { error: { code: 'validation_failed', message: 'lines/0/product unknown' } }] : [201, {}]));
+    const seen = fakeUpstream((_m, _p, body) =>
+      body.identifier === 'TAB-1:1' && reject ? [400, { error: { code: 'validation_failed', message: 'lines/0/product unknown' } }] : [201, {}],
+    );
     const p = await parts();
     await p.push([sale(1), sale(2)]);
     await eventually(() => upstreamState(p).depth === 0, 'both settled');
     const dead = p.outbox.deadLetters();
-    expect(dead).toEqual([expect.objectContaining({
-      identifier: 'TAB-1:1', target: 'upstream', attempts: 1, status: 400, event: 'sale.created',
-      lastError: expect.stringContaining('HTTP 400'), response: expect.stringContaining('lines/0/product unknown'),
-    })]);
+    expect(dead).toEqual([
+      expect.objectContaining({
+        identifier: 'TAB-1:1',
+        target: 'upstream',
+        attempts: 1,
+        status: 400,
+        event: 'sale.created',
+        lastError: expect.stringContaining('HTTP 400'),
+        response: expect.stringContaining('lines/0/product unknown'),
+      }),
+    ]);
     expect((dead[0].sale as { identifier: string }).identifier).toBe('TAB-1:1');
     expect(upstreamState(p)).toMatchObject({ deadLetters: 1, registers: { 'TAB-1': { depth: 0, deadLetters: 1 } } });
     expect(seen.map((s) => s.body.identifier)).toEqual(['TAB-1:1', 'TAB-1:2']);
@@ -160,10 +178,7 @@ describe('delivery to upstream', () => {
     await p.push([sale(1, { checkoutStatus: '11' })]);
     await p.push([sale(1, { checkoutStatus: '11' })]); // unchanged: nothing more to send
     await eventually(() => seen.length === 2 && upstreamState(p).depth === 0, 'two deliveries');
-    expect(seen.map((s) => `${s.method} ${s.path} ${s.body.status}`)).toEqual([
-      'POST /api/sales completed',
-      'PUT /api/sales/TAB-1:1 refunded',
-    ]);
+    expect(seen.map((s) => `${s.method} ${s.path} ${s.body.status}`)).toEqual(['POST /api/sales completed', 'PUT /api/sales/TAB-1:1 refunded']);
   });
 
   it('delivers in order per register; a stuck register does not hold back another', async () => {
@@ -172,7 +187,10 @@ describe('delivery to upstream', () => {
     const p = await parts();
     await p.push([sale(1), sale(2)], 'TAB-1');
     await p.push([sale(3)], 'TAB-2');
-    await eventually(() => seen.some((s) => s.body.identifier === 'TAB-2:3') && seen.filter((s) => s.body.identifier === 'TAB-1:1').length >= 3, 'TAB-2 delivered while TAB-1 retries');
+    await eventually(
+      () => seen.some((s) => s.body.identifier === 'TAB-2:3') && seen.filter((s) => s.body.identifier === 'TAB-1:1').length >= 3,
+      'TAB-2 delivered while TAB-1 retries',
+    );
     expect(seen.map((s) => s.body.identifier)).not.toContain('TAB-1:2');
     expect(upstreamState(p).registers['TAB-1']).toMatchObject({ depth: 2, attempts: expect.any(Number), lastError: expect.stringContaining('503') });
     stuck = false;
@@ -248,10 +266,7 @@ describe('outbox durability', () => {
     const q = await parts();
     expect(q.opened).toMatchObject({ loaded: 0, recovered: 2 });
     await eventually(() => upstreamState(q).depth === 0, 'drain');
-    expect(seen.map((s) => `${s.method} ${s.body.identifier} ${s.body.status}`).sort()).toEqual([
-      'POST TAB-1:2 completed',
-      'PUT TAB-1:1 cancelled',
-    ]);
+    expect(seen.map((s) => `${s.method} ${s.body.identifier} ${s.body.status}`).sort()).toEqual(['POST TAB-1:2 completed', 'PUT TAB-1:1 cancelled']);
   });
 
   it('drops an outbox item whose sale never reached the disk (it was never acknowledged)', async () => {
@@ -286,10 +301,13 @@ describe('outbox durability', () => {
 describe('webhooks through the outbox', () => {
   it('signs each event, filters by type, and a dead webhook never holds back upstream', async () => {
     const received: { headers: Record<string, string>; body: any }[] = [];
-    nock('http://hooks.test').persist().post('/ok').reply(function (_uri, body) {
-      received.push({ headers: this.req.headers as Record<string, string>, body });
-      return [204];
-    });
+    nock('http://hooks.test')
+      .persist()
+      .post('/ok')
+      .reply(function (_uri, body) {
+        received.push({ headers: this.req.headers as Record<string, string>, body });
+        return [204];
+      });
     nock('http://hooks.test').persist().post('/dead').reply(503);
     const seen = fakeUpstream(() => [201, {}]);
     const p = await parts({
@@ -307,6 +325,6 @@ describe('webhooks through the outbox', () => {
     expect(received[0].headers['x-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
     const dead = p.outbox.targets().find((t) => t.target === 'webhook:http://hooks.test/dead')!;
     expect(dead.depth).toBe(2);
-    await eventually(async () => (await chunkFiles()).length === 0, 'upstream\'s chunk emptied and deleted');
+    await eventually(async () => (await chunkFiles()).length === 0, "upstream's chunk emptied and deleted");
   });
 });

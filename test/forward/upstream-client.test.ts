@@ -1,9 +1,7 @@
 import { createServer } from 'node:net';
 import nock from 'nock';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import {
-  authorizationHeader, classifyStatus, errorCodeOf, HttpClient, normaliseBaseUrl, UpstreamError,
-} from '../../src/forward/upstream-client.js';
+import { authorizationHeader, classifyStatus, errorCodeOf, HttpClient, normaliseBaseUrl, UpstreamError } from '../../src/forward/upstream-client.js';
 
 beforeAll(() => {
   nock.disableNetConnect();
@@ -48,7 +46,9 @@ describe('base URL', () => {
 
   it('never follows an absolute URL away from the base (allowAbsoluteUrls: false)', async () => {
     const evil = nock('http://evil.test').get(/.*/).reply(200, 'stolen');
-    const base = nock('http://up.test').get(/\/api\/.*evil\.test.*/).reply(404, {});
+    const base = nock('http://up.test')
+      .get(/\/api\/.*evil\.test.*/)
+      .reply(404, {});
     const res = await client({ username: 'u', password: 'p' }).request('GET', 'http://evil.test/x');
     expect(res.status).toBe(404);
     expect(evil.isDone()).toBe(false);
@@ -68,7 +68,8 @@ describe('authentication', () => {
 
   it('takes credentials out of the URL and sends them as the Basic header', async () => {
     const scope = nock('http://up.test', { reqheaders: { authorization: `Basic ${Buffer.from('gw:s3cret').toString('base64')}` } })
-      .get('/api/version').reply(200, { version: 3 });
+      .get('/api/version')
+      .reply(200, { version: 3 });
     const c = client({ baseUrl: 'http://gw:s3cret@up.test/api/' });
     expect(c.baseUrl).toBe('http://up.test/api');
     await c.request('GET', '/version');
@@ -77,7 +78,8 @@ describe('authentication', () => {
 
   it('sends the header on every request', async () => {
     const scope = nock('http://up.test', { reqheaders: { authorization: `Basic ${Buffer.from('KEY').toString('base64')}` } })
-      .get('/api/version').reply(200, { version: 3 });
+      .get('/api/version')
+      .reply(200, { version: 3 });
     await client({ apiKey: 'KEY' }).request('GET', '/version');
     scope.done();
   });
@@ -115,7 +117,9 @@ describe('answers and failures', () => {
   });
 
   it('returns every HTTP status to the caller', async () => {
-    nock('http://up.test').post('/api/sales').reply(503, { error: { code: 'x', message: 'down' } });
+    nock('http://up.test')
+      .post('/api/sales')
+      .reply(503, { error: { code: 'x', message: 'down' } });
     const res = await client().request('POST', '/sales', { data: { a: 1 } });
     expect(res.status).toBe(503);
     expect(res.data).toEqual({ error: { code: 'x', message: 'down' } });
@@ -123,7 +127,9 @@ describe('answers and failures', () => {
 
   it('a slow upstream is a timeout (upstream_timeout, 504)', async () => {
     nock('http://up.test').get('/api/version').delay(500).reply(200, { version: 1 });
-    const err = await client({ timeoutMs: 100 }).request('GET', '/version').catch((e) => e);
+    const err = await client({ timeoutMs: 100 })
+      .request('GET', '/version')
+      .catch((e) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect(err).toMatchObject({ kind: 'timeout', code: 'upstream_timeout', status: 504 });
   });
@@ -155,9 +161,20 @@ describe('circuit breaker in the client', () => {
   it('opens after N consecutive failures, fails fast without calling upstream, closes after a good probe', async () => {
     const states: string[] = [];
     const c = client({ breaker: { failures: 3, cooldownMs: 150, onChange: (s) => states.push(s) } });
-    nock('http://up.test').get('/api/version').times(2).reply(503).get('/api/version').replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    nock('http://up.test')
+      .get('/api/version')
+      .times(2)
+      .reply(503)
+      .get('/api/version')
+      .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     const outcomes: unknown[] = [];
-    for (let i = 0; i < 3; i++) outcomes.push(await c.request('GET', '/version').then((r) => r.status, (e) => e.kind));
+    for (let i = 0; i < 3; i++)
+      outcomes.push(
+        await c.request('GET', '/version').then(
+          (r) => r.status,
+          (e) => e.kind,
+        ),
+      );
     expect(outcomes).toEqual([503, 503, 'network']);
     expect(c.breaker!.current).toBe('open');
     const later = nock('http://up.test').get('/api/version').reply(200, { version: 9 });

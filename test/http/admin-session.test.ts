@@ -7,7 +7,13 @@ const form = (fields: Record<string, string>) => new URLSearchParams(fields).toS
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 async function signIn(headers: Record<string, string> = {}, password = ADMIN.password) {
-  const res = await t.gw.fetch('/admin/sign-in', { method: 'POST', auth: null, redirect: 'manual', headers: { ...FORM, ...headers }, body: form({ username: ADMIN.username, password, next: 'products' }) });
+  const res = await t.gw.fetch('/admin/sign-in', {
+    method: 'POST',
+    auth: null,
+    redirect: 'manual',
+    headers: { ...FORM, ...headers },
+    body: form({ username: ADMIN.username, password, next: 'products' }),
+  });
   const setCookie = res.headers.get('set-cookie') ?? '';
   return { res, setCookie, cookie: setCookie.split(';')[0] };
 }
@@ -31,7 +37,12 @@ describe('back office sign-in and sessions (HTTP)', () => {
   });
 
   it('wrong passwords are throttled like Basic auth (shared keys), and device accounts cannot sign in', async () => {
-    const device = await t.gw.fetch('/admin/sign-in', { method: 'POST', auth: null, headers: FORM, body: form({ username: 'tablet-1', password: 'pw-tablet-1' }) });
+    const device = await t.gw.fetch('/admin/sign-in', {
+      method: 'POST',
+      auth: null,
+      headers: FORM,
+      body: form({ username: 'tablet-1', password: 'pw-tablet-1' }),
+    });
     expect(device.status).toBe(401);
     expect(await device.text()).toContain('Wrong username or password');
     const statuses: number[] = [];
@@ -45,13 +56,26 @@ describe('back office sign-in and sessions (HTTP)', () => {
 
   it('a form sent after the session ended is given back after signing in, only to the browser that sent it', async () => {
     const cookie = 'tsg_admin=ended-session';
-    const late = await t.gw.fetch('/admin/taxes/new', { method: 'POST', auth: null, redirect: 'manual', headers: { ...FORM, cookie }, body: form({ _csrf: 'old', identifier: '5', name: 'Zero <b>', vat: '0' }) });
+    const late = await t.gw.fetch('/admin/taxes/new', {
+      method: 'POST',
+      auth: null,
+      redirect: 'manual',
+      headers: { ...FORM, cookie },
+      body: form({ _csrf: 'old', identifier: '5', name: 'Zero <b>', vat: '0' }),
+    });
     expect(late.status).toBe(303);
     const location = new URL(late.headers.get('location')!, `${t.gw.url}/admin/taxes/new`);
     expect(location.pathname).toBe('/admin/sign-in');
     const id = location.searchParams.get('form')!;
     expect(id).toMatch(/^[\w-]+$/);
-    const signInWith = (headers: Record<string, string>) => t.gw.fetch('/admin/sign-in', { method: 'POST', auth: null, redirect: 'manual', headers: { ...FORM, ...headers }, body: form({ username: ADMIN.username, password: ADMIN.password, next: 'taxes/new', form: id }) });
+    const signInWith = (headers: Record<string, string>) =>
+      t.gw.fetch('/admin/sign-in', {
+        method: 'POST',
+        auth: null,
+        redirect: 'manual',
+        headers: { ...FORM, ...headers },
+        body: form({ username: ADMIN.username, password: ADMIN.password, next: 'taxes/new', form: id }),
+      });
     const otherBrowser = await signInWith({ cookie: 'tsg_admin=someone-else' });
     expect(otherBrowser.status).toBe(303);
     const same = await signInWith({ cookie });
@@ -80,7 +104,13 @@ describe('back office sign-in and sessions (HTTP)', () => {
     expect(ok.status).toBe(303);
     expect((await t.admin('/taxes/5')).body).toEqual({ identifier: '5', name: 'Zero', vat: 0 });
     // Signing out needs the token too, then the session is gone.
-    const out = await t.gw.fetch('/admin/sign-out', { method: 'POST', auth: null, redirect: 'manual', headers: { ...FORM, cookie }, body: form({ _csrf: token }) });
+    const out = await t.gw.fetch('/admin/sign-out', {
+      method: 'POST',
+      auth: null,
+      redirect: 'manual',
+      headers: { ...FORM, cookie },
+      body: form({ _csrf: token }),
+    });
     expect(out.headers.get('set-cookie')).toContain('Max-Age=0');
     const after = await page('taxes', cookie);
     expect(after.res.status).toBe(303);
@@ -90,7 +120,24 @@ describe('back office sign-in and sessions (HTTP)', () => {
   it('strict CSP, no inline script or style on any page, everything escaped, only relative links', async () => {
     await t.admin('/products/1', 'PUT', { name: '<script>alert(1)</script>', price: 1, description: '"><img src=x onerror=alert(2)>' });
     const { cookie } = await signIn();
-    for (const path of ['', 'sales', 'products', 'products/1', 'products/new', 'products/import', 'taxes', 'discounts', 'categories', 'stock', 'stock/1', 'days', 'quarantine', 'devices', 'forwarding', 'nowhere']) {
+    for (const path of [
+      '',
+      'sales',
+      'products',
+      'products/1',
+      'products/new',
+      'products/import',
+      'taxes',
+      'discounts',
+      'categories',
+      'stock',
+      'stock/1',
+      'days',
+      'quarantine',
+      'devices',
+      'forwarding',
+      'nowhere',
+    ]) {
       const { res, text } = await page(path, cookie);
       expect(res.status, path).toBe(path === 'nowhere' ? 404 : 200);
       const csp = res.headers.get('content-security-policy')!;
@@ -98,7 +145,10 @@ describe('back office sign-in and sessions (HTTP)', () => {
       expect(csp).toContain("script-src 'self'");
       expect(csp).not.toContain('unsafe-inline');
       expect(text.match(/<script(?![^>]*\bsrc=)[^>]*>/g), path).toBeNull();
-      expect([...text.matchAll(/<[a-z][^>]*>/gi)].map((m) => m[0]).filter((tag) => /\sstyle=|\son[a-z]+=/i.test(tag)), path).toEqual([]);
+      expect(
+        [...text.matchAll(/<[a-z][^>]*>/gi)].map((m) => m[0]).filter((tag) => /\sstyle=|\son[a-z]+=/i.test(tag)),
+        path,
+      ).toEqual([]);
       expect(text, path).not.toContain('<script>alert');
       expect(text, path).not.toContain('<img src=x');
       // Relative links only: the back office also works under a reverse-proxy prefix.
@@ -139,10 +189,22 @@ describe('back office sign-in and sessions (HTTP)', () => {
     const { cookie } = await signIn();
     const token = csrfOf((await page('products/9', cookie)).text);
     const res = await t.gw.fetch('/admin/products/9', {
-      method: 'POST', auth: null, redirect: 'manual', headers: { ...FORM, cookie },
+      method: 'POST',
+      auth: null,
+      redirect: 'manual',
+      headers: { ...FORM, cookie },
       body: form({ _csrf: token, name: 'Gift card 20', price: '20,00', tax: '', category: '', discount: '', costPrice: '', description: '' }),
     });
     expect(res.status).toBe(303);
-    expect((await t.admin('/products/9')).body).toMatchObject({ identifier: '9', name: 'Gift card 20', price: 20, attribute: 16, priceIncludesVat: true, tax: null, discount: null, description: '' });
+    expect((await t.admin('/products/9')).body).toMatchObject({
+      identifier: '9',
+      name: 'Gift card 20',
+      price: 20,
+      attribute: 16,
+      priceIncludesVat: true,
+      tax: null,
+      discount: null,
+      description: '',
+    });
   });
 });

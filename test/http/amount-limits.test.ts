@@ -16,7 +16,10 @@ const noNulls = (body: unknown) => expect(JSON.stringify(body).replace(/"(closed
 
 describe('amounts beyond ±1e12 in a push', () => {
   it('quarantines an invoice whose positions sum beyond the limit, naming the field; the gateway keeps working and restarts', async () => {
-    const { total: _omitted, ...noTotal } = invoice(1, [{ productId: 'a', qty: 1, total: HUGE }, { productId: 'b', qty: 1, total: HUGE }]);
+    const { total: _omitted, ...noTotal } = invoice(1, [
+      { productId: 'a', qty: 1, total: HUGE },
+      { productId: 'b', qty: 1, total: HUGE },
+    ]);
     expect(await push([noTotal, invoice(2, [{ productId: 'a', qty: 1, total: 2 }])])).toMatchObject({ created: 1, quarantined: 1 });
     expect(await quarantineReasons()).toEqual([expect.stringMatching(/\/positions\/0\/total must be a number of magnitude at most 1e\+12/)]);
     expect((await t.gw.fetch('/status', { auth: adminAuth })).status).toBe(200);
@@ -27,14 +30,20 @@ describe('amounts beyond ±1e12 in a push', () => {
   });
 
   it('quarantines a total summed from positions each within the limit when the sum is not', async () => {
-    const { total: _omitted, ...noTotal } = invoice(1, [{ productId: 'a', qty: 1, total: 9e11 }, { productId: 'b', qty: 1, total: 9e11 }]);
+    const { total: _omitted, ...noTotal } = invoice(1, [
+      { productId: 'a', qty: 1, total: 9e11 },
+      { productId: 'b', qty: 1, total: 9e11 },
+    ]);
     expect(await push([noTotal])).toMatchObject({ created: 0, quarantined: 1 });
-    expect(await quarantineReasons()).toEqual([expect.stringMatching(/^invalid invoice: \/total must be a number of magnitude at most 1e\+12, got 1800000000000/)]);
+    expect(await quarantineReasons()).toEqual([
+      expect.stringMatching(/^invalid invoice: \/total must be a number of magnitude at most 1e\+12, got 1800000000000/),
+    ]);
   });
 
   it('keeps the X report, its text and stats numeric: invoices of 1e308 are quarantined', async () => {
-    expect(await push([invoice(1, [{ productId: 'a', qty: 1, total: HUGE }]), invoice(2, [{ productId: 'a', qty: '1', total: String(HUGE) }])]))
-      .toMatchObject({ quarantined: 2 });
+    expect(await push([invoice(1, [{ productId: 'a', qty: 1, total: HUGE }]), invoice(2, [{ productId: 'a', qty: '1', total: String(HUGE) }])])).toMatchObject({
+      quarantined: 2,
+    });
     await push([invoice(3, [{ productId: 'a', qty: 1, total: 2 }])]);
     const x = await admin('/days/current/report?cashRegisterName=TAB-1');
     expect(x.status).toBe(200);
@@ -56,7 +65,10 @@ describe('amounts beyond ±1e12 in a push', () => {
 
 describe('amounts beyond ±1e12 through the API: 400 invalid_value, nothing stored', () => {
   const sale = (line: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-    cashRegisterName: 'TAB-1', createdAt: '2026-11-23T10:00:00.000Z', lines: [{ product: 'a', quantity: 1, total: 2, ...line }], ...extra,
+    cashRegisterName: 'TAB-1',
+    createdAt: '2026-11-23T10:00:00.000Z',
+    lines: [{ product: 'a', quantity: 1, total: 2, ...line }],
+    ...extra,
   });
 
   it.each([
@@ -67,7 +79,20 @@ describe('amounts beyond ±1e12 through the API: 400 invalid_value, nothing stor
     ['a cash deposit', '/registrations/TAB-1/balance', 'POST', { action: 'deposit', amount: HUGE }],
     ['a sale line quantity', '/sales', 'POST', sale({ quantity: HUGE })],
     ['a sale payment', '/sales', 'POST', sale({}, { payments: [{ method: 'cash', amount: HUGE }] })],
-    ['a sale total summed from its lines', '/sales', 'POST', sale({ total: 9e11 }, { lines: [{ product: 'a', quantity: 1, total: 9e11 }, { product: 'b', quantity: 1, total: 9e11 }] })],
+    [
+      'a sale total summed from its lines',
+      '/sales',
+      'POST',
+      sale(
+        { total: 9e11 },
+        {
+          lines: [
+            { product: 'a', quantity: 1, total: 9e11 },
+            { product: 'b', quantity: 1, total: 9e11 },
+          ],
+        },
+      ),
+    ],
   ])('%s', async (_what, path, method, body) => {
     await admin('/products/a', 'PUT', { name: 'A', price: 2 });
     const res = await admin(path, method, body);

@@ -37,10 +37,20 @@ describe('articles', () => {
     await seedBasics();
     await admin('/stock/72', 'PUT', { quantity: 12.5 });
     const stock = await (await t.gw.fetch('/stock')).json();
-    expect(stock.products).toEqual([{
-      id: '72', category: '/Drinks/Coffee', title: 'Latte', price: 3.5, costprice: 0.9, discountid: 1,
-      description: 'milk', attribute: '0', stockqty: 12.5, taxid: 1,
-    }]);
+    expect(stock.products).toEqual([
+      {
+        id: '72',
+        category: '/Drinks/Coffee',
+        title: 'Latte',
+        price: 3.5,
+        costprice: 0.9,
+        discountid: 1,
+        description: 'milk',
+        attribute: '0',
+        stockqty: 12.5,
+        taxid: 1,
+      },
+    ]);
     expect(await (await t.gw.fetch('/tax')).json()).toEqual({ taxes: [NONE, { id: 1, percentage: 0.1, name: 'Reduced' }] });
     expect(await (await t.gw.fetch('/discount')).json()).toEqual({ discounts: [NONE, { id: 1, percentage: 0.15, name: 'Staff' }] });
   });
@@ -78,21 +88,24 @@ describe('articles', () => {
     if (code) expect(res.body.error.code).toBe(code);
   });
 
-  it.each(['__proto__', 'constructor', 'toString'])('treats "%s" as an ordinary identifier: 404 until created, then stored and served like any other', async (id) => {
-    for (const path of [`/products/${id}`, `/taxes/${id}`, `/categories/${id}`, `/discounts/${id}`, `/commodities/${id}`, `/stock/${id}`]) {
-      expect((await admin(path)).status, path).toBe(404);
-    }
-    expect((await admin('/taxes/7', 'PUT', { name: 'Odd', vat: 10 })).status).toBe(201);
-    expect((await admin(`/categories/${id}`, 'PUT', { name: 'Odd shelf' })).status).toBe(201);
-    expect((await admin(`/products/${id}`, 'PUT', { name: 'Odd one', price: 1, tax: '7' })).status).toBe(201);
-    expect((await admin(`/commodities/${id}`, 'PUT', { product: id, category: id })).status).toBe(201);
-    expect((await admin(`/stock/${id}`, 'PUT', { quantity: 3 })).status).toBe(200);
-    expect((await admin(`/products/${id}`)).body).toMatchObject({ identifier: id, name: 'Odd one', tax: '7' });
-    expect((await admin('/products')).body.total).toBe(1);
-    const stock = await (await t.gw.fetch('/stock')).json();
-    expect(stock.products).toMatchObject([{ id, title: 'Odd one', category: '/Odd shelf', stockqty: 3, taxid: 7 }]);
-    expect(({} as Record<string, unknown>).name).toBeUndefined();
-  });
+  it.each(['__proto__', 'constructor', 'toString'])(
+    'treats "%s" as an ordinary identifier: 404 until created, then stored and served like any other',
+    async (id) => {
+      for (const path of [`/products/${id}`, `/taxes/${id}`, `/categories/${id}`, `/discounts/${id}`, `/commodities/${id}`, `/stock/${id}`]) {
+        expect((await admin(path)).status, path).toBe(404);
+      }
+      expect((await admin('/taxes/7', 'PUT', { name: 'Odd', vat: 10 })).status).toBe(201);
+      expect((await admin(`/categories/${id}`, 'PUT', { name: 'Odd shelf' })).status).toBe(201);
+      expect((await admin(`/products/${id}`, 'PUT', { name: 'Odd one', price: 1, tax: '7' })).status).toBe(201);
+      expect((await admin(`/commodities/${id}`, 'PUT', { product: id, category: id })).status).toBe(201);
+      expect((await admin(`/stock/${id}`, 'PUT', { quantity: 3 })).status).toBe(200);
+      expect((await admin(`/products/${id}`)).body).toMatchObject({ identifier: id, name: 'Odd one', tax: '7' });
+      expect((await admin('/products')).body.total).toBe(1);
+      const stock = await (await t.gw.fetch('/stock')).json();
+      expect(stock.products).toMatchObject([{ id, title: 'Odd one', category: '/Odd shelf', stockqty: 3, taxid: 7 }]);
+      expect(({} as Record<string, unknown>).name).toBeUndefined();
+    },
+  );
 
   it('POST of an existing identifier is 409 already_exists', async () => {
     await admin('/taxes', 'POST', { identifier: '1', name: 'X', vat: 1 });
@@ -115,7 +128,11 @@ describe('articles', () => {
     expect(first.body.items.map((m: { version: number }) => m.version)).toEqual([1, 2, 3, 4]);
     expect(first.body.to).toBe(4);
     const rest = await admin(`/modifications?from=${first.body.to}`);
-    expect(rest.body.items.map((m: { op: string; entity: string }) => `${m.entity}:${m.op}`)).toEqual(['product:create', 'commodity:create', 'commodity:delete']);
+    expect(rest.body.items.map((m: { op: string; entity: string }) => `${m.entity}:${m.op}`)).toEqual([
+      'product:create',
+      'commodity:create',
+      'commodity:delete',
+    ]);
     expect(rest.body.latest).toBe(7);
   });
 });
@@ -140,9 +157,17 @@ describe('stock levels', () => {
     await seedBasics();
     await admin('/products/v1', 'PUT', { name: 'Voucher', price: 10, attribute: 16 });
     await admin('/stock/v1', 'PUT', { quantity: 5 });
-    await t.gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [
-      invoice(1, [{ productId: 'v1', qty: 2, total: 20 }, { productId: 'custom-99', qty: 1, total: 4 }]),
-    ] }) });
+    await t.gw.fetch('/invoice', {
+      method: 'POST',
+      body: JSON.stringify({
+        invoices: [
+          invoice(1, [
+            { productId: 'v1', qty: 2, total: 20 },
+            { productId: 'custom-99', qty: 1, total: 4 },
+          ]),
+        ],
+      }),
+    });
     expect((await admin('/stock/v1')).body.quantity).toBe(5);
     expect((await admin('/stock/custom-99')).status).toBe(404);
   });
@@ -150,9 +175,13 @@ describe('stock levels', () => {
 
 describe('sales', () => {
   const apiSale = {
-    identifier: 'TAB-1:web-1', cashRegisterName: 'TAB-1', createdAt: '2026-11-23T10:00:00.000Z',
+    identifier: 'TAB-1:web-1',
+    cashRegisterName: 'TAB-1',
+    createdAt: '2026-11-23T10:00:00.000Z',
     lines: [{ product: '72', name: 'Latte', quantity: 1, total: 3.5, vat: 0.32 }],
-    payments: [{ method: 'card', code: '2', amount: 3.5 }], total: 3.5, vat: 0.32,
+    payments: [{ method: 'card', code: '2', amount: 3.5 }],
+    total: 3.5,
+    vat: 0.32,
   };
 
   it('POST /sales creates (201), an existing identifier is 409 already_exists, PUT changes it, a collision is 409', async () => {
@@ -175,7 +204,14 @@ describe('sales', () => {
   it('PUT /sales/{id} refuses a different sale under the identifier (409 sale_collision) unless ?replace=true', async () => {
     const sale = { ...apiSale, identifier: 'TAB-1:web-2' };
     expect((await admin('/sales', 'POST', sale)).status).toBe(201);
-    const other = { ...sale, createdAt: '2026-11-23T11:00:00.000Z', lines: [{ ...sale.lines[0], quantity: 2, total: 7 }], payments: [{ method: 'card', code: '2', amount: 7 }], total: 7, vat: 0.64 };
+    const other = {
+      ...sale,
+      createdAt: '2026-11-23T11:00:00.000Z',
+      lines: [{ ...sale.lines[0], quantity: 2, total: 7 }],
+      payments: [{ method: 'card', code: '2', amount: 7 }],
+      total: 7,
+      vat: 0.64,
+    };
     const refused = await admin('/sales/TAB-1:web-2', 'PUT', other);
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('sale_collision');

@@ -11,7 +11,9 @@ const nested = (levels: number) => {
   return v;
 };
 const sale = (invoiceId: string, source: Record<string, unknown> = {}) => ({
-  cashRegisterName: 'TAB-1', createdAt: '2026-11-23T10:00:00.000Z', lines: [{ product: 'a', quantity: 1, total: 2 }],
+  cashRegisterName: 'TAB-1',
+  createdAt: '2026-11-23T10:00:00.000Z',
+  lines: [{ product: 'a', quantity: 1, total: 2 }],
   source: { kind: 'api', invoiceId, ...source },
 });
 
@@ -31,9 +33,20 @@ describe('a sale is stored with all of its consequences or not at all', () => {
 
   it('stores nothing when a consequence cannot be prepared (the outbox copy of a sale too deep to clone)', async () => {
     const { ledger } = t.gw.gateway;
-    const base = { identifier: 'TAB-1:x2', cashRegisterName: 'TAB-1', createdAt: '2026-11-23T10:00:00.000Z', status: 'completed' as const,
+    const base = {
+      identifier: 'TAB-1:x2',
+      cashRegisterName: 'TAB-1',
+      createdAt: '2026-11-23T10:00:00.000Z',
+      status: 'completed' as const,
       lines: [{ lineNo: 1, product: 'a', name: '', quantity: 1, subtotal: 2, discount: 0, vat: 0, total: 2, costPrice: 0 }],
-      payments: [], total: 2, vat: 0, discount: 0, costPrice: 0, customer: { name: '', address: '', email: '' }, receiptPrintedAt: null };
+      payments: [],
+      total: 2,
+      vat: 0,
+      discount: 0,
+      costPrice: 0,
+      customer: { name: '', address: '', email: '' },
+      receiptPrintedAt: null,
+    };
     await expect(ledger.putApiSale({ ...base, source: { kind: 'api', deep: nested(3000) } as never }, new Date())).rejects.toThrow(RangeError);
     expect(await ledger.getSale('TAB-1:x2')).toBeUndefined();
     expect(await t.gw.gateway.store.getSale('TAB-1:x2')).toBeUndefined();

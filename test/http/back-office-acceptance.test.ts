@@ -27,15 +27,36 @@ const admin = (path: string, method = 'GET', body?: unknown, headers: Record<str
   gw.json(`/api${path}`, { method, body, auth: adminAuth, headers });
 
 let clock = Date.parse('2026-11-23T09:00:00Z');
-function inv(id: string, positions: { productId: string; name: string; qty: number; total: number; tax: number; costPrice?: number }[], extra: Record<string, unknown> = {}) {
+function inv(
+  id: string,
+  positions: { productId: string; name: string; qty: number; total: number; tax: number; costPrice?: number }[],
+  extra: Record<string, unknown> = {},
+) {
   clock += 60_000;
   const total = positions.reduce((s, p) => s + Math.round(p.total * 100), 0) / 100;
   const tax = positions.reduce((s, p) => s + Math.round(p.tax * 100), 0) / 100;
   const costPrice = positions.reduce((s, p) => s + Math.round((p.costPrice ?? 0) * 100), 0) / 100;
   return {
-    id, date: String(clock), checkoutType: '0', checkoutStatus: '10', total, tax, discount: 0, costPrice,
+    id,
+    date: String(clock),
+    checkoutType: '0',
+    checkoutStatus: '10',
+    total,
+    tax,
+    discount: 0,
+    costPrice,
     customer: { name: '', address: '', email: '' },
-    positions: positions.map((p) => ({ productId: p.productId, productName: p.name, posTitle: p.name, qty: p.qty, subtotal: p.total, discount: 0, total: p.total, tax: p.tax, costPrice: p.costPrice ?? 0 })),
+    positions: positions.map((p) => ({
+      productId: p.productId,
+      productName: p.name,
+      posTitle: p.name,
+      qty: p.qty,
+      subtotal: p.total,
+      discount: 0,
+      total: p.total,
+      tax: p.tax,
+      costPrice: p.costPrice ?? 0,
+    })),
     ...extra,
   };
 }
@@ -48,20 +69,30 @@ async function push(auth: string, invoices: unknown[]) {
 
 describe('closing time', () => {
   const sale1 = inv('202611230100001', [{ productId: '101', name: 'Coffee', qty: 2, total: 4.4, tax: 0.4, costPrice: 1 }], { givenCash: 5, returnedCash: 0.6 });
-  const sale2 = inv('202611230100002', [
-    { productId: '201', name: 'Cake', qty: 1, total: 3.6, tax: 0.6, costPrice: 1.2 },
-    { productId: '101', name: 'Coffee', qty: 1, total: 2.2, tax: 0.2, costPrice: 0.5 }], { checkoutType: '2' });
+  const sale2 = inv(
+    '202611230100002',
+    [
+      { productId: '201', name: 'Cake', qty: 1, total: 3.6, tax: 0.6, costPrice: 1.2 },
+      { productId: '101', name: 'Coffee', qty: 1, total: 2.2, tax: 0.2, costPrice: 0.5 },
+    ],
+    { checkoutType: '2' },
+  );
   const sale3 = inv('202611230200001', [{ productId: '201', name: 'Cake', qty: 1, total: 3.6, tax: 0.6, costPrice: 1.2 }]);
   const sale4 = inv('202611230200002', [{ productId: '900', name: 'Gift box', qty: 1, total: 5.5, tax: 0.5 }], { checkoutType: '1' });
   let z: any;
 
   it('keeps articles for the shop', async () => {
     for (const [path, body] of [
-      ['/taxes/1', { name: 'Reduced', vat: 10 }], ['/taxes/2', { name: 'Standard', vat: 20 }],
-      ['/categories/drinks', { name: 'Drinks' }], ['/categories/food', { name: 'Food' }],
-      ['/products/101', { name: 'Coffee', price: 2.2, tax: '1', costPrice: 0.5 }], ['/products/201', { name: 'Cake', price: 3.6, tax: '2', costPrice: 1.2 }],
-      ['/commodities/101.drinks', { product: '101', category: 'drinks' }], ['/commodities/201.food', { product: '201', category: 'food' }],
-    ] as const) expect((await admin(path, 'PUT', body)).status).toBe(201);
+      ['/taxes/1', { name: 'Reduced', vat: 10 }],
+      ['/taxes/2', { name: 'Standard', vat: 20 }],
+      ['/categories/drinks', { name: 'Drinks' }],
+      ['/categories/food', { name: 'Food' }],
+      ['/products/101', { name: 'Coffee', price: 2.2, tax: '1', costPrice: 0.5 }],
+      ['/products/201', { name: 'Cake', price: 3.6, tax: '2', costPrice: 1.2 }],
+      ['/commodities/101.drinks', { product: '101', category: 'drinks' }],
+      ['/commodities/201.food', { product: '201', category: 'food' }],
+    ] as const)
+      expect((await admin(path, 'PUT', body)).status).toBe(201);
     expect((await admin('/products/201', 'PUT', { name: 'Cheesecake', price: 3.6, tax: '2', costPrice: 1.2 })).status).toBe(200);
   });
 
@@ -77,10 +108,23 @@ describe('closing time', () => {
     const x = await admin('/days/SHOP:1/report');
     expect(x.status).toBe(200);
     expect(x.body).toMatchObject({
-      type: 'X', dayId: 'SHOP:1', cashRegisterName: 'SHOP', dayNo: 1, closedAt: null, currency: 'EUR',
-      saleCount: 4, refundCount: 1, cancelCount: 0, refundTotal: 3.6,
-      gross: 15.7, vat: { 10: 1.1, 20: 0.6 }, vatTotal: 1.7, net: 14,
-      discounts: 0, costPrice: 2.7, margin: 11.3,
+      type: 'X',
+      dayId: 'SHOP:1',
+      cashRegisterName: 'SHOP',
+      dayNo: 1,
+      closedAt: null,
+      currency: 'EUR',
+      saleCount: 4,
+      refundCount: 1,
+      cancelCount: 0,
+      refundTotal: 3.6,
+      gross: 15.7,
+      vat: { 10: 1.1, 20: 0.6 },
+      vatTotal: 1.7,
+      net: 14,
+      discounts: 0,
+      costPrice: 2.7,
+      margin: 11.3,
       payments: { cash: 4.4, card: 5.8, credit_card: 5.5 },
       balance: { opening: 0, deposits: 100, withdrawals: 0, cashPayments: 4.4, expectedCash: 104.4 },
       grandTotal: 15.7,
@@ -95,14 +139,26 @@ describe('closing time', () => {
     expect(closed.status).toBe(201);
     z = closed.body;
     expect(z).toMatchObject({
-      type: 'Z', dayId: 'SHOP:1', saleCount: 4, refundCount: 1, gross: 15.7, vat: { 10: 1.1, 20: 0.6 }, net: 14,
-      vatRates: [{ rate: '10', gross: 12.1, net: 11, vat: 1.1 }, { rate: '20', gross: 3.6, net: 3, vat: 0.6 }],
+      type: 'Z',
+      dayId: 'SHOP:1',
+      saleCount: 4,
+      refundCount: 1,
+      gross: 15.7,
+      vat: { 10: 1.1, 20: 0.6 },
+      net: 14,
+      vatRates: [
+        { rate: '10', gross: 12.1, net: 11, vat: 1.1 },
+        { rate: '20', gross: 3.6, net: 3, vat: 0.6 },
+      ],
       payments: { cash: 4.4, card: 5.8, credit_card: 5.5 },
       balance: { opening: 0, deposits: 100, withdrawals: 50, cashPayments: 4.4, expectedCash: 54.4 },
       grandTotal: 15.7,
     });
     expect(z.closedAt).toEqual(expect.any(String));
-    expect(z.balance.movements.map((m: any) => [m.action, m.amount, m.note])).toEqual([['deposit', 100, 'float'], ['withdraw', 50, 'bank']]);
+    expect(z.balance.movements.map((m: any) => [m.action, m.amount, m.note])).toEqual([
+      ['deposit', 100, 'float'],
+      ['withdraw', 50, 'bank'],
+    ]);
     expect((await admin('/days/SHOP:1/report')).body).toEqual(z);
     expect((await admin('/days?cashRegisterName=SHOP')).body.items).toEqual([expect.objectContaining({ dayId: 'SHOP:1', status: 'closed', gross: 15.7 })]);
   });
@@ -113,8 +169,16 @@ describe('closing time', () => {
     expect((await admin('/registrations/SHOP')).body).toMatchObject({ currentDayId: 'SHOP:2', lastClosedDayId: 'SHOP:1' });
     const next = await admin('/days/SHOP:2/report');
     expect(next.body).toMatchObject({
-      type: 'X', saleCount: 0, refundCount: 1, refundTotal: 4.4, gross: -4.4, vat: { 10: -0.4 }, net: -4,
-      payments: { cash: -4.4 }, balance: { opening: 54.4, cashPayments: -4.4, expectedCash: 50 }, grandTotal: 11.3,
+      type: 'X',
+      saleCount: 0,
+      refundCount: 1,
+      refundTotal: 4.4,
+      gross: -4.4,
+      vat: { 10: -0.4 },
+      net: -4,
+      payments: { cash: -4.4 },
+      balance: { opening: 54.4, cashPayments: -4.4, expectedCash: 50 },
+      grandTotal: 11.3,
     });
     const stored = await admin('/sales/SHOP:202611230100001');
     expect(stored.body).toMatchObject({ status: 'refunded', dayId: 'SHOP:1' });
@@ -133,7 +197,13 @@ describe('closing time', () => {
   });
 
   it('rebuilds articles and sales exactly from /modifications and /sales-diff followed from 0', async () => {
-    const articles: Record<string, Map<string, unknown>> = { tax: new Map(), category: new Map(), product: new Map(), commodity: new Map(), discount: new Map() };
+    const articles: Record<string, Map<string, unknown>> = {
+      tax: new Map(),
+      category: new Map(),
+      product: new Map(),
+      commodity: new Map(),
+      discount: new Map(),
+    };
     let from = 0;
     for (let pages = 0; pages < 50; pages++) {
       const page = await admin(`/modifications?from=${from}&maxResults=3`);
@@ -145,7 +215,12 @@ describe('closing time', () => {
       from = page.body.to;
     }
     expect(from).toBe((await admin('/version')).body.version);
-    for (const [entity, collection] of [['tax', 'taxes'], ['category', 'categories'], ['product', 'products'], ['commodity', 'commodities']]) {
+    for (const [entity, collection] of [
+      ['tax', 'taxes'],
+      ['category', 'categories'],
+      ['product', 'products'],
+      ['commodity', 'commodities'],
+    ]) {
       const list = (await admin(`/${collection}?maxResults=1000`)).body.items;
       expect(new Map(list.map((a: any) => [a.identifier, a]))).toEqual(articles[entity]);
     }

@@ -9,9 +9,14 @@ const push = async (invoices: unknown[], auth = deviceAuth) => {
 };
 const close = (register = 'TAB-1', query = '') => admin(`/days/current?cashRegisterName=${register}${query}`, 'POST');
 const apiSale = (id: string, extra: Record<string, unknown> = {}) => ({
-  identifier: `TAB-1:${id}`, cashRegisterName: 'TAB-1', createdAt: '2026-11-23T10:00:00.000Z',
+  identifier: `TAB-1:${id}`,
+  cashRegisterName: 'TAB-1',
+  createdAt: '2026-11-23T10:00:00.000Z',
   lines: [{ product: '72', name: 'Latte', quantity: 1, total: 3.5, vat: 0.32 }],
-  payments: [{ method: 'card', code: '2', amount: 3.5 }], total: 3.5, vat: 0.32, ...extra,
+  payments: [{ method: 'card', code: '2', amount: 3.5 }],
+  total: 3.5,
+  vat: 0.32,
+  ...extra,
 });
 
 describe('closing a day', () => {
@@ -95,17 +100,54 @@ describe('receipts', () => {
   it('gives the receipt as JSON and 40-column text, marks it printed once, then gives copies', async () => {
     await admin('/taxes/1', 'PUT', { name: 'Reduced', vat: 10 });
     await admin('/products/18', 'PUT', { name: 'Cheese Burger', price: 3.99, tax: '1' });
-    await push([{
-      id: 201409200100001, date: '1411219491162', checkoutType: '0', checkoutStatus: '10', total: 6.38, tax: 0.58, discount: 1.58, costPrice: 3,
-      givenCash: 10, returnedCash: 3.62, customer: { name: 'Ada Lovelace', address: '', email: '' },
-      positions: [
-        { productId: '18', productName: 'Cheese Burger', posTitle: 'Cheese Burger', qty: 1, subtotal: 3.99, discount: 0.79, total: 3.19, tax: 0.29, costPrice: 1.5 },
-        { productId: '24', productName: 'A burger with a very long name indeed, too long', posTitle: 'A burger with a very long name indeed, too long', qty: 1, subtotal: 3.99, discount: 0.79, total: 3.19, tax: 0.29, costPrice: 1.5 },
-      ],
-    }]);
+    await push([
+      {
+        id: 201409200100001,
+        date: '1411219491162',
+        checkoutType: '0',
+        checkoutStatus: '10',
+        total: 6.38,
+        tax: 0.58,
+        discount: 1.58,
+        costPrice: 3,
+        givenCash: 10,
+        returnedCash: 3.62,
+        customer: { name: 'Ada Lovelace', address: '', email: '' },
+        positions: [
+          {
+            productId: '18',
+            productName: 'Cheese Burger',
+            posTitle: 'Cheese Burger',
+            qty: 1,
+            subtotal: 3.99,
+            discount: 0.79,
+            total: 3.19,
+            tax: 0.29,
+            costPrice: 1.5,
+          },
+          {
+            productId: '24',
+            productName: 'A burger with a very long name indeed, too long',
+            posTitle: 'A burger with a very long name indeed, too long',
+            qty: 1,
+            subtotal: 3.99,
+            discount: 0.79,
+            total: 3.19,
+            tax: 0.29,
+            costPrice: 1.5,
+          },
+        ],
+      },
+    ]);
     const json = await admin('/sales/TAB-1:201409200100001/receipt');
     expect(json.body).toMatchObject({
-      receiptNumber: '201409200100001', dayId: 'TAB-1:1', copy: false, printedAt: null, total: 6.38, discount: 1.58, vatTotal: 0.58,
+      receiptNumber: '201409200100001',
+      dayId: 'TAB-1:1',
+      copy: false,
+      printedAt: null,
+      total: 6.38,
+      discount: 1.58,
+      vatTotal: 0.58,
       vat: [{ rate: '10', gross: 6.38, net: 5.8, vat: 0.58 }],
       lines: [{ name: 'Cheese Burger', unitPrice: 3.99, total: 3.19, vatRate: '10' }, { vatRate: '10' }],
       payments: [{ method: 'cash', amount: 6.38, given: 10, returned: 3.62 }],
@@ -141,12 +183,23 @@ describe('registrations and cash balance', () => {
     expect(list.body.total).toBe(3);
     const [tab1, tab2, web] = list.body.items;
     expect(tab1).toMatchObject({
-      cashRegisterName: 'TAB-1', configured: true, version: 4, currentDayId: null, lastClosedDayId: 'TAB-1:1',
-      lastPushAt: expect.any(String), lastSeenAt: expect.any(String),
+      cashRegisterName: 'TAB-1',
+      configured: true,
+      version: 4,
+      currentDayId: null,
+      lastClosedDayId: 'TAB-1:1',
+      lastPushAt: expect.any(String),
+      lastSeenAt: expect.any(String),
       devices: [{ username: 'tablet-1', configured: true, lastPushAt: expect.any(String), lastSeenAt: expect.any(String) }],
     });
     expect(tab2).toMatchObject({ cashRegisterName: 'TAB-2', version: 0, lastPushAt: null, devices: [{ username: 'tablet-2', lastSeenAt: null }] });
-    expect(web).toMatchObject({ cashRegisterName: 'WEB', configured: false, version: 1, currentDayId: 'WEB:1', devices: [{ username: 'admin', configured: false }] });
+    expect(web).toMatchObject({
+      cashRegisterName: 'WEB',
+      configured: false,
+      version: 1,
+      currentDayId: 'WEB:1',
+      devices: [{ username: 'admin', configured: false }],
+    });
     const version = await admin('/registrations/TAB-1/version');
     expect(version.body).toEqual({ cashRegisterName: 'TAB-1', version: 4 });
     expect(version.headers.get('etag')).toBe('"4"');
@@ -161,7 +214,16 @@ describe('registrations and cash balance', () => {
 
   it('records deposits and withdrawals in the open day and carries the drawer to the next day', async () => {
     const empty = await admin('/registrations/TAB-2/balance');
-    expect(empty.body).toEqual({ cashRegisterName: 'TAB-2', dayId: null, opening: 0, deposits: 0, withdrawals: 0, cashPayments: 0, expectedCash: 0, movements: [] });
+    expect(empty.body).toEqual({
+      cashRegisterName: 'TAB-2',
+      dayId: null,
+      opening: 0,
+      deposits: 0,
+      withdrawals: 0,
+      cashPayments: 0,
+      expectedCash: 0,
+      movements: [],
+    });
     for (const bad of [{ action: 'steal', amount: 1 }, { action: 'deposit', amount: -1 }, { action: 'deposit' }, { action: 'deposit', amount: 1, extra: 1 }]) {
       expect((await admin('/registrations/TAB-2/balance', 'POST', bad)).status).toBe(400);
     }
@@ -169,7 +231,13 @@ describe('registrations and cash balance', () => {
     const dep = await admin('/registrations/TAB-2/balance', 'POST', { action: 'deposit', amount: 100.05, note: 'float' });
     expect(dep.body.movement).toMatchObject({ id: 'TAB-2:1', dayId: 'TAB-2:1', action: 'deposit', amount: 100.05, note: 'float', by: 'admin' });
     await admin('/registrations/TAB-2/balance', 'POST', { action: 'withdraw', amount: 30 });
-    expect((await admin('/registrations/TAB-2/balance')).body).toMatchObject({ dayId: 'TAB-2:1', opening: 0, deposits: 100.05, withdrawals: 30, expectedCash: 70.05 });
+    expect((await admin('/registrations/TAB-2/balance')).body).toMatchObject({
+      dayId: 'TAB-2:1',
+      opening: 0,
+      deposits: 100.05,
+      withdrawals: 30,
+      expectedCash: 70.05,
+    });
     expect((await close('TAB-2')).body).toMatchObject({ saleCount: 0, gross: 0, balance: { expectedCash: 70.05 } });
     expect((await admin('/registrations/TAB-2/balance')).body).toMatchObject({ dayId: null, opening: 70.05, expectedCash: 70.05 });
     await admin('/registrations/TAB-2/balance', 'POST', { action: 'withdraw', amount: 70.05, note: 'bank' });

@@ -47,10 +47,22 @@ describe('change feeds under concurrent writes', () => {
     const writing = (async () => {
       for (let round = 0; round < 5; round++) {
         await Promise.all([
-          ...Array.from({ length: 6 }, (_, i) => t.gw.fetch('/invoice', { method: 'POST', auth: i % 2 ? device2Auth : deviceAuth,
-            body: JSON.stringify({ invoices: [invoice(round * 10 + i, [{ productId: 'a', qty: 1, total: i + 1 }])] }) })),
-          ...(round > 0 ? [t.gw.fetch('/invoice', { method: 'POST', auth: deviceAuth,
-            body: JSON.stringify({ invoices: [invoice((round - 1) * 10, [{ productId: 'a', qty: 1, total: 1 }], { checkoutStatus: '11' })] }) })] : []),
+          ...Array.from({ length: 6 }, (_, i) =>
+            t.gw.fetch('/invoice', {
+              method: 'POST',
+              auth: i % 2 ? device2Auth : deviceAuth,
+              body: JSON.stringify({ invoices: [invoice(round * 10 + i, [{ productId: 'a', qty: 1, total: i + 1 }])] }),
+            }),
+          ),
+          ...(round > 0
+            ? [
+                t.gw.fetch('/invoice', {
+                  method: 'POST',
+                  auth: deviceAuth,
+                  body: JSON.stringify({ invoices: [invoice((round - 1) * 10, [{ productId: 'a', qty: 1, total: 1 }], { checkoutStatus: '11' })] }),
+                }),
+              ]
+            : []),
           ...(round > 1 ? [admin(`/sales/TAB-2:${(round - 2) * 10 + 1}/receipt`, 'POST')] : []),
         ]);
       }

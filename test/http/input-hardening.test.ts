@@ -18,11 +18,18 @@ const LEAP = '2026-12-03T23:59:60Z';
 describe('a leap-second timestamp is a 400, not a 500 (issue 18, item 8)', () => {
   it('in a sale body', async () => {
     const sale = {
-      identifier: 'TAB-1:leap', cashRegisterName: 'TAB-1', createdAt: LEAP,
+      identifier: 'TAB-1:leap',
+      cashRegisterName: 'TAB-1',
+      createdAt: LEAP,
       lines: [{ product: '72', name: 'Latte', quantity: 1, total: 3.5, vat: 0.32 }],
-      payments: [{ method: 'card', code: '2', amount: 3.5 }], total: 3.5, vat: 0.32,
+      payments: [{ method: 'card', code: '2', amount: 3.5 }],
+      total: 3.5,
+      vat: 0.32,
     };
-    for (const [method, path] of [['POST', '/sales'], ['PUT', '/sales/TAB-1:leap']]) {
+    for (const [method, path] of [
+      ['POST', '/sales'],
+      ['PUT', '/sales/TAB-1:leap'],
+    ]) {
       const res = await admin(path, method, sale);
       expect(res.status, `${method} ${path}`).toBe(400);
       expect(res.body.error.code).toBe('validation_failed');
@@ -40,7 +47,12 @@ describe('a leap-second timestamp is a 400, not a 500 (issue 18, item 8)', () =>
   });
 
   it('a day the calendar lacks (30 February) in a query, as in a body (Date would read it as 2 March)', async () => {
-    for (const path of ['/sales?from=2026-02-30T00:00:00Z', '/days?to=2026-02-30T12:00:00%2B01:00', '/products/stats?from=2026-02-30', '/sales/stats?to=2026-04-31']) {
+    for (const path of [
+      '/sales?from=2026-02-30T00:00:00Z',
+      '/days?to=2026-02-30T12:00:00%2B01:00',
+      '/products/stats?from=2026-02-30',
+      '/sales/stats?to=2026-04-31',
+    ]) {
       const res = await admin(path);
       expect(res.status, path).toBe(400);
       expect(res.body.error.code).toBe('bad_request');

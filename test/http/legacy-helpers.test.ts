@@ -20,8 +20,11 @@ describe('legacy helpers', () => {
   });
 
   it('combines the query and the form, the query first', () => {
-    expect(findCredentials([src('URL parameters', 'user=q'), src('form fields', 'user=f&password=p')]))
-      .toEqual({ name: 'q', pass: 'p', from: 'URL parameters and form fields' });
+    expect(findCredentials([src('URL parameters', 'user=q'), src('form fields', 'user=f&password=p')])).toEqual({
+      name: 'q',
+      pass: 'p',
+      from: 'URL parameters and form fields',
+    });
   });
 
   it('finds the invoice JSON in whichever form field holds {"invoices": [...]}', () => {
@@ -42,13 +45,17 @@ describe('legacy helpers', () => {
   });
 
   it('journals headers without secrets', () => {
-    expect(journalHeaders({ authorization: 'Basic x', cookie: 'c', 'user-agent': 'TabShop', accept: '*/*' }))
-      .toEqual({ 'user-agent': 'TabShop', accept: '*/*' });
+    expect(journalHeaders({ authorization: 'Basic x', cookie: 'c', 'user-agent': 'TabShop', accept: '*/*' })).toEqual({
+      'user-agent': 'TabShop',
+      accept: '*/*',
+    });
   });
 
   it.each([
-    ['application/x-www-form-urlencoded', true], ['application/x-www-form-urlencoded; charset=UTF-8', true],
-    ['application/json', false], [undefined, false],
+    ['application/x-www-form-urlencoded', true],
+    ['application/x-www-form-urlencoded; charset=UTF-8', true],
+    ['application/json', false],
+    [undefined, false],
   ])('isFormEncoded(%s) = %s', (type, expected) => {
     expect(isFormEncoded(type)).toBe(expected);
   });

@@ -47,7 +47,12 @@ describe('legacy clients, legacy mode off (the default)', () => {
 
   it('refuses credentials in form fields with a 401 that names legacy mode, and stores nothing', async () => {
     gw = await startTestGateway();
-    const res = await gw.fetch('/invoice', { method: 'POST', auth: null, headers: FORM, body: q({ username: DEVICE.username, pwd: DEVICE.password, data: batch(202611230100001) }) });
+    const res = await gw.fetch('/invoice', {
+      method: 'POST',
+      auth: null,
+      headers: FORM,
+      body: q({ username: DEVICE.username, pwd: DEVICE.password, data: batch(202611230100001) }),
+    });
     expect(res.status).toBe(401);
     expect((await res.json()).error.message).toMatch(/form fields.*legacy/);
     expect((await gw.json('/api/sales', { auth: adminAuth })).body.total).toBe(0);
@@ -72,7 +77,9 @@ describe('legacy clients, legacy mode on', () => {
   const legacyOn = { tabshop: { basePath: '/', legacy: true } };
 
   it.each([
-    ['user', 'password'], ['username', 'pwd'], ['login', 'pass'],
+    ['user', 'password'],
+    ['username', 'pwd'],
+    ['login', 'pass'],
   ])('accepts credentials as URL parameters %s/%s on GET and POST reads', async (userField, passField) => {
     gw = await startTestGateway(legacyOn);
     for (const method of ['GET', 'POST']) {
@@ -85,7 +92,9 @@ describe('legacy clients, legacy mode on', () => {
   it('accepts credentials and the invoice JSON as form fields and stores the sale', async () => {
     gw = await startTestGateway(legacyOn);
     const res = await gw.fetch('/invoice', {
-      method: 'POST', auth: null, headers: { ...FORM, accept: 'application/json' },
+      method: 'POST',
+      auth: null,
+      headers: { ...FORM, accept: 'application/json' },
       body: q({ user: DEVICE.username, password: DEVICE.password, data: batch(202611230100007) }),
     });
     expect(res.status).toBe(200);
@@ -105,8 +114,10 @@ describe('legacy clients, legacy mode on', () => {
 
   it('reads a form field percent-escaped in Latin-1 (%E4) as Windows-1252, and journals its bytes unchanged', async () => {
     gw = await startTestGateway(legacyOn);
-    const json = JSON.stringify({ invoices: [invoice(202611230100009, [{ productId: '101', qty: 1, total: 2.2 }])] })
-      .replace('"productName":"101"', '"productName":"KAESE"');
+    const json = JSON.stringify({ invoices: [invoice(202611230100009, [{ productId: '101', qty: 1, total: 2.2 }])] }).replace(
+      '"productName":"101"',
+      '"productName":"KAESE"',
+    );
     // An old client escapes each byte of its Latin-1 text: ä is %E4 (UTF-8 would be %C3%A4).
     const data = encodeURIComponent(json).replace('KAESE', 'K%E4sekuchen');
     const body = `user=${DEVICE.username}&password=${DEVICE.password}&data=${data}`;
@@ -116,7 +127,10 @@ describe('legacy clients, legacy mode on', () => {
     expect(sale.source.invoice.positions[0].productName).toBe('Käsekuchen');
     expect(sale.lines[0].name).toBe('Käsekuchen');
     expect(sale.source.encoding).toBe('windows-1252');
-    const lines = await eventually(() => journalLines(gw!.dataDir), (l) => l.length >= 1);
+    const lines = await eventually(
+      () => journalLines(gw!.dataDir),
+      (l) => l.length >= 1,
+    );
     expect(lines.find((l) => l.path === '/invoice').body).toBe(`user=***&password=***&data=${data}`);
   });
 
@@ -124,11 +138,16 @@ describe('legacy clients, legacy mode on', () => {
     gw = await startTestGateway(legacyOn);
     await gw.fetch(`/tax?${q({ login: DEVICE.username, pass: DEVICE.password })}`, { auth: null, headers: { 'user-agent': 'TabShop/140' } });
     const push = await gw.fetch(`/invoice?${q({ user: DEVICE.username })}`, {
-      method: 'POST', auth: null, headers: { ...FORM, 'user-agent': 'TabShop/140' },
+      method: 'POST',
+      auth: null,
+      headers: { ...FORM, 'user-agent': 'TabShop/140' },
       body: q({ password: DEVICE.password, invoices: batch(202611230100003) }),
     });
     expect(push.status).toBe(200);
-    const lines = await eventually(() => journalLines(gw!.dataDir), (l) => l.length >= 2);
+    const lines = await eventually(
+      () => journalLines(gw!.dataDir),
+      (l) => l.length >= 2,
+    );
     const text = JSON.stringify(lines);
     expect(text).not.toContain(DEVICE.password);
     const read = lines.find((l) => l.path === '/tax');

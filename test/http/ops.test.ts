@@ -1,8 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  ADMIN, adminAuth, basic, DEVICE, DEVICE2, deviceAuth, device2Auth, invoice, removeDir, startTestGateway, type TestGateway,
-} from '../helpers.js';
+import { ADMIN, adminAuth, basic, DEVICE, DEVICE2, deviceAuth, device2Auth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
 import { deadLetter, FakeForwarding, target } from '../ops/fake-forwarding.js';
 
 const gateways: TestGateway[] = [];
@@ -196,10 +194,17 @@ describe('/status', () => {
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
   });
 
-  it('shows devices: last seen, last push, a failing login; today\'s figures per register (its open business day)', async () => {
+  it("shows devices: last seen, last push, a failing login; today's figures per register (its open business day)", async () => {
     const g = await start();
-    await push(g, [invoice(11, [{ productId: 'a', qty: 1, total: 6.38 }], { date: now() }), invoice(12, [{ productId: 'b', qty: 1, total: 4.98 }], { date: now() })]);
-    await push(g, [invoice(21, [{ productId: 'a', qty: 1, total: 0.1 }], { date: now() }), invoice(22, [{ productId: 'a', qty: 1, total: 0.2 }], { date: now() })], device2Auth);
+    await push(g, [
+      invoice(11, [{ productId: 'a', qty: 1, total: 6.38 }], { date: now() }),
+      invoice(12, [{ productId: 'b', qty: 1, total: 4.98 }], { date: now() }),
+    ]);
+    await push(
+      g,
+      [invoice(21, [{ productId: 'a', qty: 1, total: 0.1 }], { date: now() }), invoice(22, [{ productId: 'a', qty: 1, total: 0.2 }], { date: now() })],
+      device2Auth,
+    );
     await push(g, [invoice(23, [{ productId: 'a', qty: 1, total: 5 }], { date: now(), checkoutStatus: '11' })], device2Auth);
     await push(g, [invoice(24, [{ productId: 'a', qty: 1, total: 7 }], { date: String(Date.now() - 3 * 86_400_000) })], device2Auth);
     await g.fetch('/home', { auth: basic(DEVICE2.username, 'typo') });
@@ -224,9 +229,12 @@ describe('/status', () => {
     expect(dev2).toContain('login failing');
   });
 
-  it('today\'s sales follow the register\'s open day: they agree with the X report and start again after a close', async () => {
+  it("today's sales follow the register's open day: they agree with the X report and start again after a close", async () => {
     const g = await start();
-    await push(g, [invoice(41, [{ productId: 'a', qty: 1, total: 2.5 }], { date: now() }), invoice(42, [{ productId: 'b', qty: 1, total: 1.25 }], { date: now() })]);
+    await push(g, [
+      invoice(41, [{ productId: 'a', qty: 1, total: 2.5 }], { date: now() }),
+      invoice(42, [{ productId: 'b', qty: 1, total: 1.25 }], { date: now() }),
+    ]);
     const figures = async () => {
       const page = await (await g.fetch('/status', { auth: adminAuth })).text();
       const tab1 = page.slice(page.indexOf('data-register="TAB-1"'), page.indexOf('</tr>', page.indexOf('data-register="TAB-1"')));
@@ -263,7 +271,11 @@ describe('/status', () => {
     expect(page).toContain('action="status/deadletters/TAB-1%3A7/retry"');
     const post = (id: string, body: string, headers: Record<string, string> = {}, auth: string | null = adminAuth) =>
       g.fetch(`/status/deadletters/${encodeURIComponent(id)}/retry`, {
-        method: 'POST', auth, redirect: 'manual', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        method: 'POST',
+        auth,
+        redirect: 'manual',
+        body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
       });
     expect((await post('TAB-1:7', `token=${token}`, {}, deviceAuth)).status).toBe(401);
     expect((await post('TAB-1:7', 'token=forged')).status).toBe(403);
@@ -295,7 +307,11 @@ describe('/status', () => {
     expect(page).toMatch(/<input name="reason" required[^>]*><button type="submit">Dismiss<\/button>/);
     const post = (id: string, body: string, headers: Record<string, string> = {}, auth: string | null = adminAuth) =>
       g.fetch(`/status/deadletters/${encodeURIComponent(id)}/dismiss`, {
-        method: 'POST', auth, redirect: 'manual', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        method: 'POST',
+        auth,
+        redirect: 'manual',
+        body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
       });
     expect((await post('TAB-1:7', `token=${token}&reason=x`, {}, deviceAuth)).status).toBe(401);
     expect((await post('TAB-1:7', 'token=forged&reason=x')).status).toBe(403);
@@ -318,7 +334,10 @@ describe('/status', () => {
 
   it('shows the open quarantine count with a link, and stops counting released or dismissed items', async () => {
     const g = await start();
-    await push(g, [invoice(41, [{ productId: 'a', qty: 1, total: 1 }], { date: '5000' }), invoice(42, [{ productId: 'a', qty: 1, total: 1 }], { date: '6000' })]);
+    await push(g, [
+      invoice(41, [{ productId: 'a', qty: 1, total: 1 }], { date: '5000' }),
+      invoice(42, [{ productId: 'a', qty: 1, total: 1 }], { date: '6000' }),
+    ]);
     const page = await (await g.fetch('/status', { auth: adminAuth })).text();
     expect(page).toContain('<a href="./api/quarantine" id="quarantine-link"><strong>2 open</strong></a>');
     const [first] = (await g.json('/api/quarantine', { auth: adminAuth })).body.items;
@@ -342,10 +361,13 @@ describe('login throttling behind a reverse proxy (server.trustProxy)', () => {
   function getVia(g: TestGateway, forwardedFor: string, auth: string): Promise<number> {
     const url = new URL(`${g.url}/home`);
     return new Promise((resolve, reject) => {
-      const req = httpRequest({ host: url.hostname, port: url.port, path: '/home', headers: { authorization: auth, 'x-forwarded-for': forwardedFor } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode!));
-      });
+      const req = httpRequest(
+        { host: url.hostname, port: url.port, path: '/home', headers: { authorization: auth, 'x-forwarded-for': forwardedFor } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        },
+      );
       req.on('error', reject);
       req.end();
     });

@@ -7,9 +7,23 @@ beforeAll(async () => {
   gw = await startTestGateway();
   // TAB-2's figures, which TAB-1's device must never see.
   const push = await gw.fetch('/invoice', {
-    method: 'POST', auth: `Basic ${Buffer.from('tablet-2:pw-tablet-2').toString('base64')}`,
-    body: JSON.stringify({ invoices: [{ id: 1, date: String(Date.now()), checkoutType: '0', checkoutStatus: '10', total: 4.4, tax: 0.4, discount: 0, costPrice: 1,
-      positions: [{ productId: '101', productName: 'Coffee', qty: 2, subtotal: 4.4, discount: 0, total: 4.4, tax: 0.4, costPrice: 1 }] }] }),
+    method: 'POST',
+    auth: `Basic ${Buffer.from('tablet-2:pw-tablet-2').toString('base64')}`,
+    body: JSON.stringify({
+      invoices: [
+        {
+          id: 1,
+          date: String(Date.now()),
+          checkoutType: '0',
+          checkoutStatus: '10',
+          total: 4.4,
+          tax: 0.4,
+          discount: 0,
+          costPrice: 1,
+          positions: [{ productId: '101', productName: 'Coffee', qty: 2, subtotal: 4.4, discount: 0, total: 4.4, tax: 0.4, costPrice: 1 }],
+        },
+      ],
+    }),
   });
   expect(push.status).toBe(200);
 });
@@ -21,27 +35,59 @@ afterAll(async () => {
 
 /** Every admin-only route of the API, with a concrete path. */
 const ADMIN_ONLY: [string, string][] = [
-  ['GET', '/products/stats'], ['GET', '/categories/stats'], ['GET', '/registrations/stats'], ['GET', '/sales/stats'],
-  ['GET', '/registrations'], ['GET', '/registrations/TAB-2'], ['GET', '/registrations/TAB-2/version'],
-  ['GET', '/registrations/TAB-2/balance'], ['POST', '/registrations/TAB-2/balance'],
-  ['POST', '/days/current'], ['GET', '/days'], ['GET', '/days/d1'], ['GET', '/days/d1/report'],
-  ['GET', '/sales/TAB-2:1/receipt'], ['POST', '/sales/TAB-2:1/receipt'], ['GET', '/sales-diff/0/latest'],
-  ['GET', '/sales'], ['GET', '/sales/TAB-2:1'], ['GET', '/quarantine'], ['GET', '/quarantine/q1'],
-  ['POST', '/products'], ['PUT', '/products/101'], ['DELETE', '/products/101'],
-  ['POST', '/categories'], ['PUT', '/taxes/1'], ['DELETE', '/commodities/x'],
-  ['PUT', '/stock/101'], ['POST', '/stock/101/adjustments'],
-  ['GET', '/outbox'], ['GET', '/deadletters'], ['POST', '/deadletters/TAB-2:1/retry'],
+  ['GET', '/products/stats'],
+  ['GET', '/categories/stats'],
+  ['GET', '/registrations/stats'],
+  ['GET', '/sales/stats'],
+  ['GET', '/registrations'],
+  ['GET', '/registrations/TAB-2'],
+  ['GET', '/registrations/TAB-2/version'],
+  ['GET', '/registrations/TAB-2/balance'],
+  ['POST', '/registrations/TAB-2/balance'],
+  ['POST', '/days/current'],
+  ['GET', '/days'],
+  ['GET', '/days/d1'],
+  ['GET', '/days/d1/report'],
+  ['GET', '/sales/TAB-2:1/receipt'],
+  ['POST', '/sales/TAB-2:1/receipt'],
+  ['GET', '/sales-diff/0/latest'],
+  ['GET', '/sales'],
+  ['GET', '/sales/TAB-2:1'],
+  ['GET', '/quarantine'],
+  ['GET', '/quarantine/q1'],
+  ['POST', '/products'],
+  ['PUT', '/products/101'],
+  ['DELETE', '/products/101'],
+  ['POST', '/categories'],
+  ['PUT', '/taxes/1'],
+  ['DELETE', '/commodities/x'],
+  ['PUT', '/stock/101'],
+  ['POST', '/stock/101/adjustments'],
+  ['GET', '/outbox'],
+  ['GET', '/deadletters'],
+  ['POST', '/deadletters/TAB-2:1/retry'],
 ];
 
 const mixedCase = (p: string) => p.replace(/\/([a-z])/g, (_m, c: string) => `/${c.toUpperCase()}`);
 /** The last letter of the first segment percent-encoded (what a router that decodes would read as the plain path). */
-const encodedLetter = (p: string) => p.replace(/^(\/[a-z-]*?)([a-z])(\/|$)/, (_m, head: string, c: string, tail: string) => `${head}%${c.charCodeAt(0).toString(16)}${tail}`);
+const encodedLetter = (p: string) =>
+  p.replace(/^(\/[a-z-]*?)([a-z])(\/|$)/, (_m, head: string, c: string, tail: string) => `${head}%${c.charCodeAt(0).toString(16)}${tail}`);
 
 function variants(path: string): string[] {
-  return [...new Set([
-    path, path.toUpperCase(), mixedCase(path), `${path}/`, `${mixedCase(path)}/`, encodedLetter(path),
-    path.replace(/stats$/, 'Stats'), path.replace(/stats$/, 'STATS'), path.replace(/stats$/, '%73tats'), path.replace(/stats$/, 'st%61ts'),
-  ])];
+  return [
+    ...new Set([
+      path,
+      path.toUpperCase(),
+      mixedCase(path),
+      `${path}/`,
+      `${mixedCase(path)}/`,
+      encodedLetter(path),
+      path.replace(/stats$/, 'Stats'),
+      path.replace(/stats$/, 'STATS'),
+      path.replace(/stats$/, '%73tats'),
+      path.replace(/stats$/, 'st%61ts'),
+    ]),
+  ];
 }
 
 describe('device permissions (issue 18, item 5)', () => {

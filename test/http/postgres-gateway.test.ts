@@ -3,7 +3,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, device2Auth, deviceAuth, invoice, testGateways, type TestGateway } from '../helpers.js';
 import { eventually, fastUpstream, salesOn, seedUpstreamCatalogue } from '../e2e/bridge-helpers.js';
 import {
-  MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, statementWaiting, takeGatewayLock, waitingForLock, type PgCluster, queryRows,
+  MISSING_POSTGRES,
+  PG_BIN,
+  skipPostgres,
+  startPostgres,
+  statementWaiting,
+  takeGatewayLock,
+  waitingForLock,
+  type PgCluster,
+  queryRows,
 } from '../postgres.js';
 
 let cluster: PgCluster;
@@ -27,7 +35,15 @@ const pushJson = async (g: TestGateway, invoices: unknown[], auth = deviceAuth) 
   return { status: res.status, body: await res.json() };
 };
 
-const burger = (id: number, extra: Record<string, unknown> = {}) => invoice(id, [{ productId: '18', qty: 1, total: 3.19 }, { productId: '24', qty: 0.5, total: '1.10' }], extra);
+const burger = (id: number, extra: Record<string, unknown> = {}) =>
+  invoice(
+    id,
+    [
+      { productId: '18', qty: 1, total: 3.19 },
+      { productId: '24', qty: 0.5, total: '1.10' },
+    ],
+    extra,
+  );
 
 describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, () => {
   beforeAll(async () => {
@@ -50,8 +66,10 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     expect((await admin('/stock/18', 'PUT', { quantity: 10 })).status).toBeLessThan(300);
     expect((await a.json('/readyz')).body.checks.store).toEqual({ status: 'ok', message: 'the database answers and the last write succeeded' });
 
-    expect(await pushJson(a, [burger(202611230100001), burger(202611230100002), { id: 'x', date: 'nope' }]))
-      .toEqual({ status: 200, body: { received: 3, created: 2, updated: 0, unchanged: 0, quarantined: 1 } });
+    expect(await pushJson(a, [burger(202611230100001), burger(202611230100002), { id: 'x', date: 'nope' }])).toEqual({
+      status: 200,
+      body: { received: 3, created: 2, updated: 0, unchanged: 0, quarantined: 1 },
+    });
     expect((await pushJson(a, [burger(202611230100001), burger(202611230100002)])).body).toMatchObject({ unchanged: 2, created: 0 });
     expect((await pushJson(a, [burger(202611230100001, { checkoutStatus: '11' })])).body).toMatchObject({ updated: 1 });
     // The same invoice id from the other tablet is another register's sale.
@@ -72,12 +90,17 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     expect((await adminB('/quarantine')).body.total).toBe(1);
     expect((await pushJson(b, [burger(202611230100001, { checkoutStatus: '11' }), burger(202611230100002)])).body).toMatchObject({ unchanged: 2 });
 
-    const [counts] = await queryRows<{ sales: string; lines: string; journal: string; quarantine: string; total: string }>(url, `SELECT
+    const [counts] = await queryRows<{ sales: string; lines: string; journal: string; quarantine: string; total: string }>(
+      url,
+      `SELECT
       (SELECT count(*) FROM sales)::text AS sales, (SELECT count(*) FROM sale_lines)::text AS lines, (SELECT count(*) FROM journal)::text AS journal,
-      (SELECT count(*) FROM quarantine)::text AS quarantine, (SELECT sum(total) FROM sales WHERE status = 'completed')::text AS total`);
+      (SELECT count(*) FROM quarantine)::text AS quarantine, (SELECT sum(total) FROM sales WHERE status = 'completed')::text AS total`,
+    );
     expect(counts).toEqual({ sales: '3', lines: '6', journal: '5', quarantine: '1', total: '8.58' });
-    const [refund] = await queryRows<{ status: string; invoice_status: string }>(url,
-      `SELECT status, invoice->>'checkoutStatus' AS invoice_status FROM sales WHERE cash_register = 'TAB-1' AND invoice_id = '202611230100001'`);
+    const [refund] = await queryRows<{ status: string; invoice_status: string }>(
+      url,
+      `SELECT status, invoice->>'checkoutStatus' AS invoice_status FROM sales WHERE cash_register = 'TAB-1' AND invoice_id = '202611230100001'`,
+    );
     expect(refund).toEqual({ status: 'refunded', invoice_status: '11' });
   });
 
@@ -92,7 +115,11 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     const first = open.find((q: any) => q.invoiceId === '202611230200001');
     const second = open.find((q: any) => q.invoiceId === '202611230200002');
     expect(first.count).toBe(2);
-    expect((await admin(a, `/quarantine/${first.id}/release`, 'POST', { date: 'received' })).body).toEqual({ outcome: 'created', sale: 'TAB-1:202611230200001', reason: null });
+    expect((await admin(a, `/quarantine/${first.id}/release`, 'POST', { date: 'received' })).body).toEqual({
+      outcome: 'created',
+      sale: 'TAB-1:202611230200001',
+      reason: null,
+    });
     expect((await admin(a, `/quarantine/${second.id}/dismiss`, 'POST', { reason: 'test push' })).status).toBe(200);
     const sale = burger(202611230200003);
     await pushJson(a, [sale, { ...sale, checkoutStatus: '12' }]);
@@ -101,12 +128,17 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
 
     const b = await gateway(url, {}, a.dir);
     expect((await admin(b, '/quarantine')).body.total).toBe(0);
-    expect((await admin(b, '/quarantine?state=all')).body.items.map((q: any) => [q.invoiceId, q.state, q.count]).sort())
-      .toEqual([['202611230200001', 'released', 2], ['202611230200002', 'dismissed', 1]]);
+    expect((await admin(b, '/quarantine?state=all')).body.items.map((q: any) => [q.invoiceId, q.state, q.count]).sort()).toEqual([
+      ['202611230200001', 'released', 2],
+      ['202611230200002', 'dismissed', 1],
+    ]);
     expect((await admin(b, '/sales/TAB-1:202611230200001')).body.source.quarantineId).toBe(first.id);
     expect((await admin(b, '/sales/TAB-1:202611230200003')).body.status).toBe('cancelled');
     expect((await admin(b, '/sales/TAB-1:202611230200003/history')).body.ignored).toMatchObject([{ status: 'completed', count: 1 }]);
-    expect(await queryRows(url, 'SELECT state, count FROM quarantine ORDER BY state')).toEqual([{ state: 'dismissed', count: 1 }, { state: 'released', count: 2 }]);
+    expect(await queryRows(url, 'SELECT state, count FROM quarantine ORDER BY state')).toEqual([
+      { state: 'dismissed', count: 1 },
+      { state: 'released', count: 2 },
+    ]);
   });
 
   it('central stock for SQL: stock_levels moves in the transaction of each sale, level change and deletion, and is rewritten by a new leader', async () => {
@@ -117,14 +149,26 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     for (const id of ['18', '24', '30']) expect((await admin(`/products/${id}`, 'PUT', { name: `P${id}`, price: 1 })).status).toBeLessThan(300);
     expect((await admin('/stock/18', 'PUT', { quantity: 10 })).status).toBeLessThan(300);
     expect((await admin('/stock/30', 'PUT', { quantity: 1 })).status).toBeLessThan(300);
-    expect(await stockRows()).toEqual([{ product: '18', quantity: '10' }, { product: '30', quantity: '1' }]);
+    expect(await stockRows()).toEqual([
+      { product: '18', quantity: '10' },
+      { product: '30', quantity: '1' },
+    ]);
     // Each acknowledged push has moved the table already: 24 has no level (not tracked, no row).
     expect((await pushJson(a, [burger(202611230500001)])).body).toMatchObject({ created: 1 });
-    expect(await stockRows()).toEqual([{ product: '18', quantity: '9' }, { product: '30', quantity: '1' }]);
+    expect(await stockRows()).toEqual([
+      { product: '18', quantity: '9' },
+      { product: '30', quantity: '1' },
+    ]);
     expect((await pushJson(a, [burger(202611230500002, { positions: [{ productId: '18', qty: '0.25', total: 0.8 }] })])).body).toMatchObject({ created: 1 });
-    expect(await stockRows()).toEqual([{ product: '18', quantity: '8.75' }, { product: '30', quantity: '1' }]);
+    expect(await stockRows()).toEqual([
+      { product: '18', quantity: '8.75' },
+      { product: '30', quantity: '1' },
+    ]);
     expect((await pushJson(a, [burger(202611230500001, { checkoutStatus: '11' })])).body).toMatchObject({ updated: 1 });
-    expect(await stockRows()).toEqual([{ product: '18', quantity: '9.75' }, { product: '30', quantity: '1' }]);
+    expect(await stockRows()).toEqual([
+      { product: '18', quantity: '9.75' },
+      { product: '30', quantity: '1' },
+    ]);
     expect((await admin('/stock/18/adjustments', 'POST', { delta: -0.75, reason: 'breakage' })).status).toBe(201);
     expect((await admin('/products/30', 'DELETE')).status).toBe(204);
     expect(await stockRows()).toEqual([{ product: '18', quantity: '9' }]);
@@ -159,8 +203,11 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
 
     const back = await gateway(upstreamUrl, {}, upstream.dir, upstreamPort);
     const want = JSON.stringify(['TAB-1:202611230200001 refunded', 'TAB-1:202611230200002 completed']);
-    await eventually(async () => JSON.stringify((await salesOn(back)).map((s) => `${s.identifier} ${s.status}`).sort()) === want && (await outbox()) === 0,
-      'both sales upstream, the refund applied, the outbox empty', 15_000);
+    await eventually(
+      async () => JSON.stringify((await salesOn(back)).map((s) => `${s.identifier} ${s.status}`).sort()) === want && (await outbox()) === 0,
+      'both sales upstream, the refund applied, the outbox empty',
+      15_000,
+    );
     const [n] = await queryRows<{ n: string }>(upstreamUrl, 'SELECT count(*)::text AS n FROM sales');
     expect(n.n).toBe('2');
   });
@@ -181,7 +228,8 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     const b = await gateway(url);
     expect((await pushJson(b, [burger(202611230300003)])).body).toMatchObject({ created: 1 });
     expect(await queryRows(url, 'SELECT identifier FROM sales ORDER BY identifier')).toEqual([
-      { identifier: 'TAB-1:202611230300001' }, { identifier: 'TAB-1:202611230300003' },
+      { identifier: 'TAB-1:202611230300001' },
+      { identifier: 'TAB-1:202611230300003' },
     ]);
     expect((await pushJson(b, [burger(202611230300001)])).body).toMatchObject({ unchanged: 1 });
     // A's refused push never reached the database, and A cannot write any more.
@@ -198,11 +246,11 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     const rival = await sideClient(url);
     await blocker.query('BEGIN; LOCK TABLE sales IN EXCLUSIVE MODE');
     const pushed = pushJson(a, [burger(202611230400002)]);
-    await statementWaiting(url, 'INSERT INTO sales', 'A\'s round waiting at its write to sales');
+    await statementWaiting(url, 'INSERT INTO sales', "A's round waiting at its write to sales");
     // A rival does what a new leader does: A's lock connection dies, the rival takes the lock,
     // raises the epoch, then reads what it would load.
     const takeover = await takeGatewayLock(rival, url, 'UPDATE gateway_leader SET epoch = epoch + 1; SELECT count(*)::int AS n FROM sales');
-    await waitingForLock(url, takeover.pid, 'the rival\'s new epoch waiting for A\'s round (FOR SHARE)');
+    await waitingForLock(url, takeover.pid, "the rival's new epoch waiting for A's round (FOR SHARE)");
     await blocker.query('COMMIT');
     expect(await pushed).toMatchObject({ status: 200, body: { created: 1 } });
     // The epoch waited for A's round: what a new leader loads holds the sale A acknowledged.
@@ -222,10 +270,13 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     const b = await gateway(url, {}, a.dir);
     const admin = (path: string) => b.json(`/api${path}`, { auth: adminAuth });
     expect((await admin('/sales')).body.items.map((s: { identifier: string }) => s.identifier)).toEqual(['TAB-1:202611230500001']);
-    expect((await admin('/quarantine')).body.items).toEqual([expect.objectContaining({
-      code: 'unloadable_record', reason: expect.stringMatching(/\/total must be a number of magnitude at most 1e\+12, got null/),
-      payload: expect.objectContaining({ sale: expect.objectContaining({ identifier: 'TAB-1:202611230500002', total: null }) }),
-    })]);
+    expect((await admin('/quarantine')).body.items).toEqual([
+      expect.objectContaining({
+        code: 'unloadable_record',
+        reason: expect.stringMatching(/\/total must be a number of magnitude at most 1e\+12, got null/),
+        payload: expect.objectContaining({ sale: expect.objectContaining({ identifier: 'TAB-1:202611230500002', total: null }) }),
+      }),
+    ]);
     expect((await admin('/days/current/report?cashRegisterName=TAB-1')).body).toMatchObject({ saleCount: 1, gross: 4.29 });
     expect((await pushJson(b, [burger(202611230500002)])).body).toMatchObject({ created: 1 });
     expect((await admin('/sales')).body.total).toBe(2);

@@ -6,7 +6,12 @@ import { adminAuth, deviceAuth, invoice, useTestGateway } from '../helpers.js';
 const t = useTestGateway({ store: { dataDir: './data', seedDemo: true } });
 
 const pushBytes = (body: Buffer, contentType = 'application/x-www-form-urlencoded') =>
-  t.gw.fetch('/invoice', { method: 'POST', body: new Uint8Array(body), auth: deviceAuth, headers: { 'content-type': contentType, accept: 'application/json' } });
+  t.gw.fetch('/invoice', {
+    method: 'POST',
+    body: new Uint8Array(body),
+    auth: deviceAuth,
+    headers: { 'content-type': contentType, accept: 'application/json' },
+  });
 
 async function journalLines(): Promise<Record<string, unknown>[]> {
   const dir = join(t.gw.dataDir, 'journal');
@@ -18,7 +23,9 @@ async function journalLines(): Promise<Record<string, unknown>[]> {
 }
 
 describe('push body encoding (issue 18 item 9)', () => {
-  const kaese = invoice(202611230100001, [{ productId: '403', qty: 1, total: 3.8 }], { positions: [{ productId: '403', productName: 'Käsekuchen', qty: 1, total: 3.8 }] });
+  const kaese = invoice(202611230100001, [{ productId: '403', qty: 1, total: 3.8 }], {
+    positions: [{ productId: '403', productName: 'Käsekuchen', qty: 1, total: 3.8 }],
+  });
 
   it('stores an ISO-8859-1 push (0xE4 for ä) as Windows-1252, records source.encoding and keeps the raw bytes in the journal', async () => {
     const latin1 = Buffer.from(JSON.stringify({ invoices: [kaese] }), 'latin1');
@@ -42,7 +49,9 @@ describe('push body encoding (issue 18 item 9)', () => {
   });
 
   it('decodes Windows-1252 specials (0x80 is €) and leaves UTF-8 sales without source.encoding', async () => {
-    const euro = invoice(202611230100002, [{ productId: 'x', qty: 1, total: 1 }], { positions: [{ productId: 'x', productName: '€ \u2013 Gutschein', qty: 1, total: 1 }] });
+    const euro = invoice(202611230100002, [{ productId: 'x', qty: 1, total: 1 }], {
+      positions: [{ productId: 'x', productName: '€ \u2013 Gutschein', qty: 1, total: 1 }],
+    });
     const bytes = Buffer.from(JSON.stringify({ invoices: [euro] }).replace('€ \u2013', '\u0080 \u0096'), 'latin1');
     expect((await pushBytes(bytes)).status).toBe(200);
     expect((await t.admin('/sales/TAB-1:202611230100002')).body.lines[0].name).toBe('€ \u2013 Gutschein');
@@ -72,7 +81,7 @@ describe('push body encoding (issue 18 item 9)', () => {
   });
 });
 
-describe('the interface document\'s shapes (issue 18 item 10)', () => {
+describe("the interface document's shapes (issue 18 item 10)", () => {
   const NONE = { id: 0, percentage: 0, name: '-' };
   const get = async (path: string) => (await t.gw.fetch(path)).json();
 
@@ -109,7 +118,8 @@ describe('the interface document\'s shapes (issue 18 item 10)', () => {
 describe('a pushed position with tax or discount id 0 (issue 18 item 10)', () => {
   it('means none: stored, kept verbatim, VAT rate from the catalogue product, never "tax 0"', async () => {
     const sale = invoice(202611230100003, [{ productId: '101', qty: 1, total: 2.2 }], {
-      positions: [{ productId: '101', productName: 'Espresso', qty: 1, total: 2.2, tax: 0.2, taxid: 0, discountid: 0 }], tax: 0.2,
+      positions: [{ productId: '101', productName: 'Espresso', qty: 1, total: 2.2, tax: 0.2, taxid: 0, discountid: 0 }],
+      tax: 0.2,
     });
     const res = await t.gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [sale] }), headers: { accept: 'application/json' } });
     expect((await res.json()).created).toBe(1);

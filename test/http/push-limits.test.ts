@@ -21,7 +21,12 @@ describe('tabshop.maxInvoicesPerPush', () => {
     gw = await startTestGateway({ tabshop: { maxInvoicesPerPush: 3 } });
     const refused = await pushBody(invoices(4, 9_000_001));
     expect(refused.status).toBe(413);
-    expect(await refused.json()).toEqual({ error: { code: 'too_many_invoices', message: expect.stringMatching(/^a push may hold at most 3 invoices \(tabshop\.maxInvoicesPerPush\); this one holds 4/) } });
+    expect(await refused.json()).toEqual({
+      error: {
+        code: 'too_many_invoices',
+        message: expect.stringMatching(/^a push may hold at most 3 invoices \(tabshop\.maxInvoicesPerPush\); this one holds 4/),
+      },
+    });
     expect((await gw.json('/api/sales', { auth: adminAuth })).body.total).toBe(0);
     expect((await gw.json('/api/quarantine', { auth: adminAuth })).body.total).toBe(0);
     expect(await journal()).toContain('9000004');
@@ -54,7 +59,9 @@ describe('a big push never holds another tablet back for long', () => {
     expect(ledger.saleCount).toBe(5001);
     const smallMs = smallEnd - smallStart;
     const bigMs = done.at - bigStart;
-    console.log(`big push ${bigMs.toFixed(0)} ms; concurrent small push ${smallMs.toFixed(0)} ms, answered when the big one had stored ${bigSalesWhenSmallAnswered} of 5000`);
+    console.log(
+      `big push ${bigMs.toFixed(0)} ms; concurrent small push ${smallMs.toFixed(0)} ms, answered when the big one had stored ${bigSalesWhenSmallAnswered} of 5000`,
+    );
     // Wall clock only as ratios within this run: the small push did not wait for the big one.
     expect(bigSalesWhenSmallAnswered).toBeLessThan(5000);
     expect(smallEnd).toBeLessThan(done.at);

@@ -5,7 +5,9 @@ const t = useTestGateway({ store: { dataDir: './data', seedDemo: true } });
 
 const push = async (invoices: unknown[]) => {
   const res = await t.gw.fetch('/invoice', {
-    method: 'POST', body: JSON.stringify({ invoices }), auth: deviceAuth,
+    method: 'POST',
+    body: JSON.stringify({ invoices }),
+    auth: deviceAuth,
     headers: { accept: 'application/json', 'content-type': 'application/json' },
   });
   return res.json();
@@ -25,7 +27,10 @@ describe('quarantine lifecycle', () => {
     await push([sale(1, '5000'), sale(2, '6000')]);
     const open = await t.admin('/quarantine');
     expect(open.body.total).toBe(2);
-    expect(open.body.items.map((q: any) => [q.state, q.count, q.code])).toEqual([['open', 1, 'invalid_invoice'], ['open', 1, 'invalid_invoice']]);
+    expect(open.body.items.map((q: any) => [q.state, q.count, q.code])).toEqual([
+      ['open', 1, 'invalid_invoice'],
+      ['open', 1, 'invalid_invoice'],
+    ]);
     for (const state of ['released', 'dismissed']) expect((await t.admin(`/quarantine?state=${state}`)).body).toEqual({ items: [], total: 0 });
     expect((await t.admin('/quarantine?state=all')).body.total).toBe(2);
     const bad = await t.admin('/quarantine?state=closed');
@@ -114,7 +119,13 @@ describe('quarantine lifecycle', () => {
     await push([sale(11, '5000')]);
     const item = await onlyOpenItem();
     const res = await t.admin(`/quarantine/${item.id}/release`, 'POST', {
-      sale: { identifier: 'TAB-1:11', cashRegisterName: 'TAB-1', createdAt: '2026-11-23T10:00:00Z', lines: [{ product: '18', quantity: 1, total: 3.5 }], payments: [{ method: 'cash', code: '0', amount: 3.5 }] },
+      sale: {
+        identifier: 'TAB-1:11',
+        cashRegisterName: 'TAB-1',
+        createdAt: '2026-11-23T10:00:00Z',
+        lines: [{ product: '18', quantity: 1, total: 3.5 }],
+        payments: [{ method: 'cash', code: '0', amount: 3.5 }],
+      },
     });
     expect(res.body).toEqual({ outcome: 'created', sale: 'TAB-1:11', reason: null });
     expect((await t.admin('/sales/TAB-1:11')).body.source).toMatchObject({ kind: 'api', quarantineId: item.id });
@@ -123,9 +134,18 @@ describe('quarantine lifecycle', () => {
   it('a {"sale": …} release whose total summed from its lines is beyond 1e12 is quarantined again (422), nothing stored', async () => {
     await push([sale(13, '5000')]);
     const item = await onlyOpenItem();
-    const lines = [{ product: '18', quantity: 1, total: 9e11 }, { product: '19', quantity: 1, total: 9e11 }];
+    const lines = [
+      { product: '18', quantity: 1, total: 9e11 },
+      { product: '19', quantity: 1, total: 9e11 },
+    ];
     const res = await t.admin(`/quarantine/${item.id}/release`, 'POST', {
-      sale: { identifier: 'TAB-1:13', cashRegisterName: 'TAB-1', createdAt: '2026-11-23T10:00:00Z', lines, payments: [{ method: 'cash', code: '0', amount: 1 }] },
+      sale: {
+        identifier: 'TAB-1:13',
+        cashRegisterName: 'TAB-1',
+        createdAt: '2026-11-23T10:00:00Z',
+        lines,
+        payments: [{ method: 'cash', code: '0', amount: 1 }],
+      },
     });
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ outcome: 'quarantined', sale: null });

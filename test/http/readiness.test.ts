@@ -14,8 +14,17 @@ afterAll(async () => {
   await removeDir(gw.dir);
 });
 
-const invoice = { id: 1, date: String(Date.now()), checkoutType: '0', checkoutStatus: '10', total: 2.2, tax: 0.2, discount: 0, costPrice: 0,
-  positions: [{ productId: '101', productName: 'Coffee', qty: 1, subtotal: 2.2, discount: 0, total: 2.2, tax: 0.2, costPrice: 0 }] };
+const invoice = {
+  id: 1,
+  date: String(Date.now()),
+  checkoutType: '0',
+  checkoutStatus: '10',
+  total: 2.2,
+  tax: 0.2,
+  discount: 0,
+  costPrice: 0,
+  positions: [{ productId: '101', productName: 'Coffee', qty: 1, subtotal: 2.2, discount: 0, total: 2.2, tax: 0.2, costPrice: 0 }],
+};
 
 describe('readiness after a failed write (issue 18, item 4)', () => {
   it('probes the store itself: home and /readyz recover once it is writable again, without a push', async () => {

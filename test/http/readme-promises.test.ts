@@ -15,7 +15,10 @@ describe('lists answer CSV (Accept: text/csv or ?format=csv), with a header row 
     ['/quarantine', 'id,at,code,reason,state,count,cashRegisterName,device,invoiceId,payload'],
     ['/days', 'dayId,cashRegisterName,dayNo,status,openedAt,closedAt,saleCount,refundCount,cancelCount,gross'],
   ])('%s, empty', async (path, header) => {
-    for (const [p, accept] of [[path, 'text/csv'], [`${path}?format=csv`, '*/*']]) {
+    for (const [p, accept] of [
+      [path, 'text/csv'],
+      [`${path}?format=csv`, '*/*'],
+    ]) {
       const res = await csv(p, accept);
       expect(res.status).toBe(200);
       expect(res.type).toMatch(/^text\/csv/);
@@ -52,8 +55,16 @@ describe('PUT /api/products/{id}', () => {
   it('answers (and stores) the full representation with its defaults, as GET shows a seeded product', async () => {
     const put = await t.admin('/products/777', 'PUT', { name: 'Scone', price: 2.9, tax: '1' });
     const expected = {
-      identifier: '777', name: 'Scone', description: '', price: 2.9, priceIncludesVat: true, tax: '1', discount: null,
-      costPrice: 0, attribute: 0, custom: null,
+      identifier: '777',
+      name: 'Scone',
+      description: '',
+      price: 2.9,
+      priceIncludesVat: true,
+      tax: '1',
+      discount: null,
+      costPrice: 0,
+      attribute: 0,
+      custom: null,
     };
     expect(put.status).toBe(201);
     expect(put.body).toStrictEqual(expected);
@@ -68,11 +79,17 @@ describe('a VAT rate derived from the pushed amounts (no catalogue tax)', () => 
   it('shows the catalogue rate within 0.05 points, else the derived rate with 2 decimals', async () => {
     const sale = (id: number, total: number, tax: number) =>
       invoice(id, [{ productId: 'not-in-catalogue', qty: 1, total }], { positions: [{ productId: 'not-in-catalogue', qty: 1, total, tax }], tax });
-    const push = await t.gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [sale(202611230100001, 4.94, 0.45), sale(202611230100002, 1.075, 0.075)] }) });
+    const push = await t.gw.fetch('/invoice', {
+      method: 'POST',
+      body: JSON.stringify({ invoices: [sale(202611230100001, 4.94, 0.45), sale(202611230100002, 1.075, 0.075)] }),
+    });
     expect(push.status).toBe(200);
     const report = (await t.admin('/days/current/report?cashRegisterName=TAB-1')).body;
     // 0.45 / 4.49 = 10.02 % is the demo's 10 % rate; 7.5 % is no catalogue rate (not "10", the nearest).
-    expect(report.vatRates.map((r: { rate: string; vat: number }) => [r.rate, r.vat])).toEqual([['7.5', 0.08], ['10', 0.45]]);
+    expect(report.vatRates.map((r: { rate: string; vat: number }) => [r.rate, r.vat])).toEqual([
+      ['7.5', 0.08],
+      ['10', 0.45],
+    ]);
     const text = await (await t.gw.fetch('/api/days/current/report?cashRegisterName=TAB-1&format=text', { auth: adminAuth })).text();
     expect(text).toContain('VAT 10% of');
     expect(text).toContain('VAT 7.5% of');

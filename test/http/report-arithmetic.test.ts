@@ -5,7 +5,9 @@ const t = useTestGateway();
 
 const push = async (invoices: unknown[]) => {
   const res = await t.gw.fetch('/invoice', {
-    method: 'POST', body: JSON.stringify({ invoices }), auth: deviceAuth,
+    method: 'POST',
+    body: JSON.stringify({ invoices }),
+    auth: deviceAuth,
     headers: { accept: 'application/json', 'content-type': 'application/json' },
   });
   return res.json();
@@ -32,7 +34,15 @@ describe('stale re-pushes change nothing', () => {
 
     const x = (await t.admin('/days/TAB-1:1/report')).body;
     expect(x).toMatchObject({
-      saleCount: 2, refundCount: 1, refundTotal: 3, cancelCount: 1, cancelTotal: 9, reinstatedCount: 0, salesTotal: 12, gross: 0, payments: {},
+      saleCount: 2,
+      refundCount: 1,
+      refundTotal: 3,
+      cancelCount: 1,
+      cancelTotal: 9,
+      reinstatedCount: 0,
+      salesTotal: 12,
+      gross: 0,
+      payments: {},
     });
     expect(x.arithmetic.every((c: any) => c.holds)).toBe(true);
   });
@@ -43,7 +53,11 @@ describe('stale re-pushes change nothing', () => {
     expect((await t.admin('/sales/TAB-1:1', 'PUT', { ...current, status: 'completed' })).status).toBe(200);
     const x = (await t.admin('/days/TAB-1:1/report')).body;
     expect(x).toMatchObject({ salesTotal: 12, refundTotal: 3, reinstatedCount: 1, reinstatedTotal: 3, gross: 12, paymentsTotal: 12, unpaid: 0 });
-    expect(x.arithmetic).toContainEqual({ figure: 'gross', equals: 'salesTotal - refundTotal - cancelTotal + reinstatedTotal + changedTotal + grossRounding', holds: true });
+    expect(x.arithmetic).toContainEqual({
+      figure: 'gross',
+      equals: 'salesTotal - refundTotal - cancelTotal + reinstatedTotal + changedTotal + grossRounding',
+      holds: true,
+    });
     expect(x.arithmetic.every((c: any) => c.holds)).toBe(true);
 
     const text = await (await t.gw.fetch('/api/days/TAB-1:1/report?format=text', { auth: adminAuth })).text();
@@ -57,7 +71,11 @@ describe('stale re-pushes change nothing', () => {
   });
 
   it('an API sale without payments shows as unpaid, so payments + unpaid = gross', async () => {
-    const res = await t.admin('/sales', 'POST', { cashRegisterName: 'TAB-1', createdAt: '2026-11-23T10:00:00Z', lines: [{ product: '18', quantity: 1, total: 4.5 }] });
+    const res = await t.admin('/sales', 'POST', {
+      cashRegisterName: 'TAB-1',
+      createdAt: '2026-11-23T10:00:00Z',
+      lines: [{ product: '18', quantity: 1, total: 4.5 }],
+    });
     expect(res.status).toBe(201);
     const x = (await t.admin('/days/TAB-1:1/report')).body;
     expect(x).toMatchObject({ gross: 4.5, paymentsTotal: 0, unpaid: 4.5 });

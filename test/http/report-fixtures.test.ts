@@ -9,7 +9,8 @@ describe('fixture days through the gateway', () => {
     const admin = (path: string, method = 'GET', body?: unknown) => gw.json(`/api${path}`, { method, body, auth: adminAuth });
     try {
       for (const [id, vat] of Object.entries(fx.taxes)) expect((await admin(`/taxes/${id}`, 'PUT', { name: `VAT ${vat}`, vat })).status).toBe(201);
-      for (const [id, p] of Object.entries(fx.products)) expect((await admin(`/products/${id}`, 'PUT', { name: p.name, price: 1, tax: p.tax })).status).toBe(201);
+      for (const [id, p] of Object.entries(fx.products))
+        expect((await admin(`/products/${id}`, 'PUT', { name: p.name, price: 1, tax: p.tax })).status).toBe(201);
       const pushed = new Map<string, { id: string; date: number; sale: FixtureSale }>();
       const push = async (invoice: unknown) => {
         const res = await gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice] }), headers: { accept: 'application/json' } });
@@ -20,7 +21,11 @@ describe('fixture days through the gateway', () => {
       const run = async (events: FixtureEvent[]) => {
         for (const e of events) {
           if ('sale' in e) {
-            const p = { id: `2026112301${String(pushed.size + 1).padStart(5, '0')}`, date: Date.parse('2026-11-23T08:00:00Z') + pushed.size * 60_000, sale: e.sale };
+            const p = {
+              id: `2026112301${String(pushed.size + 1).padStart(5, '0')}`,
+              date: Date.parse('2026-11-23T08:00:00Z') + pushed.size * 60_000,
+              sale: e.sale,
+            };
             pushed.set(e.sale.id, p);
             await push(invoiceOf(e.sale, p.id, p.date));
           } else if ('change' in e) {

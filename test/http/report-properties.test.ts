@@ -17,12 +17,24 @@ type Step = { push: { device: 0 | 1; invoices: object[] } } | { close: string };
 
 const REGISTERS = ['TAB-1', 'TAB-2'];
 const AUTH = [deviceAuth, device2Auth];
-const PRODUCTS = [{ id: '101', price: '2.20' }, { id: '201', price: '2.35' }, { id: '301', price: '0.99' }, { id: '302', price: '1.10' }];
+const PRODUCTS = [
+  { id: '101', price: '2.20' },
+  { id: '201', price: '2.35' },
+  { id: '301', price: '0.99' },
+  { id: '302', price: '1.10' },
+];
 const CODE: Record<Status, string> = { completed: '10', refunded: '11', cancelled: '12' };
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 const STEPS = 28;
 
-interface ModelSale { register: number; versions: object[]; status: Status; total: Decimal; current: string; earlier: Set<string> }
+interface ModelSale {
+  register: number;
+  versions: object[];
+  status: Status;
+  total: Decimal;
+  current: string;
+  earlier: Set<string>;
+}
 
 /** A history and what it must add up to: per register, sales received, state changes into refunded / cancelled, and the gross of what stays sold. */
 function history(seed: number) {
@@ -37,13 +49,32 @@ function history(seed: number) {
       const p = pick(rnd, PRODUCTS);
       const qty = 1 + Math.floor(rnd() * 3);
       const total = new Decimal(p.price).times(qty);
-      return { productId: p.id, productName: p.id, posTitle: p.id, qty, subtotal: total.toNumber(), total: total.toNumber(), tax: total.dividedBy(11).toDecimalPlaces(2).toNumber(), discount: 0, costPrice: 0 };
+      return {
+        productId: p.id,
+        productName: p.id,
+        posTitle: p.id,
+        qty,
+        subtotal: total.toNumber(),
+        total: total.toNumber(),
+        tax: total.dividedBy(11).toDecimalPlaces(2).toNumber(),
+        discount: 0,
+        costPrice: 0,
+      };
     });
     const total = lines.reduce((s, l) => s.plus(l.total), new Decimal(0));
     return {
-      id: 202611230000000 + nextId++, date: String(Date.parse('2026-11-23T08:00:00Z') + nextId * 60_000), checkoutType: pick(rnd, ['0', '0', '2']), checkoutStatus: CODE[status],
-      total: total.toNumber(), tax: lines.reduce((s, l) => s.plus(l.tax), new Decimal(0)).toNumber(), discount: 0, costPrice: 0, givenCash: 0, returnedCash: 0,
-      customer: { name: '', address: '', email: '' }, positions: lines,
+      id: 202611230000000 + nextId++,
+      date: String(Date.parse('2026-11-23T08:00:00Z') + nextId * 60_000),
+      checkoutType: pick(rnd, ['0', '0', '2']),
+      checkoutStatus: CODE[status],
+      total: total.toNumber(),
+      tax: lines.reduce((s, l) => s.plus(l.tax), new Decimal(0)).toNumber(),
+      discount: 0,
+      costPrice: 0,
+      givenCash: 0,
+      returnedCash: 0,
+      customer: { name: '', address: '', email: '' },
+      positions: lines,
     };
   };
 
@@ -105,9 +136,23 @@ function history(seed: number) {
     }
     steps.push({ push: { device, invoices } });
   }
-  const gross = REGISTERS.map((_, reg) => sales.filter((s) => s.register === reg && s.status === 'completed').reduce((t, s) => t.plus(s.total), new Decimal(0)).toNumber());
-  const sold = (product: string) => sales.filter((s) => s.status === 'completed')
-    .reduce((q, s) => q + ((s.versions[0] as { positions: { productId: string; qty: number }[] }).positions.filter((p) => p.productId === product).reduce((a, p) => a + p.qty, 0)), 0);
+  const gross = REGISTERS.map((_, reg) =>
+    sales
+      .filter((s) => s.register === reg && s.status === 'completed')
+      .reduce((t, s) => t.plus(s.total), new Decimal(0))
+      .toNumber(),
+  );
+  const sold = (product: string) =>
+    sales
+      .filter((s) => s.status === 'completed')
+      .reduce(
+        (q, s) =>
+          q
+          + (s.versions[0] as { positions: { productId: string; qty: number }[] }).positions
+            .filter((p) => p.productId === product)
+            .reduce((a, p) => a + p.qty, 0),
+        0,
+      );
   return { steps, counts, gross, stock: Object.fromEntries(PRODUCTS.map((p) => [p.id, 100 - sold(p.id)])) };
 }
 
@@ -164,13 +209,22 @@ describe('every report adds up; re-pushes change nothing (random histories)', { 
       const days = (await once.json('/api/days', { auth: adminAuth })).body;
       const list: any[] = days.items ?? days;
       for (const [reg, register] of REGISTERS.entries()) {
-        const reports = await Promise.all(list.filter((day) => day.cashRegisterName === register).map((day) => reportOf(once, day.dayId, `seed ${seed} end`, true)));
+        const reports = await Promise.all(
+          list.filter((day) => day.cashRegisterName === register).map((day) => reportOf(once, day.dayId, `seed ${seed} end`, true)),
+        );
         const total = (f: string) => reports.reduce((s, r) => s.plus(r[f]), new Decimal(0)).toNumber();
-        expect({ sales: total('saleCount'), refunds: total('refundCount'), cancels: total('cancelCount'), gross: total('gross'), reinstated: total('reinstatedCount') })
-          .toEqual({ ...h.counts[reg], gross: h.gross[reg], reinstated: 0 });
+        expect({
+          sales: total('saleCount'),
+          refunds: total('refundCount'),
+          cancels: total('cancelCount'),
+          gross: total('gross'),
+          reinstated: total('reinstatedCount'),
+        }).toEqual({ ...h.counts[reg], gross: h.gross[reg], reinstated: 0 });
       }
       const stock = (await once.json('/api/stock?maxResults=100', { auth: adminAuth })).body;
-      const levels = Object.fromEntries((stock.items as { product: string; quantity: number }[]).filter((s) => s.product in h.stock).map((s) => [s.product, s.quantity]));
+      const levels = Object.fromEntries(
+        (stock.items as { product: string; quantity: number }[]).filter((s) => s.product in h.stock).map((s) => [s.product, s.quantity]),
+      );
       expect(levels).toEqual(h.stock);
 
       // The same pushes again into the second gateway: nothing changes.

@@ -33,7 +33,12 @@ async function hookReceiver() {
   });
   await new Promise<void>((r) => receiver!.listen(0, '127.0.0.1', r));
   const { port } = receiver.address() as AddressInfo;
-  return { url: `http://hookuser:${USER_PW}@127.0.0.1:${port}/hook?token=${TOKEN}`, redacted: `webhook:http://***@127.0.0.1:${port}/hook?token=***`, seen, status };
+  return {
+    url: `http://hookuser:${USER_PW}@127.0.0.1:${port}/hook?token=${TOKEN}`,
+    redacted: `webhook:http://***@127.0.0.1:${port}/hook?token=***`,
+    seen,
+    status,
+  };
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -65,7 +70,14 @@ describe('webhook URLs with secrets are shown and stored redacted (issue 18, ite
   it('in the start-up log, GET /api/outbox, the status page and the outbox files; delivery still uses the real URL', async () => {
     const hook = await hookReceiver();
     gw = await startTestGateway({ webhooks: [{ url: hook.url, secret: 'a-long-enough-webhook-secret', retryCapMs: 50 }] });
-    expect((await gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice(202612030100001, [{ productId: '101', qty: 1, total: 2.2 }])] }) })).status).toBe(200);
+    expect(
+      (
+        await gw.fetch('/invoice', {
+          method: 'POST',
+          body: JSON.stringify({ invoices: [invoice(202612030100001, [{ productId: '101', qty: 1, total: 2.2 }])] }),
+        })
+      ).status,
+    ).toBe(200);
     await eventually(async () => hook.seen.length > 0, 'a first (refused) delivery');
     await eventually(async () => (await gw!.json('/api/outbox', { auth: adminAuth })).body.targets[0].lastError !== null, 'the failure recorded');
 
@@ -92,7 +104,14 @@ describe('webhook URLs with secrets are shown and stored redacted (issue 18, ite
     const hook = await hookReceiver();
     const webhooks = [{ url: hook.url, secret: 'a-long-enough-webhook-secret', retryCapMs: 50 }];
     gw = await startTestGateway({ webhooks });
-    expect((await gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices: [invoice(202612030100002, [{ productId: '101', qty: 1, total: 2.2 }])] }) })).status).toBe(200);
+    expect(
+      (
+        await gw.fetch('/invoice', {
+          method: 'POST',
+          body: JSON.stringify({ invoices: [invoice(202612030100002, [{ productId: '101', qty: 1, total: 2.2 }])] }),
+        })
+      ).status,
+    ).toBe(200);
     await eventually(async () => hook.seen.length > 0, 'a first (refused) delivery');
     const { dir, dataDir } = gw;
     await gw.stop();
@@ -115,7 +134,10 @@ describe('webhook URLs with secrets are shown and stored redacted (issue 18, ite
     hook.status.code = 200;
     const seenBefore = hook.seen.length;
     gw = await startTestGateway({ webhooks }, dir);
-    await eventually(async () => hook.seen.length > seenBefore && (await gw!.json('/api/outbox', { auth: adminAuth })).body.depth === 0, 'the old item delivered');
+    await eventually(
+      async () => hook.seen.length > seenBefore && (await gw!.json('/api/outbox', { auth: adminAuth })).body.depth === 0,
+      'the old item delivered',
+    );
     expect(hook.seen.at(-1)!.url).toBe(`/hook?token=${TOKEN}`);
     await gw.gateway.store.commit();
     const files = await outboxFilesText(dataDir);
@@ -127,12 +149,19 @@ describe('webhook URLs with secrets are shown and stored redacted (issue 18, ite
 describe('legacy form passwords are stored as *** (issue 18, item 7)', () => {
   it('in the quarantine and the journal, whatever the letter case of the field', async () => {
     gw = await startTestGateway({ tabshop: { legacy: true } });
-    const form = new URLSearchParams({ UserName: DEVICE.username, PassWord: 'Pw-One-1', PWD: 'Pw-Two-2', Pass: 'Pw-Three-3', data: '{"invoices": [broken' }).toString();
+    const form = new URLSearchParams({
+      UserName: DEVICE.username,
+      PassWord: 'Pw-One-1',
+      PWD: 'Pw-Two-2',
+      Pass: 'Pw-Three-3',
+      data: '{"invoices": [broken',
+    }).toString();
     const res = await gw.fetch(`/invoice?pAsS=Pw-Four-4`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
     expect(res.status).toBe(400);
     const quarantine = await gw.json('/api/quarantine', { auth: adminAuth });
     expect(quarantine.body.items).toHaveLength(1);
-    const stored = JSON.stringify(quarantine.body) + JSON.stringify((await gw.json(`/api/quarantine/${quarantine.body.items[0].id}`, { auth: adminAuth })).body);
+    const stored =
+      JSON.stringify(quarantine.body) + JSON.stringify((await gw.json(`/api/quarantine/${quarantine.body.items[0].id}`, { auth: adminAuth })).body);
     expect(stored).toContain('PassWord=***');
     await gw.gateway.store.commit();
     const journal = (await Promise.all((await filesUnder(join(gw.dataDir, 'journal'))).map((f) => readFile(f, 'utf8')))).join('');
@@ -156,7 +185,11 @@ describe('secrets in the config are warned about, never quoted (issue 18, item 8
       admins: [{ username: 'admin', password: 'pw-admin' }],
       webhooks: [{ url: `http://u:${USER_PW}@127.0.0.1:9/hook?token=${TOKEN}`, secret: 'tiny-secret' }],
     });
-    const lines = gw.logs.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string });
+    const lines = gw.logs
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
     const warnings = lines.filter((l) => l.level === 40).map((l) => l.msg);
     const plaintext = warnings.filter((m) => m.includes('plaintext passwords'));
     expect(plaintext).toEqual(['plaintext passwords in the config for tablet-1, shorty, admin: store a passwordHash instead (tabshop-gateway hash-password)']);

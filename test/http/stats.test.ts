@@ -9,8 +9,24 @@ const admin = (path: string, method = 'GET', body?: unknown) => gw.json(`/api${p
 function inv(id: number, lines: [string, number, number, number, number][], extra: Record<string, unknown> = {}) {
   const sum = (i: number) => lines.reduce((s, l) => s + Math.round((l[i] as number) * 100), 0) / 100;
   return {
-    id, date: String(now.getTime()), checkoutType: '0', checkoutStatus: '10', total: sum(2), tax: sum(3), discount: 0, costPrice: sum(4),
-    positions: lines.map(([productId, qty, total, tax, costPrice]) => ({ productId, productName: `p${productId}`, qty, subtotal: total, discount: 0, total, tax, costPrice })),
+    id,
+    date: String(now.getTime()),
+    checkoutType: '0',
+    checkoutStatus: '10',
+    total: sum(2),
+    tax: sum(3),
+    discount: 0,
+    costPrice: sum(4),
+    positions: lines.map(([productId, qty, total, tax, costPrice]) => ({
+      productId,
+      productName: `p${productId}`,
+      qty,
+      subtotal: total,
+      discount: 0,
+      total,
+      tax,
+      costPrice,
+    })),
     ...extra,
   };
 }
@@ -19,7 +35,11 @@ async function push(at: string, invoices: unknown[], auth = deviceAuth) {
   expect((await gw.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }), auth })).status).toBe(200);
 }
 
-const S1 = () => inv(1, [['101', 2, 4.4, 0.4, 1], ['201', 1, 3.6, 0.33, 1.2]]);
+const S1 = () =>
+  inv(1, [
+    ['101', 2, 4.4, 0.4, 1],
+    ['201', 1, 3.6, 0.33, 1.2],
+  ]);
 
 beforeAll(async () => {
   gw = await startTestGateway({}, undefined, { now: clock });
@@ -52,7 +72,11 @@ describe('stats', () => {
   it('per product, net of reversals, over a month', async () => {
     const res = await admin(`/products/stats?${MARCH}`);
     expect(res.body).toEqual({
-      from: '2026-03-01', to: '2026-04-01', cashRegisterName: null, currency: 'EUR', total: 2,
+      from: '2026-03-01',
+      to: '2026-04-01',
+      cashRegisterName: null,
+      currency: 'EUR',
+      total: 2,
       items: [
         { product: '101', name: 'Coffee', quantity: 1, gross: 2.2, net: 2, vat: 0.2, costPrice: 0, margin: 2, saleCount: 2, reversalCount: 1 },
         { product: '201', name: 'Cake', quantity: 0.5, gross: 1.8, net: 1.64, vat: 0.16, costPrice: 0.6, margin: 1.04, saleCount: 2, reversalCount: 1 },
@@ -78,14 +102,50 @@ describe('stats', () => {
   it('per register, with report semantics', async () => {
     expect((await admin(`/registrations/stats?${MARCH}`)).body.items).toEqual([
       {
-        cashRegisterName: 'TAB-1', saleCount: 2, refundCount: 1, cancelCount: 0, reinstatedCount: 0,
-        salesTotal: 9.8, refundTotal: 8, cancelTotal: 0, reinstatedTotal: 0, changedTotal: 0, grossRounding: 0,
-        gross: 1.8, net: 1.64, vatTotal: 0.16, vat: { 10: 0.16 }, discounts: 0, costPrice: 0.6, margin: 1.04, payments: { cash: 1.8 }, paymentsTotal: 1.8, unpaid: 0,
+        cashRegisterName: 'TAB-1',
+        saleCount: 2,
+        refundCount: 1,
+        cancelCount: 0,
+        reinstatedCount: 0,
+        salesTotal: 9.8,
+        refundTotal: 8,
+        cancelTotal: 0,
+        reinstatedTotal: 0,
+        changedTotal: 0,
+        grossRounding: 0,
+        gross: 1.8,
+        net: 1.64,
+        vatTotal: 0.16,
+        vat: { 10: 0.16 },
+        discounts: 0,
+        costPrice: 0.6,
+        margin: 1.04,
+        payments: { cash: 1.8 },
+        paymentsTotal: 1.8,
+        unpaid: 0,
       },
       {
-        cashRegisterName: 'TAB-2', saleCount: 1, refundCount: 0, cancelCount: 0, reinstatedCount: 0,
-        salesTotal: 2.2, refundTotal: 0, cancelTotal: 0, reinstatedTotal: 0, changedTotal: 0, grossRounding: 0,
-        gross: 2.2, net: 2, vatTotal: 0.2, vat: { 10: 0.2 }, discounts: 0, costPrice: 0, margin: 2, payments: { cash: 2.2 }, paymentsTotal: 2.2, unpaid: 0,
+        cashRegisterName: 'TAB-2',
+        saleCount: 1,
+        refundCount: 0,
+        cancelCount: 0,
+        reinstatedCount: 0,
+        salesTotal: 2.2,
+        refundTotal: 0,
+        cancelTotal: 0,
+        reinstatedTotal: 0,
+        changedTotal: 0,
+        grossRounding: 0,
+        gross: 2.2,
+        net: 2,
+        vatTotal: 0.2,
+        vat: { 10: 0.2 },
+        discounts: 0,
+        costPrice: 0,
+        margin: 2,
+        payments: { cash: 2.2 },
+        paymentsTotal: 2.2,
+        unpaid: 0,
       },
     ]);
   });
@@ -94,7 +154,9 @@ describe('stats', () => {
     const res = await admin(`/sales/stats?${MARCH}`);
     expect(res.body.total).toBe(3);
     expect(res.body.items.map((s: any) => [s.identifier, s.status, s.total, s.vat, s.lines, s.dayId])).toEqual([
-      ['TAB-1:1', 'refunded', 8, 0.73, 2, 'TAB-1:1'], ['TAB-2:2', 'completed', 2.2, 0.2, 1, 'TAB-2:1'], ['TAB-1:3', 'completed', 1.8, 0.16, 1, 'TAB-1:1'],
+      ['TAB-1:1', 'refunded', 8, 0.73, 2, 'TAB-1:1'],
+      ['TAB-2:2', 'completed', 2.2, 0.2, 1, 'TAB-2:1'],
+      ['TAB-1:3', 'completed', 1.8, 0.16, 1, 'TAB-1:1'],
     ]);
     expect(res.body.items[0]).toMatchObject({ createdAt: '2026-03-01T10:00:00.000Z', receivedAt: '2026-03-01T10:00:00.000Z', cashRegisterName: 'TAB-1' });
     expect((await admin('/sales/stats?from=2026-03-02&to=2026-03-03')).body.items.map((s: any) => s.identifier)).toEqual(['TAB-1:3']);
@@ -112,10 +174,12 @@ describe('stats', () => {
       '',
     ]);
     const regs = await (await gw.fetch(`/api/registrations/stats?${MARCH}&format=csv`, { auth: adminAuth })).text();
-    expect(regs.split('\r\n')[0]).toBe('cashRegisterName,saleCount,refundCount,cancelCount,reinstatedCount,salesTotal,refundTotal,cancelTotal,reinstatedTotal,changedTotal,grossRounding,gross,net,vatTotal,vat.10,discounts,costPrice,margin,payments.cash,paymentsTotal,unpaid');
+    expect(regs.split('\r\n')[0]).toBe(
+      'cashRegisterName,saleCount,refundCount,cancelCount,reinstatedCount,salesTotal,refundTotal,cancelTotal,reinstatedTotal,changedTotal,grossRounding,gross,net,vatTotal,vat.10,discounts,costPrice,margin,payments.cash,paymentsTotal,unpaid',
+    );
     expect((await (await gw.fetch('/api/sales/stats?format=csv', { auth: adminAuth })).text()).split('\r\n').length).toBe(1 + 4 + 1);
     expect((await (await gw.fetch('/api/sales/stats?format=csv&maxResults=1', { auth: adminAuth })).text()).split('\r\n').length).toBe(1 + 1 + 1);
-    expect((await (await gw.fetch('/api/categories/stats?format=csv', { auth: adminAuth })).text())).toContain('/Drinks,');
+    expect(await (await gw.fetch('/api/categories/stats?format=csv', { auth: adminAuth })).text()).toContain('/Drinks,');
   });
 
   it('rejects ranges that are not whole UTC days, and keeps stats for admins', async () => {

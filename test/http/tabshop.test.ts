@@ -1,9 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  ADMIN, adminAuth, basic, DEVICE, deviceAuth, device2Auth, invoice, removeDir, seedInvoices, startTestGateway, type TestGateway,
-} from '../helpers.js';
+import { ADMIN, adminAuth, basic, DEVICE, deviceAuth, device2Auth, invoice, removeDir, seedInvoices, startTestGateway, type TestGateway } from '../helpers.js';
 
 let gw: TestGateway;
 beforeEach(async () => {
@@ -64,7 +62,13 @@ function getFrom(localAddress: string, path: string, auth: string): Promise<{ st
 
 describe('home', () => {
   it('answers exactly "true" as text/plain, on GET and POST, with tolerant paths', async () => {
-    for (const [method, path] of [['GET', '/home'], ['POST', '/home'], ['GET', '/home/'], ['GET', '//home'], ['GET', '//home//']]) {
+    for (const [method, path] of [
+      ['GET', '/home'],
+      ['POST', '/home'],
+      ['GET', '/home/'],
+      ['GET', '//home'],
+      ['GET', '//home//'],
+    ]) {
       const res = await gw.fetch(path, { method });
       expect(res.status, `${method} ${path}`).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -120,14 +124,15 @@ describe('invoice push', () => {
     expect(sale.body.source.invoice).toEqual(seedInvoices.invoices[0]);
   });
 
-  it.each([
-    ['application/json; charset=utf-8'], ['text/plain'], ['application/x-www-form-urlencoded'], [''],
-  ])('parses the body as JSON whatever the Content-Type (%s)', async (type) => {
-    const headers: Record<string, string> = type ? { 'content-type': type } : {};
-    const res = await push(seedInvoices, { headers: { ...headers, accept: 'application/json' } });
-    expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ received: 2, created: 2, updated: 0, unchanged: 0, quarantined: 0 });
-  });
+  it.each([['application/json; charset=utf-8'], ['text/plain'], ['application/x-www-form-urlencoded'], ['']])(
+    'parses the body as JSON whatever the Content-Type (%s)',
+    async (type) => {
+      const headers: Record<string, string> = type ? { 'content-type': type } : {};
+      const res = await push(seedInvoices, { headers: { ...headers, accept: 'application/json' } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ received: 2, created: 2, updated: 0, unchanged: 0, quarantined: 0 });
+    },
+  );
 
   it('gives the JSON summary only when application/json is named explicitly', async () => {
     const wildcard = await push(seedInvoices, { headers: { accept: '*/*' } });
@@ -219,8 +224,13 @@ describe('invoice push', () => {
 
   it('the same invoice twice in one batch is created then unchanged', async () => {
     const sale = invoice(202611230100006, [{ productId: '301', qty: 1, total: 2.5 }]);
-    expect((await pushJson({ invoices: [sale, sale, { ...sale, checkoutStatus: '11' }] })).body)
-      .toEqual({ received: 3, created: 1, updated: 1, unchanged: 1, quarantined: 0 });
+    expect((await pushJson({ invoices: [sale, sale, { ...sale, checkoutStatus: '11' }] })).body).toEqual({
+      received: 3,
+      created: 1,
+      updated: 1,
+      unchanged: 1,
+      quarantined: 0,
+    });
   });
 
   it('accepts an empty batch', async () => {

@@ -25,7 +25,9 @@ afterAll(async () => {
 describe('an invoice the translation fails on', () => {
   it('is quarantined with the reason; the rest of its batch is stored and the push answers 200', async () => {
     const res = await gw.fetch('/invoice', {
-      method: 'POST', auth: deviceAuth, headers: { accept: 'application/json' },
+      method: 'POST',
+      auth: deviceAuth,
+      headers: { accept: 'application/json' },
       body: JSON.stringify({ invoices: [invoice(666, [{ productId: 'a', qty: 1, total: 1 }]), invoice(667, [{ productId: 'a', qty: 1, total: 2 }])] }),
     });
     expect(res.status).toBe(200);

@@ -23,7 +23,8 @@ const SENT = 128 * 1024;
 function partialPost(url: string, path: string, firstBytes: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url + path, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(DECLARED) },
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(DECLARED) },
     });
     const guard = setTimeout(() => {
       req.destroy();
@@ -32,7 +33,9 @@ function partialPost(url: string, path: string, firstBytes: string): Promise<{ s
     req.on('response', (res: IncomingMessage) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => {
         clearTimeout(guard);
         req.destroy();
@@ -51,8 +54,7 @@ describe('no unauthenticated request is buffered past 64 KB (issue 18, item 2)',
   for (const legacy of [false, true]) {
     it(`answers 401 to large unauthenticated form posts before their bodies arrive (legacy ${legacy ? 'on' : 'off'}); home still answers`, async () => {
       gw = await startTestGateway({ server: { host: '127.0.0.1', port: 0, bodyLimit: '10mb' }, tabshop: { legacy } });
-      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-        partialPost(gw!.url, i % 2 ? '/invoice' : '/home', 'data=')));
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => partialPost(gw!.url, i % 2 ? '/invoice' : '/home', 'data=')));
       for (const a of answers) {
         expect(a.status).toBe(401);
         expect(JSON.parse(a.body).error.code).toBe('unauthorized');
@@ -95,7 +97,9 @@ function pushUntilRefused(url: string, path: string, contentType: string, declar
       socket.destroy();
       resolve({ written, status: answer.split('\r\n')[0] });
     };
-    socket.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString('latin1');
+    });
     socket.on('error', settle);
     socket.on('close', settle);
     socket.write(`POST ${path} HTTP/1.1\r\nHost: gateway\r\nContent-Type: ${contentType}\r\nContent-Length: ${declared}\r\n\r\n`);
@@ -116,9 +120,14 @@ describe('the unread rest of a refused body is not read to its end (issue 18, it
   it('stops reading an unauthenticated body soon after the 401, whatever its type and route', async () => {
     gw = await startTestGateway();
     const declared = 64 * 1024 * 1024;
-    for (const [path, type] of [['/invoice', 'application/json'], ['/home', 'text/plain'], ['/api/sales', 'application/json'], ['/no-such-route', 'application/octet-stream'],
+    for (const [path, type] of [
+      ['/invoice', 'application/json'],
+      ['/home', 'text/plain'],
+      ['/api/sales', 'application/json'],
+      ['/no-such-route', 'application/octet-stream'],
       // The back office's sign-in form is read before anyone is authenticated: refused (413) from its declared length.
-      ['/admin/sign-in', 'application/x-www-form-urlencoded']]) {
+      ['/admin/sign-in', 'application/x-www-form-urlencoded'],
+    ]) {
       const { written, status } = await pushUntilRefused(gw.url, path, type, declared);
       expect(status, path).toMatch(/^HTTP\/1\.1 (401|404|413) /);
       // Loopback socket buffers take a few MB; without the bound the server read all 64 MB.

@@ -15,9 +15,19 @@ afterEach(async () => {
   for (const gw of started.splice(0)) await gw.stop().catch(() => undefined);
 });
 
-const invoice = (id: number) => ({ id, date: String(Date.parse('2026-11-23T10:00:00Z') + id), checkoutType: '0', checkoutStatus: '10', total: 2.2, tax: 0.2, discount: 0, costPrice: 0,
-  positions: [{ productId: '101', productName: 'Coffee', qty: 1, subtotal: 2.2, discount: 0, total: 2.2, tax: 0.2, costPrice: 0 }] });
-const push = (gw: TestGateway, ...ids: number[]) => gw.fetch('/invoice', { method: 'POST', headers: { accept: 'application/json' }, body: JSON.stringify({ invoices: ids.map(invoice) }) });
+const invoice = (id: number) => ({
+  id,
+  date: String(Date.parse('2026-11-23T10:00:00Z') + id),
+  checkoutType: '0',
+  checkoutStatus: '10',
+  total: 2.2,
+  tax: 0.2,
+  discount: 0,
+  costPrice: 0,
+  positions: [{ productId: '101', productName: 'Coffee', qty: 1, subtotal: 2.2, discount: 0, total: 2.2, tax: 0.2, costPrice: 0 }],
+});
+const push = (gw: TestGateway, ...ids: number[]) =>
+  gw.fetch('/invoice', { method: 'POST', headers: { accept: 'application/json' }, body: JSON.stringify({ invoices: ids.map(invoice) }) });
 const rounds = (gw: TestGateway) => (gw.gateway.store as LowdbStore).commitQueue.rounds;
 
 describe('route handlers run their changes in one unit of work (issue 14)', () => {
@@ -41,7 +51,10 @@ describe('route handlers run their changes in one unit of work (issue 14)', () =
 
     const refused = await push(gw, 1);
     expect(refused.status).toBe(503);
-    expect((await refused.json()).error).toMatchObject({ code: 'not_ready', message: 'the push could not be stored durably; nothing is lost if it is sent again' });
+    expect((await refused.json()).error).toMatchObject({
+      code: 'not_ready',
+      message: 'the push could not be stored durably; nothing is lost if it is sent again',
+    });
 
     await rm(journal);
     await mkdir(journal);
@@ -80,14 +93,25 @@ describe('route handlers run their changes in one unit of work (issue 14)', () =
     expect(stock.status).toBe(200);
     expect(await onDisk()).toMatch(/"uow-1":\s*\{[^}]*"level":\s*"7"/);
 
-    const sale = await gw.json('/api/sales', { method: 'POST', auth: adminAuth, body: {
-      identifier: 'TAB-1:uow-sale', cashRegisterName: 'TAB-1', createdAt: '2026-11-23T10:00:00.000Z',
-      lines: [{ product: 'uow-1', quantity: 1, total: 1.5 }], payments: [{ method: 'cash', amount: 1.5 }],
-    } });
+    const sale = await gw.json('/api/sales', {
+      method: 'POST',
+      auth: adminAuth,
+      body: {
+        identifier: 'TAB-1:uow-sale',
+        cashRegisterName: 'TAB-1',
+        createdAt: '2026-11-23T10:00:00.000Z',
+        lines: [{ product: 'uow-1', quantity: 1, total: 1.5 }],
+        payments: [{ method: 'cash', amount: 1.5 }],
+      },
+    });
     expect(sale.status).toBe(201);
     expect(await onDisk()).toContain('TAB-1:uow-sale');
 
-    const cash = await gw.json('/api/registrations/TAB-1/balance', { method: 'POST', auth: adminAuth, body: { action: 'deposit', amount: 12.25, note: 'uow-float' } });
+    const cash = await gw.json('/api/registrations/TAB-1/balance', {
+      method: 'POST',
+      auth: adminAuth,
+      body: { action: 'deposit', amount: 12.25, note: 'uow-float' },
+    });
     expect(cash.status).toBe(201);
     expect(await onDisk()).toContain('uow-float');
   });

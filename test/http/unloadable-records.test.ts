@@ -24,14 +24,24 @@ const onlyChunk = async (dir: string) => {
   return entries[0].endsWith('.json') ? join(inside, entries[0]) : join(inside, entries[0], 'c-000001.json');
 };
 /** Every figure is a number: null is what JSON makes of an overflow (Infinity). */
-const numbersOnly = (body: unknown) => expect(JSON.stringify(body).replace(/"(closedAt|dayId|currentDayId|lastClosedDayId|lastSeenAt|lastPushAt|setAt|code|receiptPrintedAt|discount|tax|parent|custom|from|to|cashRegisterName)":null/g, '')).not.toMatch(/null/);
+const numbersOnly = (body: unknown) =>
+  expect(
+    JSON.stringify(body).replace(
+      /"(closedAt|dayId|currentDayId|lastClosedDayId|lastSeenAt|lastPushAt|setAt|code|receiptPrintedAt|discount|tax|parent|custom|from|to|cashRegisterName)":null/g,
+      '',
+    ),
+  ).not.toMatch(/null/);
 
 describe('loading never fails on a record', () => {
   it('sets aside a sale stored with total null (what 1e308 + 1e308 left behind) and starts; reports, stats, stock and status answer with numbers', async () => {
     gw = await startTestGateway();
     await admin('/products/a', 'PUT', { name: 'A', price: 2 });
     await admin('/stock/a', 'PUT', { quantity: 10 });
-    await push([invoice(1, [{ productId: 'a', qty: 1, total: 2 }]), invoice(2, [{ productId: 'a', qty: 1, total: 3 }]), invoice(3, [{ productId: 'a', qty: 1, total: 4 }])]);
+    await push([
+      invoice(1, [{ productId: 'a', qty: 1, total: 2 }]),
+      invoice(2, [{ productId: 'a', qty: 1, total: 3 }]),
+      invoice(3, [{ productId: 'a', qty: 1, total: 4 }]),
+    ]);
     await gw.stop();
     await editJson(await onlyChunk(join(gw.dataDir, 'sales')), (chunk) => {
       const [, second, third] = chunk.records;
@@ -46,7 +56,8 @@ describe('loading never fails on a record', () => {
     expect(sales.items.map((s: { identifier: string }) => s.identifier)).toEqual(['TAB-1:1']);
     const quarantine = (await admin('/quarantine')).body.items;
     expect(quarantine).toHaveLength(4);
-    for (const q of quarantine) expect(q).toMatchObject({ code: 'unloadable_record', reason: expect.stringMatching(/^a stored sale could not be loaded and was set aside: /) });
+    for (const q of quarantine)
+      expect(q).toMatchObject({ code: 'unloadable_record', reason: expect.stringMatching(/^a stored sale could not be loaded and was set aside: /) });
     const second = quarantine.find((q: { payload: any }) => q.payload?.sale?.identifier === 'TAB-1:2');
     expect(second.reason).toMatch(/\/total must be a number of magnitude at most 1e\+12, got null/);
     expect(second.payload.sale.lines[0].total).toBe(1e308); // the raw record
@@ -54,7 +65,14 @@ describe('loading never fails on a record', () => {
     const errors = gw.logs.map((l) => JSON.parse(l)).filter((l) => l.level === 50 && /set aside in the quarantine/.test(l.msg));
     expect(errors).toHaveLength(4);
 
-    for (const path of ['/days/current/report?cashRegisterName=TAB-1', '/sales/stats', '/products/stats', '/registrations', '/registrations/TAB-1/balance', '/stock']) {
+    for (const path of [
+      '/days/current/report?cashRegisterName=TAB-1',
+      '/sales/stats',
+      '/products/stats',
+      '/registrations',
+      '/registrations/TAB-1/balance',
+      '/stock',
+    ]) {
       const res = await admin(path);
       expect(res.status, path).toBe(200);
       numbersOnly(res.body);
@@ -86,14 +104,24 @@ describe('loading never fails on a record', () => {
     await admin('/registrations/TAB-1/balance', 'POST', { action: 'deposit', amount: 10 });
     await admin('/registrations/TAB-1/balance', 'POST', { action: 'deposit', amount: 20 });
     await gw.stop();
-    await editJson(await onlyChunk(join(gw.dataDir, 'backoffice', 'balance')), (chunk) => { chunk.records[1].amount = 1e308; });
-    await editJson(await onlyChunk(join(gw.dataDir, 'backoffice', 'days')), (chunk) => { chunk.records[0].report.gross = null; chunk.records[0].report.grandTotal = null; });
-    await editJson(join(gw.dataDir, 'articles.json'), (articles) => { articles.stock.a.level = '1e308'; });
+    await editJson(await onlyChunk(join(gw.dataDir, 'backoffice', 'balance')), (chunk) => {
+      chunk.records[1].amount = 1e308;
+    });
+    await editJson(await onlyChunk(join(gw.dataDir, 'backoffice', 'days')), (chunk) => {
+      chunk.records[0].report.gross = null;
+      chunk.records[0].report.grandTotal = null;
+    });
+    await editJson(join(gw.dataDir, 'articles.json'), (articles) => {
+      articles.stock.a.level = '1e308';
+    });
     gw = await startTestGateway({}, gw.dir);
 
     const quarantine = (await admin('/quarantine')).body.items;
-    expect(quarantine.map((q: { reason: string }) => q.reason.replace(/ could not.*/, '')).sort())
-      .toEqual(['a stored cash movement', 'a stored closed day', 'a stored stock level']);
+    expect(quarantine.map((q: { reason: string }) => q.reason.replace(/ could not.*/, '')).sort()).toEqual([
+      'a stored cash movement',
+      'a stored closed day',
+      'a stored stock level',
+    ]);
     expect(quarantine.find((q: { reason: string }) => /closed day/.test(q.reason)).payload.report.gross).toBeNull();
     // The day whose Z report was set aside is closed again from its stored sales (a later day exists).
     expect((await admin('/days/TAB-1:1/report')).body).toMatchObject({ type: 'Z', gross: 2, grandTotal: 2 });

@@ -17,7 +17,13 @@ interface Expected {
   sales?: Sale[];
   aggregate?: Aggregate;
 }
-interface Aggregate { sales: number; lines: number; total: string; byStatus: Record<string, number>; byMethod: Record<string, number> }
+interface Aggregate {
+  sales: number;
+  lines: number;
+  total: string;
+  byStatus: Record<string, number>;
+  byMethod: Record<string, number>;
+}
 
 const PUSHES = fileURLToPath(new URL('../../fixtures/pushes/', import.meta.url));
 const fixtureFiles = await listFixtureFiles([PUSHES]);
@@ -46,7 +52,21 @@ describe('fixture corpus (fixtures/pushes)', () => {
     const set = await readFixtures([PUSHES]);
     const { sales } = checkPushes(set.pushes);
     const methods = new Set(sales.map((s) => s.payments[0].method));
-    for (const m of ['cash', 'credit_card', 'card', 'paypal', 'check', 'paypal_here', 'invoice', 'bitcoin', 'authorize_net', 'payleven', 'yodo', 'stripe', 'custom']) {
+    for (const m of [
+      'cash',
+      'credit_card',
+      'card',
+      'paypal',
+      'check',
+      'paypal_here',
+      'invoice',
+      'bitcoin',
+      'authorize_net',
+      'payleven',
+      'yodo',
+      'stripe',
+      'custom',
+    ]) {
       expect(methods, m).toContain(m);
     }
     expect(new Set(sales.map((s) => s.status))).toEqual(new Set(['completed', 'refunded', 'cancelled']));
@@ -69,7 +89,10 @@ describe('fixture corpus (fixtures/pushes)', () => {
         const set = await readFixtures([file]);
         expect(set.problems).toEqual([]);
         // The tests push as tablet-1 (register TAB-1), whoever made the capture.
-        const result = checkPushes(set.pushes.map((p) => ({ ...p, device: DEVICE.username })), { register: expected.register });
+        const result = checkPushes(
+          set.pushes.map((p) => ({ ...p, device: DEVICE.username })),
+          { register: expected.register },
+        );
         expect(result.problems).toEqual([]);
         expect({ received: result.invoices, ...result.outcomes }).toEqual(expected.outcomes);
         if (expected.sales) expect(result.sales).toStrictEqual(expected.sales);
@@ -89,12 +112,21 @@ describe('fixture corpus (fixtures/pushes)', () => {
         gw = await startTestGateway({ store: { dataDir: './data', seedDemo: true } });
         const set = await readFixtures([file]);
         const items = set.pushes.map((p) => ({
-          source: p.source, body: p.body, contentType: p.contentType, invoiceCount: p.invoices?.length ?? 0,
+          source: p.source,
+          body: p.body,
+          contentType: p.contentType,
+          invoiceCount: p.invoices?.length ?? 0,
           keys: (p.invoices ?? []).map((inv) => String((inv as { id: unknown }).id)),
         }));
         const stats = new ReplayStats(gw.url, items.length);
         const run = await replay(items, {
-          url: invoiceUrl(gw.url), authorization: deviceAuth, concurrency: 4, retries: 0, backoffMs: 10, backoffCapMs: 10, timeoutMs: 20_000,
+          url: invoiceUrl(gw.url),
+          authorization: deviceAuth,
+          concurrency: 4,
+          retries: 0,
+          backoffMs: 10,
+          backoffCapMs: 10,
+          timeoutMs: 20_000,
           onResult: (item, outcome) => stats.record(outcome, item.invoiceCount),
         });
         expect(run.interrupted).toBe(false);

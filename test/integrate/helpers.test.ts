@@ -16,10 +16,13 @@ const inv = (id: number, extra: Record<string, unknown> = {}) => invoice(id, [{ 
 
 describe('redact', () => {
   it('blanks customer name, address and email and leaves every other byte alone', () => {
-    const text = '{"invoices":[{"id":1,"total":2.90,"customer":{"name":"Zoë \\"Z\\" Å","address":"Wien","email":"z@x.at","phone":"+43"},"positions":[]},\n {"customer": {"name" : "", "email":"e@x"}, "note":{"customer":{"name":"kept"}}}]}';
+    const text =
+      '{"invoices":[{"id":1,"total":2.90,"customer":{"name":"Zoë \\"Z\\" Å","address":"Wien","email":"z@x.at","phone":"+43"},"positions":[]},\n {"customer": {"name" : "", "email":"e@x"}, "note":{"customer":{"name":"kept"}}}]}';
     const out = redactJsonText(text)!;
     expect(out.blanked).toBe(4);
-    expect(out.text).toBe('{"invoices":[{"id":1,"total":2.90,"customer":{"name":"","address":"","email":"","phone":"+43"},"positions":[]},\n {"customer": {"name" : "", "email":""}, "note":{"customer":{"name":"kept"}}}]}');
+    expect(out.text).toBe(
+      '{"invoices":[{"id":1,"total":2.90,"customer":{"name":"","address":"","email":"","phone":"+43"},"positions":[]},\n {"customer": {"name" : "", "email":""}, "note":{"customer":{"name":"kept"}}}]}',
+    );
   });
 
   it('blanks non-string customer values too, and refuses text that is not JSON', () => {
@@ -62,15 +65,28 @@ describe('journal lines', () => {
 
 describe('capture files', () => {
   const entry: JournalEntry = {
-    at: '2026-11-23T09:12:44.517Z', requestId: 'r1', device: 'tablet-1', cashRegisterName: 'TAB 1/a', method: 'POST', path: '/tshop/invoice',
-    contentType: 'application/x-www-form-urlencoded', body: '{"invoices":[{"id":1,"total":2.90,"customer":{"name":"Jana","address":"A","email":"E"}}]}',
+    at: '2026-11-23T09:12:44.517Z',
+    requestId: 'r1',
+    device: 'tablet-1',
+    cashRegisterName: 'TAB 1/a',
+    method: 'POST',
+    path: '/tshop/invoice',
+    contentType: 'application/x-www-form-urlencoded',
+    body: '{"invoices":[{"id":1,"total":2.90,"customer":{"name":"Jana","address":"A","email":"E"}}]}',
   };
 
   it('keeps the raw body and its metadata', () => {
     const { capture } = captureFromEntry(entry, { redact: false });
     expect(capture).toEqual({
-      tabshopCapture: 1, receivedAt: entry.at, register: 'TAB 1/a', device: 'tablet-1', requestId: 'r1', method: 'POST', path: '/tshop/invoice',
-      contentType: entry.contentType, body: entry.body,
+      tabshopCapture: 1,
+      receivedAt: entry.at,
+      register: 'TAB 1/a',
+      device: 'tablet-1',
+      requestId: 'r1',
+      method: 'POST',
+      path: '/tshop/invoice',
+      contentType: entry.contentType,
+      body: entry.body,
     });
     expect(isCaptureFile(capture)).toBe(true);
   });
@@ -161,7 +177,13 @@ describe('reading fixtures', () => {
 
 describe('checkPushes', () => {
   const push = (source: string, invoices: unknown[], register?: string) => ({
-    source, file: source, kind: 'batch' as const, body: Buffer.from(''), contentType: 'application/json', invoices, ...(register && { register }),
+    source,
+    file: source,
+    kind: 'batch' as const,
+    body: Buffer.from(''),
+    contentType: 'application/json',
+    invoices,
+    ...(register && { register }),
   });
 
   it('reports schema problems with their JSON path, one quarantine per invoice', () => {
@@ -175,13 +197,15 @@ describe('checkPushes', () => {
   });
 
   it('follows the upsert rules across pushes: unchanged, updated, collision', () => {
-    const r = checkPushes([
-      push('a.json', [inv(1), inv(2)]),
-      push('b.json', [inv(1), inv(2, { checkoutStatus: '11' }), inv(1, { date: '1763900000001' })]),
-    ]);
+    const r = checkPushes([push('a.json', [inv(1), inv(2)]), push('b.json', [inv(1), inv(2, { checkoutStatus: '11' }), inv(1, { date: '1763900000001' })])]);
     expect(r.outcomes).toEqual({ created: 2, updated: 1, unchanged: 1, quarantined: 1 });
-    expect(r.sales.map((s) => [s.identifier, s.status, s.version])).toEqual([['TAB-1:1', 'completed', 1], ['TAB-1:2', 'refunded', 2]]);
-    expect(formatProblem(r.problems[0])).toMatch(/^b\.json: \/invoices\/2: invoice 1 of register TAB-1 was pushed before \(a\.json \/invoices\/0\) .* collision$/);
+    expect(r.sales.map((s) => [s.identifier, s.status, s.version])).toEqual([
+      ['TAB-1:1', 'completed', 1],
+      ['TAB-1:2', 'refunded', 2],
+    ]);
+    expect(formatProblem(r.problems[0])).toMatch(
+      /^b\.json: \/invoices\/2: invoice 1 of register TAB-1 was pushed before \(a\.json \/invoices\/0\) .* collision$/,
+    );
   });
 
   it('counts stale re-pushes as unchanged, as the gateway does: status 10 after 11/12, or an earlier version', () => {
@@ -193,7 +217,7 @@ describe('checkPushes', () => {
     expect(r.sales.map((s) => [s.status, s.version])).toEqual([['cancelled', 3]]);
   });
 
-  it('keeps registers apart; --register overrides the capture\'s', () => {
+  it("keeps registers apart; --register overrides the capture's", () => {
     const pushes = [push('a', [inv(1)], 'TAB-2'), push('b', [inv(1, { date: '1763900000001' })])];
     expect(checkPushes(pushes).sales.map((s) => s.identifier)).toEqual(['TAB-2:1', 'TAB-1:1']);
     expect(checkPushes(pushes, { register: 'X' }).problems).toHaveLength(1);
@@ -230,7 +254,15 @@ describe('replay helpers', () => {
     expect(backoffDelay(3, 200, 5000, () => 0)).toBe(400);
   });
 
-  it.each([['50', 50], ['50/s', 50], [' 0.5 / s ', 0.5], ['0', null], ['-1', null], ['fast', null], ['5/m', null]])('parseRate(%s) = %s', (t, r) => {
+  it.each([
+    ['50', 50],
+    ['50/s', 50],
+    [' 0.5 / s ', 0.5],
+    ['0', null],
+    ['-1', null],
+    ['fast', null],
+    ['5/m', null],
+  ])('parseRate(%s) = %s', (t, r) => {
     expect(parseRate(t)).toBe(r);
   });
 
@@ -260,14 +292,27 @@ describe('replay helpers', () => {
 
   it('sums outcomes into a summary with a verdict', () => {
     const stats = new ReplayStats('http://h/invoice', 4);
-    stats.record({ kind: 'response', status: 200, latencyMs: 10, attempts: 1, summary: { received: 2, created: 2, updated: 0, unchanged: 0, quarantined: 0 } }, 2);
+    stats.record(
+      { kind: 'response', status: 200, latencyMs: 10, attempts: 1, summary: { received: 2, created: 2, updated: 0, unchanged: 0, quarantined: 0 } },
+      2,
+    );
     stats.record({ kind: 'response', status: 500, latencyMs: 30, attempts: 1, summary: null }, 1);
     stats.record({ kind: 'connection_error', code: 'ECONNREFUSED', message: 'refused', attempts: 3 }, 1);
     stats.record({ kind: 'interrupted' }, 1);
     const s = stats.summary(2000, { interrupted: true });
     expect(s).toMatchObject({
-      pushes: 4, sent: 3, notSent: 1, ok: 1, failed: 2, byStatus: { 200: 1, 500: 1 }, connectionErrors: { ECONNREFUSED: 1 }, retries: 2,
-      invoices: { sent: 4, summaries: 1, received: 2, created: 2 }, latencyMs: { p50: 10, p95: 30, max: 30 }, pushesPerSecond: 1.5, interrupted: true,
+      pushes: 4,
+      sent: 3,
+      notSent: 1,
+      ok: 1,
+      failed: 2,
+      byStatus: { 200: 1, 500: 1 },
+      connectionErrors: { ECONNREFUSED: 1 },
+      retries: 2,
+      invoices: { sent: 4, summaries: 1, received: 2, created: 2 },
+      latencyMs: { p50: 10, p95: 30, max: 30 },
+      pushesPerSecond: 1.5,
+      interrupted: true,
     });
     expect(replayVerdict(s)).toBe('INTERRUPTED: 1 of 4 pushes not sent; 2 of 3 pushes failed (500 ×1 · ECONNREFUSED ×1)');
     expect(replayVerdict({ ...s, interrupted: false })).toBe('FAILED: 2 of 3 pushes failed (500 ×1 · ECONNREFUSED ×1)');
@@ -285,7 +330,13 @@ describe('progress', () => {
     expect(renderProgress({ done: 10, total: 10, failed: 0, elapsedMs: 4000 }, 60)).toContain('10/10 100%  2.5/s  ETA 0:00');
   });
 
-  it.each([[0, '0:00'], [59_400, '0:59'], [61_000, '1:01'], [3_723_000, '1:02:03'], [Number.NaN, '-:--']])('formatEta(%s) = %s', (ms, text) => {
+  it.each([
+    [0, '0:00'],
+    [59_400, '0:59'],
+    [61_000, '1:01'],
+    [3_723_000, '1:02:03'],
+    [Number.NaN, '-:--'],
+  ])('formatEta(%s) = %s', (ms, text) => {
     expect(formatEta(ms)).toBe(text);
   });
 

@@ -23,10 +23,20 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse, body: 
 }
 
 const item = (source: string, keys: string[] = [source]): ReplayItem => ({
-  source, keys, invoiceCount: 1, contentType: 'application/json', body: Buffer.from(JSON.stringify({ source })),
+  source,
+  keys,
+  invoiceCount: 1,
+  contentType: 'application/json',
+  body: Buffer.from(JSON.stringify({ source })),
 });
 const options = (url: URL, extra: Partial<ReplayOptions> = {}): ReplayOptions => ({
-  url, concurrency: 4, retries: 3, backoffMs: 5, backoffCapMs: 20, timeoutMs: 5000, ...extra,
+  url,
+  concurrency: 4,
+  retries: 3,
+  backoffMs: 5,
+  backoffCapMs: 20,
+  timeoutMs: 5000,
+  ...extra,
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,7 +98,10 @@ describe('replay engine', () => {
       sockets.add(req.socket);
       res.end('true');
     });
-    const run = await replay(Array.from({ length: 60 }, (_, i) => item(`p${i}`)), options(url, { concurrency: 3 }));
+    const run = await replay(
+      Array.from({ length: 60 }, (_, i) => item(`p${i}`)),
+      options(url, { concurrency: 3 }),
+    );
     expect(run.outcomes.every((o) => o.kind === 'response' && o.status === 200)).toBe(true);
     expect(sockets.size).toBeLessThanOrEqual(3);
   });
@@ -106,7 +119,10 @@ describe('replay engine', () => {
         for (let i = 0; i < 500 && served < n; i++) await realDelay(10);
         expect(served).toBe(n);
       };
-      const run = replay(Array.from({ length: 5 }, (_, i) => item(`p${i}`)), options(url, { rate: 25 }));
+      const run = replay(
+        Array.from({ length: 5 }, (_, i) => item(`p${i}`)),
+        options(url, { rate: 25 }),
+      );
       await servedReaches(1);
       // Without the clock moving, nothing more is sent, however long the I/O gets to run.
       await realDelay(100);
@@ -133,9 +149,17 @@ describe('replay engine', () => {
     });
     const stop = new AbortController();
     const results: PushOutcome[] = [];
-    const run = await replay(Array.from({ length: 10 }, (_, i) => item(`p${i}`)), options(url, {
-      concurrency: 2, stop: stop.signal, onResult: (_i, o) => { results.push(o); stop.abort(); },
-    }));
+    const run = await replay(
+      Array.from({ length: 10 }, (_, i) => item(`p${i}`)),
+      options(url, {
+        concurrency: 2,
+        stop: stop.signal,
+        onResult: (_i, o) => {
+          results.push(o);
+          stop.abort();
+        },
+      }),
+    );
     expect(run.interrupted).toBe(true);
     expect(run.outcomes.filter((o) => o.kind === 'response')).toHaveLength(2);
     expect(run.outcomes.filter((o) => o.kind === 'interrupted')).toHaveLength(8);

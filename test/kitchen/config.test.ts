@@ -35,17 +35,27 @@ describe('kitchen config', () => {
   });
 
   it('KITCHEN_PORT and KITCHEN_HOST override the file; KITCHEN_PORT=off turns the listener off', async () => {
-    expect((await load({ ...minimal, kitchen: {} }, { KITCHEN_PORT: '0', KITCHEN_HOST: '192.168.1.10' })).config.kitchen).toMatchObject({ port: 0, host: '192.168.1.10' });
+    expect((await load({ ...minimal, kitchen: {} }, { KITCHEN_PORT: '0', KITCHEN_HOST: '192.168.1.10' })).config.kitchen).toMatchObject({
+      port: 0,
+      host: '192.168.1.10',
+    });
     expect((await load({ ...minimal, kitchen: {} }, { KITCHEN_PORT: 'off' })).config.kitchen?.port).toBeNull();
     expect((await load(minimal, { KITCHEN_PORT: '9000' })).config.kitchen).toBeUndefined();
     expect(await problemsOf(minimal, { KITCHEN_PORT: 'kitchen' })).toEqual(['KITCHEN_PORT: must be an integer 0-65535 or "off"']);
   });
 
   it('names bad values: allow entries, rate, unknown keys, kitchen accounts', async () => {
-    expect(await problemsOf({
-      ...minimal,
-      kitchen: { allow: ['192.168.1.0/24', 'tablet.local', '10.0.0.0/40'], ratePerSecond: 0, colour: 'red', accounts: [{ username: 't', password: 'x' }, { username: 'k' }] },
-    })).toEqual([
+    expect(
+      await problemsOf({
+        ...minimal,
+        kitchen: {
+          allow: ['192.168.1.0/24', 'tablet.local', '10.0.0.0/40'],
+          ratePerSecond: 0,
+          colour: 'red',
+          accounts: [{ username: 't', password: 'x' }, { username: 'k' }],
+        },
+      }),
+    ).toEqual([
       '/kitchen/colour: unknown key',
       '/kitchen/ratePerSecond: must be > 0',
       '/kitchen/accounts/1: give exactly one of password or passwordHash',

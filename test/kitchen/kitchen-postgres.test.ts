@@ -31,7 +31,11 @@ describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000
     try {
       const url = await cluster.createDatabase();
       const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/h`;
-      const config = { store: { dataDir: './data', postgres: { url } }, kitchen: { port: 0 }, webhooks: [{ url: hookUrl, secret: 'a-long-enough-secret', retryCapMs: 50 }] };
+      const config = {
+        store: { dataDir: './data', postgres: { url } },
+        kitchen: { port: 0 },
+        webhooks: [{ url: hookUrl, secret: 'a-long-enough-secret', retryCapMs: 50 }],
+      };
       const a = await gateways.start(config);
       const la = await listenerFor(a);
       listeners.push(la);
@@ -55,7 +59,13 @@ describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000
     const a = await gateways.start(config);
     const la = await listenerFor(a);
     listeners.push(la);
-    await sendLikeTablet(la.port, order('Tisch 2', [{ product: 'Gulasch', amount: '1' }, { product: 'Bier', amount: 0.5 }]));
+    await sendLikeTablet(
+      la.port,
+      order('Tisch 2', [
+        { product: 'Gulasch', amount: '1' },
+        { product: 'Bier', amount: 0.5 },
+      ]),
+    );
     await sendLikeTablet(la.port, Buffer.from([0x7b, 0xff]));
     await sendLikeTablet(la.port, order('Tisch 3', [{ product: 'Strudel', amount: 1 }]));
     expect((await a.json('/api/kitchen/orders/3/done', { method: 'POST', auth: adminAuth })).status).toBe(200);
@@ -74,12 +84,18 @@ describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000
     const b = await gateways.start(config, a.dir);
     const lb = await listenerFor(b);
     listeners.push(lb);
-    expect((await b.json('/api/kitchen/orders?state=all', { auth: adminAuth })).body.items.map((o: { id: string; state: string }) => [o.id, o.state]))
-      .toEqual([['3', 'done'], ['2', 'rejected'], ['1', 'open']]);
+    expect((await b.json('/api/kitchen/orders?state=all', { auth: adminAuth })).body.items.map((o: { id: string; state: string }) => [o.id, o.state])).toEqual([
+      ['3', 'done'],
+      ['2', 'rejected'],
+      ['1', 'open'],
+    ]);
     // A screen opened now gets the open order and the done one (read back from the database), then live ones.
     const screen = eventReader(await b.fetch('/kitchen/events', { auth: adminAuth }));
     await screen.waitFor(() => screen.orders().length === 2);
-    expect(screen.orders().map((o) => [o.table, o.state])).toEqual([['Tisch 2', 'open'], ['Tisch 3', 'done']]);
+    expect(screen.orders().map((o) => [o.table, o.state])).toEqual([
+      ['Tisch 2', 'open'],
+      ['Tisch 3', 'done'],
+    ]);
     await sendLikeTablet(lb.port, order('Tisch 4', [{ product: 'Kaffee', amount: 2 }]));
     await screen.waitFor(() => screen.orders().length === 3);
     expect(screen.orders()[2]).toMatchObject({ id: '4', table: 'Tisch 4', live: true });
@@ -87,7 +103,7 @@ describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000
     expect((await b.json('/api/kitchen/orders?state=open', { auth: adminAuth })).body.items.map((o: { id: string }) => o.id)).toEqual(['4', '1']);
   });
 
-  it('migrate-store copies a data dir\'s kitchen orders and journal, once', async () => {
+  it("migrate-store copies a data dir's kitchen orders and journal, once", async () => {
     const lowdb = await gateways.start({ kitchen: { port: 0 } });
     const l = await listenerFor(lowdb);
     listeners.push(l);
@@ -106,7 +122,11 @@ describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000
       { what: 'kitchen journal lines', source: '2', target: '2', ok: true },
     ]);
     const pg = await gateways.start({ store: { dataDir: './data', postgres: { url } }, kitchen: { port: 0 } });
-    expect((await pg.json('/api/kitchen/orders?state=all', { auth: adminAuth })).body.items.map((o: { table: string | null; state: string }) => [o.table, o.state]))
-      .toEqual([[null, 'rejected'], ['Tisch 1', 'done']]);
+    expect(
+      (await pg.json('/api/kitchen/orders?state=all', { auth: adminAuth })).body.items.map((o: { table: string | null; state: string }) => [o.table, o.state]),
+    ).toEqual([
+      [null, 'rejected'],
+      ['Tisch 1', 'done'],
+    ]);
   });
 });

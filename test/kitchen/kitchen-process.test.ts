@@ -48,7 +48,10 @@ describe('tabshop-gateway serve with a kitchen', () => {
     procs.push(second);
     const res = await fetch(`${second.url}/api/kitchen/orders?state=all`, { headers: { authorization: adminAuth } });
     const body = await res.json();
-    expect(body.items.map((o: { id: string; state: string }) => [o.id, o.state])).toEqual([['2', 'rejected'], ['1', 'open']]);
+    expect(body.items.map((o: { id: string; state: string }) => [o.id, o.state])).toEqual([
+      ['2', 'rejected'],
+      ['1', 'open'],
+    ]);
     expect(body.items[0].reason).toBe('the gateway stopped before the message ended');
     expect(Buffer.from(body.items[0].rawBase64, 'base64').toString()).toBe('{"table":"Table 6","positions":[');
     second.child.kill('SIGTERM');

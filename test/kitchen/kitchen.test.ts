@@ -34,8 +34,18 @@ afterEach(async () => {
 describe('kitchen display: receiving orders like TabShop sends them', () => {
   it('stores UTF-8 and Windows-1252 orders with non-ASCII names, amounts as decimal strings, newest first', async () => {
     const { gw, port } = await start();
-    await sendLikeTablet(port, order('Tisch 4', [{ product: 'Käsespätzle', amount: '2' }, { product: 'Crème brûlée 🍮', amount: 1.5 }]));
-    const cp1252 = Buffer.concat([Buffer.from('{"table":"Terrasse","positions":[{"product":"Caf', 'latin1'), Buffer.from([0xe9, 0x20, 0x80]), Buffer.from('","amount":"1"}]}', 'latin1')]);
+    await sendLikeTablet(
+      port,
+      order('Tisch 4', [
+        { product: 'Käsespätzle', amount: '2' },
+        { product: 'Crème brûlée 🍮', amount: 1.5 },
+      ]),
+    );
+    const cp1252 = Buffer.concat([
+      Buffer.from('{"table":"Terrasse","positions":[{"product":"Caf', 'latin1'),
+      Buffer.from([0xe9, 0x20, 0x80]),
+      Buffer.from('","amount":"1"}]}', 'latin1'),
+    ]);
     await sendLikeTablet(port, cp1252);
 
     const { status, body } = await orders(gw, 'state=open');
@@ -43,19 +53,35 @@ describe('kitchen display: receiving orders like TabShop sends them', () => {
     expect(body.total).toBe(2);
     expect(body.items.map((o: { table: string }) => o.table)).toEqual(['Terrasse', 'Tisch 4']);
     expect(body.items[0]).toMatchObject({ id: '2', state: 'open', source: '127.0.0.1', positions: [{ product: 'Café €', amount: '1' }] });
-    expect(body.items[1]).toMatchObject({ id: '1', positions: [{ product: 'Käsespätzle', amount: '2' }, { product: 'Crème brûlée 🍮', amount: '1.5' }] });
+    expect(body.items[1]).toMatchObject({
+      id: '1',
+      positions: [
+        { product: 'Käsespätzle', amount: '2' },
+        { product: 'Crème brûlée 🍮', amount: '1.5' },
+      ],
+    });
     expect(Date.parse(body.items[1].receivedAt)).not.toBeNaN();
   });
 
   it('reassembles a message split across many small writes', async () => {
     // ~100 pieces 1 ms apart take well over 300 ms on a loaded machine: the production-like limit.
     const { gw, port } = await start({}, undefined, 10_000);
-    const text = order('Table 9', [{ product: 'Burger', amount: '3' }, { product: 'Süßkartoffel-Pommes', amount: '0.5' }]);
+    const text = order('Table 9', [
+      { product: 'Burger', amount: '3' },
+      { product: 'Süßkartoffel-Pommes', amount: '0.5' },
+    ]);
     // Byte-sized pieces also split the multi-byte UTF-8 characters.
     await sendLikeTablet(port, text, { pieces: Buffer.byteLength(text), gapMs: 1 });
     const { body } = await orders(gw);
     expect(body.items).toHaveLength(1);
-    expect(body.items[0]).toMatchObject({ table: 'Table 9', state: 'open', positions: [{ product: 'Burger', amount: '3' }, { product: 'Süßkartoffel-Pommes', amount: '0.5' }] });
+    expect(body.items[0]).toMatchObject({
+      table: 'Table 9',
+      state: 'open',
+      positions: [
+        { product: 'Burger', amount: '3' },
+        { product: 'Süßkartoffel-Pommes', amount: '0.5' },
+      ],
+    });
   });
 
   it('stores garbage, oversized and silent connections as rejected (reason, bounded raw bytes); the listener goes on', async () => {
@@ -78,7 +104,10 @@ describe('kitchen display: receiving orders like TabShop sends them', () => {
     expect(Buffer.from(oversized.rawBase64, 'base64')).toEqual(big.subarray(0, 4096));
     // The journal keeps every byte read (up to the limit).
     const [journalFile] = await readdir(join(gw.dataDir, 'kitchen', 'journal'));
-    const journal = (await readFile(join(gw.dataDir, 'kitchen', 'journal', journalFile), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const journal = (await readFile(join(gw.dataDir, 'kitchen', 'journal', journalFile), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(Buffer.from(journal.find((e) => e.orderId === oversized.id).raw, 'base64')).toEqual(big.subarray(0, 64 * 1024));
     expect(silent.reason).toBe('the message did not end within 0.3 s');
     expect(silent.rawBase64).toBe('');
@@ -104,16 +133,23 @@ describe('kitchen display: receiving orders like TabShop sends them', () => {
     const until = Date.now() + 3000;
     while ((await orders(gw)).body.total < 2 && Date.now() < until) await delay(20);
     const { body } = await orders(gw);
-    expect(body.items.map((o: { table: string | null; state: string }) => [o.table, o.state])).toEqual([[null, 'rejected'], ['Whole', 'open']]);
+    expect(body.items.map((o: { table: string | null; state: string }) => [o.table, o.state])).toEqual([
+      [null, 'rejected'],
+      ['Whole', 'open'],
+    ]);
     expect(body.items[0].reason).toMatch(/^the connection (failed|closed) before the message ended/);
   });
 
   it('many tablets at once, valid and garbage mixed: every message stored once, the gateway unharmed', async () => {
     const { gw, port } = await start();
     const garbage = (n: number) => Buffer.from(Array.from({ length: 50 + n * 37 }, (_, i) => (i * 7919 + n * 104729) % 256));
-    await Promise.all(Array.from({ length: 40 }, (_, n) => n % 2 === 0
-      ? sendLikeTablet(port, order(`T${n}`, [{ product: `Gericht ${n} – Spätzle`, amount: n }]), { pieces: 3, gapMs: 2 })
-      : sendLikeTablet(port, garbage(n))));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, n) =>
+        n % 2 === 0
+          ? sendLikeTablet(port, order(`T${n}`, [{ product: `Gericht ${n} – Spätzle`, amount: n }]), { pieces: 3, gapMs: 2 })
+          : sendLikeTablet(port, garbage(n)),
+      ),
+    );
     const all = (await orders(gw, 'state=all&maxResults=1000')).body;
     expect(all.total).toBe(40);
     expect(new Set(all.items.map((o: { id: string }) => o.id)).size).toBe(40);
@@ -128,7 +164,10 @@ describe('kitchen display: receiving orders like TabShop sends them', () => {
     await sendLikeTablet(port, 'nonsense');
     const dir = join(gw.dataDir, 'kitchen', 'journal');
     const [file] = await readdir(dir);
-    const lines = (await readFile(join(dir, file), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(join(dir, file), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => Buffer.from(l.raw, 'base64').toString('utf8'))).toEqual([order('J', [{ product: 'X', amount: '1' }]), 'nonsense']);
     expect(lines[0]).toMatchObject({ source: '127.0.0.1', orderId: '1', bytes: Buffer.byteLength(order('J', [{ product: 'X', amount: '1' }])) });
   });
@@ -261,7 +300,10 @@ describe('kitchen live stream (Server-Sent Events)', () => {
     await again.waitFor(() => again.orders().length === 2);
     await delay(100);
     expect(again.events.some((e) => e.event === 'reset')).toBe(false);
-    expect(again.orders().map((o) => [o.table, o.state])).toEqual([['Before', 'done'], ['Missed', 'open']]);
+    expect(again.orders().map((o) => [o.table, o.state])).toEqual([
+      ['Before', 'done'],
+      ['Missed', 'open'],
+    ]);
     await again.close();
   });
 
@@ -301,7 +343,10 @@ describe('kitchen screen', () => {
     await stream.close();
     expect((await gw.json('/kitchen/orders/1/done', { method: 'POST', auth: adminAuth })).status).toBe(403);
     expect((await gw.json('/kitchen/orders/1/done', { method: 'POST', auth: adminAuth, headers: { 'x-csrf-token': 'wrong' } })).status).toBe(403);
-    expect((await gw.json('/kitchen/orders/1/done', { method: 'POST', auth: adminAuth, headers: { 'x-csrf-token': csrfToken, origin: 'http://evil.example' } })).status).toBe(403);
+    expect(
+      (await gw.json('/kitchen/orders/1/done', { method: 'POST', auth: adminAuth, headers: { 'x-csrf-token': csrfToken, origin: 'http://evil.example' } }))
+        .status,
+    ).toBe(403);
     const ok = await gw.json('/kitchen/orders/1/done', { method: 'POST', auth: adminAuth, headers: { 'x-csrf-token': csrfToken, origin: gw.url } });
     expect(ok.status).toBe(200);
     expect(ok.body.state).toBe('done');
@@ -354,7 +399,11 @@ describe('kitchen.order webhook', () => {
     expect(headers['x-event-type']).toBe('kitchen.order');
     expect(headers['x-event-id']).toBe('kitchen:1');
     expect(verifySignature(body, 's3cret', headers['x-signature'] as string)).toBe(true);
-    expect(JSON.parse(body)).toMatchObject({ id: 'kitchen:1', type: 'kitchen.order', order: { id: '1', table: 'Hook', positions: [{ product: 'Crêpe', amount: '2' }], state: 'open' } });
+    expect(JSON.parse(body)).toMatchObject({
+      id: 'kitchen:1',
+      type: 'kitchen.order',
+      order: { id: '1', table: 'Hook', positions: [{ product: 'Crêpe', amount: '2' }], state: 'open' },
+    });
     // Delivered: recorded with the order, so a restart does not send it again.
     while (gw.gateway.kitchen!.kitchen.undelivered().length > 0 && Date.now() < until) await delay(20);
     expect(gw.gateway.kitchen!.kitchen.undelivered()).toEqual([]);
@@ -386,10 +435,18 @@ describe('kitchen.order webhook', () => {
       await delay(20);
       dead = (await first.gw.json('/api/deadletters', { auth: adminAuth })).body;
     }
-    expect(dead.items).toMatchObject([{
-      identifier: 'kitchen:1', key: 'kitchen:1', event: 'kitchen.order', target: `webhook:${url}`, status: 400, response: 'unknown table', state: 'open',
-      order: { id: '1', table: 'Table 4', positions: [{ product: 'Burger', amount: '2' }] },
-    }]);
+    expect(dead.items).toMatchObject([
+      {
+        identifier: 'kitchen:1',
+        key: 'kitchen:1',
+        event: 'kitchen.order',
+        target: `webhook:${url}`,
+        status: 400,
+        response: 'unknown table',
+        state: 'open',
+        order: { id: '1', table: 'Table 4', positions: [{ product: 'Burger', amount: '2' }] },
+      },
+    ]);
     expect((await first.gw.json('/readyz', { auth: adminAuth })).body).toMatchObject({ status: 'degraded', checks: { outbox: { deadLetters: 1 } } });
     expect(first.gw.gateway.kitchen!.kitchen.undelivered()).toEqual([]);
 
@@ -409,4 +466,3 @@ describe('kitchen.order webhook', () => {
     expect((await second.gw.json('/api/deadletters?state=all', { auth: adminAuth })).body.total).toBe(0);
   });
 });
-

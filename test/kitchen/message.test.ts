@@ -12,9 +12,21 @@ describe('kitchen message decoding and parsing', () => {
   });
 
   it.each([
-    ['{"table":"Table 1","positions":[{"product":"Burger","amount":"2"},{"product":"Fries","amount":1.5}]}',
-      { ok: true, table: 'Table 1', positions: [{ product: 'Burger', amount: '2' }, { product: 'Fries', amount: '1.5' }] }],
-    ['{"table":7,"positions":[{"product":"Tea","amount":1e2,"note":"x"}],"extra":true}', { ok: true, table: '7', positions: [{ product: 'Tea', amount: '100' }] }],
+    [
+      '{"table":"Table 1","positions":[{"product":"Burger","amount":"2"},{"product":"Fries","amount":1.5}]}',
+      {
+        ok: true,
+        table: 'Table 1',
+        positions: [
+          { product: 'Burger', amount: '2' },
+          { product: 'Fries', amount: '1.5' },
+        ],
+      },
+    ],
+    [
+      '{"table":7,"positions":[{"product":"Tea","amount":1e2,"note":"x"}],"extra":true}',
+      { ok: true, table: '7', positions: [{ product: 'Tea', amount: '100' }] },
+    ],
     ['{"table":"T","positions":[]}', { ok: true, table: 'T', positions: [] }],
   ])('accepts %s', (text, expected) => {
     expect(parseOrder(text)).toEqual(expected);

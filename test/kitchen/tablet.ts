@@ -13,7 +13,10 @@ export async function sendLikeTablet(port: number, bytes: Buffer | string, opts:
   const socket = connect({ host: '127.0.0.1', port });
   const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
   socket.on('error', () => undefined); // a refused or reset connection just closes
-  await new Promise<void>((resolve) => { socket.once('connect', () => resolve()); socket.once('close', () => resolve()); });
+  await new Promise<void>((resolve) => {
+    socket.once('connect', () => resolve());
+    socket.once('close', () => resolve());
+  });
   if (!socket.destroyed) {
     const pieces = Math.max(1, Math.min(opts.pieces ?? 1, data.length || 1));
     const size = Math.ceil(data.length / pieces);
@@ -78,6 +81,9 @@ export function eventReader(res: Response) {
         await delay(10);
       }
     },
-    close: async () => { await reader.cancel().catch(() => undefined); await pump; },
+    close: async () => {
+      await reader.cancel().catch(() => undefined);
+      await pump;
+    },
   };
 }

@@ -49,6 +49,18 @@ export function target(name: string, over: Partial<OutboxTargetState> = {}): Out
 }
 
 export function deadLetter(identifier: string, over: Partial<DeadLetter> = {}): DeadLetter {
-  return { identifier, target: 'upstream', sale: {}, attempts: 3, lastError: '422 unknown product 999', at: new Date().toISOString(),
-    key: `${identifier}@1`, event: 'sale.created', status: 422, response: 'unknown product 999', state: 'open', ...over };
+  return {
+    identifier,
+    target: 'upstream',
+    sale: {},
+    attempts: 3,
+    lastError: '422 unknown product 999',
+    at: new Date().toISOString(),
+    key: `${identifier}@1`,
+    event: 'sale.created',
+    status: 422,
+    response: 'unknown product 999',
+    state: 'open',
+    ...over,
+  };
 }

@@ -42,8 +42,15 @@ async function secretConfig(): Promise<SecretConfig> {
       webhooks: [{ url: 'http://127.0.0.1:9/hook', secret: SECRETS.webhook }],
     },
     forbidden: [
-      ...Object.values(SECRETS), device2Hash, adminHash, ...device2Hash.split('$').slice(4), ...adminHash.split('$').slice(4),
-      b64('till-1', SECRETS.device1), b64('till-2', SECRETS.device2), b64('boss', SECRETS.admin), b64('till-1', SECRETS.wrongGuess),
+      ...Object.values(SECRETS),
+      device2Hash,
+      adminHash,
+      ...device2Hash.split('$').slice(4),
+      ...adminHash.split('$').slice(4),
+      b64('till-1', SECRETS.device1),
+      b64('till-2', SECRETS.device2),
+      b64('boss', SECRETS.admin),
+      b64('till-1', SECRETS.wrongGuess),
     ],
   };
 }
@@ -56,7 +63,10 @@ async function exercise(base: string): Promise<void> {
   const d2 = basic('till-2', SECRETS.device2);
   const admin = basic('boss', SECRETS.admin);
   const date = String(Date.now());
-  await call('/invoice', d1, { method: 'POST', body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'p', qty: 1, total: 1.5 }], { date }), { id: 'bad' }] }) });
+  await call('/invoice', d1, {
+    method: 'POST',
+    body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'p', qty: 1, total: 1.5 }], { date }), { id: 'bad' }] }),
+  });
   await call('/invoice', d2, { method: 'POST', body: JSON.stringify({ invoices: [invoice(2, [{ productId: 'p', qty: 2, total: 3 }], { date })] }) });
   await call('/invoice', d1, { method: 'POST', body: JSON.stringify({ invoices: [invoice(1, [{ productId: 'q', qty: 9, total: 9 }], { date })] }) });
   await call('/invoice', d1, { method: 'POST', body: 'not json' });
@@ -89,14 +99,35 @@ describe('no secret in any log line', () => {
   it('in-process: pushes, failing and throttled logins, admin pages, forwarding events, at trace level', async () => {
     const { config, forbidden } = await secretConfig();
     const g: TestGateway = await startTestGateway(config);
-    cleanups.push(async () => { await g.stop(); await removeDir(g.dir); });
+    cleanups.push(async () => {
+      await g.stop();
+      await removeDir(g.dir);
+    });
     const fwd = new FakeForwarding();
-    fwd.targetStates = [target('webhook:http://hookuser:S3cret-webhook-key@127.0.0.1:9/hook?sig=S3cret-webhook-key', { depth: 1, oldestAgeMs: 5, lastError: `POST http://up-user:${SECRETS.upstreamPassword}@127.0.0.1:9/api/sales failed` })];
+    fwd.targetStates = [
+      target('webhook:http://hookuser:S3cret-webhook-key@127.0.0.1:9/hook?sig=S3cret-webhook-key', {
+        depth: 1,
+        oldestAgeMs: 5,
+        lastError: `POST http://up-user:${SECRETS.upstreamPassword}@127.0.0.1:9/api/sales failed`,
+      }),
+    ];
     fwd.dead = [deadLetter('R1:1', { lastError: `rejected by http://x:${SECRETS.apiKey}@h/api?apiKey=${SECRETS.apiKey}` })];
     g.gateway.forwarding = fwd;
     const ev = g.gateway.events;
-    ev.emit('upstream.request', { method: 'POST', path: `/sales?apiKey=${SECRETS.apiKey}`, status: null, ms: 5, error: `connect ECONNREFUSED http://up-user:${SECRETS.upstreamPassword}@127.0.0.1:9/api` });
-    ev.emit('outbox.retry', { target: fwd.targetStates[0].target, identifier: 'R1:1', attempts: 1, error: `http://a:${SECRETS.webhook}@h/`, nextAttemptAt: new Date() });
+    ev.emit('upstream.request', {
+      method: 'POST',
+      path: `/sales?apiKey=${SECRETS.apiKey}`,
+      status: null,
+      ms: 5,
+      error: `connect ECONNREFUSED http://up-user:${SECRETS.upstreamPassword}@127.0.0.1:9/api`,
+    });
+    ev.emit('outbox.retry', {
+      target: fwd.targetStates[0].target,
+      identifier: 'R1:1',
+      attempts: 1,
+      error: `http://a:${SECRETS.webhook}@h/`,
+      nextAttemptAt: new Date(),
+    });
     ev.emit('outbox.deadletter', { target: fwd.targetStates[0].target, identifier: 'R1:1', attempts: 3, error: '422' });
     ev.emit('upstream.breaker', { state: 'open', failures: 5 });
     await exercise(g.url);
@@ -109,7 +140,10 @@ describe('no secret in any log line', () => {
     expect(parsed.find((l) => l.path === '/home' && l.status === 401)).toBeDefined();
     expect(parsed.find((l) => l.path === '/home' && l.status === 429)).toBeDefined();
     for (const event of ['push', 'quarantine', 'collision', 'upstream.request', 'upstream.breaker', 'outbox.retry', 'outbox.deadletter']) {
-      expect(parsed.some((l) => l.event === event), event).toBe(true);
+      expect(
+        parsed.some((l) => l.event === event),
+        event,
+      ).toBe(true);
     }
   });
 
@@ -119,7 +153,10 @@ describe('no secret in any log line', () => {
     const configPath = join(dir, 'config.json');
     await writeFile(configPath, JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, ...config }));
     const proc: GatewayProcess = await startGatewayProcess(configPath, { LOG_LEVEL: 'trace' });
-    cleanups.push(async () => { proc.child.kill('SIGKILL'); await removeDir(dir); });
+    cleanups.push(async () => {
+      proc.child.kill('SIGKILL');
+      await removeDir(dir);
+    });
     await exercise(proc.url);
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
@@ -132,7 +169,15 @@ describe('no secret in any log line', () => {
 describe('logger', () => {
   const sink = () => {
     const chunks: string[] = [];
-    return { chunks, stream: new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } }) };
+    return {
+      chunks,
+      stream: new Writable({
+        write(c, _e, cb) {
+          chunks.push(String(c));
+          cb();
+        },
+      }),
+    };
   };
 
   it('writes pretty lines when asked (a terminal), still redacted', () => {
@@ -152,7 +197,11 @@ describe('logger', () => {
     const log = createLogger('warn', out.stream);
     log.info('hidden');
     log.warn({ secret: 's' }, 'shown');
-    const lines = out.chunks.join('').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = out.chunks
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ msg: 'shown', secret: '[redacted]', level: 40 });
   });

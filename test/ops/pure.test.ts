@@ -26,14 +26,18 @@ describe('routeLabel: the route pattern with its mount path, never the raw URL',
 describe('summariseDay: decimal sums per register', () => {
   it('sums exactly where floats would not (0.1 + 0.2 = 0.30), reversals apart', () => {
     expect(0.1 + 0.2).not.toBe(0.3);
-    const day = summariseDay('2026-11-23', [
-      { register: 'TAB-1', status: 'completed', total: 6.38 },
-      { register: 'TAB-1', status: 'completed', total: '4.98' },
-      { register: 'TAB-2', status: 'completed', total: 0.1 },
-      { register: 'TAB-2', status: 'completed', total: 0.2 },
-      { register: 'TAB-2', status: 'refunded', total: 2.5 },
-      { register: 'TAB-1', status: 'cancelled', total: 1.125 },
-    ], ['TAB-3']);
+    const day = summariseDay(
+      '2026-11-23',
+      [
+        { register: 'TAB-1', status: 'completed', total: 6.38 },
+        { register: 'TAB-1', status: 'completed', total: '4.98' },
+        { register: 'TAB-2', status: 'completed', total: 0.1 },
+        { register: 'TAB-2', status: 'completed', total: 0.2 },
+        { register: 'TAB-2', status: 'refunded', total: 2.5 },
+        { register: 'TAB-1', status: 'cancelled', total: 1.125 },
+      ],
+      ['TAB-3'],
+    );
     expect(day.registers).toEqual([
       { register: 'TAB-1', sales: 2, total: '11.36', reversed: 1, reversedTotal: '1.125' },
       { register: 'TAB-2', sales: 2, total: '0.30', reversed: 1, reversedTotal: '2.50' },
@@ -47,14 +51,20 @@ describe('html', () => {
   it('escapes every interpolation, text and attributes, but not nested html', () => {
     const evil = `<img src=x onerror="alert('x')">&`;
     expect(escapeHtml(evil)).toBe('&lt;img src=x onerror=&quot;alert(&#39;x&#39;)&quot;&gt;&amp;');
-    expect(html`<td title="${evil}">${[evil, html`<b>${1}</b>`]}</td>`.value)
-      .toBe(`<td title="${escapeHtml(evil)}">${escapeHtml(evil)}<b>1</b></td>`);
+    expect(html`<td title="${evil}">${[evil, html`<b>${1}</b>`]}</td>`.value).toBe(`<td title="${escapeHtml(evil)}">${escapeHtml(evil)}<b>1</b></td>`);
     expect(html`${null}${undefined}${false}${0}`.value).toBe('0');
   });
 
   it.each([
-    [0, '0 s'], [59_999, '59 s'], [60_000, '1 min'], [3_599_000, '59 min'], [3_600_000, '1 h'],
-    [3_900_000, '1 h 5 min'], [86_400_000, '1 d'], [90_000_000, '1 d 1 h'], [-5, '0 s'],
+    [0, '0 s'],
+    [59_999, '59 s'],
+    [60_000, '1 min'],
+    [3_599_000, '59 min'],
+    [3_600_000, '1 h'],
+    [3_900_000, '1 h 5 min'],
+    [86_400_000, '1 d'],
+    [90_000_000, '1 d 1 h'],
+    [-5, '0 s'],
   ])('formatDuration(%d) = %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
   });
@@ -70,8 +80,7 @@ describe('safeTarget / safeText: no credentials or tokens from URLs', () => {
   });
 
   it('cleans URLs inside error messages', () => {
-    expect(safeText('connect ECONNREFUSED for http://u:secret@10.0.0.1/api/sales?key=k1 now'))
-      .toBe('connect ECONNREFUSED for http://10.0.0.1/api/sales now');
+    expect(safeText('connect ECONNREFUSED for http://u:secret@10.0.0.1/api/sales?key=k1 now')).toBe('connect ECONNREFUSED for http://10.0.0.1/api/sales now');
   });
 
   it('labels upstream requests by their first path segment only', () => {
@@ -94,8 +103,8 @@ describe('readiness checks', () => {
 
   it.each([
     [{ freeBytes: 50 * GiB, totalBytes: 100 * GiB }, 'ok'],
-    [{ freeBytes: 0.5 * GiB, totalBytes: 4 * GiB }, 'warn'],        // below 1 GiB
-    [{ freeBytes: 4 * GiB, totalBytes: 100 * GiB }, 'warn'],        // below 5 %
+    [{ freeBytes: 0.5 * GiB, totalBytes: 4 * GiB }, 'warn'], // below 1 GiB
+    [{ freeBytes: 4 * GiB, totalBytes: 100 * GiB }, 'warn'], // below 5 %
     [{ error: 'ENOENT' }, 'warn'],
   ])('disk %j → %s', (space, status) => {
     expect(diskCheck(space, t).status).toBe(status);
@@ -116,7 +125,11 @@ describe('readiness checks', () => {
     expect(outboxCheck(undefined, undefined, t.outboxMaxAgeMs).status).toBe('standalone');
     expect(outboxCheck([target('upstream')], [], t.outboxMaxAgeMs)).toMatchObject({ status: 'ok', message: 'outbox empty' });
     expect(outboxCheck([target('upstream', { depth: 3, oldestAgeMs: 5000 })], [], t.outboxMaxAgeMs).status).toBe('ok');
-    const stuck = outboxCheck([target('webhook:https://u:p@h.example/x?k=1', { depth: 7, oldestAgeMs: 1_000_000, lastError: 'ECONNREFUSED' })], [], t.outboxMaxAgeMs);
+    const stuck = outboxCheck(
+      [target('webhook:https://u:p@h.example/x?k=1', { depth: 7, oldestAgeMs: 1_000_000, lastError: 'ECONNREFUSED' })],
+      [],
+      t.outboxMaxAgeMs,
+    );
     expect(stuck.status).toBe('fail');
     expect(stuck.message).toContain('webhook:https://h.example/x: 7 waiting, oldest 1000 s (ECONNREFUSED)');
     expect(stuck.message).not.toContain('u:p');
@@ -136,8 +149,17 @@ describe('readiness checks', () => {
 
 describe('demo credentials guard', () => {
   it.each([
-    ['127.0.0.1', true], ['127.1.2.3', true], ['localhost', true], ['::1', true], ['[::1]', true], ['::ffff:127.0.0.1', true],
-    ['0.0.0.0', false], ['::', false], ['192.168.1.20', false], ['gateway.lan', false], ['10.0.0.1', false],
+    ['127.0.0.1', true],
+    ['127.1.2.3', true],
+    ['localhost', true],
+    ['::1', true],
+    ['[::1]', true],
+    ['::ffff:127.0.0.1', true],
+    ['0.0.0.0', false],
+    ['::', false],
+    ['192.168.1.20', false],
+    ['gateway.lan', false],
+    ['10.0.0.1', false],
   ])('isLoopbackHost(%s) = %s', (host, loopback) => {
     expect(isLoopbackHost(host)).toBe(loopback);
   });

@@ -23,7 +23,12 @@ describe('40-column helpers', () => {
 
   it('centres, wraps and shows times', () => {
     expect(center('TAB-1')).toBe(`${' '.repeat(17)}TAB-1`);
-    expect(wrap('Sale TAB-1:201409200100001 of a register with a long name', 20)).toEqual(['Sale', 'TAB-1:20140920010000', '1 of a register with', 'a long name']);
+    expect(wrap('Sale TAB-1:201409200100001 of a register with a long name', 20)).toEqual([
+      'Sale',
+      'TAB-1:20140920010000',
+      '1 of a register with',
+      'a long name',
+    ]);
     expect(shortTime('2026-11-23T08:05:09.123Z')).toBe('2026-11-23 08:05 UTC');
     expect(shortTime(null)).toBe('-');
   });
@@ -52,12 +57,25 @@ describe('CSV', () => {
     expect(cell('+3')).toBe('+3');
     expect(cell('-3.00+1')).toBe("'-3.00+1");
     expect(cell(null)).toBe('');
-    expect(csv(['a', 'b'], [[1, 'x'], [2, null]])).toBe('a,b\r\n1,x\r\n2,\r\n');
+    expect(
+      csv(
+        ['a', 'b'],
+        [
+          [1, 'x'],
+          [2, null],
+        ],
+      ),
+    ).toBe('a,b\r\n1,x\r\n2,\r\n');
   });
 
   it('flattens nested figures into dotted columns, the union of all rows', () => {
     expect(flatten({ a: 1, vat: { 10: 0.5 }, list: [{ x: 1 }], empty: {} })).toEqual({ a: 1, 'vat.10': 0.5, 'list.0.x': 1, empty: '' });
-    expect(objectsToCsv([{ r: 'A', payments: { cash: 1 } }, { r: 'B', payments: { card: 2 } }])).toBe('r,payments.cash,payments.card\r\nA,1,\r\nB,,2\r\n');
+    expect(
+      objectsToCsv([
+        { r: 'A', payments: { cash: 1 } },
+        { r: 'B', payments: { card: 2 } },
+      ]),
+    ).toBe('r,payments.cash,payments.card\r\nA,1,\r\nB,,2\r\n');
     expect(objectToCsv({ type: 'Z', vat: { 20: 1 } })).toBe('field,value\r\ntype,Z\r\nvat.20,1\r\n');
   });
 });
@@ -67,7 +85,10 @@ describe('report text', () => {
     const fx = fixtureDays().find(([n]) => n === 'mixed-day.json')![1];
     const { day } = computeFixture(fx);
     for (const [i, m] of day.balance.movements.entries()) m.at = `2026-11-23T1${i}:30:00.000Z`;
-    const text = reportText({ ...day, dayId: 'SHOP:2', cashRegisterName: 'SHOP', openedAt: '2026-11-23T08:00:00.000Z', closedAt: '2026-11-23T20:15:00.000Z', type: 'Z' }, EUR);
+    const text = reportText(
+      { ...day, dayId: 'SHOP:2', cashRegisterName: 'SHOP', openedAt: '2026-11-23T08:00:00.000Z', closedAt: '2026-11-23T20:15:00.000Z', type: 'Z' },
+      EUR,
+    );
     expect(text).toBe(`========================================
          Z REPORT (day closed)
                  SHOP:2
@@ -114,14 +135,23 @@ Grand total                        15.70
 
 describe('receipt', () => {
   const sale: Sale = {
-    identifier: 'TAB-1:201409200100001', cashRegisterName: 'TAB-1', createdAt: '2014-09-20T13:24:51.162Z', status: 'refunded',
+    identifier: 'TAB-1:201409200100001',
+    cashRegisterName: 'TAB-1',
+    createdAt: '2014-09-20T13:24:51.162Z',
+    status: 'refunded',
     lines: [
       { lineNo: 1, product: '18', name: 'Cheese Burger', quantity: 1, subtotal: 3.99, discount: 0.79, vat: 0.29, total: 3.19, costPrice: 1.5 },
       { lineNo: 2, product: '3', name: 'ApplePie', quantity: 3, subtotal: 10, discount: 0, vat: 0.909091, total: 10, costPrice: 1 },
     ],
     payments: [{ method: 'cash', code: '0', amount: 13.19, given: 20, returned: 6.81 }],
-    total: 13.19, vat: 1.2, discount: 0.79, costPrice: 2.5, customer: { name: 'Ada', address: '', email: '' },
-    receiptPrintedAt: '2014-09-20T13:25:00.000Z', dayId: 'TAB-1:17', source: { kind: 'tabshop', invoiceId: '201409200100001' },
+    total: 13.19,
+    vat: 1.2,
+    discount: 0.79,
+    costPrice: 2.5,
+    customer: { name: 'Ada', address: '', email: '' },
+    receiptPrintedAt: '2014-09-20T13:25:00.000Z',
+    dayId: 'TAB-1:17',
+    source: { kind: 'tabshop', invoiceId: '201409200100001' },
   };
 
   it('sums VAT per rate, rounds once, and prints 40 columns', () => {

@@ -1,13 +1,37 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Decimal } from 'decimal.js';
 import {
-  Figures, Money, dayReport, vatRateOf, type BalanceMovement, type DayReport, type FootprintLine, type SaleFootprint, type SaleState,
+  Figures,
+  Money,
+  dayReport,
+  vatRateOf,
+  type BalanceMovement,
+  type DayReport,
+  type FootprintLine,
+  type SaleFootprint,
+  type SaleState,
 } from '../../src/domain/reports.js';
 import type { SaleStatus } from '../../src/domain/types.js';
 
 /** Fixture days (fixtures/reports/*.json): events of a previous day and of the day under test, with hand-computed figures. */
-export interface FixtureLine { product: string; name?: string; qty: number; total: number; vat: number; discount?: number; cost?: number }
-export interface FixtureSale { id: string; pay: string; given?: number; returned?: number; status?: SaleStatus; vat?: number; lines: FixtureLine[] }
+export interface FixtureLine {
+  product: string;
+  name?: string;
+  qty: number;
+  total: number;
+  vat: number;
+  discount?: number;
+  cost?: number;
+}
+export interface FixtureSale {
+  id: string;
+  pay: string;
+  given?: number;
+  returned?: number;
+  status?: SaleStatus;
+  vat?: number;
+  lines: FixtureLine[];
+}
 export type FixtureEvent =
   | { sale: FixtureSale }
   | { change: string; status?: SaleStatus; pay?: string; via?: 'api' }
@@ -26,15 +50,29 @@ export interface FixtureDay {
 const DIR = new URL('../../fixtures/reports/', import.meta.url);
 
 export const fixtureDays = (): [string, FixtureDay][] =>
-  readdirSync(DIR).filter((f) => f.endsWith('.json')).sort().map((f) => [f, JSON.parse(readFileSync(new URL(f, DIR), 'utf8'))]);
+  readdirSync(DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => [f, JSON.parse(readFileSync(new URL(f, DIR), 'utf8'))]);
 
 const sum = (xs: (number | undefined)[]) => xs.reduce((s: Decimal, x) => s.plus(x ?? 0), new Decimal(0)).toNumber();
 
 export function footprint(s: FixtureSale): SaleFootprint {
   const total = sum(s.lines.map((l) => l.total));
   return {
-    total, vat: s.vat ?? sum(s.lines.map((l) => l.vat)), discount: sum(s.lines.map((l) => l.discount)), costPrice: sum(s.lines.map((l) => l.cost)),
-    lines: s.lines.map((l) => ({ product: l.product, name: l.name ?? l.product, quantity: l.qty, total: l.total, vat: l.vat, discount: l.discount ?? 0, costPrice: l.cost ?? 0 })),
+    total,
+    vat: s.vat ?? sum(s.lines.map((l) => l.vat)),
+    discount: sum(s.lines.map((l) => l.discount)),
+    costPrice: sum(s.lines.map((l) => l.cost)),
+    lines: s.lines.map((l) => ({
+      product: l.product,
+      name: l.name ?? l.product,
+      quantity: l.qty,
+      total: l.total,
+      vat: l.vat,
+      discount: l.discount ?? 0,
+      costPrice: l.cost ?? 0,
+    })),
     payments: [{ method: s.pay, amount: total }],
   };
 }
@@ -46,13 +84,27 @@ const CHECKOUT_STATUS: Record<SaleStatus, string> = { completed: '10', refunded:
 export function invoiceOf(s: FixtureSale, id: string, date: number) {
   const f = footprint(s);
   return {
-    id, date: String(date), checkoutType: CHECKOUT_TYPE[s.pay], checkoutStatus: CHECKOUT_STATUS[s.status ?? 'completed'],
-    total: f.total, tax: f.vat, discount: f.discount, costPrice: f.costPrice,
-    ...(s.given !== undefined && { givenCash: s.given }), ...(s.returned !== undefined && { returnedCash: s.returned }),
+    id,
+    date: String(date),
+    checkoutType: CHECKOUT_TYPE[s.pay],
+    checkoutStatus: CHECKOUT_STATUS[s.status ?? 'completed'],
+    total: f.total,
+    tax: f.vat,
+    discount: f.discount,
+    costPrice: f.costPrice,
+    ...(s.given !== undefined && { givenCash: s.given }),
+    ...(s.returned !== undefined && { returnedCash: s.returned }),
     customer: { name: '', address: '', email: '' },
     positions: s.lines.map((l) => ({
-      productId: l.product, productName: l.name ?? l.product, posTitle: l.name ?? l.product, qty: l.qty,
-      subtotal: new Decimal(l.total).plus(l.discount ?? 0).toNumber(), discount: l.discount ?? 0, total: l.total, tax: l.vat, costPrice: l.cost ?? 0,
+      productId: l.product,
+      productName: l.name ?? l.product,
+      posTitle: l.name ?? l.product,
+      qty: l.qty,
+      subtotal: new Decimal(l.total).plus(l.discount ?? 0).toNumber(),
+      discount: l.discount ?? 0,
+      total: l.total,
+      tax: l.vat,
+      costPrice: l.cost ?? 0,
     })),
   };
 }
@@ -89,15 +141,35 @@ export function computeFixture(fx: FixtureDay): { earlier: DayReport; day: DayRe
       } else {
         const action = 'deposit' in e ? 'deposit' : 'withdraw';
         const amount = 'deposit' in e ? e.deposit : e.withdraw;
-        movements.push({ id: `m${movements.length}`, cashRegisterName: 'R', dayId, action, amount, note: e.note ?? '', at: '2026-01-01T00:00:00.000Z', by: 'admin' });
+        movements.push({
+          id: `m${movements.length}`,
+          cashRegisterName: 'R',
+          dayId,
+          action,
+          amount,
+          note: e.note ?? '',
+          at: '2026-01-01T00:00:00.000Z',
+          by: 'admin',
+        });
       }
     }
     return { figures, movements };
   };
   const e = run(fx.earlier, 'R:1');
-  const earlier = dayReport({ dayId: 'R:1', cashRegisterName: 'R', dayNo: 1, openedAt: '', closedAt: 'x' }, e.figures, e.movements, { cash: 0, grandTotal: 0 }, money);
+  const earlier = dayReport(
+    { dayId: 'R:1', cashRegisterName: 'R', dayNo: 1, openedAt: '', closedAt: 'x' },
+    e.figures,
+    e.movements,
+    { cash: 0, grandTotal: 0 },
+    money,
+  );
   const d = run(fx.events, 'R:2');
-  const day = dayReport({ dayId: 'R:2', cashRegisterName: 'R', dayNo: 2, openedAt: '', closedAt: null }, d.figures, d.movements,
-    { cash: earlier.balance.expectedCash, grandTotal: earlier.grandTotal }, money);
+  const day = dayReport(
+    { dayId: 'R:2', cashRegisterName: 'R', dayNo: 2, openedAt: '', closedAt: null },
+    d.figures,
+    d.movements,
+    { cash: earlier.balance.expectedCash, grandTotal: earlier.grandTotal },
+    money,
+  );
   return { earlier, day };
 }

@@ -4,24 +4,50 @@ import { type ItemFigures, applyToItems, type ChangeFacts, type SaleFootprint, t
 import type { SaleStatus } from '../../src/domain/types.js';
 import { prng } from '../torture/lib/generators.js';
 
-
 const AMOUNTS: (() => number)[] = [
-  () => 0, () => 1.5, () => 0.1, () => 123.45, () => -2.25, () => 1e-7, () => 0.2718181818181818, () => 9e15, () => 1e21, () => 3.99,
+  () => 0,
+  () => 1.5,
+  () => 0.1,
+  () => 123.45,
+  () => -2.25,
+  () => 1e-7,
+  () => 0.2718181818181818,
+  () => 9e15,
+  () => 1e21,
+  () => 3.99,
 ];
 
 function footprint(rnd: () => number, products: number): SaleFootprint {
   const pick = () => AMOUNTS[Math.floor(rnd() * AMOUNTS.length)]();
   const lines: FootprintLine[] = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => ({
-    product: `p${Math.floor(rnd() * products)}`, name: rnd() < 0.2 ? '' : `name ${Math.floor(rnd() * 3)}`,
-    quantity: pick(), total: pick(), vat: pick(), discount: 0, costPrice: pick(),
+    product: `p${Math.floor(rnd() * products)}`,
+    name: rnd() < 0.2 ? '' : `name ${Math.floor(rnd() * 3)}`,
+    quantity: pick(),
+    total: pick(),
+    vat: pick(),
+    discount: 0,
+    costPrice: pick(),
   }));
   return { total: 0, vat: 0, discount: 0, costPrice: 0, lines, payments: [] };
 }
 
-const view = (m: Map<string, ItemFigures>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, it]) => [k, {
-  name: it.name, saleCount: it.saleCount, reversalCount: it.reversalCount,
-  quantity: it.quantity.toString(), gross: it.gross.toString(), vat: it.vat.toString(), cost: it.cost.toString(),
-}]));
+const view = (m: Map<string, ItemFigures>) =>
+  Object.fromEntries(
+    [...m]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, it]) => [
+        k,
+        {
+          name: it.name,
+          saleCount: it.saleCount,
+          reversalCount: it.reversalCount,
+          quantity: it.quantity.toString(),
+          gross: it.gross.toString(),
+          vat: it.vat.toString(),
+          cost: it.cost.toString(),
+        },
+      ]),
+  );
 
 describe('ItemTable', () => {
   it.each([1, 2, 3])('gives exactly what ItemFigures give (seed %i: amounts that need finer scales and that overflow doubles)', (seed) => {

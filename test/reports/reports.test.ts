@@ -39,7 +39,11 @@ describe('vatRateOf', () => {
 describe('summarise', () => {
   const facts = (rate: string) => () => ({ vatRate: rate, category: '/' });
   const fp = (total: number, vat: number, method = 'cash') => ({
-    total, vat, discount: 0, costPrice: 0, payments: [{ method, amount: total }],
+    total,
+    vat,
+    discount: 0,
+    costPrice: 0,
+    payments: [{ method, amount: total }],
     lines: [{ product: 'p', name: 'p', quantity: 1, total, vat, discount: 0, costPrice: 0 }],
   });
 
@@ -76,7 +80,11 @@ describe('summarise', () => {
 describe('footprintKey', () => {
   it('ignores names and line order, not amounts or payment methods', () => {
     const base = {
-      total: 2, vat: 0.2, discount: 0, costPrice: 0, payments: [{ method: 'cash', amount: 2 }],
+      total: 2,
+      vat: 0.2,
+      discount: 0,
+      costPrice: 0,
+      payments: [{ method: 'cash', amount: 2 }],
       lines: [
         { product: 'a', name: 'A', quantity: 1, total: 1, vat: 0.1, discount: 0, costPrice: 0 },
         { product: 'b', name: 'B', quantity: 1, total: 1, vat: 0.1, discount: 0, costPrice: 0 },

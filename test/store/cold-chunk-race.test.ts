@@ -24,9 +24,16 @@ describe('chunk cache after a restart', () => {
         gw = await startTestGateway({}, dir);
         const ids = Array.from({ length: 40 }, (_, k) => 202611230000000 + round * 250 + k * 6);
         const lists = Array.from({ length: 2 }, () => gw.json('/api/sales?maxResults=1000', { auth: adminAuth }));
-        const statuses = await Promise.all(ids.map((id) => gw.fetch('/invoice', {
-          method: 'POST', body: JSON.stringify({ invoices: [invoice(id, line, { checkoutStatus: '11' })] }),
-        }).then((r) => r.status)));
+        const statuses = await Promise.all(
+          ids.map((id) =>
+            gw
+              .fetch('/invoice', {
+                method: 'POST',
+                body: JSON.stringify({ invoices: [invoice(id, line, { checkoutStatus: '11' })] }),
+              })
+              .then((r) => r.status),
+          ),
+        );
         expect(statuses.every((s) => s === 200)).toBe(true);
         await Promise.all(lists);
         refunded.push(...ids);

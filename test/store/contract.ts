@@ -36,11 +36,18 @@ export async function openStores(location: StoreLocation): Promise<OpenedStores>
   await stores.store.open({
     onSale: (r) => sales.push(r),
     onQuarantine: (q) => quarantine.push(q),
-    onModification: (m) => { modifications.push(m); catalog.loadModification(m); },
+    onModification: (m) => {
+      modifications.push(m);
+      catalog.loadModification(m);
+    },
   });
   catalog.finishLoading();
   return {
-    ...stores, sales, quarantine, modifications, catalog,
+    ...stores,
+    sales,
+    quarantine,
+    modifications,
+    catalog,
     rounds: () => (stores.store as unknown as { commitQueue: { rounds: number } }).commitQueue.rounds,
     close: () => stores.store.close(),
   };
@@ -50,28 +57,62 @@ export function saleRecord(id: string, opts: { status?: Sale['status']; seq?: nu
   const register = opts.register ?? 'TAB-1';
   const seq = opts.seq ?? 1;
   const sale: Sale = {
-    identifier: `${register}:${id}`, cashRegisterName: register, createdAt: '2026-11-23T10:00:00.000Z', status: opts.status ?? 'completed',
+    identifier: `${register}:${id}`,
+    cashRegisterName: register,
+    createdAt: '2026-11-23T10:00:00.000Z',
+    status: opts.status ?? 'completed',
     lines: [{ lineNo: 1, product: '18', name: 'Cheese Burger', quantity: 0.5, subtotal: 3.99, discount: 0.79, vat: 0.29, total: 3.19, costPrice: 1.5 }],
     payments: [{ method: 'cash', code: '0', amount: opts.total ?? 3.19 }],
-    total: opts.total ?? 3.19, vat: 0.29, discount: 0.79, costPrice: 1.5,
-    customer: { name: opts.name ?? '', address: '', email: '' }, receiptPrintedAt: null, version: seq,
-    source: { kind: 'tabshop', device: 'tablet-1', invoiceId: id, checkoutType: '0', checkoutStatus: '10', invoice: { id, total: opts.total ?? 3.19, customer: { name: opts.name ?? '' }, positions: [{ productId: '18', qty: 0.5, total: 3.19 }] } },
+    total: opts.total ?? 3.19,
+    vat: 0.29,
+    discount: 0.79,
+    costPrice: 1.5,
+    customer: { name: opts.name ?? '', address: '', email: '' },
+    receiptPrintedAt: null,
+    version: seq,
+    source: {
+      kind: 'tabshop',
+      device: 'tablet-1',
+      invoiceId: id,
+      checkoutType: '0',
+      checkoutStatus: '10',
+      invoice: { id, total: opts.total ?? 3.19, customer: { name: opts.name ?? '' }, positions: [{ productId: '18', qty: 0.5, total: 3.19 }] },
+    },
   };
   return {
-    sale, identity: `identity-${id}`, content: `content-${id}-${seq}`,
+    sale,
+    identity: `identity-${id}`,
+    content: `content-${id}-${seq}`,
     history: Array.from({ length: seq }, (_, i) => ({ seq: i + 1, status: sale.status, at: `2026-11-23T10:0${i}:00.000Z`, dayId: `${register}:1` })),
   };
 }
 
 const quarantineItem = (id: string, payload: unknown): QuarantineItem => ({
-  id, at: '2026-11-23T10:00:00.000Z', code: 'invalid_invoice', reason: 'no id', device: 'tablet-1', cashRegisterName: 'TAB-1', payload,
+  id,
+  at: '2026-11-23T10:00:00.000Z',
+  code: 'invalid_invoice',
+  reason: 'no id',
+  device: 'tablet-1',
+  cashRegisterName: 'TAB-1',
+  payload,
   problems: [{ path: '/id', message: 'required' }],
 });
 
 const outboxItem = (identifier: string, seq: number, target = 'upstream'): OutboxItem => ({
-  key: `${identifier}@${seq}`, target, identifier, cashRegisterName: 'TAB-1', seq, version: 1, kind: 'created', previousStatus: null,
-  changedAt: '2026-11-23T10:00:00.000Z', sale: saleRecord(identifier.split(':')[1]).sale, enqueuedAt: '2026-11-23T10:00:00.000Z',
-  attempts: 0, lastError: null, nextAttemptAt: null,
+  key: `${identifier}@${seq}`,
+  target,
+  identifier,
+  cashRegisterName: 'TAB-1',
+  seq,
+  version: 1,
+  kind: 'created',
+  previousStatus: null,
+  changedAt: '2026-11-23T10:00:00.000Z',
+  sale: saleRecord(identifier.split(':')[1]).sale,
+  enqueuedAt: '2026-11-23T10:00:00.000Z',
+  attempts: 0,
+  lastError: null,
+  nextAttemptAt: null,
 });
 
 /**
@@ -124,11 +165,13 @@ export function storeContract(adapter: string, freshLocation: () => Promise<Stor
       const before = a.rounds();
       // As the ledger does: changes one at a time, commits awaited concurrently.
       let chain = Promise.resolve();
-      await Promise.all(Array.from({ length: 32 }, (_, i) => {
-        const r = saleRecord(String(202611230100000 + i), { register: i % 2 ? 'TAB-2' : 'TAB-1' });
-        const stored = (chain = chain.then(() => a.store.putSale(r, r.history[0].at)));
-        return stored.then(() => a.store.commit());
-      }));
+      await Promise.all(
+        Array.from({ length: 32 }, (_, i) => {
+          const r = saleRecord(String(202611230100000 + i), { register: i % 2 ? 'TAB-2' : 'TAB-1' });
+          const stored = (chain = chain.then(() => a.store.putSale(r, r.history[0].at)));
+          return stored.then(() => a.store.commit());
+        }),
+      );
       expect(a.rounds() - before).toBeLessThanOrEqual(3);
       await a.close();
       const b = await openStores(loc);
@@ -155,19 +198,34 @@ export function storeContract(adapter: string, freshLocation: () => Promise<Stor
       await b.close();
     });
 
-    it('keeps a quarantine item\'s state, resolution and counter as last written (one item, never two)', async () => {
+    it("keeps a quarantine item's state, resolution and counter as last written (one item, never two)", async () => {
       const loc = await freshLocation();
       const a = await openStores(loc);
       await a.store.putQuarantine({ ...quarantineItem('q-2', { id: 7 }), state: 'open' });
       await a.store.commit();
       const released: QuarantineItem = {
-        ...quarantineItem('q-2', { id: 7 }), state: 'released', resolvedAt: '2026-11-23T11:00:00.000Z', resolvedBy: 'admin',
-        resolution: 'created', sale: 'TAB-1:7', count: 3, lastAt: '2026-11-23T10:30:00.000Z',
+        ...quarantineItem('q-2', { id: 7 }),
+        state: 'released',
+        resolvedAt: '2026-11-23T11:00:00.000Z',
+        resolvedBy: 'admin',
+        resolution: 'created',
+        sale: 'TAB-1:7',
+        count: 3,
+        lastAt: '2026-11-23T10:30:00.000Z',
       };
       await a.store.putQuarantine(released);
       await a.store.commit();
       const record = { ...saleRecord('8', { status: 'refunded', seq: 2 }), earlier: ['0123456789abcdef'] } as SaleRecord;
-      record.ignored = [{ at: '2026-11-23T10:40:00.000Z', lastAt: '2026-11-23T10:45:00.000Z', count: 2, status: 'completed', content: 'fedcba9876543210', reason: 'stale re-push' }];
+      record.ignored = [
+        {
+          at: '2026-11-23T10:40:00.000Z',
+          lastAt: '2026-11-23T10:45:00.000Z',
+          count: 2,
+          status: 'completed',
+          content: 'fedcba9876543210',
+          reason: 'stale re-push',
+        },
+      ];
       await a.store.putSale(record, '2026-11-23T10:01:00.000Z');
       await a.store.commit();
       await a.close();
@@ -183,7 +241,14 @@ export function storeContract(adapter: string, freshLocation: () => Promise<Stor
       const first = await openStores(loc);
       await first.catalog.replace('taxes', '1', { name: 'VAT', vat: 10 } as never);
       await first.store.commit();
-      await first.store.addModification({ version: 2, entity: 'tax', identifier: '9', op: 'create', data: { identifier: '9' }, at: '2026-01-01T00:00:00.000Z' });
+      await first.store.addModification({
+        version: 2,
+        entity: 'tax',
+        identifier: '9',
+        op: 'create',
+        data: { identifier: '9' },
+        at: '2026-01-01T00:00:00.000Z',
+      });
       await first.store.commit();
       await first.close();
       const second = await openStores(loc);
@@ -201,9 +266,25 @@ export function storeContract(adapter: string, freshLocation: () => Promise<Stor
       const loc = await freshLocation();
       const a = await openStores(loc);
       const entries: JournalEntry[] = [
-        { at: '2026-11-23T10:00:00.000Z', method: 'POST', path: '/invoice', body: '{"invoices":[]}', device: 'tablet-1', cashRegisterName: 'TAB-1', contentType: 'text/plain' },
+        {
+          at: '2026-11-23T10:00:00.000Z',
+          method: 'POST',
+          path: '/invoice',
+          body: '{"invoices":[]}',
+          device: 'tablet-1',
+          cashRegisterName: 'TAB-1',
+          contentType: 'text/plain',
+        },
         { at: '2026-11-23T11:00:00.000Z', method: 'POST', path: '/invoice', body: 'not json \u0000 ünïcode' },
-        { at: '2026-11-24T09:00:00.000Z', method: 'POST', path: '/invoice', bodyBase64: Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('base64'), legacy: true, query: 'user=[redacted]', headers: { 'user-agent': 'TabShop' } },
+        {
+          at: '2026-11-24T09:00:00.000Z',
+          method: 'POST',
+          path: '/invoice',
+          bodyBase64: Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('base64'),
+          legacy: true,
+          query: 'user=[redacted]',
+          headers: { 'user-agent': 'TabShop' },
+        },
       ];
       a.store.journal(entries[0]);
       a.store.journal(entries[1]);
@@ -218,8 +299,25 @@ export function storeContract(adapter: string, freshLocation: () => Promise<Stor
       const loc = await freshLocation();
       const a = await openStores(loc);
       await a.backOffice.open({ onClosedDay: () => undefined, onMovement: () => undefined });
-      const day = { dayId: 'TAB-1:1', cashRegisterName: 'TAB-1', dayNo: 1, openedAt: '2026-11-23T08:00:00.000Z', closedAt: '2026-11-23T20:00:00.000Z', closedBy: 'admin', report: { type: 'Z', total: 12.5 } } as unknown as ClosedDay;
-      const movement: BalanceMovement = { id: 'm-1', cashRegisterName: 'TAB-1', dayId: 'TAB-1:2', action: 'deposit', amount: 50.05, note: 'float', at: '2026-11-24T08:00:00.000Z', by: 'admin' };
+      const day = {
+        dayId: 'TAB-1:1',
+        cashRegisterName: 'TAB-1',
+        dayNo: 1,
+        openedAt: '2026-11-23T08:00:00.000Z',
+        closedAt: '2026-11-23T20:00:00.000Z',
+        closedBy: 'admin',
+        report: { type: 'Z', total: 12.5 },
+      } as unknown as ClosedDay;
+      const movement: BalanceMovement = {
+        id: 'm-1',
+        cashRegisterName: 'TAB-1',
+        dayId: 'TAB-1:2',
+        action: 'deposit',
+        amount: 50.05,
+        note: 'float',
+        at: '2026-11-24T08:00:00.000Z',
+        by: 'admin',
+      };
       const presence: PresenceDoc = { registers: { 'TAB-1': { lastSeenAt: '2026-11-24T08:00:00.000Z', lastPushAt: null, devices: {} } } };
       await a.backOffice.putClosedDay(day);
       await a.backOffice.putMovement(movement);

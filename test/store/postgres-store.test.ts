@@ -34,7 +34,6 @@ async function freshDatabase(): Promise<StoreLocation & { url: string }> {
   };
 }
 
-
 // Locally without PostgreSQL the suite is skipped; in CI (CI=true) missing binaries are a failure.
 describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
   beforeAll(async () => {
@@ -56,18 +55,26 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     await s.store.putSale(r, r.history[0].at);
     await s.store.commit();
     await s.close();
-    const [row] = await queryRows<{ total: string; invoice_total: string; invoice_type: string; quantity: string; invoice_id: string; status: string }>(loc.url,
+    const [row] = await queryRows<{ total: string; invoice_total: string; invoice_type: string; quantity: string; invoice_id: string; status: string }>(
+      loc.url,
       `SELECT s.total::text, (s.invoice->>'total') AS invoice_total, jsonb_typeof(s.invoice) AS invoice_type, l.quantity::text, s.invoice_id, s.status
-         FROM sales s JOIN sale_lines l ON l.sale_identifier = s.identifier`);
+         FROM sales s JOIN sale_lines l ON l.sale_identifier = s.identifier`,
+    );
     expect(row).toEqual({ total: '6.38', invoice_total: '6.38', invoice_type: 'object', quantity: '0.5', invoice_id: '201409200100001', status: 'completed' });
-    const types = await queryRows<{ column_name: string; data_type: string }>(loc.url,
-      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'sales' AND column_name IN ('total', 'vat', 'invoice', 'record') ORDER BY column_name`);
+    const types = await queryRows<{ column_name: string; data_type: string }>(
+      loc.url,
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'sales' AND column_name IN ('total', 'vat', 'invoice', 'record') ORDER BY column_name`,
+    );
     expect(types).toEqual([
-      { column_name: 'invoice', data_type: 'jsonb' }, { column_name: 'record', data_type: 'json' },
-      { column_name: 'total', data_type: 'numeric' }, { column_name: 'vat', data_type: 'numeric' },
+      { column_name: 'invoice', data_type: 'jsonb' },
+      { column_name: 'record', data_type: 'json' },
+      { column_name: 'total', data_type: 'numeric' },
+      { column_name: 'vat', data_type: 'numeric' },
     ]);
-    const err = await queryRows(loc.url, `INSERT INTO sales (identifier, cash_register, invoice_id, status, seq, record) VALUES ('other', 'TAB-1', '201409200100001', 'completed', 1, '{}')`)
-      .catch((e: { code?: string; constraint?: string }) => e);
+    const err = await queryRows(
+      loc.url,
+      `INSERT INTO sales (identifier, cash_register, invoice_id, status, seq, record) VALUES ('other', 'TAB-1', '201409200100001', 'completed', 1, '{}')`,
+    ).catch((e: { code?: string; constraint?: string }) => e);
     expect(err).toMatchObject({ code: '23505', constraint: 'sales_register_invoice_unique' });
   });
 
@@ -80,16 +87,18 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     const commits = async () => Number((await queryRows<{ n: string }>(loc.url, 'SELECT pg_current_xact_id()::text AS n'))[0].n);
     const before = await commits();
     let chain = Promise.resolve();
-    await Promise.all(Array.from({ length: 50 }, (_, i) => {
-      const r = saleRecord(String(202611240100000 + i));
-      s.store.journal({ at: r.sale.createdAt, method: 'POST', path: '/invoice', body: `{"invoices":[${i}]}` });
-      const stored = (chain = chain.then(() => s.store.putSale(r, r.history[0].at)));
-      return stored.then(() => s.store.commit());
-    }));
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => {
+        const r = saleRecord(String(202611240100000 + i));
+        s.store.journal({ at: r.sale.createdAt, method: 'POST', path: '/invoice', body: `{"invoices":[${i}]}` });
+        const stored = (chain = chain.then(() => s.store.putSale(r, r.history[0].at)));
+        return stored.then(() => s.store.commit());
+      }),
+    );
     expect(s.rounds()).toBeLessThanOrEqual(3);
     await s.close();
     // The pool's own transactions (one per round) plus the counting queries; 50 pushes never cost 50 commits.
-    expect(await commits() - before).toBeLessThan(10);
+    expect((await commits()) - before).toBeLessThan(10);
     expect((await queryRows<{ n: string }>(loc.url, 'SELECT count(*)::text AS n FROM journal'))[0].n).toBe('50');
   });
 
@@ -99,7 +108,12 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     await client.connect();
     try {
       const first = await migrate(client);
-      expect(first.applied.slice(0, 4)).toEqual([{ version: 1, name: 'initial' }, { version: 2, name: 'store_import' }, { version: 3, name: 'gateway_leader' }, { version: 4, name: 'stock_levels' }]);
+      expect(first.applied.slice(0, 4)).toEqual([
+        { version: 1, name: 'initial' },
+        { version: 2, name: 'store_import' },
+        { version: 3, name: 'gateway_leader' },
+        { version: 4, name: 'stock_levels' },
+      ]);
       expect(first).toMatchObject({ from: 0, to: loadMigrations().at(-1)!.version, applied: loadMigrations().map(({ version, name }) => ({ version, name })) });
       expect(await migrate(client)).toMatchObject({ from: first.to, to: first.to, applied: [] });
       const edited = loadMigrations().map((m) => (m.version === 1 ? { ...m, checksum: 'x' } : m));
@@ -120,9 +134,16 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
       const upTo = (version: number) => loadMigrations().filter((m) => m.version <= version);
       await migrate(client, { migrations: upTo(states.version - 1) });
       const item = { id: 'q-old', at: '2026-11-23T10:00:00.000Z', code: 'collision', reason: 'same id', payload: { id: 1 } };
-      await client.query(`INSERT INTO quarantine (id, at, code, reason, item) VALUES ('q-old', now(), 'collision', 'same id', $1::json)`, [JSON.stringify(item)]);
-      expect(await migrate(client, { migrations: upTo(states.version) })).toMatchObject({ from: states.version - 1, applied: [{ version: states.version, name: 'quarantine_state' }] });
-      expect(await queryRows(loc.url, 'SELECT id, state, count, item::text AS item FROM quarantine')).toEqual([{ id: 'q-old', state: 'open', count: 1, item: JSON.stringify(item) }]);
+      await client.query(`INSERT INTO quarantine (id, at, code, reason, item) VALUES ('q-old', now(), 'collision', 'same id', $1::json)`, [
+        JSON.stringify(item),
+      ]);
+      expect(await migrate(client, { migrations: upTo(states.version) })).toMatchObject({
+        from: states.version - 1,
+        applied: [{ version: states.version, name: 'quarantine_state' }],
+      });
+      expect(await queryRows(loc.url, 'SELECT id, state, count, item::text AS item FROM quarantine')).toEqual([
+        { id: 'q-old', state: 'open', count: 1, item: JSON.stringify(item) },
+      ]);
     } finally {
       await client.end();
     }
@@ -170,20 +191,32 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     for (const id of ['18', '24', '30']) await s.catalog.create<Product>('products', { identifier: id, name: `P${id}`, price: 1, tax: '1' });
     await s.catalog.setStock('18', 5, 0);
     await s.store.commit();
-    const xmins = async () => Object.fromEntries((await queryRows<{ key: string; xmin: string }>(loc.url, "SELECT entity || '/' || identifier AS key, xmin::text FROM article_rows")).map((r) => [r.key, r.xmin]));
+    const xmins = async () =>
+      Object.fromEntries(
+        (await queryRows<{ key: string; xmin: string }>(loc.url, "SELECT entity || '/' || identifier AS key, xmin::text FROM article_rows")).map((r) => [
+          r.key,
+          r.xmin,
+        ]),
+      );
     const before = await xmins();
     // A round that fails (a constraint the next change breaks), then one that succeeds with nothing new queued.
     await queryRows(loc.url, "ALTER TABLE article_rows ADD CONSTRAINT no_boom CHECK (name IS DISTINCT FROM 'boom')");
     // The three changes are one unit of work: its wait for the store fails.
-    await expect(s.catalog.transact(async () => {
-      await s.catalog.replace<Product>('products', '24', { name: 'boom', price: 2, tax: '1' });
-      await s.catalog.adjustStock('18', 2, 'found', 0); // changes the stored level in place
-      await s.catalog.remove('products', '30');
-    })).rejects.toThrow(/no_boom/);
+    await expect(
+      s.catalog.transact(async () => {
+        await s.catalog.replace<Product>('products', '24', { name: 'boom', price: 2, tax: '1' });
+        await s.catalog.adjustStock('18', 2, 'found', 0); // changes the stored level in place
+        await s.catalog.remove('products', '30');
+      }),
+    ).rejects.toThrow(/no_boom/);
     await queryRows(loc.url, 'ALTER TABLE article_rows DROP CONSTRAINT no_boom');
     await s.store.commit();
     const after = await xmins();
-    expect(Object.keys(before).filter((k) => before[k] !== after[k]).sort()).toEqual(['product/24', 'product/30', 'stock/18']);
+    expect(
+      Object.keys(before)
+        .filter((k) => before[k] !== after[k])
+        .sort(),
+    ).toEqual(['product/24', 'product/30', 'stock/18']);
     expect(after['product/30']).toBeUndefined();
     await s.close();
     const again = await openStores(loc);
@@ -202,18 +235,25 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     await queryRows(loc.url, "ALTER TABLE article_rows ADD CONSTRAINT no_boom CHECK (name IS DISTINCT FROM 'boom')");
     await expect(s.catalog.replace<Product>('products', '24', { name: 'boom', price: 2, tax: '1' })).rejects.toThrow(NotDurableError);
     let ran = 0;
-    const add = (id: string) => s.catalog.transact(async () => {
-      ran++;
-      await s.catalog.create<Product>('products', { identifier: id, name: `P${id}`, price: 1, tax: '1' });
-    });
+    const add = (id: string) =>
+      s.catalog.transact(async () => {
+        ran++;
+        await s.catalog.create<Product>('products', { identifier: id, name: `P${id}`, price: 1, tax: '1' });
+      });
     await expect(add('30')).rejects.toThrow(NotDurableError);
     expect(ran).toBe(0);
     expect(s.catalog.find('products', '30')).toBeUndefined();
     await queryRows(loc.url, 'ALTER TABLE article_rows DROP CONSTRAINT no_boom');
     await add('31');
     expect(ran).toBe(1);
-    const names = await queryRows<{ identifier: string; name: string }>(loc.url, "SELECT identifier, data->>'name' AS name FROM article_rows WHERE entity = 'product' ORDER BY identifier");
-    expect(names).toEqual([{ identifier: '24', name: 'boom' }, { identifier: '31', name: 'P31' }]);
+    const names = await queryRows<{ identifier: string; name: string }>(
+      loc.url,
+      "SELECT identifier, data->>'name' AS name FROM article_rows WHERE entity = 'product' ORDER BY identifier",
+    );
+    expect(names).toEqual([
+      { identifier: '24', name: 'boom' },
+      { identifier: '31', name: 'P31' },
+    ]);
     await s.close();
   });
 
@@ -232,13 +272,25 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
       await admin.query('BEGIN; LOCK TABLE gateway_leader IN ACCESS EXCLUSIVE MODE');
       proxy.cut();
       await expect.poll(() => lock.lost, { timeout: 30_000 }).toBe(true);
-      const retaking = lock.ensure().then(() => null, (err: Error) => err);
+      const retaking = lock.ensure().then(
+        () => null,
+        (err: Error) => err,
+      );
       await statementWaiting(url, 'SELECT epoch::text FROM gateway_leader', 'the new lock connection reading the epoch');
       proxy.cut();
       expect((await retaking)?.message).toMatch(/ECONNRESET|terminated/);
       await admin.query('COMMIT');
       // The cut sessions' backends may hold the lock a moment longer: each attempt fails until they exit.
-      await expect.poll(() => lock.ensure().then(() => true, () => false), { timeout: 30_000, interval: 100 }).toBe(true);
+      await expect
+        .poll(
+          () =>
+            lock.ensure().then(
+              () => true,
+              () => false,
+            ),
+          { timeout: 30_000, interval: 100 },
+        )
+        .toBe(true);
       expect(lock.lost).toBe(false);
     } finally {
       await lock.release();
@@ -247,7 +299,7 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     }
   });
 
-  it('survives the server dropping every connection (the lock\'s too): a failed round is written by the next one', async () => {
+  it("survives the server dropping every connection (the lock's too): a failed round is written by the next one", async () => {
     const loc = await freshDatabase();
     const s = await openStores(loc);
     const first = saleRecord('202611250100001');

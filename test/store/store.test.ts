@@ -17,7 +17,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Rec { id: string; n: number }
+interface Rec {
+  id: string;
+  n: number;
+}
 
 describe('ChunkedCollection', () => {
   it('keeps records in bounded chunks and finds them again after a reload', async () => {
@@ -118,7 +121,13 @@ describe('GroupCommit', () => {
     const commit = new GroupCommit();
     let fail = true;
     let written = 0;
-    commit.markDirty({ path: join(dir, 'x'), write: async () => { if (fail) throw new Error('disk full'); written++; } });
+    commit.markDirty({
+      path: join(dir, 'x'),
+      write: async () => {
+        if (fail) throw new Error('disk full');
+        written++;
+      },
+    });
     await expect(commit.commit()).rejects.toThrow('disk full');
     fail = false;
     await commit.commit();
@@ -154,7 +163,10 @@ describe('LowdbStore', () => {
     store.journal({ at: '2026-11-24T09:00:00.000Z', method: 'POST', path: '/invoice', body: '{}' });
     await store.commit();
     await store.close();
-    const day1 = (await readFile(join(dir, 'journal', '2026-11-23.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const day1 = (await readFile(join(dir, 'journal', '2026-11-23.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(day1.map((e) => e.body)).toEqual(['{"invoices":[]}', 'not json']);
     expect(await readdir(join(dir, 'journal'))).toEqual(['2026-11-23.ndjson', '2026-11-24.ndjson']);
   });
@@ -179,15 +191,19 @@ describe('journal after a crash', () => {
 
 // The store contract (contract.ts), the same for the PostgreSQL adapter (postgres-store.test.ts);
 // it holds the "feed entry on disk, articles.json not" crash case that used to be here.
-storeContract('lowdb', async () => {
-  const dataDir = join(dir, 'data');
-  return {
-    storeConfig: { dataDir, seedDemo: false },
-    name: dataDir,
-    async readJournal() {
-      const files = (await readdir(join(dataDir, 'journal'))).sort();
-      const lines = await Promise.all(files.map(async (f) => (await readFile(join(dataDir, 'journal', f), 'utf8')).split('\n').filter(Boolean)));
-      return lines.flat().map((l) => JSON.parse(l));
-    },
-  };
-}, { lockInProcess: false });
+storeContract(
+  'lowdb',
+  async () => {
+    const dataDir = join(dir, 'data');
+    return {
+      storeConfig: { dataDir, seedDemo: false },
+      name: dataDir,
+      async readJournal() {
+        const files = (await readdir(join(dataDir, 'journal'))).sort();
+        const lines = await Promise.all(files.map(async (f) => (await readFile(join(dataDir, 'journal', f), 'utf8')).split('\n').filter(Boolean)));
+        return lines.flat().map((l) => JSON.parse(l));
+      },
+    };
+  },
+  { lockInProcess: false },
+);

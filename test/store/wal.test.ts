@@ -18,10 +18,22 @@ afterEach(async () => {
 function record(id: string, status: SaleRecord['sale']['status'] = 'completed', seq = 1): SaleRecord {
   return {
     sale: {
-      identifier: `TAB-1:${id}`, cashRegisterName: 'TAB-1', createdAt: '2026-11-23T10:00:00.000Z', status, lines: [], payments: [],
-      total: 1, vat: 0, discount: 0, costPrice: 0, customer: { name: '', address: '', email: '' }, receiptPrintedAt: null,
+      identifier: `TAB-1:${id}`,
+      cashRegisterName: 'TAB-1',
+      createdAt: '2026-11-23T10:00:00.000Z',
+      status,
+      lines: [],
+      payments: [],
+      total: 1,
+      vat: 0,
+      discount: 0,
+      costPrice: 0,
+      customer: { name: '', address: '', email: '' },
+      receiptPrintedAt: null,
     },
-    identity: 'i'.repeat(64), content: `c${seq}`, history: [{ seq, status, at: '2026-11-23T10:00:00.000Z' }],
+    identity: 'i'.repeat(64),
+    content: `c${seq}`,
+    history: [{ seq, status, at: '2026-11-23T10:00:00.000Z' }],
   };
 }
 
@@ -48,7 +60,10 @@ describe('write-ahead log', () => {
     expect(await readdir(join(dir, 'sales', 'TAB-1', '2026-11-23'))).toEqual([]);
 
     const again = await openStore();
-    expect(again.sales.map((r) => [r.sale.identifier, r.sale.status])).toEqual([['TAB-1:1', 'refunded'], ['TAB-1:2', 'completed']]);
+    expect(again.sales.map((r) => [r.sale.identifier, r.sale.status])).toEqual([
+      ['TAB-1:1', 'refunded'],
+      ['TAB-1:2', 'completed'],
+    ]);
     expect(again.store.recovery.applied).toBe(3);
     expect(await segments()).toEqual([]);
     const chunk = JSON.parse(await readFile(join(dir, 'sales', 'TAB-1', '2026-11-23', 'c-000001.json'), 'utf8'));
@@ -173,7 +188,12 @@ describe('GroupCommit.markLazy', () => {
     const commit = new GroupCommit({ idleMs: 60_000 });
     commit.attachLog(new WriteAheadLog(join(dir, 'wal'), dir));
     let writes = 0;
-    commit.markLazy({ path: join(dir, 'presence.json'), write: async () => { writes++; } });
+    commit.markLazy({
+      path: join(dir, 'presence.json'),
+      write: async () => {
+        writes++;
+      },
+    });
     commit.append(join(dir, 'journal.ndjson'), 'line\n');
     await commit.commit();
     expect(writes).toBe(0);
@@ -187,7 +207,12 @@ describe('GroupCommit.markLazy', () => {
     const commit = new GroupCommit({ idleMs: 60_000 });
     commit.attachLog(new WriteAheadLog(join(dir, 'wal'), dir));
     let writes = 0;
-    const writer = { path: join(dir, 'presence.json'), write: async () => { writes++; } };
+    const writer = {
+      path: join(dir, 'presence.json'),
+      write: async () => {
+        writes++;
+      },
+    };
     commit.markLazy(writer);
     commit.markDirty(writer);
     await commit.commit();

@@ -18,7 +18,12 @@ let port: number;
 
 beforeAll(async () => {
   // trustProxy: the follower's X-Forwarded-For keeps each client's address (login throttling per address).
-  leader = await startTestGateway({ store: { dataDir: './data', seedDemo: true }, server: { host: '127.0.0.1', port: 0, trustProxy: 'loopback' }, devices: [DEVICE], admins: [ADMIN] });
+  leader = await startTestGateway({
+    store: { dataDir: './data', seedDemo: true },
+    server: { host: '127.0.0.1', port: 0, trustProxy: 'loopback' },
+    devices: [DEVICE],
+    admins: [ADMIN],
+  });
   const f = followerHandler({ leaderUrl: () => leader.url, log: pino({ level: process.env.FOLLOWER_LOG ?? 'silent' }) });
   close = f.close;
   follower = createServer(f.handler);
@@ -40,26 +45,31 @@ describe('a follower in front of a gateway, under fuzzed and malformed requests'
   it('never crashes or answers 5xx, and answers what the gateway answers', async () => {
     const leaderPort = Number(new URL(leader.url).port);
     const env = (p: number): FuzzEnv => ({
-      host: `127.0.0.1:${p}`, deviceAuth, adminAuth,
-      badAuthAddresses: Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`), product: '101',
+      host: `127.0.0.1:${p}`,
+      deviceAuth,
+      adminAuth,
+      badAuthAddresses: Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`),
+      product: '101',
     });
     const mismatches: string[] = [];
     const statuses = new Map<string, number>();
     const N = 300;
     for (let batch = 0; batch < N / 15; batch++) {
-      await Promise.all(Array.from({ length: 15 }, async (_, j) => {
-        const i = batch * 15 + j;
-        // The same case twice (same seed): once direct, once through the follower.
-        const direct = fuzzCase(i, prng(1000 + i), env(leaderPort));
-        const forwarded = fuzzCase(i, prng(1000 + i), env(port));
-        const a = await rawRequest('127.0.0.1', leaderPort, { ...direct.req, timeoutMs: 20_000 });
-        const b = await rawRequest('127.0.0.1', port, { ...forwarded.req, timeoutMs: 20_000 });
-        const key = `${direct.kind} ${answer(a)} → ${answer(b)}`;
-        statuses.set(key, (statuses.get(key) ?? 0) + 1);
-        if (b.kind === 'response' && b.status >= 500) mismatches.push(`#${i} ${key}: ${b.body.toString('utf8', 0, 200)}`);
-        // Express answered directly: the follower gives the same status (Node-level answers and aborts may differ by hop).
-        if (direct.expect === 'app' && a.kind === 'response' && a.headers['x-request-id'] && answer(a) !== answer(b)) mismatches.push(`#${i} ${key}`);
-      }));
+      await Promise.all(
+        Array.from({ length: 15 }, async (_, j) => {
+          const i = batch * 15 + j;
+          // The same case twice (same seed): once direct, once through the follower.
+          const direct = fuzzCase(i, prng(1000 + i), env(leaderPort));
+          const forwarded = fuzzCase(i, prng(1000 + i), env(port));
+          const a = await rawRequest('127.0.0.1', leaderPort, { ...direct.req, timeoutMs: 20_000 });
+          const b = await rawRequest('127.0.0.1', port, { ...forwarded.req, timeoutMs: 20_000 });
+          const key = `${direct.kind} ${answer(a)} → ${answer(b)}`;
+          statuses.set(key, (statuses.get(key) ?? 0) + 1);
+          if (b.kind === 'response' && b.status >= 500) mismatches.push(`#${i} ${key}: ${b.body.toString('utf8', 0, 200)}`);
+          // Express answered directly: the follower gives the same status (Node-level answers and aborts may differ by hop).
+          if (direct.expect === 'app' && a.kind === 'response' && a.headers['x-request-id'] && answer(a) !== answer(b)) mismatches.push(`#${i} ${key}`);
+        }),
+      );
     }
     expect(mismatches, [...statuses].map(([k, n]) => `${k}: ${n}`).join('\n')).toEqual([]);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);

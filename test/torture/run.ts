@@ -74,26 +74,49 @@ async function main(): Promise<number> {
     failures.push(...cycles.failures.map((f) => `kill: ${f}`));
     if (cycles.cycles !== CYCLES) failures.push(`kill: only ${cycles.cycles} of ${CYCLES} cycles ran`);
     if (cycles.acknowledged === 0) failures.push('kill: no invoice was acknowledged at all');
-    log(`kill: ${cycles.pushesAcked} pushes acknowledged, ${cycles.pushesUnanswered} cut off by a kill (${cycles.unackedButStored} of their changes were stored anyway, each once); slowest restart ${cycles.maxRestartMs} ms; cycles killed before any acknowledgement ${cycles.cyclesWithoutAck}; back-office reads during the loads ${cycles.backOfficeReads}; wrong ${cycles.wrong}, stock errors ${cycles.stockErrors}, bad answers ${cycles.badAnswers}`);
+    log(
+      `kill: ${cycles.pushesAcked} pushes acknowledged, ${cycles.pushesUnanswered} cut off by a kill (${cycles.unackedButStored} of their changes were stored anyway, each once); slowest restart ${cycles.maxRestartMs} ms; cycles killed before any acknowledgement ${cycles.cyclesWithoutAck}; back-office reads during the loads ${cycles.backOfficeReads}; wrong ${cycles.wrong}, stock errors ${cycles.stockErrors}, bad answers ${cycles.badAnswers}`,
+    );
   }
 
   // Four fifths against a default gateway, one fifth against one in legacy mode (pre-146 clients).
   const legacyRequests = Math.round(REQUESTS / 5);
-  fuzz = await phase('fuzz', async () => mergeFuzzReports(
-    await runFuzz({ requests: REQUESTS - legacyRequests, concurrency: 32, seed: SEED, build: 'dist', log }),
-    await runFuzz({ requests: legacyRequests, concurrency: 32, seed: SEED + 1, build: 'dist', legacy: true, log: (m) => log(`legacy mode: ${m}`) }),
-  ));
+  fuzz = await phase('fuzz', async () =>
+    mergeFuzzReports(
+      await runFuzz({ requests: REQUESTS - legacyRequests, concurrency: 32, seed: SEED, build: 'dist', log }),
+      await runFuzz({ requests: legacyRequests, concurrency: 32, seed: SEED + 1, build: 'dist', legacy: true, log: (m) => log(`legacy mode: ${m}`) }),
+    ),
+  );
   if (fuzz) {
     failures.push(...fuzz.failures.map((f) => `fuzz: ${f}`));
     if (fuzz.requests !== REQUESTS) failures.push(`fuzz: only ${fuzz.requests} of ${REQUESTS} requests were sent`);
-    const node = Object.entries(fuzz.nodeAnswered).map(([k, v]) => `${k} ×${v}`).join(', ');
-    const statuses = Object.entries(fuzz.byStatus).map(([k, v]) => `${k} ×${v}`).join(', ');
+    const node = Object.entries(fuzz.nodeAnswered)
+      .map(([k, v]) => `${k} ×${v}`)
+      .join(', ');
+    const statuses = Object.entries(fuzz.byStatus)
+      .map(([k, v]) => `${k} ×${v}`)
+      .join(', ');
     log(`fuzz: ${fuzz.requests} requests in ${(fuzz.durationMs / 1000).toFixed(1)} s; answers ${statuses}`);
     log(`fuzz: answered by Node itself (no Express): ${node || 'none'}; cut off by the client on purpose: ${fuzz.aborted}; unexpected: ${fuzz.unexpected}`);
-    log(`fuzz: quarantine +${fuzz.quarantineAdded} (at most ${fuzz.quarantineAllowed} allowed by the answers), sales +${fuzz.salesAdded} (answers said ${fuzz.createdBySummaries}), articles version ${fuzz.articlesVersionChanged ? 'CHANGED' : 'unchanged'}; tablet probes ${fuzz.tabletProbes - fuzz.tabletProbeFailures}/${fuzz.tabletProbes} ok`);
+    log(
+      `fuzz: quarantine +${fuzz.quarantineAdded} (at most ${fuzz.quarantineAllowed} allowed by the answers), sales +${fuzz.salesAdded} (answers said ${fuzz.createdBySummaries}), articles version ${fuzz.articlesVersionChanged ? 'CHANGED' : 'unchanged'}; tablet probes ${fuzz.tabletProbes - fuzz.tabletProbeFailures}/${fuzz.tabletProbes} ok`,
+    );
   }
 
-  const slow = await phase('slow', () => runSlowloris({ sockets: SOCKETS, seconds: SLOW_SECONDS, byteIntervalMs: 500, pushers: 8, expectHeaderTimeouts: SLOW_SECONDS >= 65, maxLatencyMs: MAX_LATENCY, p99LatencyMs: P99_LATENCY, seed: SEED, build: 'dist', log }));
+  const slow = await phase('slow', () =>
+    runSlowloris({
+      sockets: SOCKETS,
+      seconds: SLOW_SECONDS,
+      byteIntervalMs: 500,
+      pushers: 8,
+      expectHeaderTimeouts: SLOW_SECONDS >= 65,
+      maxLatencyMs: MAX_LATENCY,
+      p99LatencyMs: P99_LATENCY,
+      seed: SEED,
+      build: 'dist',
+      log,
+    }),
+  );
   if (slow) failures.push(...slow.failures.map((f) => `slowloris: ${f}`));
 
   let cluster: CycleReport | undefined;
@@ -102,7 +125,15 @@ async function main(): Promise<number> {
     cluster = await phase('cluster', async () => {
       const pg = await startPostgres();
       try {
-        return await runCrashCycles({ cycles: CLUSTER_CYCLES, workersPerTablet: 3, killAfterMs: [300, 2500], seed: SEED + 2, build: 'dist', log: (m) => log(`cluster: ${m}`), postgresUrl: await pg.createDatabase() });
+        return await runCrashCycles({
+          cycles: CLUSTER_CYCLES,
+          workersPerTablet: 3,
+          killAfterMs: [300, 2500],
+          seed: SEED + 2,
+          build: 'dist',
+          log: (m) => log(`cluster: ${m}`),
+          postgresUrl: await pg.createDatabase(),
+        });
       } finally {
         await pg.stop();
       }
@@ -112,18 +143,35 @@ async function main(): Promise<number> {
     failures.push(...cluster.failures.map((f) => `cluster: ${f}`));
     if (cluster.cycles !== CLUSTER_CYCLES) failures.push(`cluster: only ${cluster.cycles} of ${CLUSTER_CYCLES} cycles ran`);
     if (cluster.acknowledged === 0) failures.push('cluster: no invoice was acknowledged at all');
-    log(`cluster: ${cluster.pushesAcked} pushes acknowledged, ${cluster.pushesUnanswered} cut off or answered 503 "retry" by a follower (${cluster.retryLater}); slowest restart ${cluster.maxRestartMs} ms; wrong ${cluster.wrong}, stock errors ${cluster.stockErrors}, bad answers ${cluster.badAnswers}`);
+    log(
+      `cluster: ${cluster.pushesAcked} pushes acknowledged, ${cluster.pushesUnanswered} cut off or answered 503 "retry" by a follower (${cluster.retryLater}); slowest restart ${cluster.maxRestartMs} ms; wrong ${cluster.wrong}, stock errors ${cluster.stockErrors}, bad answers ${cluster.badAnswers}`,
+    );
   }
 
   clearTimeout(watchdog);
   killStartedGateways();
   const seconds = ((performance.now() - started) / 1000).toFixed(0);
   for (const f of failures) process.stdout.write(`FAILED ${f}\n`);
-  process.stdout.write(failures.length ? `\nFAILED: ${failures.length} problems (seed ${SEED}, ${seconds} s)\n` : `\nOK: every invariant held (seed ${SEED}, ${seconds} s)\n`);
+  process.stdout.write(
+    failures.length ? `\nFAILED: ${failures.length} problems (seed ${SEED}, ${seconds} s)\n` : `\nOK: every invariant held (seed ${SEED}, ${seconds} s)\n`,
+  );
   if (cycles) process.stdout.write(`cycles: ${cycles.cycles}  acknowledged: ${cycles.acknowledged}  lost: ${cycles.lost}  duplicated: ${cycles.duplicated}\n`);
-  if (fuzz) process.stdout.write(`requests: ${fuzz.requests}  5xx: ${fuzz.fiveXx}  crashes: ${fuzz.crashes}  non-JSON 4xx: ${fuzz.nonJson4xx}  (Node-level: ${Object.entries(fuzz.nodeAnswered).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'})\n`);
-  if (cluster) process.stdout.write(`two processes on PostgreSQL: cycles: ${cluster.cycles}  acknowledged: ${cluster.acknowledged}  lost: ${cluster.lost}  duplicated: ${cluster.duplicated}\n`);
-  if (slow) process.stdout.write(`slowloris: sockets ${slow.sockets} (${slow.closedByServer} closed by the gateway), tablet pushes ${slow.pushesOk} ok of ${slow.pushes}, p99 latency ${slow.latency.p99} ms, max latency ${slow.latency.max} ms\n`);
+  if (fuzz)
+    process.stdout.write(
+      `requests: ${fuzz.requests}  5xx: ${fuzz.fiveXx}  crashes: ${fuzz.crashes}  non-JSON 4xx: ${fuzz.nonJson4xx}  (Node-level: ${
+        Object.entries(fuzz.nodeAnswered)
+          .map(([k, v]) => `${k} ×${v}`)
+          .join(', ') || 'none'
+      })\n`,
+    );
+  if (cluster)
+    process.stdout.write(
+      `two processes on PostgreSQL: cycles: ${cluster.cycles}  acknowledged: ${cluster.acknowledged}  lost: ${cluster.lost}  duplicated: ${cluster.duplicated}\n`,
+    );
+  if (slow)
+    process.stdout.write(
+      `slowloris: sockets ${slow.sockets} (${slow.closedByServer} closed by the gateway), tablet pushes ${slow.pushesOk} ok of ${slow.pushes}, p99 latency ${slow.latency.p99} ms, max latency ${slow.latency.max} ms\n`,
+    );
   return failures.length ? 1 : 0;
 }
 
@@ -132,8 +180,11 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-main().then((code) => process.exit(code), (err) => {
-  killStartedGateways();
-  process.stderr.write(`${(err as Error).stack ?? err}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    killStartedGateways();
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

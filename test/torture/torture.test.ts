@@ -19,13 +19,29 @@ describe.concurrent('torture, short variant of npm run torture', () => {
     let clean: ReturnType<typeof counts> | undefined;
     let tampered: ReturnType<typeof counts> | undefined;
     const report = await runCrashCycles({
-      cycles: 3, workersPerTablet: 2, killAfterMs: [900, 1600], seed: 20261201, build: 'src', keepDirOnFailure: false,
+      cycles: 3,
+      workersPerTablet: 2,
+      killAfterMs: [900, 1600],
+      seed: 20261201,
+      build: 'src',
+      keepDirOnFailure: false,
       afterCycles: async ({ url, verify, report: r }) => {
         clean = counts(r);
         // Behind the checker's back: a stock adjustment and a sale no simulated tablet pushed.
         expect((await api(url, `/stock/${PRODUCTS.tracked[0]}/adjustments`, 'POST', { delta: 1, reason: 'tamper' })).status).toBe(201);
-        const stray = { id: 202612019999999, date: '1796112000000', checkoutType: '0', checkoutStatus: '10', total: 1, positions: [{ productId: PRODUCTS.untracked[0], qty: 1, total: 1 }] };
-        const res = await fetch(`${url}/invoice`, { method: 'POST', headers: { authorization: basicAuth(TABLETS[0]) }, body: JSON.stringify({ invoices: [stray] }) });
+        const stray = {
+          id: 202612019999999,
+          date: '1796112000000',
+          checkoutType: '0',
+          checkoutStatus: '10',
+          total: 1,
+          positions: [{ productId: PRODUCTS.untracked[0], qty: 1, total: 1 }],
+        };
+        const res = await fetch(`${url}/invoice`, {
+          method: 'POST',
+          headers: { authorization: basicAuth(TABLETS[0]) },
+          body: JSON.stringify({ invoices: [stray] }),
+        });
         expect(res.status).toBe(200);
         await verify();
         tampered = counts(r);
@@ -38,19 +54,29 @@ describe.concurrent('torture, short variant of npm run torture', () => {
     expect(tampered!.wrong).toBeGreaterThan(0);
   }, 90_000);
 
-  it.skipIf(skipPostgres)('3 SIGKILL cycles against two processes on one PostgreSQL database (the leader, then the follower, then the leader): nothing lost or doubled, the same answers from both', async () => {
-    const pg = await startPostgres();
-    try {
-      const report = await runCrashCycles({
-        cycles: 3, workersPerTablet: 2, killAfterMs: [900, 1600], seed: 20261202, build: 'src', keepDirOnFailure: false, postgresUrl: await pg.createDatabase(),
-      });
-      expect(report.cycles).toBe(3);
-      expect(report.acknowledged).toBeGreaterThan(0);
-      expect(counts(report), report.failures.join('\n')).toEqual({ lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0 });
-    } finally {
-      await pg.stop();
-    }
-  }, 120_000);
+  it.skipIf(skipPostgres)(
+    '3 SIGKILL cycles against two processes on one PostgreSQL database (the leader, then the follower, then the leader): nothing lost or doubled, the same answers from both',
+    async () => {
+      const pg = await startPostgres();
+      try {
+        const report = await runCrashCycles({
+          cycles: 3,
+          workersPerTablet: 2,
+          killAfterMs: [900, 1600],
+          seed: 20261202,
+          build: 'src',
+          keepDirOnFailure: false,
+          postgresUrl: await pg.createDatabase(),
+        });
+        expect(report.cycles).toBe(3);
+        expect(report.acknowledged).toBeGreaterThan(0);
+        expect(counts(report), report.failures.join('\n')).toEqual({ lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0 });
+      } finally {
+        await pg.stop();
+      }
+    },
+    120_000,
+  );
 
   it('400 + 200 (legacy mode) hostile requests of every family: no 5xx, no crash, every Express refusal a JSON error, nothing written but quarantine', async () => {
     const r = mergeFuzzReports(
@@ -60,7 +86,12 @@ describe.concurrent('torture, short variant of npm run torture', () => {
     expect(r.failures).toEqual([]);
     expect(r.requests).toBe(600);
     expect(r.byKind['legacy-0']).toBeGreaterThan(0);
-    expect({ fiveXx: r.fiveXx, crashes: r.crashes, nonJson4xx: r.nonJson4xx, unexpected: r.unexpected }).toEqual({ fiveXx: 0, crashes: 0, nonJson4xx: 0, unexpected: 0 });
+    expect({ fiveXx: r.fiveXx, crashes: r.crashes, nonJson4xx: r.nonJson4xx, unexpected: r.unexpected }).toEqual({
+      fiveXx: 0,
+      crashes: 0,
+      nonJson4xx: 0,
+      unexpected: 0,
+    });
     expect(r.nodeAnswered['431']).toBeGreaterThan(0);
     expect(r.quarantineAdded).toBeGreaterThan(0);
     expect(r.salesAdded).toBe(0);
@@ -68,7 +99,17 @@ describe.concurrent('torture, short variant of npm run torture', () => {
 
   it('a short slowloris does not block tablets: every push succeeds with bounded latency', async () => {
     // Generous bounds: npm test runs other files on the same 2 cores meanwhile; a blocked gateway takes 30 s.
-    const r = await runSlowloris({ sockets: 150, seconds: 2, baselineMs: 500, byteIntervalMs: 200, pushers: 4, maxLatencyMs: 5000, p99LatencyMs: 2500, seed: 9, build: 'src' });
+    const r = await runSlowloris({
+      sockets: 150,
+      seconds: 2,
+      baselineMs: 500,
+      byteIntervalMs: 200,
+      pushers: 4,
+      maxLatencyMs: 5000,
+      p99LatencyMs: 2500,
+      seed: 9,
+      build: 'src',
+    });
     expect(r.failures).toEqual([]);
     expect(r.sockets).toBe(150);
     expect(r.pushesOk).toBe(r.pushes);

@@ -3,8 +3,14 @@ import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import type { Category, Commodity, Discount, Product, Tax } from '../../src/domain/types.js';
 import {
-  categoryPath, discountToTabShop, normaliseCategoryPath, productToStockItem, stockItemToProduct,
-  tabShopDiscountToDiscount, tabShopTaxToTax, taxToTabShop,
+  categoryPath,
+  discountToTabShop,
+  normaliseCategoryPath,
+  productToStockItem,
+  stockItemToProduct,
+  tabShopDiscountToDiscount,
+  tabShopTaxToTax,
+  taxToTabShop,
 } from '../../src/translate/articles.js';
 import { loadFixtures } from './fixtures.js';
 
@@ -65,7 +71,18 @@ describe('categoryPath', () => {
 
 describe('round trips', () => {
   it('a served stock item imports back to the same product, path and level', () => {
-    const product: Product = { identifier: '403', name: 'Käsekuchen', description: 'Cheesecake', price: 3.8, priceIncludesVat: true, tax: '1', discount: '1', costPrice: 0.9, attribute: 16, custom: null };
+    const product: Product = {
+      identifier: '403',
+      name: 'Käsekuchen',
+      description: 'Cheesecake',
+      price: 3.8,
+      priceIncludesVat: true,
+      tax: '1',
+      discount: '1',
+      costPrice: 0.9,
+      attribute: 16,
+      custom: null,
+    };
     for (const stockQty of [8, 0.5, null]) {
       const item = productToStockItem(product, { categoryPath: '/Food/Pastry', stockQty });
       expect(stockItemToProduct(item)).toStrictEqual({ product, categoryPath: '/Food/Pastry', stockQty });
@@ -108,9 +125,9 @@ describe('demo catalogue', () => {
     expect(catalogue.products.length).toBeGreaterThanOrEqual(18);
     expect(catalogue.stock.length).toBeGreaterThanOrEqual(catalogue.products.length / 3);
     expect(catalogue.stock.length).toBeLessThan(catalogue.products.length);
-    expect([...categories.keys()].map((id) => categoryPath(id, categories))).toEqual(expect.arrayContaining([
-      '/Drinks', '/Drinks/Coffee', '/Drinks/Tea', '/Drinks/Cold', '/Food', '/Food/Pastry', '/Food/Sandwiches',
-    ]));
+    expect([...categories.keys()].map((id) => categoryPath(id, categories))).toEqual(
+      expect.arrayContaining(['/Drinks', '/Drinks/Coffee', '/Drinks/Tea', '/Drinks/Cold', '/Food', '/Food/Pastry', '/Food/Sandwiches']),
+    );
   });
 
   it('every reference exists', () => {
@@ -131,7 +148,10 @@ describe('demo catalogue', () => {
 
   it('places every product in exactly one category', () => {
     for (const p of catalogue.products) {
-      expect(catalogue.commodities.filter((c) => c.product === p.identifier), p.identifier).toHaveLength(1);
+      expect(
+        catalogue.commodities.filter((c) => c.product === p.identifier),
+        p.identifier,
+      ).toHaveLength(1);
     }
   });
 

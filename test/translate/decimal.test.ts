@@ -1,18 +1,36 @@
 import { describe, expect, it } from 'vitest';
-import {
-  Decimal, decimalKey, fractionToPercent, isNumeric, percentToFraction, sumDecimals, toDecimal, toNumber,
-} from '../../src/translate/decimal.js';
+import { Decimal, decimalKey, fractionToPercent, isNumeric, percentToFraction, sumDecimals, toDecimal, toNumber } from '../../src/translate/decimal.js';
 
 describe('isNumeric', () => {
-  it.each([
-    0, 1, -2.5, 1e21, 0.1, '1', '-2.50', '+3', '1e3', '1E-3', '.5', '5.', '0', '-0', '201409200100001', '0.271818',
-  ])('%j is numeric', (x) => {
+  it.each([0, 1, -2.5, 1e21, 0.1, '1', '-2.50', '+3', '1e3', '1E-3', '.5', '5.', '0', '-0', '201409200100001', '0.271818'])('%j is numeric', (x) => {
     expect(isNumeric(x)).toBe(true);
   });
 
   it.each([
-    '', ' 1', '1 ', '0x10', 'NaN', 'Infinity', '-Infinity', '1,5', '1.2.3', 'e3', '.', '-', '1e', '1e999', '١٢',
-    NaN, Infinity, -Infinity, null, undefined, true, {}, [], [1],
+    '',
+    ' 1',
+    '1 ',
+    '0x10',
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    '1,5',
+    '1.2.3',
+    'e3',
+    '.',
+    '-',
+    '1e',
+    '1e999',
+    '١٢',
+    NaN,
+    Infinity,
+    -Infinity,
+    null,
+    undefined,
+    true,
+    {},
+    [],
+    [1],
   ])('%j is not numeric', (x) => {
     expect(isNumeric(x)).toBe(false);
   });
@@ -50,8 +68,16 @@ describe('decimalKey', () => {
 
 describe('toNumber', () => {
   it.each([
-    ['3.19', 3.19], ['6.380', 6.38], [6.38, 6.38], ['0.271818', 0.271818], ['-0', 0], [-0, 0], ['1e3', 1000],
-    ['201409200100001', 201409200100001], ['0.5', 0.5], ['-10.00', -10],
+    ['3.19', 3.19],
+    ['6.380', 6.38],
+    [6.38, 6.38],
+    ['0.271818', 0.271818],
+    ['-0', 0],
+    [-0, 0],
+    ['1e3', 1000],
+    ['201409200100001', 201409200100001],
+    ['0.5', 0.5],
+    ['-10.00', -10],
   ])('%j → %j', (x, n) => {
     expect(toNumber(x)).toBe(n);
     expect(Object.is(toNumber(x), n)).toBe(true);
@@ -79,7 +105,16 @@ describe('sumDecimals', () => {
 
 describe('percent ⇄ fraction', () => {
   it.each([
-    [0.1, 10], [0.2, 20], [0, 0], [0.07, 7], [0.077, 7.7], [0.055, 5.5], [0.19, 19], [0.333, 33.3], [1, 100], ['0.1000', 10],
+    [0.1, 10],
+    [0.2, 20],
+    [0, 0],
+    [0.07, 7],
+    [0.077, 7.7],
+    [0.055, 5.5],
+    [0.19, 19],
+    [0.333, 33.3],
+    [1, 100],
+    ['0.1000', 10],
   ])('fraction %j ⇄ %j percent', (fraction, percent) => {
     expect(fractionToPercent(fraction)).toBe(percent);
     expect(percentToFraction(percent)).toBe(Number(fraction));
@@ -103,13 +138,53 @@ describe('fast paths of decimalKey and toNumber', () => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed / 2 ** 31;
   };
-  const numbers: number[] = [0, -0, 1, -1, 0.1, 0.1 + 0.2, 1e21, 1e-7, -1e-7, 1.5e-7, 1e20, 5e-324, 2 ** 53 + 2, Number.MAX_VALUE, -Number.MIN_VALUE, 123456789012345680000, 9.999999999999999e20];
+  const numbers: number[] = [
+    0,
+    -0,
+    1,
+    -1,
+    0.1,
+    0.1 + 0.2,
+    1e21,
+    1e-7,
+    -1e-7,
+    1.5e-7,
+    1e20,
+    5e-324,
+    2 ** 53 + 2,
+    Number.MAX_VALUE,
+    -Number.MIN_VALUE,
+    123456789012345680000,
+    9.999999999999999e20,
+  ];
   for (let i = 0; i < 3000; i++) {
     const scale = 10 ** Math.floor(rnd() * 40 - 20);
     numbers.push((rnd() - 0.5) * scale, Math.round((rnd() - 0.5) * 1e6) / 100, Math.floor(rnd() * 1e15));
   }
-  const strings: string[] = ['0', '-0', '+0', '00', '007', '1', '-1', '10', '12345678901234567890', '123456789012345678901', '-12345678901234567890',
-    '1.0', '1.50', '.5', '5.', '1e3', '1E-3', '0.0000001', '1e21', '-0.000001', '201409200100001', '1772000000000'];
+  const strings: string[] = [
+    '0',
+    '-0',
+    '+0',
+    '00',
+    '007',
+    '1',
+    '-1',
+    '10',
+    '12345678901234567890',
+    '123456789012345678901',
+    '-12345678901234567890',
+    '1.0',
+    '1.50',
+    '.5',
+    '5.',
+    '1e3',
+    '1E-3',
+    '0.0000001',
+    '1e21',
+    '-0.000001',
+    '201409200100001',
+    '1772000000000',
+  ];
   for (const n of numbers) strings.push(String(n), n.toFixed(Math.floor(rnd() * 8)));
 
   it('decimalKey: same string as decimal.js for numbers and numeric strings', () => {

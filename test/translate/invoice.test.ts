@@ -2,8 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { Sale } from '../../src/domain/types.js';
 import { validateBatch, validateInvoice } from '../../src/translate/invoice-schema.js';
 import {
-  checkoutStatusToSaleStatus, invoiceContentKey, invoiceIdentityKey, invoiceToSale, paymentMethod,
-  saleContentKey, saleIdentityKey, stockMovements,
+  checkoutStatusToSaleStatus,
+  invoiceContentKey,
+  invoiceIdentityKey,
+  invoiceToSale,
+  paymentMethod,
+  saleContentKey,
+  saleIdentityKey,
+  stockMovements,
 } from '../../src/translate/invoice.js';
 import type { TabShopInvoice } from '../../src/translate/tabshop-types.js';
 import { loadFixtures } from './fixtures.js';
@@ -65,7 +71,9 @@ describe('validateInvoice', () => {
 
   it.each([null, 5, 'x', [], true])('refuses %j as not an object', (item) => {
     expect(validateInvoice(item)).toStrictEqual({
-      ok: false, reason: 'invalid invoice: not an object', problems: [{ path: '', message: 'not an object' }],
+      ok: false,
+      reason: 'invalid invoice: not an object',
+      problems: [{ path: '', message: 'not an object' }],
     });
   });
 
@@ -101,7 +109,12 @@ describe('validateBatch', () => {
 
 describe('checkoutStatusToSaleStatus', () => {
   it.each([
-    [10, 'completed'], ['10', 'completed'], ['11', 'refunded'], [11, 'refunded'], ['12', 'cancelled'], [undefined, 'completed'],
+    [10, 'completed'],
+    ['10', 'completed'],
+    ['11', 'refunded'],
+    [11, 'refunded'],
+    ['12', 'cancelled'],
+    [undefined, 'completed'],
   ] as const)('%j → %s', (status, expected) => {
     expect(checkoutStatusToSaleStatus(status)).toBe(expected);
   });
@@ -113,10 +126,22 @@ describe('checkoutStatusToSaleStatus', () => {
 
 describe('paymentMethod', () => {
   it.each([
-    [0, 'cash', '0'], ['1', 'credit_card', '1'], [2, 'card', '2'], ['3', 'paypal', '3'], ['4', 'check', '4'],
-    ['5', 'paypal_here', '5'], ['6', 'invoice', '6'], ['7', 'bitcoin', '7'], ['8', 'authorize_net', '8'],
-    ['9', 'payleven', '9'], ['10', 'yodo', '10'], [11, 'stripe', '11'], ['12', 'custom', '12'], ['42', 'custom', '42'],
-    [-1, 'custom', '-1'], ['2.0', 'card', '2.0'],
+    [0, 'cash', '0'],
+    ['1', 'credit_card', '1'],
+    [2, 'card', '2'],
+    ['3', 'paypal', '3'],
+    ['4', 'check', '4'],
+    ['5', 'paypal_here', '5'],
+    ['6', 'invoice', '6'],
+    ['7', 'bitcoin', '7'],
+    ['8', 'authorize_net', '8'],
+    ['9', 'payleven', '9'],
+    ['10', 'yodo', '10'],
+    [11, 'stripe', '11'],
+    ['12', 'custom', '12'],
+    ['42', 'custom', '42'],
+    [-1, 'custom', '-1'],
+    ['2.0', 'card', '2.0'],
   ] as const)('%j → %s (code %j)', (type, method, code) => {
     expect(paymentMethod(type)).toStrictEqual({ method, code });
   });
@@ -151,7 +176,7 @@ describe('invoice keys', () => {
   it('reordered positions and keys: same identity, same content', () => {
     const reordered = variant((i) => {
       i.positions.reverse();
-      i.positions[0] = Object.fromEntries(Object.entries(i.positions[0]).reverse()) as typeof i.positions[0];
+      i.positions[0] = Object.fromEntries(Object.entries(i.positions[0]).reverse()) as (typeof i.positions)[0];
     });
     expect(invoiceIdentityKey(reordered)).toBe(invoiceIdentityKey(base));
     expect(invoiceContentKey(reordered)).toBe(invoiceContentKey(base));
@@ -159,11 +184,21 @@ describe('invoice keys', () => {
 
   it('changed status, customer or payment: same identity, different content', () => {
     for (const change of [
-      (i: TabShopInvoice) => { i.checkoutStatus = '11'; },
-      (i: TabShopInvoice) => { i.customer = { ...i.customer, name: 'Zoë' }; },
-      (i: TabShopInvoice) => { i.checkoutType = '1'; },
-      (i: TabShopInvoice) => { i.positions[0].productName = 'Cheeseburger'; },
-      (i: TabShopInvoice) => { i.extra = true; },
+      (i: TabShopInvoice) => {
+        i.checkoutStatus = '11';
+      },
+      (i: TabShopInvoice) => {
+        i.customer = { ...i.customer, name: 'Zoë' };
+      },
+      (i: TabShopInvoice) => {
+        i.checkoutType = '1';
+      },
+      (i: TabShopInvoice) => {
+        i.positions[0].productName = 'Cheeseburger';
+      },
+      (i: TabShopInvoice) => {
+        i.extra = true;
+      },
     ]) {
       const changed = variant(change);
       expect(invoiceIdentityKey(changed)).toBe(invoiceIdentityKey(base));
@@ -173,18 +208,31 @@ describe('invoice keys', () => {
 
   it('changed qty, total, product or date: different identity', () => {
     for (const change of [
-      (i: TabShopInvoice) => { i.positions[0].qty = 2; },
-      (i: TabShopInvoice) => { i.positions[1].total = '3.20'; },
-      (i: TabShopInvoice) => { i.positions[1].productId = '25'; },
-      (i: TabShopInvoice) => { i.date = '1411219491163'; },
-      (i: TabShopInvoice) => { i.positions.pop(); },
+      (i: TabShopInvoice) => {
+        i.positions[0].qty = 2;
+      },
+      (i: TabShopInvoice) => {
+        i.positions[1].total = '3.20';
+      },
+      (i: TabShopInvoice) => {
+        i.positions[1].productId = '25';
+      },
+      (i: TabShopInvoice) => {
+        i.date = '1411219491163';
+      },
+      (i: TabShopInvoice) => {
+        i.positions.pop();
+      },
     ]) {
       expect(invoiceIdentityKey(variant(change))).not.toBe(invoiceIdentityKey(base));
     }
   });
 
   it('names that look numeric are compared as written', () => {
-    const named = (name: string) => variant((i) => { i.customer = { name, address: '', email: '' }; });
+    const named = (name: string) =>
+      variant((i) => {
+        i.customer = { name, address: '', email: '' };
+      });
     expect(invoiceContentKey(named('007'))).not.toBe(invoiceContentKey(named('7')));
   });
 
@@ -197,7 +245,12 @@ describe('invoice keys', () => {
     const reordered = { ...structuredClone(sale), lines: [...sale.lines].reverse() };
     expect(saleIdentityKey(reordered)).toBe(saleIdentityKey(sale));
 
-    const refunded = invoiceToSale(variant((i) => { i.checkoutStatus = 11; }), ctx);
+    const refunded = invoiceToSale(
+      variant((i) => {
+        i.checkoutStatus = 11;
+      }),
+      ctx,
+    );
     expect(saleIdentityKey(refunded)).toBe(saleIdentityKey(sale));
     expect(saleContentKey(refunded)).not.toBe(saleContentKey(sale));
 
@@ -207,7 +260,10 @@ describe('invoice keys', () => {
   });
 
   it('a re-push with numbers as strings leaves the sale content unchanged', () => {
-    const asStrings = variant((i) => { i.total = '6.38'; i.positions[0].qty = '1'; });
+    const asStrings = variant((i) => {
+      i.total = '6.38';
+      i.positions[0].qty = '1';
+    });
     expect(saleContentKey(invoiceToSale(asStrings, ctx))).toBe(saleContentKey(invoiceToSale(base, ctx)));
   });
 });
@@ -233,7 +289,10 @@ describe('stockMovements', () => {
 
 describe('canonicalJson (content keys of stored sales)', () => {
   const rules = (numericStrings: boolean) => ({
-    numericStrings, verbatim: new Set(['id', 'name']), unordered: new Set(['positions', 'lines']), nested: {},
+    numericStrings,
+    verbatim: new Set(['id', 'name']),
+    unordered: new Set(['positions', 'lines']),
+    nested: {},
   });
   const samples: unknown[] = [
     ...fixtures.map((f) => f.fixture.invoice),

@@ -25,14 +25,26 @@ export interface CashOptions {
 export class Cash {
   constructor(private readonly opts: CashOptions) {}
 
-  moveCash(register: string, action: BalanceMovement['action'], amount: number, note: string, by: string): Promise<{ movement: BalanceMovement; balance: BalanceView }> {
+  moveCash(
+    register: string,
+    action: BalanceMovement['action'],
+    amount: number,
+    note: string,
+    by: string,
+  ): Promise<{ movement: BalanceMovement; balance: BalanceView }> {
     return this.opts.ledger.exclusive(async () => {
       const reg = this.opts.registers.known(register);
       const now = this.opts.now();
       const day = this.opts.days.openDay(reg, now);
       const movement: BalanceMovement = {
-        id: `${reg.name}:${reg.movementCount + 1}`, cashRegisterName: reg.name, dayId: day.dayId,
-        action, amount: toDecimal(amount).toNumber(), note, at: now.toISOString(), by,
+        id: `${reg.name}:${reg.movementCount + 1}`,
+        cashRegisterName: reg.name,
+        dayId: day.dayId,
+        action,
+        amount: toDecimal(amount).toNumber(),
+        note,
+        at: now.toISOString(),
+        by,
       };
       await this.opts.store.putMovement(movement);
       reg.movementCount++;

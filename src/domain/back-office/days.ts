@@ -62,11 +62,15 @@ export class Days {
         if (!parsed || parsed.register !== register) throw new AppError('bad_request', `dayId ${dayId} is not a day of register ${register}`);
         const closed = reg.closed.get(parsed.dayNo);
         if (closed) return { report: closed.report, alreadyClosed: true };
-        if (reg.open?.dayNo !== parsed.dayNo) throw new AppError('day_is_not_open', `day ${dayId} is not open (the register's open day is ${reg.open?.dayId ?? 'none'})`);
+        if (reg.open?.dayNo !== parsed.dayNo)
+          throw new AppError('day_is_not_open', `day ${dayId} is not open (the register's open day is ${reg.open?.dayId ?? 'none'})`);
       }
       const day = reg.open;
       if (!day) {
-        throw new AppError('day_is_not_open', `register ${register} has no open day (a day opens with its first sale or balance change); last closed: ${reg.lastClosed?.dayId ?? 'none'}`);
+        throw new AppError(
+          'day_is_not_open',
+          `register ${register} has no open day (a day opens with its first sale or balance change); last closed: ${reg.lastClosed?.dayId ?? 'none'}`,
+        );
       }
       // Every change already accounted in the day must be on disk before its Z report is.
       await this.opts.uow.durable();
@@ -153,7 +157,15 @@ export function overlapping(days: DaySummary[], range: { from?: string; to?: str
 
 export function daySummary(r: DayReport, status: DaySummary['status']): DaySummary {
   return {
-    dayId: r.dayId, cashRegisterName: r.cashRegisterName, dayNo: r.dayNo, status, openedAt: r.openedAt, closedAt: r.closedAt,
-    saleCount: r.saleCount, refundCount: r.refundCount, cancelCount: r.cancelCount, gross: r.gross,
+    dayId: r.dayId,
+    cashRegisterName: r.cashRegisterName,
+    dayNo: r.dayNo,
+    status,
+    openedAt: r.openedAt,
+    closedAt: r.closedAt,
+    saleCount: r.saleCount,
+    refundCount: r.refundCount,
+    cancelCount: r.cancelCount,
+    gross: r.gross,
   };
 }

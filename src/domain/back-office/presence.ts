@@ -58,7 +58,8 @@ export function presenceDoc(registers: Registers): PresenceDoc {
   const doc: PresenceDoc['registers'] = {};
   for (const reg of registers.all()) {
     doc[reg.name] = {
-      lastSeenAt: reg.lastSeenAt, lastPushAt: reg.lastPushAt,
+      lastSeenAt: reg.lastSeenAt,
+      lastPushAt: reg.lastPushAt,
       devices: Object.fromEntries([...reg.devices].map(([name, d]) => [name, { lastSeenAt: d.lastSeenAt, lastPushAt: d.lastPushAt }])),
     };
   }

@@ -69,8 +69,17 @@ export class Registers {
     let reg = this.byName.get(name);
     if (!reg) {
       reg = {
-        name, configured, version: 0, lastDayNo: 0, open: null, closed: new Map(), lastClosed: null, movementCount: 0,
-        lastSeenAt: null, lastPushAt: null, devices: new Map(),
+        name,
+        configured,
+        version: 0,
+        lastDayNo: 0,
+        open: null,
+        closed: new Map(),
+        lastClosed: null,
+        movementCount: 0,
+        lastSeenAt: null,
+        lastPushAt: null,
+        devices: new Map(),
       };
       this.byName.set(name, reg);
     }

@@ -36,15 +36,21 @@ export class SaleAccounting {
     const reg = registers.register(record.sale.cashRegisterName);
     if (kind === 'api' && previous) {
       if (previous.sale.receiptPrintedAt) {
-        throw new AppError('receipt_is_printed_already', `the receipt of sale ${previous.sale.identifier} is printed (${previous.sale.receiptPrintedAt}); the sale can no longer be changed`);
+        throw new AppError(
+          'receipt_is_printed_already',
+          `the receipt of sale ${previous.sale.identifier} is printed (${previous.sale.receiptPrintedAt}); the sale can no longer be changed`,
+        );
       }
       if (previous.sale.dayId && days.isClosed(previous.sale.dayId)) {
-        throw new AppError('day_is_closed', `sale ${previous.sale.identifier} belongs to day ${previous.sale.dayId}, which is closed; the sale can no longer be changed through the API`);
+        throw new AppError(
+          'day_is_closed',
+          `sale ${previous.sale.identifier} belongs to day ${previous.sale.dayId}, which is closed; the sale can no longer be changed through the API`,
+        );
       }
     }
     const change = record.history[record.history.length - 1];
     // A receipt print changes no figure, so it opens no day.
-    change.dayId = kind === 'receipt' ? reg.open?.dayId ?? previous?.sale.dayId ?? days.openDay(reg, at).dayId : days.openDay(reg, at).dayId;
+    change.dayId = kind === 'receipt' ? (reg.open?.dayId ?? previous?.sale.dayId ?? days.openDay(reg, at).dayId) : days.openDay(reg, at).dayId;
     record.sale.dayId = previous?.sale.dayId ?? change.dayId;
     record.lineFacts = facts.freeze(record.sale, previous?.lineFacts ?? {});
     if (previous && footprintKey(footprintOf(previous.sale)) !== footprintKey(footprintOf(record.sale))) {
@@ -74,7 +80,11 @@ export class SaleAccounting {
       const change = record.history[i];
       const beforeFootprint = change.prior ?? after;
       const before = i === 0 ? null : { status: record.history[i - 1].status, footprint: beforeFootprint };
-      this.accountChange(reg, change, changeFacts(before, { status: change.status, footprint: after }, facts, (l) => this.opts.facts.now(l)));
+      this.accountChange(
+        reg,
+        change,
+        changeFacts(before, { status: change.status, footprint: after }, facts, (l) => this.opts.facts.now(l)),
+      );
       after = beforeFootprint;
     }
     this.opts.stats.addSale(record.history[0].at, reg.name, record.sale.identifier);

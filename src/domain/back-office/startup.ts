@@ -67,14 +67,28 @@ export class Startup {
     const presence = await this.opts.store.open({
       onClosedDay: (day) => {
         const problem = closedDayProblem(day);
-        if (problem) return this.setAside({ what: 'closed day', id: (day as Partial<ClosedDay> | null)?.dayId, cashRegisterName: day?.cashRegisterName, raw: day, reason: problem });
+        if (problem)
+          return this.setAside({
+            what: 'closed day',
+            id: (day as Partial<ClosedDay> | null)?.dayId,
+            cashRegisterName: day?.cashRegisterName,
+            raw: day,
+            reason: problem,
+          });
         const reg = registers.register(day.cashRegisterName);
         reg.closed.set(day.dayNo, day);
         reg.version++;
       },
       onMovement: (m) => {
         const problem = movementProblem(m);
-        if (problem) return this.setAside({ what: 'cash movement', id: (m as Partial<BalanceMovement> | null)?.id, cashRegisterName: m?.cashRegisterName, raw: m, reason: problem });
+        if (problem)
+          return this.setAside({
+            what: 'cash movement',
+            id: (m as Partial<BalanceMovement> | null)?.id,
+            cashRegisterName: m?.cashRegisterName,
+            raw: m,
+            reason: problem,
+          });
         const reg = registers.register(m.cashRegisterName);
         const list = this.movements.get(m.dayId) ?? [];
         list.push(m);
@@ -127,8 +141,8 @@ export class Startup {
       const found = this.days.get(dayId);
       const movements = (this.movements.get(dayId) ?? []).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
       const closed = reg.closed.get(dayNo);
-      const openedAt = [found?.openedAt, movements[0]?.at].filter((x): x is string => x !== undefined).sort()[0]
-        ?? closed?.openedAt ?? this.opts.now().toISOString();
+      const openedAt =
+        [found?.openedAt, movements[0]?.at].filter((x): x is string => x !== undefined).sort()[0] ?? closed?.openedAt ?? this.opts.now().toISOString();
       const day: DayState = { dayNo, dayId, openedAt, figures: found?.figures ?? new Figures(), movements };
       if (closed) {
         this.checkFrozen(reg, closed, day);

@@ -13,11 +13,14 @@ export interface ClosedDay {
 
 /** Presence of registers and devices, written along with other back-office writes (not on every poll). */
 export interface PresenceDoc {
-  registers: Record<string, {
-    lastSeenAt: string | null;
-    lastPushAt: string | null;
-    devices: Record<string, { lastSeenAt: string | null; lastPushAt: string | null }>;
-  }>;
+  registers: Record<
+    string,
+    {
+      lastSeenAt: string | null;
+      lastPushAt: string | null;
+      devices: Record<string, { lastSeenAt: string | null; lastPushAt: string | null }>;
+    }
+  >;
 }
 
 /**

@@ -71,7 +71,6 @@ export interface OutboxState {
   targets: Record<string, TargetMark>;
 }
 
-
 /**
  * Storage of the durable outbox (the port): files in the data dir (OutboxStore) or PostgreSQL
  * (PgOutboxStore). Every change is written by the sales store's next commit round, so an item

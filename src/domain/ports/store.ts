@@ -20,11 +20,7 @@ export interface Store {
   /** Where the data lives, for operators: 'the data dir' or 'the database'. */
   readonly kind: 'lowdb' | 'postgres';
   /** Takes the data-dir lock and loads everything; `onSale` and `onQuarantine` see each stored record once. */
-  open(visit: {
-    onSale(record: SaleRecord): void;
-    onQuarantine(item: QuarantineItem): void;
-    onModification(m: Modification): void;
-  }): Promise<void>;
+  open(visit: { onSale(record: SaleRecord): void; onQuarantine(item: QuarantineItem): void; onModification(m: Modification): void }): Promise<void>;
   close(): Promise<void>;
   /** Settles if the store can no longer be used by this process (another took the lead of the database): stop. */
   readonly fatal?: Promise<Error>;

@@ -85,7 +85,9 @@ export class PgCommitQueue {
     let broken: unknown;
     // pg-pool listens for 'error' only while a connection is idle: the server ending this one between
     // two statements (a database shut down) must fail the round, not crash the process.
-    const dropped = (err: Error) => { broken = err; };
+    const dropped = (err: Error) => {
+      broken = err;
+    };
     client.on('error', dropped);
     try {
       await client.query('BEGIN');
@@ -94,7 +96,9 @@ export class PgCommitQueue {
       for (const t of taken) await t.write(client);
       await client.query('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK').catch((e) => { broken = e; });
+      await client.query('ROLLBACK').catch((e) => {
+        broken = e;
+      });
       throw err;
     } finally {
       client.off('error', dropped);
@@ -168,7 +172,9 @@ export class PendingList<V> implements RoundPart {
     return {
       write: (client) => this.writeAll(client, taken),
       committed: () => undefined,
-      failed: () => { this.pending = [...taken, ...this.pending]; },
+      failed: () => {
+        this.pending = [...taken, ...this.pending];
+      },
     };
   }
 }
@@ -177,7 +183,10 @@ export class PendingList<V> implements RoundPart {
 export class PendingDoc implements RoundPart {
   private dirty = false;
 
-  constructor(private readonly snapshot: () => string, private readonly writeDoc: (client: pg.PoolClient, json: string) => Promise<void>) {}
+  constructor(
+    private readonly snapshot: () => string,
+    private readonly writeDoc: (client: pg.PoolClient, json: string) => Promise<void>,
+  ) {}
 
   mark(): void {
     this.dirty = true;
@@ -190,7 +199,9 @@ export class PendingDoc implements RoundPart {
     return {
       write: (client) => this.writeDoc(client, json),
       committed: () => undefined,
-      failed: () => { this.dirty = true; },
+      failed: () => {
+        this.dirty = true;
+      },
     };
   }
 }

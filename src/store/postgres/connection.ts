@@ -20,8 +20,12 @@ const SESSION_OPTIONS = `-c synchronous_commit=on -c tabshop.writer_schema=${WRI
 
 export function createPool(opts: PostgresOptions, onError: (err: Error) => void): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: opts.url, max: opts.poolSize, options: SESSION_OPTIONS, application_name: 'tabshop-gateway',
-    keepAlive: true, connectionTimeoutMillis: 10_000,
+    connectionString: opts.url,
+    max: opts.poolSize,
+    options: SESSION_OPTIONS,
+    application_name: 'tabshop-gateway',
+    keepAlive: true,
+    connectionTimeoutMillis: 10_000,
   });
   // An idle connection the server closed must not crash the process; the next query opens another.
   pool.on('error', onError);
@@ -29,7 +33,13 @@ export function createPool(opts: PostgresOptions, onError: (err: Error) => void)
 }
 
 export function createClient(url: string, applicationName = 'tabshop-gateway'): pg.Client {
-  const client = new pg.Client({ connectionString: url, options: SESSION_OPTIONS, application_name: applicationName, keepAlive: true, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({
+    connectionString: url,
+    options: SESSION_OPTIONS,
+    application_name: applicationName,
+    keepAlive: true,
+    connectionTimeoutMillis: 10_000,
+  });
   // pg emits 'error' when the connection drops, even while a query runs (which fails with it): with
   // no listener that event would crash the process. The failed query, or the next one, reports it.
   client.on('error', () => undefined);
@@ -38,14 +48,20 @@ export function createClient(url: string, applicationName = 'tabshop-gateway'): 
 
 /** A connection failure, said in one line that names the database (never the password). */
 export class DatabaseUnavailableError extends Error {
-  constructor(readonly url: string, cause: unknown) {
+  constructor(
+    readonly url: string,
+    cause: unknown,
+  ) {
     super(`cannot use ${describeDatabase(url)}: ${(cause as Error)?.message ?? String(cause)}`);
     this.name = 'DatabaseUnavailableError';
   }
 }
 
 export class DatabaseLockedError extends Error {
-  constructor(readonly url: string, readonly holder: string) {
+  constructor(
+    readonly url: string,
+    readonly holder: string,
+  ) {
     super(`${describeDatabase(url)} is in use by another gateway process (${holder}); stop it first (docs/postgres.md)`);
     this.name = 'DatabaseLockedError';
   }
@@ -103,7 +119,10 @@ export class DatabaseLock {
   private ensuring: Promise<void> | null = null;
   lost = false;
 
-  constructor(private readonly url: string, private readonly onLost: (err: Error) => void = () => undefined) {}
+  constructor(
+    private readonly url: string,
+    private readonly onLost: (err: Error) => void = () => undefined,
+  ) {}
 
   get holderName(): string {
     return `tabshop-gateway pid ${process.pid} on ${hostname()}`;
@@ -116,10 +135,14 @@ export class DatabaseLock {
       if (!opts.follow && !(await this.tryLock(client))) throw new DatabaseLockedError(this.url, (await describeLeader(client)).holder);
       opts.follow?.onLeading?.();
       // Waits for a round of the previous leader still in flight (it holds the row FOR SHARE).
-      const { rows: [row] } = await client.query<{ epoch: string }>(
+      const {
+        rows: [row],
+      } = await client.query<{ epoch: string }>(
         `INSERT INTO gateway_leader (id, epoch, url, holder) VALUES (true, 1, $1, $2)
           ON CONFLICT (id) DO UPDATE SET epoch = gateway_leader.epoch + 1, url = EXCLUDED.url, holder = EXCLUDED.holder, since = now()
-          RETURNING epoch::text`, [opts.advertiseUrl ?? '', this.holderName]);
+          RETURNING epoch::text`,
+        [opts.advertiseUrl ?? '', this.holderName],
+      );
       this.epoch = row.epoch;
       pid = await backendPid(client);
     } catch (err) {
@@ -168,7 +191,8 @@ export class DatabaseLock {
     const { rows } = await client.query<{ held: boolean; epoch: string }>(
       `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND objsubid = 2 AND granted AND pid = $3) AS held,
         epoch::text FROM gateway_leader WHERE id FOR SHARE`,
-      [...LOCK_KEY, this.backendPid]);
+      [...LOCK_KEY, this.backendPid],
+    );
     if (rows[0]?.epoch !== this.epoch) throw new LeadershipLostError('another gateway process took the lead of the database; this one stops');
     if (!rows[0].held) {
       this.lost = true;
@@ -182,7 +206,9 @@ export class DatabaseLock {
    */
   ensure(): Promise<void> {
     if (this.client && !this.lost) return Promise.resolve();
-    this.ensuring ??= this.retake().finally(() => { this.ensuring = null; });
+    this.ensuring ??= this.retake().finally(() => {
+      this.ensuring = null;
+    });
     return this.ensuring;
   }
 
@@ -193,7 +219,9 @@ export class DatabaseLock {
       const locked = await this.tryLock(client);
       const { rows } = await client.query<{ epoch: string }>('SELECT epoch::text FROM gateway_leader WHERE id');
       if (rows[0]?.epoch !== this.epoch) {
-        throw new LeadershipLostError(`lost the lead of ${describeDatabase(this.url)} to another gateway process (${(await describeLeader(client)).holder}); this one stops`);
+        throw new LeadershipLostError(
+          `lost the lead of ${describeDatabase(this.url)} to another gateway process (${(await describeLeader(client)).holder}); this one stops`,
+        );
       }
       // Same epoch: no rival has taken the lead (a new leader raises it before anything else). The
       // lock is most likely still held by our own dropped session, whose backend has not exited yet.
@@ -255,7 +283,9 @@ async function backendPid(client: pg.Client): Promise<number> {
 
 /** Who leads, from the lock's holder in pg_stat_activity and the gateway_leader row. */
 export async function describeLeader(client: pg.ClientBase): Promise<LeaderInfo> {
-  const holder = await client.query<{ application_name: string; client_addr: string | null; backend_start: Date }>(HOLDER_SQL, LOCK_KEY).catch(() => ({ rows: [] }));
+  const holder = await client
+    .query<{ application_name: string; client_addr: string | null; backend_start: Date }>(HOLDER_SQL, LOCK_KEY)
+    .catch(() => ({ rows: [] }));
   const row = await client.query<{ url: string }>('SELECT url FROM gateway_leader WHERE id').catch(() => ({ rows: [] }));
   const h = holder.rows[0];
   return {

@@ -33,7 +33,18 @@ export interface CopyReport {
   from: string;
   to: string;
   /** Copied in this run (a resumed run skips what is already there and unchanged). */
-  copied: { sales: number; salesSkipped: number; quarantine: number; modifications: number; closedDays: number; movements: number; outbox: number; journal: number; kitchenOrders: number; kitchenJournal: number };
+  copied: {
+    sales: number;
+    salesSkipped: number;
+    quarantine: number;
+    modifications: number;
+    closedDays: number;
+    movements: number;
+    outbox: number;
+    journal: number;
+    kitchenOrders: number;
+    kitchenJournal: number;
+  };
   journalSkippedLines: SkippedLine[];
   checks: CheckRow[];
   ok: boolean;
@@ -60,9 +71,7 @@ const money = (v: unknown) => {
  * upserts by key, skips sales already copied at the same change, and adds each journal line once.
  * The target must be empty or a previous (possibly unfinished) copy of the same data dir.
  */
-export async function copyLowdbToPostgres(opts: {
-  dataDir: string; url: string; onProgress?: (what: string, n: number) => void;
-}): Promise<CopyReport> {
+export async function copyLowdbToPostgres(opts: { dataDir: string; url: string; onProgress?: (what: string, n: number) => void }): Promise<CopyReport> {
   const started = Date.now();
   const dataDir = resolve(opts.dataDir);
   const progress = opts.onProgress ?? (() => undefined);
@@ -95,7 +104,10 @@ export async function copyLowdbToPostgres(opts: {
   try {
     const days: ClosedDay[] = [];
     const movements: BalanceMovement[] = [];
-    const presence = await new LowdbBackOfficeStore(dataDir, source.commitQueue).open({ onClosedDay: (d) => days.push(d), onMovement: (m) => movements.push(m) });
+    const presence = await new LowdbBackOfficeStore(dataDir, source.commitQueue).open({
+      onClosedDay: (d) => days.push(d),
+      onMovement: (m) => movements.push(m),
+    });
     let outboxItems: OutboxItem[] = [];
     let outboxState = { targets: {} } as OutboxStore['state'];
     if (existsSync(join(dataDir, 'outbox'))) {
@@ -119,19 +131,36 @@ export async function copyLowdbToPostgres(opts: {
     const previous = await pool.query<{ source: string }>('SELECT source FROM store_imports');
     const ours = previous.rows.some((r) => r.source === dataDir);
     if (!ours && (stored.size > 0 || storedQuarantine.size > 0 || target.articles.version > 0)) {
-      throw new CopyRefusedError(`${describeDatabase(opts.url)} already holds data${previous.rows.length ? ` (copied from ${previous.rows.map((r) => r.source).join(', ')})` : ''}: copy into an empty database`);
+      throw new CopyRefusedError(
+        `${describeDatabase(opts.url)} already holds data${previous.rows.length ? ` (copied from ${previous.rows.map((r) => r.source).join(', ')})` : ''}: copy into an empty database`,
+      );
     }
     const mine = await pool.query<{ finished_at: Date | null }>('SELECT finished_at FROM store_imports WHERE source = $1', [dataDir]);
     if (mine.rows[0]?.finished_at) {
-      throw new CopyRefusedError(`${dataDir} was copied into ${describeDatabase(opts.url)} already (verified ${mine.rows[0].finished_at.toISOString()}): nothing to resume; to copy it again, use an empty database`);
+      throw new CopyRefusedError(
+        `${dataDir} was copied into ${describeDatabase(opts.url)} already (verified ${mine.rows[0].finished_at.toISOString()}): nothing to resume; to copy it again, use an empty database`,
+      );
     }
     const own = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM journal WHERE source IS NULL');
     if (own.rows[0].n !== '0') {
-      throw new CopyRefusedError(`a gateway has already taken pushes on ${describeDatabase(opts.url)} (${own.rows[0].n} journal entries of its own): copying the data dir again could overwrite them; use an empty database`);
+      throw new CopyRefusedError(
+        `a gateway has already taken pushes on ${describeDatabase(opts.url)} (${own.rows[0].n} journal entries of its own): copying the data dir again could overwrite them; use an empty database`,
+      );
     }
     await pool.query('INSERT INTO store_imports (source) VALUES ($1) ON CONFLICT (source) DO NOTHING', [dataDir]);
 
-    const copied: CopyReport['copied'] = { sales: 0, salesSkipped: 0, quarantine: 0, modifications: 0, closedDays: 0, movements: 0, outbox: 0, journal: 0, kitchenOrders: 0, kitchenJournal: 0 };
+    const copied: CopyReport['copied'] = {
+      sales: 0,
+      salesSkipped: 0,
+      quarantine: 0,
+      modifications: 0,
+      closedDays: 0,
+      movements: 0,
+      outbox: 0,
+      journal: 0,
+      kitchenOrders: 0,
+      kitchenJournal: 0,
+    };
     Object.assign(target.articles, structuredClone(source.articles));
     target.saveArticles();
     for (const m of feed) await target.addModification(m);
@@ -205,7 +234,9 @@ export async function copyLowdbToPostgres(opts: {
     copied.journal = journalLines;
 
     // Verification: the same figures, counted on each side.
-    const { rows: [t] } = await pool.query<Record<string, string>>(`SELECT
+    const {
+      rows: [t],
+    } = await pool.query<Record<string, string>>(`SELECT
       (SELECT count(*) FROM sales)::text AS sales,
       (SELECT count(*) FROM sales WHERE status = 'completed')::text AS completed,
       (SELECT count(*) FROM sales WHERE status <> 'completed')::text AS reversed,
@@ -225,7 +256,12 @@ export async function copyLowdbToPostgres(opts: {
       (SELECT count(*) FROM kitchen_orders)::text AS kitchen_orders,
       (SELECT count(*) FROM kitchen_journal)::text AS kitchen_journal`);
     const count = (what: string, s: number, key: string): CheckRow => ({ what, source: String(s), target: t[key], ok: String(s) === t[key] });
-    const sum = (what: string, s: Decimal, key: string): CheckRow => ({ what, source: s.toString(), target: new Decimal(t[key]).toString(), ok: s.eq(new Decimal(t[key])) });
+    const sum = (what: string, s: Decimal, key: string): CheckRow => ({
+      what,
+      source: s.toString(),
+      target: new Decimal(t[key]).toString(),
+      ok: s.eq(new Decimal(t[key])),
+    });
     const checks: CheckRow[] = [
       count('sales', src.sales, 'sales'),
       count('completed sales', src.completed, 'completed'),
@@ -236,19 +272,39 @@ export async function copyLowdbToPostgres(opts: {
       count('article changes', feed.length, 'modifications'),
       count('payments', src.payments, 'payments'),
       sum('payments amount', src.paymentsTotal, 'payments_total'),
-      count('articles and stock levels', ARTICLE_MAPS.reduce((n, c) => n + Object.keys(source.articles[c]).length, 0), 'articles'),
+      count(
+        'articles and stock levels',
+        ARTICLE_MAPS.reduce((n, c) => n + Object.keys(source.articles[c]).length, 0),
+        'articles',
+      ),
       count('articles version', source.articles.version, 'articles_version'),
       count('closed days', days.length, 'closed_days'),
       count('cash movements', movements.length, 'movements'),
-      sum('cash movements amount', movements.reduce((s, m) => s.plus(money(m.amount)), new Decimal(0)), 'movements_total'),
+      sum(
+        'cash movements amount',
+        movements.reduce((s, m) => s.plus(money(m.amount)), new Decimal(0)),
+        'movements_total',
+      ),
       count('outbox items', outboxItems.length, 'outbox'),
       count('journal lines', journalLines, 'journal'),
       count('kitchen orders', kitchen.orders, 'kitchen_orders'),
       count('kitchen journal lines', kitchen.journal, 'kitchen_journal'),
     ];
     const ok = checks.every((c) => c.ok);
-    const report: CopyReport = { from: dataDir, to: describeDatabase(opts.url), copied, journalSkippedLines: skipped, checks, ok, durationMs: Date.now() - started };
-    await pool.query('UPDATE store_imports SET finished_at = CASE WHEN $2 THEN now() END, report = $3::json WHERE source = $1', [dataDir, ok, JSON.stringify(report)]);
+    const report: CopyReport = {
+      from: dataDir,
+      to: describeDatabase(opts.url),
+      copied,
+      journalSkippedLines: skipped,
+      checks,
+      ok,
+      durationMs: Date.now() - started,
+    };
+    await pool.query('UPDATE store_imports SET finished_at = CASE WHEN $2 THEN now() END, report = $3::json WHERE source = $1', [
+      dataDir,
+      ok,
+      JSON.stringify(report),
+    ]);
     return report;
   } finally {
     await target?.close();

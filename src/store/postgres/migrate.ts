@@ -17,14 +17,18 @@ const FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 
 /** Every migration file, in version order (`NNNN_name.sql`). */
 export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
-  const list = readdirSync(dir).filter((f) => FILE.test(f)).sort().map((file) => {
-    const [, version, name] = FILE.exec(file)!;
-    const sql = readFileSync(`${dir}/${file}`, 'utf8');
-    return { version: Number(version), name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
-  });
+  const list = readdirSync(dir)
+    .filter((f) => FILE.test(f))
+    .sort()
+    .map((file) => {
+      const [, version, name] = FILE.exec(file)!;
+      const sql = readFileSync(`${dir}/${file}`, 'utf8');
+      return { version: Number(version), name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    });
   // Gaps are allowed (branches number their migrations ahead of each other); twice the same number is not.
   list.forEach((m, i) => {
-    if (m.version < 1 || (i > 0 && m.version <= list[i - 1].version)) throw new Error(`${dir}: migration versions must be unique and start at 1 (found ${m.version} twice or out of order)`);
+    if (m.version < 1 || (i > 0 && m.version <= list[i - 1].version))
+      throw new Error(`${dir}: migration versions must be unique and start at 1 (found ${m.version} twice or out of order)`);
   });
   return list;
 }
@@ -89,15 +93,21 @@ export async function migrate(client: ClientBase, opts: { dryRun?: boolean; migr
 async function appliedVersions(client: ClientBase, migrations: Migration[]): Promise<Set<number>> {
   await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-  const { rows } = await client.query<{ version: number; name: string; checksum: string }>('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
+  const { rows } = await client.query<{ version: number; name: string; checksum: string }>(
+    'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
+  );
   const known = new Map(migrations.map((m) => [m.version, m]));
   for (const row of rows) {
     const m = known.get(row.version);
     if (!m) {
-      throw new MigrationError(`the database schema is at version ${rows[rows.length - 1].version} (${rows[rows.length - 1].name}), newer than this gateway knows (${migrations.at(-1)?.version ?? 0}): upgrade tabshop-gateway`);
+      throw new MigrationError(
+        `the database schema is at version ${rows[rows.length - 1].version} (${rows[rows.length - 1].name}), newer than this gateway knows (${migrations.at(-1)?.version ?? 0}): upgrade tabshop-gateway`,
+      );
     }
     if (m.checksum !== row.checksum) {
-      throw new MigrationError(`migration ${String(m.version).padStart(4, '0')}_${m.name} applied to the database differs from migrations/${String(m.version).padStart(4, '0')}_${m.name}.sql of this gateway: do not edit applied migrations, add a new one`);
+      throw new MigrationError(
+        `migration ${String(m.version).padStart(4, '0')}_${m.name} applied to the database differs from migrations/${String(m.version).padStart(4, '0')}_${m.name}.sql of this gateway: do not edit applied migrations, add a new one`,
+      );
     }
   }
   return new Set(rows.map((r) => r.version));

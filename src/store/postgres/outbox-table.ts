@@ -52,7 +52,10 @@ WHERE h.target = $1 AND NOT h.dead
  * Dead-letter handling and the figures read and write the table directly: every process sees the same.
  */
 export class OutboxTable {
-  constructor(private readonly pool: pg.Pool, readonly workerId: string) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly workerId: string,
+  ) {}
 
   async claim(target: string, limit: number, leaseMs: number): Promise<ClaimedItem[]> {
     const { rows } = await this.pool.query<ClaimedItem>(CLAIM_SQL, [target, this.workerId, leaseMs, limit]);
@@ -73,15 +76,21 @@ export class OutboxTable {
 
   /** A failed attempt: the item as settled (attempts, error, next attempt), claimable again after its backoff. */
   async attempted(c: ClaimedItem, item: OutboxItem): Promise<boolean> {
-    const res = await this.pool.query(`UPDATE outbox SET item = $3::json, next_attempt_at = $4::timestamptz, claimed_by = NULL, lease_until = NULL
-      WHERE id = $1 AND claimed_by = $2`, [c.id, this.workerId, jsonText(item), item.nextAttemptAt]);
+    const res = await this.pool.query(
+      `UPDATE outbox SET item = $3::json, next_attempt_at = $4::timestamptz, claimed_by = NULL, lease_until = NULL
+      WHERE id = $1 AND claimed_by = $2`,
+      [c.id, this.workerId, jsonText(item), item.nextAttemptAt],
+    );
     return res.rowCount === 1;
   }
 
   /** Refused for good: a dead letter, out of its register's way. */
   async deadLettered(c: ClaimedItem, item: OutboxItem): Promise<boolean> {
-    const res = await this.pool.query(`UPDATE outbox SET item = $3::json, dead = true, dismissed = false, next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL
-      WHERE id = $1 AND claimed_by = $2`, [c.id, this.workerId, jsonText(item)]);
+    const res = await this.pool.query(
+      `UPDATE outbox SET item = $3::json, dead = true, dismissed = false, next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL
+      WHERE id = $1 AND claimed_by = $2`,
+      [c.id, this.workerId, jsonText(item)],
+    );
     return res.rowCount === 1;
   }
 
@@ -96,11 +105,21 @@ export class OutboxTable {
       this.pool.query<{ target: string; register: string; depth: number; dead: number }>(`SELECT target, cash_register AS register,
         (count(*) FILTER (WHERE NOT dead))::int AS depth, (count(*) FILTER (WHERE dead AND NOT dismissed))::int AS dead
         FROM outbox GROUP BY target, cash_register`),
-      this.pool.query<{ target: string; register: string; item: OutboxItem }>(`SELECT DISTINCT ON (target, cash_register) target, cash_register AS register, item
+      this.pool.query<{
+        target: string;
+        register: string;
+        item: OutboxItem;
+      }>(`SELECT DISTINCT ON (target, cash_register) target, cash_register AS register, item
         FROM outbox WHERE NOT dead ORDER BY target, cash_register, seq, id`),
     ]);
     const headOf = new Map(heads.rows.map((r) => [`${r.target}\u0001${r.register}`, r.item]));
-    return counts.rows.map((r) => ({ target: r.target, register: r.register, depth: r.depth, deadLetters: r.dead, head: headOf.get(`${r.target}\u0001${r.register}`) }));
+    return counts.rows.map((r) => ({
+      target: r.target,
+      register: r.register,
+      depth: r.depth,
+      deadLetters: r.dead,
+      head: headOf.get(`${r.target}\u0001${r.register}`),
+    }));
   }
 
   /** Every dead letter, open and dismissed. */
@@ -111,16 +130,21 @@ export class OutboxTable {
 
   /** The dead letters of a sale (identifier) or of one change (key), of one target or all. */
   async deadLettersMatching(match: string, target: string | undefined, opts: { openOnly?: boolean } = {}): Promise<ClaimedItem[]> {
-    const { rows } = await this.pool.query<ClaimedItem>(`SELECT id::text AS id, item FROM outbox
+    const { rows } = await this.pool.query<ClaimedItem>(
+      `SELECT id::text AS id, item FROM outbox
       WHERE dead AND (key = $1 OR item->>'identifier' = $1) AND ($2::text IS NULL OR target = $2) AND NOT ($3 AND dismissed) ORDER BY seq, id`,
-    [textValue(match), target === undefined ? null : textValue(target), opts.openOnly === true]);
+      [textValue(match), target === undefined ? null : textValue(target), opts.openOnly === true],
+    );
     return rows;
   }
 
   /** A dead letter back in its queue (the item already reset); false when it is no longer a dead letter. */
   async requeue(row: ClaimedItem, item: OutboxItem): Promise<boolean> {
-    const res = await this.pool.query(`UPDATE outbox SET item = $2::json, dead = false, dismissed = false, next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL
-      WHERE id = $1 AND dead`, [row.id, jsonText(item)]);
+    const res = await this.pool.query(
+      `UPDATE outbox SET item = $2::json, dead = false, dismissed = false, next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL
+      WHERE id = $1 AND dead`,
+      [row.id, jsonText(item)],
+    );
     return res.rowCount === 1;
   }
 
@@ -132,20 +156,28 @@ export class OutboxTable {
 
   /** The sale changes of a target still in the table (pending and dead letters). */
   async saleItems(target: string): Promise<OutboxItem[]> {
-    const { rows } = await this.pool.query<{ item: OutboxItem }>(`SELECT item FROM outbox WHERE target = $1 AND item->'sale' IS NOT NULL ORDER BY seq, id`, [target]);
+    const { rows } = await this.pool.query<{ item: OutboxItem }>(`SELECT item FROM outbox WHERE target = $1 AND item->'sale' IS NOT NULL ORDER BY seq, id`, [
+      target,
+    ]);
     return rows.map((r) => r.item);
   }
 
   /** Items stored under a target's former name move to its current one (an item already there under that key wins). */
   async rename(former: string, name: string): Promise<number> {
-    const res = await this.pool.query(`UPDATE outbox o SET target = $2, item = (jsonb_set(o.item::jsonb, '{target}', to_jsonb($2::text)))::json
-      WHERE o.target = $1 AND NOT EXISTS (SELECT 1 FROM outbox n WHERE n.target = $2 AND n.key = o.key)`, [former, name]);
+    const res = await this.pool.query(
+      `UPDATE outbox o SET target = $2, item = (jsonb_set(o.item::jsonb, '{target}', to_jsonb($2::text)))::json
+      WHERE o.target = $1 AND NOT EXISTS (SELECT 1 FROM outbox n WHERE n.target = $2 AND n.key = o.key)`,
+      [former, name],
+    );
     return res.rowCount ?? 0;
   }
 
   /** How many items each unknown target holds (targets no longer configured). */
   async orphans(known: string[]): Promise<Map<string, number>> {
-    const { rows } = await this.pool.query<{ target: string; n: number }>('SELECT target, count(*)::int AS n FROM outbox WHERE NOT (target = ANY($1::text[])) GROUP BY target', [known]);
+    const { rows } = await this.pool.query<{ target: string; n: number }>(
+      'SELECT target, count(*)::int AS n FROM outbox WHERE NOT (target = ANY($1::text[])) GROUP BY target',
+      [known],
+    );
     return new Map(rows.map((r) => [r.target, r.n]));
   }
 }

@@ -6,14 +6,30 @@ import { jsonText, numericValue, textValue } from './sql-values.js';
 type Collection = 'taxes' | 'discounts' | 'categories' | 'products' | 'commodities' | 'stock';
 
 const ENTITIES: [Collection, ArticleEntity][] = [
-  ['taxes', 'tax'], ['discounts', 'discount'], ['categories', 'category'], ['products', 'product'], ['commodities', 'commodity'], ['stock', 'stock'],
+  ['taxes', 'tax'],
+  ['discounts', 'discount'],
+  ['categories', 'category'],
+  ['products', 'product'],
+  ['commodities', 'commodity'],
+  ['stock', 'stock'],
 ];
 const COLLECTION_OF = new Map(ENTITIES.map(([c, e]) => [e, c]));
 
 const ARTICLE_COLUMNS: Column[] = [
-  ['entity', 'text'], ['identifier', 'text'], ['version', 'integer'], ['changed_at', 'timestamptz'], ['name', 'text'],
-  ['price', 'numeric'], ['cost_price', 'numeric'], ['rate', 'numeric'],
-  ['tax', 'text'], ['discount', 'text'], ['parent', 'text'], ['product', 'text'], ['category', 'text'], ['data', 'json'],
+  ['entity', 'text'],
+  ['identifier', 'text'],
+  ['version', 'integer'],
+  ['changed_at', 'timestamptz'],
+  ['name', 'text'],
+  ['price', 'numeric'],
+  ['cost_price', 'numeric'],
+  ['rate', 'numeric'],
+  ['tax', 'text'],
+  ['discount', 'text'],
+  ['parent', 'text'],
+  ['product', 'text'],
+  ['category', 'text'],
+  ['data', 'json'],
 ];
 
 type Fields = Record<string, unknown>;
@@ -23,10 +39,19 @@ function articleRow(entity: ArticleEntity, id: string, item: unknown, version: n
   const f = (item !== null && typeof item === 'object' ? item : {}) as Fields;
   const text = (k: string) => (typeof f[k] === 'object' ? null : textValue(f[k]));
   return [
-    entity, textValue(id) ?? '', version, at, text('name'),
-    entity === 'product' ? numericValue(f.price) : null, entity === 'product' ? numericValue(f.costPrice) : null,
+    entity,
+    textValue(id) ?? '',
+    version,
+    at,
+    text('name'),
+    entity === 'product' ? numericValue(f.price) : null,
+    entity === 'product' ? numericValue(f.costPrice) : null,
     entity === 'tax' ? numericValue(f.vat) : entity === 'discount' ? numericValue(f.percentage) : null,
-    text('tax'), text('discount'), text('parent'), entity === 'stock' ? textValue(id) : text('product'), text('category'),
+    text('tax'),
+    text('discount'),
+    text('parent'),
+    entity === 'stock' ? textValue(id) : text('product'),
+    text('category'),
     jsonText(item),
   ];
 }
@@ -125,16 +150,24 @@ export class ArticleRows implements RoundPart {
     return {
       write: async (client: pg.PoolClient) => {
         if (deletes.length > 0) {
-          await client.query('DELETE FROM article_rows WHERE (entity, identifier) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
-            [deletes.map(([e]) => e), deletes.map(([, id]) => id)]);
+          await client.query('DELETE FROM article_rows WHERE (entity, identifier) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [
+            deletes.map(([e]) => e),
+            deletes.map(([, id]) => id),
+          ]);
         }
         await insertRows(client, 'article_rows', ARTICLE_COLUMNS, upserts, ['entity', 'identifier']);
         if (stateChanged) {
-          await client.query(`INSERT INTO articles_state (id, version, upstream, saved_at) VALUES (true, $1, $2::json, now())
-            ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, upstream = EXCLUDED.upstream, saved_at = EXCLUDED.saved_at`, [version, upstream]);
+          await client.query(
+            `INSERT INTO articles_state (id, version, upstream, saved_at) VALUES (true, $1, $2::json, now())
+            ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, upstream = EXCLUDED.upstream, saved_at = EXCLUDED.saved_at`,
+            [version, upstream],
+          );
           // Never backwards: a round that failed after setval (sequences ignore rollbacks) may have moved it further.
-          await client.query(`SELECT setval('article_versions', $1) FROM article_versions
-            WHERE $1 > CASE WHEN is_called THEN last_value ELSE -1 END`, [version]);
+          await client.query(
+            `SELECT setval('article_versions', $1) FROM article_versions
+            WHERE $1 > CASE WHEN is_called THEN last_value ELSE -1 END`,
+            [version],
+          );
         }
       },
       committed: () => {
@@ -145,7 +178,8 @@ export class ArticleRows implements RoundPart {
       failed: () => {
         this.dirty = true;
         for (const [collection, ids] of named) {
-          for (const [id, v] of ids) this.noteChange({ entity: ENTITIES.find(([c]) => c === collection)![1], identifier: id, version: v, op: 'update', data: null, at });
+          for (const [id, v] of ids)
+            this.noteChange({ entity: ENTITIES.find(([c]) => c === collection)![1], identifier: id, version: v, op: 'update', data: null, at });
         }
       },
     };

@@ -13,15 +13,43 @@ export class PgBackOfficeStore implements BackOfficeStore {
   private buildPresence: (() => PresenceDoc) | null = null;
 
   constructor(private readonly store: PgStore) {
-    this.days = new PendingMap(async (client, entries) => insertRows(client, 'closed_days', [
-      ['day_id', 'text'], ['cash_register', 'text'], ['day_no', 'integer'], ['opened_at', 'timestamptz'], ['closed_at', 'timestamptz'], ['day', 'json'],
-    ], entries.map(([, d]) => [textValue(d.dayId), textValue(d.cashRegisterName) ?? '', d.dayNo, timeValue(d.openedAt), timeValue(d.closedAt), jsonText(d)]), ['day_id']));
-    this.movements = new PendingMap(async (client, entries) => insertRows(client, 'cash_movements', [
-      ['id', 'text'], ['cash_register', 'text'], ['at', 'timestamptz'], ['amount', 'numeric'], ['movement', 'json'],
-    ], entries.map(([, m]) => [textValue(m.id), textValue(m.cashRegisterName) ?? '', timeValue(m.at), numericValue(m.amount), jsonText(m)]), ['id']));
-    this.presence = new PendingDoc(() => jsonText(this.currentPresence()), async (client, json) => {
-      await client.query('INSERT INTO presence (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc', [json]);
-    });
+    this.days = new PendingMap(async (client, entries) =>
+      insertRows(
+        client,
+        'closed_days',
+        [
+          ['day_id', 'text'],
+          ['cash_register', 'text'],
+          ['day_no', 'integer'],
+          ['opened_at', 'timestamptz'],
+          ['closed_at', 'timestamptz'],
+          ['day', 'json'],
+        ],
+        entries.map(([, d]) => [textValue(d.dayId), textValue(d.cashRegisterName) ?? '', d.dayNo, timeValue(d.openedAt), timeValue(d.closedAt), jsonText(d)]),
+        ['day_id'],
+      ),
+    );
+    this.movements = new PendingMap(async (client, entries) =>
+      insertRows(
+        client,
+        'cash_movements',
+        [
+          ['id', 'text'],
+          ['cash_register', 'text'],
+          ['at', 'timestamptz'],
+          ['amount', 'numeric'],
+          ['movement', 'json'],
+        ],
+        entries.map(([, m]) => [textValue(m.id), textValue(m.cashRegisterName) ?? '', timeValue(m.at), numericValue(m.amount), jsonText(m)]),
+        ['id'],
+      ),
+    );
+    this.presence = new PendingDoc(
+      () => jsonText(this.currentPresence()),
+      async (client, json) => {
+        await client.query('INSERT INTO presence (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc', [json]);
+      },
+    );
     for (const part of [this.days, this.movements, this.presence]) store.join(part);
   }
 

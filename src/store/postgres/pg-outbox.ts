@@ -15,16 +15,24 @@ interface Written {
 
 export async function writeItems(client: pg.PoolClient, items: OutboxItem[], onConflict: string): Promise<void> {
   if (items.length === 0) return;
-  await client.query(`INSERT INTO outbox (target, key, cash_register, seq, dead, dismissed, next_attempt_at, item)
+  await client.query(
+    `INSERT INTO outbox (target, key, cash_register, seq, dead, dismissed, next_attempt_at, item)
     SELECT u.target, u.key, u.cash_register, u.seq, u.dead, u.dismissed, u.next_attempt_at, u.item
     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::boolean[], $7::timestamptz[], $8::json[]) WITH ORDINALITY
       AS u(target, key, cash_register, seq, dead, dismissed, next_attempt_at, item, ord)
     ORDER BY u.ord
-    ON CONFLICT (target, key) DO ${onConflict}`, [
-    items.map((i) => textValue(i.target)), items.map((i) => textValue(i.key)), items.map((i) => textValue(i.cashRegisterName) ?? ''),
-    items.map((i) => i.seq), items.map((i) => i.dead !== undefined), items.map((i) => i.dismissed !== undefined),
-    items.map((i) => (i.dead === undefined ? i.nextAttemptAt : null)), items.map((i) => jsonText(i)),
-  ]);
+    ON CONFLICT (target, key) DO ${onConflict}`,
+    [
+      items.map((i) => textValue(i.target)),
+      items.map((i) => textValue(i.key)),
+      items.map((i) => textValue(i.cashRegisterName) ?? ''),
+      items.map((i) => i.seq),
+      items.map((i) => i.dead !== undefined),
+      items.map((i) => i.dismissed !== undefined),
+      items.map((i) => (i.dead === undefined ? i.nextAttemptAt : null)),
+      items.map((i) => jsonText(i)),
+    ],
+  );
 }
 
 /** The outbox on PostgreSQL: one row per pending item or dead letter (delivered items are deleted), in the sales store's commit rounds. */
@@ -39,17 +47,30 @@ export class PgOutboxStore implements OutboxStorage {
     this.rows = new PendingMap(async (client, entries) => {
       const gone = entries.filter(([, w]) => w === null).map(([k]) => k.split('\u0001'));
       if (gone.length > 0) {
-        await client.query('DELETE FROM outbox WHERE (target, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [gone.map((g) => textValue(g[0])), gone.map((g) => textValue(g[1]))]);
+        await client.query('DELETE FROM outbox WHERE (target, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [
+          gone.map((g) => textValue(g[0])),
+          gone.map((g) => textValue(g[1])),
+        ]);
       }
       const live = entries.map(([, w]) => w).filter((w): w is Written => w !== null);
       // A new item never overwrites a stored one (that a worker may hold, or an admin retried); an update does.
-      await writeItems(client, live.filter((w) => !w.replace).map((w) => w.item), 'NOTHING');
-      await writeItems(client, live.filter((w) => w.replace).map((w) => w.item),
-        'UPDATE SET cash_register = EXCLUDED.cash_register, seq = EXCLUDED.seq, dead = EXCLUDED.dead, dismissed = EXCLUDED.dismissed, next_attempt_at = EXCLUDED.next_attempt_at, item = EXCLUDED.item');
+      await writeItems(
+        client,
+        live.filter((w) => !w.replace).map((w) => w.item),
+        'NOTHING',
+      );
+      await writeItems(
+        client,
+        live.filter((w) => w.replace).map((w) => w.item),
+        'UPDATE SET cash_register = EXCLUDED.cash_register, seq = EXCLUDED.seq, dead = EXCLUDED.dead, dismissed = EXCLUDED.dismissed, next_attempt_at = EXCLUDED.next_attempt_at, item = EXCLUDED.item',
+      );
     });
-    this.stateDocPart = new PendingDoc(() => jsonText(this.stateDoc), async (client, json) => {
-      await client.query('INSERT INTO outbox_state (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc', [json]);
-    });
+    this.stateDocPart = new PendingDoc(
+      () => jsonText(this.stateDoc),
+      async (client, json) => {
+        await client.query('INSERT INTO outbox_state (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc', [json]);
+      },
+    );
     store.join(this.rows);
     store.join(this.stateDocPart);
   }

@@ -4,7 +4,12 @@ import type pg from 'pg';
 import type { StockSource, Store } from '../port.js';
 import {
   emptyArticles,
-  type ArticleEntity, type ArticlesData, type JournalEntry, type Modification, type QuarantineItem, type SaleRecord,
+  type ArticleEntity,
+  type ArticlesData,
+  type JournalEntry,
+  type Modification,
+  type QuarantineItem,
+  type SaleRecord,
 } from '../records.js';
 import { PendingList, PendingMap, PgCommitQueue, insertRows, type Column } from './commit-queue.js';
 import { createPool, DatabaseLock, DatabaseUnavailableError, LeadershipLostError, type AcquireOptions, type PostgresOptions } from './connection.js';
@@ -20,28 +25,77 @@ const INT4_MAX = 2 ** 31 - 1;
 const intValue = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= INT4_MAX ? v : null);
 
 const SALE_COLUMNS: Column[] = [
-  ['identifier', 'text'], ['cash_register', 'text'], ['invoice_id', 'text'], ['status', 'text'],
-  ['created_at', 'timestamptz'], ['received_at', 'timestamptz'], ['changed_at', 'timestamptz'], ['seq', 'bigint'], ['day_id', 'text'],
-  ['total', 'numeric'], ['vat', 'numeric'], ['discount', 'numeric'], ['cost_price', 'numeric'], ['invoice', 'jsonb'], ['record', 'json'],
+  ['identifier', 'text'],
+  ['cash_register', 'text'],
+  ['invoice_id', 'text'],
+  ['status', 'text'],
+  ['created_at', 'timestamptz'],
+  ['received_at', 'timestamptz'],
+  ['changed_at', 'timestamptz'],
+  ['seq', 'bigint'],
+  ['day_id', 'text'],
+  ['total', 'numeric'],
+  ['vat', 'numeric'],
+  ['discount', 'numeric'],
+  ['cost_price', 'numeric'],
+  ['invoice', 'jsonb'],
+  ['record', 'json'],
 ];
 const LINE_COLUMNS: Column[] = [
-  ['sale_identifier', 'text'], ['position', 'integer'], ['line_no', 'integer'], ['product', 'text'], ['name', 'text'],
-  ['quantity', 'numeric'], ['subtotal', 'numeric'], ['discount', 'numeric'], ['vat', 'numeric'], ['total', 'numeric'], ['cost_price', 'numeric'],
+  ['sale_identifier', 'text'],
+  ['position', 'integer'],
+  ['line_no', 'integer'],
+  ['product', 'text'],
+  ['name', 'text'],
+  ['quantity', 'numeric'],
+  ['subtotal', 'numeric'],
+  ['discount', 'numeric'],
+  ['vat', 'numeric'],
+  ['total', 'numeric'],
+  ['cost_price', 'numeric'],
 ];
 const PAYMENT_COLUMNS: Column[] = [
-  ['sale_identifier', 'text'], ['position', 'integer'], ['method', 'text'], ['code', 'text'],
-  ['amount', 'numeric'], ['given', 'numeric'], ['returned', 'numeric'],
+  ['sale_identifier', 'text'],
+  ['position', 'integer'],
+  ['method', 'text'],
+  ['code', 'text'],
+  ['amount', 'numeric'],
+  ['given', 'numeric'],
+  ['returned', 'numeric'],
 ];
 const QUARANTINE_COLUMNS: Column[] = [
-  ['id', 'text'], ['at', 'timestamptz'], ['code', 'text'], ['cash_register', 'text'], ['device', 'text'], ['invoice_id', 'text'], ['reason', 'text'],
-  ['state', 'text'], ['count', 'integer'], ['item', 'json'],
+  ['id', 'text'],
+  ['at', 'timestamptz'],
+  ['code', 'text'],
+  ['cash_register', 'text'],
+  ['device', 'text'],
+  ['invoice_id', 'text'],
+  ['reason', 'text'],
+  ['state', 'text'],
+  ['count', 'integer'],
+  ['item', 'json'],
 ];
 const MODIFICATION_COLUMNS: Column[] = [
-  ['version', 'integer'], ['entity', 'text'], ['identifier', 'text'], ['op', 'text'], ['at', 'timestamptz'], ['modification', 'json'],
+  ['version', 'integer'],
+  ['entity', 'text'],
+  ['identifier', 'text'],
+  ['op', 'text'],
+  ['at', 'timestamptz'],
+  ['modification', 'json'],
 ];
 export const JOURNAL_COLUMNS: Column[] = [
-  ['received_at', 'timestamptz'], ['request_id', 'text'], ['device', 'text'], ['cash_register', 'text'], ['method', 'text'], ['path', 'text'],
-  ['query', 'text'], ['content_type', 'text'], ['legacy', 'boolean'], ['headers', 'json'], ['body', 'bytea'], ['body_encoding', 'text'],
+  ['received_at', 'timestamptz'],
+  ['request_id', 'text'],
+  ['device', 'text'],
+  ['cash_register', 'text'],
+  ['method', 'text'],
+  ['path', 'text'],
+  ['query', 'text'],
+  ['content_type', 'text'],
+  ['legacy', 'boolean'],
+  ['headers', 'json'],
+  ['body', 'bytea'],
+  ['body_encoding', 'text'],
 ];
 
 /**
@@ -57,17 +111,43 @@ function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][]; payments:
   const ownInvoiceId = invoiceId !== undefined && sale.identifier === `${sale.cashRegisterName}:${invoiceId}` ? invoiceId : null;
   const key = textValue(sale.identifier) ?? '';
   const row = [
-    key, textValue(sale.cashRegisterName) ?? '', textValue(ownInvoiceId), textValue(sale.status) ?? '',
-    timeValue(sale.createdAt), timeValue(first?.at), timeValue(last?.at), last?.seq ?? 0, textValue(sale.dayId ?? last?.dayId ?? null),
-    numericValue(sale.total), numericValue(sale.vat), numericValue(sale.discount), numericValue(sale.costPrice),
-    sale.source?.invoice === undefined ? null : jsonbText(sale.source.invoice), jsonText(r),
+    key,
+    textValue(sale.cashRegisterName) ?? '',
+    textValue(ownInvoiceId),
+    textValue(sale.status) ?? '',
+    timeValue(sale.createdAt),
+    timeValue(first?.at),
+    timeValue(last?.at),
+    last?.seq ?? 0,
+    textValue(sale.dayId ?? last?.dayId ?? null),
+    numericValue(sale.total),
+    numericValue(sale.vat),
+    numericValue(sale.discount),
+    numericValue(sale.costPrice),
+    sale.source?.invoice === undefined ? null : jsonbText(sale.source.invoice),
+    jsonText(r),
   ];
   const lines = (Array.isArray(sale.lines) ? sale.lines : []).map((l, i) => [
-    key, i + 1, intValue(l.lineNo), textValue(l.product), textValue(l.name),
-    numericValue(l.quantity), numericValue(l.subtotal), numericValue(l.discount), numericValue(l.vat), numericValue(l.total), numericValue(l.costPrice),
+    key,
+    i + 1,
+    intValue(l.lineNo),
+    textValue(l.product),
+    textValue(l.name),
+    numericValue(l.quantity),
+    numericValue(l.subtotal),
+    numericValue(l.discount),
+    numericValue(l.vat),
+    numericValue(l.total),
+    numericValue(l.costPrice),
   ]);
   const payments = (Array.isArray(sale.payments) ? sale.payments : []).map((p, i) => [
-    key, i + 1, scalarText(p?.method), scalarText(p?.code), numericValue(p?.amount), numericValue(p?.given), numericValue(p?.returned),
+    key,
+    i + 1,
+    scalarText(p?.method),
+    scalarText(p?.code),
+    numericValue(p?.amount),
+    numericValue(p?.given),
+    numericValue(p?.returned),
   ]);
   return { row, lines, payments };
 }
@@ -79,16 +159,35 @@ export function journalRow(e: JournalEntry): unknown[] {
   const body = e.bodyBase64 !== undefined ? Buffer.from(e.bodyBase64, 'base64') : e.body !== undefined ? Buffer.from(e.body, 'utf8') : null;
   const encoding = e.bodyBase64 !== undefined ? 'base64' : e.body !== undefined ? 'utf8' : null;
   return [
-    timeValue(e.at) ?? new Date().toISOString(), textValue(e.requestId), textValue(e.device), textValue(e.cashRegisterName),
-    textValue(e.method) ?? '', textValue(e.path) ?? '', textValue(e.query), textValue(e.contentType), e.legacy === true,
-    e.headers === undefined ? null : jsonText(e.headers), body, encoding,
+    timeValue(e.at) ?? new Date().toISOString(),
+    textValue(e.requestId),
+    textValue(e.device),
+    textValue(e.cashRegisterName),
+    textValue(e.method) ?? '',
+    textValue(e.path) ?? '',
+    textValue(e.query),
+    textValue(e.contentType),
+    e.legacy === true,
+    e.headers === undefined ? null : jsonText(e.headers),
+    body,
+    encoding,
   ];
 }
 
 /** A journal row back as the entry it was written from (capture, migrations, tests). */
 export function journalEntryOf(row: {
-  received_at: Date; request_id: string | null; device: string | null; cash_register: string | null; method: string; path: string;
-  query: string | null; content_type: string | null; legacy: boolean; headers: Record<string, string> | null; body: Buffer | null; body_encoding: string | null;
+  received_at: Date;
+  request_id: string | null;
+  device: string | null;
+  cash_register: string | null;
+  method: string;
+  path: string;
+  query: string | null;
+  content_type: string | null;
+  legacy: boolean;
+  headers: Record<string, string> | null;
+  body: Buffer | null;
+  body_encoding: string | null;
 }): JournalEntry {
   const e: JournalEntry = { at: row.received_at.toISOString(), method: row.method, path: row.path };
   if (row.request_id !== null) e.requestId = row.request_id;
@@ -128,10 +227,14 @@ export class PgStore implements Store {
   private opened = false;
   private depose: (err: Error) => void = () => undefined;
   /** Settles when another process took the lead from this one: it must stop (its memory may be behind). */
-  readonly fatal = new Promise<Error>((resolve) => { this.depose = resolve; });
+  readonly fatal = new Promise<Error>((resolve) => {
+    this.depose = resolve;
+  });
 
   constructor(
-    readonly options: PostgresOptions, readonly dataDir: string, private readonly log: (msg: string, err?: unknown) => void = () => undefined,
+    readonly options: PostgresOptions,
+    readonly dataDir: string,
+    private readonly log: (msg: string, err?: unknown) => void = () => undefined,
     private readonly lead: AcquireOptions = {},
   ) {
     this.pool = createPool(options, (err) => this.log('idle PostgreSQL connection failed', err));
@@ -139,32 +242,84 @@ export class PgStore implements Store {
       this.log('lost the connection holding the database lock; taking it again', err);
       void this.regainLead();
     });
-    this.commitQueue = new PgCommitQueue(this.pool, () => this.fenced(this.lock.ensure()), (client) => this.fenced(this.lock.assertHeld(client)));
+    this.commitQueue = new PgCommitQueue(
+      this.pool,
+      () => this.fenced(this.lock.ensure()),
+      (client) => this.fenced(this.lock.assertHeld(client)),
+    );
     this.journalPart = new PendingList(async (client, rows) => insertRows(client, 'journal', JOURNAL_COLUMNS, rows));
     this.salesPart = new PendingMap(async (client, entries) => {
       const rows = entries.map(([, r]) => saleRow(r));
-      await insertRows(client, 'sales', SALE_COLUMNS, rows.map((r) => r.row), ['identifier']);
+      await insertRows(
+        client,
+        'sales',
+        SALE_COLUMNS,
+        rows.map((r) => r.row),
+        ['identifier'],
+      );
       await client.query('DELETE FROM sale_lines WHERE sale_identifier = ANY($1::text[])', [entries.map(([id]) => textValue(id))]);
-      await insertRows(client, 'sale_lines', LINE_COLUMNS, rows.flatMap((r) => r.lines));
+      await insertRows(
+        client,
+        'sale_lines',
+        LINE_COLUMNS,
+        rows.flatMap((r) => r.lines),
+      );
       await client.query('DELETE FROM sale_payments WHERE sale_identifier = ANY($1::text[])', [entries.map(([id]) => textValue(id))]);
-      await insertRows(client, 'sale_payments', PAYMENT_COLUMNS, rows.flatMap((r) => r.payments));
+      await insertRows(
+        client,
+        'sale_payments',
+        PAYMENT_COLUMNS,
+        rows.flatMap((r) => r.payments),
+      );
     });
-    this.quarantinePart = new PendingMap(async (client, entries) => insertRows(client, 'quarantine', QUARANTINE_COLUMNS, entries.map(([, q]) => [
-      textValue(q.id), timeValue(q.at), textValue(q.code) ?? '', textValue(q.cashRegisterName), textValue(q.device), textValue(q.invoiceId), textValue(q.reason),
-      q.state ?? 'open', intValue(q.count) ?? 1, jsonText(q),
-    ]), ['id']));
-    this.modificationsPart = new PendingMap(async (client, entries) => insertRows(client, 'modifications', MODIFICATION_COLUMNS, entries.map(([, m]) => [
-      m.version, textValue(m.entity) ?? '', textValue(m.identifier) ?? '', textValue(m.op) ?? '', timeValue(m.at), jsonText(m),
-    ]), ['version']));
+    this.quarantinePart = new PendingMap(async (client, entries) =>
+      insertRows(
+        client,
+        'quarantine',
+        QUARANTINE_COLUMNS,
+        entries.map(([, q]) => [
+          textValue(q.id),
+          timeValue(q.at),
+          textValue(q.code) ?? '',
+          textValue(q.cashRegisterName),
+          textValue(q.device),
+          textValue(q.invoiceId),
+          textValue(q.reason),
+          q.state ?? 'open',
+          intValue(q.count) ?? 1,
+          jsonText(q),
+        ]),
+        ['id'],
+      ),
+    );
+    this.modificationsPart = new PendingMap(async (client, entries) =>
+      insertRows(
+        client,
+        'modifications',
+        MODIFICATION_COLUMNS,
+        entries.map(([, m]) => [m.version, textValue(m.entity) ?? '', textValue(m.identifier) ?? '', textValue(m.op) ?? '', timeValue(m.at), jsonText(m)]),
+        ['version'],
+      ),
+    );
     this.articlesPart = new ArticleRows(() => this.articlesDoc);
     this.stockPart = new PendingMap(async (client, entries) => {
       if (entries.some(([p]) => p === STOCK_RESET)) await client.query('DELETE FROM stock_levels');
       const gone = entries.filter(([p, q]) => q === null && p !== STOCK_RESET).map(([p]) => textValue(p));
       if (gone.length > 0) await client.query('DELETE FROM stock_levels WHERE product = ANY($1::text[])', [gone]);
-      await insertRows(client, 'stock_levels', [['product', 'text'], ['quantity', 'numeric'], ['changed_at', 'timestamptz']],
-        entries.filter(([, q]) => q !== null).map(([p, q]) => [textValue(p) ?? '', q, new Date().toISOString()]), ['product']);
+      await insertRows(
+        client,
+        'stock_levels',
+        [
+          ['product', 'text'],
+          ['quantity', 'numeric'],
+          ['changed_at', 'timestamptz'],
+        ],
+        entries.filter(([, q]) => q !== null).map(([p, q]) => [textValue(p) ?? '', q, new Date().toISOString()]),
+        ['product'],
+      );
     });
-    for (const part of [this.journalPart, this.salesPart, this.quarantinePart, this.articlesPart, this.modificationsPart, this.stockPart]) this.commitQueue.register(part);
+    for (const part of [this.journalPart, this.salesPart, this.quarantinePart, this.articlesPart, this.modificationsPart, this.stockPart])
+      this.commitQueue.register(part);
   }
 
   /** Back office and outbox storage join this store's commit rounds. */
@@ -175,10 +330,14 @@ export class PgStore implements Store {
   async open(visit: Parameters<Store['open']>[0]): Promise<void> {
     try {
       // Migrations serialise themselves, so a follower may run them too (a no-op once applied).
-      const client = await this.pool.connect().catch((err) => { throw new DatabaseUnavailableError(this.options.url, err); });
+      const client = await this.pool.connect().catch((err) => {
+        throw new DatabaseUnavailableError(this.options.url, err);
+      });
       // A connection the server ends between two statements fails the migration, not the process.
       let dropped: Error | undefined;
-      const onDropped = (err: Error) => { dropped = err; };
+      const onDropped = (err: Error) => {
+        dropped = err;
+      };
       client.on('error', onDropped);
       try {
         this.migration = await migrate(client);
@@ -187,13 +346,18 @@ export class PgStore implements Store {
         client.release(dropped);
       }
       await this.lock.acquire(this.lead);
-      const state = await this.pool.query<{ version: number; upstream: ArticlesData['upstream'] | null }>('SELECT version, upstream FROM articles_state WHERE id');
+      const state = await this.pool.query<{ version: number; upstream: ArticlesData['upstream'] | null }>(
+        'SELECT version, upstream FROM articles_state WHERE id',
+      );
       const rows = await this.pool.query<{ entity: ArticleEntity; identifier: string; data: unknown }>('SELECT entity, identifier, data FROM article_rows');
       this.articlesDoc = articlesFromRows(state.rows[0], rows.rows);
       this.articlesPart.loaded(this.articlesDoc);
-      await this.eachPage<{ record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
-        (row) => visit.onSale(row.record));
-      await this.eachPage<{ item: QuarantineItem }>('SELECT id AS key, item FROM quarantine WHERE id > $1 ORDER BY id LIMIT $2', (row) => visit.onQuarantine(row.item));
+      await this.eachPage<{ record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2', (row) =>
+        visit.onSale(row.record),
+      );
+      await this.eachPage<{ item: QuarantineItem }>('SELECT id AS key, item FROM quarantine WHERE id > $1 ORDER BY id LIMIT $2', (row) =>
+        visit.onQuarantine(row.item),
+      );
       const mods = await this.pool.query<{ modification: Modification }>('SELECT modification FROM modifications ORDER BY version');
       for (const row of mods.rows) visit.onModification(row.modification);
       // The readiness check reports the free space of the data dir; with PostgreSQL it holds no data.
@@ -254,7 +418,9 @@ export class PgStore implements Store {
     if (this.lock.lost) return false;
     // A database that does not answer within 2 s is as good as down for a readiness probe.
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), 2_000); });
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), 2_000);
+    });
     // After a failed write, a commit round (what is still queued) tells whether the database takes writes again.
     const probe = async () => {
       await this.pool.query('SELECT 1');
@@ -328,7 +494,10 @@ export class PgStore implements Store {
   async *allSales(): AsyncGenerator<SaleRecord> {
     let last = '';
     for (;;) {
-      const { rows } = await this.pool.query<{ key: string; record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2', [last, PAGE]);
+      const { rows } = await this.pool.query<{ key: string; record: SaleRecord }>(
+        'SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
+        [last, PAGE],
+      );
       for (const row of rows) yield row.record;
       if (rows.length < PAGE) return;
       last = rows[rows.length - 1].key;

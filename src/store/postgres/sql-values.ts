@@ -11,8 +11,10 @@ export const jsonText = (value: unknown): string => JSON.stringify(value ?? null
 const UNSAFE_JSONB = /\\u0000|\\ud[89ab][0-9a-f]{2}|\\ud[c-f][0-9a-f]{2}/i;
 
 const wellFormed = (s: string): string =>
-  (typeof (s as { toWellFormed?: () => string }).toWellFormed === 'function' ? (s as unknown as { toWellFormed(): string }).toWellFormed() : s)
-    .replaceAll('\u0000', '\uFFFD');
+  (typeof (s as { toWellFormed?: () => string }).toWellFormed === 'function' ? (s as unknown as { toWellFormed(): string }).toWellFormed() : s).replaceAll(
+    '\u0000',
+    '\uFFFD',
+  );
 
 /** JSON text for a `jsonb` column: NUL and lone surrogates (which jsonb refuses) become U+FFFD in this copy. */
 export function jsonbText(value: unknown): string | null {
@@ -52,12 +54,18 @@ export function describeDatabase(url: string): string {
   if (!m) return 'PostgreSQL database (unparseable URL)';
   const [, auth = '', hostPort = '', path = '', query = ''] = m;
   const params = new URLSearchParams(query);
-  const decode = (v: string) => { try { return decodeURIComponent(v); } catch { return v; } };
+  const decode = (v: string) => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      return v;
+    }
+  };
   const user = decode(auth.split(':')[0] ?? '');
   const db = decode(path) || params.get('dbname') || user || 'postgres';
   const bracket = /^\[([^\]]*)\](?::(\d+))?$/.exec(hostPort);
   let host = bracket ? bracket[1] : hostPort.replace(/:\d*$/, '');
-  let port = bracket ? bracket[2] ?? '' : /:(\d+)$/.exec(hostPort)?.[1] ?? '';
+  let port = bracket ? (bracket[2] ?? '') : (/:(\d+)$/.exec(hostPort)?.[1] ?? '');
   host = decode(host) || params.get('host') || 'localhost';
   port = port || params.get('port') || '5432';
   return `PostgreSQL database "${db}" on ${host.startsWith('/') ? `${host} (socket), port ${port}` : `${host}:${port}`}`;
@@ -65,7 +73,5 @@ export function describeDatabase(url: string): string {
 
 /** The URL with its password replaced, for messages. */
 export function redactUrl(url: string): string {
-  return url
-    .replace(/^(postgres(?:ql)?:\/\/[^:@/?]*:)[^@/?]*@/, '$1***@')
-    .replace(/([?&][^=&]*pass[^=&]*=)[^&]*/gi, '$1***');
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:@/?]*:)[^@/?]*@/, '$1***@').replace(/([?&][^=&]*pass[^=&]*=)[^&]*/gi, '$1***');
 }

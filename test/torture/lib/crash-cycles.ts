@@ -13,7 +13,11 @@ import { prng, pick } from './generators.js';
 type Status = '10' | '11';
 type Known = 'absent' | Status;
 
-interface Position { productId: string; qty: number | string; total: number | string }
+interface Position {
+  productId: string;
+  qty: number | string;
+  total: number | string;
+}
 
 interface Invoice {
   tablet: number;
@@ -81,8 +85,17 @@ const QTYS: (number | string)[] = [1, 2, 3, 0.5, '1.25', '2'];
 function invoiceBody(inv: Invoice, status: Status, register: string) {
   const total = inv.positions.reduce((s, p) => s.plus(String(p.total)), new Decimal(0)).toNumber();
   return {
-    id: inv.id, date: inv.date, checkoutType: String(inv.id % 3), checkoutStatus: status, total, tax: 0, discount: 0, costPrice: 0,
-    givenCash: total, returnedCash: 0, customer: { name: `torture ${register}`, address: '', email: '' },
+    id: inv.id,
+    date: inv.date,
+    checkoutType: String(inv.id % 3),
+    checkoutStatus: status,
+    total,
+    tax: 0,
+    discount: 0,
+    costPrice: 0,
+    givenCash: total,
+    returnedCash: 0,
+    customer: { name: `torture ${register}`, address: '', email: '' },
     positions: inv.positions.map((p) => ({ productName: p.productId, posTitle: p.productId, subtotal: p.total, tax: 0, discount: 0, costPrice: 0, ...p })),
   };
 }
@@ -93,8 +106,21 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
   const log = opts.log ?? (() => {});
   const rnd = prng(opts.seed);
   const report: CycleReport = {
-    cycles: 0, acknowledged: 0, pushesAcked: 0, pushesUnanswered: 0, unackedButStored: 0,
-    lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0, failures: [], maxRestartMs: 0, cyclesWithoutAck: 0, backOfficeReads: 0, retryLater: 0,
+    cycles: 0,
+    acknowledged: 0,
+    pushesAcked: 0,
+    pushesUnanswered: 0,
+    unackedButStored: 0,
+    lost: 0,
+    duplicated: 0,
+    wrong: 0,
+    stockErrors: 0,
+    badAnswers: 0,
+    failures: [],
+    maxRestartMs: 0,
+    cyclesWithoutAck: 0,
+    backOfficeReads: 0,
+    retryLater: 0,
   };
   const fail = (kind: keyof CycleReport, msg: string) => {
     (report[kind] as number)++;
@@ -139,7 +165,11 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
         try {
           const res = await fetch(`${anyUrl()}/invoice`, {
             method: 'POST',
-            headers: { authorization: auths[tablet], 'content-type': pick(rnd, ['application/x-www-form-urlencoded', 'application/json', 'text/plain']), accept: json ? 'application/json' : '*/*' },
+            headers: {
+              authorization: auths[tablet],
+              'content-type': pick(rnd, ['application/x-www-form-urlencoded', 'application/json', 'text/plain']),
+              accept: json ? 'application/json' : '*/*',
+            },
             body: JSON.stringify({ invoices: batch.map((b) => invoiceBody(b.inv, b.status, TABLETS[tablet].cashRegister)) }),
           });
           const text = await res.text();
@@ -147,7 +177,8 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
             acked = true;
             if (json) {
               const got = JSON.parse(text);
-              if (JSON.stringify(got) !== JSON.stringify(expected)) fail('badAnswers', `cycle ${cycle}: push summary ${text}, expected ${JSON.stringify(expected)}`);
+              if (JSON.stringify(got) !== JSON.stringify(expected))
+                fail('badAnswers', `cycle ${cycle}: push summary ${text}, expected ${JSON.stringify(expected)}`);
             } else if (text !== 'true') fail('badAnswers', `cycle ${cycle}: push answered 200 ${text.slice(0, 100)}`);
           } else if (urls.length > 1 && res.status === 503 && res.headers.has('retry-after') && text.includes('"not_ready"')) {
             // A follower whose leader was just killed (or is taking over): "send again", like a cut-off push.
@@ -193,13 +224,19 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
           }
           if (!chosen) {
             const inv: Invoice = {
-              tablet, id: 202612010000000 + (tablet + 1) * 1_000_000 + ++seq, date: String(Date.UTC(2026, 11, 1, 8) + seq * 1000),
+              tablet,
+              id: 202612010000000 + (tablet + 1) * 1_000_000 + ++seq,
+              date: String(Date.UTC(2026, 11, 1, 8) + seq * 1000),
               positions: Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => {
                 const productId = rnd() < 0.8 ? pick(rnd, PRODUCTS.tracked) : pick(rnd, [...PRODUCTS.untracked, PRODUCTS.voucher, PRODUCTS.unknown]);
                 const qty = pick(rnd, QTYS);
                 return { productId, qty, total: new Decimal(String(qty)).times('2.5').toNumber() };
               }),
-              known: 'absent', maybe: new Set(), inFlight: false, queued: false, acked: false,
+              known: 'absent',
+              maybe: new Set(),
+              inFlight: false,
+              queued: false,
+              acked: false,
             };
             invoices.set(key(inv), inv);
             own.push(inv);
@@ -237,8 +274,12 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
         while (!stopping) {
           const known = [...invoices.values()];
           const pick1 = known[Math.floor(rnd() * known.length)];
-          const path = rnd() < 0.5 || !pick1 ? `/sales?firstResult=${Math.floor(rnd() * known.length)}&maxResults=1000` : `/sales/${encodeURIComponent(key(pick1))}`;
-          await api(anyUrl(), path).then(() => report.backOfficeReads++, () => {});
+          const path =
+            rnd() < 0.5 || !pick1 ? `/sales?firstResult=${Math.floor(rnd() * known.length)}&maxResults=1000` : `/sales/${encodeURIComponent(key(pick1))}`;
+          await api(anyUrl(), path).then(
+            () => report.backOfficeReads++,
+            () => {},
+          );
         }
       };
       const loops = [...TABLETS.flatMap((_, t) => Array.from({ length: opts.workersPerTablet }, (_, w) => tabletLoop(t, w))), backOffice()];
@@ -266,7 +307,9 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
         if (codes.some((c) => c !== 0)) fail('wrong', `cycle ${cycle}: graceful stop exited with ${codes.join(', ')}`);
         await gateway.start();
       }
-      log(`cycle ${cycle}/${opts.cycles}: killed at ${Math.round(killAt)} ms (in-flight settled in ${settleMs} ms), restarted in ${restartMs} ms, verified in ${verifyMs} ms; ${report.pushesAcked} pushes acknowledged, ${report.pushesUnanswered} unanswered so far; ${invoices.size} invoices; lost ${report.lost}, duplicated ${report.duplicated}, wrong ${report.wrong}, stock errors ${report.stockErrors}`);
+      log(
+        `cycle ${cycle}/${opts.cycles}: killed at ${Math.round(killAt)} ms (in-flight settled in ${settleMs} ms), restarted in ${restartMs} ms, verified in ${verifyMs} ms; ${report.pushesAcked} pushes acknowledged, ${report.pushesUnanswered} unanswered so far; ${invoices.size} invoices; lost ${report.lost}, duplicated ${report.duplicated}, wrong ${report.wrong}, stock errors ${report.stockErrors}`,
+      );
     }
     if (opts.afterCycles) {
       const url = gateway.urls()[0];
@@ -307,8 +350,14 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
       }
       if (observed !== inv.known && inv.maybe.size) report.unackedButStored++;
       if (sale) {
-        const lines = [...sale.lines].map((l: any) => `${l.product}×${new Decimal(String(l.quantity))}`).sort().join(',');
-        const want = inv.positions.map((p) => `${p.productId}×${new Decimal(String(p.qty))}`).sort().join(',');
+        const lines = [...sale.lines]
+          .map((l: any) => `${l.product}×${new Decimal(String(l.quantity))}`)
+          .sort()
+          .join(',');
+        const want = inv.positions
+          .map((p) => `${p.productId}×${new Decimal(String(p.qty))}`)
+          .sort()
+          .join(',');
         if (lines !== want) fail('wrong', `cycle ${cycle}: ${id} has lines ${lines}, pushed ${want}`);
         if (observed === '10') for (const p of inv.positions) sold.set(p.productId, (sold.get(p.productId) ?? new Decimal(0)).plus(String(p.qty)));
       }
@@ -321,7 +370,9 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
     const quarantine = await api(url, '/quarantine?maxResults=1');
     if (quarantine.body.total !== 0) fail('wrong', `cycle ${cycle}: ${quarantine.body.total} quarantine entries (none expected)`);
 
-    const tabletStock = await fetch(`${url}/stock`, { headers: { authorization: auths[0] } }).then((r) => r.json()) as { products: { id: string; stockqty: number }[] };
+    const tabletStock = (await fetch(`${url}/stock`, { headers: { authorization: auths[0] } }).then((r) => r.json())) as {
+      products: { id: string; stockqty: number }[];
+    };
     const served = new Map(tabletStock.products.map((p) => [p.id, p.stockqty]));
     for (const product of [...PRODUCTS.tracked, PRODUCTS.voucher, ...PRODUCTS.untracked]) {
       const tracked = product !== PRODUCTS.untracked[0];

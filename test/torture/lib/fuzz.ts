@@ -57,9 +57,25 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const log = opts.log ?? (() => {});
   const started = performance.now();
   const report: FuzzReport = {
-    requests: 0, byStatus: {}, byKind: {}, fiveXx: 0, crashes: 0, nonJson4xx: 0, nodeAnswered: {}, aborted: 0, unexpected: 0,
-    quarantineAdded: 0, quarantineAllowed: 0, createdBySummaries: 0, salesAdded: 0, articlesVersionChanged: false,
-    tabletProbes: 0, tabletProbeFailures: 0, failures: [], failuresByKind: {}, durationMs: 0,
+    requests: 0,
+    byStatus: {},
+    byKind: {},
+    fiveXx: 0,
+    crashes: 0,
+    nonJson4xx: 0,
+    nodeAnswered: {},
+    aborted: 0,
+    unexpected: 0,
+    quarantineAdded: 0,
+    quarantineAllowed: 0,
+    createdBySummaries: 0,
+    salesAdded: 0,
+    articlesVersionChanged: false,
+    tabletProbes: 0,
+    tabletProbeFailures: 0,
+    failures: [],
+    failuresByKind: {},
+    durationMs: 0,
   };
   const fail = (kind: 'fiveXx' | 'nonJson4xx' | 'unexpected' | 'crashes' | 'tabletProbeFailures', msg: string) => {
     report[kind]++;
@@ -77,15 +93,20 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     const quarantineBefore = (await api(g.url, '/quarantine?maxResults=1')).body.total as number;
     const versionBefore = (await api(g.url, '/version')).body.version as number;
     const env = {
-      host: `${g.host}:${g.port}`, deviceAuth: basicAuth(TABLETS[0]), adminAuth: adminAuthHeader,
-      badAuthAddresses: Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`), product: PRODUCTS.tracked[0],
+      host: `${g.host}:${g.port}`,
+      deviceAuth: basicAuth(TABLETS[0]),
+      adminAuth: adminAuthHeader,
+      badAuthAddresses: Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`),
+      product: PRODUCTS.tracked[0],
       legacy: opts.legacy ? TABLETS[0] : undefined,
     };
     const rnd = prng(opts.seed);
     let next = 0;
     let exitedEarly = false;
     let stopping = false;
-    void g.exited.then(() => { if (!stopping) exitedEarly = true; });
+    void g.exited.then(() => {
+      if (!stopping) exitedEarly = true;
+    });
 
     const probe = async () => {
       report.tabletProbes++;
@@ -120,10 +141,15 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       const isHead = String(c.req.head).startsWith('HEAD ');
       if (status >= 400) {
         if (isHead) {
-          if (!/application\/json/.test(r.headers['content-type'] ?? '')) fail('nonJson4xx', `${where}: HEAD ${status} with content-type ${r.headers['content-type']}`);
+          if (!/application\/json/.test(r.headers['content-type'] ?? ''))
+            fail('nonJson4xx', `${where}: HEAD ${status} with content-type ${r.headers['content-type']}`);
         } else {
           let err: { code?: unknown; message?: unknown } | undefined;
-          try { err = JSON.parse(r.body.toString('utf8')).error; } catch { /* not JSON */ }
+          try {
+            err = JSON.parse(r.body.toString('utf8')).error;
+          } catch {
+            /* not JSON */
+          }
           if (!err || typeof err.code !== 'string' || !ERROR_CODE.test(err.code) || typeof err.message !== 'string') {
             return fail('nonJson4xx', `${where}: ${status} ${r.headers['content-type']} ${r.body.toString('utf8', 0, 200)}`);
           }
@@ -161,17 +187,23 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     await Promise.all(Array.from({ length: opts.concurrency }, worker));
     if (exitedEarly || !g.alive()) fail('crashes', `the gateway exited during the fuzz run:\n${g.output().slice(-3000)}`);
     else {
-      const health = await fetch(`${g.url}/healthz`).then((r) => r.status).catch(() => 0);
+      const health = await fetch(`${g.url}/healthz`)
+        .then((r) => r.status)
+        .catch(() => 0);
       if (health !== 200) fail('crashes', `healthz answered ${health} after the fuzz run`);
       await probe();
       // Still storing, and nothing but quarantine entries came of the garbage.
-      const ok = await fetch(`${g.url}/invoice`, { method: 'POST', headers: { authorization: env.deviceAuth, accept: 'application/json' }, body: VALID_PUSH }).then((r) => r.json()).catch((e) => ({ error: String(e) }));
+      const ok = await fetch(`${g.url}/invoice`, { method: 'POST', headers: { authorization: env.deviceAuth, accept: 'application/json' }, body: VALID_PUSH })
+        .then((r) => r.json())
+        .catch((e) => ({ error: String(e) }));
       if (ok.created !== 1) fail('unexpected', `a valid push after the fuzz run answered ${JSON.stringify(ok)}`);
       const salesAfter = (await api(g.url, '/sales?maxResults=1')).body.total as number;
       report.salesAdded = salesAfter - salesBefore - 1;
-      if (report.salesAdded !== report.createdBySummaries) fail('unexpected', `the store has ${report.salesAdded} more sales than the ${report.createdBySummaries} answers acknowledged as created`);
+      if (report.salesAdded !== report.createdBySummaries)
+        fail('unexpected', `the store has ${report.salesAdded} more sales than the ${report.createdBySummaries} answers acknowledged as created`);
       report.quarantineAdded = (await api(g.url, '/quarantine?maxResults=1')).body.total - quarantineBefore;
-      if (report.quarantineAdded > report.quarantineAllowed) fail('unexpected', `${report.quarantineAdded} quarantine entries added, at most ${report.quarantineAllowed} allowed by the answers`);
+      if (report.quarantineAdded > report.quarantineAllowed)
+        fail('unexpected', `${report.quarantineAdded} quarantine entries added, at most ${report.quarantineAllowed} allowed by the answers`);
       if (report.quarantineAllowed > 0 && report.quarantineAdded === 0) fail('unexpected', 'refused pushes left nothing in the quarantine');
       report.articlesVersionChanged = (await api(g.url, '/version')).body.version !== versionBefore;
       if (report.articlesVersionChanged) fail('unexpected', 'the articles version changed: a refused API write changed something');
@@ -195,14 +227,24 @@ export function mergeFuzzReports(a: FuzzReport, b: FuzzReport): FuzzReport {
     return out;
   };
   return {
-    requests: a.requests + b.requests, byStatus: add(a.byStatus, b.byStatus), byKind: add(a.byKind, b.byKind),
-    fiveXx: a.fiveXx + b.fiveXx, crashes: a.crashes + b.crashes, nonJson4xx: a.nonJson4xx + b.nonJson4xx,
-    nodeAnswered: add(a.nodeAnswered, b.nodeAnswered), aborted: a.aborted + b.aborted, unexpected: a.unexpected + b.unexpected,
-    quarantineAdded: a.quarantineAdded + b.quarantineAdded, quarantineAllowed: a.quarantineAllowed + b.quarantineAllowed,
-    createdBySummaries: a.createdBySummaries + b.createdBySummaries, salesAdded: a.salesAdded + b.salesAdded,
+    requests: a.requests + b.requests,
+    byStatus: add(a.byStatus, b.byStatus),
+    byKind: add(a.byKind, b.byKind),
+    fiveXx: a.fiveXx + b.fiveXx,
+    crashes: a.crashes + b.crashes,
+    nonJson4xx: a.nonJson4xx + b.nonJson4xx,
+    nodeAnswered: add(a.nodeAnswered, b.nodeAnswered),
+    aborted: a.aborted + b.aborted,
+    unexpected: a.unexpected + b.unexpected,
+    quarantineAdded: a.quarantineAdded + b.quarantineAdded,
+    quarantineAllowed: a.quarantineAllowed + b.quarantineAllowed,
+    createdBySummaries: a.createdBySummaries + b.createdBySummaries,
+    salesAdded: a.salesAdded + b.salesAdded,
     articlesVersionChanged: a.articlesVersionChanged || b.articlesVersionChanged,
-    tabletProbes: a.tabletProbes + b.tabletProbes, tabletProbeFailures: a.tabletProbeFailures + b.tabletProbeFailures,
-    failures: [...a.failures, ...b.failures.map((f) => `legacy mode: ${f}`)], failuresByKind: add(a.failuresByKind, b.failuresByKind),
+    tabletProbes: a.tabletProbes + b.tabletProbes,
+    tabletProbeFailures: a.tabletProbeFailures + b.tabletProbeFailures,
+    failures: [...a.failures, ...b.failures.map((f) => `legacy mode: ${f}`)],
+    failuresByKind: add(a.failuresByKind, b.failuresByKind),
     durationMs: a.durationMs + b.durationMs,
   };
 }

@@ -29,9 +29,16 @@ export interface TortureDir {
 export async function tortureDir(prefix = 'tsg-torture-', overrides: Record<string, unknown> = {}): Promise<TortureDir> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const configPath = join(dir, 'config.json');
-  await writeFile(configPath, JSON.stringify({
-    server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: TABLETS, admins: [TORTURE_ADMIN], ...overrides,
-  }));
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0 },
+      store: { dataDir: './data' },
+      devices: TABLETS,
+      admins: [TORTURE_ADMIN],
+      ...overrides,
+    }),
+  );
   return { dir, configPath, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -88,7 +95,11 @@ export async function api(url: string, path: string, method = 'GET', body?: unkn
   });
   const text = await res.text();
   let parsed: unknown = text;
-  try { parsed = JSON.parse(text); } catch { /* keep the text */ }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* keep the text */
+  }
   return { status: res.status, body: parsed };
 }
 
@@ -142,12 +153,22 @@ export function singleProcess(configPath: string, build: CliBuild): Deployment {
   let gw: RunningGateway | undefined;
   return {
     name: 'one process',
-    async start() { gw = await startGateway(configPath, build); },
+    async start() {
+      gw = await startGateway(configPath, build);
+    },
     urls: () => [gw!.url],
-    async killOne() { await kill(gw!); },
-    async restartKilled() { gw = await startGateway(configPath, build); },
-    async stop() { return [await stop(gw!)]; },
-    async killAll() { if (gw) await kill(gw); },
+    async killOne() {
+      await kill(gw!);
+    },
+    async restartKilled() {
+      gw = await startGateway(configPath, build);
+    },
+    async stop() {
+      return [await stop(gw!)];
+    },
+    async killAll() {
+      if (gw) await kill(gw);
+    },
   };
 }
 
@@ -156,7 +177,16 @@ export function twoProcesses(configPath: string, build: CliBuild): Deployment {
   const procs: RunningGateway[] = [];
   let killed = -1;
   const leaderIndex = async () => {
-    const roles = await Promise.all(procs.map((p) => fetch(`${p.url}/healthz`).then((r) => r.json()).then((h: { role?: string }) => h.role, () => 'down')));
+    const roles = await Promise.all(
+      procs.map((p) =>
+        fetch(`${p.url}/healthz`)
+          .then((r) => r.json())
+          .then(
+            (h: { role?: string }) => h.role,
+            () => 'down',
+          ),
+      ),
+    );
     return Math.max(0, roles.indexOf('leader'));
   };
   return {
@@ -174,7 +204,16 @@ export function twoProcesses(configPath: string, build: CliBuild): Deployment {
     async restartKilled() {
       procs[killed] = await startGateway(configPath, build);
       // Until the other process has taken the lead (after killing the leader), answers are 503.
-      for (let i = 0; i < 200 && (await fetch(`${procs[killed].url}/readyz`).then((r) => r.status, () => 0)) !== 200; i++) await sleep(50);
+      for (
+        let i = 0;
+        i < 200
+        && (await fetch(`${procs[killed].url}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        )) !== 200;
+        i++
+      )
+        await sleep(50);
     },
     async stop() {
       // Followers first: a stopping leader would hand the lead to them.
@@ -183,6 +222,8 @@ export function twoProcesses(configPath: string, build: CliBuild): Deployment {
       codes.push(await stop(procs[leader]));
       return codes;
     },
-    async killAll() { await Promise.all(procs.map((p) => kill(p))); },
+    async killAll() {
+      await Promise.all(procs.map((p) => kill(p)));
+    },
   };
 }

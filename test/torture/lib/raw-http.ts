@@ -61,7 +61,7 @@ export function rawRequest(host: string, port: number, req: RawRequest): Promise
     });
     socket.on('connect', async () => {
       try {
-        socket.write(typeof req.head === "string" ? Buffer.from(req.head, "latin1") : req.head);
+        socket.write(typeof req.head === 'string' ? Buffer.from(req.head, 'latin1') : req.head);
         for (const part of req.body ?? []) {
           if (done) return;
           if (req.gapMs) await new Promise((r) => setTimeout(r, req.gapMs));

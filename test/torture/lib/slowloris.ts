@@ -60,10 +60,22 @@ export async function runSlowloris(opts: SlowlorisOptions): Promise<SlowlorisRep
   const log = opts.log ?? (() => {});
   const rnd = prng(opts.seed);
   const report: SlowlorisReport = {
-    sockets: 0, closedByServer: 0, closedHeaderSockets: 0, stillOpen: 0, bytesTrickled: 0, pushes: 0, pushesOk: 0,
-    baseline: { p50: 0, p99: 0, max: 0 }, latency: { p50: 0, p99: 0, max: 0 }, salesStored: 0, invoicesAcknowledged: 0, failures: [],
+    sockets: 0,
+    closedByServer: 0,
+    closedHeaderSockets: 0,
+    stillOpen: 0,
+    bytesTrickled: 0,
+    pushes: 0,
+    pushesOk: 0,
+    baseline: { p50: 0, p99: 0, max: 0 },
+    latency: { p50: 0, p99: 0, max: 0 },
+    salesStored: 0,
+    invoicesAcknowledged: 0,
+    failures: [],
   };
-  const fail = (msg: string) => { if (report.failures.length < 30) report.failures.push(msg); };
+  const fail = (msg: string) => {
+    if (report.failures.length < 30) report.failures.push(msg);
+  };
   const dir = await tortureDir('tsg-torture-slow-');
   let gw: RunningGateway | undefined;
   const slow: Socket[] = [];
@@ -79,29 +91,61 @@ export async function runSlowloris(opts: SlowlorisOptions): Promise<SlowlorisRep
     const tablets = async (ms: number): Promise<number[]> => {
       const latencies: number[] = [];
       const until = performance.now() + ms;
-      await Promise.all(Array.from({ length: opts.pushers }, async (_, w) => {
-        while (performance.now() < until) {
-          const n = ++seq;
-          const body = JSON.stringify({ invoices: [{
-            id: 202612020000000 + n, date: String(Date.UTC(2026, 11, 2, 9) + n), checkoutType: '0', checkoutStatus: '10', total: 2.5, tax: 0, discount: 0, costPrice: 0,
-            givenCash: 2.5, returnedCash: 0, customer: { name: '', address: '', email: '' },
-            positions: [{ productName: 'p', posTitle: 'p', subtotal: 2.5, tax: 0, discount: 0, costPrice: 0, productId: PRODUCTS.tracked[n % 4], qty: 1, total: 2.5 }],
-          }] });
-          const t0 = performance.now();
-          report.pushes++;
-          try {
-            const res = await fetch(`${g.url}/invoice`, { method: 'POST', headers: { authorization: auths[w % auths.length] }, body, signal: AbortSignal.timeout(30_000) });
-            const text = await res.text();
-            if (res.status === 200 && text === 'true') {
-              report.pushesOk++;
-              report.invoicesAcknowledged++;
-            } else fail(`push answered ${res.status} ${text.slice(0, 200)}`);
-          } catch (err) {
-            fail(`push failed: ${(err as Error).message}`);
+      await Promise.all(
+        Array.from({ length: opts.pushers }, async (_, w) => {
+          while (performance.now() < until) {
+            const n = ++seq;
+            const body = JSON.stringify({
+              invoices: [
+                {
+                  id: 202612020000000 + n,
+                  date: String(Date.UTC(2026, 11, 2, 9) + n),
+                  checkoutType: '0',
+                  checkoutStatus: '10',
+                  total: 2.5,
+                  tax: 0,
+                  discount: 0,
+                  costPrice: 0,
+                  givenCash: 2.5,
+                  returnedCash: 0,
+                  customer: { name: '', address: '', email: '' },
+                  positions: [
+                    {
+                      productName: 'p',
+                      posTitle: 'p',
+                      subtotal: 2.5,
+                      tax: 0,
+                      discount: 0,
+                      costPrice: 0,
+                      productId: PRODUCTS.tracked[n % 4],
+                      qty: 1,
+                      total: 2.5,
+                    },
+                  ],
+                },
+              ],
+            });
+            const t0 = performance.now();
+            report.pushes++;
+            try {
+              const res = await fetch(`${g.url}/invoice`, {
+                method: 'POST',
+                headers: { authorization: auths[w % auths.length] },
+                body,
+                signal: AbortSignal.timeout(30_000),
+              });
+              const text = await res.text();
+              if (res.status === 200 && text === 'true') {
+                report.pushesOk++;
+                report.invoicesAcknowledged++;
+              } else fail(`push answered ${res.status} ${text.slice(0, 200)}`);
+            } catch (err) {
+              fail(`push failed: ${(err as Error).message}`);
+            }
+            latencies.push(performance.now() - t0);
           }
-          latencies.push(performance.now() - t0);
-        }
-      }));
+        }),
+      );
       return latencies;
     };
 
@@ -123,7 +167,9 @@ export async function runSlowloris(opts: SlowlorisOptions): Promise<SlowlorisRep
       });
       (s as Socket & { markClosed?: () => void }).markClosed = () => (closed = true);
       // Header-slow sockets never end their head; body-slow ones send a whole head, then a body a byte at a time.
-      const start = headersOnly ? headerPart : `${headerPart}Authorization: ${auths[i % auths.length]}\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{"invoices":[`;
+      const start = headersOnly
+        ? headerPart
+        : `${headerPart}Authorization: ${auths[i % auths.length]}\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{"invoices":[`;
       const drip = headersOnly ? 'X-Slow-Header-' : ' ';
       let k = 0;
       let timer: NodeJS.Timeout | undefined;
@@ -146,15 +192,19 @@ export async function runSlowloris(opts: SlowlorisOptions): Promise<SlowlorisRep
     const during = await tablets(opts.seconds * 1000);
     report.latency = stats(during);
     report.stillOpen = slow.filter((s) => !s.destroyed && !s.closed).length;
-    log(`slowloris: ${report.sockets} slow sockets (${report.bytesTrickled} bytes trickled; the gateway closed ${report.closedByServer}, ${report.closedHeaderSockets} of them with unfinished headers); tablets: ${report.pushesOk}/${report.pushes} pushes ok, latency p50 ${report.latency.p50} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms (without the attack: p99 ${report.baseline.p99} ms, max ${report.baseline.max} ms)`);
+    log(
+      `slowloris: ${report.sockets} slow sockets (${report.bytesTrickled} bytes trickled; the gateway closed ${report.closedByServer}, ${report.closedHeaderSockets} of them with unfinished headers); tablets: ${report.pushesOk}/${report.pushes} pushes ok, latency p50 ${report.latency.p50} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms (without the attack: p99 ${report.baseline.p99} ms, max ${report.baseline.max} ms)`,
+    );
 
     if (report.pushesOk !== report.pushes) fail(`${report.pushes - report.pushesOk} of ${report.pushes} tablet pushes failed during the attack`);
     if (report.latency.max > opts.maxLatencyMs) fail(`max push latency ${report.latency.max} ms during the attack, bound ${opts.maxLatencyMs} ms`);
     if (report.latency.p99 > opts.p99LatencyMs) fail(`p99 push latency ${report.latency.p99} ms during the attack, bound ${opts.p99LatencyMs} ms`);
     if (during.length < opts.pushers * 2) fail(`only ${during.length} pushes during a ${opts.seconds} s attack`);
     const headerSockets = Math.ceil(opts.sockets / 2);
-    if (opts.expectHeaderTimeouts && report.closedHeaderSockets !== headerSockets) fail(`the gateway closed ${report.closedHeaderSockets} of the ${headerSockets} sockets that never finished their headers (headers timeout)`);
-    if (report.stillOpen + report.closedByServer !== report.sockets) fail(`${report.sockets} slow sockets opened, ${report.stillOpen} open + ${report.closedByServer} closed`);
+    if (opts.expectHeaderTimeouts && report.closedHeaderSockets !== headerSockets)
+      fail(`the gateway closed ${report.closedHeaderSockets} of the ${headerSockets} sockets that never finished their headers (headers timeout)`);
+    if (report.stillOpen + report.closedByServer !== report.sockets)
+      fail(`${report.sockets} slow sockets opened, ${report.stillOpen} open + ${report.closedByServer} closed`);
 
     // The slow clients go away; nothing of them is stored, every acknowledged push is.
     for (const s of slow) {
@@ -162,7 +212,9 @@ export async function runSlowloris(opts: SlowlorisOptions): Promise<SlowlorisRep
       s.destroy();
     }
     await sleep(300);
-    const health = await fetch(`${g.url}/healthz`).then((r) => r.status).catch(() => 0);
+    const health = await fetch(`${g.url}/healthz`)
+      .then((r) => r.status)
+      .catch(() => 0);
     if (health !== 200) fail(`healthz answered ${health} after the attack`);
     report.salesStored = (await api(g.url, '/sales?maxResults=1')).body.total;
     if (report.salesStored !== report.invoicesAcknowledged) fail(`${report.salesStored} sales stored, ${report.invoicesAcknowledged} acknowledged`);
