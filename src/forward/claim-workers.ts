@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { GatewayEvents } from '../events.js';
+import { OutboxListener } from '../store/postgres/outbox-notify.js';
 import type { ClaimedItem, OutboxTable } from '../store/postgres/outbox-table.js';
 import type { DeliveryOutcome, DeliveryTarget } from './delivery.js';
 import { announceSettled, settleItem, Waker } from './outbox-rules.js';
@@ -20,6 +21,8 @@ export interface ClaimWorkersDeps {
   pendingHere?: (target: string) => number | null;
   /** A batch was settled: the figures changed. */
   onSettled?: () => void;
+  /** The database to LISTEN on (one connection) for items other processes add: workers look at once instead of at the next poll. */
+  notifyUrl?: string;
 }
 
 interface Worker {
@@ -45,6 +48,7 @@ export class ClaimWorkers {
   private readonly random: () => number;
   private readonly batch: number;
   private readonly pollMs: number;
+  private listener: OutboxListener | null = null;
 
   constructor(
     targets: DeliveryTarget[],
@@ -59,6 +63,19 @@ export class ClaimWorkers {
 
   start(): void {
     for (const w of this.workers.values()) w.running ??= this.run(w);
+    if (this.deps.notifyUrl && !this.listener) {
+      this.listener = new OutboxListener({
+        url: this.deps.notifyUrl,
+        logger: this.deps.logger,
+        onNotify: (target) => (target === null ? this.wakeAll() : this.wake(target)),
+      });
+      this.listener.start();
+    }
+  }
+
+  /** Whether the LISTEN connection is up (else idle workers find other processes' items by polling). */
+  get listening(): boolean {
+    return this.listener?.listening ?? false;
   }
 
   /** New work for a target (added here, or a dead letter retried): look now. */
@@ -66,15 +83,22 @@ export class ClaimWorkers {
     this.workers.get(target)?.waker.wake();
   }
 
+  private wakeAll(): void {
+    for (const w of this.workers.values()) w.waker.wake();
+  }
+
   /** Lets the current deliveries finish (up to graceMs, then aborts them and gives their claims back); stops the workers. */
   async stop(graceMs = 2_000): Promise<void> {
     this.stopping = true;
-    for (const w of this.workers.values()) w.waker.wake();
+    this.wakeAll();
+    const listening = this.listener?.stop();
+    this.listener = null;
     const abort = setTimeout(() => {
       for (const w of this.workers.values()) for (const c of w.inFlight) c.abort();
     }, graceMs);
     await Promise.all([...this.workers.values()].map((w) => w.running));
     clearTimeout(abort);
+    await listening;
   }
 
   private async run(w: Worker): Promise<void> {

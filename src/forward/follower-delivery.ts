@@ -82,7 +82,7 @@ export class FollowerDelivery {
     const { targets, client } = deliveryTargets(config, events, log, () => new Date());
     const table = new LeaderGatedTable(pool, workerId(), log);
     await table.check();
-    const workers = new ClaimWorkers(targets, { table, leaseMs: outboxLeaseMs(config), logger: log, events });
+    const workers = new ClaimWorkers(targets, { table, leaseMs: outboxLeaseMs(config), logger: log, events, notifyUrl: config.store.postgres.url });
     workers.start();
     if (table.leaderClaims)
       log.info({ targets: targets.map((t) => t.name) }, 'following: this process delivers outbox items too (claimed from the shared table)');

@@ -130,7 +130,17 @@ export class Forwarding implements ForwardingStatus {
     const { targets, client, hookUrls } = deliveryTargets(config, events, log, now);
     const commit = () => store.commit();
     const outbox: OutboxService = deps.outboxTable
-      ? new TableOutbox({ store: deps.outboxStore(), table: deps.outboxTable(), ledger, commit, logger: log, events, now, leaseMs: outboxLeaseMs(config) })
+      ? new TableOutbox({
+          store: deps.outboxStore(),
+          table: deps.outboxTable(),
+          ledger,
+          commit,
+          logger: log,
+          events,
+          now,
+          leaseMs: outboxLeaseMs(config),
+          notifyUrl: config.store.postgres?.url,
+        })
       : new Outbox({ store: deps.outboxStore(), ledger, commit, logger: log, events, now });
     const opened = await outbox.open(targets);
     ledger.use({ prepare: (record, previous) => outbox.prepareSaleStored(record, previous) });

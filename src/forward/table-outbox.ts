@@ -39,6 +39,8 @@ export interface TableOutboxDeps {
   batch?: number;
   /** How often idle workers look for items other processes stored, and the figures are read again. */
   pollMs?: number;
+  /** The database to LISTEN on for items other processes add (see ClaimWorkersDeps.notifyUrl). */
+  notifyUrl?: string;
 }
 
 const DURABLE_POLL_MS = 10;

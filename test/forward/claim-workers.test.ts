@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pg from 'pg';
@@ -11,7 +12,9 @@ import { createLogger } from '../../src/logger.js';
 import type { OutboxItem } from '../../src/store/outbox-store.js';
 import { migrate } from '../../src/store/postgres/migrate.js';
 import { OutboxTable } from '../../src/store/postgres/outbox-table.js';
-import { writeItems } from '../../src/store/postgres/pg-outbox.js';
+import { notifyOutbox, OUTBOX_CHANNEL } from '../../src/store/postgres/outbox-notify.js';
+import { PgOutboxStore, writeItems } from '../../src/store/postgres/pg-outbox.js';
+import { PgStore } from '../../src/store/postgres/pg-store.js';
 import { MISSING_POSTGRES, PG_BIN, queryRows, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
 import { eventually } from './harness.js';
 
@@ -129,7 +132,12 @@ describe.skipIf(skipPostgres)('the PostgreSQL outbox claimed by several workers'
   }
 
   /** What one gateway process runs: its own pool, its own worker id, its own HTTP client to upstream. */
-  function worker(url: string, upstreamUrl: string, name: string, opts: { leaseMs?: number; events?: GatewayEvents } = {}) {
+  function worker(
+    url: string,
+    upstreamUrl: string,
+    name: string,
+    opts: { leaseMs?: number; events?: GatewayEvents; pollMs?: number; notifyUrl?: string } = {},
+  ) {
     const pool = new pg.Pool({ connectionString: url, max: 3 });
     pools.push(pool);
     const table = new OutboxTable(pool, name);
@@ -139,7 +147,8 @@ describe.skipIf(skipPostgres)('the PostgreSQL outbox claimed by several workers'
       leaseMs: opts.leaseMs ?? 30_000,
       logger: silent(),
       events: opts.events,
-      pollMs: 20,
+      pollMs: opts.pollMs ?? 20,
+      notifyUrl: opts.notifyUrl,
       batch: 4,
       random: () => 0,
     });
@@ -242,5 +251,94 @@ describe.skipIf(skipPostgres)('the PostgreSQL outbox claimed by several workers'
     expect(await b.claim('upstream', 10, 30_000)).toEqual([]);
     const waitMs = await b.waitMs('upstream');
     expect(waitMs).toBeGreaterThan(0);
+  });
+
+  /** What another process's commit round does: the items and their notification in one transaction (src/store/postgres/pg-outbox.ts). */
+  async function addFromAnotherProcess(url: string, items: OutboxItem[], opts: { notify: boolean }): Promise<void> {
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pools.push(pool);
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await writeItems(client, items, 'NOTHING');
+      if (opts.notify)
+        await notifyOutbox(
+          client,
+          items.map((i) => i.target),
+        );
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+  }
+
+  const listenerConnections = async (url: string) =>
+    Number(
+      (
+        await queryRows<{ n: string }>(
+          url,
+          `SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tabshop-gateway outbox listener'`,
+        )
+      )[0].n,
+    );
+
+  it('a worker that polls only every minute delivers an item another process added at once: the commit notifies it', async () => {
+    const url = await database([]);
+    const upstream = await countingUpstream();
+    upstreams.push(upstream);
+    const idle = worker(url, upstream.url, 'listening', { pollMs: 60_000, notifyUrl: url });
+    idle.workers.start();
+    await expect.poll(() => idle.workers.listening, { timeout: 10_000 }).toBe(true);
+    // Asleep until its next poll, a minute away: only the notification can wake it within the wait below.
+    await expect.poll(() => idle.table.waitMs('upstream')).toBeNull();
+
+    await addFromAnotherProcess(url, [saleItem('TAB-1', 1)], { notify: true });
+    await expect.poll(() => upstream.count('TAB-1:1'), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => outboxRows(url), { timeout: 10_000 }).toBe(0);
+  });
+
+  it('when the LISTEN connection drops, the process carries on: delivery by polling, and it listens again', async () => {
+    const url = await database([]);
+    const upstream = await countingUpstream();
+    upstreams.push(upstream);
+    const w = worker(url, upstream.url, 'dropped', { pollMs: 200, notifyUrl: url });
+    w.workers.start();
+    await expect.poll(() => w.workers.listening, { timeout: 10_000 }).toBe(true);
+
+    await queryRows(
+      url,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tabshop-gateway outbox listener'`,
+    );
+    // Added with no notification at all: found by polling.
+    await addFromAnotherProcess(url, [saleItem('TAB-2', 1)], { notify: false });
+    await expect.poll(() => upstream.count('TAB-2:1'), { timeout: 10_000 }).toBe(1);
+
+    await expect.poll(() => w.workers.listening && listenerConnections(url), { timeout: 10_000 }).toBe(1);
+    await addFromAnotherProcess(url, [saleItem('TAB-2', 2)], { notify: true });
+    await expect.poll(() => upstream.count('TAB-2:2'), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => outboxRows(url), { timeout: 10_000 }).toBe(0);
+  });
+
+  it("the sales store's commit round that adds items notifies the channel with their target, once it commits", async () => {
+    const url = await database([]);
+    const store = new PgStore({ url, poolSize: 2 }, tmpdir());
+    await store.open({ onSale: () => undefined, onQuarantine: () => undefined, onModification: () => undefined });
+    const outbox = new PgOutboxStore(store);
+    const listener = new pg.Client({ connectionString: url });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (m) => {
+      if (m.channel === OUTBOX_CHANNEL) heard.push(m.payload ?? '');
+    });
+    try {
+      await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      outbox.add(saleItem('TAB-3', 1));
+      await store.commit();
+      await expect.poll(() => heard, { timeout: 10_000 }).toEqual(['upstream']);
+      expect(await outboxRows(url)).toBe(1);
+    } finally {
+      await listener.end();
+      await store.close();
+    }
   });
 });

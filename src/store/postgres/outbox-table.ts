@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { OutboxItem } from '../outbox-store.js';
+import { OUTBOX_CHANNEL } from './outbox-notify.js';
 import { jsonText, textValue } from './sql-values.js';
 
 /** Who holds a claim: this host and process, and a random part (one per worker: a pid may come back after a restart). */
@@ -40,7 +41,9 @@ WHERE id IN (
 RETURNING id::text AS id, item`;
 
 /** How long until a register head of the target becomes claimable (backoff or lease); null when nothing is pending. */
-const WAIT_SQL = `SELECT GREATEST(0, EXTRACT(EPOCH FROM (min(GREATEST(COALESCE(h.next_attempt_at, now()), COALESCE(h.lease_until, now()))) - now())) * 1000)::double precision AS wait_ms
+// GREATEST skips NULLs: without the CASE an empty outbox would read as "due now" (0), and idle workers would spin.
+const WAIT_SQL = `SELECT CASE WHEN count(*) = 0 THEN NULL
+  ELSE GREATEST(0, EXTRACT(EPOCH FROM (min(GREATEST(COALESCE(h.next_attempt_at, now()), COALESCE(h.lease_until, now()))) - now())) * 1000)::double precision END AS wait_ms
 FROM outbox h
 WHERE h.target = $1 AND NOT h.dead
   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.target = h.target AND e.cash_register = h.cash_register AND NOT e.dead AND (e.seq, e.id) < (h.seq, h.id))`;
@@ -96,7 +99,11 @@ export class OutboxTable {
 
   /** Gives a claim back without an attempt (stopping): claimable at once by any worker. */
   async release(c: ClaimedItem): Promise<void> {
-    await this.pool.query('UPDATE outbox SET claimed_by = NULL, lease_until = NULL WHERE id = $1 AND claimed_by = $2', [c.id, this.workerId]);
+    await this.pool.query(
+      `WITH r AS (UPDATE outbox SET claimed_by = NULL, lease_until = NULL WHERE id = $1 AND claimed_by = $2 RETURNING target)
+      SELECT pg_notify('${OUTBOX_CHANNEL}', target) FROM r`,
+      [c.id, this.workerId],
+    );
   }
 
   /** Figures per target and register. */
@@ -141,8 +148,9 @@ export class OutboxTable {
   /** A dead letter back in its queue (the item already reset); false when it is no longer a dead letter. */
   async requeue(row: ClaimedItem, item: OutboxItem): Promise<boolean> {
     const res = await this.pool.query(
-      `UPDATE outbox SET item = $2::json, dead = false, dismissed = false, next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL
-      WHERE id = $1 AND dead`,
+      `WITH r AS (UPDATE outbox SET item = $2::json, dead = false, dismissed = false, next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL
+      WHERE id = $1 AND dead RETURNING target)
+      SELECT pg_notify('${OUTBOX_CHANNEL}', target) FROM r`,
       [row.id, jsonText(item)],
     );
     return res.rowCount === 1;

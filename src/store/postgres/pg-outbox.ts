@@ -2,6 +2,7 @@ import type { OutboxStorage } from '../outbox-port.js';
 import type { OutboxItem, OutboxState } from '../outbox-store.js';
 import type pg from 'pg';
 import { PendingDoc, PendingMap } from './commit-queue.js';
+import { notifyOutbox } from './outbox-notify.js';
 import type { PgStore } from './pg-store.js';
 import { jsonText, textValue } from './sql-values.js';
 
@@ -63,6 +64,11 @@ export class PgOutboxStore implements OutboxStorage {
         client,
         live.filter((w) => w.replace).map((w) => w.item),
         'UPDATE SET cash_register = EXCLUDED.cash_register, seq = EXCLUDED.seq, dead = EXCLUDED.dead, dismissed = EXCLUDED.dismissed, next_attempt_at = EXCLUDED.next_attempt_at, item = EXCLUDED.item',
+      );
+      // Delivered with the commit (never for a round that rolls back): every process's workers look at once.
+      await notifyOutbox(
+        client,
+        live.filter((w) => w.item.dead === undefined).map((w) => w.item.target),
       );
     });
     this.stateDocPart = new PendingDoc(
