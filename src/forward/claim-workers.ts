@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { GatewayEvents } from '../events.js';
-import { OutboxListener } from '../store/postgres/outbox-notify.js';
+import type { OutboxListener } from '../store/postgres/outbox-notify.js';
 import type { ClaimedItem, OutboxTable } from '../store/postgres/outbox-table.js';
 import type { DeliveryOutcome, DeliveryTarget } from './delivery.js';
 import { announceSettled, settleItem, Waker } from './outbox-rules.js';
@@ -49,6 +49,7 @@ export class ClaimWorkers {
   private readonly batch: number;
   private readonly pollMs: number;
   private listener: OutboxListener | null = null;
+  private listenStarted = false;
 
   constructor(
     targets: DeliveryTarget[],
@@ -63,14 +64,20 @@ export class ClaimWorkers {
 
   start(): void {
     for (const w of this.workers.values()) w.running ??= this.run(w);
-    if (this.deps.notifyUrl && !this.listener) {
-      this.listener = new OutboxListener({
-        url: this.deps.notifyUrl,
-        logger: this.deps.logger,
-        onNotify: (target) => (target === null ? this.wakeAll() : this.wake(target)),
-      });
-      this.listener.start();
-    }
+    if (this.deps.notifyUrl && !this.listenStarted) void this.listen(this.deps.notifyUrl);
+  }
+
+  /** Loaded on demand: a gateway that forwards nothing (or runs on lowdb) never loads the pg client. */
+  private async listen(url: string): Promise<void> {
+    this.listenStarted = true;
+    const { OutboxListener } = await import('../store/postgres/outbox-notify.js');
+    if (this.stopping) return;
+    this.listener = new OutboxListener({
+      url,
+      logger: this.deps.logger,
+      onNotify: (target) => (target === null ? this.wakeAll() : this.wake(target)),
+    });
+    this.listener.start();
   }
 
   /** Whether the LISTEN connection is up (else idle workers find other processes' items by polling). */
