@@ -1,9 +1,8 @@
 /**
  * A stored sales history for the PostgreSQL bench, written straight into the tables with COPY
- * (1,000,000 pushes would take far longer than the measurement). This is the one place that knows
- * the sales tables' layout (migrations 0001–0006: `sales`, `sale_lines`; the same columns and
- * values as saleRow in src/store/postgres/pg-store.ts): when the schema changes, adapt
- * SALE_COLUMNS / LINE_COLUMNS and the two row functions below, and nothing else.
+ * (1,000,000 pushes would take far longer than the measurement). The rows are the adapter's own
+ * (saleRow and the column lists of src/store/postgres/pg-store.ts), so a schema change reaches the
+ * bench without a second copy of the layout; payment rows are filled by migration 0007's trigger.
  *
  * The records are what the gateway itself stores for a pushed TabShop invoice: the sale from
  * invoiceToSale, identity and content keys, one history entry (seq, status, received time, the
@@ -16,34 +15,18 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { lineKey, vatRateOf } from '../../src/domain/reports.js';
 import type { SaleRecord } from '../../src/store/records.js';
-import { jsonbText, jsonText, numericValue, textValue, timeValue } from '../../src/store/postgres/sql-values.js';
+import { LINE_COLUMNS, SALE_COLUMNS, saleRow } from '../../src/store/postgres/pg-store.js';
 import { categoryPath } from '../../src/translate/articles.js';
 import { invoiceContentKey, invoiceIdentityKey, invoiceToSale } from '../../src/translate/invoice.js';
 import type { TabShopInvoice } from '../../src/translate/tabshop-types.js';
 import type { BenchDevice } from './seed.js';
 import { prng, tabshopInvoice, type CatalogueFile } from './workload.js';
 
-export const SALE_COLUMNS = [
-  'identifier',
-  'cash_register',
-  'invoice_id',
-  'status',
-  'created_at',
-  'received_at',
-  'changed_at',
-  'seq',
-  'day_id',
-  'total',
-  'vat',
-  'discount',
-  'cost_price',
-  'invoice',
-  'record',
-];
-export const LINE_COLUMNS = ['sale_identifier', 'position', 'line_no', 'product', 'name', 'quantity', 'subtotal', 'discount', 'vat', 'total', 'cost_price'];
+const SALE_NAMES = SALE_COLUMNS.map(([name]) => name);
+const LINE_NAMES = LINE_COLUMNS.map(([name]) => name);
 
 /** A version of this generator (and the schema it writes), for caching a built database. */
-export const HISTORY_FORMAT = createHash('sha256').update(`${SALE_COLUMNS}|${LINE_COLUMNS}|v1`).digest('hex').slice(0, 12);
+export const HISTORY_FORMAT = createHash('sha256').update(`${SALE_NAMES}|${LINE_NAMES}|v1`).digest('hex').slice(0, 12);
 
 export interface HistoryOptions {
   sales: number;
@@ -98,48 +81,6 @@ function field(v: unknown): string {
 
 const line = (values: unknown[]) => `${values.map(field).join('\t')}\n`;
 
-/** The `sales` row of a record (as saleRow in pg-store.ts). */
-export function saleValues(r: SaleRecord): unknown[] {
-  const { sale } = r;
-  const first = r.history[0];
-  const last = r.history[r.history.length - 1];
-  const invoiceId = sale.source?.invoiceId ?? null;
-  return [
-    textValue(sale.identifier),
-    textValue(sale.cashRegisterName),
-    textValue(invoiceId),
-    sale.status,
-    timeValue(sale.createdAt),
-    timeValue(first.at),
-    timeValue(last.at),
-    last.seq,
-    textValue(sale.dayId ?? null),
-    numericValue(sale.total),
-    numericValue(sale.vat),
-    numericValue(sale.discount),
-    numericValue(sale.costPrice),
-    sale.source?.invoice === undefined ? null : jsonbText(sale.source.invoice),
-    jsonText(r),
-  ];
-}
-
-/** The `sale_lines` rows of a record. */
-export function lineValues(r: SaleRecord): unknown[][] {
-  return r.sale.lines.map((l, i) => [
-    textValue(r.sale.identifier),
-    i + 1,
-    l.lineNo ?? null,
-    textValue(l.product),
-    textValue(l.name),
-    numericValue(l.quantity),
-    numericValue(l.subtotal),
-    numericValue(l.discount),
-    numericValue(l.vat),
-    numericValue(l.total),
-    numericValue(l.costPrice),
-  ]);
-}
-
 /** COPY text of `records` for one table, in chunks of ~1 MB. */
 function copyText(records: Iterable<SaleRecord>, rows: (r: SaleRecord) => unknown[][]): Readable {
   return Readable.from(
@@ -166,10 +107,13 @@ export async function copyHistory(url: string, opts: HistoryOptions): Promise<vo
   await client.connect();
   try {
     await pipeline(
-      copyText(historyRecords(opts), (r) => [saleValues(r)]),
-      client.query(copyFrom(`COPY sales (${SALE_COLUMNS.join(', ')}) FROM STDIN`)),
+      copyText(historyRecords(opts), (r) => [saleRow(r).row]),
+      client.query(copyFrom(`COPY sales (${SALE_NAMES.join(', ')}) FROM STDIN`)),
     );
-    await pipeline(copyText(historyRecords(opts), lineValues), client.query(copyFrom(`COPY sale_lines (${LINE_COLUMNS.join(', ')}) FROM STDIN`)));
+    await pipeline(
+      copyText(historyRecords(opts), (r) => saleRow(r).lines),
+      client.query(copyFrom(`COPY sale_lines (${LINE_NAMES.join(', ')}) FROM STDIN`)),
+    );
     await client.query('ANALYZE sales');
     await client.query('ANALYZE sale_lines');
   } finally {

@@ -24,7 +24,7 @@ const STOCK_RESET = '';
 const INT4_MAX = 2 ** 31 - 1;
 const intValue = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= INT4_MAX ? v : null);
 
-const SALE_COLUMNS: Column[] = [
+export const SALE_COLUMNS: Column[] = [
   ['identifier', 'text'],
   ['cash_register', 'text'],
   ['invoice_id', 'text'],
@@ -41,7 +41,7 @@ const SALE_COLUMNS: Column[] = [
   ['invoice', 'jsonb'],
   ['record', 'json'],
 ];
-const LINE_COLUMNS: Column[] = [
+export const LINE_COLUMNS: Column[] = [
   ['sale_identifier', 'text'],
   ['position', 'integer'],
   ['line_no', 'integer'],
@@ -102,7 +102,7 @@ export const JOURNAL_COLUMNS: Column[] = [
  * A sale row: the exact record as json plus the columns SQL reports use. Keys go through
  * textValue too: an identifier with a NUL (possible through the API) must not fail the round.
  */
-function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][]; payments: unknown[][] } {
+export function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][]; payments: unknown[][] } {
   const { sale } = r;
   const first = r.history[0];
   const last = r.history[r.history.length - 1];
