@@ -1,13 +1,10 @@
-import type { Logger } from 'pino';
-import type { SalesLedger } from '../domain/ledger.js';
 import type { Sale } from '../domain/types.js';
-import type { GatewayEvents } from '../events.js';
 import type { KitchenOrderView } from '../kitchen/types.js';
-import type { OutboxStorage } from '../store/outbox-port.js';
 import type { OutboxItem } from '../store/outbox-store.js';
 import type { OutboxTable, OutboxTableSummary } from '../store/postgres/outbox-table.js';
 import type { SaleRecord } from '../store/records.js';
 import { ClaimWorkers } from './claim-workers.js';
+import type { OutboxDeps } from './outbox.js';
 import type { DeliveryTarget } from './delivery.js';
 import {
   byDeadLetterTime,
@@ -23,17 +20,10 @@ import {
 } from './outbox-rules.js';
 import type { DeadLetter, DeadLetterState, OutboxTargetState } from './status.js';
 
-export interface TableOutboxDeps {
-  /** Where new items go: the PostgreSQL outbox storage, in the sales store's commit rounds (durable with their sale). */
-  store: OutboxStorage;
+/** The file outbox's dependencies (`store`: where new items go, in the sales store's commit rounds), plus the table's. */
+export interface TableOutboxDeps extends OutboxDeps {
   /** Claims, settlements, dead letters and figures: straight on the table. */
   table: OutboxTable;
-  ledger: SalesLedger;
-  commit: () => Promise<void>;
-  logger: Logger;
-  events?: GatewayEvents;
-  now?: () => Date;
-  random?: () => number;
   /** How long a claim is this process's: longer than a delivery can take (the targets' timeouts). */
   leaseMs: number;
   batch?: number;
