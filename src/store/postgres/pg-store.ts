@@ -12,7 +12,15 @@ import {
   type SaleRecord,
 } from '../records.js';
 import { PendingList, PendingMap, PgCommitQueue, insertRows, type Column } from './commit-queue.js';
-import { createPool, DatabaseLock, DatabaseUnavailableError, LeadershipLostError, type AcquireOptions, type PostgresOptions } from './connection.js';
+import {
+  createClient,
+  createPool,
+  DatabaseLock,
+  DatabaseUnavailableError,
+  LeadershipLostError,
+  type AcquireOptions,
+  type PostgresOptions,
+} from './connection.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { ArticleRows, articlesFromRows } from './pg-articles.js';
 import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
@@ -329,21 +337,17 @@ export class PgStore implements Store {
 
   async open(visit: Parameters<Store['open']>[0]): Promise<void> {
     try {
-      // Migrations serialise themselves, so a follower may run them too (a no-op once applied).
-      const client = await this.pool.connect().catch((err) => {
+      // Migrations serialise themselves, so a follower may run them too (a no-op once applied). They
+      // run on a connection of their own: a long one must not meet the pool's statement time limit.
+      const client = createClient(this.options.url, 'tabshop-gateway migrate');
+      await client.connect().catch((err) => {
         throw new DatabaseUnavailableError(this.options.url, err);
       });
-      // A connection the server ends between two statements fails the migration, not the process.
-      let dropped: Error | undefined;
-      const onDropped = (err: Error) => {
-        dropped = err;
-      };
-      client.on('error', onDropped);
       try {
         this.migration = await migrate(client);
       } finally {
-        client.off('error', onDropped);
-        client.release(dropped);
+        // Not awaited: over a link that stopped answering, the goodbye would never be acknowledged.
+        void client.end().catch(() => undefined);
       }
       await this.lock.acquire(this.lead);
       const state = await this.pool.query<{ version: number; upstream: ArticlesData['upstream'] | null }>(
