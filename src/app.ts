@@ -8,6 +8,7 @@ import { tabshopRouter } from './tabshop/routes.js';
 import { AppError } from './errors.js';
 import { forwardingRouter } from './forward/routes.js';
 import { presence } from './http/presence.js';
+import { freshReads } from './http/fresh-reads.js';
 import { boundUnreadBody } from './http/unread-body.js';
 import { adminRouter } from './admin/router.js';
 import { kitchenRouter } from './kitchen/routes.js';
@@ -27,6 +28,7 @@ export function createApp(deps: AppDeps): Express {
   const ops = createOps(deps);
   app.use(ops.observeRequests);
   app.use(presence(deps.backOffice, deps.now));
+  app.use(freshReads(deps.store));
   // Tablets first: their routes (home, stock, tax, discount, invoice) share no path with the ops
   // routes, and a push then passes a few route layers fewer.
   app.use(

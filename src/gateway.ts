@@ -11,7 +11,7 @@ import { createStores } from './store/open-stores.js';
 import type { Store } from './domain/ports/store.js';
 import type { UnitOfWork } from './domain/ports/unit-of-work.js';
 import { StoreUnitOfWork } from './domain/unit-of-work.js';
-import type { AcquireOptions } from './store/postgres/connection.js';
+import type { LeaseTimings } from './store/postgres/connection.js';
 import { TabShopViews } from './tabshop/views.js';
 import { GatewayEvents } from './events.js';
 import type { ForwardingStatus } from './forward/status.js';
@@ -51,16 +51,18 @@ const DEMO_CATALOGUE = new URL('../fixtures/demo/catalogue.json', import.meta.ur
 
 export interface OpenOptions {
   now?: () => Date;
-  /** PostgreSQL: how this process takes the lead of the database (serve waits for it, following the leader). */
-  lead?: AcquireOptions;
+  /** PostgreSQL: the write lease's timings (tests shorten them). */
+  lease?: Partial<LeaseTimings>;
 }
 
 export async function openGateway(config: Config, logger: Logger, opts: OpenOptions = {}): Promise<Gateway> {
-  const { now = () => new Date(), lead } = opts;
-  const stores = await createStores(config, logger, lead);
+  const { now = () => new Date(), lease } = opts;
+  const stores = await createStores(config, logger, lease);
   const store = stores.store;
   const uow = new StoreUnitOfWork(store);
   const catalog = new Catalog(store, now, uow);
+  // Shared with other processes (PostgreSQL): what they changed reaches this one's catalogue.
+  store.onRefresh?.((r) => catalog.refreshed(r));
   const events = new GatewayEvents();
   const ledger = new SalesLedger(store, catalog, events, uow);
   // Loading never fails on a record: what cannot be loaded is set aside, into the quarantine.

@@ -30,7 +30,7 @@ Exit codes: 0 copied and verified, 1 a failure or a mismatch (the report names i
       if (!POSTGRES_URL.test(opts.to)) throw new ExitError(2, 'migrate-store: --to must be a postgres:// or postgresql:// URL');
       const tty = process.stderr.isTTY && !opts.json;
       // The PostgreSQL client is loaded only by the commands that use it (docs/performance.md).
-      const [{ DatabaseLockedError, DatabaseUnavailableError }, { copyLowdbToPostgres, CopyRefusedError }, { MigrationError }] = await Promise.all([
+      const [{ DatabaseUnavailableError }, { copyLowdbToPostgres, CopyRefusedError }, { MigrationError }] = await Promise.all([
         import('../store/postgres/connection.js'),
         import('../store/postgres/copy-from-lowdb.js'),
         import('../store/postgres/migrate.js'),
@@ -50,7 +50,6 @@ Exit codes: 0 copied and verified, 1 a failure or a mismatch (the report names i
           err instanceof CopyRefusedError
           || err instanceof DataDirLockedError
           || err instanceof CorruptFileError
-          || err instanceof DatabaseLockedError
           || err instanceof DatabaseUnavailableError
           || err instanceof MigrationError
         ) {

@@ -3,10 +3,8 @@ import { ConfigError, type LoadedConfig, loadConfig } from '../config/load.js';
 import { openGateway } from '../gateway.js';
 import { createLogger } from '../logger.js';
 import type { Server, RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from '../app.js';
-import { SharedFront } from '../cluster/front.js';
 import type { Config } from '../config/types.js';
 import { endStreams, listen, stoppable, type RunningServer } from '../server.js';
 import { startConfiguredKitchenListener, type KitchenListener } from '../kitchen/listener.js';
@@ -15,7 +13,7 @@ import { CorruptFileError } from '../store/durable-file.js';
 import { describeDatabase } from '../store/postgres/sql-values.js';
 import { demoCredentialsRefusal } from './demo-guard.js';
 import { ExitError } from './exit.js';
-import { holdYoungGeneration, releaseYoungGeneration, settleAfterLoad } from './heap-policy.js';
+import { settleAfterLoad } from './heap-policy.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -25,15 +23,15 @@ export function serveCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Environment: PORT, HOST, DATA_DIR, LOG_LEVEL, ALLOW_DEMO_CREDENTIALS, DATABASE_URL, ADVERTISE_URL,
+Environment: PORT, HOST, DATA_DIR, LOG_LEVEL, ALLOW_DEMO_CREDENTIALS, DATABASE_URL,
 KITCHEN_PORT (a port, or "off": no kitchen listener), KITCHEN_HOST override the config file.
 
-With PostgreSQL (store.postgres or DATABASE_URL) several processes may share one database: the
-first leads it, the others forward every request to it and take over when it stops or dies
-(docs/postgres.md). A process that loses the lead exits 1: run it under a supervisor.
+With PostgreSQL (store.postgres or DATABASE_URL) any number of processes may share one database,
+all equal: each serves every request, writes take the database's write lease in turn
+(docs/postgres.md). The kitchen listener runs in one of them at a time.
 
-Exit codes: 0 stopped (SIGTERM, SIGINT), 1 cannot start (data dir or database in use or
-unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad config.`,
+Exit codes: 0 stopped (SIGTERM, SIGINT), 1 cannot start (data dir in use, database
+unreachable, HTTP or kitchen port taken), 2 bad config.`,
     )
     .action(async (opts: { config?: string }) => {
       let loaded: LoadedConfig;
@@ -53,7 +51,7 @@ unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad
       });
       if (refusal) throw new ExitError(2, refusal);
       const logger = createLogger(config.logLevel);
-      const running = config.store.postgres ? await startSharing(config, logger) : await startAlone(config, logger);
+      const running = await start(config, logger);
       // Handlers first: whoever reads the "listening" line may send a signal at once.
       const stopped = new Promise<void>((resolve) => {
         const shutdown = (reason: string, exitCode = 0) => {
@@ -79,10 +77,6 @@ unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad
         };
         process.once('SIGTERM', () => shutdown('SIGTERM'));
         process.once('SIGINT', () => shutdown('SIGINT'));
-        running.fatal.then((err) => {
-          logger.error({ err: err.message }, 'stopping: this process can no longer serve from its store');
-          shutdown('fatal', 1);
-        });
       });
       const tabshopUrl = running.url + (config.tabshop.basePath === '/' ? '' : config.tabshop.basePath);
       logger.info(
@@ -115,21 +109,16 @@ unreachable, HTTP or kitchen port taken) or lost the lead of the database, 2 bad
     });
 }
 
-interface Serving extends RunningServer {
-  /** Settles when the process must stop (another process took the lead of the database). */
-  fatal: Promise<Error>;
-}
-
 /** Why the store could not be opened, as the one line and exit code 1 of a start-up failure. */
 async function openFailure(err: unknown, config: Config): Promise<unknown> {
   if (err instanceof DataDirLockedError || err instanceof CorruptFileError) return new ExitError(1, err.message);
   if (config.store.postgres) {
     // Loaded with the PostgreSQL store only (a lowdb gateway never loads the pg client).
-    const [{ DatabaseLockedError, DatabaseUnavailableError }, { MigrationError }] = await Promise.all([
+    const [{ DatabaseUnavailableError }, { MigrationError }] = await Promise.all([
       import('../store/postgres/connection.js'),
       import('../store/postgres/migrate.js'),
     ]);
-    if (err instanceof DatabaseLockedError || err instanceof DatabaseUnavailableError || err instanceof MigrationError) return new ExitError(1, err.message);
+    if (err instanceof DatabaseUnavailableError || err instanceof MigrationError) return new ExitError(1, err.message);
   }
   return err;
 }
@@ -142,16 +131,19 @@ async function listenOrExit(listener: RequestListener, config: Config): Promise<
   }
 }
 
-/** lowdb: open the data dir, then listen. */
-async function startAlone(config: Config, logger: Logger): Promise<Serving> {
+/**
+ * Open the store (lowdb: the data dir; PostgreSQL: the database, shared with any number of equal
+ * processes), then listen.
+ */
+async function start(config: Config, logger: Logger): Promise<RunningServer> {
   const gateway = await openGateway(config, logger).catch(async (err) => {
     throw await openFailure(err, config);
   });
   logger.debug(settleAfterLoad(), 'start-up heap compacted');
-  let kitchen: KitchenListener | null = null;
+  let kitchen: { close(): Promise<void> } | null = null;
   try {
     const { server, url } = await listenOrExit(createApp(gateway), config);
-    kitchen = await startConfiguredKitchenListener(gateway).catch((err) => {
+    kitchen = await (config.store.postgres ? kitchenDuty(gateway, logger) : startConfiguredKitchenListener(gateway)).catch((err) => {
       server.close();
       throw new ExitError(1, (err as Error).message);
     });
@@ -159,106 +151,41 @@ async function startAlone(config: Config, logger: Logger): Promise<Serving> {
       await kitchen?.close();
       await gateway.close();
     };
-    return { ...stoppable(server, url, release, () => endStreams(gateway)), fatal: new Promise(() => undefined) };
+    return stoppable(server, url, release, () => endStreams(gateway));
   } catch (err) {
     await gateway.close();
     throw err;
   }
 }
 
-/**
- * PostgreSQL: listen at once, then take the lead of the database. While another process leads,
- * forward every request to it; once this one leads, load the store and serve (503 meanwhile).
- */
-async function startSharing(config: Config, logger: Logger): Promise<Serving> {
-  let advertiseUrl = config.store.postgres!.advertiseUrl?.replace(/\/$/, '') ?? '';
-  const front = new SharedFront(logger, () => advertiseUrl);
-  const { server, url } = await listenOrExit(front.listener, config);
-  advertiseUrl ||= reachableUrl(server.address() as AddressInfo);
-  const waiting = new AbortController();
-  let fail: (err: Error) => void = () => undefined;
-  const fatal = new Promise<Error>((resolve) => {
-    fail = resolve;
-  });
-  const follow = front.follow(waiting.signal);
-  // While following, this process delivers outbox items too (the table is claimed, not owned).
-  let delivery: Promise<{ stop(): Promise<void> } | null> | null = null;
-  const stopDelivery = async () => {
-    const running = delivery;
-    delivery = null;
-    await (await running?.catch(() => null))?.stop();
-  };
-  const opening = openGateway(config, logger, {
-    lead: {
-      advertiseUrl,
-      follow: {
-        ...follow,
-        // A follower only forwards: V8's usual young generation (held small, requests cost more CPU); held again for the load.
-        onFollowing: (info) => {
-          releaseYoungGeneration();
-          follow.onFollowing(info);
-          delivery ??= import('../forward/follower-delivery.js')
-            .then(({ FollowerDelivery }) => FollowerDelivery.start(config, logger))
-            .catch((err: Error) => {
-              logger.error({ err: err.message }, 'could not start delivering the outbox while following; the leader delivers it');
-              return null;
-            });
-        },
-        onLeading: () => {
-          holdYoungGeneration();
-          // The leader's own outbox workers take over.
-          void stopDelivery();
-          follow.onLeading?.();
-        },
-      },
-    },
-  });
-  let kitchen: Promise<KitchenListener | null> = Promise.resolve(null);
-  const serving = stoppable(
-    server,
-    url,
-    async () => {
-      waiting.abort(new Error('stopped'));
-      front.close();
-      await stopDelivery();
-      const opened = await opening.catch(() => null);
-      await (await kitchen.catch(() => null))?.close();
-      await opened?.close();
-    },
-    () => void opening.then(endStreams, () => undefined),
-  );
-  // Start-up failures (database down, schema too new) exit as before; later ones stop the process.
-  try {
-    await Promise.race([opening, front.following]);
-  } catch (err) {
-    await serving.stop(0);
-    throw await openFailure(err, config);
-  }
-  opening.then(
-    (opened) => {
-      logger.debug(settleAfterLoad(), 'start-up heap compacted');
-      front.serve(createApp(opened));
-      void opened.store.fatal?.then(fail);
-      // Only the process that leads the database receives kitchen orders (it holds them in memory).
-      kitchen = startConfiguredKitchenListener(opened);
-      kitchen.catch((err: Error) => {
-        logger.error({ err: err.message }, 'could not start the kitchen listener');
-        fail(err);
-      });
-    },
-    async (err) => {
-      if (waiting.signal.aborted) return;
-      const failure = await openFailure(err, config);
-      logger.error({ err: failure instanceof Error ? failure.message : String(failure) }, 'could not open the store');
-      fail(failure instanceof Error ? failure : new Error(String(failure)));
-    },
-  );
-  return { ...serving, fatal };
-}
+/** The session lock (src/store/postgres/connection.ts Duty) whose holder runs the kitchen listener: one process at a time. */
+const KITCHEN_DUTY = 2;
 
-/** A URL other processes on this host can reach: the loopback address when listening on all of them. */
-function reachableUrl(address: AddressInfo): string {
-  if (address.address === '0.0.0.0') return `http://127.0.0.1:${address.port}`;
-  if (address.address === '::') return `http://[::1]:${address.port}`;
-  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+/**
+ * PostgreSQL: the kitchen TCP listener runs in exactly one of the processes sharing the database,
+ * the one holding the kitchen duty; the others try again every few seconds, so it moves on when
+ * that process stops or dies.
+ */
+async function kitchenDuty(gateway: Awaited<ReturnType<typeof openGateway>>, logger: Logger): Promise<{ close(): Promise<void> } | null> {
+  if (!gateway.config.kitchen || !gateway.kitchen || gateway.config.kitchen.port === null) return startConfiguredKitchenListener(gateway);
+  const { Duty } = await import('../store/postgres/connection.js');
+  let listener: KitchenListener | null = null;
+  let lastError = '';
+  const duty = new Duty(gateway.config.store.postgres!.url, KITCHEN_DUTY, {
+    gained: async () => {
+      listener = await startConfiguredKitchenListener(gateway);
+      logger.info('this process runs the kitchen listener of the database\'s processes');
+    },
+    lost: async () => {
+      const closing = listener;
+      listener = null;
+      await closing?.close();
+    },
+    error: (err) => {
+      if (err.message !== lastError) logger.warn({ err: err.message }, 'kitchen listener: cannot take its duty yet; trying again');
+      lastError = err.message;
+    },
+  });
+  duty.start();
+  return { close: () => duty.stop() };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { AppError, notFound } from '../errors.js';
-import type { Store } from './ports/store.js';
+import type { Store, StoreRefresh } from './ports/store.js';
 import type { UnitOfWork } from './ports/unit-of-work.js';
 import type { ArticleEntity, ArticlesData, Modification, StockLevel, UpstreamSyncState } from './ports/records.js';
 import { canonicalJson } from '../translate/canonical.js';
@@ -118,6 +118,28 @@ export class Catalog {
     // A crash between writing a feed entry and articles.json leaves entries the articles never
     // reached; drop them, and their versions are taken again (and overwritten on disk) by the next writes.
     while (this.modifications.length && this.modifications[this.modifications.length - 1].version > this.version) this.modifications.pop();
+  }
+
+  /**
+   * Another process changed the articles or the stock (PostgreSQL): the document is up to date
+   * already; the change feed and what sales moved follow it. No stock listener is called: the
+   * stored quantities are where these came from.
+   */
+  refreshed(r: StoreRefresh): void {
+    if (r.full) {
+      this.modifications.length = 0;
+      this.salesMoves.clear();
+    }
+    const last = this.modifications.at(-1)?.version ?? 0;
+    for (const m of r.modifications) if (m.version > last) this.modifications.push(m);
+    for (const [product, quantity] of r.quantities) {
+      const level = this.data.stock[product];
+      const moved = level ? new Decimal(quantity).minus(level.level).minus(level.adjustmentsTotal) : null;
+      if (moved === null || moved.isZero()) this.salesMoves.delete(product);
+      else this.salesMoves.set(product, moved);
+    }
+    this.stockGeneration++;
+    this.notify();
   }
 
   onChange(listener: () => void): () => void {

@@ -24,18 +24,30 @@ export class StoreUnitOfWork implements UnitOfWork {
       if (!outer.open) await this.durable();
       return result;
     }
-    // After a failed commit, what it left is written first: a store that still cannot write refuses
-    // this work before it changes anything (a 503 then means "not done", not "done once it is back").
-    if (this.store.lastCommitFailed) await this.durable();
-    const scope: Scope = { open: true };
-    let result: T;
+    // Shared by several processes (PostgreSQL): the unit runs under the write lease, on caches
+    // brought up to date with what the others wrote; the lease is held until the unit is durable.
+    let done: (() => void) | undefined;
     try {
-      result = await this.scope.run(scope, work);
-    } finally {
-      scope.open = false;
+      done = await this.store.beginWrite?.();
+    } catch (err) {
+      throw new NotDurableError(err);
     }
-    await this.durable();
-    return result;
+    try {
+      // After a failed commit, what it left is written first: a store that still cannot write refuses
+      // this work before it changes anything (a 503 then means "not done", not "done once it is back").
+      if (this.store.lastCommitFailed) await this.durable();
+      const scope: Scope = { open: true };
+      let result: T;
+      try {
+        result = await this.scope.run(scope, work);
+      } finally {
+        scope.open = false;
+      }
+      await this.durable();
+      return result;
+    } finally {
+      done?.();
+    }
   }
 
   async durable(): Promise<void> {

@@ -6,7 +6,7 @@ import { LowdbStore } from './lowdb-store.js';
 import type { OutboxStorage } from './outbox-port.js';
 import { OutboxStore } from './outbox-store.js';
 import type { Store } from './port.js';
-import type { AcquireOptions } from './postgres/connection.js';
+import type { LeaseTimings } from './postgres/connection.js';
 import type { OutboxTable } from './postgres/outbox-table.js';
 
 /** The adapters of one backend: sales store, back office, outbox, all committing in the same rounds. */
@@ -25,7 +25,7 @@ export interface Stores {
  * The PostgreSQL adapters (and the pg client) are loaded only then: a lowdb gateway never
  * loads them (docs/performance.md, memory).
  */
-export async function createStores(config: Config, logger?: Logger, lead?: AcquireOptions): Promise<Stores> {
+export async function createStores(config: Config, logger?: Logger, lease?: Partial<LeaseTimings>): Promise<Stores> {
   const pgConfig = config.store.postgres;
   if (pgConfig) {
     const [{ PgStore }, { PgBackOfficeStore }, { PgOutboxStore }, { OutboxTable, workerId }] = await Promise.all([
@@ -35,7 +35,7 @@ export async function createStores(config: Config, logger?: Logger, lead?: Acqui
       import('./postgres/outbox-table.js'),
     ]);
     const log = logger?.child({ component: 'store' });
-    const store = new PgStore(pgConfig, config.store.dataDir, (msg, err) => log?.error({ err }, msg), lead);
+    const store = new PgStore(pgConfig, config.store.dataDir, (msg, err) => log?.error({ err }, msg), lease);
     return {
       kind: 'postgres',
       store,

@@ -1,2 +1,2 @@
 // The storage ports are the domain's (src/domain/ports); adapters here implement them.
-export type { StockSource, Store } from '../domain/ports/store.js';
+export type { StockSource, Store, StoreRefresh } from '../domain/ports/store.js';

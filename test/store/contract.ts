@@ -7,6 +7,7 @@ import type { ClosedDay, PresenceDoc } from '../../src/store/back-office-port.js
 import { createStores, type Stores } from '../../src/store/open-stores.js';
 import type { OutboxItem } from '../../src/store/outbox-store.js';
 import type { JournalEntry, Modification, QuarantineItem, SaleRecord } from '../../src/store/records.js';
+import type { LeaseTimings } from '../../src/store/postgres/connection.js';
 
 /** One place a store keeps its data (a data dir, a database), opened as many times as a test needs. */
 export interface StoreLocation {
@@ -27,12 +28,13 @@ export interface OpenedStores extends Stores {
   close(): Promise<void>;
 }
 
-export async function openStores(location: StoreLocation): Promise<OpenedStores> {
-  const stores = await createStores({ store: location.storeConfig } as Config);
+export async function openStores(location: StoreLocation, lease?: Partial<LeaseTimings>): Promise<OpenedStores> {
+  const stores = await createStores({ store: location.storeConfig } as Config, undefined, lease);
   const sales: SaleRecord[] = [];
   const quarantine: QuarantineItem[] = [];
   const modifications: Modification[] = [];
   const catalog = new Catalog(stores.store);
+  stores.store.onRefresh?.((r) => catalog.refreshed(r));
   await stores.store.open({
     onSale: (r) => sales.push(r),
     onQuarantine: (q) => quarantine.push(q),
@@ -360,7 +362,7 @@ export function storeContract(adapter: string, freshLocation: () => Promise<Stor
       await b.close();
     });
 
-    // The data-dir lock is per process (a pid): it is tested with another pid in store.test.ts.
+    // The data-dir lock is per process (a pid): it is tested with another pid in store.test.ts. A database takes any number of openers.
     it.skipIf(opts.lockInProcess === false)('refuses a second opener, naming the location, and lets one in after close', async () => {
       const loc = await freshLocation();
       const a = await openStores(loc);

@@ -10,6 +10,19 @@ export interface StockSource {
 }
 
 /**
+ * Another process wrote to the database since this one last did (PostgreSQL): the articles
+ * document was brought up to date; what the catalogue derives from it follows.
+ */
+export interface StoreRefresh {
+  /** Everything was reloaded (this process's failed writes were dropped): `modifications` is the whole change feed. */
+  full: boolean;
+  /** Change-feed entries new to this process, in version order. */
+  modifications: Modification[];
+  /** The stored central stock of the products whose quantity changed (every tracked one when full). */
+  quantities: ReadonlyMap<string, string>;
+}
+
+/**
  * The storage port. Changes are queued by the calls below; commit() resolves once every change
  * made before the call is durable. Only the unit of work (src/domain/unit-of-work.ts) calls it:
  * domain services and routes change state inside its transact. lowdb is the embedded adapter;
@@ -22,8 +35,15 @@ export interface Store {
   /** Takes the data-dir lock and loads everything; `onSale` and `onQuarantine` see each stored record once. */
   open(visit: { onSale(record: SaleRecord): void; onQuarantine(item: QuarantineItem): void; onModification(m: Modification): void }): Promise<void>;
   close(): Promise<void>;
-  /** Settles if the store can no longer be used by this process (another took the lead of the database): stop. */
-  readonly fatal?: Promise<Error>;
+  /**
+   * A server database shared by several processes: write access for a unit of work (the write
+   * lease, its holder's caches brought up to date first), with the function that says it is done.
+   */
+  beginWrite?(): Promise<() => void>;
+  /** Resolves once what this process caches reflects every write committed before the call (by any process). */
+  fresh?(): Promise<void>;
+  /** Called after the articles document was brought up to date with another process's writes. */
+  onRefresh?(listener: (r: StoreRefresh) => void): void;
   probeWritable(): Promise<boolean>;
   commit(): Promise<void>;
 

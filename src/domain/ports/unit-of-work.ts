@@ -16,6 +16,8 @@ export interface Durability {
   commit(): Promise<void>;
   /** The last commit failed and its changes wait for the next one (PostgreSQL: the database was down). */
   readonly lastCommitFailed?: boolean;
+  /** Write access before an outermost unit runs its work (PostgreSQL: the write lease); absent: always granted. */
+  beginWrite?(): Promise<() => void>;
 }
 
 /** The changes of a unit of work could not be made durable (the store's error is the cause); a request answers 5xx. */

@@ -14,6 +14,20 @@ export interface TakenWrites {
 export interface RoundPart {
   /** Synchronously moves what is pending into the starting round; null when nothing is pending. */
   take(): TakenWrites | null;
+  /** Forgets what is pending (another process wrote since it was queued: the caches are reloaded instead). */
+  drop(): void;
+  /** Something waits for a round (written by a failed one, or queued since). */
+  readonly pending: boolean;
+}
+
+/** How the rounds run under the write lease (PgStore). */
+export interface RoundHooks {
+  /** Before a round takes a connection: write access (the lease), with the function that says the round is done. */
+  enter(): Promise<() => void>;
+  /** First statements of every round's transaction: check the lease is still held, raise the state version. */
+  begin(client: pg.PoolClient): Promise<void>;
+  /** The round committed. */
+  committed(): void;
 }
 
 /**
@@ -27,6 +41,7 @@ export class PgCommitQueue {
   private readonly parts: RoundPart[] = [];
   private next: Deferred | null = null;
   private running = false;
+  private drops = 0;
   lastError: unknown = null;
   /** Rounds that wrote something and committed. */
   rounds = 0;
@@ -36,10 +51,7 @@ export class PgCommitQueue {
 
   constructor(
     private readonly pool: pg.Pool,
-    /** Before a round takes a connection (take the database lock again if it was lost). */
-    private readonly beforeRound: () => Promise<void> = async () => undefined,
-    /** First statement of every round's transaction (check the lock is still held). */
-    private readonly inRound: (client: pg.PoolClient) => Promise<void> = async () => undefined,
+    private readonly hooks: RoundHooks,
   ) {}
 
   register(part: RoundPart): void {
@@ -48,6 +60,18 @@ export class PgCommitQueue {
 
   get busy(): boolean {
     return this.running;
+  }
+
+  /** Something is queued or left by a failed round. */
+  get pending(): boolean {
+    return this.parts.some((p) => p.pending);
+  }
+
+  /** Forgets every queued write (another process wrote since: the caches are reloaded instead). */
+  dropPending(): void {
+    for (const p of this.parts) p.drop();
+    this.lastError = null;
+    this.drops++;
   }
 
   commit(): Promise<void> {
@@ -63,9 +87,18 @@ export class PgCommitQueue {
       const round = this.next;
       this.next = null;
       const index = ++this.roundsStarted;
-      const taken = this.parts.map((p) => p.take()).filter((t): t is TakenWrites => t !== null);
+      let done: (() => void) | null = null;
+      let taken: TakenWrites[] = [];
       try {
-        if (taken.length > 0) await this.write(taken);
+        if (this.pending) {
+          // Write access first: taking the lease may find that another process wrote since these
+          // changes were made, and drop them (the caches are reloaded): this round then fails.
+          const drops = this.drops;
+          done = await this.hooks.enter();
+          if (this.drops !== drops) throw new Error('another gateway process wrote since these changes were made: they were dropped, not stored');
+        }
+        taken = this.parts.map((p) => p.take()).filter((t): t is TakenWrites => t !== null);
+        if (taken.length > 0) await this.writeHeld(taken);
         this.lastError = null;
         for (const t of taken) t.committed();
         if (taken.length > 0) this.rounds++;
@@ -75,13 +108,14 @@ export class PgCommitQueue {
         for (const t of taken) t.failed();
         this.lastError = err;
         round.reject(err);
+      } finally {
+        done?.();
       }
     }
     this.running = false;
   }
 
-  private async write(taken: TakenWrites[]): Promise<void> {
-    await this.beforeRound();
+  private async writeHeld(taken: TakenWrites[]): Promise<void> {
     const client = await this.pool.connect();
     let broken: unknown;
     // pg-pool listens for 'error' only while a connection is idle: the server ending this one between
@@ -92,10 +126,11 @@ export class PgCommitQueue {
     client.on('error', dropped);
     try {
       await client.query('BEGIN');
-      await this.inRound(client);
+      await this.hooks.begin(client);
       // In part order: the journal first, then sales, quarantine, articles, back office, outbox.
       for (const t of taken) await t.write(client);
       await client.query('COMMIT');
+      this.hooks.committed();
     } catch (err) {
       // An unanswered statement still occupies the connection: a ROLLBACK would wait behind it.
       // Discarding the connection ends the transaction on the server just as well.
@@ -117,32 +152,40 @@ export class PgCommitQueue {
  * visible until it committed: reads see every change, committed or not.
  */
 export class PendingMap<V> implements RoundPart {
-  private pending = new Map<string, V>();
+  private queued = new Map<string, V>();
   private inFlight = new Map<string, V>();
 
   constructor(private readonly writeAll: (client: pg.PoolClient, entries: [string, V][]) => Promise<void>) {}
 
   set(key: string, value: V): void {
-    this.pending.set(key, value);
+    this.queued.set(key, value);
   }
 
   /** The latest value not yet known to be committed. */
   get(key: string): V | undefined {
-    return this.pending.get(key) ?? this.inFlight.get(key);
+    return this.queued.get(key) ?? this.inFlight.get(key);
   }
 
   has(key: string): boolean {
-    return this.pending.has(key) || this.inFlight.has(key);
+    return this.queued.has(key) || this.inFlight.has(key);
   }
 
   get size(): number {
-    return this.pending.size;
+    return this.queued.size;
+  }
+
+  get pending(): boolean {
+    return this.queued.size > 0;
+  }
+
+  drop(): void {
+    this.queued.clear();
   }
 
   take(): TakenWrites | null {
-    if (this.pending.size === 0) return null;
-    const taken = this.pending;
-    this.pending = new Map();
+    if (this.queued.size === 0) return null;
+    const taken = this.queued;
+    this.queued = new Map();
     for (const [k, v] of taken) this.inFlight.set(k, v);
     const entries = [...taken];
     return {
@@ -152,7 +195,7 @@ export class PendingMap<V> implements RoundPart {
       },
       failed: () => {
         for (const [k, v] of taken) {
-          if (!this.pending.has(k)) this.pending.set(k, v);
+          if (!this.queued.has(k)) this.queued.set(k, v);
           if (this.inFlight.get(k) === v) this.inFlight.delete(k);
         }
       },
@@ -162,23 +205,31 @@ export class PendingMap<V> implements RoundPart {
 
 /** An append-only pending list (the journal). */
 export class PendingList<V> implements RoundPart {
-  private pending: V[] = [];
+  private queued: V[] = [];
 
   constructor(private readonly writeAll: (client: pg.PoolClient, items: V[]) => Promise<void>) {}
 
   push(item: V): void {
-    this.pending.push(item);
+    this.queued.push(item);
+  }
+
+  get pending(): boolean {
+    return this.queued.length > 0;
+  }
+
+  drop(): void {
+    this.queued = [];
   }
 
   take(): TakenWrites | null {
-    if (this.pending.length === 0) return null;
-    const taken = this.pending;
-    this.pending = [];
+    if (this.queued.length === 0) return null;
+    const taken = this.queued;
+    this.queued = [];
     return {
       write: (client) => this.writeAll(client, taken),
       committed: () => undefined,
       failed: () => {
-        this.pending = [...taken, ...this.pending];
+        this.queued = [...taken, ...this.queued];
       },
     };
   }
@@ -195,6 +246,14 @@ export class PendingDoc implements RoundPart {
 
   mark(): void {
     this.dirty = true;
+  }
+
+  get pending(): boolean {
+    return this.dirty;
+  }
+
+  drop(): void {
+    this.dirty = false;
   }
 
   take(): TakenWrites | null {

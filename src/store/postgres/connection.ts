@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { describeDatabase } from './sql-values.js';
 
@@ -12,8 +11,7 @@ export interface PostgresOptions {
  * Every connection commits synchronously whatever the server's default: a resolved COMMIT is on the
  * server's disk. writer_schema: this gateway writes the rows of schema version 7 itself (payments)
  * and the outbox columns of version 8, and claims the outbox from the table; the database's
- * triggers fill them in for writers that do not say so (migrations/0007, 0009), and a follower
- * claims only while the leader says 8 or more (gateway_leader.writer_schema, migrations/0009).
+ * triggers fill them in for writers that do not say so (migrations/0007, 0009).
  */
 export const WRITER_SCHEMA = 8;
 /**
@@ -74,221 +72,376 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
-export class DatabaseLockedError extends Error {
-  constructor(
-    readonly url: string,
-    readonly holder: string,
-  ) {
-    super(`${describeDatabase(url)} is in use by another gateway process (${holder}); stop it first (docs/postgres.md)`);
-    this.name = 'DatabaseLockedError';
-  }
-}
-
-/** This process led, and another took the lead meanwhile: its memory may be behind the database, so it must stop. */
-export class LeadershipLostError extends Error {
+/** The write lease was lost (its connection ended, or another process took it since): the round is not done. */
+export class LeaseLostError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'LeadershipLostError';
+    this.name = 'LeaseLostError';
   }
 }
 
-/** The process that leads a database, as the others see it. */
-export interface LeaderInfo {
-  /** Where followers forward requests (null before any process led). */
-  url: string | null;
-  /** Who holds the lock, for operators. */
-  holder: string;
-}
-
-export interface AcquireOptions {
-  /** Where this process serves, written for followers once it leads. */
-  advertiseUrl?: string;
-  /** Wait while another process leads (serve); without it a held lock is refused (DatabaseLockedError). */
-  follow?: {
-    /** Called once another process is found leading, and again whenever the leader changes. */
-    onFollowing(leader: LeaderInfo): void;
-    /** Called once the lock is taken, before anything is loaded. */
-    onLeading?(): void;
-    /** The database could not be reached while following (it is tried again). */
-    onError?(err: Error): void;
-    signal?: AbortSignal;
-    pollMs?: number;
-  };
-}
-
-/** The advisory lock key (two int4: classid, objid) that says "a gateway process leads this database". */
+/** The advisory lock key (two int4: classid, objid) that serialises the writes of a database. */
 const LOCK_KEY: [number, number] = [0x7ab5_4009, 1];
+const LOCK_FILTER = `locktype = 'advisory' AND classid = $1 AND objid = $2 AND objsubid = 2`;
 const HOLDER_SQL = `SELECT a.application_name, host(a.client_addr) AS client_addr, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
   WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2 AND l.granted`;
 
+export interface LeaseTimings {
+  /** A statement on the lease's connection this often, so the server sees a live holder. */
+  heartbeatMs: number;
+  /** The server ends the lease's session (and frees the lock) when its holder stays silent this long. */
+  idleTimeoutMs: number;
+  /** Held this long after the last unit of work ended, for the next one (a burst of pushes). */
+  lingerMs: number;
+  /** Held at most this long while another process waits for it: then handed over (stop admitting, drain, release). */
+  maxHoldMs: number;
+  /** A unit of work waits this long for the lease, then fails (503). */
+  waitMs: number;
+}
+
+export const LEASE_TIMINGS: LeaseTimings = { heartbeatMs: 1_000, idleTimeoutMs: 5_000, lingerMs: 20, maxHoldMs: 200, waitMs: 12_000 };
+
+export interface LeaseHooks {
+  /** Right after the lock is granted: raise the fencing epoch in a committed statement (not in the lease's transaction). */
+  raiseEpoch(holder: string): Promise<string>;
+  /** After the epoch, before any unit runs: bring the caches up to date. */
+  acquired(): Promise<void>;
+  /** The lease was lost while held (its connection ended): in-flight rounds fail. */
+  lost(err: Error): void;
+}
+
 /**
- * The database's gateway lock on a connection of its own, held until release(): a session-level
- * advisory lock, freed by the server when the process dies (SIGKILL, crash), so a follower (or a
- * restart) takes it over at once. The process holding it leads: it raises the fencing epoch in
- * gateway_leader, and every commit round checks both lock and epoch (assertHeld).
+ * The database's write lease, "lead per burst": taken on demand by a process that has a unit of
+ * work (or a commit round) to run, held by an open transaction on a connection of its own
+ * (`pg_advisory_xact_lock`), released when nothing is in flight (after a short linger) or, while
+ * another process waits, after maxHoldMs. A heartbeat keeps the transaction busy; a holder that
+ * is frozen (SIGSTOP) or cut off goes silent, and the server ends its session after idleTimeoutMs,
+ * which frees the lock for the next process. Fencing: every acquisition raises the epoch in
+ * gateway_leader, and every commit round checks lock and epoch (assertHeld), so a holder that lost
+ * the lease can never commit.
  */
-export class DatabaseLock {
+export class WriteLease {
   private client: pg.Client | null = null;
-  /** The server process of the lock's connection: pg_locks names the holder by it. */
+  /** The server process of the lease's connection: pg_locks names the holder by it. */
   private backendPid: number | null = null;
-  /** The fencing epoch this process leads under (text: bigint). */
+  /** The fencing epoch of the current hold (text: bigint). */
   private epoch: string | null = null;
-  private ensuring: Promise<void> | null = null;
-  lost = false;
+  private state: 'free' | 'acquiring' | 'held' | 'releasing' = 'free';
+  private transition: Promise<void> | null = null;
+  private units = 0;
+  private heldSince = 0;
+  /** Another process waits: admit no new unit, release once the running ones are done. */
+  private draining = false;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private linger: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** Acquisitions, for operators and tests. */
+  acquisitions = 0;
+  readonly timings: LeaseTimings;
 
   constructor(
     private readonly url: string,
-    private readonly onLost: (err: Error) => void = () => undefined,
-  ) {}
+    private readonly hooks: LeaseHooks,
+    timings: Partial<LeaseTimings> = {},
+  ) {
+    this.timings = { ...LEASE_TIMINGS, ...timings };
+  }
 
   get holderName(): string {
     return `tabshop-gateway pid ${process.pid} on ${hostname()}`;
   }
 
-  async acquire(opts: AcquireOptions = {}): Promise<void> {
-    const client = opts.follow ? await this.follow(opts.follow) : await this.connect();
-    let pid: number;
-    try {
-      if (!opts.follow && !(await this.tryLock(client))) throw new DatabaseLockedError(this.url, (await describeLeader(client)).holder);
-      opts.follow?.onLeading?.();
-      // Waits for a round of the previous leader still in flight (it holds the row FOR SHARE).
-      const {
-        rows: [row],
-      } = await client.query<{ epoch: string }>(
-        `INSERT INTO gateway_leader (id, epoch, url, holder) VALUES (true, 1, $1, $2)
-          ON CONFLICT (id) DO UPDATE SET epoch = gateway_leader.epoch + 1, url = EXCLUDED.url, holder = EXCLUDED.holder, since = now()
-          RETURNING epoch::text`,
-        [opts.advertiseUrl ?? '', this.holderName],
-      );
-      this.epoch = row.epoch;
-      pid = await backendPid(client);
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    this.adopt(client, pid);
+  get held(): boolean {
+    return this.state === 'held';
   }
 
   /**
-   * Polls for the lock while another process leads, telling who leads whenever that changes; a
-   * database that goes away meanwhile is waited for too (reported through onError). Resolves with
-   * the connection that holds the lock.
+   * Write access for a unit of work (or a commit round): resolves once this process holds the
+   * lease, with the function that says the unit is done. `inside`: a round of a unit already
+   * admitted (never held back by a hand-over, or the unit could not finish).
    */
-  private async follow(follow: NonNullable<AcquireOptions['follow']>): Promise<pg.Client> {
-    let client: pg.Client | null = null;
-    let followed: string | null = null;
+  async enter(inside = false): Promise<() => void> {
     for (;;) {
+      if (this.closed) throw new LeaseLostError('the store is closed');
+      if (this.state === 'held' && (!this.draining || inside)) break;
+      if (this.state === 'held') {
+        // A hand-over in progress: wait for the release, then queue for the lock again.
+        await this.released();
+        continue;
+      }
+      if (this.state === 'free') this.transition = this.acquire();
+      // An acquisition that fails fails every unit waiting for it (503): none is retried behind the caller's back.
+      await this.transition;
+    }
+    this.units++;
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = null;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.units--;
+      if (this.units === 0) this.idle();
+    };
+  }
+
+  private releaseWaiters: (() => void)[] = [];
+  private released(): Promise<void> {
+    return new Promise((resolve) => this.releaseWaiters.push(resolve));
+  }
+
+  private async acquire(): Promise<void> {
+    this.state = 'acquiring';
+    try {
+      const client = this.client ?? (await this.connect());
+      this.client = client;
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL lock_timeout = ${this.timings.waitMs}`);
       try {
-        client ??= await this.connect();
-        if (await this.tryLock(client)) return client;
-        const leader = await describeLeader(client);
-        const key = `${leader.url}|${leader.holder}`;
-        if (key !== followed) follow.onFollowing(leader);
-        followed = key;
+        await client.query('SELECT pg_advisory_xact_lock($1, $2)', LOCK_KEY);
       } catch (err) {
-        follow.onError?.(err as Error);
-        await client?.end().catch(() => undefined);
-        client = null;
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw (err as { code?: string }).code === '55P03'
+          ? new LeaseLostError(`the write lease of ${describeDatabase(this.url)} was not free within ${this.timings.waitMs} ms`)
+          : err;
       }
-      try {
-        await delay(follow.pollMs ?? 500, undefined, { signal: follow.signal });
-      } catch (aborted) {
-        await client?.end().catch(() => undefined);
-        throw aborted;
-      }
+      this.backendPid ??= await backendPid(client);
+      this.epoch = await this.hooks.raiseEpoch(this.holderName);
+      this.acquisitions++;
+      this.heldSince = Date.now();
+      this.draining = false;
+      this.startHeartbeat(client);
+      await this.hooks.acquired();
+      this.state = 'held';
+    } catch (err) {
+      this.stopHeartbeat();
+      this.dropConnection();
+      this.state = 'free';
+      this.wakeWaiters();
+      throw err;
+    } finally {
+      this.transition = null;
     }
   }
 
+  private idle(): void {
+    if (this.draining) {
+      void this.release();
+      return;
+    }
+    this.linger = setTimeout(() => {
+      this.linger = null;
+      if (this.units === 0 && this.state === 'held') void this.release();
+    }, this.timings.lingerMs);
+    this.linger.unref();
+  }
+
+  /** Ends the lease's transaction (frees the lock) once no unit is in flight. */
+  private async release(): Promise<void> {
+    if (this.state !== 'held' || this.units > 0) return;
+    this.state = 'releasing';
+    this.stopHeartbeat();
+    const client = this.client;
+    const done = (async () => {
+      try {
+        await client?.query('COMMIT');
+      } catch {
+        this.dropConnection();
+      }
+      this.epoch = null;
+      this.state = 'free';
+      this.wakeWaiters();
+    })();
+    this.transition = done;
+    await done;
+    if (this.transition === done) this.transition = null;
+  }
+
+  private wakeWaiters(): void {
+    const waiters = this.releaseWaiters;
+    this.releaseWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private startHeartbeat(client: pg.Client): void {
+    this.stopHeartbeat();
+    this.heartbeat = setInterval(() => void this.beat(client), this.timings.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
+  /** Keeps the transaction alive and looks whether another process waits for the lock. */
+  private async beat(client: pg.Client): Promise<void> {
+    if (this.client !== client || (this.state !== 'held' && this.state !== 'acquiring')) return;
+    try {
+      const { rows } = await client.query<{ waiting: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_locks WHERE ${LOCK_FILTER} AND NOT granted) AS waiting`, LOCK_KEY);
+      if (rows[0].waiting && this.state === 'held' && Date.now() - this.heldSince >= this.timings.maxHoldMs) {
+        this.draining = true;
+        if (this.units === 0) void this.release();
+      }
+    } catch (err) {
+      this.lose(client, err as Error);
+    }
+  }
+
+  private lose(client: pg.Client, err: Error): void {
+    if (this.client !== client || this.frozen) return;
+    const wasHeld = this.state === 'held';
+    this.stopHeartbeat();
+    this.dropConnection();
+    this.epoch = null;
+    if (this.state === 'held' || this.state === 'releasing') {
+      this.state = 'free';
+      this.wakeWaiters();
+    }
+    if (wasHeld) this.hooks.lost(err);
+  }
+
   /**
-   * Inside a commit round's transaction: fails the round unless the lock's connection still holds
-   * the lock (a dropped connection may not have been noticed yet) and no other process has led
-   * since (the epoch); FOR SHARE makes a new leader's epoch wait until this round has committed.
+   * Inside a commit round's transaction: fails the round unless the lease's connection still holds
+   * the lock (a dropped connection may not have been noticed yet) and no other process took the
+   * lease since (the epoch); FOR SHARE makes a new holder's epoch wait until this round has committed.
    */
   async assertHeld(client: pg.ClientBase): Promise<void> {
     const { rows } = await client.query<{ held: boolean; epoch: string }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND objsubid = 2 AND granted AND pid = $3) AS held,
+      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE ${LOCK_FILTER} AND granted AND pid = $3) AS held,
         epoch::text FROM gateway_leader WHERE id FOR SHARE`,
       [...LOCK_KEY, this.backendPid],
     );
-    if (rows[0]?.epoch !== this.epoch) throw new LeadershipLostError('another gateway process took the lead of the database; this one stops');
-    if (!rows[0].held) {
-      this.lost = true;
-      throw new Error('lost the database lock (its connection was dropped); it is taken again at the next commit');
-    }
+    if (this.epoch === null || rows[0]?.epoch !== this.epoch) throw new LeaseLostError('another gateway process took the write lease since this round began; it is not done');
+    if (!rows[0].held) throw new LeaseLostError('lost the write lease (its connection was dropped); it is taken again for the next unit of work');
   }
 
-  /**
-   * After a lost connection: takes the lock again, unless another process leads now
-   * (LeadershipLostError). One attempt at a time: two at once would refuse each other.
-   */
-  ensure(): Promise<void> {
-    if (this.client && !this.lost) return Promise.resolve();
-    this.ensuring ??= this.retake().finally(() => {
-      this.ensuring = null;
-    });
-    return this.ensuring;
-  }
-
-  private async retake(): Promise<void> {
-    const client = await this.connect();
-    let pid: number;
-    try {
-      const locked = await this.tryLock(client);
-      const { rows } = await client.query<{ epoch: string }>('SELECT epoch::text FROM gateway_leader WHERE id');
-      if (rows[0]?.epoch !== this.epoch) {
-        throw new LeadershipLostError(
-          `lost the lead of ${describeDatabase(this.url)} to another gateway process (${(await describeLeader(client)).holder}); this one stops`,
-        );
-      }
-      // Same epoch: no rival has taken the lead (a new leader raises it before anything else). The
-      // lock is most likely still held by our own dropped session, whose backend has not exited yet.
-      if (!locked) throw new Error('the database lock is still held by the dropped connection; it is taken again at the next commit');
-      pid = await backendPid(client);
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    this.adopt(client, pid);
-  }
-
-  async release(): Promise<void> {
+  /** The lease's connection went away without a word from the server (a test freezing a holder uses this too). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopHeartbeat();
+    if (this.linger) clearTimeout(this.linger);
     const client = this.client;
     this.client = null;
-    this.backendPid = null;
+    this.state = 'free';
+    this.wakeWaiters();
     if (!client) return;
-    await client.query('SELECT pg_advisory_unlock($1, $2)', LOCK_KEY).catch(() => undefined);
+    await client.query('COMMIT').catch(() => undefined);
     await client.end().catch(() => undefined);
   }
 
+  /**
+   * A round found the lease gone (assertHeld): this hold is over. Units already admitted finish
+   * (their rounds take the lease again, and fail if another process wrote meanwhile).
+   */
+  forfeit(): void {
+    this.frozen = false;
+    if (this.state !== 'held') return;
+    this.stopHeartbeat();
+    this.dropConnection();
+    this.epoch = null;
+    this.state = 'free';
+    this.wakeWaiters();
+  }
+
+  /** Tests: a frozen process (SIGSTOP): no heartbeat, and it notices nothing until a round of its own fails. */
+  freezeForTest(): void {
+    this.stopHeartbeat();
+    this.frozen = true;
+  }
+
+  private frozen = false;
+
+  private dropConnection(): void {
+    const client = this.client;
+    this.client = null;
+    this.backendPid = null;
+    if (client) void client.end().catch(() => undefined);
+  }
+
   private async connect(): Promise<pg.Client> {
-    const client = createClient(this.url, this.holderName.slice(0, 63));
+    const client = createClient(this.url, `${this.holderName} lease`.slice(0, 63));
     try {
       await client.connect();
+      // A frozen or cut-off holder's session ends after this long: the lock passes on.
+      await client.query(`SET idle_in_transaction_session_timeout = ${this.timings.idleTimeoutMs}`);
     } catch (err) {
+      await client.end().catch(() => undefined);
       throw new DatabaseUnavailableError(this.url, err);
     }
-    // Until adopt() (or while following) a connection the server ends must not crash the process: the next query fails.
-    client.on('error', () => undefined);
+    client.on('error', (err) => this.lose(client, err));
+    client.on('end', () => this.lose(client, new Error('the connection holding the write lease ended')));
     return client;
   }
+}
 
-  private async tryLock(client: pg.Client): Promise<boolean> {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', LOCK_KEY);
-    return rows[0].ok;
+/**
+ * A session lock a single process holds for a duty that must run once (the kitchen TCP listener),
+ * tried again every few seconds by the others; freed by the server when its holder dies.
+ */
+export class Duty {
+  private client: pg.Client | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  holding = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly objid: number,
+    private readonly on: { gained(): Promise<void> | void; lost(): Promise<void> | void; error?(err: Error): void },
+    private readonly retryMs = 3_000,
+  ) {}
+
+  start(): void {
+    void this.attempt();
   }
 
-  private adopt(client: pg.Client, pid: number): void {
-    client.on('error', (err) => {
-      // The server or the network dropped the connection: the lock is gone with it.
-      if (this.client !== client) return;
-      this.lost = true;
-      this.onLost(err);
-    });
-    const old = this.client;
+  private async attempt(): Promise<void> {
+    if (this.stopped || this.holding) return;
+    const client = createClient(this.url, 'tabshop-gateway duty');
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_KEY[0], this.objid]);
+      if (!rows[0].ok || this.stopped) {
+        await client.end().catch(() => undefined);
+        return this.later();
+      }
+    } catch (err) {
+      this.on.error?.(err as Error);
+      await client.end().catch(() => undefined);
+      return this.later();
+    }
     this.client = client;
-    this.backendPid = pid;
-    this.lost = false;
-    if (old) void old.end().catch(() => undefined);
+    this.holding = true;
+    const lost = () => {
+      if (this.client !== client) return;
+      this.client = null;
+      this.holding = false;
+      void Promise.resolve(this.on.lost()).finally(() => this.later());
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    try {
+      await this.on.gained();
+    } catch (err) {
+      this.on.error?.(err as Error);
+    }
+  }
+
+  private later(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.attempt(), this.retryMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const client = this.client;
+    this.client = null;
+    if (this.holding) await this.on.lost();
+    this.holding = false;
+    await client?.end().catch(() => undefined);
   }
 }
 
@@ -298,15 +451,13 @@ async function backendPid(client: pg.Client): Promise<number> {
   return rows[0].pid;
 }
 
-/** Who leads, from the lock's holder in pg_stat_activity and the gateway_leader row. */
-export async function describeLeader(client: pg.ClientBase): Promise<LeaderInfo> {
+/** Who holds the lock now, from pg_stat_activity, for operators. */
+export async function describeLeader(client: pg.ClientBase): Promise<{ holder: string }> {
   const holder = await client
     .query<{ application_name: string; client_addr: string | null; backend_start: Date }>(HOLDER_SQL, LOCK_KEY)
     .catch(() => ({ rows: [] }));
-  const row = await client.query<{ url: string }>('SELECT url FROM gateway_leader WHERE id').catch(() => ({ rows: [] }));
   const h = holder.rows[0];
   return {
-    url: row.rows[0]?.url || null,
     holder: h
       ? `${h.application_name || 'unknown client'}${h.client_addr ? ` from ${h.client_addr}` : ''}, connected since ${h.backend_start.toISOString()}`
       : 'holder unknown',

@@ -76,6 +76,57 @@ export function articlesFromRows(state: { version: number; upstream: ArticlesDat
 }
 
 /**
+ * Brings `doc` up to date with the database when another process changed the articles: the rows of
+ * a version above the document's, and the rows the change feed says went away since. Reads only
+ * (run inside the refresh's snapshot); returns what to apply, synchronously, or null when nothing changed.
+ */
+export async function readArticleChanges(
+  client: pg.ClientBase,
+  doc: ArticlesData,
+): Promise<{ apply(rows: ArticleRows): void; modifications: Modification[] } | null> {
+  const state = await client.query<{ version: number; upstream: ArticlesData['upstream'] | null }>('SELECT version, upstream FROM articles_state WHERE id');
+  const version = state.rows[0]?.version ?? 0;
+  const upstream = state.rows[0]?.upstream ?? undefined;
+  if (version === doc.version && jsonText(upstream) === jsonText(doc.upstream)) return null;
+  const since = Math.min(doc.version, version);
+  const changed = await client.query<StoredRow>('SELECT entity, identifier, data FROM article_rows WHERE version > $1', [since]);
+  const feed = await client.query<{ modification: Modification }>('SELECT modification FROM modifications WHERE version > $1 AND version <= $2 ORDER BY version', [
+    since,
+    version,
+  ]);
+  const modifications = feed.rows.map((r) => r.modification);
+  return {
+    modifications,
+    apply(rows) {
+      const touched: { collection: Collection; id: string; item: unknown | undefined }[] = [];
+      const put = new Set<string>();
+      for (const row of changed.rows) {
+        const collection = COLLECTION_OF.get(row.entity);
+        if (!collection) continue;
+        const own = (row.data as Fields | null)?.[collection === 'stock' ? 'product' : 'identifier'];
+        const id = typeof own === 'string' ? own : row.identifier;
+        (doc[collection] as Record<string, unknown>)[id] = row.data;
+        touched.push({ collection, id, item: row.data });
+        put.add(`${collection}/${id}`);
+      }
+      for (const m of modifications) {
+        if (m.op !== 'delete') continue;
+        const gone = m.entity === 'product' ? (['products', 'stock'] as Collection[]) : [COLLECTION_OF.get(m.entity)].filter((c): c is Collection => c !== undefined);
+        for (const collection of gone) {
+          if (put.has(`${collection}/${m.identifier}`)) continue;
+          delete (doc[collection] as Record<string, unknown>)[m.identifier];
+          touched.push({ collection, id: m.identifier, item: undefined });
+        }
+      }
+      doc.version = version;
+      if (upstream) doc.upstream = upstream;
+      else delete doc.upstream;
+      rows.refreshed(touched, version, upstream);
+    },
+  };
+}
+
+/**
  * The articles as rows: a round writes the rows that changed since the last committed round
  * (upserted) or went away (deleted), never the whole catalogue, plus articles_state when the
  * version or the upstream sync state moved. A row changed when its object is not the one last
@@ -106,6 +157,25 @@ export class ArticleRows implements RoundPart {
 
   mark(): void {
     this.dirty = true;
+  }
+
+  get pending(): boolean {
+    return this.dirty;
+  }
+
+  drop(): void {
+    this.dirty = false;
+    this.named = new Map();
+  }
+
+  /** A refresh put these rows (read from the database) into the document: they are written already. */
+  refreshed(rows: { collection: Collection; id: string; item: unknown | undefined }[], version: number, upstream: ArticlesData['upstream']): void {
+    for (const { collection, id, item } of rows) {
+      if (item === undefined) this.written.get(collection)!.delete(id);
+      else this.written.get(collection)!.set(id, item);
+    }
+    this.writtenVersion = version;
+    this.writtenUpstream = jsonText(upstream);
   }
 
   noteChange(m: Modification): void {

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
-import type { StockSource, Store } from '../port.js';
+import type { Logger } from 'pino';
+import type { StockSource, Store, StoreRefresh } from '../port.js';
 import {
   emptyArticles,
   type ArticleEntity,
@@ -12,21 +12,24 @@ import {
   type SaleRecord,
 } from '../records.js';
 import { PendingList, PendingMap, PgCommitQueue, insertRows, type Column } from './commit-queue.js';
-import {
-  createClient,
-  createPool,
-  DatabaseLock,
-  DatabaseUnavailableError,
-  LeadershipLostError,
-  type AcquireOptions,
-  type PostgresOptions,
-} from './connection.js';
+import { createClient, createPool, DatabaseUnavailableError, LeaseLostError, WriteLease, type LeaseTimings, type PostgresOptions } from './connection.js';
 import { migrate, type MigrationReport } from './migrate.js';
-import { ArticleRows, articlesFromRows } from './pg-articles.js';
+import { OutboxListener } from './outbox-notify.js';
+import { ArticleRows, articlesFromRows, readArticleChanges } from './pg-articles.js';
 import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
 
 const PAGE = 2000;
-const REGAIN_RETRY_MS = 500;
+/** Every commit round notifies this channel with the state version it wrote (migrations/0014). */
+export const STATE_CHANNEL = 'tabshop_state';
+/** A read's version check that takes longer than this serves what the caches hold (the database is slow or down: nobody writes then). */
+const CHECK_TIMEOUT_MS = 2_000;
+
+/**
+ * What one concern cached in memory reads when another process wrote since this one last did:
+ * `since` is the state version the caches reflect (null: everything, the caches are reloaded
+ * whole). Runs inside one read-only snapshot; returns what to apply, synchronously.
+ */
+export type Refresher = (client: pg.ClientBase, since: number | null) => Promise<(() => void) | null>;
 /** A stock entry that empties stock_levels first (no product has an empty identifier). */
 const STOCK_RESET = '';
 const INT4_MAX = 2 ** 31 - 1;
@@ -216,14 +219,16 @@ export function journalEntryOf(row: {
  * The store on PostgreSQL (node-postgres pool). State lives in memory as with lowdb; every change
  * is queued and written by the next group-commit round, one transaction for everything changed
  * before it (journal, sales with their lines and payments, quarantine, changed article rows, change feed, back office,
- * outbox). One gateway process leads a database at a time: open() takes its session advisory lock
- * (waiting for it with `lead.follow`, refusing otherwise), and every round checks it still leads.
+ * outbox). Every process on a database is equal: writes take the database's write lease (a unit
+ * of work, or a round started outside one), whose holder first brings its caches up to the
+ * database's state version; every round raises that version and notifies the others, which
+ * refresh in the background, and a read checks it first (fresh()): read-your-writes across processes.
  */
 export class PgStore implements Store {
   readonly kind = 'postgres' as const;
   readonly pool: pg.Pool;
   readonly commitQueue: PgCommitQueue;
-  readonly lock: DatabaseLock;
+  readonly lease: WriteLease;
   migration: MigrationReport | null = null;
   private articlesDoc: ArticlesData = emptyArticles();
   private readonly journalPart: PendingList<unknown[]>;
@@ -233,28 +238,60 @@ export class PgStore implements Store {
   private readonly modificationsPart: PendingMap<Modification>;
   private readonly stockPart: PendingMap<string | null>;
   private opened = false;
-  private depose: (err: Error) => void = () => undefined;
-  /** Settles when another process took the lead from this one: it must stop (its memory may be behind). */
-  readonly fatal = new Promise<Error>((resolve) => {
-    this.depose = resolve;
-  });
+  /** The state version the caches reflect (gateway_state.version, migrations/0014). */
+  private seen = 0;
+  /** The version the running round raised the state to. */
+  private roundVersion = 0;
+  private readonly refreshers: Refresher[] = [];
+  private readonly refreshListeners = new Set<(r: StoreRefresh) => void>();
+  private refreshing: Promise<void> = Promise.resolve();
+  private checking: Promise<void> | null = null;
+  private nextCheck: Promise<void> | null = null;
+  private listener: OutboxListener | null = null;
+  /** Refreshes run, for operators and tests. */
+  refreshes = 0;
 
   constructor(
     readonly options: PostgresOptions,
     readonly dataDir: string,
     private readonly log: (msg: string, err?: unknown) => void = () => undefined,
-    private readonly lead: AcquireOptions = {},
+    leaseTimings: Partial<LeaseTimings> = {},
   ) {
     this.pool = createPool(options, (err) => this.log('idle PostgreSQL connection failed', err));
-    this.lock = new DatabaseLock(options.url, (err) => {
-      this.log('lost the connection holding the database lock; taking it again', err);
-      void this.regainLead();
-    });
-    this.commitQueue = new PgCommitQueue(
-      this.pool,
-      () => this.fenced(this.lock.ensure()),
-      (client) => this.fenced(this.lock.assertHeld(client)),
+    this.lease = new WriteLease(
+      options.url,
+      {
+        raiseEpoch: async (holder) => {
+          // Waits for a round of the previous holder still in flight (it holds the row FOR SHARE).
+          const { rows } = await this.pool.query<{ epoch: string }>(
+            `INSERT INTO gateway_leader (id, epoch, url, holder) VALUES (true, 1, '', $1)
+              ON CONFLICT (id) DO UPDATE SET epoch = gateway_leader.epoch + 1, holder = EXCLUDED.holder, since = now()
+              RETURNING epoch::text`,
+            [holder],
+          );
+          return rows[0].epoch;
+        },
+        acquired: () => this.catchUp(),
+        lost: (err) => this.log('lost the write lease (its connection ended); the rounds in flight fail, the next unit of work takes it again', err),
+      },
+      leaseTimings,
     );
+    this.commitQueue = new PgCommitQueue(this.pool, {
+      enter: () => this.lease.enter(true),
+      begin: async (client) => {
+        await this.lease.assertHeld(client).catch((err) => {
+          if (err instanceof LeaseLostError) this.lease.forfeit();
+          throw err;
+        });
+        const { rows } = await client.query<{ version: string }>(
+          `UPDATE gateway_state SET version = version + 1 WHERE id RETURNING version::text, pg_notify('${STATE_CHANNEL}', version::text)`,
+        );
+        this.roundVersion = Number(rows[0].version);
+      },
+      committed: () => {
+        this.seen = this.roundVersion;
+      },
+    });
     this.journalPart = new PendingList(async (client, rows) => insertRows(client, 'journal', JOURNAL_COLUMNS, rows));
     this.salesPart = new PendingMap(async (client, entries) => {
       const rows = entries.map(([, r]) => saleRow(r));
@@ -310,6 +347,7 @@ export class PgStore implements Store {
       ),
     );
     this.articlesPart = new ArticleRows(() => this.articlesDoc);
+    this.refreshers.push((client, since) => this.readCatalogue(client, since));
     this.stockPart = new PendingMap(async (client, entries) => {
       if (entries.some(([p]) => p === STOCK_RESET)) await client.query('DELETE FROM stock_levels');
       const gone = entries.filter(([p, q]) => q === null && p !== STOCK_RESET).map(([p]) => textValue(p));
@@ -349,7 +387,9 @@ export class PgStore implements Store {
         // Not awaited: over a link that stopped answering, the goodbye would never be acknowledged.
         void client.end().catch(() => undefined);
       }
-      await this.lock.acquire(this.lead);
+      // Read before anything is loaded: a round committed meanwhile is caught up with by the first unit of work.
+      const version = await this.pool.query<{ version: string }>('SELECT version::text FROM gateway_state WHERE id');
+      this.seen = Number(version.rows[0].version);
       const state = await this.pool.query<{ version: number; upstream: ArticlesData['upstream'] | null }>(
         'SELECT version, upstream FROM articles_state WHERE id',
       );
@@ -367,8 +407,14 @@ export class PgStore implements Store {
       // The readiness check reports the free space of the data dir; with PostgreSQL it holds no data.
       await mkdir(this.dataDir, { recursive: true }).catch(() => undefined);
       this.opened = true;
-      // The lock's connection may have dropped while loading: find out now, not at the first write.
-      if (this.lock.lost) void this.regainLead();
+      this.listener = new OutboxListener({
+        url: this.options.url,
+        channel: STATE_CHANNEL,
+        label: 'state',
+        logger: { warn: (o: { err?: unknown }, m: string) => this.log(m, o.err), debug: () => undefined } as unknown as Logger,
+        onNotify: (payload) => this.notified(payload),
+      });
+      this.listener.start();
     } catch (err) {
       await this.close();
       throw err;
@@ -386,40 +432,154 @@ export class PgStore implements Store {
     }
   }
 
+  /** A concern that keeps state in memory reads what another process changed (back office, ledger). */
+  onRefreshRows(refresher: Refresher): void {
+    this.refreshers.push(refresher);
+  }
+
+  onRefresh(listener: (r: StoreRefresh) => void): void {
+    this.refreshListeners.add(listener);
+  }
+
+  /** Write access for a unit of work: the lease, with its caches up to date. */
+  beginWrite(): Promise<() => void> {
+    return this.lease.enter();
+  }
+
   /**
-   * Takes the lock again as soon as the database answers, so a process that lost the lead to
-   * another finds out (and stops) at once, not at its next write.
+   * Resolves once the caches reflect every round committed before the call: one single-row read
+   * of the state version (shared by the reads that arrive while it runs), and a refresh when
+   * another process wrote since. The lease's holder is the only writer: its memory is the truth.
    */
-  private async regainLead(): Promise<void> {
-    while (this.opened && this.lock.lost) {
-      try {
-        await this.fenced(this.lock.ensure());
-      } catch (err) {
-        if (err instanceof LeadershipLostError) return;
-        await delay(REGAIN_RETRY_MS);
-      }
+  fresh(): Promise<void> {
+    if (!this.opened || this.lease.held) return Promise.resolve();
+    if (!this.checking) {
+      const check = this.checkVersion().finally(() => {
+        if (this.checking === check) this.checking = null;
+      });
+      this.checking = check;
+      return check;
+    }
+    // A check that began before this read may have read the version before a write it must see.
+    this.nextCheck ??= this.checking.then(() => {
+      this.nextCheck = null;
+      return this.fresh();
+    });
+    return this.nextCheck;
+  }
+
+  private async checkVersion(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CHECK_TIMEOUT_MS);
+    });
+    const check = async () => {
+      const { rows } = await this.pool.query<{ version: string }>('SELECT version::text FROM gateway_state WHERE id');
+      if (Number(rows[0].version) !== this.seen) await this.catchUp();
+    };
+    try {
+      // A database that is down or slow: serve what the caches hold (nobody can write meanwhile).
+      await Promise.race([check().catch((err) => this.log('could not check the state version; serving from the caches', err)), slow]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  private async fenced(check: Promise<void>): Promise<void> {
+  private notified(payload: string | null): void {
+    if (this.lease.held) return;
+    if (payload !== null && Number(payload) <= this.seen) return;
+    void this.catchUp().catch((err) => this.log('could not refresh the caches after another process wrote', err));
+  }
+
+  /**
+   * Brings every cache up to the database's state version, in one read-only snapshot, then applies
+   * what was read synchronously (a read never sees half a refresh). When another process wrote
+   * while this one had writes left by a failed round, those are dropped (their units answered 503)
+   * and the caches are reloaded whole: they may hold changes the database never got.
+   */
+  catchUp(): Promise<void> {
+    const run = this.refreshing.catch(() => undefined).then(() => this.refresh());
+    this.refreshing = run;
+    return run;
+  }
+
+  private async refresh(): Promise<void> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const dropped = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', dropped);
     try {
-      await check;
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const { rows } = await client.query<{ version: string }>('SELECT version::text FROM gateway_state WHERE id');
+      const version = Number(rows[0].version);
+      if (version === this.seen) {
+        await client.query('COMMIT');
+        return;
+      }
+      const full = this.commitQueue.pending;
+      if (full) {
+        this.log(`another process wrote since a failed round of this one: its writes are dropped (answered 503), the caches are reloaded`);
+        this.commitQueue.dropPending();
+      }
+      const applies: (() => void)[] = [];
+      for (const read of this.refreshers) {
+        const apply = await read(client, full ? null : this.seen);
+        if (apply) applies.push(apply);
+      }
+      await client.query('COMMIT');
+      for (const apply of applies) apply();
+      this.seen = version;
+      this.refreshes++;
     } catch (err) {
-      if (err instanceof LeadershipLostError) this.depose(err);
+      await client.query('ROLLBACK').catch(() => undefined);
       throw err;
+    } finally {
+      client.off('error', dropped);
+      client.release(broken);
     }
+  }
+
+  /** The catalogue: articles and their change feed, and the stored stock of the products whose quantity changed. */
+  private async readCatalogue(client: pg.ClientBase, since: number | null): Promise<(() => void) | null> {
+    const stock = await client.query<{ product: string; quantity: string }>(
+      `SELECT product, quantity::text AS quantity FROM stock_levels${since === null ? '' : ' WHERE state_version > $1'}`,
+      since === null ? [] : [since],
+    );
+    const quantities = new Map(stock.rows.map((r) => [r.product, r.quantity]));
+    if (since === null) {
+      const state = await client.query<{ version: number; upstream: ArticlesData['upstream'] | null }>('SELECT version, upstream FROM articles_state WHERE id');
+      const rows = await client.query<{ entity: ArticleEntity; identifier: string; data: unknown }>('SELECT entity, identifier, data FROM article_rows');
+      const mods = await client.query<{ modification: Modification }>('SELECT modification FROM modifications ORDER BY version');
+      return () => {
+        this.articlesDoc = articlesFromRows(state.rows[0], rows.rows);
+        this.articlesPart.loaded(this.articlesDoc);
+        this.announce({ full: true, modifications: mods.rows.map((r) => r.modification), quantities });
+      };
+    }
+    const changes = await readArticleChanges(client, this.articlesDoc);
+    if (!changes && quantities.size === 0) return null;
+    return () => {
+      changes?.apply(this.articlesPart);
+      this.announce({ full: false, modifications: changes?.modifications ?? [], quantities });
+    };
+  }
+
+  private announce(r: StoreRefresh): void {
+    for (const l of this.refreshListeners) l(r);
   }
 
   async close(): Promise<void> {
     // Rounds run one at a time: this one comes after any running round and takes whatever is left.
     if (this.opened) await this.commit().catch((err) => this.log('could not write the last changes at shutdown', err));
     this.opened = false;
-    await this.lock.release();
+    await this.listener?.stop();
+    await this.lease.close();
     await this.pool.end().catch(() => undefined);
   }
 
   async probeWritable(): Promise<boolean> {
-    if (this.lock.lost) return false;
     // A database that does not answer within 2 s is as good as down for a readiness probe.
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((resolve) => {
