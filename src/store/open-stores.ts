@@ -41,7 +41,7 @@ export async function createStores(config: Config, logger?: Logger, lease?: Part
       store,
       backOffice: new PgBackOfficeStore(store),
       outbox: () => new PgOutboxStore(store),
-      outboxTable: () => new OutboxTable(store.pool, workerId()),
+      outboxTable: () => new OutboxTable(store.pool, workerId(), (msg) => log?.warn(msg)),
     };
   }
   const store = new LowdbStore(config.store.dataDir);

@@ -91,7 +91,7 @@ describe.skipIf(skipPostgres)('rolling upgrade on PostgreSQL: a leader of the pr
     // memory, so this one must not claim the pending event (it would send it twice, out of order).
     receiver.down = false;
     const follower = await pg_.start(config);
-    await eventually(() => follower.output().includes('following a process of a previous version'), 'the follower noticing the old leader');
+    await eventually(() => follower.output().includes('a process of a previous version holds the database'), 'the new process noticing the old leader');
     await sleep(3_000); // several claim polls (1 s apart)
     expect(receiver.accepted).toEqual([]);
 

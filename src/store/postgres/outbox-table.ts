@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
+import { WRITER_SCHEMA } from './connection.js';
 import type { OutboxItem } from '../outbox-store.js';
 import { OUTBOX_CHANNEL } from './outbox-notify.js';
 import { jsonText, textValue } from './sql-values.js';
@@ -54,13 +55,44 @@ WHERE h.target = $1 AND NOT h.dead
  * worker whose lease expired (frozen, killed, cut off) can never undo another's delivery.
  * Dead-letter handling and the figures read and write the table directly: every process sees the same.
  */
+/** How long a look at which kind of process last wrote the database is trusted. */
+const WRITER_CHECK_MS = 2_000;
+
 export class OutboxTable {
+  private writerClaims = false;
+  private checkedAt = -Infinity;
+  private toldGated = false;
+
   constructor(
     private readonly pool: pg.Pool,
     readonly workerId: string,
+    private readonly log: (msg: string) => void = () => undefined,
   ) {}
 
+  /**
+   * A rolling upgrade: a process of a version that delivers its outbox from memory (it announces
+   * no writer schema of 8 or more, migrations/0009) may still hold the database's lock, and
+   * delivers every item itself; claiming them here would send each twice, out of order. Items
+   * are claimed once the last writer said 8 or more, or nobody holds the lock any more.
+   */
+  private async mayClaim(): Promise<boolean> {
+    if (this.writerClaims || performance.now() - this.checkedAt < WRITER_CHECK_MS) return this.writerClaims;
+    this.checkedAt = performance.now();
+    const { rows } = await this.pool.query<{ ok: boolean }>(
+      `SELECT coalesce((SELECT writer_schema FROM gateway_leader WHERE id), $1) >= $1
+        OR NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $2 AND objid = 1 AND objsubid = 2 AND granted) AS ok`,
+      [WRITER_SCHEMA, 0x7ab5_4009],
+    );
+    this.writerClaims = rows[0].ok;
+    if (!this.writerClaims && !this.toldGated) {
+      this.toldGated = true;
+      this.log('a process of a previous version holds the database and delivers the outbox from its memory: this one delivers nothing until it is gone');
+    }
+    return this.writerClaims;
+  }
+
   async claim(target: string, limit: number, leaseMs: number): Promise<ClaimedItem[]> {
+    if (!(await this.mayClaim())) return [];
     const { rows } = await this.pool.query<ClaimedItem>(CLAIM_SQL, [target, this.workerId, leaseMs, limit]);
     return rows.sort((a, b) => a.item.seq - b.item.seq);
   }
