@@ -16,8 +16,7 @@ export function opsRouter({ gateway, metrics, thresholds, adminAuth }: OpsRouter
   const router = Router();
   router.get('/healthz', (_req, res) => {
     // On PostgreSQL, several processes may share the database: this one leads it (followers say "follower").
-    const role = gateway.store.kind === 'postgres' ? { role: 'leader' } : {};
-    res.json({ status: 'ok', ...role, uptimeSeconds: Math.round((gateway.now().getTime() - gateway.startedAt.getTime()) / 1000) });
+    res.json({ status: 'ok', uptimeSeconds: Math.round((gateway.now().getTime() - gateway.startedAt.getTime()) / 1000) });
   });
   router.get('/readyz', async (_req, res) => {
     const readiness = await checkReadiness({ store: gateway.store, forwarding: gateway.forwarding }, thresholds);

@@ -279,6 +279,8 @@ export class PgStore implements Store {
     this.commitQueue = new PgCommitQueue(this.pool, {
       enter: () => this.lease.enter(true),
       begin: async (client) => {
+        // A round of a holder frozen mid-transaction must not hold up the next holder's epoch (FOR SHARE) for long.
+        await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${this.lease.timings.idleTimeoutMs}`);
         await this.lease.assertHeld(client).catch((err) => {
           if (err instanceof LeaseLostError) this.lease.forfeit();
           throw err;
