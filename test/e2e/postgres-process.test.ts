@@ -59,7 +59,7 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     expect(await pushed.json()).toMatchObject({ created: 1 });
     expect((await api(first, '/stock/p')).body).toMatchObject({ quantity: 9 });
     const stock = await fetch(`${first.url}/stock`, { headers: { authorization: deviceAuth } }).then((r) => r.json());
-    expect(stock.products.find((p: { name: string }) => p.name === 'Pie')).toMatchObject({ stockQty: 9 });
+    expect(stock.products.find((p: { title: string }) => p.title === 'Pie')).toMatchObject({ stockqty: 9 });
     expect((await api(first, '/products/p', 'PUT', { name: 'Apple pie', price: 2 })).status).toBeLessThan(300);
     expect((await api(second, '/products/p')).body).toMatchObject({ name: 'Apple pie' });
 
