@@ -174,7 +174,7 @@ async function kitchenDuty(gateway: Awaited<ReturnType<typeof openGateway>>, log
   const duty = new Duty(gateway.config.store.postgres!.url, KITCHEN_DUTY, {
     gained: async () => {
       listener = await startConfiguredKitchenListener(gateway);
-      logger.info('this process runs the kitchen listener of the database\'s processes');
+      logger.info("this process runs the kitchen listener of the database's processes");
     },
     lost: async () => {
       const closing = listener;

@@ -35,7 +35,7 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     expect(counts).toEqual({ sales: '120', journal: '25', total: '132.0' });
   });
 
-  it('a second process on the same database is equal: both serve and write, each sees the other\'s writes at its next read, and it serves on when the first stops', async () => {
+  it("a second process on the same database is equal: both serve and write, each sees the other's writes at its next read, and it serves on when the first stops", async () => {
     const url = await pg.cluster.createDatabase();
     const configPath = await writeConfig(url);
     const first = await start(configPath);
@@ -105,7 +105,7 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
         ],
       });
       const leader = await start(configPath);
-      const follower = await start(configPath);
+      const other = await start(configPath);
       const pushed = await fetch(`${leader.url}/invoice`, {
         method: 'POST',
         headers: { authorization: deviceAuth, accept: 'application/json' },
@@ -121,6 +121,8 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
       leader.child.kill('SIGSTOP');
       try {
         accepting = true;
+        // The other process serves and delivers on its own.
+        expect((await fetch(`${other.url}/healthz`)).status).toBe(200);
         await expect
           .poll(async () => Number((await queryRows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM outbox'))[0].n), { timeout: 30_000 })
           .toBe(0);
@@ -158,10 +160,7 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     }
     expect((await push(3)).status).toBe(200);
     expect(first.child.exitCode).toBeNull();
-    expect(await queryRows(url, 'SELECT identifier FROM sales ORDER BY identifier')).toEqual([
-      { identifier: 'TAB-1:1' },
-      { identifier: 'TAB-1:3' },
-    ]);
+    expect(await queryRows(url, 'SELECT identifier FROM sales ORDER BY identifier')).toEqual([{ identifier: 'TAB-1:1' }, { identifier: 'TAB-1:3' }]);
   });
 
   it('DATABASE_URL selects PostgreSQL over the config file', async () => {

@@ -175,7 +175,7 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     }
   });
 
-  it('two stores on one database both write; each sees the other\'s articles, stock and feed at its next read, and its own writes at once', async () => {
+  it("two stores on one database both write; each sees the other's articles, stock and feed at its next read, and its own writes at once", async () => {
     const loc = await freshDatabase();
     const a = await openStores(loc);
     const b = await openStores(loc);
@@ -200,7 +200,9 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     );
     // Both write in turn, many times: nothing lost, versions never reused.
     await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).catalog.create<Product>('products', { identifier: String(100 + i), name: `P${i}`, price: 1, tax: '1' })),
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 ? a : b).catalog.create<Product>('products', { identifier: String(100 + i), name: `P${i}`, price: 1, tax: '1' }),
+      ),
     );
     await pgA.fresh();
     await pgB.fresh();
@@ -208,7 +210,10 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     expect(b.catalog.version).toBe(16);
     expect(a.catalog.all('products').length).toBe(11);
     expect(b.catalog.all('products').length).toBe(11);
-    const [rows] = await queryRows<{ n: number; versions: number }>(loc.url, 'SELECT count(*)::int AS n, count(DISTINCT version)::int AS versions FROM modifications');
+    const [rows] = await queryRows<{ n: number; versions: number }>(
+      loc.url,
+      'SELECT count(*)::int AS n, count(DISTINCT version)::int AS versions FROM modifications',
+    );
     expect(rows).toEqual({ n: 16, versions: 16 });
     expect(pgA.lease.acquisitions + pgB.lease.acquisitions).toBeGreaterThanOrEqual(3);
     await a.close();
@@ -332,7 +337,10 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     viaProxy.port = String(proxy.port);
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
-    const s = await openStores({ ...(await freshDatabase()), storeConfig: { dataDir: join(scratch, 'data'), seedDemo: false, postgres: { url: viaProxy.toString(), poolSize: 4 } } });
+    const s = await openStores({
+      ...(await freshDatabase()),
+      storeConfig: { dataDir: join(scratch, 'data'), seedDemo: false, postgres: { url: viaProxy.toString(), poolSize: 4 } },
+    });
     try {
       await s.catalog.create<Tax>('taxes', { identifier: '1', name: 'Reduced', vat: 10 });
       // Hold the next acquisition at its epoch, and cut the network there.

@@ -278,7 +278,10 @@ export class WriteLease {
   private async beat(client: pg.Client): Promise<void> {
     if (this.client !== client || (this.state !== 'held' && this.state !== 'acquiring')) return;
     try {
-      const { rows } = await client.query<{ waiting: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_locks WHERE ${LOCK_FILTER} AND NOT granted) AS waiting`, LOCK_KEY);
+      const { rows } = await client.query<{ waiting: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE ${LOCK_FILTER} AND NOT granted) AS waiting`,
+        LOCK_KEY,
+      );
       if (rows[0].waiting && this.state === 'held' && Date.now() - this.heldSince >= this.timings.maxHoldMs) {
         this.draining = true;
         if (this.units === 0) void this.release();
@@ -312,7 +315,8 @@ export class WriteLease {
         epoch::text FROM gateway_leader WHERE id FOR SHARE`,
       [...LOCK_KEY, this.backendPid],
     );
-    if (this.epoch === null || rows[0]?.epoch !== this.epoch) throw new LeaseLostError('another gateway process took the write lease since this round began; it is not done');
+    if (this.epoch === null || rows[0]?.epoch !== this.epoch)
+      throw new LeaseLostError('another gateway process took the write lease since this round began; it is not done');
     if (!rows[0].held) throw new LeaseLostError('lost the write lease (its connection was dropped); it is taken again for the next unit of work');
   }
 

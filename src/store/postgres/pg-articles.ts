@@ -90,10 +90,10 @@ export async function readArticleChanges(
   if (version === doc.version && jsonText(upstream) === jsonText(doc.upstream)) return null;
   const since = Math.min(doc.version, version);
   const changed = await client.query<StoredRow>('SELECT entity, identifier, data FROM article_rows WHERE version > $1', [since]);
-  const feed = await client.query<{ modification: Modification }>('SELECT modification FROM modifications WHERE version > $1 AND version <= $2 ORDER BY version', [
-    since,
-    version,
-  ]);
+  const feed = await client.query<{ modification: Modification }>(
+    'SELECT modification FROM modifications WHERE version > $1 AND version <= $2 ORDER BY version',
+    [since, version],
+  );
   const modifications = feed.rows.map((r) => r.modification);
   return {
     modifications,
@@ -111,7 +111,8 @@ export async function readArticleChanges(
       }
       for (const m of modifications) {
         if (m.op !== 'delete') continue;
-        const gone = m.entity === 'product' ? (['products', 'stock'] as Collection[]) : [COLLECTION_OF.get(m.entity)].filter((c): c is Collection => c !== undefined);
+        const gone =
+          m.entity === 'product' ? (['products', 'stock'] as Collection[]) : [COLLECTION_OF.get(m.entity)].filter((c): c is Collection => c !== undefined);
         for (const collection of gone) {
           if (put.has(`${collection}/${m.identifier}`)) continue;
           delete (doc[collection] as Record<string, unknown>)[m.identifier];
