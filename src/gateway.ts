@@ -88,7 +88,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
       const about = { what: 'sale', id: r?.sale?.identifier, cashRegisterName: r?.sale?.cashRegisterName, raw: r };
       if (problem) return void setAside({ ...about, reason: problem });
       try {
-        ledger.loadSale(r, { stock: stockFromStore });
+        ledger.loadSale(r, { stock: !stockFromStore });
         backOffice.loadSale(r);
       } catch (err) {
         // Last resort (the checks above cover what loading relies on): the gateway starts all the same.
