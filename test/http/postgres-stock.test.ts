@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, deviceAuth, invoice, testGateways, type TestGateway } from '../helpers.js';
+import { copyLowdbToPostgres } from '../../src/store/postgres/copy-from-lowdb.js';
 import { MISSING_POSTGRES, PG_BIN, queryRows, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
 
 let cluster: PgCluster;
@@ -198,5 +199,23 @@ describe.skipIf(skipPostgres)('central stock on PostgreSQL: a process starts fro
     // A gateway's own writes (it announces its writer schema) keep the table trusted.
     await sql(url, "UPDATE sales SET status = status WHERE identifier = 'none'", { announced: true });
     expect(await derivedMarks(url)).toBe('1');
+  });
+
+  it('migrate-store into a database a gateway had opened (empty, its table derived): the first start derives the copied sales', async () => {
+    const lowdb = await gateways.start({});
+    await writeHistory(lowdb);
+    expect(await quantities(lowdb)).toEqual(EXPECTED);
+    await gateways.stop(lowdb);
+    const url = await cluster.createDatabase();
+    await gateways.stop(await gateway(url));
+    expect(await derivedMarks(url)).toBe('1');
+    expect((await copyLowdbToPostgres({ dataDir: lowdb.dataDir, url })).ok).toBe(true);
+    expect(await derivedMarks(url)).toBe('0');
+    const onPg = await gateway(url);
+    expect(await quantities(onPg)).toEqual(EXPECTED);
+    expect(await stockRows(url)).toEqual([
+      { product: '18', quantity: '8.25' },
+      { product: '30', quantity: '6' },
+    ]);
   });
 });
