@@ -132,12 +132,7 @@ export class Catalog {
     }
     const last = this.modifications.at(-1)?.version ?? 0;
     for (const m of r.modifications) if (m.version > last) this.modifications.push(m);
-    for (const [product, quantity] of r.quantities) {
-      const level = this.data.stock[product];
-      const moved = level ? new Decimal(quantity).minus(level.level).minus(level.adjustmentsTotal) : null;
-      if (moved === null || moved.isZero()) this.salesMoves.delete(product);
-      else this.salesMoves.set(product, moved);
-    }
+    for (const [product, quantity] of r.quantities) this.useStoredQuantity(product, quantity);
     this.stockGeneration++;
     this.notify();
   }
@@ -151,6 +146,28 @@ export class Catalog {
   onStockChange(listener: (product: string) => void): () => void {
     this.stockListeners.add(listener);
     return () => this.stockListeners.delete(listener);
+  }
+
+  /**
+   * Start-up from a store that holds the quantities (PostgreSQL's stock_levels, moved in the round
+   * of every sale change and level change): each tracked product's quantity is the stored one, and
+   * no sale is replayed. What it holds beyond the level and its adjustments is what sales moved.
+   */
+  loadStoredQuantities(stored: ReadonlyMap<string, string>): void {
+    for (const product of Object.keys(this.data.stock)) {
+      const quantity = stored.get(product);
+      if (quantity !== undefined) this.useStoredQuantity(product, quantity);
+    }
+    this.stockGeneration++;
+    this.notify();
+  }
+
+  /** What sales moved, from the stored quantity: beyond the level and its adjustments. */
+  private useStoredQuantity(product: string, quantity: string): void {
+    const level = this.data.stock[product];
+    const moved = level ? new Decimal(quantity).minus(level.level).minus(level.adjustmentsTotal) : null;
+    if (moved === null || moved.isZero()) this.salesMoves.delete(product);
+    else this.salesMoves.set(product, moved);
   }
 
   /** The products whose stock is tracked (a level was set). */

@@ -11,7 +11,9 @@ export interface PostgresOptions {
  * Every connection commits synchronously whatever the server's default: a resolved COMMIT is on the
  * server's disk. writer_schema: this gateway writes the rows of schema version 7 itself (payments)
  * and the outbox columns of version 8, and claims the outbox from the table; the database's
- * triggers fill them in for writers that do not say so (migrations/0007, 0009).
+ * triggers fill them in for writers that do not say so (migrations/0007, 0009), and outbox items
+ * are claimed only once the last writer said 8 or more (gateway_leader.writer_schema, migrations/0009).
+ * Sales written by a writer that does not announce 7 or more make stock_levels untrusted (migrations/0012).
  */
 export const WRITER_SCHEMA = 8;
 /**
