@@ -194,7 +194,11 @@ async function startStoredStock(store: Store, uow: UnitOfWork, ledger: SalesLedg
   });
   if (stored) catalog.loadStoredQuantities(stored);
   else logger.info({ sales: replayed }, 'derived the central stock (stock_levels) from the stored sales once');
-  await uow.transact(async () => store.followStock?.(catalog));
+  store.followStock?.(catalog);
+  // Written with the next commit round. Now if the write lease is free; a process that cannot take
+  // it at start (another holds it, a previous version's leader during a rolling upgrade) serves
+  // anyway, and its first unit of work writes it (or finds the table rewritten by another process).
+  await uow.durable().catch((err: Error) => logger.warn({ err: err.message }, 'the central stock table could not be written at start; the next write does'));
 }
 
 async function quarantineUnloadable(ledger: SalesLedger, records: UnloadableRecord[], logger: Logger, at: Date): Promise<void> {

@@ -13,7 +13,7 @@ import { CorruptFileError } from '../store/durable-file.js';
 import { describeDatabase } from '../store/postgres/sql-values.js';
 import { demoCredentialsRefusal } from './demo-guard.js';
 import { ExitError } from './exit.js';
-import { settleAfterLoad } from './heap-policy.js';
+import { releaseYoungGeneration, settleAfterLoad } from './heap-policy.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -139,7 +139,10 @@ async function start(config: Config, logger: Logger): Promise<RunningServer> {
   const gateway = await openGateway(config, logger).catch(async (err) => {
     throw await openFailure(err, config);
   });
-  logger.debug(settleAfterLoad(), 'start-up heap compacted');
+  // lowdb loads its data dir into memory: the heap is compacted once after (measured on 100,000
+  // sales: 141 MB RSS with it, 190-198 MB without). PostgreSQL loads no history: V8's usual heap.
+  if (config.store.postgres) releaseYoungGeneration();
+  else logger.debug(settleAfterLoad(), 'start-up heap compacted');
   let kitchen: { close(): Promise<void> } | null = null;
   try {
     const { server, url } = await listenOrExit(createApp(gateway), config);
