@@ -82,6 +82,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
     setAside,
   });
   ledger.use(backOffice.hooks);
+  store.onRefresh?.((r) => ledger.refreshed(r));
   // PostgreSQL holds the quantities (stock_levels): its sales are not replayed into the stock at start.
   const saleLoading = { stock: store.storedStock === undefined };
   await store.open({

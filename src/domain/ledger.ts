@@ -158,6 +158,11 @@ export class SalesLedger {
     this.index.sortByFirstStored();
   }
 
+  /** Another process stored sale changes (PostgreSQL): the sequence continues from the highest stored. */
+  refreshed(r: { full: boolean; salesSeq: number }): void {
+    if (r.full || r.salesSeq > this.seq) this.seq = r.salesSeq;
+  }
+
   /** Extensions (days, outbox) join every sale change inside the same serialised step and commit round. */
   use(hooks: SaleHooks): void {
     this.hooks.push(hooks);

@@ -11,7 +11,7 @@ export interface StockSource {
 
 /**
  * Another process wrote to the database since this one last did (PostgreSQL): the articles
- * document was brought up to date; what the catalogue derives from it follows.
+ * document was brought up to date; what the catalogue derives from it and the ledger's sequence follow.
  */
 export interface StoreRefresh {
   /** Everything was reloaded (this process's failed writes were dropped): `modifications` is the whole change feed. */
@@ -20,6 +20,8 @@ export interface StoreRefresh {
   modifications: Modification[];
   /** The stored central stock of the products whose quantity changed (every tracked one when full). */
   quantities: ReadonlyMap<string, string>;
+  /** The highest sale change sequence number stored. */
+  salesSeq: number;
 }
 
 /**

@@ -354,7 +354,6 @@ export class PgStore implements Store {
       ),
     );
     this.articlesPart = new ArticleRows(() => this.articlesDoc);
-    this.refreshers.push((client, since) => this.readCatalogue(client, since));
     this.stockPart = new PendingMap(async (client, entries) => {
       if (entries.some(([p]) => p === STOCK_RESET)) {
         await client.query('DELETE FROM stock_levels');
@@ -533,13 +532,18 @@ export class PgStore implements Store {
         this.log(`another process wrote since a failed round of this one: its writes are dropped (answered 503), the caches are reloaded`);
         this.commitQueue.dropPending();
       }
+      const since = full ? null : this.seen;
+      const catalogue = await this.readCatalogue(client, since);
+      const seq = await client.query<{ seq: string }>('SELECT coalesce(max(seq), 0)::text AS seq FROM sales');
       const applies: (() => void)[] = [];
       for (const read of this.refreshers) {
-        const apply = await read(client, full ? null : this.seen);
+        const apply = await read(client, since);
         if (apply) applies.push(apply);
       }
       await client.query('COMMIT');
+      const refresh = catalogue();
       for (const apply of applies) apply();
+      this.announce({ ...refresh, full, salesSeq: Number(seq.rows[0].seq) });
       this.seen = version;
       this.refreshes++;
     } catch (err) {
@@ -551,8 +555,11 @@ export class PgStore implements Store {
     }
   }
 
-  /** The catalogue: articles and their change feed, and the stored stock of the products whose quantity changed. */
-  private async readCatalogue(client: pg.ClientBase, since: number | null): Promise<(() => void) | null> {
+  /**
+   * The catalogue: articles and their change feed, and the stored stock of the products whose
+   * quantity changed (reads only; the function returned applies them to the articles document).
+   */
+  private async readCatalogue(client: pg.ClientBase, since: number | null): Promise<() => Pick<StoreRefresh, 'modifications' | 'quantities'>> {
     const stock = await client.query<{ product: string; quantity: string }>(
       `SELECT product, quantity::text AS quantity FROM stock_levels${since === null ? '' : ' WHERE state_version > $1'}`,
       since === null ? [] : [since],
@@ -565,14 +572,13 @@ export class PgStore implements Store {
       return () => {
         this.articlesDoc = articlesFromRows(state.rows[0], rows.rows);
         this.articlesPart.loaded(this.articlesDoc);
-        this.announce({ full: true, modifications: mods.rows.map((r) => r.modification), quantities });
+        return { modifications: mods.rows.map((r) => r.modification), quantities };
       };
     }
     const changes = await readArticleChanges(client, this.articlesDoc);
-    if (!changes && quantities.size === 0) return null;
     return () => {
       changes?.apply(this.articlesPart);
-      this.announce({ full: false, modifications: changes?.modifications ?? [], quantities });
+      return { modifications: changes?.modifications ?? [], quantities };
     };
   }
 

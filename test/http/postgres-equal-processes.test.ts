@@ -1,0 +1,85 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adminAuth, device2Auth, deviceAuth, invoice, testGateways, type TestGateway } from '../helpers.js';
+import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
+
+let cluster: PgCluster;
+const gateways = testGateways();
+const gateway = (url: string) => gateways.start({ store: { dataDir: './data', postgres: { url } } });
+
+const push = async (g: TestGateway, invoices: unknown[], auth = deviceAuth) => {
+  const res = await g.fetch('/invoice', { method: 'POST', body: JSON.stringify({ invoices }), auth, headers: { accept: 'application/json' } });
+  return { status: res.status, body: await res.json() };
+};
+const api = (g: TestGateway, path: string, method = 'GET', body?: unknown) => g.json(`/api${path}`, { method, body, auth: adminAuth });
+const tabletStock = async (g: TestGateway) => (await g.json('/stock')).body as { products: { title: string; stockqty: number }[] };
+const sale = (id: number, product = 'p1') => invoice(id, [{ productId: product, qty: 1, total: 2 }]);
+
+/** Two gateways (each its own store, caches and write lease) on one database: what two processes do. */
+describe.skipIf(skipPostgres)('equal gateway processes on one PostgreSQL database', { timeout: 90_000 }, () => {
+  beforeAll(async () => {
+    if (!PG_BIN) throw new Error(MISSING_POSTGRES);
+    cluster = await startPostgres();
+  }, 60_000);
+  afterEach(() => gateways.cleanup());
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("both write articles, stock and sales; each sees the other's writes at its next read (API and TabShop bodies); sequence numbers never repeat", async () => {
+    const url = await cluster.createDatabase();
+    const a = await gateway(url);
+    const b = await gateway(url);
+    expect((await api(a, '/products/p1', 'PUT', { name: 'Pie', price: 2 })).status).toBeLessThan(300);
+    expect((await api(b, '/products/p1')).body).toMatchObject({ name: 'Pie' });
+    expect((await api(b, '/stock/p1', 'PUT', { quantity: 20 })).status).toBeLessThan(300);
+    expect((await api(a, '/stock/p1')).body).toMatchObject({ quantity: 20 });
+    // The TabShop body A serves was cached before B's level: the next read serves the new one.
+    expect((await tabletStock(a)).products.find((p) => p.title === 'Pie')).toMatchObject({ stockqty: 20 });
+
+    // Sales pushed to both, alternately and at once: every one stored, each moves the stock once.
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => push(i % 2 ? a : b, [sale(202612030100 + i)], i % 4 < 2 ? deviceAuth : device2Auth)),
+    );
+    expect(results.map((r) => r.body.created)).toEqual(Array(10).fill(1));
+    for (const g of [a, b]) {
+      expect((await api(g, '/stock/p1')).body).toMatchObject({ quantity: 10 });
+      expect((await tabletStock(g)).products.find((p) => p.title === 'Pie')).toMatchObject({ stockqty: 10 });
+    }
+    const [seqs] = await queryRows<{ n: number; distinct_seqs: number; max: number }>(
+      url,
+      'SELECT count(*)::int AS n, count(DISTINCT seq)::int AS distinct_seqs, max(seq)::int AS max FROM sales',
+    );
+    expect(seqs).toEqual({ n: 10, distinct_seqs: 10, max: 10 });
+
+    // The article change feed is one sequence whoever wrote: both serve the same.
+    expect((await api(b, '/products/p1', 'PUT', { name: 'Apple pie', price: 3 })).status).toBeLessThan(300);
+    const feedA = (await api(a, '/modifications?from=0&maxResults=100')).body;
+    const feedB = (await api(b, '/modifications?from=0&maxResults=100')).body;
+    expect(feedA).toEqual(feedB);
+    expect((await tabletStock(a)).products.find((p) => p.title === 'Apple pie')).toMatchObject({ stockqty: 10 });
+  });
+
+  it('a database that went down and came back: both processes answer 503 to writes meanwhile, then write again and see each other, without a restart', async () => {
+    const url = await cluster.createDatabase();
+    const a = await gateway(url);
+    const b = await gateway(url);
+    expect((await api(a, '/products/p1', 'PUT', { name: 'Pie', price: 2 })).status).toBeLessThan(300);
+    expect((await push(b, [sale(202612030200)])).body).toMatchObject({ created: 1 });
+    await cluster.down();
+    try {
+      expect((await push(a, [sale(202612030201)])).status).toBe(503);
+      expect((await api(b, '/products/p2', 'PUT', { name: 'Tart', price: 2 })).status).toBe(503);
+      // Reads are served from the caches meanwhile.
+      expect((await api(b, '/products/p1')).body).toMatchObject({ name: 'Pie' });
+    } finally {
+      await cluster.up();
+    }
+    await expect.poll(async () => (await push(a, [sale(202612030202)])).status, { timeout: 30_000, interval: 250 }).toBe(200);
+    await expect
+      .poll(async () => (await api(b, '/products/p2', 'PUT', { name: 'Tart', price: 2 })).status, { timeout: 30_000, interval: 250 })
+      .toBeLessThan(300);
+    expect((await api(a, '/products/p2')).body).toMatchObject({ name: 'Tart' });
+    const stored = await queryRows<{ identifier: string }>(url, 'SELECT identifier FROM sales ORDER BY identifier');
+    expect(stored.map((r) => r.identifier)).toEqual(['TAB-1:202612030200', 'TAB-1:202612030202']);
+  });
+});
