@@ -344,9 +344,7 @@ export class Outbox {
     let recovered = 0;
     const now = this.now().toISOString();
     // Only sales changed after the lowest mark can have changes a queue lacks.
-    const lowest = Math.min(
-      ...queues.flatMap((q) => [store.state.targets[q.target.name].baseline, ...Object.values(store.state.targets[q.target.name].registers)]),
-    );
+    const lowest = Math.min(...queues.map((q) => store.state.targets[q.target.name].baseline));
     const candidates = [];
     for await (const e of ledger.changedAfter(lowest)) if (queues.some((q) => e.seq > markOf(q, e.cashRegisterName))) candidates.push(e);
     for (const entry of candidates) {
