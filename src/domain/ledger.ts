@@ -180,6 +180,7 @@ export class SalesLedger {
    * often a start finds it again). True when it is new there.
    */
   setAside(record: UnloadableRecord, at: Date): Promise<boolean> {
+    if (record.what === 'sale' && typeof record.id === 'string') this.view.setAside(record.id);
     return this.uow.transact(() =>
       this.serialised(async () => {
         let raw: string;

@@ -50,6 +50,9 @@ export class MemorySalesView implements SalesView {
     }
   }
 
+  /** Nothing to do: a record that could not be loaded never entered the index. */
+  setAside(): void {}
+
   quarantineStored(item: QuarantineItem): void {
     this.quarantine.set(item.id, quarantineSummary(item));
   }

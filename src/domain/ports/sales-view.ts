@@ -59,6 +59,8 @@ export interface SalesView {
   /** A change the ledger stored (or a record written again by a start-up repair). */
   saleStored(record: SaleRecord): void;
   quarantineStored(item: QuarantineItem): void;
+  /** A stored sale record start-up could not load: not served nor listed until a change stores it again. */
+  setAside(identifier: string): void;
 
   /** The stored sale's keys against a candidate's (identity and content keys as records hold them). */
   match(identifier: string, identity: string, content: string): Promise<StoredMatch>;
