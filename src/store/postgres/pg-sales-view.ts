@@ -1,6 +1,7 @@
 import type { QuarantineState, SaleRecord } from '../../domain/ports/records.js';
 import type { QuarantineSummary, SaleIndexEntry, SaleQuery, SalesView, SaleSummary, StoredMatch } from '../../domain/ports/sales-view.js';
 import type { SaleStatus } from '../../domain/types.js';
+import { NotDurableError } from '../../domain/ports/unit-of-work.js';
 import type { PgStore } from './pg-store.js';
 import { textValue } from './sql-values.js';
 
@@ -227,8 +228,12 @@ export class PgSalesView implements SalesView {
   }
 
   /** What this process queued is committed first: a query sees every change stored before it. */
-  private settle(): Promise<void> {
-    return this.store.commit();
+  private async settle(): Promise<void> {
+    try {
+      await this.store.commit();
+    } catch (err) {
+      throw new NotDurableError(err);
+    }
   }
 
   /** Keyset pages in the order first stored (or newest first); `afterSeq`: only sales changed since. */
