@@ -90,5 +90,8 @@ describe.skipIf(skipPostgres)('the sales view on PostgreSQL', { timeout: 60_000 
     expect(await push(b, [invoice(202611230700009, [{ productId: '24', qty: 2, total: 5 }])])).toMatchObject({ created: 0, quarantined: 1 });
     expect((await api('/quarantine?state=dismissed')).items.map((q: { id: string }) => q.id)).toEqual(['q-by-hand']);
     expect((await api('/quarantine?state=all')).total).toBe(4);
+    const metrics = await (await b.fetch('/metrics', { auth: null })).text();
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    expect([gauge('tabshop_sales_stored'), gauge('tabshop_quarantine_items'), gauge('tabshop_quarantine_open')]).toEqual([5, 4, 3]);
   });
 });
