@@ -10,7 +10,7 @@ import type { TabShopInvoice } from '../translate/tabshop-types.js';
 import type { Catalog } from './catalog.js';
 import type { GatewayEvents } from '../events.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
-import type { QuarantineSummary, SaleIndexEntry, SaleQuery, SalesView, SaleSummary, StoredMatch } from './ports/sales-view.js';
+import type { QuarantineSummary, SaleIndexEntry, SaleQuery, SaleMatch, SalesView, SaleSummary } from './ports/sales-view.js';
 import { describeProblems, saleAmountProblems, saleAmountsValid } from './sale-check.js';
 import type { UnloadableRecord } from './record-check.js';
 import { StoreUnitOfWork } from './unit-of-work.js';
@@ -214,10 +214,10 @@ export class SalesLedger {
         const checked = await this.apiCandidate(sale, opts.replace === true);
         if (!checked.ok) throw checked.error;
         const { candidate } = checked;
-        if (checked.match !== 'absent' && opts.createOnly) {
+        if (checked.found.match !== 'absent' && opts.createOnly) {
           throw new AppError('already_exists', `sale ${sale.identifier} already exists; change it with PUT /sales/${sale.identifier}`);
         }
-        const outcome = await this.upsert(candidate, at, 'api', checked.match);
+        const outcome = await this.upsert(candidate, at, 'api', checked.found);
         const stored = await this.store.getSale(sale.identifier);
         return { outcome: outcome as Exclude<Outcome, 'quarantined'>, sale: stored!.sale };
       }),
@@ -345,7 +345,7 @@ export class SalesLedger {
             outcome = 'quarantined';
             reason = checked.error.message;
           } else {
-            outcome = await this.upsert(checked.candidate, at, 'api', checked.match);
+            outcome = await this.upsert(checked.candidate, at, 'api', checked.found);
             identifier = sale.identifier;
           }
         } else {
@@ -445,9 +445,9 @@ export class SalesLedger {
       const problems = saleAmountProblems(sale);
       return refused('invalid_invoice', `invalid invoice: ${describeProblems(problems)}`, item, { problems, invoiceId: invoiceIdOf(item) });
     }
-    const match = await this.view.match(sale.identifier, candidate.identity, candidate.content);
-    if (match === 'other-identity') {
-      const stored = await this.store.getSale(sale.identifier);
+    const found = await this.view.match(sale.identifier, candidate.identity, candidate.content);
+    if (found.match === 'other-identity') {
+      const stored = found.record ?? (await this.store.getSale(sale.identifier));
       return refused(
         'collision',
         `invoice id ${sale.source?.invoiceId} of register ${ctx.cashRegisterName} is already stored with a different date or positions (two tablets with the same POS id?); the stored sale is untouched`,
@@ -455,21 +455,21 @@ export class SalesLedger {
         { stored: stored?.sale.source?.invoice ?? stored?.sale, invoiceId: sale.source?.invoiceId },
       );
     }
-    return { outcome: await this.upsert(candidate, ctx.at, 'tabshop', match), identifier: sale.identifier, reason: null };
+    return { outcome: await this.upsert(candidate, ctx.at, 'tabshop', found), identifier: sale.identifier, reason: null };
   }
 
   /** An API sale (posted, or released from the quarantine) as a candidate, or why it cannot be stored. */
-  private async apiCandidate(sale: Sale, replace: boolean): Promise<{ ok: true; candidate: Candidate; match: StoredMatch } | { ok: false; error: AppError }> {
+  private async apiCandidate(sale: Sale, replace: boolean): Promise<{ ok: true; candidate: Candidate; found: SaleMatch } | { ok: false; error: AppError }> {
     if (!saleAmountsValid(sale)) {
       const problems = saleAmountProblems(sale);
       return { ok: false, error: new AppError('invalid_value', `the sale has invalid amounts: ${describeProblems(problems)}`, problems) };
     }
     const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
-    const match = await this.view.match(sale.identifier, candidate.identity, candidate.content);
-    if (match === 'other-identity' && !replace) {
+    const found = await this.view.match(sale.identifier, candidate.identity, candidate.content);
+    if (found.match === 'other-identity' && !replace) {
       return { ok: false, error: new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`) };
     }
-    return { ok: true, candidate, match };
+    return { ok: true, candidate, found };
   }
 
   private async openItem(id: string): Promise<QuarantineItem> {
@@ -485,12 +485,11 @@ export class SalesLedger {
     return item;
   }
 
-  /** `match`: how the candidate compares with the stored sale (asked of the view in this serialised step). */
-  private async upsert(candidate: Candidate, at: Date, kind: ChangeKind, match: StoredMatch): Promise<Outcome> {
+  /** `found`: how the candidate compares with the stored sale (asked of the view in this serialised step). */
+  private async upsert(candidate: Candidate, at: Date, kind: ChangeKind, found: SaleMatch): Promise<Outcome> {
     const { sale } = candidate;
-    const existing = match !== 'absent';
-    if (match === 'same-content') return 'unchanged';
-    const previous = existing ? (await this.store.getSale(sale.identifier))! : undefined;
+    if (found.match === 'same-content') return 'unchanged';
+    const previous = found.match === 'absent' ? undefined : (found.record ?? (await this.store.getSale(sale.identifier))!);
     // Re-pushes change nothing: status changes from pushes are one-way (a completed version of a
     // reversed sale is an old push coming again), and a version the sale had before is never restored.
     if (previous && kind === 'tabshop') {

@@ -7,10 +7,15 @@ import {
   type SaleQuery,
   type SalesView,
   type SaleSummary,
-  type StoredMatch,
+  type SaleMatch,
 } from '../domain/ports/sales-view.js';
 import { SaleIndex } from '../domain/sale-index.js';
 import { SalesFeed } from '../domain/sales-feed.js';
+
+const ABSENT: SaleMatch = { match: 'absent' };
+const SAME_CONTENT: SaleMatch = { match: 'same-content' };
+const SAME_IDENTITY: SaleMatch = { match: 'same-identity' };
+const OTHER_IDENTITY: SaleMatch = { match: 'other-identity' };
 
 /**
  * The sales view of the files store: every sale in a SaleIndex (columns in memory), the change
@@ -57,10 +62,10 @@ export class MemorySalesView implements SalesView {
     this.quarantine.set(item.id, quarantineSummary(item));
   }
 
-  async match(identifier: string, identity: string, content: string): Promise<StoredMatch> {
-    if (!this.index.has(identifier)) return 'absent';
-    if (this.index.sameContent(identifier, content)) return 'same-content';
-    return this.index.sameIdentity(identifier, identity) ? 'same-identity' : 'other-identity';
+  async match(identifier: string, identity: string, content: string): Promise<SaleMatch> {
+    if (!this.index.has(identifier)) return ABSENT;
+    if (this.index.sameContent(identifier, content)) return SAME_CONTENT;
+    return this.index.sameIdentity(identifier, identity) ? SAME_IDENTITY : OTHER_IDENTITY;
   }
 
   knownAbsent(identifier: string): boolean {

@@ -43,6 +43,12 @@ export interface QuarantineSummary {
 /** How a candidate compares with the sale stored under its identifier (DESIGN §4.1). */
 export type StoredMatch = 'absent' | 'other-identity' | 'same-identity' | 'same-content';
 
+/** A match, with the stored record when the view read it to compare (PostgreSQL): the ledger need not read it again. */
+export interface SaleMatch {
+  match: StoredMatch;
+  record?: SaleRecord;
+}
+
 /**
  * The sales as the ledger and its readers see them: lookups for the upsert rules, listings in
  * the order first stored, the change feed by seq, per-sale summaries, counts and the quarantine's
@@ -63,7 +69,7 @@ export interface SalesView {
   setAside(identifier: string): void;
 
   /** The stored sale's keys against a candidate's (identity and content keys as records hold them). */
-  match(identifier: string, identity: string, content: string): Promise<StoredMatch>;
+  match(identifier: string, identity: string, content: string): Promise<SaleMatch>;
   /** True when the sale is known not to be listed (lowdb: not in the index; a stored record that could not be loaded is not served). */
   knownAbsent(identifier: string): boolean;
   entry(identifier: string): Promise<SaleIndexEntry | undefined>;

@@ -1,5 +1,5 @@
 import type { QuarantineState, SaleRecord } from '../../domain/ports/records.js';
-import type { QuarantineSummary, SaleIndexEntry, SaleQuery, SalesView, SaleSummary, StoredMatch } from '../../domain/ports/sales-view.js';
+import type { QuarantineSummary, SaleIndexEntry, SaleQuery, SaleMatch, SalesView, SaleSummary } from '../../domain/ports/sales-view.js';
 import type { SaleStatus } from '../../domain/types.js';
 import { NotDurableError } from '../../domain/ports/unit-of-work.js';
 import type { PgStore } from './pg-store.js';
@@ -76,12 +76,13 @@ export class PgSalesView implements SalesView {
 
   quarantineStored(): void {}
 
-  async match(identifier: string, identity: string, content: string): Promise<StoredMatch> {
-    if (this.setAsideIds.has(identifier)) return 'absent';
-    const stored = await this.store.getSale(identifier);
-    if (!stored) return 'absent';
-    if (stored.content === content) return 'same-content';
-    return stored.identity === identity ? 'same-identity' : 'other-identity';
+  /** One read through the store's pending overlay; the record goes back with the answer. */
+  async match(identifier: string, identity: string, content: string): Promise<SaleMatch> {
+    if (this.setAsideIds.has(identifier)) return { match: 'absent' };
+    const record = await this.store.getSale(identifier);
+    if (!record) return { match: 'absent' };
+    if (record.content === content) return { match: 'same-content', record };
+    return { match: record.identity === identity ? 'same-identity' : 'other-identity', record };
   }
 
   knownAbsent(identifier: string): boolean {
