@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { adminAuth, device2Auth, deviceAuth, invoice, testGateways, type TestGateway } from '../helpers.js';
+import { ADMIN, adminAuth, device2Auth, deviceAuth, invoice, testGateways, type TestGateway } from '../helpers.js';
 import { MISSING_POSTGRES, PG_BIN, queryRows, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
 
 let cluster: PgCluster;
@@ -93,5 +93,32 @@ describe.skipIf(skipPostgres)('the sales view on PostgreSQL', { timeout: 60_000 
     const metrics = await (await b.fetch('/metrics', { auth: null })).text();
     const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);
     expect([gauge('tabshop_sales_stored'), gauge('tabshop_quarantine_items'), gauge('tabshop_quarantine_open')]).toEqual([5, 4, 3]);
+
+    // The back office's pages ask the same view: newest first, counts, the open quarantine.
+    const signIn = await b.fetch('/admin/sign-in', {
+      method: 'POST',
+      auth: null,
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username: ADMIN.username, password: ADMIN.password, next: 'sales' }).toString(),
+    });
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0];
+    const admin = async (path: string) => (await b.fetch(`/admin/${path}`, { auth: null, headers: { cookie } })).text();
+    const salesPage = await admin('sales');
+    expect([...salesPage.matchAll(/data-sale="([^"]+)"/g)].map((m) => m[1])).toEqual([
+      'TAB-1:202611230700009',
+      'TAB-1:202611230700005',
+      'TAB-2:202611230700003',
+      'TAB-1:202611230700002',
+      'TAB-1:202611230700001',
+    ]);
+    expect(salesPage).toContain('5 sale(s)');
+    expect([...(await admin('sales?register=TAB-2')).matchAll(/data-sale="([^"]+)"/g)].map((m) => m[1])).toEqual(['TAB-2:202611230700003']);
+    expect((await admin('quarantine')).match(/data-quarantine="/g)).toHaveLength(3);
+    expect(await admin('')).toMatch(/data-field="quarantine">3</);
+    // Today's sales (each register's open day), by SQL: the four not reversed, and the refund.
+    const dashboard = await admin('');
+    expect(dashboard).toMatch(/data-field="sales-today">4</);
+    expect(dashboard).toMatch(/data-field="refunds">1</);
   });
 });
