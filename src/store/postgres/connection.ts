@@ -267,7 +267,8 @@ export class WriteLease {
 
   private startHeartbeat(client: pg.Client): void {
     this.stopHeartbeat();
-    this.heartbeat = setInterval(() => void this.beat(client), this.timings.heartbeatMs);
+    // Often enough to notice a waiting process once the maximum hold has passed.
+    this.heartbeat = setInterval(() => void this.beat(client), Math.min(this.timings.heartbeatMs, this.timings.maxHoldMs));
     this.heartbeat.unref();
   }
 
