@@ -118,31 +118,38 @@ export class CatalogSync {
   /** One poll; throws when upstream could not be read (the cached catalogue stays as it was). */
   async syncOnce(): Promise<SyncResult> {
     const { catalog, client } = this.deps;
+    // Upstream is read first, outside the unit of work: on PostgreSQL a unit holds the database's
+    // write lease, which other processes wait for, so it must never wait for the network. The
+    // state read here may be a little behind another process's sync: applying compares article by
+    // article, so a change applied twice changes nothing.
+    const version = await this.fetchVersion();
+    const state = catalog.upstreamSync;
+    const sameUpstream = state !== undefined && state.baseUrl === client.baseUrl;
+    let mode: SyncResult['mode'] = 'full';
+    let modifications: Awaited<ReturnType<CatalogSync['fetchModifications']>> = null;
+    if (sameUpstream && version !== null && state.version === version) {
+      mode = 'unchanged';
+    } else if (sameUpstream && version !== null && state.version !== null && version > state.version && this.modificationsOffered !== false) {
+      modifications = await this.fetchModifications(state.version, version);
+      if (modifications === null) this.modificationsOffered = false;
+      else {
+        this.modificationsOffered = true;
+        mode = 'incremental';
+      }
+    }
+    const lists = mode === 'full' ? await this.fetchAll() : null;
+    const stockRead = await this.readStock();
     // Everything one poll changes is one unit of work: durable together, with one wait for the store.
-    const { mode, version, changes, skipped, stock, stockChanges, syncedAt } = await catalog.transact(async () => {
-      const version = await this.fetchVersion();
-      const state = catalog.upstreamSync;
-      const sameUpstream = state !== undefined && state.baseUrl === client.baseUrl;
-      let mode: SyncResult['mode'] = 'full';
+    const { changes, skipped, stock, stockChanges, syncedAt } = await catalog.transact(async () => {
       let changes = 0;
       let skipped = 0;
-      if (sameUpstream && version !== null && state.version === version) {
-        mode = 'unchanged';
-      } else if (sameUpstream && version !== null && state.version !== null && version > state.version && this.modificationsOffered !== false) {
-        const items = await this.fetchModifications(state.version, version);
-        if (items === null) this.modificationsOffered = false;
-        else {
-          this.modificationsOffered = true;
-          mode = 'incremental';
-          ({ changes, skipped } = await this.applyModifications(items));
-        }
-      }
-      if (mode === 'full') ({ changes, skipped } = await this.applyFull(await this.fetchAll()));
-      const { stock, stockChanges } = await this.syncStock();
+      if (modifications && mode === 'incremental') ({ changes, skipped } = await this.applyModifications(modifications));
+      if (lists) ({ changes, skipped } = await this.applyFull(lists));
+      const { stock, stockChanges } = await this.applyStock(stockRead);
       const syncedAt = this.deps.now().toISOString();
       const stateChanged = !sameUpstream || state.version !== version || mode !== 'unchanged';
       if (stateChanged) catalog.setUpstreamSync({ baseUrl: client.baseUrl, version, syncedAt });
-      return { mode, version, changes, skipped, stock, stockChanges, syncedAt };
+      return { changes, skipped, stock, stockChanges, syncedAt };
     });
     this.lastSuccessAt = syncedAt;
     this.lastError = null;
@@ -269,10 +276,17 @@ export class CatalogSync {
     return { changes, skipped: problems.length };
   }
 
-  private async syncStock(): Promise<{ stock: SyncResult['stock']; stockChanges: number }> {
-    const { catalog, ledger } = this.deps;
+  /** Upstream's stock levels, and the sale changes not yet acknowledged by upstream when they were asked for. */
+  private async readStock(): Promise<{ list: unknown[] | null; unacknowledgedAtStart: UnacknowledgedChange[] }> {
     const unacknowledgedAtStart = await this.deps.unacknowledged();
-    const list = await this.fetchList('/stock');
+    return { list: await this.fetchList('/stock'), unacknowledgedAtStart };
+  }
+
+  private async applyStock({
+    list,
+    unacknowledgedAtStart,
+  }: Awaited<ReturnType<CatalogSync['readStock']>>): Promise<{ stock: SyncResult['stock']; stockChanges: number }> {
+    const { catalog, ledger } = this.deps;
     const levels = new Map<string, Decimal>();
     for (const raw of list ?? []) {
       const level = raw as { product?: unknown; quantity?: unknown; tracked?: unknown };
