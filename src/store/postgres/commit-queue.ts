@@ -155,6 +155,34 @@ export class PendingMap<V> implements RoundPart {
   }
 }
 
+/**
+ * Pending rows keyed by id whose value is taken when the round starts (`snapshot`), not when the
+ * change is queued: many changes between two rounds write the row once, as it is then.
+ */
+export class PendingSnapshots<V> implements RoundPart {
+  private pending = new Map<string, () => V>();
+
+  constructor(private readonly writeAll: (client: pg.PoolClient, values: V[]) => Promise<void>) {}
+
+  set(key: string, snapshot: () => V): void {
+    this.pending.set(key, snapshot);
+  }
+
+  take(): TakenWrites | null {
+    if (this.pending.size === 0) return null;
+    const taken = this.pending;
+    this.pending = new Map();
+    const values = [...taken.values()].map((snapshot) => snapshot());
+    return {
+      write: (client) => this.writeAll(client, values),
+      committed: () => undefined,
+      failed: () => {
+        for (const [k, snapshot] of taken) if (!this.pending.has(k)) this.pending.set(k, snapshot);
+      },
+    };
+  }
+}
+
 /** An append-only pending list (the journal). */
 export class PendingList<V> implements RoundPart {
   private pending: V[] = [];
