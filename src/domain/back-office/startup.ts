@@ -130,7 +130,10 @@ export class Startup {
       for (const reg of registers.all()) store.putRegister(reg.name, () => registerRow(reg));
       store.backfilled();
       await this.opts.uow.durable();
-      this.opts.logger.info({ registers: registers.names().length, days: this.days.size }, 'wrote the back office rows (register state, day figures, stats) from the stored sales, once');
+      this.opts.logger.info(
+        { registers: registers.names().length, days: this.days.size },
+        'wrote the back office rows (register state, day figures, stats) from the stored sales, once',
+      );
     }
   }
 

@@ -116,8 +116,9 @@ export class PgBackOfficeStore implements BackOfficeStore {
       // Rows of a partial import are recomputed from the sales with the others.
       await pool.query('DELETE FROM back_office_registers; DELETE FROM day_figures; DELETE FROM stats_buckets');
       visit.onBackfill?.();
-      await this.store.eachPage<{ record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2', (row) =>
-        visit.onSale?.(row.record),
+      await this.store.eachPage<{ record: SaleRecord }>(
+        'SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
+        (row) => visit.onSale?.(row.record),
       );
     }
     const days = await this.store.pool.query<{ day: ClosedDay }>('SELECT day FROM closed_days ORDER BY cash_register, day_no');

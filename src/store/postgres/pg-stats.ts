@@ -95,7 +95,11 @@ export class PgStats implements StatsStore, RoundPart {
         WHERE ($1::timestamptz IS NULL OR received_at >= $1::timestamptz) AND ($2::timestamptz IS NULL OR received_at < $2::timestamptz)
           AND ($3::text IS NULL OR cash_register = $3)
         ORDER BY seq`,
-      [range.from === undefined ? null : `${range.from}T00:00:00Z`, range.to === undefined ? null : `${range.to}T00:00:00Z`, register === undefined ? null : textValue(register)],
+      [
+        range.from === undefined ? null : `${range.from}T00:00:00Z`,
+        range.to === undefined ? null : `${range.to}T00:00:00Z`,
+        register === undefined ? null : textValue(register),
+      ],
     );
     return rows.map((r) => r.identifier);
   }
@@ -127,7 +131,13 @@ export class PgStats implements StatsStore, RoundPart {
       const row = stored.get(keyOf(d.date, registers[i]));
       const b = row ? bucketOf(row) : emptyBucket(d.date, d.register);
       addInto(b, d);
-      return [d.date, registers[i], JSON.stringify(figuresToJson(b.figures)), JSON.stringify(itemsToJson(b.products)), JSON.stringify(itemsToJson(b.categories))];
+      return [
+        d.date,
+        registers[i],
+        JSON.stringify(figuresToJson(b.figures)),
+        JSON.stringify(itemsToJson(b.products)),
+        JSON.stringify(itemsToJson(b.categories)),
+      ];
     });
     await insertRows(
       client,
