@@ -87,3 +87,9 @@ export async function seedDataDir(configPath: string, opts: { products: number; 
     await gateway.close();
   }
 }
+
+/** Opens the gateway of `configPath` once and closes it (on PostgreSQL: writes the back office's rows of sales copied in). */
+export async function openOnce(configPath: string): Promise<void> {
+  const { config } = loadConfig({ file: configPath, cwd: process.cwd(), env: {} });
+  await (await openGateway(config, pino({ level: 'silent' }))).close();
+}
