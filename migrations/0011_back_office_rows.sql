@@ -30,15 +30,29 @@ CREATE TABLE day_figures (
 -- What a start reads: the days not closed (one a register, unless a close was lost).
 CREATE INDEX day_figures_open ON day_figures (cash_register, day_no) WHERE NOT closed;
 
--- Stats per (UTC date of receipt, register): figures, per product and per category (json objects
--- keyed by product identifier / category path).
+-- Stats per (UTC date of receipt, register): its figures (json), and per product and per category
+-- (stats_items, kind 'product' or 'category') the sums, which a round adds to in place.
 CREATE TABLE stats_buckets (
   received_on   date NOT NULL,
   cash_register text NOT NULL,
   figures       json NOT NULL,
-  products      json NOT NULL,
-  categories    json NOT NULL,
   PRIMARY KEY (received_on, cash_register)
+);
+CREATE TABLE stats_items (
+  received_on    date NOT NULL,
+  cash_register  text NOT NULL,
+  kind           text NOT NULL CHECK (kind IN ('product', 'category')),
+  -- the product identifier or the category path
+  item           text NOT NULL,
+  -- the line name last received ('' before any)
+  name           text NOT NULL,
+  sale_count     bigint NOT NULL,
+  reversal_count bigint NOT NULL,
+  quantity       numeric NOT NULL,
+  gross          numeric NOT NULL,
+  vat            numeric NOT NULL,
+  cost           numeric NOT NULL,
+  PRIMARY KEY (received_on, cash_register, kind, item)
 );
 
 CREATE TABLE back_office_state (

@@ -97,7 +97,7 @@ async function backOffice(g: TestGateway, opts: { withSales?: boolean } = {}) {
 async function rollBackToSchema9(url: string) {
   await queryRows(
     url,
-    `DROP TABLE back_office_registers, day_figures, stats_buckets, back_office_state;
+    `DROP TABLE back_office_registers, day_figures, stats_buckets, stats_items, back_office_state;
      DROP INDEX sales_received_at, sales_register_received_at;
      DELETE FROM schema_migrations WHERE version = 11`,
   );

@@ -114,7 +114,7 @@ export class PgBackOfficeStore implements BackOfficeStore {
       for (const row of days.rows) visit.onDayFigures?.(row.day);
     } else {
       // Rows of a partial import are recomputed from the sales with the others.
-      await pool.query('DELETE FROM back_office_registers; DELETE FROM day_figures; DELETE FROM stats_buckets');
+      await pool.query('DELETE FROM back_office_registers; DELETE FROM day_figures; DELETE FROM stats_buckets; DELETE FROM stats_items');
       visit.onBackfill?.();
       await this.store.eachPage<{ record: SaleRecord }>(
         'SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
