@@ -7,6 +7,8 @@ import { PgStats } from './pg-stats.js';
 import type { PgStore } from './pg-store.js';
 import { jsonText, numericValue, textValue, timeValue } from './sql-values.js';
 
+const BACKFILL_PAGE = 5000;
+
 /**
  * Closed days (frozen Z reports), cash movements, presence, and the rows of what the back office
  * counts (register state, day figures, stats buckets) on PostgreSQL, in the sales store's commit
@@ -116,10 +118,19 @@ export class PgBackOfficeStore implements BackOfficeStore {
       // Rows of a partial import are recomputed from the sales with the others.
       await pool.query('DELETE FROM back_office_registers; DELETE FROM day_figures; DELETE FROM stats_buckets; DELETE FROM stats_items');
       visit.onBackfill?.();
-      await this.store.eachPage<{ record: SaleRecord }>(
-        'SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
-        (row) => visit.onSale?.(row.record),
-      );
+      let last = '';
+      for (;;) {
+        const { rows } = await pool.query<{ key: string; record: SaleRecord }>(
+          'SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
+          [last, BACKFILL_PAGE],
+        );
+        for (const row of rows) visit.onSale?.(row.record);
+        // The stats counted so far are written page by page: memory stays bounded by a page, not the history.
+        // (Until backfilled() commits, a later start deletes them and counts again.)
+        await this.store.commit();
+        if (rows.length < BACKFILL_PAGE) break;
+        last = rows[rows.length - 1].key;
+      }
     }
     const days = await this.store.pool.query<{ day: ClosedDay }>('SELECT day FROM closed_days ORDER BY cash_register, day_no');
     for (const row of days.rows) visit.onClosedDay(row.day);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { DateRange, ItemSums, StatsBucket, StatsStore } from '../../domain/ports/back-office-store.js';
 import { Exact } from '../../domain/exact.js';
+import { NotDurableError } from '../../domain/ports/unit-of-work.js';
 import { figuresFromJson, figuresToJson, type FiguresJson } from '../../domain/figures-json.js';
 import { applyToItems, Figures, ItemFigures, type ChangeFacts } from '../../domain/reports.js';
 import { dateOf } from '../../domain/stats.js';
@@ -83,8 +84,7 @@ export class PgStats implements StatsStore, RoundPart {
   addSale(): void {}
 
   async select(range: DateRange, register?: string): Promise<StatsBucket[]> {
-    // What this process queued is committed first (a read is not on the push path).
-    await this.store.commit();
+    await this.committed();
     const params = [range.from ?? null, range.to ?? null, register === undefined ? null : textValue(register)];
     const buckets = await this.store.pool.query<{ received_on: string; cash_register: string; figures: FiguresJson }>(
       `SELECT ${DATE}, cash_register, figures FROM stats_buckets WHERE ${IN_RANGE} ORDER BY received_on, cash_register`,
@@ -120,7 +120,7 @@ export class PgStats implements StatsStore, RoundPart {
   }
 
   async saleIds(range: DateRange, register?: string): Promise<string[]> {
-    await this.store.commit();
+    await this.committed();
     const { rows } = await this.store.pool.query<{ identifier: string }>(
       `SELECT identifier FROM sales
         WHERE ($1::timestamptz IS NULL OR received_at >= $1::timestamptz) AND ($2::timestamptz IS NULL OR received_at < $2::timestamptz)
@@ -133,6 +133,15 @@ export class PgStats implements StatsStore, RoundPart {
       ],
     );
     return rows.map((r) => r.identifier);
+  }
+
+  /** What this process queued is committed before a read (reads are not on the push path). */
+  private async committed(): Promise<void> {
+    try {
+      await this.store.commit();
+    } catch (err) {
+      throw new NotDurableError(err);
+    }
   }
 
   take(): TakenWrites | null {
