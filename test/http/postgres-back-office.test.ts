@@ -176,6 +176,33 @@ describe.skipIf(skipPostgres)('the back office on PostgreSQL', { timeout: 120_00
     expect(await backOffice(c, { withSales: false })).toEqual(withoutSales(after));
   });
 
+  it('gives sales stored before days existed to the open day during that first start, once, and writes them back', async () => {
+    const url = await cluster.createDatabase();
+    const a = await onPg(url);
+    await push(a, deviceAuth, [invoice(1, [{ productId: 'a', qty: 1, total: 2 }])]);
+    await gateways.stop(a);
+    await rollBackToSchema9(url);
+    await queryRows(
+      url,
+      `UPDATE sales SET day_id = NULL, record = ((record::jsonb #- '{sale,dayId}' #- '{lineFacts}')
+         || jsonb_build_object('history', (SELECT jsonb_agg(h - 'dayId') FROM jsonb_array_elements(record::jsonb -> 'history') h)))::json`,
+    );
+
+    const b = await onPg(url, a.dir);
+    expect(b.logs.join('')).toMatch(/assigned sales stored before register days existed/);
+    expect((await admin(b, '/days/TAB-1:1/report')).body).toMatchObject({ saleCount: 1, gross: 2 });
+    expect((await admin(b, '/sales/stats')).body.items).toMatchObject([{ identifier: 'TAB-1:1', dayId: 'TAB-1:1', total: 2 }]);
+    await gateways.stop(b);
+    expect(await queryRows(url, "SELECT day_id, record -> 'history' -> 0 ->> 'dayId' AS change_day FROM sales")).toEqual([
+      { day_id: 'TAB-1:1', change_day: 'TAB-1:1' },
+    ]);
+
+    const c = await onPg(url, a.dir);
+    expect(c.logs.join('')).not.toMatch(/assigned sales|wrote the back office rows/);
+    expect((await admin(c, '/days/TAB-1:1/report')).body).toMatchObject({ saleCount: 1, gross: 2 });
+    expect((await admin(c, '/registrations/TAB-1')).body).toMatchObject({ version: 1, currentDayId: 'TAB-1:1' });
+  });
+
   it('closes at start a day whose Z report is missing while a later day exists, from its figures row', async () => {
     const url = await cluster.createDatabase();
     const a = await onPg(url);
