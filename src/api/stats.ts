@@ -85,7 +85,11 @@ export function statsRouter({ backOffice, catalog, ledger }: BackOfficeDeps): Ro
     const { range, cashRegisterName, echo } = filters(req);
     const ids = await backOffice.stats.saleIds(range, cashRegisterName);
     // Sorted by first seq from one column read per sale; entries and summaries only for the rows sent.
-    const rows = ids.map((identifier) => ({ identifier, firstSeq: backOffice.firstSeqOf(identifier)! })).sort((a, b) => a.firstSeq - b.firstSeq);
+    // On PostgreSQL the ids come from the sales table: a sale set aside at start (unloadable) is not listed.
+    const rows = ids
+      .map((identifier) => ({ identifier, firstSeq: backOffice.firstSeqOf(identifier) }))
+      .filter((r): r is { identifier: string; firstSeq: number } => r.firstSeq !== undefined)
+      .sort((a, b) => a.firstSeq - b.firstSeq);
     sendList(
       req,
       res,

@@ -55,6 +55,11 @@ const emptyBucket = (date: string, register: string): Bucket => ({
   items: { product: new Map(), category: new Map() },
 });
 
+/** A calendar date PostgreSQL stores (YYYY-MM-DD, year 1 to 9999). */
+function isSqlDate(date: string): boolean {
+  const ms = Date.parse(`${date}T00:00:00Z`);
+  return /^(?!0000)\d{4}-\d{2}-\d{2}$/.test(date) && !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(date);
+}
 const keyOf = (date: string, register: string) => `${date}\u0000${register}`;
 const exact = (numeric: string) => new Exact().add(Exact.of(numeric));
 const ITEM_SUMS = ['quantity', 'gross', 'vat', 'cost'] as const;
@@ -74,7 +79,10 @@ export class PgStats implements StatsStore, RoundPart {
   constructor(private readonly store: PgStore) {}
 
   apply(at: string, register: string, change: ChangeFacts): void {
-    const b = this.delta(dateOf(at), register);
+    const date = dateOf(at);
+    // A date PostgreSQL cannot store would fail every round after it: such a change counts in no bucket.
+    if (!isSqlDate(date)) return;
+    const b = this.delta(date, register);
     b.figures.apply(change);
     applyToItems(b.items.product, change, (line) => line.product);
     applyToItems(b.items.category, change, (line) => change.factsOf(line).category);
