@@ -196,20 +196,32 @@ export async function statementWaiting(url: string, prefix: string, what: string
 
 /**
  * A TCP proxy on 127.0.0.1 to `targetPort`: cut() resets every connection through it at once, as a
- * network failure does (the client sees ECONNRESET, not a server's goodbye).
+ * network failure does (the client sees ECONNRESET, not a server's goodbye); freeze() is a silent
+ * partition: nothing is forwarded either way and no connection is closed (new ones are accepted and
+ * held) until thaw(), as when a link drops packets without a reset.
  */
-export async function startTcpProxy(targetPort: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+export async function startTcpProxy(targetPort: number): Promise<{ port: number; cut(): void; freeze(): void; thaw(): void; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
+  const pairs = new Set<{ inbound: Socket; outbound: Socket | null }>();
+  let frozen = false;
   const track = (s: Socket) => {
     sockets.add(s);
     s.on('error', () => undefined);
     s.on('close', () => sockets.delete(s));
   };
+  const link = (pair: { inbound: Socket; outbound: Socket | null }) => {
+    pair.outbound ??= connect(targetPort, '127.0.0.1');
+    track(pair.outbound);
+    pair.inbound.pipe(pair.outbound).pipe(pair.inbound);
+    pair.inbound.resume();
+  };
   const server = createServer((inbound) => {
-    const outbound = connect(targetPort, '127.0.0.1');
     track(inbound);
-    track(outbound);
-    inbound.pipe(outbound).pipe(inbound);
+    const pair = { inbound, outbound: null as Socket | null };
+    pairs.add(pair);
+    inbound.on('close', () => pairs.delete(pair));
+    if (frozen) inbound.pause();
+    else link(pair);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const cut = () => {
@@ -218,6 +230,25 @@ export async function startTcpProxy(targetPort: number): Promise<{ port: number;
   return {
     port: (server.address() as AddressInfo).port,
     cut,
+    freeze() {
+      frozen = true;
+      for (const { inbound, outbound } of pairs) {
+        if (!outbound) continue;
+        // Unpiped and paused: a piped stream resumes by itself when its destination drains.
+        inbound.unpipe(outbound);
+        outbound.unpipe(inbound);
+        inbound.pause();
+        outbound.pause();
+      }
+    },
+    thaw() {
+      frozen = false;
+      for (const pair of pairs) {
+        if (pair.inbound.destroyed) continue;
+        link(pair);
+        pair.outbound!.resume();
+      }
+    },
     async close() {
       cut();
       await new Promise((resolve) => server.close(resolve));

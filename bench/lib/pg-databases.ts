@@ -66,8 +66,8 @@ export async function pgDatabases(opts: {
         });
       }
       await copyHistory(building.url(HISTORY_DB), { sales: opts.sales, registers: opts.registers, catalogue: opts.catalogue });
-      // The back office's rows of the copied sales (day figures, stats): one start computes them, not a measured one.
-      await openOnce(await writeBenchConfig(join(opts.scratch, `pg-rows-${HISTORY_DB}`), opts.registers, building.url(HISTORY_DB)));
+      // COPY is a writer the gateway does not know of: its first start derives the stock and the back office's rows from the history, here rather than in the measurement.
+      await openOnce(await writeBenchConfig(join(opts.scratch, `pg-derive-${HISTORY_DB}`), opts.registers, building.url(HISTORY_DB)));
     } finally {
       await building.stop();
     }

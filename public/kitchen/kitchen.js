@@ -20,8 +20,20 @@
   let audio = null;
 
   const store = {
-    get: (k) => { try { return localStorage.getItem(k); } catch { return null; } },
-    set: (k, v) => { try { localStorage.setItem(k, v); } catch { /* private mode */ } },
+    get: (k) => {
+      try {
+        return localStorage.getItem(k);
+      } catch {
+        return null;
+      }
+    },
+    set: (k, v) => {
+      try {
+        localStorage.setItem(k, v);
+      } catch {
+        /* private mode */
+      }
+    },
   };
 
   // Theme: remembered per screen; the first time, what the device prefers.
@@ -98,13 +110,26 @@
   function card(order, fresh) {
     const done = el('button', { type: 'button', class: 'done', textContent: 'Done' });
     done.addEventListener('click', () => act(order.id, 'done', done));
-    const positions = el('ul', { class: 'positions' }, ...order.positions.map((p) =>
-      el('li', {}, el('span', { class: 'amount', textContent: p.amount }), el('span', { class: 'product', textContent: p.product }))));
-    const node = el('article', { class: fresh ? 'card fresh' : 'card', 'data-id': order.id },
-      el('header', {}, el('h2', { class: 'table', textContent: order.table ?? '' }),
-        el('time', { class: 'time', dateTime: order.receivedAt, textContent: clock(order.receivedAt), title: new Date(order.receivedAt).toLocaleString() })),
+    const positions = el(
+      'ul',
+      { class: 'positions' },
+      ...order.positions.map((p) =>
+        el('li', {}, el('span', { class: 'amount', textContent: p.amount }), el('span', { class: 'product', textContent: p.product })),
+      ),
+    );
+    const node = el(
+      'article',
+      { class: fresh ? 'card fresh' : 'card', 'data-id': order.id },
+      el(
+        'header',
+        {},
+        el('h2', { class: 'table', textContent: order.table ?? '' }),
+        el('time', { class: 'time', dateTime: order.receivedAt, textContent: clock(order.receivedAt), title: new Date(order.receivedAt).toLocaleString() }),
+      ),
       el('span', { class: 'age', 'data-at': order.receivedAt, textContent: age(order.receivedAt) }),
-      positions, done);
+      positions,
+      done,
+    );
     if (fresh) setTimeout(() => node.classList.remove('fresh'), 15000);
     return node;
   }
@@ -112,10 +137,13 @@
   function recallItem(order) {
     const back = el('button', { type: 'button', textContent: 'Recall' });
     back.addEventListener('click', () => act(order.id, 'reopen', back));
-    return el('li', { 'data-id': order.id },
+    return el(
+      'li',
+      { 'data-id': order.id },
       el('span', { class: 'what', textContent: `${order.table ?? ''} · ${clock(order.receivedAt)}` }),
       el('span', { class: 'items', textContent: order.positions.map((p) => `${p.amount} ${p.product}`).join(', ') }),
-      back);
+      back,
+    );
   }
 
   const byNewest = (a, b) => Number(b.id) - Number(a.id);
@@ -128,8 +156,7 @@
     emptyEl.hidden = open.length > 0;
     countEl.textContent = `${open.length} open`;
     document.title = `(${open.length}) Kitchen · tabshop-gateway`;
-    const done = [...orders.values()].filter((o) => o.state === 'done')
-      .sort((a, b) => (b.doneAt ?? '').localeCompare(a.doneAt ?? '') || byNewest(a, b));
+    const done = [...orders.values()].filter((o) => o.state === 'done').sort((a, b) => (b.doneAt ?? '').localeCompare(a.doneAt ?? '') || byNewest(a, b));
     for (const old of done.slice(recallSize)) orders.delete(old.id);
     recallEl.replaceChildren(...done.slice(0, recallSize).map(recallItem));
   }
@@ -137,7 +164,7 @@
   function apply(order, live) {
     const known = orders.get(order.id);
     orders.set(order.id, order);
-    const fresh = live && order.state === 'open' && (!known || known.state !== 'open');
+    const fresh = live && order.state === 'open' && known?.state !== 'open';
     render(fresh ? order.id : null);
     if (fresh && !known) chime();
   }
@@ -151,7 +178,9 @@
     button.disabled = true;
     try {
       const res = await fetch(`kitchen/orders/${encodeURIComponent(id)}/${action}`, {
-        method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': csrfToken, Accept: 'application/json' },
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'X-CSRF-Token': csrfToken, Accept: 'application/json' },
       });
       const body = await res.json().catch(() => null);
       if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
@@ -165,10 +194,21 @@
 
   function connect() {
     const source = new EventSource('kitchen/events');
-    source.addEventListener('open', () => { connectionEl.dataset.state = 'live'; connectionEl.textContent = 'live'; });
-    source.addEventListener('error', () => { connectionEl.dataset.state = 'reconnecting'; connectionEl.textContent = 'reconnecting…'; });
-    source.addEventListener('hello', (e) => { csrfToken = JSON.parse(e.data).csrfToken; });
-    source.addEventListener('reset', () => { orders.clear(); render(null); });
+    source.addEventListener('open', () => {
+      connectionEl.dataset.state = 'live';
+      connectionEl.textContent = 'live';
+    });
+    source.addEventListener('error', () => {
+      connectionEl.dataset.state = 'reconnecting';
+      connectionEl.textContent = 'reconnecting…';
+    });
+    source.addEventListener('hello', (e) => {
+      csrfToken = JSON.parse(e.data).csrfToken;
+    });
+    source.addEventListener('reset', () => {
+      orders.clear();
+      render(null);
+    });
     source.addEventListener('order', (e) => {
       const { live, ...order } = JSON.parse(e.data);
       apply(order, live);

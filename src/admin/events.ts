@@ -5,6 +5,35 @@ import type { GatewayEventMap } from '../events.js';
 const WATCHED: (keyof GatewayEventMap)[] = ['push', 'sale.changed', 'quarantine', 'outbox.deadletter', 'outbox.delivered'];
 const HEARTBEAT_MS = 15_000;
 
+/** Every open dashboard stream of a gateway, behind one listener per event (not one per stream and event). */
+interface Streams {
+  changed: Set<() => void>;
+  stopping: Set<() => void>;
+}
+
+const streamsOf = new WeakMap<Gateway, Streams>();
+
+/**
+ * The gateway's events fanned out to its open streams. Listening once per gateway keeps the
+ * emitter's listener count constant however many dashboards are open (Node warns past ten).
+ */
+function streams(gateway: Gateway): Streams {
+  let s = streamsOf.get(gateway);
+  if (!s) {
+    const created: Streams = { changed: new Set(), stopping: new Set() };
+    const changed = () => {
+      for (const fn of created.changed) fn();
+    };
+    for (const name of WATCHED) gateway.events.on(name, changed);
+    gateway.catalog.onChange(changed);
+    gateway.events.on('http.stopping', () => {
+      for (const fn of created.stopping) fn();
+    });
+    streamsOf.set(gateway, (s = created));
+  }
+  return s;
+}
+
 /**
  * Server-Sent Events: one `change` event (coalesced) whenever a tablet pushes or anything on the
  * dashboard may have changed; the page script then fetches the page again. Streams end when the
@@ -26,17 +55,16 @@ export function eventStream(gateway: Gateway): RequestHandler {
         res.write(`event: change\ndata: ${Date.now()}\n\n`);
       }, 50);
     };
-    for (const name of WATCHED) gateway.events.on(name, changed);
-    const catalogOff = gateway.catalog.onChange(changed);
     const end = () => res.end();
-    gateway.events.once('http.stopping', end);
+    const { changed: listeners, stopping } = streams(gateway);
+    listeners.add(changed);
+    stopping.add(end);
     const tick = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     res.on('close', () => {
-      gateway.events.off('http.stopping', end);
+      stopping.delete(end);
+      listeners.delete(changed);
       clearInterval(tick);
       if (pending) clearTimeout(pending);
-      for (const name of WATCHED) gateway.events.off(name, changed);
-      catalogOff();
     });
   };
 }

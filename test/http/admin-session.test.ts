@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ADMIN, adminAuth, basic, useTestGateway } from '../helpers.js';
+import { ADMIN, adminAuth, basic, deviceAuth, invoice, useTestGateway } from '../helpers.js';
 
 const t = useTestGateway({ server: { host: '127.0.0.1', port: 0, trustProxy: 'loopback' } });
 
@@ -182,6 +182,39 @@ describe('back office sign-in and sessions (HTTP)', () => {
     let chunk = await reader.read();
     while (!chunk.done) chunk = await reader.read();
     await stopped;
+  });
+
+  it('twelve open dashboards each get a change event after a push, and Node warns of no listener leak', { timeout: 20_000 }, async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const { cookie } = await signIn();
+      const readers = [];
+      for (let i = 0; i < 12; i++) {
+        const events = await t.gw.fetch('/admin/events', { auth: null, headers: { cookie } });
+        const reader = events.body!.getReader();
+        expect(new TextDecoder().decode((await reader.read()).value)).toContain('retry: 2000');
+        readers.push(reader);
+      }
+      const push = await t.gw.fetch('/invoice', {
+        method: 'POST',
+        auth: deviceAuth,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ invoices: [invoice(701, [{ productId: '1', qty: 1, total: 2 }])] }),
+      });
+      expect(push.status).toBe(200);
+      for (const reader of readers) {
+        let text = '';
+        while (!text.includes('event: change')) text += new TextDecoder().decode((await reader.read()).value);
+        await reader.cancel();
+      }
+      // Node reports a leak as a warning once an event has more than ten listeners.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('editing a product keeps the fields the form does not show (attribute bits, priceIncludesVat)', async () => {

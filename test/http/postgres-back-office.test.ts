@@ -94,7 +94,8 @@ async function backOffice(g: TestGateway, opts: { withSales?: boolean } = {}) {
   return out;
 }
 
-async function rollBackToSchema9(url: string) {
+/** The database as a version before schema 11 left it: no back-office rows, migration 11 not applied. */
+async function dropBackOfficeRows(url: string) {
   await queryRows(
     url,
     `DROP TABLE back_office_registers, day_figures, stats_buckets, stats_items, back_office_state;
@@ -159,7 +160,7 @@ describe.skipIf(skipPostgres)('the back office on PostgreSQL', { timeout: 120_00
     await firstPart(a);
     const before = await backOffice(a);
     await gateways.stop(a);
-    await rollBackToSchema9(url);
+    await dropBackOfficeRows(url);
 
     const b = await onPg(url, a.dir);
     expect(await queryRows(url, 'SELECT backfilled FROM back_office_state')).toEqual([{ backfilled: true }]);
@@ -181,7 +182,7 @@ describe.skipIf(skipPostgres)('the back office on PostgreSQL', { timeout: 120_00
     const a = await onPg(url);
     await push(a, deviceAuth, [invoice(1, [{ productId: 'a', qty: 1, total: 2 }])]);
     await gateways.stop(a);
-    await rollBackToSchema9(url);
+    await dropBackOfficeRows(url);
     await queryRows(
       url,
       `UPDATE sales SET day_id = NULL, record = ((record::jsonb #- '{sale,dayId}' #- '{lineFacts}')

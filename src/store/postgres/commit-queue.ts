@@ -1,6 +1,7 @@
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type pg from 'pg';
 import { deferred, type Deferred } from '../deferred.js';
+import { isQueryTimeout } from './connection.js';
 
 /** What one part of the store (sales, journal, back office, outbox…) puts into a commit round. */
 export interface TakenWrites {
@@ -101,9 +102,13 @@ export class PgCommitQueue {
       for (const t of taken) await t.write(client);
       await client.query('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK').catch((e) => {
-        broken = e;
-      });
+      // An unanswered statement still occupies the connection: a ROLLBACK would wait behind it.
+      // Discarding the connection ends the transaction on the server just as well.
+      if (isQueryTimeout(err)) broken = err;
+      else
+        await client.query('ROLLBACK').catch((e) => {
+          broken = e;
+        });
       throw err;
     } finally {
       client.off('error', dropped);

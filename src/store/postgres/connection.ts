@@ -14,9 +14,26 @@ export interface PostgresOptions {
  * and the outbox columns of version 8, and claims the outbox from the table; the database's
  * triggers fill them in for writers that do not say so (migrations/0007, 0009), and a follower
  * claims only while the leader says 8 or more (gateway_leader.writer_schema, migrations/0009).
+ * Sales written by a writer that does not announce 7 or more make stock_levels untrusted (migrations/0012).
  */
 export const WRITER_SCHEMA = 8;
-const SESSION_OPTIONS = `-c synchronous_commit=on -c tabshop.writer_schema=${WRITER_SCHEMA}`;
+/**
+ * A transaction left open by a client that vanished without a goodbye (a network partition, a
+ * frozen process) is ended by the server after this long, so its row locks do not outlive it.
+ */
+const IDLE_IN_TRANSACTION_MS = 60_000;
+const SESSION_OPTIONS = `-c synchronous_commit=on -c tabshop.writer_schema=${WRITER_SCHEMA} -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`;
+/**
+ * How long a statement sent through the pool may go unanswered. Without it, a link that silently
+ * drops packets (no reset) leaves the query waiting for the kernel's retransmission timeout (about
+ * 15 minutes), and the request with it; with it the request fails (503) and the connection is
+ * discarded. Migrations run on a connection of their own, without this limit.
+ */
+export const QUERY_TIMEOUT_MS = 15_000;
+const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
+
+/** The error of a statement that went unanswered for QUERY_TIMEOUT_MS: its connection cannot be used again. */
+export const isQueryTimeout = (err: unknown) => err instanceof Error && err.message === QUERY_TIMEOUT_MESSAGE;
 
 export function createPool(opts: PostgresOptions, onError: (err: Error) => void): pg.Pool {
   const pool = new pg.Pool({
@@ -26,6 +43,7 @@ export function createPool(opts: PostgresOptions, onError: (err: Error) => void)
     application_name: 'tabshop-gateway',
     keepAlive: true,
     connectionTimeoutMillis: 10_000,
+    query_timeout: QUERY_TIMEOUT_MS,
   });
   // An idle connection the server closed must not crash the process; the next query opens another.
   pool.on('error', onError);
