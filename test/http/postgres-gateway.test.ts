@@ -277,7 +277,9 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
         payload: expect.objectContaining({ sale: expect.objectContaining({ identifier: 'TAB-1:202611230500002', total: null }) }),
       }),
     ]);
-    expect((await admin('/days/current/report?cashRegisterName=TAB-1')).body).toMatchObject({ saleCount: 1, gross: 4.29 });
+    // The day's figures are rows written when each sale was received: a sale row edited by hand
+    // afterwards is set aside from the sales, not taken out of figures it was counted in.
+    expect((await admin('/days/current/report?cashRegisterName=TAB-1')).body).toMatchObject({ saleCount: 2, gross: 8.58 });
     expect((await pushJson(b, [burger(202611230500002)])).body).toMatchObject({ created: 1 });
     expect((await admin('/sales')).body.total).toBe(2);
   });
