@@ -10,6 +10,7 @@ import { Days, dayFiguresRow, type DaySummary } from './back-office/days.js';
 import { LineFactsBook } from './back-office/line-facts.js';
 import { Presence } from './back-office/presence.js';
 import { Registers, registerRow, registration, type RegisterState, type Registration } from './back-office/registers.js';
+import { applyRefresh } from './back-office/refresh.js';
 import { SaleAccounting } from './back-office/sale-accounting.js';
 import { Startup } from './back-office/startup.js';
 import type { Catalog } from './catalog.js';
@@ -99,6 +100,8 @@ export class BackOffice {
       setAside: opts.setAside,
     });
     opts.events.on('push', ({ device, cashRegisterName, at }) => this.presence.pushed(device, cashRegisterName, at));
+    // Several processes on one database: what another one wrote replaces what this one held.
+    store.onRefresh?.((r) => applyRefresh(this.registers, r));
   }
 
   // ---- start-up ----

@@ -154,6 +154,30 @@ describe.skipIf(skipPostgres)('the back office on PostgreSQL', { timeout: 120_00
     expect(await backOffice(d)).toEqual(secondOnLowdb);
   });
 
+  it('two processes on one database: the same work split across both answers as one process does (each catches up with the rows the other wrote)', async () => {
+    const lowdb = await onLowdb();
+    await firstPart(lowdb);
+    await secondPart(lowdb);
+    const expected = await backOffice(lowdb);
+    const url = await cluster.createDatabase();
+    const a = await onPg(url);
+    const b = await onPg(url);
+    await expectStatus(a, '/registrations/TAB-1/balance', 'POST', 201, { action: 'deposit', amount: 100, note: 'float' });
+    await push(b, deviceAuth, [s1, s2, s3]);
+    await push(a, device2Auth, [s4]);
+    await push(b, deviceAuth, [{ ...s2, checkoutStatus: '11' }]);
+    await expectStatus(a, '/days/current?cashRegisterName=TAB-1', 'POST', 201);
+    await push(b, deviceAuth, [s5]);
+    await expectStatus(a, '/registrations/TAB-1/balance', 'POST', 201, { action: 'withdraw', amount: 20, note: 'bank' });
+    expect(await backOffice(b)).toEqual(await backOffice(a));
+    await push(b, deviceAuth, [s6, { ...s5, checkoutStatus: '11' }]);
+    await push(a, device2Auth, [s7]);
+    await expectStatus(a, '/days/current?cashRegisterName=TAB-1', 'POST', 201);
+    await expectStatus(b, '/days/current?cashRegisterName=TAB-2', 'POST', 201);
+    expect(await backOffice(a)).toEqual(expected);
+    expect(await backOffice(b)).toEqual(expected);
+  });
+
   it('migrates a database of schema 9: its first start writes the rows from the sales, once', async () => {
     const url = await cluster.createDatabase();
     const a = await onPg(url);

@@ -34,6 +34,18 @@ export interface RegisterRow {
   devices: string[];
 }
 
+/**
+ * Rows another process wrote since this one last looked (PostgreSQL, several processes): each is
+ * the row as stored now. `full`: every row (this process's failed writes were dropped).
+ */
+export interface BackOfficeRefresh {
+  full: boolean;
+  registers: RegisterRow[];
+  days: DayFiguresRow[];
+  closedDays: ClosedDay[];
+  movements: BalanceMovement[];
+}
+
 /** A day's running figures, as kept while it is open and as they were when it closed. */
 export interface DayFiguresRow {
   dayId: string;
@@ -103,6 +115,8 @@ export interface BackOfficeStore {
   readonly keepsRows: boolean;
   readonly stats: StatsStore;
   open(visit: BackOfficeVisit): Promise<PresenceDoc>;
+  /** Several processes on one database: called with the rows another process wrote, once this one caught up with them. */
+  onRefresh?(listener: (r: BackOfficeRefresh) => void): void;
   putClosedDay(day: ClosedDay): Promise<void>;
   putMovement(m: BalanceMovement): Promise<void>;
   /** The register changed: its row, as `snapshot` gives it when the round starts (no-op without rows). */

@@ -1,5 +1,5 @@
 import type { BalanceMovement } from '../../domain/reports.js';
-import type { BackOfficeVisit, DayFiguresRow, RegisterRow } from '../../domain/ports/back-office-store.js';
+import type { BackOfficeRefresh, BackOfficeVisit, DayFiguresRow, RegisterRow } from '../../domain/ports/back-office-store.js';
 import type { SaleRecord } from '../../domain/ports/records.js';
 import type { BackOfficeStore, ClosedDay, PresenceDoc } from '../back-office-port.js';
 import { insertRows, PendingDoc, PendingMap, PendingSnapshots } from './commit-queue.js';
@@ -102,6 +102,35 @@ export class PgBackOfficeStore implements BackOfficeStore {
       },
     );
     for (const part of [this.days, this.movements, this.presence, this.registers, this.dayFigures, this.stats, this.backfill]) store.join(part);
+    store.onRefreshRows(async (client, since) => {
+      if (this.refreshListeners.size === 0) return null;
+      const changed = since === null ? '' : ' WHERE state_version > $1';
+      const params = since === null ? [] : [since];
+      const registers = await client.query<{ register: RegisterRow }>(`SELECT register FROM back_office_registers${changed}`, params);
+      const days = await client.query<{ day: DayFiguresRow }>(
+        since === null ? 'SELECT day FROM day_figures WHERE NOT closed' : `SELECT day FROM day_figures${changed}`,
+        params,
+      );
+      const closedDays = await client.query<{ day: ClosedDay }>(`SELECT day FROM closed_days${changed}`, params);
+      const movements = await client.query<{ movement: BalanceMovement }>(`SELECT movement FROM cash_movements${changed}`, params);
+      if (since !== null && registers.rows.length + days.rows.length + closedDays.rows.length + movements.rows.length === 0) return null;
+      const r: BackOfficeRefresh = {
+        full: since === null,
+        registers: registers.rows.map((row) => row.register),
+        days: days.rows.map((row) => row.day),
+        closedDays: closedDays.rows.map((row) => row.day),
+        movements: movements.rows.map((row) => row.movement),
+      };
+      return () => {
+        for (const l of this.refreshListeners) l(r);
+      };
+    });
+  }
+
+  private readonly refreshListeners = new Set<(r: BackOfficeRefresh) => void>();
+
+  onRefresh(listener: (r: BackOfficeRefresh) => void): void {
+    this.refreshListeners.add(listener);
   }
 
   async open(visit: BackOfficeVisit): Promise<PresenceDoc> {
