@@ -15,7 +15,6 @@ export interface OpsRouterDeps {
 export function opsRouter({ gateway, metrics, thresholds, adminAuth }: OpsRouterDeps): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
-    // On PostgreSQL, several processes may share the database: this one leads it (followers say "follower").
     res.json({ status: 'ok', uptimeSeconds: Math.round((gateway.now().getTime() - gateway.startedAt.getTime()) / 1000) });
   });
   router.get('/readyz', async (_req, res) => {

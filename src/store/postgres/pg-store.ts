@@ -386,7 +386,7 @@ export class PgStore implements Store {
 
   async open(visit: Parameters<Store['open']>[0]): Promise<void> {
     try {
-      // Migrations serialise themselves, so a follower may run them too (a no-op once applied). They
+      // Migrations serialise themselves, so every process may run them (a no-op once applied). They
       // run on a connection of their own: a long one must not meet the pool's statement time limit.
       const client = createClient(this.options.url, 'tabshop-gateway migrate');
       await client.connect().catch((err) => {
@@ -656,7 +656,7 @@ export class PgStore implements Store {
   /**
    * stock_levels as stored, when stock_state says it was derived and it has a row for every
    * tracked level; otherwise every stored sale goes to `replay` (one pass, in pages) and the
-   * table is rewritten by followStock. Called by the leader after open(), before any change.
+   * table is rewritten by followStock. Called at start, after open(), before any change.
    */
   async storedStock(replay: (record: SaleRecord) => void): Promise<ReadonlyMap<string, string> | null> {
     const derived = await this.pool.query('SELECT 1 FROM stock_state WHERE id');
