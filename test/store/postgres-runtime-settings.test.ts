@@ -71,6 +71,12 @@ const device = async (username: string, password: string, cashRegister = 'TAB-9'
   passwordChangedAt: '2026-12-03T10:00:00.000Z',
 });
 
+/** What p holds after bringing its copy up to date if it was told of a change. */
+const thresholdsOf = async (p: Process) => {
+  await p.settings.sync(false);
+  return { ...p.settings.lowStock };
+};
+
 const listening = (p: Process) => expect.poll(() => (p.settings as unknown as { watcher: { listening: boolean } }).watcher.listening).toBe(true);
 
 describe.skipIf(skipPostgres)('runtime settings on PostgreSQL (several processes on one database)', { timeout: 60_000 }, () => {
@@ -168,11 +174,11 @@ describe.skipIf(skipPostgres)('runtime settings on PostgreSQL (several processes
     await a.settings.setThreshold('24', '2.5');
     await c.settings.sync(false);
     expect(c.settings.lowStock).toEqual({ 18: '5', 24: '2.5' });
-    await expect.poll(async () => (await b.settings.sync(false), { ...b.settings.lowStock })).toEqual({ 18: '5', 24: '2.5' });
+    await expect.poll(() => thresholdsOf(b)).toEqual({ 18: '5', 24: '2.5' });
     await b.settings.setThreshold('18', null);
     await c.settings.sync(false);
     expect(c.settings.lowStock).toEqual({ 24: '2.5' });
-    await expect.poll(async () => (await a.settings.sync(false), { ...a.settings.lowStock })).toEqual({ 24: '2.5' });
+    await expect.poll(() => thresholdsOf(a)).toEqual({ 24: '2.5' });
     // A process started now reads the same.
     const d = await process_(url);
     expect(d.settings.lowStock).toEqual({ 24: '2.5' });
