@@ -95,7 +95,7 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
     );
 
   router.get('/devices', async (req, res) => {
-    await adminSettings.sync();
+    await adminSettings.syncForReading();
     listPage(req, res);
   });
 
@@ -133,7 +133,7 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
   });
 
   const runtimeDevice = async (req: Request) => {
-    await adminSettings.sync();
+    await adminSettings.syncForReading();
     return adminSettings.device(String(req.params.username));
   };
 

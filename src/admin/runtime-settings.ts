@@ -78,6 +78,15 @@ export class RuntimeSettings {
     return this.queued;
   }
 
+  /** For a page that only shows the settings: up to date if the store answers, else what this process holds. */
+  async syncForReading(): Promise<void> {
+    try {
+      await this.sync();
+    } catch (err) {
+      this.logger.warn({ err }, 'runtime settings: the store does not answer; showing what this process holds');
+    }
+  }
+
   private read(): Promise<void> {
     this.stale = false;
     const run: Promise<void> = this.store

@@ -20,7 +20,7 @@ export function stockRoutes(deps: AdminDeps): Router {
     tracked && thresholds[product] !== undefined && new Decimal(quantity).lte(thresholds[product]);
 
   router.get('/stock', async (req, res) => {
-    await adminSettings.sync();
+    await adminSettings.syncForReading();
     const onlyLow = req.query.low === '1';
     const products = catalog.all<Product>('products').sort((a, b) => a.identifier.localeCompare(b.identifier, undefined, { numeric: true }));
     const rows = products
@@ -119,7 +119,7 @@ ${field({ label: 'Low-stock threshold', name: 'threshold', value: v.threshold ??
     );
 
   router.get('/stock/:id', async (req, res) => {
-    await adminSettings.sync();
+    await adminSettings.syncForReading();
     const product = productOf(req);
     if (!product) return notFoundPage(req, res);
     productPage(req, res, product);
