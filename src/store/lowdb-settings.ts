@@ -41,7 +41,7 @@ export class LowdbRuntimeSettingsStore implements RuntimeSettingsStore {
     return { version: this.version, data: structuredClone(this.data) };
   }
 
-  async changesSince(): Promise<null> {
+  async changesSince(_version: number): Promise<null> {
     return null;
   }
 
