@@ -156,9 +156,11 @@ export class Accounts {
       }
       const check = entry.check;
       if (await check(password)) return entry.account;
-      if (!this.syncRuntime || entry.origin !== 'runtime') return null;
-      // Refused: its password may have been changed by another process a moment ago.
+      if (!this.syncRuntime) return null;
+      // Refused: a run-time device's password may have been changed by another process a moment ago.
+      // Every refusal reads the store once (an unknown username did too): timing tells no names apart.
       await this.synced(true);
+      if (entry.origin !== 'runtime') return null;
       const now = this.entries.get(username);
       return now && now.check !== check && (await now.check(password)) ? now.account : null;
     } catch {
