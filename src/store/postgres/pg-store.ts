@@ -33,6 +33,7 @@ export const SALE_COLUMNS: Column[] = [
   ['received_at', 'timestamptz'],
   ['changed_at', 'timestamptz'],
   ['seq', 'bigint'],
+  ['first_seq', 'bigint'],
   ['day_id', 'text'],
   ['total', 'numeric'],
   ['vat', 'numeric'],
@@ -40,7 +41,6 @@ export const SALE_COLUMNS: Column[] = [
   ['cost_price', 'numeric'],
   ['invoice', 'jsonb'],
   ['record', 'json'],
-  ['first_seq', 'bigint'],
 ];
 export const LINE_COLUMNS: Column[] = [
   ['sale_identifier', 'text'],
@@ -120,6 +120,7 @@ export function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][]; pa
     timeValue(first?.at),
     timeValue(last?.at),
     last?.seq ?? 0,
+    first?.seq ?? last?.seq ?? 0,
     textValue(sale.dayId ?? last?.dayId ?? null),
     numericValue(sale.total),
     numericValue(sale.vat),
@@ -127,7 +128,6 @@ export function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][]; pa
     numericValue(sale.costPrice),
     sale.source?.invoice === undefined ? null : jsonbText(sale.source.invoice),
     jsonText(r),
-    first?.seq ?? last?.seq ?? 0,
   ];
   const lines = (Array.isArray(sale.lines) ? sale.lines : []).map((l, i) => [
     key,
