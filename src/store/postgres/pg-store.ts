@@ -44,6 +44,7 @@ export const SALE_COLUMNS: Column[] = [
   ['received_at', 'timestamptz'],
   ['changed_at', 'timestamptz'],
   ['seq', 'bigint'],
+  ['first_seq', 'bigint'],
   ['day_id', 'text'],
   ['total', 'numeric'],
   ['vat', 'numeric'],
@@ -51,7 +52,6 @@ export const SALE_COLUMNS: Column[] = [
   ['cost_price', 'numeric'],
   ['invoice', 'jsonb'],
   ['record', 'json'],
-  ['first_seq', 'bigint'],
 ];
 export const LINE_COLUMNS: Column[] = [
   ['sale_identifier', 'text'],
@@ -131,6 +131,7 @@ export function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][]; pa
     timeValue(first?.at),
     timeValue(last?.at),
     last?.seq ?? 0,
+    first?.seq ?? last?.seq ?? 0,
     textValue(sale.dayId ?? last?.dayId ?? null),
     numericValue(sale.total),
     numericValue(sale.vat),
@@ -138,7 +139,6 @@ export function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][]; pa
     numericValue(sale.costPrice),
     sale.source?.invoice === undefined ? null : jsonbText(sale.source.invoice),
     jsonText(r),
-    first?.seq ?? last?.seq ?? 0,
   ];
   const lines = (Array.isArray(sale.lines) ? sale.lines : []).map((l, i) => [
     key,
