@@ -9,6 +9,7 @@ import { skipPostgres, queryRows, takeGatewayLock } from '../postgres.js';
 import { killAfterAcknowledgedPushes } from './kill-after-ack.js';
 import { postgresProcesses } from './postgres-processes.js';
 import { runCli } from './run-cli.js';
+import { freePort } from '../free-port.js';
 
 const LATEST = loadMigrations().at(-1)!.version;
 
@@ -161,6 +162,29 @@ describe.skipIf(skipPostgres)('gateway processes on PostgreSQL', { timeout: 120_
     expect((await push(3)).status).toBe(200);
     expect(first.child.exitCode).toBeNull();
     expect(await queryRows(url, 'SELECT identifier FROM sales ORDER BY identifier')).toEqual([{ identifier: 'TAB-1:1' }, { identifier: 'TAB-1:3' }]);
+  });
+
+  it('the kitchen listener runs in one process of those on the database, and moves to another when that one stops', async () => {
+    const url = await pg.cluster.createDatabase();
+    const port = await freePort();
+    const configPath = await pg.writeConfig({
+      server: { host: '127.0.0.1', port: 0 },
+      store: { dataDir: './data', postgres: { url } },
+      devices: [DEVICE],
+      admins: [ADMIN],
+      kitchen: { host: '127.0.0.1', port },
+    });
+    const env = { KITCHEN_PORT: String(port) };
+    const first = await pg.start(configPath, env);
+    await expect.poll(() => first.output(), { timeout: 10_000 }).toContain('kitchen display listening');
+    // The second process does not bind the port (it would fail: the first holds it): it waits for the duty.
+    const second = await pg.start(configPath, env);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(second.output()).not.toContain('kitchen display listening');
+    expect(second.child.exitCode).toBeNull();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    await expect.poll(() => second.output(), { timeout: 15_000 }).toContain('kitchen display listening');
   });
 
   it('DATABASE_URL selects PostgreSQL over the config file', async () => {
