@@ -125,14 +125,13 @@ export async function copyLowdbToPostgres(opts: { dataDir: string; url: string; 
 
     // The target: locked, migrated; what it holds already (a resumed copy) is read once.
     target = new PgStore({ url: opts.url, poolSize: 4 }, dataDir);
-    const stored = new Map<string, number>();
-    const storedQuarantine = new Set<string>();
-    await target.open({
-      onSale: (r) => stored.set(r.sale.identifier, r.history[r.history.length - 1]?.seq ?? 0),
-      onQuarantine: (q) => storedQuarantine.add(q.id),
-      onModification: () => undefined,
-    });
+    await target.open({ onSale: () => undefined, onQuarantine: () => undefined, onModification: () => undefined });
     const pool = target.pool;
+    // The target's open() reads no sale (it does not grow with history): the keys are asked for.
+    const stored = new Map<string, number>();
+    for (const row of (await pool.query<{ identifier: string; seq: string }>('SELECT identifier, seq::text FROM sales')).rows)
+      stored.set(row.identifier, Number(row.seq));
+    const storedQuarantine = new Set((await pool.query<{ id: string }>('SELECT id FROM quarantine')).rows.map((r) => r.id));
     const previous = await pool.query<{ source: string }>('SELECT source FROM store_imports');
     const ours = previous.rows.some((r) => r.source === dataDir);
     if (!ours && (stored.size > 0 || storedQuarantine.size > 0 || target.articles.version > 0)) {
