@@ -213,7 +213,6 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
       },
     },
   });
-  let kitchen: Promise<KitchenListener | null> = Promise.resolve(null);
   const serving = stoppable(
     server,
     url,
@@ -222,7 +221,6 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
       front.close();
       await stopDelivery();
       const opened = await opening.catch(() => null);
-      await (await kitchen.catch(() => null))?.close();
       await opened?.close();
     },
     () => void opening.then(endStreams, () => undefined),
@@ -239,12 +237,8 @@ async function startSharing(config: Config, logger: Logger): Promise<Serving> {
       logger.debug(settleAfterLoad(), 'start-up heap compacted');
       front.serve(createApp(opened));
       void opened.store.fatal?.then(fail);
-      // Only the process that leads the database receives kitchen orders (it holds them in memory).
-      kitchen = startConfiguredKitchenListener(opened);
-      kitchen.catch((err: Error) => {
-        logger.error({ err: err.message }, 'could not start the kitchen listener');
-        fail(err);
-      });
+      // Only the process on kitchen duty receives kitchen orders; another takes over when it stops or dies (src/kitchen/duty.ts).
+      opened.kitchen?.duty.run('kitchen listener', () => startConfiguredKitchenListener(opened));
     },
     async (err) => {
       if (waiting.signal.aborted) return;

@@ -144,10 +144,8 @@ function streamChanges(req: Request, res: Response, kitchen: Kitchen, csrfToken:
     if (!res.writableEnded) res.write(text);
   };
   write(`retry: ${RECONNECT_MS}\nevent: hello\ndata: ${JSON.stringify({ csrfToken })}\n\n`);
-  const known = since !== null && since <= kitchen.currentSeq;
-  if (!known) write(`event: reset\ndata: {}\n\n`);
   // Live changes are held back until the catch-up is out, then sent if it did not include them.
-  let last = known ? since! : -1;
+  let last = -1;
   let held: KitchenChange[] | null = [];
   const send = (c: KitchenChange, live: boolean) => {
     if (c.seq <= last) return;
@@ -166,8 +164,10 @@ function streamChanges(req: Request, res: Response, kitchen: Kitchen, csrfToken:
     kitchen.offStreamsEnd(end);
     end();
   });
-  kitchen.changes(known ? since : null).then(
-    (changes) => {
+  kitchen.changes(since).then(
+    ({ reset, changes }) => {
+      if (reset) write(`event: reset\ndata: {}\n\n`);
+      else last = since!;
       for (const c of changes) send(c, false);
       const live = held ?? [];
       held = null;

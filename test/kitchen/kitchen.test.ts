@@ -405,8 +405,8 @@ describe('kitchen.order webhook', () => {
       order: { id: '1', table: 'Hook', positions: [{ product: 'Crêpe', amount: '2' }], state: 'open' },
     });
     // Delivered: recorded with the order, so a restart does not send it again.
-    while (gw.gateway.kitchen!.kitchen.undelivered().length > 0 && Date.now() < until) await delay(20);
-    expect(gw.gateway.kitchen!.kitchen.undelivered()).toEqual([]);
+    while ((await gw.gateway.kitchen!.kitchen.undelivered()).length > 0 && Date.now() < until) await delay(20);
+    expect(await gw.gateway.kitchen!.kitchen.undelivered()).toEqual([]);
   });
 
   it('an order the webhook refuses for good becomes a dead letter: counted by /readyz, retried from it, then delivered', async () => {
@@ -448,7 +448,7 @@ describe('kitchen.order webhook', () => {
       },
     ]);
     expect((await first.gw.json('/readyz', { auth: adminAuth })).body).toMatchObject({ status: 'degraded', checks: { outbox: { deadLetters: 1 } } });
-    expect(first.gw.gateway.kitchen!.kitchen.undelivered()).toEqual([]);
+    expect(await first.gw.gateway.kitchen!.kitchen.undelivered()).toEqual([]);
 
     // Kept across a restart; a retry sends the same event (same id, signed) once the receiver is fixed.
     await first.gw.stop();
