@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { UnitOfWork } from '../domain/ports/unit-of-work.js';
@@ -18,6 +19,11 @@ export interface KitchenService {
    * `kitchen.order` webhooks. lowdb: always this process; PostgreSQL: the one holding the duty lock.
    */
   duty: KitchenDuty;
+  /**
+   * The screen's CSRF token (sent in its event stream, required on its posts). lowdb: new per
+   * process start; PostgreSQL: one per database, so any process accepts a screen's posts.
+   */
+  screenToken: string;
   stop(): Promise<void>;
 }
 
@@ -43,15 +49,19 @@ export async function openKitchen(deps: {
   ]);
   let orders: KitchenOrders;
   let duty: KitchenDuty;
+  let screenToken: string;
   if (stores.kind === 'postgres') {
-    const { PgKitchenOrders } = await import('./pg-kitchen-orders.js');
+    const { PgKitchenOrders, sharedScreenToken } = await import('./pg-kitchen-orders.js');
     const url = config.store.postgres!.url;
-    orders = new PgKitchenOrders({ pool: (stores.store as PgStore).pool, url, logger });
+    const { pool } = stores.store as PgStore;
+    orders = new PgKitchenOrders({ pool, url, logger });
+    screenToken = await sharedScreenToken(pool);
     duty = new dutyModule.PgKitchenDuty({ url, logger, retryMs: deps.dutyRetryMs });
   } else {
     const [{ LowdbKitchenStore }, { MemoryKitchenOrders }] = await Promise.all([import('./lowdb-kitchen-store.js'), import('./memory-orders.js')]);
     orders = new MemoryKitchenOrders(new LowdbKitchenStore(config.store.dataDir, (stores.store as LowdbStore).commitQueue), deps.uow, logger);
     duty = new dutyModule.SoleDuty(logger);
+    screenToken = randomBytes(24).toString('base64url');
   }
   const kitchen = new Kitchen({ orders, events, logger, now, recall: config.kitchen.recall, hookTargets: kitchenHooks(config.webhooks).map(hookName) });
   await kitchen.open();
@@ -65,6 +75,7 @@ export async function openKitchen(deps: {
   return {
     kitchen,
     duty,
+    screenToken,
     stop: async () => {
       kitchen.endStreams();
       await duty.stop();

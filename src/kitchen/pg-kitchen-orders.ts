@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type pg from 'pg';
@@ -21,8 +22,18 @@ const POLL_MS = 2000;
 const ADD_RETRY_MS = 30_000;
 const PAGE = 500;
 
-const ORDER_COLUMNS = 'id, seq, received_at, state, source, table_name, order_doc';
-const row = (o: KitchenOrder) => [Number(o.id), o.seq, timeValue(o.receivedAt), o.state, textValue(o.source) ?? '', textValue(o.table), jsonText(o)];
+const ORDER_COLUMNS = 'id, seq, received_at, state, source, table_name, order_doc, hooks_pending';
+const hooksPending = (o: KitchenOrder) => (o.pendingHooks?.length ?? 0) > 0;
+const row = (o: KitchenOrder) => [
+  Number(o.id),
+  o.seq,
+  timeValue(o.receivedAt),
+  o.state,
+  textValue(o.source) ?? '',
+  textValue(o.table),
+  jsonText(o),
+  hooksPending(o),
+];
 const validId = (id: string) => /^\d{1,15}$/.test(id);
 
 export interface PgKitchenOrdersDeps {
@@ -77,7 +88,7 @@ export class PgKitchenOrders implements KitchenOrders {
           await client.query('SELECT pg_advisory_xact_lock($1, $2)', WRITE_LOCK);
           const { rows } = await client.query<{ id: string; seq: string }>("SELECT nextval('kitchen_order_ids') AS id, nextval('kitchen_seqs') AS seq");
           const order: KitchenOrder = { id: String(rows[0].id), seq: Number(rows[0].seq), ...fields };
-          await client.query(`INSERT INTO kitchen_orders (${ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, row(order));
+          await client.query(`INSERT INTO kitchen_orders (${ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, row(order));
           await client.query('INSERT INTO kitchen_journal (received_at, source, order_id, body) VALUES ($1, $2, $3, $4)', [
             timeValue(journal.at),
             textValue(journal.source) ?? '',
@@ -112,7 +123,13 @@ export class PgKitchenOrders implements KitchenOrders {
         const { rows: seqs } = await client.query<{ seq: string }>("SELECT nextval('kitchen_seqs') AS seq");
         order = { ...order, seq: Number(seqs[0].seq) };
       }
-      await client.query('UPDATE kitchen_orders SET seq = $2, state = $3, order_doc = $4 WHERE id = $1', [Number(id), order.seq, order.state, jsonText(order)]);
+      await client.query('UPDATE kitchen_orders SET seq = $2, state = $3, order_doc = $4, hooks_pending = $5 WHERE id = $1', [
+        Number(id),
+        order.seq,
+        order.state,
+        jsonText(order),
+        hooksPending(order),
+      ]);
       if (decided.shown) await notify(client, order.seq);
       return { order, changed: true };
     });
@@ -165,9 +182,7 @@ export class PgKitchenOrders implements KitchenOrders {
   }
 
   async undelivered(): Promise<KitchenOrder[]> {
-    const { rows } = await this.deps.pool.query<{ order_doc: KitchenOrder }>(
-      `SELECT order_doc FROM kitchen_orders WHERE json_array_length(coalesce(order_doc->'pendingHooks', '[]'::json)) > 0 ORDER BY id`,
-    );
+    const { rows } = await this.deps.pool.query<{ order_doc: KitchenOrder }>('SELECT order_doc FROM kitchen_orders WHERE hooks_pending ORDER BY id');
     return rows.map((r) => r.order_doc);
   }
 
@@ -240,11 +255,18 @@ const notify = (client: pg.ClientBase, seq: number) => client.query(`SELECT pg_n
 export async function insertKitchenOrders(client: pg.ClientBase, orders: KitchenOrder[]): Promise<void> {
   for (const o of orders)
     await client.query(
-      `INSERT INTO kitchen_orders (${ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO kitchen_orders (${ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, received_at = EXCLUDED.received_at, state = EXCLUDED.state,
-         source = EXCLUDED.source, table_name = EXCLUDED.table_name, order_doc = EXCLUDED.order_doc`,
+         source = EXCLUDED.source, table_name = EXCLUDED.table_name, order_doc = EXCLUDED.order_doc, hooks_pending = EXCLUDED.hooks_pending`,
       row(o),
     );
   await client.query(`SELECT setval('kitchen_order_ids', greatest((SELECT max(id) FROM kitchen_orders), nextval('kitchen_order_ids')))`);
   await client.query(`SELECT setval('kitchen_seqs', greatest((SELECT max(seq) FROM kitchen_orders), nextval('kitchen_seqs')))`);
+}
+
+/** The kitchen screen's CSRF token of the database: made by the first process that asks, read by the others. */
+export async function sharedScreenToken(pool: pg.Pool): Promise<string> {
+  await pool.query('INSERT INTO kitchen_screen (id, csrf_token) VALUES (1, $1) ON CONFLICT (id) DO NOTHING', [randomBytes(24).toString('base64url')]);
+  const { rows } = await pool.query<{ csrf_token: string }>('SELECT csrf_token FROM kitchen_screen WHERE id = 1');
+  return rows[0].csrf_token;
 }
