@@ -76,10 +76,11 @@ export async function openKitchen(deps: {
     kitchen,
     duty,
     screenToken,
+    // The kitchen first (streams end; on PostgreSQL a message that cannot be stored is tried once
+    // more, not until the database is back), then the duties (the listener stores what is arriving).
     stop: async () => {
-      kitchen.endStreams();
-      await duty.stop();
       await kitchen.stop();
+      await duty.stop();
     },
   };
 }

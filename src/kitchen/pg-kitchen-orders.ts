@@ -18,8 +18,8 @@ export const KITCHEN_CHANNEL = 'tabshop_kitchen';
 const WRITE_LOCK: [number, number] = [0x7ab5_4009, 15];
 /** How often screens catch up by polling while the LISTEN connection is down. */
 const POLL_MS = 2000;
-/** A new order that cannot be stored is tried again for this long (the tablet's connection waits meanwhile). */
-const ADD_RETRY_MS = 30_000;
+/** How soon a new order that could not be stored is tried again. */
+const RETRY_MS = 1000;
 const PAGE = 500;
 
 const ORDER_COLUMNS = 'id, seq, received_at, state, source, table_name, order_doc, hooks_pending';
@@ -81,8 +81,13 @@ export class PgKitchenOrders implements KitchenOrders {
     this.poller.unref();
   }
 
+  /**
+   * While the database cannot be reached the message is tried again every second (the tablet's
+   * connection stays open meanwhile, bounded by the listener's connection limit); only a stop
+   * gives up on it, logging its bytes.
+   */
   async add(fields: Omit<KitchenOrder, 'id' | 'seq'>, journal: Omit<KitchenJournalEntry, 'orderId'>): Promise<KitchenOrder> {
-    for (const giveUp = Date.now() + ADD_RETRY_MS; ; ) {
+    for (let attempt = 1; ; attempt++) {
       try {
         const order = await this.transaction(async (client) => {
           await client.query('SELECT pg_advisory_xact_lock($1, $2)', WRITE_LOCK);
@@ -101,9 +106,15 @@ export class PgKitchenOrders implements KitchenOrders {
         await this.catchUp().catch(() => undefined);
         return order;
       } catch (err) {
-        if (this.stopped || Date.now() > giveUp) throw err;
-        this.deps.logger.error({ err }, 'could not store a kitchen message; retrying');
-        await delay(1000);
+        if (this.stopped) {
+          this.deps.logger.error(
+            { err, ...journal },
+            'kitchen message NOT stored: the gateway stopped while the database could not take it (its bytes, base64, are in this line)',
+          );
+          throw err;
+        }
+        if (attempt === 1 || attempt % 30 === 0) this.deps.logger.error({ err, attempt }, 'could not store a kitchen message; retrying every second');
+        await delay(RETRY_MS);
       }
     }
   }
