@@ -38,6 +38,11 @@ export class SoleDuty implements KitchenDuty {
   }
 }
 
+interface Duty {
+  what: string;
+  start: () => Promise<DutyTask | null>;
+}
+
 /** The session advisory lock of the kitchen duty (two int4: classid, objid). */
 export const DUTY_LOCK: [number, number] = [0x7ab5_4009, 16];
 
@@ -57,8 +62,9 @@ export interface PgKitchenDutyOptions {
  * and is tried again later, by this process or another.
  */
 export class PgKitchenDuty implements KitchenDuty {
-  private readonly tasks: { what: string; start: () => Promise<DutyTask | null> }[] = [];
-  private running: DutyTask[] = [];
+  private readonly tasks: Duty[] = [];
+  /** What runs in this term on duty, by the duty that started it. */
+  private readonly running = new Map<Duty, DutyTask | null>();
   private client: pg.Client | null = null;
   private held = false;
   private stopped = false;
@@ -156,12 +162,13 @@ export class PgKitchenDuty implements KitchenDuty {
     }
   }
 
-  /** false when one could not start (those started are running). */
-  private async startTasks(tasks: { what: string; start: () => Promise<DutyTask | null> }[]): Promise<boolean> {
-    for (const { what, start } of tasks) {
+  /** Those not running yet; false when one could not start (those started are running). */
+  private async startTasks(tasks: Duty[]): Promise<boolean> {
+    for (const duty of tasks) {
+      if (this.running.has(duty)) continue;
+      const { what, start } = duty;
       try {
-        const task = await start();
-        if (task) this.running.push(task);
+        this.running.set(duty, await start());
       } catch (err) {
         this.log.error({ err: (err as Error).message }, `kitchen: could not start the ${what}; giving the duty back, trying again in ${this.retryMs} ms`);
         return false;
@@ -171,7 +178,9 @@ export class PgKitchenDuty implements KitchenDuty {
   }
 
   private async stopTasks(): Promise<void> {
-    for (const task of this.running.splice(0).reverse()) await task.close().catch((err) => this.log.error({ err }, 'kitchen: could not stop a duty'));
+    const started = [...this.running.values()].reverse();
+    this.running.clear();
+    for (const task of started) await task?.close().catch((err) => this.log.error({ err }, 'kitchen: could not stop a duty'));
   }
 
   /** Stops the duties and frees the lock (the connection stays for the next try). */

@@ -184,10 +184,14 @@ describe.skipIf(skipPostgres)('kitchen display shared by several processes on on
     const logger = quietLogger();
     const running = new Set<string>();
     const closed: string[] = [];
+    const started: string[] = [];
     const duty = (name: string) => {
       const d = new PgKitchenDuty({ url, logger, retryMs: 200 });
+      // Trying at once, as the gateway does when it opens; the listener is added when it serves.
+      d.start();
       d.run('listener', async (): Promise<DutyTask> => {
         running.add(name);
+        started.push(name);
         return {
           close: async () => {
             running.delete(name);
@@ -195,12 +199,20 @@ describe.skipIf(skipPostgres)('kitchen display shared by several processes on on
           },
         };
       });
-      d.start();
       cleanups.push(() => d.stop());
       return d;
     };
     const first = duty('first');
     await until(() => first.onDuty, 'the first process on duty');
+    // A duty added while on duty (the listener, once the process serves) starts at once, once; the others are not started again.
+    let late = 0;
+    first.run('late', async () => {
+      late++;
+      return null;
+    });
+    await until(() => late === 1, 'the late duty started');
+    await delay(400);
+    expect([late, started.filter((n) => n === 'first').length]).toEqual([1, 1]);
     const second = duty('second');
     const third = duty('third');
     await delay(600);
