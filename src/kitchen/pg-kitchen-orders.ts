@@ -22,6 +22,12 @@ const POLL_MS = 2000;
 const RETRY_MS = 1000;
 const PAGE = 500;
 
+/**
+ * The next seq: from the sequence, and past every stored one (rows written by a gateway older than
+ * schema version 15, or copied by migrate-store, did not take theirs from it). Under WRITE_LOCK.
+ */
+const NEXT_SEQ = "setval('kitchen_seqs', greatest(nextval('kitchen_seqs'), (SELECT coalesce(max(seq), 0) + 1 FROM kitchen_orders)))";
+const NEXT_ID_AND_SEQ = `SELECT setval('kitchen_order_ids', greatest(nextval('kitchen_order_ids'), (SELECT coalesce(max(id), 0) + 1 FROM kitchen_orders))) AS id, ${NEXT_SEQ} AS seq`;
 const ORDER_COLUMNS = 'id, seq, received_at, state, source, table_name, order_doc, hooks_pending';
 const hooksPending = (o: KitchenOrder) => (o.pendingHooks?.length ?? 0) > 0;
 const row = (o: KitchenOrder) => [
@@ -91,7 +97,7 @@ export class PgKitchenOrders implements KitchenOrders {
       try {
         const order = await this.transaction(async (client) => {
           await client.query('SELECT pg_advisory_xact_lock($1, $2)', WRITE_LOCK);
-          const { rows } = await client.query<{ id: string; seq: string }>("SELECT nextval('kitchen_order_ids') AS id, nextval('kitchen_seqs') AS seq");
+          const { rows } = await client.query<{ id: string; seq: string }>(NEXT_ID_AND_SEQ);
           const order: KitchenOrder = { id: String(rows[0].id), seq: Number(rows[0].seq), ...fields };
           await client.query(`INSERT INTO kitchen_orders (${ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, row(order));
           await client.query('INSERT INTO kitchen_journal (received_at, source, order_id, body) VALUES ($1, $2, $3, $4)', [
@@ -131,7 +137,7 @@ export class PgKitchenOrders implements KitchenOrders {
       if (!decided) return { order: current, changed: false };
       let order = decided.order;
       if (decided.shown) {
-        const { rows: seqs } = await client.query<{ seq: string }>("SELECT nextval('kitchen_seqs') AS seq");
+        const { rows: seqs } = await client.query<{ seq: string }>(`SELECT ${NEXT_SEQ} AS seq`);
         order = { ...order, seq: Number(seqs[0].seq) };
       }
       await client.query('UPDATE kitchen_orders SET seq = $2, state = $3, order_doc = $4, hooks_pending = $5 WHERE id = $1', [
@@ -262,7 +268,7 @@ export class PgKitchenOrders implements KitchenOrders {
 
 const notify = (client: pg.ClientBase, seq: number) => client.query(`SELECT pg_notify('${KITCHEN_CHANNEL}', $1)`, [String(seq)]);
 
-/** Orders as they are (ids and seqs kept), e.g. copied from a data dir; the sequences move past them. */
+/** Orders as they are (ids and seqs kept), e.g. copied from a data dir; the next ids and seqs go past them (NEXT_SEQ). */
 export async function insertKitchenOrders(client: pg.ClientBase, orders: KitchenOrder[]): Promise<void> {
   for (const o of orders)
     await client.query(
@@ -271,8 +277,6 @@ export async function insertKitchenOrders(client: pg.ClientBase, orders: Kitchen
          source = EXCLUDED.source, table_name = EXCLUDED.table_name, order_doc = EXCLUDED.order_doc, hooks_pending = EXCLUDED.hooks_pending`,
       row(o),
     );
-  await client.query(`SELECT setval('kitchen_order_ids', greatest((SELECT max(id) FROM kitchen_orders), nextval('kitchen_order_ids')))`);
-  await client.query(`SELECT setval('kitchen_seqs', greatest((SELECT max(seq) FROM kitchen_orders), nextval('kitchen_seqs')))`);
 }
 
 /** The kitchen screen's CSRF token of the database: made by the first process that asks, read by the others. */
