@@ -42,25 +42,27 @@ export async function openKitchen(deps: {
   const { config, stores, events, logger, now } = deps;
   if (!config.kitchen) return undefined;
   // Loaded only by a gateway with a kitchen (memory of the others stays as it was).
-  const [{ Kitchen }, { hookName, KitchenHookDelivery, kitchenHooks }, dutyModule] = await Promise.all([
-    import('./kitchen.js'),
-    import('./hooks.js'),
-    import('./duty.js'),
-  ]);
+  const [{ Kitchen }, { hookName, KitchenHookDelivery, kitchenHooks }] = await Promise.all([import('./kitchen.js'), import('./hooks.js')]);
   let orders: KitchenOrders;
   let duty: KitchenDuty;
   let screenToken: string;
   if (stores.kind === 'postgres') {
-    const { PgKitchenOrders, sharedScreenToken } = await import('./pg-kitchen-orders.js');
+    const [{ PgKitchenOrders, sharedScreenToken }, { PgKitchenDuty }] = await Promise.all([import('./pg-kitchen-orders.js'), import('./pg-duty.js')]);
     const url = config.store.postgres!.url;
     const { pool } = stores.store as PgStore;
     orders = new PgKitchenOrders({ pool, url, logger });
     screenToken = await sharedScreenToken(pool);
-    duty = new dutyModule.PgKitchenDuty({ url, logger, retryMs: deps.dutyRetryMs });
+    const pgDuty = new PgKitchenDuty({ url, logger, retryMs: deps.dutyRetryMs });
+    pgDuty.start();
+    duty = pgDuty;
   } else {
-    const [{ LowdbKitchenStore }, { MemoryKitchenOrders }] = await Promise.all([import('./lowdb-kitchen-store.js'), import('./memory-orders.js')]);
+    const [{ LowdbKitchenStore }, { MemoryKitchenOrders }, { SoleDuty }] = await Promise.all([
+      import('./lowdb-kitchen-store.js'),
+      import('./memory-orders.js'),
+      import('./duty.js'),
+    ]);
     orders = new MemoryKitchenOrders(new LowdbKitchenStore(config.store.dataDir, (stores.store as LowdbStore).commitQueue), deps.uow, logger);
-    duty = new dutyModule.SoleDuty(logger);
+    duty = new SoleDuty(logger);
     screenToken = randomBytes(24).toString('base64url');
   }
   const kitchen = new Kitchen({ orders, events, logger, now, recall: config.kitchen.recall, hookTargets: kitchenHooks(config.webhooks).map(hookName) });
@@ -71,7 +73,6 @@ export async function openKitchen(deps: {
     await hooks.start();
     return { close: () => hooks.stop() };
   });
-  if (duty instanceof dutyModule.PgKitchenDuty) duty.start();
   return {
     kitchen,
     duty,
