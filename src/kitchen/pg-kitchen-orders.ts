@@ -72,7 +72,8 @@ export class PgKitchenOrders implements KitchenOrders {
     this.notifications = new OutboxListener({
       url: deps.url,
       logger: deps.logger,
-      channel: { name: KITCHEN_CHANNEL, what: 'kitchen' },
+      channel: KITCHEN_CHANNEL,
+      label: 'kitchen',
       onNotify: () => void this.catchUp().catch(() => undefined),
     });
   }
