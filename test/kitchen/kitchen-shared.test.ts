@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -236,5 +238,37 @@ describe.skipIf(skipPostgres)('kitchen display shared by several processes on on
     await until(() => !holding.onDuty || running.size === 0, 'the holder noticed');
     await until(() => [second, third].filter((d) => d.onDuty).length === 1 && running.size === 1, 'one process on duty again');
     expect(closed).toContain(holder);
+  });
+
+  it('a frozen holder (SIGSTOP) loses the duty within seconds; thawed, it stops its duty', async () => {
+    const url = await migrated();
+    const holder = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/duty-holder.ts', import.meta.url)), url, '300'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    holder.stdout!.on('data', (c) => (out += c));
+    cleanups.push(async () => {
+      holder.kill('SIGCONT');
+      holder.kill('SIGKILL');
+    });
+    await until(() => out.includes('ON DUTY'), 'the other process on duty', 30_000);
+    let mine = 0;
+    const duty = new PgKitchenDuty({ url, logger: quietLogger(), retryMs: 200 });
+    duty.run('listener', async () => {
+      mine++;
+      return null;
+    });
+    duty.start();
+    cleanups.push(() => duty.stop());
+    await delay(500);
+    expect(duty.onDuty).toBe(false);
+
+    holder.kill('SIGSTOP');
+    // The server ends the frozen holder's idle session (idle_session_timeout: three of its heartbeats), freeing the lock.
+    await until(() => duty.onDuty, 'the duty taken from the frozen process', 20_000);
+    expect(mine).toBe(1);
+    holder.kill('SIGCONT');
+    await until(() => out.includes('OFF DUTY'), 'the thawed process stopped its duty');
+    expect(duty.onDuty).toBe(true);
   });
 });
