@@ -67,6 +67,7 @@ export class PgKitchenOrders implements KitchenOrders {
   private readonly notifications: OutboxListener;
   private poller: NodeJS.Timeout | null = null;
   private stopped = false;
+  private writing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: PgKitchenOrdersDeps) {
     this.notifications = new OutboxListener({
@@ -251,7 +252,17 @@ export class PgKitchenOrders implements KitchenOrders {
     return run;
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * One at a time in this process: they queue for the write lock anyway, and waiting for it on
+   * pooled connections would take them from the sales (forty tablets sending at once).
+   */
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const run = this.writing.then(() => this.inTransaction(work));
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.deps.pool.connect();
     try {
       await client.query('BEGIN');

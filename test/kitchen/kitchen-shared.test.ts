@@ -42,9 +42,12 @@ async function migrated(): Promise<string> {
 }
 
 /** A kitchen as one gateway process has it: its own pool and LISTEN connection on the shared database. */
-async function processKitchen(url: string): Promise<{ kitchen: Kitchen; screen: KitchenChange[]; listen(): Promise<KitchenListener> }> {
+async function processKitchen(
+  url: string,
+  poolSize = 4,
+): Promise<{ kitchen: Kitchen; pool: pg.Pool; screen: KitchenChange[]; listen(): Promise<KitchenListener> }> {
   const logger = quietLogger();
-  const pool = createPool({ url, poolSize: 4 }, () => undefined);
+  const pool = createPool({ url, poolSize }, () => undefined);
   const kitchen = new Kitchen({
     orders: new PgKitchenOrders({ pool, url, logger, pollMs: 100 }),
     events: new GatewayEvents(),
@@ -64,6 +67,7 @@ async function processKitchen(url: string): Promise<{ kitchen: Kitchen; screen: 
   });
   return {
     kitchen,
+    pool,
     screen,
     listen: async () => {
       listener = await startKitchenListener(kitchen, { host: '127.0.0.1', port: 0, ratePerSecond: 1000 }, logger, new GatewayEvents());
@@ -114,6 +118,23 @@ describe.skipIf(skipPostgres)('kitchen display shared by several processes on on
     expect(after.reset).toBe(false);
     expect(after.changes.map((c) => c.order.id)).toEqual(['3']);
     expect((await b.kitchen.list({ state: 'all', firstResult: 0, maxResults: 10 })).total).toBe(3);
+  });
+
+  it('forty tablets at once take at most two of the pool connections the sales share', async () => {
+    const url = await migrated();
+    const a = await processKitchen(url, 10);
+    const port = (await a.listen()).port;
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, a.pool.totalCount - a.pool.idleCount)), 1);
+    try {
+      await Promise.all(Array.from({ length: 40 }, (_, n) => sendLikeTablet(port, order(`T${n}`, [{ product: 'X', amount: 1 }]))));
+    } finally {
+      clearInterval(watch);
+    }
+    expect((await a.kitchen.list({ state: 'open', firstResult: 0, maxResults: 100 })).total).toBe(40);
+    // One transaction at a time, plus the read that tells the screens.
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
   });
 
   it('done on one process, reopen on another: each decides on the stored order, every screen sees both in order', async () => {
