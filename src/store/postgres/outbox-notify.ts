@@ -14,12 +14,12 @@ export async function notifyOutbox(client: pg.ClientBase, targets: Iterable<stri
 
 export interface OutboxListenerOptions {
   url: string;
-  /** The channel (default: the outbox's) and what the log calls it. */
-  channel?: string;
-  label?: string;
   /** Items were added for this target (null: for any target, or some may have been missed while not listening). */
   onNotify: (target: string | null) => void;
   logger: Logger;
+  /** Another channel than the outbox's, and what the log lines call it (default: the outbox). */
+  channel?: string;
+  label?: string;
   /** First and longest wait before connecting again after the connection dropped. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -38,13 +38,8 @@ export class OutboxListener {
   private timer: NodeJS.Timeout | null = null;
   listening = false;
 
-  private readonly channel: string;
-  private readonly label: string;
-
   constructor(private readonly opts: OutboxListenerOptions) {
     this.retryMs = opts.retryMinMs ?? 250;
-    this.channel = opts.channel ?? OUTBOX_CHANNEL;
-    this.label = opts.label ?? 'outbox';
   }
 
   start(): void {
@@ -63,7 +58,9 @@ export class OutboxListener {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = createClient(this.opts.url, `tabshop-gateway ${this.label} listener`);
+    const channel = this.opts.channel ?? OUTBOX_CHANNEL;
+    const label = this.opts.label ?? 'outbox';
+    const client = createClient(this.opts.url, `tabshop-gateway ${label} listener`);
     this.client = client;
     let dropped = false;
     const drop = (err?: Error) => {
@@ -73,19 +70,19 @@ export class OutboxListener {
       this.client = null;
       this.listening = false;
       if (this.stopped) return;
-      if (was) this.opts.logger.warn({ err: err?.message }, `${this.label}: the LISTEN connection dropped; polling until it is back`);
-      else this.opts.logger.debug({ err: err?.message }, `${this.label}: cannot LISTEN yet; polling meanwhile`);
+      if (was) this.opts.logger.warn({ err: err?.message }, `${label}: the LISTEN connection dropped; polling until it is back`);
+      else this.opts.logger.debug({ err: err?.message }, `${label}: cannot LISTEN yet; polling meanwhile`);
       void client.end().catch(() => undefined);
       this.retry();
     };
     client.on('error', drop);
     client.on('end', () => drop());
     client.on('notification', (msg) => {
-      if (msg.channel === this.channel) this.opts.onNotify(msg.payload || null);
+      if (msg.channel === channel) this.opts.onNotify(msg.payload || null);
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${this.channel}`);
+      await client.query(`LISTEN ${channel}`);
     } catch (err) {
       drop(err as Error);
       return;
