@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { createApp } from '../app.js';
 import type { Config } from '../config/types.js';
 import { endStreams, listen, stoppable, type RunningServer } from '../server.js';
-import { startConfiguredKitchenListener, type KitchenListener } from '../kitchen/listener.js';
+import { startConfiguredKitchenListener } from '../kitchen/listener.js';
 import { DataDirLockedError } from '../store/lock.js';
 import { CorruptFileError } from '../store/durable-file.js';
 import { describeDatabase } from '../store/postgres/sql-values.js';
@@ -146,10 +146,13 @@ async function start(config: Config, logger: Logger): Promise<RunningServer> {
   let kitchen: { close(): Promise<void> } | null = null;
   try {
     const { server, url } = await listenOrExit(createApp(gateway), config);
-    kitchen = await (config.store.postgres ? kitchenDuty(gateway, logger) : startConfiguredKitchenListener(gateway)).catch((err) => {
-      server.close();
-      throw new ExitError(1, (err as Error).message);
-    });
+    // PostgreSQL: only the process on kitchen duty receives kitchen orders; another takes over when it stops or dies (src/kitchen/pg-duty.ts).
+    if (config.store.postgres) gateway.kitchen?.duty.run('kitchen listener', () => startConfiguredKitchenListener(gateway));
+    else
+      kitchen = await startConfiguredKitchenListener(gateway).catch((err) => {
+        server.close();
+        throw new ExitError(1, (err as Error).message);
+      });
     const release = async () => {
       await kitchen?.close();
       await gateway.close();
@@ -159,36 +162,4 @@ async function start(config: Config, logger: Logger): Promise<RunningServer> {
     await gateway.close();
     throw err;
   }
-}
-
-/** The session lock (src/store/postgres/connection.ts Duty) whose holder runs the kitchen listener: one process at a time. */
-const KITCHEN_DUTY = 2;
-
-/**
- * PostgreSQL: the kitchen TCP listener runs in exactly one of the processes sharing the database,
- * the one holding the kitchen duty; the others try again every few seconds, so it moves on when
- * that process stops or dies.
- */
-async function kitchenDuty(gateway: Awaited<ReturnType<typeof openGateway>>, logger: Logger): Promise<{ close(): Promise<void> } | null> {
-  if (!gateway.config.kitchen || !gateway.kitchen || gateway.config.kitchen.port === null) return startConfiguredKitchenListener(gateway);
-  const { Duty } = await import('../store/postgres/connection.js');
-  let listener: KitchenListener | null = null;
-  let lastError = '';
-  const duty = new Duty(gateway.config.store.postgres!.url, KITCHEN_DUTY, {
-    gained: async () => {
-      listener = await startConfiguredKitchenListener(gateway);
-      logger.info("this process runs the kitchen listener of the database's processes");
-    },
-    lost: async () => {
-      const closing = listener;
-      listener = null;
-      await closing?.close();
-    },
-    error: (err) => {
-      if (err.message !== lastError) logger.warn({ err: err.message }, 'kitchen listener: cannot take its duty yet; trying again');
-      lastError = err.message;
-    },
-  });
-  duty.start();
-  return { close: () => duty.stop() };
 }

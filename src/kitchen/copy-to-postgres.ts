@@ -3,8 +3,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { PgStore } from '../store/postgres/pg-store.js';
+import { textValue, timeValue } from '../store/postgres/sql-values.js';
 import { LowdbKitchenStore } from './lowdb-kitchen-store.js';
-import { PgKitchenStore } from './pg-kitchen-store.js';
+import { insertKitchenOrders } from './pg-kitchen-orders.js';
 import type { KitchenJournalEntry, KitchenOrder } from './types.js';
 
 /**
@@ -28,10 +29,24 @@ export async function copyKitchen(dataDir: string, commit: GroupCommit, target: 
       }
     }
   }
-  await target.pool.query('DELETE FROM kitchen_journal WHERE order_id = ANY($1::bigint[])', [entries.map((e) => Number(e.orderId))]);
-  const store = new PgKitchenStore(target);
-  for (const o of orders) await store.put(o);
-  for (const e of entries) store.journal(e);
-  await target.commit();
+  const client = await target.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('DELETE FROM kitchen_journal WHERE order_id = ANY($1::bigint[])', [entries.map((e) => Number(e.orderId))]);
+    await insertKitchenOrders(client, orders);
+    for (const e of entries)
+      await client.query('INSERT INTO kitchen_journal (received_at, source, order_id, body) VALUES ($1, $2, $3, $4)', [
+        timeValue(e.at),
+        textValue(e.source) ?? '',
+        Number(e.orderId),
+        Buffer.from(e.raw, 'base64'),
+      ]);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
   return { orders: orders.length, journal: entries.length };
 }

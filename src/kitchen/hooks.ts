@@ -53,6 +53,7 @@ interface HookQueue {
 export class KitchenHookDelivery {
   private readonly queues: HookQueue[];
   private stopping = false;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(
     hooks: WebhookConfig[],
@@ -71,9 +72,12 @@ export class KitchenHookDelivery {
     }));
   }
 
-  start(): void {
+  /** Picks up the orders still owed (from before a restart, or from the process that had the duty before). */
+  async start(): Promise<void> {
     const configured = new Set(this.queues.map((q) => hookName(q.hook)));
-    for (const order of this.kitchen.undelivered()) {
+    // New orders first: none falls between the read and the subscription (one twice is harmless: at least once).
+    this.unsubscribe = this.kitchen.onNewOrder((order) => this.enqueue(order));
+    for (const order of await this.kitchen.undelivered()) {
       // A webhook removed from the config (or no longer wanting kitchen.order) is owed nothing any more.
       for (const target of order.pendingHooks!.filter((t) => !configured.has(t))) {
         this.logger.warn({ target, order: order.id }, 'kitchen.order not delivered to a webhook that is no longer configured');
@@ -83,12 +87,12 @@ export class KitchenHookDelivery {
       }
       this.enqueue(order);
     }
-    this.kitchen.onNewOrder((order) => this.enqueue(order));
     for (const q of this.queues) q.running = this.run(q);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.unsubscribe?.();
     for (const q of this.queues) {
       q.abort.abort();
       q.wake?.();
@@ -99,7 +103,7 @@ export class KitchenHookDelivery {
 
   private enqueue(order: KitchenOrder): void {
     for (const q of this.queues) {
-      if (!order.pendingHooks?.includes(hookName(q.hook))) continue;
+      if (!order.pendingHooks?.includes(hookName(q.hook)) || q.ids.includes(order.id)) continue;
       q.ids.push(order.id);
       // Wake an idle worker only: one waiting out a backoff keeps waiting.
       if (q.ids.length === 1) q.wake?.();

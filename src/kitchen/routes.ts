@@ -1,5 +1,4 @@
 import { pageSecurityHeaders } from '../http/page-security.js';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { accountOf, basicAuth } from '../auth/basic-auth.js';
@@ -43,8 +42,8 @@ export function kitchenRouter({ gateway, kitchen }: KitchenRouterDeps): Router {
   const recall = gateway.config.kitchen?.recall ?? 20;
   const api = `${gateway.config.api.basePath.replace(/\/+$/, '')}/kitchen`;
   const auth = basicAuth({ accounts: gateway.accounts, throttle: gateway.throttle, allow: (a) => a.role === 'admin' || a.role === 'kitchen', what: 'kitchen' });
-  // A per-process token: a cross-site page cannot read it, so cannot forge the button posts.
-  const csrfToken = randomBytes(24).toString('base64url');
+  // A cross-site page cannot read it, so cannot forge the button posts (src/kitchen/open.ts: whose it is).
+  const csrfToken = gateway.kitchen!.screenToken;
   const assets = Object.fromEntries(Object.keys(ASSET_TYPES).map((name) => [name, readFileSync(new URL(name, ASSETS))]));
 
   const screen: RequestHandler[] = [
@@ -124,7 +123,7 @@ async function change(kitchen: Kitchen, id: string, action: 'done' | 'reopen', r
 const eventText = (c: KitchenChange, live: boolean) => `id: ${c.seq}\nevent: order\ndata: ${JSON.stringify({ ...c.order, live })}\n\n`;
 
 /**
- * Server-Sent Events: `hello` (the CSRF token of this process), then either the changes after
+ * Server-Sent Events: `hello` (the screen's CSRF token), then either the changes after
  * the browser's Last-Event-ID (a reconnect: nothing lost, nothing twice) or `reset` and the whole
  * picture; then every change as it becomes durable. Event ids are the orders' change seqs,
  * which survive restarts.
@@ -144,10 +143,8 @@ function streamChanges(req: Request, res: Response, kitchen: Kitchen, csrfToken:
     if (!res.writableEnded) res.write(text);
   };
   write(`retry: ${RECONNECT_MS}\nevent: hello\ndata: ${JSON.stringify({ csrfToken })}\n\n`);
-  const known = since !== null && since <= kitchen.currentSeq;
-  if (!known) write(`event: reset\ndata: {}\n\n`);
   // Live changes are held back until the catch-up is out, then sent if it did not include them.
-  let last = known ? since! : -1;
+  let last = -1;
   let held: KitchenChange[] | null = [];
   const send = (c: KitchenChange, live: boolean) => {
     if (c.seq <= last) return;
@@ -166,8 +163,10 @@ function streamChanges(req: Request, res: Response, kitchen: Kitchen, csrfToken:
     kitchen.offStreamsEnd(end);
     end();
   });
-  kitchen.changes(known ? since : null).then(
-    (changes) => {
+  kitchen.changes(since).then(
+    ({ reset, changes }) => {
+      if (reset) write(`event: reset\ndata: {}\n\n`);
+      else last = since!;
       for (const c of changes) send(c, false);
       const live = held ?? [];
       held = null;

@@ -1,6 +1,6 @@
 import type { KitchenJournalEntry, KitchenOrder, KitchenState } from './types.js';
 
-/** What the kitchen keeps in memory of every order (the records themselves are read on demand). */
+/** What the kitchen of a data dir keeps in memory of every order (the records themselves are read on demand). */
 export interface KitchenIndexEntry {
   id: string;
   seq: number;
@@ -12,8 +12,9 @@ export interface KitchenIndexEntry {
 export const isPinned = (o: KitchenOrder) => o.state === 'open' || (o.pendingHooks?.length ?? 0) > 0;
 
 /**
- * Storage of kitchen orders (the port): files in the data dir or PostgreSQL. Writes join the
- * sales store's commit rounds: durable once the unit of work's next durable() resolves.
+ * Storage of the kitchen orders of a data dir, under MemoryKitchenOrders (PostgreSQL has its own
+ * KitchenOrders, pg-kitchen-orders.ts). Writes join the data dir's group commit: durable once the
+ * unit of work's next durable() resolves.
  */
 export interface KitchenStore {
   /**

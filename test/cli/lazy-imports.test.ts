@@ -9,12 +9,16 @@ import { startGatewayProcess } from '../e2e/process.js';
 const LOG_IMPORTS = fileURLToPath(new URL('./fixtures/log-imports.mjs', import.meta.url));
 
 // The pg client and axios cost a lowdb gateway ~7 MB of RSS (docs/performance.md): they are
-// loaded only with a PostgreSQL store, by the pg commands, or when something is forwarded.
+// loaded only with a PostgreSQL store, by the pg commands, or when something is forwarded (a kitchen
+// display on a data dir loads none of its PostgreSQL side either).
 describe('a lowdb gateway that forwards nothing', () => {
   it('never loads the pg client nor axios', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tsg-lazy-'));
     const configPath = join(dir, 'config.json');
-    await writeFile(configPath, JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: [DEVICE], admins: [ADMIN] }));
+    await writeFile(
+      configPath,
+      JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: [DEVICE], admins: [ADMIN], kitchen: {} }),
+    );
     const proc = await startGatewayProcess(configPath, { NODE_OPTIONS: `--import ${LOG_IMPORTS}` });
     try {
       const res = await fetch(`${proc.url}/healthz`);

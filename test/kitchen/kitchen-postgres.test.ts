@@ -128,5 +128,11 @@ describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000
       [null, 'rejected'],
       ['Tisch 1', 'done'],
     ]);
+    // Numbering goes on after the copied orders (their ids and seqs were not taken from the database's sequences).
+    const lp = await listenerFor(pg);
+    listeners.push(lp);
+    await sendLikeTablet(lp.port, order('Tisch 2', [{ product: 'Bier', amount: '1' }]));
+    expect((await pg.json('/api/kitchen/orders?state=all', { auth: adminAuth })).body.items.map((o: { id: string }) => o.id)).toEqual(['3', '2', '1']);
+    expect(await queryRows(url, 'SELECT id::text, seq::text FROM kitchen_orders ORDER BY id')).toMatchObject([{ id: '1' }, { id: '2' }, { id: '3', seq: '4' }]);
   });
 });

@@ -7,16 +7,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../free-port.js';
 import { ADMIN, adminAuth, DEVICE, removeDir } from '../helpers.js';
 import { spawnCli, startGatewayProcess, type GatewayProcess } from '../e2e/process.js';
+import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres } from '../postgres.js';
 import { order, sendLikeTablet } from './tablet.js';
 
 const dirs: string[] = [];
 const procs: GatewayProcess[] = [];
 
-async function configFile(kitchen: Record<string, unknown>): Promise<string> {
+async function configFile(kitchen: Record<string, unknown>, store: Record<string, unknown> = { dataDir: './data' }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tsg-kitchen-cli-'));
   dirs.push(dir);
   const path = join(dir, 'config.json');
-  await writeFile(path, JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: [DEVICE], admins: [ADMIN], kitchen }));
+  await writeFile(path, JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, store, devices: [DEVICE], admins: [ADMIN], kitchen }));
   return path;
 }
 
@@ -88,4 +89,41 @@ describe('tabshop-gateway serve with a kitchen', () => {
       blocker.close();
     }
   });
+});
+
+describe.skipIf(skipPostgres)('tabshop-gateway serve with a kitchen on PostgreSQL, two processes', () => {
+  it('one process listens on the kitchen port; when it is killed another takes the duty and opens the port; every order is kept', async () => {
+    if (!PG_BIN) throw new Error(MISSING_POSTGRES);
+    const cluster = await startPostgres();
+    try {
+      const port = await freePort();
+      const config = await configFile({ host: '127.0.0.1', port }, { dataDir: './data', postgres: { url: await cluster.createDatabase() } });
+      const env = { KITCHEN_PORT: String(port) };
+      const first = await startGatewayProcess(config, env);
+      procs.push(first);
+      const onDuty = async (p: GatewayProcess) => {
+        for (const until = Date.now() + 30_000; !p.output().includes('kitchen display listening'); await delay(50))
+          if (Date.now() > until) throw new Error(`no kitchen listener:\n${p.output()}`);
+      };
+      await onDuty(first);
+      const second = await startGatewayProcess(config, env);
+      procs.push(second);
+      await sendLikeTablet(port, order('Table 1', [{ product: 'Pizza', amount: '1' }]));
+      expect(second.output()).not.toContain('kitchen display listening');
+
+      first.child.kill('SIGKILL');
+      await first.exited;
+      await onDuty(second);
+      await sendLikeTablet(port, order('Table 2', [{ product: 'Pasta', amount: '2' }]));
+      const body = await (await fetch(`${second.url}/api/kitchen/orders?state=open`, { headers: { authorization: adminAuth } })).json();
+      expect(
+        body.items.map((o: { table: string }) => o.table),
+        second.output(),
+      ).toEqual(['Table 2', 'Table 1']);
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      await cluster.stop();
+    }
+  }, 120_000);
 });
