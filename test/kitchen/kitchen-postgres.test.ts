@@ -135,4 +135,27 @@ describe.skipIf(skipPostgres)('kitchen display on PostgreSQL', { timeout: 60_000
     expect((await pg.json('/api/kitchen/orders?state=all', { auth: adminAuth })).body.items.map((o: { id: string }) => o.id)).toEqual(['3', '2', '1']);
     expect(await queryRows(url, 'SELECT id::text, seq::text FROM kitchen_orders ORDER BY id')).toMatchObject([{ id: '1' }, { id: '2' }, { id: '3', seq: '4' }]);
   });
+
+  it('two gateways on one database: an order received by one is live on a screen of the other; its Done, posted to the first, reaches it', async () => {
+    const url = await cluster.createDatabase();
+    const config = { store: { dataDir: './data', postgres: { url } }, kitchen: { port: 0 } };
+    const a = await gateways.start(config);
+    const b = await gateways.start(config);
+    const la = await listenerFor(a);
+    listeners.push(la);
+    const screen = eventReader(await b.fetch('/kitchen/events', { auth: adminAuth }));
+    await screen.waitFor(() => screen.events.some((e) => e.event === 'hello'));
+    const { csrfToken } = JSON.parse(screen.events.find((e) => e.event === 'hello')!.data);
+    await sendLikeTablet(la.port, order('Tisch 8', [{ product: 'Schnitzel', amount: '1' }]));
+    await screen.waitFor(() => screen.orders().length === 1);
+    expect(screen.orders()[0]).toMatchObject({ id: '1', table: 'Tisch 8', state: 'open', live: true });
+    // The screen's token (from B) is accepted by A: one per database.
+    const done = await a.json('/kitchen/orders/1/done', { method: 'POST', auth: adminAuth, headers: { 'x-csrf-token': csrfToken, origin: a.url } });
+    expect(done.status).toBe(200);
+    await screen.waitFor(() => screen.orders().length === 2);
+    expect(screen.orders()[1]).toMatchObject({ id: '1', state: 'done', live: true });
+    expect((await b.json('/api/kitchen/orders/1/reopen', { method: 'POST', auth: adminAuth })).body.state).toBe('open');
+    expect((await a.json('/api/kitchen/orders?state=open', { auth: adminAuth })).body.items.map((o: { id: string }) => o.id)).toEqual(['1']);
+    await screen.close();
+  });
 });
