@@ -9,7 +9,14 @@ import { api, basicAuth, PRODUCTS, TABLETS } from './lib/gateway.js';
 import { runSlowloris } from './lib/slowloris.js';
 import { skipPostgres, startPostgres } from '../postgres.js';
 
-const counts = (r: CycleReport) => ({ lost: r.lost, duplicated: r.duplicated, wrong: r.wrong, stockErrors: r.stockErrors, badAnswers: r.badAnswers, hung: r.hung });
+const counts = (r: CycleReport) => ({
+  lost: r.lost,
+  duplicated: r.duplicated,
+  wrong: r.wrong,
+  stockErrors: r.stockErrors,
+  badAnswers: r.badAnswers,
+  hung: r.hung,
+});
 
 // Concurrent: each test has its own gateway process and data dir; together they take the time of the longest.
 // Kills come 0.9-1.6 s after a (re)start: a fresh process's first login of each account costs one

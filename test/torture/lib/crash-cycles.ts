@@ -125,10 +125,18 @@ export async function runCrashCycles(opts: CycleOptions): Promise<CycleReport> {
       await sleep(100);
       check = checkWebhookDeliveries(items, receiver.deliveries);
     }
-    report.webhook = { events: check.distinctEvents, repeats: check.repeats, lost: check.lost.length, duplicated: check.duplicated.length, wrong: check.wrong.length };
+    report.webhook = {
+      events: check.distinctEvents,
+      repeats: check.repeats,
+      lost: check.lost.length,
+      duplicated: check.duplicated.length,
+      wrong: check.wrong.length,
+    };
     for (const m of check.lost) load.fail('lost', `webhook: ${m}`);
     for (const m of check.duplicated) load.fail('duplicated', `webhook: ${m}`);
     for (const m of check.wrong) load.fail('wrong', `webhook: ${m}`);
-    log(`webhook: ${check.distinctEvents} events for ${items.length} sales (${receiver.deliveries.length} deliveries, ${check.repeats} repeats of an event id); lost ${check.lost.length}, duplicated ${check.duplicated.length}, wrong ${check.wrong.length}`);
+    log(
+      `webhook: ${check.distinctEvents} events for ${items.length} sales (${receiver.deliveries.length} deliveries, ${check.repeats} repeats of an event id); lost ${check.lost.length}, duplicated ${check.duplicated.length}, wrong ${check.wrong.length}`,
+    );
   }
 }

@@ -107,7 +107,8 @@ export function checkWebhookDeliveries(sales: { identifier: string; status: stri
       if (ids.length === 0) check.lost.push(`${sale.identifier} version ${v} never delivered`);
       if (ids.length > 1) check.duplicated.push(`${sale.identifier} version ${v} delivered as ${ids.join(', ')}`);
     }
-    for (const v of versions.keys()) if (v < 1 || v > sale.version) check.wrong.push(`${sale.identifier}: an event of version ${v}, stored version ${sale.version}`);
+    for (const v of versions.keys())
+      if (v < 1 || v > sale.version) check.wrong.push(`${sale.identifier}: an event of version ${v}, stored version ${sale.version}`);
     const created = events.filter((e) => e.type === 'sale.created');
     if (created.length > 1) check.duplicated.push(`${sale.identifier} created ${created.length} times (${created.map((e) => e.id).join(', ')})`);
     const last = events.find((e) => e.version === sale.version);
