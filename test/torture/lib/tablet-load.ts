@@ -347,7 +347,7 @@ export class TabletLoad {
    * an empty quarantine, central stock (API and tablets' `stock`) = set level − sold + reversed.
    * Resolves what was uncertain to what it found (call it with no load running).
    */
-  async verify(url: string, label: string): Promise<void> {
+  async verify(url: string, label: string, opts: { stock?: boolean } = {}): Promise<void> {
     const { items, total } = await allSales(url);
     const seen = new Map<string, any>();
     for (const sale of items) {
@@ -388,19 +388,35 @@ export class TabletLoad {
     const quarantine = await api(url, '/quarantine?maxResults=1');
     if (quarantine.body.total !== 0) {
       const first = quarantine.body.items?.[0] ?? {};
-      this.fail(
-        'wrong',
-        `${label}: ${quarantine.body.total} quarantine entries (none expected), the first: ${JSON.stringify(first).slice(0, 600)}`,
-      );
+      this.fail('wrong', `${label}: ${quarantine.body.total} quarantine entries (none expected), the first: ${JSON.stringify(first).slice(0, 600)}`);
     }
 
+    if (opts.stock !== false) await this.verifyStock(url, label, sold);
+  }
+
+  /** Quantities sold of each product by the sales last found stored as completed (after verify). */
+  soldByProduct(): Map<string, Decimal> {
+    const sold = new Map<string, Decimal>();
+    for (const inv of this.invoices.values()) {
+      if (inv.known === '10') for (const p of inv.positions) sold.set(p.productId, (sold.get(p.productId) ?? new Decimal(0)).plus(String(p.qty)));
+    }
+    return sold;
+  }
+
+  /** The expected central stock of a product of the torture catalogue (null: untracked). */
+  static expectedStock(product: string, sold: Map<string, Decimal>): Decimal | null {
+    if (product === PRODUCTS.untracked[0]) return null;
+    return product === PRODUCTS.voucher ? new Decimal(START_LEVEL) : new Decimal(START_LEVEL).minus(sold.get(product) ?? 0);
+  }
+
+  private async verifyStock(url: string, label: string, sold: Map<string, Decimal>): Promise<void> {
     const tabletStock = (await fetch(`${url}/stock`, { headers: { authorization: this.auths[0] } }).then((r) => r.json())) as {
       products: { id: string; stockqty: number }[];
     };
     const served = new Map(tabletStock.products.map((p) => [p.id, p.stockqty]));
     for (const product of [...PRODUCTS.tracked, PRODUCTS.voucher, ...PRODUCTS.untracked]) {
       const tracked = product !== PRODUCTS.untracked[0];
-      const expected = product === PRODUCTS.voucher ? new Decimal(START_LEVEL) : new Decimal(START_LEVEL).minus(sold.get(product) ?? 0);
+      const expected = TabletLoad.expectedStock(product, sold) ?? new Decimal(0);
       const view = (await api(url, `/stock/${product}`)).body;
       if (view.tracked !== tracked || (tracked && !new Decimal(String(view.quantity)).eq(expected))) {
         this.fail('stockErrors', `${label}: stock of ${product} is ${JSON.stringify(view)}, expected ${tracked ? expected.toString() : 'untracked'}`);
