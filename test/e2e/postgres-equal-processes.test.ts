@@ -126,7 +126,7 @@ function startApiWriter(urls: () => string[], mayHang: (url: string) => boolean)
   };
 }
 
-describe.skipIf(skipPostgres)('three equal gateway processes on one PostgreSQL database', { timeout: 240_000 }, () => {
+describe.skipIf(skipPostgres)('three equal gateway processes on one PostgreSQL database', { timeout: 300_000 }, () => {
   let receiver: WebhookReceiver | undefined;
   const pg = postgresProcesses(async () => {
     await receiver?.close();

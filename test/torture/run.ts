@@ -8,7 +8,8 @@
  *   3. Slowloris: slow sockets while tablets push; push latency must stay bounded.
  *   4. Cluster: the SIGKILL cycles against three gateway processes sharing a throwaway PostgreSQL
  *      database (any one killed at random each cycle), with a webhook receiver that must get every
- *      sale change once by event id, when Debian's PostgreSQL binaries are installed
+ *      sale change once by event id and, in bridge mode, a srv4pos upstream (a gateway process on
+ *      lowdb) that must end with every sale once, when Debian's PostgreSQL binaries are installed
  *      (TORTURE_CLUSTER_CYCLES, default 20; TORTURE_CLUSTER_PROCESSES, default 3).
  *
  * Settings (environment): TORTURE_CYCLES (20), TORTURE_REQUESTS (10000), TORTURE_SOCKETS (500),
@@ -137,6 +138,7 @@ async function main(): Promise<number> {
           postgresUrl: await pg.createDatabase(),
           processes: CLUSTER_PROCESSES,
           webhook: true,
+          bridge: true,
         });
       } finally {
         await pg.stop();
@@ -170,7 +172,7 @@ async function main(): Promise<number> {
     );
   if (cluster)
     process.stdout.write(
-      `${CLUSTER_PROCESSES} processes on PostgreSQL: cycles: ${cluster.cycles}  acknowledged: ${cluster.acknowledged}  lost: ${cluster.lost}  duplicated: ${cluster.duplicated}  webhook events: ${cluster.webhook?.events ?? 0} (lost ${cluster.webhook?.lost ?? 0}, duplicated ${cluster.webhook?.duplicated ?? 0})\n`,
+      `${CLUSTER_PROCESSES} processes on PostgreSQL: cycles: ${cluster.cycles}  acknowledged: ${cluster.acknowledged}  lost: ${cluster.lost}  duplicated: ${cluster.duplicated}  webhook events: ${cluster.webhook?.events ?? 0} (lost ${cluster.webhook?.lost ?? 0}, duplicated ${cluster.webhook?.duplicated ?? 0})  upstream sales: ${cluster.upstream?.sales ?? 0} (lost ${cluster.upstream?.lost ?? 0}, duplicated ${cluster.upstream?.duplicated ?? 0})\n`,
     );
   if (slow)
     process.stdout.write(

@@ -62,7 +62,7 @@ describe.concurrent('torture, short variant of npm run torture', () => {
   }, 90_000);
 
   it.skipIf(skipPostgres)(
-    '3 SIGKILL cycles against three processes on one PostgreSQL database (any one killed at random): nothing lost or doubled, the same answers from each, every sale change at the webhook once by event id',
+    '3 SIGKILL cycles against three processes on one PostgreSQL database (any one killed at random): nothing lost or doubled, the same answers from each, every sale change at the webhook once by event id and upstream (bridge mode) once',
     async () => {
       const pg = await startPostgres();
       try {
@@ -76,12 +76,15 @@ describe.concurrent('torture, short variant of npm run torture', () => {
           postgresUrl: await pg.createDatabase(),
           processes: 3,
           webhook: true,
+          bridge: true,
         });
         expect(report.cycles).toBe(3);
         expect(report.acknowledged).toBeGreaterThan(0);
         expect(counts(report), report.failures.join('\n')).toEqual({ lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0, hung: 0 });
         expect(report.webhook).toMatchObject({ lost: 0, duplicated: 0, wrong: 0 });
         expect(report.webhook!.events).toBeGreaterThanOrEqual(report.acknowledged);
+        expect(report.upstream).toMatchObject({ lost: 0, duplicated: 0, wrong: 0, stockErrors: 0 });
+        expect(report.upstream!.sales).toBeGreaterThanOrEqual(report.acknowledged);
       } finally {
         await pg.stop();
       }
