@@ -80,13 +80,15 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
     setAside,
   });
   ledger.use(backOffice.hooks);
+  // PostgreSQL holds the quantities (stock_levels): its sales are not replayed into the stock at start.
+  const saleLoading = { stock: store.storedStock === undefined };
   await store.open({
     onSale: (r) => {
       const problem = saleRecordProblem(r);
       const about = { what: 'sale', id: r?.sale?.identifier, cashRegisterName: r?.sale?.cashRegisterName, raw: r };
       if (problem) return void setAside({ ...about, reason: problem });
       try {
-        ledger.loadSale(r);
+        ledger.loadSale(r, saleLoading);
         backOffice.loadSale(r);
       } catch (err) {
         // Last resort (the checks above cover what loading relies on): the gateway starts all the same.
@@ -109,10 +111,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   catalog.finishLoading();
   ledger.finishLoading();
   try {
-    if (store.followStock) {
-      // PostgreSQL: the stock table is rewritten from what was just loaded, then follows every change.
-      await uow.transact(async () => store.followStock!(catalog));
-    }
+    if (store.storedStock) await startStoredStock(store, uow, ledger, catalog, logger);
     await backOffice.open();
     if (unloadable.length > 0) await uow.transact(() => quarantineUnloadable(ledger, unloadable, logger, now()));
   } catch (err) {
@@ -174,6 +173,26 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
       await store.close();
     },
   };
+}
+
+/**
+ * PostgreSQL: the catalogue's quantities are the table's (no sale replayed); a table that cannot be
+ * trusted is derived from the stored sales once. Then the table follows every change.
+ */
+async function startStoredStock(store: Store, uow: UnitOfWork, ledger: SalesLedger, catalog: Catalog, logger: Logger): Promise<void> {
+  let replayed = 0;
+  const stored = await store.storedStock!((r) => {
+    replayed++;
+    if (saleRecordProblem(r)) return;
+    try {
+      ledger.replayStock(r);
+    } catch {
+      // As at load: a record that cannot be loaded moves no stock (the load sets it aside).
+    }
+  });
+  if (stored) catalog.loadStoredQuantities(stored);
+  else logger.info({ sales: replayed }, 'derived the central stock (stock_levels) from the stored sales once');
+  await uow.transact(async () => store.followStock?.(catalog));
 }
 
 async function quarantineUnloadable(ledger: SalesLedger, records: UnloadableRecord[], logger: Logger, at: Date): Promise<void> {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ROOT } from './procs.js';
 import { PG_BIN, startBenchCluster, type BenchCluster } from './pg-cluster.js';
 import { copyHistory, HISTORY_FORMAT } from './pg-history.js';
-import { seedDataDir, writeBenchConfig, type BenchDevice } from './seed.js';
+import { openOnce, seedDataDir, writeBenchConfig, type BenchDevice } from './seed.js';
 import type { CatalogueFile } from './workload.js';
 
 /** Databases in the bench cluster: the catalogue only, and the catalogue with the stored history. */
@@ -66,6 +66,8 @@ export async function pgDatabases(opts: {
         });
       }
       await copyHistory(building.url(HISTORY_DB), { sales: opts.sales, registers: opts.registers, catalogue: opts.catalogue });
+      // COPY is a writer the gateway does not know of: its first start derives the stock from the history, here rather than in the measurement.
+      await openOnce(await writeBenchConfig(join(opts.scratch, `pg-derive-${HISTORY_DB}`), opts.registers, building.url(HISTORY_DB)));
     } finally {
       await building.stop();
     }

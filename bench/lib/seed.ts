@@ -50,6 +50,17 @@ export async function writeBenchConfig(dir: string, devices: BenchDevice[], post
  * big batches through the ledger, spread over registers and days), then closes it so a server
  * process can take it over. Returns the catalogue.
  */
+/**
+ * Opens a gateway on the store of `configPath` once and closes it: what a first start does once
+ * (on PostgreSQL, deriving stock_levels from sales written behind its back, migrations/0012) is
+ * then done, so that the bench measures an ordinary start.
+ */
+export async function openOnce(configPath: string): Promise<void> {
+  const { config } = loadConfig({ file: configPath, cwd: process.cwd(), env: {} });
+  const gateway = await openGateway(config, pino({ level: 'silent' }));
+  await gateway.close();
+}
+
 export async function seedDataDir(configPath: string, opts: { products: number; sales: number; registers?: number; days?: number }): Promise<CatalogueFile> {
   const { config } = loadConfig({ file: configPath, cwd: process.cwd(), env: {} });
   const gateway = await openGateway(config, pino({ level: 'silent' }));

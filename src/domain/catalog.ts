@@ -131,6 +131,23 @@ export class Catalog {
     return () => this.stockListeners.delete(listener);
   }
 
+  /**
+   * Start-up from a store that holds the quantities (PostgreSQL's stock_levels, moved in the round
+   * of every sale change and level change): each tracked product's quantity is the stored one, and
+   * no sale is replayed. What it holds beyond the level and its adjustments is what sales moved.
+   */
+  loadStoredQuantities(stored: ReadonlyMap<string, string>): void {
+    for (const [product, level] of Object.entries(this.data.stock)) {
+      const quantity = stored.get(product);
+      if (quantity === undefined) continue;
+      const moved = new Decimal(quantity).minus(level.level).minus(level.adjustmentsTotal);
+      if (moved.isZero()) this.salesMoves.delete(product);
+      else this.salesMoves.set(product, moved);
+    }
+    this.stockGeneration++;
+    this.notify();
+  }
+
   /** The products whose stock is tracked (a level was set). */
   trackedProducts(): string[] {
     return Object.keys(this.data.stock);

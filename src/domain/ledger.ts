@@ -132,9 +132,17 @@ export class SalesLedger {
     return n;
   }
 
-  /** Start-up: every stored record once, in any order. */
-  loadSale(record: SaleRecord): void {
+  /**
+   * Start-up: every stored record once, in any order. `stock: false` when the store holds the
+   * quantities (PostgreSQL's stock_levels): the record's stock moves are in them already.
+   */
+  loadSale(record: SaleRecord, opts: { stock: boolean } = { stock: true }): void {
     this.remember(record);
+    if (opts.stock) this.replayStock(record);
+  }
+
+  /** A stored record's stock moves into the catalogue, change by change (deriving the stock from the sales). */
+  replayStock(record: SaleRecord): void {
     let previous: SaleStatus | null = null;
     for (const change of record.history) {
       this.moveStock(record.sale, previous, change.status, change.seq);

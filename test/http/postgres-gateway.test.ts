@@ -141,7 +141,7 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     ]);
   });
 
-  it('central stock for SQL: stock_levels moves in the transaction of each sale, level change and deletion, and is rewritten by a new leader', async () => {
+  it('central stock for SQL: stock_levels moves in the transaction of each sale, level change and deletion, and is what a new leader starts from', async () => {
     const url = await cluster.createDatabase();
     const a = await gateway(url);
     const admin = (path: string, method = 'GET', body?: unknown) => a.json(`/api${path}`, { method, body, auth: adminAuth });
@@ -173,7 +173,7 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     expect((await admin('/products/30', 'DELETE')).status).toBe(204);
     expect(await stockRows()).toEqual([{ product: '18', quantity: '9' }]);
     expect((await admin('/stock/18')).body).toMatchObject({ quantity: 9 });
-    // A new leader rewrites the table from what it loaded: a row nobody tracks goes.
+    // A new leader starts from the table: a row nobody tracks goes.
     await queryRows(url, "INSERT INTO stock_levels (product, quantity) VALUES ('ghost', 1)");
     await stop(a);
     await gateway(url, {}, a.dir);

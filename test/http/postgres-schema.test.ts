@@ -177,7 +177,7 @@ describe.skipIf(skipPostgres)('the relational PostgreSQL schema (version 7)', { 
     oddSale.payments[0].code = '1\ud800';
 
     const onPg = await gateways.start({ store: { dataDir: './data', postgres: { url } } });
-    expect(await queryRows(url, 'SELECT max(version) AS version FROM schema_migrations')).toEqual([{ version: loadMigrations().length }]);
+    expect(await queryRows(url, 'SELECT max(version) AS version FROM schema_migrations')).toEqual([{ version: loadMigrations().at(-1)!.version }]);
     expect(await answers(onPg)).toEqual(expected);
 
     // Payments are rows now, one per payment of every sale, in their sale's order.

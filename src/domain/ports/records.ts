@@ -6,7 +6,12 @@ export interface StockLevel {
   /** The count set by the last PUT /stock (decimal string, exact). */
   level: string;
   setAt: string;
-  /** Sales changes with a sequence number above this one move the level. */
+  /**
+   * The sales seq when the level was set: sale changes with a higher seq move the quantity. A store
+   * that derives the stock from its sales at start (lowdb) replays only those; one that holds the
+   * quantities (PostgreSQL's stock_levels) has every move in them and replays nothing (this seq
+   * then only counts when the table is derived once, see migrations/0012_stock_levels.sql).
+   */
   salesSeqAtSet: number;
   /** Sum of adjustments since the last set (decimal string). */
   adjustmentsTotal: string;

@@ -38,9 +38,16 @@ export interface Store {
   putSale(record: SaleRecord, partitionDay: string): Promise<void>;
 
   /**
-   * A server database keeps the central stock in a table for SQL, written with the sale that
-   * moved it; files need nothing (the quantity is derived from the sales at start).
+   * A server database keeps the central stock in a table (PostgreSQL's stock_levels), written in
+   * the round of every sale change and level change that moved it, so a process starts from it:
+   * the stored quantity of every tracked product, no sale replayed. A table that cannot be trusted
+   * (a database of an earlier schema, a copy of a data dir, a writer that does not keep it) is
+   * derived once instead: every stored sale goes to `replay` (its stock moves into the catalogue)
+   * and the answer is null; followStock then rewrites the table and records it as derived.
+   * Files need none of this: lowdb derives the quantities from the sales it loads at start.
    */
+  storedStock?(replay: (record: SaleRecord) => void): Promise<ReadonlyMap<string, string> | null>;
+  /** After storedStock: the table follows every change of the catalogue's quantities, in the round that made it. */
   followStock?(stock: StockSource): void;
 
   getQuarantine(id: string): Promise<QuarantineItem | undefined>;

@@ -14,6 +14,7 @@ export interface PostgresOptions {
  * and the outbox columns of version 8, and claims the outbox from the table; the database's
  * triggers fill them in for writers that do not say so (migrations/0007, 0009), and a follower
  * claims only while the leader says 8 or more (gateway_leader.writer_schema, migrations/0009).
+ * Sales written by a writer that does not announce 7 or more make stock_levels untrusted (migrations/0012).
  */
 export const WRITER_SCHEMA = 8;
 /**

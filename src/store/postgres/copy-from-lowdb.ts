@@ -148,6 +148,8 @@ export async function copyLowdbToPostgres(opts: { dataDir: string; url: string; 
       );
     }
     await pool.query('INSERT INTO store_imports (source) VALUES ($1) ON CONFLICT (source) DO NOTHING', [dataDir]);
+    // The copied sales are not in stock_levels: the first gateway on the database derives it from them.
+    await pool.query('DELETE FROM stock_state');
 
     const copied: CopyReport['copied'] = {
       sales: 0,

@@ -27,7 +27,10 @@ import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-v
 
 const PAGE = 2000;
 const REGAIN_RETRY_MS = 500;
-/** A stock entry that empties stock_levels first (no product has an empty identifier). */
+/**
+ * A stock entry that empties stock_levels first and records the table as derived (stock_state,
+ * migrations/0012): the rest of the round rewrites every tracked product (no product has an empty identifier).
+ */
 const STOCK_RESET = '';
 const INT4_MAX = 2 ** 31 - 1;
 const intValue = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= INT4_MAX ? v : null);
@@ -232,6 +235,8 @@ export class PgStore implements Store {
   private readonly articlesPart: ArticleRows;
   private readonly modificationsPart: PendingMap<Modification>;
   private readonly stockPart: PendingMap<string | null>;
+  /** What storedStock read from stock_levels (null: the table was derived from the sales instead). */
+  private stockAtStart: Map<string, string> | null = null;
   private opened = false;
   private depose: (err: Error) => void = () => undefined;
   /** Settles when another process took the lead from this one: it must stop (its memory may be behind). */
@@ -311,7 +316,10 @@ export class PgStore implements Store {
     );
     this.articlesPart = new ArticleRows(() => this.articlesDoc);
     this.stockPart = new PendingMap(async (client, entries) => {
-      if (entries.some(([p]) => p === STOCK_RESET)) await client.query('DELETE FROM stock_levels');
+      if (entries.some(([p]) => p === STOCK_RESET)) {
+        await client.query('DELETE FROM stock_levels');
+        await client.query('INSERT INTO stock_state (id, derived_at) VALUES (true, now()) ON CONFLICT (id) DO UPDATE SET derived_at = EXCLUDED.derived_at');
+      }
       const gone = entries.filter(([p, q]) => q === null && p !== STOCK_RESET).map(([p]) => textValue(p));
       if (gone.length > 0) await client.query('DELETE FROM stock_levels WHERE product = ANY($1::text[])', [gone]);
       await insertRows(
@@ -475,11 +483,46 @@ export class PgStore implements Store {
     this.salesPart.set(record.sale.identifier, record);
   }
 
-  /** Every tracked product's quantity now (a new leader rewrites them all), then each change with its round. */
+  /**
+   * stock_levels as stored, when stock_state says it was derived and it has a row for every
+   * tracked level; otherwise every stored sale goes to `replay` (one pass, in pages) and the
+   * table is rewritten by followStock. Called by the leader after open(), before any change.
+   */
+  async storedStock(replay: (record: SaleRecord) => void): Promise<ReadonlyMap<string, string> | null> {
+    const derived = await this.pool.query('SELECT 1 FROM stock_state WHERE id');
+    const { rows } = await this.pool.query<{ product: string; quantity: string }>('SELECT product, quantity::text AS quantity FROM stock_levels');
+    const byRow = new Map(rows.map((r) => [r.product, r.quantity]));
+    // Keyed as the catalogue keys its levels: the text column has U+FFFD where an identifier has a NUL.
+    const stored = new Map<string, string>();
+    for (const product of Object.keys(this.articlesDoc.stock)) {
+      const quantity = byRow.get(textValue(product) ?? '');
+      if (quantity !== undefined) stored.set(product, quantity);
+    }
+    const complete = stored.size === Object.keys(this.articlesDoc.stock).length;
+    if (derived.rows.length > 0 && complete) {
+      this.stockAtStart = byRow;
+      return stored;
+    }
+    for await (const record of this.allSales()) replay(record);
+    this.stockAtStart = null;
+    return null;
+  }
+
+  /**
+   * The table follows each change of a tracked product's quantity, in its round. At start, after
+   * a derivation, every tracked product's quantity is rewritten (and the table recorded as
+   * derived); after a read, only rows of products no longer tracked go.
+   */
   followStock(stock: StockSource): void {
     const record = (product: string) => this.stockPart.set(product, stock.quantityOf(product)?.toString() ?? null);
-    this.stockPart.set(STOCK_RESET, null);
-    for (const product of stock.trackedProducts()) record(product);
+    if (this.stockAtStart === null) {
+      this.stockPart.set(STOCK_RESET, null);
+      for (const product of stock.trackedProducts()) record(product);
+    } else {
+      const tracked = new Set(stock.trackedProducts().map((p) => textValue(p) ?? ''));
+      for (const product of this.stockAtStart.keys()) if (!tracked.has(product)) this.stockPart.set(product, null);
+      this.stockAtStart = null;
+    }
     stock.onStockChange(record);
   }
 
