@@ -107,7 +107,7 @@ try {
     ['devices', 'devices'],
   ];
   for (const [path, name] of pages) await shoot(desktop, path, name);
-  const quarantined = gateway.ledger.quarantineSummaries('open')[0];
+  const quarantined = (await gateway.ledger.quarantineSummaries('open'))[0];
   if (quarantined) await shoot(desktop, `quarantine/${encodeURIComponent(quarantined.id)}`, 'quarantine-item');
   await desktop.goto(`${running.url}/admin/days/close?register=TAB-1`);
   await Promise.all([desktop.waitForEvent('load'), desktop.getByRole('button', { name: 'Close day' }).click()]);

@@ -62,7 +62,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   const uow = new StoreUnitOfWork(store);
   const catalog = new Catalog(store, now, uow);
   const events = new GatewayEvents();
-  const ledger = new SalesLedger(store, catalog, events, uow);
+  const ledger = new SalesLedger(store, stores.salesView, catalog, events, uow);
   // Loading never fails on a record: what cannot be loaded is set aside, into the quarantine.
   const unloadable: UnloadableRecord[] = [];
   const setAside = (r: UnloadableRecord) => unloadable.push(r);
@@ -109,8 +109,8 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
   });
   unloadable.push(...catalog.takeUnloadableStockLevels());
   catalog.finishLoading();
-  ledger.finishLoading();
   try {
+    await ledger.finishLoading();
     if (store.storedStock) await startStoredStock(store, uow, ledger, catalog, logger);
     await backOffice.open();
     if (unloadable.length > 0) await uow.transact(() => quarantineUnloadable(ledger, unloadable, logger, now()));
@@ -119,7 +119,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
     throw err;
   }
   // In bridge mode the catalogue is upstream's: no demo articles.
-  if (config.store.seedDemo && !config.upstream && catalog.version === 0 && ledger.saleCount === 0) {
+  if (config.store.seedDemo && !config.upstream && catalog.version === 0 && (await ledger.saleCount()) === 0) {
     await seedCatalogue(catalog, ledger, JSON.parse(await readFile(DEMO_CATALOGUE, 'utf8')));
     logger.info({ products: catalog.all('products').length }, `loaded the demo catalogue into an empty ${store.kind === 'postgres' ? 'database' : 'data dir'}`);
   }

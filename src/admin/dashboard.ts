@@ -13,7 +13,7 @@ export function dashboardRoutes(deps: AdminDeps): Router {
     const currency = gateway.config.currency;
     const registers = [...new Set([...gateway.backOffice.registerNames(), ...activity.list().map((d) => d.cashRegister)])].filter(Boolean);
     const today = await dailySales.today(registers);
-    const quarantine = gateway.ledger.openQuarantineCount;
+    const quarantine = await gateway.ledger.openQuarantineCount();
     const deadLetters = gateway.forwarding?.deadLetters().length ?? 0;
     const figures = (r: { sales: number; total: string; reversed: number; reversedTotal: string }) => [
       html`<span data-field="sales">${r.sales}</span>`,

@@ -79,11 +79,12 @@ export function quarantineRoutes(deps: AdminDeps): Router {
 ${dismissed.length ? html`<h3>Dismissed</h3>${table('dismissed-dead-letters', [{ label: 'Sale' }, { label: 'Target' }, { label: 'Why dismissed' }, { label: 'By' }, { label: '' }], dismissed, '')}` : ''}`;
   };
 
-  const listPage = (req: Request, res: Response, notice: Notice | null, status = 200, kept?: DismissForm) => {
+  const listPage = async (req: Request, res: Response, notice: Notice | null, status = 200, kept?: DismissForm) => {
     const now = gateway.now();
     const root = rootOf(req);
     const wanted = STATES.find(([s]) => s === req.query.state)?.[0] ?? 'open';
-    const items = ledger.quarantineSummaries(wanted).slice().reverse();
+    const items = (await ledger.quarantineSummaries(wanted)).reverse();
+    const openCount = await ledger.openQuarantineCount();
     const rows = items.map((q) => ({
       attrs: html`data-quarantine="${q.id}"`,
       cells: [
@@ -98,7 +99,7 @@ ${dismissed.length ? html`<h3>Dismissed</h3>${table('dismissed-dead-letters', [{
     }));
     const tabs = STATES.map(
       ([s, label]) =>
-        html`<a href="${root}quarantine${s === 'open' ? '' : `?state=${s}`}"${s === wanted ? html` aria-current="page"` : ''}>${label}${s === 'open' ? ` (${ledger.openQuarantineCount})` : ''}</a>`,
+        html`<a href="${root}quarantine${s === 'open' ? '' : `?state=${s}`}"${s === wanted ? html` aria-current="page"` : ''}>${label}${s === 'open' ? ` (${openCount})` : ''}</a>`,
     );
     send(
       req,

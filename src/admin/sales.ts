@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { receiptOf } from '../domain/receipt.js';
-import type { SaleQuery } from '../domain/sale-index.js';
+import type { SaleQuery } from '../domain/ports/sales-view.js';
 import type { SaleStatus } from '../domain/types.js';
 import { when } from '../ops/html.js';
 import { receiptText } from '../render/receipt-text.js';
@@ -40,9 +40,8 @@ export function salesRoutes(deps: AdminDeps): Router {
       from: dayStart(filter.from, false),
       to: dayStart(filter.to, true),
     };
-    const matching = [...ledger.select(query)].reverse();
     const pageNo = Math.max(0, Number.parseInt(q(req, 'page') || '0', 10) || 0);
-    const shown = matching.slice(pageNo * PAGE_SIZE, (pageNo + 1) * PAGE_SIZE);
+    const { items: shown, total: matching } = await ledger.page(query, pageNo * PAGE_SIZE, PAGE_SIZE, 'newest-first');
     const records = await Promise.all(shown.map((e) => ledger.getSale(e.identifier)));
     const rows = records.flatMap((r) =>
       r
@@ -90,9 +89,9 @@ ${field({
 <button type="submit">Filter</button> <a href="sales">Clear</a>
 </form>
 <div id="live-sales-list" data-live>
-<p class="muted" data-field="count">${matching.length} sale(s)${matching.length > PAGE_SIZE ? `, ${pageNo * PAGE_SIZE + 1}–${pageNo * PAGE_SIZE + shown.length} shown, newest first` : ''}</p>
+<p class="muted" data-field="count">${matching} sale(s)${matching > PAGE_SIZE ? `, ${pageNo * PAGE_SIZE + 1}–${pageNo * PAGE_SIZE + shown.length} shown, newest first` : ''}</p>
 ${table('sales-list', [{ label: 'Time' }, { label: 'Register' }, { label: 'Invoice' }, { label: 'Status' }, { label: `Total ${currency}`, num: true }, { label: 'Lines', num: true }], rows, 'No sales match.')}
-<p class="actions">${pageNo > 0 ? pageLink(pageNo - 1, 'Newer') : ''} ${(pageNo + 1) * PAGE_SIZE < matching.length ? pageLink(pageNo + 1, 'Older') : ''}</p>
+<p class="actions">${pageNo > 0 ? pageLink(pageNo - 1, 'Newer') : ''} ${(pageNo + 1) * PAGE_SIZE < matching ? pageLink(pageNo + 1, 'Older') : ''}</p>
 </div>`,
     });
   });
@@ -108,6 +107,7 @@ ${table('sales-list', [{ label: 'Time' }, { label: 'Register' }, { label: 'Invoi
         404,
       );
     const { sale } = record;
+    const dayId = sale.dayId ?? (await backOffice.summary(sale.identifier))?.dayId;
     const receipt = receiptOf(sale, backOffice.lineFactsOf(record), backOffice.money, false);
     const m = (n: number) => backOffice.money.text(n);
     const now = gateway.now();
@@ -137,7 +137,7 @@ ${table('sales-list', [{ label: 'Time' }, { label: 'Register' }, { label: 'Invoi
       section: 'sales',
       content: html`<p><a href="../sales">← All sales</a></p>
 <h1>Sale ${receipt.receiptNumber} ${statusBadge(sale.status)}</h1>
-<p class="meta">Register <strong>${sale.cashRegisterName}</strong> · ${when(sale.createdAt, now)} · day ${sale.dayId ?? backOffice.summary(sale.identifier)?.dayId ?? '–'} · ${sale.source?.device ? `pushed by ${sale.source.device}` : `posted through the API`}</p>
+<p class="meta">Register <strong>${sale.cashRegisterName}</strong> · ${when(sale.createdAt, now)} · day ${dayId ?? '–'} · ${sale.source?.device ? `pushed by ${sale.source.device}` : `posted through the API`}</p>
 <div class="cards"><div class="card"><div class="muted">Total ${currency}</div><div class="big" data-field="total">${m(sale.total)}</div></div>
 <div class="card"><div class="muted">VAT</div><div class="big" data-field="vat">${m(sale.vat)}</div></div>
 <div class="card"><div class="muted">Discount</div><div class="big">${m(sale.discount)}</div></div></div>

@@ -14,7 +14,7 @@ const seqParam = (raw: string, name: string) => {
  * maxResults; `to` of the answer is the seq of its last item when the page is full, else the end of the
  * range (never beyond what is durable), so a consumer that passes it as the next `from` misses nothing.
  */
-export function salesDiffRouter({ backOffice, ledger }: BackOfficeDeps): Router {
+export function salesDiffRouter({ ledger }: BackOfficeDeps): Router {
   const router = Router();
 
   router.get('/sales-diff/:from/:to', async (req, res) => {
@@ -25,7 +25,7 @@ export function salesDiffRouter({ backOffice, ledger }: BackOfficeDeps): Router 
     // Between changes (none half-applied), then durable: nothing served here can be lost by a crash.
     const latest = await ledger.durableSalesSeq();
     const upper = Math.min(to, latest);
-    const page = backOffice.feed.between(from, upper, max);
+    const page = await ledger.feed(from, upper, max);
     const items = [];
     for (const { seq, identifier } of page) {
       const record = await ledger.getSale(identifier);

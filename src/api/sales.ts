@@ -36,7 +36,7 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     if (status !== undefined && !STATUSES.has(status)) throw new AppError('bad_request', 'status must be completed, refunded or cancelled');
     const from = timeParam(req, 'from');
     const to = timeParam(req, 'to');
-    const page = ledger.page({ cashRegisterName: register, status: status as SaleStatus | undefined, from, to }, firstResult, maxResults);
+    const page = await ledger.page({ cashRegisterName: register, status: status as SaleStatus | undefined, from, to }, firstResult, maxResults);
     const items = await Promise.all(page.items.map(async (e) => (await ledger.getSale(e.identifier))!.sale));
     if (asCsv) sendCsv(res, objectsToCsv(items.map(saleRow), SALE_COLUMNS), 'sales.csv');
     else res.json({ items, total: page.total });
@@ -91,10 +91,10 @@ export function salesRouter({ ledger, store, now }: SalesDeps): Router {
     const state = stringParam(req, 'state') ?? 'open';
     if (!QUARANTINE_STATES.has(state))
       throw new AppError('bad_request', 'state must be open, released, dismissed or all', [{ field: 'state', message: 'invalid' }]);
-    const all = ledger.quarantineSummaries(state as QuarantineState | 'all');
-    const items = await Promise.all(all.slice(firstResult, firstResult + maxResults).map(async (q) => withState((await store.getQuarantine(q.id))!)));
+    const page = await ledger.quarantinePage(state as QuarantineState | 'all', firstResult, maxResults);
+    const items = await Promise.all(page.items.map(async (q) => withState((await store.getQuarantine(q.id))!)));
     if (asCsv) sendCsv(res, objectsToCsv(items.map(quarantineRow), QUARANTINE_COLUMNS), 'quarantine.csv');
-    else res.json({ items, total: all.length });
+    else res.json({ items, total: page.total });
   });
 
   router.get('/quarantine/:id', async (req, res) => {

@@ -81,30 +81,27 @@ export function statsRouter({ backOffice, catalog, ledger }: BackOfficeDeps): Ro
     sendList(req, res, rows, (r) => r, { ...echo, currency: money.currency }, 'registrations-stats.csv', REGISTER_COLUMNS);
   });
 
-  router.get('/sales/stats', (req, res) => {
+  router.get('/sales/stats', async (req, res) => {
     const { range, cashRegisterName, echo } = filters(req);
     const ids = backOffice.stats.select(range, cashRegisterName).flatMap((b) => b.sales);
-    // Sorted by first seq from one column read per sale; entries and summaries only for the rows sent.
-    const rows = ids.map((identifier) => ({ identifier, firstSeq: backOffice.firstSeqOf(identifier)! })).sort((a, b) => a.firstSeq - b.firstSeq);
+    // Entries and summaries of the listed sales in one read of the sales view, sorted by first seq.
+    const known = await ledger.summaries(ids);
+    const rows = ids.flatMap((identifier) => known.get(identifier) ?? []).sort((a, b) => a.summary.firstSeq - b.summary.firstSeq);
     sendList(
       req,
       res,
       rows,
-      ({ identifier }) => {
-        const entry = ledger.entry(identifier)!;
-        const summary = backOffice.summary(identifier)!;
-        return {
-          identifier,
-          cashRegisterName: entry.cashRegisterName,
-          createdAt: entry.createdAt,
-          receivedAt: summary.receivedAt,
-          dayId: summary.dayId,
-          status: entry.status,
-          total: summary.total,
-          vat: summary.vat,
-          lines: summary.lines,
-        };
-      },
+      ({ identifier, cashRegisterName, createdAt, status, summary }) => ({
+        identifier,
+        cashRegisterName,
+        createdAt,
+        receivedAt: summary.receivedAt,
+        dayId: summary.dayId,
+        status,
+        total: summary.total,
+        vat: summary.vat,
+        lines: summary.lines,
+      }),
       { ...echo, currency: money.currency },
       'sales-stats.csv',
       ['identifier', 'cashRegisterName', 'createdAt', 'receivedAt', 'dayId', 'status', 'total', 'vat', 'lines'],

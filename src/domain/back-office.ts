@@ -17,7 +17,6 @@ import type { SaleHooks, SalesLedger } from './ledger.js';
 import type { UnloadableRecord } from './record-check.js';
 import { Money, type BalanceMovement, type DayReport, type Figures, type FootprintLine, type LineFacts } from './reports.js';
 import type { SaleSummary } from './sale-summaries.js';
-import { SalesFeed } from './sales-feed.js';
 import { StatsIndex } from './stats.js';
 
 export type { BalanceView } from './back-office/cash.js';
@@ -52,7 +51,6 @@ export interface BackOfficeOptions {
 export class BackOffice {
   readonly money: Money;
   readonly stats = new StatsIndex();
-  readonly feed: SalesFeed;
   readonly hooks: SaleHooks;
   private readonly ledger: SalesLedger;
   private readonly registers: Registers;
@@ -67,7 +65,6 @@ export class BackOffice {
     const { ledger, salesStore, store, uow, now } = opts;
     this.ledger = ledger;
     this.money = new Money(opts.currency);
-    this.feed = new SalesFeed((id) => ledger.seqOf(id));
     this.registers = new Registers(opts.devices);
     this.facts = new LineFactsBook(opts.catalog);
     this.presence = new Presence(this.registers, store, () => this.startup !== null);
@@ -80,7 +77,6 @@ export class BackOffice {
       days: this.dayBook,
       facts: this.facts,
       stats: this.stats,
-      feed: this.feed,
       dayFigures: (reg, dayId, at) => this.dayFigures(reg, dayId, at),
     });
     this.hooks = accounting.hooks;
@@ -114,7 +110,6 @@ export class BackOffice {
     await startup.openDays();
     this.startup = null;
     await startup.migrateLegacy();
-    this.feed.load(this.ledger.seqEntries());
   }
 
   /** While loading, every stored day collects figures; afterwards, only the open day has running figures. */
@@ -193,20 +188,10 @@ export class BackOffice {
     this.presence.save();
   }
 
-  // ---- per-sale summaries (kept by the ledger's sale index) and line facts ----
+  // ---- per-sale summaries (kept by the ledger's sales view) and line facts ----
 
-  summary(identifier: string): SaleSummary | undefined {
+  summary(identifier: string): Promise<SaleSummary | undefined> {
     return this.ledger.summary(identifier);
-  }
-
-  /** summary(identifier)?.dayId without building the summary. */
-  dayIdOf(identifier: string): string | null | undefined {
-    return this.ledger.dayIdOf(identifier);
-  }
-
-  /** summary(identifier)?.firstSeq without building the summary. */
-  firstSeqOf(identifier: string): number | undefined {
-    return this.ledger.firstSeqOf(identifier);
   }
 
   lineFactsOf(record: SaleRecord): (line: FootprintLine) => LineFacts {

@@ -10,8 +10,7 @@ import type { TabShopInvoice } from '../translate/tabshop-types.js';
 import type { Catalog } from './catalog.js';
 import type { GatewayEvents } from '../events.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
-import { SaleIndex, type SaleIndexEntry, type SaleQuery } from './sale-index.js';
-import type { SaleSummary } from './sale-summaries.js';
+import type { QuarantineSummary, SaleIndexEntry, SaleQuery, SaleMatch, SalesView, SaleSummary } from './ports/sales-view.js';
 import { describeProblems, saleAmountProblems, saleAmountsValid } from './sale-check.js';
 import type { UnloadableRecord } from './record-check.js';
 import { StoreUnitOfWork } from './unit-of-work.js';
@@ -36,7 +35,7 @@ export interface PushContext {
   encoding?: string;
 }
 
-export type { SaleIndexEntry, SaleQuery } from './sale-index.js';
+export type { QuarantineSummary, SaleIndexEntry, SaleQuery } from './ports/sales-view.js';
 
 /**
  * beforeStore may enrich the record (e.g. its day) or throw an AppError to refuse an API
@@ -54,16 +53,6 @@ export interface SaleHooks {
 
 /** Who changed a sale: a TabShop push (never refused), the API, or a receipt marked printed. */
 export type ChangeKind = 'tabshop' | 'api' | 'receipt';
-
-export interface QuarantineSummary {
-  id: string;
-  at: string;
-  code: QuarantineCode;
-  reason: string;
-  state: QuarantineState;
-  cashRegisterName?: string;
-  invoiceId?: string;
-}
 
 /** What a release stores: the item's own payload (as is, or dated when received), a corrected invoice, or an API sale. */
 export type ReleaseInput = { kind: 'stored'; date?: 'received' } | { kind: 'invoice'; invoice: unknown } | { kind: 'sale'; sale: Sale };
@@ -99,14 +88,14 @@ const contentHash = (content: string) => sha256(content).slice(0, 16);
  * pushes share fsyncs.
  */
 export class SalesLedger {
-  private readonly index = new SaleIndex();
-  private readonly quarantine = new Map<string, QuarantineSummary>();
   private seq = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly hooks: SaleHooks[] = [];
 
   constructor(
     private readonly store: Store,
+    /** The index of the stored sales and quarantine items: in memory (lowdb) or SQL (PostgreSQL). */
+    private readonly view: SalesView,
     private readonly catalog: Catalog,
     private readonly events?: GatewayEvents,
     private readonly uow: UnitOfWork = new StoreUnitOfWork(store),
@@ -116,20 +105,18 @@ export class SalesLedger {
     return this.seq;
   }
 
-  get saleCount(): number {
-    return this.index.size;
+  saleCount(): Promise<number> {
+    return this.view.count();
   }
 
   /** Every quarantine item, whatever its state. */
-  get quarantineCount(): number {
-    return this.quarantine.size;
+  quarantineCount(): Promise<number> {
+    return this.view.quarantineCount('all');
   }
 
   /** Items still waiting for an admin (state open). */
-  get openQuarantineCount(): number {
-    let n = 0;
-    for (const q of this.quarantine.values()) if (q.state === 'open') n++;
-    return n;
+  openQuarantineCount(): Promise<number> {
+    return this.view.quarantineCount('open');
   }
 
   /**
@@ -137,7 +124,7 @@ export class SalesLedger {
    * quantities (PostgreSQL's stock_levels): the record's stock moves are in them already.
    */
   loadSale(record: SaleRecord, opts: { stock: boolean } = { stock: true }): void {
-    this.remember(record);
+    this.view.loadSale(record);
     if (opts.stock) this.replayStock(record);
   }
 
@@ -151,11 +138,12 @@ export class SalesLedger {
   }
 
   loadQuarantine(item: QuarantineItem): void {
-    this.quarantine.set(item.id, summarise(item));
+    this.view.loadQuarantine(item);
   }
 
-  finishLoading(): void {
-    this.index.sortByFirstStored();
+  /** After the store's visit: the sales sequence continues from the highest stored. */
+  async finishLoading(): Promise<void> {
+    this.seq = await this.view.open();
   }
 
   /** Extensions (days, outbox) join every sale change inside the same serialised step and commit round. */
@@ -200,9 +188,9 @@ export class SalesLedger {
    * often a start finds it again). True when it is new there.
    */
   setAside(record: UnloadableRecord, at: Date): Promise<boolean> {
+    if (record.what === 'sale' && typeof record.id === 'string') this.view.setAside(record.id);
     return this.uow.transact(() =>
       this.serialised(async () => {
-        const before = this.quarantine.size;
         let raw: string;
         try {
           raw = JSON.stringify(record.raw) ?? 'undefined';
@@ -210,10 +198,9 @@ export class SalesLedger {
           raw = record.id ?? '';
         }
         const ctx = { cashRegisterName: record.cashRegisterName, at };
-        await this.addQuarantine('unloadable_record', `a stored ${record.what} could not be loaded and was set aside: ${record.reason}`, ctx, record.raw, {
+        return this.addQuarantine('unloadable_record', `a stored ${record.what} could not be loaded and was set aside: ${record.reason}`, ctx, record.raw, {
           key: `unloadable_record|${record.what}|${record.id ?? ''}|${sha256(raw)}`,
         });
-        return this.quarantine.size > before;
       }),
     );
   }
@@ -232,13 +219,13 @@ export class SalesLedger {
   ): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Readonly<Sale> }> {
     return this.uow.transact(() =>
       this.serialised(async () => {
-        const checked = this.apiCandidate(sale, opts.replace === true);
+        const checked = await this.apiCandidate(sale, opts.replace === true);
         if (!checked.ok) throw checked.error;
         const { candidate } = checked;
-        if (this.index.has(sale.identifier) && opts.createOnly) {
+        if (checked.found.match !== 'absent' && opts.createOnly) {
           throw new AppError('already_exists', `sale ${sale.identifier} already exists; change it with PUT /sales/${sale.identifier}`);
         }
-        const outcome = await this.upsert(candidate, at, 'api');
+        const outcome = await this.upsert(candidate, at, 'api', checked.found);
         const stored = await this.store.getSale(sale.identifier);
         return { outcome: outcome as Exclude<Outcome, 'quarantined'>, sale: stored!.sale };
       }),
@@ -278,61 +265,72 @@ export class SalesLedger {
     return seq;
   }
 
-  /** What the back office lists of a stored sale (total, VAT, lines, first receipt, day), without reading its chunk. */
-  summary(identifier: string): SaleSummary | undefined {
-    return this.index.summary(identifier);
+  /** What the back office lists of a stored sale (total, VAT, lines, first receipt, day), without reading its record. */
+  summary(identifier: string): Promise<SaleSummary | undefined> {
+    return this.view.summary(identifier);
   }
 
-  /** summary(identifier)?.dayId without building the summary. */
-  dayIdOf(identifier: string): string | null | undefined {
-    return this.index.dayIdOf(identifier);
-  }
-
-  /** summary(identifier)?.firstSeq without building the summary. */
-  firstSeqOf(identifier: string): number | undefined {
-    return this.index.firstSeqOf(identifier);
+  /** Entries and summaries of many sales at once (stats lists). */
+  summaries(identifiers: readonly string[]): Promise<Map<string, SaleIndexEntry & { summary: SaleSummary }>> {
+    return this.view.summaries(identifiers);
   }
 
   /** A stored sale written again outside a change (a start-up repair): the index follows it. */
   rewritten(record: SaleRecord): void {
-    this.remember(record);
+    this.view.saleStored(record);
   }
 
-  seqOf(identifier: string): number | undefined {
-    return this.index.seqOf(identifier);
-  }
-
-  seqEntries(): Generator<{ seq: number; identifier: string }> {
-    return this.index.seqEntries();
-  }
-
-  entry(identifier: string): SaleIndexEntry | undefined {
-    return this.index.get(identifier);
+  entry(identifier: string): Promise<SaleIndexEntry | undefined> {
+    return this.view.entry(identifier);
   }
 
   async getSale(identifier: string): Promise<SaleRecord | undefined> {
-    return this.index.has(identifier) ? this.store.getSale(identifier) : undefined;
+    return this.view.knownAbsent(identifier) ? undefined : this.store.getSale(identifier);
   }
 
-  /** Index entries in the order first stored, filtered. */
-  entries(filter: (e: SaleIndexEntry) => boolean = () => true): Generator<SaleIndexEntry> {
-    return this.index.entries(filter);
-  }
-
-  /** The same, filtered by register, status and time without building an entry for every sale. */
-  select(query: SaleQuery): Generator<SaleIndexEntry> {
-    return this.index.select(query);
+  /** Entries filtered by register, status and time, in the order first stored (or newest first). */
+  select(query: SaleQuery, order?: 'first-stored' | 'newest-first'): AsyncIterable<SaleIndexEntry> {
+    return this.view.select(query, order);
   }
 
   /** One page of select() and the number of matches. */
-  page(query: SaleQuery, firstResult: number, maxResults: number): { items: SaleIndexEntry[]; total: number } {
-    return this.index.page(query, firstResult, maxResults);
+  page(
+    query: SaleQuery,
+    firstResult: number,
+    maxResults: number,
+    order?: 'first-stored' | 'newest-first',
+  ): Promise<{ items: SaleIndexEntry[]; total: number }> {
+    return this.view.page(query, firstResult, maxResults, order);
+  }
+
+  /** Sales whose latest change is above `seq`, in the order first stored. */
+  changedAfter(seq: number): AsyncIterable<SaleIndexEntry> {
+    return this.view.changedAfter(seq);
+  }
+
+  /** Sales of the given business days. */
+  ofDays(dayIds: readonly string[]): Promise<SaleIndexEntry[]> {
+    return this.view.ofDays(dayIds);
+  }
+
+  /** Each register's most recently changed sale. */
+  latestByRegister(): Promise<Map<string, { identifier: string; seq: number }>> {
+    return this.view.latestByRegister();
+  }
+
+  /** The change feed: each sale once at its latest seq, from < seq ≤ to, oldest first, at most `max`. */
+  feed(from: number, to: number, max: number): Promise<{ seq: number; identifier: string }[]> {
+    return this.view.feed(from, to, max);
   }
 
   /** Oldest first; `state` 'all' (the default here) or one state. */
-  quarantineSummaries(state: QuarantineState | 'all' = 'all'): Readonly<QuarantineSummary>[] {
-    const list = state === 'all' ? [...this.quarantine.values()] : [...this.quarantine.values()].filter((q) => q.state === state);
-    return list.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  quarantineSummaries(state: QuarantineState | 'all' = 'all'): Promise<QuarantineSummary[]> {
+    return this.view.quarantineSummaries(state);
+  }
+
+  /** One page of quarantineSummaries() and the number of matches. */
+  quarantinePage(state: QuarantineState | 'all', firstResult: number, maxResults: number): Promise<{ items: QuarantineSummary[]; total: number }> {
+    return this.view.quarantinePage(state, firstResult, maxResults);
   }
 
   /**
@@ -350,12 +348,12 @@ export class SalesLedger {
         let identifier: string | null = null;
         if (input.kind === 'sale') {
           const sale = { ...input.sale, source: { ...input.sale.source, kind: input.sale.source?.kind ?? 'api', quarantineId: id } } as Sale;
-          const checked = this.apiCandidate(sale, false);
+          const checked = await this.apiCandidate(sale, false);
           if (!checked.ok) {
             outcome = 'quarantined';
             reason = checked.error.message;
           } else {
-            outcome = await this.upsert(checked.candidate, at, 'api');
+            outcome = await this.upsert(checked.candidate, at, 'api', checked.found);
             identifier = sale.identifier;
           }
         } else {
@@ -375,7 +373,7 @@ export class SalesLedger {
           updated.sale = identifier!;
         }
         await this.store.putQuarantine(updated);
-        this.quarantine.set(id, summarise(updated));
+        this.view.quarantineStored(updated);
         return { outcome, sale: outcome === 'quarantined' ? null : identifier, reason: outcome === 'quarantined' ? reason : null, item: updated };
       }),
     );
@@ -388,7 +386,7 @@ export class SalesLedger {
         const item = await this.openItem(id);
         const updated: QuarantineItem = { ...item, state: 'dismissed', resolvedAt: at.toISOString(), resolvedBy: by, resolution: reason };
         await this.store.putQuarantine(updated);
-        this.quarantine.set(id, summarise(updated));
+        this.view.quarantineStored(updated);
         return updated;
       }),
     );
@@ -455,8 +453,9 @@ export class SalesLedger {
       const problems = saleAmountProblems(sale);
       return refused('invalid_invoice', `invalid invoice: ${describeProblems(problems)}`, item, { problems, invoiceId: invoiceIdOf(item) });
     }
-    if (this.index.has(sale.identifier) && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
-      const stored = await this.store.getSale(sale.identifier);
+    const found = await this.view.match(sale.identifier, candidate.identity, candidate.content);
+    if (found.match === 'other-identity') {
+      const stored = found.record ?? (await this.store.getSale(sale.identifier));
       return refused(
         'collision',
         `invoice id ${sale.source?.invoiceId} of register ${ctx.cashRegisterName} is already stored with a different date or positions (two tablets with the same POS id?); the stored sale is untouched`,
@@ -464,24 +463,25 @@ export class SalesLedger {
         { stored: stored?.sale.source?.invoice ?? stored?.sale, invoiceId: sale.source?.invoiceId },
       );
     }
-    return { outcome: await this.upsert(candidate, ctx.at, 'tabshop'), identifier: sale.identifier, reason: null };
+    return { outcome: await this.upsert(candidate, ctx.at, 'tabshop', found), identifier: sale.identifier, reason: null };
   }
 
   /** An API sale (posted, or released from the quarantine) as a candidate, or why it cannot be stored. */
-  private apiCandidate(sale: Sale, replace: boolean): { ok: true; candidate: Candidate } | { ok: false; error: AppError } {
+  private async apiCandidate(sale: Sale, replace: boolean): Promise<{ ok: true; candidate: Candidate; found: SaleMatch } | { ok: false; error: AppError }> {
     if (!saleAmountsValid(sale)) {
       const problems = saleAmountProblems(sale);
       return { ok: false, error: new AppError('invalid_value', `the sale has invalid amounts: ${describeProblems(problems)}`, problems) };
     }
     const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
-    if (this.index.has(sale.identifier) && !replace && !this.index.sameIdentity(sale.identifier, candidate.identity)) {
+    const found = await this.view.match(sale.identifier, candidate.identity, candidate.content);
+    if (found.match === 'other-identity' && !replace) {
       return { ok: false, error: new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`) };
     }
-    return { ok: true, candidate };
+    return { ok: true, candidate, found };
   }
 
   private async openItem(id: string): Promise<QuarantineItem> {
-    const item = this.quarantine.has(id) ? await this.store.getQuarantine(id) : undefined;
+    const item = (await this.view.quarantineHas(id)) ? await this.store.getQuarantine(id) : undefined;
     if (!item) throw new AppError('not_found', `quarantine item ${id} not found`);
     const state = item.state ?? 'open';
     if (state !== 'open') {
@@ -493,11 +493,11 @@ export class SalesLedger {
     return item;
   }
 
-  private async upsert(candidate: Candidate, at: Date, kind: ChangeKind): Promise<Outcome> {
+  /** `found`: how the candidate compares with the stored sale (asked of the view in this serialised step). */
+  private async upsert(candidate: Candidate, at: Date, kind: ChangeKind, found: SaleMatch): Promise<Outcome> {
     const { sale } = candidate;
-    const existing = this.index.has(sale.identifier);
-    if (existing && this.index.sameContent(sale.identifier, candidate.content)) return 'unchanged';
-    const previous = existing ? (await this.store.getSale(sale.identifier))! : undefined;
+    if (found.match === 'same-content') return 'unchanged';
+    const previous = found.match === 'absent' ? undefined : (found.record ?? (await this.store.getSale(sale.identifier))!);
     // Re-pushes change nothing: status changes from pushes are one-way (a completed version of a
     // reversed sale is an old push coming again), and a version the sale had before is never restored.
     if (previous && kind === 'tabshop') {
@@ -576,19 +576,8 @@ export class SalesLedger {
   }
 
   private remember(record: SaleRecord): void {
-    const { sale } = record;
+    this.view.saleStored(record);
     const seq = record.history[record.history.length - 1]?.seq ?? 0;
-    this.index.set({
-      identifier: sale.identifier,
-      cashRegisterName: sale.cashRegisterName,
-      createdAt: sale.createdAt,
-      status: sale.status,
-      identity: record.identity,
-      content: record.content,
-      seq,
-      firstSeq: record.history[0]?.seq,
-      summary: summaryOf(record),
-    });
     if (seq > this.seq) this.seq = seq;
   }
 
@@ -609,14 +598,14 @@ export class SalesLedger {
     ctx: Pick<PushContext, 'at'> & Partial<PushContext>,
     payload: unknown,
     extra: { key?: string; stored?: unknown; invoiceId?: string; problems?: QuarantineItem['problems'] },
-  ): Promise<void> {
+  ): Promise<boolean> {
     const key = extra.key ?? `${code}|${ctx.cashRegisterName}|${stableJson(payload)}`;
     const id = `q-${sha256(key).slice(0, 20)}`;
-    if (this.quarantine.has(id)) {
+    if (await this.view.quarantineHas(id)) {
       // The same item again (a re-push): stored once, counted; its state (an admin's decision) stays.
       const known = await this.store.getQuarantine(id);
       if (known) await this.store.putQuarantine({ ...known, count: (known.count ?? 1) + 1, lastAt: ctx.at.toISOString() });
-      return;
+      return false;
     }
     const item: QuarantineItem = {
       id,
@@ -632,22 +621,10 @@ export class SalesLedger {
     if (extra.stored !== undefined) item.stored = extra.stored;
     if (extra.problems !== undefined) item.problems = extra.problems;
     await this.store.putQuarantine(item);
-    this.quarantine.set(id, summarise(item));
+    this.view.quarantineStored(item);
     this.events?.emit('quarantine', { id, code, reason, cashRegisterName: ctx.cashRegisterName, device: ctx.device, at: item.at });
+    return true;
   }
-}
-
-function summaryOf({ sale, history }: SaleRecord): SaleSummary | undefined {
-  const first = history[0];
-  if (!first) return undefined;
-  return { total: sale.total, vat: sale.vat, lines: sale.lines.length, firstSeq: first.seq, receivedAt: first.at, dayId: sale.dayId ?? null };
-}
-
-function summarise(item: QuarantineItem): QuarantineSummary {
-  const s: QuarantineSummary = { id: item.id, at: item.at, code: item.code, reason: item.reason, state: item.state ?? 'open' };
-  if (item.cashRegisterName !== undefined) s.cashRegisterName = item.cashRegisterName;
-  if (item.invoiceId !== undefined) s.invoiceId = item.invoiceId;
-  return s;
 }
 
 /**

@@ -1,19 +1,17 @@
 import { createHash } from 'node:crypto';
 import { isoOfMs } from './iso-time.js';
+import type { SaleIndexEntry as ViewEntry, SaleQuery } from './ports/sales-view.js';
 import { SaleSummaries, type SaleSummary } from './sale-summaries.js';
 import type { SaleStatus } from './types.js';
 
+export type { SaleQuery } from './ports/sales-view.js';
+
 /** What the ledger knows about a stored sale without reading its chunk. */
-export interface SaleIndexEntry {
-  identifier: string;
-  cashRegisterName: string;
-  createdAt: string;
-  status: SaleStatus;
+export interface SaleIndexEntry extends ViewEntry {
   /** The first 128 bits of the record's identity key, as a 16-character latin1 string. */
   identity: string;
   /** The first 128 bits of the record's content key, likewise. */
   content: string;
-  seq: number;
 }
 
 export interface IndexedSale {
@@ -29,15 +27,6 @@ export interface IndexedSale {
   firstSeq?: number;
   /** What the back office lists of the sale; kept as given (the previous one stays when absent). */
   summary?: SaleSummary;
-}
-
-export interface SaleQuery {
-  cashRegisterName?: string;
-  status?: SaleStatus;
-  /** ISO-8601, inclusive. */
-  from?: string;
-  /** ISO-8601, exclusive. */
-  to?: string;
 }
 
 const STATUSES: readonly SaleStatus[] = ['completed', 'refunded', 'cancelled'];
@@ -166,22 +155,22 @@ export class SaleIndex {
   }
 
   /** Like entries(), filtering on the columns before building an entry (no garbage for the sales that do not match). */
-  *select(q: SaleQuery): Generator<SaleIndexEntry> {
-    for (const slot of this.matching(q)) yield this.entryAt(slot);
+  *select(q: SaleQuery, newestFirst = false): Generator<SaleIndexEntry> {
+    for (const slot of this.matching(q, newestFirst)) yield this.entryAt(slot);
   }
 
   /** One page of select() and the number of matches; entries are built for the page only. */
-  page(q: SaleQuery, firstResult: number, maxResults: number): { items: SaleIndexEntry[]; total: number } {
+  page(q: SaleQuery, firstResult: number, maxResults: number, newestFirst = false): { items: SaleIndexEntry[]; total: number } {
     const items: SaleIndexEntry[] = [];
     let total = 0;
-    for (const slot of this.matching(q)) {
+    for (const slot of this.matching(q, newestFirst)) {
       if (total >= firstResult && items.length < maxResults) items.push(this.entryAt(slot));
       total++;
     }
     return { items, total };
   }
 
-  private *matching(q: SaleQuery): Generator<number> {
+  private *matching(q: SaleQuery, newestFirst = false): Generator<number> {
     const register = q.cashRegisterName === undefined ? -1 : this.registerSlots.get(q.cashRegisterName);
     if (register === undefined) return;
     const status = q.status === undefined ? -1 : STATUSES.indexOf(q.status);
@@ -189,7 +178,9 @@ export class SaleIndex {
     const fromMs = q.from === undefined ? -Infinity : canonicalMs(q.from);
     const toMs = q.to === undefined ? Infinity : canonicalMs(q.to);
     const byString = Number.isNaN(fromMs) || Number.isNaN(toMs);
-    for (const slot of this.order) {
+    const order = this.order;
+    for (let i = 0; i < order.length; i++) {
+      const slot = order[newestFirst ? order.length - 1 - i : i];
       if (register >= 0 && this.registers[slot] !== register) continue;
       if (status >= 0 && this.statuses[slot] !== status) continue;
       const ms = this.createdMs[slot];

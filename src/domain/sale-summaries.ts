@@ -1,13 +1,8 @@
 import { isoOfMs } from './iso-time.js';
 
-export interface SaleSummary {
-  total: number;
-  vat: number;
-  lines: number;
-  firstSeq: number;
-  receivedAt: string;
-  dayId: string | null;
-}
+import type { SaleSummary } from './ports/sales-view.js';
+
+export type { SaleSummary } from './ports/sales-view.js';
 
 /**
  * The summary of every sale the back office lists (total, VAT, line count, first seq, when and in

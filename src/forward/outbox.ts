@@ -107,7 +107,7 @@ export class Outbox {
         this.orphans.set(item.target, (this.orphans.get(item.target) ?? 0) + 1);
         continue;
       }
-      const entry = item.kind === 'quarantine.added' || item.kind === 'kitchen.order' ? { seq: item.seq } : ledger.entry(item.identifier);
+      const entry = item.kind === 'quarantine.added' || item.kind === 'kitchen.order' ? { seq: item.seq } : await ledger.entry(item.identifier);
       if (!entry || item.seq > entry.seq || q.keys.has(item.key)) {
         store.remove(item);
         dropped++;
@@ -343,7 +343,10 @@ export class Outbox {
     };
     let recovered = 0;
     const now = this.now().toISOString();
-    const candidates = [...ledger.entries((e) => queues.some((q) => e.seq > markOf(q, e.cashRegisterName)))];
+    // Only sales changed after the lowest mark can have changes a queue lacks.
+    const lowest = Math.min(...queues.map((q) => store.state.targets[q.target.name].baseline));
+    const candidates = [];
+    for await (const e of ledger.changedAfter(lowest)) if (queues.some((q) => e.seq > markOf(q, e.cashRegisterName))) candidates.push(e);
     for (const entry of candidates) {
       const record = await ledger.getSale(entry.identifier);
       if (!record) continue;

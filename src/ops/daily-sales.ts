@@ -73,7 +73,7 @@ export const money = (d: Decimal) => d.toFixed(Math.max(2, d.decimalPlaces()));
 /** Which business day a sale belongs to and which day each register has open (the back office's days). */
 export interface BusinessDays {
   currentDayId(register: string): string | null;
-  dayIdOf(identifier: string): string | null | undefined;
+  registerNames(): string[];
 }
 
 /** What the status page says "today" is. */
@@ -82,13 +82,13 @@ export const BUSINESS_DAY_NOTE = "each register's open day, as in its X report";
 /**
  * Today's sales per register: the sales of each register's open business day, the day its X
  * report covers (a sale belongs to the day open when the gateway received it, whatever its own
- * date). The index scan is in memory; sale totals are read from the store once per sale change and cached.
+ * date). The sales view lists them; sale totals are read from the store once per sale change and cached.
  */
 export class DailySales {
   private readonly totals = new Map<string, { seq: number; total: number }>();
 
   constructor(
-    private readonly ledger: Pick<SalesLedger, 'entries' | 'getSale'>,
+    private readonly ledger: Pick<SalesLedger, 'ofDays' | 'getSale'>,
     private readonly days: BusinessDays,
   ) {}
 
@@ -106,12 +106,9 @@ export class DailySales {
       }
       return openDays.get(register)!;
     };
-    const entries = [
-      ...this.ledger.entries((e) => {
-        const open = openDayOf(e.cashRegisterName);
-        return open !== null && this.days.dayIdOf(e.identifier) === open;
-      }),
-    ];
+    // A day id belongs to one register: the sales of the open days are the sales of each register's open day.
+    const openDayIds = [...new Set([...this.days.registerNames(), ...registers].map(openDayOf))].filter((d): d is string => d !== null);
+    const entries = await this.ledger.ofDays(openDayIds);
     const figures: SaleFigure[] = [];
     const keep = new Set<string>();
     for (const e of entries) {

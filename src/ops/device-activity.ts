@@ -81,12 +81,8 @@ export class DeviceActivity {
    * After a restart the last push of each device is unknown; the newest stored change of a
    * sale of its register is a good lower bound (pushes that changed nothing leave no trace).
    */
-  async deriveLastPushes(ledger: Pick<SalesLedger, 'entries' | 'getSale'>): Promise<void> {
-    const newest = new Map<string, { identifier: string; seq: number }>();
-    for (const e of ledger.entries()) {
-      const known = newest.get(e.cashRegisterName);
-      if (!known || e.seq > known.seq) newest.set(e.cashRegisterName, { identifier: e.identifier, seq: e.seq });
-    }
+  async deriveLastPushes(ledger: Pick<SalesLedger, 'latestByRegister' | 'getSale'>): Promise<void> {
+    const newest = await ledger.latestByRegister();
     for (const [register, { identifier }] of newest) {
       const record = await ledger.getSale(identifier);
       const at = record?.history.at(-1)?.at;

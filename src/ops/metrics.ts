@@ -87,24 +87,24 @@ export class GatewayMetrics {
       name: 'tabshop_quarantine_items',
       help: 'Items in the quarantine',
       registers,
-      collect() {
-        this.set(deps.ledger.quarantineCount);
+      async collect() {
+        this.set(await deps.ledger.quarantineCount());
       },
     });
     new Gauge({
       name: 'tabshop_quarantine_open',
       help: 'Quarantine items waiting for an admin (open: neither released nor dismissed)',
       registers,
-      collect() {
-        this.set(deps.ledger.openQuarantineCount);
+      async collect() {
+        this.set(await deps.ledger.openQuarantineCount());
       },
     });
     new Gauge({
       name: 'tabshop_sales_stored',
       help: 'Sales in the store',
       registers,
-      collect() {
-        this.set(deps.ledger.saleCount);
+      async collect() {
+        this.set(await deps.ledger.saleCount());
       },
     });
 

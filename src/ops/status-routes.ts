@@ -46,7 +46,8 @@ export function statusRouter(deps: StatusDeps): Router {
     const now = gateway.now();
     const fwd = gateway.forwarding;
     await fwd?.refresh?.();
-    const quarantine = gateway.ledger.quarantineSummaries('open');
+    const quarantine = await gateway.ledger.quarantineSummaries('open');
+    const quarantineCount = await gateway.ledger.quarantineCount();
     const registers = [...new Set(gateway.accounts.devices().map((d) => d.cashRegister!))];
     const view: StatusView = {
       now,
@@ -58,7 +59,7 @@ export function statusRouter(deps: StatusDeps): Router {
       today: await deps.dailySales.today(registers),
       quarantine: {
         total: quarantine.length,
-        resolved: gateway.ledger.quarantineCount - quarantine.length,
+        resolved: quarantineCount - quarantine.length,
         recent: quarantine.slice(-RECENT_QUARANTINE).reverse(),
       },
       forwarding: fwd

@@ -3,6 +3,8 @@ import type { Config } from '../config/types.js';
 import type { BackOfficeStore } from './back-office-port.js';
 import { LowdbBackOfficeStore } from './lowdb-back-office.js';
 import { LowdbStore } from './lowdb-store.js';
+import { MemorySalesView } from './memory-sales-view.js';
+import type { SalesView } from '../domain/ports/sales-view.js';
 import type { OutboxStorage } from './outbox-port.js';
 import { OutboxStore } from './outbox-store.js';
 import type { Store } from './port.js';
@@ -13,6 +15,8 @@ import type { OutboxTable } from './postgres/outbox-table.js';
 export interface Stores {
   kind: 'lowdb' | 'postgres';
   store: Store;
+  /** The sales index, change feed and quarantine summaries the ledger asks (lowdb: in memory; PostgreSQL: SQL). */
+  salesView: SalesView;
   backOffice: BackOfficeStore;
   /** Called only when something is forwarded (bridge mode, webhooks). */
   outbox(): OutboxStorage;
@@ -28,8 +32,9 @@ export interface Stores {
 export async function createStores(config: Config, logger?: Logger, lead?: AcquireOptions): Promise<Stores> {
   const pgConfig = config.store.postgres;
   if (pgConfig) {
-    const [{ PgStore }, { PgBackOfficeStore }, { PgOutboxStore }, { OutboxTable, workerId }] = await Promise.all([
+    const [{ PgStore }, { PgSalesView }, { PgBackOfficeStore }, { PgOutboxStore }, { OutboxTable, workerId }] = await Promise.all([
       import('./postgres/pg-store.js'),
+      import('./postgres/pg-sales-view.js'),
       import('./postgres/pg-back-office.js'),
       import('./postgres/pg-outbox.js'),
       import('./postgres/outbox-table.js'),
@@ -39,6 +44,7 @@ export async function createStores(config: Config, logger?: Logger, lead?: Acqui
     return {
       kind: 'postgres',
       store,
+      salesView: new PgSalesView(store),
       backOffice: new PgBackOfficeStore(store),
       outbox: () => new PgOutboxStore(store),
       outboxTable: () => new OutboxTable(store.pool, workerId()),
@@ -48,6 +54,7 @@ export async function createStores(config: Config, logger?: Logger, lead?: Acqui
   return {
     kind: 'lowdb',
     store,
+    salesView: new MemorySalesView(),
     backOffice: new LowdbBackOfficeStore(config.store.dataDir, store.commitQueue),
     outbox: () => new OutboxStore(config.store.dataDir, store.commitQueue),
   };

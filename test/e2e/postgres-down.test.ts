@@ -72,10 +72,9 @@ describe.skipIf(skipPostgres)('a gateway process whose PostgreSQL database goes 
       expect(await c.status('/healthz')).toBe(200);
       const stock = await c.tabletStock();
       expect(stock.status).toBe(200);
-      // API reads of articles, stock and figures come from memory; sale records are read from the database: 503.
-      for (const path of ['/products/p1', '/stock/p1', '/days/current/report?cashRegisterName=TAB-1', '/sales/stats'])
-        expect((await c.api(path)).status).toBe(200);
-      for (const path of ['/sales?firstResult=0&maxResults=10', `/sales/TAB-1:${INVOICE_1}`]) expectUnavailable(await c.api(path));
+      // API reads of articles, stock and figures come from memory; sales (records, lists, summaries) are read from the database: 503.
+      for (const path of ['/products/p1', '/stock/p1', '/days/current/report?cashRegisterName=TAB-1']) expect((await c.api(path)).status).toBe(200);
+      for (const path of ['/sales?firstResult=0&maxResults=10', `/sales/TAB-1:${INVOICE_1}`, '/sales/stats']) expectUnavailable(await c.api(path));
       expect(gw.child.exitCode).toBeNull();
     } finally {
       await pg.cluster.up();
@@ -94,8 +93,11 @@ describe.skipIf(skipPostgres)('a gateway process whose PostgreSQL database goes 
       { sales: 1, lines: 1, stock: '9' },
       { sales: 2, lines: 2, stock: '7' },
     ]).toContainEqual(before);
-    // Writes refused once the store was known to fail changed nothing: not applied later either.
-    expect((await c.api('/products/p2')).status).toBe(404);
+    // The push was refused by its lookup (a read: the sales are in the database, not in memory) before
+    // it changed anything, so the product was the first write to meet the down database: its change
+    // waited in the commit queue and is written now. The stock adjustment after it, refused once the
+    // store was known to fail, changed nothing (the stock below is 7, not 12).
+    expect((await c.api('/products/p2')).status).toBe(200);
 
     // The same push sent again is stored once.
     const again = await c.push(INVOICE_2, 2);

@@ -8,6 +8,7 @@ import { HttpClient } from '../../src/forward/upstream-client.js';
 import { UpstreamTarget } from '../../src/forward/upstream-target.js';
 import { WebhookTarget } from '../../src/forward/webhook.js';
 import { createLogger } from '../../src/logger.js';
+import { MemorySalesView } from '../../src/store/memory-sales-view.js';
 import { LowdbStore } from '../../src/store/lowdb-store.js';
 import { OutboxStore } from '../../src/store/outbox-store.js';
 
@@ -48,10 +49,10 @@ export async function openParts(dataDir: string, opts: PartsOptions = {}): Promi
   const store = new LowdbStore(dataDir);
   const catalog = new Catalog(store);
   const events = new GatewayEvents();
-  const ledger = new SalesLedger(store, catalog, events);
+  const ledger = new SalesLedger(store, new MemorySalesView(), catalog, events);
   await store.open({ onSale: (r) => ledger.loadSale(r), onQuarantine: (q) => ledger.loadQuarantine(q), onModification: (m) => catalog.loadModification(m) });
   catalog.finishLoading();
-  ledger.finishLoading();
+  await ledger.finishLoading();
   const targets: DeliveryTarget[] = [];
   let client: HttpClient | null = null;
   if (opts.upstream !== false) {

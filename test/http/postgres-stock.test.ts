@@ -36,7 +36,16 @@ const quantities = async (g: TestGateway) => {
 const stockRows = (url: string) => queryRows<{ product: string; quantity: string }>(url, 'SELECT product, quantity::text FROM stock_levels ORDER BY product');
 const derivedMarks = async (url: string) => (await queryRows<{ n: string }>(url, 'SELECT count(*)::text AS n FROM stock_state'))[0].n;
 
-const lines = (l: [string, number | string][]) => l.map(([productId, qty]) => ({ productId, qty, total: 1 }));
+/** A TabShop invoice whose lines are spelled `product×quantity …` (each line's total 1). */
+const sale = (id: number, spec: string, extra: Record<string, unknown> = {}) =>
+  invoice(
+    id,
+    spec.split(' ').map((line) => {
+      const [productId, qty] = line.split('×');
+      return { productId, qty, total: 1 };
+    }),
+    extra,
+  );
 
 /**
  * A history on gateway `g`: sales sold and refunded, a level set, an adjustment, and a level set
@@ -47,53 +56,12 @@ async function writeHistory(g: TestGateway): Promise<void> {
   for (const id of ['18', '24', '30']) expect((await admin(`/products/${id}`, 'PUT', { name: `P${id}`, price: 1 })).status).toBeLessThan(300);
   expect((await admin('/stock/18', 'PUT', { quantity: 10 })).status).toBe(200);
   expect((await admin('/stock/30', 'PUT', { quantity: 5 })).status).toBe(200);
-  expect(
-    await push(g, [
-      invoice(
-        202612030700001,
-        lines([
-          ['18', 1],
-          ['24', 0.5],
-        ]),
-      ),
-    ]),
-  ).toMatchObject({ created: 1 });
-  expect(
-    await push(g, [
-      invoice(
-        202612030700002,
-        lines([
-          ['18', 1],
-          ['30', 1],
-        ]),
-      ),
-    ]),
-  ).toMatchObject({ created: 1 });
-  expect(
-    await push(g, [
-      invoice(
-        202612030700001,
-        lines([
-          ['18', 1],
-          ['24', 0.5],
-        ]),
-        { checkoutStatus: '11' },
-      ),
-    ]),
-  ).toMatchObject({ updated: 1 });
+  expect(await push(g, [sale(202612030700001, '18×1 24×0.5')])).toMatchObject({ created: 1 });
+  expect(await push(g, [sale(202612030700002, '18×1 30×1')])).toMatchObject({ created: 1 });
+  expect(await push(g, [sale(202612030700001, '18×1 24×0.5', { checkoutStatus: '11' })])).toMatchObject({ updated: 1 });
   expect((await admin('/stock/18/adjustments', 'POST', { delta: -0.5, reason: 'breakage' })).status).toBe(201);
   expect((await admin('/stock/30', 'PUT', { quantity: 7 })).status).toBe(200);
-  expect(
-    await push(g, [
-      invoice(
-        202612030700003,
-        lines([
-          ['18', '0.25'],
-          ['30', 2],
-        ]),
-      ),
-    ]),
-  ).toMatchObject({ created: 1 });
+  expect(await push(g, [sale(202612030700003, '18×0.25 30×2')])).toMatchObject({ created: 1 });
   expect((await admin('/stock/30/adjustments', 'POST', { delta: 1, reason: 'found' })).status).toBe(201);
 }
 
@@ -135,19 +103,8 @@ describe.skipIf(skipPostgres)('central stock on PostgreSQL: a process starts fro
       { product: '30', quantity: '6' },
     ]);
     // A sale change after the start moves the stock and the table in its round, as before.
-    expect(await push(b, [invoice(202612030700004, lines([['18', 2]]))])).toMatchObject({ created: 1 });
-    expect(
-      await push(b, [
-        invoice(
-          202612030700003,
-          lines([
-            ['18', '0.25'],
-            ['30', 2],
-          ]),
-          { checkoutStatus: '11' },
-        ),
-      ]),
-    ).toMatchObject({ updated: 1 });
+    expect(await push(b, [sale(202612030700004, '18×2')])).toMatchObject({ created: 1 });
+    expect(await push(b, [sale(202612030700003, '18×0.25 30×2', { checkoutStatus: '11' })])).toMatchObject({ updated: 1 });
     expect(await quantities(b)).toEqual({ '18': 6.5, '24': 0, '30': 8 });
     expect(await stockRows(url)).toEqual([
       { product: '18', quantity: '6.5' },

@@ -2,7 +2,6 @@ import { AppError } from '../../errors.js';
 import type { SaleChange, SaleRecord } from '../ports/records.js';
 import type { ChangeKind, SaleHooks } from '../ledger.js';
 import { changeFacts, footprintKey, footprintOf, type ChangeFacts, type Figures, type SaleState } from '../reports.js';
-import type { SalesFeed } from '../sales-feed.js';
 import type { StatsIndex } from '../stats.js';
 import type { Days } from './days.js';
 import type { LineFactsBook } from './line-facts.js';
@@ -13,15 +12,13 @@ export interface SaleAccountingOptions {
   days: Days;
   facts: LineFactsBook;
   stats: StatsIndex;
-  feed: SalesFeed;
   /** The figures of day `dayId` that a change received at `at` moves; null when that day keeps none. */
   dayFigures: (reg: RegisterState, dayId: string, at: string) => Figures | null;
 }
 
 /**
  * Every sale change, through the ledger's hooks: dates it into the register's open day, freezes its
- * line facts, and moves the day's figures, the stats and the sales feed in
- * the same serialised step as the sale. At start-up, replays each stored sale the same way.
+ * line facts, and moves the day's figures and the stats in the same serialised step as the sale. At start-up, replays each stored sale the same way.
  */
 export class SaleAccounting {
   constructor(private readonly opts: SaleAccountingOptions) {}
@@ -59,14 +56,13 @@ export class SaleAccounting {
   }
 
   private afterStore(record: SaleRecord, previous: SaleRecord | undefined): void {
-    const { registers, facts, stats, feed } = this.opts;
+    const { registers, facts, stats } = this.opts;
     const reg = registers.register(record.sale.cashRegisterName);
     const change = record.history[record.history.length - 1];
     const before: SaleState | null = previous ? { status: previous.sale.status, footprint: footprintOf(previous.sale) } : null;
     const changed = changeFacts(before, { status: record.sale.status, footprint: footprintOf(record.sale) }, record.lineFacts ?? {}, (l) => facts.now(l));
     this.accountChange(reg, change, changed);
     if (!previous) stats.addSale(change.at, reg.name, record.sale.identifier);
-    feed.record(change.seq, record.sale.identifier, previous !== undefined);
     reg.version++;
     if (record.sale.source?.device) registers.device(reg, record.sale.source.device);
   }

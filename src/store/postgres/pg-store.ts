@@ -51,6 +51,7 @@ export const SALE_COLUMNS: Column[] = [
   ['cost_price', 'numeric'],
   ['invoice', 'jsonb'],
   ['record', 'json'],
+  ['first_seq', 'bigint'],
 ];
 export const LINE_COLUMNS: Column[] = [
   ['sale_identifier', 'text'],
@@ -137,6 +138,7 @@ export function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][]; pa
     numericValue(sale.costPrice),
     sale.source?.invoice === undefined ? null : jsonbText(sale.source.invoice),
     jsonText(r),
+    first?.seq ?? last?.seq ?? 0,
   ];
   const lines = (Array.isArray(sale.lines) ? sale.lines : []).map((l, i) => [
     key,
