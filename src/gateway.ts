@@ -18,7 +18,7 @@ import type { ForwardingStatus } from './forward/status.js';
 import { attachEventLog } from './ops/event-log.js';
 import { Forwarding } from './forward/forwarding.js';
 import { BackOffice } from './domain/back-office.js';
-import { AdminSettingsStore } from './admin/settings-store.js';
+import { RuntimeSettings } from './admin/runtime-settings.js';
 import { openKitchen, type KitchenService } from './kitchen/open.js';
 
 /** Everything createApp needs, wired from the config; the CLI and the tests build one of these. */
@@ -36,8 +36,8 @@ export interface Gateway {
   events: GatewayEvents;
   /** Registrations, days, reports, cash balance, stats (srv4pos use cases 3, 4). */
   backOffice: BackOffice;
-  /** Devices created and low-stock thresholds set in the back office (admin-settings.json in the data dir). */
-  adminSettings: AdminSettingsStore;
+  /** Devices created and low-stock thresholds set in the back office (admin-settings.json in the data dir, or the database). */
+  adminSettings: RuntimeSettings;
   /** Bridge mode and webhooks; absent in a standalone gateway without webhooks. */
   forwarding?: ForwardingStatus;
   /** The kitchen display (config `kitchen`); its TCP listener is started by whoever serves (src/kitchen/listener.ts). */
@@ -143,11 +143,15 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
     throw err;
   }
   const accounts = new Accounts(config.devices, config.admins, config.kitchen?.accounts);
-  const adminSettings = await AdminSettingsStore.open(config.store.dataDir);
-  for (const d of adminSettings.data.devices) {
-    if (accounts.has(d.username))
-      logger.warn({ username: d.username }, `device ${d.username} created in the back office is ignored: the config file now has an account with that name`);
-    else accounts.addRuntimeDevice(d);
+  let adminSettings: RuntimeSettings;
+  try {
+    await stores.importSettingsFile?.();
+    adminSettings = await RuntimeSettings.open(stores.settings, accounts, logger);
+  } catch (err) {
+    await kitchen?.stop();
+    await forwarding?.stop();
+    await store.close();
+    throw err;
   }
   return {
     config,
@@ -170,6 +174,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
       await kitchen?.stop();
       await forwarding?.stop();
       backOffice.savePresence();
+      await adminSettings.close();
       await store.close();
     },
   };

@@ -1,5 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeEach } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -8,6 +8,27 @@ import { loadConfig } from '../src/config/load.js';
 import { openGateway, type Gateway } from '../src/gateway.js';
 import { createLogger } from '../src/logger.js';
 import { startServer, type RunningServer } from '../src/server.js';
+import { startPostgres, type PgCluster } from './postgres.js';
+
+/**
+ * TEST_STORE=postgres runs the HTTP tests that use these helpers on PostgreSQL: a gateway started
+ * without a store of its own gets a database of a throwaway cluster, one per data dir (a restart
+ * on the same dir finds its database again). Tests that read lowdb's files do not apply there.
+ */
+const ON_POSTGRES = process.env.TEST_STORE === 'postgres';
+let cluster: Promise<PgCluster> | null = null;
+const databases = new Map<string, string>();
+if (ON_POSTGRES) afterAll(async () => (await cluster)?.stop());
+
+async function databaseOf(dir: string): Promise<string> {
+  let url = databases.get(dir);
+  if (!url) {
+    cluster ??= startPostgres();
+    url = await (await cluster).createDatabase();
+    databases.set(dir, url);
+  }
+  return url;
+}
 
 export const DEVICE = { username: 'tablet-1', password: 'pw-tablet-1', cashRegister: 'TAB-1' };
 export const DEVICE2 = { username: 'tablet-2', password: 'pw-tablet-2', cashRegister: 'TAB-2' };
@@ -38,6 +59,8 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const dir = existingDir ?? (await mkdtemp(join(tmpdir(), 'tsg-http-')));
   const configPath = join(dir, 'config.json');
+  const store: Record<string, unknown> = { dataDir: './data', ...(overrides.store as Record<string, unknown> | undefined) };
+  if (ON_POSTGRES && store.postgres === undefined) overrides = { ...overrides, store: { ...store, postgres: { url: await databaseOf(dir) } } };
   await writeFile(
     configPath,
     JSON.stringify({

@@ -66,7 +66,7 @@ export async function pgDatabases(opts: {
         });
       }
       await copyHistory(building.url(HISTORY_DB), { sales: opts.sales, registers: opts.registers, catalogue: opts.catalogue });
-      // COPY is a writer the gateway does not know of: its first start derives the stock from the history, here rather than in the measurement.
+      // COPY is a writer the gateway does not know of: its first start derives the stock and the back office's rows from the history, here rather than in the measurement.
       await openOnce(await writeBenchConfig(join(opts.scratch, `pg-derive-${HISTORY_DB}`), opts.registers, building.url(HISTORY_DB)));
     } finally {
       await building.stop();

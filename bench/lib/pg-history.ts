@@ -114,6 +114,8 @@ export async function copyHistory(url: string, opts: HistoryOptions): Promise<vo
       copyText(historyRecords(opts), (r) => saleRow(r).lines),
       client.query(copyFrom(`COPY sale_lines (${LINE_NAMES.join(', ')}) FROM STDIN`)),
     );
+    // The back office's rows are computed from these sales at the next gateway start (once).
+    await client.query('UPDATE back_office_state SET backfilled = false WHERE id');
     await client.query('ANALYZE sales');
     await client.query('ANALYZE sale_lines');
   } finally {

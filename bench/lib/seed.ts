@@ -52,8 +52,9 @@ export async function writeBenchConfig(dir: string, devices: BenchDevice[], post
  */
 /**
  * Opens a gateway on the store of `configPath` once and closes it: what a first start does once
- * (on PostgreSQL, deriving stock_levels from sales written behind its back, migrations/0012) is
- * then done, so that the bench measures an ordinary start.
+ * (on PostgreSQL, deriving stock_levels from sales written behind its back, migrations/0012, and
+ * writing the back office's rows of those sales, migrations/0011) is then done, so that the bench
+ * measures an ordinary start.
  */
 export async function openOnce(configPath: string): Promise<void> {
   const { config } = loadConfig({ file: configPath, cwd: process.cwd(), env: {} });

@@ -94,12 +94,16 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
       created ? 201 : 200,
     );
 
-  router.get('/devices', (req, res) => listPage(req, res));
+  router.get('/devices', async (req, res) => {
+    await adminSettings.syncForReading();
+    listPage(req, res);
+  });
 
   router.post('/devices', async (req, res) => {
     const values = { username: text(req, 'username').trim(), register: text(req, 'register').trim() };
     if (isStale(req, sessionOf(res))) return listPage(req, res, { values, notice: STALE_FORM, status: 403 });
     const errors: FieldErrors = {};
+    await adminSettings.sync();
     if (!USERNAME.test(values.username)) errors.username = 'Enter a username without spaces or ":" (at most 128 characters).';
     else if (accounts.has(values.username)) errors.username = `${values.username} is taken (by a device or an admin).`;
     if (!REGISTER.test(values.register)) errors.register = 'Enter a register name of letters, digits, "-", "_" or "." (at most 64).';
@@ -119,10 +123,8 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
       createdAt: at,
       passwordChangedAt: at,
     };
-    if (accounts.has(device.username)) return listPage(req, res, { values, errors: { username: `${values.username} is taken.` }, status: 400 });
-    adminSettings.data.devices.push(device);
-    await adminSettings.save();
-    activity.add(accounts.addRuntimeDevice(device));
+    // The store decides a race (another request, or on PostgreSQL another process, took the name meanwhile).
+    if (!(await adminSettings.createDevice(device))) return listPage(req, res, { values, errors: { username: `${values.username} is taken.` }, status: 400 });
     req.log?.info(
       { event: 'admin.device_created', username: device.username, cashRegister: device.cashRegister, admin: sessionOf(res).username },
       `device ${device.username} created in the back office`,
@@ -130,7 +132,10 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
     passwordShown(req, res, device.username, device.cashRegister, password, true);
   });
 
-  const runtimeDevice = (req: Request) => adminSettings.data.devices.find((d) => d.username === String(req.params.username));
+  const runtimeDevice = async (req: Request) => {
+    await adminSettings.syncForReading();
+    return adminSettings.device(String(req.params.username));
+  };
 
   const passwordPage = (req: Request, res: Response, username: string, notice: Notice | null, status = 200) =>
     send(
@@ -148,8 +153,8 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
       status,
     );
 
-  router.get('/devices/:username/password', (req, res) => {
-    const d = runtimeDevice(req);
+  router.get('/devices/:username/password', async (req, res) => {
+    const d = await runtimeDevice(req);
     if (!d)
       return send(
         req,
@@ -166,14 +171,13 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
   });
 
   router.post('/devices/:username/password', async (req, res) => {
-    const d = runtimeDevice(req);
-    if (!d) return res.redirect(303, '../../devices');
-    if (isStale(req, sessionOf(res))) return passwordPage(req, res, d.username, STALE_FORM, 403);
+    const found = await runtimeDevice(req);
+    if (!found) return res.redirect(303, '../../devices');
+    if (isStale(req, sessionOf(res))) return passwordPage(req, res, found.username, STALE_FORM, 403);
     const password = newPassword();
-    d.passwordHash = await hashPassword(password);
-    d.passwordChangedAt = gateway.now().toISOString();
-    await adminSettings.save();
-    accounts.setRuntimePassword(d.username, d.passwordHash);
+    const d = await adminSettings.changePassword(found.username, await hashPassword(password), gateway.now().toISOString());
+    // Deleted meanwhile (another process).
+    if (!d) return res.redirect(303, '../../devices');
     req.log?.info(
       { event: 'admin.device_password_changed', username: d.username, admin: sessionOf(res).username },
       `password of device ${d.username} changed in the back office`,

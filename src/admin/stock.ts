@@ -14,11 +14,13 @@ export function stockRoutes(deps: AdminDeps): Router {
   const { gateway } = deps;
   const { catalog, ledger, uow, adminSettings } = gateway;
   const router = Router();
-  const thresholds = adminSettings.data.lowStock;
+  // Updated in place when this or (PostgreSQL) another process changes a threshold.
+  const thresholds = adminSettings.lowStock;
   const isLow = (product: string, quantity: number, tracked: boolean) =>
     tracked && thresholds[product] !== undefined && new Decimal(quantity).lte(thresholds[product]);
 
-  router.get('/stock', (req, res) => {
+  router.get('/stock', async (req, res) => {
+    await adminSettings.syncForReading();
     const onlyLow = req.query.low === '1';
     const products = catalog.all<Product>('products').sort((a, b) => a.identifier.localeCompare(b.identifier, undefined, { numeric: true }));
     const rows = products
@@ -116,7 +118,8 @@ ${field({ label: 'Low-stock threshold', name: 'threshold', value: v.threshold ??
       404,
     );
 
-  router.get('/stock/:id', (req, res) => {
+  router.get('/stock/:id', async (req, res) => {
+    await adminSettings.syncForReading();
     const product = productOf(req);
     if (!product) return notFoundPage(req, res);
     productPage(req, res, product);
@@ -186,16 +189,16 @@ ${field({ label: 'Low-stock threshold', name: 'threshold', value: v.threshold ??
     '/stock/:id/threshold',
     change(['threshold'], async (p, v, errors) => {
       const raw = v.threshold.trim();
-      if (raw === '') delete thresholds[p.identifier];
-      else {
+      let threshold: string | null = null;
+      if (raw !== '') {
         const t = parse(raw);
         if (t === null || t < 0) {
           errors.threshold = 'Enter a quantity of 0 or more, or leave empty for no threshold.';
           return null;
         }
-        thresholds[p.identifier] = String(t);
+        threshold = String(t);
       }
-      await adminSettings.save();
+      await adminSettings.setThreshold(p.identifier, threshold);
       return raw === '' ? `No low-stock threshold for ${p.name}.` : `${p.name} is shown as low at ${thresholds[p.identifier]} or below.`;
     }),
   );

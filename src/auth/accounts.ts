@@ -27,6 +27,12 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 export type VerifyHash = (password: string, encoded: string) => Promise<boolean>;
 
 /**
+ * Brings the run-time devices up to date from a store other processes write too. `strict`: ask
+ * the store now; otherwise only when told something changed. undefined: nothing to wait for.
+ */
+export type SyncRuntime = (strict: boolean) => Promise<void> | undefined;
+
+/**
  * Every login that is not a remembered success costs exactly one scrypt with the same parameters,
  * whether the user is unknown, has a plain password or a passwordHash: the answer's timing does
  * not tell which user names exist. A success is remembered (as a digest, in memory only) because
@@ -66,6 +72,8 @@ export class Accounts {
   /** What unknown users and plain-password accounts are verified against. */
   private readonly dummy: string;
   private readonly verifyHash: VerifyHash;
+  private syncRuntime: SyncRuntime | null = null;
+  private readonly runtimeListeners: ((username: string, account: Account | null) => void)[] = [];
 
   constructor(devices: (Credential & { cashRegister: string })[], admins: Credential[], kitchens: Credential[] = [], opts: { verifyHash?: VerifyHash } = {}) {
     this.verifyHash = opts.verifyHash ?? verifyPassword;
@@ -94,7 +102,37 @@ export class Accounts {
     if (this.entries.has(d.username)) throw new Error(`username ${d.username} is taken`);
     const account: Account = { username: d.username, role: 'device', cashRegister: d.cashRegister };
     this.add(account, { username: d.username, passwordHash: d.passwordHash }, 'runtime');
+    for (const l of this.runtimeListeners) l(d.username, account);
     return account;
+  }
+
+  /** A run-time device deleted (here or by another process). */
+  removeRuntimeDevice(username: string): void {
+    if (this.entries.get(username)?.origin !== 'runtime') return;
+    this.entries.delete(username);
+    for (const l of this.runtimeListeners) l(username, null);
+  }
+
+  /** Told of every run-time device added (account) or removed (null). */
+  onRuntimeChange(listener: (username: string, account: Account | null) => void): void {
+    this.runtimeListeners.push(listener);
+  }
+
+  /**
+   * PostgreSQL: other processes create, re-password and delete run-time devices. An unknown username
+   * and a refused run-time device are looked up in the store first; a known one only when a
+   * notification said something changed, so a device that did not change costs no round trip.
+   */
+  useSync(sync: SyncRuntime): void {
+    this.syncRuntime = sync;
+  }
+
+  private async synced(strict: boolean): Promise<void> {
+    try {
+      await this.syncRuntime?.(strict);
+    } catch {
+      // The store is unreachable: answer from what this process knows.
+    }
   }
 
   /** A new password for a run-time device (config devices change in the config file). */
@@ -106,13 +144,25 @@ export class Accounts {
 
   /** The account for these credentials, or null. Never throws. */
   async verify(username: string, password: string): Promise<Account | null> {
-    const entry = this.entries.get(username);
+    let entry = this.entries.get(username);
     try {
+      if (this.syncRuntime && (!entry || entry.origin === 'runtime')) {
+        await this.synced(!entry);
+        entry = this.entries.get(username);
+      }
       if (!entry) {
         await this.verifyHash(password, this.dummy); // same work whether or not the user exists
         return null;
       }
-      return (await entry.check(password)) ? entry.account : null;
+      const check = entry.check;
+      if (await check(password)) return entry.account;
+      if (!this.syncRuntime) return null;
+      // Refused: a run-time device's password may have been changed by another process a moment ago.
+      // Every refusal reads the store once (an unknown username did too): timing tells no names apart.
+      await this.synced(true);
+      if (entry.origin !== 'runtime') return null;
+      const now = this.entries.get(username);
+      return now && now.check !== check && (await now.check(password)) ? now.account : null;
     } catch {
       return null;
     }

@@ -65,7 +65,7 @@ Exit codes: 0 copied and verified, 1 a failure or a mismatch (the report names i
         const c = report.copied;
         const lines = [
           `Copied ${report.from} into ${report.to} in ${(report.durationMs / 1000).toFixed(1)} s`,
-          `  copied   ${c.sales} sales (${c.salesSkipped} already there), ${c.quarantine} quarantine items, ${c.modifications} article changes, ${c.closedDays} closed days, ${c.movements} cash movements, ${c.outbox} outbox items, ${c.journal} journal lines, ${c.kitchenOrders} kitchen orders, ${c.kitchenJournal} kitchen journal lines`,
+          `  copied   ${c.sales} sales (${c.salesSkipped} already there), ${c.quarantine} quarantine items, ${c.modifications} article changes, ${c.closedDays} closed days, ${c.movements} cash movements, ${c.outbox} outbox items, ${c.journal} journal lines, ${c.kitchenOrders} kitchen orders, ${c.kitchenJournal} kitchen journal lines, ${c.runtimeDevices} back-office devices, ${c.lowStockThresholds} low-stock thresholds`,
           ...report.journalSkippedLines.map((s) => `  skipped  ${s.file}:${s.line}: ${s.reason} (as capture does)`),
           '  check                          lowdb            postgres',
           ...report.checks.map((k) => `  ${k.ok ? 'ok ' : 'BAD'} ${k.what.padEnd(28)} ${k.source.padStart(14)}  ${k.target.padStart(14)}`),

@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
 import type { Account } from '../auth/accounts.js';
 import type { GatewayEvents } from '../events.js';
-import type { BackOfficeStore } from './ports/back-office-store.js';
+import type { BackOfficeStore, StatsStore } from './ports/back-office-store.js';
 import type { Store } from './ports/store.js';
 import type { SaleRecord } from './ports/records.js';
 import type { UnitOfWork } from './ports/unit-of-work.js';
 import { Cash, type BalanceView } from './back-office/cash.js';
-import { Days, type DaySummary } from './back-office/days.js';
+import { Days, dayFiguresRow, type DaySummary } from './back-office/days.js';
 import { LineFactsBook } from './back-office/line-facts.js';
 import { Presence } from './back-office/presence.js';
-import { Registers, registration, type RegisterState, type Registration } from './back-office/registers.js';
+import { Registers, registerRow, registration, type RegisterState, type Registration } from './back-office/registers.js';
 import { SaleAccounting } from './back-office/sale-accounting.js';
 import { Startup } from './back-office/startup.js';
 import type { Catalog } from './catalog.js';
@@ -17,7 +17,6 @@ import type { SaleHooks, SalesLedger } from './ledger.js';
 import type { UnloadableRecord } from './record-check.js';
 import { Money, type BalanceMovement, type DayReport, type Figures, type FootprintLine, type LineFacts } from './reports.js';
 import type { SaleSummary } from './sale-summaries.js';
-import { StatsIndex } from './stats.js';
 
 export type { BalanceView } from './back-office/cash.js';
 export type { DaySummary } from './back-office/days.js';
@@ -45,14 +44,16 @@ export interface BackOfficeOptions {
  * concern a module in ./back-office/: registers (and registrations), presence, days (X/Z reports,
  * carry), cash, line facts, sale accounting (the ledger's hooks), start-up. This class wires them
  * and is what the routes use. Every sale change joins through the ledger's hooks, so a day's
- * figures and the stats move in the same serialised step and commit round as the sale; rebuilt
- * from the stored sales at start-up.
+ * figures and the stats move in the same serialised step and commit round as the sale. On lowdb
+ * they are rebuilt from the stored sales at start-up; on PostgreSQL they are rows of that round
+ * (register state, day figures, stats buckets), and start-up reads the open days only.
  */
 export class BackOffice {
   readonly money: Money;
-  readonly stats = new StatsIndex();
+  readonly stats: StatsStore;
   readonly hooks: SaleHooks;
   private readonly ledger: SalesLedger;
+  private readonly store: BackOfficeStore;
   private readonly registers: Registers;
   private readonly facts: LineFactsBook;
   private readonly presence: Presence;
@@ -64,6 +65,8 @@ export class BackOffice {
   constructor(opts: BackOfficeOptions) {
     const { ledger, salesStore, store, uow, now } = opts;
     this.ledger = ledger;
+    this.store = store;
+    this.stats = store.stats;
     this.money = new Money(opts.currency);
     this.registers = new Registers(opts.devices);
     this.facts = new LineFactsBook(opts.catalog);
@@ -78,6 +81,7 @@ export class BackOffice {
       facts: this.facts,
       stats: this.stats,
       dayFigures: (reg, dayId, at) => this.dayFigures(reg, dayId, at),
+      changed: (reg, dayId) => this.changed(reg, dayId),
     });
     this.hooks = accounting.hooks;
     this.startup = new Startup({
@@ -99,9 +103,9 @@ export class BackOffice {
 
   // ---- start-up ----
 
-  /** Every stored sale, once, while the sales store opens. */
+  /** Every stored sale, once, while the sales store opens (not needed by a store that keeps rows). */
   loadSale(record: SaleRecord): void {
-    this.startup!.loadSale(record);
+    if (!this.store.keepsRows) this.startup!.loadSale(record);
   }
 
   /** After the sales store opened: loads days and movements, settles what a crash may have left half-written. */
@@ -116,6 +120,15 @@ export class BackOffice {
   private dayFigures(reg: RegisterState, dayId: string, at: string): Figures | null {
     if (this.startup) return this.startup.dayFigures(reg, dayId, at);
     return reg.open?.dayId === dayId ? reg.open.figures : null;
+  }
+
+  /** A change moved the register and day `dayId`: a store that keeps rows writes them in its round. */
+  private changed(reg: RegisterState, dayId: string): void {
+    // Start-up writes what it loaded itself (and needs nothing written when it only replays).
+    if (this.startup) return;
+    this.store.putRegister(reg.name, () => registerRow(reg));
+    const day = reg.open?.dayId === dayId ? reg.open : null;
+    if (day) this.store.putDayFigures(dayId, () => dayFiguresRow(reg, day));
   }
 
   // ---- days ----

@@ -12,7 +12,7 @@ import type { GatewayEvents } from '../events.js';
 import { isReversed, type Sale, type SaleStatus } from './types.js';
 import type { QuarantineSummary, SaleIndexEntry, SaleQuery, SaleMatch, SalesView, SaleSummary } from './ports/sales-view.js';
 import { describeProblems, saleAmountProblems, saleAmountsValid } from './sale-check.js';
-import type { UnloadableRecord } from './record-check.js';
+import { saleRecordProblem, type UnloadableRecord } from './record-check.js';
 import { StoreUnitOfWork } from './unit-of-work.js';
 
 export type Outcome = 'created' | 'updated' | 'unchanged' | 'quarantined';
@@ -188,21 +188,7 @@ export class SalesLedger {
    * often a start finds it again). True when it is new there.
    */
   setAside(record: UnloadableRecord, at: Date): Promise<boolean> {
-    if (record.what === 'sale' && typeof record.id === 'string') this.view.setAside(record.id);
-    return this.uow.transact(() =>
-      this.serialised(async () => {
-        let raw: string;
-        try {
-          raw = JSON.stringify(record.raw) ?? 'undefined';
-        } catch {
-          raw = record.id ?? '';
-        }
-        const ctx = { cashRegisterName: record.cashRegisterName, at };
-        return this.addQuarantine('unloadable_record', `a stored ${record.what} could not be loaded and was set aside: ${record.reason}`, ctx, record.raw, {
-          key: `unloadable_record|${record.what}|${record.id ?? ''}|${sha256(raw)}`,
-        });
-      }),
-    );
+    return this.uow.transact(() => this.serialised(() => this.setAsideNow(record, at)));
   }
 
   /**
@@ -219,7 +205,7 @@ export class SalesLedger {
   ): Promise<{ outcome: Exclude<Outcome, 'quarantined'>; sale: Readonly<Sale> }> {
     return this.uow.transact(() =>
       this.serialised(async () => {
-        const checked = await this.apiCandidate(sale, opts.replace === true);
+        const checked = await this.apiCandidate(sale, opts.replace === true, at);
         if (!checked.ok) throw checked.error;
         const { candidate } = checked;
         if (checked.found.match !== 'absent' && opts.createOnly) {
@@ -348,7 +334,7 @@ export class SalesLedger {
         let identifier: string | null = null;
         if (input.kind === 'sale') {
           const sale = { ...input.sale, source: { ...input.sale.source, kind: input.sale.source?.kind ?? 'api', quarantineId: id } } as Sale;
-          const checked = await this.apiCandidate(sale, false);
+          const checked = await this.apiCandidate(sale, false, at);
           if (!checked.ok) {
             outcome = 'quarantined';
             reason = checked.error.message;
@@ -453,7 +439,7 @@ export class SalesLedger {
       const problems = saleAmountProblems(sale);
       return refused('invalid_invoice', `invalid invoice: ${describeProblems(problems)}`, item, { problems, invoiceId: invoiceIdOf(item) });
     }
-    const found = await this.view.match(sale.identifier, candidate.identity, candidate.content);
+    const found = await this.checkedMatch(candidate, ctx.at);
     if (found.match === 'other-identity') {
       const stored = found.record ?? (await this.store.getSale(sale.identifier));
       return refused(
@@ -467,17 +453,51 @@ export class SalesLedger {
   }
 
   /** An API sale (posted, or released from the quarantine) as a candidate, or why it cannot be stored. */
-  private async apiCandidate(sale: Sale, replace: boolean): Promise<{ ok: true; candidate: Candidate; found: SaleMatch } | { ok: false; error: AppError }> {
+  private async apiCandidate(
+    sale: Sale,
+    replace: boolean,
+    at: Date,
+  ): Promise<{ ok: true; candidate: Candidate; found: SaleMatch } | { ok: false; error: AppError }> {
     if (!saleAmountsValid(sale)) {
       const problems = saleAmountProblems(sale);
       return { ok: false, error: new AppError('invalid_value', `the sale has invalid amounts: ${describeProblems(problems)}`, problems) };
     }
     const candidate = { sale, identity: saleIdentityKey(sale), content: saleContentKey(sale), payload: sale };
-    const found = await this.view.match(sale.identifier, candidate.identity, candidate.content);
+    const found = await this.checkedMatch(candidate, at);
     if (found.match === 'other-identity' && !replace) {
       return { ok: false, error: new AppError('sale_collision', `sale ${sale.identifier} exists with a different date or lines; it was not changed`) };
     }
     return { ok: true, candidate, found };
+  }
+
+  /** setAside() inside a change already serialised. */
+  private setAsideNow(record: UnloadableRecord, at: Date): Promise<boolean> {
+    if (record.what === 'sale' && typeof record.id === 'string') this.view.setAside(record.id);
+    let raw: string;
+    try {
+      raw = JSON.stringify(record.raw) ?? 'undefined';
+    } catch {
+      raw = record.id ?? '';
+    }
+    const ctx = { cashRegisterName: record.cashRegisterName, at };
+    return this.addQuarantine('unloadable_record', `a stored ${record.what} could not be loaded and was set aside: ${record.reason}`, ctx, record.raw, {
+      key: `unloadable_record|${record.what}|${record.id ?? ''}|${sha256(raw)}`,
+    });
+  }
+
+  /**
+   * The view's match, with the stored record checked as start-up checks it on lowdb: a store that
+   * loads nothing at start (PostgreSQL) finds a record that cannot be used when it reads it. Such a
+   * record is set aside into the quarantine (once) and the candidate is stored as new.
+   */
+  private async checkedMatch(candidate: Candidate, at: Date): Promise<SaleMatch> {
+    const { sale } = candidate;
+    const found = await this.view.match(sale.identifier, candidate.identity, candidate.content);
+    const problem = found.record && saleRecordProblem(found.record);
+    if (!problem) return found;
+    const stored = found.record!;
+    await this.setAsideNow({ what: 'sale', id: sale.identifier, cashRegisterName: stored.sale?.cashRegisterName, raw: stored, reason: problem }, at);
+    return { match: 'absent' };
   }
 
   private async openItem(id: string): Promise<QuarantineItem> {

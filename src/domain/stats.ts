@@ -1,30 +1,24 @@
 import { ItemTable } from './item-table.js';
+import type { DateRange, ItemSums, StatsBucket, StatsStore } from './ports/back-office-store.js';
 import { Figures, type ItemFigures, summarise, type ChangeFacts, type FiguresSummary, type FootprintLine, type LineFacts, type Money } from './reports.js';
 
-/**
- * Running aggregates per (UTC date of receipt, register): figures, per product, per category,
- * and the sales first received that date. A stats query merges the buckets of its range, so its
- * cost follows the number of days and products asked for, never the number of sales stored.
- */
-export interface StatsBucket {
-  date: string;
-  register: string;
-  figures: Figures;
+export type { DateRange, ItemSums, StatsBucket, StatsStore } from './ports/back-office-store.js';
+
+export const dateOf = (iso: string) => iso.slice(0, 10);
+
+interface MemoryBucket extends StatsBucket {
   products: ItemTable;
   categories: ItemTable;
   sales: string[];
 }
 
-/** [from, to) as UTC dates (YYYY-MM-DD); absent bounds are open. */
-export interface DateRange {
-  from?: string;
-  to?: string;
-}
-
-export const dateOf = (iso: string) => iso.slice(0, 10);
-
-export class StatsIndex {
-  private readonly buckets = new Map<string, StatsBucket>();
+/**
+ * Running aggregates per (UTC date of receipt, register) in memory (lowdb): figures, per product,
+ * per category, and the sales first received that date. A stats query merges the buckets of its
+ * range, so its cost follows the number of days and products asked for, never the number of sales stored.
+ */
+export class StatsIndex implements StatsStore {
+  private readonly buckets = new Map<string, MemoryBucket>();
 
   apply(at: string, register: string, change: ChangeFacts): void {
     const b = this.bucket(dateOf(at), register);
@@ -37,18 +31,26 @@ export class StatsIndex {
     this.bucket(dateOf(at), register).sales.push(identifier);
   }
 
-  select(range: DateRange, register?: string): StatsBucket[] {
-    const out: StatsBucket[] = [];
+  async select(range: DateRange, register?: string): Promise<StatsBucket[]> {
+    return this.inRange(range, register);
+  }
+
+  async saleIds(range: DateRange, register?: string): Promise<string[]> {
+    return this.inRange(range, register).flatMap((b) => b.sales);
+  }
+
+  private inRange(range: DateRange, register?: string): MemoryBucket[] {
+    const out: MemoryBucket[] = [];
     for (const b of this.buckets.values()) {
       if (register !== undefined && b.register !== register) continue;
       if (range.from !== undefined && b.date < range.from) continue;
       if (range.to !== undefined && b.date >= range.to) continue;
       out.push(b);
     }
-    return out.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.register < b.register ? -1 : a.register > b.register ? 1 : 0));
+    return out.sort(byDateThenRegister);
   }
 
-  private bucket(date: string, register: string): StatsBucket {
+  private bucket(date: string, register: string): MemoryBucket {
     const key = `${date}\u0000${register}`;
     let b = this.buckets.get(key);
     if (!b) {
@@ -59,7 +61,10 @@ export class StatsIndex {
   }
 }
 
-export function mergeItems(buckets: StatsBucket[], pick: (b: StatsBucket) => ItemTable): Map<string, ItemFigures> {
+export const byDateThenRegister = (a: StatsBucket, b: StatsBucket) =>
+  a.date < b.date ? -1 : a.date > b.date ? 1 : a.register < b.register ? -1 : a.register > b.register ? 1 : 0;
+
+export function mergeItems(buckets: StatsBucket[], pick: (b: StatsBucket) => ItemSums): Map<string, ItemFigures> {
   const out = new Map<string, ItemFigures>();
   for (const b of buckets) pick(b).mergeInto(out);
   return out;

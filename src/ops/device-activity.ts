@@ -56,6 +56,11 @@ export class DeviceActivity {
     }
   }
 
+  /** A run-time device deleted. */
+  remove(username: string): void {
+    this.devices.delete(username);
+  }
+
   seen(username: string, request: RequestSeen): void {
     const d = this.devices.get(username);
     if (d) d.lastSeen = request;

@@ -25,6 +25,8 @@ export interface Ops {
 /** The operations layer of one app: metrics, device activity, health, the status page. */
 export function createOps(gateway: Gateway): Ops {
   const activity = new DeviceActivity(gateway.accounts.devices());
+  // Devices created or deleted at run time, here or (PostgreSQL) by another process.
+  gateway.accounts.onRuntimeChange((username, account) => (account ? activity.add(account) : activity.remove(username)));
   gateway.events.on('push', ({ device, at, summary }) => activity.pushed(device, at, summary));
   activity.deriveLastPushes(gateway.ledger).catch((err) => gateway.logger.warn({ err }, "could not derive the devices' last pushes from the stored sales"));
 

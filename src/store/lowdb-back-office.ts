@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import type { BalanceMovement } from '../domain/reports.js';
+import { StatsIndex } from '../domain/stats.js';
 import type { BackOfficeStore, ClosedDay, PresenceDoc } from './back-office-port.js';
 import { ChunkedCollection } from './chunked-collection.js';
 import { DurableJSONFile } from './durable-file.js';
@@ -11,8 +12,12 @@ const safeSegment = (s: string) => encodeURIComponent(s).replace(/\./g, '%2E');
 /**
  * backoffice/days/<register>/c-NNNNNN.json (closed days with their Z report), backoffice/balance/<register>/…
  * (cash movements), both chunked as they accumulate, and backoffice/presence.json (one small document).
+ * Register state, day figures and stats are not stored: the back office derives them from the sales
+ * loaded at start, and the stats live in memory.
  */
 export class LowdbBackOfficeStore implements BackOfficeStore {
+  readonly keepsRows = false;
+  readonly stats = new StatsIndex();
   private readonly days: ChunkedCollection<ClosedDay>;
   private readonly movements: ChunkedCollection<BalanceMovement>;
   private readonly presence: Low<PresenceDoc>;
@@ -42,6 +47,12 @@ export class LowdbBackOfficeStore implements BackOfficeStore {
   putMovement(m: BalanceMovement): Promise<void> {
     return this.movements.put(safeSegment(m.cashRegisterName), m);
   }
+
+  putRegister(): void {}
+
+  putDayFigures(): void {}
+
+  backfilled(): void {}
 
   savePresence(doc: PresenceDoc): void {
     const db = this.presence;

@@ -72,9 +72,10 @@ describe.skipIf(skipPostgres)('a gateway process whose PostgreSQL database goes 
       expect(await c.status('/healthz')).toBe(200);
       const stock = await c.tabletStock();
       expect(stock.status).toBe(200);
-      // API reads of articles, stock and figures come from memory; sales (records, lists, summaries) are read from the database: 503.
+      // API reads of articles, stock and open days come from memory; sale records and stats are read from the database: 503.
       for (const path of ['/products/p1', '/stock/p1', '/days/current/report?cashRegisterName=TAB-1']) expect((await c.api(path)).status).toBe(200);
-      for (const path of ['/sales?firstResult=0&maxResults=10', `/sales/TAB-1:${INVOICE_1}`, '/sales/stats']) expectUnavailable(await c.api(path));
+      for (const path of ['/sales?firstResult=0&maxResults=10', `/sales/TAB-1:${INVOICE_1}`, '/sales/stats', '/products/stats'])
+        expectUnavailable(await c.api(path));
       expect(gw.child.exitCode).toBeNull();
     } finally {
       await pg.cluster.up();

@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { copyLowdbToPostgres } from '../../src/store/postgres/copy-from-lowdb.js';
-import { adminAuth, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
+import { adminAuth, basic, device2Auth, deviceAuth, invoice, removeDir, startTestGateway, type TestGateway } from '../helpers.js';
 import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
 import { runCli } from './run-cli.js';
+import { hashPassword } from '../../src/config/password.js';
 
 let cluster: PgCluster;
 const dirs: string[] = [];
@@ -43,6 +44,16 @@ async function fillLowdb(): Promise<TestGateway> {
     device2Auth,
   );
   await push('not json at all' as never);
+  // Back-office settings (admin-settings.json): a device created there, a low-stock threshold.
+  const at = '2026-11-24T08:00:00.000Z';
+  await g.gateway.adminSettings.createDevice({
+    username: 'tablet-7',
+    passwordHash: await hashPassword('pw-7'),
+    cashRegister: 'TAB-7',
+    createdAt: at,
+    passwordChangedAt: at,
+  });
+  await g.gateway.adminSettings.setThreshold('18', '5');
   return g;
 }
 
@@ -92,12 +103,16 @@ describe.skipIf(skipPostgres)('tabshop-gateway migrate-store (lowdb data dir →
     // Payments and articles are rows of their own (schema version 7): counted on both sides too.
     expect(run.stdout).toMatch(/ok {2}payments\s+42\s+42/);
     expect(run.stdout).toMatch(/ok {2}articles and stock levels\s+3\s+3/);
+    expect(run.stdout).toContain('1 back-office devices, 1 low-stock thresholds');
+    expect(run.stdout).toMatch(/ok {2}back-office devices\s+1\s+1/);
     expect(run.stdout).toContain('OK: every count and total matches');
 
     const onPg = await startTestGateway({ webhooks, store: { dataDir: './data', postgres: { url } } });
     dirs.push(onPg.dir);
     try {
       expect(await snapshot(onPg)).toEqual(before);
+      expect(await (await onPg.fetch('/home', { auth: basic('tablet-7', 'pw-7') })).text()).toBe('true');
+      expect(onPg.gateway.adminSettings.lowStock).toEqual({ 18: '5' });
       const again = await onPg.fetch('/invoice', {
         method: 'POST',
         auth: deviceAuth,

@@ -6,6 +6,7 @@ import type { Sale } from '../../src/domain/types.js';
 import type { ClosedDay, PresenceDoc } from '../../src/store/back-office-port.js';
 import { createStores, type Stores } from '../../src/store/open-stores.js';
 import type { OutboxItem } from '../../src/store/outbox-store.js';
+import type { PgStore } from '../../src/store/postgres/pg-store.js';
 import type { JournalEntry, Modification, QuarantineItem, SaleRecord } from '../../src/store/records.js';
 
 /** One place a store keeps its data (a data dir, a database), opened as many times as a test needs. */
@@ -42,6 +43,14 @@ export async function openStores(location: StoreLocation): Promise<OpenedStores>
     },
   });
   catalog.finishLoading();
+  if (stores.kind === 'postgres') {
+    // PostgreSQL visits no stored sale or quarantine item at open (nothing grows with history in
+    // memory): what it stores is read back from its tables instead.
+    const pg = stores.store as PgStore;
+    for await (const record of pg.allSales()) sales.push(record);
+    const { rows } = await pg.pool.query<{ item: QuarantineItem }>('SELECT item FROM quarantine ORDER BY id');
+    quarantine.push(...rows.map((r) => r.item));
+  }
   return {
     ...stores,
     sales,
@@ -121,7 +130,7 @@ const outboxItem = (identifier: string, seq: number, target = 'upstream'): Outbo
  */
 export function storeContract(adapter: string, freshLocation: () => Promise<StoreLocation>, opts: { lockInProcess?: boolean } = {}): void {
   describe(`store contract: ${adapter}`, () => {
-    it('keeps a committed sale exactly, visits it once at open, and serves uncommitted changes to reads', async () => {
+    it('keeps a committed sale exactly and once, and serves uncommitted changes to reads', async () => {
       const loc = await freshLocation();
       const a = await openStores(loc);
       const first = saleRecord('201409200100001');

@@ -1,5 +1,6 @@
 import { AppError, notFound } from '../../errors.js';
-import type { BackOfficeStore, ClosedDay } from '../ports/back-office-store.js';
+import type { BackOfficeStore, ClosedDay, DayFiguresRow } from '../ports/back-office-store.js';
+import { figuresToJson } from '../figures-json.js';
 import type { UnitOfWork } from '../ports/unit-of-work.js';
 import type { SalesLedger } from '../ledger.js';
 import { Figures, dayReport, type Carry, type DayReport, type Money } from '../reports.js';
@@ -87,6 +88,7 @@ export class Days {
     const closed: ClosedDay = { dayId: day.dayId, cashRegisterName: reg.name, dayNo: day.dayNo, openedAt: day.openedAt, closedAt, closedBy: by, report };
     await this.opts.store.putClosedDay(closed);
     reg.closed.set(day.dayNo, closed);
+    this.opts.store.putDayFigures(day.dayId, () => dayFiguresRow(reg, day));
     if (!reg.lastClosed || reg.lastClosed.dayNo < day.dayNo) reg.lastClosed = closed;
     if (reg.open?.dayNo === day.dayNo) reg.open = null;
     reg.version++;
@@ -138,6 +140,12 @@ export class Days {
     if (!parsed || !reg) throw notFound(`day ${dayId}`);
     return { reg, dayNo: parsed.dayNo };
   }
+}
+
+/** The day's figures as a store that keeps rows writes them. */
+export function dayFiguresRow(reg: RegisterState, day: DayState): DayFiguresRow {
+  const { dayId, dayNo, openedAt } = day;
+  return { dayId, cashRegisterName: reg.name, dayNo, openedAt, closed: reg.closed.has(dayNo), figures: figuresToJson(day.figures) };
 }
 
 /** What a day carries over from the latest day closed before day `dayNo`: expected cash and grand total. */

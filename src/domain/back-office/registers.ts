@@ -1,5 +1,5 @@
 import { notFound } from '../../errors.js';
-import type { ClosedDay } from '../ports/back-office-store.js';
+import type { ClosedDay, RegisterRow } from '../ports/back-office-store.js';
 import { compareIds } from '../catalog.js';
 import type { BalanceMovement, Figures } from '../reports.js';
 
@@ -23,6 +23,10 @@ export interface RegisterState {
   configured: boolean;
   /** +1 on every sale change, balance change and day close of the register (derived again at start-up). */
   version: number;
+  /** The sale changes the version counts. */
+  saleChanges: number;
+  /** Devices that stored a sale of the register (the others are configured or were seen since start). */
+  saleDevices: Set<string>;
   lastDayNo: number;
   open: DayState | null;
   closed: Map<number, ClosedDay>;
@@ -72,6 +76,8 @@ export class Registers {
         name,
         configured,
         version: 0,
+        saleChanges: 0,
+        saleDevices: new Set(),
         lastDayNo: 0,
         open: null,
         closed: new Map(),
@@ -91,6 +97,12 @@ export class Registers {
     let dev = reg.devices.get(username);
     if (!dev) reg.devices.set(username, (dev = { configured: false, lastSeenAt: null, lastPushAt: null }));
     return dev;
+  }
+
+  /** A device stored a sale of the register. */
+  soldBy(reg: RegisterState, username: string): void {
+    this.device(reg, username);
+    reg.saleDevices.add(username);
   }
 
   get(name: string): RegisterState | undefined {
@@ -115,6 +127,11 @@ export class Registers {
   registrations(): Registration[] {
     return [...this.byName.values()].sort((a, b) => compareIds(a.name, b.name)).map(registration);
   }
+}
+
+/** What the register's stored sales made of it, as a store that keeps rows writes it. */
+export function registerRow(r: RegisterState): RegisterRow {
+  return { cashRegisterName: r.name, saleChanges: r.saleChanges, devices: [...r.saleDevices] };
 }
 
 export function registration(r: RegisterState): Registration {

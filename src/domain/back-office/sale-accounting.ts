@@ -2,7 +2,7 @@ import { AppError } from '../../errors.js';
 import type { SaleChange, SaleRecord } from '../ports/records.js';
 import type { ChangeKind, SaleHooks } from '../ledger.js';
 import { changeFacts, footprintKey, footprintOf, type ChangeFacts, type Figures, type SaleState } from '../reports.js';
-import type { StatsIndex } from '../stats.js';
+import type { StatsStore } from '../stats.js';
 import type { Days } from './days.js';
 import type { LineFactsBook } from './line-facts.js';
 import type { RegisterState, Registers } from './registers.js';
@@ -11,9 +11,11 @@ export interface SaleAccountingOptions {
   registers: Registers;
   days: Days;
   facts: LineFactsBook;
-  stats: StatsIndex;
+  stats: StatsStore;
   /** The figures of day `dayId` that a change received at `at` moves; null when that day keeps none. */
   dayFigures: (reg: RegisterState, dayId: string, at: string) => Figures | null;
+  /** The register and the figures of day `dayId` moved (a store that keeps rows writes them with the change). */
+  changed: (reg: RegisterState, dayId: string) => void;
 }
 
 /**
@@ -64,7 +66,9 @@ export class SaleAccounting {
     this.accountChange(reg, change, changed);
     if (!previous) stats.addSale(change.at, reg.name, record.sale.identifier);
     reg.version++;
-    if (record.sale.source?.device) registers.device(reg, record.sale.source.device);
+    reg.saleChanges++;
+    if (record.sale.source?.device) registers.soldBy(reg, record.sale.source.device);
+    this.opts.changed(reg, change.dayId!);
   }
 
   /** Replays a stored sale's changes, newest first, from its current state back (SaleChange.prior). */
@@ -82,6 +86,7 @@ export class SaleAccounting {
         changeFacts(before, { status: change.status, footprint: after }, facts, (l) => this.opts.facts.now(l)),
       );
       after = beforeFootprint;
+      this.opts.changed(reg, change.dayId!);
     }
     this.opts.stats.addSale(record.history[0].at, reg.name, record.sale.identifier);
   }

@@ -19,7 +19,11 @@ export interface Store {
   readonly dataDir: string;
   /** Where the data lives, for operators: 'the data dir' or 'the database'. */
   readonly kind: 'lowdb' | 'postgres';
-  /** Takes the data-dir lock and loads everything; `onSale` and `onQuarantine` see each stored record once. */
+  /**
+   * Takes the data-dir lock and loads what the process keeps in memory; `onSale` and `onQuarantine`
+   * see each stored record once on lowdb. PostgreSQL visits none (its sales view, back-office rows and
+   * stock_levels answer from the database), only the article changes.
+   */
   open(visit: { onSale(record: SaleRecord): void; onQuarantine(item: QuarantineItem): void; onModification(m: Modification): void }): Promise<void>;
   close(): Promise<void>;
   /** Settles if the store can no longer be used by this process (another took the lead of the database): stop. */

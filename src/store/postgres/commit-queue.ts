@@ -1,3 +1,4 @@
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type pg from 'pg';
 import { deferred, type Deferred } from '../deferred.js';
 import { isQueryTimeout } from './connection.js';
@@ -60,6 +61,10 @@ export class PgCommitQueue {
   private async run(): Promise<void> {
     this.running = true;
     while (this.next) {
+      // A round takes its writes on a later turn of the event loop, never between two microtasks:
+      // a change made of steps chained by promises (a sale stored, then what its hooks account:
+      // day figures, stats) lands in one round, whole.
+      await setImmediatePromise();
       const round = this.next;
       this.next = null;
       const index = ++this.roundsStarted;
@@ -155,6 +160,34 @@ export class PendingMap<V> implements RoundPart {
           if (!this.pending.has(k)) this.pending.set(k, v);
           if (this.inFlight.get(k) === v) this.inFlight.delete(k);
         }
+      },
+    };
+  }
+}
+
+/**
+ * Pending rows keyed by id whose value is taken when the round starts (`snapshot`), not when the
+ * change is queued: many changes between two rounds write the row once, as it is then.
+ */
+export class PendingSnapshots<V> implements RoundPart {
+  private pending = new Map<string, () => V>();
+
+  constructor(private readonly writeAll: (client: pg.PoolClient, values: V[]) => Promise<void>) {}
+
+  set(key: string, snapshot: () => V): void {
+    this.pending.set(key, snapshot);
+  }
+
+  take(): TakenWrites | null {
+    if (this.pending.size === 0) return null;
+    const taken = this.pending;
+    this.pending = new Map();
+    const values = [...taken.values()].map((snapshot) => snapshot());
+    return {
+      write: (client) => this.writeAll(client, values),
+      committed: () => undefined,
+      failed: () => {
+        for (const [k, snapshot] of taken) if (!this.pending.has(k)) this.pending.set(k, snapshot);
       },
     };
   }

@@ -5,12 +5,14 @@ import { journalFiles, readJournal, type SkippedLine } from '../../integrate/jou
 import type { BalanceMovement } from '../../domain/reports.js';
 import type { ClosedDay } from '../back-office-port.js';
 import { LowdbBackOfficeStore } from '../lowdb-back-office.js';
+import { readSettingsFile } from '../lowdb-settings.js';
 import { LowdbStore } from '../lowdb-store.js';
 import { OutboxStore, type OutboxItem } from '../outbox-store.js';
 import type { Modification, QuarantineItem } from '../records.js';
 import { insertRows, type Column } from './commit-queue.js';
 import { PgBackOfficeStore } from './pg-back-office.js';
 import { PgOutboxStore } from './pg-outbox.js';
+import { PgRuntimeSettingsStore } from './pg-runtime-settings.js';
 import { JOURNAL_COLUMNS, journalRow, PgStore } from './pg-store.js';
 import { describeDatabase } from './sql-values.js';
 import { copyKitchen } from '../../kitchen/copy-to-postgres.js';
@@ -44,6 +46,9 @@ export interface CopyReport {
     journal: number;
     kitchenOrders: number;
     kitchenJournal: number;
+    /** Devices created in the back office and low-stock thresholds (admin-settings.json). */
+    runtimeDevices: number;
+    lowStockThresholds: number;
   };
   journalSkippedLines: SkippedLine[];
   checks: CheckRow[];
@@ -150,6 +155,8 @@ export async function copyLowdbToPostgres(opts: { dataDir: string; url: string; 
     await pool.query('INSERT INTO store_imports (source) VALUES ($1) ON CONFLICT (source) DO NOTHING', [dataDir]);
     // The copied sales are not in stock_levels: the first gateway on the database derives it from them.
     await pool.query('DELETE FROM stock_state');
+    // The back office's rows (register state, day figures, stats) are computed from the copied sales at the next gateway start.
+    await pool.query('UPDATE back_office_state SET backfilled = false WHERE id');
 
     const copied: CopyReport['copied'] = {
       sales: 0,
@@ -162,6 +169,8 @@ export async function copyLowdbToPostgres(opts: { dataDir: string; url: string; 
       journal: 0,
       kitchenOrders: 0,
       kitchenJournal: 0,
+      runtimeDevices: 0,
+      lowStockThresholds: 0,
     };
     Object.assign(target.articles, structuredClone(source.articles));
     target.saveArticles();
@@ -211,6 +220,15 @@ export async function copyLowdbToPostgres(opts: { dataDir: string; url: string; 
     copied.kitchenJournal = kitchen.journal;
     progress('kitchen', kitchen.orders + kitchen.journal);
 
+    // Rows not there yet (a resumed copy adds nothing twice).
+    const settingsFile = await readSettingsFile(dataDir);
+    if (settingsFile) {
+      const n = await new PgRuntimeSettingsStore(pool, opts.url).importFile(settingsFile);
+      copied.runtimeDevices = n.devices;
+      copied.lowStockThresholds = n.lowStock;
+      progress('back-office devices and low-stock thresholds', n.devices + n.lowStock);
+    }
+
     // The journal, line by line: each line names its origin, so a resumed copy adds it once.
     const skipped: SkippedLine[] = [];
     let journalLines = 0;
@@ -256,7 +274,9 @@ export async function copyLowdbToPostgres(opts: { dataDir: string; url: string; 
       (SELECT count(*) FROM outbox)::text AS outbox,
       (SELECT count(*) FROM journal WHERE source IS NOT NULL)::text AS journal,
       (SELECT count(*) FROM kitchen_orders)::text AS kitchen_orders,
-      (SELECT count(*) FROM kitchen_journal)::text AS kitchen_journal`);
+      (SELECT count(*) FROM kitchen_journal)::text AS kitchen_journal,
+      (SELECT count(*) FROM runtime_devices WHERE NOT deleted)::text AS runtime_devices,
+      (SELECT count(*) FROM low_stock_thresholds WHERE threshold IS NOT NULL)::text AS low_stock_thresholds`);
     const count = (what: string, s: number, key: string): CheckRow => ({ what, source: String(s), target: t[key], ok: String(s) === t[key] });
     const sum = (what: string, s: Decimal, key: string): CheckRow => ({
       what,
@@ -291,6 +311,8 @@ export async function copyLowdbToPostgres(opts: { dataDir: string; url: string; 
       count('journal lines', journalLines, 'journal'),
       count('kitchen orders', kitchen.orders, 'kitchen_orders'),
       count('kitchen journal lines', kitchen.journal, 'kitchen_journal'),
+      count('back-office devices', settingsFile?.devices.length ?? 0, 'runtime_devices'),
+      count('low-stock thresholds', Object.keys(settingsFile?.lowStock ?? {}).length, 'low_stock_thresholds'),
     ];
     const ok = checks.every((c) => c.ok);
     const report: CopyReport = {

@@ -17,6 +17,9 @@ export interface OutboxListenerOptions {
   /** Items were added for this target (null: for any target, or some may have been missed while not listening). */
   onNotify: (target: string | null) => void;
   logger: Logger;
+  /** Another channel than the outbox's, and what the log lines call it (default: the outbox). */
+  channel?: string;
+  label?: string;
   /** First and longest wait before connecting again after the connection dropped. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -55,7 +58,9 @@ export class OutboxListener {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = createClient(this.opts.url, 'tabshop-gateway outbox listener');
+    const channel = this.opts.channel ?? OUTBOX_CHANNEL;
+    const label = this.opts.label ?? 'outbox';
+    const client = createClient(this.opts.url, `tabshop-gateway ${label} listener`);
     this.client = client;
     let dropped = false;
     const drop = (err?: Error) => {
@@ -65,19 +70,19 @@ export class OutboxListener {
       this.client = null;
       this.listening = false;
       if (this.stopped) return;
-      if (was) this.opts.logger.warn({ err: err?.message }, 'outbox: the LISTEN connection dropped; polling until it is back');
-      else this.opts.logger.debug({ err: err?.message }, 'outbox: cannot LISTEN yet; polling meanwhile');
+      if (was) this.opts.logger.warn({ err: err?.message }, `${label}: the LISTEN connection dropped; polling until it is back`);
+      else this.opts.logger.debug({ err: err?.message }, `${label}: cannot LISTEN yet; polling meanwhile`);
       void client.end().catch(() => undefined);
       this.retry();
     };
     client.on('error', drop);
     client.on('end', () => drop());
     client.on('notification', (msg) => {
-      if (msg.channel === OUTBOX_CHANNEL) this.opts.onNotify(msg.payload || null);
+      if (msg.channel === channel) this.opts.onNotify(msg.payload || null);
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      await client.query(`LISTEN ${channel}`);
     } catch (err) {
       drop(err as Error);
       return;

@@ -1,11 +1,26 @@
 import type { BalanceMovement } from '../../domain/reports.js';
+import type { BackOfficeVisit, DayFiguresRow, RegisterRow } from '../../domain/ports/back-office-store.js';
+import type { SaleRecord } from '../../domain/ports/records.js';
 import type { BackOfficeStore, ClosedDay, PresenceDoc } from '../back-office-port.js';
-import { insertRows, PendingDoc, PendingMap } from './commit-queue.js';
+import { insertRows, PendingDoc, PendingMap, PendingSnapshots } from './commit-queue.js';
+import { PgStats } from './pg-stats.js';
 import type { PgStore } from './pg-store.js';
 import { jsonText, numericValue, textValue, timeValue } from './sql-values.js';
 
-/** Closed days (frozen Z reports), cash movements and presence on PostgreSQL, in the sales store's commit rounds. */
+const BACKFILL_PAGE = 5000;
+
+/**
+ * Closed days (frozen Z reports), cash movements, presence, and the rows of what the back office
+ * counts (register state, day figures, stats buckets) on PostgreSQL, in the sales store's commit
+ * rounds: a start reads registers and the days not closed, never the sales (but once, to write
+ * the rows of a database whose sales were stored by a previous version).
+ */
 export class PgBackOfficeStore implements BackOfficeStore {
+  readonly keepsRows = true;
+  readonly stats: PgStats;
+  private readonly registers: PendingSnapshots<RegisterRow>;
+  private readonly dayFigures: PendingSnapshots<DayFiguresRow>;
+  private readonly backfill: PendingDoc;
   private readonly days: PendingMap<ClosedDay>;
   private readonly movements: PendingMap<BalanceMovement>;
   private readonly presence: PendingDoc;
@@ -50,10 +65,73 @@ export class PgBackOfficeStore implements BackOfficeStore {
         await client.query('INSERT INTO presence (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc', [json]);
       },
     );
-    for (const part of [this.days, this.movements, this.presence]) store.join(part);
+    this.registers = new PendingSnapshots(async (client, rows) =>
+      insertRows(
+        client,
+        'back_office_registers',
+        [
+          ['cash_register', 'text'],
+          ['sale_changes', 'bigint'],
+          ['register', 'json'],
+        ],
+        rows.map((r) => [textValue(r.cashRegisterName) ?? '', r.saleChanges, jsonText(r)]),
+        ['cash_register'],
+      ),
+    );
+    this.dayFigures = new PendingSnapshots(async (client, rows) =>
+      insertRows(
+        client,
+        'day_figures',
+        [
+          ['day_id', 'text'],
+          ['cash_register', 'text'],
+          ['day_no', 'integer'],
+          ['opened_at', 'timestamptz'],
+          ['closed', 'boolean'],
+          ['day', 'json'],
+        ],
+        rows.map((d) => [textValue(d.dayId) ?? '', textValue(d.cashRegisterName) ?? '', d.dayNo, timeValue(d.openedAt), d.closed, jsonText(d)]),
+        ['day_id'],
+      ),
+    );
+    this.stats = new PgStats(store);
+    this.backfill = new PendingDoc(
+      () => 'true',
+      async (client) => {
+        await client.query('UPDATE back_office_state SET backfilled = true WHERE id');
+      },
+    );
+    for (const part of [this.days, this.movements, this.presence, this.registers, this.dayFigures, this.stats, this.backfill]) store.join(part);
   }
 
-  async open(visit: Parameters<BackOfficeStore['open']>[0]): Promise<PresenceDoc> {
+  async open(visit: BackOfficeVisit): Promise<PresenceDoc> {
+    const { pool } = this.store;
+    const state = await pool.query<{ backfilled: boolean }>('SELECT backfilled FROM back_office_state WHERE id');
+    if (state.rows[0]?.backfilled) {
+      const registers = await pool.query<{ register: RegisterRow }>('SELECT register FROM back_office_registers ORDER BY cash_register');
+      for (const row of registers.rows) visit.onRegister?.(row.register);
+      const days = await pool.query<{ day: DayFiguresRow }>(
+        'SELECT day FROM day_figures d WHERE NOT closed AND NOT EXISTS (SELECT 1 FROM closed_days c WHERE c.day_id = d.day_id) ORDER BY cash_register, day_no',
+      );
+      for (const row of days.rows) visit.onDayFigures?.(row.day);
+    } else {
+      // Rows of a partial import are recomputed from the sales with the others.
+      await pool.query('DELETE FROM back_office_registers; DELETE FROM day_figures; DELETE FROM stats_buckets; DELETE FROM stats_items');
+      visit.onBackfill?.();
+      let last = '';
+      for (;;) {
+        const { rows } = await pool.query<{ key: string; record: SaleRecord }>(
+          'SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2',
+          [last, BACKFILL_PAGE],
+        );
+        for (const row of rows) visit.onSale?.(row.record);
+        // The stats counted so far are written page by page: memory stays bounded by a page, not the history.
+        // (Until backfilled() commits, a later start deletes them and counts again.)
+        await this.store.commit();
+        if (rows.length < BACKFILL_PAGE) break;
+        last = rows[rows.length - 1].key;
+      }
+    }
     const days = await this.store.pool.query<{ day: ClosedDay }>('SELECT day FROM closed_days ORDER BY cash_register, day_no');
     for (const row of days.rows) visit.onClosedDay(row.day);
     const movements = await this.store.pool.query<{ movement: BalanceMovement }>('SELECT movement FROM cash_movements ORDER BY cash_register, at, id');
@@ -61,6 +139,18 @@ export class PgBackOfficeStore implements BackOfficeStore {
     const presence = await this.store.pool.query<{ doc: PresenceDoc }>('SELECT doc FROM presence WHERE id');
     this.presenceDoc = { registers: presence.rows[0]?.doc?.registers ?? {} };
     return this.presenceDoc;
+  }
+
+  putRegister(name: string, snapshot: () => RegisterRow): void {
+    this.registers.set(name, snapshot);
+  }
+
+  putDayFigures(dayId: string, snapshot: () => DayFiguresRow): void {
+    this.dayFigures.set(dayId, snapshot);
+  }
+
+  backfilled(): void {
+    this.backfill.mark();
   }
 
   async putClosedDay(day: ClosedDay): Promise<void> {

@@ -44,6 +44,7 @@ export const SALE_COLUMNS: Column[] = [
   ['received_at', 'timestamptz'],
   ['changed_at', 'timestamptz'],
   ['seq', 'bigint'],
+  ['first_seq', 'bigint'],
   ['day_id', 'text'],
   ['total', 'numeric'],
   ['vat', 'numeric'],
@@ -51,7 +52,6 @@ export const SALE_COLUMNS: Column[] = [
   ['cost_price', 'numeric'],
   ['invoice', 'jsonb'],
   ['record', 'json'],
-  ['first_seq', 'bigint'],
 ];
 export const LINE_COLUMNS: Column[] = [
   ['sale_identifier', 'text'],
@@ -131,6 +131,7 @@ export function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][]; pa
     timeValue(first?.at),
     timeValue(last?.at),
     last?.seq ?? 0,
+    first?.seq ?? last?.seq ?? 0,
     textValue(sale.dayId ?? last?.dayId ?? null),
     numericValue(sale.total),
     numericValue(sale.vat),
@@ -138,7 +139,6 @@ export function saleRow(r: SaleRecord): { row: unknown[]; lines: unknown[][]; pa
     numericValue(sale.costPrice),
     sale.source?.invoice === undefined ? null : jsonbText(sale.source.invoice),
     jsonText(r),
-    first?.seq ?? last?.seq ?? 0,
   ];
   const lines = (Array.isArray(sale.lines) ? sale.lines : []).map((l, i) => [
     key,
@@ -366,12 +366,8 @@ export class PgStore implements Store {
       const rows = await this.pool.query<{ entity: ArticleEntity; identifier: string; data: unknown }>('SELECT entity, identifier, data FROM article_rows');
       this.articlesDoc = articlesFromRows(state.rows[0], rows.rows);
       this.articlesPart.loaded(this.articlesDoc);
-      await this.eachPage<{ record: SaleRecord }>('SELECT identifier AS key, record FROM sales WHERE identifier > $1 ORDER BY identifier LIMIT $2', (row) =>
-        visit.onSale(row.record),
-      );
-      await this.eachPage<{ item: QuarantineItem }>('SELECT id AS key, item FROM quarantine WHERE id > $1 ORDER BY id LIMIT $2', (row) =>
-        visit.onQuarantine(row.item),
-      );
+      // No stored sale or quarantine item is read here: the sales view, the back office's rows and
+      // stock_levels answer from the database, so start-up does not grow with history.
       const mods = await this.pool.query<{ modification: Modification }>('SELECT modification FROM modifications ORDER BY version');
       for (const row of mods.rows) visit.onModification(row.modification);
       // The readiness check reports the free space of the data dir; with PostgreSQL it holds no data.
@@ -382,17 +378,6 @@ export class PgStore implements Store {
     } catch (err) {
       await this.close();
       throw err;
-    }
-  }
-
-  /** Keyset pages of `sql` (with $1 = last key, $2 = page size, selecting `key`), one row at a time to `visit`. */
-  async eachPage<R>(sql: string, visit: (row: R) => void): Promise<void> {
-    let last = '';
-    for (;;) {
-      const { rows } = await this.pool.query<R & { key: string }>(sql, [last, PAGE]);
-      for (const row of rows) visit(row);
-      if (rows.length < PAGE) return;
-      last = rows[rows.length - 1].key;
     }
   }
 

@@ -1,0 +1,234 @@
+import type pg from 'pg';
+import type { DateRange, ItemSums, StatsBucket, StatsStore } from '../../domain/ports/back-office-store.js';
+import { Exact } from '../../domain/exact.js';
+import { NotDurableError } from '../../domain/ports/unit-of-work.js';
+import { figuresFromJson, figuresToJson, type FiguresJson } from '../../domain/figures-json.js';
+import { applyToItems, Figures, ItemFigures, type ChangeFacts } from '../../domain/reports.js';
+import { dateOf } from '../../domain/stats.js';
+import { insertRows, type RoundPart, type TakenWrites } from './commit-queue.js';
+import type { PgStore } from './pg-store.js';
+import { textValue } from './sql-values.js';
+
+type ItemKind = 'product' | 'category';
+
+interface Bucket {
+  date: string;
+  register: string;
+  figures: Figures;
+  items: Record<ItemKind, Map<string, ItemFigures>>;
+}
+
+interface ItemRow {
+  received_on: string;
+  cash_register: string;
+  kind: ItemKind;
+  item: string;
+  name: string;
+  sale_count: string;
+  reversal_count: string;
+  quantity: string;
+  gross: string;
+  vat: string;
+  cost: string;
+}
+
+class ItemMap implements ItemSums {
+  readonly items = new Map<string, ItemFigures>();
+
+  mergeInto(out: Map<string, ItemFigures>): void {
+    mergeItemMaps(out, this.items);
+  }
+}
+
+function mergeItemMaps(out: Map<string, ItemFigures>, from: Map<string, ItemFigures>): void {
+  for (const [key, it] of from) {
+    let mine = out.get(key);
+    if (!mine) out.set(key, (mine = new ItemFigures()));
+    mine.merge(it);
+  }
+}
+
+const emptyBucket = (date: string, register: string): Bucket => ({
+  date,
+  register,
+  figures: new Figures(),
+  items: { product: new Map(), category: new Map() },
+});
+
+/** A calendar date PostgreSQL stores (YYYY-MM-DD, year 1 to 9999). */
+function isSqlDate(date: string): boolean {
+  const ms = Date.parse(`${date}T00:00:00Z`);
+  return /^(?!0000)\d{4}-\d{2}-\d{2}$/.test(date) && !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(date);
+}
+const keyOf = (date: string, register: string) => `${date}\u0000${register}`;
+const exact = (numeric: string) => new Exact().add(Exact.of(numeric));
+const ITEM_SUMS = ['quantity', 'gross', 'vat', 'cost'] as const;
+const DATE = "to_char(received_on, 'YYYY-MM-DD') AS received_on";
+const IN_RANGE = `($1::date IS NULL OR received_on >= $1::date) AND ($2::date IS NULL OR received_on < $2::date) AND ($3::text IS NULL OR cash_register = $3)`;
+
+/**
+ * Stats on PostgreSQL: per (UTC date of receipt, register) a `stats_buckets` row (its figures) and
+ * `stats_items` rows (per product and per category). What the changes since the last round added
+ * is kept here (a delta: small, whatever the history) and added to the rows in the next round's
+ * transaction: item sums in place (numeric, exact), the bucket's figures read, added to and
+ * written back. Queries read the rows of their range; the sales of a period come from `sales`.
+ */
+export class PgStats implements StatsStore, RoundPart {
+  private pending = new Map<string, Bucket>();
+
+  constructor(private readonly store: PgStore) {}
+
+  apply(at: string, register: string, change: ChangeFacts): void {
+    const date = dateOf(at);
+    // A date PostgreSQL cannot store would fail every round after it: such a change counts in no bucket.
+    if (!isSqlDate(date)) return;
+    const b = this.delta(date, register);
+    b.figures.apply(change);
+    applyToItems(b.items.product, change, (line) => line.product);
+    applyToItems(b.items.category, change, (line) => change.factsOf(line).category);
+  }
+
+  /** The sales table answers which sales were first received when (received_at). */
+  addSale(): void {}
+
+  async select(range: DateRange, register?: string): Promise<StatsBucket[]> {
+    await this.committed();
+    const params = [range.from ?? null, range.to ?? null, register === undefined ? null : textValue(register)];
+    const buckets = await this.store.pool.query<{ received_on: string; cash_register: string; figures: FiguresJson }>(
+      `SELECT ${DATE}, cash_register, figures FROM stats_buckets WHERE ${IN_RANGE} ORDER BY received_on, cash_register`,
+      params,
+    );
+    const out = new Map<string, StatsBucket & { products: ItemMap; categories: ItemMap }>();
+    for (const row of buckets.rows) {
+      const b = {
+        date: row.received_on,
+        register: row.cash_register,
+        figures: figuresFromJson(row.figures),
+        products: new ItemMap(),
+        categories: new ItemMap(),
+      };
+      out.set(keyOf(b.date, b.register), b);
+    }
+    const items = await this.store.pool.query<ItemRow>(
+      `SELECT ${DATE}, cash_register, kind, item, name, sale_count::text, reversal_count::text, quantity::text, gross::text, vat::text, cost::text
+         FROM stats_items WHERE ${IN_RANGE}`,
+      params,
+    );
+    for (const row of items.rows) {
+      const b = out.get(keyOf(row.received_on, row.cash_register));
+      if (!b) continue;
+      const it = new ItemFigures();
+      it.name = row.name;
+      it.saleCount = Number(row.sale_count);
+      it.reversalCount = Number(row.reversal_count);
+      for (const k of ITEM_SUMS) it[k].add(exact(row[k]));
+      (row.kind === 'product' ? b.products : b.categories).items.set(row.item, it);
+    }
+    return [...out.values()];
+  }
+
+  async saleIds(range: DateRange, register?: string): Promise<string[]> {
+    await this.committed();
+    const { rows } = await this.store.pool.query<{ identifier: string }>(
+      `SELECT identifier FROM sales
+        WHERE ($1::timestamptz IS NULL OR received_at >= $1::timestamptz) AND ($2::timestamptz IS NULL OR received_at < $2::timestamptz)
+          AND ($3::text IS NULL OR cash_register = $3)
+        ORDER BY seq`,
+      [
+        range.from === undefined ? null : `${range.from}T00:00:00Z`,
+        range.to === undefined ? null : `${range.to}T00:00:00Z`,
+        register === undefined ? null : textValue(register),
+      ],
+    );
+    return rows.map((r) => r.identifier);
+  }
+
+  /** What this process queued is committed before a read (reads are not on the push path). */
+  private async committed(): Promise<void> {
+    try {
+      await this.store.commit();
+    } catch (err) {
+      throw new NotDurableError(err);
+    }
+  }
+
+  take(): TakenWrites | null {
+    if (this.pending.size === 0) return null;
+    const taken = [...this.pending.values()];
+    this.pending = new Map();
+    return {
+      write: (client) => this.write(client, taken),
+      committed: () => undefined,
+      // Sums commute: what the failed round took joins what came since.
+      failed: () => {
+        for (const d of taken) addInto(this.delta(d.date, d.register), d);
+      },
+    };
+  }
+
+  private async write(client: pg.PoolClient, deltas: Bucket[]): Promise<void> {
+    const registers = deltas.map((d) => textValue(d.register) ?? '');
+    const { rows } = await client.query<{ received_on: string; cash_register: string; figures: FiguresJson }>(
+      `SELECT ${DATE}, cash_register, figures FROM stats_buckets
+        WHERE (received_on, cash_register) IN (SELECT * FROM unnest($1::date[], $2::text[])) FOR UPDATE`,
+      [deltas.map((d) => d.date), registers],
+    );
+    const stored = new Map(rows.map((row) => [keyOf(row.received_on, row.cash_register), row.figures]));
+    const figures = deltas.map((d, i) => {
+      const json = stored.get(keyOf(d.date, registers[i]));
+      const f = json ? figuresFromJson(json) : new Figures();
+      f.merge(d.figures);
+      return [d.date, registers[i], JSON.stringify(figuresToJson(f))];
+    });
+    await insertRows(
+      client,
+      'stats_buckets',
+      [
+        ['received_on', 'date'],
+        ['cash_register', 'text'],
+        ['figures', 'json'],
+      ],
+      figures,
+      ['received_on', 'cash_register'],
+    );
+    const items: unknown[][] = [];
+    deltas.forEach((d, i) => {
+      for (const kind of ['product', 'category'] as const)
+        for (const [item, it] of d.items[kind])
+          items.push([
+            d.date,
+            registers[i],
+            kind,
+            textValue(item) ?? '',
+            textValue(it.name) ?? '',
+            it.saleCount,
+            it.reversalCount,
+            ...ITEM_SUMS.map((k) => it[k].toString()),
+          ]);
+    });
+    if (items.length === 0) return;
+    const columns = ['received_on', 'cash_register', 'kind', 'item', 'name', 'sale_count', 'reversal_count', ...ITEM_SUMS];
+    const types = ['date', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'numeric', 'numeric', 'numeric', 'numeric'];
+    const added = ['sale_count', 'reversal_count', ...ITEM_SUMS].map((c) => `${c} = t.${c} + EXCLUDED.${c}`).join(', ');
+    await client.query(
+      `INSERT INTO stats_items AS t (${columns.join(', ')})
+       SELECT * FROM unnest(${types.map((type, i) => `$${i + 1}::${type}[]`).join(', ')})
+       ON CONFLICT (received_on, cash_register, kind, item) DO UPDATE SET
+         name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE t.name END, ${added}`,
+      columns.map((_, c) => items.map((row) => row[c])),
+    );
+  }
+
+  private delta(date: string, register: string): Bucket {
+    const key = keyOf(date, register);
+    let b = this.pending.get(key);
+    if (!b) this.pending.set(key, (b = emptyBucket(date, register)));
+    return b;
+  }
+}
+
+function addInto(b: Bucket, d: Bucket): void {
+  b.figures.merge(d.figures);
+  mergeItemMaps(b.items.product, d.items.product);
+  mergeItemMaps(b.items.category, d.items.category);
+}
