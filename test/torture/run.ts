@@ -6,9 +6,11 @@
  *      is SIGKILLed at a random instant, restarted on the same data dir and checked.
  *   2. Fuzz: hostile and malformed requests, many at a time (a fifth of them in legacy mode).
  *   3. Slowloris: slow sockets while tablets push; push latency must stay bounded.
- *   4. Cluster: the SIGKILL cycles against two gateway processes sharing a throwaway PostgreSQL
- *      database (the leader killed on odd cycles, the follower on even ones), when Debian's
- *      PostgreSQL binaries are installed (TORTURE_CLUSTER_CYCLES, default 20).
+ *   4. Cluster: the SIGKILL cycles against three gateway processes sharing a throwaway PostgreSQL
+ *      database (any one killed at random each cycle), with a webhook receiver that must get every
+ *      sale change once by event id and, in bridge mode, a srv4pos upstream (a gateway process on
+ *      lowdb) that must end with every sale once, when Debian's PostgreSQL binaries are installed
+ *      (TORTURE_CLUSTER_CYCLES, default 20; TORTURE_CLUSTER_PROCESSES, default 3).
  *
  * Settings (environment): TORTURE_CYCLES (20), TORTURE_REQUESTS (10000), TORTURE_SOCKETS (500),
  * TORTURE_SLOW_SECONDS (65: past the gateway's 30 s headers timeout and Node's 30 s check of it,
@@ -33,6 +35,7 @@ const SEED = env('TORTURE_SEED', Date.now() % 1_000_000);
 const MAX_LATENCY = env('TORTURE_MAX_LATENCY_MS', 2000);
 const P99_LATENCY = env('TORTURE_P99_LATENCY_MS', 1000);
 const CLUSTER_CYCLES = env('TORTURE_CLUSTER_CYCLES', 20);
+const CLUSTER_PROCESSES = env('TORTURE_CLUSTER_PROCESSES', 3);
 const ONLY = new Set((process.env.TORTURE_ONLY ?? 'kill,fuzz,slow,cluster').split(',').map((s) => s.trim()));
 /** The whole run stops itself after this, whatever happens. */
 const WATCHDOG_MS = 9 * 60_000;
@@ -133,6 +136,9 @@ async function main(): Promise<number> {
           build: 'dist',
           log: (m) => log(`cluster: ${m}`),
           postgresUrl: await pg.createDatabase(),
+          processes: CLUSTER_PROCESSES,
+          webhook: true,
+          bridge: true,
         });
       } finally {
         await pg.stop();
@@ -144,7 +150,7 @@ async function main(): Promise<number> {
     if (cluster.cycles !== CLUSTER_CYCLES) failures.push(`cluster: only ${cluster.cycles} of ${CLUSTER_CYCLES} cycles ran`);
     if (cluster.acknowledged === 0) failures.push('cluster: no invoice was acknowledged at all');
     log(
-      `cluster: ${cluster.pushesAcked} pushes acknowledged, ${cluster.pushesUnanswered} cut off or answered 503 "retry" by a follower (${cluster.retryLater}); slowest restart ${cluster.maxRestartMs} ms; wrong ${cluster.wrong}, stock errors ${cluster.stockErrors}, bad answers ${cluster.badAnswers}`,
+      `cluster: ${cluster.pushesAcked} pushes acknowledged, ${cluster.pushesUnanswered} cut off or answered 503 "retry" (${cluster.retryLater}); slowest restart ${cluster.maxRestartMs} ms; wrong ${cluster.wrong}, stock errors ${cluster.stockErrors}, bad answers ${cluster.badAnswers}, hung ${cluster.hung}`,
     );
   }
 
@@ -166,7 +172,7 @@ async function main(): Promise<number> {
     );
   if (cluster)
     process.stdout.write(
-      `two processes on PostgreSQL: cycles: ${cluster.cycles}  acknowledged: ${cluster.acknowledged}  lost: ${cluster.lost}  duplicated: ${cluster.duplicated}\n`,
+      `${CLUSTER_PROCESSES} processes on PostgreSQL: cycles: ${cluster.cycles}  acknowledged: ${cluster.acknowledged}  lost: ${cluster.lost}  duplicated: ${cluster.duplicated}  webhook events: ${cluster.webhook?.events ?? 0} (lost ${cluster.webhook?.lost ?? 0}, duplicated ${cluster.webhook?.duplicated ?? 0})  upstream sales: ${cluster.upstream?.sales ?? 0} (lost ${cluster.upstream?.lost ?? 0}, duplicated ${cluster.upstream?.duplicated ?? 0})\n`,
     );
   if (slow)
     process.stdout.write(

@@ -9,7 +9,14 @@ import { api, basicAuth, PRODUCTS, TABLETS } from './lib/gateway.js';
 import { runSlowloris } from './lib/slowloris.js';
 import { skipPostgres, startPostgres } from '../postgres.js';
 
-const counts = (r: CycleReport) => ({ lost: r.lost, duplicated: r.duplicated, wrong: r.wrong, stockErrors: r.stockErrors, badAnswers: r.badAnswers });
+const counts = (r: CycleReport) => ({
+  lost: r.lost,
+  duplicated: r.duplicated,
+  wrong: r.wrong,
+  stockErrors: r.stockErrors,
+  badAnswers: r.badAnswers,
+  hung: r.hung,
+});
 
 // Concurrent: each test has its own gateway process and data dir; together they take the time of the longest.
 // Kills come 0.9-1.6 s after a (re)start: a fresh process's first login of each account costs one
@@ -49,13 +56,13 @@ describe.concurrent('torture, short variant of npm run torture', () => {
     });
     expect(report.cycles).toBe(3);
     expect(report.acknowledged).toBeGreaterThan(0);
-    expect(clean, report.failures.join('\n')).toEqual({ lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0 });
+    expect(clean, report.failures.join('\n')).toEqual({ lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0, hung: 0 });
     expect(tampered!.stockErrors).toBeGreaterThan(0);
     expect(tampered!.wrong).toBeGreaterThan(0);
   }, 90_000);
 
   it.skipIf(skipPostgres)(
-    '3 SIGKILL cycles against two processes on one PostgreSQL database (the leader, then the follower, then the leader): nothing lost or doubled, the same answers from both',
+    '3 SIGKILL cycles against three processes on one PostgreSQL database (any one killed at random): nothing lost or doubled, the same answers from each, every sale change at the webhook once by event id and upstream (bridge mode) once',
     async () => {
       const pg = await startPostgres();
       try {
@@ -67,15 +74,22 @@ describe.concurrent('torture, short variant of npm run torture', () => {
           build: 'src',
           keepDirOnFailure: false,
           postgresUrl: await pg.createDatabase(),
+          processes: 3,
+          webhook: true,
+          bridge: true,
         });
         expect(report.cycles).toBe(3);
         expect(report.acknowledged).toBeGreaterThan(0);
-        expect(counts(report), report.failures.join('\n')).toEqual({ lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0 });
+        expect(counts(report), report.failures.join('\n')).toEqual({ lost: 0, duplicated: 0, wrong: 0, stockErrors: 0, badAnswers: 0, hung: 0 });
+        expect(report.webhook).toMatchObject({ lost: 0, duplicated: 0, wrong: 0 });
+        expect(report.webhook!.events).toBeGreaterThanOrEqual(report.acknowledged);
+        expect(report.upstream).toMatchObject({ lost: 0, duplicated: 0, wrong: 0, stockErrors: 0 });
+        expect(report.upstream!.sales).toBeGreaterThanOrEqual(report.acknowledged);
       } finally {
         await pg.stop();
       }
     },
-    120_000,
+    180_000,
   );
 
   it('400 + 200 (legacy mode) hostile requests of every family: no 5xx, no crash, every Express refusal a JSON error, nothing written but quarantine', async () => {

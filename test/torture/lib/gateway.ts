@@ -133,15 +133,17 @@ export async function allSales(url: string): Promise<{ items: any[]; total: numb
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * What the SIGKILL cycles run against: one gateway process on a lowdb data dir, or two processes
- * sharing a PostgreSQL database (one leads, one forwards to it). Tablets spread over `urls()`.
+ * What the SIGKILL cycles run against: one gateway process on a lowdb data dir, or several
+ * processes sharing a PostgreSQL database. Tablets spread over `urls()`.
  */
 export interface Deployment {
   readonly name: string;
   start(): Promise<void>;
   urls(): string[];
-  /** SIGKILLs one process mid-load (for two processes: the leader on odd cycles, the follower on even ones). */
-  killOne(cycle: number): Promise<void>;
+  /** SIGKILLs one process mid-load (several processes: any one, at random). */
+  killOne(): Promise<void>;
+  /** Which of urls() the last killOne killed. */
+  killedIndex(): number;
   /** Starts again what killOne killed. */
   restartKilled(): Promise<void>;
   /** Graceful stop of every process; their exit codes. */
@@ -160,6 +162,7 @@ export function singleProcess(configPath: string, build: CliBuild): Deployment {
     async killOne() {
       await kill(gw!);
     },
+    killedIndex: () => 0,
     async restartKilled() {
       gw = await startGateway(configPath, build);
     },
@@ -172,11 +175,15 @@ export function singleProcess(configPath: string, build: CliBuild): Deployment {
   };
 }
 
-/** Two processes on one database: the first started leads; a killed one comes back as a follower. */
-export function twoProcesses(configPath: string, build: CliBuild): Deployment {
+/**
+ * `count` processes on one PostgreSQL database (today one leads and the others forward to it; with
+ * equal processes every one serves). killOne SIGKILLs any one of them, chosen with `rnd`.
+ */
+export function processesOnPostgres(configPath: string, build: CliBuild, count: number, rnd: () => number): Deployment {
   const procs: RunningGateway[] = [];
   let killed = -1;
-  const leaderIndex = async () => {
+  /** Indexes, those that say they lead last (a stopping leader would hand the lead to the others). */
+  const stopOrder = async () => {
     const roles = await Promise.all(
       procs.map((p) =>
         fetch(`${p.url}/healthz`)
@@ -187,23 +194,23 @@ export function twoProcesses(configPath: string, build: CliBuild): Deployment {
           ),
       ),
     );
-    return Math.max(0, roles.indexOf('leader'));
+    return procs.map((_, i) => i).sort((a, b) => Number(roles[a] === 'leader') - Number(roles[b] === 'leader'));
   };
   return {
-    name: 'two processes on PostgreSQL',
+    name: `${count} processes on PostgreSQL`,
     async start() {
-      procs.splice(0, procs.length, await startGateway(configPath, build));
-      procs.push(await startGateway(configPath, build));
+      procs.splice(0);
+      for (let i = 0; i < count; i++) procs.push(await startGateway(configPath, build));
     },
     urls: () => procs.map((p) => p.url),
-    async killOne(cycle) {
-      const leader = await leaderIndex();
-      killed = cycle % 2 === 1 ? leader : 1 - leader;
+    async killOne() {
+      killed = Math.floor(rnd() * procs.length);
       await kill(procs[killed]);
     },
+    killedIndex: () => killed,
     async restartKilled() {
       procs[killed] = await startGateway(configPath, build);
-      // Until the other process has taken the lead (after killing the leader), answers are 503.
+      // Until the others have taken over what the killed one held, answers may be 503.
       for (
         let i = 0;
         i < 200
@@ -216,10 +223,8 @@ export function twoProcesses(configPath: string, build: CliBuild): Deployment {
         await sleep(50);
     },
     async stop() {
-      // Followers first: a stopping leader would hand the lead to them.
-      const leader = await leaderIndex();
-      const codes = [await stop(procs[1 - leader])];
-      codes.push(await stop(procs[leader]));
+      const codes: (number | null)[] = [];
+      for (const i of await stopOrder()) codes.push(await stop(procs[i]));
       return codes;
     },
     async killAll() {
