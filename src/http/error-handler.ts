@@ -7,13 +7,15 @@ const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 /**
  * A read from a database that does not answer (PostgreSQL down or restarting): a socket error,
  * SQLSTATE class 08 (connection exception) or 57P (shutdown, cannot connect now), or one of
- * node-postgres's own connection errors, which carry no code.
+ * node-postgres's own connection errors, which carry no code (a statement unanswered within the
+ * pool's limit, as in a silent partition, included).
  */
 function isDatabaseUnreachable(err: unknown): boolean {
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
   if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || code.startsWith('08') || code.startsWith('57P'))) return true;
   return (
-    typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(message)
+    typeof message === 'string'
+    && /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout)/.test(message)
   );
 }
 
