@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { adminAuth, device2Auth, deviceAuth, invoice, testGateways, type TestGateway } from '../helpers.js';
-import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, type PgCluster, queryRows } from '../postgres.js';
+import { skipPostgres, queryRows } from '../postgres.js';
+import { usePostgresCluster } from '../postgres-suite.js';
 
-let cluster: PgCluster;
 const gateways = testGateways();
 const gateway = (url: string) => gateways.start({ store: { dataDir: './data', postgres: { url } } });
 
@@ -16,17 +16,11 @@ const sale = (id: number, product = 'p1') => invoice(id, [{ productId: product, 
 
 /** Two gateways (each its own store, caches and write lease) on one database: what two processes do. */
 describe.skipIf(skipPostgres)('equal gateway processes on one PostgreSQL database', { timeout: 90_000 }, () => {
-  beforeAll(async () => {
-    if (!PG_BIN) throw new Error(MISSING_POSTGRES);
-    cluster = await startPostgres();
-  }, 60_000);
+  const db = usePostgresCluster();
   afterEach(() => gateways.cleanup());
-  afterAll(async () => {
-    await cluster?.stop();
-  });
 
   it("both write articles, stock and sales; each sees the other's writes at its next read (API and TabShop bodies); sequence numbers never repeat", async () => {
-    const url = await cluster.createDatabase();
+    const url = await db.cluster.createDatabase();
     const a = await gateway(url);
     const b = await gateway(url);
     expect((await api(a, '/products/p1', 'PUT', { name: 'Pie', price: 2 })).status).toBeLessThan(300);
@@ -69,19 +63,19 @@ describe.skipIf(skipPostgres)('equal gateway processes on one PostgreSQL databas
   });
 
   it('a database that went down and came back: both processes answer 503 to writes meanwhile, then write again and see each other, without a restart', async () => {
-    const url = await cluster.createDatabase();
+    const url = await db.cluster.createDatabase();
     const a = await gateway(url);
     const b = await gateway(url);
     expect((await api(a, '/products/p1', 'PUT', { name: 'Pie', price: 2 })).status).toBeLessThan(300);
     expect((await push(b, [sale(202612030200)])).body).toMatchObject({ created: 1 });
-    await cluster.down();
+    await db.cluster.down();
     try {
       expect((await push(a, [sale(202612030201)])).status).toBe(503);
       expect((await api(b, '/products/p2', 'PUT', { name: 'Tart', price: 2 })).status).toBe(503);
       // Reads are served from the caches meanwhile.
       expect((await api(b, '/products/p1')).body).toMatchObject({ name: 'Pie' });
     } finally {
-      await cluster.up();
+      await db.cluster.up();
     }
     await expect.poll(async () => (await push(a, [sale(202612030202)])).status, { timeout: 30_000, interval: 250 }).toBe(200);
     await expect

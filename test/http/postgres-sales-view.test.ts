@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ADMIN, adminAuth, device2Auth, deviceAuth, invoice, testGateways, type TestGateway } from '../helpers.js';
-import { MISSING_POSTGRES, PG_BIN, queryRows, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
+import { queryRows, skipPostgres } from '../postgres.js';
+import { usePostgresCluster } from '../postgres-suite.js';
 
-let cluster: PgCluster;
 const gateways = testGateways();
 const gateway = (url: string, dir?: string) => gateways.start({ store: { dataDir: './data', postgres: { url } } }, dir);
 
@@ -19,17 +19,11 @@ const ids = (body: { items: { identifier: string }[] }) => body.items.map((s) =>
  * its back) exactly as about its own.
  */
 describe.skipIf(skipPostgres)('the sales view on PostgreSQL', { timeout: 60_000 }, () => {
-  beforeAll(async () => {
-    if (!PG_BIN) throw new Error(MISSING_POSTGRES);
-    cluster = await startPostgres();
-  }, 60_000);
+  const db = usePostgresCluster();
   afterEach(() => gateways.cleanup());
-  afterAll(async () => {
-    await cluster?.stop();
-  });
 
   it('lists, pages, feeds, looks up and quarantines from SQL, including sales and items written behind its back', async () => {
-    const url = await cluster.createDatabase();
+    const url = await db.cluster.createDatabase();
     const a = await gateway(url);
     expect(await push(a, [burger(202611230700001), burger(202611230700002), { id: 'x', date: 'nope' }])).toMatchObject({ created: 2, quarantined: 1 });
     expect(await push(a, [burger(202611230700003)], device2Auth)).toMatchObject({ created: 1 });

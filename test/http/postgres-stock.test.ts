@@ -1,10 +1,10 @@
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { adminAuth, deviceAuth, invoice, testGateways, type TestGateway } from '../helpers.js';
 import { copyLowdbToPostgres } from '../../src/store/postgres/copy-from-lowdb.js';
-import { MISSING_POSTGRES, PG_BIN, queryRows, skipPostgres, startPostgres, type PgCluster } from '../postgres.js';
+import { queryRows, skipPostgres } from '../postgres.js';
+import { usePostgresCluster } from '../postgres-suite.js';
 
-let cluster: PgCluster;
 const gateways = testGateways();
 const gateway = (url: string, dir?: string) => gateways.start({ store: { dataDir: './data', postgres: { url } } }, dir);
 
@@ -73,17 +73,11 @@ const TAMPER = `UPDATE sales SET record = jsonb_set(record::jsonb, '{sale,lines}
   (SELECT jsonb_agg(l || '{"quantity": 100}') FROM jsonb_array_elements(record::jsonb -> 'sale' -> 'lines') l))::json`;
 
 describe.skipIf(skipPostgres)('central stock on PostgreSQL: a process starts from stock_levels', { timeout: 60_000 }, () => {
-  beforeAll(async () => {
-    if (!PG_BIN) throw new Error(MISSING_POSTGRES);
-    cluster = await startPostgres();
-  }, 60_000);
+  const db = usePostgresCluster();
   afterEach(() => gateways.cleanup());
-  afterAll(async () => {
-    await cluster?.stop();
-  });
 
   it('a gateway opened on a database written by another reports its quantities without replaying the stored sales, and new sales move the table', async () => {
-    const url = await cluster.createDatabase();
+    const url = await db.cluster.createDatabase();
     const a = await gateway(url);
     await writeHistory(a);
     expect(await quantities(a)).toEqual(EXPECTED);
@@ -123,7 +117,7 @@ describe.skipIf(skipPostgres)('central stock on PostgreSQL: a process starts fro
   });
 
   it('a database of schema 9 keeps its quantities; a table that cannot be trusted is derived from the sales once and recorded as derived', async () => {
-    const url = await cluster.createDatabase();
+    const url = await db.cluster.createDatabase();
     const a = await gateway(url);
     await writeHistory(a);
     await gateways.stop(a);
@@ -163,7 +157,7 @@ describe.skipIf(skipPostgres)('central stock on PostgreSQL: a process starts fro
     await writeHistory(lowdb);
     expect(await quantities(lowdb)).toEqual(EXPECTED);
     await gateways.stop(lowdb);
-    const url = await cluster.createDatabase();
+    const url = await db.cluster.createDatabase();
     await gateways.stop(await gateway(url));
     expect(await derivedMarks(url)).toBe('1');
     expect((await copyLowdbToPostgres({ dataDir: lowdb.dataDir, url })).ok).toBe(true);
