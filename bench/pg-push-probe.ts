@@ -4,7 +4,7 @@
  * PostgreSQL's CPU per push, and (PROBE_LOG=1) every statement's duration summed by kind.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -19,11 +19,21 @@ const SECONDS = Number(process.env.PROBE_SECONDS ?? 10);
 const root = await mkdtemp(join(tmpdir(), 'pg-probe-'));
 const devices = benchDevices(32);
 const cat = catalogue(10_000);
-const dbs = await pgDatabases({ sales: Number(process.env.BENCH_PG_HISTORY ?? 1_000_000), catalogue: cat, registers: devices.slice(0, 4), scratch: root, log: (m) => process.stderr.write(`${m}\n`) });
+const dbs = await pgDatabases({
+  sales: Number(process.env.BENCH_PG_HISTORY ?? 1_000_000),
+  catalogue: cat,
+  registers: devices.slice(0, 4),
+  scratch: root,
+  log: (m) => process.stderr.write(`${m}\n`),
+});
 const cluster = dbs.cluster;
 await cluster.dropDatabase('probe');
 const url = await cluster.createDatabase('probe', EMPTY_DB);
-const gw = await startGateway(await writeBenchConfig(join(root, 'gw'), devices, url), join(root, 'gw.log'), process.env.PROBE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'prof')}`] : []);
+const gw = await startGateway(
+  await writeBenchConfig(join(root, 'gw'), devices, url),
+  join(root, 'gw.log'),
+  process.env.PROBE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'prof')}`] : [],
+);
 const cpu = (pid: number) => {
   const f = execFileSync('cat', [`/proc/${pid}/stat`]).toString();
   const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
@@ -44,10 +54,26 @@ const pgCpu = () =>
     }, 0);
 const admin = new pg.Client({ connectionString: url });
 await admin.connect();
-const load = pushLoad(gw.url, devices, cat.products.map((p) => p.identifier), 32, 7);
+const load = pushLoad(
+  gw.url,
+  devices,
+  cat.products.map((p) => p.identifier),
+  32,
+  7,
+);
 const run = (seconds: number) =>
-  autocannon({ url: load.url, connections: 32, duration: seconds, method: 'POST', initialContext: {}, requests: [{ setupRequest: load.setupRequest as never }] });
+  autocannon({
+    url: load.url,
+    connections: 32,
+    duration: seconds,
+    method: 'POST',
+    initialContext: {},
+    requests: [{ setupRequest: load.setupRequest as never }],
+  });
 await run(3);
+// The cached cluster's log holds earlier runs too: only what this run appends is read.
+const logFile = join(cluster.dir, 'server.log');
+const logStart = (await stat(logFile).catch(() => ({ size: 0 }))).size;
 if (process.env.PROBE_LOG) {
   await admin.query(`ALTER SYSTEM SET log_min_duration_statement = 0`);
   await admin.query(`SELECT pg_reload_conf()`);
@@ -61,16 +87,18 @@ console.log(`gateway CPU ms/push ${((cpu(gw.child.pid!) - g0) / n).toFixed(3)}  
 if (process.env.PROBE_LOG) {
   await admin.query(`ALTER SYSTEM RESET log_min_duration_statement`);
   await admin.query(`SELECT pg_reload_conf()`);
-  const text = await readFile(join(cluster.dir, 'server.log'), 'utf8');
+  const text = (await readFile(logFile)).subarray(logStart).toString('utf8');
   const by = new Map<string, [number, number]>();
-  for (const m of text.matchAll(/duration: ([\d.]+) ms\s+(?:statement|execute [^:]*): ([^\n]{0,70})/g)) {
-    const key = m[2].replace(/\$\d+/g, '$').replace(/\d+/g, 'N');
+  // The extended protocol logs parse, bind (planning) and execute apart: each is a key of its own.
+  for (const m of text.matchAll(/duration: ([\d.]+) ms\s+(statement|parse|bind|execute)[^:]*: ([^\n]{0,64})/g)) {
+    const key = `${m[2].padEnd(9)} ${m[3].replace(/\$\d+/g, '$').replace(/\d+/g, 'N')}`;
     const v = by.get(key) ?? [0, 0];
     v[0] += Number(m[1]);
     v[1]++;
     by.set(key, v);
   }
-  for (const [k, [ms, c]] of [...by].sort((a, b) => b[1][0] - a[1][0]).slice(0, 30)) console.log(`${ms.toFixed(0).padStart(7)} ms ${String(c).padStart(6)}x ${k}`);
+  for (const [k, [ms, c]] of [...by].sort((a, b) => b[1][0] - a[1][0]).slice(0, 40))
+    console.log(`${ms.toFixed(0).padStart(7)} ms ${String(c).padStart(6)}x ${k}`);
 }
 await admin.end();
 await gw.stop();

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
+import { prepared } from './prepared.js';
 import { describeDatabase } from './sql-values.js';
 
 export interface PostgresOptions {
@@ -87,6 +88,20 @@ const LOCK_KEY: [number, number] = [0x7ab5_4009, 1];
 const LOCK_FILTER = `locktype = 'advisory' AND classid = $1 AND objid = $2 AND objsubid = 2`;
 const HOLDER_SQL = `SELECT a.application_name, host(a.client_addr) AS client_addr, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
   WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2 AND l.granted`;
+
+/** What LEASE_CHECK reads: the lock held by the lease's connection, the epoch, and whether that is the hold's epoch. */
+export interface LeaseCheck {
+  held: boolean;
+  epoch: string;
+  current: boolean;
+}
+
+/**
+ * The fencing check of a commit round ($1, $2: the lock key; $3: the lease's server process; $4: the
+ * epoch of this hold): one row, locked FOR SHARE, unless gateway_leader has none.
+ */
+export const LEASE_CHECK = `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE ${LOCK_FILTER} AND granted AND pid = $3) AS held,
+  epoch::text AS epoch, epoch::text = $4::text AS current FROM gateway_leader WHERE id FOR SHARE`;
 
 export interface LeaseTimings {
   /** A statement on the lease's connection this often, so the server sees a live holder. */
@@ -311,16 +326,23 @@ export class WriteLease {
    * Inside a commit round's transaction: fails the round unless the lease's connection still holds
    * the lock (a dropped connection may not have been noticed yet) and no other process took the
    * lease since (the epoch); FOR SHARE makes a new holder's epoch wait until this round has committed.
+   * LEASE_CHECK with checkParams reads it (a round runs it inside its first statement), verify() says it.
    */
   async assertHeld(client: pg.ClientBase): Promise<void> {
-    const { rows } = await client.query<{ held: boolean; epoch: string }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE ${LOCK_FILTER} AND granted AND pid = $3) AS held,
-        epoch::text FROM gateway_leader WHERE id FOR SHARE`,
-      [...LOCK_KEY, this.backendPid],
-    );
-    if (this.epoch === null || rows[0]?.epoch !== this.epoch)
+    const { rows } = await prepared<LeaseCheck>(client, LEASE_CHECK, this.checkParams);
+    this.verify(rows[0]);
+  }
+
+  /** The parameters of LEASE_CHECK ($1 to $4). */
+  get checkParams(): unknown[] {
+    return [...LOCK_KEY, this.backendPid, this.epoch];
+  }
+
+  /** Throws unless what LEASE_CHECK read says this process still holds the lease. */
+  verify(row: Omit<LeaseCheck, 'current'> | undefined): void {
+    if (this.epoch === null || row?.epoch !== this.epoch)
       throw new LeaseLostError('another gateway process took the write lease since this round began; it is not done');
-    if (!rows[0].held) throw new LeaseLostError('lost the write lease (its connection was dropped); it is taken again for the next unit of work');
+    if (!row.held) throw new LeaseLostError('lost the write lease (its connection was dropped); it is taken again for the next unit of work');
   }
 
   /** The lease's connection went away without a word from the server (a test freezing a holder uses this too). */

@@ -5,8 +5,9 @@ import { NotDurableError } from '../../domain/ports/unit-of-work.js';
 import { figuresFromJson, figuresToJson, type FiguresJson } from '../../domain/figures-json.js';
 import { applyToItems, Figures, ItemFigures, type ChangeFacts } from '../../domain/reports.js';
 import { dateOf } from '../../domain/stats.js';
-import { insertRows, type RoundPart, type TakenWrites } from './commit-queue.js';
+import { insertPiece, type Piece, type RoundPart, type TakenWrites } from './commit-queue.js';
 import type { PgStore } from './pg-store.js';
+import { prepared } from './prepared.js';
 import { textValue } from './sql-values.js';
 
 type ItemKind = 'product' | 'category';
@@ -174,9 +175,11 @@ export class PgStats implements StatsStore, RoundPart {
     };
   }
 
-  private async write(client: pg.PoolClient, deltas: Bucket[]): Promise<void> {
+  /** Reads the buckets' stored figures (locked); the pieces add to them and to their item rows. */
+  private async write(client: pg.PoolClient, deltas: Bucket[]): Promise<Piece[]> {
     const registers = deltas.map((d) => textValue(d.register) ?? '');
-    const { rows } = await client.query<{ received_on: string; cash_register: string; figures: FiguresJson }>(
+    const { rows } = await prepared<{ received_on: string; cash_register: string; figures: FiguresJson }>(
+      client,
       `SELECT ${DATE}, cash_register, figures FROM stats_buckets
         WHERE (received_on, cash_register) IN (SELECT * FROM unnest($1::date[], $2::text[])) FOR UPDATE`,
       [deltas.map((d) => d.date), registers],
@@ -188,8 +191,7 @@ export class PgStats implements StatsStore, RoundPart {
       f.merge(d.figures);
       return [d.date, registers[i], JSON.stringify(figuresToJson(f))];
     });
-    await insertRows(
-      client,
+    const pieces = insertPiece(
       'stats_buckets',
       [
         ['received_on', 'date'],
@@ -214,17 +216,18 @@ export class PgStats implements StatsStore, RoundPart {
             ...ITEM_SUMS.map((k) => it[k].toString()),
           ]);
     });
-    if (items.length === 0) return;
+    if (items.length === 0) return pieces;
     const columns = ['received_on', 'cash_register', 'kind', 'item', 'name', 'sale_count', 'reversal_count', ...ITEM_SUMS];
     const types = ['date', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'numeric', 'numeric', 'numeric', 'numeric'];
     const added = ['sale_count', 'reversal_count', ...ITEM_SUMS].map((c) => `${c} = t.${c} + EXCLUDED.${c}`).join(', ');
-    await client.query(
-      `INSERT INTO stats_items AS t (${columns.join(', ')})
+    pieces.push({
+      sql: `INSERT INTO stats_items AS t (${columns.join(', ')})
        SELECT * FROM unnest(${types.map((type, i) => `$${i + 1}::${type}[]`).join(', ')})
        ON CONFLICT (received_on, cash_register, kind, item) DO UPDATE SET
          name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE t.name END, ${added}`,
-      columns.map((_, c) => items.map((row) => row[c])),
-    );
+      params: columns.map((_, c) => items.map((row) => row[c])),
+    });
+    return pieces;
   }
 
   private delta(date: string, register: string): Bucket {

@@ -11,11 +11,23 @@ import {
   type QuarantineItem,
   type SaleRecord,
 } from '../records.js';
-import { PendingList, PendingMap, PgCommitQueue, insertRows, type Column } from './commit-queue.js';
-import { createClient, createPool, DatabaseUnavailableError, LeaseLostError, WriteLease, type LeaseTimings, type PostgresOptions } from './connection.js';
+import { PendingList, PendingMap, PgCommitQueue, insertPiece, runPieces, type Column } from './commit-queue.js';
+import {
+  createClient,
+  createPool,
+  DatabaseUnavailableError,
+  LEASE_CHECK,
+  LeaseLostError,
+  WriteLease,
+  type LeaseCheck,
+  type LeaseTimings,
+  type PostgresOptions,
+} from './connection.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { OutboxListener } from './outbox-notify.js';
+import { AbsentSales } from './absent-sales.js';
 import { ArticleRows, articlesFromRows, readArticleChanges } from './pg-articles.js';
+import { prepared } from './prepared.js';
 import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
 
 const PAGE = 2000;
@@ -35,6 +47,11 @@ export type Refresher = (client: pg.ClientBase, since: number | null) => Promise
  * migrations/0012): the rest of the round rewrites every tracked product (no product has an empty identifier).
  */
 const STOCK_RESET = '';
+/** A round's first statement: the lease's fencing check (LEASE_CHECK) and, only when it holds, the state version raised and notified. */
+const RAISE_VERSION = `WITH lease AS (${LEASE_CHECK}),
+  raised AS (UPDATE gateway_state SET version = version + 1 WHERE id AND (SELECT held AND current FROM lease)
+    RETURNING version::text AS version, pg_notify('${STATE_CHANNEL}', version::text))
+  SELECT lease.held, lease.epoch, raised.version FROM lease LEFT JOIN raised ON true`;
 const INT4_MAX = 2 ** 31 - 1;
 const intValue = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= INT4_MAX ? v : null);
 
@@ -257,6 +274,10 @@ export class PgStore implements Store {
   private listener: OutboxListener | null = null;
   /** Refreshes run, for operators and tests. */
   refreshes = 0;
+  /** Sales known not stored yet: their round deletes no lines or payments first. */
+  private readonly absentSales = new AbsentSales();
+  /** The sales the running round writes. */
+  private roundSales: ReadonlySet<string> = new Set();
 
   constructor(
     readonly options: PostgresOptions,
@@ -286,49 +307,63 @@ export class PgStore implements Store {
     this.commitQueue = new PgCommitQueue(this.pool, {
       enter: () => this.lease.enter(true),
       begin: async (client) => {
-        // A round of a holder frozen mid-transaction must not hold up the next holder's epoch (FOR SHARE) for long.
-        await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${this.lease.timings.idleTimeoutMs}`);
-        await this.lease.assertHeld(client).catch((err) => {
+        // One round trip (a simple query may hold several statements). A round of a holder frozen
+        // mid-transaction must not hold up the next holder's epoch (FOR SHARE) for long. The round's
+        // statements are prepared, and their plans do not depend on the values: planned once per
+        // connection instead of five times first (plan_cache_mode's default) for every variant.
+        this.roundSales = new Set();
+        await client.query(
+          `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${this.lease.timings.idleTimeoutMs}; SET LOCAL plan_cache_mode = force_generic_plan`,
+        );
+        // The fencing check and the version raise in one statement; the version is raised only
+        // when the lease is held, and the round fails (rolls back) otherwise.
+        const { rows } = await prepared<Omit<LeaseCheck, 'current'> & { version: string | null }>(client, RAISE_VERSION, this.lease.checkParams);
+        try {
+          this.lease.verify(rows[0]);
+        } catch (err) {
           if (err instanceof LeaseLostError) this.lease.forfeit();
           throw err;
-        });
-        const { rows } = await client.query<{ version: string }>(
-          `UPDATE gateway_state SET version = version + 1 WHERE id RETURNING version::text, pg_notify('${STATE_CHANNEL}', version::text)`,
-        );
+        }
         this.roundVersion = Number(rows[0].version);
       },
       committed: () => {
         this.seen = this.roundVersion;
+        this.absentSales.committed(this.roundSales);
       },
     });
-    this.journalPart = new PendingList(async (client, rows) => insertRows(client, 'journal', JOURNAL_COLUMNS, rows));
+    this.journalPart = new PendingList(async (_client, rows) => insertPiece('journal', JOURNAL_COLUMNS, rows));
     this.salesPart = new PendingMap(async (client, entries) => {
+      // A sale the database did not have when it was looked up has no lines or payments to replace.
+      this.roundSales = new Set(entries.map(([id]) => id));
+      const stored = entries.filter(([id]) => !this.absentSales.take(id)).map(([id]) => textValue(id));
+      if (stored.length > 0) {
+        await runPieces(client, [
+          { sql: 'DELETE FROM sale_lines WHERE sale_identifier = ANY($1::text[])', params: [stored] },
+          { sql: 'DELETE FROM sale_payments WHERE sale_identifier = ANY($1::text[])', params: [stored] },
+        ]);
+      }
       const rows = entries.map(([, r]) => saleRow(r));
-      await insertRows(
-        client,
-        'sales',
-        SALE_COLUMNS,
-        rows.map((r) => r.row),
-        ['identifier'],
-      );
-      await client.query('DELETE FROM sale_lines WHERE sale_identifier = ANY($1::text[])', [entries.map(([id]) => textValue(id))]);
-      await insertRows(
-        client,
-        'sale_lines',
-        LINE_COLUMNS,
-        rows.flatMap((r) => r.lines),
-      );
-      await client.query('DELETE FROM sale_payments WHERE sale_identifier = ANY($1::text[])', [entries.map(([id]) => textValue(id))]);
-      await insertRows(
-        client,
-        'sale_payments',
-        PAYMENT_COLUMNS,
-        rows.flatMap((r) => r.payments),
-      );
+      return [
+        ...insertPiece(
+          'sales',
+          SALE_COLUMNS,
+          rows.map((r) => r.row),
+          ['identifier'],
+        ),
+        ...insertPiece(
+          'sale_lines',
+          LINE_COLUMNS,
+          rows.flatMap((r) => r.lines),
+        ),
+        ...insertPiece(
+          'sale_payments',
+          PAYMENT_COLUMNS,
+          rows.flatMap((r) => r.payments),
+        ),
+      ];
     });
-    this.quarantinePart = new PendingMap(async (client, entries) =>
-      insertRows(
-        client,
+    this.quarantinePart = new PendingMap(async (_client, entries) =>
+      insertPiece(
         'quarantine',
         QUARANTINE_COLUMNS,
         entries.map(([, q]) => [
@@ -346,9 +381,8 @@ export class PgStore implements Store {
         ['id'],
       ),
     );
-    this.modificationsPart = new PendingMap(async (client, entries) =>
-      insertRows(
-        client,
+    this.modificationsPart = new PendingMap(async (_client, entries) =>
+      insertPiece(
         'modifications',
         MODIFICATION_COLUMNS,
         entries.map(([, m]) => [m.version, textValue(m.entity) ?? '', textValue(m.identifier) ?? '', textValue(m.op) ?? '', timeValue(m.at), jsonText(m)]),
@@ -363,8 +397,7 @@ export class PgStore implements Store {
       }
       const gone = entries.filter(([p, q]) => q === null && p !== STOCK_RESET).map(([p]) => textValue(p));
       if (gone.length > 0) await client.query('DELETE FROM stock_levels WHERE product = ANY($1::text[])', [gone]);
-      await insertRows(
-        client,
+      return insertPiece(
         'stock_levels',
         [
           ['product', 'text'],
@@ -514,6 +547,7 @@ export class PgStore implements Store {
         await client.query('COMMIT');
         return;
       }
+      this.absentSales.reset();
       const full = this.commitQueue.pending;
       if (full) {
         this.log(`another process wrote since a failed round of this one: its writes are dropped (answered 503), the caches are reloaded`);
@@ -629,9 +663,12 @@ export class PgStore implements Store {
   async getSale(identifier: string): Promise<SaleRecord | undefined> {
     const pending = this.salesPart.get(identifier);
     if (pending) return pending;
-    const { rows } = await this.pool.query<{ record: SaleRecord }>('SELECT record FROM sales WHERE identifier = $1', [textValue(identifier)]);
+    const mark = this.absentSales.mark();
+    const { rows } = await prepared<{ record: SaleRecord }>(this.pool, 'SELECT record FROM sales WHERE identifier = $1', [textValue(identifier)]);
     // A round may have committed it between the two looks: the pending map is checked again.
-    return this.salesPart.get(identifier) ?? rows[0]?.record;
+    const record = this.salesPart.get(identifier) ?? rows[0]?.record;
+    if (record === undefined) this.absentSales.absent(identifier, mark);
+    return record;
   }
 
   async putSale(record: SaleRecord, _partitionDay: string): Promise<void> {
