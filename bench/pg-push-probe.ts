@@ -39,19 +39,23 @@ const cpu = (pid: number) => {
   const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(x[11]) + Number(x[12])) * 10;
 };
+// This cluster's server processes only (other PostgreSQL clusters may run on the machine).
+const postmaster = Number((await readFile(join(cluster.dir, 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]);
 const pgCpu = () =>
-  execFileSync('pgrep', ['-f', 'postgres'])
-    .toString()
-    .trim()
-    .split('\n')
-    .map(Number)
-    .reduce((s, p) => {
-      try {
-        return s + cpu(p);
-      } catch {
-        return s;
-      }
-    }, 0);
+  [
+    postmaster,
+    ...execFileSync('pgrep', ['-P', String(postmaster)])
+      .toString()
+      .trim()
+      .split('\n')
+      .map(Number),
+  ].reduce((s, p) => {
+    try {
+      return s + cpu(p);
+    } catch {
+      return s;
+    }
+  }, 0);
 const admin = new pg.Client({ connectionString: url });
 await admin.connect();
 const load = pushLoad(

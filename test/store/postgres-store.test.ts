@@ -233,6 +233,42 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     await b.close();
   });
 
+  it('answers the lookups of a push from one read ahead, unless a round or another process wrote the sale since', async () => {
+    const loc = await freshDatabase();
+    const a = await openStores(loc);
+    const b = await openStores(loc);
+    const pgA = a.store as PgStore;
+    const stored = saleRecord('201409200100041');
+    await a.store.putSale(stored, stored.history[0].at);
+    await a.store.commit();
+    const ahead = (ids: string[]) => {
+      pgA.prefetchSales(ids.map((id) => `TAB-1:${id}`));
+      // Read on the next turn of the event loop; the query's answer comes a little later.
+      return new Promise((resolve) => setTimeout(resolve, 100));
+    };
+    await ahead(['201409200100041', '201409200100042']);
+    expect((await a.store.getSale('TAB-1:201409200100041'))?.content).toBe(stored.content);
+    expect(await a.store.getSale('TAB-1:201409200100042')).toBeUndefined();
+    expect(pgA.salePrefetch.hits).toBe(2);
+    // This process's own round changed it since the read ahead: read again.
+    await ahead(['201409200100041']);
+    const mine = saleRecord('201409200100041', { seq: 2 });
+    await a.store.putSale(mine, mine.history[1].at);
+    await a.store.commit();
+    expect((await a.store.getSale('TAB-1:201409200100041'))?.content).toBe(mine.content);
+    // Another process changed it since: the unit of work catches up first, and reads it again.
+    await ahead(['201409200100041']);
+    const theirs = saleRecord('201409200100041', { seq: 3 });
+    await b.store.putSale(theirs, theirs.history[2].at);
+    await b.store.commit();
+    const done = await pgA.beginWrite();
+    expect((await a.store.getSale('TAB-1:201409200100041'))?.content).toBe(theirs.content);
+    done();
+    expect(pgA.salePrefetch.hits).toBe(2);
+    await a.close();
+    await b.close();
+  });
+
   it("two stores on one database both write; each sees the other's articles, stock and feed at its next read, and its own writes at once", async () => {
     const loc = await freshDatabase();
     const a = await openStores(loc);

@@ -25,7 +25,8 @@ import {
 } from './connection.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { OutboxListener } from './outbox-notify.js';
-import { AbsentSales } from './absent-sales.js';
+import { SaleLookups } from './sale-lookups.js';
+import { SalePrefetch } from './sale-prefetch.js';
 import { ArticleRows, articlesFromRows, readArticleChanges } from './pg-articles.js';
 import { prepared } from './prepared.js';
 import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
@@ -274,8 +275,20 @@ export class PgStore implements Store {
   private listener: OutboxListener | null = null;
   /** Refreshes run, for operators and tests. */
   refreshes = 0;
-  /** Sales known not stored yet: their round deletes no lines or payments first. */
-  private readonly absentSales = new AbsentSales();
+  /** What the sale lookups may still rely on: sales known not stored yet (their round deletes no lines or payments first), rows read ahead. */
+  private readonly saleLookups = new SaleLookups();
+  /** The push path's lookups, read ahead together (prefetchSales). */
+  readonly salePrefetch = new SalePrefetch(async (identifiers) => {
+    const keys = identifiers.map((id) => textValue(id));
+    const { rows } = await prepared<{ identifier: string; record: SaleRecord }>(
+      this.pool,
+      'SELECT identifier, record FROM sales WHERE identifier = ANY($1::text[])',
+      [keys],
+    );
+    // Keyed as asked (the column has U+FFFD where an identifier has a NUL), like getSale's own lookup.
+    const byKey = new Map(rows.map((r) => [r.identifier, r.record]));
+    return new Map(identifiers.flatMap((id, i) => (byKey.has(keys[i] ?? '') ? [[id, byKey.get(keys[i] ?? '')!] as const] : [])));
+  }, this.saleLookups);
   /** The sales the running round writes. */
   private roundSales: ReadonlySet<string> = new Set();
 
@@ -328,14 +341,14 @@ export class PgStore implements Store {
       },
       committed: () => {
         this.seen = this.roundVersion;
-        this.absentSales.committed(this.roundSales);
+        this.saleLookups.committed(this.roundSales);
       },
     });
     this.journalPart = new PendingList(async (_client, rows) => insertPiece('journal', JOURNAL_COLUMNS, rows));
     this.salesPart = new PendingMap(async (client, entries) => {
       // A sale the database did not have when it was looked up has no lines or payments to replace.
       this.roundSales = new Set(entries.map(([id]) => id));
-      const stored = entries.filter(([id]) => !this.absentSales.take(id)).map(([id]) => textValue(id));
+      const stored = entries.filter(([id]) => !this.saleLookups.take(id)).map(([id]) => textValue(id));
       if (stored.length > 0) {
         await runPieces(client, [
           { sql: 'DELETE FROM sale_lines WHERE sale_identifier = ANY($1::text[])', params: [stored] },
@@ -547,7 +560,7 @@ export class PgStore implements Store {
         await client.query('COMMIT');
         return;
       }
-      this.absentSales.reset();
+      this.saleLookups.reset();
       const full = this.commitQueue.pending;
       if (full) {
         this.log(`another process wrote since a failed round of this one: its writes are dropped (answered 503), the caches are reloaded`);
@@ -660,14 +673,24 @@ export class PgStore implements Store {
     this.articlesPart.noteChange(m);
   }
 
+  prefetchSales(identifiers: readonly string[]): void {
+    if (this.opened) this.salePrefetch.want(identifiers);
+  }
+
   async getSale(identifier: string): Promise<SaleRecord | undefined> {
     const pending = this.salesPart.get(identifier);
     if (pending) return pending;
-    const mark = this.absentSales.mark();
+    const ahead = await this.salePrefetch.take(identifier);
+    if (ahead) {
+      const record = this.salesPart.get(identifier) ?? ahead.record;
+      if (record === undefined) this.saleLookups.absent(identifier, ahead.mark);
+      return record;
+    }
+    const mark = this.saleLookups.mark();
     const { rows } = await prepared<{ record: SaleRecord }>(this.pool, 'SELECT record FROM sales WHERE identifier = $1', [textValue(identifier)]);
     // A round may have committed it between the two looks: the pending map is checked again.
     const record = this.salesPart.get(identifier) ?? rows[0]?.record;
-    if (record === undefined) this.absentSales.absent(identifier, mark);
+    if (record === undefined) this.saleLookups.absent(identifier, mark);
     return record;
   }
 
