@@ -338,6 +338,15 @@ export class WriteLease {
     return [...LOCK_KEY, this.backendPid, this.epoch];
   }
 
+  /**
+   * LEASE_CHECK with its parameters written in, for a simple query that holds several statements
+   * (no parameters there). They are numbers this process holds, never input: written as digits only.
+   */
+  checkSql(): string {
+    const literal = (v: unknown) => (v === null ? 'NULL' : `'${String(v).replace(/[^0-9]/g, '')}'`);
+    return LEASE_CHECK.replace(/\$([1-4])/g, (_, n: string) => literal(this.checkParams[Number(n) - 1]));
+  }
+
   /** Throws unless what LEASE_CHECK read says this process still holds the lease. */
   verify(row: Omit<LeaseCheck, 'current'> | undefined): void {
     if (this.epoch === null || row?.epoch !== this.epoch)

@@ -16,7 +16,6 @@ import {
   createClient,
   createPool,
   DatabaseUnavailableError,
-  LEASE_CHECK,
   LeaseLostError,
   WriteLease,
   type LeaseCheck,
@@ -49,7 +48,7 @@ export type Refresher = (client: pg.ClientBase, since: number | null) => Promise
  */
 const STOCK_RESET = '';
 /** A round's first statement: the lease's fencing check (LEASE_CHECK) and, only when it holds, the state version raised and notified. */
-const RAISE_VERSION = `WITH lease AS (${LEASE_CHECK}),
+const raiseVersion = (leaseCheck: string) => `WITH lease AS (${leaseCheck}),
   raised AS (UPDATE gateway_state SET version = version + 1 WHERE id AND (SELECT held AND current FROM lease)
     RETURNING version::text AS version, pg_notify('${STATE_CHANNEL}', version::text))
   SELECT lease.held, lease.epoch, raised.version FROM lease LEFT JOIN raised ON true`;
@@ -289,6 +288,8 @@ export class PgStore implements Store {
     const byKey = new Map(rows.map((r) => [r.identifier, r.record]));
     return new Map(identifiers.flatMap((id, i) => (byKey.has(keys[i] ?? '') ? [[id, byKey.get(keys[i] ?? '')!] as const] : [])));
   }, this.saleLookups);
+  /** Raised whenever a refresh finds writes of another process: what this one last wrote may no longer be what is stored. */
+  othersWrote = 0;
   /** The sales the running round writes. */
   private roundSales: ReadonlySet<string> = new Set();
 
@@ -320,17 +321,18 @@ export class PgStore implements Store {
     this.commitQueue = new PgCommitQueue(this.pool, {
       enter: () => this.lease.enter(true),
       begin: async (client) => {
-        // One round trip (a simple query may hold several statements). A round of a holder frozen
-        // mid-transaction must not hold up the next holder's epoch (FOR SHARE) for long. The round's
+        // ONE round trip (a simple query may hold several statements, but no parameters): BEGIN,
+        // the settings, and the fencing check with the version raise (only when the lease is held;
+        // the round fails and rolls back otherwise). A round of a holder frozen mid-transaction
+        // must not hold up the next holder's epoch (FOR SHARE) for long. The round's other
         // statements are prepared, and their plans do not depend on the values: planned once per
         // connection instead of five times first (plan_cache_mode's default) for every variant.
         this.roundSales = new Set();
-        await client.query(
-          `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${this.lease.timings.idleTimeoutMs}; SET LOCAL plan_cache_mode = force_generic_plan`,
-        );
-        // The fencing check and the version raise in one statement; the version is raised only
-        // when the lease is held, and the round fails (rolls back) otherwise.
-        const { rows } = await prepared<Omit<LeaseCheck, 'current'> & { version: string | null }>(client, RAISE_VERSION, this.lease.checkParams);
+        const results = (await client.query(
+          `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${this.lease.timings.idleTimeoutMs}; SET LOCAL plan_cache_mode = force_generic_plan;
+          ${raiseVersion(this.lease.checkSql())}`,
+        )) as unknown as pg.QueryResult<Omit<LeaseCheck, 'current'> & { version: string | null }>[];
+        const { rows } = results[results.length - 1];
         try {
           this.lease.verify(rows[0]);
         } catch (err) {
@@ -561,6 +563,7 @@ export class PgStore implements Store {
         return;
       }
       this.saleLookups.reset();
+      this.othersWrote++;
       const full = this.commitQueue.pending;
       if (full) {
         this.log(`another process wrote since a failed round of this one: its writes are dropped (answered 503), the caches are reloaded`);
