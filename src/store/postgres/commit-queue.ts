@@ -146,7 +146,8 @@ export class PgCommitQueue {
     client.on('error', dropped);
     try {
       await this.hooks.begin(client);
-      // In part order: the journal first, then sales, quarantine, articles, back office, outbox.
+      // In part order (the journal first, then sales, quarantine, articles, back office, outbox),
+      // what must come first; then every part's pieces at once, in one statement.
       const pieces: Piece[] = [];
       for (const t of taken) pieces.push(...(await t.write(client)));
       await runPieces(client, pieces);

@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
-import { prepared } from './prepared.js';
 import { describeDatabase } from './sql-values.js';
 
 export interface PostgresOptions {
@@ -323,28 +322,17 @@ export class WriteLease {
   }
 
   /**
-   * Inside a commit round's transaction: fails the round unless the lease's connection still holds
-   * the lock (a dropped connection may not have been noticed yet) and no other process took the
-   * lease since (the epoch); FOR SHARE makes a new holder's epoch wait until this round has committed.
-   * LEASE_CHECK with checkParams reads it (a round runs it inside its first statement), verify() says it.
-   */
-  async assertHeld(client: pg.ClientBase): Promise<void> {
-    const { rows } = await prepared<LeaseCheck>(client, LEASE_CHECK, this.checkParams);
-    this.verify(rows[0]);
-  }
-
-  /** The parameters of LEASE_CHECK ($1 to $4). */
-  get checkParams(): unknown[] {
-    return [...LOCK_KEY, this.backendPid, this.epoch];
-  }
-
-  /**
-   * LEASE_CHECK with its parameters written in, for a simple query that holds several statements
-   * (no parameters there). They are numbers this process holds, never input: written as digits only.
+   * The fencing check a commit round runs inside its transaction (its first round trip): LEASE_CHECK
+   * with its parameters written in, for a simple query that holds several statements (no parameters
+   * there; they are numbers this process holds, never input: written as digits only). verify()
+   * then fails the round unless the lease's connection still holds the lock (a dropped connection
+   * may not have been noticed yet) and no other process took the lease since (the epoch); FOR SHARE
+   * makes a new holder's epoch wait until this round has committed.
    */
   checkSql(): string {
+    const params = [...LOCK_KEY, this.backendPid, this.epoch];
     const literal = (v: unknown) => (v === null ? 'NULL' : `'${String(v).replace(/[^0-9]/g, '')}'`);
-    return LEASE_CHECK.replace(/\$([1-4])/g, (_, n: string) => literal(this.checkParams[Number(n) - 1]));
+    return LEASE_CHECK.replace(/\$([1-4])/g, (_, n: string) => literal(params[Number(n) - 1]));
   }
 
   /** Throws unless what LEASE_CHECK read says this process still holds the lease. */
