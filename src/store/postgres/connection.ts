@@ -133,7 +133,7 @@ export interface LeaseHooks {
  * another process waits, after maxHoldMs. A heartbeat keeps the transaction busy; a holder that
  * is frozen (SIGSTOP) or cut off goes silent, and the server ends its session after idleTimeoutMs,
  * which frees the lock for the next process. Fencing: every acquisition raises the epoch in
- * gateway_leader, and every commit round checks lock and epoch (assertHeld), so a holder that lost
+ * gateway_leader, and every commit round checks lock and epoch (checkSql and verify), so a holder that lost
  * the lease can never commit.
  */
 export class WriteLease {
@@ -357,7 +357,7 @@ export class WriteLease {
   }
 
   /**
-   * A round found the lease gone (assertHeld): this hold is over. Units already admitted finish
+   * A round found the lease gone (verify): this hold is over. Units already admitted finish
    * (their rounds take the lease again, and fail if another process wrote meanwhile).
    */
   forfeit(): void {
