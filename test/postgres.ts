@@ -181,15 +181,15 @@ export async function waitingForLock(url: string, pid: number, what: string): Pr
   );
 }
 
-/** Polls until a statement starting with `prefix` waits for a lock in the database of `url`. */
-export async function statementWaiting(url: string, prefix: string, what: string): Promise<void> {
+/**
+ * Polls until a statement holding `text` waits for a lock in the database of `url` (a commit round's
+ * writes run as one statement, `WITH w1 AS (INSERT INTO journal …), w2 AS (INSERT INTO sales …)`).
+ */
+export async function statementWaiting(url: string, text: string, what: string): Promise<void> {
   await until(
     async () =>
-      (
-        await queryRows(url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND starts_with(query, $1)`, [
-          prefix,
-        ])
-      ).length > 0,
+      (await queryRows(url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND strpos(query, $1) > 0`, [text]))
+        .length > 0,
     what,
   );
 }

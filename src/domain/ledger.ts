@@ -74,6 +74,9 @@ interface Candidate {
   payload: unknown;
 }
 
+/** A push's first invoices are looked up ahead (a tablet pushes a few at a time; a big import goes slice by slice anyway). */
+const PREFETCH_INVOICES = 100;
+
 /** How long one serialised step of a push may work before it lets other pushes in. */
 const PUSH_SLICE_MS = 4;
 
@@ -163,6 +166,14 @@ export class SalesLedger {
    * commit round, not for the whole big push).
    */
   ingestInvoices(invoices: unknown[], ctx: PushContext): Promise<PushSummary> {
+    // The identifiers the translation will give (invoiceToSale): read ahead while this push waits for its turn.
+    if (this.store.prefetchSales && ctx.cashRegisterName) {
+      const ids = invoices
+        .slice(0, PREFETCH_INVOICES)
+        .map(invoiceIdOf)
+        .filter((id) => id !== undefined);
+      this.store.prefetchSales(ids.map((id) => `${ctx.cashRegisterName}:${id}`));
+    }
     return this.uow.transact(async () => {
       const summary: PushSummary = { received: invoices.length, created: 0, updated: 0, unchanged: 0, quarantined: 0 };
       let next = 0;

@@ -103,6 +103,17 @@ describe.skipIf(skipPostgres)('equal gateway processes on one PostgreSQL databas
     expect((await stored())!.registers['TAB-1'].lastPushAt).toBe(newest);
   });
 
+  it('stats pushed through both in turn add up: each process adds to what the other stored, not to what it wrote last', async () => {
+    const url = await db.cluster.createDatabase();
+    const a = await gateway(url);
+    const b = await gateway(url);
+    for (const [i, g] of [a, a, b, a, b, b, a].entries()) expect((await push(g, [sale(202612030300 + i)])).body).toMatchObject({ created: 1 });
+    const buckets = await queryRows<{ sales: number }>(url, `SELECT sum((figures->>'saleCount')::int)::int AS sales FROM stats_buckets`);
+    expect(buckets).toEqual([{ sales: 7 }]);
+    const items = await queryRows<{ sales: number }>(url, `SELECT sum(sale_count)::int AS sales FROM stats_items WHERE kind = 'product'`);
+    expect(items).toEqual([{ sales: 7 }]);
+  });
+
   it('a database that went down and came back: both processes answer 503 to writes meanwhile, then write again and see each other, without a restart', async () => {
     const url = await db.cluster.createDatabase();
     const a = await gateway(url);

@@ -9,6 +9,7 @@ import { journalEntryOf } from '../../src/store/postgres/pg-store.js';
 import { describeDatabase } from '../../src/store/postgres/sql-values.js';
 import { NotDurableError } from '../../src/domain/ports/unit-of-work.js';
 import type { Product, Tax } from '../../src/domain/types.js';
+import type { SaleRecord } from '../../src/domain/ports/records.js';
 import { removeDir } from '../helpers.js';
 import { MISSING_POSTGRES, PG_BIN, skipPostgres, startPostgres, startTcpProxy, statementWaiting, type PgCluster, queryRows } from '../postgres.js';
 import { openStores, saleRecord, storeContract, type StoreLocation } from './contract.js';
@@ -188,6 +189,84 @@ describe.skipIf(skipPostgres)('PostgreSQL store (a throwaway cluster)', () => {
     } finally {
       await Promise.all(clients.map((c) => c.end()));
     }
+  });
+
+  it("a sale's lines and payments are replaced when it changes, also when it was absent at its lookup and another process stored it since", async () => {
+    const loc = await freshDatabase();
+    const a = await openStores(loc);
+    const b = await openStores(loc);
+    const twoOfEach = (r: SaleRecord): SaleRecord => ({
+      ...r,
+      sale: { ...r.sale, lines: [r.sale.lines[0], { ...r.sale.lines[0], lineNo: 2 }], payments: [r.sale.payments[0], { ...r.sale.payments[0], code: '1' }] },
+    });
+    const counts = async (id: string) =>
+      (
+        await queryRows<{ lines: number; payments: number }>(
+          loc.url,
+          'SELECT (SELECT count(*)::int FROM sale_lines WHERE sale_identifier = $1) AS lines, (SELECT count(*)::int FROM sale_payments WHERE sale_identifier = $1) AS payments',
+          [id],
+        )
+      )[0];
+    // One process: absent at its lookup, stored (nothing to delete first), then changed.
+    const own = saleRecord('201409200100031');
+    expect(await a.store.getSale(own.sale.identifier)).toBeUndefined();
+    await a.store.putSale(twoOfEach(own), own.history[0].at);
+    await a.store.commit();
+    expect(await counts(own.sale.identifier)).toEqual({ lines: 2, payments: 2 });
+    const ownChanged = saleRecord('201409200100031', { seq: 2 });
+    await a.store.putSale(ownChanged, ownChanged.history[1].at);
+    await a.store.commit();
+    expect(await counts(own.sale.identifier)).toEqual({ lines: 1, payments: 1 });
+    // Absent when A looked it up; B stores it meanwhile; A's next unit of work (which first catches
+    // up with B) changes it: its round replaces B's rows.
+    const other = saleRecord('201409200100032');
+    expect(await a.store.getSale(other.sale.identifier)).toBeUndefined();
+    await b.store.putSale(twoOfEach(other), other.history[0].at);
+    await b.store.commit();
+    const done = await (a.store as PgStore).beginWrite();
+    const otherChanged = saleRecord('201409200100032', { seq: 2 });
+    await a.store.putSale(otherChanged, otherChanged.history[1].at);
+    await a.store.commit();
+    done();
+    expect(await counts(other.sale.identifier)).toEqual({ lines: 1, payments: 1 });
+    await a.close();
+    await b.close();
+  });
+
+  it('answers the lookups of a push from one read ahead, unless a round or another process wrote the sale since', async () => {
+    const loc = await freshDatabase();
+    const a = await openStores(loc);
+    const b = await openStores(loc);
+    const pgA = a.store as PgStore;
+    const stored = saleRecord('201409200100041');
+    await a.store.putSale(stored, stored.history[0].at);
+    await a.store.commit();
+    const ahead = (ids: string[]) => {
+      pgA.prefetchSales(ids.map((id) => `TAB-1:${id}`));
+      // Read on the next turn of the event loop; the query's answer comes a little later.
+      return new Promise((resolve) => setTimeout(resolve, 100));
+    };
+    await ahead(['201409200100041', '201409200100042']);
+    expect((await a.store.getSale('TAB-1:201409200100041'))?.content).toBe(stored.content);
+    expect(await a.store.getSale('TAB-1:201409200100042')).toBeUndefined();
+    expect(pgA.salePrefetch.hits).toBe(2);
+    // This process's own round changed it since the read ahead: read again.
+    await ahead(['201409200100041']);
+    const mine = saleRecord('201409200100041', { seq: 2 });
+    await a.store.putSale(mine, mine.history[1].at);
+    await a.store.commit();
+    expect((await a.store.getSale('TAB-1:201409200100041'))?.content).toBe(mine.content);
+    // Another process changed it since: the unit of work catches up first, and reads it again.
+    await ahead(['201409200100041']);
+    const theirs = saleRecord('201409200100041', { seq: 3 });
+    await b.store.putSale(theirs, theirs.history[2].at);
+    await b.store.commit();
+    const done = await pgA.beginWrite();
+    expect((await a.store.getSale('TAB-1:201409200100041'))?.content).toBe(theirs.content);
+    done();
+    expect(pgA.salePrefetch.hits).toBe(2);
+    await a.close();
+    await b.close();
   });
 
   it("two stores on one database both write; each sees the other's articles, stock and feed at its next read, and its own writes at once", async () => {

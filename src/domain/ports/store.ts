@@ -61,6 +61,12 @@ export interface Store {
   addModification(m: Modification): Promise<void>;
 
   getSale(identifier: string): Promise<SaleRecord | undefined>;
+  /**
+   * A hint: these sales are about to be looked up (a push's invoices, before its turn in the
+   * ledger's serialised step). A server database reads them ahead, together, in one query;
+   * getSale still answers exactly what it would have.
+   */
+  prefetchSales?(identifiers: readonly string[]): void;
   putSale(record: SaleRecord, partitionDay: string): Promise<void>;
 
   /**

@@ -2,10 +2,25 @@ import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type pg from 'pg';
 import { deferred, type Deferred } from '../deferred.js';
 import { isQueryTimeout } from './connection.js';
+import { prepared } from './prepared.js';
+
+/**
+ * One data-modifying statement (`$1`… its own parameters) that a part hands to the round instead of
+ * running it: the round runs every part's pieces together, as the CTEs of ONE statement.
+ */
+export interface Piece {
+  sql: string;
+  params: unknown[];
+}
 
 /** What one part of the store (sales, journal, back office, outbox…) puts into a commit round. */
 export interface TakenWrites {
-  write(client: pg.PoolClient): Promise<void>;
+  /**
+   * Runs what must come first (reads, deletes of rows written again), each statement on its own,
+   * and returns the pieces: they run after every part's write, in one statement. Pieces of one
+   * statement see none of each other's changes, so two pieces never write the same table's rows.
+   */
+  write(client: pg.PoolClient): Promise<Piece[]>;
   /** The round committed. */
   committed(): void;
   /** The round failed: keep the writes for the next one (unless something newer replaced them). */
@@ -25,7 +40,7 @@ export interface RoundPart {
 export interface RoundHooks {
   /** Before a round takes a connection: write access (the lease), with the function that says the round is done. */
   enter(): Promise<() => void>;
-  /** First statements of every round's transaction: check the lease is still held, raise the state version. */
+  /** Starts every round's transaction (BEGIN is the hook's): check the lease is still held, raise the state version. */
   begin(client: pg.PoolClient): Promise<void>;
   /** The round committed. */
   committed(): void;
@@ -130,10 +145,12 @@ export class PgCommitQueue {
     };
     client.on('error', dropped);
     try {
-      await client.query('BEGIN');
       await this.hooks.begin(client);
-      // In part order: the journal first, then sales, quarantine, articles, back office, outbox.
-      for (const t of taken) await t.write(client);
+      // In part order (the journal first, then sales, quarantine, articles, back office, outbox),
+      // what must come first; then every part's pieces at once, in one statement.
+      const pieces: Piece[] = [];
+      for (const t of taken) pieces.push(...(await t.write(client)));
+      await runPieces(client, pieces);
       await client.query('COMMIT');
       this.hooks.committed();
     } catch (err) {
@@ -160,7 +177,7 @@ export class PendingMap<V> implements RoundPart {
   private queued = new Map<string, V>();
   private inFlight = new Map<string, V>();
 
-  constructor(private readonly writeAll: (client: pg.PoolClient, entries: [string, V][]) => Promise<void>) {}
+  constructor(private readonly writeAll: (client: pg.PoolClient, entries: [string, V][]) => Promise<Piece[]>) {}
 
   set(key: string, value: V): void {
     this.queued.set(key, value);
@@ -215,7 +232,7 @@ export class PendingMap<V> implements RoundPart {
 export class PendingSnapshots<V> implements RoundPart {
   private queued = new Map<string, () => V>();
 
-  constructor(private readonly writeAll: (client: pg.PoolClient, values: V[]) => Promise<void>) {}
+  constructor(private readonly writeAll: (client: pg.PoolClient, values: V[]) => Promise<Piece[]>) {}
 
   set(key: string, snapshot: () => V): void {
     this.queued.set(key, snapshot);
@@ -248,7 +265,7 @@ export class PendingSnapshots<V> implements RoundPart {
 export class PendingList<V> implements RoundPart {
   private queued: V[] = [];
 
-  constructor(private readonly writeAll: (client: pg.PoolClient, items: V[]) => Promise<void>) {}
+  constructor(private readonly writeAll: (client: pg.PoolClient, items: V[]) => Promise<Piece[]>) {}
 
   push(item: V): void {
     this.queued.push(item);
@@ -282,7 +299,7 @@ export class PendingDoc implements RoundPart {
 
   constructor(
     private readonly snapshot: () => string,
-    private readonly writeDoc: (client: pg.PoolClient, json: string) => Promise<void>,
+    private readonly writeDoc: (client: pg.PoolClient, json: string) => Promise<Piece[]>,
   ) {}
 
   mark(): void {
@@ -315,10 +332,10 @@ export type Column = [name: string, type: string];
 
 /**
  * One statement for many rows: INSERT … SELECT FROM unnest($1::type[], …) in array order, with
- * ON CONFLICT (key) DO UPDATE of every other column when `conflict` is given.
+ * ON CONFLICT (key) DO UPDATE of every other column when `conflict` is given. No rows: no piece.
  */
-export async function insertRows(client: pg.PoolClient, table: string, columns: Column[], rows: unknown[][], conflict?: string[]): Promise<void> {
-  if (rows.length === 0) return;
+export function insertPiece(table: string, columns: Column[], rows: unknown[][], conflict?: string[]): Piece[] {
+  if (rows.length === 0) return [];
   const params = columns.map((_, i) => rows.map((r) => r[i]));
   const unnest = columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
   const names = columns.map(([n]) => n);
@@ -327,5 +344,31 @@ export async function insertRows(client: pg.PoolClient, table: string, columns: 
     const rest = names.filter((n) => !conflict.includes(n));
     sql += ` ON CONFLICT (${conflict.join(', ')}) DO ${rest.length ? `UPDATE SET ${rest.map((n) => `${n} = EXCLUDED.${n}`).join(', ')}` : 'NOTHING'}`;
   }
-  await client.query(sql, params);
+  return [{ sql, params }];
+}
+
+/** insertPiece run on its own. */
+export async function insertRows(client: pg.PoolClient, table: string, columns: Column[], rows: unknown[][], conflict?: string[]): Promise<void> {
+  await runPieces(client, insertPiece(table, columns, rows, conflict));
+}
+
+/**
+ * Pieces as one statement (`WITH w1 AS (…), w2 AS (…) SELECT`): one round trip, and one prepared
+ * statement per combination of pieces. PostgreSQL runs every data-modifying CTE to completion,
+ * checks foreign keys at the end of the statement (sale lines may come with their sale), and
+ * raises any piece's error for the whole statement (the round then rolls back).
+ */
+export async function runPieces(client: pg.PoolClient, pieces: Piece[]): Promise<void> {
+  if (pieces.length === 0) return;
+  if (pieces.length === 1) {
+    await prepared(client, pieces[0].sql, pieces[0].params);
+    return;
+  }
+  const params: unknown[] = [];
+  const ctes = pieces.map((p, i) => {
+    const offset = params.length;
+    params.push(...p.params);
+    return `w${i + 1} AS (${p.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`;
+  });
+  await prepared(client, `WITH ${ctes.join(',\n')}\nSELECT`, params);
 }

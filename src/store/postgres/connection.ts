@@ -88,6 +88,20 @@ const LOCK_FILTER = `locktype = 'advisory' AND classid = $1 AND objid = $2 AND o
 const HOLDER_SQL = `SELECT a.application_name, host(a.client_addr) AS client_addr, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
   WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2 AND l.granted`;
 
+/** What LEASE_CHECK reads: the lock held by the lease's connection, the epoch, and whether that is the hold's epoch. */
+export interface LeaseCheck {
+  held: boolean;
+  epoch: string;
+  current: boolean;
+}
+
+/**
+ * The fencing check of a commit round ($1, $2: the lock key; $3: the lease's server process; $4: the
+ * epoch of this hold): one row, locked FOR SHARE, unless gateway_leader has none.
+ */
+export const LEASE_CHECK = `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE ${LOCK_FILTER} AND granted AND pid = $3) AS held,
+  epoch::text AS epoch, epoch::text = $4::text AS current FROM gateway_leader WHERE id FOR SHARE`;
+
 export interface LeaseTimings {
   /** A statement on the lease's connection this often, so the server sees a live holder. */
   heartbeatMs: number;
@@ -119,7 +133,7 @@ export interface LeaseHooks {
  * another process waits, after maxHoldMs. A heartbeat keeps the transaction busy; a holder that
  * is frozen (SIGSTOP) or cut off goes silent, and the server ends its session after idleTimeoutMs,
  * which frees the lock for the next process. Fencing: every acquisition raises the epoch in
- * gateway_leader, and every commit round checks lock and epoch (assertHeld), so a holder that lost
+ * gateway_leader, and every commit round checks lock and epoch (checkSql and verify), so a holder that lost
  * the lease can never commit.
  */
 export class WriteLease {
@@ -308,19 +322,24 @@ export class WriteLease {
   }
 
   /**
-   * Inside a commit round's transaction: fails the round unless the lease's connection still holds
-   * the lock (a dropped connection may not have been noticed yet) and no other process took the
-   * lease since (the epoch); FOR SHARE makes a new holder's epoch wait until this round has committed.
+   * The fencing check a commit round runs inside its transaction (its first round trip): LEASE_CHECK
+   * with its parameters written in, for a simple query that holds several statements (no parameters
+   * there; they are numbers this process holds, never input: written as digits only). verify()
+   * then fails the round unless the lease's connection still holds the lock (a dropped connection
+   * may not have been noticed yet) and no other process took the lease since (the epoch); FOR SHARE
+   * makes a new holder's epoch wait until this round has committed.
    */
-  async assertHeld(client: pg.ClientBase): Promise<void> {
-    const { rows } = await client.query<{ held: boolean; epoch: string }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE ${LOCK_FILTER} AND granted AND pid = $3) AS held,
-        epoch::text FROM gateway_leader WHERE id FOR SHARE`,
-      [...LOCK_KEY, this.backendPid],
-    );
-    if (this.epoch === null || rows[0]?.epoch !== this.epoch)
+  checkSql(): string {
+    const params = [...LOCK_KEY, this.backendPid, this.epoch];
+    const literal = (v: unknown) => (v === null ? 'NULL' : `'${String(v).replace(/[^0-9]/g, '')}'`);
+    return LEASE_CHECK.replace(/\$([1-4])/g, (_, n: string) => literal(params[Number(n) - 1]));
+  }
+
+  /** Throws unless what LEASE_CHECK read says this process still holds the lease. */
+  verify(row: Omit<LeaseCheck, 'current'> | undefined): void {
+    if (this.epoch === null || row?.epoch !== this.epoch)
       throw new LeaseLostError('another gateway process took the write lease since this round began; it is not done');
-    if (!rows[0].held) throw new LeaseLostError('lost the write lease (its connection was dropped); it is taken again for the next unit of work');
+    if (!row.held) throw new LeaseLostError('lost the write lease (its connection was dropped); it is taken again for the next unit of work');
   }
 
   /** The lease's connection went away without a word from the server (a test freezing a holder uses this too). */
@@ -338,7 +357,7 @@ export class WriteLease {
   }
 
   /**
-   * A round found the lease gone (assertHeld): this hold is over. Units already admitted finish
+   * A round found the lease gone (verify): this hold is over. Units already admitted finish
    * (their rounds take the lease again, and fail if another process wrote meanwhile).
    */
   forfeit(): void {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { createClient } from './connection.js';
+import { prepared } from './prepared.js';
 
 /** The channel a transaction that adds outbox items notifies on; the payload is the item's target. */
 export const OUTBOX_CHANNEL = 'tabshop_outbox';
@@ -9,7 +10,7 @@ export const OUTBOX_CHANNEL = 'tabshop_outbox';
 export async function notifyOutbox(client: pg.ClientBase, targets: Iterable<string>): Promise<void> {
   const distinct = [...new Set(targets)];
   if (distinct.length === 0) return;
-  await client.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', t) FROM unnest($1::text[]) AS t`, [distinct]);
+  await prepared(client, `SELECT pg_notify('${OUTBOX_CHANNEL}', t) FROM unnest($1::text[]) AS t`, [distinct]);
 }
 
 export interface OutboxListenerOptions {

@@ -240,6 +240,7 @@ export class ArticleRows implements RoundPart {
             [version],
           );
         }
+        return [];
       },
       committed: () => {
         for (const d of done) d();

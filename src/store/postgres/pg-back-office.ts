@@ -2,7 +2,7 @@ import type { BalanceMovement } from '../../domain/reports.js';
 import type { BackOfficeRefresh, BackOfficeVisit, DayFiguresRow, RegisterRow } from '../../domain/ports/back-office-store.js';
 import type { SaleRecord } from '../../domain/ports/records.js';
 import type { BackOfficeStore, ClosedDay, PresenceDoc } from '../back-office-port.js';
-import { insertRows, PendingDoc, PendingMap, PendingSnapshots } from './commit-queue.js';
+import { insertPiece, PendingDoc, PendingMap, PendingSnapshots } from './commit-queue.js';
 import { PgStats } from './pg-stats.js';
 import type { PgStore } from './pg-store.js';
 import { jsonText, numericValue, textValue, timeValue } from './sql-values.js';
@@ -28,9 +28,8 @@ export class PgBackOfficeStore implements BackOfficeStore {
   private buildPresence: (() => PresenceDoc) | null = null;
 
   constructor(private readonly store: PgStore) {
-    this.days = new PendingMap(async (client, entries) =>
-      insertRows(
-        client,
+    this.days = new PendingMap(async (_client, entries) =>
+      insertPiece(
         'closed_days',
         [
           ['day_id', 'text'],
@@ -44,9 +43,8 @@ export class PgBackOfficeStore implements BackOfficeStore {
         ['day_id'],
       ),
     );
-    this.movements = new PendingMap(async (client, entries) =>
-      insertRows(
-        client,
+    this.movements = new PendingMap(async (_client, entries) =>
+      insertPiece(
         'cash_movements',
         [
           ['id', 'text'],
@@ -61,17 +59,16 @@ export class PgBackOfficeStore implements BackOfficeStore {
     );
     this.presence = new PendingDoc(
       () => jsonText(this.currentPresence()),
-      async (client, json) => {
-        // Several processes write it: each time keeps the later of the stored one and this one's (migrations/0017).
-        await client.query(
-          'INSERT INTO presence (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = tabshop_presence_merge(presence.doc::jsonb, EXCLUDED.doc::jsonb)::json',
-          [json],
-        );
-      },
+      // Several processes write it: each time keeps the later of the stored one and this one's (migrations/0017).
+      async (_client, json) => [
+        {
+          sql: 'INSERT INTO presence (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = tabshop_presence_merge(presence.doc::jsonb, EXCLUDED.doc::jsonb)::json',
+          params: [json],
+        },
+      ],
     );
-    this.registers = new PendingSnapshots(async (client, rows) =>
-      insertRows(
-        client,
+    this.registers = new PendingSnapshots(async (_client, rows) =>
+      insertPiece(
         'back_office_registers',
         [
           ['cash_register', 'text'],
@@ -82,9 +79,8 @@ export class PgBackOfficeStore implements BackOfficeStore {
         ['cash_register'],
       ),
     );
-    this.dayFigures = new PendingSnapshots(async (client, rows) =>
-      insertRows(
-        client,
+    this.dayFigures = new PendingSnapshots(async (_client, rows) =>
+      insertPiece(
         'day_figures',
         [
           ['day_id', 'text'],
@@ -101,9 +97,7 @@ export class PgBackOfficeStore implements BackOfficeStore {
     this.stats = new PgStats(store);
     this.backfill = new PendingDoc(
       () => 'true',
-      async (client) => {
-        await client.query('UPDATE back_office_state SET backfilled = true WHERE id');
-      },
+      async () => [{ sql: 'UPDATE back_office_state SET backfilled = true WHERE id', params: [] }],
     );
     for (const part of [this.days, this.movements, this.presence, this.registers, this.dayFigures, this.stats, this.backfill]) store.join(part);
     store.onRefreshRows(async (client, since) => {

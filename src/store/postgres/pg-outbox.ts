@@ -3,6 +3,7 @@ import type { OutboxItem, OutboxState } from '../outbox-store.js';
 import type pg from 'pg';
 import { PendingDoc, PendingMap } from './commit-queue.js';
 import { notifyOutbox } from './outbox-notify.js';
+import { prepared } from './prepared.js';
 import type { PgStore } from './pg-store.js';
 import { jsonText, textValue } from './sql-values.js';
 
@@ -16,7 +17,8 @@ interface Written {
 
 export async function writeItems(client: pg.PoolClient, items: OutboxItem[], onConflict: string): Promise<void> {
   if (items.length === 0) return;
-  await client.query(
+  await prepared(
+    client,
     `INSERT INTO outbox (target, key, cash_register, seq, dead, dismissed, next_attempt_at, item)
     SELECT u.target, u.key, u.cash_register, u.seq, u.dead, u.dismissed, u.next_attempt_at, u.item
     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::boolean[], $7::timestamptz[], $8::json[]) WITH ORDINALITY
@@ -70,12 +72,13 @@ export class PgOutboxStore implements OutboxStorage {
         client,
         live.filter((w) => w.item.dead === undefined).map((w) => w.item.target),
       );
+      return [];
     });
     this.stateDocPart = new PendingDoc(
       () => jsonText(this.stateDoc),
-      async (client, json) => {
-        await client.query('INSERT INTO outbox_state (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc', [json]);
-      },
+      async (_client, json) => [
+        { sql: 'INSERT INTO outbox_state (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc', params: [json] },
+      ],
     );
     store.join(this.rows);
     store.join(this.stateDocPart);

@@ -5,8 +5,9 @@ import { NotDurableError } from '../../domain/ports/unit-of-work.js';
 import { figuresFromJson, figuresToJson, type FiguresJson } from '../../domain/figures-json.js';
 import { applyToItems, Figures, ItemFigures, type ChangeFacts } from '../../domain/reports.js';
 import { dateOf } from '../../domain/stats.js';
-import { insertRows, type RoundPart, type TakenWrites } from './commit-queue.js';
+import { insertPiece, type Piece, type RoundPart, type TakenWrites } from './commit-queue.js';
 import type { PgStore } from './pg-store.js';
+import { prepared } from './prepared.js';
 import { textValue } from './sql-values.js';
 
 type ItemKind = 'product' | 'category';
@@ -61,6 +62,8 @@ function isSqlDate(date: string): boolean {
   return /^(?!0000)\d{4}-\d{2}-\d{2}$/.test(date) && !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(date);
 }
 const keyOf = (date: string, register: string) => `${date}\u0000${register}`;
+/** Buckets whose figures are kept as last written (a few per register and day in use). */
+const MAX_KNOWN = 1_000;
 const exact = (numeric: string) => new Exact().add(Exact.of(numeric));
 const ITEM_SUMS = ['quantity', 'gross', 'vat', 'cost'] as const;
 const DATE = "to_char(received_on, 'YYYY-MM-DD') AS received_on";
@@ -75,6 +78,8 @@ const IN_RANGE = `($1::date IS NULL OR received_on >= $1::date) AND ($2::date IS
  */
 export class PgStats implements StatsStore, RoundPart {
   private queued = new Map<string, Bucket>();
+  /** The figures of the buckets this process last wrote, and store.othersWrote then. */
+  private readonly known = new Map<string, { figures: FiguresJson; since: number }>();
 
   constructor(private readonly store: PgStore) {}
 
@@ -164,32 +169,57 @@ export class PgStats implements StatsStore, RoundPart {
     if (this.queued.size === 0) return null;
     const taken = [...this.queued.values()];
     this.queued = new Map();
+    const written = new Map<string, FiguresJson>();
+    // As the round begins: a refresh during the round leaves what it wrote unknown.
+    const since = this.store.othersWrote;
     return {
-      write: (client) => this.write(client, taken),
-      committed: () => undefined,
-      // Sums commute: what the failed round took joins what came since.
+      write: (client) => this.write(client, taken, written),
+      committed: () => {
+        if (this.known.size + written.size > MAX_KNOWN) this.known.clear();
+        for (const [key, figures] of written) this.known.set(key, { figures, since });
+      },
+      // Sums commute: what the failed round took joins what came since. What it wrote is unknown now.
       failed: () => {
         for (const d of taken) addInto(this.delta(d.date, d.register), d);
+        for (const key of written.keys()) this.known.delete(key);
       },
     };
   }
 
-  private async write(client: pg.PoolClient, deltas: Bucket[]): Promise<void> {
+  /**
+   * The buckets' stored figures: as this process last wrote them while nobody else may have written
+   * since (only the holder of the write lease writes, and a process that takes it catches up with
+   * the others' writes first: store.othersWrote), else read (and locked) in one statement. The
+   * pieces add to them and to their item rows; `written` gets the figures the round writes.
+   */
+  private async write(client: pg.PoolClient, deltas: Bucket[], written: Map<string, FiguresJson>): Promise<Piece[]> {
     const registers = deltas.map((d) => textValue(d.register) ?? '');
-    const { rows } = await client.query<{ received_on: string; cash_register: string; figures: FiguresJson }>(
-      `SELECT ${DATE}, cash_register, figures FROM stats_buckets
-        WHERE (received_on, cash_register) IN (SELECT * FROM unnest($1::date[], $2::text[])) FOR UPDATE`,
-      [deltas.map((d) => d.date), registers],
-    );
-    const stored = new Map(rows.map((row) => [keyOf(row.received_on, row.cash_register), row.figures]));
+    const keys = deltas.map((d, i) => keyOf(d.date, registers[i]));
+    const stored = new Map<string, FiguresJson | undefined>();
+    for (const key of keys) {
+      const known = this.known.get(key);
+      if (known?.since === this.store.othersWrote) stored.set(key, known.figures);
+    }
+    const unknown = deltas.filter((_, i) => !stored.has(keys[i]));
+    if (unknown.length > 0) {
+      const { rows } = await prepared<{ received_on: string; cash_register: string; figures: FiguresJson }>(
+        client,
+        `SELECT ${DATE}, cash_register, figures FROM stats_buckets
+          WHERE (received_on, cash_register) IN (SELECT * FROM unnest($1::date[], $2::text[])) FOR UPDATE`,
+        [unknown.map((d) => d.date), unknown.map((d) => textValue(d.register) ?? '')],
+      );
+      for (const key of keys) if (!stored.has(key)) stored.set(key, undefined);
+      for (const row of rows) stored.set(keyOf(row.received_on, row.cash_register), row.figures);
+    }
     const figures = deltas.map((d, i) => {
-      const json = stored.get(keyOf(d.date, registers[i]));
+      const json = stored.get(keys[i]);
       const f = json ? figuresFromJson(json) : new Figures();
       f.merge(d.figures);
-      return [d.date, registers[i], JSON.stringify(figuresToJson(f))];
+      const merged = figuresToJson(f);
+      written.set(keys[i], merged);
+      return [d.date, registers[i], JSON.stringify(merged)];
     });
-    await insertRows(
-      client,
+    const pieces = insertPiece(
       'stats_buckets',
       [
         ['received_on', 'date'],
@@ -214,17 +244,18 @@ export class PgStats implements StatsStore, RoundPart {
             ...ITEM_SUMS.map((k) => it[k].toString()),
           ]);
     });
-    if (items.length === 0) return;
+    if (items.length === 0) return pieces;
     const columns = ['received_on', 'cash_register', 'kind', 'item', 'name', 'sale_count', 'reversal_count', ...ITEM_SUMS];
     const types = ['date', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'numeric', 'numeric', 'numeric', 'numeric'];
     const added = ['sale_count', 'reversal_count', ...ITEM_SUMS].map((c) => `${c} = t.${c} + EXCLUDED.${c}`).join(', ');
-    await client.query(
-      `INSERT INTO stats_items AS t (${columns.join(', ')})
+    pieces.push({
+      sql: `INSERT INTO stats_items AS t (${columns.join(', ')})
        SELECT * FROM unnest(${types.map((type, i) => `$${i + 1}::${type}[]`).join(', ')})
        ON CONFLICT (received_on, cash_register, kind, item) DO UPDATE SET
          name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE t.name END, ${added}`,
-      columns.map((_, c) => items.map((row) => row[c])),
-    );
+      params: columns.map((_, c) => items.map((row) => row[c])),
+    });
+    return pieces;
   }
 
   private delta(date: string, register: string): Bucket {

@@ -11,11 +11,23 @@ import {
   type QuarantineItem,
   type SaleRecord,
 } from '../records.js';
-import { PendingList, PendingMap, PgCommitQueue, insertRows, type Column } from './commit-queue.js';
-import { createClient, createPool, DatabaseUnavailableError, LeaseLostError, WriteLease, type LeaseTimings, type PostgresOptions } from './connection.js';
+import { PendingList, PendingMap, PgCommitQueue, insertPiece, runPieces, type Column } from './commit-queue.js';
+import {
+  createClient,
+  createPool,
+  DatabaseUnavailableError,
+  LeaseLostError,
+  WriteLease,
+  type LeaseCheck,
+  type LeaseTimings,
+  type PostgresOptions,
+} from './connection.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { OutboxListener } from './outbox-notify.js';
+import { SaleLookups } from './sale-lookups.js';
+import { SalePrefetch } from './sale-prefetch.js';
 import { ArticleRows, articlesFromRows, readArticleChanges } from './pg-articles.js';
+import { prepared } from './prepared.js';
 import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
 
 const PAGE = 2000;
@@ -35,6 +47,11 @@ export type Refresher = (client: pg.ClientBase, since: number | null) => Promise
  * migrations/0012): the rest of the round rewrites every tracked product (no product has an empty identifier).
  */
 const STOCK_RESET = '';
+/** A round's first statement: the lease's fencing check (LEASE_CHECK) and, only when it holds, the state version raised and notified. */
+const raiseVersion = (leaseCheck: string) => `WITH lease AS (${leaseCheck}),
+  raised AS (UPDATE gateway_state SET version = version + 1 WHERE id AND (SELECT held AND current FROM lease)
+    RETURNING version::text AS version, pg_notify('${STATE_CHANNEL}', version::text))
+  SELECT lease.held, lease.epoch, raised.version FROM lease LEFT JOIN raised ON true`;
 const INT4_MAX = 2 ** 31 - 1;
 const intValue = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= INT4_MAX ? v : null);
 
@@ -257,6 +274,24 @@ export class PgStore implements Store {
   private listener: OutboxListener | null = null;
   /** Refreshes run, for operators and tests. */
   refreshes = 0;
+  /** What the sale lookups may still rely on: sales known not stored yet (their round deletes no lines or payments first), rows read ahead. */
+  private readonly saleLookups = new SaleLookups();
+  /** The push path's lookups, read ahead together (prefetchSales). */
+  readonly salePrefetch = new SalePrefetch(async (identifiers) => {
+    const keys = identifiers.map((id) => textValue(id));
+    const { rows } = await prepared<{ identifier: string; record: SaleRecord }>(
+      this.pool,
+      'SELECT identifier, record FROM sales WHERE identifier = ANY($1::text[])',
+      [keys],
+    );
+    // Keyed as asked (the column has U+FFFD where an identifier has a NUL), like getSale's own lookup.
+    const byKey = new Map(rows.map((r) => [r.identifier, r.record]));
+    return new Map(identifiers.flatMap((id, i) => (byKey.has(keys[i] ?? '') ? [[id, byKey.get(keys[i] ?? '')!] as const] : [])));
+  }, this.saleLookups);
+  /** Raised whenever a refresh finds writes of another process: what this one last wrote may no longer be what is stored. */
+  othersWrote = 0;
+  /** The sales the running round writes. */
+  private roundSales: ReadonlySet<string> = new Set();
 
   constructor(
     readonly options: PostgresOptions,
@@ -286,49 +321,64 @@ export class PgStore implements Store {
     this.commitQueue = new PgCommitQueue(this.pool, {
       enter: () => this.lease.enter(true),
       begin: async (client) => {
-        // A round of a holder frozen mid-transaction must not hold up the next holder's epoch (FOR SHARE) for long.
-        await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${this.lease.timings.idleTimeoutMs}`);
-        await this.lease.assertHeld(client).catch((err) => {
+        // ONE round trip (a simple query may hold several statements, but no parameters): BEGIN,
+        // the settings, and the fencing check with the version raise (only when the lease is held;
+        // the round fails and rolls back otherwise). A round of a holder frozen mid-transaction
+        // must not hold up the next holder's epoch (FOR SHARE) for long. The round's other
+        // statements are prepared, and their plans do not depend on the values: planned once per
+        // connection instead of five times first (plan_cache_mode's default) for every variant.
+        this.roundSales = new Set();
+        const results = (await client.query(
+          `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${this.lease.timings.idleTimeoutMs}; SET LOCAL plan_cache_mode = force_generic_plan;
+          ${raiseVersion(this.lease.checkSql())}`,
+        )) as unknown as pg.QueryResult<Omit<LeaseCheck, 'current'> & { version: string | null }>[];
+        const { rows } = results[results.length - 1];
+        try {
+          this.lease.verify(rows[0]);
+        } catch (err) {
           if (err instanceof LeaseLostError) this.lease.forfeit();
           throw err;
-        });
-        const { rows } = await client.query<{ version: string }>(
-          `UPDATE gateway_state SET version = version + 1 WHERE id RETURNING version::text, pg_notify('${STATE_CHANNEL}', version::text)`,
-        );
+        }
         this.roundVersion = Number(rows[0].version);
       },
       committed: () => {
         this.seen = this.roundVersion;
+        this.saleLookups.committed(this.roundSales);
       },
     });
-    this.journalPart = new PendingList(async (client, rows) => insertRows(client, 'journal', JOURNAL_COLUMNS, rows));
+    this.journalPart = new PendingList(async (_client, rows) => insertPiece('journal', JOURNAL_COLUMNS, rows));
     this.salesPart = new PendingMap(async (client, entries) => {
+      // A sale the database did not have when it was looked up has no lines or payments to replace.
+      this.roundSales = new Set(entries.map(([id]) => id));
+      const stored = entries.filter(([id]) => !this.saleLookups.take(id)).map(([id]) => textValue(id));
+      if (stored.length > 0) {
+        await runPieces(client, [
+          { sql: 'DELETE FROM sale_lines WHERE sale_identifier = ANY($1::text[])', params: [stored] },
+          { sql: 'DELETE FROM sale_payments WHERE sale_identifier = ANY($1::text[])', params: [stored] },
+        ]);
+      }
       const rows = entries.map(([, r]) => saleRow(r));
-      await insertRows(
-        client,
-        'sales',
-        SALE_COLUMNS,
-        rows.map((r) => r.row),
-        ['identifier'],
-      );
-      await client.query('DELETE FROM sale_lines WHERE sale_identifier = ANY($1::text[])', [entries.map(([id]) => textValue(id))]);
-      await insertRows(
-        client,
-        'sale_lines',
-        LINE_COLUMNS,
-        rows.flatMap((r) => r.lines),
-      );
-      await client.query('DELETE FROM sale_payments WHERE sale_identifier = ANY($1::text[])', [entries.map(([id]) => textValue(id))]);
-      await insertRows(
-        client,
-        'sale_payments',
-        PAYMENT_COLUMNS,
-        rows.flatMap((r) => r.payments),
-      );
+      return [
+        ...insertPiece(
+          'sales',
+          SALE_COLUMNS,
+          rows.map((r) => r.row),
+          ['identifier'],
+        ),
+        ...insertPiece(
+          'sale_lines',
+          LINE_COLUMNS,
+          rows.flatMap((r) => r.lines),
+        ),
+        ...insertPiece(
+          'sale_payments',
+          PAYMENT_COLUMNS,
+          rows.flatMap((r) => r.payments),
+        ),
+      ];
     });
-    this.quarantinePart = new PendingMap(async (client, entries) =>
-      insertRows(
-        client,
+    this.quarantinePart = new PendingMap(async (_client, entries) =>
+      insertPiece(
         'quarantine',
         QUARANTINE_COLUMNS,
         entries.map(([, q]) => [
@@ -346,9 +396,8 @@ export class PgStore implements Store {
         ['id'],
       ),
     );
-    this.modificationsPart = new PendingMap(async (client, entries) =>
-      insertRows(
-        client,
+    this.modificationsPart = new PendingMap(async (_client, entries) =>
+      insertPiece(
         'modifications',
         MODIFICATION_COLUMNS,
         entries.map(([, m]) => [m.version, textValue(m.entity) ?? '', textValue(m.identifier) ?? '', textValue(m.op) ?? '', timeValue(m.at), jsonText(m)]),
@@ -363,8 +412,7 @@ export class PgStore implements Store {
       }
       const gone = entries.filter(([p, q]) => q === null && p !== STOCK_RESET).map(([p]) => textValue(p));
       if (gone.length > 0) await client.query('DELETE FROM stock_levels WHERE product = ANY($1::text[])', [gone]);
-      await insertRows(
-        client,
+      return insertPiece(
         'stock_levels',
         [
           ['product', 'text'],
@@ -514,6 +562,8 @@ export class PgStore implements Store {
         await client.query('COMMIT');
         return;
       }
+      this.saleLookups.reset();
+      this.othersWrote++;
       const full = this.commitQueue.pending;
       if (full) {
         this.log(`another process wrote since a failed round of this one: its writes are dropped (answered 503), the caches are reloaded`);
@@ -626,12 +676,25 @@ export class PgStore implements Store {
     this.articlesPart.noteChange(m);
   }
 
+  prefetchSales(identifiers: readonly string[]): void {
+    if (this.opened) this.salePrefetch.want(identifiers);
+  }
+
   async getSale(identifier: string): Promise<SaleRecord | undefined> {
     const pending = this.salesPart.get(identifier);
     if (pending) return pending;
-    const { rows } = await this.pool.query<{ record: SaleRecord }>('SELECT record FROM sales WHERE identifier = $1', [textValue(identifier)]);
+    const ahead = await this.salePrefetch.take(identifier);
+    if (ahead) {
+      const record = this.salesPart.get(identifier) ?? ahead.record;
+      if (record === undefined) this.saleLookups.absent(identifier, ahead.mark);
+      return record;
+    }
+    const mark = this.saleLookups.mark();
+    const { rows } = await prepared<{ record: SaleRecord }>(this.pool, 'SELECT record FROM sales WHERE identifier = $1', [textValue(identifier)]);
     // A round may have committed it between the two looks: the pending map is checked again.
-    return this.salesPart.get(identifier) ?? rows[0]?.record;
+    const record = this.salesPart.get(identifier) ?? rows[0]?.record;
+    if (record === undefined) this.saleLookups.absent(identifier, mark);
+    return record;
   }
 
   async putSale(record: SaleRecord, _partitionDay: string): Promise<void> {
