@@ -2,6 +2,7 @@ import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type pg from 'pg';
 import { deferred, type Deferred } from '../deferred.js';
 import { isQueryTimeout } from './connection.js';
+import type { PgPool } from './schema-names.js';
 
 /** What one part of the store (sales, journal, back office, outbox…) puts into a commit round. */
 export interface TakenWrites {
@@ -51,7 +52,7 @@ export class PgCommitQueue {
   durableThrough = 0;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: PgPool,
     private readonly hooks: RoundHooks,
   ) {}
 

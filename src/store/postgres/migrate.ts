@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ClientBase } from 'pg';
+import { DEFAULT_SCHEMA, quoteSchema, SCHEMA_PATTERN } from './schema-names.js';
 
 /** `migrations/` at the package root: src/store/postgres and dist/store/postgres are both three levels below it. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url));
@@ -111,4 +112,27 @@ async function appliedVersions(client: ClientBase, migrations: Migration[]): Pro
     }
   }
   return new Set(rows.map((r) => r.version));
+}
+
+/**
+ * The schema a store keeps its tables in, made if it is missing (under the migration lock: two
+ * processes opening a new shop at once make it once). Its oid names its channels and locks.
+ */
+export async function prepareSchema(client: ClientBase, schema: string): Promise<{ oid: number; created: boolean }> {
+  if (!SCHEMA_PATTERN.test(schema)) throw new MigrationError(`${JSON.stringify(schema)} is not a schema name this gateway uses (${SCHEMA_PATTERN.source})`);
+  const find = () => client.query<{ oid: number }>('SELECT oid::int8::float8 AS oid FROM pg_namespace WHERE nspname = $1', [schema]);
+  const found = await find();
+  if (found.rows.length > 0 || schema === DEFAULT_SCHEMA) return { oid: Number(found.rows[0]?.oid ?? 0), created: false };
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    const again = await find();
+    if (again.rows.length === 0) await client.query(`CREATE SCHEMA ${quoteSchema(schema)}`);
+    const { rows } = await find();
+    await client.query('COMMIT');
+    return { oid: Number(rows[0].oid), created: again.rows.length === 0 };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
 }

@@ -12,14 +12,16 @@ import {
   type SaleRecord,
 } from '../records.js';
 import { PendingList, PendingMap, PgCommitQueue, insertRows, type Column } from './commit-queue.js';
-import { createClient, createPool, DatabaseUnavailableError, LeaseLostError, WriteLease, type LeaseTimings, type PostgresOptions } from './connection.js';
-import { migrate, type MigrationReport } from './migrate.js';
+import { createClient, DatabaseUnavailableError, LEASE_LOCK_FEATURE, LeaseLostError, WriteLease, type LeaseTimings, type PostgresOptions } from './connection.js';
+import { migrate, prepareSchema, type MigrationReport } from './migrate.js';
 import { OutboxListener } from './outbox-notify.js';
 import { ArticleRows, articlesFromRows, readArticleChanges } from './pg-articles.js';
+import { DEFAULT_SCHEMA, SchemaNames } from './schema-names.js';
+import { SchemaPool, useSchema } from './shared-database.js';
 import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
 
 const PAGE = 2000;
-/** Every commit round notifies this channel with the state version it wrote (migrations/0014). */
+/** Every commit round notifies this channel (in the public schema; other schemas: SchemaNames.channel) with the state version it wrote (migrations/0014). */
 export const STATE_CHANNEL = 'tabshop_state';
 /** A read's version check that takes longer than this serves what the caches hold (the database is slow or down: nobody writes then). */
 const CHECK_TIMEOUT_MS = 2_000;
@@ -231,7 +233,8 @@ export function journalEntryOf(row: {
  */
 export class PgStore implements Store {
   readonly kind = 'postgres' as const;
-  readonly pool: pg.Pool;
+  /** This store's schema on the process's pool for the database (shared by every store on it). */
+  readonly pool: SchemaPool;
   readonly commitQueue: PgCommitQueue;
   readonly lease: WriteLease;
   migration: MigrationReport | null = null;
@@ -264,7 +267,7 @@ export class PgStore implements Store {
     private readonly log: (msg: string, err?: unknown) => void = () => undefined,
     leaseTimings: Partial<LeaseTimings> = {},
   ) {
-    this.pool = createPool(options, (err) => this.log('idle PostgreSQL connection failed', err));
+    this.pool = new SchemaPool(options, options.schema ?? DEFAULT_SCHEMA, (err) => this.log('idle PostgreSQL connection failed', err));
     this.lease = new WriteLease(
       options.url,
       {
@@ -282,6 +285,8 @@ export class PgStore implements Store {
         lost: (err) => this.log('lost the write lease (its connection ended); the rounds in flight fail, the next unit of work takes it again', err),
       },
       leaseTimings,
+      this.pool.leases,
+      () => this.pool.names.lock(LEASE_LOCK_FEATURE),
     );
     this.commitQueue = new PgCommitQueue(this.pool, {
       enter: () => this.lease.enter(true),
@@ -293,7 +298,7 @@ export class PgStore implements Store {
           throw err;
         });
         const { rows } = await client.query<{ version: string }>(
-          `UPDATE gateway_state SET version = version + 1 WHERE id RETURNING version::text, pg_notify('${STATE_CHANNEL}', version::text)`,
+          `UPDATE gateway_state SET version = version + 1 WHERE id RETURNING version::text, pg_notify('${this.pool.names.channel(STATE_CHANNEL)}', version::text)`,
         );
         this.roundVersion = Number(rows[0].version);
       },
@@ -393,7 +398,11 @@ export class PgStore implements Store {
         throw new DatabaseUnavailableError(this.options.url, err);
       });
       try {
+        // Another schema than public: made if missing, and the migrations run inside it.
+        const { oid } = await prepareSchema(client, this.pool.schema);
+        await useSchema(client, this.pool.schema);
         this.migration = await migrate(client);
+        this.pool.names = SchemaNames.of(this.pool.schema, oid);
       } finally {
         // Not awaited: over a link that stopped answering, the goodbye would never be acknowledged.
         void client.end().catch(() => undefined);
@@ -416,7 +425,7 @@ export class PgStore implements Store {
       this.opened = true;
       this.listener = new OutboxListener({
         url: this.options.url,
-        channel: STATE_CHANNEL,
+        channel: this.pool.names.channel(STATE_CHANNEL),
         label: 'state',
         logger: { warn: (o: { err?: unknown }, m: string) => this.log(m, o.err), debug: () => undefined } as unknown as Logger,
         onNotify: (payload) => this.notified(payload),
