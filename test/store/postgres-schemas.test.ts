@@ -7,6 +7,7 @@ import type { Product, Tax } from '../../src/domain/types.js';
 import type { PgStore } from '../../src/store/postgres/pg-store.js';
 import { journalEntryOf } from '../../src/store/postgres/pg-store.js';
 import { SchemaNames } from '../../src/store/postgres/schema-names.js';
+import { keepSpareSchemas } from '../../src/store/postgres/shared-database.js';
 import { describeDatabase } from '../../src/store/postgres/sql-values.js';
 import { removeDir } from '../helpers.js';
 import { queryRows, skipPostgres } from '../postgres.js';
@@ -16,9 +17,9 @@ import { openStores, saleRecord, storeContract, type OpenedStores, type StoreLoc
 const pg$ = usePostgresCluster();
 let scratch: string;
 
-const location = (url: string, schema: string, poolSize = 4): StoreLocation & { url: string } => ({
+const location = (url: string, schema: string, poolSize = 4, spareSchemas = 0): StoreLocation & { url: string } => ({
   url,
-  storeConfig: { dataDir: join(scratch, 'data'), seedDemo: false, postgres: { url, poolSize, schema } },
+  storeConfig: { dataDir: join(scratch, 'data'), seedDemo: false, postgres: { url, poolSize, schema, spareSchemas } as never },
   name: describeDatabase(url),
   async readJournal() {
     return (await queryRows<Parameters<typeof journalEntryOf>[0]>(url, `SELECT * FROM ${schema}.journal ORDER BY id`)).map(journalEntryOf);
@@ -125,6 +126,37 @@ describe.skipIf(skipPostgres)('PostgreSQL stores in schemas of one database', { 
     for (const s of stores) await s.close();
     // The last store's close ends the shared connections.
     await expect.poll(async () => (await connections()).length, { timeout: 10_000 }).toBe(0);
+  });
+
+  it('a new shop takes a spare schema migrated in the background (nothing to migrate when it opens); the spares are made up again', async () => {
+    const url = await pg$.cluster.createDatabase();
+    const spares = async () =>
+      (await queryRows<{ nspname: string }>(url, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tabshop\\_%' ORDER BY nspname")).map((r) => r.nspname);
+    const first = await openStores(location(url, 'shop_first', 4, 2));
+    expect((first.store as PgStore).spareTaken).toBeNull();
+    expect((first.store as PgStore).migration?.applied.length).toBeGreaterThan(10);
+    await keepSpareSchemas(url, () => undefined, 2);
+    const ready = await spares();
+    expect(ready).toHaveLength(2);
+    expect(ready.every((n) => n.startsWith('tabshop_spare_'))).toBe(true);
+
+    const second = await openStores(location(url, 'shop_second', 4, 2));
+    const pgSecond = second.store as PgStore;
+    expect(pgSecond.spareTaken).toBe(ready[0]);
+    expect(pgSecond.migration?.applied).toEqual([]);
+    expect(await tablesIn(url, 'shop_second')).toBe(await tablesIn(url, 'shop_first'));
+    await second.catalog.create<Tax>('taxes', { identifier: '1', name: 'Reduced', vat: 10 });
+    expect(first.catalog.all('taxes')).toEqual([]);
+    await keepSpareSchemas(url, () => undefined, 2);
+    expect(await spares()).toHaveLength(2);
+    await first.close();
+    await second.close();
+  });
+
+  it('refuses a schema name it does not use (PostgreSQL\'s pg_…, the spares\' names, upper case)', async () => {
+    const url = await pg$.cluster.createDatabase();
+    for (const schema of ['pg_shop', 'tabshop_spare_1', 'Shop'])
+      await expect(openStores(location(url, schema))).rejects.toThrow(/not a schema name this gateway uses/);
   });
 
   it('the public schema keeps the names older versions use: its tables, the tabshop_state channel and the lease lock [0x7ab54009, 1]', async () => {

@@ -7,6 +7,8 @@ export interface PostgresOptions {
   poolSize: number;
   /** The PostgreSQL schema the store's tables live in (default public: as before schemas were configurable). */
   schema?: string;
+  /** Spare schemas kept ready for new shops' schemas (default SPARE_SCHEMAS; used only by stores outside public). */
+  spareSchemas?: number;
 }
 
 /**

@@ -17,7 +17,7 @@ import { migrate, prepareSchema, type MigrationReport } from './migrate.js';
 import { OutboxListener } from './outbox-notify.js';
 import { ArticleRows, articlesFromRows, readArticleChanges } from './pg-articles.js';
 import { DEFAULT_SCHEMA, SchemaNames } from './schema-names.js';
-import { SchemaPool, useSchema } from './shared-database.js';
+import { keepSpareSchemas, SchemaPool, useSchema } from './shared-database.js';
 import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
 
 const PAGE = 2000;
@@ -238,6 +238,8 @@ export class PgStore implements Store {
   readonly commitQueue: PgCommitQueue;
   readonly lease: WriteLease;
   migration: MigrationReport | null = null;
+  /** The spare schema this store's was renamed from when it was new (null: it existed, or was made and migrated). */
+  spareTaken: string | null = null;
   private articlesDoc: ArticlesData = emptyArticles();
   private readonly journalPart: PendingList<unknown[]>;
   private readonly salesPart: PendingMap<SaleRecord>;
@@ -399,7 +401,8 @@ export class PgStore implements Store {
       });
       try {
         // Another schema than public: made if missing, and the migrations run inside it.
-        const { oid } = await prepareSchema(client, this.pool.schema);
+        const { oid, spare } = await prepareSchema(client, this.pool.schema);
+        this.spareTaken = spare ?? null;
         await useSchema(client, this.pool.schema);
         this.migration = await migrate(client);
         this.pool.names = SchemaNames.of(this.pool.schema, oid);
@@ -431,6 +434,8 @@ export class PgStore implements Store {
         onNotify: (payload) => this.notified(payload),
       });
       this.listener.start();
+      // A process that opens shops in schemas of their own keeps a few ready for the next ones.
+      if (!this.pool.names.isPublic) void keepSpareSchemas(this.options.url, this.log, this.options.spareSchemas);
     } catch (err) {
       await this.close();
       throw err;

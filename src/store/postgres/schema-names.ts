@@ -3,7 +3,8 @@ import type pg from 'pg';
 /** The schema of a database written before schemas were configurable: its channels and locks keep their names. */
 export const DEFAULT_SCHEMA = 'public';
 /** A schema a store may be given: a plain lower-case identifier (no quoting surprises, fits every name built from it). */
-export const SCHEMA_PATTERN = /^(?!pg_)[a-z_][a-z0-9_]{0,62}$/;
+/** Not pg_… (PostgreSQL's) nor tabshop_spare_… / tabshop_making_… (spare schemas, migrate.ts). */
+export const SCHEMA_PATTERN = /^(?!pg_|tabshop_spare_|tabshop_making_)[a-z_][a-z0-9_]{0,62}$/;
 
 /** The schema of a shop (issue 15: shop ids are [a-z0-9-]{1,40}; '-' becomes '_', which ids never hold, so two shops never share one). */
 export const schemaForShop = (shopId: string) => `shop_${shopId.replace(/-/g, '_')}`;

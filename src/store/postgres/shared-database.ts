@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { createLeasePool, createPool, type PostgresOptions } from './connection.js';
+import { createClient, createLeasePool, createPool, type PostgresOptions } from './connection.js';
+import { makeSpareSchemas } from './migrate.js';
 import { DEFAULT_SCHEMA, quoteSchema, SchemaNames, type PgPool } from './schema-names.js';
 
 /**
@@ -128,4 +130,32 @@ export async function useSchema(client: pg.ClientBase, schema: string): Promise<
 export function sharedConnections(url: string): { pool: number; leases: number } | null {
   const db = databases.get(url);
   return db ? { pool: db.pool.totalCount, leases: db.leases.totalCount } : null;
+}
+
+/** Spare schemas kept ready on a database whose stores use schemas of their own (a burst of new shops beyond it migrates). */
+export const SPARE_SCHEMAS = 3;
+const making = new Map<string, Promise<void>>();
+
+/**
+ * In the background, one at a time per database: brings the spare schemas up to `count`, so the
+ * next new shop's schema is a rename (migrate.ts prepareSchema). Asked again while it runs, it
+ * looks again once done.
+ */
+export function keepSpareSchemas(url: string, log: (msg: string, err?: unknown) => void, count = SPARE_SCHEMAS): Promise<void> {
+  const running = making.get(url);
+  if (running) return running.then(() => keepSpareSchemas(url, log, count));
+  const run = (async () => {
+    const client = createClient(url, 'tabshop-gateway spare schemas');
+    try {
+      await client.connect();
+      await makeSpareSchemas(client, count, () => randomBytes(6).toString('hex'));
+    } catch (err) {
+      log('could not prepare spare schemas (new shops are migrated when they open meanwhile)', err);
+    } finally {
+      void client.end().catch(() => undefined);
+      making.delete(url);
+    }
+  })();
+  making.set(url, run);
+  return run;
 }
