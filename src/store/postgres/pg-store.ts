@@ -12,12 +12,12 @@ import {
   type SaleRecord,
 } from '../records.js';
 import { PendingList, PendingMap, PgCommitQueue, insertRows, type Column } from './commit-queue.js';
-import { createClient, DatabaseUnavailableError, LEASE_LOCK_FEATURE, LeaseLostError, WriteLease, type LeaseTimings, type PostgresOptions } from './connection.js';
-import { migrate, prepareSchema, type MigrationReport } from './migrate.js';
+import { LEASE_LOCK_FEATURE, LeaseLostError, WriteLease, type LeaseTimings, type PostgresOptions } from './connection.js';
+import type { MigrationReport } from './migrate.js';
 import { OutboxListener } from './outbox-notify.js';
 import { ArticleRows, articlesFromRows, readArticleChanges } from './pg-articles.js';
-import { DEFAULT_SCHEMA, SchemaNames } from './schema-names.js';
-import { keepSpareSchemas, SchemaPool, useSchema } from './shared-database.js';
+import { DEFAULT_SCHEMA } from './schema-names.js';
+import { keepSpareSchemas, openSchema, SchemaPool } from './shared-database.js';
 import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
 
 const PAGE = 2000;
@@ -393,23 +393,10 @@ export class PgStore implements Store {
 
   async open(visit: Parameters<Store['open']>[0]): Promise<void> {
     try {
-      // Migrations serialise themselves, so every process may run them (a no-op once applied). They
-      // run on a connection of their own: a long one must not meet the pool's statement time limit.
-      const client = createClient(this.options.url, 'tabshop-gateway migrate');
-      await client.connect().catch((err) => {
-        throw new DatabaseUnavailableError(this.options.url, err);
-      });
-      try {
-        // Another schema than public: made if missing, and the migrations run inside it.
-        const { oid, spare } = await prepareSchema(client, this.pool.schema);
-        this.spareTaken = spare ?? null;
-        await useSchema(client, this.pool.schema);
-        this.migration = await migrate(client);
-        this.pool.names = SchemaNames.of(this.pool.schema, oid);
-      } finally {
-        // Not awaited: over a link that stopped answering, the goodbye would never be acknowledged.
-        void client.end().catch(() => undefined);
-      }
+      // Migrations serialise themselves, so every process may run them (a no-op once applied).
+      const { report, spare } = await openSchema(this.pool);
+      this.migration = report;
+      this.spareTaken = spare;
       // Read before anything is loaded: a round committed meanwhile is caught up with by the first unit of work.
       const version = await this.pool.query<{ version: string }>('SELECT version::text FROM gateway_state WHERE id');
       this.seen = Number(version.rows[0].version);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { createClient, createLeasePool, createPool, type PostgresOptions } from './connection.js';
-import { makeSpareSchemas } from './migrate.js';
+import { createClient, createLeasePool, createPool, DatabaseUnavailableError, type PostgresOptions } from './connection.js';
+import { makeSpareSchemas, migrate, prepareSchema, type MigrationReport } from './migrate.js';
 import { DEFAULT_SCHEMA, quoteSchema, SchemaNames, type PgPool } from './schema-names.js';
 
 /**
@@ -70,6 +70,11 @@ export class SchemaPool implements PgPool {
     return this.live().leases;
   }
 
+  /** @internal A connection of the shared pool as it is (openSchema points it at the schema once it exists). */
+  rawConnect(): Promise<pg.PoolClient> {
+    return this.live().pool.connect();
+  }
+
   private live(): SharedDatabase {
     if (!this.db) throw new Error('the PostgreSQL pool of this store is closed');
     return this.db;
@@ -114,6 +119,48 @@ export class SchemaPool implements PgPool {
     if (--db.shares > 0) return;
     databases.delete(this.options.url);
     await Promise.all([db.pool.end().catch(() => undefined), db.leases.end().catch(() => undefined)]);
+  }
+}
+
+/**
+ * Makes the store's schema ready when it opens: made (or renamed from a spare) if missing, migrated,
+ * and its names (channels, locks) known. The migrations run on a connection of their own, as
+ * before schemas: a long one must not meet the pool's statement time limit. A schema other than
+ * public is first looked at on a pooled connection: when nothing is to migrate (a spare, a shop
+ * opened before) no connection is opened for it (one less connect and authentication per shop opened).
+ */
+export async function openSchema(pool: SchemaPool): Promise<{ report: MigrationReport; spare: string | null }> {
+  if (pool.schema !== DEFAULT_SCHEMA) {
+    const client = await pool.rawConnect();
+    let failed: Error | undefined;
+    try {
+      const { oid, spare } = await prepareSchema(client, pool.schema);
+      await useSchema(client, pool.schema);
+      const report = await migrate(client, { dryRun: true });
+      if (report.pending.length === 0) {
+        pool.names = SchemaNames.of(pool.schema, oid);
+        return { report, spare: spare ?? null };
+      }
+    } catch (err) {
+      failed = err as Error;
+      throw err;
+    } finally {
+      client.release(failed);
+    }
+  }
+  const client = createClient(pool.url, 'tabshop-gateway migrate');
+  await client.connect().catch((err) => {
+    throw new DatabaseUnavailableError(pool.url, err);
+  });
+  try {
+    const { oid } = await prepareSchema(client, pool.schema);
+    await useSchema(client, pool.schema);
+    const report = await migrate(client);
+    pool.names = SchemaNames.of(pool.schema, oid);
+    return { report, spare: null };
+  } finally {
+    // Not awaited: over a link that stopped answering, the goodbye would never be acknowledged.
+    void client.end().catch(() => undefined);
   }
 }
 
