@@ -163,6 +163,8 @@ export async function makeSpareSchemas(client: ClientBase, count: number, random
     await client.query(`CREATE SCHEMA ${quoteSchema(making)}`);
     await client.query(`SET search_path TO ${quoteSchema(making)}`);
     await migrate(client);
+    // No sale, no tracked product: the (empty) stock_levels is derived, so the shop's first start writes nothing for it (migrations/0012).
+    await client.query('INSERT INTO stock_state (id, derived_at) VALUES (true, now()) ON CONFLICT (id) DO NOTHING');
     await client.query('RESET search_path');
     await client.query(`ALTER SCHEMA ${quoteSchema(making)} RENAME TO ${quoteSchema(`${SPARE_PREFIX}${id}`)}`);
     made++;
