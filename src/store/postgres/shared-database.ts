@@ -48,8 +48,7 @@ function share(opts: PostgresOptions, onError: (err: Error) => void): SharedData
 export class SchemaPool implements PgPool {
   private db: SharedDatabase | null;
   private readonly onError: (err: Error) => void;
-  /** Channel names and lock keys of the schema: known once the store opened it (its oid). */
-  names: SchemaNames;
+  private known: SchemaNames | null;
 
   constructor(
     readonly options: PostgresOptions,
@@ -58,7 +57,17 @@ export class SchemaPool implements PgPool {
   ) {
     this.onError = onError;
     this.db = share(options, onError);
-    this.names = schema === DEFAULT_SCHEMA ? SchemaNames.public : (undefined as unknown as SchemaNames);
+    this.known = schema === DEFAULT_SCHEMA ? SchemaNames.public : null;
+  }
+
+  /** Channel names and lock keys of the schema: known once the store opened it (its oid); never guessed before. */
+  get names(): SchemaNames {
+    if (!this.known) throw new Error(`the names of schema ${this.schema} are known once its store is open`);
+    return this.known;
+  }
+
+  set names(names: SchemaNames) {
+    this.known = names;
   }
 
   get url(): string {
