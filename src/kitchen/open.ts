@@ -47,7 +47,10 @@ export async function openKitchen(deps: {
   let duty: KitchenDuty;
   let screenToken: string;
   if (stores.kind === 'postgres') {
-    const [{ PgKitchenOrders, sharedScreenToken }, { PgKitchenDuty, DUTY_LOCK_FEATURE }] = await Promise.all([import('./pg-kitchen-orders.js'), import('./pg-duty.js')]);
+    const [{ PgKitchenOrders, sharedScreenToken }, { PgKitchenDuty, DUTY_LOCK_FEATURE }] = await Promise.all([
+      import('./pg-kitchen-orders.js'),
+      import('./pg-duty.js'),
+    ]);
     const url = config.store.postgres!.url;
     const { pool } = stores.store as PgStore;
     orders = new PgKitchenOrders({ pool, url, logger });

@@ -12,7 +12,7 @@ const LATEST = loadMigrations().at(-1)!.version;
 const pg = usePostgresCluster();
 
 describe.skipIf(skipPostgres)('tabshop-gateway migrate in a schema', { timeout: 120_000 }, () => {
-  it('--schema (or the config\'s store.postgres.schema) migrates that schema, made if missing; a dry run makes nothing', async () => {
+  it("--schema (or the config's store.postgres.schema) migrates that schema, made if missing; a dry run makes nothing", async () => {
     const url = await pg.cluster.createDatabase();
     const dry = await runCli(['migrate', '--url', url, '--schema', 'shop_a', '--dry-run']).done;
     expect(dry.code).toBe(1);
@@ -28,7 +28,10 @@ describe.skipIf(skipPostgres)('tabshop-gateway migrate in a schema', { timeout: 
     const dir = await mkdtemp(join(tmpdir(), 'tsg-migrate-schema-'));
     try {
       const config = join(dir, 'config.json');
-      await writeFile(config, JSON.stringify({ store: { postgres: { url, schema: 'shop_a' } }, devices: [{ username: 't', password: 'pw-tablet-1', cashRegister: 'TAB-1' }] }));
+      await writeFile(
+        config,
+        JSON.stringify({ store: { postgres: { url, schema: 'shop_a' } }, devices: [{ username: 't', password: 'pw-tablet-1', cashRegister: 'TAB-1' }] }),
+      );
       const again = await runCli(['migrate', '--config', config, '--json']).done;
       expect(again.code).toBe(0);
       expect(JSON.parse(again.stdout)).toMatchObject({ schema: 'shop_a', from: LATEST, to: LATEST, applied: [], pending: [] });

@@ -5,7 +5,8 @@ import { usePostgresCluster } from '../postgres-suite.js';
 
 const pg$ = usePostgresCluster();
 const gateways = testGateways();
-const gateway = (url: string, schema?: string) => gateways.start({ store: { dataDir: './data', postgres: { url, poolSize: 4, ...(schema ? { schema } : {}) } } });
+const gateway = (url: string, schema?: string) =>
+  gateways.start({ store: { dataDir: './data', postgres: { url, poolSize: 4, ...(schema ? { schema } : {}) } } });
 
 const admin = (g: TestGateway, path: string, method = 'GET', body?: unknown) => g.json(`/api${path}`, { method, body, auth: adminAuth });
 const push = async (g: TestGateway, invoices: unknown[]) => {

@@ -63,7 +63,12 @@ describe.skipIf(skipPostgres)('PostgreSQL stores in schemas of one database', { 
     // Nothing in public: each schema has its own tables, functions and schema_migrations.
     expect(await tablesIn(url, 'public')).toBe(0);
     expect(await tablesIn(url, 'shop_a')).toBe(await tablesIn(url, 'shop_b'));
-    expect(await queryRows(url, `SELECT count(*)::int AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'shop_b' AND proname = 'tabshop_stamp_state_version'`)).toEqual([{ n: 1 }]);
+    expect(
+      await queryRows(
+        url,
+        `SELECT count(*)::int AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'shop_b' AND proname = 'tabshop_stamp_state_version'`,
+      ),
+    ).toEqual([{ n: 1 }]);
 
     // Reopened: each reads its own back, through a pool the other's connections have had their search_path set by.
     await a.close();
@@ -153,7 +158,7 @@ describe.skipIf(skipPostgres)('PostgreSQL stores in schemas of one database', { 
     await second.close();
   });
 
-  it('refuses a schema name it does not use (PostgreSQL\'s pg_…, the spares\' names, upper case)', async () => {
+  it("refuses a schema name it does not use (PostgreSQL's pg_…, the spares' names, upper case)", async () => {
     const url = await pg$.cluster.createDatabase();
     for (const schema of ['pg_shop', 'tabshop_spare_1', 'Shop'])
       await expect(openStores(location(url, schema))).rejects.toThrow(/not a schema name this gateway uses/);

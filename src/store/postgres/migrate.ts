@@ -135,7 +135,9 @@ export async function prepareSchema(client: ClientBase, schema: string): Promise
     const again = await find();
     let spare: string | undefined;
     if (again.rows.length === 0) {
-      const spares = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1) ORDER BY nspname LIMIT 1`, [SPARE_PREFIX]);
+      const spares = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1) ORDER BY nspname LIMIT 1`, [
+        SPARE_PREFIX,
+      ]);
       spare = spares.rows[0]?.nspname;
       await client.query(spare ? `ALTER SCHEMA ${quoteSchema(spare)} RENAME TO ${quoteSchema(schema)}` : `CREATE SCHEMA ${quoteSchema(schema)}`);
     }
