@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Product, Tax } from '../../src/domain/types.js';
+import { PgKitchenOrders } from '../../src/kitchen/pg-kitchen-orders.js';
+import { createLogger } from '../../src/logger.js';
 import type { PgStore } from '../../src/store/postgres/pg-store.js';
 import { journalEntryOf } from '../../src/store/postgres/pg-store.js';
 import { SchemaNames } from '../../src/store/postgres/schema-names.js';
@@ -12,7 +14,7 @@ import { describeDatabase } from '../../src/store/postgres/sql-values.js';
 import { removeDir } from '../helpers.js';
 import { queryRows, skipPostgres } from '../postgres.js';
 import { usePostgresCluster } from '../postgres-suite.js';
-import { openStores, saleRecord, storeContract, type OpenedStores, type StoreLocation } from './contract.js';
+import { openStores, outboxItem, saleRecord, storeContract, type OpenedStores, type StoreLocation } from './contract.js';
 
 const pg$ = usePostgresCluster();
 let scratch: string;
@@ -162,6 +164,35 @@ describe.skipIf(skipPostgres)('PostgreSQL stores in schemas of one database', { 
     const url = await pg$.cluster.createDatabase();
     for (const schema of ['pg_shop', 'tabshop_spare_1', 'Shop'])
       await expect(openStores(location(url, schema))).rejects.toThrow(/not a schema name this gateway uses/);
+  });
+
+  it("a schema's outbox, settings and kitchen notify its own channels, never public's", async () => {
+    const url = await pg$.cluster.createDatabase();
+    const s = await openStores(location(url, 'shop_a'));
+    const oid = (s.store as PgStore).pool.names.oid;
+    const heard: string[] = [];
+    const side = new pg.Client({ connectionString: url });
+    await side.connect();
+    const kitchen = new PgKitchenOrders({ pool: (s.store as PgStore).pool, url, logger: createLogger('silent') });
+    try {
+      side.on('notification', (m) => heard.push(m.channel));
+      for (const base of ['tabshop_outbox', 'tabshop_settings', 'tabshop_kitchen', 'tabshop_state']) await side.query(`LISTEN ${base}; LISTEN ${base}_${oid}`);
+      s.outbox().add(outboxItem('TAB-1:1', 1));
+      await s.store.commit();
+      await s.settings.setLowStock('18', '3');
+      await kitchen.open();
+      await kitchen.add(
+        { receivedAt: new Date().toISOString(), source: '127.0.0.1', state: 'open', table: '4', positions: [] },
+        { at: new Date().toISOString(), source: '127.0.0.1', bytes: 1, raw: 'eA==' },
+      );
+      await expect
+        .poll(() => [...new Set(heard)].sort(), { timeout: 10_000 })
+        .toEqual(['tabshop_kitchen', 'tabshop_outbox', 'tabshop_settings', 'tabshop_state'].map((c) => `${c}_${oid}`));
+    } finally {
+      await kitchen.stop();
+      await side.end();
+      await s.close();
+    }
   });
 
   it('the public schema keeps the names older versions use: its tables, the tabshop_state channel and the lease lock [0x7ab54009, 1]', async () => {
