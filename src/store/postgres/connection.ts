@@ -67,6 +67,8 @@ export function createLeasePool(opts: PostgresOptions, onError: (err: Error) => 
     application_name: `${holderName()} lease`.slice(0, 63),
     keepAlive: true,
     connectionTimeoutMillis: LEASE_TIMINGS.waitMs,
+    // Kept while idle, as a store's lease connection was before they were pooled: the next burst does not connect first.
+    idleTimeoutMillis: 0,
   });
   pool.on('error', onError);
   return pool;
@@ -449,9 +451,14 @@ export class WriteLease {
 /** The idle_in_transaction_session_timeout each lease connection was given (stores of one process may differ). */
 const idleTimeouts = new WeakMap<pg.ClientBase, number>();
 
-/** The server process of a connection, as pg_locks names it (pg's Client keeps it only in an undocumented field). */
+const backendPids = new WeakMap<pg.ClientBase, number>();
+
+/** The server process of a connection, as pg_locks names it (pg's Client keeps it only in an undocumented field): asked once per connection. */
 async function backendPid(client: pg.ClientBase): Promise<number> {
+  const known = backendPids.get(client);
+  if (known !== undefined) return known;
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  backendPids.set(client, rows[0].pid);
   return rows[0].pid;
 }
 
