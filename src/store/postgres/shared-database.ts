@@ -198,6 +198,7 @@ const making = new Map<string, Promise<void>>();
  * looks again once done.
  */
 export function keepSpareSchemas(url: string, log: (msg: string, err?: unknown) => void, count = SPARE_SCHEMAS): Promise<void> {
+  if (count <= 0) return Promise.resolve();
   const running = making.get(url);
   if (running) return running.then(() => keepSpareSchemas(url, log, count));
   const run = (async () => {
