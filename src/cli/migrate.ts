@@ -11,6 +11,7 @@ export function migrateCommand(program: Command): void {
     .description('apply the PostgreSQL schema migrations not yet applied (also done at every start); exit 0 when the schema is current')
     .option('-c, --config <file>', 'config file whose store.postgres.url (or DATABASE_URL) names the database')
     .option('--url <url>', 'the database, postgres://user:password@host:port/db (beats the config and DATABASE_URL)')
+    .option('--schema <name>', "the PostgreSQL schema to migrate (beats the config's store.postgres.schema; default public), made if missing")
     .option('--dry-run', 'list the migrations that would be applied, apply none')
     .option('--json', 'print {database, from, to, applied, pending} as JSON')
     .addHelpText(
@@ -24,16 +25,19 @@ in schema_migrations; running it again applies nothing. Safe while a gateway run
 Exit codes: 0 schema current (or --dry-run listed), 1 database unreachable or a migration
 failed, 2 bad usage or config (no PostgreSQL configured).`,
     )
-    .action(async (opts: { config?: string; url?: string; dryRun?: boolean; json?: boolean }) => {
-      const url = opts.url ?? databaseFromConfig(opts.config);
+    .action(async (opts: { config?: string; url?: string; schema?: string; dryRun?: boolean; json?: boolean }) => {
+      const configured = opts.url === undefined || opts.schema === undefined ? databaseFromConfig(opts.config, opts.url !== undefined) : undefined;
+      const url = opts.url ?? configured!.url;
+      const schema = opts.schema ?? configured?.schema ?? 'public';
       if (!POSTGRES_URL.test(url)) throw new ExitError(2, 'migrate: --url must be a postgres:// or postgresql:// URL');
       // The PostgreSQL client is loaded only by the commands that use it (docs/performance.md).
-      const [{ createClient, DatabaseUnavailableError }, { migrate, MigrationError }, { describeDatabase }] = await Promise.all([
+      const [{ createClient, DatabaseUnavailableError }, { migrate, MigrationError, prepareSchema }, { describeDatabase }, { useSchema }] = await Promise.all([
         import('../store/postgres/connection.js'),
         import('../store/postgres/migrate.js'),
         import('../store/postgres/sql-values.js'),
+        import('../store/postgres/shared-database.js'),
       ]);
-      const name = describeDatabase(url);
+      const name = `${describeDatabase(url)}${schema === 'public' ? '' : `, schema ${schema}`}`;
       const client = createClient(url, 'tabshop-gateway migrate');
       try {
         await client.connect();
@@ -41,9 +45,16 @@ failed, 2 bad usage or config (no PostgreSQL configured).`,
         throw new ExitError(1, `migrate: ${new DatabaseUnavailableError(url, err).message}`);
       }
       try {
+        if (schema !== 'public') {
+          // A dry run makes nothing, not even the schema: a missing one has every migration pending.
+          const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+          if (opts.dryRun && exists.rows.length === 0) throw new MigrationError(`schema ${schema} does not exist (every migration is pending)`);
+          await prepareSchema(client, schema);
+          await useSchema(client, schema);
+        }
         const report = await migrate(client, { dryRun: opts.dryRun });
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ database: name, ...report, dryRun: opts.dryRun === true })}\n`);
+          process.stdout.write(`${JSON.stringify({ database: describeDatabase(url), schema, ...report, dryRun: opts.dryRun === true })}\n`);
           return;
         }
         const lines = [
@@ -67,7 +78,8 @@ failed, 2 bad usage or config (no PostgreSQL configured).`,
     });
 }
 
-function databaseFromConfig(file: string | undefined): string {
+function databaseFromConfig(file: string | undefined, optional = false): { url: string; schema?: string } | undefined {
+  if (optional && file === undefined) return undefined;
   let config: Config;
   try {
     config = loadConfig({ file, cwd: process.cwd(), env: process.env }).config;
@@ -78,5 +90,5 @@ function databaseFromConfig(file: string | undefined): string {
   if (!config.store.postgres) {
     throw new ExitError(2, 'migrate: no PostgreSQL store configured: set store.postgres.url in the config, DATABASE_URL, or pass --url');
   }
-  return config.store.postgres.url;
+  return { url: config.store.postgres.url, schema: config.store.postgres.schema };
 }

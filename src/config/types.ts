@@ -29,6 +29,8 @@ export interface PostgresConfig {
   url: string;
   /** Connections in the pool (default 10). */
   poolSize: number;
+  /** The PostgreSQL schema of the store's tables (default public). */
+  schema?: string;
   /** Where the other processes on this database forward requests while this one leads. */
   advertiseUrl?: string;
 }

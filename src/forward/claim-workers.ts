@@ -74,6 +74,7 @@ export class ClaimWorkers {
     if (this.stopping) return;
     this.listener = new OutboxListener({
       url,
+      channel: this.deps.table.channel,
       logger: this.deps.logger,
       onNotify: (target) => (target === null ? this.wakeAll() : this.wake(target)),
     });

@@ -47,12 +47,15 @@ export async function openKitchen(deps: {
   let duty: KitchenDuty;
   let screenToken: string;
   if (stores.kind === 'postgres') {
-    const [{ PgKitchenOrders, sharedScreenToken }, { PgKitchenDuty }] = await Promise.all([import('./pg-kitchen-orders.js'), import('./pg-duty.js')]);
+    const [{ PgKitchenOrders, sharedScreenToken }, { PgKitchenDuty, DUTY_LOCK_FEATURE }] = await Promise.all([
+      import('./pg-kitchen-orders.js'),
+      import('./pg-duty.js'),
+    ]);
     const url = config.store.postgres!.url;
     const { pool } = stores.store as PgStore;
     orders = new PgKitchenOrders({ pool, url, logger });
     screenToken = await sharedScreenToken(pool);
-    const pgDuty = new PgKitchenDuty({ url, logger, retryMs: deps.dutyRetryMs });
+    const pgDuty = new PgKitchenDuty({ url, logger, retryMs: deps.dutyRetryMs, lockKey: pool.names.lock(DUTY_LOCK_FEATURE) });
     pgDuty.start();
     duty = pgDuty;
   } else {

@@ -8,14 +8,17 @@ interface Duty {
   start: () => Promise<DutyTask | null>;
 }
 
-/** The session advisory lock of the kitchen duty (two int4: classid, objid). */
+/** The session advisory lock of the kitchen duty in the public schema (two int4: classid, objid; other schemas: schema-names.ts). */
 export const DUTY_LOCK: [number, number] = [0x7ab5_4009, 16];
+export const DUTY_LOCK_FEATURE = 16;
 
 export interface PgKitchenDutyOptions {
   url: string;
   logger: Logger;
   /** How often a process off duty tries to take it, and the one on duty checks it still holds it. */
   retryMs?: number;
+  /** The duty lock of the store's schema (default: DUTY_LOCK, the public schema's). */
+  lockKey?: [number, number];
 }
 
 /**
@@ -107,7 +110,7 @@ export class PgKitchenDuty implements KitchenDuty {
       // A frozen holder's idle session is ended by the server, which frees the lock (PostgreSQL 14+).
       await client.query(`SET idle_session_timeout = ${Math.max(1000, this.retryMs * 3)}`).catch(() => undefined);
     }
-    const { rows } = await this.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', DUTY_LOCK);
+    const { rows } = await this.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', this.opts.lockKey ?? DUTY_LOCK);
     if (!rows[0].ok) return;
     this.held = true;
     this.log.info('kitchen duty taken: this process receives kitchen orders and delivers their webhooks');
@@ -152,7 +155,7 @@ export class PgKitchenDuty implements KitchenDuty {
   private async giveUp(): Promise<void> {
     await this.stopTasks();
     this.held = false;
-    await this.client?.query('SELECT pg_advisory_unlock($1, $2)', DUTY_LOCK).catch(() => undefined);
+    await this.client?.query('SELECT pg_advisory_unlock($1, $2)', this.opts.lockKey ?? DUTY_LOCK).catch(() => undefined);
   }
 
   /** The connection failed: the server frees the lock with it (if it has not already), so stop at once. */

@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { OutboxListener } from '../store/postgres/outbox-notify.js';
+import { namesOf, type PgPool } from '../store/postgres/schema-names.js';
 import { jsonText, textValue, timeValue } from '../store/postgres/sql-values.js';
 import type { KitchenChange, OrderQuery } from './kitchen.js';
 import { publishTo } from './memory-orders.js';
@@ -15,7 +16,7 @@ export const KITCHEN_CHANNEL = 'tabshop_kitchen';
  * The transaction-scoped advisory lock every seq-taking kitchen change holds: seqs are taken
  * and committed one after the other, so a reader that saw seq n has seen every seq below it.
  */
-const WRITE_LOCK: [number, number] = [0x7ab5_4009, 15];
+const WRITE_LOCK_FEATURE = 15;
 /** How often screens catch up by polling while the LISTEN connection is down. */
 const POLL_MS = 2000;
 /** How soon a new order that could not be stored is tried again. */
@@ -24,7 +25,7 @@ const PAGE = 500;
 
 /**
  * The next seq: from the sequence, and past every stored one (rows written by a gateway older than
- * schema version 15, or copied by migrate-store, did not take theirs from it). Under WRITE_LOCK.
+ * schema version 15, or copied by migrate-store, did not take theirs from it). Under the write lock (feature WRITE_LOCK_FEATURE of the schema, schema-names.ts).
  */
 const NEXT_SEQ = "setval('kitchen_seqs', greatest(nextval('kitchen_seqs'), (SELECT coalesce(max(seq), 0) + 1 FROM kitchen_orders)))";
 const NEXT_ID_AND_SEQ = `SELECT setval('kitchen_order_ids', greatest(nextval('kitchen_order_ids'), (SELECT coalesce(max(id), 0) + 1 FROM kitchen_orders))) AS id, ${NEXT_SEQ} AS seq`;
@@ -43,7 +44,7 @@ const row = (o: KitchenOrder) => [
 const validId = (id: string) => /^\d{1,15}$/.test(id);
 
 export interface PgKitchenOrdersDeps {
-  pool: pg.Pool;
+  pool: PgPool;
   /** For the LISTEN connection. */
   url: string;
   logger: Logger;
@@ -73,7 +74,7 @@ export class PgKitchenOrders implements KitchenOrders {
     this.notifications = new OutboxListener({
       url: deps.url,
       logger: deps.logger,
-      channel: KITCHEN_CHANNEL,
+      channel: namesOf(deps.pool).channel(KITCHEN_CHANNEL),
       label: 'kitchen',
       onNotify: () => void this.catchUp().catch(() => undefined),
     });
@@ -98,7 +99,7 @@ export class PgKitchenOrders implements KitchenOrders {
     for (let attempt = 1; ; attempt++) {
       try {
         const order = await this.transaction(async (client) => {
-          await client.query('SELECT pg_advisory_xact_lock($1, $2)', WRITE_LOCK);
+          await client.query('SELECT pg_advisory_xact_lock($1, $2)', namesOf(this.deps.pool).lock(WRITE_LOCK_FEATURE));
           const { rows } = await client.query<{ id: string; seq: string }>(NEXT_ID_AND_SEQ);
           const order: KitchenOrder = { id: String(rows[0].id), seq: Number(rows[0].seq), ...fields };
           await client.query(`INSERT INTO kitchen_orders (${ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, row(order));
@@ -108,7 +109,7 @@ export class PgKitchenOrders implements KitchenOrders {
             Number(order.id),
             Buffer.from(journal.raw, 'base64'),
           ]);
-          await notify(client, order.seq);
+          await notify(client, namesOf(this.deps.pool).channel(KITCHEN_CHANNEL), order.seq);
           return order;
         });
         await this.catchUp().catch(() => undefined);
@@ -131,7 +132,7 @@ export class PgKitchenOrders implements KitchenOrders {
     if (!validId(id)) return null;
     const result = await this.transaction(async (client) => {
       // Lock order: the write lock, then the row (a webhook's delivery takes both too): no deadlock.
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', WRITE_LOCK);
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', namesOf(this.deps.pool).lock(WRITE_LOCK_FEATURE));
       const { rows } = await client.query<{ order_doc: KitchenOrder }>('SELECT order_doc FROM kitchen_orders WHERE id = $1 FOR UPDATE', [Number(id)]);
       const current = rows[0]?.order_doc;
       if (!current) return null;
@@ -149,7 +150,7 @@ export class PgKitchenOrders implements KitchenOrders {
         jsonText(order),
         hooksPending(order),
       ]);
-      if (decided.shown) await notify(client, order.seq);
+      if (decided.shown) await notify(client, namesOf(this.deps.pool).channel(KITCHEN_CHANNEL), order.seq);
       return { order, changed: true };
     });
     if (result?.changed) await this.catchUp().catch(() => undefined);
@@ -278,7 +279,7 @@ export class PgKitchenOrders implements KitchenOrders {
   }
 }
 
-const notify = (client: pg.ClientBase, seq: number) => client.query(`SELECT pg_notify('${KITCHEN_CHANNEL}', $1)`, [String(seq)]);
+const notify = (client: pg.ClientBase, channel: string, seq: number) => client.query(`SELECT pg_notify('${channel}', $1)`, [String(seq)]);
 
 /** Orders as they are (ids and seqs kept), e.g. copied from a data dir; the next ids and seqs go past them (NEXT_SEQ). */
 export async function insertKitchenOrders(client: pg.ClientBase, orders: KitchenOrder[]): Promise<void> {
@@ -292,7 +293,7 @@ export async function insertKitchenOrders(client: pg.ClientBase, orders: Kitchen
 }
 
 /** The kitchen screen's CSRF token of the database: made by the first process that asks, read by the others. */
-export async function sharedScreenToken(pool: pg.Pool): Promise<string> {
+export async function sharedScreenToken(pool: PgPool): Promise<string> {
   await pool.query('INSERT INTO kitchen_screen (id, csrf_token) VALUES (1, $1) ON CONFLICT (id) DO NOTHING', [randomBytes(24).toString('base64url')]);
   const { rows } = await pool.query<{ csrf_token: string }>('SELECT csrf_token FROM kitchen_screen WHERE id = 1');
   return rows[0].csrf_token;

@@ -57,6 +57,12 @@ describe('store.postgres and DATABASE_URL', () => {
     expect(problems({ devices }, { DATABASE_URL: 'db.example:5432' })).toEqual(['DATABASE_URL: must be a postgres:// or postgresql:// URL']);
   });
 
+  it("store.postgres.schema: a lower-case identifier, none of PostgreSQL's pg_… nor the spare schemas' names", () => {
+    expect(load({ devices, store: { postgres: { url: 'postgres://db/x', schema: 'shop_cafe_nord' } } }).store.postgres?.schema).toBe('shop_cafe_nord');
+    for (const schema of ['Shop', 'shop-a', 'pg_shop', 'tabshop_spare_1', 'tabshop_making_1', '1shop'])
+      expect(problems({ devices, store: { postgres: { url: 'postgres://db/x', schema } } })).toEqual([expect.stringContaining('/store/postgres/schema')]);
+  });
+
   it('store.postgres.advertiseUrl (or ADVERTISE_URL, which beats it): an http:// origin', () => {
     const pg = { url: 'postgres://db/tabshop', advertiseUrl: 'http://10.0.0.5:8080' };
     expect(load({ devices, store: { postgres: pg } }).store.postgres).toEqual({ ...pg, poolSize: 10 });

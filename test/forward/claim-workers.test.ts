@@ -277,7 +277,7 @@ describe.skipIf(skipPostgres)('the PostgreSQL outbox claimed by several workers'
       (
         await queryRows<{ n: string }>(
           url,
-          `SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tabshop-gateway outbox listener'`,
+          `SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tabshop-gateway listener'`,
         )
       )[0].n,
     );
@@ -307,7 +307,7 @@ describe.skipIf(skipPostgres)('the PostgreSQL outbox claimed by several workers'
 
     await queryRows(
       url,
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tabshop-gateway outbox listener'`,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tabshop-gateway listener'`,
     );
     // Added with no notification at all: found by polling.
     await addFromAnotherProcess(url, [saleItem('TAB-2', 1)], { notify: false });

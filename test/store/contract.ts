@@ -109,7 +109,7 @@ const quarantineItem = (id: string, payload: unknown): QuarantineItem => ({
   problems: [{ path: '/id', message: 'required' }],
 });
 
-const outboxItem = (identifier: string, seq: number, target = 'upstream'): OutboxItem => ({
+export const outboxItem = (identifier: string, seq: number, target = 'upstream'): OutboxItem => ({
   key: `${identifier}@${seq}`,
   target,
   identifier,

@@ -12,6 +12,7 @@ export interface Piece {
   sql: string;
   params: unknown[];
 }
+import type { PgPool } from './schema-names.js';
 
 /** What one part of the store (sales, journal, back office, outbox…) puts into a commit round. */
 export interface TakenWrites {
@@ -66,7 +67,7 @@ export class PgCommitQueue {
   durableThrough = 0;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: PgPool,
     private readonly hooks: RoundHooks,
   ) {}
 

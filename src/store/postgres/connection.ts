@@ -5,6 +5,10 @@ import { describeDatabase } from './sql-values.js';
 export interface PostgresOptions {
   url: string;
   poolSize: number;
+  /** The PostgreSQL schema the store's tables live in (default public: as before schemas were configurable). */
+  schema?: string;
+  /** Spare schemas kept ready for new shops' schemas (default SPARE_SCHEMAS; used only by stores outside public). */
+  spareSchemas?: number;
 }
 
 /**
@@ -49,6 +53,29 @@ export function createPool(opts: PostgresOptions, onError: (err: Error) => void)
   return pool;
 }
 
+/**
+ * The connections write leases are held on (shared by the stores of a process on one database,
+ * shared-database.ts): no statement time limit (taking the lock waits up to the lease's waitMs),
+ * and at most poolSize of them, apart from the pool the rounds use, so stores holding leases at
+ * once never take the connections their rounds need.
+ */
+export function createLeasePool(opts: PostgresOptions, onError: (err: Error) => void): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize,
+    options: SESSION_OPTIONS,
+    application_name: `${holderName()} lease`.slice(0, 63),
+    keepAlive: true,
+    connectionTimeoutMillis: LEASE_TIMINGS.waitMs,
+    // Kept while idle, as a store's lease connection was before they were pooled: the next burst does not connect first.
+    idleTimeoutMillis: 0,
+  });
+  pool.on('error', onError);
+  return pool;
+}
+
+const holderName = () => `tabshop-gateway pid ${process.pid} on ${hostname()}`;
+
 export function createClient(url: string, applicationName = 'tabshop-gateway'): pg.Client {
   const client = new pg.Client({
     connectionString: url,
@@ -82,8 +109,9 @@ export class LeaseLostError extends Error {
   }
 }
 
-/** The advisory lock key (two int4: classid, objid) that serialises the writes of a database. */
-const LOCK_KEY: [number, number] = [0x7ab5_4009, 1];
+/** The feature number of the write lease's advisory lock: [0x7ab54009, 1] in the public schema (schema-names.ts). */
+export const LEASE_LOCK_FEATURE = 1;
+const PUBLIC_LEASE_LOCK: [number, number] = [0x7ab5_4009, LEASE_LOCK_FEATURE];
 const LOCK_FILTER = `locktype = 'advisory' AND classid = $1 AND objid = $2 AND objsubid = 2`;
 const HOLDER_SQL = `SELECT a.application_name, host(a.client_addr) AS client_addr, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
   WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2 AND l.granted`;
@@ -137,7 +165,9 @@ export interface LeaseHooks {
  * the lease can never commit.
  */
 export class WriteLease {
-  private client: pg.Client | null = null;
+  /** Taken from the lease pool for one hold, given back when the hold ends. */
+  private client: pg.PoolClient | null = null;
+  private unwatch: (() => void) | null = null;
   /** The server process of the lease's connection: pg_locks names the holder by it. */
   private backendPid: number | null = null;
   /** The fencing epoch of the current hold (text: bigint). */
@@ -159,12 +189,16 @@ export class WriteLease {
     private readonly url: string,
     private readonly hooks: LeaseHooks,
     timings: Partial<LeaseTimings> = {},
+    /** Where the lease's connection comes from (the process's lease pool for this database). */
+    private readonly connections: pg.Pool,
+    /** The advisory lock key of this store's schema (two int4: classid, objid), read when the lease is first taken. */
+    private readonly lockKey: () => [number, number],
   ) {
     this.timings = { ...LEASE_TIMINGS, ...timings };
   }
 
   get holderName(): string {
-    return `tabshop-gateway pid ${process.pid} on ${hostname()}`;
+    return holderName();
   }
 
   get held(): boolean {
@@ -214,14 +248,14 @@ export class WriteLease {
       await client.query('BEGIN');
       await client.query(`SET LOCAL lock_timeout = ${this.timings.waitMs}`);
       try {
-        await client.query('SELECT pg_advisory_xact_lock($1, $2)', LOCK_KEY);
+        await client.query('SELECT pg_advisory_xact_lock($1, $2)', this.lockKey());
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw (err as { code?: string }).code === '55P03'
           ? new LeaseLostError(`the write lease of ${describeDatabase(this.url)} was not free within ${this.timings.waitMs} ms`)
           : err;
       }
-      this.backendPid ??= await backendPid(client);
+      this.backendPid = await backendPid(client);
       this.epoch = await this.hooks.raiseEpoch(this.holderName);
       this.acquisitions++;
       this.heldSince = Date.now();
@@ -261,6 +295,8 @@ export class WriteLease {
     const done = (async () => {
       try {
         await client?.query('COMMIT');
+        // Back to the lease pool: another store of this process may hold its lease on it meanwhile.
+        if (client && this.client === client) this.giveBack();
       } catch {
         this.dropConnection();
       }
@@ -279,7 +315,7 @@ export class WriteLease {
     for (const w of waiters) w();
   }
 
-  private startHeartbeat(client: pg.Client): void {
+  private startHeartbeat(client: pg.PoolClient): void {
     this.stopHeartbeat();
     // Often enough to notice a waiting process once the maximum hold has passed.
     this.heartbeat = setInterval(() => void this.beat(client), Math.min(this.timings.heartbeatMs, this.timings.maxHoldMs));
@@ -292,12 +328,12 @@ export class WriteLease {
   }
 
   /** Keeps the transaction alive and looks whether another process waits for the lock. */
-  private async beat(client: pg.Client): Promise<void> {
+  private async beat(client: pg.PoolClient): Promise<void> {
     if (this.client !== client || (this.state !== 'held' && this.state !== 'acquiring')) return;
     try {
       const { rows } = await client.query<{ waiting: boolean }>(
         `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE ${LOCK_FILTER} AND NOT granted) AS waiting`,
-        LOCK_KEY,
+        this.lockKey(),
       );
       if (rows[0].waiting && this.state === 'held' && Date.now() - this.heldSince >= this.timings.maxHoldMs) {
         this.draining = true;
@@ -308,7 +344,7 @@ export class WriteLease {
     }
   }
 
-  private lose(client: pg.Client, err: Error): void {
+  private lose(client: pg.PoolClient, err: Error): void {
     if (this.client !== client || this.frozen) return;
     const wasHeld = this.state === 'held';
     this.stopHeartbeat();
@@ -330,7 +366,7 @@ export class WriteLease {
    * makes a new holder's epoch wait until this round has committed.
    */
   checkSql(): string {
-    const params = [...LOCK_KEY, this.backendPid, this.epoch];
+    const params = [...this.lockKey(), this.backendPid, this.epoch];
     const literal = (v: unknown) => (v === null ? 'NULL' : `'${String(v).replace(/[^0-9]/g, '')}'`);
     return LEASE_CHECK.replace(/\$([1-4])/g, (_, n: string) => literal(params[Number(n) - 1]));
   }
@@ -348,12 +384,16 @@ export class WriteLease {
     this.stopHeartbeat();
     if (this.linger) clearTimeout(this.linger);
     const client = this.client;
-    this.client = null;
     this.state = 'free';
     this.wakeWaiters();
     if (!client) return;
-    await client.query('COMMIT').catch(() => undefined);
-    await client.end().catch(() => undefined);
+    const ended = await client.query('COMMIT').then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    if (this.client !== client) return;
+    if (ended) this.dropConnection();
+    else this.giveBack();
   }
 
   /**
@@ -378,39 +418,73 @@ export class WriteLease {
 
   private frozen = false;
 
+  /** Discards the connection (the pool closes it): whatever it held ends with it. */
   private dropConnection(): void {
     const client = this.client;
     this.client = null;
     this.backendPid = null;
-    if (client) void client.end().catch(() => undefined);
+    this.unwatch?.();
+    this.unwatch = null;
+    if (client) client.release(new Error('the write lease dropped its connection'));
   }
 
-  private async connect(): Promise<pg.Client> {
-    const client = createClient(this.url, `${this.holderName} lease`.slice(0, 63));
+  /** The hold is over and its transaction ended: the connection goes back to the lease pool. */
+  private giveBack(): void {
+    const client = this.client;
+    this.client = null;
+    this.backendPid = null;
+    this.unwatch?.();
+    this.unwatch = null;
+    client?.release();
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient;
     try {
-      await client.connect();
-      // A frozen or cut-off holder's session ends after this long: the lock passes on.
-      await client.query(`SET idle_in_transaction_session_timeout = ${this.timings.idleTimeoutMs}`);
+      client = await this.connections.connect();
     } catch (err) {
-      await client.end().catch(() => undefined);
       throw new DatabaseUnavailableError(this.url, err);
     }
-    client.on('error', (err) => this.lose(client, err));
-    client.on('end', () => this.lose(client, new Error('the connection holding the write lease ended')));
+    try {
+      // A frozen or cut-off holder's session ends after this long: the lock passes on.
+      if (idleTimeouts.get(client) !== this.timings.idleTimeoutMs) {
+        await client.query(`SET idle_in_transaction_session_timeout = ${this.timings.idleTimeoutMs}`);
+        idleTimeouts.set(client, this.timings.idleTimeoutMs);
+      }
+    } catch (err) {
+      client.release(err as Error);
+      throw new DatabaseUnavailableError(this.url, err);
+    }
+    const onError = (err: Error) => this.lose(client, err);
+    const onEnd = () => this.lose(client, new Error('the connection holding the write lease ended'));
+    client.on('error', onError);
+    client.on('end', onEnd);
+    this.unwatch = () => {
+      client.off('error', onError);
+      client.off('end', onEnd);
+    };
     return client;
   }
 }
 
-/** The server process of a connection, as pg_locks names it (pg's Client keeps it only in an undocumented field). */
-async function backendPid(client: pg.Client): Promise<number> {
+/** The idle_in_transaction_session_timeout each lease connection was given (stores of one process may differ). */
+const idleTimeouts = new WeakMap<pg.ClientBase, number>();
+
+const backendPids = new WeakMap<pg.ClientBase, number>();
+
+/** The server process of a connection, as pg_locks names it (pg's Client keeps it only in an undocumented field): asked once per connection. */
+async function backendPid(client: pg.ClientBase): Promise<number> {
+  const known = backendPids.get(client);
+  if (known !== undefined) return known;
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  backendPids.set(client, rows[0].pid);
   return rows[0].pid;
 }
 
 /** Who holds the lock now, from pg_stat_activity, for operators. */
-export async function describeLeader(client: pg.ClientBase): Promise<{ holder: string }> {
+export async function describeLeader(client: pg.ClientBase, lockKey: [number, number] = PUBLIC_LEASE_LOCK): Promise<{ holder: string }> {
   const holder = await client
-    .query<{ application_name: string; client_addr: string | null; backend_start: Date }>(HOLDER_SQL, LOCK_KEY)
+    .query<{ application_name: string; client_addr: string | null; backend_start: Date }>(HOLDER_SQL, lockKey)
     .catch(() => ({ rows: [] }));
   const h = holder.rows[0];
   return {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ClientBase } from 'pg';
+import { DEFAULT_SCHEMA, quoteSchema, SCHEMA_PATTERN } from './schema-names.js';
 
 /** `migrations/` at the package root: src/store/postgres and dist/store/postgres are both three levels below it. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url));
@@ -111,4 +112,63 @@ async function appliedVersions(client: ClientBase, migrations: Migration[]): Pro
     }
   }
   return new Set(rows.map((r) => r.version));
+}
+
+/** Ready-made schemas (migrated in the background) that a new shop's schema is renamed from: opening it then migrates nothing. */
+export const SPARE_PREFIX = 'tabshop_spare_';
+/** A spare being migrated: taken by nobody until it is renamed to SPARE_PREFIX…, once complete. */
+const MAKING_PREFIX = 'tabshop_making_';
+
+/**
+ * The schema a store keeps its tables in, made if it is missing (under the migration lock: two
+ * processes opening a new shop at once make it once): a spare schema renamed when there is one
+ * (keepSpareSchemas), else an empty one the migrations fill. Its oid names its channels and locks.
+ */
+export async function prepareSchema(client: ClientBase, schema: string): Promise<{ oid: number; created: boolean; spare?: string }> {
+  if (!SCHEMA_PATTERN.test(schema)) throw new MigrationError(`${JSON.stringify(schema)} is not a schema name this gateway uses (${SCHEMA_PATTERN.source})`);
+  const find = () => client.query<{ oid: number }>('SELECT oid::int8::float8 AS oid FROM pg_namespace WHERE nspname = $1', [schema]);
+  const found = await find();
+  if (found.rows.length > 0 || schema === DEFAULT_SCHEMA) return { oid: Number(found.rows[0]?.oid ?? 0), created: false };
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    const again = await find();
+    let spare: string | undefined;
+    if (again.rows.length === 0) {
+      const spares = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1) ORDER BY nspname LIMIT 1`, [
+        SPARE_PREFIX,
+      ]);
+      spare = spares.rows[0]?.nspname;
+      await client.query(spare ? `ALTER SCHEMA ${quoteSchema(spare)} RENAME TO ${quoteSchema(schema)}` : `CREATE SCHEMA ${quoteSchema(schema)}`);
+    }
+    const { rows } = await find();
+    await client.query('COMMIT');
+    return { oid: Number(rows[0].oid), created: again.rows.length === 0, spare };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Makes spare schemas until the database has `count` (each migrated in full under a name no store
+ * takes, then renamed to a spare's): a new shop's schema is then a rename, not seventeen
+ * migrations. Runs on its own connection, one spare at a time; `client` searches in the spare.
+ */
+export async function makeSpareSchemas(client: ClientBase, count: number, random: () => string): Promise<number> {
+  let made = 0;
+  for (;;) {
+    const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_namespace WHERE starts_with(nspname, $1)', [SPARE_PREFIX]);
+    if (rows[0].n >= count) return made;
+    const id = random();
+    const making = `${MAKING_PREFIX}${id}`;
+    await client.query(`CREATE SCHEMA ${quoteSchema(making)}`);
+    await client.query(`SET search_path TO ${quoteSchema(making)}`);
+    await migrate(client);
+    // No sale, no tracked product: the (empty) stock_levels is derived, so the shop's first start writes nothing for it (migrations/0012).
+    await client.query('INSERT INTO stock_state (id, derived_at) VALUES (true, now()) ON CONFLICT (id) DO NOTHING');
+    await client.query('RESET search_path');
+    await client.query(`ALTER SCHEMA ${quoteSchema(making)} RENAME TO ${quoteSchema(`${SPARE_PREFIX}${id}`)}`);
+    made++;
+  }
 }

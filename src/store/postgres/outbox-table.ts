@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type pg from 'pg';
-import { WRITER_SCHEMA } from './connection.js';
+import { LEASE_LOCK_FEATURE, WRITER_SCHEMA } from './connection.js';
 import type { OutboxItem } from '../outbox-store.js';
 import { OUTBOX_CHANNEL } from './outbox-notify.js';
+import { namesOf, type PgPool } from './schema-names.js';
 import { jsonText, textValue } from './sql-values.js';
 
 /** Who holds a claim: this host and process, and a random part (one per worker: a pid may come back after a restart). */
@@ -64,10 +64,15 @@ export class OutboxTable {
   private toldGated = false;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: PgPool,
     readonly workerId: string,
     private readonly log: (msg: string) => void = () => undefined,
   ) {}
+
+  /** The channel items of this table's schema are announced on (claim workers LISTEN there). */
+  get channel(): string {
+    return namesOf(this.pool).channel(OUTBOX_CHANNEL);
+  }
 
   /**
    * A rolling upgrade: a process of a version that delivers its outbox from memory (it announces
@@ -80,8 +85,8 @@ export class OutboxTable {
     this.checkedAt = performance.now();
     const { rows } = await this.pool.query<{ ok: boolean }>(
       `SELECT coalesce((SELECT writer_schema FROM gateway_leader WHERE id), $1) >= $1
-        OR NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $2 AND objid = 1 AND objsubid = 2 AND granted) AS ok`,
-      [WRITER_SCHEMA, 0x7ab5_4009],
+        OR NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $2 AND objid = $3 AND objsubid = 2 AND granted) AS ok`,
+      [WRITER_SCHEMA, ...namesOf(this.pool).lock(LEASE_LOCK_FEATURE)],
     );
     this.writerClaims = rows[0].ok;
     if (!this.writerClaims && !this.toldGated) {
@@ -133,7 +138,7 @@ export class OutboxTable {
   async release(c: ClaimedItem): Promise<void> {
     await this.pool.query(
       `WITH r AS (UPDATE outbox SET claimed_by = NULL, lease_until = NULL WHERE id = $1 AND claimed_by = $2 RETURNING target)
-      SELECT pg_notify('${OUTBOX_CHANNEL}', target) FROM r`,
+      SELECT pg_notify('${this.channel}', target) FROM r`,
       [c.id, this.workerId],
     );
   }
@@ -182,7 +187,7 @@ export class OutboxTable {
     const res = await this.pool.query(
       `WITH r AS (UPDATE outbox SET item = $2::json, dead = false, dismissed = false, next_attempt_at = NULL, claimed_by = NULL, lease_until = NULL
       WHERE id = $1 AND dead RETURNING target)
-      SELECT pg_notify('${OUTBOX_CHANNEL}', target) FROM r`,
+      SELECT pg_notify('${this.channel}', target) FROM r`,
       [row.id, jsonText(item)],
     );
     return res.rowCount === 1;

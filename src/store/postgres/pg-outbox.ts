@@ -2,7 +2,7 @@ import type { OutboxStorage } from '../outbox-port.js';
 import type { OutboxItem, OutboxState } from '../outbox-store.js';
 import type pg from 'pg';
 import { PendingDoc, PendingMap } from './commit-queue.js';
-import { notifyOutbox } from './outbox-notify.js';
+import { notifyOutbox, OUTBOX_CHANNEL } from './outbox-notify.js';
 import { prepared } from './prepared.js';
 import type { PgStore } from './pg-store.js';
 import { jsonText, textValue } from './sql-values.js';
@@ -71,6 +71,7 @@ export class PgOutboxStore implements OutboxStorage {
       await notifyOutbox(
         client,
         live.filter((w) => w.item.dead === undefined).map((w) => w.item.target),
+        store.pool.names.channel(OUTBOX_CHANNEL),
       );
       return [];
     });

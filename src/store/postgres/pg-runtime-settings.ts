@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
+import { namesOf, type PgPool } from './schema-names.js';
 import type { RuntimeDevice, RuntimeSettingsChanges, RuntimeSettingsData, RuntimeSettingsStore, SettingsWatch } from '../../domain/ports/runtime-settings.js';
 import { OutboxListener } from './outbox-notify.js';
 import { numericValue, textValue, timeValue } from './sql-values.js';
@@ -30,7 +31,7 @@ export class PgRuntimeSettingsStore implements RuntimeSettingsStore {
   readonly kind = 'postgres' as const;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: PgPool,
     private readonly url: string,
     private readonly logger?: Logger,
   ) {}
@@ -155,7 +156,7 @@ export class PgRuntimeSettingsStore implements RuntimeSettingsStore {
   watch(onChange: () => void): SettingsWatch {
     const listener = new OutboxListener({
       url: this.url,
-      channel: SETTINGS_CHANNEL,
+      channel: namesOf(this.pool).channel(SETTINGS_CHANNEL),
       label: 'settings',
       onNotify: () => onChange(),
       logger: this.logger ?? silent,
@@ -184,7 +185,7 @@ export class PgRuntimeSettingsStore implements RuntimeSettingsStore {
         await client.query('ROLLBACK');
         return null;
       }
-      await client.query(`SELECT pg_notify('${SETTINGS_CHANNEL}', $1)`, [String(version)]);
+      await client.query(`SELECT pg_notify('${namesOf(this.pool).channel(SETTINGS_CHANNEL)}', $1)`, [String(version)]);
       await client.query('COMMIT');
       return version;
     } catch (err) {

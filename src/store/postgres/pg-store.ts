@@ -12,26 +12,19 @@ import {
   type SaleRecord,
 } from '../records.js';
 import { PendingList, PendingMap, PgCommitQueue, insertPiece, runPieces, type Column } from './commit-queue.js';
-import {
-  createClient,
-  createPool,
-  DatabaseUnavailableError,
-  LeaseLostError,
-  WriteLease,
-  type LeaseCheck,
-  type LeaseTimings,
-  type PostgresOptions,
-} from './connection.js';
-import { migrate, type MigrationReport } from './migrate.js';
+import { LEASE_LOCK_FEATURE, LeaseLostError, WriteLease, type LeaseCheck, type LeaseTimings, type PostgresOptions } from './connection.js';
+import type { MigrationReport } from './migrate.js';
 import { OutboxListener } from './outbox-notify.js';
 import { SaleLookups } from './sale-lookups.js';
 import { SalePrefetch } from './sale-prefetch.js';
 import { ArticleRows, articlesFromRows, readArticleChanges } from './pg-articles.js';
 import { prepared } from './prepared.js';
+import { DEFAULT_SCHEMA } from './schema-names.js';
+import { keepSpareSchemas, openSchema, SchemaPool } from './shared-database.js';
 import { jsonbText, jsonText, numericValue, textValue, timeValue } from './sql-values.js';
 
 const PAGE = 2000;
-/** Every commit round notifies this channel with the state version it wrote (migrations/0014). */
+/** Every commit round notifies this channel (in the public schema; other schemas: SchemaNames.channel) with the state version it wrote (migrations/0014). */
 export const STATE_CHANNEL = 'tabshop_state';
 /** A read's version check that takes longer than this serves what the caches hold (the database is slow or down: nobody writes then). */
 const CHECK_TIMEOUT_MS = 2_000;
@@ -48,9 +41,9 @@ export type Refresher = (client: pg.ClientBase, since: number | null) => Promise
  */
 const STOCK_RESET = '';
 /** A round's first statement: the lease's fencing check (LEASE_CHECK) and, only when it holds, the state version raised and notified. */
-const raiseVersion = (leaseCheck: string) => `WITH lease AS (${leaseCheck}),
+const raiseVersion = (leaseCheck: string, channel: string) => `WITH lease AS (${leaseCheck}),
   raised AS (UPDATE gateway_state SET version = version + 1 WHERE id AND (SELECT held AND current FROM lease)
-    RETURNING version::text AS version, pg_notify('${STATE_CHANNEL}', version::text))
+    RETURNING version::text AS version, pg_notify('${channel}', version::text))
   SELECT lease.held, lease.epoch, raised.version FROM lease LEFT JOIN raised ON true`;
 const INT4_MAX = 2 ** 31 - 1;
 const intValue = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= INT4_MAX ? v : null);
@@ -248,10 +241,13 @@ export function journalEntryOf(row: {
  */
 export class PgStore implements Store {
   readonly kind = 'postgres' as const;
-  readonly pool: pg.Pool;
+  /** This store's schema on the process's pool for the database (shared by every store on it). */
+  readonly pool: SchemaPool;
   readonly commitQueue: PgCommitQueue;
   readonly lease: WriteLease;
   migration: MigrationReport | null = null;
+  /** The spare schema this store's was renamed from when it was new (null: it existed, or was made and migrated). */
+  spareTaken: string | null = null;
   private articlesDoc: ArticlesData = emptyArticles();
   private readonly journalPart: PendingList<unknown[]>;
   private readonly salesPart: PendingMap<SaleRecord>;
@@ -299,7 +295,7 @@ export class PgStore implements Store {
     private readonly log: (msg: string, err?: unknown) => void = () => undefined,
     leaseTimings: Partial<LeaseTimings> = {},
   ) {
-    this.pool = createPool(options, (err) => this.log('idle PostgreSQL connection failed', err));
+    this.pool = new SchemaPool(options, options.schema ?? DEFAULT_SCHEMA, (err) => this.log('idle PostgreSQL connection failed', err));
     this.lease = new WriteLease(
       options.url,
       {
@@ -317,6 +313,8 @@ export class PgStore implements Store {
         lost: (err) => this.log('lost the write lease (its connection ended); the rounds in flight fail, the next unit of work takes it again', err),
       },
       leaseTimings,
+      this.pool.leases,
+      () => this.pool.names.lock(LEASE_LOCK_FEATURE),
     );
     this.commitQueue = new PgCommitQueue(this.pool, {
       enter: () => this.lease.enter(true),
@@ -330,7 +328,7 @@ export class PgStore implements Store {
         this.roundSales = new Set();
         const results = (await client.query(
           `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${this.lease.timings.idleTimeoutMs}; SET LOCAL plan_cache_mode = force_generic_plan;
-          ${raiseVersion(this.lease.checkSql())}`,
+          ${raiseVersion(this.lease.checkSql(), this.pool.names.channel(STATE_CHANNEL))}`,
         )) as unknown as pg.QueryResult<Omit<LeaseCheck, 'current'> & { version: string | null }>[];
         const { rows } = results[results.length - 1];
         try {
@@ -434,18 +432,10 @@ export class PgStore implements Store {
 
   async open(visit: Parameters<Store['open']>[0]): Promise<void> {
     try {
-      // Migrations serialise themselves, so every process may run them (a no-op once applied). They
-      // run on a connection of their own: a long one must not meet the pool's statement time limit.
-      const client = createClient(this.options.url, 'tabshop-gateway migrate');
-      await client.connect().catch((err) => {
-        throw new DatabaseUnavailableError(this.options.url, err);
-      });
-      try {
-        this.migration = await migrate(client);
-      } finally {
-        // Not awaited: over a link that stopped answering, the goodbye would never be acknowledged.
-        void client.end().catch(() => undefined);
-      }
+      // Migrations serialise themselves, so every process may run them (a no-op once applied).
+      const { report, spare } = await openSchema(this.pool);
+      this.migration = report;
+      this.spareTaken = spare;
       // Read before anything is loaded: a round committed meanwhile is caught up with by the first unit of work.
       const version = await this.pool.query<{ version: string }>('SELECT version::text FROM gateway_state WHERE id');
       this.seen = Number(version.rows[0].version);
@@ -464,12 +454,14 @@ export class PgStore implements Store {
       this.opened = true;
       this.listener = new OutboxListener({
         url: this.options.url,
-        channel: STATE_CHANNEL,
+        channel: this.pool.names.channel(STATE_CHANNEL),
         label: 'state',
         logger: { warn: (o: { err?: unknown }, m: string) => this.log(m, o.err), debug: () => undefined } as unknown as Logger,
         onNotify: (payload) => this.notified(payload),
       });
       this.listener.start();
+      // A process that opens shops in schemas of their own keeps a few ready for the next ones.
+      if (!this.pool.names.isPublic) void keepSpareSchemas(this.options.url, this.log, this.options.spareSchemas);
     } catch (err) {
       await this.close();
       throw err;

@@ -12,7 +12,7 @@ const MAX_PREPARED = 500;
  * few rows). Parameters are always bound: the text must not hold values.
  */
 export function prepared<R extends pg.QueryResultRow = pg.QueryResultRow>(
-  client: pg.ClientBase | pg.Pool,
+  client: pg.ClientBase | Pick<pg.Pool, 'query'>,
   text: string,
   values: unknown[] = [],
 ): Promise<pg.QueryResult<R>> {
