@@ -22,6 +22,22 @@ export interface Config {
     diskLowFreeMiB: number;
     diskLowFreePercent: number;
   };
+  /** Shops besides `default` (the top-level keys); absent: one shop, as before issue 15. */
+  shops?: ShopConfig[];
+  /** Accounts that manage the shops (src/shops). */
+  operators?: AdminConfig[];
+}
+
+/** `shops[]`: a shop of the deployment, its own data dir under `<dataDir>/shops/<id>/`. */
+export interface ShopConfig {
+  id: string;
+  name?: string;
+  currency?: string;
+  timeZone?: string;
+  devices: DeviceConfig[];
+  admins: AdminConfig[];
+  upstream?: UpstreamConfig;
+  webhooks: WebhookConfig[];
 }
 
 /** `store.postgres` (or DATABASE_URL): the PostgreSQL store instead of lowdb. */
