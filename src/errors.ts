@@ -33,6 +33,12 @@ export const ERROR_CODES = {
   not_ready: 503,
   upstream_unavailable: 503,
   upstream_timeout: 504,
+  // Several shops (src/shops)
+  shop_required: 400,
+  shop_disabled: 403,
+  username_taken: 409,
+  shop_in_config: 409,
+  shops_need_lowdb: 501,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -16,6 +16,11 @@ import { startPostgres, type PgCluster } from './postgres.js';
  * on the same dir finds its database again). Tests that read lowdb's files do not apply there.
  */
 const ON_POSTGRES = process.env.TEST_STORE === 'postgres';
+/**
+ * TEST_SHOPS=1 serves the same gateway through the shop directory (src/shops: an operator in the
+ * config makes it a deployment of shops): the HTTP suites then show that dispatch changes nothing.
+ */
+const THROUGH_SHOPS = process.env.TEST_SHOPS === '1';
 let cluster: Promise<PgCluster> | null = null;
 const databases = new Map<string, string>();
 if (ON_POSTGRES) afterAll(async () => (await cluster)?.stop());
@@ -79,8 +84,19 @@ export async function startTestGateway(
       cb();
     },
   });
-  const gateway = await openGateway(config, createLogger(config.logLevel, sink), { now: opts.now });
-  const running = await startServer(gateway, '127.0.0.1', opts.port ?? 0);
+  const logger = createLogger(config.logLevel, sink);
+  let gateway: Gateway;
+  let running: RunningServer;
+  if (THROUGH_SHOPS) {
+    if (config.operators === undefined) config.operators = [{ username: 'test-operator', password: 'pw-test-operator' }];
+    const { startDeployment } = await import('../src/shops/deployment.js');
+    const deployment = await startDeployment(config, logger, '127.0.0.1', opts.port ?? 0, { now: opts.now });
+    gateway = deployment.directory.defaultShop!.gateway;
+    running = deployment;
+  } else {
+    gateway = await openGateway(config, logger, { now: opts.now });
+    running = await startServer(gateway, '127.0.0.1', opts.port ?? 0);
+  }
   const doFetch = (path: string, init: RequestInit & { auth?: string | null } = {}) => {
     const headers = new Headers(init.headers);
     const auth = init.auth === undefined ? deviceAuth : init.auth;

@@ -17,8 +17,8 @@ export interface Credential {
 
 interface Entry {
   account: Account;
-  /** From the config file, or created at run time (back office). */
-  origin: 'config' | 'runtime';
+  /** From the config file, created at run time (back office), or kept by the shop directory (src/shops). */
+  origin: 'config' | 'runtime' | 'managed';
   check(password: string): Promise<boolean>;
 }
 
@@ -104,6 +104,20 @@ export class Accounts {
     this.add(account, { username: d.username, passwordHash: d.passwordHash }, 'runtime');
     for (const l of this.runtimeListeners) l(d.username, account);
     return account;
+  }
+
+  /** A device or admin of the shop directory (src/shops), added or re-passworded: in effect at once. */
+  putManaged(account: Account, cred: Credential): void {
+    this.add(account, cred, 'managed');
+    if (account.role === 'device') for (const l of this.runtimeListeners) l(account.username, account);
+  }
+
+  /** A shop directory's device or admin removed (a config-file account is never removed here). */
+  removeManaged(username: string): void {
+    const entry = this.entries.get(username);
+    if (entry?.origin !== 'managed') return;
+    this.entries.delete(username);
+    if (entry.account.role === 'device') for (const l of this.runtimeListeners) l(username, null);
   }
 
   /** A run-time device deleted (here or by another process). */

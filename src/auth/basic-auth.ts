@@ -7,6 +7,14 @@ import type { LoginThrottle } from './throttle.js';
 export const REALM = 'tabshop-gateway';
 
 /**
+ * A caller the deployment layer already authenticated (an operator acting in a shop, src/shops):
+ * a symbol on the request, so no header or body a client sends can set it.
+ */
+export const PRINCIPAL = Symbol('tabshop-gateway.principal');
+
+export const principalOf = (req: object): Account | undefined => (req as { [PRINCIPAL]?: Account })[PRINCIPAL];
+
+/**
  * Basic auth over our own Accounts (express-basic-auth cannot answer 429 for throttled
  * clients, and its async authorizer crashes the process on an error). On success the
  * account is in res.locals.account.
@@ -20,6 +28,11 @@ export function basicAuth(opts: {
   fallback?: (res: { locals: Record<string, unknown> }) => { name: string; pass: string } | undefined;
 }): RequestHandler {
   return async (req, res, next) => {
+    const principal = principalOf(req);
+    if (principal && opts.allow(principal)) {
+      res.locals.account = principal;
+      return next();
+    }
     // req.ip is the socket's address unless server.trustProxy names a reverse proxy in front.
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const creds = parseBasicAuth(req) ?? opts.fallback?.(res);

@@ -14,6 +14,9 @@ import { describeDatabase } from '../store/postgres/sql-values.js';
 import { demoCredentialsRefusal } from './demo-guard.js';
 import { ExitError } from './exit.js';
 import { releaseYoungGeneration, settleAfterLoad } from './heap-policy.js';
+import { isMultiShop } from '../shops/deployment.js';
+import { deploymentApp } from '../shops/dispatch.js';
+import { SHOPS_NEED_LOWDB, ShopDirectory } from '../shops/directory.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -136,16 +139,26 @@ async function listenOrExit(listener: RequestListener, config: Config): Promise<
  * processes), then listen.
  */
 async function start(config: Config, logger: Logger): Promise<RunningServer> {
-  const gateway = await openGateway(config, logger).catch(async (err) => {
-    throw await openFailure(err, config);
-  });
+  if (config.shops && config.store.postgres) throw new ExitError(2, `config: /shops: ${SHOPS_NEED_LOWDB}`);
+  // Several shops (config shops/operators, or shops created through the API): the shop directory serves.
+  const directory = isMultiShop(config)
+    ? await ShopDirectory.open(config, logger).catch(async (err) => {
+        throw await openFailure(err, config);
+      })
+    : null;
+  const gateway =
+    directory?.defaultShop?.gateway
+    ?? (await openGateway(config, logger).catch(async (err) => {
+      throw await openFailure(err, config);
+    }));
+  const close = () => (directory ? directory.close() : gateway.close());
   // lowdb loads its data dir into memory: the heap is compacted once after (measured on 100,000
   // sales: 141 MB RSS with it, 190-198 MB without). PostgreSQL loads no history: V8's usual heap.
   if (config.store.postgres) releaseYoungGeneration();
   else logger.debug(settleAfterLoad(), 'start-up heap compacted');
   let kitchen: { close(): Promise<void> } | null = null;
   try {
-    const { server, url } = await listenOrExit(createApp(gateway), config);
+    const { server, url } = await listenOrExit(directory ? deploymentApp(directory) : createApp(gateway), config);
     // PostgreSQL: only the process on kitchen duty receives kitchen orders; another takes over when it stops or dies (src/kitchen/pg-duty.ts).
     if (config.store.postgres) gateway.kitchen?.duty.run('kitchen listener', () => startConfiguredKitchenListener(gateway));
     else
@@ -155,11 +168,13 @@ async function start(config: Config, logger: Logger): Promise<RunningServer> {
       });
     const release = async () => {
       await kitchen?.close();
-      await gateway.close();
+      await close();
     };
-    return stoppable(server, url, release, () => endStreams(gateway));
+    return stoppable(server, url, release, () => {
+      for (const shop of directory?.live ?? [{ gateway }]) endStreams(shop.gateway);
+    });
   } catch (err) {
-    await gateway.close();
+    await close();
     throw err;
   }
 }

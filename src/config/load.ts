@@ -13,6 +13,7 @@ export type {
   KitchenConfig,
   LogLevel,
   PostgresConfig,
+  ShopConfig,
   UpstreamConfig,
   WebhookConfig,
   WebhookEvent,
@@ -97,6 +98,8 @@ export function loadConfig(opts: LoadConfigOptions): LoadedConfig {
 
   const config = file.data as Config & { $schema?: string };
   delete config.$schema;
+  // With `shops`, the top-level shop ("default") may have no devices of its own.
+  config.devices ??= [];
   const isExample = configPath === EXAMPLE_CONFIG_PATH;
   // The embedded example lives inside the installed package; its "./data" means the user's current folder.
   config.store.dataDir = resolve(isExample ? opts.cwd : dirname(configPath), config.store.dataDir);

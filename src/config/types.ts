@@ -21,7 +21,25 @@ export interface Config {
     outboxMaxAgeSeconds: number;
     diskLowFreeMiB: number;
     diskLowFreePercent: number;
+    /** Several shops: most shops open at once besides default (src/shops); default 100. */
+    shopsOpenMax?: number;
   };
+  /** Shops besides `default` (the top-level keys); absent: one shop, as before issue 15. */
+  shops?: ShopConfig[];
+  /** Accounts that manage the shops (src/shops). */
+  operators?: AdminConfig[];
+}
+
+/** `shops[]`: a shop of the deployment, its own data dir under `<dataDir>/shops/<id>/`. */
+export interface ShopConfig {
+  id: string;
+  name?: string;
+  currency?: string;
+  timeZone?: string;
+  devices: DeviceConfig[];
+  admins: AdminConfig[];
+  upstream?: UpstreamConfig;
+  webhooks: WebhookConfig[];
 }
 
 /** `store.postgres` (or DATABASE_URL): the PostgreSQL store instead of lowdb. */

@@ -24,6 +24,8 @@ const MESSAGES_BY_SCHEMA_PATH: Record<string, string> = {
   '#/properties/devices/items/oneOf': 'give exactly one of password or passwordHash',
   '#/properties/admins/items/oneOf': 'give exactly one of password or passwordHash',
   '#/properties/kitchen/properties/accounts/items/oneOf': 'give exactly one of password or passwordHash',
+  '#/definitions/shopId/pattern': 'must be 1 to 40 of a-z, 0-9 and "-"',
+  '#/properties/shops/items/properties/currency/pattern': 'must be an ISO 4217 code (three uppercase letters, e.g. "EUR")',
   '#/properties/server/properties/trustProxy/anyOf': 'must be true, false, a number of proxy hops, or addresses/subnets such as "loopback"',
 };
 
@@ -78,7 +80,15 @@ function credentialLists(data: unknown): Array<[string, CredentialLike[]]> {
     ['devices', record.devices],
     ['admins', record.admins],
     ['kitchen/accounts', kitchen?.accounts],
+    ['operators', record.operators],
   ];
+  // Usernames are unique across the deployment: a device's username names its shop.
+  if (Array.isArray(record.shops)) {
+    record.shops.forEach((shop: unknown, i) => {
+      const s = (typeof shop === 'object' && shop !== null ? shop : {}) as Record<string, unknown>;
+      lists.push([`shops/${i}/devices`, s.devices], [`shops/${i}/admins`, s.admins]);
+    });
+  }
   return lists
     .filter((entry): entry is [string, unknown[]] => Array.isArray(entry[1]))
     .map(([key, list]) => [key, list.map((c) => (typeof c === 'object' && c !== null ? c : {}))]);
@@ -100,7 +110,25 @@ function crossFieldProblems(data: unknown): string[] {
       }
     });
   }
-  return [...problems, ...kitchenAllowProblems(data)];
+  return [...problems, ...kitchenAllowProblems(data), ...shopProblems(data)];
+}
+
+/** devices is required unless shops lists the shops; shop ids are unique, and "default" is the top-level keys' shop. */
+function shopProblems(data: unknown): string[] {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return [];
+  const record = data as { devices?: unknown; shops?: unknown };
+  if (record.devices === undefined && record.shops === undefined) return ['/devices: is required'];
+  if (!Array.isArray(record.shops)) return [];
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  record.shops.forEach((shop: unknown, i) => {
+    const id = (shop as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') return;
+    if (id === 'default') problems.push(`/shops/${i}/id: "default" is the shop of the top-level keys (devices, admins, currency...); give this one another id`);
+    else if (ids.has(id)) problems.push(`/shops/${i}/id: duplicate shop id ${JSON.stringify(id)}`);
+    ids.add(id);
+  });
+  return problems;
 }
 
 /**

@@ -1,0 +1,47 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnCli, startGatewayProcess, type GatewayProcess } from '../e2e/process.js';
+import { DEVICE, removeDir } from '../helpers.js';
+import { CAFE_DEVICE, TWO_SHOPS, auth } from './helpers.js';
+
+const dirs: string[] = [];
+let proc: GatewayProcess | null = null;
+afterEach(async () => {
+  if (proc) {
+    proc.child.kill('SIGTERM');
+    await proc.exited;
+    proc = null;
+  }
+  for (const d of dirs.splice(0)) await removeDir(d);
+});
+
+async function configFile(extra: Record<string, unknown>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsg-shops-cli-'));
+  dirs.push(dir);
+  const path = join(dir, 'config.json');
+  await writeFile(path, JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, store: { dataDir: './data' }, devices: [DEVICE], ...extra }));
+  return path;
+}
+
+describe('tabshop-gateway serve with shops', () => {
+  it('serves every shop of the config from one process; a tablet of a shop is configured as before', async () => {
+    proc = await startGatewayProcess(await configFile(TWO_SHOPS));
+    const res = await fetch(`${proc.url}/home`, { headers: { authorization: auth(CAFE_DEVICE) } });
+    expect(await res.text()).toBe('true');
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    proc = null;
+  });
+
+  it('refuses shops on PostgreSQL at start, exit 2, saying why', async () => {
+    const p = spawnCli([
+      'serve',
+      '--config',
+      await configFile({ ...TWO_SHOPS, store: { dataDir: './data', postgres: { url: 'postgres://u:p@127.0.0.1:1/db' } } }),
+    ]);
+    expect(await p.exited).toBe(2);
+    expect(p.output()).toContain('config: /shops: several shops need the lowdb store for now (store.postgres is set)');
+  });
+});
