@@ -198,6 +198,17 @@ describe('status page and metrics of a deployment of shops', () => {
     }
     expect((await text(d, '/metrics', null)).headers.get('www-authenticate')).toBe('Basic realm="tabshop-gateway"');
   });
+  it('a shop closed since (idle): the overview shows its last figures and their time, /metrics nothing of it', async () => {
+    await text(d, '/status', auth(OPERATOR));
+    expect(await d.directory.closeIdle(0)).toBe(2);
+    const page = (await text(d, '/status', auth(OPERATOR))).body;
+    expect(cell(page, 'data-shop="bistro"', 'health')).toMatch(/^not open figures as of \d\d:\d\d:\d\d/);
+    expect(cell(page, 'data-shop="bistro"', 'total')).toBe('13.25 CHF');
+    const m = (await text(d, '/metrics', auth(OPERATOR))).body;
+    expect(m).not.toContain('shop="bistro"');
+    expect(metricValue(m, 'tabshop_shops', { state: 'closed' })).toBe(3);
+    expect(d.directory.isOpen('bistro')).toBe(false);
+  });
 });
 
 describe('a deployment with one shop', () => {
