@@ -121,7 +121,7 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
     return forward(id, req, res, next, creds, login?.operator ? { username: login.account.username, role: 'admin' } : undefined);
   }
 
-  /** More than one shop: operators read every shop's series, a shop's admin their shop's; nobody else. */
+  /** Operators read every shop's series, a shop's admin their shop's (with more than one shop); nobody else. */
   async function metricsRoute(req: Request, res: Response, creds: Credentials | undefined) {
     const login = await authenticate(req, creds);
     if (!login.operator && login.account.role !== 'admin') throw unauthorized(`${login.account.username} is not an admin or operator account`);
@@ -143,7 +143,9 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
         await authenticate(req, creds);
         return overview(req, res, next);
       }
-      if (reading && path === '/metrics' && directory.list().length > 1) return await metricsRoute(req, res, creds);
+      // One shop: as a one-shop gateway, except for operators (their scrape keeps its labels when a second shop comes).
+      const operatorCall = creds !== undefined && directory.isOperator(creds.name);
+      if (reading && path === '/metrics' && (directory.list().length > 1 || operatorCall)) return await metricsRoute(req, res, creds);
       if (under(path, shopsPrefix)) return await shopsRoute(req, res, next, creds);
       if (creds && directory.isOperator(creds.name) && under(path, apiLower)) {
         await authenticate(req, creds);

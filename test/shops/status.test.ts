@@ -212,13 +212,17 @@ describe('status page and metrics of a deployment of shops', () => {
 });
 
 describe('a deployment with one shop', () => {
-  it('answers /metrics as a single gateway does: no shop label, no credentials needed', async () => {
+  it('answers /metrics as a single gateway does (no shop label, no credentials needed), except to operators', async () => {
     const d = await startTestDeployment({ operators: [OPERATOR] });
     try {
       const res = await text(d, '/metrics', null);
       expect(res.status).toBe(200);
       expect(res.body).toContain('tabshop_quarantine_open 0');
       expect(res.body).not.toContain('shop=');
+      // Operators get the deployment's answer, labelled, even with one shop.
+      const operator = await text(d, '/metrics', auth(OPERATOR));
+      expect(metricValue(operator.body, 'tabshop_quarantine_open', { shop: 'default' })).toBe(0);
+      expect(metricValue(operator.body, 'tabshop_shops', { state: 'open' })).toBe(1);
     } finally {
       await d.stop();
       await removeDir(d.dir);
