@@ -65,7 +65,9 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
       const login = await directory.login(creds.name, creds.pass);
       if (login && !login.operator && login.shop === id) throw new AppError('shop_disabled', `shop ${id} is disabled; its operator can enable it again`);
     }
-    const open = await directory.gateway(id);
+    let open = await directory.gateway(id);
+    // Closed meanwhile (idle, or reopened for a new currency): the next one. Checked and counted in one step.
+    while (!directory.live.has(open)) open = await directory.gateway(id);
     if (principal) (req as unknown as Record<symbol, Account>)[PRINCIPAL] = principal;
     open.inFlight++;
     open.lastUsed = Date.now();
