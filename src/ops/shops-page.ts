@@ -66,7 +66,9 @@ function shopRow(s: ShopLine, now: Date): Row {
     cells: [
       html`<a href="${`shops/${encodeURIComponent(s.id)}/status`}" data-link="shop">${s.name}</a><div class="muted">${s.id}</div>`,
       { field: 'health', value: health },
-      figure('devices-seen', f ? html`${f.devicesSeen} of ${f.devices}<div class="muted">${when(f.lastSeen, now)}</div>` : null),
+      f
+        ? { field: 'devices-seen', value: html`${f.devicesSeen} of ${f.devices}<div class="muted">${when(f.lastSeen, now)}</div>` }
+        : { field: 'devices-seen', value: html`<span class="muted">— of ${s.devices}</span>` },
       figure('sales', f?.salesToday),
       figure('total', f ? `${f.totalToday} ${s.currency}` : null),
       figure('quarantine-open', f?.quarantineOpen),

@@ -30,6 +30,8 @@ export interface StatusView {
   /** The same relative to the page, for links to quarantine items ("./api"; "../../api/shops/cafe" for /shops/cafe/status). */
   apiHref: string;
   notice: { kind: 'ok' | 'warn'; text: string } | null;
+  /** An operator's view of one shop of several (/shops/{shop}/status): the shop, and the way back to all shops. */
+  overview?: { shop: string; name: string; href: string } | null;
 }
 
 export const STATUS_CSS = `
@@ -269,6 +271,7 @@ export function renderStatusPage(view: StatusView): string {
 </head><body>
 <header><h1>tabshop-gateway ${badge(overall, r.status)}</h1>
 <p class="meta">version <span data-field="version">${view.version}</span> · up <span data-field="uptime">${formatDuration(view.now.getTime() - view.startedAt.getTime())}</span> (since ${when(view.startedAt, view.now)}) · ${view.forwarding?.upstream.mode === 'bridge' ? 'bridge mode' : 'standalone'} · <a href="status">refresh</a></p></header>
+${view.overview ? html`<p class="meta" id="shop">Shop <strong data-field="shop-name">${view.overview.name}</strong> (<span data-field="shop-id">${view.overview.shop}</span>) · <a href="${view.overview.href}" id="all-shops">all shops</a></p>` : ''}
 ${view.notice ? html`<p class="notice ${view.notice.kind}" id="notice">${view.notice.text}</p>` : ''}
 <section id="health"><h2>Health</h2><div class="scroll"><table><tbody>${checks}</tbody></table></div></section>
 <section id="devices"><h2>Devices</h2>${cardTable(

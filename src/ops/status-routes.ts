@@ -25,7 +25,7 @@ const RECENT_QUARANTINE = 50;
  * A symbol: no header a client sends can set it.
  */
 export const STATUS_MOUNT = Symbol('tabshop-gateway.status-mount');
-export type StatusMount = { apiPath: string; depth: number };
+export type StatusMount = { apiPath: string; depth: number; overview?: { shop: string; name: string } };
 
 /** The page's one inline stylesheet is allowed by its hash; no script at all. */
 export const statusSecurityHeaders = pageSecurityHeaders({
@@ -120,10 +120,15 @@ export function statusRouter(deps: StatusDeps): Router {
   return router;
 }
 
-function apiLinks(req: Request, apiPath: string): Pick<StatusView, 'apiPath' | 'apiHref'> {
+function apiLinks(req: Request, apiPath: string): Pick<StatusView, 'apiPath' | 'apiHref' | 'overview'> {
   const mount = (req as { [STATUS_MOUNT]?: StatusMount })[STATUS_MOUNT];
-  if (!mount) return { apiPath, apiHref: `.${apiPath}` };
-  return { apiPath: mount.apiPath, apiHref: `${Array(mount.depth).fill('..').join('/')}${mount.apiPath}` };
+  if (!mount) return { apiPath, apiHref: `.${apiPath}`, overview: null };
+  const root = Array(mount.depth).fill('..').join('/');
+  return {
+    apiPath: mount.apiPath,
+    apiHref: `${root}${mount.apiPath}`,
+    overview: mount.overview ? { ...mount.overview, href: `${root}/status` } : null,
+  };
 }
 
 /** The target of the form's row: a sale has a dead letter per target, and a row acts on its own only. */

@@ -119,7 +119,11 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
     if (!SHOP_ID.test(id)) throw badShopId(id);
     if (!directory.get(id) || (login && !login.operator)) throw new AppError('not_found', `shop ${id} not found`);
     rewrite(req, `/status${rest}`);
-    (req as unknown as Record<symbol, StatusMount>)[STATUS_MOUNT] = { apiPath: `${api}/shops/${encodeURIComponent(id)}`, depth: 2 };
+    (req as unknown as Record<symbol, StatusMount>)[STATUS_MOUNT] = {
+      apiPath: `${api}/shops/${encodeURIComponent(id)}`,
+      depth: 2,
+      ...(login?.operator && { overview: { shop: id, name: directory.get(id)!.name } }),
+    };
     return forward(id, req, res, next, creds, login?.operator ? { username: login.account.username, role: 'admin' } : undefined);
   }
 

@@ -86,6 +86,12 @@ describe.skipIf(!haveChromium && !inCi)("an operator's status pages in a real br
     ]);
     expect(fwd.retried).toEqual([DEAD]);
     expect(await page.locator('#notice').textContent()).toContain(`Dead letter ${DEAD} moved back to the outbox`);
+    expect(await page.locator('[data-field="shop-name"]').textContent()).toBe('Café');
+    await page.screenshot({ path: join(ARTIFACTS, 'shops-status-cafe-phone.png'), fullPage: true });
+
+    // And back to every shop.
+    await Promise.all([page.waitForURL(`${d.url}/status`), page.locator('#all-shops').click()]);
+    expect(await page.locator('#shops-table tr[data-shop]').count()).toBe(3);
     expect(cspViolations).toEqual([]);
   }, 60_000);
 });

@@ -92,6 +92,7 @@ describe('status page and metrics of a deployment of shops', () => {
     // Not open: what the directory knows, and its name escaped.
     expect(cell(page, 'data-shop="deli"', 'health')).toBe('not open');
     expect(cell(page, 'data-shop="deli"', 'sales')).toBe('—');
+    expect(cell(page, 'data-shop="deli"', 'devices-seen')).toBe('— of 0');
     expect(page).toContain('Deli &lt;b&gt;&amp;&lt;/b&gt; &quot;Co&quot;');
     expect(page).not.toContain('<b>&</b>');
     expect(d.directory.isOpen('deli')).toBe(false);
@@ -103,6 +104,9 @@ describe('status page and metrics of a deployment of shops', () => {
     expect(res.body).toContain('<tr data-device="bistro-tablet">');
     expect(res.body).not.toContain('cafe-tablet');
     expect(cell(res.body, 'data-register="\\(all\\)"', 'total')).toBe('13.25');
+    // The shop it is, and the way back to every shop.
+    expect(res.body).toContain('Shop <strong data-field="shop-name">Bistro</strong> (<span data-field="shop-id">bistro</span>)');
+    expect(res.body).toContain('<a href="../../status" id="all-shops">all shops</a>');
     // The quarantine links lead to the shop's API, relative to the page.
     const link = /<a href="([^"]+)" id="quarantine-link">/.exec(res.body)![1];
     expect(link).toBe('../../api/shops/bistro/quarantine');
@@ -134,7 +138,7 @@ describe('status page and metrics of a deployment of shops', () => {
       expect(res.status).toBe(200);
       expect(res.body).toContain('<tr data-device="cafe-tablet">');
       expect(cell(res.body, 'data-register="\\(all\\)"', 'total')).toBe('2.50');
-      for (const other of ['bistro', 'Bistro', '13.25', '4.25', 'Deli', 'data-shop=']) expect(res.body).not.toContain(other);
+      for (const other of ['bistro', 'Bistro', '13.25', '4.25', 'Deli', 'data-shop=', 'all-shops']) expect(res.body).not.toContain(other);
     }
     // Today's page for the shop's admin: links relative to /status, to the shop's own /api.
     expect((await text(d, '/status', auth(BISTRO_ADMIN))).body).toContain('<a href="./api/quarantine" id="quarantine-link">');
