@@ -84,7 +84,7 @@ export class ShopDirectory {
 
   private constructor(
     readonly config: Config,
-    private readonly logger: Logger,
+    readonly logger: Logger,
     private doc: ShopsDocument,
     private readonly openOptions: OpenOptions,
   ) {

@@ -96,6 +96,8 @@ describe('status page and metrics of a deployment of shops', () => {
     expect(page).toContain('Deli &lt;b&gt;&amp;&lt;/b&gt; &quot;Co&quot;');
     expect(page).not.toContain('<b>&</b>');
     expect(d.directory.isOpen('deli')).toBe(false);
+    // Answered by the deployment itself, with its request line like every request.
+    expect(d.logs.some((l) => l.includes('"path":"/status"') && l.includes('"status":200'))).toBe(true);
   });
 
   it("an operator opens a shop's page at /shops/{shop}/status: that shop's page, its links and forms under the shop", async () => {
