@@ -217,6 +217,20 @@ describe('status page and metrics of a deployment of shops', () => {
     expect(metricValue(m, 'tabshop_quarantine_open', { shop: 'cafe' })).toBe(0);
     expect(d.directory.isOpen('bistro')).toBe(false);
   });
+
+  it("a disabled shop: marked on the overview and counted; its admin's /metrics is 403 shop_disabled", async () => {
+    expect((await d.json('/api/shops/bistro', { method: 'PATCH', auth: auth(OPERATOR), body: { disabled: true } })).status).toBe(200);
+    try {
+      const page = (await text(d, '/status', auth(OPERATOR))).body;
+      expect(cell(page, 'data-shop="bistro"', 'health')).toMatch(/^not open disabled/);
+      expect(metricValue((await text(d, '/metrics', auth(OPERATOR))).body, 'tabshop_shops_disabled')).toBe(1);
+      const admin = await d.json('/metrics', { auth: auth(BISTRO_ADMIN) });
+      expect(admin.status).toBe(403);
+      expect(admin.body.error.code).toBe('shop_disabled');
+    } finally {
+      await d.json('/api/shops/bistro', { method: 'PATCH', auth: auth(OPERATOR), body: { disabled: false } });
+    }
+  });
 });
 
 describe('a deployment with one shop', () => {
