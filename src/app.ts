@@ -2,7 +2,7 @@ import express, { type Express } from 'express';
 import { apiRouter } from './api/routes.js';
 import type { Gateway } from './gateway.js';
 import { jsonErrorHandler, jsonNotFound, normalisePath } from './http/error-handler.js';
-import { createOps } from './ops/ops.js';
+import { createOps, type Ops } from './ops/ops.js';
 import { requestLogger } from './ops/request-log.js';
 import { tabshopRouter } from './tabshop/routes.js';
 import { AppError } from './errors.js';
@@ -26,6 +26,7 @@ export function createApp(deps: AppDeps, opts: { webBackOffice?: boolean } = {})
   app.use(normalisePath);
   app.use(requestLogger(deps.logger));
   const ops = createOps(deps);
+  app.locals.ops = ops;
   app.use(ops.observeRequests);
   app.use(presence(deps.backOffice, deps.now));
   app.use(freshReads(deps.store));
@@ -60,6 +61,9 @@ export function createApp(deps: AppDeps, opts: { webBackOffice?: boolean } = {})
   app.use(jsonErrorHandler);
   return app;
 }
+
+/** The operations layer of an app built by createApp (a deployment of shops reads each shop's figures from it). */
+export const opsOf = (app: Express): Ops => app.locals.ops as Ops;
 
 /** Bridge mode serves tablets only once a catalogue from upstream is on disk (then also while upstream is down). */
 function catalogueReady(deps: AppDeps): boolean {

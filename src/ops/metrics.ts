@@ -12,7 +12,7 @@ let processRegistry: Registry | undefined;
  * collectDefaultMetrics starts observers that are never stopped: collect them once per process
  * into their own registry and merge it into every app's.
  */
-function processMetrics(): Registry {
+export function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry });
@@ -29,7 +29,7 @@ export interface MetricsDeps {
 }
 
 const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
-const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const UPSTREAM_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** First path segment only ("/sales/TAB-1:42" → "/sales"): sale ids must not become label values. */
@@ -38,11 +38,14 @@ export const upstreamResource = (path: string) => `/${path.split('?')[0].split('
 /** The gateway's Prometheus metrics, in a registry of its own (several apps can live in one process). */
 export class GatewayMetrics {
   readonly registry: Registry;
+  /** This app's own series, without the process metrics. */
+  readonly own: Registry;
   private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
   constructor(deps: MetricsDeps) {
     const own = new Registry();
+    this.own = own;
     const registers = [own];
     const fwd = deps.forwarding;
 

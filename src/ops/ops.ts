@@ -16,6 +16,7 @@ export interface Ops {
   activity: DeviceActivity;
   metrics: GatewayMetrics;
   dailySales: DailySales;
+  thresholds: ReadinessThresholds;
   /** Times every request for metrics and notes which device made it; mount first. */
   observeRequests: RequestHandler;
   /** /healthz, /readyz, /metrics and (unless disabled) /status. */
@@ -69,5 +70,5 @@ export function createOps(gateway: Gateway): Ops {
     }
   }
 
-  return { activity, metrics, dailySales, observeRequests, router };
+  return { activity, metrics, dailySales, thresholds, observeRequests, router };
 }

@@ -25,9 +25,13 @@ export interface StatusView {
     dismissedDeadLetters: number;
   } | null;
   csrfToken: string;
-  /** api.basePath without a trailing slash ("/api"; "" for "/"), for links to quarantine items. */
+  /** api.basePath without a trailing slash ("/api"; "" for "/"), as shown in the page's hints. */
   apiPath: string;
+  /** The same relative to the page, for links to quarantine items ("./api"; "../../api/shops/cafe" for /shops/cafe/status). */
+  apiHref: string;
   notice: { kind: 'ok' | 'warn'; text: string } | null;
+  /** An operator's view of one shop of several (/shops/{shop}/status): the shop, and the way back to all shops. */
+  overview?: { shop: string; name: string; href: string } | null;
 }
 
 export const STATUS_CSS = `
@@ -67,11 +71,11 @@ table.cards tr.empty td::before{content:none}
 /** The inline style is allowed by its hash; the page runs no script at all. */
 export const STATUS_CSS_HASH = `'sha256-${createHash('sha256').update(STATUS_CSS).digest('base64')}'`;
 
-const badge = (status: string, text = status) => html`<span class="badge ${status}">${text}</span>`;
+export const badge = (status: string, text = status) => html`<span class="badge ${status}">${text}</span>`;
 
 type Content = SafeHtml | string | number | null | undefined;
 
-interface Cell {
+export interface Cell {
   value: Content;
   /** data-field, for tests and scripts reading the page. */
   field?: string;
@@ -79,12 +83,12 @@ interface Cell {
   wide?: boolean;
 }
 
-interface Column {
+export interface Column {
   label: string;
   num?: boolean;
 }
 
-interface Row {
+export interface Row {
   attrs: SafeHtml;
   cells: (Cell | Content)[];
 }
@@ -95,7 +99,7 @@ const asCell = (c: Cell | Content): Cell => (c !== null && typeof c === 'object'
  * A table that turns into one card per row on a phone: every cell carries its column's label
  * (data-label), which the narrow-screen CSS shows in front of the value.
  */
-function cardTable(id: string, columns: Column[], rows: Row[], empty: string, foot?: Row): SafeHtml {
+export function cardTable(id: string, columns: Column[], rows: Row[], empty: string, foot?: Row): SafeHtml {
   const cells = (row: Row, tag: 'td' | 'th') =>
     row.cells.map((c, i) => {
       const cell = asCell(c);
@@ -174,7 +178,7 @@ function salesTable(today: DaySummary, currency: string): SafeHtml {
 
 function quarantineTable(view: StatusView): SafeHtml {
   const { total, resolved, recent } = view.quarantine;
-  const list = `.${view.apiPath}/quarantine`;
+  const list = `${view.apiHref}/quarantine`;
   const done = resolved > 0 ? html` ${resolved} resolved (<a href="${`${list}?state=all`}">all items</a>).` : '';
   if (total === 0) return html`<p class="muted" data-field="quarantine-open">0 open: nothing waits for you.${done}</p>`;
   const columns: Column[] = [{ label: 'When' }, { label: 'Register' }, { label: 'Invoice' }, { label: 'Code' }, { label: 'Reason' }, { label: 'Id' }];
@@ -186,7 +190,7 @@ function quarantineTable(view: StatusView): SafeHtml {
       q.invoiceId ?? '',
       badge(q.code === 'collision' ? 'fail' : 'warn', q.code),
       { value: q.reason, wide: true },
-      html`<a href="${`.${view.apiPath}/quarantine/${encodeURIComponent(q.id)}`}">${q.id}</a>`,
+      html`<a href="${`${view.apiHref}/quarantine/${encodeURIComponent(q.id)}`}">${q.id}</a>`,
     ],
   }));
   return html`<p data-field="quarantine-open"><a href="${list}" id="quarantine-link"><strong>${total} open</strong></a> item(s) wait for an admin${total > recent.length ? ` (the newest ${recent.length} shown)` : ''}:
@@ -267,6 +271,7 @@ export function renderStatusPage(view: StatusView): string {
 </head><body>
 <header><h1>tabshop-gateway ${badge(overall, r.status)}</h1>
 <p class="meta">version <span data-field="version">${view.version}</span> · up <span data-field="uptime">${formatDuration(view.now.getTime() - view.startedAt.getTime())}</span> (since ${when(view.startedAt, view.now)}) · ${view.forwarding?.upstream.mode === 'bridge' ? 'bridge mode' : 'standalone'} · <a href="status">refresh</a></p></header>
+${view.overview ? html`<p class="meta" id="shop">Shop <strong data-field="shop-name">${view.overview.name}</strong> (<span data-field="shop-id">${view.overview.shop}</span>) · <a href="${view.overview.href}" id="all-shops">all shops</a></p>` : ''}
 ${view.notice ? html`<p class="notice ${view.notice.kind}" id="notice">${view.notice.text}</p>` : ''}
 <section id="health"><h2>Health</h2><div class="scroll"><table><tbody>${checks}</tbody></table></div></section>
 <section id="devices"><h2>Devices</h2>${cardTable(

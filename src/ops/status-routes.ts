@@ -19,6 +19,14 @@ export interface StatusDeps {
 
 const RECENT_QUARANTINE = 50;
 
+/**
+ * Set by a deployment of shops (src/shops) on a request for /shops/{shop}/status: the shop's API
+ * prefix and the page's depth below the root, so that its quarantine links name the shop.
+ * A symbol: no header a client sends can set it.
+ */
+export const STATUS_MOUNT = Symbol('tabshop-gateway.status-mount');
+export type StatusMount = { apiPath: string; depth: number; overview?: { shop: string; name: string } };
+
 /** The page's one inline stylesheet is allowed by its hash; no script at all. */
 export const statusSecurityHeaders = pageSecurityHeaders({
   styleSrc: [STATUS_CSS_HASH],
@@ -66,7 +74,7 @@ export function statusRouter(deps: StatusDeps): Router {
         ? { upstream: fwd.upstream(), targets: fwd.targets(), deadLetters: fwd.deadLetters(), dismissedDeadLetters: fwd.deadLetters('dismissed').length }
         : null,
       csrfToken,
-      apiPath: gateway.config.api.basePath.replace(/\/+$/, ''),
+      ...apiLinks(req, gateway.config.api.basePath.replace(/\/+$/, '')),
       notice: notice(req),
     };
     res.type('html').send(renderStatusPage(view));
@@ -110,6 +118,17 @@ export function statusRouter(deps: StatusDeps): Router {
   });
 
   return router;
+}
+
+function apiLinks(req: Request, apiPath: string): Pick<StatusView, 'apiPath' | 'apiHref' | 'overview'> {
+  const mount = (req as { [STATUS_MOUNT]?: StatusMount })[STATUS_MOUNT];
+  if (!mount) return { apiPath, apiHref: `.${apiPath}`, overview: null };
+  const root = Array(mount.depth).fill('..').join('/');
+  return {
+    apiPath: mount.apiPath,
+    apiHref: `${root}${mount.apiPath}`,
+    overview: mount.overview ? { ...mount.overview, href: `${root}/status` } : null,
+  };
 }
 
 /** The target of the form's row: a sale has a dead letter per target, and a row acts on its own only. */

@@ -9,6 +9,10 @@ import { boundUnreadBody } from '../http/unread-body.js';
 import { requestLogger } from '../ops/request-log.js';
 import { DEFAULT_SHOP, type Login, SHOP_ID, type ShopDirectory } from './directory.js';
 import { managementRouter } from './management.js';
+import { DeploymentMetrics } from './metrics.js';
+import { shopStatusPath, shopsOverview } from './status.js';
+import { STATUS_MOUNT, type StatusMount } from '../ops/status-routes.js';
+import { VERSION } from '../ops/version.js';
 
 type Credentials = { name: string; pass: string };
 
@@ -26,6 +30,8 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
   const shopsPrefix = `${apiLower}/shops`;
   const throttle = new LoginThrottle();
   const management = managementRouter(directory, { basePath: api, bodyLimit: config.server.bodyLimit, now });
+  const metrics = new DeploymentMetrics(directory, VERSION, api);
+  const overview = shopsOverview(directory, now);
   // Requests answered here (management, refusals) get the request line a shop's app writes for its own.
   const logRequest = requestLogger(directory.logger);
   const managed = (req: Request, res: Response, next: NextFunction) => logRequest(req, res, () => management(req, res, next));
@@ -33,6 +39,7 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', config.server.trustProxy);
+  app.use(metrics.observeRequests);
   app.use(boundUnreadBody);
   app.use(normalisePath);
 
@@ -119,10 +126,49 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
     return forward(id, req, res, next, creds);
   }
 
+  /** /shops/{shop}/status…: that shop's own status page, for operators and the shop's own accounts. */
+  async function shopPageRoute(id: string, rest: string, req: Request, res: Response, next: NextFunction, creds: Credentials | undefined) {
+    const operator = creds !== undefined && directory.isOperator(creds.name);
+    const owner = creds && !operator ? directory.ownerOf(creds.name) : undefined;
+    const login = operator || owner !== id || !directory.get(id) ? await authenticate(req, creds) : null;
+    if (!SHOP_ID.test(id)) throw badShopId(id);
+    if (!directory.get(id) || (login && !login.operator)) throw new AppError('not_found', `shop ${id} not found`);
+    rewrite(req, `/status${rest}`);
+    (req as unknown as Record<symbol, StatusMount>)[STATUS_MOUNT] = {
+      apiPath: `${api}/shops/${encodeURIComponent(id)}`,
+      depth: 2,
+      ...(login?.operator && { overview: { shop: id, name: directory.get(id)!.name } }),
+    };
+    return forward(id, req, res, next, creds, login?.operator ? { username: login.account.username, role: 'admin' } : undefined);
+  }
+
+  /** Operators read every shop's series, a shop's admin their shop's (with more than one shop); nobody else. */
+  async function metricsRoute(req: Request, res: Response, creds: Credentials | undefined) {
+    const login = await authenticate(req, creds);
+    if (!login.operator && login.account.role !== 'admin') throw unauthorized(`${login.account.username} is not an admin or operator account`);
+    if (!login.operator && directory.get(login.shop)?.disabled)
+      throw new AppError('shop_disabled', `shop ${login.shop} is disabled; its operator can enable it again`);
+    const body = await metrics.render(login.operator ? undefined : login.shop);
+    logRequest(req, res, () => undefined);
+    res.set('Content-Type', metrics.contentType);
+    res.set('Cache-Control', 'no-store');
+    res.send(body);
+  }
+
   app.use(async (req, res, next) => {
     try {
       const creds = parseBasicAuth(req);
       const path = req.path.toLowerCase();
+      const reading = req.method === 'GET' || req.method === 'HEAD';
+      const page = config.ops.statusPage ? shopStatusPath(req.path) : null;
+      if (page) return await shopPageRoute(page.shop, page.rest, req, res, next, creds);
+      if (reading && config.ops.statusPage && path === '/status' && creds && directory.isOperator(creds.name)) {
+        await authenticate(req, creds);
+        return logRequest(req, res, () => overview(req, res, next));
+      }
+      // One shop: as a one-shop gateway, except for operators (their scrape keeps its labels when a second shop comes).
+      const operatorCall = creds !== undefined && directory.isOperator(creds.name);
+      if (reading && path === '/metrics' && (directory.list().length > 1 || operatorCall)) return await metricsRoute(req, res, creds);
       if (under(path, shopsPrefix)) return await shopsRoute(req, res, next, creds);
       if (creds && directory.isOperator(creds.name) && under(path, apiLower)) {
         await authenticate(req, creds);
