@@ -269,7 +269,7 @@ const SHOPS: ShopsWorkload = {
  * gateway: its RSS once every shop has served, the time to add a shop, and the push p50 into one
  * of them against a one-shop gateway (the same 4 tablets' load, interleaved).
  */
-async function shopsScenario(rows: Row[], postgresUrl?: string, prefix = ''): Promise<void> {
+async function shopsScenario(rows: Row[], postgresUrl?: string, oneShopDatabase?: string, prefix = ''): Promise<void> {
   const label = `${SHOPS.shops.toLocaleString('en-US')} shops × ${SHOPS.productsPerShop} products × ${SHOPS.devicesPerShop} devices, ${SHOPS.salesPerShop} sales each`;
   const name = postgresUrl ? 'pg-shops' : 'shops';
   const many = await gateway(name, await writeShopsConfig(join(root, name), benchDevices(1), postgresUrl));
@@ -283,7 +283,8 @@ async function shopsScenario(rows: Row[], postgresUrl?: string, prefix = ''): Pr
   const step = Math.max(1, Math.floor(all.length / LATENCY_CLIENTS));
   const spread = Array.from({ length: LATENCY_CLIENTS }, (_, i) => all[(i * step) % all.length]);
   const oneShopDevices = benchDevices(LATENCY_CLIENTS);
-  const oneConfig = await writeShopsConfig(join(root, `${name}-one`), oneShopDevices, postgresUrl && `${postgresUrl.replace(/\/[^/]*$/, '')}/bench_one_shop`);
+  // Today's gateway: one shop, no operators (no shop directory in front of it).
+  const oneConfig = await writeBenchConfig(join(root, `${name}-one`), oneShopDevices, oneShopDatabase);
   const one = await gateway(`${name}-one`, oneConfig);
   await waitReady(one.url, 120);
   const csv = `id,title,price,stockqty\n${products.map((p) => `${p},Product ${p},2.50,100000`).join('\n')}\n`;
