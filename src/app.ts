@@ -16,7 +16,7 @@ import { kitchenRouter } from './kitchen/routes.js';
 export type AppDeps = Gateway;
 
 /** Builds the HTTP app over an opened gateway. Never listens: the CLI owns the process. */
-export function createApp(deps: AppDeps): Express {
+export function createApp(deps: AppDeps, opts: { webBackOffice?: boolean } = {}): Express {
   const { config } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -42,7 +42,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(ops.router);
-  app.use('/admin', adminRouter({ gateway: deps, activity: ops.activity, dailySales: ops.dailySales }));
+  // Several shops (src/shops): only shop default's app has the web back office.
+  if (opts.webBackOffice !== false) app.use('/admin', adminRouter({ gateway: deps, activity: ops.activity, dailySales: ops.dailySales }));
   if (deps.kitchen) app.use(kitchenRouter({ gateway: deps, kitchen: deps.kitchen.kitchen }));
   app.use(
     config.api.basePath,

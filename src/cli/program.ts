@@ -10,6 +10,7 @@ import { migrateCommand } from './migrate.js';
 import { migrateStoreCommand } from './migrate-store.js';
 import { releaseYoungGeneration } from './heap-policy.js';
 import { importProductsCommand } from './import-products.js';
+import { shopsCommand } from './shops.js';
 import { VERSION } from '../ops/version.js';
 
 const program = new Command('tabshop-gateway')
@@ -30,6 +31,7 @@ validateCommand(program);
 migrateCommand(program);
 migrateStoreCommand(program);
 importProductsCommand(program);
+shopsCommand(program);
 
 /**
  * `serve` is the default command, so commander would hand an unknown word to it ("too many

@@ -21,6 +21,8 @@ export interface Config {
     outboxMaxAgeSeconds: number;
     diskLowFreeMiB: number;
     diskLowFreePercent: number;
+    /** Several shops: most shops open at once besides default (src/shops); default 100. */
+    shopsOpenMax?: number;
   };
   /** Shops besides `default` (the top-level keys); absent: one shop, as before issue 15. */
   shops?: ShopConfig[];

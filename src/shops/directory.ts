@@ -11,6 +11,9 @@ import { readShopsFile, type ShopsDocument, type StoredAdmin, type StoredDevice,
 export const DEFAULT_SHOP = 'default';
 export const SHOP_ID = /^[a-z0-9-]{1,40}$/;
 
+/** ops.shopsOpenMax's default: shops open at once besides default (each costs ~0.3 MB plus its data). */
+export const DEFAULT_OPEN_MAX = 100;
+
 /** Several shops need the lowdb store for now: PostgreSQL multi-shop is the next landing of issue 15. */
 export const SHOPS_NEED_LOWDB =
   'several shops need the lowdb store for now (store.postgres is set): PostgreSQL multi-shop comes in a later version; remove "shops" or use a data dir';
@@ -81,7 +84,7 @@ export class ShopDirectory {
 
   private constructor(
     readonly config: Config,
-    private readonly logger: Logger,
+    readonly logger: Logger,
     private doc: ShopsDocument,
     private readonly openOptions: OpenOptions,
   ) {
@@ -163,6 +166,11 @@ export class ShopDirectory {
       const after = this.closing.get(id) ?? Promise.resolve();
       opened = after.then(() => this.openNow(shop));
       this.opened.set(id, opened);
+      // One more open: the least recently used idle ones beyond ops.shopsOpenMax close (memory stays bounded).
+      opened.then(
+        () => this.trim(),
+        () => undefined,
+      );
       // A shop that failed to open is tried again on its next request.
       opened.catch(() => {
         if (this.opened.get(id) === opened) this.opened.delete(id);
@@ -184,7 +192,8 @@ export class ShopDirectory {
     for (const d of shop.fromApi.devices) gateway.accounts.putManaged({ username: d.username, role: 'device', cashRegister: d.cashRegister }, d);
     for (const a of shop.fromApi.admins) gateway.accounts.putManaged({ username: a.username, role: 'admin' }, a);
     if (shop.id !== DEFAULT_SHOP) logger.info({ ms: Date.now() - started }, `opened shop ${shop.id}`);
-    const open = { gateway, app: createApp(gateway), inFlight: 0, lastUsed: Date.now() };
+    // The web back office is shop default's (its sign-in names no shop): the other shops' apps go without it.
+    const open = { gateway, app: createApp(gateway, { webBackOffice: shop.id === DEFAULT_SHOP }), inFlight: 0, lastUsed: Date.now() };
     this.live.add(open);
     return open;
   }
@@ -227,19 +236,38 @@ export class ShopDirectory {
     return done;
   }
 
-  /** Keeps at most `max` shops open (besides default): the least recently used idle ones close. */
+  private trimming = false;
+
+  private async trim(): Promise<void> {
+    if (this.trimming) return;
+    this.trimming = true;
+    try {
+      await this.closeIdle(this.config.ops.shopsOpenMax ?? DEFAULT_OPEN_MAX);
+    } catch (err) {
+      this.logger.warn({ err }, 'closing idle shops failed');
+    } finally {
+      this.trimming = false;
+    }
+  }
+
+  /**
+   * Keeps at most `max` shops open besides default: the least recently used close, among those
+   * with no request under way and nothing waiting in their outbox (a closed shop forwards nothing).
+   */
   async closeIdle(max: number): Promise<number> {
     const open: { id: string; shop: OpenShop }[] = [];
     for (const [id, p] of this.opened) {
       if (id === DEFAULT_SHOP) continue;
       const shop = await p.catch(() => null);
-      if (shop && shop.inFlight === 0) open.push({ id, shop });
+      if (shop && this.live.has(shop)) open.push({ id, shop });
     }
     const excess = open.length - max;
     if (excess <= 0) return 0;
-    open.sort((a, b) => a.shop.lastUsed - b.shop.lastUsed);
-    await Promise.all(open.slice(0, excess).map((o) => this.retire(o.id)));
-    return excess;
+    const closable = open.filter((o) => o.shop.inFlight === 0 && !(o.shop.gateway.forwarding?.targets().some((t) => t.depth > 0) ?? false));
+    closable.sort((a, b) => a.shop.lastUsed - b.shop.lastUsed);
+    const closing = closable.slice(0, excess);
+    await Promise.all(closing.map((o) => this.retire(o.id)));
+    return closing.length;
   }
 
   async close(): Promise<void> {

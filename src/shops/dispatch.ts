@@ -6,6 +6,7 @@ import { LoginThrottle } from '../auth/throttle.js';
 import { AppError } from '../errors.js';
 import { jsonErrorHandler, jsonNotFound, normalisePath } from '../http/error-handler.js';
 import { boundUnreadBody } from '../http/unread-body.js';
+import { requestLogger } from '../ops/request-log.js';
 import { DEFAULT_SHOP, type Login, SHOP_ID, type ShopDirectory } from './directory.js';
 import { managementRouter } from './management.js';
 
@@ -25,6 +26,9 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
   const shopsPrefix = `${apiLower}/shops`;
   const throttle = new LoginThrottle();
   const management = managementRouter(directory, { basePath: api, bodyLimit: config.server.bodyLimit, now });
+  // Requests answered here (management, refusals) get the request line a shop's app writes for its own.
+  const logRequest = requestLogger(directory.logger);
+  const managed = (req: Request, res: Response, next: NextFunction) => logRequest(req, res, () => management(req, res, next));
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -50,6 +54,17 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
     return login;
   }
 
+  /** A shop that cannot be opened (a data file it cannot read, the disk) is not ready: 503, the cause in the log. */
+  async function opened(id: string) {
+    try {
+      return await directory.gateway(id);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      directory.logger.error({ shop: id, err }, `shop ${id} cannot be opened`);
+      throw new AppError('not_ready', `shop ${id} cannot be opened right now; the gateway's log says why`);
+    }
+  }
+
   async function forward(id: string, req: Request, res: Response, next: NextFunction, creds: Credentials | undefined, principal?: Account) {
     const shop = directory.get(id);
     if (!shop) throw new AppError('not_found', `shop ${id} not found`);
@@ -58,7 +73,9 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
       const login = await directory.login(creds.name, creds.pass);
       if (login && !login.operator && login.shop === id) throw new AppError('shop_disabled', `shop ${id} is disabled; its operator can enable it again`);
     }
-    const open = await directory.gateway(id);
+    let open = await opened(id);
+    // Closed meanwhile (idle, or reopened for a new currency): the next one. Checked and counted in one step.
+    while (!directory.live.has(open)) open = await opened(id);
     if (principal) (req as unknown as Record<symbol, Account>)[PRINCIPAL] = principal;
     open.inFlight++;
     open.lastUsed = Date.now();
@@ -75,15 +92,15 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
     if (segments.length === 0) {
       await authenticate(req, creds);
       if (!operator) throw new AppError('forbidden', 'managing shops needs an operator account (config "operators")');
-      return management(req, res, next);
+      return managed(req, res, next);
     }
     const id = safeDecode(segments[0]);
-    const managed = segments.length === 1 || ((segments[1].toLowerCase() === 'devices' || segments[1].toLowerCase() === 'admins') && segments.length <= 3);
+    const isManagement = segments.length === 1 || ((segments[1].toLowerCase() === 'devices' || segments[1].toLowerCase() === 'admins') && segments.length <= 3);
     if (operator) {
       const login = await authenticate(req, creds);
       if (!SHOP_ID.test(id)) throw badShopId(id);
       if (!directory.get(id)) throw new AppError('not_found', `shop ${id} not found`);
-      if (managed) return management(req, res, next);
+      if (isManagement) return managed(req, res, next);
       rewrite(req, `${api}/${segments.slice(1).join('/')}`);
       return forward(id, req, res, next, creds, { username: login.account.username, role: 'admin' });
     }
@@ -94,7 +111,7 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
       if (!SHOP_ID.test(id)) throw badShopId(id);
       throw new AppError('not_found', `shop ${id} not found`);
     }
-    if (managed) {
+    if (isManagement) {
       await authenticate(req, creds);
       throw new AppError('forbidden', 'managing shops needs an operator account (config "operators")');
     }
@@ -114,7 +131,7 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
       // Unknown names go to shop default: its back office's devices and kitchen accounts, and its 401.
       await forward((creds && directory.ownerOf(creds.name)) ?? DEFAULT_SHOP, req, res, next, creds);
     } catch (err) {
-      next(err);
+      logRequest(req, res, () => next(err));
     }
   });
   app.use(jsonNotFound);

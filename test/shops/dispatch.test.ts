@@ -111,6 +111,23 @@ describe('TabShop routes: the device names its shop', () => {
   });
 });
 
+describe('a shop that cannot be opened', () => {
+  it('answers 503 not_ready to its accounts, says why in the log, and leaves the other shops alone', async () => {
+    const fs = await import('node:fs/promises');
+    const dir = await fs.mkdtemp(join(process.env.TMPDIR ?? '/tmp', 'tsg-shops-'));
+    dirs.push(dir);
+    await fs.mkdir(join(dir, 'data', 'shops', 'cafe'), { recursive: true });
+    await writeFile(join(dir, 'data', 'shops', 'cafe', 'admin-settings.json'), '{ not json');
+    const d = await deployment(TWO_SHOPS, dir);
+    const r = await d.json('/stock', { auth: auth(CAFE_DEVICE) });
+    expect(r.status).toBe(503);
+    expect(r.body.error).toEqual({ code: 'not_ready', message: "shop cafe cannot be opened right now; the gateway's log says why" });
+    expect(d.logs.join('')).toContain('shop cafe cannot be opened');
+    expect(d.logs.join('')).toMatch(/GET \/stock 503/);
+    expect((await d.json('/home', { auth: auth(BISTRO_DEVICE) })).body).toBe(true);
+  });
+});
+
 describe('config', () => {
   it('refuses a username used in two shops, a duplicate shop id, id "default" and a bad id, naming each', async () => {
     const { validateConfigData } = await import('../../src/config/validate.js');
