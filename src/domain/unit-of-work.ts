@@ -2,9 +2,17 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { NotDurableError, type Durability, type UnitOfWork } from './ports/unit-of-work.js';
 
 interface Scope {
+  /** The unit of work whose transact opened it (a deployment runs one per shop). */
+  owner: StoreUnitOfWork;
   /** False once the outermost work has settled: a transact still running then (work it left behind) commits for itself. */
   open: boolean;
 }
+
+/**
+ * One for every unit of work of the process: on Node 20 each AsyncLocalStorage in use adds work to
+ * every promise created anywhere, so one per shop would make every request slower as shops are added.
+ */
+const scopes = new AsyncLocalStorage<Scope>();
 
 /**
  * The unit of work over the store's commit: on lowdb its group commit, on PostgreSQL its commit
@@ -13,13 +21,11 @@ interface Scope {
  * done. Work that throws is not waited for: the domain refuses a change before it makes it.
  */
 export class StoreUnitOfWork implements UnitOfWork {
-  private readonly scope = new AsyncLocalStorage<Scope>();
-
   constructor(private readonly store: Durability) {}
 
   async transact<T>(work: () => Promise<T>): Promise<T> {
-    const outer = this.scope.getStore();
-    if (outer?.open) {
+    const outer = scopes.getStore();
+    if (outer?.owner === this && outer.open) {
       const result = await work();
       if (!outer.open) await this.durable();
       return result;
@@ -36,10 +42,10 @@ export class StoreUnitOfWork implements UnitOfWork {
       // After a failed commit, what it left is written first: a store that still cannot write refuses
       // this work before it changes anything (a 503 then means "not done", not "done once it is back").
       if (this.store.lastCommitFailed) await this.durable();
-      const scope: Scope = { open: true };
+      const scope: Scope = { owner: this, open: true };
       let result: T;
       try {
-        result = await this.scope.run(scope, work);
+        result = await scopes.run(scope, work);
       } finally {
         scope.open = false;
       }

@@ -53,6 +53,27 @@ describe('StoreUnitOfWork (issue 14)', () => {
     expect(await journaled()).toEqual(['a', 'b', 'c']);
   });
 
+  it("another store's unit of work inside one's work (another shop) does not join it: it is durable before it returns", async () => {
+    const otherDir = await mkdtemp(join(tmpdir(), 'tsg-uow-other-'));
+    const other = new LowdbStore(otherDir);
+    await other.open({ onSale: () => undefined, onQuarantine: () => undefined, onModification: () => undefined });
+    try {
+      const otherUow = new StoreUnitOfWork(other);
+      await uow.transact(async () => {
+        const before = other.commitQueue.rounds;
+        await otherUow.transact(async () => {
+          await other.journal({ at: AT, method: 'POST', path: '/invoice', body: 'other' });
+        });
+        expect(other.commitQueue.rounds - before).toBe(1);
+        journal('a');
+      });
+      expect(await journaled()).toEqual(['a']);
+    } finally {
+      await other.close().catch(() => undefined);
+      await removeDir(otherDir);
+    }
+  });
+
   it('concurrent units share commit rounds (32 at once are not 32 rounds)', async () => {
     const before = store.commitQueue.rounds;
     await Promise.all(

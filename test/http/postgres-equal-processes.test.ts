@@ -62,6 +62,47 @@ describe.skipIf(skipPostgres)('equal gateway processes on one PostgreSQL databas
     expect((await tabletStock(a)).products.find((p) => p.title === 'Apple pie')).toMatchObject({ stockqty: 9 });
   });
 
+  it('presence: each process keeps the later time of every register and device, whoever wrote last; the others see it at their next read', async () => {
+    const url = await db.cluster.createDatabase();
+    const a = await gateway(url);
+    const b = await gateway(url);
+    const registrations = async (g: TestGateway) => {
+      const items = (await api(g, '/registrations')).body.items as {
+        cashRegisterName: string;
+        lastPushAt: string | null;
+        devices: { username: string; lastPushAt: string | null }[];
+      }[];
+      return Object.fromEntries(
+        items.map((r) => [r.cashRegisterName, { register: r.lastPushAt, devices: Object.fromEntries(r.devices.map((d) => [d.username, d.lastPushAt])) }]),
+      );
+    };
+    const stored = async () =>
+      (await queryRows<{ doc: { registers: Record<string, { lastPushAt: string | null }> } }>(url, 'SELECT doc FROM presence'))[0]?.doc;
+    // tablet-1 pushes through A, then tablet-2 through B: B never saw tablet-1 push.
+    expect((await push(a, [sale(202612030300)])).body).toMatchObject({ created: 1 });
+    await expect.poll(async () => (await stored())?.registers['TAB-1']?.lastPushAt ?? null, { timeout: 10_000 }).not.toBeNull();
+    const tab1PushedAt = (await stored())!.registers['TAB-1'].lastPushAt;
+    expect((await push(b, [sale(202612030301)], device2Auth)).body).toMatchObject({ created: 1 });
+    await expect.poll(async () => (await stored())?.registers['TAB-2']?.lastPushAt ?? null, { timeout: 10_000 }).not.toBeNull();
+    // B's write kept what A wrote (before: B's document replaced it, TAB-1 "never pushed").
+    expect((await stored())!.registers['TAB-1'].lastPushAt).toBe(tab1PushedAt);
+    // A learns TAB-2's push at its next read; a process started now knows both.
+    const onA = await registrations(a);
+    expect(onA['TAB-2'].register).not.toBeNull();
+    expect(onA['TAB-2'].devices['tablet-2']).not.toBeNull();
+    const c = await gateway(url);
+    const onC = await registrations(c);
+    expect(onC['TAB-1']).toEqual({ register: tab1PushedAt, devices: { 'tablet-1': tab1PushedAt } });
+    expect(onC['TAB-2'].register).toBe(onA['TAB-2'].register);
+    // An older time written later (A still holds tablet-1's first push only) never moves a time back.
+    expect((await push(b, [sale(202612030302)])).body).toMatchObject({ created: 1 });
+    await expect.poll(async () => (await stored())!.registers['TAB-1'].lastPushAt! > tab1PushedAt!, { timeout: 10_000 }).toBe(true);
+    const newest = (await stored())!.registers['TAB-1'].lastPushAt;
+    expect((await push(a, [sale(202612030303)], device2Auth)).body).toMatchObject({ created: 1 });
+    await expect.poll(async () => (await registrations(c))['TAB-1'].register, { timeout: 10_000 }).toBe(newest);
+    expect((await stored())!.registers['TAB-1'].lastPushAt).toBe(newest);
+  });
+
   it('a database that went down and came back: both processes answer 503 to writes meanwhile, then write again and see each other, without a restart', async () => {
     const url = await db.cluster.createDatabase();
     const a = await gateway(url);

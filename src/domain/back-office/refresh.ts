@@ -1,6 +1,7 @@
 import { figuresFromJson } from '../figures-json.js';
 import { Figures } from '../reports.js';
 import type { BackOfficeRefresh } from '../ports/back-office-store.js';
+import { mergePresence } from './presence.js';
 import { parseDayId, type Registers, type RegisterState } from './registers.js';
 
 /**
@@ -63,6 +64,7 @@ export function applyRefresh(registers: Registers, r: BackOfficeRefresh): void {
       reg.open.movements.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     }
   }
+  if (r.presence) mergePresence(registers, r.presence);
   // The version counts sale changes, closed days and cash movements (as at start-up).
   for (const reg of touched) reg.version = reg.saleChanges + reg.closed.size + reg.movementCount;
 }

@@ -44,6 +44,8 @@ export interface BackOfficeRefresh {
   days: DayFiguresRow[];
   closedDays: ClosedDay[];
   movements: BalanceMovement[];
+  /** The stored presence, when it changed: the later of each time is kept (several processes see the same device). */
+  presence?: PresenceDoc;
 }
 
 /** A day's running figures, as kept while it is open and as they were when it closed. */

@@ -62,7 +62,11 @@ export class PgBackOfficeStore implements BackOfficeStore {
     this.presence = new PendingDoc(
       () => jsonText(this.currentPresence()),
       async (client, json) => {
-        await client.query('INSERT INTO presence (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc', [json]);
+        // Several processes write it: each time keeps the later of the stored one and this one's (migrations/0017).
+        await client.query(
+          'INSERT INTO presence (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = tabshop_presence_merge(presence.doc::jsonb, EXCLUDED.doc::jsonb)::json',
+          [json],
+        );
       },
     );
     this.registers = new PendingSnapshots(async (client, rows) =>
@@ -113,13 +117,16 @@ export class PgBackOfficeStore implements BackOfficeStore {
       );
       const closedDays = await client.query<{ day: ClosedDay }>(`SELECT day FROM closed_days${changed}`, params);
       const movements = await client.query<{ movement: BalanceMovement }>(`SELECT movement FROM cash_movements${changed}`, params);
-      if (since !== null && registers.rows.length + days.rows.length + closedDays.rows.length + movements.rows.length === 0) return null;
+      const presence = await client.query<{ doc: PresenceDoc }>(`SELECT doc FROM presence${since === null ? '' : ' WHERE state_version > $1'}`, params);
+      const changes = registers.rows.length + days.rows.length + closedDays.rows.length + movements.rows.length + presence.rows.length;
+      if (since !== null && changes === 0) return null;
       const r: BackOfficeRefresh = {
         full: since === null,
         registers: registers.rows.map((row) => row.register),
         days: days.rows.map((row) => row.day),
         closedDays: closedDays.rows.map((row) => row.day),
         movements: movements.rows.map((row) => row.movement),
+        presence: presence.rows[0]?.doc,
       };
       return () => {
         for (const l of this.refreshListeners) l(r);
