@@ -22,13 +22,14 @@ import { evaluate, formatTable, machineInfo, markdownTable, type Row } from './l
 import { BENCH_ADMIN, benchDevices, seedDataDir, writeBenchConfig, type BenchDevice } from './lib/seed.js';
 import { catalogue, type CatalogueFile } from './lib/workload.js';
 import { runReplay, REPLAY_AVAILABLE } from './lib/replay.js';
+import { BENCH_OPERATOR, populateShops, shopDevices, shopProducts, writeShopsConfig, type ShopsWorkload } from './lib/shops.js';
 import { EMPTY_DB, HISTORY_DB, pgDatabases } from './lib/pg-databases.js';
 import { PG_BIN, type BenchCluster } from './lib/pg-cluster.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const SLICES = Number(process.env.BENCH_SLICES ?? 2);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'stock,push,ingest,replay,pg-stock,pg-push,pg-ready').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'stock,push,ingest,replay,shops,pg-stock,pg-push,pg-ready').split(',').map((s) => s.trim()));
 const PROFILE = process.env.BENCH_CPU_PROF === '1';
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
@@ -254,6 +255,98 @@ async function replayScenario(rows: Row[], devices: BenchDevice[], cat: Catalogu
   });
 }
 
+// ---- Many shops (issue 15) ----
+
+const SHOPS: ShopsWorkload = {
+  shops: Number(process.env.BENCH_SHOPS ?? 1000),
+  productsPerShop: 20,
+  devicesPerShop: 2,
+  salesPerShop: 100,
+};
+
+/**
+ * 1,000 shops × 20 products × 2 devices, 100 sales each, created through the operators' API on one
+ * gateway: its RSS once every shop has served, the time to add a shop, and the push p50 into one
+ * of them against a one-shop gateway (the same 4 tablets' load, interleaved).
+ */
+async function shopsScenario(rows: Row[], postgresUrl?: string, oneShopDatabase?: string, prefix = ''): Promise<void> {
+  const label = `${SHOPS.shops.toLocaleString('en-US')} shops × ${SHOPS.productsPerShop} products × ${SHOPS.devicesPerShop} devices, ${SHOPS.salesPerShop} sales each`;
+  const name = postgresUrl ? 'pg-shops' : 'shops';
+  const many = await gateway(name, await writeShopsConfig(join(root, name), benchDevices(1), postgresUrl));
+  await waitReady(many.url, 120);
+  const createMs = await populateShops(many.url, SHOPS, log);
+  await settle();
+  const rss = many.rss();
+  const products = shopProducts(SHOPS.productsPerShop);
+  // One tablet of each of 4 shops spread over the deployment (each connection keeps its tablet).
+  const all = shopDevices(SHOPS);
+  const step = Math.max(1, Math.floor(all.length / LATENCY_CLIENTS));
+  const spread = Array.from({ length: LATENCY_CLIENTS }, (_, i) => all[(i * step) % all.length]);
+  const oneShopDevices = benchDevices(LATENCY_CLIENTS);
+  // Today's gateway: one shop, no operators (no shop directory in front of it).
+  const oneConfig = await writeBenchConfig(join(root, `${name}-one`), oneShopDevices, oneShopDatabase);
+  const one = await gateway(`${name}-one`, oneConfig);
+  await waitReady(one.url, 120);
+  const csv = `id,title,price,stockqty\n${products.map((p) => `${p},Product ${p},2.50,100000`).join('\n')}\n`;
+  const imported = await fetch(`${one.url}/api/products/import`, { method: 'POST', body: csv, headers: { authorization: basic(BENCH_ADMIN), 'content-type': 'text/csv' } });
+  if (!imported.ok) throw new Error(`one-shop import: ${imported.status} ${await imported.text()}`);
+  log(`${prefix}shops: push latency into one of ${SHOPS.shops} shops vs a one-shop gateway (${LATENCY_CLIENTS} tablets), interleaved`);
+  const [o, b] = await measureInterleaved(
+    [
+      { load: pushLoad(many.url, spread, products, LATENCY_CLIENTS, 51), pid: many.child.pid },
+      { load: pushLoad(one.url, oneShopDevices, products, LATENCY_CLIENTS, 52), pid: one.child.pid },
+    ],
+    timing,
+  );
+  // Adding a shop once the deployment is full (no restart): the API's answer time.
+  const later: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${many.url}/api/shops`, {
+      method: 'POST',
+      body: JSON.stringify({ id: `late-${i}`, name: `Late ${i}` }),
+      headers: { authorization: basic(BENCH_OPERATOR), 'content-type': 'application/json' },
+    });
+    await res.arrayBuffer();
+    if (res.status !== 201) throw new Error(`POST /api/shops: ${res.status}`);
+    later.push(performance.now() - t0);
+  }
+  const rssAfterPushes = many.rss();
+  await stop(one);
+  await stop(many);
+  const sorted = [...createMs].sort((a, b) => a - b);
+  const laterSorted = [...later].sort((a, b) => a - b);
+  const ms = (x: number) => Math.round(x * 10) / 10;
+  rows.push({
+    scenario: `${prefix}RSS, ${label}`,
+    unit: 'MB',
+    ours: mb(rss),
+    baseline: null,
+    target: { kind: 'below', value: postgresUrl ? 200 : 300 },
+    details: { rssAfterLatencyMB: mb(rssAfterPushes) },
+  });
+  rows.push({
+    scenario: `${prefix}push p50 latency, one of ${SHOPS.shops.toLocaleString('en-US')} shops vs a one-shop gateway (${LATENCY_CLIENTS} tablets)`,
+    unit: 'ms',
+    ours: o.p50,
+    baseline: b.p50,
+    target: { kind: 'max-ratio', value: 1.2 },
+    details: { many: summary('shops push', o), one: summary('one-shop push', b) },
+  });
+  rows.push({
+    scenario: `${prefix}add a shop through the API (p50 of 20, ${SHOPS.shops.toLocaleString('en-US')} shops already)`,
+    unit: 'ms',
+    ours: ms(laterSorted[Math.floor(laterSorted.length / 2)]),
+    baseline: null,
+    target: { kind: 'below', value: 50 },
+    details: {
+      laterMaxMs: ms(laterSorted[laterSorted.length - 1]),
+      whilePopulatingP50Ms: ms(sorted[Math.floor(sorted.length / 2)]),
+      whilePopulatingP99Ms: ms(sorted[Math.floor(sorted.length * 0.99)]),
+    },
+  });
+}
+
 // ---- PostgreSQL ----
 
 const PG_PREFIX = 'PostgreSQL: ';
@@ -448,6 +541,7 @@ async function main(): Promise<void> {
   if (ONLY.has('push')) await pushScenario(rows, devices, cat);
   if (ONLY.has('ingest')) await ingestScenario(rows, devices, cat);
   if (ONLY.has('replay')) await replayScenario(rows, devices, cat);
+  if (ONLY.has('shops')) await shopsScenario(rows);
   await pgScenarios(rows, devices, cat);
   const evaluated = rows.map(evaluate);
   const date = new Date();
