@@ -288,7 +288,11 @@ async function shopsScenario(rows: Row[], postgresUrl?: string, oneShopDatabase?
   const one = await gateway(`${name}-one`, oneConfig);
   await waitReady(one.url, 120);
   const csv = `id,title,price,stockqty\n${products.map((p) => `${p},Product ${p},2.50,100000`).join('\n')}\n`;
-  const imported = await fetch(`${one.url}/api/products/import`, { method: 'POST', body: csv, headers: { authorization: basic(BENCH_ADMIN), 'content-type': 'text/csv' } });
+  const imported = await fetch(`${one.url}/api/products/import`, {
+    method: 'POST',
+    body: csv,
+    headers: { authorization: basic(BENCH_ADMIN), 'content-type': 'text/csv' },
+  });
   if (!imported.ok) throw new Error(`one-shop import: ${imported.status} ${await imported.text()}`);
   log(`${prefix}shops: push latency into one of ${SHOPS.shops} shops vs a one-shop gateway (${LATENCY_CLIENTS} tablets), interleaved`);
   const [o, b] = await measureInterleaved(
