@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGatewayProcess, type GatewayProcess } from '../e2e/process.js';
+import { spawnCli, startGatewayProcess, type GatewayProcess } from '../e2e/process.js';
 import { DEVICE, removeDir } from '../helpers.js';
 import { usePostgresCluster } from '../postgres-suite.js';
 import { skipPostgres } from '../postgres.js';
@@ -35,6 +35,18 @@ describe('tabshop-gateway serve with shops', () => {
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
     proc = null;
+  });
+});
+
+describe('tabshop-gateway serve with shops on a PostgreSQL out of reach', () => {
+  it('exits 1 naming the database, as a one-shop gateway does', async () => {
+    const p = spawnCli([
+      'serve',
+      '--config',
+      await configFile({ ...TWO_SHOPS, store: { dataDir: './data', postgres: { url: 'postgres://u:p@127.0.0.1:1/db' } } }),
+    ]);
+    expect(await p.exited).toBe(1);
+    expect(p.output()).toContain('cannot use PostgreSQL database "db" on 127.0.0.1:1');
   });
 });
 

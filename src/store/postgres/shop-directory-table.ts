@@ -1,5 +1,6 @@
 import type { ShopsDocument, ShopsStorage, StoredShop } from '../../shops/shops-file.js';
-import type { PostgresOptions } from './connection.js';
+import pg from 'pg';
+import { DatabaseUnavailableError, type PostgresOptions } from './connection.js';
 import { DEFAULT_SCHEMA } from './schema-names.js';
 import { SchemaPool } from './shared-database.js';
 
@@ -25,6 +26,8 @@ export class ShopDirectoryTable implements ShopsStorage {
       return rows.length ? { shops: rows.map((r) => r.doc) } : null;
     } catch (err) {
       if ((err as { code?: string }).code === UNDEFINED_TABLE) return null;
+      // Read before shop default opens: a database out of reach is told as the store tells it.
+      if (!(err instanceof pg.DatabaseError)) throw new DatabaseUnavailableError(this.pool.url, err);
       throw err;
     }
   }
