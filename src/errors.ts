@@ -38,7 +38,6 @@ export const ERROR_CODES = {
   shop_disabled: 403,
   username_taken: 409,
   shop_in_config: 409,
-  shops_need_lowdb: 501,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

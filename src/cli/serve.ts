@@ -16,7 +16,7 @@ import { ExitError } from './exit.js';
 import { releaseYoungGeneration, settleAfterLoad } from './heap-policy.js';
 import { isMultiShop } from '../shops/deployment.js';
 import { deploymentApp } from '../shops/dispatch.js';
-import { SHOPS_NEED_LOWDB, ShopDirectory } from '../shops/directory.js';
+import { ShopDirectory } from '../shops/directory.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -139,7 +139,6 @@ async function listenOrExit(listener: RequestListener, config: Config): Promise<
  * processes), then listen.
  */
 async function start(config: Config, logger: Logger): Promise<RunningServer> {
-  if (config.shops && config.store.postgres) throw new ExitError(2, `config: /shops: ${SHOPS_NEED_LOWDB}`);
   // Several shops (config shops/operators, or shops created through the API): the shop directory serves.
   const directory = isMultiShop(config)
     ? await ShopDirectory.open(config, logger).catch(async (err) => {

@@ -6,17 +6,14 @@ import { createApp } from '../app.js';
 import type { AdminConfig, Config, DeviceConfig, UpstreamConfig, WebhookConfig } from '../config/types.js';
 import { AppError } from '../errors.js';
 import { type Gateway, type OpenOptions, openGateway } from '../gateway.js';
-import { readShopsFile, type ShopsDocument, type StoredAdmin, type StoredDevice, type StoredShop, writeShopsFile } from './shops-file.js';
+import { schemaForShop } from '../store/postgres/schema-names.js';
+import { type ShopsDocument, ShopsFile, type ShopsStorage, type StoredAdmin, type StoredDevice, type StoredShop } from './shops-file.js';
 
 export const DEFAULT_SHOP = 'default';
 export const SHOP_ID = /^[a-z0-9-]{1,40}$/;
 
 /** ops.shopsOpenMax's default: shops open at once besides default (each costs ~0.3 MB plus its data). */
 export const DEFAULT_OPEN_MAX = 100;
-
-/** Several shops need the lowdb store for now: PostgreSQL multi-shop is the next landing of issue 15. */
-export const SHOPS_NEED_LOWDB =
-  'several shops need the lowdb store for now (store.postgres is set): PostgreSQL multi-shop comes in a later version; remove "shops" or use a data dir';
 
 export interface Shop {
   id: string;
@@ -86,6 +83,7 @@ export class ShopDirectory {
     readonly config: Config,
     readonly logger: Logger,
     private doc: ShopsDocument,
+    private readonly storage: ShopsStorage,
     private readonly openOptions: OpenOptions,
   ) {
     const operators = config.operators ?? [];
@@ -94,17 +92,21 @@ export class ShopDirectory {
     this.rebuild(true);
   }
 
-  /** Reads the stored shops (lowdb) and opens shop default, which holds the root data dir's lock. */
+  /**
+   * Reads the stored shops (lowdb: shops.json; PostgreSQL: the table shop_directory) and opens
+   * shop default, which holds the root data dir's lock (lowdb) and migrates its schema (PostgreSQL).
+   */
   static async open(config: Config, logger: Logger, opts: OpenOptions = {}): Promise<ShopDirectory> {
-    if (config.store.postgres && config.shops) throw new Error(SHOPS_NEED_LOWDB);
-    const doc = (config.store.postgres ? null : await readShopsFile(config.store.dataDir)) ?? { shops: [] };
-    const directory = new ShopDirectory(config, logger, doc, opts);
-    directory.defaultShop = await directory.gateway(DEFAULT_SHOP);
-    return directory;
-  }
-
-  get writable(): boolean {
-    return !this.config.store.postgres;
+    const storage = await storageOf(config, logger);
+    try {
+      const doc = (await storage.read()) ?? { shops: [] };
+      const directory = new ShopDirectory(config, logger, doc, storage, opts);
+      directory.defaultShop = await directory.gateway(DEFAULT_SHOP);
+      return directory;
+    } catch (err) {
+      await storage.close();
+      throw err;
+    }
   }
 
   get(id: string): Shop | undefined {
@@ -198,13 +200,21 @@ export class ShopDirectory {
     return open;
   }
 
-  /** Shop default is the top-level config as it is (byte for byte); another shop gets its own data dir and settings. */
+  /**
+   * Shop default is the top-level config as it is (byte for byte); another shop gets its own data
+   * dir and settings, and on PostgreSQL its own schema (schemaForShop) in the same database.
+   */
   private configOf(shop: Shop): Config {
     const { devices, admins } = this.accountsOf(shop);
     if (shop.id === DEFAULT_SHOP) return { ...this.config, devices, admins };
     return {
       ...this.config,
-      store: { ...this.config.store, dataDir: shopDataDir(this.config.store.dataDir, shop.id), seedDemo: false },
+      store: {
+        ...this.config.store,
+        dataDir: shopDataDir(this.config.store.dataDir, shop.id),
+        seedDemo: false,
+        ...(this.config.store.postgres && { postgres: { ...this.config.store.postgres, schema: schemaForShop(shop.id) } }),
+      },
       currency: shop.currency,
       devices,
       admins,
@@ -276,6 +286,7 @@ export class ShopDirectory {
     ids.sort((a, b) => (a === DEFAULT_SHOP ? 1 : 0) - (b === DEFAULT_SHOP ? 1 : 0));
     for (const id of ids) await this.retire(id);
     await Promise.all(this.closing.values());
+    await this.storage.close();
   }
 
   view(shop: Shop): ShopView {
@@ -299,7 +310,7 @@ export class ShopDirectory {
     };
   }
 
-  // ---- changes (management API): durable in shops.json before the answer, in effect at once ----
+  // ---- changes (management API): durable (shops.json or the table shop_directory) before the answer, in effect at once ----
 
   async create(input: { id: string; name?: string; currency?: string; timeZone?: string }, at: Date): Promise<Shop> {
     return this.change(input.id, (doc) => {
@@ -412,10 +423,9 @@ export class ShopDirectory {
   /** One change at a time: applied to a copy of the document, written durably, then in effect. */
   private change(id: string, edit: (doc: ShopsDocument) => void): Promise<Shop> {
     const run = this.writing.then(async () => {
-      if (!this.writable) throw new AppError('shops_need_lowdb', SHOPS_NEED_LOWDB);
       const doc = structuredClone(this.doc);
       edit(doc);
-      await writeShopsFile(this.config.store.dataDir, doc);
+      await this.storage.write(doc, id);
       this.doc = doc;
       this.logins.delete(id);
       this.rebuild(false);
@@ -458,7 +468,7 @@ export class ShopDirectory {
       if (starting && kept && shop.id !== DEFAULT_SHOP && (kept.name !== undefined || kept.currency !== undefined || kept.timeZone !== undefined)) {
         this.logger.warn(
           { shop: shop.id },
-          `shop ${shop.id} is in the config file and in shops.json: the config file's settings win (devices and admins added through the API are kept)`,
+          `shop ${shop.id} is in the config file and in ${this.storage.name}: the config file's settings win (devices and admins added through the API are kept)`,
         );
       }
       shops.set(shop.id, { ...shop, disabled: kept?.disabled === true, fromApi: { devices: [], admins: [] } });
@@ -498,6 +508,13 @@ export class ShopDirectory {
     this.shops = shops;
     this.owners = owners;
   }
+}
+
+async function storageOf(config: Config, logger: Logger): Promise<ShopsStorage> {
+  const pg = config.store.postgres;
+  if (!pg) return new ShopsFile(config.store.dataDir);
+  const { ShopDirectoryTable } = await import('../store/postgres/shop-directory-table.js');
+  return new ShopDirectoryTable(pg, (err) => logger.error({ err }, 'idle PostgreSQL connection of the shop directory failed'));
 }
 
 function storedOf(doc: ShopsDocument, id: string, at: Date): StoredShop {

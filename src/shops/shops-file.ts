@@ -44,3 +44,29 @@ export async function writeShopsFile(dataDir: string, doc: ShopsDocument): Promi
   await writeFileAtomic(join(dataDir, SHOPS_FILE), `${JSON.stringify(doc, null, 1)}\n`);
   await fsyncDir(dataDir);
 }
+
+/** Where the directory's document is kept: shops.json in the data dir (lowdb), or a table (PostgreSQL). */
+export interface ShopsStorage {
+  /** For the log: shops.json, the table shop_directory. */
+  readonly name: string;
+  read(): Promise<ShopsDocument | null>;
+  /** Durable before it returns; `changed` is the shop the change was about (a table writes its row only). */
+  write(doc: ShopsDocument, changed: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class ShopsFile implements ShopsStorage {
+  readonly name = SHOPS_FILE;
+
+  constructor(private readonly dataDir: string) {}
+
+  read(): Promise<ShopsDocument | null> {
+    return readShopsFile(this.dataDir);
+  }
+
+  write(doc: ShopsDocument): Promise<void> {
+    return writeShopsFile(this.dataDir, doc);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoice, removeDir } from '../helpers.js';
+import { usePostgresCluster } from '../postgres-suite.js';
+import { skipPostgres } from '../postgres.js';
 import { BISTRO_ADMIN, BISTRO_DEVICE, CAFE_ADMIN, CAFE_DEVICE, OPERATOR, TWO_SHOPS, type TestDeployment, auth, startTestDeployment } from './helpers.js';
 
 /**
@@ -71,64 +73,6 @@ async function snapshotOfB(): Promise<string> {
   return JSON.stringify(parts);
 }
 
-beforeAll(async () => {
-  // B's webhook refuses everything (400): B's sale becomes a dead letter.
-  hook = createServer((_req, res) => res.writeHead(400).end('{"error":"no"}'));
-  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-  const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-  const shops = TWO_SHOPS.shops.map((s) => (s.id === B ? { ...s, webhooks: [{ url: hookUrl, secret: 's', events: ['sale.created'] }] } : s));
-  d = await startTestDeployment({ ...TWO_SHOPS, shops });
-  const bAdmin = { auth: auth(BISTRO_ADMIN) };
-  // B's catalogue, every item with the marker.
-  const put = async (path: string, body: unknown) => expect((await d.json(`/api/${path}`, { method: 'PUT', ...bAdmin, body })).status, path).toBeLessThan(300);
-  await put('taxes/9', { name: `${MARK} tax`, vat: 10 });
-  await put('discounts/9', { name: `${MARK} discount`, percentage: 5 });
-  await put('categories/bcat', { name: `${MARK} category` });
-  await put('products/4242', { name: `${MARK} product`, price: 4.2, tax: '9' });
-  await put('commodities/4242.bcat', { product: '4242', category: 'bcat' });
-  await put('stock/4242', { quantity: 50 });
-  const customer = { name: `${MARK} customer`, address: '', email: '' };
-  const good = invoice(777000111, [{ productId: '4242', qty: 2, total: 8.4 }], { customer });
-  const bad = invoice(777000222, [{ productId: '4242', qty: 1, total: 4.2 }], { customer, date: '5000' });
-  const pushed = await d.json('/invoice', {
-    method: 'POST',
-    auth: auth(BISTRO_DEVICE),
-    body: { invoices: [good, bad] },
-    headers: { accept: 'application/json' },
-  });
-  expect(pushed.body).toMatchObject({ created: 1, quarantined: 1 });
-  ids.sales = `${BISTRO_DEVICE.cashRegister}:777000111`;
-  ids.quarantine = (await d.json('/api/quarantine', bAdmin)).body.items[0].id;
-  ids.days = (await d.json('/api/days', bAdmin)).body.items[0].dayId;
-  for (let i = 0; i < 200 && !ids.deadletters; i++) {
-    const dead = (await d.json('/api/deadletters', bAdmin)).body.items;
-    if (dead.length > 0) ids.deadletters = dead[0].id ?? dead[0].identifier;
-    else await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  expect(ids.deadletters, 'B has a dead letter').toBeTruthy();
-  Object.assign(ids, {
-    taxes: '9',
-    discounts: '9',
-    categories: 'bcat',
-    products: '4242',
-    commodities: '4242.bcat',
-    stock: '4242',
-    registrations: BISTRO_DEVICE.cashRegister,
-    devices: BISTRO_DEVICE.username,
-    orders: 'o-1',
-    kitchen: 'kitchen.js',
-    'sales-diff': '0',
-  });
-  // Every route of a shop's app: shop default's has them all (the others go without the web back office).
-  routes = routesOf(d.directory.defaultShop!.app);
-}, 60_000);
-
-afterAll(async () => {
-  await d?.stop();
-  await new Promise((resolve) => hook?.close(resolve));
-  if (d) await removeDir(d.dir);
-});
-
 /** The path with each parameter set to B's identifier of that kind; an unknown kind fails the test (map it above). */
 function withBIds(path: string): string {
   const segments = path.split('/');
@@ -166,79 +110,149 @@ function bodyFor(path: string): string {
   });
 }
 
-describe('isolation: shop A’s accounts and an operator against shop B', () => {
-  it('walks every route (a shop app has them all)', () => {
-    expect(routes.length).toBeGreaterThan(100);
-    for (const must of [
-      '/invoice',
-      '/stock',
-      '/admin/sales/:id',
-      '/api/sales/:id',
-      '/api/quarantine/:id/release',
-      '/api/deadletters/:identifier/retry',
-      '/api/days/:dayId/report',
-    ])
-      expect(routes.map((r) => r.path)).toContain(must);
-  });
-
-  it('never answers B’s data and never changes B', async () => {
-    const before = await snapshotOfB();
-    expect(before).toContain(MARK);
-    const callers = [
-      { who: 'A device', auth: auth(CAFE_DEVICE), operator: false },
-      { who: 'A admin', auth: auth(CAFE_ADMIN), operator: false },
-      { who: 'operator', auth: auth(OPERATOR), operator: true },
-    ];
-    let tried = 0;
-    const problems: string[] = [];
-    for (const route of routes) {
-      const path = withBIds(route.path);
-      const api = path.startsWith('/api/');
-      // The status page is also at /shops/{shop}/status (src/shops/status.ts).
-      const page = path === '/status' || path.startsWith('/status/');
-      const variants = api ? [path, `/api/shops/${B}${path.slice(4)}`, `/api/shops/${A}${path.slice(4)}`] : page ? [path, `/shops/${B}${path}`] : [path];
-      for (const caller of callers) {
-        for (const url of variants) {
-          // The operator is meant to reach B through B's own prefix: that is not a leak.
-          if (caller.operator && (url.startsWith(`/api/shops/${B}/`) || url.startsWith(`/shops/${B}/`))) continue;
-          const method = route.method.toUpperCase();
-          const body = method === 'GET' || method === 'HEAD' ? undefined : bodyFor(url);
-          const res = await fetch(`${d.url}${url}?cashRegisterName=${encodeURIComponent(ids.registrations)}&state=all`, {
-            method,
-            headers: { authorization: caller.auth, 'content-type': 'application/json', accept: 'application/json' },
-            body,
-            redirect: 'manual',
-          });
-          const text = await res.text();
-          tried++;
-          const where = `${caller.who} ${method} ${url} → ${res.status}`;
-          if (text.includes(MARK)) problems.push(`${where}: answered B's data`);
-          if ((url.startsWith(`/api/shops/${B}/`) || url.startsWith(`/shops/${B}/`)) && ![401, 403, 404].includes(res.status))
-            problems.push(`${where}: B's prefix must be 401, 403 or 404`);
-          if (caller.operator && api && !url.startsWith('/api/shops/') && res.status !== 400) problems.push(`${where}: operators must name the shop`);
-        }
-      }
-    }
-    expect(problems).toEqual([]);
-    expect(tried).toBeGreaterThan(500);
-    expect(await snapshotOfB()).toBe(before);
-  }, 120_000);
-
-  it('A’s device pushing B’s invoice ids and register makes A’s sales, never B’s', async () => {
-    const before = await snapshotOfB();
-    const r = await d.json('/invoice', {
+/** The suite on one store: `store` gives the config's `store` key (none: lowdb in the test's data dir). */
+function isolationSuite(name: string, store: () => Promise<{ store: unknown } | undefined>): void {
+  beforeAll(async () => {
+    for (const k of Object.keys(ids)) delete ids[k];
+    // B's webhook refuses everything (400): B's sale becomes a dead letter.
+    hook = createServer((_req, res) => res.writeHead(400).end('{"error":"no"}'));
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    const shops = TWO_SHOPS.shops.map((s) => (s.id === B ? { ...s, webhooks: [{ url: hookUrl, secret: 's', events: ['sale.created'] }] } : s));
+    d = await startTestDeployment({ ...TWO_SHOPS, shops, ...(await store()) });
+    const bAdmin = { auth: auth(BISTRO_ADMIN) };
+    // B's catalogue, every item with the marker.
+    const put = async (path: string, body: unknown) =>
+      expect((await d.json(`/api/${path}`, { method: 'PUT', ...bAdmin, body })).status, path).toBeLessThan(300);
+    await put('taxes/9', { name: `${MARK} tax`, vat: 10 });
+    await put('discounts/9', { name: `${MARK} discount`, percentage: 5 });
+    await put('categories/bcat', { name: `${MARK} category` });
+    await put('products/4242', { name: `${MARK} product`, price: 4.2, tax: '9' });
+    await put('commodities/4242.bcat', { product: '4242', category: 'bcat' });
+    await put('stock/4242', { quantity: 50 });
+    const customer = { name: `${MARK} customer`, address: '', email: '' };
+    const good = invoice(777000111, [{ productId: '4242', qty: 2, total: 8.4 }], { customer });
+    const bad = invoice(777000222, [{ productId: '4242', qty: 1, total: 4.2 }], { customer, date: '5000' });
+    const pushed = await d.json('/invoice', {
       method: 'POST',
-      auth: auth(CAFE_DEVICE),
-      body: { invoices: [invoice(777000111, [{ productId: '4242', qty: 1, total: 1 }], { checkoutStatus: '11' })] },
+      auth: auth(BISTRO_DEVICE),
+      body: { invoices: [good, bad] },
       headers: { accept: 'application/json' },
     });
-    expect(r.status).toBe(200);
-    expect((await d.json(`/api/sales/${encodeURIComponent(`${CAFE_DEVICE.cashRegister}:777000111`)}`, { auth: auth(CAFE_ADMIN) })).body.status).not.toBe(
-      undefined,
-    );
-    expect(await snapshotOfB()).toBe(before);
-    // B's sale is still completed, its stock untouched (50 − 2).
-    expect((await d.json(`/api/shops/${B}/sales/${encodeURIComponent(ids.sales)}`, { auth: auth(OPERATOR) })).body.status).toBe('completed');
-    expect((await d.json(`/api/shops/${B}/stock/4242`, { auth: auth(OPERATOR) })).body.quantity).toBe(48);
+    expect(pushed.body).toMatchObject({ created: 1, quarantined: 1 });
+    ids.sales = `${BISTRO_DEVICE.cashRegister}:777000111`;
+    ids.quarantine = (await d.json('/api/quarantine', bAdmin)).body.items[0].id;
+    ids.days = (await d.json('/api/days', bAdmin)).body.items[0].dayId;
+    for (let i = 0; i < 200 && !ids.deadletters; i++) {
+      const dead = (await d.json('/api/deadletters', bAdmin)).body.items;
+      if (dead.length > 0) ids.deadletters = dead[0].id ?? dead[0].identifier;
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(ids.deadletters, 'B has a dead letter').toBeTruthy();
+    Object.assign(ids, {
+      taxes: '9',
+      discounts: '9',
+      categories: 'bcat',
+      products: '4242',
+      commodities: '4242.bcat',
+      stock: '4242',
+      registrations: BISTRO_DEVICE.cashRegister,
+      devices: BISTRO_DEVICE.username,
+      orders: 'o-1',
+      kitchen: 'kitchen.js',
+      'sales-diff': '0',
+    });
+    // Every route of a shop's app: shop default's has them all (the others go without the web back office).
+    routes = routesOf(d.directory.defaultShop!.app);
+  }, 120_000);
+
+  afterAll(async () => {
+    await d?.stop();
+    await new Promise((resolve) => hook?.close(resolve));
+    if (d) await removeDir(d.dir);
   });
+
+  describe(`isolation on ${name}: shop A’s accounts and an operator against shop B`, () => {
+    it('walks every route (a shop app has them all)', () => {
+      expect(routes.length).toBeGreaterThan(100);
+      for (const must of [
+        '/invoice',
+        '/stock',
+        '/admin/sales/:id',
+        '/api/sales/:id',
+        '/api/quarantine/:id/release',
+        '/api/deadletters/:identifier/retry',
+        '/api/days/:dayId/report',
+      ])
+        expect(routes.map((r) => r.path)).toContain(must);
+    });
+
+    it('never answers B’s data and never changes B', async () => {
+      const before = await snapshotOfB();
+      expect(before).toContain(MARK);
+      const callers = [
+        { who: 'A device', auth: auth(CAFE_DEVICE), operator: false },
+        { who: 'A admin', auth: auth(CAFE_ADMIN), operator: false },
+        { who: 'operator', auth: auth(OPERATOR), operator: true },
+      ];
+      let tried = 0;
+      const problems: string[] = [];
+      for (const route of routes) {
+        const path = withBIds(route.path);
+        const api = path.startsWith('/api/');
+        // The status page is also at /shops/{shop}/status (src/shops/status.ts).
+        const page = path === '/status' || path.startsWith('/status/');
+        const variants = api ? [path, `/api/shops/${B}${path.slice(4)}`, `/api/shops/${A}${path.slice(4)}`] : page ? [path, `/shops/${B}${path}`] : [path];
+        for (const caller of callers) {
+          for (const url of variants) {
+            // The operator is meant to reach B through B's own prefix: that is not a leak.
+            if (caller.operator && (url.startsWith(`/api/shops/${B}/`) || url.startsWith(`/shops/${B}/`))) continue;
+            const method = route.method.toUpperCase();
+            const body = method === 'GET' || method === 'HEAD' ? undefined : bodyFor(url);
+            const res = await fetch(`${d.url}${url}?cashRegisterName=${encodeURIComponent(ids.registrations)}&state=all`, {
+              method,
+              headers: { authorization: caller.auth, 'content-type': 'application/json', accept: 'application/json' },
+              body,
+              redirect: 'manual',
+            });
+            const text = await res.text();
+            tried++;
+            const where = `${caller.who} ${method} ${url} → ${res.status}`;
+            if (text.includes(MARK)) problems.push(`${where}: answered B's data`);
+            if ((url.startsWith(`/api/shops/${B}/`) || url.startsWith(`/shops/${B}/`)) && ![401, 403, 404].includes(res.status))
+              problems.push(`${where}: B's prefix must be 401, 403 or 404`);
+            if (caller.operator && api && !url.startsWith('/api/shops/') && res.status !== 400) problems.push(`${where}: operators must name the shop`);
+          }
+        }
+      }
+      expect(problems).toEqual([]);
+      expect(tried).toBeGreaterThan(500);
+      expect(await snapshotOfB()).toBe(before);
+    }, 120_000);
+
+    it('A’s device pushing B’s invoice ids and register makes A’s sales, never B’s', async () => {
+      const before = await snapshotOfB();
+      const r = await d.json('/invoice', {
+        method: 'POST',
+        auth: auth(CAFE_DEVICE),
+        body: { invoices: [invoice(777000111, [{ productId: '4242', qty: 1, total: 1 }], { checkoutStatus: '11' })] },
+        headers: { accept: 'application/json' },
+      });
+      expect(r.status).toBe(200);
+      expect((await d.json(`/api/sales/${encodeURIComponent(`${CAFE_DEVICE.cashRegister}:777000111`)}`, { auth: auth(CAFE_ADMIN) })).body.status).not.toBe(
+        undefined,
+      );
+      expect(await snapshotOfB()).toBe(before);
+      // B's sale is still completed, its stock untouched (50 − 2).
+      expect((await d.json(`/api/shops/${B}/sales/${encodeURIComponent(ids.sales)}`, { auth: auth(OPERATOR) })).body.status).toBe('completed');
+      expect((await d.json(`/api/shops/${B}/stock/4242`, { auth: auth(OPERATOR) })).body.quantity).toBe(48);
+    });
+  });
+}
+
+isolationSuite('lowdb', async () => undefined);
+
+describe.skipIf(skipPostgres)('on PostgreSQL (one schema per shop)', () => {
+  const pg = usePostgresCluster();
+  isolationSuite('PostgreSQL', async () => ({ store: { dataDir: './data', postgres: { url: await pg.cluster.createDatabase() } } }));
 });

@@ -4,8 +4,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/config/password.js';
 import { DEVICE, adminAuth, invoice, removeDir } from '../helpers.js';
-import { usePostgresCluster } from '../postgres-suite.js';
-import { skipPostgres } from '../postgres.js';
 import { BISTRO_DEVICE, CAFE_ADMIN, CAFE_DEVICE, OPERATOR, TWO_SHOPS, type TestDeployment, auth, startTestDeployment } from './helpers.js';
 
 const op = auth(OPERATOR);
@@ -228,17 +226,4 @@ describe('the shop directory on disk', () => {
     d = await deployment({}, d.dir);
     expect((await d.json('/home', { auth: auth(DELI_DEVICE) })).body).toBe(true);
   });
-});
-
-describe.skipIf(skipPostgres)('on PostgreSQL', () => {
-  const pg = usePostgresCluster();
-  it('creating a shop answers 501 shops_need_lowdb; the default shop still works through the prefix', async () => {
-    const url = await pg.cluster.createDatabase();
-    const d = await deployment({ operators: [OPERATOR], store: { dataDir: './data', postgres: { url } } });
-    const r = await call(d, '/api/shops', { method: 'POST', body: { id: 'deli' } });
-    expect(r.status).toBe(501);
-    expect(r.body.error.code).toBe('shops_need_lowdb');
-    expect(r.body.error.message).toContain('several shops need the lowdb store for now');
-    expect((await call(d, '/api/shops/default/sales')).status).toBe(200);
-  }, 60_000);
 });

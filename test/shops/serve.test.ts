@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnCli, startGatewayProcess, type GatewayProcess } from '../e2e/process.js';
 import { DEVICE, removeDir } from '../helpers.js';
+import { usePostgresCluster } from '../postgres-suite.js';
+import { skipPostgres } from '../postgres.js';
 import { CAFE_DEVICE, TWO_SHOPS, auth } from './helpers.js';
 
 const dirs: string[] = [];
@@ -34,14 +36,29 @@ describe('tabshop-gateway serve with shops', () => {
     expect(await proc.exited).toBe(0);
     proc = null;
   });
+});
 
-  it('refuses shops on PostgreSQL at start, exit 2, saying why', async () => {
+describe('tabshop-gateway serve with shops on a PostgreSQL out of reach', () => {
+  it('exits 1 naming the database, as a one-shop gateway does', async () => {
     const p = spawnCli([
       'serve',
       '--config',
       await configFile({ ...TWO_SHOPS, store: { dataDir: './data', postgres: { url: 'postgres://u:p@127.0.0.1:1/db' } } }),
     ]);
-    expect(await p.exited).toBe(2);
-    expect(p.output()).toContain('config: /shops: several shops need the lowdb store for now (store.postgres is set)');
+    expect(await p.exited).toBe(1);
+    expect(p.output()).toContain('cannot use PostgreSQL database "db" on 127.0.0.1:1');
   });
+});
+
+describe.skipIf(skipPostgres)('tabshop-gateway serve with shops on PostgreSQL', () => {
+  const pg = usePostgresCluster();
+  it("starts with the config's shops (each in a schema of its own) and serves their tablets", async () => {
+    const url = await pg.cluster.createDatabase();
+    proc = await startGatewayProcess(await configFile({ ...TWO_SHOPS, store: { dataDir: './data', postgres: { url } } }));
+    const res = await fetch(`${proc.url}/home`, { headers: { authorization: auth(CAFE_DEVICE) } });
+    expect(await res.text()).toBe('true');
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    proc = null;
+  }, 60_000);
 });
