@@ -6,7 +6,7 @@ import { createApp } from '../app.js';
 import type { AdminConfig, Config, DeviceConfig, UpstreamConfig, WebhookConfig } from '../config/types.js';
 import { AppError } from '../errors.js';
 import { type Gateway, type OpenOptions, openGateway } from '../gateway.js';
-import { schemaForShop } from '../store/postgres/schema-names.js';
+import { schemaForShop } from '../store/shop-schema.js';
 import { type ShopsDocument, ShopsFile, type ShopsStorage, type StoredAdmin, type StoredDevice, type StoredShop } from './shops-file.js';
 
 export const DEFAULT_SHOP = 'default';

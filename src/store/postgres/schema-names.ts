@@ -6,8 +6,7 @@ export const DEFAULT_SCHEMA = 'public';
 /** Not pg_… (PostgreSQL's) nor tabshop_spare_… / tabshop_making_… (spare schemas, migrate.ts). */
 export const SCHEMA_PATTERN = /^(?!pg_|tabshop_spare_|tabshop_making_)[a-z_][a-z0-9_]{0,62}$/;
 
-/** The schema of a shop (issue 15: shop ids are [a-z0-9-]{1,40}; '-' becomes '_', which ids never hold, so two shops never share one). */
-export const schemaForShop = (shopId: string) => `shop_${shopId.replace(/-/g, '_')}`;
+export { schemaForShop } from '../shop-schema.js';
 
 /** The advisory lock keys of one feature (two int4: classid, objid) in the public schema, as older versions take them. */
 const PUBLIC_CLASS = 0x7ab5_4009;
