@@ -32,6 +32,36 @@ const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
 export const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const UPSTREAM_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/**
+ * The HTTP counter and latency histogram and the build info gauge: a gateway's, and a deployment's
+ * of shops once for all of them (`whose` ends their help text, e.g. " (every shop)").
+ */
+export function httpAndBuildMetrics(registers: Registry[], version: string, whose: string) {
+  const httpRequests = new Counter({
+    name: 'http_requests_total',
+    help: `HTTP requests by matched route pattern, method and status${whose}`,
+    labelNames: ['method', 'route', 'status'] as const,
+    registers,
+  });
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: `HTTP request latency by matched route pattern, method and status${whose}`,
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: HTTP_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: 'tabshop_build_info',
+    help: 'Always 1; the version label is the gateway version',
+    labelNames: ['version'],
+    registers,
+    collect() {
+      this.set({ version }, 1);
+    },
+  });
+  return { httpRequests, httpDuration };
+}
+
 /** First path segment only ("/sales/TAB-1:42" → "/sales"): sale ids must not become label values. */
 export const upstreamResource = (path: string) => `/${path.split('?')[0].split('/').filter(Boolean)[0] ?? ''}`;
 
@@ -49,29 +79,7 @@ export class GatewayMetrics {
     const registers = [own];
     const fwd = deps.forwarding;
 
-    this.httpRequests = new Counter({
-      name: 'http_requests_total',
-      help: 'HTTP requests by matched route pattern, method and status',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    });
-    this.httpDuration = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'HTTP request latency by matched route pattern, method and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: HTTP_BUCKETS,
-      registers,
-    });
-
-    new Gauge({
-      name: 'tabshop_build_info',
-      help: 'Always 1; the version label is the gateway version',
-      labelNames: ['version'],
-      registers,
-      collect() {
-        this.set({ version: deps.version }, 1);
-      },
-    });
+    ({ httpRequests: this.httpRequests, httpDuration: this.httpDuration } = httpAndBuildMetrics(registers, deps.version, ''));
 
     const invoices = new Counter({
       name: 'tabshop_invoices_total',

@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
-import { AggregatorRegistry, Counter, Gauge, Histogram, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
+import { AggregatorRegistry, type Counter, Gauge, type Histogram, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import { opsOf } from '../app.js';
 import { onResponseDone } from '../http/response-done.js';
-import { HTTP_BUCKETS, processMetrics } from '../ops/metrics.js';
+import { httpAndBuildMetrics, processMetrics } from '../ops/metrics.js';
 import { routeOf } from '../ops/route-label.js';
 import type { ShopDirectory } from './directory.js';
 import { mapLimit } from './status.js';
@@ -28,28 +28,7 @@ export class DeploymentMetrics {
   ) {
     const own = new Registry();
     const registers = [own];
-    this.httpRequests = new Counter({
-      name: 'http_requests_total',
-      help: 'HTTP requests by matched route pattern, method and status (every shop)',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    });
-    this.httpDuration = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'HTTP request latency by matched route pattern, method and status (every shop)',
-      labelNames: ['method', 'route', 'status'],
-      buckets: HTTP_BUCKETS,
-      registers,
-    });
-    new Gauge({
-      name: 'tabshop_build_info',
-      help: 'Always 1; the version label is the gateway version',
-      labelNames: ['version'],
-      registers,
-      collect() {
-        this.set({ version }, 1);
-      },
-    });
+    ({ httpRequests: this.httpRequests, httpDuration: this.httpDuration } = httpAndBuildMetrics(registers, version, ' (every shop)'));
     new Gauge({
       name: 'tabshop_shops',
       help: 'Shops of the deployment (config and API), by state: open (its gateway is loaded in this process) or closed',
