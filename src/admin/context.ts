@@ -10,6 +10,24 @@ export interface AdminDeps {
   gateway: Gateway;
   activity: DeviceActivity;
   dailySales: DailySales;
+  /** A shop of a deployment of several (src/shops): absent for a one-shop gateway. */
+  shop?: AdminShop;
+}
+
+/** What a shop's back office needs of the deployment around it (src/shops/dispatch.ts). */
+export interface AdminShop {
+  id: string;
+  name: string;
+  /** Operators may sign in to any shop's back office (they are no account of the shop). */
+  /** A disabled shop's back office takes operators only. */
+  disabled(): boolean;
+  isOperator(username: string): boolean;
+  verifyOperator(username: string, password: string): Promise<boolean>;
+  /**
+   * A device created in this back office joins the deployment's directory (usernames are unique
+   * across shops, and a tablet's username is how its requests find the shop). false: taken.
+   */
+  createDevice(device: { username: string; passwordHash: string; cashRegister: string }): Promise<boolean>;
 }
 
 /** Relative path from this request's page to the back office root: "./" or "../" per level. */
@@ -48,6 +66,7 @@ export function send(req: Request, res: Response, deps: AdminDeps, view: Omit<Pa
         root: rootOf(req),
         user: session ? { username: session.username, csrfToken: session.csrfToken } : undefined,
         forwarding: Boolean(deps.gateway.forwarding),
+        ...(deps.shop && { shop: deps.shop.name === deps.shop.id ? deps.shop.id : `${deps.shop.name} (${deps.shop.id})` }),
       }),
     );
 }

@@ -32,19 +32,23 @@ export function devicesRoutes(deps: AdminDeps): Router {
       .sort((a, b) => a.username.localeCompare(b.username))
       .map((d) => {
         const runtime = accounts.originOf(d.username) === 'runtime';
+        // Several shops: the shop directory's devices (made here or through the API); operators change them.
+        const managed = accounts.originOf(d.username) === 'managed';
         return {
           attrs: html`data-device="${d.username}"`,
           cells: [
             d.username,
             d.cashRegister,
-            runtime ? badge('ok', 'back office') : badge('grey', 'config file'),
+            runtime ? badge('ok', 'back office') : managed ? badge('ok', 'shop directory') : badge('grey', 'config file'),
             html`<span data-field="last-seen">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).seen, now)}</span>`,
             html`<span data-field="last-push">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).pushed, now)}</span>`,
             html`<span data-field="failed-logins">${d.failedLogins}</span>`,
             html`<span data-field="failed-login">${d.lastFailedLogin ? html`${when(d.lastFailedLogin.at, now)} <span class="muted">(${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip})</span>` : html`<span class="muted">none</span>`}</span>`,
             runtime
               ? html`<a href="devices/${encodeURIComponent(d.username)}/password">Change password</a>`
-              : html`<span class="muted">edit the config file</span>`,
+              : managed
+                ? html`<span class="muted">an operator changes it</span>`
+                : html`<span class="muted">edit the config file</span>`,
           ],
         };
       });
@@ -124,7 +128,11 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
       passwordChangedAt: at,
     };
     // The store decides a race (another request, or on PostgreSQL another process, took the name meanwhile).
-    if (!(await adminSettings.createDevice(device))) return listPage(req, res, { values, errors: { username: `${values.username} is taken.` }, status: 400 });
+    // A shop of several: the deployment's directory decides (usernames are unique across shops).
+    const created = deps.shop
+      ? await deps.shop.createDevice({ username: device.username, passwordHash: device.passwordHash, cashRegister: device.cashRegister })
+      : await adminSettings.createDevice(device);
+    if (!created) return listPage(req, res, { values, errors: { username: `${values.username} is taken.` }, status: 400 });
     req.log?.info(
       { event: 'admin.device_created', username: device.username, cashRegister: device.cashRegister, admin: sessionOf(res).username },
       `device ${device.username} created in the back office`,
