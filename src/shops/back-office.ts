@@ -27,6 +27,8 @@ export interface BackOfficeRoutes {
   readSignInForm(req: Request, res: Response): Promise<{ username: string; password: string }>;
   /** What an operator signing in at /admin/ gets: every shop's back office, to sign in there. */
   operatorPage(req: Request, res: Response): void;
+  /** Whether this open shop's back office was built (it is on its first request). */
+  isBuilt(open: OpenShop): boolean;
 }
 
 /**
@@ -79,6 +81,8 @@ export function shopBackOffices(directory: ShopDirectory): BackOfficeRoutes {
       if (!handler) built.set(open, (handler = build(id, open)));
       handler(req, res, next);
     },
+
+    isBuilt: (open) => built.has(open),
 
     async readSignInForm(req, res) {
       for (const step of signInForm) {

@@ -41,6 +41,7 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
   const logRequest = requestLogger(directory.logger);
   const managed = (req: Request, res: Response, next: NextFunction) => logRequest(req, res, () => management(req, res, next));
   const app = express();
+  app.locals.shopBackOffices = backOffices;
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', config.server.trustProxy);
