@@ -110,10 +110,10 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
 <div class="actions"><button class="primary" type="submit">Sign in</button></div>
 </form>
 ${
-          deps.shop
-            ? html`<p class="muted">Use an admin account of shop <strong>${deps.shop.id}</strong>, or an operator account.</p>`
-            : html`<p class="muted">Use an admin account of the gateway's configuration (<code>admins</code>).</p>`
-        }`,
+  deps.shop
+    ? html`<p class="muted">Use an admin account of shop <strong>${deps.shop.id}</strong>, or an operator account.</p>`
+    : html`<p class="muted">Use an admin account of the gateway's configuration (<code>admins</code>).</p>`
+}`,
       },
       o.status,
     );

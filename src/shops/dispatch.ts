@@ -192,7 +192,8 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
    */
   async function legacyCredentials(req: Request, res: Response, path: string): Promise<Credentials | undefined> {
     if (!config.tabshop.legacy || req.headers.authorization || !TABSHOP_ROUTES.test(path.slice(tabshopBase.length))) return undefined;
-    if (isFormEncoded(req.headers['content-type'])) await new Promise<void>((resolve, reject) => readLegacyForm(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+    if (isFormEncoded(req.headers['content-type']))
+      await new Promise<void>((resolve, reject) => readLegacyForm(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
     const q = req.originalUrl.indexOf('?');
     const sources = [{ label: 'URL parameters', params: new URLSearchParams(q >= 0 ? req.originalUrl.slice(q + 1) : '') }];
     const form = Buffer.isBuffer(req.body) ? req.body : Buffer.isBuffer(res.locals.formPrefix) ? (res.locals.formPrefix as Buffer) : null;

@@ -215,7 +215,11 @@ function isolationSuite(name: string, store: () => Promise<{ store: unknown } | 
         const page = path === '/status' || path.startsWith('/status/');
         // So is the web back office: every shop's at /shops/{shop}/admin/, with sessions of its own.
         const admin = path === '/admin' || path.startsWith('/admin/');
-        const variants = api ? [path, `/api/shops/${B}${path.slice(4)}`, `/api/shops/${A}${path.slice(4)}`] : page || admin ? [path, `/shops/${B}${path}`] : [path];
+        const variants = api
+          ? [path, `/api/shops/${B}${path.slice(4)}`, `/api/shops/${A}${path.slice(4)}`]
+          : page || admin
+            ? [path, `/shops/${B}${path}`]
+            : [path];
         for (const caller of callers) {
           for (const url of variants) {
             const bAdmin = url.startsWith(`/shops/${B}/admin`);
@@ -244,7 +248,8 @@ function isolationSuite(name: string, store: () => Promise<{ store: unknown } | 
               const toSignIn = res.status === 303 && /(^|\/)sign-in(\?|$)/.test(location.split('#')[0]);
               const slash = res.status === 301 && method === 'GET';
               const publicPage = res.status === 200 && method === 'GET' && /\/admin\/(sign-in|assets\/admin\.(css|js))$/.test(url);
-              if (!toSignIn && !slash && !publicPage && ![401, 403, 404].includes(res.status)) problems.push(`${where} ${location}: B's back office must refuse`);
+              if (!toSignIn && !slash && !publicPage && ![401, 403, 404].includes(res.status))
+                problems.push(`${where} ${location}: B's back office must refuse`);
             } else if ((url.startsWith(`/api/shops/${B}/`) || url.startsWith(`/shops/${B}/`)) && ![401, 403, 404].includes(res.status))
               problems.push(`${where}: B's prefix must be 401, 403 or 404`);
             if (caller.operator && api && !url.startsWith('/api/shops/') && res.status !== 400) problems.push(`${where}: operators must name the shop`);
