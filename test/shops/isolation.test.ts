@@ -200,7 +200,7 @@ function isolationSuite(name: string, store: () => Promise<{ store: unknown } | 
       });
       expect(signedIn.status).toBe(303);
       const aSession = (signedIn.headers.get('set-cookie') ?? '').split(';')[0];
-      const callers = [
+      const callers: { who: string; auth?: string; cookie?: string; operator: boolean }[] = [
         { who: 'A device', auth: auth(CAFE_DEVICE), operator: false },
         { who: 'A admin', auth: auth(CAFE_ADMIN), operator: false },
         { who: 'operator', auth: auth(OPERATOR), operator: true },
@@ -230,7 +230,7 @@ function isolationSuite(name: string, store: () => Promise<{ store: unknown } | 
             const res = await fetch(`${d.url}${url}?cashRegisterName=${encodeURIComponent(ids.registrations)}&state=all`, {
               method,
               headers: {
-                ...('auth' in caller ? { authorization: caller.auth } : { cookie: caller.cookie }),
+                ...(caller.auth ? { authorization: caller.auth } : { cookie: caller.cookie ?? '' }),
                 'content-type': 'application/json',
                 accept: 'application/json',
               },
