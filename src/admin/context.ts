@@ -14,6 +14,14 @@ export interface AdminDeps {
   shop?: AdminShop;
 }
 
+/**
+ * Set by a deployment of shops (src/shops/dispatch.ts) on requests to shop default's /admin/, whose
+ * sign-in takes every shop's admins (and sends them on): a symbol, so no client can set it.
+ */
+export const SIGN_IN_FOR_EVERY_SHOP = Symbol('tabshop-gateway.sign-in-for-every-shop');
+
+export const signsInEveryShop = (req: object): boolean => (req as { [SIGN_IN_FOR_EVERY_SHOP]?: boolean })[SIGN_IN_FOR_EVERY_SHOP] === true;
+
 /** What a shop's back office needs of the deployment around it (src/shops/dispatch.ts). */
 export interface AdminShop {
   id: string;

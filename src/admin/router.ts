@@ -1,7 +1,7 @@
 import { pageSecurityHeaders } from '../http/page-security.js';
 import express, { type Request, type Response, Router } from 'express';
 import { ADMIN_CSS, ADMIN_JS } from './assets.js';
-import { type AdminDeps, isStale, rootOf, send, sessionOf, STALE_FORM, text } from './context.js';
+import { type AdminDeps, isStale, rootOf, send, sessionOf, signsInEveryShop, STALE_FORM, text } from './context.js';
 import { csrfField, field, html } from './page.js';
 import { AdminSessions, KeptForms, readCookie, SESSION_COOKIE, type KeptForm } from './session.js';
 import { dashboardRoutes } from './dashboard.js';
@@ -112,7 +112,9 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
 ${
   deps.shop
     ? html`<p class="muted">Use an admin account of shop <strong>${deps.shop.id}</strong>, or an operator account.</p>`
-    : html`<p class="muted">Use an admin account of the gateway's configuration (<code>admins</code>).</p>`
+    : signsInEveryShop(req)
+      ? html`<p class="muted">Use your shop's admin account: its username takes you to your shop's back office.</p>`
+      : html`<p class="muted">Use an admin account of the gateway's configuration (<code>admins</code>).</p>`
 }`,
       },
       o.status,

@@ -14,6 +14,7 @@ import { shopStatusPath, shopsOverview } from './status.js';
 import { STATUS_MOUNT, type StatusMount } from '../ops/status-routes.js';
 import { VERSION } from '../ops/version.js';
 import { findCredentials, isFormEncoded, LEGACY_FORM_PREFIX_BYTES, readFormPrefix } from '../tabshop/legacy.js';
+import { SIGN_IN_FOR_EVERY_SHOP } from '../admin/context.js';
 import { type BackOfficeRoutes, shopAdminPath, shopBackOffices } from './back-office.js';
 
 type Credentials = { name: string; pass: string };
@@ -173,6 +174,7 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
    * the list of shops. Wrong credentials get shop default's page, as before (nothing says whose).
    */
   async function adminSignIn(req: Request, res: Response, next: NextFunction) {
+    (req as unknown as Record<symbol, boolean>)[SIGN_IN_FOR_EVERY_SHOP] = true;
     const form = await backOffices.readSignInForm(req, res);
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     if (throttle.retryAfterMs(address, form.username) > 0) return forward(DEFAULT_SHOP, req, res, next, undefined);
@@ -238,6 +240,7 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
         await authenticate(req, creds);
         throw new AppError('shop_required', `operators name the shop: ${api}/shops/{shop}${req.path.slice(api.length)}`);
       }
+      if (under(path, '/admin')) (req as unknown as Record<symbol, boolean>)[SIGN_IN_FOR_EVERY_SHOP] = true;
       // Unknown names go to shop default: its back office's devices and kitchen accounts, and its 401.
       const caller = creds ?? (await legacyCredentials(req, res, path));
       await forward((caller && directory.ownerOf(caller.name)) ?? DEFAULT_SHOP, req, res, next, caller);

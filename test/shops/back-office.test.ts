@@ -206,6 +206,8 @@ describe('one sign-in at /admin/ for every shop', () => {
     const login = await get('/admin/login?next=products');
     expect(login.status).toBe(303);
     expect(login.headers.get('location')).toBe('sign-in?next=products');
+    const page = await (await get('/admin/sign-in?next=products')).text();
+    expect(page).toContain("Use your shop's admin account: its username takes you to your shop's back office.");
     for (const path of ['/admin/sign-in', '/admin/login']) {
       const res = await post(path, BISTRO_ADMIN);
       expect(res.status).toBe(307);
