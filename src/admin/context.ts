@@ -36,6 +36,10 @@ export interface AdminShop {
    * across shops, and a tablet's username is how its requests find the shop). false: taken.
    */
   createDevice(device: { username: string; passwordHash: string; cashRegister: string }): Promise<boolean>;
+  /** A device of the directory added at run time (here or through the API): its password can change here. */
+  device(username: string): { username: string; cashRegister: string } | undefined;
+  /** null: no such device (any more). */
+  changeDevicePassword(username: string, passwordHash: string): Promise<{ username: string; cashRegister: string } | null>;
 }
 
 /** Relative path from this request's page to the back office root: "./" or "../" per level. */

@@ -44,7 +44,7 @@ export function devicesRoutes(deps: AdminDeps): Router {
             html`<span data-field="last-push">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).pushed, now)}</span>`,
             html`<span data-field="failed-logins">${d.failedLogins}</span>`,
             html`<span data-field="failed-login">${d.lastFailedLogin ? html`${when(d.lastFailedLogin.at, now)} <span class="muted">(${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip})</span>` : html`<span class="muted">none</span>`}</span>`,
-            runtime
+            runtime || (managed && deps.shop?.device(d.username))
               ? html`<a href="devices/${encodeURIComponent(d.username)}/password">Change password</a>`
               : managed
                 ? html`<span class="muted">an operator changes it</span>`
@@ -141,6 +141,8 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
   });
 
   const runtimeDevice = async (req: Request) => {
+    // Several shops: the shop directory's devices (src/shops), not the gateway's run-time ones.
+    if (deps.shop) return deps.shop.device(String(req.params.username));
     await adminSettings.syncForReading();
     return adminSettings.device(String(req.params.username));
   };
@@ -183,7 +185,10 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
     if (!found) return res.redirect(303, '../../devices');
     if (isStale(req, sessionOf(res))) return passwordPage(req, res, found.username, STALE_FORM, 403);
     const password = newPassword();
-    const d = await adminSettings.changePassword(found.username, await hashPassword(password), gateway.now().toISOString());
+    const hash = await hashPassword(password);
+    const d = deps.shop
+      ? await deps.shop.changeDevicePassword(found.username, hash)
+      : await adminSettings.changePassword(found.username, hash, gateway.now().toISOString());
     // Deleted meanwhile (another process).
     if (!d) return res.redirect(303, '../../devices');
     req.log?.info(

@@ -50,6 +50,16 @@ export function shopBackOffices(directory: ShopDirectory): BackOfficeRoutes {
       disabled: () => directory.get(id)?.disabled === true,
       isOperator: (username) => directory.isOperator(username),
       verifyOperator: async (username, password) => (await directory.login(username, password))?.operator === true,
+      device: (username) => {
+        const d = directory.get(id)?.fromApi.devices.find((x) => x.username === username);
+        return d && { username: d.username, cashRegister: d.cashRegister };
+      },
+      changeDevicePassword: async (username, passwordHash) => {
+        const d = directory.get(id)?.fromApi.devices.find((x) => x.username === username);
+        if (!d) return null;
+        await directory.putDevice(id, { username, passwordHash, cashRegister: d.cashRegister }, new Date());
+        return { username, cashRegister: d.cashRegister };
+      },
       createDevice: async (device) => {
         try {
           await directory.putDevice(id, device, new Date());

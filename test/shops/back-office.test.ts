@@ -180,6 +180,24 @@ describe("every shop's back office at /shops/{shop}/admin/", () => {
     expect(pushed.body).toMatchObject({ created: 1 });
     expect((await d.json('/api/sales/BAR-2%3A880000001', { auth: auth(BISTRO_ADMIN) })).status).toBe(200);
     expect((await d.json('/api/sales/BAR-2%3A880000001', { auth: auth(CAFE_ADMIN) })).status).toBe(404);
+
+    // Its password changes there too (the directory's, as PUT /api/shops/{shop}/devices/{username}); the old one stops working.
+    const list = await (await get('/shops/bistro/admin/devices', bistro.cookie)).text();
+    expect(list).toContain('href="devices/bistro-tablet-2/password"');
+    expect(list).not.toContain(`href="devices/${BISTRO_DEVICE.username}/password"`);
+    const form2 = await (await get('/shops/bistro/admin/devices/bistro-tablet-2/password', bistro.cookie)).text();
+    const changed = await fetch(`${d.url}/shops/bistro/admin/devices/bistro-tablet-2/password`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { ...FORM, cookie: bistro.cookie, origin: d.url },
+      body: form({ _csrf: csrfOf(form2) }),
+    });
+    expect(changed.status).toBe(200);
+    const newPassword = /id="new-password">([^<]+)</.exec(await changed.text())![1];
+    expect((await d.json('/home', { auth: auth({ username: 'bistro-tablet-2', password }) })).status).toBe(401);
+    expect((await d.json('/home', { auth: auth({ username: 'bistro-tablet-2', password: newPassword }) })).status).toBe(200);
+    // A config-file device of the shop is not changed here.
+    expect((await get(`/shops/bistro/admin/devices/${BISTRO_DEVICE.username}/password`, bistro.cookie)).status).toBe(404);
   });
 
   it('a disabled shop’s back office takes its operator only', async () => {
