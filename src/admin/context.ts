@@ -22,6 +22,15 @@ export const SIGN_IN_FOR_EVERY_SHOP = Symbol('tabshop-gateway.sign-in-for-every-
 
 export const signsInEveryShop = (req: object): boolean => (req as { [SIGN_IN_FOR_EVERY_SHOP]?: boolean })[SIGN_IN_FOR_EVERY_SHOP] === true;
 
+/**
+ * Set with it: whether a username is taken in another shop of the deployment (or by an operator),
+ * so a device made in shop default's back office keeps usernames unique across shops.
+ */
+export const TAKEN_IN_ANOTHER_SHOP = Symbol('tabshop-gateway.taken-in-another-shop');
+
+export const takenInAnotherShop = (req: object, username: string): boolean =>
+  (req as { [TAKEN_IN_ANOTHER_SHOP]?: (username: string) => boolean })[TAKEN_IN_ANOTHER_SHOP]?.(username) === true;
+
 /** What a shop's back office needs of the deployment around it (src/shops/dispatch.ts). */
 export interface AdminShop {
   id: string;

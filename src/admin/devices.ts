@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { hashPassword } from '../config/password.js';
 import { when } from '../ops/html.js';
-import { type AdminDeps, devicePresence, isStale, noticeOf, send, sessionOf, STALE_FORM, text } from './context.js';
+import { type AdminDeps, devicePresence, isStale, noticeOf, send, sessionOf, STALE_FORM, takenInAnotherShop, text } from './context.js';
 import { badge, csrfField, field, html, type FieldErrors, type Notice, table } from './page.js';
 
 const USERNAME = /^[^:\s]{1,128}$/;
@@ -109,7 +109,8 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
     const errors: FieldErrors = {};
     await adminSettings.sync();
     if (!USERNAME.test(values.username)) errors.username = 'Enter a username without spaces or ":" (at most 128 characters).';
-    else if (accounts.has(values.username)) errors.username = `${values.username} is taken (by a device or an admin).`;
+    else if (accounts.has(values.username) || takenInAnotherShop(req, values.username))
+      errors.username = `${values.username} is taken (by a device or an admin).`;
     if (!REGISTER.test(values.register)) errors.register = 'Enter a register name of letters, digits, "-", "_" or "." (at most 64).';
     if (Object.keys(errors).length)
       return listPage(req, res, {

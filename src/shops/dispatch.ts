@@ -14,7 +14,7 @@ import { shopStatusPath, shopsOverview } from './status.js';
 import { STATUS_MOUNT, type StatusMount } from '../ops/status-routes.js';
 import { VERSION } from '../ops/version.js';
 import { findCredentials, isFormEncoded, LEGACY_FORM_PREFIX_BYTES, readFormPrefix } from '../tabshop/legacy.js';
-import { SIGN_IN_FOR_EVERY_SHOP } from '../admin/context.js';
+import { SIGN_IN_FOR_EVERY_SHOP, TAKEN_IN_ANOTHER_SHOP } from '../admin/context.js';
 import { type BackOfficeRoutes, shopAdminPath, shopBackOffices } from './back-office.js';
 
 type Credentials = { name: string; pass: string };
@@ -157,6 +157,11 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
     return forward(id, req, res, next, creds, login?.operator ? { username: login.account.username, role: 'admin' } : undefined);
   }
 
+  const takenInAnotherShop = (username: string) => {
+    const owner = directory.ownerOf(username);
+    return (owner !== undefined && owner !== DEFAULT_SHOP) || directory.isOperator(username);
+  };
+
   /**
    * /shops/{shop}/admin…: that shop's web back office, built on its first request (src/shops/back-office.ts).
    * Its own session sign-in decides who is in (the shop's admins, operators): no Basic auth here.
@@ -240,7 +245,10 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
         await authenticate(req, creds);
         throw new AppError('shop_required', `operators name the shop: ${api}/shops/{shop}${req.path.slice(api.length)}`);
       }
-      if (under(path, '/admin')) (req as unknown as Record<symbol, boolean>)[SIGN_IN_FOR_EVERY_SHOP] = true;
+      if (under(path, '/admin')) {
+        (req as unknown as Record<symbol, boolean>)[SIGN_IN_FOR_EVERY_SHOP] = true;
+        (req as unknown as Record<symbol, (username: string) => boolean>)[TAKEN_IN_ANOTHER_SHOP] = takenInAnotherShop;
+      }
       // Unknown names go to shop default: its back office's devices and kitchen accounts, and its 401.
       const caller = creds ?? (await legacyCredentials(req, res, path));
       await forward((caller && directory.ownerOf(caller.name)) ?? DEFAULT_SHOP, req, res, next, caller);

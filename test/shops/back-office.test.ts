@@ -21,6 +21,9 @@ afterAll(async () => {
   if (d) await removeDir(d.dir);
 });
 
+const post = (path: string, who: { username: string; password: string }) =>
+  fetch(`${d.url}${path}`, { method: 'POST', redirect: 'manual', headers: FORM, body: form({ username: who.username, password: who.password, next: '' }) });
+
 const get = (path: string, cookie?: string) => fetch(`${d.url}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
 
 /** Signs in at a back office's own sign-in page; the session cookie ("name=value") and where it was sent. */
@@ -196,6 +199,20 @@ describe("every shop's back office at /shops/{shop}/admin/", () => {
     const newPassword = /id="new-password">([^<]+)</.exec(await changed.text())![1];
     expect((await d.json('/home', { auth: auth({ username: 'bistro-tablet-2', password }) })).status).toBe(401);
     expect((await d.json('/home', { auth: auth({ username: 'bistro-tablet-2', password: newPassword }) })).status).toBe(200);
+    // Shop default's back office (/admin/) keeps usernames unique across shops too.
+    const own = await post('/admin/sign-in', ADMIN);
+    const defaultCookie = (own.headers.get('set-cookie') ?? '').split(';')[0];
+    const defaultPage = await (await get('/admin/devices', defaultCookie)).text();
+    for (const taken of ['bistro-tablet-2', OPERATOR.username]) {
+      const res = await fetch(`${d.url}/admin/devices`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { ...FORM, cookie: defaultCookie, origin: d.url },
+        body: form({ _csrf: csrfOf(defaultPage), username: taken, register: 'TAB-9' }),
+      });
+      expect(res.status, taken).toBe(400);
+      expect(await res.text()).toContain(`${taken} is taken`);
+    }
     // A config-file device of the shop is not changed here.
     expect((await get(`/shops/bistro/admin/devices/${BISTRO_DEVICE.username}/password`, bistro.cookie)).status).toBe(404);
   });
@@ -217,9 +234,6 @@ describe("every shop's back office at /shops/{shop}/admin/", () => {
 });
 
 describe('one sign-in at /admin/ for every shop', () => {
-  const post = (path: string, who: { username: string; password: string }) =>
-    fetch(`${d.url}${path}`, { method: 'POST', redirect: 'manual', headers: FORM, body: form({ username: who.username, password: who.password, next: '' }) });
-
   it("/admin/login is the sign-in page; another shop's admin is sent on (307, the form with them) to their shop's sign-in", async () => {
     const login = await get('/admin/login?next=products');
     expect(login.status).toBe(303);
