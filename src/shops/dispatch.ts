@@ -198,7 +198,8 @@ export function deploymentApp(directory: ShopDirectory, now: () => Date = () => 
    * form's first bytes names the shop, as Basic auth's does (the shop's app checks the password).
    */
   async function legacyCredentials(req: Request, res: Response, path: string): Promise<Credentials | undefined> {
-    if (!config.tabshop.legacy || req.headers.authorization || !TABSHOP_ROUTES.test(path.slice(tabshopBase.length))) return undefined;
+    if (!config.tabshop.legacy || req.headers.authorization || !path.startsWith(tabshopBase) || !TABSHOP_ROUTES.test(path.slice(tabshopBase.length)))
+      return undefined;
     if (isFormEncoded(req.headers['content-type']))
       await new Promise<void>((resolve, reject) => readLegacyForm(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
     const q = req.originalUrl.indexOf('?');
