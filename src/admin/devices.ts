@@ -32,7 +32,7 @@ export function devicesRoutes(deps: AdminDeps): Router {
       .sort((a, b) => a.username.localeCompare(b.username))
       .map((d) => {
         const runtime = accounts.originOf(d.username) === 'runtime';
-        // Several shops: the shop directory's devices (made here or through the API); operators change them.
+        // Several shops: the shop directory's devices (made in a shop's back office or through the management API).
         const managed = accounts.originOf(d.username) === 'managed';
         return {
           attrs: html`data-device="${d.username}"`,
