@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import { apiRouter } from './api/routes.js';
 import type { Gateway } from './gateway.js';
 import { jsonErrorHandler, jsonNotFound, normalisePath } from './http/error-handler.js';
@@ -66,12 +66,12 @@ export function createApp(deps: AppDeps, opts: { webBackOffice?: boolean } = {})
   return app;
 }
 
-function builtOnFirstUse(build: () => RequestHandler): RequestHandler {
-  let handler: RequestHandler | undefined;
-  return (req, res, next) => {
-    handler ??= build();
-    return handler(req, res, next);
-  };
+/** A router built on its first request, or when its routes are walked (`stack`, as test/shops/isolation.test.ts does). */
+function builtOnFirstUse(build: () => Router): RequestHandler {
+  let router: Router | undefined;
+  const built = () => (router ??= build());
+  const handler: RequestHandler = (req, res, next) => built()(req, res, next);
+  return Object.defineProperty(handler, 'stack', { get: () => built().stack });
 }
 
 /** The operations layer of an app built by createApp (a deployment of shops reads each shop's figures from it). */
