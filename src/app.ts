@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import { apiRouter } from './api/routes.js';
 import type { Gateway } from './gateway.js';
 import { jsonErrorHandler, jsonNotFound, normalisePath } from './http/error-handler.js';
@@ -46,20 +46,32 @@ export function createApp(deps: AppDeps, opts: { webBackOffice?: boolean } = {})
   // Several shops (src/shops): only shop default's app has the web back office.
   if (opts.webBackOffice !== false) app.use('/admin', adminRouter({ gateway: deps, activity: ops.activity, dailySales: ops.dailySales }));
   if (deps.kitchen) app.use(kitchenRouter({ gateway: deps, kitchen: deps.kitchen.kitchen }));
+  // Built on the first API request: a deployment of shops keeps many shops open that only their
+  // tablets use, and the API's ~250 routes are most of an app's memory (~115 KB of ~210 KB).
   app.use(
     config.api.basePath,
-    apiRouter({
-      ...deps,
-      bodyLimit: config.server.bodyLimit,
-      extra: [forwardingRouter(deps.forwarding, deps.now)],
-      assertWritable: () => {
-        if (config.upstream) throw new AppError('bridge_mode_read_only', 'articles are owned by the upstream server in bridge mode; change them there');
-      },
-    }),
+    builtOnFirstUse(() =>
+      apiRouter({
+        ...deps,
+        bodyLimit: config.server.bodyLimit,
+        extra: [forwardingRouter(deps.forwarding, deps.now)],
+        assertWritable: () => {
+          if (config.upstream) throw new AppError('bridge_mode_read_only', 'articles are owned by the upstream server in bridge mode; change them there');
+        },
+      }),
+    ),
   );
   app.use(jsonNotFound);
   app.use(jsonErrorHandler);
   return app;
+}
+
+/** A router built on its first request, or when its routes are walked (`stack`, as test/shops/isolation.test.ts does). */
+function builtOnFirstUse(build: () => Router): RequestHandler {
+  let router: Router | undefined;
+  const built = () => (router ??= build());
+  const handler: RequestHandler = (req, res, next) => built()(req, res, next);
+  return Object.defineProperty(handler, 'stack', { get: () => built().stack });
 }
 
 /** The operations layer of an app built by createApp (a deployment of shops reads each shop's figures from it). */

@@ -42,6 +42,8 @@ function canonicalMs(iso: string): number {
   return Number.isFinite(ms) && new Date(ms).toISOString() === iso ? ms : NaN;
 }
 const KEY_BYTES = 16;
+/** Slots before the first growth (doubling): small, as one deployment may hold many small shops open. */
+const INITIAL_SLOTS = 64;
 
 /**
  * Every stored sale, in memory, in columns: a slot per sale in typed arrays (status, register,
@@ -53,14 +55,14 @@ const KEY_BYTES = 16;
 export class SaleIndex {
   private readonly slots = new Map<string, number>();
   private ids: string[] = [];
-  private createdMs = new Float64Array(1024);
+  private createdMs = new Float64Array(INITIAL_SLOTS);
   /** createdAt values that are not canonical ISO times (rare: API clients), by slot. */
   private readonly oddCreatedAts = new Map<number, string>();
-  private statuses = new Uint8Array(1024);
-  private registers = new Uint16Array(1024);
-  private seqs = new Float64Array(1024);
-  private firstSeqs = new Float64Array(1024);
-  private keys = Buffer.alloc(1024 * 2 * KEY_BYTES);
+  private statuses = new Uint8Array(INITIAL_SLOTS);
+  private registers = new Uint16Array(INITIAL_SLOTS);
+  private seqs = new Float64Array(INITIAL_SLOTS);
+  private firstSeqs = new Float64Array(INITIAL_SLOTS);
+  private keys = Buffer.alloc(INITIAL_SLOTS * 2 * KEY_BYTES);
   private readonly registerNames: string[] = [];
   private readonly registerSlots = new Map<string, number>();
   /** Slots in the order the sales were first stored (by sequence after a load). */

@@ -82,7 +82,7 @@ export class SaleSummaries {
 
   private grow(needed: number): void {
     if (needed <= this.capacity) return;
-    const capacity = Math.max(needed, 1024, this.capacity * 2);
+    const capacity = Math.max(needed, 64, this.capacity * 2);
     const f64 = (old: Float64Array) => {
       const a = new Float64Array(capacity);
       a.set(old);
