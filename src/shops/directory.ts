@@ -216,6 +216,7 @@ export class ShopDirectory {
         ...(this.config.store.postgres && { postgres: { ...this.config.store.postgres, schema: schemaForShop(shop.id) } }),
       },
       currency: shop.currency,
+      timeZone: shop.timeZone ?? this.config.timeZone,
       devices,
       admins,
       upstream: shop.upstream,
@@ -346,6 +347,8 @@ export class ShopDirectory {
     });
     // The currency is read when a gateway opens: the shop reopens (its requests under way finish first).
     if (patch.currency !== undefined && patch.currency !== before.currency) await this.retire(id);
+    // The time zone changes in place: the next change received counts in its local date.
+    else if (patch.timeZone !== undefined) await this.inOpenShop(id, (g) => g.backOffice.timeZone.set(shop.timeZone ?? this.config.timeZone));
     return shop;
   }
 
@@ -447,6 +450,7 @@ export class ShopDirectory {
         origin: 'config',
         name: DEFAULT_SHOP,
         currency: c.currency,
+        timeZone: c.timeZone,
         fromConfig: { devices: c.devices, admins: c.admins },
         upstream: c.upstream,
         webhooks: c.webhooks,
