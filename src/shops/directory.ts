@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { type Account, Accounts } from '../auth/accounts.js';
 import { createApp } from '../app.js';
 import type { AdminConfig, Config, DeviceConfig, UpstreamConfig, WebhookConfig } from '../config/types.js';
-import { AppError } from '../errors.js';
+import { AppError, usernameTaken } from '../errors.js';
 import { type Gateway, type OpenOptions, openGateway } from '../gateway.js';
 import { schemaForShop } from '../store/shop-schema.js';
 import { type ShopsDocument, ShopsFile, type ShopsStorage, type StoredAdmin, type StoredDevice, type StoredShop } from './shops-file.js';
@@ -407,7 +407,7 @@ export class ShopDirectory {
     const replacing = owner === id && shop.fromApi[list].some((a) => a.username === username);
     const takenInDefault = owner === undefined && this.defaultHas(username);
     if ((owner !== undefined && !replacing) || this.operatorNames.has(username) || takenInDefault) {
-      throw new AppError('username_taken', `username ${username} is taken in this deployment (usernames are unique across every shop)`);
+      throw usernameTaken(username);
     }
   }
 
