@@ -146,9 +146,11 @@ export function validateConfigData(data: unknown): string[] {
 function timeZoneProblems(data: unknown): string[] {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return [];
   const record = data as { timeZone?: unknown; shops?: unknown };
-  const zones: [string, unknown][] = [['/timeZone', record.timeZone]];
-  if (Array.isArray(record.shops))
-    record.shops.forEach((shop: unknown, i) => zones.push([`/shops/${i}/timeZone`, (shop as { timeZone?: unknown } | null)?.timeZone]));
+  const shops: unknown[] = Array.isArray(record.shops) ? record.shops : [];
+  const zones: [string, unknown][] = [
+    ['/timeZone', record.timeZone],
+    ...shops.map((shop, i): [string, unknown] => [`/shops/${i}/timeZone`, (shop as { timeZone?: unknown } | null)?.timeZone]),
+  ];
   return zones
     .filter(([, zone]) => typeof zone === 'string' && zone.length > 0 && zone.length <= 64 && !isTimeZone(zone))
     .map(([path, zone]) => `${path}: must be an IANA time zone such as "Europe/Paris" or "UTC", got ${JSON.stringify(zone)}`);

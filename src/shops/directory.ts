@@ -347,8 +347,6 @@ export class ShopDirectory {
     });
     // The currency is read when a gateway opens: the shop reopens (its requests under way finish first).
     if (patch.currency !== undefined && patch.currency !== before.currency) await this.retire(id);
-    // The time zone changes in place: the next change received counts in its local date.
-    else if (patch.timeZone !== undefined) await this.inOpenShop(id, (g) => g.backOffice.timeZone.set(shop.timeZone ?? this.config.timeZone));
     return shop;
   }
 
@@ -511,6 +509,15 @@ export class ShopDirectory {
     }
     this.shops = shops;
     this.owners = owners;
+    this.applyTimeZones();
+  }
+
+  /** An open shop's time zone changes in place (no reopening): the next change it receives counts on its local date in the new zone. */
+  private applyTimeZones(): void {
+    for (const [id, opened] of this.opened) {
+      const zone = this.shops.get(id)?.timeZone ?? this.config.timeZone;
+      opened.then((o) => o.gateway.backOffice.timeZone.set(zone)).catch(() => undefined);
+    }
   }
 }
 
