@@ -169,6 +169,25 @@ describe.each(STORES)('a shop time zone on $name', ({ skip, store }) => {
   });
 });
 
+describe('the back office print views of a shop with a time zone', () => {
+  it('show local times with the offset (80 mm and A4 reports, the receipt)', async () => {
+    const g = await start({ timeZone: 'Australia/Sydney' });
+    const id = await pushAt(g, '2026-04-04T12:59:59Z', 1);
+    const signIn = await g.fetch('/admin/sign-in', {
+      method: 'POST',
+      auth: null,
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username: 'admin', password: 'pw-admin', next: 'days' }).toString(),
+    });
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0];
+    const page = async (path: string) => (await g.fetch(`/admin/${path}`, { auth: null, headers: { cookie } })).text();
+    expect(await page('days/TAB-1%3A1?view=80mm')).toMatch(/\nOpened +2026-04-04 23:59 \+11:00\n/);
+    expect(await page('days/TAB-1%3A1?view=a4')).toContain('opened 2026-04-04 23:59 +11:00');
+    expect(await page(`sales/${encodeURIComponent(id)}/receipt`)).toContain('2026-04-04 23:59 +11:00');
+  });
+});
+
 describe('the status page of a shop with a time zone', () => {
   it('shows its times in the shop zone with the offset', async () => {
     const g = await start({ timeZone: 'Australia/Sydney' });
