@@ -10,6 +10,45 @@ export interface AdminDeps {
   gateway: Gateway;
   activity: DeviceActivity;
   dailySales: DailySales;
+  /** A shop of a deployment of several (src/shops): absent for a one-shop gateway. */
+  shop?: AdminShop;
+}
+
+/**
+ * Set by a deployment of shops (src/shops/dispatch.ts) on requests to shop default's /admin/, whose
+ * sign-in takes every shop's admins (and sends them on): a symbol, so no client can set it.
+ */
+export const SIGN_IN_FOR_EVERY_SHOP = Symbol('tabshop-gateway.sign-in-for-every-shop');
+
+export const signsInEveryShop = (req: object): boolean => (req as { [SIGN_IN_FOR_EVERY_SHOP]?: boolean })[SIGN_IN_FOR_EVERY_SHOP] === true;
+
+/**
+ * Set with it: whether a username is taken in another shop of the deployment (or by an operator),
+ * so a device made in shop default's back office keeps usernames unique across shops.
+ */
+export const TAKEN_IN_ANOTHER_SHOP = Symbol('tabshop-gateway.taken-in-another-shop');
+
+export const takenInAnotherShop = (req: object, username: string): boolean =>
+  (req as { [TAKEN_IN_ANOTHER_SHOP]?: (username: string) => boolean })[TAKEN_IN_ANOTHER_SHOP]?.(username) === true;
+
+/** What a shop's back office needs of the deployment around it (src/shops/dispatch.ts). */
+export interface AdminShop {
+  id: string;
+  name: string;
+  /** Operators may sign in to any shop's back office (they are no account of the shop). */
+  /** A disabled shop's back office takes operators only. */
+  disabled(): boolean;
+  isOperator(username: string): boolean;
+  verifyOperator(username: string, password: string): Promise<boolean>;
+  /**
+   * A device created in this back office joins the deployment's directory (usernames are unique
+   * across shops, and a tablet's username is how its requests find the shop). false: taken.
+   */
+  createDevice(device: { username: string; passwordHash: string; cashRegister: string }): Promise<boolean>;
+  /** A device of the directory added at run time (here or through the API): its password can change here. */
+  device(username: string): { username: string; cashRegister: string } | undefined;
+  /** null: no such device (any more). */
+  changeDevicePassword(username: string, passwordHash: string): Promise<{ username: string; cashRegister: string } | null>;
 }
 
 /** Relative path from this request's page to the back office root: "./" or "../" per level. */
@@ -48,6 +87,7 @@ export function send(req: Request, res: Response, deps: AdminDeps, view: Omit<Pa
         root: rootOf(req),
         user: session ? { username: session.username, csrfToken: session.csrfToken } : undefined,
         forwarding: Boolean(deps.gateway.forwarding),
+        ...(deps.shop && { shop: deps.shop.name === deps.shop.id ? deps.shop.id : `${deps.shop.name} (${deps.shop.id})` }),
       }),
     );
 }

@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { hashPassword } from '../config/password.js';
 import { usernameTaken } from '../errors.js';
 import { when } from '../ops/html.js';
-import { type AdminDeps, devicePresence, isStale, noticeOf, send, sessionOf, STALE_FORM, text } from './context.js';
+import { type AdminDeps, devicePresence, isStale, noticeOf, send, sessionOf, STALE_FORM, takenInAnotherShop, text } from './context.js';
 import { badge, csrfField, field, html, type FieldErrors, type Notice, table } from './page.js';
 
 const USERNAME = /^[^:\s]{1,128}$/;
@@ -33,19 +33,23 @@ export function devicesRoutes(deps: AdminDeps): Router {
       .sort((a, b) => a.username.localeCompare(b.username))
       .map((d) => {
         const runtime = accounts.originOf(d.username) === 'runtime';
+        // Several shops: the shop directory's devices (made in a shop's back office or through the management API).
+        const managed = accounts.originOf(d.username) === 'managed';
         return {
           attrs: html`data-device="${d.username}"`,
           cells: [
             d.username,
             d.cashRegister,
-            runtime ? badge('ok', 'back office') : badge('grey', 'config file'),
+            runtime ? badge('ok', 'back office') : managed ? badge('ok', 'shop directory') : badge('grey', 'config file'),
             html`<span data-field="last-seen">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).seen, now)}</span>`,
             html`<span data-field="last-push">${when(presence(d.username, d.lastSeen?.at, d.lastPush?.at).pushed, now)}</span>`,
             html`<span data-field="failed-logins">${d.failedLogins}</span>`,
             html`<span data-field="failed-login">${d.lastFailedLogin ? html`${when(d.lastFailedLogin.at, now)} <span class="muted">(${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip})</span>` : html`<span class="muted">none</span>`}</span>`,
-            runtime
+            runtime || (managed && deps.shop?.device(d.username))
               ? html`<a href="devices/${encodeURIComponent(d.username)}/password">Change password</a>`
-              : html`<span class="muted">edit the config file</span>`,
+              : managed
+                ? html`<span class="muted">an operator changes it</span>`
+                : html`<span class="muted">edit the config file</span>`,
           ],
         };
       });
@@ -105,7 +109,8 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
     if (isStale(req, sessionOf(res))) return listPage(req, res, { values, notice: STALE_FORM, status: 403 });
     const errors: FieldErrors = {};
     await adminSettings.sync();
-    const taken = USERNAME.test(values.username) && accounts.has(values.username) ? usernameTaken(values.username) : null;
+    const taken =
+      USERNAME.test(values.username) && (accounts.has(values.username) || takenInAnotherShop(req, values.username)) ? usernameTaken(values.username) : null;
     if (!USERNAME.test(values.username)) errors.username = 'Enter a username without spaces or ":" (at most 128 characters).';
     else if (taken) errors.username = taken.message;
     if (!REGISTER.test(values.register)) errors.register = 'Enter a register name of letters, digits, "-", "_" or "." (at most 64).';
@@ -127,7 +132,11 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
       passwordChangedAt: at,
     };
     // The store decides a race (another request, or on PostgreSQL another process, took the name meanwhile).
-    if (!(await adminSettings.createDevice(device))) {
+    // A shop of several: the deployment's directory decides (usernames are unique across shops).
+    const created = deps.shop
+      ? await deps.shop.createDevice({ username: device.username, passwordHash: device.passwordHash, cashRegister: device.cashRegister })
+      : await adminSettings.createDevice(device);
+    if (!created) {
       const raced = usernameTaken(values.username);
       return listPage(req, res, { values, errors: { username: raced.message }, status: raced.status });
     }
@@ -139,6 +148,8 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
   });
 
   const runtimeDevice = async (req: Request) => {
+    // Several shops: the shop directory's devices (src/shops), not the gateway's run-time ones.
+    if (deps.shop) return deps.shop.device(String(req.params.username));
     await adminSettings.syncForReading();
     return adminSettings.device(String(req.params.username));
   };
@@ -181,7 +192,10 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
     if (!found) return res.redirect(303, '../../devices');
     if (isStale(req, sessionOf(res))) return passwordPage(req, res, found.username, STALE_FORM, 403);
     const password = newPassword();
-    const d = await adminSettings.changePassword(found.username, await hashPassword(password), gateway.now().toISOString());
+    const hash = await hashPassword(password);
+    const d = deps.shop
+      ? await deps.shop.changeDevicePassword(found.username, hash)
+      : await adminSettings.changePassword(found.username, hash, gateway.now().toISOString());
     // Deleted meanwhile (another process).
     if (!d) return res.redirect(303, '../../devices');
     req.log?.info(

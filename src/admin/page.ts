@@ -29,6 +29,8 @@ export interface PageView {
   section?: Section;
   /** Signed in: the nav, the sign-out form (which carries this token). */
   user?: { username: string; csrfToken: string };
+  /** A shop of a deployment of several: named in the header of every page. */
+  shop?: string;
   /** Bridge or webhook mode: the Forwarding link. */
   forwarding?: boolean;
   notice?: Notice | null;
@@ -58,7 +60,7 @@ export function renderPage(v: PageView): string {
 <script src="${v.root}assets/admin.js?v=${JS_VERSION}" defer></script>
 </head><body${bodyAttrs}>
 <a class="skip" href="#main">Skip to content</a>
-<header class="top"><span class="brand">tabshop-gateway back office</span>${
+<header class="top"><span class="brand">tabshop-gateway back office</span>${v.shop ? html`<span class="shop">Shop <strong data-field="shop">${v.shop}</strong></span>` : ''}${
     v.user
       ? html`
 <span class="muted">Signed in as <strong data-field="user">${v.user.username}</strong></span>

@@ -1,7 +1,7 @@
 import { pageSecurityHeaders } from '../http/page-security.js';
 import express, { type Request, type Response, Router } from 'express';
 import { ADMIN_CSS, ADMIN_JS } from './assets.js';
-import { type AdminDeps, isStale, rootOf, send, sessionOf, STALE_FORM, text } from './context.js';
+import { type AdminDeps, isStale, rootOf, send, sessionOf, signsInEveryShop, STALE_FORM, text } from './context.js';
 import { csrfField, field, html } from './page.js';
 import { AdminSessions, KeptForms, readCookie, SESSION_COOKIE, type KeptForm } from './session.js';
 import { dashboardRoutes } from './dashboard.js';
@@ -19,7 +19,7 @@ import { refuseOversizedBody } from '../http/unread-body.js';
 export type { AdminDeps } from './context.js';
 
 /** No inline script or style at all: everything comes from assets/ on this origin. */
-const securityHeaders = pageSecurityHeaders({
+export const adminSecurityHeaders = pageSecurityHeaders({
   scriptSrc: ["'self'"],
   styleSrc: ["'self'"],
   imgSrc: ["'self'", 'data:'],
@@ -77,7 +77,7 @@ export function adminRouter(deps: AdminDeps): Router {
   const keptForms = new KeptForms(30 * 60_000, 50, () => gateway.now().getTime());
   const formId = (value: unknown) => (typeof value === 'string' && /^[\w-]{1,64}$/.test(value) ? value : '');
 
-  router.use(securityHeaders, (req, res, next) => {
+  router.use(adminSecurityHeaders, (req, res, next) => {
     res.set('Cache-Control', 'no-store');
     // "/admin" → "/admin/", "/admin/sales/" → "/admin/sales": relative links need one spelling.
     const path = req.originalUrl.split('?')[0];
@@ -109,7 +109,13 @@ ${field({ label: 'Username', name: 'username', value: o.username ?? '', autocomp
 ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password', required: true })}
 <div class="actions"><button class="primary" type="submit">Sign in</button></div>
 </form>
-<p class="muted">Use an admin account of the gateway's configuration (<code>admins</code>).</p>`,
+${
+  deps.shop
+    ? html`<p class="muted">Use an admin account of shop <strong>${deps.shop.id}</strong>, or an operator account.</p>`
+    : signsInEveryShop(req)
+      ? html`<p class="muted">Use your shop's admin account: its username takes you to your shop's back office.</p>`
+      : html`<p class="muted">Use an admin account of the gateway's configuration (<code>admins</code>).</p>`
+}`,
       },
       o.status,
     );
@@ -137,16 +143,27 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
       res.set('Retry-After', String(Math.ceil(wait / 1000)));
       return signInPage(req, res, { username, next, form, status: 429, error: `Too many failed sign-ins. Try again in ${Math.ceil(wait / 1000)} seconds.` });
     }
-    const account = await gateway.accounts.verify(username, text(req, 'password'));
+    // Several shops: an operator signs in to any shop's back office (the shop's accounts do not hold operators).
+    const operator = deps.shop?.isOperator(username) === true;
+    const account = operator
+      ? (await deps.shop!.verifyOperator(username, text(req, 'password')))
+        ? { username, role: 'admin' as const }
+        : null
+      : await gateway.accounts.verify(username, text(req, 'password'));
     if (account?.role !== 'admin') {
       gateway.throttle.recordFailure(address, username);
       req.log?.warn({ event: 'admin.sign_in_failed', username }, 'back office sign-in refused');
       return signInPage(req, res, { username, next, form, status: 401, error: 'Wrong username or password (or not an admin account).' });
     }
     gateway.throttle.recordSuccess(address, username);
-    const session = sessions.create(account.username);
+    if (deps.shop?.disabled() && !operator)
+      return signInPage(req, res, { username, next, form, status: 403, error: `Shop ${deps.shop.id} is disabled; its operator can enable it again.` });
+    const session = sessions.create(account.username, operator);
     setSessionCookie(req, res, session.id);
-    req.log?.info({ event: 'admin.signed_in', username }, `${username} signed in to the back office`);
+    req.log?.info(
+      { event: 'admin.signed_in', username, ...(operator && { operator: true }) },
+      `${username} signed in to the back office${operator ? ' (operator)' : ''}`,
+    );
     const kept = form ? keptForms.take(form, readCookie(req.headers.cookie, SESSION_COOKIE)) : null;
     if (!kept) return res.redirect(303, `./${next}`);
     // Posted back without a token: its page shows it again as a stale form (nothing saved, all kept).
@@ -162,7 +179,12 @@ ${field({ label: 'Password', name: 'password', type: 'password', autocomplete: '
 
   // Everything below needs a session.
   router.use((req, res, next) => {
-    const session = sessions.use(readCookie(req.headers.cookie, SESSION_COOKIE));
+    let session = sessions.use(readCookie(req.headers.cookie, SESSION_COOKIE));
+    // A shop disabled meanwhile: its admins are signed out (operators stay).
+    if (session && !session.operator && deps.shop?.disabled()) {
+      sessions.end(session.id);
+      session = null;
+    }
     if (session) {
       res.locals.adminSession = session;
       return next();

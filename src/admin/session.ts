@@ -7,6 +7,8 @@ export interface AdminSession {
   /** Sent in every form of this session; a forged cross-site form cannot know it. */
   csrfToken: string;
   lastUsed: number;
+  /** An operator of a deployment of shops (src/shops), not an account of the shop. */
+  operator?: true;
   /** A message for the next page shown (after a redirect). */
   flash?: Notice;
 }
@@ -25,9 +27,9 @@ export class AdminSessions {
     private readonly now: () => number = Date.now,
   ) {}
 
-  create(username: string): AdminSession {
+  create(username: string, operator = false): AdminSession {
     this.sweep();
-    const session = { id: token(), username, csrfToken: token(), lastUsed: this.now() };
+    const session: AdminSession = { id: token(), username, csrfToken: token(), lastUsed: this.now(), ...(operator && { operator: true as const }) };
     this.sessions.set(session.id, session);
     return session;
   }

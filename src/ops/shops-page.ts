@@ -64,7 +64,7 @@ function shopRow(s: ShopLine, now: Date): Row {
   return {
     attrs: html`data-shop="${s.id}"`,
     cells: [
-      html`<a href="${`shops/${encodeURIComponent(s.id)}/status`}" data-link="shop">${s.name}</a><div class="muted">${s.id}</div>`,
+      html`<a href="${`shops/${encodeURIComponent(s.id)}/status`}" data-link="shop">${s.name}</a><div class="muted">${s.id} · <a href="${`shops/${encodeURIComponent(s.id)}/admin/`}" data-link="back-office">back office</a></div>`,
       { field: 'health', value: health },
       f
         ? { field: 'devices-seen', value: html`${f.devicesSeen} of ${f.devices}<div class="muted">${when(f.lastSeen, now)}</div>` }

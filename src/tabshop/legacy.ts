@@ -164,6 +164,8 @@ const UNAUTHENTICATED_DRAIN_BYTES = 256 * 1024;
 export function readFormPrefix(limit: number): RequestHandler {
   return (req, res, next) => {
     const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    // Already read in front of this app (a deployment of shops finds the shop from these credentials).
+    if (Buffer.isBuffer(res.locals.formPrefix)) return next();
     if (req.headers.authorization || !isFormEncoded(req.headers['content-type']) || encoding !== 'identity' || req.readableEnded) return next();
     const chunks: Buffer[] = [];
     let size = 0;

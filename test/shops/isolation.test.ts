@@ -179,6 +179,7 @@ function isolationSuite(name: string, store: () => Promise<{ store: unknown } | 
         '/invoice',
         '/stock',
         '/admin/sales/:id',
+        '/admin/products/:id',
         '/api/sales/:id',
         '/api/quarantine/:id/release',
         '/api/deadletters/:identifier/retry',
@@ -190,10 +191,20 @@ function isolationSuite(name: string, store: () => Promise<{ store: unknown } | 
     it('never answers B’s data and never changes B', async () => {
       const before = await snapshotOfB();
       expect(before).toContain(MARK);
-      const callers = [
+      // Shop A's admin signed in to A's own back office (/shops/{shop}/admin/, src/shops/back-office.ts).
+      const signedIn = await fetch(`${d.url}/shops/${A}/admin/sign-in`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ username: CAFE_ADMIN.username, password: CAFE_ADMIN.password }).toString(),
+      });
+      expect(signedIn.status).toBe(303);
+      const aSession = (signedIn.headers.get('set-cookie') ?? '').split(';')[0];
+      const callers: { who: string; auth?: string; cookie?: string; operator: boolean }[] = [
         { who: 'A device', auth: auth(CAFE_DEVICE), operator: false },
         { who: 'A admin', auth: auth(CAFE_ADMIN), operator: false },
         { who: 'operator', auth: auth(OPERATOR), operator: true },
+        { who: 'A admin’s back-office session', cookie: aSession, operator: false },
       ];
       let tried = 0;
       const problems: string[] = [];
@@ -202,16 +213,27 @@ function isolationSuite(name: string, store: () => Promise<{ store: unknown } | 
         const api = path.startsWith('/api/');
         // The status page is also at /shops/{shop}/status (src/shops/status.ts).
         const page = path === '/status' || path.startsWith('/status/');
-        const variants = api ? [path, `/api/shops/${B}${path.slice(4)}`, `/api/shops/${A}${path.slice(4)}`] : page ? [path, `/shops/${B}${path}`] : [path];
+        // So is the web back office: every shop's at /shops/{shop}/admin/, with sessions of its own.
+        const admin = path === '/admin' || path.startsWith('/admin/');
+        const variants = api
+          ? [path, `/api/shops/${B}${path.slice(4)}`, `/api/shops/${A}${path.slice(4)}`]
+          : page || admin
+            ? [path, `/shops/${B}${path}`]
+            : [path];
         for (const caller of callers) {
           for (const url of variants) {
-            // The operator is meant to reach B through B's own prefix: that is not a leak.
-            if (caller.operator && (url.startsWith(`/api/shops/${B}/`) || url.startsWith(`/shops/${B}/`))) continue;
+            const bAdmin = url.startsWith(`/shops/${B}/admin`);
+            // The operator is meant to reach B through B's own prefix: that is not a leak (Basic auth opens no back office: tried).
+            if (caller.operator && !bAdmin && (url.startsWith(`/api/shops/${B}/`) || url.startsWith(`/shops/${B}/`))) continue;
             const method = route.method.toUpperCase();
             const body = method === 'GET' || method === 'HEAD' ? undefined : bodyFor(url);
             const res = await fetch(`${d.url}${url}?cashRegisterName=${encodeURIComponent(ids.registrations)}&state=all`, {
               method,
-              headers: { authorization: caller.auth, 'content-type': 'application/json', accept: 'application/json' },
+              headers: {
+                ...(caller.auth ? { authorization: caller.auth } : { cookie: caller.cookie ?? '' }),
+                'content-type': 'application/json',
+                accept: 'application/json',
+              },
               body,
               redirect: 'manual',
             });
@@ -219,7 +241,16 @@ function isolationSuite(name: string, store: () => Promise<{ store: unknown } | 
             tried++;
             const where = `${caller.who} ${method} ${url} → ${res.status}`;
             if (text.includes(MARK)) problems.push(`${where}: answered B's data`);
-            if ((url.startsWith(`/api/shops/${B}/`) || url.startsWith(`/shops/${B}/`)) && ![401, 403, 404].includes(res.status))
+            if (bAdmin) {
+              // Not signed in to B's back office: sent to its sign-in (or its slash redirect), or refused; only the
+              // sign-in page and the stylesheet and script are public.
+              const location = res.headers.get('location') ?? '';
+              const toSignIn = res.status === 303 && /(^|\/)sign-in(\?|$)/.test(location.split('#')[0]);
+              const slash = res.status === 301 && method === 'GET';
+              const publicPage = res.status === 200 && method === 'GET' && /\/admin\/(sign-in|assets\/admin\.(css|js))$/.test(url);
+              if (!toSignIn && !slash && !publicPage && ![401, 403, 404].includes(res.status))
+                problems.push(`${where} ${location}: B's back office must refuse`);
+            } else if ((url.startsWith(`/api/shops/${B}/`) || url.startsWith(`/shops/${B}/`)) && ![401, 403, 404].includes(res.status))
               problems.push(`${where}: B's prefix must be 401, 403 or 404`);
             if (caller.operator && api && !url.startsWith('/api/shops/') && res.status !== 400) problems.push(`${where}: operators must name the shop`);
           }
