@@ -69,6 +69,9 @@ export class AppError extends Error {
 export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
 export const badRequest = (message: string, details?: unknown[]) => new AppError('bad_request', message, details);
 export const validationFailed = (details: unknown[]) => new AppError('validation_failed', 'request body is invalid', details);
+/** A username names one account deployment-wide (the API and the back office's forms say it alike). */
+export const usernameTaken = (username: string) =>
+  new AppError('username_taken', `username ${username} is taken in this deployment (usernames are unique across every shop)`);
 
 /** Body shown to clients for any 5xx that is not an AppError: never leaks internals. */
 export const INTERNAL_ERROR_BODY: ErrorBody = {

@@ -18,6 +18,7 @@ import type { ForwardingStatus } from './forward/status.js';
 import { attachEventLog } from './ops/event-log.js';
 import { Forwarding } from './forward/forwarding.js';
 import { BackOffice } from './domain/back-office.js';
+import { ShopTimeZone } from './domain/time-zone.js';
 import { RuntimeSettings } from './admin/runtime-settings.js';
 import { openKitchen, type KitchenService } from './kitchen/open.js';
 
@@ -76,6 +77,7 @@ export async function openGateway(config: Config, logger: Logger, opts: OpenOpti
     catalog,
     events,
     currency: config.currency,
+    timeZone: new ShopTimeZone(config.timeZone),
     devices: config.devices,
     now,
     logger,

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { DayReport } from '../domain/reports.js';
+import type { ShopTimeZone } from '../domain/time-zone.js';
 import { AppError } from '../errors.js';
 import { when } from '../ops/html.js';
 import { objectToCsv } from '../render/csv.js';
@@ -138,7 +139,7 @@ export function daysRoutes(deps: AdminDeps): Router {
         title,
         section: 'days',
         print: '80mm',
-        content: html`${links}<pre id="report-text">${reportText(report, backOffice.money)}</pre>`,
+        content: html`${links}<pre id="report-text">${reportText(report, backOffice.money, backOffice.timeZone)}</pre>`,
       });
     }
     send(req, res, deps, {
@@ -147,7 +148,7 @@ export function daysRoutes(deps: AdminDeps): Router {
       print: view === 'a4' ? 'a4' : undefined,
       notice: noticeOf(res),
       live: report.type === 'X',
-      content: html`${links}<div id="live-report" data-live>${reportHtml(report, m)}</div>`,
+      content: html`${links}<div id="live-report" data-live>${reportHtml(report, m, backOffice.timeZone)}</div>`,
     });
   });
 
@@ -163,7 +164,7 @@ export function daysRoutes(deps: AdminDeps): Router {
   return router;
 }
 
-function reportHtml(r: DayReport, m: (n: number) => string): SafeHtml {
+function reportHtml(r: DayReport, m: (n: number) => string, zone: ShopTimeZone): SafeHtml {
   const kv = (id: string, rows: [string, string | number][]) =>
     table(
       id,
@@ -172,7 +173,7 @@ function reportHtml(r: DayReport, m: (n: number) => string): SafeHtml {
       '',
     );
   return html`<h1>${r.type === 'X' ? 'X report (day still open)' : 'Z report'} ${badge(r.type === 'X' ? 'warn' : 'ok', r.type)}</h1>
-<p class="meta">Register <strong>${r.cashRegisterName}</strong> · day <strong data-field="day-id">${r.dayId}</strong> · opened ${r.openedAt}${r.closedAt ? ` · closed ${r.closedAt}` : ''} · ${r.currency}</p>
+<p class="meta">Register <strong>${r.cashRegisterName}</strong> · day <strong data-field="day-id">${r.dayId}</strong> · opened ${zone.short(r.openedAt)}${r.closedAt ? ` · closed ${zone.short(r.closedAt)}` : ''} · ${r.currency}</p>
 <h2>Sales</h2>${kv('report-sales', [
     ['Sales', r.saleCount],
     ['Refunds', r.refundCount],

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { hashPassword } from '../config/password.js';
+import { usernameTaken } from '../errors.js';
 import { when } from '../ops/html.js';
 import { type AdminDeps, devicePresence, isStale, noticeOf, send, sessionOf, STALE_FORM, takenInAnotherShop, text } from './context.js';
 import { badge, csrfField, field, html, type FieldErrors, type Notice, table } from './page.js';
@@ -108,15 +109,17 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
     if (isStale(req, sessionOf(res))) return listPage(req, res, { values, notice: STALE_FORM, status: 403 });
     const errors: FieldErrors = {};
     await adminSettings.sync();
+    const taken =
+      USERNAME.test(values.username) && (accounts.has(values.username) || takenInAnotherShop(req, values.username)) ? usernameTaken(values.username) : null;
     if (!USERNAME.test(values.username)) errors.username = 'Enter a username without spaces or ":" (at most 128 characters).';
-    else if (accounts.has(values.username) || takenInAnotherShop(req, values.username))
-      errors.username = `${values.username} is taken (by a device or an admin).`;
+    else if (taken) errors.username = taken.message;
     if (!REGISTER.test(values.register)) errors.register = 'Enter a register name of letters, digits, "-", "_" or "." (at most 64).';
     if (Object.keys(errors).length)
       return listPage(req, res, {
         values,
         errors,
-        status: 400,
+        // A name that is taken is a conflict (409 username_taken in the API); a field that is malformed, a bad request.
+        status: taken && !errors.register ? taken.status : 400,
         notice: { kind: 'fail', text: 'The device was not created: correct the fields marked below.' },
       });
     const password = newPassword();
@@ -133,7 +136,10 @@ ${field({ label: 'Register', name: 'register', value: v.register, error: e.regis
     const created = deps.shop
       ? await deps.shop.createDevice({ username: device.username, passwordHash: device.passwordHash, cashRegister: device.cashRegister })
       : await adminSettings.createDevice(device);
-    if (!created) return listPage(req, res, { values, errors: { username: `${values.username} is taken.` }, status: 400 });
+    if (!created) {
+      const raced = usernameTaken(values.username);
+      return listPage(req, res, { values, errors: { username: raced.message }, status: raced.status });
+    }
     req.log?.info(
       { event: 'admin.device_created', username: device.username, cashRegister: device.cashRegister, admin: sessionOf(res).username },
       `device ${device.username} created in the back office`,

@@ -171,7 +171,7 @@ ${invoice === undefined ? html`<p class="muted">This sale was posted through the
       section: 'sales',
       print: '80mm',
       content: html`<p class="no-print actions"><a href="../${encodeURIComponent(record.sale.identifier)}">← Back to the sale</a> <button type="button" data-print hidden>Print</button></p>
-<pre id="receipt" class="receipt">${receiptText(receipt, backOffice.money)}</pre>`,
+<pre id="receipt" class="receipt">${receiptText(receipt, backOffice.money, backOffice.timeZone)}</pre>`,
     });
   });
 

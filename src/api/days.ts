@@ -16,7 +16,7 @@ export function daysRouter({ backOffice, uow }: BackOfficeDeps): Router {
 
   const sendReport = (req: Request, res: Response, report: DayReport) => {
     const as = representation(req, ['json', 'text', 'csv']);
-    if (as === 'text') sendText(res, reportText(report, backOffice.money));
+    if (as === 'text') sendText(res, reportText(report, backOffice.money, backOffice.timeZone));
     else if (as === 'csv') sendCsv(res, objectToCsv(report), `${report.type}-report-${report.dayId.replace(/[^A-Za-z0-9_.-]/g, '_')}.csv`);
     else res.json(report);
   };

@@ -12,7 +12,7 @@ export function receiptsRouter({ backOffice, ledger, now }: BackOfficeDeps): Rou
 
   const send = (req: Request, res: Response, record: SaleRecord, copy: boolean) => {
     const receipt = receiptOf(record.sale, backOffice.lineFactsOf(record), backOffice.money, copy);
-    if (representation(req, ['json', 'text']) === 'text') sendText(res, receiptText(receipt, backOffice.money));
+    if (representation(req, ['json', 'text']) === 'text') sendText(res, receiptText(receipt, backOffice.money, backOffice.timeZone));
     else res.json(receipt);
   };
 

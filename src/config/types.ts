@@ -5,6 +5,8 @@ export interface Config {
   api: { basePath: string };
   store: { dataDir: string; seedDemo: boolean; postgres?: PostgresConfig };
   currency: string;
+  /** IANA zone of shop default (and of shops that name none): the calendar of stats, the clock of printouts; absent: UTC. */
+  timeZone?: string;
   logLevel: LogLevel;
   devices: DeviceConfig[];
   admins: AdminConfig[];

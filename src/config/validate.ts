@@ -4,6 +4,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { isPasswordHash } from './password.js';
 import { allowListProblem } from '../kitchen/allow-list.js';
+import { isTimeZone } from '../domain/time-zone.js';
 
 const addFormats = addFormatsPlugin.default;
 
@@ -110,7 +111,7 @@ function crossFieldProblems(data: unknown): string[] {
       }
     });
   }
-  return [...problems, ...kitchenAllowProblems(data), ...shopProblems(data)];
+  return [...problems, ...kitchenAllowProblems(data), ...shopProblems(data), ...timeZoneProblems(data)];
 }
 
 /** devices is required unless shops lists the shops; shop ids are unique, and "default" is the top-level keys' shop. */
@@ -139,6 +140,20 @@ export function validateConfigData(data: unknown): string[] {
   const validate = schemaValidator();
   const schemaErrors = validate(data) ? [] : schemaProblems(validate.errors ?? []);
   return [...new Set([...schemaErrors, ...crossFieldProblems(data)])];
+}
+
+/** The top-level `timeZone` and each shop's must name a zone the runtime knows (the schema checks the type only). */
+function timeZoneProblems(data: unknown): string[] {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return [];
+  const record = data as { timeZone?: unknown; shops?: unknown };
+  const shops: unknown[] = Array.isArray(record.shops) ? record.shops : [];
+  const zones: [string, unknown][] = [
+    ['/timeZone', record.timeZone],
+    ...shops.map((shop, i): [string, unknown] => [`/shops/${i}/timeZone`, (shop as { timeZone?: unknown } | null)?.timeZone]),
+  ];
+  return zones
+    .filter(([, zone]) => typeof zone === 'string' && zone.length > 0 && zone.length <= 64 && !isTimeZone(zone))
+    .map(([path, zone]) => `${path}: must be an IANA time zone such as "Europe/Paris" or "UTC", got ${JSON.stringify(zone)}`);
 }
 
 function kitchenAllowProblems(data: unknown): string[] {

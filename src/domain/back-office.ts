@@ -12,6 +12,7 @@ import { Presence } from './back-office/presence.js';
 import { Registers, registerRow, registration, type RegisterState, type Registration } from './back-office/registers.js';
 import { applyRefresh } from './back-office/refresh.js';
 import { SaleAccounting } from './back-office/sale-accounting.js';
+import { ShopTimeZone } from './time-zone.js';
 import { Startup } from './back-office/startup.js';
 import type { Catalog } from './catalog.js';
 import type { SaleHooks, SalesLedger } from './ledger.js';
@@ -33,6 +34,8 @@ export interface BackOfficeOptions {
   catalog: Catalog;
   events: GatewayEvents;
   currency: string;
+  /** The shop's time zone (config `timeZone`, a shop's `timeZone`); default UTC. */
+  timeZone?: ShopTimeZone;
   devices: { username: string; cashRegister: string }[];
   now: () => Date;
   logger: Logger;
@@ -51,6 +54,8 @@ export interface BackOfficeOptions {
  */
 export class BackOffice {
   readonly money: Money;
+  /** The calendar of the stats and the clock of printouts; changed in place (no restart). */
+  readonly timeZone: ShopTimeZone;
   readonly stats: StatsStore;
   readonly hooks: SaleHooks;
   private readonly ledger: SalesLedger;
@@ -69,6 +74,7 @@ export class BackOffice {
     this.store = store;
     this.stats = store.stats;
     this.money = new Money(opts.currency);
+    this.timeZone = opts.timeZone ?? new ShopTimeZone();
     this.registers = new Registers(opts.devices);
     this.facts = new LineFactsBook(opts.catalog);
     this.presence = new Presence(this.registers, store, () => this.startup !== null);
@@ -81,6 +87,7 @@ export class BackOffice {
       days: this.dayBook,
       facts: this.facts,
       stats: this.stats,
+      timeZone: this.timeZone,
       dayFigures: (reg, dayId, at) => this.dayFigures(reg, dayId, at),
       changed: (reg, dayId) => this.changed(reg, dayId),
     });

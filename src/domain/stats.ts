@@ -4,8 +4,6 @@ import { Figures, type ItemFigures, summarise, type ChangeFacts, type FiguresSum
 
 export type { DateRange, ItemSums, StatsBucket, StatsStore } from './ports/back-office-store.js';
 
-export const dateOf = (iso: string) => iso.slice(0, 10);
-
 interface MemoryBucket extends StatsBucket {
   products: ItemTable;
   categories: ItemTable;
@@ -13,22 +11,22 @@ interface MemoryBucket extends StatsBucket {
 }
 
 /**
- * Running aggregates per (UTC date of receipt, register) in memory (lowdb): figures, per product,
+ * Running aggregates per (date of receipt in the shop's time zone, register) in memory (lowdb): figures, per product,
  * per category, and the sales first received that date. A stats query merges the buckets of its
  * range, so its cost follows the number of days and products asked for, never the number of sales stored.
  */
 export class StatsIndex implements StatsStore {
   private readonly buckets = new Map<string, MemoryBucket>();
 
-  apply(at: string, register: string, change: ChangeFacts): void {
-    const b = this.bucket(dateOf(at), register);
+  apply(date: string, register: string, change: ChangeFacts): void {
+    const b = this.bucket(date, register);
     b.figures.apply(change);
     b.products.apply(change, (line) => line.product);
     b.categories.apply(change, (line) => change.factsOf(line).category);
   }
 
-  addSale(at: string, register: string, identifier: string): void {
-    this.bucket(dateOf(at), register).sales.push(identifier);
+  addSale(date: string, register: string, identifier: string): void {
+    this.bucket(date, register).sales.push(identifier);
   }
 
   async select(range: DateRange, register?: string): Promise<StatsBucket[]> {

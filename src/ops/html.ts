@@ -1,3 +1,5 @@
+import type { ShopTimeZone } from '../domain/time-zone.js';
+
 /** HTML that is already safe to insert; everything else interpolated into `html` is escaped. */
 export class SafeHtml {
   constructor(readonly value: string) {}
@@ -52,12 +54,12 @@ export function formatTime(at: Date, now: Date): string {
   return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${time}`;
 }
 
-/** `<time>` with the exact instant as a tooltip, the local time and how long ago. */
-export function when(at: Date | string | null | undefined, now: Date): SafeHtml {
+/** `<time>` with the exact instant as a tooltip, the local time (in `zone` with its offset, else the process's) and how long ago. */
+export function when(at: Date | string | null | undefined, now: Date, zone?: ShopTimeZone): SafeHtml {
   if (!at) return html`<span class="muted">never</span>`;
   const d = typeof at === 'string' ? new Date(at) : at;
   if (Number.isNaN(d.getTime())) return html`${String(at)}`;
   const ago = now.getTime() - d.getTime();
   const relative = ago >= 0 ? `${formatDuration(ago)} ago` : `in ${formatDuration(-ago)}`;
-  return html`<time datetime="${d.toISOString()}" title="${d.toISOString()}">${formatTime(d, now)}</time> <span class="muted">(${relative})</span>`;
+  return html`<time datetime="${d.toISOString()}" title="${d.toISOString()}">${zone ? zone.clock(d, now) : formatTime(d, now)}</time> <span class="muted">(${relative})</span>`;
 }

@@ -62,6 +62,15 @@ export function httpAndBuildMetrics(registers: Registry[], version: string, whos
   return { httpRequests, httpDuration };
 }
 
+/**
+ * No sample until set: prom-client's reset() gives a gauge without labels a 0, which would read
+ * as "unreachable" or "synced in 1970" where there is no upstream at all.
+ */
+function absent(gauge: Gauge): void {
+  gauge.reset();
+  gauge.remove({});
+}
+
 /** First path segment only ("/sales/TAB-1:42" → "/sales"): sale ids must not become label values. */
 export const upstreamResource = (path: string) => `/${path.split('?')[0].split('/').filter(Boolean)[0] ?? ''}`;
 
@@ -227,7 +236,7 @@ export class GatewayMetrics {
       help: '1 when the last upstream contact worked, 0 when it failed (absent: standalone or unknown)',
       registers,
       collect() {
-        this.reset();
+        absent(this);
         const up = fwd()?.upstream();
         if (up?.mode === 'bridge' && up.reachable !== null) this.set(up.reachable ? 1 : 0);
       },
@@ -237,7 +246,7 @@ export class GatewayMetrics {
       help: 'When the catalogue was last synced from upstream (unix time)',
       registers,
       collect() {
-        this.reset();
+        absent(this);
         const at = fwd()?.upstream().lastSyncAt;
         if (at) this.set(new Date(at).getTime() / 1000);
       },

@@ -3,6 +3,7 @@ import type { QuarantineSummary } from '../domain/ledger.js';
 import type { DeadLetter, ForwardingStatus, OutboxTargetState } from '../forward/status.js';
 import type { DaySummary } from './daily-sales.js';
 import type { DeviceState } from './device-activity.js';
+import type { ShopTimeZone } from '../domain/time-zone.js';
 import { formatDuration, html, SafeHtml, when } from './html.js';
 import type { Check, Readiness } from './readiness.js';
 import { safeTarget, safeText } from './safe-target.js';
@@ -12,6 +13,8 @@ export interface StatusView {
   version: string;
   startedAt: Date;
   currency: string;
+  /** The shop's time zone: every time on the page is shown in it, with its offset. */
+  timeZone?: ShopTimeZone;
   readiness: Readiness;
   devices: DeviceState[];
   today: DaySummary;
@@ -126,7 +129,7 @@ const DEVICE_COLUMNS: Column[] = [
   { label: 'Last failed login' },
 ];
 
-function deviceRow(d: DeviceState, now: Date): Row {
+function deviceRow(d: DeviceState, now: Date, zone?: ShopTimeZone): Row {
   const failing = d.lastFailedLogin && (!d.lastSeen || d.lastFailedLogin.at > d.lastSeen.at);
   const state = failing
     ? badge('fail', d.lastFailedLogin!.status === 429 ? 'login throttled' : 'login failing')
@@ -146,12 +149,12 @@ function deviceRow(d: DeviceState, now: Date): Row {
       d.username,
       d.cashRegister,
       state,
-      { field: 'last-seen', value: html`${when(d.lastSeen?.at, now)}<div class="muted">${last}</div>` },
-      { field: 'last-push', value: html`${when(d.lastPush?.at, now)}<div class="muted">${pushText}</div>` },
+      { field: 'last-seen', value: html`${when(d.lastSeen?.at, now, zone)}<div class="muted">${last}</div>` },
+      { field: 'last-push', value: html`${when(d.lastPush?.at, now, zone)}<div class="muted">${pushText}</div>` },
       {
         field: 'failed-login',
         value: d.lastFailedLogin
-          ? html`${when(d.lastFailedLogin.at, now)}<div class="muted">${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip}</div>`
+          ? html`${when(d.lastFailedLogin.at, now, zone)}<div class="muted">${d.lastFailedLogin.status} from ${d.lastFailedLogin.ip}</div>`
           : '',
       },
     ],
@@ -185,7 +188,7 @@ function quarantineTable(view: StatusView): SafeHtml {
   const rows = recent.map((q) => ({
     attrs: html`data-quarantine="${q.id}"`,
     cells: [
-      when(q.at, view.now),
+      when(q.at, view.now, view.timeZone),
       q.cashRegisterName ?? '',
       q.invoiceId ?? '',
       badge(q.code === 'collision' ? 'fail' : 'warn', q.code),
@@ -205,7 +208,7 @@ function forwardingSection(view: StatusView): SafeHtml {
   const upstream =
     up.mode === 'bridge'
       ? html`<p data-field="upstream">Upstream: ${up.reachable === null ? badge('standalone', 'unknown') : up.reachable ? badge('ok', 'reachable') : badge('fail', 'unreachable')}
- breaker ${up.breaker ?? 'n/a'}, catalogue ${up.catalogueCached ? 'cached' : 'not cached'}, last sync ${when(up.lastSyncAt, view.now)}</p>`
+ breaker ${up.breaker ?? 'n/a'}, catalogue ${up.catalogueCached ? 'cached' : 'not cached'}, last sync ${when(up.lastSyncAt, view.now, view.timeZone)}</p>`
       : html`<p class="muted">No upstream (webhooks only).</p>`;
   const targetColumns: Column[] = [
     { label: 'Target' },
@@ -223,7 +226,7 @@ function forwardingSection(view: StatusView): SafeHtml {
       t.oldestAgeMs === null ? '' : formatDuration(t.oldestAgeMs),
       t.attempts,
       { value: t.lastError ? safeText(t.lastError) : '', wide: true },
-      t.nextAttemptAt ? when(t.nextAttemptAt, view.now) : '',
+      t.nextAttemptAt ? when(t.nextAttemptAt, view.now, view.timeZone) : '',
     ],
   }));
   const deadColumns: Column[] = [
@@ -241,7 +244,7 @@ function forwardingSection(view: StatusView): SafeHtml {
       safeTarget(d.target),
       d.attempts,
       { value: safeText(d.lastError), wide: true },
-      when(d.at, view.now),
+      when(d.at, view.now, view.timeZone),
       html`<form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/retry`}"><input type="hidden" name="token" value="${view.csrfToken}"><input type="hidden" name="target" value="${d.target}"><button type="submit">Retry</button></form>
 <form method="post" action="${`status/deadletters/${encodeURIComponent(d.identifier)}/dismiss`}" class="dismiss"><input type="hidden" name="token" value="${view.csrfToken}"><input type="hidden" name="target" value="${d.target}"><input name="reason" required maxlength="500" placeholder="why it may stay undelivered" aria-label="reason for dismissing ${d.identifier}"><button type="submit">Dismiss</button></form>`,
     ],
@@ -270,14 +273,14 @@ export function renderStatusPage(view: StatusView): string {
 <style>${new SafeHtml(STATUS_CSS)}</style>
 </head><body>
 <header><h1>tabshop-gateway ${badge(overall, r.status)}</h1>
-<p class="meta">version <span data-field="version">${view.version}</span> · up <span data-field="uptime">${formatDuration(view.now.getTime() - view.startedAt.getTime())}</span> (since ${when(view.startedAt, view.now)}) · ${view.forwarding?.upstream.mode === 'bridge' ? 'bridge mode' : 'standalone'} · <a href="status">refresh</a></p></header>
+<p class="meta">version <span data-field="version">${view.version}</span> · up <span data-field="uptime">${formatDuration(view.now.getTime() - view.startedAt.getTime())}</span> (since ${when(view.startedAt, view.now, view.timeZone)}) · ${view.forwarding?.upstream.mode === 'bridge' ? 'bridge mode' : 'standalone'} · <a href="status">refresh</a></p></header>
 ${view.overview ? html`<p class="meta" id="shop">Shop <strong data-field="shop-name">${view.overview.name}</strong> (<span data-field="shop-id">${view.overview.shop}</span>) · <a href="${view.overview.href}" id="all-shops">all shops</a></p>` : ''}
 ${view.notice ? html`<p class="notice ${view.notice.kind}" id="notice">${view.notice.text}</p>` : ''}
 <section id="health"><h2>Health</h2><div class="scroll"><table><tbody>${checks}</tbody></table></div></section>
 <section id="devices"><h2>Devices</h2>${cardTable(
     'devices-table',
     DEVICE_COLUMNS,
-    view.devices.map((d) => deviceRow(d, view.now)),
+    view.devices.map((d) => deviceRow(d, view.now, view.timeZone)),
     'no devices configured',
   )}</section>
 <section id="sales"><h2>Today's sales <span class="muted" data-field="day">(${view.today.day})</span></h2>${salesTable(view.today, view.currency)}</section>

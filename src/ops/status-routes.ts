@@ -62,6 +62,7 @@ export function statusRouter(deps: StatusDeps): Router {
       version: VERSION,
       startedAt: gateway.startedAt,
       currency: gateway.config.currency,
+      timeZone: gateway.backOffice.timeZone,
       readiness: await checkReadiness({ store: gateway.store, forwarding: fwd }, deps.thresholds),
       devices: deps.activity.list(),
       today: await deps.dailySales.today(registers),

@@ -1,13 +1,14 @@
 import type { Money } from '../domain/reports.js';
 import type { Receipt } from '../domain/receipt.js';
-import { center, columns, lines, rule, shortTime, wrap } from './text.js';
+import { ShopTimeZone } from '../domain/time-zone.js';
+import { center, columns, lines, rule, wrap } from './text.js';
 
 const STATUS_BANNER: Record<string, string> = { refunded: '*** REFUNDED ***', cancelled: '*** CANCELLED ***' };
 
-/** A 40-column printable receipt. */
-export function receiptText(r: Receipt, money: Money): string {
+/** A 40-column printable receipt; its time in the shop's time zone, with the offset. */
+export function receiptText(r: Receipt, money: Money, zone = new ShopTimeZone()): string {
   const m = (x: number) => money.text(x);
-  const out: string[] = [center(r.cashRegisterName), center(`Receipt ${r.receiptNumber}`), center(shortTime(r.createdAt))];
+  const out: string[] = [center(r.cashRegisterName), center(`Receipt ${r.receiptNumber}`), center(r.createdAt ? zone.short(r.createdAt) : '-')];
   if (r.copy) out.push(center('*** COPY ***'));
   if (STATUS_BANNER[r.status]) out.push(center(STATUS_BANNER[r.status]));
   out.push(rule());

@@ -1,8 +1,9 @@
 import type { DayReport, Money } from '../domain/reports.js';
-import { center, columns, lines, rule, shortTime, wrap } from './text.js';
+import { ShopTimeZone } from '../domain/time-zone.js';
+import { center, columns, lines, rule, wrap } from './text.js';
 
-/** A 40-column printable X or Z report. */
-export function reportText(r: DayReport, money: Money): string {
+/** A 40-column printable X or Z report; its times in the shop's time zone, with the offset. */
+export function reportText(r: DayReport, money: Money, zone = new ShopTimeZone()): string {
   const m = (x: number) => money.text(x);
   const out: string[] = [
     rule('='),
@@ -11,8 +12,8 @@ export function reportText(r: DayReport, money: Money): string {
     rule('='),
     columns('Register', r.cashRegisterName),
     columns('Day', String(r.dayNo)),
-    columns('Opened', shortTime(r.openedAt)),
-    columns('Closed', r.closedAt ? shortTime(r.closedAt) : 'open'),
+    columns('Opened', zone.short(r.openedAt)),
+    columns('Closed', r.closedAt ? zone.short(r.closedAt) : 'open'),
     columns('Currency', r.currency),
     rule(),
     ...grossLines(r, m),
@@ -46,7 +47,7 @@ export function reportText(r: DayReport, money: Money): string {
     columns('  Expected cash', m(r.balance.expectedCash)),
   );
   for (const mv of r.balance.movements) {
-    out.push(columns(`  ${mv.at.slice(11, 16)} ${mv.action} ${mv.note}`, `${mv.action === 'withdraw' ? '-' : ''}${m(mv.amount)}`));
+    out.push(columns(`  ${zone.short(mv.at).slice(11, 16)} ${mv.action} ${mv.note}`, `${mv.action === 'withdraw' ? '-' : ''}${m(mv.amount)}`));
   }
   out.push(rule(), columns('Grand total', m(r.grandTotal)), rule('='));
   return lines(out);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { type Account, Accounts } from '../auth/accounts.js';
 import { createApp } from '../app.js';
 import type { AdminConfig, Config, DeviceConfig, UpstreamConfig, WebhookConfig } from '../config/types.js';
-import { AppError } from '../errors.js';
+import { AppError, usernameTaken } from '../errors.js';
 import { type Gateway, type OpenOptions, openGateway } from '../gateway.js';
 import { schemaForShop } from '../store/shop-schema.js';
 import { type ShopsDocument, ShopsFile, type ShopsStorage, type StoredAdmin, type StoredDevice, type StoredShop } from './shops-file.js';
@@ -216,6 +216,7 @@ export class ShopDirectory {
         ...(this.config.store.postgres && { postgres: { ...this.config.store.postgres, schema: schemaForShop(shop.id) } }),
       },
       currency: shop.currency,
+      timeZone: shop.timeZone ?? this.config.timeZone,
       devices,
       admins,
       upstream: shop.upstream,
@@ -404,7 +405,7 @@ export class ShopDirectory {
     const replacing = owner === id && shop.fromApi[list].some((a) => a.username === username);
     const takenInDefault = owner === undefined && this.defaultHas(username);
     if ((owner !== undefined && !replacing) || this.operatorNames.has(username) || takenInDefault) {
-      throw new AppError('username_taken', `username ${username} is taken in this deployment (usernames are unique across every shop)`);
+      throw usernameTaken(username);
     }
   }
 
@@ -447,6 +448,7 @@ export class ShopDirectory {
         origin: 'config',
         name: DEFAULT_SHOP,
         currency: c.currency,
+        timeZone: c.timeZone,
         fromConfig: { devices: c.devices, admins: c.admins },
         upstream: c.upstream,
         webhooks: c.webhooks,
@@ -507,6 +509,15 @@ export class ShopDirectory {
     }
     this.shops = shops;
     this.owners = owners;
+    this.applyTimeZones();
+  }
+
+  /** An open shop's time zone changes in place (no reopening): the next change it receives counts on its local date in the new zone. */
+  private applyTimeZones(): void {
+    for (const [id, opened] of this.opened) {
+      const zone = this.shops.get(id)?.timeZone ?? this.config.timeZone;
+      opened.then((o) => o.gateway.backOffice.timeZone.set(zone)).catch(() => undefined);
+    }
   }
 }
 

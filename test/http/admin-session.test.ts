@@ -240,4 +240,25 @@ describe('back office sign-in and sessions (HTTP)', () => {
       description: '',
     });
   });
+
+  it('a device username that is taken is a 409 with the API message (username_taken); a malformed field still a 400', async () => {
+    const { cookie } = await signIn();
+    const post = async (fields: Record<string, string>) => {
+      const csrf = csrfOf((await page('devices', cookie)).text);
+      const res = await t.gw.fetch('/admin/devices', {
+        method: 'POST',
+        auth: null,
+        redirect: 'manual',
+        headers: { ...FORM, cookie },
+        body: form({ _csrf: csrf, ...fields }),
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    const taken = await post({ username: 'tablet-1', register: 'TAB-7' });
+    expect(taken.status).toBe(409);
+    expect(taken.text).toContain('username tablet-1 is taken in this deployment (usernames are unique across every shop)');
+    expect((await post({ username: 'admin', register: 'TAB-7' })).status).toBe(409);
+    expect((await post({ username: 'tablet-1', register: 'bad register!' })).status).toBe(400);
+    expect((await post({ username: 'tablet-new', register: 'TAB-7' })).status).toBe(201);
+  });
 });

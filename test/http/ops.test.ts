@@ -145,6 +145,25 @@ describe('/metrics', () => {
     expect(metricValue(text, 'tabshop_catalogue_last_sync_timestamp_seconds')).toBe(Date.parse('2026-11-23T10:00:00.000Z') / 1000);
   });
 
+  it('leaves out the bridge-mode series of a standalone gateway (no upstream: nothing reachable or synced)', async () => {
+    const g = await start();
+    const text = await (await g.fetch('/metrics', { auth: null })).text();
+    expect(metricValue(text, 'tabshop_upstream_reachable')).toBeUndefined();
+    expect(metricValue(text, 'tabshop_catalogue_last_sync_timestamp_seconds')).toBeUndefined();
+    expect(metricValue(text, 'tabshop_upstream_breaker_state', { state: 'closed' })).toBeUndefined();
+    // Bridge mode before the first contact: reachability unknown, never synced.
+    const fwd = new FakeForwarding();
+    g.gateway.forwarding = fwd;
+    fwd.upstreamState = { mode: 'bridge', reachable: null, breaker: 'closed', lastSyncAt: null, catalogueCached: false };
+    const bridge = await (await g.fetch('/metrics', { auth: null })).text();
+    expect(metricValue(bridge, 'tabshop_upstream_reachable')).toBeUndefined();
+    expect(metricValue(bridge, 'tabshop_catalogue_last_sync_timestamp_seconds')).toBeUndefined();
+    fwd.upstreamState = { ...fwd.upstreamState, reachable: true, lastSyncAt: '2026-11-23T10:00:00.000Z' };
+    const synced = await (await g.fetch('/metrics', { auth: null })).text();
+    expect(metricValue(synced, 'tabshop_upstream_reachable')).toBe(1);
+    expect(metricValue(synced, 'tabshop_catalogue_last_sync_timestamp_seconds')).toBe(Date.parse('2026-11-23T10:00:00.000Z') / 1000);
+  });
+
   it('needs an admin when ops.metricsRequireAdmin is set', async () => {
     const g = await start({ ops: { metricsRequireAdmin: true } });
     expect((await g.fetch('/metrics', { auth: null })).status).toBe(401);

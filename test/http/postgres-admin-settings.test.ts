@@ -122,8 +122,8 @@ describe.skipIf(skipPostgres)('back-office devices and low-stock thresholds on a
     ).toBe(true);
     expect(await (await home(g, 'tablet-5', 'pw-5')).text()).toBe('true');
     const taken = await bo.post('devices', 'devices', { username: 'tablet-5', register: 'TAB-1' });
-    expect(taken.status).toBe(400);
-    expect(taken.text).toContain('tablet-5 is taken');
+    expect(taken.status).toBe(409);
+    expect(taken.text).toContain('username tablet-5 is taken in this deployment');
     expect((await bo.get('devices')).text).toContain('data-device="tablet-5"');
 
     // Deleted by the other process: refused here (the notification arrives right after its commit).

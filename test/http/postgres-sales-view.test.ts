@@ -22,6 +22,35 @@ describe.skipIf(skipPostgres)('the sales view on PostgreSQL', { timeout: 60_000 
   const db = usePostgresCluster();
   afterEach(() => gateways.cleanup());
 
+  it('serves tabshop_sales_stored from the sales_count row, moved in the transaction of every insert and delete, in any schema', async () => {
+    const url = await db.cluster.createDatabase();
+    for (const schema of ['public', 'shop_b']) {
+      const g = await gateways.start({ store: { dataDir: './data', postgres: { url, schema } } });
+      const count = async () =>
+        (
+          await queryRows<{ n: string; rows: string }>(url, `SELECT n::text, (SELECT count(*) FROM ${schema}.sales)::text AS rows FROM ${schema}.sales_count`)
+        )[0];
+      const stored = async () => Number(/^tabshop_sales_stored (\d+)$/m.exec(await (await g.fetch('/metrics', { auth: null })).text())?.[1]);
+      expect(await push(g, [burger(202611230900001), burger(202611230900002)])).toMatchObject({ created: 2 });
+      // Re-pushed, changed, unchanged: upserts of rows that exist count nothing.
+      expect(await push(g, [burger(202611230900001), burger(202611230900002, { checkoutStatus: '11' }), burger(202611230900003)])).toMatchObject({
+        created: 1,
+        updated: 1,
+        unchanged: 1,
+      });
+      expect(await count()).toEqual({ n: '3', rows: '3' });
+      expect(await stored()).toBe(3);
+      // The figure is the row's, not a count of the table (a scrape costs one row read whatever the history).
+      await queryRows(url, `UPDATE ${schema}.sales_count SET n = 1000`);
+      expect(await stored()).toBe(1000);
+      await queryRows(url, `UPDATE ${schema}.sales_count SET n = 3`);
+      await queryRows(url, `DELETE FROM ${schema}.sales WHERE identifier = 'TAB-1:202611230900003'`);
+      expect(await count()).toEqual({ n: '2', rows: '2' });
+      expect(await stored()).toBe(2);
+      await gateways.stop(g);
+    }
+  });
+
   it('lists, pages, feeds, looks up and quarantines from SQL, including sales and items written behind its back', async () => {
     const url = await db.cluster.createDatabase();
     const a = await gateway(url);

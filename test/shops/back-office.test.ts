@@ -168,7 +168,7 @@ describe("every shop's back office at /shops/{shop}/admin/", () => {
         body: form({ _csrf: csrfOf(page), username, register: 'BAR-2' }),
       });
     const taken = await create(CAFE_DEVICE.username);
-    expect(taken.status).toBe(400);
+    expect(taken.status).toBe(409);
     expect(await taken.text()).toContain(`${CAFE_DEVICE.username} is taken`);
     const made = await create('bistro-tablet-2');
     expect(made.status).toBe(201);
@@ -210,7 +210,7 @@ describe("every shop's back office at /shops/{shop}/admin/", () => {
         headers: { ...FORM, cookie: defaultCookie, origin: d.url },
         body: form({ _csrf: csrfOf(defaultPage), username: taken, register: 'TAB-9' }),
       });
-      expect(res.status, taken).toBe(400);
+      expect(res.status, taken).toBe(409);
       expect(await res.text()).toContain(`${taken} is taken`);
     }
     // A config-file device of the shop is not changed here.

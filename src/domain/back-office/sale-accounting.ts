@@ -3,6 +3,7 @@ import type { SaleChange, SaleRecord } from '../ports/records.js';
 import type { ChangeKind, SaleHooks } from '../ledger.js';
 import { changeFacts, footprintKey, footprintOf, type ChangeFacts, type Figures, type SaleState } from '../reports.js';
 import type { StatsStore } from '../stats.js';
+import type { ShopTimeZone } from '../time-zone.js';
 import type { Days } from './days.js';
 import type { LineFactsBook } from './line-facts.js';
 import type { RegisterState, Registers } from './registers.js';
@@ -12,6 +13,8 @@ export interface SaleAccountingOptions {
   days: Days;
   facts: LineFactsBook;
   stats: StatsStore;
+  /** The shop's calendar: the date a change counts in for stats is its local date when received. */
+  timeZone: ShopTimeZone;
   /** The figures of day `dayId` that a change received at `at` moves; null when that day keeps none. */
   dayFigures: (reg: RegisterState, dayId: string, at: string) => Figures | null;
   /** The register and the figures of day `dayId` moved (a store that keeps rows writes them with the change). */
@@ -51,6 +54,8 @@ export class SaleAccounting {
     // A receipt print changes no figure, so it opens no day.
     change.dayId = kind === 'receipt' ? (reg.open?.dayId ?? previous?.sale.dayId ?? days.openDay(reg, at).dayId) : days.openDay(reg, at).dayId;
     record.sale.dayId = previous?.sale.dayId ?? change.dayId;
+    const date = this.opts.timeZone.dateOf(change.at);
+    if (date !== change.at.slice(0, 10)) change.statsDate = date;
     record.lineFacts = facts.freeze(record.sale, previous?.lineFacts ?? {});
     if (previous && footprintKey(footprintOf(previous.sale)) !== footprintKey(footprintOf(record.sale))) {
       change.prior = footprintOf(previous.sale);
@@ -64,7 +69,7 @@ export class SaleAccounting {
     const before: SaleState | null = previous ? { status: previous.sale.status, footprint: footprintOf(previous.sale) } : null;
     const changed = changeFacts(before, { status: record.sale.status, footprint: footprintOf(record.sale) }, record.lineFacts ?? {}, (l) => facts.now(l));
     this.accountChange(reg, change, changed);
-    if (!previous) stats.addSale(change.at, reg.name, record.sale.identifier);
+    if (!previous) stats.addSale(statsDateOf(change), reg.name, record.sale.identifier);
     reg.version++;
     reg.saleChanges++;
     if (record.sale.source?.device) registers.soldBy(reg, record.sale.source.device);
@@ -88,11 +93,14 @@ export class SaleAccounting {
       after = beforeFootprint;
       this.opts.changed(reg, change.dayId!);
     }
-    this.opts.stats.addSale(record.history[0].at, reg.name, record.sale.identifier);
+    this.opts.stats.addSale(statsDateOf(record.history[0]), reg.name, record.sale.identifier);
   }
 
   private accountChange(reg: RegisterState, change: SaleChange, facts: ChangeFacts): void {
-    this.opts.stats.apply(change.at, reg.name, facts);
+    this.opts.stats.apply(statsDateOf(change), reg.name, facts);
     this.opts.dayFigures(reg, change.dayId!, change.at)?.apply(facts);
   }
 }
+
+/** The date a change counts in for stats: as dated when received (changes stored before time zones: their UTC date). */
+export const statsDateOf = (change: SaleChange): string => change.statsDate ?? change.at.slice(0, 10);

@@ -63,7 +63,7 @@ export interface ItemSums {
   mergeInto(out: Map<string, ItemFigures>): void;
 }
 
-/** Stats of one (UTC date of receipt, register). */
+/** Stats of one (date of receipt in the shop's time zone, register): SaleChange.statsDate. */
 export interface StatsBucket {
   date: string;
   register: string;
@@ -72,20 +72,21 @@ export interface StatsBucket {
   categories: ItemSums;
 }
 
-/** [from, to) as UTC dates (YYYY-MM-DD); absent bounds are open. */
+/** [from, to) as dates (YYYY-MM-DD) of the shop's calendar; absent bounds are open. */
 export interface DateRange {
   from?: string;
   to?: string;
 }
 
 /**
- * Running stats per (UTC date of receipt, register): every sale change moves its bucket in the
+ * Running stats per (date of receipt in the shop's time zone, register): every sale change moves its bucket in the
  * sale's serialised step (and commit round); queries read the buckets of a range.
  */
 export interface StatsStore {
-  apply(at: string, register: string, change: ChangeFacts): void;
-  /** A sale first received at `at` (kept where the sales themselves cannot answer it). */
-  addSale(at: string, register: string, identifier: string): void;
+  /** A change that counts in `date` (its statsDate). */
+  apply(date: string, register: string, change: ChangeFacts): void;
+  /** A sale first received on `date` (kept where the sales themselves cannot answer it). */
+  addSale(date: string, register: string, identifier: string): void;
   /** The buckets of the range, by date then register (a read sees every change applied before it). */
   select(range: DateRange, register?: string): Promise<StatsBucket[]>;
   /** Identifiers of the sales first received in the range. */

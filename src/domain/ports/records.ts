@@ -70,6 +70,11 @@ export interface SaleChange {
   kind?: 'receipt';
   /** The register day (`<register>:<n>`) the change was received in, and is accounted in. */
   dayId?: string;
+  /**
+   * The date the change counts in for stats: `at`'s date in the shop's time zone when received,
+   * kept only when it is not `at`'s UTC date (a later change of zone leaves it where it counted).
+   */
+  statsDate?: string;
   /** The sale's accounting figures just before this change, kept only when the change altered them. */
   prior?: SaleFootprint;
 }

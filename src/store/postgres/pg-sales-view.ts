@@ -168,11 +168,11 @@ export class PgSalesView implements SalesView {
     return rows.filter((r) => !this.setAsideIds.has(r.identifier)).map((r) => ({ seq: Number(r.seq), identifier: r.identifier }));
   }
 
+  /** The sales_count row (migrations/0021, moved with every insert), less the sales set aside at start: one row read, whatever the history. */
   async count(): Promise<number> {
     await this.settle();
-    const params: unknown[] = [];
-    const { rows } = await this.store.pool.query<{ n: string }>(`SELECT count(*) AS n FROM sales ${this.whereOf({}, params)}`, params);
-    return Number(rows[0].n);
+    const { rows } = await this.store.pool.query<{ n: string }>('SELECT n::text AS n FROM sales_count');
+    return Number(rows[0].n) - this.setAsideIds.size;
   }
 
   async quarantineHas(id: string): Promise<boolean> {

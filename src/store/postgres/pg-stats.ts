@@ -4,7 +4,6 @@ import { Exact } from '../../domain/exact.js';
 import { NotDurableError } from '../../domain/ports/unit-of-work.js';
 import { figuresFromJson, figuresToJson, type FiguresJson } from '../../domain/figures-json.js';
 import { applyToItems, Figures, ItemFigures, type ChangeFacts } from '../../domain/reports.js';
-import { dateOf } from '../../domain/stats.js';
 import { insertPiece, type Piece, type RoundPart, type TakenWrites } from './commit-queue.js';
 import type { PgStore } from './pg-store.js';
 import { prepared } from './prepared.js';
@@ -70,7 +69,7 @@ const DATE = "to_char(received_on, 'YYYY-MM-DD') AS received_on";
 const IN_RANGE = `($1::date IS NULL OR received_on >= $1::date) AND ($2::date IS NULL OR received_on < $2::date) AND ($3::text IS NULL OR cash_register = $3)`;
 
 /**
- * Stats on PostgreSQL: per (UTC date of receipt, register) a `stats_buckets` row (its figures) and
+ * Stats on PostgreSQL: per (date of receipt in the shop's time zone, register) a `stats_buckets` row (its figures) and
  * `stats_items` rows (per product and per category). What the changes since the last round added
  * is kept here (a delta: small, whatever the history) and added to the rows in the next round's
  * transaction: item sums in place (numeric, exact), the bucket's figures read, added to and
@@ -91,8 +90,7 @@ export class PgStats implements StatsStore, RoundPart {
     this.queued.clear();
   }
 
-  apply(at: string, register: string, change: ChangeFacts): void {
-    const date = dateOf(at);
+  apply(date: string, register: string, change: ChangeFacts): void {
     // A date PostgreSQL cannot store would fail every round after it: such a change counts in no bucket.
     if (!isSqlDate(date)) return;
     const b = this.delta(date, register);
@@ -140,17 +138,25 @@ export class PgStats implements StatsStore, RoundPart {
     return [...out.values()];
   }
 
+  /**
+   * A sale counts on the date its first change was dated when received (statsDate, else the UTC
+   * date): the index narrows to the instants that date can cover in any zone (UTC−12 to UTC+14).
+   */
   async saleIds(range: DateRange, register?: string): Promise<string[]> {
     await this.committed();
+    const receivedOn = `COALESCE(record->'history'->0->>'statsDate', to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'))`;
     const { rows } = await this.store.pool.query<{ identifier: string }>(
       `SELECT identifier FROM sales
-        WHERE ($1::timestamptz IS NULL OR received_at >= $1::timestamptz) AND ($2::timestamptz IS NULL OR received_at < $2::timestamptz)
+        WHERE ($1::timestamptz IS NULL OR (received_at >= $1::timestamptz - interval '14 hours' AND ${receivedOn} >= $4::text))
+          AND ($2::timestamptz IS NULL OR (received_at < $2::timestamptz + interval '12 hours' AND ${receivedOn} < $5::text))
           AND ($3::text IS NULL OR cash_register = $3)
         ORDER BY seq`,
       [
         range.from === undefined ? null : `${range.from}T00:00:00Z`,
         range.to === undefined ? null : `${range.to}T00:00:00Z`,
         register === undefined ? null : textValue(register),
+        range.from ?? null,
+        range.to ?? null,
       ],
     );
     return rows.map((r) => r.identifier);
