@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import type { OpenOptions } from '../gateway.js';
 import { type RunningServer, endStreams, listen, stoppable } from '../server.js';
 import { deploymentApp } from './dispatch.js';
-import { ShopDirectory } from './directory.js';
+import { type DirectoryOptions, ShopDirectory } from './directory.js';
 import { SHOPS_FILE } from './shops-file.js';
 
 /**
@@ -25,7 +24,7 @@ export async function startDeployment(
   logger: Logger,
   host: string,
   port: number,
-  opts: OpenOptions = {},
+  opts: DirectoryOptions = {},
 ): Promise<RunningServer & { directory: ShopDirectory }> {
   const directory = await ShopDirectory.open(config, logger, opts);
   try {
