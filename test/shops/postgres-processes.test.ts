@@ -3,6 +3,9 @@ import { invoice, removeDir } from '../helpers.js';
 import { usePostgresCluster } from '../postgres-suite.js';
 import { queryRows, skipPostgres } from '../postgres.js';
 import type { DirectoryOptions } from '../../src/shops/directory.js';
+import { hashPassword } from '../../src/config/password.js';
+import { createClient } from '../../src/store/postgres/connection.js';
+import { loadMigrations, migrate } from '../../src/store/postgres/migrate.js';
 import { OPERATOR, type TestDeployment, auth, startTestDeployment } from './helpers.js';
 
 const started: TestDeployment[] = [];
@@ -194,5 +197,31 @@ describe.skipIf(skipPostgres)('several shops on PostgreSQL: every process follow
       5_000,
     );
     expect(seen.body.name).toBe('Renamed quietly');
+  });
+
+  it('a database whose shops were stored before (schema version 18) keeps them: their usernames join the unique key', async () => {
+    const url = await pg.cluster.createDatabase();
+    const client = createClient(url);
+    await client.connect();
+    try {
+      await migrate(client, { migrations: loadMigrations().filter((m) => m.version <= 18) });
+      const doc = {
+        id: 'old',
+        name: 'Old',
+        createdAt: '2026-12-01T00:00:00.000Z',
+        devices: [{ ...DELI, passwordHash: await hashPassword(DELI.password) }],
+        admins: [],
+      };
+      await client.query('INSERT INTO shop_directory (id, doc) VALUES ($1, $2)', ['old', JSON.stringify(doc)]);
+    } finally {
+      await client.end();
+    }
+    const a = await process_(url);
+    expect((await push(a, DELI, 1)).body).toMatchObject({ created: 1 });
+    expect(await queryRows(url, 'SELECT username, shop FROM shop_usernames')).toEqual([{ username: DELI.username, shop: 'old' }]);
+    expect((await a.json('/api/shops', { method: 'POST', auth: op, body: { id: 'new' } })).status).toBe(201);
+    expect((await a.json(`/api/shops/new/devices/${DELI.username}`, { method: 'PUT', auth: op, body: { password: 'pw', cashRegister: 'N-1' } })).status).toBe(
+      409,
+    );
   });
 });
