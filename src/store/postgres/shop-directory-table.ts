@@ -73,13 +73,16 @@ export class ShopDirectoryTable implements ShopsStorage {
 
   /**
    * Merges the rows changed since `version` into the document (unchanged shops keep their objects).
-   * `at`: the version read (inside a change, the one before the change's own, which may roll back).
+   * Inside a change, the version read is the one before the change's own (which may roll back).
    */
-  private async since(client: Pick<pg.ClientBase, 'query'>, at?: number): Promise<ShopsDocument> {
+  private async since(client: Pick<pg.ClientBase, 'query'>): Promise<ShopsDocument> {
     const { rows } = await client.query<{ version: string; docs: StoredShop[] | null }>(SINCE, [this.version]);
-    const version = at ?? Number(rows[0].version);
+    return this.merge(rows[0].docs, Number(rows[0].version));
+  }
+
+  private merge(docs: StoredShop[] | null, version: number): ShopsDocument {
     if (version === this.version) return this.doc;
-    const changed = rows[0].docs ?? [];
+    const changed = docs ?? [];
     if (changed.length > 0) {
       const byId = new Map(changed.map((s) => [s.id, s]));
       const shops = this.doc.shops.map((s) => byId.get(s.id) ?? s);
@@ -94,31 +97,32 @@ export class ShopDirectoryTable implements ShopsStorage {
     const client = await this.pool.connect();
     let failed: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<{ version: string }>('UPDATE shop_directory_state SET version = version + 1 RETURNING version::text AS version');
-      const version = Number(rows[0].version);
+      const channel = await this.channel(client);
+      // Three round trips: begin, raise the version and read what changed; write; commit.
+      const [, raised, since] = (await client.query(
+        `BEGIN; UPDATE shop_directory_state SET version = version + 1 RETURNING version::text AS version; ${SINCE.replace('$1', String(this.version))}`,
+      )) as unknown as pg.QueryResult[];
+      const version = Number(raised.rows[0].version);
       // Under the version's row lock: every change before this one is committed and read here.
-      const latest = await this.since(client, version - 1);
+      const latest = this.merge(since.rows[0].docs, version - 1);
       const next = edit(latest);
       const shop = next.shops.find((s) => s.id === changed);
       if (!shop) throw new Error(`the change of shop ${changed} removed it (a shop is never deleted)`);
-      await client.query(
-        `INSERT INTO shop_directory (id, doc, version) VALUES ($1, $2, $3)
-         ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, version = EXCLUDED.version, updated_at = now()`,
-        [changed, JSON.stringify(shop), version],
-      );
       const had = new Set(usernames(latest.shops.find((s) => s.id === changed)));
       const names = usernames(shop);
       const added = names.filter((u) => !had.has(u));
-      // The unique key decides: a username added here that another shop holds refuses the change.
-      const taken = await client.query<{ username: string }>(
-        `WITH gone AS (DELETE FROM shop_usernames WHERE shop = $1 AND NOT (username = ANY($2::text[]))),
-              added AS (INSERT INTO shop_usernames (username, shop) SELECT u, $1 FROM unnest($2::text[]) AS u ON CONFLICT (username) DO NOTHING)
-         SELECT username FROM shop_usernames WHERE username = ANY($3::text[]) AND shop <> $1 LIMIT 1`,
-        [changed, names, added],
+      // One statement: the row, its usernames (the unique key decides: a username added here that
+      // another shop holds refuses the change) and the notification, sent only if it commits.
+      const { rows } = await client.query<{ taken: string | null }>(
+        `WITH shop AS (
+           INSERT INTO shop_directory (id, doc, version) VALUES ($1, $2, $3)
+           ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, version = EXCLUDED.version, updated_at = now()),
+         gone AS (DELETE FROM shop_usernames WHERE shop = $1 AND NOT (username = ANY($4::text[]))),
+         added AS (INSERT INTO shop_usernames (username, shop) SELECT u, $1 FROM unnest($4::text[]) AS u ON CONFLICT (username) DO NOTHING)
+         SELECT (SELECT username FROM shop_usernames WHERE username = ANY($5::text[]) AND shop <> $1 LIMIT 1) AS taken, pg_notify($6, $7) AS notified`,
+        [changed, JSON.stringify(shop), version, names, added, channel, String(version)],
       );
-      if (taken.rows.length > 0) throw new UsernameTakenError(taken.rows[0].username);
-      await client.query('SELECT pg_notify($1, $2)', [await this.channel(client), String(version)]);
+      if (rows[0].taken !== null) throw new UsernameTakenError(rows[0].taken);
       await client.query('COMMIT');
       this.doc = next;
       this.version = version;
