@@ -284,7 +284,7 @@ async function shopsScenario(rows: Row[], postgresUrl?: string, oneShopDatabase?
   const step = Math.max(1, Math.floor(all.length / LATENCY_CLIENTS));
   const spread = Array.from({ length: LATENCY_CLIENTS }, (_, i) => all[(i * step) % all.length]);
   const oneShopDevices = benchDevices(LATENCY_CLIENTS);
-  // Today's gateway: one shop, no operators (no shop directory in front of it).
+  // Today's gateway: one shop, no operators (on lowdb no shop directory in front of it; on PostgreSQL every gateway serves through it).
   const oneConfig = await writeBenchConfig(join(root, `${name}-one`), oneShopDevices, oneShopDatabase);
   const one = await gateway(`${name}-one`, oneConfig);
   await waitReady(one.url, 120);
