@@ -5,8 +5,9 @@
  *
  * Environment: BENCH_SECONDS (measured seconds per server and scenario, default 10, split
  * into BENCH_SLICES interleaved runs, default 2), BENCH_WARMUP (seconds, default 3),
- * BENCH_ONLY=stock,push,ingest,replay,pg-stock,pg-push,pg-ready (a subset; the pg- scenarios run on a
- * throwaway PostgreSQL cluster, see bench/lib/pg-databases.ts for BENCH_PG_CACHE), BENCH_DIR (where data dirs go; default the
+ * BENCH_ONLY=stock,push,ingest,replay,shops,pg-stock,pg-push,pg-ready,pg-shops (a subset; the pg- scenarios run on a
+ * throwaway PostgreSQL cluster, see bench/lib/pg-databases.ts for BENCH_PG_CACHE; pg-shops on a cluster of its own with
+ * empty databases), BENCH_SHOPS (shops of the shops scenarios, default 1,000), BENCH_DIR (where data dirs go; default the
  * OS temp dir), BENCH_CPU_PROF=1 (write --cpu-prof profiles of the gateway under BENCH_DIR),
  * BENCH_NODE_FLAGS (extra node options for the gateway processes only, space-separated: experiments).
  */
@@ -24,12 +25,12 @@ import { catalogue, type CatalogueFile } from './lib/workload.js';
 import { runReplay, REPLAY_AVAILABLE } from './lib/replay.js';
 import { BENCH_OPERATOR, populateShops, shopDevices, shopProducts, writeShopsConfig, type ShopsWorkload } from './lib/shops.js';
 import { EMPTY_DB, HISTORY_DB, pgDatabases } from './lib/pg-databases.js';
-import { PG_BIN, type BenchCluster } from './lib/pg-cluster.js';
+import { PG_BIN, startBenchCluster, type BenchCluster } from './lib/pg-cluster.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const SLICES = Number(process.env.BENCH_SLICES ?? 2);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'stock,push,ingest,replay,shops,pg-stock,pg-push,pg-ready').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'stock,push,ingest,replay,shops,pg-stock,pg-push,pg-ready,pg-shops').split(',').map((s) => s.trim()));
 const PROFILE = process.env.BENCH_CPU_PROF === '1';
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
@@ -283,7 +284,7 @@ async function shopsScenario(rows: Row[], postgresUrl?: string, oneShopDatabase?
   const step = Math.max(1, Math.floor(all.length / LATENCY_CLIENTS));
   const spread = Array.from({ length: LATENCY_CLIENTS }, (_, i) => all[(i * step) % all.length]);
   const oneShopDevices = benchDevices(LATENCY_CLIENTS);
-  // Today's gateway: one shop, no operators (no shop directory in front of it).
+  // Today's gateway: one shop, no operators (on lowdb no shop directory in front of it; on PostgreSQL every gateway serves through it).
   const oneConfig = await writeBenchConfig(join(root, `${name}-one`), oneShopDevices, oneShopDatabase);
   const one = await gateway(`${name}-one`, oneConfig);
   await waitReady(one.url, 120);
@@ -532,6 +533,47 @@ async function pgScenarios(rows: Row[], devices: BenchDevice[], cat: CatalogueFi
   }
 }
 
+/**
+ * The shops scenario on PostgreSQL: the deployment and the one-shop gateway it is compared with each
+ * on an empty database of a cluster of its own (no history: what is measured is the shops' cost).
+ */
+async function pgShopsScenario(rows: Row[]): Promise<void> {
+  if (!PG_BIN) {
+    rows.push({
+      scenario: `${PG_PREFIX}shops`,
+      unit: '',
+      ours: null,
+      baseline: null,
+      target: { kind: 'none', value: 0 },
+      unavailable: 'n/a (no PostgreSQL binaries under /usr/lib/postgresql)',
+    });
+    return;
+  }
+  // Not under root: the postgres OS user (as root, PostgreSQL runs as it) must reach the folder.
+  const dir = await mkdtemp(join(existsSync('/tmp') ? '/tmp' : tmpdir(), 'tsg-bench-pg-shops-'));
+  const cluster = await startBenchCluster(dir);
+  try {
+    const many = await cluster.createDatabase('shops');
+    const one = await cluster.createDatabase('one_shop');
+    await settle();
+    await shopsScenario(rows, many, one, PG_PREFIX);
+  } catch (err) {
+    log(`pg-shops failed: ${(err as Error).stack ?? err}`);
+    rows.push({
+      scenario: `${PG_PREFIX}shops`,
+      unit: '',
+      ours: null,
+      baseline: null,
+      target: { kind: 'none', value: 0 },
+      unavailable: `failed: ${(err as Error).message.split('\n')[0]}`,
+    });
+  } finally {
+    for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
+    await cluster.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist/cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first (npm run bench does)');
   root = process.env.BENCH_DIR ? await mkdtemp(join(process.env.BENCH_DIR, 'tsg-perf-')) : await mkdtemp(join(tmpdir(), 'tsg-perf-'));
@@ -547,6 +589,7 @@ async function main(): Promise<void> {
   if (ONLY.has('replay')) await replayScenario(rows, devices, cat);
   if (ONLY.has('shops')) await shopsScenario(rows);
   await pgScenarios(rows, devices, cat);
+  if (ONLY.has('pg-shops')) await pgShopsScenario(rows);
   const evaluated = rows.map(evaluate);
   const date = new Date();
   const results = {

@@ -2,19 +2,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import type { OpenOptions } from '../gateway.js';
 import { type RunningServer, endStreams, listen, stoppable } from '../server.js';
 import { deploymentApp } from './dispatch.js';
-import { ShopDirectory } from './directory.js';
+import { type DirectoryOptions, ShopDirectory } from './directory.js';
 import { SHOPS_FILE } from './shops-file.js';
 
 /**
  * Whether the deployment serves through the shop directory: it lists shops or operators, or shops
- * were created through the API. Otherwise the gateway is served exactly as before (one shop).
+ * were created through the API (lowdb: shops.json exists). On PostgreSQL always: the database may
+ * hold shops, or get one from another process at any time, and every process serves them all.
+ * Otherwise the gateway is served exactly as before (one shop).
  */
 export function isMultiShop(config: Config): boolean {
-  if (config.shops !== undefined || (config.operators?.length ?? 0) > 0) return true;
-  return !config.store.postgres && existsSync(join(config.store.dataDir, SHOPS_FILE));
+  if (config.shops !== undefined || (config.operators?.length ?? 0) > 0 || config.store.postgres) return true;
+  return existsSync(join(config.store.dataDir, SHOPS_FILE));
 }
 
 export { ShopDirectory, deploymentApp };
@@ -25,7 +26,7 @@ export async function startDeployment(
   logger: Logger,
   host: string,
   port: number,
-  opts: OpenOptions = {},
+  opts: DirectoryOptions = {},
 ): Promise<RunningServer & { directory: ShopDirectory }> {
   const directory = await ShopDirectory.open(config, logger, opts);
   try {

@@ -7,10 +7,22 @@ import type { AdminConfig, Config, DeviceConfig, UpstreamConfig, WebhookConfig }
 import { AppError, usernameTaken } from '../errors.js';
 import { type Gateway, type OpenOptions, openGateway } from '../gateway.js';
 import { schemaForShop } from '../store/shop-schema.js';
-import { type ShopsDocument, ShopsFile, type ShopsStorage, type StoredAdmin, type StoredDevice, type StoredShop } from './shops-file.js';
+import { type ShopsDocument, ShopsFile, type ShopsStorage, type StoredAdmin, type StoredDevice, type StoredShop, UsernameTakenError } from './shops-file.js';
 
 export const DEFAULT_SHOP = 'default';
 export const SHOP_ID = /^[a-z0-9-]{1,40}$/;
+
+/**
+ * How often a process looks whether another changed the directory (PostgreSQL: one single-row read),
+ * besides the notification each change sends: a notification lost while the LISTEN connection was
+ * down is made up for on reconnecting, and at the latest after this.
+ */
+export const DIRECTORY_CHECK_MS = 10_000;
+
+export type DirectoryOptions = OpenOptions & {
+  /** DIRECTORY_CHECK_MS unless told (tests). */
+  checkMs?: number;
+};
 
 /** ops.shopsOpenMax's default: shops open at once besides default (each costs ~0.3 MB plus its data). */
 export const DEFAULT_OPEN_MAX = 100;
@@ -74,6 +86,10 @@ export class ShopDirectory {
   private readonly closing = new Map<string, Promise<void>>();
   private readonly logins = new Map<string, Accounts>();
   private writing: Promise<unknown> = Promise.resolve();
+  /** A refresh queued behind `writing` and not started yet (notifications that arrive meanwhile join it). */
+  private refreshQueued: Promise<void> | null = null;
+  private unwatch: (() => Promise<void>) | null = null;
+  private checkTimer: NodeJS.Timeout | null = null;
   /** The shops open now (opened and not closing). */
   readonly live = new Set<OpenShop>();
   /** Open from start to stop: it holds the root data dir's lock. */
@@ -96,16 +112,68 @@ export class ShopDirectory {
    * Reads the stored shops (lowdb: shops.json; PostgreSQL: the table shop_directory) and opens
    * shop default, which holds the root data dir's lock (lowdb) and migrates its schema (PostgreSQL).
    */
-  static async open(config: Config, logger: Logger, opts: OpenOptions = {}): Promise<ShopDirectory> {
+  static async open(config: Config, logger: Logger, opts: DirectoryOptions = {}): Promise<ShopDirectory> {
     const storage = await storageOf(config, logger);
+    let directory: ShopDirectory | undefined;
     try {
       const doc = (await storage.read()) ?? { shops: [] };
-      const directory = new ShopDirectory(config, logger, doc, storage, opts);
+      directory = new ShopDirectory(config, logger, doc, storage, opts);
       directory.defaultShop = await directory.gateway(DEFAULT_SHOP);
+      await directory.follow(opts.checkMs ?? DIRECTORY_CHECK_MS);
       return directory;
     } catch (err) {
-      await storage.close();
+      if (directory) await directory.close().catch(() => undefined);
+      else await storage.close();
       throw err;
+    }
+  }
+
+  /**
+   * PostgreSQL: the changes other processes make to the directory apply here at once (each change
+   * notifies; this process then reads what changed), and every `checkMs` the version is looked at.
+   * Shop default is open first: its schema is migrated.
+   */
+  private async follow(checkMs: number): Promise<void> {
+    if (!this.storage.watch) return;
+    this.unwatch = await this.storage.watch(() => void this.refresh().catch(() => undefined));
+    await this.refresh();
+    this.checkTimer = setInterval(() => void this.refresh().catch(() => undefined), checkMs);
+    this.checkTimer.unref();
+  }
+
+  /** Brings the directory up to date with the stored document (other processes' changes), in turn with this process's own changes. */
+  refresh(): Promise<void> {
+    if (this.refreshQueued) return this.refreshQueued;
+    const run = this.writing.then(async () => {
+      this.refreshQueued = null;
+      const doc = await this.storage.refresh?.();
+      if (doc) await this.adopt(doc);
+    });
+    this.refreshQueued = run;
+    this.writing = run.catch((err) => {
+      if (this.refreshQueued === run) this.refreshQueued = null;
+      this.logger.warn({ err }, 'reading the shop directory failed; trying again at the next change or check');
+    });
+    return run;
+  }
+
+  /** A newer document: the shops and usernames from it, and the open shops' accounts and currency as it says. */
+  private async adopt(doc: ShopsDocument): Promise<void> {
+    const before = this.shops;
+    this.doc = doc;
+    this.rebuild(false);
+    await this.applyChanges(before);
+  }
+
+  private async applyChanges(before: Map<string, Shop>): Promise<void> {
+    for (const [id, was] of before) {
+      const now = this.shops.get(id);
+      if (!now) continue;
+      const accounts = !sameItems(was.fromApi.devices, now.fromApi.devices) || !sameItems(was.fromApi.admins, now.fromApi.admins);
+      if (accounts) this.logins.delete(id);
+      // The currency is read when a gateway opens: the shop reopens (its requests under way finish first).
+      if (was.currency !== now.currency) await this.retire(id);
+      else if (accounts) await this.inOpenShop(id, (g) => syncAccounts(g, was, now));
     }
   }
 
@@ -282,6 +350,10 @@ export class ShopDirectory {
   }
 
   async close(): Promise<void> {
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    this.checkTimer = null;
+    await this.unwatch?.();
+    this.unwatch = null;
     const ids = [...this.opened.keys()];
     // Default last: it holds the root data dir's lock.
     ids.sort((a, b) => (a === DEFAULT_SHOP ? 1 : 0) - (b === DEFAULT_SHOP ? 1 : 0));
@@ -315,7 +387,7 @@ export class ShopDirectory {
 
   async create(input: { id: string; name?: string; currency?: string; timeZone?: string }, at: Date): Promise<Shop> {
     return this.change(input.id, (doc) => {
-      if (this.shops.has(input.id)) throw new AppError('already_exists', `shop ${input.id} already exists`);
+      if (this.shops.has(input.id) || doc.shops.some((s) => s.id === input.id)) throw new AppError('already_exists', `shop ${input.id} already exists`);
       doc.shops.push({
         id: input.id,
         ...(input.name !== undefined && { name: input.name }),
@@ -337,7 +409,7 @@ export class ShopDirectory {
         `shop ${id} is set in the config file: change its ${settings.join(', ')} there (only "disabled" can be changed here)`,
       );
     }
-    const shop = await this.change(id, (doc) => {
+    return this.change(id, (doc) => {
       const stored = storedOf(doc, id, at);
       if (patch.name !== undefined) stored.name = patch.name;
       if (patch.currency !== undefined) stored.currency = patch.currency;
@@ -345,9 +417,6 @@ export class ShopDirectory {
       else if (patch.timeZone !== undefined) stored.timeZone = patch.timeZone;
       if (patch.disabled !== undefined) stored.disabled = patch.disabled;
     });
-    // The currency is read when a gateway opens: the shop reopens (its requests under way finish first).
-    if (patch.currency !== undefined && patch.currency !== before.currency) await this.retire(id);
-    return shop;
   }
 
   async putDevice(id: string, device: StoredDevice, at: Date): Promise<{ shop: Shop; created: boolean }> {
@@ -359,7 +428,6 @@ export class ShopDirectory {
       created = !stored.devices.some((d) => d.username === device.username);
       stored.devices = [...stored.devices.filter((d) => d.username !== device.username), device];
     });
-    await this.inOpenShop(id, (g) => g.accounts.putManaged({ username: device.username, role: 'device', cashRegister: device.cashRegister }, device));
     return { shop, created };
   }
 
@@ -372,24 +440,22 @@ export class ShopDirectory {
       created = !stored.admins.some((a) => a.username === admin.username);
       stored.admins = [...stored.admins.filter((a) => a.username !== admin.username), admin];
     });
-    await this.inOpenShop(id, (g) => g.accounts.putManaged({ username: admin.username, role: 'admin' }, admin));
     return { shop, created };
   }
 
   async removeAccount(id: string, list: 'devices' | 'admins', username: string, at: Date): Promise<Shop> {
-    const shop = this.mustGet(id);
-    if (shop.fromConfig[list].some((a) => a.username === username)) {
-      throw new AppError('shop_in_config', `${username} is set in the config file: remove it there`);
-    }
-    if (!shop.fromApi[list].some((a) => a.username === username))
-      throw new AppError('not_found', `${list === 'devices' ? 'device' : 'admin'} ${username} not found in shop ${id}`);
-    const after = await this.change(id, (doc) => {
+    this.mustGet(id);
+    return this.change(id, (doc) => {
+      const shop = this.mustGet(id);
+      if (shop.fromConfig[list].some((a) => a.username === username)) {
+        throw new AppError('shop_in_config', `${username} is set in the config file: remove it there`);
+      }
+      if (!shop.fromApi[list].some((a) => a.username === username))
+        throw new AppError('not_found', `${list === 'devices' ? 'device' : 'admin'} ${username} not found in shop ${id}`);
       const stored = storedOf(doc, id, at);
       if (list === 'devices') stored.devices = stored.devices.filter((d) => d.username !== username);
       else stored.admins = stored.admins.filter((a) => a.username !== username);
     });
-    await this.inOpenShop(id, (g) => g.accounts.removeManaged(username));
-    return after;
   }
 
   private mustGet(id: string): Shop {
@@ -404,9 +470,7 @@ export class ShopDirectory {
     const shop = this.shops.get(id)!;
     const replacing = owner === id && shop.fromApi[list].some((a) => a.username === username);
     const takenInDefault = owner === undefined && this.defaultHas(username);
-    if ((owner !== undefined && !replacing) || this.operatorNames.has(username) || takenInDefault) {
-      throw usernameTaken(username);
-    }
+    if ((owner !== undefined && !replacing) || this.operatorNames.has(username) || takenInDefault) throw usernameTaken(username);
   }
 
   /** Shop default's back office may have created devices the directory does not list. */
@@ -421,16 +485,34 @@ export class ShopDirectory {
     if (shop) apply(shop.gateway);
   }
 
-  /** One change at a time: applied to a copy of the document, written durably, then in effect. */
+  /**
+   * One change at a time: applied to the latest document (on PostgreSQL with every other process's
+   * changes: the checks in `edit` see them), written durably, then in effect here (and, notified,
+   * in the other processes). Only the changed shop is copied: the others keep their objects.
+   */
   private change(id: string, edit: (doc: ShopsDocument) => void): Promise<Shop> {
     const run = this.writing.then(async () => {
-      const doc = structuredClone(this.doc);
-      edit(doc);
-      await this.storage.write(doc, id);
-      this.doc = doc;
-      this.logins.delete(id);
-      this.rebuild(false);
-      return this.shops.get(id)!;
+      const before = this.shops;
+      try {
+        const doc = await this.storage.change(id, (latest) => {
+          if (latest !== this.doc) {
+            this.doc = latest;
+            this.rebuild(false);
+          }
+          const next = { shops: latest.shops.map((s) => (s.id === id ? structuredClone(s) : s)) };
+          edit(next);
+          return next;
+        });
+        this.doc = doc;
+        this.rebuild(false);
+        return this.shops.get(id)!;
+      } catch (err) {
+        if (err instanceof UsernameTakenError) throw usernameTaken(err.username);
+        throw err;
+      } finally {
+        // Whatever the change did, the open shops follow what the directory now says (other processes' changes included).
+        await this.applyChanges(before);
+      }
     });
     this.writing = run.catch(() => undefined);
     return run;
@@ -525,7 +607,18 @@ async function storageOf(config: Config, logger: Logger): Promise<ShopsStorage> 
   const pg = config.store.postgres;
   if (!pg) return new ShopsFile(config.store.dataDir);
   const { ShopDirectoryTable } = await import('../store/postgres/shop-directory-table.js');
-  return new ShopDirectoryTable(pg, (err) => logger.error({ err }, 'idle PostgreSQL connection of the shop directory failed'));
+  return new ShopDirectoryTable(pg, logger);
+}
+
+const sameItems = <T>(a: T[], b: T[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The API's accounts of an open shop as the directory now has them (the config file's are left alone). */
+function syncAccounts(gateway: Gateway, was: Shop, now: Shop): void {
+  const kept = new Set([...now.fromApi.devices, ...now.fromApi.admins].map((a) => a.username));
+  for (const a of [...was.fromApi.devices, ...was.fromApi.admins]) if (!kept.has(a.username)) gateway.accounts.removeManaged(a.username);
+  const old = new Set<StoredAdmin>([...was.fromApi.devices, ...was.fromApi.admins]);
+  for (const d of now.fromApi.devices) if (!old.has(d)) gateway.accounts.putManaged({ username: d.username, role: 'device', cashRegister: d.cashRegister }, d);
+  for (const a of now.fromApi.admins) if (!old.has(a)) gateway.accounts.putManaged({ username: a.username, role: 'admin' }, a);
 }
 
 function storedOf(doc: ShopsDocument, id: string, at: Date): StoredShop {

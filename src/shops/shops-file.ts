@@ -45,27 +45,51 @@ export async function writeShopsFile(dataDir: string, doc: ShopsDocument): Promi
   await fsyncDir(dataDir);
 }
 
+/** A username the change gives its shop is another shop's (found by the storage under its unique key). */
+export class UsernameTakenError extends Error {
+  constructor(readonly username: string) {
+    super(`username ${username} is taken by another shop`);
+    this.name = 'UsernameTakenError';
+  }
+}
+
 /** Where the directory's document is kept: shops.json in the data dir (lowdb), or a table (PostgreSQL). */
 export interface ShopsStorage {
   /** For the log: shops.json, the table shop_directory. */
   readonly name: string;
+  /** The stored document (null: none yet). */
   read(): Promise<ShopsDocument | null>;
-  /** Durable before it returns; `changed` is the shop the change was about (a table writes its row only). */
-  write(doc: ShopsDocument, changed: string): Promise<void>;
+  /**
+   * One change of shop `changed`: `edit` is given the latest document (on PostgreSQL with every other
+   * process's changes, read under the directory's lock) and returns the new one, which is durable
+   * before the promise resolves. What `edit` throws changes nothing.
+   */
+  change(changed: string, edit: (latest: ShopsDocument) => ShopsDocument): Promise<ShopsDocument>;
+  /** The latest document if another process changed it since this one last read or wrote it, else null. */
+  refresh?(): Promise<ShopsDocument | null>;
+  /** Calls `onChange` whenever another process may have changed the document; resolves to the way to stop. */
+  watch?(onChange: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
 export class ShopsFile implements ShopsStorage {
   readonly name = SHOPS_FILE;
+  private doc: ShopsDocument = { shops: [] };
 
   constructor(private readonly dataDir: string) {}
 
-  read(): Promise<ShopsDocument | null> {
-    return readShopsFile(this.dataDir);
+  async read(): Promise<ShopsDocument | null> {
+    const doc = await readShopsFile(this.dataDir);
+    if (doc) this.doc = doc;
+    return doc;
   }
 
-  write(doc: ShopsDocument): Promise<void> {
-    return writeShopsFile(this.dataDir, doc);
+  /** One process owns the data dir (its lock): the document it last read or wrote is the latest. */
+  async change(_changed: string, edit: (latest: ShopsDocument) => ShopsDocument): Promise<ShopsDocument> {
+    const next = edit(this.doc);
+    await writeShopsFile(this.dataDir, next);
+    this.doc = next;
+    return next;
   }
 
   async close(): Promise<void> {}

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/logger.js';
 import { startDeployment } from '../../src/shops/deployment.js';
-import type { ShopDirectory } from '../../src/shops/directory.js';
+import type { DirectoryOptions, ShopDirectory } from '../../src/shops/directory.js';
 import { ADMIN, DEVICE, DEVICE2, basic } from '../helpers.js';
 
 /** Two shops besides default, each with a device and an admin, and one operator. */
@@ -37,7 +37,11 @@ export interface TestDeployment {
 }
 
 /** A deployment (the shop directory behind the dispatching app) on an ephemeral 127.0.0.1 port. */
-export async function startTestDeployment(overrides: Record<string, unknown> = TWO_SHOPS, existingDir?: string): Promise<TestDeployment> {
+export async function startTestDeployment(
+  overrides: Record<string, unknown> = TWO_SHOPS,
+  existingDir?: string,
+  opts: DirectoryOptions = {},
+): Promise<TestDeployment> {
   const dir = existingDir ?? (await mkdtemp(join(tmpdir(), 'tsg-shops-')));
   const configPath = join(dir, 'config.json');
   await writeFile(
@@ -52,7 +56,7 @@ export async function startTestDeployment(overrides: Record<string, unknown> = T
       cb();
     },
   });
-  const running = await startDeployment(config, createLogger(config.logLevel, sink), '127.0.0.1', 0);
+  const running = await startDeployment(config, createLogger(config.logLevel, sink), '127.0.0.1', 0, opts);
   return {
     url: running.url,
     dir,

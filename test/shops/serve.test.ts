@@ -6,16 +6,18 @@ import { spawnCli, startGatewayProcess, type GatewayProcess } from '../e2e/proce
 import { DEVICE, removeDir } from '../helpers.js';
 import { usePostgresCluster } from '../postgres-suite.js';
 import { skipPostgres } from '../postgres.js';
-import { CAFE_DEVICE, TWO_SHOPS, auth } from './helpers.js';
+import { CAFE_DEVICE, OPERATOR, TWO_SHOPS, auth } from './helpers.js';
 
 const dirs: string[] = [];
 let proc: GatewayProcess | null = null;
+let other: GatewayProcess | null = null;
 afterEach(async () => {
-  if (proc) {
-    proc.child.kill('SIGTERM');
-    await proc.exited;
-    proc = null;
+  for (const p of [proc, other]) {
+    if (!p) continue;
+    p.child.kill('SIGTERM');
+    await p.exited;
   }
+  proc = other = null;
   for (const d of dirs.splice(0)) await removeDir(d);
 });
 
@@ -61,4 +63,36 @@ describe.skipIf(skipPostgres)('tabshop-gateway serve with shops on PostgreSQL', 
     expect(await proc.exited).toBe(0);
     proc = null;
   }, 60_000);
+});
+
+describe.skipIf(skipPostgres)('tabshop-gateway serve on PostgreSQL without shops or operators in its config', () => {
+  const pg = usePostgresCluster();
+  it('serves the shops stored in the database: those there at its start, and those another process adds while it runs', async () => {
+    const url = await pg.cluster.createDatabase();
+    const store = { dataDir: './data', postgres: { url } };
+    // The process that manages (operators) and one that only serves (today's one-shop config).
+    proc = await startGatewayProcess(await configFile({ operators: [OPERATOR], store }));
+    const manage = (path: string, method: string, body: unknown) =>
+      fetch(`${proc!.url}/api/shops${path}`, {
+        method,
+        body: JSON.stringify(body),
+        headers: { authorization: auth(OPERATOR), 'content-type': 'application/json' },
+      });
+    const addShop = async (id: string, device: { username: string; password: string }) => {
+      expect((await manage('', 'POST', { id })).status).toBe(201);
+      expect((await manage(`/${id}/devices/${device.username}`, 'PUT', { password: device.password, cashRegister: 'T-1' })).status).toBe(201);
+    };
+    const first = { username: 'first-tablet', password: 'pw-first' };
+    const later = { username: 'later-tablet', password: 'pw-later' };
+    const home = async (who: { username: string; password: string }) => (await fetch(`${other!.url}/home`, { headers: { authorization: auth(who) } })).status;
+    await addShop('first', first);
+
+    other = await startGatewayProcess(await configFile({ store }));
+    expect(await home(first)).toBe(200);
+    expect(await home(DEVICE)).toBe(200);
+    await addShop('later', later);
+    const until = Date.now() + 10_000;
+    while ((await home(later)) !== 200 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await home(later)).toBe(200);
+  }, 90_000);
 });

@@ -160,6 +160,18 @@ describe.skipIf(skipPostgres)('PostgreSQL stores in schemas of one database', { 
     await second.close();
   });
 
+  it('asked again while it makes spares (each shop opened asks), it looks once more for all who asked, not once each', async () => {
+    const url = await pg$.cluster.createDatabase();
+    const first = keepSpareSchemas(url, () => undefined, 2);
+    const meanwhile = Array.from({ length: 30 }, () => keepSpareSchemas(url, () => undefined, 2));
+    // One run under way and one more look after it: every caller meanwhile waits for that one.
+    expect(new Set(meanwhile).size).toBe(1);
+    expect(meanwhile[0]).not.toBe(first);
+    await Promise.all([first, ...meanwhile]);
+    const spares = await queryRows<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE 'tabshop\\_spare\\_%'");
+    expect(spares[0].n).toBe(2);
+  });
+
   it("refuses a schema name it does not use (PostgreSQL's pg_…, the spares' names, upper case)", async () => {
     const url = await pg$.cluster.createDatabase();
     for (const schema of ['pg_shop', 'tabshop_spare_1', 'Shop'])

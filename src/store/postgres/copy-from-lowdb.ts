@@ -76,7 +76,13 @@ const money = (v: unknown) => {
  * upserts by key, skips sales already copied at the same change, and adds each journal line once.
  * The target must be empty or a previous (possibly unfinished) copy of the same data dir.
  */
-export async function copyLowdbToPostgres(opts: { dataDir: string; url: string; onProgress?: (what: string, n: number) => void }): Promise<CopyReport> {
+export async function copyLowdbToPostgres(opts: {
+  dataDir: string;
+  url: string;
+  /** The schema to copy into (a shop's: schemaForShop; default public). */
+  schema?: string;
+  onProgress?: (what: string, n: number) => void;
+}): Promise<CopyReport> {
   const started = Date.now();
   const dataDir = resolve(opts.dataDir);
   const progress = opts.onProgress ?? (() => undefined);
@@ -124,7 +130,7 @@ export async function copyLowdbToPostgres(opts: { dataDir: string; url: string; 
     const feed = modifications.filter((m) => m.version <= source.articles.version);
 
     // The target: locked, migrated; what it holds already (a resumed copy) is read once.
-    target = new PgStore({ url: opts.url, poolSize: 4 }, dataDir);
+    target = new PgStore({ url: opts.url, poolSize: 4, ...(opts.schema && { schema: opts.schema, spareSchemas: 0 }) }, dataDir);
     await target.open({ onSale: () => undefined, onQuarantine: () => undefined, onModification: () => undefined });
     const pool = target.pool;
     // The target's open() reads no sale (it does not grow with history): the keys are asked for.

@@ -191,16 +191,42 @@ export function sharedConnections(url: string): { pool: number; leases: number }
 /** Spare schemas kept ready on a database whose stores use schemas of their own (a burst of new shops beyond it migrates). */
 export const SPARE_SCHEMAS = 3;
 const making = new Map<string, Promise<void>>();
+/** The one more look asked for while a run was under way, shared by everyone who asked meanwhile. */
+interface NextLook {
+  done: Promise<void>;
+  log: (msg: string, err?: unknown) => void;
+  count: number;
+}
+const again = new Map<string, NextLook>();
 
 /**
  * In the background, one at a time per database: brings the spare schemas up to `count`, so the
  * next new shop's schema is a rename (migrate.ts prepareSchema). Asked again while it runs, it
- * looks again once done.
+ * looks once more when done: once for all who asked meanwhile, not once each (each waiting look
+ * kept its caller's store alive, closed or not, and cost a connection of its own).
  */
 export function keepSpareSchemas(url: string, log: (msg: string, err?: unknown) => void, count = SPARE_SCHEMAS): Promise<void> {
   if (count <= 0) return Promise.resolve();
   const running = making.get(url);
-  if (running) return running.then(() => keepSpareSchemas(url, log, count));
+  if (running) {
+    const next = again.get(url);
+    if (next) {
+      // The latest caller's log only: an earlier one may belong to a store closed since.
+      next.log = log;
+      next.count = Math.max(next.count, count);
+      return next.done;
+    }
+    const ask: NextLook = {
+      log,
+      count,
+      done: running.then((): Promise<void> => {
+        again.delete(url);
+        return keepSpareSchemas(url, ask.log, ask.count);
+      }),
+    };
+    again.set(url, ask);
+    return ask.done;
+  }
   const run = (async () => {
     const client = createClient(url, 'tabshop-gateway spare schemas');
     try {
