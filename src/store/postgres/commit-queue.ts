@@ -301,6 +301,8 @@ export class PendingDoc implements RoundPart {
   constructor(
     private readonly snapshot: () => string,
     private readonly writeDoc: (client: pg.PoolClient, json: string) => Promise<Piece[]>,
+    /** The round that took the snapshot committed (true) or failed (false). */
+    private readonly settled: (committed: boolean) => void = () => undefined,
   ) {}
 
   mark(): void {
@@ -321,9 +323,10 @@ export class PendingDoc implements RoundPart {
     const json = this.snapshot();
     return {
       write: (client) => this.writeDoc(client, json),
-      committed: () => undefined,
+      committed: () => this.settled(true),
       failed: () => {
         this.dirty = true;
+        this.settled(false);
       },
     };
   }
