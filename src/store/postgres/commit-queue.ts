@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { deferred, type Deferred } from '../deferred.js';
 import { isQueryTimeout } from './connection.js';
 import { prepared } from './prepared.js';
+import { inlineParams } from './sql-literals.js';
 
 /**
  * One data-modifying statement (`$1`… its own parameters) that a part hands to the round instead of
@@ -41,8 +42,17 @@ export interface RoundPart {
 export interface RoundHooks {
   /** Before a round takes a connection: write access (the lease), with the function that says the round is done. */
   enter(): Promise<() => void>;
-  /** Starts every round's transaction (BEGIN is the hook's): check the lease is still held, raise the state version. */
-  begin(client: pg.PoolClient): Promise<void>;
+  /**
+   * What starts every round's transaction, as statements of one simple query: BEGIN, and a last
+   * statement that checks the lease is still held and raises the state version, returning one row
+   * with `round_version`, and that FAILS when the lease is not held (the statements after it in
+   * the same query string are then skipped).
+   */
+  opening(): string;
+  /** The row of the opening's last statement (the round's transaction is open), or the error it failed with. */
+  opened(row: Record<string, unknown> | undefined): void;
+  /** The error a round failed with, as the caller sees it (a lost lease is told, and forfeited). */
+  failure(err: unknown): unknown;
   /** The round committed. */
   committed(): void;
 }
@@ -145,24 +155,44 @@ export class PgCommitQueue {
       broken = err;
     };
     client.on('error', dropped);
+    let open = false;
+    const opening = async () => {
+      if (open) return;
+      open = true;
+      this.hooks.opened(roundRow(await client.query(this.hooks.opening())));
+    };
+    // What a part runs first (reads, deletes) runs in the round's transaction, opened then.
+    const inRound = {
+      query: async (...args: Parameters<pg.PoolClient['query']>) => {
+        await opening();
+        return client.query(...args);
+      },
+    } as unknown as pg.PoolClient;
     try {
-      await this.hooks.begin(client);
       // In part order (the journal first, then sales, quarantine, articles, back office, outbox),
       // what must come first; then every part's pieces at once, in one statement.
       const pieces: Piece[] = [];
-      for (const t of taken) pieces.push(...(await t.write(client)));
-      await runPieces(client, pieces);
-      await client.query('COMMIT');
+      for (const t of taken) pieces.push(...(await t.write(inRound)));
+      if (open) {
+        await runPieces(client, pieces);
+        await client.query('COMMIT');
+      } else {
+        // Nothing had to come first (a round of pushes, usually): the whole round is ONE query string,
+        // one round trip. Its opening fails the string when the lease is lost: nothing after it runs.
+        open = true;
+        const written = pieces.length === 0 ? '' : `${inlineParams(...piecesStatement(pieces))};\n`;
+        this.hooks.opened(roundRow(await client.query(`${this.hooks.opening()};\n${written}COMMIT`)));
+      }
       this.hooks.committed();
     } catch (err) {
       // An unanswered statement still occupies the connection: a ROLLBACK would wait behind it.
       // Discarding the connection ends the transaction on the server just as well.
       if (isQueryTimeout(err)) broken = err;
-      else
+      else if (open)
         await client.query('ROLLBACK').catch((e) => {
           broken = e;
         });
-      throw err;
+      throw this.hooks.failure(err);
     } finally {
       client.off('error', dropped);
       client.release(broken as Error | undefined);
@@ -364,15 +394,23 @@ export async function insertRows(client: pg.PoolClient, table: string, columns: 
  */
 export async function runPieces(client: pg.PoolClient, pieces: Piece[]): Promise<void> {
   if (pieces.length === 0) return;
-  if (pieces.length === 1) {
-    await prepared(client, pieces[0].sql, pieces[0].params);
-    return;
-  }
+  await prepared(client, ...piecesStatement(pieces));
+}
+
+/** Pieces (at least one) as one statement and its parameters. */
+function piecesStatement(pieces: Piece[]): [sql: string, params: unknown[]] {
+  if (pieces.length === 1) return [pieces[0].sql, pieces[0].params];
   const params: unknown[] = [];
   const ctes = pieces.map((p, i) => {
     const offset = params.length;
     params.push(...p.params);
     return `w${i + 1} AS (${p.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`;
   });
-  await prepared(client, `WITH ${ctes.join(',\n')}\nSELECT`, params);
+  return [`WITH ${ctes.join(',\n')}\nSELECT`, params];
+}
+
+/** The row of a round's opening (RoundHooks.opening) among the results of a simple query. */
+function roundRow(results: pg.QueryResult | pg.QueryResult[]): Record<string, unknown> | undefined {
+  const all = Array.isArray(results) ? results : [results];
+  return all.find((r) => r.fields?.some((f) => f.name === 'round_version'))?.rows[0];
 }
