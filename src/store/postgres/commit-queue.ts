@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { deferred, type Deferred } from '../deferred.js';
 import { isQueryTimeout } from './connection.js';
 import { prepared } from './prepared.js';
-import { inlineParams } from './sql-literals.js';
+import { inlineParams, sqlLiteral } from './sql-literals.js';
 
 /**
  * One data-modifying statement (`$1`… its own parameters) that a part hands to the round instead of
@@ -156,6 +156,7 @@ export class PgCommitQueue {
     };
     client.on('error', dropped);
     let open = false;
+    let preparing = false;
     const opening = async () => {
       if (open) return;
       open = true;
@@ -180,14 +181,17 @@ export class PgCommitQueue {
         // Nothing had to come first (a round of pushes, usually): the whole round is ONE query string,
         // one round trip. Its opening fails the string when the lease is lost: nothing after it runs.
         open = true;
-        const written = pieces.length === 0 ? '' : `${inlineParams(...piecesStatement(pieces))};\n`;
-        this.hooks.opened(roundRow(await client.query(`${this.hooks.opening()};\n${written}COMMIT`)));
+        const written = pieces.length === 0 ? null : roundWrites(client, ...piecesStatement(pieces));
+        // A failed string may or may not have prepared its statement: the connection is not used again.
+        if (written?.prepares) preparing = true;
+        this.hooks.opened(roundRow(await client.query(`${this.hooks.opening()};\n${written?.sql ?? ''}COMMIT`)));
+        written?.prepared();
       }
       this.hooks.committed();
     } catch (err) {
       // An unanswered statement still occupies the connection: a ROLLBACK would wait behind it.
       // Discarding the connection ends the transaction on the server just as well.
-      if (isQueryTimeout(err)) broken = err;
+      if (isQueryTimeout(err) || preparing) broken = err;
       else if (open)
         await client.query('ROLLBACK').catch((e) => {
           broken = e;
@@ -407,6 +411,32 @@ function piecesStatement(pieces: Piece[]): [sql: string, params: unknown[]] {
     return `w${i + 1} AS (${p.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`;
   });
   return [`WITH ${ctes.join(',\n')}\nSELECT`, params];
+}
+
+/** The round statements (by text) each connection has prepared with PREPARE: a round's string EXECUTEs them. */
+const roundStatements = new WeakMap<pg.PoolClient, Set<string>>();
+const roundStatementNames = new Map<string, string>();
+/** Beyond this many distinct texts, a round's statement is sent with its values inline and planned each time. */
+const MAX_ROUND_STATEMENTS = 200;
+
+/**
+ * A round's write statement as statements of its one query string: EXECUTE of the statement this
+ * connection prepared (PREPARE in the same string the first time), its values as literals, so
+ * that it is planned once per connection as the prepared statements sent on their own are.
+ */
+function roundWrites(client: pg.PoolClient, sql: string, params: unknown[]): { sql: string; prepares: boolean; prepared(): void } {
+  let name = roundStatementNames.get(sql);
+  if (name === undefined && roundStatementNames.size < MAX_ROUND_STATEMENTS) roundStatementNames.set(sql, (name = `tabshop_round_${roundStatementNames.size + 1}`));
+  if (name === undefined) return { sql: `${inlineParams(sql, params)};\n`, prepares: false, prepared: () => undefined };
+  let known = roundStatements.get(client);
+  if (!known) roundStatements.set(client, (known = new Set()));
+  const prepares = !known.has(name);
+  const run = `EXECUTE ${name}${params.length === 0 ? '' : `(${params.map(sqlLiteral).join(', ')})`};\n`;
+  return {
+    sql: prepares ? `PREPARE ${name} AS ${sql};\n${run}` : run,
+    prepares,
+    prepared: () => known.add(name),
+  };
 }
 
 /** The row of a round's opening (RoundHooks.opening) among the results of a simple query. */
