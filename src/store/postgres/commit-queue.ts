@@ -426,7 +426,8 @@ const MAX_ROUND_STATEMENTS = 200;
  */
 function roundWrites(client: pg.PoolClient, sql: string, params: unknown[]): { sql: string; prepares: boolean; prepared(): void } {
   let name = roundStatementNames.get(sql);
-  if (name === undefined && roundStatementNames.size < MAX_ROUND_STATEMENTS) roundStatementNames.set(sql, (name = `tabshop_round_${roundStatementNames.size + 1}`));
+  if (name === undefined && roundStatementNames.size < MAX_ROUND_STATEMENTS)
+    roundStatementNames.set(sql, (name = `tabshop_round_${roundStatementNames.size + 1}`));
   if (name === undefined) return { sql: `${inlineParams(sql, params)};\n`, prepares: false, prepared: () => undefined };
   let known = roundStatements.get(client);
   if (!known) roundStatements.set(client, (known = new Set()));
