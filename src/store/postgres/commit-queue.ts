@@ -49,8 +49,12 @@ export interface RoundHooks {
    * the same query string are then skipped).
    */
   opening(): string;
-  /** The row of the opening's last statement (the round's transaction is open), or the error it failed with. */
-  opened(row: Record<string, unknown> | undefined): void;
+  /**
+   * The row of the opening's last statement: the round's transaction is open, or (`committed`) the
+   * round was sent as one string and has committed (the lease was checked in its transaction; it
+   * may have been lost since, which does not undo the commit).
+   */
+  opened(row: Record<string, unknown> | undefined, committed: boolean): void;
   /** The error a round failed with, as the caller sees it (a lost lease is told, and forfeited). */
   failure(err: unknown): unknown;
   /** The round committed. */
@@ -160,7 +164,7 @@ export class PgCommitQueue {
     const opening = async () => {
       if (open) return;
       open = true;
-      this.hooks.opened(roundRow(await client.query(this.hooks.opening())));
+      this.hooks.opened(roundRow(await client.query(this.hooks.opening())), false);
     };
     // What a part runs first (reads, deletes) runs in the round's transaction, opened then.
     const inRound = {
@@ -184,7 +188,7 @@ export class PgCommitQueue {
         const written = pieces.length === 0 ? null : roundWrites(client, ...piecesStatement(pieces));
         // A failed string may or may not have prepared its statement: the connection is not used again.
         if (written?.prepares) preparing = true;
-        this.hooks.opened(roundRow(await client.query(`${this.hooks.opening()};\n${written?.sql ?? ''}COMMIT`)));
+        this.hooks.opened(roundRow(await client.query(`${this.hooks.opening()};\n${written?.sql ?? ''}COMMIT`)), true);
         written?.prepared();
       }
       this.hooks.committed();

@@ -338,10 +338,11 @@ export class PgStore implements Store {
       opening: () =>
         `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${this.lease.timings.idleTimeoutMs}; SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL jit = off;
           ${raiseVersion(this.lease.checkSql(), this.pool.names.channel(STATE_CHANNEL))}`,
-      opened: (row) => {
+      opened: (row, committed) => {
         const check = row as (Omit<LeaseCheck, 'current'> & { round_version: string | null }) | undefined;
         try {
-          this.lease.verify(check);
+          // A round that committed was fenced by its transaction (the opening fails otherwise).
+          if (!committed) this.lease.verify(check);
         } catch (err) {
           if (err instanceof LeaseLostError) this.lease.forfeit();
           throw err;
