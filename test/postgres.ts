@@ -194,6 +194,11 @@ export async function statementWaiting(url: string, text: string, what: string):
   );
 }
 
+/** Waits until a session of the database waits for a lock on `table` (whatever its statement's text: a commit round sends its writes as one query string). */
+export async function tableWaiting(url: string, table: string, what: string): Promise<void> {
+  await until(async () => (await queryRows(url, 'SELECT 1 FROM pg_locks WHERE NOT granted AND relation = $1::regclass', [table])).length > 0, what);
+}
+
 /**
  * A TCP proxy on 127.0.0.1 to `targetPort`: cut() resets every connection through it at once, as a
  * network failure does (the client sees ECONNRESET, not a server's goodbye); freeze() is a silent

@@ -103,6 +103,66 @@ describe.skipIf(skipPostgres)('equal gateway processes on one PostgreSQL databas
     expect((await stored())!.registers['TAB-1'].lastPushAt).toBe(newest);
   });
 
+  it('presence: a round writes only the registers whose times changed since the process last wrote them; the merge keeps the later times as the whole-document merge does', async () => {
+    const url = await db.cluster.createDatabase();
+    const a = await gateway(url);
+    const stored = async () =>
+      (
+        await queryRows<{ doc: { registers: Record<string, { lastPushAt: string | null; devices: Record<string, unknown> }> } }>(
+          url,
+          'SELECT doc FROM presence',
+        )
+      )[0]?.doc;
+    expect((await push(a, [sale(202612030400)])).body).toMatchObject({ created: 1 });
+    expect((await push(a, [sale(202612030401)], device2Auth)).body).toMatchObject({ created: 1 });
+    await expect.poll(async () => (await stored())?.registers['TAB-2']?.lastPushAt ?? null, { timeout: 10_000 }).not.toBeNull();
+    // tablet-2 was seen when its answer went out: the next round writes that.
+    const before = (await stored())!.registers['TAB-1'].lastPushAt!;
+    expect((await push(a, [sale(202612030403)])).body).toMatchObject({ created: 1 });
+    await expect.poll(async () => (await stored())!.registers['TAB-1'].lastPushAt! > before, { timeout: 10_000 }).toBe(true);
+    // Stored TAB-2 is marked behind A's back: A's next round (a push of TAB-1) leaves it as stored.
+    await queryRows(url, `UPDATE presence SET doc = jsonb_set(doc::jsonb, '{registers,TAB-2,lastPushAt}', '"2000-01-01T00:00:00.000Z"')::json`);
+    const tab1 = (await stored())!.registers['TAB-1'].lastPushAt!;
+    expect((await push(a, [sale(202612030402)])).body).toMatchObject({ created: 1 });
+    await expect.poll(async () => (await stored())!.registers['TAB-1'].lastPushAt! > tab1, { timeout: 10_000 }).toBe(true);
+    expect((await stored())!.registers['TAB-2'].lastPushAt).toBe('2000-01-01T00:00:00.000Z');
+
+    // The SQL merge of some registers is the whole-document merge (schema 17) on what it is given.
+    const s = {
+      registers: {
+        R1: { lastSeenAt: '2026-01-02T00:00:00.000Z', lastPushAt: null, devices: { d1: { lastSeenAt: '2026-01-02T00:00:00.000Z', lastPushAt: null } } },
+        R2: { lastSeenAt: '2026-01-01T00:00:00.000Z', lastPushAt: '2026-01-01T00:00:00.000Z', devices: {} },
+      },
+    };
+    const w = {
+      registers: {
+        R1: {
+          lastSeenAt: '2026-01-01T00:00:00.000Z',
+          lastPushAt: '2026-01-03T00:00:00.000Z',
+          devices: { d1: { lastSeenAt: null, lastPushAt: '2026-01-03T00:00:00.000Z' }, d2: { lastSeenAt: '2026-01-03T00:00:00.000Z', lastPushAt: null } },
+        },
+        R3: { lastSeenAt: '2026-01-04T00:00:00.000Z', lastPushAt: null, devices: {} },
+      },
+    };
+    const [merged] = await queryRows<{ some: unknown; whole: unknown }>(
+      url,
+      'SELECT tabshop_presence_merge_some($1::jsonb, $2::jsonb) AS some, tabshop_presence_merge($1::jsonb, $2::jsonb) AS whole',
+      [JSON.stringify(s), JSON.stringify(w)],
+    );
+    expect(merged.some).toEqual(merged.whole);
+    expect(merged.some).toMatchObject({
+      registers: {
+        R1: {
+          lastSeenAt: '2026-01-02T00:00:00.000Z',
+          lastPushAt: '2026-01-03T00:00:00.000Z',
+          devices: { d1: { lastSeenAt: '2026-01-02T00:00:00.000Z', lastPushAt: '2026-01-03T00:00:00.000Z' } },
+        },
+        R2: s.registers.R2,
+        R3: w.registers.R3,
+      },
+    });
+  });
+
   it('stats pushed through both in turn add up: each process adds to what the other stored, not to what it wrote last', async () => {
     const url = await db.cluster.createDatabase();
     const a = await gateway(url);

@@ -7,7 +7,7 @@ import {
   PG_BIN,
   skipPostgres,
   startPostgres,
-  statementWaiting,
+  tableWaiting,
   takeGatewayLock,
   waitingForLock,
   type PgCluster,
@@ -245,7 +245,7 @@ describe.skipIf(skipPostgres)('a gateway on PostgreSQL', { timeout: 60_000 }, ()
     const rival = await sideClient(url);
     await blocker.query('BEGIN; LOCK TABLE sales IN EXCLUSIVE MODE');
     const pushed = pushJson(a, [burger(202611230400002)]);
-    await statementWaiting(url, 'INSERT INTO sales', "A's round waiting at its write to sales");
+    await tableWaiting(url, 'sales', "A's round waiting at its write to sales");
     // A rival does what a new leader does: A's lock connection dies, the rival takes the lock,
     // raises the epoch, then reads what it would load.
     const takeover = await takeGatewayLock(rival, url, 'UPDATE gateway_leader SET epoch = epoch + 1; SELECT count(*)::int AS n FROM sales');

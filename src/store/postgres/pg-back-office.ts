@@ -25,6 +25,10 @@ export class PgBackOfficeStore implements BackOfficeStore {
   private readonly movements: PendingMap<BalanceMovement>;
   private readonly presence: PendingDoc;
   private presenceDoc: PresenceDoc = { registers: {} };
+  /** Each register's presence (its JSON) as this process's rounds last committed it: a round writes only the registers that changed since. */
+  private readonly presenceWritten = new Map<string, string>();
+  /** What the running round writes of it (rounds run one at a time). */
+  private presenceTaken: [name: string, text: string][] = [];
   private buildPresence: (() => PresenceDoc) | null = null;
 
   constructor(private readonly store: PgStore) {
@@ -58,14 +62,22 @@ export class PgBackOfficeStore implements BackOfficeStore {
       ),
     );
     this.presence = new PendingDoc(
-      () => jsonText(this.currentPresence()),
-      // Several processes write it: each time keeps the later of the stored one and this one's (migrations/0017).
-      async (_client, json) => [
-        {
-          sql: 'INSERT INTO presence (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = tabshop_presence_merge(presence.doc::jsonb, EXCLUDED.doc::jsonb)::json',
-          params: [json],
-        },
-      ],
+      () => this.presenceChanges(),
+      // Several processes write it: each time keeps the later of the stored one and this one's; only the
+      // registers written are merged, the others stay as stored (migrations/0017, 0019).
+      async (_client, json) =>
+        json === ''
+          ? []
+          : [
+              {
+                sql: 'INSERT INTO presence (id, doc) VALUES (true, $1::json) ON CONFLICT (id) DO UPDATE SET doc = tabshop_presence_merge_some(presence.doc::jsonb, EXCLUDED.doc::jsonb)::json',
+                params: [json],
+              },
+            ],
+      (committed) => {
+        if (committed) for (const [name, text] of this.presenceTaken) this.presenceWritten.set(name, text);
+        this.presenceTaken = [];
+      },
     );
     this.registers = new PendingSnapshots(async (_client, rows) =>
       insertPiece(
@@ -201,6 +213,21 @@ export class PgBackOfficeStore implements BackOfficeStore {
   savePresenceLater(build: () => PresenceDoc): void {
     this.buildPresence = build;
     this.presence.mark();
+  }
+
+  /**
+   * The registers whose presence changed since this process last committed it, as a presence
+   * document ('' when none did). Every push moves its register's times, so writing the whole
+   * document (a register per tablet) made every round merge every register in SQL.
+   */
+  private presenceChanges(): string {
+    this.presenceTaken = [];
+    for (const [name, entry] of Object.entries(this.currentPresence().registers)) {
+      const text = jsonText(entry);
+      if (this.presenceWritten.get(name) !== text) this.presenceTaken.push([name, text]);
+    }
+    if (this.presenceTaken.length === 0) return '';
+    return `{"registers":{${this.presenceTaken.map(([name, text]) => `${jsonText(name)}:${text}`).join(',')}}}`;
   }
 
   private currentPresence(): PresenceDoc {
