@@ -194,7 +194,7 @@ export async function statementWaiting(url: string, text: string, what: string):
   );
 }
 
-/** Waits until a session of the database waits for a lock on `table` (whatever its statement's text: a commit round sends its writes as one query string). */
+/** Waits until a session of the database waits for a lock on `table` (whatever its statement's text: a round's write statement is one WITH of many CTEs). */
 export async function tableWaiting(url: string, table: string, what: string): Promise<void> {
   await until(async () => (await queryRows(url, 'SELECT 1 FROM pg_locks WHERE NOT granted AND relation = $1::regclass', [table])).length > 0, what);
 }

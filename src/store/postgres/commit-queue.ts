@@ -3,7 +3,6 @@ import type pg from 'pg';
 import { deferred, type Deferred } from '../deferred.js';
 import { isQueryTimeout } from './connection.js';
 import { prepared } from './prepared.js';
-import { inlineParams, sqlLiteral } from './sql-literals.js';
 
 /**
  * One data-modifying statement (`$1`… its own parameters) that a part hands to the round instead of
@@ -45,16 +44,11 @@ export interface RoundHooks {
   /**
    * What starts every round's transaction, as statements of one simple query: BEGIN, and a last
    * statement that checks the lease is still held and raises the state version, returning one row
-   * with `round_version`, and that FAILS when the lease is not held (the statements after it in
-   * the same query string are then skipped).
+   * with `round_version`, and that FAILS when the lease is not held.
    */
   opening(): string;
-  /**
-   * The row of the opening's last statement: the round's transaction is open, or (`committed`) the
-   * round was sent as one string and has committed (the lease was checked in its transaction; it
-   * may have been lost since, which does not undo the commit).
-   */
-  opened(row: Record<string, unknown> | undefined, committed: boolean): void;
+  /** The row of the opening's last statement: the round's transaction is open. */
+  opened(row: Record<string, unknown> | undefined): void;
   /** The error a round failed with, as the caller sees it (a lost lease is told, and forfeited). */
   failure(err: unknown): unknown;
   /** The round committed. */
@@ -83,12 +77,6 @@ export class PgCommitQueue {
   constructor(
     private readonly pool: PgPool,
     private readonly hooks: RoundHooks,
-    /**
-     * Send a round that has nothing to read or delete first as ONE query string (see writeHeld).
-     * Off in the store for now: one run of the SIGKILL test of three processes reported acknowledged
-     * pushes lost with it on (not reproduced in three more runs, nor explained); see docs/performance.md.
-     */
-    private readonly oneTrip = false,
   ) {}
 
   register(part: RoundPart): void {
@@ -165,45 +153,20 @@ export class PgCommitQueue {
       broken = err;
     };
     client.on('error', dropped);
-    let open = false;
-    let preparing = false;
-    const opening = async () => {
-      if (open) return;
-      open = true;
-      this.hooks.opened(roundRow(await client.query(this.hooks.opening())), false);
-    };
-    // What a part runs first (reads, deletes) runs in the round's transaction, opened then.
-    const inRound = {
-      query: async (...args: Parameters<pg.PoolClient['query']>) => {
-        await opening();
-        return client.query(...args);
-      },
-    } as unknown as pg.PoolClient;
     try {
+      this.hooks.opened(roundRow(await client.query(this.hooks.opening())));
       // In part order (the journal first, then sales, quarantine, articles, back office, outbox),
       // what must come first; then every part's pieces at once, in one statement.
       const pieces: Piece[] = [];
-      if (!this.oneTrip) await opening();
-      for (const t of taken) pieces.push(...(await t.write(inRound)));
-      if (open) {
-        await runPieces(client, pieces);
-        await client.query('COMMIT');
-      } else {
-        // Nothing had to come first (a round of pushes, usually): the whole round is ONE query string,
-        // one round trip. Its opening fails the string when the lease is lost: nothing after it runs.
-        open = true;
-        const written = pieces.length === 0 ? null : roundWrites(client, ...piecesStatement(pieces));
-        // A failed string may or may not have prepared its statement: the connection is not used again.
-        if (written?.prepares) preparing = true;
-        this.hooks.opened(roundRow(await client.query(`${this.hooks.opening()};\n${written?.sql ?? ''}COMMIT`)), true);
-        written?.prepared();
-      }
+      for (const t of taken) pieces.push(...(await t.write(client)));
+      await runPieces(client, pieces);
+      await client.query('COMMIT');
       this.hooks.committed();
     } catch (err) {
       // An unanswered statement still occupies the connection: a ROLLBACK would wait behind it.
       // Discarding the connection ends the transaction on the server just as well.
-      if (isQueryTimeout(err) || preparing) broken = err;
-      else if (open)
+      if (isQueryTimeout(err)) broken = err;
+      else
         await client.query('ROLLBACK').catch((e) => {
           broken = e;
         });
@@ -422,33 +385,6 @@ function piecesStatement(pieces: Piece[]): [sql: string, params: unknown[]] {
     return `w${i + 1} AS (${p.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`;
   });
   return [`WITH ${ctes.join(',\n')}\nSELECT`, params];
-}
-
-/** The round statements (by text) each connection has prepared with PREPARE: a round's string EXECUTEs them. */
-const roundStatements = new WeakMap<pg.PoolClient, Set<string>>();
-const roundStatementNames = new Map<string, string>();
-/** Beyond this many distinct texts, a round's statement is sent with its values inline and planned each time. */
-const MAX_ROUND_STATEMENTS = 200;
-
-/**
- * A round's write statement as statements of its one query string: EXECUTE of the statement this
- * connection prepared (PREPARE in the same string the first time), its values as literals, so
- * that it is planned once per connection as the prepared statements sent on their own are.
- */
-function roundWrites(client: pg.PoolClient, sql: string, params: unknown[]): { sql: string; prepares: boolean; prepared(): void } {
-  let name = roundStatementNames.get(sql);
-  if (name === undefined && roundStatementNames.size < MAX_ROUND_STATEMENTS)
-    roundStatementNames.set(sql, (name = `tabshop_round_${roundStatementNames.size + 1}`));
-  if (name === undefined) return { sql: `${inlineParams(sql, params)};\n`, prepares: false, prepared: () => undefined };
-  let known = roundStatements.get(client);
-  if (!known) roundStatements.set(client, (known = new Set()));
-  const prepares = !known.has(name);
-  const run = `EXECUTE ${name}${params.length === 0 ? '' : `(${params.map(sqlLiteral).join(', ')})`};\n`;
-  return {
-    sql: prepares ? `PREPARE ${name} AS ${sql};\n${run}` : run,
-    prepares,
-    prepared: () => known.add(name),
-  };
 }
 
 /** The row of a round's opening (RoundHooks.opening) among the results of a simple query. */

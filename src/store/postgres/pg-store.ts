@@ -328,7 +328,7 @@ export class PgStore implements Store {
       enter: () => this.lease.enter(true),
       // ONE simple query (several statements, no parameters): BEGIN, the settings, and the fencing
       // check with the version raise (only when the lease is held; the statement fails otherwise).
-      // The commit queue sends it alone, or with the round's writes and COMMIT in the same string.
+      // The commit queue sends it alone, before the round's write statement and COMMIT.
       // A round of a holder frozen mid-transaction must not hold up the next holder's epoch (FOR
       // SHARE) for long. The round's statements sent on their own are prepared, and their plans do
       // not depend on the values: planned once per connection instead of five times first
@@ -338,11 +338,10 @@ export class PgStore implements Store {
       opening: () =>
         `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${this.lease.timings.idleTimeoutMs}; SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL jit = off;
           ${raiseVersion(this.lease.checkSql(), this.pool.names.channel(STATE_CHANNEL))}`,
-      opened: (row, committed) => {
+      opened: (row) => {
         const check = row as (Omit<LeaseCheck, 'current'> & { round_version: string | null }) | undefined;
         try {
-          // A round that committed was fenced by its transaction (the opening fails otherwise).
-          if (!committed) this.lease.verify(check);
+          this.lease.verify(check);
         } catch (err) {
           if (err instanceof LeaseLostError) this.lease.forfeit();
           throw err;
