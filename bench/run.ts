@@ -489,18 +489,24 @@ async function pgReadyScenario(rows: Row[], devices: BenchDevice[], cluster: Ben
   });
 }
 
+const NO_PG_BINARIES = 'n/a (no PostgreSQL binaries under /usr/lib/postgresql)';
+const failedBecause = (err: unknown) => `failed: ${(err as Error).message.split('\n')[0]}`;
+
+/** The row of a scenario that could not run here, and why. */
+const unavailableRow = (scenario: string, unavailable: string): Row => ({
+  scenario,
+  unit: '',
+  ours: null,
+  baseline: null,
+  target: { kind: 'none', value: 0 },
+  unavailable,
+});
+
 async function pgScenarios(rows: Row[], devices: BenchDevice[], cat: CatalogueFile): Promise<void> {
   const wanted = ['pg-stock', 'pg-push', 'pg-ready'].filter((s) => ONLY.has(s));
   if (wanted.length === 0) return;
   if (!PG_BIN) {
-    rows.push({
-      scenario: `${PG_PREFIX}all scenarios`,
-      unit: '',
-      ours: null,
-      baseline: null,
-      target: { kind: 'none', value: 0 },
-      unavailable: 'n/a (no PostgreSQL binaries under /usr/lib/postgresql)',
-    });
+    rows.push(unavailableRow(`${PG_PREFIX}all scenarios`, NO_PG_BINARIES));
     return;
   }
   const dbs = await pgDatabases({ sales: PG_HISTORY, catalogue: cat, registers: devices.slice(0, 4), scratch: root, log });
@@ -512,14 +518,7 @@ async function pgScenarios(rows: Row[], devices: BenchDevice[], cat: CatalogueFi
     } catch (err) {
       log(`${name} failed: ${(err as Error).stack ?? err}`);
       for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
-      rows.push({
-        scenario: `${PG_PREFIX}${name}`,
-        unit: '',
-        ours: null,
-        baseline: null,
-        target: { kind: 'none', value: 0 },
-        unavailable: `failed: ${(err as Error).message.split('\n')[0]}`,
-      });
+      rows.push(unavailableRow(`${PG_PREFIX}${name}`, failedBecause(err)));
     }
   };
   try {
@@ -539,14 +538,7 @@ async function pgScenarios(rows: Row[], devices: BenchDevice[], cat: CatalogueFi
  */
 async function pgShopsScenario(rows: Row[]): Promise<void> {
   if (!PG_BIN) {
-    rows.push({
-      scenario: `${PG_PREFIX}shops`,
-      unit: '',
-      ours: null,
-      baseline: null,
-      target: { kind: 'none', value: 0 },
-      unavailable: 'n/a (no PostgreSQL binaries under /usr/lib/postgresql)',
-    });
+    rows.push(unavailableRow(`${PG_PREFIX}shops`, NO_PG_BINARIES));
     return;
   }
   // Not under root: the postgres OS user (as root, PostgreSQL runs as it) must reach the folder.
@@ -559,14 +551,7 @@ async function pgShopsScenario(rows: Row[]): Promise<void> {
     await shopsScenario(rows, many, one, PG_PREFIX);
   } catch (err) {
     log(`pg-shops failed: ${(err as Error).stack ?? err}`);
-    rows.push({
-      scenario: `${PG_PREFIX}shops`,
-      unit: '',
-      ours: null,
-      baseline: null,
-      target: { kind: 'none', value: 0 },
-      unavailable: `failed: ${(err as Error).message.split('\n')[0]}`,
-    });
+    rows.push(unavailableRow(`${PG_PREFIX}shops`, failedBecause(err)));
   } finally {
     for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
     await cluster.stop();

@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mapLimit } from '../map-limit.js';
 import type { JournalEntry } from '../store/records.js';
 import { decodeBody } from '../translate/body-encoding.js';
 import { invoiceJsonFromForm } from '../tabshop/legacy.js';
@@ -181,17 +182,4 @@ function isJournalEntry(v: Record<string, unknown>): v is Record<string, unknown
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -5,7 +5,7 @@ import { onResponseDone } from '../http/response-done.js';
 import { httpAndBuildMetrics, processMetrics } from '../ops/metrics.js';
 import { routeOf } from '../ops/route-label.js';
 import type { ShopDirectory } from './directory.js';
-import { mapLimit } from './status.js';
+import { mapLimit } from '../map-limit.js';
 
 /** Series of a shop's registry that the deployment counts once, for every shop together. */
 const DEPLOYMENT_WIDE = new Set(['http_requests_total', 'http_request_duration_seconds', 'tabshop_build_info']);

@@ -4,23 +4,11 @@ import { checkReadiness } from '../ops/readiness.js';
 import { renderShopsPage, type ShopFigures, type ShopLine } from '../ops/shops-page.js';
 import { statusSecurityHeaders } from '../ops/status-routes.js';
 import { VERSION } from '../ops/version.js';
+import { mapLimit } from '../map-limit.js';
 import type { OpenShop, ShopDirectory } from './directory.js';
 
 /** At most this many shops are read at a time (each reads its store and its data dir's free space). */
 const READ_AT_ONCE = 8;
-
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /** One open shop's figures, read as its own status page reads them. */
 export async function figuresOf(open: OpenShop): Promise<ShopFigures> {
