@@ -1,6 +1,6 @@
-import { formatDuration, html, SafeHtml, when } from './html.js';
+import { formatDuration, html, type SafeHtml, when } from './html.js';
 import type { Readiness } from './readiness.js';
-import { badge, type Column, cardTable, type Row, STATUS_CSS } from './status-page.js';
+import { badge, type Column, cardTable, type Row, statusPageHead } from './status-page.js';
 
 type ReadinessStatus = Readiness['status'];
 
@@ -83,14 +83,7 @@ export function renderShopsPage(view: ShopsView): string {
   const healths = open.map((s) => s.figures?.health).filter((h): h is ReadinessStatus => h !== undefined);
   const overall: ReadinessStatus = healths.includes('not_ready') ? 'not_ready' : healths.includes('degraded') ? 'degraded' : 'ready';
   const disabled = view.shops.filter((s) => s.disabled).length;
-  return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<link rel="icon" href="data:,">
-<title>tabshop-gateway shops</title>
-<style>${new SafeHtml(STATUS_CSS)}</style>
-</head><body>
+  return html`${statusPageHead('shops')}<body>
 <header><h1>tabshop-gateway ${badge(HEALTH_BADGE[overall], overall)}</h1>
 <p class="meta">version <span data-field="version">${view.version}</span> · up <span data-field="uptime">${formatDuration(view.now.getTime() - view.startedAt.getTime())}</span> (since ${when(view.startedAt, view.now)}) · <span data-field="shops">${view.shops.length}</span> shops, <span data-field="shops-open">${open.length}</span> open, ${disabled} disabled · <a href="status">refresh</a></p></header>
 <section id="shops"><h2>Shops</h2>${cardTable(

@@ -74,6 +74,16 @@ table.cards tr.empty td::before{content:none}
 /** The inline style is allowed by its hash; the page runs no script at all. */
 export const STATUS_CSS_HASH = `'sha256-${createHash('sha256').update(STATUS_CSS).digest('base64')}'`;
 
+/** The document's start up to `</head>` that the status pages share: their title and stylesheet. */
+export const statusPageHead = (title: string): SafeHtml => html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<link rel="icon" href="data:,">
+<title>tabshop-gateway ${title}</title>
+<style>${new SafeHtml(STATUS_CSS)}</style>
+</head>`;
+
 export const badge = (status: string, text = status) => html`<span class="badge ${status}">${text}</span>`;
 
 type Content = SafeHtml | string | number | null | undefined;
@@ -264,14 +274,7 @@ export function renderStatusPage(view: StatusView): string {
   const r = view.readiness;
   const checks = (Object.entries(r.checks) as [string, Check][]).map(([name, c]) => checkRow(name, c));
   const overall = r.status === 'ready' ? 'ok' : r.status === 'degraded' ? 'warn' : 'fail';
-  return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<link rel="icon" href="data:,">
-<title>tabshop-gateway status</title>
-<style>${new SafeHtml(STATUS_CSS)}</style>
-</head><body>
+  return html`${statusPageHead('status')}<body>
 <header><h1>tabshop-gateway ${badge(overall, r.status)}</h1>
 <p class="meta">version <span data-field="version">${view.version}</span> · up <span data-field="uptime">${formatDuration(view.now.getTime() - view.startedAt.getTime())}</span> (since ${when(view.startedAt, view.now, view.timeZone)}) · ${view.forwarding?.upstream.mode === 'bridge' ? 'bridge mode' : 'standalone'} · <a href="status">refresh</a></p></header>
 ${view.overview ? html`<p class="meta" id="shop">Shop <strong data-field="shop-name">${view.overview.name}</strong> (<span data-field="shop-id">${view.overview.shop}</span>) · <a href="${view.overview.href}" id="all-shops">all shops</a></p>` : ''}
